@@ -1,0 +1,1 @@
+"""The shared runtime every Hub CRM service imports: settings, logs, database, events, gRPC bootstrap."""

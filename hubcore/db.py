@@ -1,0 +1,295 @@
+"""One async engine per service, the unit of work, and the runtime tables every service's schema holds.
+
+SQLite: WAL, synchronous=FULL (WAL with NORMAL can roll back acknowledged commits after power loss),
+a busy timeout, and BEGIN IMMEDIATE for writes (a deferred BEGIN that reads then writes gets SQLITE_BUSY
+at once in WAL mode, ignoring the busy timeout). Reads begin deferred so they never queue behind writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from hub.events.v1 import envelope_pb2
+from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hubcore import errors
+
+READ_ONLY = "hub_read_only"
+
+
+def uuid7() -> str:
+    """A time-ordered UUID (RFC 9562 v7): 48-bit milliseconds, version, 74 random bits."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80 | rand & ((1 << 80) - 1)
+    value = value & ~(0xF << 76) | (0x7 << 76)  # version 7
+    value = value & ~(0x3 << 62) | (0x2 << 62)  # RFC variant
+    return str(uuid.UUID(int=value))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    ts = timestamp_pb2.Timestamp()
+    ts.FromDatetime(as_utc(value))
+    return ts
+
+
+# The runtime's tables. Each service's first migration creates them (hubcore.migration_ops).
+runtime_metadata = sa.MetaData()
+
+outbox = sa.Table(
+    "outbox",
+    runtime_metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("subject", sa.String(200), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_outbox_unpublished", "published_at", "seq"),
+)
+
+processed_events = sa.Table(
+    "processed_events",
+    runtime_metadata,
+    sa.Column("consumer", sa.String(100), primary_key=True),
+    sa.Column("event_id", sa.String(36), primary_key=True),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+dead_letters = sa.Table(
+    "dead_letters",
+    runtime_metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("consumer", sa.String(100), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(200), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    runtime_metadata,
+    sa.Column("method", sa.String(100), primary_key=True),
+    sa.Column("request_id", sa.String(100), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("response", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
+
+        @sa_event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cursor = dbapi_conn.cursor()
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000", "foreign_keys=ON"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @sa_event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database itself is down or locked, as opposed to a statement that is wrong."""
+    if isinstance(exc, (OSError, ConnectionError)):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated or "locked" in str(exc.orig))
+
+
+@dataclass
+class Event:
+    subject: str
+    subject_id: str
+    version: int
+    payload: Message
+
+
+@dataclass
+class UnitOfWork:
+    """One write transaction: the state change, its events in the outbox, and idempotency records commit together."""
+
+    conn: AsyncConnection
+    source: str
+    actor: str
+    correlation_id: str = ""
+    causation_id: str = ""
+    events: list[Event] = field(default_factory=list)
+
+    async def emit(self, subject: str, subject_id: str, version: int, payload: Message) -> str:
+        event_id = uuid7()
+        packed = any_pb2.Any()
+        packed.Pack(payload)
+        envelope = envelope_pb2.Envelope(
+            id=event_id,
+            type=subject,
+            source=self.source,
+            subject_id=subject_id,
+            version=version,
+            correlation_id=self.correlation_id or event_id,
+            causation_id=self.causation_id,
+            actor=self.actor,
+            payload=packed,
+        )
+        envelope.occurred_at.GetCurrentTime()
+        await self.conn.execute(
+            outbox.insert().values(
+                event_id=event_id, subject=subject, data=envelope.SerializeToString(), created_at=now()
+            )
+        )
+        self.events.append(Event(subject, subject_id, version, payload))
+        return event_id
+
+    async def already_processed(self, consumer: str, event_id: str) -> bool:
+        row = await self.conn.execute(
+            sa.select(processed_events.c.event_id).where(
+                processed_events.c.consumer == consumer, processed_events.c.event_id == event_id
+            )
+        )
+        return row.first() is not None
+
+    async def mark_processed(self, consumer: str, event_id: str) -> None:
+        await self.conn.execute(
+            processed_events.insert().values(consumer=consumer, event_id=event_id, processed_at=now())
+        )
+
+
+def request_fingerprint(request: Message) -> str:
+    return hashlib.sha256(request.SerializeToString(deterministic=True)).hexdigest()
+
+
+class Database:
+    def __init__(self, url: str, *, source: str, pool_size: int = 10) -> None:
+        self.url = url
+        self.source = source
+        self.engine = create_engine(url, pool_size=pool_size)
+        self.is_sqlite = url.startswith("sqlite")
+        self._on_commit: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Called after every commit that wrote events (the relay's wake-up)."""
+        self._on_commit.append(callback)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self._translate(), self.engine.connect() as conn:
+            await conn.execution_options(**{READ_ONLY: True})
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def write(self, *, actor: str, correlation_id: str = "", causation_id: str = "") -> AsyncIterator[UnitOfWork]:
+        async with self._translate(), self.engine.begin() as conn:
+            uow = UnitOfWork(conn, self.source, actor, correlation_id, causation_id)
+            yield uow
+        if uow.events:
+            for callback in self._on_commit:
+                callback()
+
+    @asynccontextmanager
+    async def _translate(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (IntegrityError, errors.HubError):
+            raise
+        except (DBAPIError, OSError) as exc:
+            if is_unavailable(exc):
+                raise errors.Unavailable("the database is unavailable; retry shortly") from exc
+            raise
+
+    async def idempotent(
+        self,
+        method: str,
+        request_id: str,
+        request: Message,
+        response_type: type[Message],
+        work: Callable[[], Any],
+    ) -> Any:
+        """Runs work() once per (method, request_id): a retry gets the first response (AIP-155).
+
+        The same request_id with a different request is INVALID_ARGUMENT, as Stripe does. work() must
+        write its key with remember() in its own transaction, so the response and the change commit together.
+        """
+        if not request_id:
+            return await work()
+        fingerprint = request_fingerprint(request)
+        for _attempt in range(3):
+            stored = await self._stored_response(method, request_id)
+            if stored is not None:
+                if stored[0] != fingerprint:
+                    raise errors.invalid("request_id", "was already used for a different request")
+                return response_type.FromString(stored[1])
+            try:
+                return await work()
+            except IntegrityError:
+                # A concurrent retry with the same key may have committed first: then read its response.
+                if await self._stored_response(method, request_id) is None:
+                    raise
+        raise errors.Unavailable("could not settle the request; retry with the same request_id")
+
+    async def _stored_response(self, method: str, request_id: str) -> tuple[str, bytes] | None:
+        async with self.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(idempotency_keys.c.request_hash, idempotency_keys.c.response).where(
+                        idempotency_keys.c.method == method, idempotency_keys.c.request_id == request_id
+                    )
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+async def remember(uow: UnitOfWork, method: str, request_id: str, request: Message, response: Message) -> None:
+    if request_id:
+        await uow.conn.execute(
+            idempotency_keys.insert().values(
+                method=method,
+                request_id=request_id,
+                request_hash=request_fingerprint(request),
+                response=response.SerializeToString(),
+                created_at=now(),
+            )
+        )

@@ -1,0 +1,112 @@
+"""Errors a caller can act on, carried as google.rpc.Status with details (AIP-193).
+
+Use cases raise these; the server interceptor turns them into the gRPC status. Anything else is INTERNAL,
+which is always our bug, never the caller's mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+DOMAIN = "hub.kaist.ac.kr"
+
+
+class HubError(Exception):
+    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    reason: str = "ERROR"
+
+    def __init__(self, message: str, *, details: Iterable[object] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+    def to_status(self) -> status_pb2.Status:
+        info = error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN)
+        packed = []
+        for detail in [info, *self.details]:
+            any_msg = any_pb2.Any()
+            any_msg.Pack(detail)  # type: ignore[arg-type]
+            packed.append(any_msg)
+        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+
+
+class InvalidArgument(HubError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: list[tuple[str, str]]) -> None:
+        self.violations = violations
+        request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in violations
+            ]
+        )
+        summary = "; ".join(f"{f}: {d}" for f, d in violations)
+        super().__init__(f"invalid request: {summary}", details=[request])
+
+
+def invalid(field: str, description: str) -> InvalidArgument:
+    return InvalidArgument([(field, description)])
+
+
+class NotFound(HubError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NOT_FOUND"
+
+    def __init__(self, resource_type: str, name: str) -> None:
+        info = error_details_pb2.ResourceInfo(resource_type=resource_type, resource_name=name)
+        super().__init__(f"{name} not found", details=[info])
+
+
+class AlreadyExists(HubError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+    reason = "ALREADY_EXISTS"
+
+    def __init__(self, resource_type: str, name: str, message: str = "") -> None:
+        info = error_details_pb2.ResourceInfo(resource_type=resource_type, resource_name=name)
+        super().__init__(message or f"{name} already exists", details=[info])
+
+
+class FailedPrecondition(HubError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "FAILED_PRECONDITION"
+
+    def __init__(self, message: str, *, type_: str, subject: str) -> None:
+        failure = error_details_pb2.PreconditionFailure(
+            violations=[
+                error_details_pb2.PreconditionFailure.Violation(type=type_, subject=subject, description=message)
+            ]
+        )
+        super().__init__(message, details=[failure])
+
+
+class Aborted(HubError):
+    code = grpc.StatusCode.ABORTED
+    reason = "ETAG_MISMATCH"
+
+
+class Unauthenticated(HubError):
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(HubError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
+class Unavailable(HubError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "UNAVAILABLE"
+
+
+class Internal(HubError):
+    code = grpc.StatusCode.INTERNAL
+    reason = "INTERNAL"
+
+
+assert grpc.StatusCode.INVALID_ARGUMENT.value[0] == code_pb2.INVALID_ARGUMENT

@@ -1,0 +1,137 @@
+"""`make run`: the whole hub on embedded defaults. A nats-server from the wheel and every service as its
+own process, all under var/; seeds a demo hub on first start; Ctrl-C stops everything cleanly."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from hubcore.natsserver import NatsServer
+from hubcore.settings import DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
+
+SERVICES = ["companies"]  # in start order; each is `python -m services.<name>`
+
+
+def dev_token(data_dir: os.PathLike[str]) -> str:
+    """An admin token for this machine, made once and kept in var/admin-token (mode 0600)."""
+    path = os.path.join(data_dir, "admin-token")
+    if not os.path.exists(path):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def wait_serving(address: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            try:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
+                    return
+            except grpc.RpcError:
+                pass
+            time.sleep(0.2)
+    raise RuntimeError(f"{address} did not become SERVING within {timeout:.0f} s")
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
+
+
+def main() -> int:
+    data_dir = Settings.from_env("launcher").data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = dev_token(data_dir)
+    nats_port = int(os.environ.get("HUB_NATS_PORT", DEFAULT_NATS_PORT))
+    wanted = {"nats": ("127.0.0.1", nats_port)} | {
+        name: (Settings.from_env(name).grpc_host, Settings.from_env(name).grpc_port) for name in SERVICES
+    }
+    taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
+    if taken:
+        print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
+        return 1
+    nats = NatsServer(port=nats_port, data_dir=data_dir / "nats").start(log_file=data_dir / "nats.log")
+    env = os.environ | {
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_NATS_URL": nats.url,
+        "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
+        "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
+    }
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        addresses = {}
+        for name in SERVICES:
+            processes[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], env=env, cwd=PROJECT_DIR)
+            settings = Settings.from_env(name)
+            addresses[name] = f"{settings.grpc_host}:{settings.grpc_port}"
+        for name, address in addresses.items():
+            wait_serving(address)
+            marker = data_dir / f".seeded-{name}"
+            seed = _seed_module(name)
+            if seed and not marker.exists():
+                seed.run(address, token)
+                marker.touch()
+        _banner(addresses, nats.url, data_dir, token)
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        failed = [n for n, p in processes.items() if p.poll() is not None]
+        print(f"stopped unexpectedly: {', '.join(failed)}; see the log above", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping the hub…", file=sys.stderr)
+        return 0
+    finally:
+        for process in processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        nats.stop()
+
+
+def _seed_module(name: str) -> object | None:
+    try:
+        return importlib.import_module(f"services.{name}.seed")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"services.{name}.seed":
+            raise
+        return None
+
+
+def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str) -> None:
+    lines = ["", "Hub CRM is running (Ctrl-C stops it).", ""]
+    lines += [f"  {name:<14} grpc://{address}" for name, address in addresses.items()]
+    lines += [
+        f"  {'nats':<14} {nats_url}  (JetStream, stream HUB)",
+        f"  {'data':<14} {data_dir}",
+        "",
+        "Admin token (dev): var/admin-token. Try:",
+        f"  grpcurl -plaintext {addresses['companies']} list",
+        f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '
+        f"{addresses['companies']} hub.companies.v1.CompanyService/ListCompanies",
+        "",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

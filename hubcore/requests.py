@@ -1,0 +1,246 @@
+"""Checking what callers send, in one place: declared field rules, resource names, field masks, page tokens.
+
+Each service declares RULES: request type -> {field path: checks}. The server runs them before the use
+case, together with checks every request gets (known enum numbers, a size cap on every string), and
+answers INVALID_ARGUMENT with a BadRequest naming each bad field.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import descriptor
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.protobuf.message import Message
+
+from hubcore.errors import Aborted, InvalidArgument, invalid
+
+MAX_STRING = 10_000  # any string field without a rule of its own
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+Check = Callable[[Any], str | None]  # returns a description of what is wrong, or None
+
+
+def required(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "is required" if not value.strip() else None
+    if isinstance(value, int):
+        return "is required" if value == 0 else None
+    return None
+
+
+def length(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, str) and value and not low <= len(value) <= high:
+            return f"must be {low} to {high} characters long"
+        return None
+
+    return check
+
+
+def max_items(limit: int, item: Check | None = None) -> Check:
+    def check(value: Any) -> str | None:
+        if len(value) > limit:
+            return f"has more than {limit} items"
+        for element in value:
+            problem = item(element) if item else None
+            if problem:
+                return f"item {element!r} {problem}"
+        return None
+
+    return check
+
+
+def matches(pattern: str, what: str) -> Check:
+    compiled = re.compile(pattern)
+
+    def check(value: Any) -> str | None:
+        return f"must be {what}" if value and not compiled.fullmatch(value) else None
+
+    return check
+
+
+url = matches(r"https?://[^\s/$.?#][^\s]{0,190}", "an http(s) URL")
+email = matches(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}", "an email address")
+e164 = matches(r"\+[1-9]\d{6,14}", "a phone number in E.164 form, e.g. +821012345678")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Field rules for one request type. mask_field names the FieldMask of an Update: then the rules of the
+    resource (fields under resource) apply only to masked paths, and only those paths may be masked."""
+
+    fields: dict[str, list[Check]]
+    mask_field: str = ""
+    resource: str = ""
+    mutable: frozenset[str] = frozenset()
+
+
+def _get(message: Message, path: str) -> Any:
+    value: Any = message
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def validate(request: Message, rules: Rules | None) -> None:
+    violations = list(_generic_violations(request, ""))
+    if rules:
+        masked: set[str] | None = None
+        if rules.mask_field:
+            mask: FieldMask = getattr(request, rules.mask_field)
+            masked = set(mask.paths)
+            if not masked:
+                violations.append((rules.mask_field, "must name at least one field"))
+            for path in sorted(masked - rules.mutable):
+                violations.append(
+                    (
+                        rules.mask_field,
+                        f"{path!r} cannot be updated (allowed: {', '.join(sorted(rules.mutable))})",
+                    )
+                )
+        for path, checks in rules.fields.items():
+            in_resource = path.startswith(rules.resource + ".")
+            if masked is not None and in_resource and path.split(".", 1)[1] not in masked:
+                continue
+            value = _get(request, path)
+            for check in checks:
+                problem = check(value)
+                if problem:
+                    violations.append((path, problem))
+                    break
+    if violations:
+        raise InvalidArgument(violations)
+
+
+def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, str]]:
+    """Unknown enum numbers and oversized strings, anywhere in the request."""
+    for field, value in message.ListFields():
+        path = prefix + field.name
+        values = list(value) if field.is_repeated else [value]
+        if field.type == descriptor.FieldDescriptor.TYPE_ENUM:
+            for v in values:
+                if v not in field.enum_type.values_by_number:
+                    yield path, f"unknown value {v}"
+        elif field.type == descriptor.FieldDescriptor.TYPE_STRING:
+            if any(len(v) > MAX_STRING for v in values):
+                yield path, f"is longer than {MAX_STRING} characters"
+        elif field.type == descriptor.FieldDescriptor.TYPE_MESSAGE and not (field.message_type.GetOptions().map_entry):
+            for v in values:
+                yield from _generic_violations(v, path + ".")
+
+
+def parse_name(name: str, collection: str, field: str = "name") -> int:
+    """'companies/42' -> 42; anything else is INVALID_ARGUMENT naming the field."""
+    prefix = collection + "/"
+    if not name.startswith(prefix) or not name[len(prefix) :].isdigit() or len(name) > 40:
+        raise invalid(field, f"must look like {collection}/<number>")
+    number = int(name[len(prefix) :])
+    if not 0 < number < 2**63:
+        raise invalid(field, f"must look like {collection}/<number>")
+    return number
+
+
+def normalize_text(text: str) -> str:
+    """What search compares: NFC (so composed and decomposed Hangul match) and case-folded Latin."""
+    return unicodedata.normalize("NFC", text).casefold().strip()
+
+
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise invalid("page_size", "must not be negative")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+class PageTokens:
+    """Opaque cursors: the last row's sort key, bound to the query they came from.
+
+    A token is a keyset position (not an offset), so rows inserted meanwhile never shift a page. It
+    carries a digest of the filter and order, so reusing it with another query is INVALID_ARGUMENT.
+    """
+
+    @staticmethod
+    def encode(query: str, position: list[Any]) -> str:
+        body = json.dumps({"q": _digest(query), "p": position}, separators=(",", ":"), ensure_ascii=False)
+        return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+    @staticmethod
+    def decode(token: str, query: str) -> list[Any] | None:
+        if not token:
+            return None
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            position = body["p"]
+            valid = isinstance(position, list) and body["q"] == _digest(query)
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            raise invalid("page_token", "is not a token from a previous page of this same query")
+        return position  # type: ignore[no-any-return]
+
+
+def _digest(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()[:16]
+
+
+def parse_filter(text: str, allowed: dict[str, Callable[[str], Any]]) -> dict[str, list[Any]]:
+    """A small AIP-160 subset: terms `field = value` (or `field:value`) joined by AND.
+
+    Repeating a field ORs its values (status=SELECTED AND status=RESIDENT reads as either)."""
+    result: dict[str, list[Any]] = {}
+    if not text.strip():
+        return result
+    for term in re.split(r"\s+AND\s+", text.strip()):
+        match = re.fullmatch(r'\s*([a-z_]+)\s*[:=]\s*"?([^"]*)"?\s*', term)
+        if not match:
+            raise invalid("filter", f"cannot read {term!r}; write terms like status=RESIDENT joined by AND")
+        key, raw = match.groups()
+        if key not in allowed:
+            raise invalid("filter", f"unknown field {key!r} (known: {', '.join(sorted(allowed))})")
+        try:
+            value = allowed[key](raw)
+        except ValueError as exc:
+            raise invalid("filter", f"{key}: {exc}") from None
+        result.setdefault(key, []).append(value)
+    return result
+
+
+def enum_value(enum: Any, prefix: str) -> Callable[[str], int]:
+    """Reads RESIDENT or COMPANY_STATUS_RESIDENT (any case) as the enum's number."""
+
+    def read(raw: str) -> int:
+        name = raw.strip().upper()
+        for candidate in (name, f"{prefix}_{name}"):
+            if candidate in enum.keys() and not  # noqa: SIM118 (a proto enum wrapper, not a dict) candidate.endswith("UNSPECIFIED"):
+                return int(enum.Value(candidate))
+        known = [k.removeprefix(prefix + "_") for k in enum.keys() if not k.endswith("UNSPECIFIED")]  # noqa: SIM118
+        raise ValueError(f"unknown value {raw!r} (known: {', '.join(known)})")
+
+    return read
+
+
+def short_enum_name(enum: Any, prefix: str, number: int) -> str:
+    return str(enum.Name(number)).removeprefix(prefix + "_")
+
+
+def parse_order_by(text: str, allowed: Iterable[str], default: str) -> tuple[str, bool]:
+    """'korean_name desc' -> ('korean_name', True)."""
+    text = text.strip() or default
+    match = re.fullmatch(r"([a-z_]+)(\s+(asc|desc))?", text.strip())
+    if not match or match.group(1) not in allowed:
+        raise invalid("order_by", f"must be one of {', '.join(allowed)}, optionally followed by ' desc'")
+    return match.group(1), match.group(3) == "desc"
+
+
+def check_etag(sent: str, current: str) -> None:
+    if sent and sent != current:
+        raise Aborted(f"etag {sent!r} is stale; the resource changed (current etag {current!r}); read it again")

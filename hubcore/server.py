@@ -1,0 +1,297 @@
+"""gRPC bootstrap and the service runtime: one interceptor for ids, logs, auth, validation and errors;
+health and reflection; the NATS connection, outbox relay and consumers; graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import hmac
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+from hub.ops.v1 import ops_pb2, ops_pb2_grpc
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from hubcore import errors, events, migrate
+from hubcore.db import Database
+from hubcore.ops import OperationsApi
+from hubcore.requests import Rules, validate
+from hubcore.settings import Settings, token_hash
+
+log = structlog.get_logger()
+
+ADMIN, SERVICE = "admin", "service"
+OPEN_METHODS = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    role: str
+    id: str  # a short, non-secret id of the token: the first 8 hex of its hash
+
+    @property
+    def actor(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+current_caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("current_caller")
+
+
+def caller() -> Caller:
+    return current_caller.get()
+
+
+class Interceptor(grpc.aio.ServerInterceptor):
+    """Request id and logs, authentication against the method's declared roles, declared input rules,
+    and HubError -> google.rpc.Status. Anything unexpected is INTERNAL and logged with its traceback."""
+
+    def __init__(self, settings: Settings, policies: dict[str, frozenset[str]], rules: dict[type, Rules]) -> None:
+        self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
+            h: SERVICE for h in settings.service_token_hashes
+        }
+        self.policies = policies
+        self.rules = rules
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method = details.method
+        if handler is None or method.startswith(OPEN_METHODS) or not handler.unary_unary:
+            return handler
+        inner = handler.unary_unary
+        roles = self.policies.get(method, frozenset())  # a method without a policy admits nobody
+        metadata = dict(details.invocation_metadata or ())
+
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            request_id = str(metadata.get("x-request-id", ""))[:64] or secrets.token_hex(8)
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            with structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
+                try:
+                    current_caller.set(self._authenticate(metadata, roles))
+                    validate(request, self.rules.get(type(request)))
+                    return await inner(request, context)
+                except errors.HubError as exc:
+                    code = exc.code
+                    await context.abort_with_status(rpc_status.to_status(exc.to_status()))
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED
+                    raise
+                except Exception as exc:
+                    if context.code() is not None:  # already aborted by the handler
+                        raise
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("unhandled error", error=repr(exc))
+                    status = errors.Internal("internal error; the request id is " + request_id).to_status()
+                    await context.abort_with_status(rpc_status.to_status(status))
+                finally:
+                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    if code == grpc.StatusCode.OK:
+                        log.debug("rpc", code=code.name, ms=elapsed_ms)
+                    else:
+                        log.info("rpc", code=code.name, ms=elapsed_ms)
+
+        return grpc.unary_unary_rpc_method_handler(
+            wrapped,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _authenticate(self, metadata: dict[str, Any], roles: frozenset[str]) -> Caller:
+        header = str(metadata.get("authorization", ""))
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise errors.Unauthenticated("missing bearer token: send metadata 'authorization: Bearer <token>'")
+        digest = token_hash(token.strip())
+        role = next((r for h, r in self.tokens.items() if hmac.compare_digest(h, digest)), None)
+        if role is None:
+            raise errors.Unauthenticated("the token is not valid")
+        if role not in roles:
+            raise errors.PermissionDenied(f"the {role} role may not call this method")
+        return Caller(role=role, id=digest[:8])
+
+
+def policies_for(
+    service: Any, roles: dict[str, frozenset[str]], default: frozenset[str] | None = None
+) -> dict[str, frozenset[str]]:
+    """Full method paths -> roles, from a service descriptor. Every method needs a policy: a method
+    added without one fails at start-up rather than opening silently."""
+    result = {}
+    for method in service.methods:
+        allowed = roles.get(method.name, default)
+        if allowed is None:
+            raise RuntimeError(f"{service.full_name}.{method.name} has no authorization policy")
+        result[f"/{service.full_name}/{method.name}"] = allowed
+    return result
+
+
+@dataclass
+class GrpcService:
+    add_to_server: Callable[[Any, grpc.aio.Server], None]
+    servicer: Any
+    descriptor: Any  # the protobuf ServiceDescriptor
+    roles: dict[str, frozenset[str]]
+    default_roles: frozenset[str] | None = None
+
+
+class Runtime:
+    """Everything one service process runs, started and stopped in the right order."""
+
+    def __init__(self, settings: Settings, *, migrations: str) -> None:
+        self.settings = settings
+        self.migrations = migrations
+        self.db = Database(settings.database_url, source=settings.service)
+        self.services: list[GrpcService] = []
+        self.rules: dict[type, Rules] = {}
+        self.consumer_specs: list[events.ConsumerSpec] = []
+        self.consumers: list[events.EventConsumer] = []
+        self.relay: events.OutboxRelay | None = None
+        self.nc: NATS | None = None
+        self.js: JetStreamContext | None = None
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+        self.health = health.aio.HealthServicer()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.ready = asyncio.Event()  # set once the relay and consumers run
+
+    def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
+        self.services.append(service)
+        self.rules.update(rules or {})
+
+    def add_consumer(self, spec: events.ConsumerSpec) -> None:
+        self.consumer_specs.append(spec)
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await migrate.upgrade(self.migrations, self.settings.database_url)
+        ops = GrpcService(
+            add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
+            servicer=OperationsApi(self.db, self.consumers),
+            descriptor=ops_pb2.DESCRIPTOR.services_by_name["OperationsService"],
+            roles={},
+            default_roles=frozenset({ADMIN}),
+        )
+        policies: dict[str, frozenset[str]] = {}
+        for service in [*self.services, ops]:
+            policies |= policies_for(service.descriptor, service.roles, service.default_roles)
+        s = self.settings
+        self.server = grpc.aio.server(
+            interceptors=[Interceptor(s, policies, self.rules)],
+            maximum_concurrent_rpcs=s.max_concurrent_rpcs,
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", s.max_message_bytes),
+                ("grpc.max_send_message_length", s.max_message_bytes),
+            ],
+        )
+        names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
+        for service in [*self.services, ops]:
+            service.add_to_server(service.servicer, self.server)
+            names.append(service.descriptor.full_name)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(names, self.server)
+        self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
+        if not self.port:
+            raise RuntimeError(f"cannot listen on {s.grpc_host}:{s.grpc_port}")
+        await self.server.start()
+        for service in [*self.services, ops]:
+            await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
+        log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
+
+    async def _run_backbone(self) -> None:
+        """Connects to NATS (retrying while it is down) and runs the relay and consumers."""
+        s = self.settings
+        self.nc = await events.connect(s.nats_url, name=s.service)
+        self.js = self.nc.jetstream()
+        while True:
+            try:
+                await events.ensure_stream(self.js, replicas=s.stream_replicas, dedup_window=s.dedup_window_seconds)
+                break
+            except Exception as exc:
+                log.warning("stream not ready; retrying", error=str(exc))
+                await asyncio.sleep(1)
+        self.relay = events.OutboxRelay(self.db, self.js, sweep_seconds=s.relay_sweep_seconds)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name="relay"))
+        for spec in self.consumer_specs:
+            consumer = events.EventConsumer(
+                self.db, self.js, spec, ack_wait=s.consumer_ack_wait, max_deliver=s.consumer_max_deliver
+            )
+            self.consumers.append(consumer)
+            self._tasks.append(asyncio.create_task(self._supervise(consumer.run, spec.durable), name=spec.durable))
+        self.ready.set()
+
+    async def _supervise(self, run: Callable[[], Awaitable[None]], what: str) -> None:
+        """Runs a background loop; a crash is logged and the loop restarted, never lost silently."""
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background task failed; restarting", task=what)
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        """Stops taking calls, lets in-flight RPCs finish within the grace period, then the backbone."""
+        await self.health.enter_graceful_shutdown()
+        if self.server:
+            await self.server.stop(self.settings.grace_period)
+        if self.relay:
+            with contextlib.suppress(Exception):
+                while await self.relay.publish_batch():
+                    pass
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.nc and not self.nc.is_closed:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+        await self.db.close()
+
+
+def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> None:
+    """A service process: logs, uvloop, start, then a graceful stop on SIGINT or SIGTERM."""
+    import signal
+
+    from hubcore import logs
+
+    logs.configure(fmt=settings.log_format, level=settings.log_level, service=settings.service)
+
+    async def main() -> None:
+        runtime = build(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runtime.start()
+        await stop.wait()
+        log.info("stopping", grace_seconds=settings.grace_period)
+        await runtime.stop()
+        log.info("stopped")
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())

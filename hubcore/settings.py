@@ -1,0 +1,75 @@
+"""Settings from HUB_* environment variables, with embedded defaults that run on a fresh machine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+# Each service's default gRPC port on the embedded setup; NATS on its own port, never 4222.
+DEFAULT_PORTS = {"companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064}
+DEFAULT_NATS_PORT = 14222
+
+
+def token_hash(token: str) -> str:
+    """Tokens are stored and configured as SHA-256 hex digests, never in clear."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"HUB_{name}", default)
+
+
+def _hashes(value: str) -> frozenset[str]:
+    return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    data_dir: Path
+    database_url: str
+    nats_url: str
+    grpc_host: str
+    grpc_port: int
+    stream_replicas: int = 1
+    log_format: str = "console"  # "console" in a terminal, "json" in production
+    log_level: str = "info"
+    admin_token_hashes: frozenset[str] = field(default_factory=frozenset)
+    service_token_hashes: frozenset[str] = field(default_factory=frozenset)
+    grace_period: float = 10.0
+    max_concurrent_rpcs: int = 1000
+    max_message_bytes: int = 4 * 1024 * 1024
+    migrate_on_start: bool = True
+    relay_sweep_seconds: float = 1.0
+    consumer_ack_wait: float = 30.0
+    consumer_max_deliver: int = 5
+    dedup_window_seconds: float = 120.0
+
+    @classmethod
+    def from_env(cls, service: str) -> Settings:
+        data_dir = Path(_env("DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
+        upper = service.upper()
+        default_db = f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
+        return cls(
+            service=service,
+            data_dir=data_dir,
+            database_url=_env(f"{upper}_DATABASE_URL", _env("DATABASE_URL", default_db)),
+            nats_url=_env("NATS_URL", f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"),
+            grpc_host=_env(f"{upper}_HOST", _env("GRPC_HOST", "127.0.0.1")),
+            grpc_port=int(_env(f"{upper}_PORT", str(DEFAULT_PORTS.get(service, 50060)))),
+            stream_replicas=int(_env("STREAM_REPLICAS", "1")),
+            log_format=_env("LOG_FORMAT", "console"),
+            log_level=_env("LOG_LEVEL", "info"),
+            admin_token_hashes=_hashes(_env("ADMIN_TOKEN_SHA256", "")),
+            service_token_hashes=_hashes(_env("SERVICE_TOKEN_SHA256", "")),
+            grace_period=float(_env("GRACE_PERIOD", "10")),
+            max_concurrent_rpcs=int(_env("MAX_CONCURRENT_RPCS", "1000")),
+            migrate_on_start=_env("MIGRATE_ON_START", "1") not in ("0", "false", "no"),
+        )
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Hub CRM services; each owns its data and never imports another."""

@@ -1,0 +1,34 @@
+"""Starts the companies service: `python -m services.companies`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.companies.v1 import companies_pb2, companies_pb2_grpc
+
+from hubcore.server import GrpcService, Runtime, serve_forever
+from hubcore.settings import Settings
+from services.companies import api, handlers
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def build(settings: Settings) -> Runtime:
+    runtime = Runtime(settings, migrations=MIGRATIONS)
+    runtime.add_service(
+        GrpcService(
+            add_to_server=companies_pb2_grpc.add_CompanyServiceServicer_to_server,
+            servicer=api.CompanyApi(runtime.db),
+            descriptor=companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
+            roles=api.ROLES,
+            default_roles=api.DEFAULT_ROLES,
+        ),
+        api.RULES,
+    )
+    for spec in handlers.CONSUMERS:
+        runtime.add_consumer(spec)
+    return runtime
+
+
+if __name__ == "__main__":
+    serve_forever(build, Settings.from_env("companies"))

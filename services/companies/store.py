@@ -1,0 +1,257 @@
+"""The companies service's tables and the queries it needs (SQLAlchemy Core: fast, explicit)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.db import as_utc, now, runtime_metadata
+from services.companies.domain import Company, Person
+
+metadata = sa.MetaData()
+big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+at = sa.DateTime(timezone=True)
+
+companies = sa.Table(
+    "companies",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("korean_name", sa.String(100), nullable=False),
+    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("sector", sa.String(20), nullable=False),
+    sa.Column("stage", sa.String(20), nullable=False, server_default=""),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("website", sa.String(200), nullable=False, server_default=""),
+    sa.Column("tags", sa.Text, nullable=False, server_default="[]"),  # JSON list, for reads in one row
+    sa.Column("founded_on", sa.Date, nullable=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("created_at", at, nullable=False),
+    sa.Column("updated_at", at, nullable=False),
+    sa.Column("deleted_at", at, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_companies_status", "status"),
+    sa.Index("ix_companies_sector", "sector"),
+    sa.Index("ix_companies_created", "created_at", "id"),
+)
+
+# One row per tag, so that filtering by tag is an index lookup.
+company_tags = sa.Table(
+    "company_tags",
+    metadata,
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), primary_key=True),
+    sa.Column("tag", sa.String(30), primary_key=True),
+    sa.Index("ix_company_tags_tag", "tag"),
+)
+
+people = sa.Table(
+    "people",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("korean_name", sa.String(100), nullable=False),
+    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("title", sa.String(100), nullable=False, server_default=""),
+    sa.Column("email", sa.String(200), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(20), nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("created_at", at, nullable=False),
+    sa.Column("updated_at", at, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_people_company", "company_id", "id"),
+)
+
+# Read model for the dashboard, fed by this service's own events: one row per live company.
+stats_companies = sa.Table(
+    "stats_companies",
+    metadata,
+    sa.Column("company", sa.String(40), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("sector", sa.String(20), nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# Everything the migrations must create: the service's tables and the runtime's.
+for _table in runtime_metadata.sorted_tables:
+    _table.to_metadata(metadata)
+
+
+def to_company(row: Any) -> Company:
+    return Company(
+        id=row.id,
+        korean_name=row.korean_name,
+        english_name=row.english_name,
+        sector=row.sector,
+        stage=row.stage,
+        status=row.status,
+        website=row.website,
+        tags=json.loads(row.tags),
+        founded_on=row.founded_on,
+        description=row.description,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        deleted_at=as_utc(row.deleted_at) if row.deleted_at else None,
+        version=row.version,
+    )
+
+
+def _company_values(company: Company) -> dict[str, Any]:
+    return {
+        "korean_name": company.korean_name,
+        "english_name": company.english_name,
+        "sector": company.sector,
+        "stage": company.stage,
+        "status": company.status,
+        "website": company.website,
+        "tags": json.dumps(company.tags, ensure_ascii=False),
+        "founded_on": company.founded_on,
+        "description": company.description,
+        "search_text": company.search_text,
+        "deleted_at": company.deleted_at,
+        "version": company.version,
+    }
+
+
+async def get_company(conn: AsyncConnection, company_id: int) -> Company | None:
+    row = (await conn.execute(sa.select(companies).where(companies.c.id == company_id))).first()
+    return to_company(row) if row else None
+
+
+async def insert_company(conn: AsyncConnection, company: Company) -> Company:
+    stamp = now()
+    values = _company_values(company) | {"created_at": stamp, "updated_at": stamp}
+    company_id = (await conn.execute(companies.insert().values(values).returning(companies.c.id))).scalar_one()
+    await _write_tags(conn, company_id, company.tags)
+    return replace(company, id=company_id, created_at=stamp, updated_at=stamp)
+
+
+async def save_company(conn: AsyncConnection, company: Company, *, expected_version: int) -> Company:
+    """Writes the company if nobody changed it since it was read at expected_version."""
+    stamp = now()
+    result = await conn.execute(
+        companies.update()
+        .where(companies.c.id == company.id, companies.c.version == expected_version)
+        .values(_company_values(company) | {"updated_at": stamp})
+    )
+    if result.rowcount != 1:
+        raise StaleWrite(company.name)
+    await conn.execute(company_tags.delete().where(company_tags.c.company_id == company.id))
+    await _write_tags(conn, company.id, company.tags)
+    return replace(company, updated_at=stamp)
+
+
+class StaleWrite(Exception):
+    """Another transaction changed the row between our read and our write."""
+
+
+async def _write_tags(conn: AsyncConnection, company_id: int, tags: list[str]) -> None:
+    if tags:
+        await conn.execute(company_tags.insert(), [{"company_id": company_id, "tag": t} for t in tags])
+
+
+def to_person(row: Any) -> Person:
+    return Person(
+        id=row.id,
+        korean_name=row.korean_name,
+        english_name=row.english_name,
+        company_id=row.company_id,
+        role=row.role,
+        title=row.title,
+        email=row.email,
+        phone=row.phone,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        version=row.version,
+    )
+
+
+def _person_values(person: Person) -> dict[str, Any]:
+    return {
+        "korean_name": person.korean_name,
+        "english_name": person.english_name,
+        "company_id": person.company_id,
+        "role": person.role,
+        "title": person.title,
+        "email": person.email,
+        "phone": person.phone,
+        "search_text": person.search_text,
+        "version": person.version,
+    }
+
+
+async def get_person(conn: AsyncConnection, person_id: int) -> Person | None:
+    row = (await conn.execute(sa.select(people).where(people.c.id == person_id))).first()
+    return to_person(row) if row else None
+
+
+async def insert_person(conn: AsyncConnection, person: Person) -> Person:
+    stamp = now()
+    values = _person_values(person) | {"created_at": stamp, "updated_at": stamp}
+    person_id = (await conn.execute(people.insert().values(values).returning(people.c.id))).scalar_one()
+    return replace(person, id=person_id, created_at=stamp, updated_at=stamp)
+
+
+async def save_person(conn: AsyncConnection, person: Person, *, expected_version: int) -> Person:
+    stamp = now()
+    result = await conn.execute(
+        people.update()
+        .where(people.c.id == person.id, people.c.version == expected_version)
+        .values(_person_values(person) | {"updated_at": stamp})
+    )
+    if result.rowcount != 1:
+        raise StaleWrite(person.name)
+    return replace(person, updated_at=stamp)
+
+
+async def delete_person(conn: AsyncConnection, person_id: int) -> None:
+    await conn.execute(people.delete().where(people.c.id == person_id))
+
+
+def keyset_after(columns: list[sa.ColumnElement[Any]], values: list[Any], descending: bool) -> sa.ColumnElement[bool]:
+    """Rows strictly after a cursor position in (col1, col2, ...) order: stable under inserts."""
+    col, rest = columns[0], columns[1:]
+    value = values[0]
+    beyond = col < value if descending else col > value
+    if not rest:
+        return beyond
+    return sa.or_(beyond, sa.and_(col == value, keyset_after(rest, values[1:], descending)))
+
+
+def cursor_value(value: Any) -> Any:
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def cursor_param(column: sa.Column[Any], value: Any) -> Any:
+    return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
+
+
+async def upsert_stats_row(
+    conn: AsyncConnection, *, company: str, status: str, sector: str, archived: bool, version: int
+) -> None:
+    """Applies a snapshot if it is newer than what the read model holds (events may arrive out of order)."""
+    current = (
+        await conn.execute(sa.select(stats_companies.c.version).where(stats_companies.c.company == company))
+    ).scalar_one_or_none()
+    values = {"status": status, "sector": sector, "archived": archived, "version": version}
+    if current is None:
+        await conn.execute(stats_companies.insert().values(company=company, **values))
+    elif version > current:
+        await conn.execute(stats_companies.update().where(stats_companies.c.company == company).values(values))
+
+
+async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
+    live = stats_companies.c.archived.is_(False)
+    by_status = await conn.execute(
+        sa.select(stats_companies.c.status, sa.func.count()).where(live).group_by(stats_companies.c.status)
+    )
+    by_sector = await conn.execute(
+        sa.select(stats_companies.c.sector, sa.func.count()).where(live).group_by(stats_companies.c.sector)
+    )
+    return dict(by_status.tuples().all()), dict(by_sector.tuples().all())
