@@ -220,7 +220,8 @@ def enum_value(enum: Any, prefix: str) -> Callable[[str], int]:
     def read(raw: str) -> int:
         name = raw.strip().upper()
         for candidate in (name, f"{prefix}_{name}"):
-            if candidate in enum.keys() and not  # noqa: SIM118 (a proto enum wrapper, not a dict) candidate.endswith("UNSPECIFIED"):
+            # enum is a protobuf EnumTypeWrapper: keys() is its method, not a dict's
+            if candidate in enum.keys() and not candidate.endswith("UNSPECIFIED"):  # noqa: SIM118
                 return int(enum.Value(candidate))
         known = [k.removeprefix(prefix + "_") for k in enum.keys() if not k.endswith("UNSPECIFIED")]  # noqa: SIM118
         raise ValueError(f"unknown value {raw!r} (known: {', '.join(known)})")
