@@ -1,0 +1,115 @@
+"""Test fixtures: real nats-server (from the wheel), real SQLite, and real PostgreSQL when
+HUB_TEST_DATABASE_URL is set. Every test gets its own database and its own NATS server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hub.companies.v1 import companies_pb2_grpc
+from hub.ops.v1 import ops_pb2_grpc
+from hubcore.natsserver import NatsServer, free_port
+from hubcore.server import Runtime
+from hubcore.settings import Settings, token_hash
+
+ADMIN_TOKEN = "test-admin-token"
+SERVICE_TOKEN = "test-service-token"
+ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
+SERVICE = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
+
+PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="HUB_TEST_DATABASE_URL unset"))]
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    server = NatsServer(port=free_port(), data_dir=tmp_path / "nats").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    name = f"hub_test_{secrets.token_hex(6)}"
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = sa.make_url(PG_URL)
+    yield base.set(database=name).render_as_string(hide_password=False)
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+def make_settings(service: str, database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    return Settings.from_env(service).with_(
+        data_dir=tmp_path,
+        database_url=database_url,
+        nats_url=nats_url,
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        admin_token_hashes=frozenset({token_hash(ADMIN_TOKEN)}),
+        service_token_hashes=frozenset({token_hash(SERVICE_TOKEN)}),
+        grace_period=2.0,
+        relay_sweep_seconds=0.2,
+        consumer_ack_wait=2.0,
+        **extra,
+    )
+
+
+@dataclass
+class Running:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    companies: companies_pb2_grpc.CompanyServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.runtime.port}"
+
+
+async def start_companies(settings: Settings) -> Running:
+    from services.companies.__main__ import build
+
+    runtime = build(settings)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    return Running(
+        runtime, channel, companies_pb2_grpc.CompanyServiceStub(channel), ops_pb2_grpc.OperationsServiceStub(channel)
+    )
+
+
+@pytest.fixture
+async def companies(database_url: str, nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Running]:
+    """The companies service, running in this event loop against a real database and NATS."""
+    running = await start_companies(make_settings("companies", database_url, nats_server.url, tmp_path))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.channel.close()
+    await running.runtime.stop()
+
+
+async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Polls an async check until it returns something truthy; fails the test with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            assert value, f"condition not met within {timeout} s (last value: {value!r})"
+            return value
+        await asyncio.sleep(interval)
