@@ -28,7 +28,10 @@ ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 SERVICE = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL", "")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="HUB_TEST_DATABASE_URL unset"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="HUB_TEST_DATABASE_URL unset")),
+]
 
 
 @pytest.fixture

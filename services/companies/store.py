@@ -254,4 +254,4 @@ async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
     by_sector = await conn.execute(
         sa.select(stats_companies.c.sector, sa.func.count()).where(live).group_by(stats_companies.c.sector)
     )
-    return dict(by_status.tuples().all()), dict(by_sector.tuples().all())
+    return {k: n for k, n in by_status.all()}, {k: n for k, n in by_sector.all()}
