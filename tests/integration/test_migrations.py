@@ -1,0 +1,48 @@
+"""Each service's migrations: empty -> head -> base -> head, and the models match the migrations."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hubcore import migrate
+from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
+from services.companies.store import metadata as companies_metadata
+
+SERVICES = [pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies")]
+
+
+async def tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        names = await conn.run_sync(lambda c: set(sa.inspect(c).get_table_names()))
+    await engine.dispose()
+    return names - {"alembic_version"}
+
+
+async def drift(url: str, metadata: sa.MetaData) -> list[object]:
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+
+        def compare(sync_conn: sa.Connection) -> list[object]:
+            context = MigrationContext.configure(sync_conn, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+
+        diff = await conn.run_sync(compare)
+    await engine.dispose()
+    return diff
+
+
+@pytest.mark.parametrize(("migrations", "metadata"), SERVICES)
+async def test_upgrade_downgrade_upgrade_and_no_drift(database_url: str, migrations: str, metadata: sa.MetaData) -> None:
+    assert await tables(database_url) == set()
+    await migrate.upgrade(migrations, database_url)
+    assert await tables(database_url) == set(metadata.tables)
+    assert await drift(database_url, metadata) == [], "models and migrations differ: write a migration"
+    await migrate.downgrade(migrations, database_url)
+    assert await tables(database_url) == set()
+    await migrate.upgrade(migrations, database_url)
+    assert await tables(database_url) == set(metadata.tables)

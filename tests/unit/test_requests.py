@@ -1,0 +1,90 @@
+"""Request checking: rules, names, filters, order, page tokens."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from hub.companies.v1 import companies_pb2 as pb
+from hubcore import requests
+from hubcore.errors import Aborted, InvalidArgument
+from services.companies.api import RULES
+
+
+def violations(request: object) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidArgument) as caught:
+        requests.validate(request, RULES.get(type(request)))  # type: ignore[arg-type]
+    return caught.value.violations
+
+
+def test_create_rules_name_each_bad_field() -> None:
+    bad = pb.CreateCompanyRequest(company=pb.Company(korean_name="", website="ftp://x", tags=["a" * 31]))
+    fields = [f for f, _ in violations(bad)]
+    assert fields == ["company.korean_name", "company.sector", "company.website", "company.tags"]
+
+
+def test_unknown_enum_numbers_and_huge_strings_are_refused_anywhere() -> None:
+    request = pb.CreateCompanyRequest(company=pb.Company(korean_name="회사", sector=999))  # type: ignore[arg-type]
+    assert ("company.sector", "unknown value 999") in violations(request)
+    request = pb.ListCompaniesRequest(order_by="x" * 10_001)
+    assert violations(request)[0][0] == "order_by"
+
+
+def test_update_checks_only_masked_fields_and_only_mutable_paths() -> None:
+    ok = pb.UpdateCompanyRequest(
+        company=pb.Company(name="companies/1", english_name="Medi"), update_mask=FieldMask(paths=["english_name"])
+    )
+    requests.validate(ok, RULES[pb.UpdateCompanyRequest])  # korean_name is empty but not masked
+    bad = pb.UpdateCompanyRequest(company=pb.Company(name="companies/1"), update_mask=FieldMask(paths=["status"]))
+    assert [f for f, _ in violations(bad)] == ["update_mask"]
+    empty = pb.UpdateCompanyRequest(company=pb.Company(name="companies/1"))
+    assert violations(empty) == [("update_mask", "must name at least one field")]
+
+
+@pytest.mark.parametrize("name", ["companies/abc", "companies/", "people/1", "companies/-1", "companies/0", "companies/1/x"])
+def test_malformed_names(name: str) -> None:
+    with pytest.raises(InvalidArgument, match="name"):
+        requests.parse_name(name, "companies")
+
+
+def test_page_tokens_round_trip_and_are_bound_to_their_query() -> None:
+    token = requests.PageTokens.encode("status=RESIDENT", ["2026-11-25T00:00:00+00:00", 42])
+    assert requests.PageTokens.decode(token, "status=RESIDENT") == ["2026-11-25T00:00:00+00:00", 42]
+    with pytest.raises(InvalidArgument, match="page_token"):
+        requests.PageTokens.decode(token, "status=SELECTED")
+    for garbage in ("!!!", "e30", "bm90IGpzb24"):
+        with pytest.raises(InvalidArgument, match="page_token"):
+            requests.PageTokens.decode(garbage, "")
+
+
+def test_page_size_defaults_caps_and_refuses_negative() -> None:
+    assert requests.page_size(0) == requests.DEFAULT_PAGE_SIZE
+    assert requests.page_size(10_000) == requests.MAX_PAGE_SIZE
+    with pytest.raises(InvalidArgument, match="page_size"):
+        requests.page_size(-1)
+
+
+def test_filter_parsing() -> None:
+    status = requests.enum_value(pb.CompanyStatus, "COMPANY_STATUS")
+    parsed = requests.parse_filter("status=RESIDENT AND status = company_status_selected", {"status": status})
+    assert parsed == {"status": [pb.COMPANY_STATUS_RESIDENT, pb.COMPANY_STATUS_SELECTED]}
+    for bad in ("owner=me", "status=BOGUS", "status RESIDENT", "status=UNSPECIFIED"):
+        with pytest.raises(InvalidArgument, match="filter"):
+            requests.parse_filter(bad, {"status": status})
+
+
+def test_order_by_and_etags() -> None:
+    assert requests.parse_order_by("korean_name desc", ["korean_name"], "korean_name") == ("korean_name", True)
+    assert requests.parse_order_by("", ["create_time"], "create_time") == ("create_time", False)
+    with pytest.raises(InvalidArgument, match="order_by"):
+        requests.parse_order_by("status", ["korean_name"], "korean_name")
+    requests.check_etag("", "3")  # no etag sent: last write wins, as AIP-154 allows
+    with pytest.raises(Aborted):
+        requests.check_etag("2", "3")
+
+
+def test_normalize_text_matches_composed_and_decomposed_hangul() -> None:
+    import unicodedata
+
+    assert requests.normalize_text(unicodedata.normalize("NFD", "메디비전")) == "메디비전"
+    assert requests.normalize_text("MediVision") == "medivision"
