@@ -14,6 +14,8 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# generated code lives in gen/; a .pth file puts it on the venv's path for every process
+	echo "$(CURDIR)/gen" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/hub_crm_gen.pth"
 	touch $@
 
 install: $(VENV)/.installed

@@ -14,10 +14,10 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from hub.companies.v1 import companies_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
 from hubcore.settings import Settings, token_hash

@@ -12,12 +12,12 @@ from pathlib import Path
 import nats
 import pytest
 import sqlalchemy as sa
-from nats.js import JetStreamContext
-
 from hub.companies.v1 import companies_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from hub.ops.v1 import ops_pb2
+from nats.js import JetStreamContext
+
 from hubcore import events, migrate
 from hubcore.db import Database, UnitOfWork, outbox, runtime_metadata
 from hubcore.events import ConsumerSpec, EventConsumer, OutboxRelay

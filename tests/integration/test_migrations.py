@@ -37,7 +37,9 @@ async def drift(url: str, metadata: sa.MetaData) -> list[object]:
 
 
 @pytest.mark.parametrize(("migrations", "metadata"), SERVICES)
-async def test_upgrade_downgrade_upgrade_and_no_drift(database_url: str, migrations: str, metadata: sa.MetaData) -> None:
+async def test_upgrade_downgrade_upgrade_and_no_drift(
+    database_url: str, migrations: str, metadata: sa.MetaData
+) -> None:
     assert await tables(database_url) == set()
     await migrate.upgrade(migrations, database_url)
     assert await tables(database_url) == set(metadata.tables)

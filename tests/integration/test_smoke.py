@@ -1,4 +1,5 @@
 from hub.companies.v1 import companies_pb2 as pb
+
 from tests.conftest import ADMIN, Running
 
 

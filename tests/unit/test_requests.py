@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-
 from hub.companies.v1 import companies_pb2 as pb
+
 from hubcore import requests
 from hubcore.errors import Aborted, InvalidArgument
 from services.companies.api import RULES
@@ -41,7 +41,9 @@ def test_update_checks_only_masked_fields_and_only_mutable_paths() -> None:
     assert violations(empty) == [("update_mask", "must name at least one field")]
 
 
-@pytest.mark.parametrize("name", ["companies/abc", "companies/", "people/1", "companies/-1", "companies/0", "companies/1/x"])
+@pytest.mark.parametrize(
+    "name", ["companies/abc", "companies/", "people/1", "companies/-1", "companies/0", "companies/1/x"]
+)
 def test_malformed_names(name: str) -> None:
     with pytest.raises(InvalidArgument, match="name"):
         requests.parse_name(name, "companies")

@@ -1,0 +1,117 @@
+"""What `make run` promises, run as real processes: the launcher starts NATS and the services, seeds the
+demo hub once, answers health and reflection, stops cleanly on Ctrl-C, and starts again on the same data."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from hub.companies.v1 import companies_pb2 as pb
+from hub.companies.v1 import companies_pb2_grpc
+
+from hubcore.natsserver import free_port
+from hubcore.settings import PROJECT_DIR
+
+
+def start(data_dir: Path, port: int, nats_port: int) -> subprocess.Popen[str]:
+    env = os.environ | {
+        "HUB_DATA_DIR": str(data_dir),
+        "HUB_COMPANIES_PORT": str(port),
+        "HUB_NATS_PORT": str(nats_port),
+        "HUB_LOG_LEVEL": "warning",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    seen = []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        seen.append(line)
+        if "Hub CRM is running" in line:
+            return process
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError("the hub did not start:\n" + "".join(seen))
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the launcher
+    assert process.wait(timeout=30) == 0
+
+
+def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -> None:
+    port, nats_port = free_port(), free_port()
+    address = f"127.0.0.1:{port}"
+    process = start(tmp_path, port, nats_port)
+    try:
+        token = (tmp_path / "admin-token").read_text().strip()
+        assert oct((tmp_path / "admin-token").stat().st_mode & 0o777) == "0o600"
+        metadata = (("authorization", f"Bearer {token}"),)
+        with grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
+            reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+            [answer] = list(
+                reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            )
+            services = {s.name for s in answer.list_services_response.service}
+            assert {
+                "hub.companies.v1.CompanyService",
+                "grpc.health.v1.Health",
+                "hub.ops.v1.OperationsService",
+            } <= services
+            stub = companies_pb2_grpc.CompanyServiceStub(channel)
+            seeded = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=metadata).companies
+            sectors = {c.sector for c in seeded}
+            assert {pb.SECTOR_MEDICAL, pb.SECTOR_EDUCATION, pb.SECTOR_MANUFACTURING} <= sectors
+            assert any(c.status == pb.COMPANY_STATUS_RESIDENT for c in seeded)
+            assert all(any("\uac00" <= ch <= "\ud7a3" for ch in c.korean_name) for c in seeded)  # Hangul names
+            added = stub.CreateCompany(
+                pb.CreateCompanyRequest(company=pb.Company(korean_name="새싹AI", sector=pb.SECTOR_OTHER)),
+                metadata=metadata,
+            )
+    finally:
+        stop(process)
+
+    process = start(tmp_path, port, nats_port)  # the same data, no second seed
+    try:
+        with grpc.insecure_channel(address) as channel:
+            stub = companies_pb2_grpc.CompanyServiceStub(channel)
+            again = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=metadata).companies
+            assert [c.name for c in again] == [c.name for c in seeded] + [added.name]
+    finally:
+        stop(process)
+
+
+def test_a_second_hub_on_taken_ports_refuses_to_start(tmp_path: Path) -> None:
+    port, nats_port = free_port(), free_port()
+    process = start(tmp_path / "one", port, nats_port)
+    try:
+        env = os.environ | {
+            "HUB_DATA_DIR": str(tmp_path / "two"),
+            "HUB_COMPANIES_PORT": str(port),
+            "HUB_NATS_PORT": str(nats_port),
+        }
+        second = subprocess.run(
+            [sys.executable, "-m", "hubcore.launch"],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert second.returncode == 1
+        assert "ports already in use" in second.stderr
+    finally:
+        stop(process)
