@@ -29,7 +29,7 @@ class HubError(Exception):
         packed = []
         for detail in [info, *self.details]:
             any_msg = any_pb2.Any()
-            any_msg.Pack(detail)  # type: ignore[arg-type]
+            any_msg.Pack(detail)
             packed.append(any_msg)
         return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
 

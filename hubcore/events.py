@@ -23,6 +23,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database, UnitOfWork, dead_letters, now, outbox
 
@@ -143,7 +144,7 @@ class OutboxRelay:
         if self.after_publish:
             self.after_publish([row.event_id for row in rows])
 
-    async def _mark(self, conn: sa.ext.asyncio.AsyncConnection, rows: Sequence[sa.Row]) -> None:
+    async def _mark(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> None:
         await conn.execute(
             outbox.update().where(outbox.c.seq.in_([row.seq for row in rows])).values(published_at=now())
         )

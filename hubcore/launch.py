@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -108,7 +109,7 @@ def main() -> int:
         nats.stop()
 
 
-def _seed_module(name: str) -> object | None:
+def _seed_module(name: str) -> Any:
     try:
         return importlib.import_module(f"services.{name}.seed")
     except ModuleNotFoundError as exc:

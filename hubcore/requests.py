@@ -128,12 +128,12 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
         values = list(value) if field.is_repeated else [value]
         if field.type == descriptor.FieldDescriptor.TYPE_ENUM:
             for v in values:
-                if v not in field.enum_type.values_by_number:
+                if field.enum_type is not None and v not in field.enum_type.values_by_number:
                     yield path, f"unknown value {v}"
         elif field.type == descriptor.FieldDescriptor.TYPE_STRING:
             if any(len(v) > MAX_STRING for v in values):
                 yield path, f"is longer than {MAX_STRING} characters"
-        elif field.type == descriptor.FieldDescriptor.TYPE_MESSAGE and not (field.message_type.GetOptions().map_entry):
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
             for v in values:
                 yield from _generic_violations(v, path + ".")
 
@@ -185,7 +185,7 @@ class PageTokens:
             valid = False
         if not valid:
             raise invalid("page_token", "is not a token from a previous page of this same query")
-        return position  # type: ignore[no-any-return]
+        return position
 
 
 def _digest(query: str) -> str:

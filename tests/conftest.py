@@ -107,7 +107,7 @@ async def companies(database_url: str, nats_server: NatsServer, tmp_path: Path) 
     await running.runtime.stop()
 
 
-async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:  # noqa: ASYNC109
     """Polls an async check until it returns something truthy; fails the test with its last value."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:

@@ -75,9 +75,9 @@ def test_update_reports_only_real_changes() -> None:
 
 
 def test_person_company_rules() -> None:
-    with pytest.raises(InvalidArgument, match="person.company"):
+    with pytest.raises(InvalidArgument, match=r"person\.company"):
         domain.new_person(korean_name="김서연", role="FOUNDER")
-    with pytest.raises(InvalidArgument, match="person.company"):
+    with pytest.raises(InvalidArgument, match=r"person\.company"):
         domain.new_person(korean_name="김서연", role="INDIVIDUAL", company_id=3)
     person = domain.new_person(korean_name="김서연", role="FOUNDER", company_id=3, email=" Seoyeon@MediVision.kr ")
     assert person.email == "seoyeon@medivision.kr"

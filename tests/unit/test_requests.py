@@ -26,8 +26,7 @@ def test_create_rules_name_each_bad_field() -> None:
 def test_unknown_enum_numbers_and_huge_strings_are_refused_anywhere() -> None:
     request = pb.CreateCompanyRequest(company=pb.Company(korean_name="회사", sector=999))  # type: ignore[arg-type]
     assert ("company.sector", "unknown value 999") in violations(request)
-    request = pb.ListCompaniesRequest(order_by="x" * 10_001)
-    assert violations(request)[0][0] == "order_by"
+    assert violations(pb.ListCompaniesRequest(order_by="x" * 10_001))[0][0] == "order_by"
 
 
 def test_update_checks_only_masked_fields_and_only_mutable_paths() -> None:
