@@ -94,9 +94,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                 except asyncio.CancelledError:
                     code = grpc.StatusCode.CANCELLED
                     raise
+                except grpc.aio.AbortError:  # the handler aborted with a status of its own
+                    code = context.code() or grpc.StatusCode.UNKNOWN
+                    raise
                 except Exception as exc:
-                    if context.code() is not None:  # already aborted by the handler
-                        raise
                     code = grpc.StatusCode.INTERNAL
                     log.exception("unhandled error", error=repr(exc))
                     status = errors.Internal("internal error; the request id is " + request_id).to_status()

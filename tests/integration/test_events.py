@@ -283,3 +283,13 @@ async def test_service_starts_while_nats_is_down_and_publishes_later(database_ur
     except BaseException:
         await running.runtime.stop()
         raise
+
+
+async def test_stream_provisioning_is_idempotent_and_syncs_to_disk(
+    js: JetStreamContext, nats_server: NatsServer
+) -> None:
+    await events.ensure_stream(js)
+    await events.ensure_stream(js, dedup_window=60)  # drifted settings are updated, not an error
+    info = await js.stream_info(events.STREAM)
+    assert info.config.subjects == ["hub.>"] and info.config.duplicate_window == 60
+    assert "sync_interval: always" in (nats_server.data_dir / "nats.conf").read_text()
