@@ -58,6 +58,26 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
+def keyset_after(columns: list[sa.ColumnElement[Any]], values: list[Any], descending: bool) -> sa.ColumnElement[bool]:
+    """Rows strictly after a cursor position in (col1, col2, ...) order: stable under inserts."""
+    col, rest = columns[0], columns[1:]
+    value = values[0]
+    beyond = col < value if descending else col > value
+    if not rest:
+        return beyond
+    return sa.or_(beyond, sa.and_(col == value, keyset_after(rest, values[1:], descending)))
+
+
+def cursor_value(value: Any) -> Any:
+    """A sort key as it travels in a page token (datetimes as ISO text)."""
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def cursor_param(column: sa.Column[Any], value: Any) -> Any:
+    """A page token's sort key back as the column's value."""
+    return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
+
+
 # The runtime's tables. Each service's first migration creates them (hubcore.migration_ops).
 runtime_metadata = sa.MetaData()
 

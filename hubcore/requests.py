@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from google.protobuf import descriptor
@@ -231,6 +232,22 @@ def enum_value(enum: Any, prefix: str) -> Callable[[str], int]:
 
 def short_enum_name(enum: Any, prefix: str, number: int) -> str:
     return str(enum.Name(number)).removeprefix(prefix + "_")
+
+
+def short_value(enum: Any, prefix: str) -> Callable[[str], str]:
+    """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
+    read = enum_value(enum, prefix)
+    return lambda raw: short_enum_name(enum, prefix, read(raw))
+
+
+def date_value(value: Any, field: str) -> date | None:
+    """A google.type.Date as a date; None when unset (all zero); not a real day is INVALID_ARGUMENT."""
+    if value.year == value.month == value.day == 0:
+        return None
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise invalid(field, "is not a real calendar date") from None
 
 
 def parse_order_by(text: str, allowed: Iterable[str], default: str) -> tuple[str, bool]:

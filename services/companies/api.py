@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import grpc
@@ -14,14 +13,14 @@ from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, now, remember, timestamp
+from hubcore.db import Database, UnitOfWork, cursor_param, cursor_value, keyset_after, now, remember, timestamp
 from hubcore.requests import (
     PageTokens,
     Rules,
     check_etag,
+    date_value,
     e164,
     email,
-    enum_value,
     length,
     max_items,
     normalize_text,
@@ -31,6 +30,7 @@ from hubcore.requests import (
     parse_order_by,
     required,
     short_enum_name,
+    short_value,
     url,
 )
 from hubcore.server import ADMIN, SERVICE, caller
@@ -104,15 +104,6 @@ def _number(enum: Any, prefix: str, short: str) -> int:
     return int(enum.Value(f"{prefix}_{short}")) if short else 0
 
 
-def _date(value: date_pb2.Date, field: str) -> date | None:
-    if value.year == value.month == value.day == 0:
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise errors.invalid(field, "is not a real calendar date") from None
-
-
 def company_pb(company: domain.Company) -> pb.Company:
     message = pb.Company(
         name=company.name,
@@ -144,7 +135,7 @@ def company_fields(message: pb.Company) -> dict[str, Any]:
         "stage": _short(pb.Stage, "STAGE", message.stage),
         "website": message.website.strip(),
         "tags": list(message.tags),
-        "founded_on": _date(message.founded_on, "company.founded_on"),
+        "founded_on": date_value(message.founded_on, "company.founded_on"),
         "description": message.description.strip(),
     }
 
@@ -285,8 +276,8 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if after is not None:
             if len(after) != 2:
                 raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-            position = [store.cursor_param(sort_columns[0], after[0]), after[1]]
-            query = query.where(store.keyset_after(sort_columns, position, descending))
+            position = [cursor_param(sort_columns[0], after[0]), after[1]]
+            query = query.where(keyset_after(sort_columns, position, descending))
         query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(size + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
@@ -295,7 +286,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if len(rows) > size:
             last = rows[size - 1]
             response.next_page_token = PageTokens.encode(
-                query_key, [store.cursor_value(last._mapping[sort_columns[0].name]), last.id]
+                query_key, [cursor_value(last._mapping[sort_columns[0].name]), last.id]
             )
         return response
 
@@ -475,9 +466,3 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
                 ev.PersonDeleted(person=ev.PersonSnapshot(name=person.name)),
             )
         return empty_pb2.Empty()
-
-
-def short_value(enum: Any, prefix: str) -> Any:
-    """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
-    read = enum_value(enum, prefix)
-    return lambda raw: short_enum_name(enum, prefix, read(raw))

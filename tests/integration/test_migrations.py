@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hubcore import migrate
 from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
 from services.companies.store import metadata as companies_metadata
+from services.consulting.__main__ import MIGRATIONS as CONSULTING_MIGRATIONS
+from services.consulting.store import metadata as consulting_metadata
 
-SERVICES = [pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies")]
+SERVICES = [
+    pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies"),
+    pytest.param(CONSULTING_MIGRATIONS, consulting_metadata, id="consulting"),
+]
 
 
 async def tables(url: str) -> set[str]:
