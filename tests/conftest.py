@@ -7,6 +7,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2_grpc
+from hub.consulting.v1 import consulting_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -44,18 +46,35 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 @pytest.fixture(params=BACKENDS)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    async with fresh_database(request.param, tmp_path / "test.db") as url:
+        yield url
+
+
+@asynccontextmanager
+async def fresh_database(backend: str, sqlite_path: Path) -> AsyncIterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{sqlite_path}"
         return
     name = f"hub_test_{secrets.token_hex(6)}"
     admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     base = sa.make_url(PG_URL)
-    yield base.set(database=name).render_as_string(hide_password=False)
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def other_database_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A second fresh database on the same backend, for a second service in the same test."""
+    async with fresh_database(
+        "sqlite" if database_url.startswith("sqlite") else "postgresql", tmp_path / "other.db"
+    ) as url:
+        yield url
 
 
 def make_settings(service: str, database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
@@ -101,6 +120,38 @@ async def start_companies(settings: Settings) -> Running:
 async def companies(database_url: str, nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[Running]:
     """The companies service, running in this event loop against a real database and NATS."""
     running = await start_companies(make_settings("companies", database_url, nats_server.url, tmp_path))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.channel.close()
+    await running.runtime.stop()
+
+
+@dataclass
+class RunningConsulting:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    consulting: consulting_pb2_grpc.ConsultingServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+
+
+async def start_consulting(settings: Settings) -> RunningConsulting:
+    from services.consulting.__main__ import build
+
+    runtime = build(settings)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    return RunningConsulting(
+        runtime,
+        channel,
+        consulting_pb2_grpc.ConsultingServiceStub(channel),
+        ops_pb2_grpc.OperationsServiceStub(channel),
+    )
+
+
+@pytest.fixture
+async def consulting(database_url: str, nats_server: NatsServer, tmp_path: Path) -> AsyncIterator[RunningConsulting]:
+    """The consulting service, running in this event loop against a real database and NATS."""
+    running = await start_consulting(make_settings("consulting", database_url, nats_server.url, tmp_path))
     await asyncio.wait_for(running.runtime.ready.wait(), 10)
     yield running
     await running.channel.close()
