@@ -108,54 +108,51 @@ async def test_schedule_is_idempotent_on_request_id(consulting: RunningConsultin
 
 def _bad_requests(mentor: str, kind: str, company: str) -> list[tuple[str, Any, str]]:
     start = interval(future_monday())
-    session = pb.Session(company=company, mentor=mentor, session_type=kind, interval=start)
-    schedule = "ScheduleSession"
-    nine = timeofday_pb2.TimeOfDay(hours=9)
+    backwards = interval(future_monday(), future_monday() - timedelta(hours=1))
+
+    def schedule(request_id: str = "x", **fields: Any) -> pb.ScheduleSessionRequest:
+        session = {"company": company, "mentor": mentor, "session_type": kind, "interval": start} | fields
+        return pb.ScheduleSessionRequest(session=pb.Session(**session), request_id=request_id)
+
+    def find(**fields: Any) -> pb.FindAvailableSlotsRequest:
+        day = date_pb2.Date(year=2027, month=1, day=4)
+        values = {"mentors": [mentor], "start_date": day, "end_date": day, "duration": minutes(60)} | fields
+        return pb.FindAvailableSlotsRequest(**values)
+
+    def mentor_request(**fields: Any) -> pb.CreateMentorRequest:
+        return pb.CreateMentorRequest(mentor=pb.Mentor(**({"korean_name": "박", "kind": pb.MENTOR_KIND_VC} | fields)))
+
+    eight, nine = timeofday_pb2.TimeOfDay(hours=8), timeofday_pb2.TimeOfDay(hours=9)
+    backwards_week = [pb.WeeklyWindow(day=dayofweek_pb2.MONDAY, start_time=nine, end_time=eight)]
+    short_type = pb.SessionType(display_name="x", category=pb.SESSION_CATEGORY_OTHER, default_duration=minutes(1))
+    undated = pb.CompleteSessionRequest(
+        name="sessions/1", action_items=[pb.NewActionItem(description="IR 자료", owner="김서연")]
+    )
     return [
-        (schedule, pb.ScheduleSessionRequest(session=session), "request_id"),
-        (schedule, pb.ScheduleSessionRequest(session=pb.Session(mentor=mentor, session_type=kind, interval=start),
-                                             request_id="x"), "session.company"),  # fmt: skip
-        (schedule, pb.ScheduleSessionRequest(session=pb.Session(company="firms/1", mentor=mentor, session_type=kind,
-                                             interval=start), request_id="x"), "session.company"),  # fmt: skip
-        (schedule, pb.ScheduleSessionRequest(session=pb.Session(company=company, mentor=mentor, session_type=kind),
-                                             request_id="x"), "session.interval.start_time"),  # fmt: skip
-        (schedule, pb.ScheduleSessionRequest(session=pb.Session(
-            company=company, mentor=mentor, session_type=kind,
-            interval=interval(future_monday(), future_monday() - timedelta(hours=1))), request_id="x"),
-         "session.interval.end_time"),  # fmt: skip
-        (schedule, pb.ScheduleSessionRequest(session=pb.Session(
-            company=company, mentor=mentor, session_type=kind, room="rooms/x", interval=start), request_id="x"),
-         "session.room"),  # fmt: skip
-        ("CreateMentor", pb.CreateMentorRequest(mentor=pb.Mentor(korean_name="박", kind=pb.MENTOR_KIND_VC,
-                                                time_zone="Mars/Olympus")), "mentor.time_zone"),  # fmt: skip
-        ("CreateMentor", pb.CreateMentorRequest(mentor=pb.Mentor(
-            korean_name="박", kind=pb.MENTOR_KIND_VC,
-            weekly_availability=[pb.WeeklyWindow(day=dayofweek_pb2.MONDAY, start_time=nine,
-                                                 end_time=timeofday_pb2.TimeOfDay(hours=8))])),
-         "mentor.weekly_availability[0].end_time"),  # fmt: skip
-        ("CreateMentor", pb.CreateMentorRequest(mentor=pb.Mentor(korean_name="박", kind=99)), "mentor.kind"),  # type: ignore[arg-type]
-        ("CreateSessionType", pb.CreateSessionTypeRequest(session_type=pb.SessionType(
-            display_name="x", category=pb.SESSION_CATEGORY_OTHER, default_duration=minutes(1))),
-         "session_type.default_duration"),  # fmt: skip
-        ("FindAvailableSlots", pb.FindAvailableSlotsRequest(
-            start_date=date_pb2.Date(year=2027, month=1, day=4), end_date=date_pb2.Date(year=2027, month=1, day=4),
-            duration=minutes(60)), "mentors"),  # fmt: skip
-        ("FindAvailableSlots", pb.FindAvailableSlotsRequest(
-            mentors=[mentor], start_date=date_pb2.Date(year=2027, month=2, day=30),
-            end_date=date_pb2.Date(year=2027, month=3, day=1), duration=minutes(60)), "start_date"),  # fmt: skip
-        ("FindAvailableSlots", pb.FindAvailableSlotsRequest(
-            mentors=[mentor], start_date=date_pb2.Date(year=2027, month=1, day=4),
-            end_date=date_pb2.Date(year=2027, month=1, day=4)), "duration"),  # fmt: skip
-        ("FindAvailableSlots", pb.FindAvailableSlotsRequest(
-            mentors=[mentor], start_date=date_pb2.Date(year=2027, month=1, day=4),
-            end_date=date_pb2.Date(year=2027, month=1, day=4), duration=minutes(60), time_zone="Seoul"),
-         "time_zone"),  # fmt: skip
+        ("ScheduleSession", schedule(request_id=""), "request_id"),
+        ("ScheduleSession", schedule(company=""), "session.company"),
+        ("ScheduleSession", schedule(company="firms/1"), "session.company"),
+        ("ScheduleSession", schedule(interval=None), "session.interval.start_time"),
+        ("ScheduleSession", schedule(interval=backwards), "session.interval.end_time"),
+        ("ScheduleSession", schedule(room="rooms/x"), "session.room"),
+        ("CreateMentor", mentor_request(time_zone="Mars/Olympus"), "mentor.time_zone"),
+        ("CreateMentor", mentor_request(weekly_availability=backwards_week), "mentor.weekly_availability[0].end_time"),
+        ("CreateMentor", mentor_request(kind=99), "mentor.kind"),
+        ("CreateSessionType", pb.CreateSessionTypeRequest(session_type=short_type), "session_type.default_duration"),
+        ("FindAvailableSlots", find(mentors=[]), "mentors"),
+        ("FindAvailableSlots", find(start_date=date_pb2.Date(year=2027, month=2, day=30)), "start_date"),
+        ("FindAvailableSlots", find(duration=None), "duration"),
+        ("FindAvailableSlots", find(time_zone="Seoul"), "time_zone"),
+        ("FindAvailableSlots", find(granularity=minutes(0)), "granularity"),
         ("CancelSession", pb.CancelSessionRequest(name="sessions/1"), "reason"),
         ("ListSessions", pb.ListSessionsRequest(filter="start_after=yesterday"), "filter"),
         ("ListActionItems", pb.ListActionItemsRequest(filter="overdue=maybe"), "filter"),
         ("ExportCalendar", pb.ExportCalendarRequest(owner="rooms/1"), "owner"),
-        ("CompleteSession", pb.CompleteSessionRequest(name="sessions/1", action_items=[pb.NewActionItem(
-            description="IR 자료", owner="김서연")]), "action_items[0].due_date"),  # fmt: skip
+        (
+            "CompleteSession",
+            pb.CompleteSessionRequest(name="sessions/1", action_items=[undated]),
+            "action_items[0].due_date",
+        ),
     ]
 
 
@@ -179,7 +176,8 @@ async def test_reschedule_keeps_history_cancel_and_no_show_free_the_time(consult
     mentor, kind, room = await make_mentor(c), await make_type(c), await make_room(c)
     one, two = await know_company(c, 1), await know_company(c, 2, "닥터노트")
     start = future_monday()
-    first = await c.consulting.ScheduleSession(schedule_request(one, mentor, kind, start, room=room.name), metadata=ADMIN)
+    request = schedule_request(one, mentor, kind, start, room=room.name)
+    first = await c.consulting.ScheduleSession(request, metadata=ADMIN)
     stale = pb.RescheduleSessionRequest(name=first.name, interval=interval(start + timedelta(days=1)), etag="999")
     await refused(c.consulting.RescheduleSession(stale, metadata=ADMIN), grpc.StatusCode.ABORTED)
     moved = await c.consulting.RescheduleSession(
@@ -219,7 +217,8 @@ async def test_reschedule_keeps_history_cancel_and_no_show_free_the_time(consult
 async def test_completion_creates_action_items_that_fall_overdue_once(consulting: RunningConsulting) -> None:
     c = consulting
     mentor, kind, company = await make_mentor(c), await make_type(c), await know_company(c, 1)
-    session = await c.consulting.ScheduleSession(schedule_request(company, mentor, kind, future_monday()), metadata=ADMIN)
+    request = schedule_request(company, mentor, kind, future_monday())
+    session = await c.consulting.ScheduleSession(request, metadata=ADMIN)
     today = domain.today()
 
     def due(day: date) -> date_pb2.Date:
