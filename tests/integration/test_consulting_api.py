@@ -33,7 +33,7 @@ from tests.integration.consulting_world import (
 
 
 def details(exc: grpc.aio.AioRpcError, kind: Any) -> Any:
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     assert status is not None
     for packed in status.details:
         message = kind()
@@ -120,7 +120,8 @@ def _bad_requests(mentor: str, kind: str, company: str) -> list[tuple[str, Any, 
         return pb.FindAvailableSlotsRequest(**values)
 
     def mentor_request(**fields: Any) -> pb.CreateMentorRequest:
-        return pb.CreateMentorRequest(mentor=pb.Mentor(**({"korean_name": "박", "kind": pb.MENTOR_KIND_VC} | fields)))
+        values: dict[str, Any] = {"korean_name": "박", "kind": pb.MENTOR_KIND_VC} | fields
+        return pb.CreateMentorRequest(mentor=pb.Mentor(**values))
 
     eight, nine = timeofday_pb2.TimeOfDay(hours=8), timeofday_pb2.TimeOfDay(hours=9)
     backwards_week = [pb.WeeklyWindow(day=dayofweek_pb2.MONDAY, start_time=nine, end_time=eight)]
@@ -148,11 +149,7 @@ def _bad_requests(mentor: str, kind: str, company: str) -> list[tuple[str, Any, 
         ("ListSessions", pb.ListSessionsRequest(filter="start_after=yesterday"), "filter"),
         ("ListActionItems", pb.ListActionItemsRequest(filter="overdue=maybe"), "filter"),
         ("ExportCalendar", pb.ExportCalendarRequest(owner="rooms/1"), "owner"),
-        (
-            "CompleteSession",
-            pb.CompleteSessionRequest(name="sessions/1", action_items=[undated]),
-            "action_items[0].due_date",
-        ),
+        ("CompleteSession", undated, "action_items[0].due_date"),
     ]
 
 
@@ -351,7 +348,7 @@ async def test_calendar_export_keeps_uids_and_raises_sequence(consulting: Runnin
         schedule_request(company, mentor, kind, start, room=room.name, agenda="투자 유치 전략"), metadata=ADMIN
     )
 
-    async def events(owner: str) -> list[icalendar.Event]:
+    async def events(owner: str) -> list[Any]:
         body = await c.consulting.ExportCalendar(pb.ExportCalendarRequest(owner=owner), metadata=ADMIN)
         assert body.content_type.startswith("text/calendar")
         return list(icalendar.Calendar.from_ical(body.data).walk("VEVENT"))

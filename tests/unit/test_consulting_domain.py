@@ -4,6 +4,7 @@ boundaries), the session lifecycle and what a session holds, and iCalendar outpu
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import icalendar
 import pytest
@@ -244,7 +245,7 @@ def test_icalendar_round_trip_keeps_uid_and_raises_sequence_on_reschedule() -> N
     moved = first.reschedule(utc("2026-03-03T01:00"), utc("2026-03-03T02:00"), 5)
     cancelled = session(id=5, state="CANCELLED", sequence=1)
 
-    def parse(*sessions: domain.Session) -> list[icalendar.Event]:
+    def parse(*sessions: domain.Session) -> list[Any]:
         entries = [
             domain.CalendarEntry(s, summary="1:1 기술 자문 · 메디비전 × 김교수", location="501호") for s in sessions
         ]
