@@ -19,7 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hubcore.natsserver import NatsServer
 from hubcore.settings import DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
 
-SERVICES = ["companies"]  # in start order; each is `python -m services.<name>`
+SERVICES = ["companies", "consulting"]  # in start order; each is `python -m services.<name>`
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
