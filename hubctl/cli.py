@@ -79,9 +79,14 @@ class Client:
             fail(f"unknown service {service!r}; one of: {', '.join(self.config.addresses)}", 3)
         return ops_pb2_grpc.OperationsServiceStub(self.channel(service))
 
+    def send(self, method: Callable[..., T], request: Any) -> T:
+        """One call with the token and deadline; a gRPC error is raised to the caller."""
+        return method(request, metadata=self.config.metadata(), timeout=self.config.timeout)
+
     def call(self, method: Callable[..., T], request: Any) -> T:
+        """One call; a gRPC error ends the command with its explanation and exit code."""
         try:
-            return method(request, metadata=self.config.metadata(), timeout=self.config.timeout)
+            return self.send(method, request)
         except grpc.RpcError as error:
             explain(error)
 
@@ -481,9 +486,7 @@ def ops_outbox(ctx: typer.Context) -> None:
     rows = []
     for service in hub.config.addresses:
         try:
-            status = hub.ops(service).GetOutboxStatus(
-                ops_pb2.GetOutboxStatusRequest(), metadata=hub.config.metadata(), timeout=hub.config.timeout
-            )
+            status = hub.send(hub.ops(service).GetOutboxStatus, ops_pb2.GetOutboxStatusRequest())
         except grpc.RpcError as error:
             rows.append((service, "", "", f"not answering ({error.code().name})"))
             continue

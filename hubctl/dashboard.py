@@ -24,9 +24,7 @@ GROWN = ("SELECTED", "RESIDENT", "GRADUATED")  # firms the hub has discovered an
 
 
 def companies_figures(hub: Client) -> dict[str, Any]:
-    stats = hub.companies.GetCompanyStats(
-        cpb.GetCompanyStatsRequest(), metadata=hub.config.metadata(), timeout=hub.config.timeout
-    )
+    stats = hub.send(hub.companies.GetCompanyStats, cpb.GetCompanyStatsRequest())
     by_status = {c.key: c.count for c in stats.by_status}
     return {
         "firms": sum(by_status.get(s, 0) for s in GROWN),

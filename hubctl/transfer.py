@@ -192,13 +192,13 @@ def import_companies(
         if current is None:
             request_id = "import-company-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
             request = cpb.CreateCompanyRequest(company=wanted, request_id=request_id)
-            return wanted.korean_name, "create", lambda: hub.call(hub.companies.CreateCompany, request)
+            return wanted.korean_name, "create", lambda: hub.send(hub.companies.CreateCompany, request)
         changed = [f for f in fields if f in row and row[f] != "" and getattr(wanted, f) != getattr(current, f)]
         if not changed:
             return wanted.korean_name, "unchanged", None
         wanted.name, wanted.etag = current.name, current.etag
         update = cpb.UpdateCompanyRequest(company=wanted, update_mask=FieldMask(paths=changed))
-        return wanted.korean_name, "update", lambda: hub.call(hub.companies.UpdateCompany, update)
+        return wanted.korean_name, "update", lambda: hub.send(hub.companies.UpdateCompany, update)
 
     show_report(hub, run_import(hub, rows, COMPANY_HEADERS, plan, dry_run), dry_run)
 
@@ -243,13 +243,13 @@ def import_people(
         if current is None:
             request_id = "import-person-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
             request = cpb.CreatePersonRequest(person=wanted, request_id=request_id)
-            return label, "create", lambda: hub.call(hub.companies.CreatePerson, request)
+            return label, "create", lambda: hub.send(hub.companies.CreatePerson, request)
         changed = [f for f in fields if row.get(f) and getattr(wanted, f) != getattr(current, f)]
         if not changed:
             return label, "unchanged", None
         wanted.name, wanted.etag = current.name, current.etag
         update = cpb.UpdatePersonRequest(person=wanted, update_mask=FieldMask(paths=changed))
-        return label, "update", lambda: hub.call(hub.companies.UpdatePerson, update)
+        return label, "update", lambda: hub.send(hub.companies.UpdatePerson, update)
 
     show_report(hub, run_import(hub, rows, PERSON_HEADERS, plan, dry_run), dry_run)
 
