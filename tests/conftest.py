@@ -20,9 +20,12 @@ from hub.consulting.v1 import consulting_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hubcore import logs
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
 from hubcore.settings import Settings, token_hash
+
+logs.configure(level="warning")  # server logs go to stderr, so command output stays parseable
 
 ADMIN_TOKEN = "test-admin-token"
 SERVICE_TOKEN = "test-service-token"
