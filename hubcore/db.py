@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -58,7 +58,9 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     return ts
 
 
-def keyset_after(columns: list[sa.ColumnElement[Any]], values: list[Any], descending: bool) -> sa.ColumnElement[bool]:
+def keyset_after(
+    columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any], descending: bool
+) -> sa.ColumnElement[bool]:
     """Rows strictly after a cursor position in (col1, col2, ...) order: stable under inserts."""
     col, rest = columns[0], columns[1:]
     value = values[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from hub.events.v1 import companies_pb2 as ev
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, cursor_param, cursor_value, keyset_after, now, remember, timestamp
 from hubcore.requests import (
+    Check,
     PageTokens,
     Rules,
     check_etag,
@@ -36,10 +37,10 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, SERVICE, caller
 from services.companies import domain, store
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
 
-COMPANY_FIELDS = {
+COMPANY_FIELDS: dict[str, list[Check]] = {
     "company.korean_name": [required, length(1, 100)],
     "company.english_name": [length(1, 100)],
     "company.sector": [required],
@@ -47,7 +48,7 @@ COMPANY_FIELDS = {
     "company.tags": [max_items(domain.MAX_TAGS, length(1, 30))],
     "company.description": [length(0, 2000)],
 }
-PERSON_FIELDS = {
+PERSON_FIELDS: dict[str, list[Check]] = {
     "person.korean_name": [required, length(1, 100)],
     "person.english_name": [length(1, 100)],
     "person.role": [required],
@@ -100,8 +101,8 @@ def _short(enum: Any, prefix: str, number: int) -> str:
     return short_enum_name(enum, prefix, number) if number else ""
 
 
-def _number(enum: Any, prefix: str, short: str) -> int:
-    return int(enum.Value(f"{prefix}_{short}")) if short else 0
+def _number(enum: Any, prefix: str, short: str) -> Any:
+    return enum.Value(f"{prefix}_{short}") if short else 0
 
 
 def company_pb(company: domain.Company) -> pb.Company:
