@@ -4,9 +4,9 @@ restarted after a crash, and is cancelled on stop."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
-from hubcore.natsserver import free_port
 from tests.conftest import make_settings
 
 
@@ -14,7 +14,11 @@ async def test_a_services_own_loop_runs_restarts_and_stops(tmp_path: Path) -> No
     from services.companies.__main__ import build
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'loops.db'}"
-    runtime = build(make_settings("companies", url, f"nats://127.0.0.1:{free_port()}", tmp_path))  # NATS is down
+    # NATS is down: a port held bound but not listening refuses connections, and no other test's
+    # nats-server can take it meanwhile.
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    runtime = build(make_settings("companies", url, f"nats://127.0.0.1:{closed.getsockname()[1]}", tmp_path))
     runs: list[int] = []
     running, cancelled = asyncio.Event(), asyncio.Event()
 
@@ -35,5 +39,6 @@ async def test_a_services_own_loop_runs_restarts_and_stops(tmp_path: Path) -> No
         await asyncio.wait_for(running.wait(), 15)
         assert len(runs) == 2, "the crashed loop was restarted"
     finally:
-        await runtime.stop()
+        await asyncio.wait_for(runtime.stop(), 60)
+        closed.close()
     assert cancelled.is_set()
