@@ -240,9 +240,9 @@ def enum_short(enum: Any, prefix: str, number: int) -> str:
     return short_enum_name(enum, prefix, number) if number else ""
 
 
-def enum_number(enum: Any, prefix: str, short: str) -> int:
-    """The reverse of enum_short."""
-    return int(enum.Value(f"{prefix}_{short}")) if short else 0
+def enum_number(enum: Any, prefix: str, short: str) -> Any:
+    """The reverse of enum_short. Typed Any: each generated enum's ValueType is its own NewType of int."""
+    return enum.Value(f"{prefix}_{short}") if short else 0
 
 
 def short_value(enum: Any, prefix: str) -> Callable[[str], str]:
