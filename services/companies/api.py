@@ -7,6 +7,7 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 from google.protobuf import empty_pb2
+from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
@@ -113,6 +114,8 @@ def company_pb(company: domain.Company) -> pb.Company:
         update_time=timestamp(company.updated_at),
         delete_time=timestamp(company.deleted_at),
         etag=company.etag,
+        funding_raised=money_pb2.Money(currency_code="KRW", units=company.funding_raised),
+        last_round=company.last_round,
     )
     if company.founded_on:
         message.founded_on.CopyFrom(date_message(company.founded_on))

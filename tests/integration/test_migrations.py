@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hubcore import migrate
 from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
 from services.companies.store import metadata as companies_metadata
+from services.investors.__main__ import MIGRATIONS as INVESTORS_MIGRATIONS
+from services.investors.store import metadata as investors_metadata
 
-SERVICES = [pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies")]
+SERVICES = [
+    pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies"),
+    pytest.param(INVESTORS_MIGRATIONS, investors_metadata, id="investors"),
+]
 
 
 async def tables(url: str) -> set[str]:
