@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2_grpc
+from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -42,20 +43,38 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def new_database(backend: str, tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """Makes fresh, empty databases on the test's backend (one per service of a test): SQLite files, or
+    new PostgreSQL databases dropped afterwards."""
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+    created: list[str] = []
+
+    async def make(label: str) -> str:
+        if admin is None:
+            return f"sqlite+aiosqlite:///{tmp_path / (label + '.db')}"
+        name = f"hub_test_{secrets.token_hex(6)}"
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        async with admin.connect() as conn:
+            for name in created:
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[str], Awaitable[str]]) -> str:
     """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        return
-    name = f"hub_test_{secrets.token_hex(6)}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.make_url(PG_URL)
-    yield base.set(database=name).render_as_string(hide_password=False)
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    return await new_database("test")
 
 
 def make_settings(service: str, database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
@@ -105,6 +124,60 @@ async def companies(database_url: str, nats_server: NatsServer, tmp_path: Path) 
     yield running
     await running.channel.close()
     await running.runtime.stop()
+
+
+@dataclass
+class RunningInvestors:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    partner_channel: grpc.aio.Channel
+    investors: investors_pb2_grpc.InvestorServiceStub
+    partner: partner_pb2_grpc.PartnerServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+
+    @property
+    def partner_address(self) -> str:
+        return f"127.0.0.1:{self.runtime.listeners[0].bound_port}"
+
+    async def close(self) -> None:
+        await self.channel.close()
+        await self.partner_channel.close()
+        await self.runtime.stop()
+
+
+def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    limits = {"partner_rate": 1000.0, "partner_burst": 1000} | extra  # tests call fast; one test checks the limit
+    return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
+
+
+async def start_investors(settings: Settings) -> RunningInvestors:
+    from services.investors.__main__ import build
+
+    runtime = build(settings)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    partner_channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.listeners[0].bound_port}")
+    return RunningInvestors(
+        runtime,
+        channel,
+        partner_channel,
+        investors_pb2_grpc.InvestorServiceStub(channel),
+        partner_pb2_grpc.PartnerServiceStub(partner_channel),
+        ops_pb2_grpc.OperationsServiceStub(channel),
+    )
+
+
+@pytest.fixture
+async def investors(
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
+) -> AsyncIterator[RunningInvestors]:
+    """The investors service (both its ports), in this event loop, with a database of its own and the
+    test's NATS, so that it and the companies fixture talk over the same JetStream."""
+    url = await new_database("investors")
+    running = await start_investors(investors_settings(url, nats_server.url, tmp_path))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.close()
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:  # noqa: ASYNC109
