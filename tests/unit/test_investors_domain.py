@@ -194,10 +194,10 @@ def test_a_thesis_names_the_field_of_each_problem() -> None:
 
 
 def test_round_rules() -> None:
-    base = {"company_id": 42, "round_type": "SEED", "amount": 1_000, "today": date(2026, 11, 26)}
+    base: dict[str, object] = {"company_id": 42, "round_type": "SEED", "amount": 1_000, "today": date(2026, 11, 26)}
     fine = domain.new_round(**base, lead_firm_id=3, participants=[(4, 400)])  # type: ignore[arg-type]
     assert fine.participants == ((4, 400), (3, 0)) and fine.firm_ids == {3, 4} and fine.status == "OPEN"
-    problems = {
+    problems: dict[str, dict[str, object]] = {
         "round.participants": {"participants": [(4, 600), (5, 600)]},
         "round.amount": {"amount": 0},
         "round.status": {"status": "CANCELLED"},
