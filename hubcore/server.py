@@ -142,6 +142,19 @@ class Interceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             who: Caller | None = None
+            audited = False
+
+            async def audit(code: grpc.StatusCode) -> None:
+                """Records the call before its answer leaves, so that an answered call is always in the log."""
+                nonlocal audited
+                audited = True
+                if self.audit:
+                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    try:
+                        await self.audit(CallRecord(method, who, code, request, request_id, context.peer(), elapsed_ms))
+                    except Exception as exc:  # the call has happened; a failed audit write must not hide it
+                        log.error("audit write failed", error=repr(exc))
+
             with structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
                     who = await self._authenticate(metadata)
@@ -154,12 +167,15 @@ class Interceptor(grpc.aio.ServerInterceptor):
                             retry_after=wait,
                         )
                     validate(request, self.rules.get(type(request)))
-                    return await inner(request, context)
+                    response = await inner(request, context)
+                    await audit(code)
+                    return response
                 except errors.HubError as exc:
                     code = exc.code
                     status = rpc_status.to_status(exc.to_status())
                     if exc.metadata:
                         status = status._replace(trailing_metadata=(*status.trailing_metadata, *exc.metadata))
+                    await audit(code)
                     await context.abort_with_status(status)
                 except asyncio.CancelledError:
                     code = grpc.StatusCode.CANCELLED
@@ -171,6 +187,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     code = grpc.StatusCode.INTERNAL
                     log.exception("unhandled error", error=repr(exc))
                     status = errors.Internal("internal error; the request id is " + request_id).to_status()
+                    await audit(code)
                     await context.abort_with_status(rpc_status.to_status(status))
                 finally:
                     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -178,12 +195,8 @@ class Interceptor(grpc.aio.ServerInterceptor):
                         log.debug("rpc", code=code.name, ms=elapsed_ms)
                     else:
                         log.info("rpc", code=code.name, ms=elapsed_ms)
-                    if self.audit:
-                        record = CallRecord(method, who, code, request, request_id, context.peer(), elapsed_ms)
-                        try:
-                            await self.audit(record)
-                        except Exception as exc:  # the call has happened; a failed audit write must not hide it
-                            log.error("audit write failed", error=repr(exc))
+                    if not audited and code != grpc.StatusCode.CANCELLED:
+                        await audit(code)  # a handler's own abort: its answer has left already
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
