@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from hub.events.v1 import companies_pb2 as ev
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now, remember, timestamp
 from hubcore.requests import (
+    Check,
     PageTokens,
     Rules,
     calendar_date,
@@ -39,10 +40,10 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, SERVICE, caller
 from services.companies import domain, store
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
 
-COMPANY_FIELDS = {
+COMPANY_FIELDS: dict[str, list[Check]] = {
     "company.korean_name": [required, length(1, 100)],
     "company.english_name": [length(1, 100)],
     "company.sector": [required],
@@ -50,7 +51,7 @@ COMPANY_FIELDS = {
     "company.tags": [max_items(domain.MAX_TAGS, length(1, 30))],
     "company.description": [length(0, 2000)],
 }
-PERSON_FIELDS = {
+PERSON_FIELDS: dict[str, list[Check]] = {
     "person.korean_name": [required, length(1, 100)],
     "person.english_name": [length(1, 100)],
     "person.role": [required],
@@ -256,7 +257,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         )
         after = PageTokens.decode(request.page_token, query_key)
         c = store.companies.c
-        sort_columns = [ORDER_COLUMNS[order], c.id]
+        sort_columns: list[sa.ColumnElement[Any]] = [ORDER_COLUMNS[order], c.id]
         query = sa.select(store.companies)
         for key in ("status", "sector", "stage"):
             if key in terms:

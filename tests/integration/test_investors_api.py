@@ -30,7 +30,8 @@ def won(units: int, currency: str = "KRW") -> money_pb2.Money:
 
 async def add_company(investors: RunningInvestors, company_id: int, **fields: Any) -> None:
     """Puts a company in the directory as its consumer would."""
-    values = {"korean_name": f"회사{company_id}", "sector": "MEDICAL", "stage": "SEED", "version": 1} | fields
+    values: dict[str, Any] = {"korean_name": f"회사{company_id}", "sector": "MEDICAL", "stage": "SEED", "version": 1}
+    values |= fields
     async with investors.runtime.db.write(actor="test") as uow:
         await store.upsert_directory_company(uow.conn, domain.DirectoryCompany(id=company_id, **values))
 
@@ -60,7 +61,7 @@ async def refused(call: Any, code: grpc.StatusCode) -> Any:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await call
     assert caught.value.code() == code, caught.value.details()
-    return rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+    return rpc_status.from_call(caught.value)
 
 
 def bad_fields(status: Any) -> list[str]:

@@ -8,7 +8,7 @@ import datetime as dt
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import pytest
@@ -26,7 +26,7 @@ from tests.conftest import ADMIN, RunningInvestors, investors_settings, start_in
 from tests.integration.test_investors_api import add_company, create_firm, won
 
 S = pb.IntroductionState
-Code = grpc.StatusCode
+Code: TypeAlias = grpc.StatusCode
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -54,7 +54,7 @@ async def issue_key(investors: RunningInvestors, partner: str) -> tuple[str, str
     return key.name, key.secret
 
 
-async def walk(investors: RunningInvestors, company: str, firm: str, states: list[int], **fields: Any) -> str:
+async def walk(investors: RunningInvestors, company: str, firm: str, states: list[Any], **fields: Any) -> str:
     intro = await investors.investors.CreateIntroduction(
         pb.CreateIntroductionRequest(
             introduction=pb.Introduction(company=company, firm=firm, note="팀이 탄탄합니다", **fields)
@@ -280,7 +280,7 @@ async def test_a_key_over_its_rate_is_resource_exhausted_with_retry_after(
         assert caught.value.code() == Code.RESOURCE_EXHAUSTED
         trailers = dict(caught.value.trailing_metadata() or ())
         assert trailers["retry-after"] == "2"
-        status = rpc_status.from_call(caught.value)  # type: ignore[arg-type]
+        status = rpc_status.from_call(caught.value)
         assert status is not None and any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
         other = await call(running, "ListIntroductions", request, bearer(world.other))  # the limit is per key
         assert other[0] == Code.OK
