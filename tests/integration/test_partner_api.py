@@ -5,7 +5,6 @@ refusal; what a partner sees of a company; rate limits; the audit log; TLS and t
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -21,6 +20,7 @@ from hub.investors.v1 import partner_pb2_grpc
 
 from hubcore.db import now
 from hubcore.natsserver import NatsServer
+from hubcore.tls import local_certificate
 from services.investors import store
 from tests.conftest import ADMIN, RunningInvestors, investors_settings, start_investors
 from tests.integration.test_investors_api import add_company, create_firm, won
@@ -288,38 +288,8 @@ async def test_a_key_over_its_rate_is_resource_exhausted_with_retry_after(
         await running.close()
 
 
-def self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
-        .not_valid_after(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "partner.crt", tmp_path / "partner.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
 async def test_tls_when_a_certificate_is_configured(new_database: Any, nats_server: NatsServer, tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = local_certificate(tmp_path / "tls")
     url = await new_database("tls")
     running = await start_investors(
         investors_settings(url, nats_server.url, tmp_path, partner_tls_cert=str(cert), partner_tls_key=str(key))
