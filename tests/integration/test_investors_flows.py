@@ -4,6 +4,8 @@ nothing."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,10 +15,12 @@ from hub.events.v1 import envelope_pb2
 from hub.investors.v1 import investors_pb2 as pb
 from nats.js import JetStreamContext
 
-from hubcore.db import outbox, uuid7
+from hubcore.db import Database, outbox, processed_events, uuid7
 from hubcore.events import STREAM
+from hubcore.natsserver import NatsServer
 from services.companies import store as companies_store
 from services.investors import store
+from services.investors.handlers import DIRECTORY
 from tests.conftest import ADMIN, Running, RunningInvestors, eventually
 from tests.integration.test_investors_api import create_firm, won
 
@@ -150,3 +154,35 @@ async def everything(companies: Running, investors: RunningInvestors) -> dict[st
 
 async def _equals(value: Any, expected: object) -> bool:
     return bool(await value == expected)
+
+
+async def test_the_directory_is_rebuilt_by_replaying_the_stream(
+    companies: Running, new_database: Any, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    from tests.conftest import investors_settings, start_investors
+
+    url = await new_database("rebuilt")
+    settings = investors_settings(url, nats_server.url, tmp_path)
+    first = await start_investors(settings)
+    await asyncio.wait_for(first.runtime.ready.wait(), 10)
+    try:
+        made = [await register(companies, first, name) for name in ("메디비전", "에듀마인드")]
+        assert first.runtime.js is not None
+        await first.runtime.js.delete_consumer(STREAM, DIRECTORY)  # what an operator does to rebuild
+    finally:
+        await first.close()
+    db = Database(url, source="investors")
+    async with db.engine.begin() as conn:
+        await conn.execute(store.directory.delete())
+        await conn.execute(processed_events.delete().where(processed_events.c.consumer == DIRECTORY))
+    await db.close()
+    second = await start_investors(settings)
+    try:
+
+        async def rebuilt() -> bool:
+            async with second.runtime.db.read() as conn:
+                return len(await store.live_directory(conn)) == len(made)
+
+        assert await eventually(rebuilt, timeout=20)
+    finally:
+        await second.close()
