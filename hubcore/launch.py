@@ -143,7 +143,12 @@ def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: s
         f"  {'nats':<14} {nats_url}  (JetStream, stream HUB)",
         f"  {'data':<14} {data_dir}",
         "",
-        "Admin token (dev): var/admin-token. Try:",
+        "Try hubctl (it finds the dev admin token in var/admin-token):",
+        "  .venv/bin/hubctl dashboard",
+        "  .venv/bin/hubctl companies list --status resident",
+        "  .venv/bin/hubctl companies show 1",
+        "  .venv/bin/hubctl companies add --ko 새싹AI --sector education --tag llm",
+        "Or any gRPC client with reflection:",
         f"  grpcurl -plaintext {addresses['companies']} list",
         f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '
         f"{addresses['companies']} hub.companies.v1.CompanyService/ListCompanies",

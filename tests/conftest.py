@@ -19,9 +19,12 @@ from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hubcore import logs
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
 from hubcore.settings import Settings, token_hash
+
+logs.configure(level="warning")  # server logs go to stderr, so command output stays parseable
 
 ADMIN_TOKEN = "test-admin-token"
 SERVICE_TOKEN = "test-service-token"

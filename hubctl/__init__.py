@@ -1,0 +1,1 @@
+"""hubctl: the program managers' admin client."""

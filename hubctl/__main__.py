@@ -1,0 +1,3 @@
+from hubctl.cli import app
+
+app()

@@ -1,0 +1,502 @@
+"""hubctl commands, grouped by resource. `hubctl --help` lists them; every command takes --json."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import grpc
+import typer
+from google.protobuf.field_mask_pb2 import FieldMask
+from google.type import date_pb2
+from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import companies_pb2_grpc
+from hub.ops.v1 import ops_pb2, ops_pb2_grpc
+
+from hubctl import dashboard, transfer
+from hubctl.client import (
+    EXIT_HELP,
+    Config,
+    as_dict,
+    enum_number,
+    explain,
+    fail,
+    print_json,
+    print_table,
+    short,
+    when,
+)
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="Hub CRM admin client for program managers. " + EXIT_HELP, no_args_is_help=True, rich_markup_mode="rich"
+)
+companies_app = typer.Typer(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
+people_app = typer.Typer(help="Founders, staff and individual residents.")
+ops_app = typer.Typer(help="The event backbone: dead letters, outbox backlog.")
+app.add_typer(companies_app, name="companies")
+app.add_typer(people_app, name="people")
+app.add_typer(ops_app, name="ops")
+app.add_typer(transfer.import_app, name="import")
+app.add_typer(transfer.export_app, name="export")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token (default: HUB_TOKEN, config file, dev token)", show_default=False)
+    ] = None,
+    tz: Annotated[str | None, typer.Option(help="Time zone for times shown (default Asia/Seoul)")] = None,
+    json: Annotated[bool, typer.Option("--json", help="JSON output for scripts")] = False,
+    config: Annotated[Path | None, typer.Option(help="Config file (default ~/.config/hubctl/config.toml)")] = None,
+) -> None:
+    ctx.obj = Client(Config.load(token=token, tz=tz, as_json=json, config_file=config))
+
+
+class Client:
+    """Stubs over one channel per service; every call carries the token and a deadline."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def channel(self, service: str) -> grpc.Channel:
+        if service not in self._channels:
+            self._channels[service] = grpc.insecure_channel(self.config.addresses[service])
+        return self._channels[service]
+
+    @property
+    def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
+        return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
+
+    def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
+        if service not in self.config.addresses:
+            fail(f"unknown service {service!r}; one of: {', '.join(self.config.addresses)}", 3)
+        return ops_pb2_grpc.OperationsServiceStub(self.channel(service))
+
+    def send(self, method: Callable[..., T], request: Any) -> T:
+        """One call with the token and deadline; a gRPC error is raised to the caller."""
+        return method(request, metadata=self.config.metadata(), timeout=self.config.timeout)
+
+    def call(self, method: Callable[..., T], request: Any) -> T:
+        """One call; a gRPC error ends the command with its explanation and exit code."""
+        try:
+            return self.send(method, request)
+        except grpc.RpcError as error:
+            explain(error)
+
+    def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
+        """Every item through all pages (or the first `limit`)."""
+        seen = 0
+        while True:
+            response = self.call(method, request)
+            for item in getattr(response, field):
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token
+
+
+def client(ctx: typer.Context) -> Client:
+    return ctx.obj
+
+
+def company_name(text: str) -> str:
+    return text if text.startswith("companies/") else f"companies/{text}"
+
+
+def person_name(text: str) -> str:
+    return text if text.startswith("people/") else f"people/{text}"
+
+
+def parse_date(text: str, what: str) -> date_pb2.Date:
+    try:
+        d = date.fromisoformat(text)
+    except ValueError:
+        fail(f"{what} must be a date like 2024-03-01, not {text!r}", 3)
+    return date_pb2.Date(year=d.year, month=d.month, day=d.day)
+
+
+def company_row(c: cpb.Company, tz: str) -> list[str]:
+    return [
+        c.name.removeprefix("companies/"),
+        c.korean_name,
+        c.english_name,
+        short(cpb.Sector, c.sector, "SECTOR").lower(),
+        short(cpb.Stage, c.stage, "STAGE").lower(),
+        short(cpb.CompanyStatus, c.status, "COMPANY_STATUS").lower() + (" (archived)" if c.delete_time.seconds else ""),
+        ", ".join(c.tags),
+        when(c.create_time, tz),
+    ]
+
+
+COMPANY_COLUMNS = ["id", "이름", "English", "sector", "stage", "status", "tags", "registered"]
+
+
+def show_companies(hub: Client, title: str, companies: list[cpb.Company]) -> None:
+    if hub.config.json:
+        print_json(companies)
+    else:
+        print_table(title, COMPANY_COLUMNS, (company_row(c, hub.config.tz) for c in companies))
+
+
+# companies
+
+
+@companies_app.command("list")
+def companies_list(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None, typer.Option(help="applicant, selected, resident, graduated, withdrawn")
+    ] = None,
+    sector: Annotated[list[str] | None, typer.Option(help="medical, education, manufacturing, …")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Companies with this tag (repeat for all of several)")] = None,
+    query: Annotated[str, typer.Option("--query", "-q", help="Text in the Korean or English name or tags")] = "",
+    order_by: Annotated[str, typer.Option(help="create_time, update_time, korean_name, english_name [desc]")] = "",
+    limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived companies")] = False,
+) -> None:
+    """List companies, newest registrations last."""
+    hub = client(ctx)
+    terms = [f"status={s}" for s in status or []] + [f"sector={s}" for s in sector or []]
+    terms += [f'tag="{t}"' for t in tag or []]
+    request = cpb.ListCompaniesRequest(
+        filter=" AND ".join(terms), query=query, order_by=order_by, show_deleted=archived, page_size=200
+    )
+    found = list(hub.pages(hub.companies.ListCompanies, request, "companies", limit or None))
+    show_companies(hub, f"companies ({len(found)})", found)
+
+
+@companies_app.command("show")
+def companies_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="42 or companies/42")]) -> None:
+    """One company, with its people."""
+    hub = client(ctx)
+    company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
+    people = list(
+        hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
+    )
+    if hub.config.json:
+        print_json({"company": as_dict(company), "people": [as_dict(p) for p in people]})
+        return
+    fields = dict(zip(COMPANY_COLUMNS, company_row(company, hub.config.tz), strict=True))
+    fields |= {"website": company.website, "founded": _date(company.founded_on), "etag": company.etag}
+    fields["description"] = company.description
+    print_table(company.name, ["field", "value"], fields.items())
+    if people:
+        print_table("people", PERSON_COLUMNS, (person_row(p) for p in people))
+
+
+def _date(d: date_pb2.Date) -> str:
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
+
+
+@companies_app.command("add")
+def companies_add(
+    ctx: typer.Context,
+    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    sector: Annotated[str, typer.Option(help="medical, education, manufacturing, …")],
+    english_name: Annotated[str, typer.Option("--en", help="Latin name")] = "",
+    stage: Annotated[str, typer.Option(help="idea, pre_seed, seed, pre_a, series_a, …")] = "",
+    tag: Annotated[list[str] | None, typer.Option(help="A tag (repeatable)")] = None,
+    website: str = "",
+    founded: Annotated[str, typer.Option(help="Founding date, YYYY-MM-DD")] = "",
+    description: str = "",
+    request_id: Annotated[str, typer.Option(help="Retry-safe id: the same id never creates twice")] = "",
+) -> None:
+    """Register a company (as an applicant)."""
+    hub = client(ctx)
+    company = cpb.Company(
+        korean_name=korean_name,
+        english_name=english_name,
+        sector=enum_number(cpb.Sector, "SECTOR", sector, "sector"),  # type: ignore[arg-type]
+        stage=enum_number(cpb.Stage, "STAGE", stage, "stage") if stage else 0,  # type: ignore[arg-type]
+        tags=tag or [],
+        website=website,
+        description=description,
+    )
+    if founded:
+        company.founded_on.CopyFrom(parse_date(founded, "--founded"))
+    made = hub.call(
+        hub.companies.CreateCompany,
+        cpb.CreateCompanyRequest(company=company, request_id=request_id or str(uuid.uuid4())),
+    )
+    show_companies(hub, f"registered {made.name}", [made])
+
+
+@companies_app.command("edit")
+def companies_edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="42 or companies/42")],
+    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
+    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    sector: str | None = None,
+    stage: str | None = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Replaces all tags (repeatable)")] = None,
+    website: str | None = None,
+    founded: str | None = None,
+    description: str | None = None,
+) -> None:
+    """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
+    hub = client(ctx)
+    current = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
+    company = cpb.Company(name=current.name, etag=current.etag)
+    paths = []
+    for path, value in [
+        ("korean_name", korean_name), ("english_name", english_name), ("website", website), ("description", description)
+    ]:  # fmt: skip
+        if value is not None:
+            setattr(company, path, value)
+            paths.append(path)
+    if sector is not None:
+        company.sector = enum_number(cpb.Sector, "SECTOR", sector, "sector")  # type: ignore[assignment]
+        paths.append("sector")
+    if stage is not None:
+        company.stage = enum_number(cpb.Stage, "STAGE", stage, "stage")  # type: ignore[assignment]
+        paths.append("stage")
+    if tag is not None:
+        company.tags.extend(tag)
+        paths.append("tags")
+    if founded is not None:
+        company.founded_on.CopyFrom(parse_date(founded, "--founded"))
+        paths.append("founded_on")
+    if not paths:
+        fail("nothing to change: give at least one option, e.g. --en 'MediVision'", 2)
+    updated = hub.call(
+        hub.companies.UpdateCompany, cpb.UpdateCompanyRequest(company=company, update_mask=FieldMask(paths=paths))
+    )
+    show_companies(hub, f"updated {updated.name}", [updated])
+
+
+@companies_app.command("transition")
+def companies_transition(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="42 or companies/42")],
+    status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
+    reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
+) -> None:
+    """Move a company along applicant → selected → resident → graduated (or withdrawn)."""
+    hub = client(ctx)
+    number = enum_number(cpb.CompanyStatus, "COMPANY_STATUS", status, "status")
+    moved = hub.call(
+        hub.companies.ChangeCompanyStatus,
+        cpb.ChangeCompanyStatusRequest(name=company_name(name), status=number, reason=reason),  # type: ignore[arg-type]
+    )
+    show_companies(hub, f"{moved.name} is now {status.lower()}", [moved])
+
+
+@companies_app.command("archive")
+def companies_archive(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="42 or companies/42")],
+    yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
+) -> None:
+    """Archive a company (it stays readable, and leaves lists and figures)."""
+    hub = client(ctx)
+    if not yes and not typer.confirm(f"Archive {company_name(name)}?"):
+        raise typer.Exit(1)
+    archived = hub.call(hub.companies.DeleteCompany, cpb.DeleteCompanyRequest(name=company_name(name)))
+    show_companies(hub, f"archived {archived.name}", [archived])
+
+
+# people
+
+PERSON_COLUMNS = ["id", "이름", "English", "company", "role", "title", "email", "phone"]
+
+
+def person_row(p: cpb.Person) -> list[str]:
+    return [
+        p.name.removeprefix("people/"),
+        p.korean_name,
+        p.english_name,
+        p.company.removeprefix("companies/"),
+        short(cpb.PersonRole, p.role, "PERSON_ROLE").lower(),
+        p.title,
+        p.email,
+        p.phone,
+    ]
+
+
+def show_people(hub: Client, title: str, people: list[cpb.Person]) -> None:
+    if hub.config.json:
+        print_json(people)
+    else:
+        print_table(title, PERSON_COLUMNS, (person_row(p) for p in people))
+
+
+@people_app.command("list")
+def people_list(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="Only this company's people (42 or companies/42)")] = "",
+    role: Annotated[str, typer.Option(help="founder, staff or individual")] = "",
+    query: Annotated[str, typer.Option("--query", "-q", help="Text in names or email")] = "",
+    limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
+) -> None:
+    """List people."""
+    hub = client(ctx)
+    terms = ([f"company={company_name(company)}"] if company else []) + ([f"role={role}"] if role else [])
+    request = cpb.ListPeopleRequest(filter=" AND ".join(terms), query=query, page_size=200)
+    found = list(hub.pages(hub.companies.ListPeople, request, "people", limit or None))
+    show_people(hub, f"people ({len(found)})", found)
+
+
+@people_app.command("show")
+def people_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="7 or people/7")]) -> None:
+    hub = client(ctx)
+    show_people(
+        hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
+    )
+
+
+@people_app.command("add")
+def people_add(
+    ctx: typer.Context,
+    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    role: Annotated[str, typer.Option(help="founder, staff or individual")],
+    company: Annotated[str, typer.Option(help="42 or companies/42 (not for individuals)")] = "",
+    english_name: Annotated[str, typer.Option("--en")] = "",
+    title: str = "",
+    email: str = "",
+    phone: Annotated[str, typer.Option(help="E.164, e.g. +821012345678")] = "",
+    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+) -> None:
+    """Add a person."""
+    hub = client(ctx)
+    person = cpb.Person(
+        korean_name=korean_name,
+        english_name=english_name,
+        company=company_name(company) if company else "",
+        role=enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role"),  # type: ignore[arg-type]
+        title=title,
+        email=email,
+        phone=phone,
+    )
+    made = hub.call(
+        hub.companies.CreatePerson, cpb.CreatePersonRequest(person=person, request_id=request_id or str(uuid.uuid4()))
+    )
+    show_people(hub, f"added {made.name}", [made])
+
+
+@people_app.command("edit")
+def people_edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="7 or people/7")],
+    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
+    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    company: str | None = None,
+    role: str | None = None,
+    title: str | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> None:
+    """Change the fields given, and nothing else."""
+    hub = client(ctx)
+    current = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
+    person = cpb.Person(name=current.name, etag=current.etag)
+    paths = []
+    for path, value in [
+        ("korean_name", korean_name), ("english_name", english_name), ("title", title), ("email", email),
+        ("phone", phone),
+    ]:  # fmt: skip
+        if value is not None:
+            setattr(person, path, value)
+            paths.append(path)
+    if company is not None:
+        person.company = company_name(company) if company else ""
+        paths.append("company")
+    if role is not None:
+        person.role = enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role")  # type: ignore[assignment]
+        paths.append("role")
+    if not paths:
+        fail("nothing to change: give at least one option, e.g. --title CTO", 2)
+    updated = hub.call(
+        hub.companies.UpdatePerson, cpb.UpdatePersonRequest(person=person, update_mask=FieldMask(paths=paths))
+    )
+    show_people(hub, f"updated {updated.name}", [updated])
+
+
+@people_app.command("remove")
+def people_remove(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="7 or people/7")],
+    yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
+) -> None:
+    """Remove a person and their personal data."""
+    hub = client(ctx)
+    if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
+        raise typer.Exit(1)
+    hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
+    if hub.config.json:
+        print_json({"removed": person_name(name)})
+    else:
+        typer.echo(f"removed {person_name(name)}")
+
+
+# operations
+
+
+@ops_app.command("dead-letters")
+def ops_dead_letters(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
+    resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
+) -> None:
+    """Events a consumer gave up on."""
+    hub = client(ctx)
+    stub = hub.ops(service)
+    found = list(
+        hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
+    )
+    if hub.config.json:
+        print_json(found)
+        return
+    rows = [
+        (d.name, d.consumer, d.event_type, d.deliveries, when(d.create_time, hub.config.tz), d.error[:60])
+        for d in found
+    ]
+    print_table(f"{service}: dead letters ({len(found)})", ["name", "consumer", "event", "tries", "at", "error"], rows)
+
+
+@ops_app.command("replay")
+def ops_replay(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="deadLetters/3")],
+    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
+) -> None:
+    """Apply a dead letter's event again, once its cause is fixed."""
+    hub = client(ctx)
+    done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
+    if hub.config.json:
+        print_json(done)
+    else:
+        typer.echo(f"replayed {done.name} ({done.event_type})")
+
+
+@ops_app.command("outbox")
+def ops_outbox(ctx: typer.Context) -> None:
+    """Events waiting to be published, per service."""
+    hub = client(ctx)
+    rows = []
+    for service in hub.config.addresses:
+        try:
+            status = hub.send(hub.ops(service).GetOutboxStatus, ops_pb2.GetOutboxStatusRequest())
+        except grpc.RpcError as error:
+            rows.append((service, "", "", f"not answering ({error.code().name})"))
+            continue
+        rows.append(
+            (service, status.unpublished, status.published, when(status.oldest_unpublished_time, hub.config.tz))
+        )
+    if hub.config.json:
+        print_json([dict(zip(["service", "unpublished", "published", "oldest"], r, strict=True)) for r in rows])
+    else:
+        print_table("outbox", ["service", "unpublished", "published", "oldest unpublished"], rows)
+
+
+app.command("dashboard")(dashboard.command)

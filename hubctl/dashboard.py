@@ -1,0 +1,75 @@
+"""`hubctl dashboard`: the hub's progress against its targets, composed from each service's own figures.
+
+Each service answers one Get…Stats call; they are asked at once, and a service that doesn't answer is
+named on the dashboard instead of failing it whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import typer
+from hub.companies.v1 import companies_pb2 as cpb
+
+from hubctl.client import print_json, print_table
+
+if TYPE_CHECKING:
+    from hubctl.cli import Client
+
+# The hub's targets; override in the config file's [targets] table.
+TARGETS = {"firms": 50, "experts": 500, "programs": 24, "participants": 8000, "offices": 16, "desks": 30}
+GROWN = ("SELECTED", "RESIDENT", "GRADUATED")  # firms the hub has discovered and is growing
+
+
+def companies_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.companies.GetCompanyStats, cpb.GetCompanyStatsRequest())
+    by_status = {c.key: c.count for c in stats.by_status}
+    return {
+        "firms": sum(by_status.get(s, 0) for s in GROWN),
+        "companies_by_status": by_status,
+        "companies_by_sector": {c.key: c.count for c in stats.by_sector},
+        "companies_total": stats.total,
+    }
+
+
+# service -> what it contributes; each service adds its own as it lands.
+SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {"companies": companies_figures}
+
+
+def gather(hub: Client) -> tuple[dict[str, Any], dict[str, str]]:
+    figures: dict[str, Any] = {}
+    missing: dict[str, str] = {}
+    with ThreadPoolExecutor(max_workers=len(SOURCES)) as pool:
+        futures = {name: pool.submit(source, hub) for name, source in SOURCES.items()}
+        for name, future in futures.items():
+            try:
+                figures |= future.result()
+            except grpc.RpcError as error:
+                missing[name] = f"{error.code().name}: {error.details()}"
+    return figures, missing
+
+
+def command(ctx: typer.Context) -> None:
+    """Progress against the hub's targets, occupancy, companies, funding, sessions, introductions."""
+    hub: Client = ctx.obj
+    targets = TARGETS | {k: int(v) for k, v in hub.config.targets.items()}
+    figures, missing = gather(hub)
+    if hub.config.json:
+        print_json({"figures": figures, "targets": targets, "not_answering": missing})
+        return
+    rows = []
+    for key, label in [
+        ("firms", "firms discovered and grown"), ("experts", "experts trained"),
+        ("programs", "collaboration programs"), ("participants", "participants"),
+    ]:  # fmt: skip
+        value = figures.get(key)
+        share = f"{value / targets[key]:.0%}" if value is not None and targets[key] else ""
+        rows.append((label, "—" if value is None else f"{value:,}", f"{targets[key]:,}", share))
+    print_table("progress against the hub's targets", ["target", "now", "goal", "%"], rows)
+    if "companies_by_status" in figures:
+        print_table("companies by status", ["status", "count"], sorted(figures["companies_by_status"].items()))
+        print_table("companies by sector", ["sector", "count"], sorted(figures["companies_by_sector"].items()))
+    if missing:
+        print_table("not answering", ["service", "error"], sorted(missing.items()))

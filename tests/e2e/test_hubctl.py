@@ -1,0 +1,175 @@
+"""hubctl against the real companies service over a real channel: output, --json, errors, exit codes,
+import and export."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner, Result
+
+from hubctl.cli import app
+from services.companies import store
+from tests.conftest import ADMIN_TOKEN, Running
+
+runner = CliRunner()
+
+
+async def hubctl(running: Running | None, *args: str, token: str = ADMIN_TOKEN, address: str = "") -> Result:
+    env = {
+        "HUB_COMPANIES_ADDRESS": address or (running.address if running else "127.0.0.1:1"),
+        "HUB_TOKEN": token,
+        "HUB_DATA_DIR": "/nonexistent",
+    }
+    argv = ["--config", "/nonexistent/config.toml", *args]
+    return await asyncio.to_thread(runner.invoke, app, argv, env=env)
+
+
+async def count_companies(running: Running) -> int:
+    async with running.runtime.db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(store.companies))).scalar_one())
+
+
+async def test_add_list_show_edit_transition_in_korean(companies: Running) -> None:
+    added = await hubctl(
+        companies,
+        "companies",
+        "add",
+        "--ko",
+        "메디비전",
+        "--en",
+        "MediVision",
+        "--sector",
+        "medical",
+        "--tag",
+        "vision",
+    )
+    assert added.exit_code == 0, added.output
+    assert "메디비전" in added.output and "registered companies/1" in added.output
+    listed = await hubctl(companies, "companies", "list")
+    assert listed.exit_code == 0 and "메디비전" in listed.output and "applicant" in listed.output
+    as_json = json.loads((await hubctl(companies, "--json", "companies", "list")).stdout)
+    assert [c["korean_name"] for c in as_json] == ["메디비전"]
+    edited = await hubctl(companies, "companies", "edit", "1", "--en", "Medi Vision")
+    assert edited.exit_code == 0 and "Medi Vision" in edited.output
+    for status in ("selected", "resident"):
+        moved = await hubctl(companies, "companies", "transition", "1", status, "--reason", "심사 통과")
+        assert moved.exit_code == 0, moved.output
+    person = await hubctl(
+        companies, "people", "add", "--ko", "김서연", "--role", "founder", "--company", "1", "--email", "kim@medi.kr"
+    )
+    assert person.exit_code == 0, person.output
+    shown = json.loads((await hubctl(companies, "--json", "companies", "show", "1")).stdout)
+    assert shown["company"]["status"] == "COMPANY_STATUS_RESIDENT"
+    assert [p["korean_name"] for p in shown["people"]] == ["김서연"]
+    filtered = json.loads((await hubctl(companies, "--json", "companies", "list", "--status", "applicant")).stdout)
+    assert filtered == []
+
+
+async def test_errors_are_explained_with_exit_codes(companies: Running) -> None:
+    missing = await hubctl(companies, "companies", "show", "999")
+    assert (missing.exit_code, "not found" in missing.output) == (4, True)
+    bad = await hubctl(companies, "companies", "add", "--ko", " ", "--sector", "medical")
+    assert bad.exit_code == 3 and "company.korean_name: is required" in bad.output
+    unknown_sector = await hubctl(companies, "companies", "add", "--ko", "회사", "--sector", "space")
+    assert unknown_sector.exit_code == 3 and "unknown sector 'space'" in unknown_sector.output
+    await hubctl(companies, "companies", "add", "--ko", "닥터노트", "--sector", "medical")
+    refused = await hubctl(companies, "companies", "transition", "1", "graduated")
+    assert refused.exit_code == 5 and "cannot go from APPLICANT to GRADUATED" in refused.output
+    founder = await hubctl(companies, "people", "add", "--ko", "이준호", "--role", "founder")
+    assert founder.exit_code == 3 and "person.company" in founder.output
+    no_token = await hubctl(companies, "companies", "list", token="wrong")
+    assert no_token.exit_code == 6 and "HUB_TOKEN" in no_token.output
+    replay = await hubctl(companies, "ops", "replay", "deadLetters/99")
+    assert replay.exit_code == 4
+    down = await hubctl(None, "companies", "list")
+    assert down.exit_code == 7 and "make run" in down.output
+    assert await count_companies(companies) == 1
+
+
+async def test_dashboard_composes_figures_and_names_a_silent_service(companies: Running) -> None:
+    for name in ("메디비전", "에듀마인드"):
+        await hubctl(companies, "companies", "add", "--ko", name, "--sector", "medical")
+    await hubctl(companies, "companies", "transition", "1", "selected")
+
+    async def firms() -> dict[str, object]:
+        answer = json.loads((await hubctl(companies, "--json", "dashboard")).stdout)
+        return answer if answer["figures"].get("firms") == 1 else {}
+
+    from tests.conftest import eventually
+
+    answer = await eventually(firms)
+    assert answer["targets"]["firms"] == 50 and answer["figures"]["companies_total"] == 2
+    silent = await hubctl(None, "dashboard")
+    assert silent.exit_code == 0 and "not answering" in silent.output and "companies" in silent.output
+
+
+def write_csv(path: Path, rows: list[list[str]], encoding: str) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+
+
+async def test_import_thousands_with_bad_rows_dry_run_and_idempotent_rerun(companies: Running, tmp_path: Path) -> None:
+    header = ["korean_name", "english_name", "sector", "stage", "tags", "website", "founded_on", "description"]
+    rows = [header] + [
+        [f"스타트업{n:04d}", f"Startup {n}", "education", "seed", "ai;edu", "", "", ""] for n in range(2000)
+    ]
+    rows[101] = ["", "No Name", "medical", "", "", "", "", ""]  # line 102: no Korean name
+    rows[202] = ["잘못된분야", "", "space", "", "", "", "", ""]  # line 203: unknown sector
+    rows[303] = ["날짜오류", "", "medical", "", "", "", "2024-13-01", ""]  # line 304: no such date
+    rows[404] = ["웹사이트오류", "", "medical", "", "", "ftp://x", "", ""]  # line 405: refused by the service
+    path = tmp_path / "companies.csv"
+    write_csv(path, rows, "utf-8-sig")  # as Excel in Korea writes it
+
+    dry = await hubctl(companies, "--json", "import", "companies", str(path), "--dry-run")
+    report = json.loads(dry.stdout)
+    assert dry.exit_code == 3 and report["dry_run"] is True
+    assert report["counts"] == {"create": 1997, "rejected": 3}
+    assert await count_companies(companies) == 0
+
+    done = await hubctl(companies, "--json", "import", "companies", str(path))
+    report = json.loads(done.stdout)
+    assert report["counts"] == {"create": 1996, "rejected": 4}
+    rejected = {r["line"]: r["detail"] for r in report["rows"] if r["action"] == "rejected"}
+    assert set(rejected) == {102, 203, 304, 405}
+    assert "korean_name" in rejected[102] and "space" in rejected[203] and "website" in rejected[405]
+    assert await count_companies(companies) == 1996
+
+    rows[1][1] = "Startup One Renamed"  # one real change
+    write_csv(path, rows, "cp949")  # the same file from an older Excel
+    again = json.loads((await hubctl(companies, "--json", "import", "companies", str(path))).stdout)
+    assert again["counts"] == {"unchanged": 1995, "update": 1, "rejected": 4}
+    assert await count_companies(companies) == 1996
+
+    exported = await hubctl(companies, "export", "companies", "--format", "csv")
+    parsed = list(csv.DictReader(io.StringIO(exported.stdout.lstrip("\ufeff"))))
+    assert len(parsed) == 1996 and parsed[0]["english_name"] == "Startup One Renamed"
+    as_json = json.loads((await hubctl(companies, "export", "companies", "--format", "json")).stdout)
+    assert len(as_json) == 1996 and as_json[0]["tags"] == ["ai", "edu"]
+
+
+async def test_import_people_links_companies_by_korean_name(companies: Running, tmp_path: Path) -> None:
+    await hubctl(companies, "companies", "add", "--ko", "메디비전", "--sector", "medical")
+    path = tmp_path / "people.csv"
+    write_csv(
+        path,
+        [
+            ["korean_name", "english_name", "company", "role", "title", "email", "phone"],
+            ["김서연", "Seoyeon Kim", "메디비전", "founder", "대표", "kim@medi.kr", "+821012345678"],
+            ["박지민", "", "없는회사", "staff", "", "park@x.kr", ""],
+            ["최하랑", "", "", "individual", "", "choi@x.kr", "010-1234"],
+        ],
+        "utf-8",
+    )
+    result = json.loads((await hubctl(companies, "--json", "import", "people", str(path))).stdout)
+    actions = {r["key"]: (r["action"], r["detail"]) for r in result["rows"]}
+    assert actions["kim@medi.kr"] == ("create", "")
+    assert actions["박지민"][0] == "rejected" and "없는회사" in actions["박지민"][1]
+    assert actions["choi@x.kr"][0] == "rejected" and "phone" in actions["choi@x.kr"][1]
+    rerun = json.loads((await hubctl(companies, "--json", "import", "people", str(path))).stdout)
+    assert rerun["counts"] == {"unchanged": 1, "rejected": 2}
