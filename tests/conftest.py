@@ -139,6 +139,10 @@ class RunningInvestors:
     ops: ops_pb2_grpc.OperationsServiceStub
 
     @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.runtime.port}"
+
+    @property
     def partner_address(self) -> str:
         return f"127.0.0.1:{self.runtime.listeners[0].bound_port}"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ from hubcore.requests import (
     short_value,
     url,
 )
-from hubcore.server import ADMIN, caller
+from hubcore.server import ADMIN, SERVICE, caller
 from hubcore.settings import token_hash
 from services.investors import domain, store
 
@@ -48,6 +49,7 @@ SUBJECT = "hub.investors"
 KEY_PREFIX = "hubpk_"  # partner keys are recognizable (secret scanners, logs) and never confused with others
 KST = timezone(timedelta(hours=9), "KST")  # the hub's calendar; Korea keeps no daylight saving time
 DEFAULT_MATCHES, MAX_MATCHES = 20, 100
+SEOUL = ZoneInfo("Asia/Seoul")  # the hub's calendar: a year of funding is a Korean year
 
 FIRM_FIELDS: dict[str, list[Check]] = {
     "firm.korean_name": [required, length(1, 100)],
@@ -68,6 +70,11 @@ PARTNER_FIELDS: dict[str, list[Check]] = {
 FIRM_MUTABLE = frozenset({"korean_name", "english_name", "type", "website", "description", "theses"})
 PARTNER_MUTABLE = frozenset({"korean_name", "english_name", "title", "email", "phone", "focus"})
 LISTING: dict[str, list[Check]] = {"filter": [length(0, 500)]}
+
+
+def year_range(value: int) -> str | None:
+    return "must be 0 (this year) or between 2000 and 2100" if value and not 2000 <= value <= 2100 else None
+
 
 RULES: dict[type, Rules] = {
     pb.CreateFirmRequest: Rules({**FIRM_FIELDS, "request_id": [length(1, 100)]}),
@@ -105,9 +112,10 @@ RULES: dict[type, Rules] = {
     pb.ListRoundsRequest: Rules(LISTING),
     pb.CloseRoundRequest: Rules({"name": [required]}),
     pb.CancelRoundRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
+    pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
 }
-# Program managers only; partners have their own API (partner.py) on its own port.
-ROLES: dict[str, frozenset[str]] = {}
+# Program managers only, and other services for the dashboard's figures; partners have their own API (partner.py).
+ROLES: dict[str, frozenset[str]] = {"GetInvestorStats": frozenset({ADMIN, SERVICE})}
 DEFAULT_ROLES = frozenset({ADMIN})
 
 
@@ -977,6 +985,35 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
             return await store.save_round(uow.conn, changed, expected_version=version)
         except store.StaleWrite:
             raise errors.Aborted(f"{changed.name} changed meanwhile; read it again and retry") from None
+
+    async def GetInvestorStats(
+        self, request: pb.GetInvestorStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.InvestorStats:
+        year = request.year or datetime.now(SEOUL).year
+        closed_in_year = sa.and_(
+            store.rounds.c.status == "CLOSED",
+            store.rounds.c.closed_on >= date(year, 1, 1),
+            store.rounds.c.closed_on < date(year + 1, 1, 1),
+        )
+        intro = store.introductions.c
+        async with self.db.read() as conn:
+            by_state = (await conn.execute(sa.select(intro.state, sa.func.count()).group_by(intro.state))).all()
+            rounds, raised = (
+                await conn.execute(
+                    sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(store.rounds.c.amount_krw), 0)).where(
+                        closed_in_year
+                    )
+                )
+            ).one()
+            firms = (await conn.execute(sa.select(sa.func.count()).select_from(store.firms))).scalar_one()
+        count = pb.InvestorStats.Count
+        return pb.InvestorStats(
+            year=year,
+            introductions_by_state=[count(key=k, count=n) for k, n in sorted(by_state)],
+            rounds_closed=rounds,
+            funding_raised=money(int(raised)),
+            firms=firms,
+        )
 
 
 def _already_open(existing: str, company: str, firm: str) -> errors.AlreadyExists:

@@ -11,7 +11,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from google.protobuf.field_mask_pb2 import FieldMask
-from google.type import money_pb2
+from google.type import date_pb2, money_pb2
 from grpc_status import rpc_status
 from hub.events.v1 import envelope_pb2
 from hub.investors.v1 import investors_pb2 as pb
@@ -330,3 +330,35 @@ async def test_match_investors_ranks_and_explains_and_the_reverse(investors: Run
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_fields(status) == ["max_results"]
+
+
+async def test_stats_count_introductions_by_state_and_funding_closed_in_the_year(investors: RunningInvestors) -> None:
+    from tests.conftest import SERVICE
+
+    firm = await create_firm(investors)
+    await add_company(investors, 7)
+    await add_company(investors, 8)
+    await introduce(investors, "companies/7", firm.name)
+    await introduce(investors, "companies/8", firm.name)
+    for amount, closed_on in [(2_000_000_000, None), (500_000_000, date_pb2.Date(year=2025, month=12, day=31))]:
+        made = await investors.investors.CreateRound(
+            pb.CreateRoundRequest(
+                round=pb.Round(company="companies/7", round_type=pb.ROUND_TYPE_SEED, amount=won(amount))
+            ),
+            metadata=ADMIN,
+        )
+        await investors.investors.CloseRound(pb.CloseRoundRequest(name=made.name, close_date=closed_on), metadata=ADMIN)
+    await investors.investors.CreateRound(
+        pb.CreateRoundRequest(round=pb.Round(company="companies/8", round_type=pb.ROUND_TYPE_SEED, amount=won(9))),
+        metadata=ADMIN,
+    )  # open: not counted
+    stats = await investors.investors.GetInvestorStats(pb.GetInvestorStatsRequest(), metadata=SERVICE)
+    assert stats.year >= 2026 and stats.firms == 1
+    assert {c.key: c.count for c in stats.introductions_by_state} == {"REQUESTED": 2}
+    assert (stats.rounds_closed, stats.funding_raised.units) == (1, 2_000_000_000)
+    last_year = await investors.investors.GetInvestorStats(pb.GetInvestorStatsRequest(year=2025), metadata=ADMIN)
+    assert (last_year.rounds_closed, last_year.funding_raised.units) == (1, 500_000_000)
+    await refused(
+        investors.investors.GetInvestorStats(pb.GetInvestorStatsRequest(year=1999), metadata=ADMIN),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
