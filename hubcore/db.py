@@ -75,7 +75,7 @@ def cursor_value(value: Any) -> Any:
     return as_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
-def cursor_param(column: sa.Column[Any], value: Any) -> Any:
+def cursor_param(column: sa.ColumnElement[Any], value: Any) -> Any:
     """A page token's sort key back as the column's value."""
     return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
 

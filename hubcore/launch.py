@@ -17,9 +17,10 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hubcore.natsserver import NatsServer
-from hubcore.settings import DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
+from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PARTNER_PORTS, PROJECT_DIR, Settings, token_hash
+from hubcore.tls import local_certificate
 
-SERVICES = ["companies", "consulting"]  # in start order; each is `python -m services.<name>`
+SERVICES = ["companies", "investors", "consulting"]  # in start order; each is `python -m services.<name>`
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
@@ -63,6 +64,11 @@ def main() -> int:
     wanted = {"nats": ("127.0.0.1", nats_port)} | {
         name: (Settings.from_env(name).grpc_host, Settings.from_env(name).grpc_port) for name in SERVICES
     }
+    wanted |= {
+        f"{name} partner API": (Settings.from_env(name).partner_host, Settings.from_env(name).partner_port)
+        for name in SERVICES
+        if name in DEFAULT_PARTNER_PORTS
+    }
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
     if taken:
         print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
@@ -74,6 +80,11 @@ def main() -> int:
         "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
         "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
     }
+    for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
+        upper = name.upper()
+        if name in DEFAULT_PARTNER_PORTS and not os.environ.get(f"HUB_{upper}_PARTNER_TLS_CERT"):
+            cert, key = local_certificate(data_dir / "tls")
+            env |= {f"HUB_{upper}_PARTNER_TLS_CERT": str(cert), f"HUB_{upper}_PARTNER_TLS_KEY": str(key)}
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         addresses = {}
@@ -88,7 +99,8 @@ def main() -> int:
             if seed and not marker.exists():
                 seed.run(address, token)
                 marker.touch()
-        _banner(addresses, nats.url, data_dir, token)
+        notes = [line for name in SERVICES for line in _notes(name, data_dir, env)]
+        _banner(addresses, nats.url, data_dir, token, notes)
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
         failed = [n for n, p in processes.items() if p.poll() is not None]
@@ -118,7 +130,13 @@ def _seed_module(name: str) -> Any:
         return None
 
 
-def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str) -> None:
+def _notes(name: str, data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
+    """What a service's seed module wants said in the banner (e.g. the partner API and its demo key)."""
+    seed = _seed_module(name)
+    return list(seed.banner(data_dir, env)) if seed and hasattr(seed, "banner") else []
+
+
+def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str, notes: list[str]) -> None:
     lines = ["", "Hub CRM is running (Ctrl-C stops it).", ""]
     lines += [f"  {name:<14} grpc://{address}" for name, address in addresses.items()]
     lines += [
@@ -135,6 +153,7 @@ def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: s
         f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '
         f"{addresses['companies']} hub.companies.v1.CompanyService/ListCompanies",
         "",
+        *notes,
     ]
     print("\n".join(lines), flush=True)
 

@@ -7,7 +7,7 @@ from typing import Any, TypeAlias
 import grpc
 import sqlalchemy as sa
 from google.protobuf import empty_pb2
-from google.type import date_pb2
+from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
@@ -18,10 +18,13 @@ from hubcore.requests import (
     Check,
     PageTokens,
     Rules,
+    calendar_date,
     check_etag,
-    date_value,
+    date_message,
     e164,
     email,
+    enum_number,
+    enum_short,
     length,
     max_items,
     normalize_text,
@@ -97,22 +100,14 @@ ORDER_COLUMNS = {
 }
 
 
-def _short(enum: Any, prefix: str, number: int) -> str:
-    return short_enum_name(enum, prefix, number) if number else ""
-
-
-def _number(enum: Any, prefix: str, short: str) -> Any:
-    return enum.Value(f"{prefix}_{short}") if short else 0
-
-
 def company_pb(company: domain.Company) -> pb.Company:
     message = pb.Company(
         name=company.name,
         korean_name=company.korean_name,
         english_name=company.english_name,
-        sector=_number(pb.Sector, "SECTOR", company.sector),
-        stage=_number(pb.Stage, "STAGE", company.stage),
-        status=_number(pb.CompanyStatus, "COMPANY_STATUS", company.status),
+        sector=enum_number(pb.Sector, "SECTOR", company.sector),
+        stage=enum_number(pb.Stage, "STAGE", company.stage),
+        status=enum_number(pb.CompanyStatus, "COMPANY_STATUS", company.status),
         website=company.website,
         tags=company.tags,
         description=company.description,
@@ -120,10 +115,11 @@ def company_pb(company: domain.Company) -> pb.Company:
         update_time=timestamp(company.updated_at),
         delete_time=timestamp(company.deleted_at),
         etag=company.etag,
+        funding_raised=money_pb2.Money(currency_code="KRW", units=company.funding_raised),
+        last_round=company.last_round,
     )
     if company.founded_on:
-        d = company.founded_on
-        message.founded_on.CopyFrom(date_pb2.Date(year=d.year, month=d.month, day=d.day))
+        message.founded_on.CopyFrom(date_message(company.founded_on))
     return message
 
 
@@ -132,11 +128,11 @@ def company_fields(message: pb.Company) -> dict[str, Any]:
     return {
         "korean_name": message.korean_name,
         "english_name": message.english_name,
-        "sector": _short(pb.Sector, "SECTOR", message.sector),
-        "stage": _short(pb.Stage, "STAGE", message.stage),
+        "sector": enum_short(pb.Sector, "SECTOR", message.sector),
+        "stage": enum_short(pb.Stage, "STAGE", message.stage),
         "website": message.website.strip(),
         "tags": list(message.tags),
-        "founded_on": date_value(message.founded_on, "company.founded_on"),
+        "founded_on": calendar_date(message.founded_on, "company.founded_on"),
         "description": message.description.strip(),
     }
 
@@ -161,7 +157,7 @@ def person_pb(person: domain.Person) -> pb.Person:
         korean_name=person.korean_name,
         english_name=person.english_name,
         company=f"companies/{person.company_id}" if person.company_id else "",
-        role=_number(pb.PersonRole, "PERSON_ROLE", person.role),
+        role=enum_number(pb.PersonRole, "PERSON_ROLE", person.role),
         title=person.title,
         email=person.email,
         phone=person.phone,
@@ -176,7 +172,7 @@ def person_fields(message: pb.Person) -> dict[str, Any]:
         "korean_name": message.korean_name,
         "english_name": message.english_name,
         "company_id": parse_name(message.company, "companies", "person.company") if message.company else None,
-        "role": _short(pb.PersonRole, "PERSON_ROLE", message.role),
+        "role": enum_short(pb.PersonRole, "PERSON_ROLE", message.role),
         "title": message.title.strip(),
         "email": message.email,
         "phone": message.phone.strip(),
@@ -261,7 +257,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         )
         after = PageTokens.decode(request.page_token, query_key)
         c = store.companies.c
-        sort_columns = [ORDER_COLUMNS[order], c.id]
+        sort_columns: list[sa.ColumnElement[Any]] = [ORDER_COLUMNS[order], c.id]
         query = sa.select(store.companies)
         for key in ("status", "sector", "stage"):
             if key in terms:

@@ -12,7 +12,7 @@ import grpc
 import sqlalchemy as sa
 from google.api import httpbody_pb2
 from google.protobuf import duration_pb2, empty_pb2, timestamp_pb2
-from google.type import date_pb2, dayofweek_pb2, interval_pb2, timeofday_pb2
+from google.type import dayofweek_pb2, interval_pb2, timeofday_pb2
 from hub.consulting.v1 import consulting_pb2 as pb
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.events.v1 import consulting_pb2 as ev
@@ -25,16 +25,17 @@ from hubcore.requests import (
     Check,
     PageTokens,
     Rules,
+    calendar_date,
     check_etag,
-    date_value,
+    date_message,
     email,
+    enum_short,
     length,
     max_items,
     page_size,
     parse_filter,
     parse_name,
     required,
-    short_enum_name,
     short_value,
 )
 from hubcore.server import ADMIN, SERVICE, caller
@@ -142,10 +143,6 @@ DEFAULT_ROLES = frozenset({ADMIN})
 # Values between proto and domain
 
 
-def _short(enum: Any, prefix: str, number: int) -> str:
-    return short_enum_name(enum, prefix, number) if number else ""
-
-
 def _instant(ts: timestamp_pb2.Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
 
@@ -173,10 +170,6 @@ def _duration_pb(span: timedelta) -> duration_pb2.Duration:
     message = duration_pb2.Duration()
     message.FromTimedelta(span)
     return message
-
-
-def _date_pb(day: Any) -> date_pb2.Date:
-    return date_pb2.Date(year=day.year, month=day.month, day=day.day)
 
 
 def _minute(value: timeofday_pb2.TimeOfDay, path: str) -> int:
@@ -239,7 +232,7 @@ def mentor_fields(message: pb.Mentor) -> dict[str, Any]:
     return {
         "korean_name": message.korean_name,
         "english_name": message.english_name,
-        "kind": _short(pb.MentorKind, "MENTOR_KIND", message.kind),
+        "kind": enum_short(pb.MentorKind, "MENTOR_KIND", message.kind),
         "affiliation": message.affiliation,
         "email": message.email,
         "expertise": list(message.expertise),
@@ -338,7 +331,7 @@ def action_item_pb(a: domain.ActionItem) -> pb.ActionItem:
         mentor=f"mentors/{a.mentor_id}",
         description=a.description,
         owner=a.owner,
-        due_date=_date_pb(a.due_date),
+        due_date=date_message(a.due_date),
         state=pb.ActionItemState.Value(f"ACTION_ITEM_STATE_{a.state}"),
         overdue=a.is_overdue(domain.today()),
         complete_time=timestamp(a.completed_at),
@@ -355,7 +348,7 @@ def action_item_snapshot(a: domain.ActionItem) -> ev.ActionItemSnapshot:
         mentor=f"mentors/{a.mentor_id}",
         description=a.description,
         owner=a.owner,
-        due_date=_date_pb(a.due_date),
+        due_date=date_message(a.due_date),
         state=a.state,
     )
 
@@ -626,7 +619,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         message = request.session_type
         kind = domain.new_session_type(
             display_name=message.display_name,
-            category=_short(pb.SessionCategory, "SESSION_CATEGORY", message.category),
+            category=enum_short(pb.SessionCategory, "SESSION_CATEGORY", message.category),
             default_duration=_duration(message.default_duration),
             buffer_before=_duration(message.buffer_before),
             buffer_after=_duration(message.buffer_after),
@@ -674,8 +667,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         if bool(request.mentors) == bool(tag):
             raise errors.invalid("mentors", "give either mentors or an expertise tag (exactly one of the two)")
         mentor_ids = [parse_name(m, "mentors", f"mentors[{i}]") for i, m in enumerate(request.mentors)]
-        first = date_value(request.start_date, "start_date")
-        last = date_value(request.end_date, "end_date")
+        first = calendar_date(request.start_date, "start_date")
+        last = calendar_date(request.end_date, "end_date")
         if first is None or last is None:
             raise errors.invalid("start_date" if first is None else "end_date", "is required")
         window_start, window_end = domain.search_window(first, last, request.time_zone.strip() or domain.HUB_ZONE)
@@ -939,7 +932,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
                 index=i,
                 description=item.description,
                 owner=item.owner,
-                due_date=date_value(item.due_date, f"action_items[{i}].due_date"),
+                due_date=calendar_date(item.due_date, f"action_items[{i}].due_date"),
             )
             for i, item in enumerate(request.action_items)
         ]
@@ -1092,7 +1085,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         start, end = _interval(message.interval, "program.interval")
         program = domain.new_program(
             display_name=message.display_name,
-            kind=_short(pb.ProgramKind, "PROGRAM_KIND", message.kind),
+            kind=enum_short(pb.ProgramKind, "PROGRAM_KIND", message.kind),
             start=start,
             end=end,
             room_id=_optional_id(message.room, "rooms", "program.room"),

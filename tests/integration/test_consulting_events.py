@@ -4,10 +4,8 @@ then be scheduled; a completed session's events reach the stream exactly once.""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import grpc
 import nats
@@ -22,20 +20,8 @@ from hubcore import events
 from hubcore.db import outbox
 from hubcore.natsserver import NatsServer
 from services.consulting import domain
-from tests.conftest import ADMIN, Running, RunningConsulting, eventually, make_settings, start_consulting
+from tests.conftest import ADMIN, Running, RunningConsulting, eventually
 from tests.integration.consulting_world import future_monday, make_mentor, make_type, schedule_request
-
-
-@pytest.fixture
-async def consulting_beside(
-    companies: Running, other_database_url: str, nats_server: NatsServer, tmp_path: Path
-) -> AsyncIterator[RunningConsulting]:
-    """Consulting with a database of its own, on the same NATS as the companies fixture."""
-    running = await start_consulting(make_settings("consulting", other_database_url, nats_server.url, tmp_path))
-    await asyncio.wait_for(running.runtime.ready.wait(), 10)
-    yield running
-    await running.channel.close()
-    await running.runtime.stop()
 
 
 @pytest.fixture
@@ -51,9 +37,9 @@ async def per_subject(js: JetStreamContext) -> dict[str, int]:
 
 
 async def test_registered_company_can_be_scheduled_and_completion_is_published_once(
-    companies: Running, consulting_beside: RunningConsulting, js: JetStreamContext
+    companies: Running, consulting: RunningConsulting, js: JetStreamContext
 ) -> None:
-    c = consulting_beside
+    c = consulting
     company = await companies.companies.CreateCompany(
         cpb.CreateCompanyRequest(company=cpb.Company(korean_name="메디비전", sector=cpb.SECTOR_MEDICAL)), metadata=ADMIN
     )
