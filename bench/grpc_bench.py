@@ -5,7 +5,8 @@ echo server (a generic bytes handler, no interceptors), nats-server from the whe
 service exactly as deployed (`python -m services.companies`, SQLite under a temporary directory).
 Each case runs a warm-up, then a fixed duration with N calls kept in flight; the table gives calls/s,
 p50/p99 latency and calls/s as a fraction of the echo server at the same in-flight. Results also go to
-var/bench.json.
+var/bench.json. Writes run last, and after seeding and each write case the bench waits until the event
+relay and the stats consumer have caught up, so their background writes do not skew the next case.
 
 Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --json PATH.
 """
@@ -174,11 +175,32 @@ async def client(args: argparse.Namespace, echo_port: int, companies_port: int, 
                 request_id=f"bench-{secrets.token_hex(8)}",  # as well-behaved clients send (AIP-155)
             )
 
-        names = [(await stub.CreateCompany(new_company(n), metadata=metadata)).name for n in range(SEED_COMPANIES)]
+        created = 0  # companies the service has acknowledged; its stats read model catches up to this
+
+        async def create_company(n: int) -> Any:
+            nonlocal created
+            company = await stub.CreateCompany(new_company(n), metadata=metadata)
+            created += 1
+            return company
+
+        async def settle() -> None:
+            """Waits until the relay and the stats consumer have caught up with every create, so that
+            their background writes do not spill into the next case."""
+            started = time.perf_counter()
+            async with asyncio.timeout(120):
+                while True:
+                    stats = await stub.GetCompanyStats(pb.GetCompanyStatsRequest(), metadata=metadata)
+                    if stats.total >= created:
+                        break
+                    await asyncio.sleep(0.1)
+            print(f"  (events of {created} creates applied; waited {time.perf_counter() - started:.1f} s)", flush=True)
+
+        names = [(await create_company(n)).name for n in range(SEED_COMPANIES)]
         # The echo payload is a real GetCompany response, so both carry the same bytes back.
         payload = (await stub.GetCompany(pb.GetCompanyRequest(name=names[0]), metadata=metadata)).SerializeToString()
         await wait_ready(lambda: echo_rpc(payload, timeout=1))
         print(f"seeded {len(names)} companies; echo payload {len(payload)} bytes", flush=True)
+        await settle()
 
         async def echo(n: int) -> Any:
             return await echo_rpc(payload, metadata=metadata)
@@ -186,16 +208,18 @@ async def client(args: argparse.Namespace, echo_port: int, companies_port: int, 
         async def get_company(n: int) -> Any:
             return await stub.GetCompany(pb.GetCompanyRequest(name=names[n % len(names)]), metadata=metadata)
 
-        async def create_company(n: int) -> Any:
-            return await stub.CreateCompany(new_company(n), metadata=metadata)
-
+        baselines = {}
         for in_flight in args.in_flight:
-            baseline = await measure("echo", echo, in_flight, args.seconds, args.warmup)
-            results.append(baseline)
-            for name, call in (("GetCompany", get_company), ("CreateCompany", create_company)):
-                result = await measure(name, call, in_flight, args.seconds, args.warmup)
-                result.vs_echo = round(result.calls_per_s / baseline.calls_per_s, 3)
-                results.append(result)
+            baselines[in_flight] = await measure("echo", echo, in_flight, args.seconds, args.warmup)
+            results.append(baselines[in_flight])
+            results.append(await measure("GetCompany", get_company, in_flight, args.seconds, args.warmup))
+        # Writes last: each create leaves background work (relay, consumer) that would slow what follows.
+        for in_flight in args.in_flight:
+            results.append(await measure("CreateCompany", create_company, in_flight, args.seconds, args.warmup))
+            await settle()
+        for result in results:
+            if result.method != "echo":
+                result.vs_echo = round(result.calls_per_s / baselines[result.in_flight].calls_per_s, 3)
     return results
 
 
@@ -203,7 +227,8 @@ def table(results: list[Result]) -> str:
     lines = [
         f"{'method':<14} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8} {'errors':>6}",
     ]
-    for r in sorted(results, key=lambda r: (r.method != "echo", r.method, r.in_flight)):
+    order = {"echo": 0, "GetCompany": 1, "CreateCompany": 2}
+    for r in sorted(results, key=lambda r: (order.get(r.method, 3), r.in_flight)):
         ratio = "-" if r.vs_echo is None else f"{r.vs_echo:.0%}"
         lines.append(
             f"{r.method:<14} {r.in_flight:>9} {r.calls_per_s:>9.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
@@ -269,7 +294,9 @@ def main() -> int:
             wait_port(echo_port, echo, "echo server")
             wait_port(companies_port, companies, "companies service")
             print(f"gRPC bench: {args.seconds:g} s per case after {args.warmup:g} s warm-up", flush=True)
+            load_before = os.getloadavg()
             results, loop = run_loop(client(args, echo_port, companies_port, token))
+            load_after = os.getloadavg()
         except BaseException:
             if (data_dir / "companies.log").exists():
                 sys.stderr.write((data_dir / "companies.log").read_text(errors="replace")[-4000:])
@@ -291,9 +318,14 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "seconds_per_case": args.seconds,
         "warmup_seconds": args.warmup,
+        # 1-minute load average before and after: other work on the machine skews every figure
+        "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
     }
     print()
-    print(f"client loop: {loop}; python {info['python']}; grpcio {info['grpcio']}; {info['cpus']} CPUs")
+    print(
+        f"client loop: {loop}; python {info['python']}; grpcio {info['grpcio']}; {info['cpus']} CPUs; "
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+    )
     print(table(results))
     target = next((r for r in results if r.method == "GetCompany" and r.in_flight == 16), None)
     if target and target.vs_echo is not None:
