@@ -195,6 +195,10 @@ class RunningConsulting:
     consulting: consulting_pb2_grpc.ConsultingServiceStub
     ops: ops_pb2_grpc.OperationsServiceStub
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.runtime.port}"
+
 
 async def start_consulting(settings: Settings) -> RunningConsulting:
     from services.consulting.__main__ import build
