@@ -141,7 +141,8 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
 def parse_name(name: str, collection: str, field: str = "name") -> int:
     """'companies/42' -> 42; anything else is INVALID_ARGUMENT naming the field."""
     prefix = collection + "/"
-    if not name.startswith(prefix) or not name[len(prefix) :].isdigit() or len(name) > 40:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() rejects) and "١" (which int() reads as 1).
+    if not name.startswith(prefix) or not re.fullmatch(r"[0-9]+", name[len(prefix) :]) or len(name) > 40:
         raise invalid(field, f"must look like {collection}/<number>")
     number = int(name[len(prefix) :])
     if not 0 < number < 2**63:
