@@ -182,7 +182,7 @@ class PageTokens:
             body = json.loads(base64.urlsafe_b64decode(padded.encode()))
             position = body["p"]
             valid = isinstance(position, list) and body["q"] == _digest(query)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
             valid = False
         if not valid:
             raise invalid("page_token", "is not a token from a previous page of this same query")
