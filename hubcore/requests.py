@@ -1,7 +1,7 @@
 """Checking what callers send, in one place: declared field rules, resource names, field masks, page tokens.
 
 Each service declares RULES: request type -> {field path: checks}. The server runs them before the use
-case, together with checks every request gets (known enum numbers, a size cap on every string), and
+case, together with checks every request gets (known enum numbers, a size cap on every string, no NUL), and
 answers INVALID_ARGUMENT with a BadRequest naming each bad field.
 """
 
@@ -122,7 +122,7 @@ def validate(request: Message, rules: Rules | None) -> None:
 
 
 def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, str]]:
-    """Unknown enum numbers and oversized strings, anywhere in the request."""
+    """Unknown enum numbers, oversized strings and NUL characters, anywhere in the request."""
     for field, value in message.ListFields():
         path = prefix + field.name
         values = list(value) if field.is_repeated else [value]
@@ -133,6 +133,8 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
         elif field.type == descriptor.FieldDescriptor.TYPE_STRING:
             if any(len(v) > MAX_STRING for v in values):
                 yield path, f"is longer than {MAX_STRING} characters"
+            elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
+                yield path, "must not contain NUL characters"
         elif field.type == descriptor.FieldDescriptor.TYPE_MESSAGE and not (field.message_type.GetOptions().map_entry):
             for v in values:
                 yield from _generic_violations(v, path + ".")
