@@ -38,8 +38,11 @@ def required(value: Any) -> str | None:
 
 
 def length(low: int, high: int) -> Check:
+    """Counts the characters of the NFC form, which is what services store: decomposed Hangul (macOS, some
+    IMEs) counts as the syllables it spells, and a character that NFC expands counts as what it becomes."""
+
     def check(value: Any) -> str | None:
-        if isinstance(value, str) and value and not low <= len(value) <= high:
+        if isinstance(value, str) and value and not low <= len(unicodedata.normalize("NFC", value)) <= high:
             return f"must be {low} to {high} characters long"
         return None
 
