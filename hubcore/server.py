@@ -272,7 +272,10 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc and not self.nc.is_closed:
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                # close, not drain: the relay has published everything and the consumers have stopped, so
+                # nothing is left to process, and drain would wait out its 30 s timeout for the messages still
+                # queued in a pull subscription that no stopped consumer will ever read.
+                await self.nc.close()
         await self.db.close()
 
 
