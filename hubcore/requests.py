@@ -1,7 +1,7 @@
 """Checking what callers send, in one place: declared field rules, resource names, field masks, page tokens.
 
 Each service declares RULES: request type -> {field path: checks}. The server runs them before the use
-case, together with checks every request gets (known enum numbers, a size cap on every string), and
+case, together with checks every request gets (known enum numbers, a size cap on every string, no NUL), and
 answers INVALID_ARGUMENT with a BadRequest naming each bad field.
 """
 
@@ -40,8 +40,11 @@ def required(value: Any) -> str | None:
 
 
 def length(low: int, high: int) -> Check:
+    """Counts the characters of the NFC form, which is what services store: decomposed Hangul (macOS, some
+    IMEs) counts as the syllables it spells, and a character that NFC expands counts as what it becomes."""
+
     def check(value: Any) -> str | None:
-        if isinstance(value, str) and value and not low <= len(value) <= high:
+        if isinstance(value, str) and value and not low <= len(unicodedata.normalize("NFC", value)) <= high:
             return f"must be {low} to {high} characters long"
         return None
 
@@ -124,7 +127,7 @@ def validate(request: Message, rules: Rules | None) -> None:
 
 
 def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, str]]:
-    """Unknown enum numbers and oversized strings, anywhere in the request."""
+    """Unknown enum numbers, oversized strings and NUL characters, anywhere in the request."""
     for field, value in message.ListFields():
         path = prefix + field.name
         values = list(value) if field.is_repeated else [value]
@@ -135,6 +138,8 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
         elif field.type == descriptor.FieldDescriptor.TYPE_STRING:
             if any(len(v) > MAX_STRING for v in values):
                 yield path, f"is longer than {MAX_STRING} characters"
+            elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
+                yield path, "must not contain NUL characters"
         elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
             for v in values:
                 yield from _generic_violations(v, path + ".")
@@ -143,7 +148,8 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
 def parse_name(name: str, collection: str, field: str = "name") -> int:
     """'companies/42' -> 42; anything else is INVALID_ARGUMENT naming the field."""
     prefix = collection + "/"
-    if not name.startswith(prefix) or not name[len(prefix) :].isdigit() or len(name) > 40:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() rejects) and "١" (which int() reads as 1).
+    if not name.startswith(prefix) or not re.fullmatch(r"[0-9]+", name[len(prefix) :]) or len(name) > 40:
         raise invalid(field, f"must look like {collection}/<number>")
     number = int(name[len(prefix) :])
     if not 0 < number < 2**63:
@@ -183,7 +189,7 @@ class PageTokens:
             body = json.loads(base64.urlsafe_b64decode(padded.encode()))
             position = body["p"]
             valid = isinstance(position, list) and body["q"] == _digest(query)
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
             valid = False
         if not valid:
             raise invalid("page_token", "is not a token from a previous page of this same query")

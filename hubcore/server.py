@@ -445,9 +445,18 @@ class Runtime:
                     pass
         for task in self._tasks:
             task.cancel()
+        pending = set(self._tasks)
+        while pending:
+            # Python 3.11's asyncio.wait_for swallows a cancellation that lands just as its inner future
+            # completes (the NATS client's next_msg uses it), and the consumer loop then runs on: cancel again.
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+            for task in pending:
+                task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.nc and not self.nc.is_closed:
-            # Relay and consumers are stopped and every ack was synchronous: nothing is left to drain.
+            # close, not drain: the relay has published everything and the consumers have stopped, so nothing
+            # is left to process, and drain would wait out its 30 s timeout for messages still queued in a pull
+            # subscription that no stopped consumer will ever read.
             with contextlib.suppress(Exception):
                 await self.nc.close()
         await self.db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import grpc
@@ -98,6 +99,26 @@ ORDER_COLUMNS = {
     "korean_name": store.companies.c.korean_name,
     "english_name": store.companies.c.english_name,
 }
+
+
+BAD_TOKEN = "is not a token from a previous page of this same query"
+
+
+def _row_id(value: Any) -> bool:
+    return type(value) is int and 0 < value < 2**63  # not a bool, and fits a BIGINT
+
+
+def _company_cursor(column: Any, after: list[Any]) -> list[Any]:
+    """The keyset position a page token carries, checked: the token comes back from the caller."""
+    if len(after) == 2 and isinstance(after[0], str) and _row_id(after[1]):
+        try:
+            value = cursor_param(column, after[0])
+        except ValueError:
+            pass
+        else:
+            if not isinstance(value, datetime) or value.tzinfo is not None:
+                return [value, after[1]]
+    raise errors.invalid("page_token", BAD_TOKEN)
 
 
 def company_pb(company: domain.Company) -> pb.Company:
@@ -271,9 +292,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if not request.show_deleted:
             query = query.where(c.deleted_at.is_(None))
         if after is not None:
-            if len(after) != 2:
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-            position = [cursor_param(sort_columns[0], after[0]), after[1]]
+            position = _company_cursor(sort_columns[0], after)
             query = query.where(keyset_after(sort_columns, position, descending))
         query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(size + 1)
         async with self.db.read() as conn:
@@ -408,8 +427,8 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
             needle = normalize_text(request.query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(c.search_text.like(f"%{needle}%", escape="\\"))
         if after is not None:
-            if len(after) != 1 or not isinstance(after[0], int):
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
+            if len(after) != 1 or not _row_id(after[0]):
+                raise errors.invalid("page_token", BAD_TOKEN)
             query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()

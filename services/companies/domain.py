@@ -31,6 +31,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     WITHDRAWN: frozenset(),
 }
 MAX_TAGS = 20
+MAX_TAG_LENGTH = 30  # the company_tags column
 
 
 def clean(text: str) -> str:
@@ -134,6 +135,9 @@ def check_company(company: Company) -> None:
         problems.append(("company.founded_on", "is in the future"))
     if len(company.tags) > MAX_TAGS:
         problems.append(("company.tags", f"has more than {MAX_TAGS} tags"))
+    if any(len(tag) > MAX_TAG_LENGTH for tag in company.tags):
+        # Case folding can lengthen a tag that passed the request's check: "ß" becomes "ss".
+        problems.append(("company.tags", f"has a tag longer than {MAX_TAG_LENGTH} characters once lower-cased"))
     if problems:
         raise InvalidArgument(problems)
 
