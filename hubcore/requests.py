@@ -233,6 +233,12 @@ def short_enum_name(enum: Any, prefix: str, number: int) -> str:
     return str(enum.Name(number)).removeprefix(prefix + "_")
 
 
+def short_value(enum: Any, prefix: str) -> Callable[[str], str]:
+    """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
+    read = enum_value(enum, prefix)
+    return lambda raw: short_enum_name(enum, prefix, read(raw))
+
+
 def parse_order_by(text: str, allowed: Iterable[str], default: str) -> tuple[str, bool]:
     """'korean_name desc' -> ('korean_name', True)."""
     text = text.strip() or default

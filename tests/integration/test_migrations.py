@@ -11,8 +11,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hubcore import migrate
 from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
 from services.companies.store import metadata as companies_metadata
+from services.notifications.__main__ import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
+from services.notifications.store import metadata as notifications_metadata
 
-SERVICES = [pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies")]
+SERVICES = [
+    pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies"),
+    pytest.param(NOTIFICATIONS_MIGRATIONS, notifications_metadata, id="notifications"),
+]
 
 
 async def tables(url: str) -> set[str]:
