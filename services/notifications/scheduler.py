@@ -257,7 +257,7 @@ class Scheduler:
                 if expires and until > expires:
                     skip = "quiet hours last until after it stops being useful"
                 else:
-                    await conn.execute(update.values(state=domain.PENDING, next_attempt_at=until, updated_at=stamp))
+                    await conn.execute(update.values(next_attempt_at=store.utc(until), updated_at=stamp))
                     return None
         if skip:
             await conn.execute(

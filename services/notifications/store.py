@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -229,8 +229,8 @@ async def apply_plan(conn: AsyncConnection, plan: Plan) -> str:
         "company": plan.company,
         "audience": json.dumps(list(plan.audience)),
         "context": json.dumps(plan.context, ensure_ascii=False, sort_keys=True),
-        "due_at": plan.due_at,
-        "expires_at": plan.expires_at,
+        "due_at": utc(plan.due_at),
+        "expires_at": utc(plan.expires_at) if plan.expires_at else None,
     }
     row = (await conn.execute(sa.select(follow_ups).where(follow_ups.c.key == plan.key))).first()
     if row is None:
@@ -273,5 +273,6 @@ async def cancel_pending(
     return len(ids)
 
 
-def to_time(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
+def utc(value: datetime) -> datetime:
+    """Times are stored in UTC: SQLite keeps the wall time it is given and drops the zone."""
+    return as_utc(value).astimezone(UTC)
