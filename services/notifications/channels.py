@@ -13,10 +13,12 @@ Message-ID) stays the same across retries, so a receiver can also drop a copy.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import json
 import smtplib
+import socket
 import ssl
 import time
 import urllib.error
@@ -68,13 +70,23 @@ def email_message(cfg: Config, *, to: str, to_name: str, message: Message, messa
     return mail
 
 
+@functools.cache
+def _local_hostname(configured: str) -> str:
+    """The name we greet the server with (EHLO). smtplib would look it up on every connection, and
+    socket.getfqdn() can take most of a second where DNS is slow."""
+    return configured or socket.getfqdn()
+
+
 def _smtp_send(cfg: Config, mail: EmailMessage) -> None:
     context = ssl.create_default_context()
+    helo = _local_hostname(cfg.smtp_helo)
     smtp: smtplib.SMTP
     if cfg.smtp_ssl:
-        smtp = smtplib.SMTP_SSL(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout, context=context)
+        smtp = smtplib.SMTP_SSL(
+            cfg.smtp_host, cfg.smtp_port, local_hostname=helo, timeout=cfg.smtp_timeout, context=context
+        )
     else:
-        smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, timeout=cfg.smtp_timeout)
+        smtp = smtplib.SMTP(cfg.smtp_host, cfg.smtp_port, local_hostname=helo, timeout=cfg.smtp_timeout)
     with smtp:
         if cfg.smtp_starttls and not cfg.smtp_ssl:
             smtp.starttls(context=context)

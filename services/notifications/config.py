@@ -39,6 +39,7 @@ class Config:
     smtp_username: str = ""
     smtp_password: str = ""
     smtp_timeout: float = 30.0
+    smtp_helo: str = ""  # the name in EHLO; empty: this host's FQDN, looked up once
     mail_from: str = "KAIST AI 허브 <noreply@hub.kaist.ac.kr>"
     # Webhooks are signed with HMAC-SHA256 over "<timestamp>.<body>"; without a secret none is sent.
     webhook_secret: str = ""
@@ -78,6 +79,7 @@ class Config:
             smtp_username=_env("SMTP_USERNAME", ""),
             smtp_password=_env("SMTP_PASSWORD", ""),
             smtp_timeout=float(_env("SMTP_TIMEOUT", "30")),
+            smtp_helo=_env("SMTP_HELO", ""),
             mail_from=_env("MAIL_FROM", cls.mail_from),
             webhook_secret=_env("WEBHOOK_SECRET", ""),
             webhook_timeout=float(_env("WEBHOOK_TIMEOUT", "10")),

@@ -369,4 +369,3 @@ async def test_lists_page_and_filter(notifications: RunningNotifications, mail_s
         pb.ListRecipientsRequest(filter="kind=PROGRAM_MANAGER"), metadata=ADMIN
     )
     assert [m.email for m in managers.recipients] == ["pm@hub.example"]
-
