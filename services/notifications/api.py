@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ from services.notifications import domain, rules, store
 from services.notifications.config import Config
 from services.notifications.scheduler import Clock, channels_of, muted_rules
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = grpc.aio.ServicerContext
 
 PREFERENCE_MUTABLE = frozenset(
     {"channels", "language", "time_zone", "quiet_start", "quiet_end", "muted_rules", "webhook_url"}
@@ -85,8 +85,9 @@ CHANNEL = short_value(pb.Channel, "CHANNEL")
 KIND = short_value(pb.RecipientKind, "RECIPIENT_KIND")
 
 
-def _number(enum: Any, prefix: str, short: str) -> int:
-    return int(enum.Value(f"{prefix}_{short}")) if short else 0
+def _number(enum: Any, prefix: str, short: str) -> Any:
+    """A short name from the tables ("SENT") as the API's enum value."""
+    return enum.Value(f"{prefix}_{short}") if short else 0
 
 
 def follow_up_pb(row: Any) -> pb.FollowUp:

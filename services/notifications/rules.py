@@ -26,6 +26,9 @@ RULES: dict[str, str] = {
     COMPANY_STATUS_NOTE: "a note to the program managers when a company's status changes",
 }
 
+# Values every template may be rendered with in tests, beyond the companies context (see the unit tests).
+SAMPLE_CONTEXT: dict[str, Any] = {}
+
 
 def company_context(company: companies_ev.CompanySnapshot) -> dict[str, Any]:
     return {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name}
