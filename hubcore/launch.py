@@ -16,10 +16,11 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
-from hubcore.settings import DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
+from hubcore.settings import DEFAULT_MAIL_SINK_PORT, DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
 
-SERVICES = ["companies"]  # in start order; each is `python -m services.<name>`
+SERVICES = ["companies", "notifications"]  # in start order; each is `python -m services.<name>`
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
@@ -60,9 +61,15 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     token = dev_token(data_dir)
     nats_port = int(os.environ.get("HUB_NATS_PORT", DEFAULT_NATS_PORT))
+    # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
+    sink_port = int(os.environ.get("HUB_MAIL_SINK_PORT", DEFAULT_MAIL_SINK_PORT))
+    if os.environ.get("HUB_SMTP_HOST"):
+        sink_port = 0
     wanted = {"nats": ("127.0.0.1", nats_port)} | {
         name: (Settings.from_env(name).grpc_host, Settings.from_env(name).grpc_port) for name in SERVICES
     }
+    if sink_port:
+        wanted["mail sink"] = ("127.0.0.1", sink_port)
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
     if taken:
         print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
@@ -74,6 +81,10 @@ def main() -> int:
         "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
         "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
     }
+    sink = MailSink(port=sink_port, folder=data_dir / "mail").start() if sink_port else None
+    if sink:
+        env |= {"HUB_SMTP_HOST": "127.0.0.1", "HUB_SMTP_PORT": str(sink_port)}
+        env.setdefault("HUB_PROGRAM_MANAGER_EMAILS", "manager@hub.local")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         addresses = {}
@@ -88,7 +99,7 @@ def main() -> int:
             if seed and not marker.exists():
                 seed.run(address, token)
                 marker.touch()
-        _banner(addresses, nats.url, data_dir, token)
+        _banner(addresses, nats.url, data_dir, token, sink_port)
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
         failed = [n for n, p in processes.items() if p.poll() is not None]
@@ -106,6 +117,8 @@ def main() -> int:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if sink:
+            sink.stop()
         nats.stop()
 
 
@@ -118,9 +131,11 @@ def _seed_module(name: str) -> Any:
         return None
 
 
-def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str) -> None:
+def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str, sink_port: int) -> None:
     lines = ["", "Hub CRM is running (Ctrl-C stops it).", ""]
     lines += [f"  {name:<14} grpc://{address}" for name, address in addresses.items()]
+    if sink_port:
+        lines.append(f"  {'mail':<14} smtp://127.0.0.1:{sink_port}  (a sink: every message lands in {data_dir}/mail/)")
     lines += [
         f"  {'nats':<14} {nats_url}  (JetStream, stream HUB)",
         f"  {'data':<14} {data_dir}",

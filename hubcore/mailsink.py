@@ -14,6 +14,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from hubcore.settings import DEFAULT_MAIL_SINK_PORT
+
 
 @dataclass
 class SinkHandler:
@@ -65,7 +67,7 @@ def main() -> None:
     """`python -m hubcore.mailsink [port] [folder]`: a sink on its own, for trying things by hand."""
     import sys
 
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 14025
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MAIL_SINK_PORT
     folder = Path(sys.argv[2] if len(sys.argv) > 2 else "var/mail")
     sink = MailSink(port=port, folder=folder).start()
     print(f"SMTP sink on 127.0.0.1:{port}, writing to {folder}/ (Ctrl-C stops it)")

@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from hubcore.settings import _env
-
-DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink `make run` starts (messages land in var/mail/)
+from hubcore.settings import DEFAULT_MAIL_SINK_PORT, _env
 
 
 def _flag(name: str, default: str) -> bool:

@@ -24,6 +24,9 @@ def start(data_dir: Path, port: int, nats_port: int) -> subprocess.Popen[str]:
     env = os.environ | {
         "HUB_DATA_DIR": str(data_dir),
         "HUB_COMPANIES_PORT": str(port),
+        "HUB_NOTIFICATIONS_PORT": str(free_port()),
+        "HUB_MAIL_SINK_PORT": str(free_port()),
+        "HUB_QUIET_HOURS": "off",  # the demo's mail arrives whatever the hour the test runs
         "HUB_NATS_PORT": str(nats_port),
         "HUB_LOG_LEVEL": "warning",
     }
@@ -81,6 +84,12 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
                 pb.CreateCompanyRequest(company=pb.Company(korean_name="새싹AI", sector=pb.SECTOR_OTHER)),
                 metadata=metadata,
             )
+        # The notifications worker welcomed the resident companies' founders: the sink kept the mail.
+        residents = sum(c.status == pb.COMPANY_STATUS_RESIDENT for c in seeded)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(welcomes(tmp_path)) < residents:
+            time.sleep(0.2)
+        assert len(welcomes(tmp_path)) == residents
     finally:
         stop(process)
 
@@ -90,8 +99,20 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
             stub = companies_pb2_grpc.CompanyServiceStub(channel)
             again = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=metadata).companies
             assert [c.name for c in again] == [c.name for c in seeded] + [added.name]
+        assert len(welcomes(tmp_path)) == residents, "a restart sends nothing twice"
     finally:
         stop(process)
+
+
+def welcomes(data_dir: Path) -> list[str]:
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted((data_dir / "mail").glob("*.eml")):
+        subject = str(message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"])
+        if "입주를 환영합니다" in subject:
+            found.append(subject)
+    return found
 
 
 def test_a_second_hub_on_taken_ports_refuses_to_start(tmp_path: Path) -> None:
