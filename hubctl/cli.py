@@ -14,6 +14,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import companies_pb2_grpc
+from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2, ops_pb2_grpc
 
 from hubctl import dashboard, transfer
@@ -73,6 +74,10 @@ class Client:
     @property
     def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
         return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
+
+    @property
+    def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
+        return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
 
     def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
         if service not in self.config.addresses:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import typer
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubctl.client import print_json, print_table
 
@@ -34,8 +35,24 @@ def companies_figures(hub: Client) -> dict[str, Any]:
     }
 
 
+def notifications_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
+    return {
+        "follow_ups": {
+            "pending": stats.pending_follow_ups,
+            "overdue": stats.overdue_follow_ups,
+            "deliveries retrying": stats.retrying_deliveries,
+            "deliveries failed": stats.failed_deliveries,
+            "sent in the last 24 h": stats.sent_last_24h,
+        }
+    }
+
+
 # service -> what it contributes; each service adds its own as it lands.
-SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {"companies": companies_figures}
+SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
+    "companies": companies_figures,
+    "notifications": notifications_figures,
+}
 
 
 def gather(hub: Client) -> tuple[dict[str, Any], dict[str, str]]:
@@ -71,5 +88,7 @@ def command(ctx: typer.Context) -> None:
     if "companies_by_status" in figures:
         print_table("companies by status", ["status", "count"], sorted(figures["companies_by_status"].items()))
         print_table("companies by sector", ["sector", "count"], sorted(figures["companies_by_sector"].items()))
+    if "follow_ups" in figures:
+        print_table("follow-ups", ["", "count"], list(figures["follow_ups"].items()))
     if missing:
         print_table("not answering", ["service", "error"], sorted(missing.items()))

@@ -19,12 +19,15 @@ from tests.conftest import ADMIN_TOKEN, Running
 runner = CliRunner()
 
 
-async def hubctl(running: Running | None, *args: str, token: str = ADMIN_TOKEN, address: str = "") -> Result:
+async def hubctl(
+    running: Running | None, *args: str, token: str = ADMIN_TOKEN, address: str = "", env: dict[str, str] | None = None
+) -> Result:
     env = {
         "HUB_COMPANIES_ADDRESS": address or (running.address if running else "127.0.0.1:1"),
+        "HUB_NOTIFICATIONS_ADDRESS": "127.0.0.1:1",
         "HUB_TOKEN": token,
         "HUB_DATA_DIR": "/nonexistent",
-    }
+    } | (env or {})
     argv = ["--config", "/nonexistent/config.toml", *args]
     return await asyncio.to_thread(runner.invoke, app, argv, env=env)
 
@@ -173,3 +176,14 @@ async def test_import_people_links_companies_by_korean_name(companies: Running, 
     assert actions["choi@x.kr"][0] == "rejected" and "phone" in actions["choi@x.kr"][1]
     rerun = json.loads((await hubctl(companies, "--json", "import", "people", str(path))).stdout)
     assert rerun["counts"] == {"unchanged": 1, "rejected": 2}
+
+
+async def test_dashboard_shows_follow_ups(notifications: object) -> None:
+    from tests.conftest import RunningNotifications
+
+    assert isinstance(notifications, RunningNotifications)
+    env = {"HUB_NOTIFICATIONS_ADDRESS": f"127.0.0.1:{notifications.runtime.port}"}
+    answer = await hubctl(None, "--json", "dashboard", env=env)
+    assert json.loads(answer.stdout)["figures"]["follow_ups"]["deliveries failed"] == 0
+    shown = await hubctl(None, "dashboard", env=env)
+    assert shown.exit_code == 0 and "follow-ups" in shown.output and "sent in the last 24 h" in shown.output
