@@ -30,7 +30,9 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from hub.events.v1 import notifications_pb2 as ev
+from sqlalchemy.exc import DBAPIError
 
+from hubcore import errors
 from hubcore.db import Database, UnitOfWork, as_utc, now, timestamp, uuid7
 from services.notifications import channels, domain, messages, store
 from services.notifications.config import Config
@@ -287,7 +289,11 @@ class Scheduler:
             async with limit:
                 await self._send_and_mark(job)
 
-        await asyncio.gather(*(one(job) for job in jobs))
+        # Each job marks itself; one that could not be marked must not stop the others from being marked.
+        results = await asyncio.gather(*(one(job) for job in jobs), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
 
     def render(self, job: Job) -> messages.Message:
         recipient, follow_up = job.recipient, job.follow_up
@@ -356,15 +362,28 @@ class Scheduler:
                 "next_attempt_at": self.now() + timedelta(seconds=delay),
             }
         values |= {"subject": subject[:300], "lease_until": None, "updated_at": stamp}
-        async with self.db.write(actor=ACTOR) as uow:
-            result = await uow.conn.execute(
-                store.deliveries.update().where(d.id == job.delivery.id, d.claim == job.claim).values(values)
-            )
-            if result.rowcount != 1:
-                log.warning("delivery was taken over by another worker", delivery=job.delivery.id)
-                return
-            if values["state"] in (domain.SENT, domain.FAILED):
-                await self._emit(uow, job, values)
+        # The mark must land: a sent message left SENDING would be sent again when its lease runs out. A
+        # busy or briefly unreachable database is waited for, well within the lease.
+        deadline = asyncio.get_running_loop().time() + self.cfg.lease_seconds / 2
+        delay = 0.1
+        while True:
+            try:
+                async with self.db.write(actor=ACTOR) as uow:
+                    result = await uow.conn.execute(
+                        store.deliveries.update().where(d.id == job.delivery.id, d.claim == job.claim).values(values)
+                    )
+                    if result.rowcount != 1:
+                        log.warning("delivery was taken over by another worker", delivery=job.delivery.id)
+                        return
+                    if values["state"] in (domain.SENT, domain.FAILED):
+                        await self._emit(uow, job, values)
+                break
+            except (errors.Unavailable, DBAPIError) as exc:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    log.error("could not record a delivery", delivery=job.delivery.id, error=repr(exc))
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
         if error:
             log.info("delivery attempt failed", delivery=job.delivery.id, attempt=job.attempt, error=error,
                      state=values["state"])  # fmt: skip
