@@ -6,10 +6,11 @@ which is always our bug, never the caller's mistake.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 DOMAIN = "hub.kaist.ac.kr"
@@ -18,6 +19,7 @@ DOMAIN = "hub.kaist.ac.kr"
 class HubError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
     reason: str = "ERROR"
+    metadata: tuple[tuple[str, str], ...] = ()  # trailing metadata besides the status (retry-after)
 
     def __init__(self, message: str, *, details: Iterable[object] = ()) -> None:
         super().__init__(message)
@@ -97,6 +99,19 @@ class Unauthenticated(HubError):
 class PermissionDenied(HubError):
     code = grpc.StatusCode.PERMISSION_DENIED
     reason = "PERMISSION_DENIED"
+
+
+class ResourceExhausted(HubError):
+    """Too many calls: RetryInfo and a retry-after trailer (whole seconds) say when to try again."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(retry_after * 1e9))
+        super().__init__(message, details=[error_details_pb2.RetryInfo(retry_delay=delay)])
+        self.metadata = (("retry-after", str(max(1, math.ceil(retry_after)))),)
 
 
 class Unavailable(HubError):

@@ -18,9 +18,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
-from hubcore.settings import DEFAULT_MAIL_SINK_PORT, DEFAULT_NATS_PORT, PROJECT_DIR, Settings, token_hash
+from hubcore.settings import (
+    DEFAULT_MAIL_SINK_PORT,
+    DEFAULT_NATS_PORT,
+    DEFAULT_PARTNER_PORTS,
+    PROJECT_DIR,
+    Settings,
+    token_hash,
+)
+from hubcore.tls import local_certificate
 
-SERVICES = ["companies", "notifications"]  # in start order; each is `python -m services.<name>`
+SERVICES = ["companies", "investors", "notifications"]  # in start order; each is `python -m services.<name>`
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
@@ -61,13 +69,18 @@ def main() -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     token = dev_token(data_dir)
     nats_port = int(os.environ.get("HUB_NATS_PORT", DEFAULT_NATS_PORT))
-    # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
-    sink_port = int(os.environ.get("HUB_MAIL_SINK_PORT", DEFAULT_MAIL_SINK_PORT))
-    if os.environ.get("HUB_SMTP_HOST"):
-        sink_port = 0
     wanted = {"nats": ("127.0.0.1", nats_port)} | {
         name: (Settings.from_env(name).grpc_host, Settings.from_env(name).grpc_port) for name in SERVICES
     }
+    wanted |= {
+        f"{name} partner API": (Settings.from_env(name).partner_host, Settings.from_env(name).partner_port)
+        for name in SERVICES
+        if name in DEFAULT_PARTNER_PORTS
+    }
+    # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
+    sink_port = (
+        0 if os.environ.get("HUB_SMTP_HOST") else int(os.environ.get("HUB_MAIL_SINK_PORT", DEFAULT_MAIL_SINK_PORT))
+    )
     if sink_port:
         wanted["mail sink"] = ("127.0.0.1", sink_port)
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
@@ -81,6 +94,11 @@ def main() -> int:
         "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
         "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
     }
+    for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
+        upper = name.upper()
+        if name in DEFAULT_PARTNER_PORTS and not os.environ.get(f"HUB_{upper}_PARTNER_TLS_CERT"):
+            cert, key = local_certificate(data_dir / "tls")
+            env |= {f"HUB_{upper}_PARTNER_TLS_CERT": str(cert), f"HUB_{upper}_PARTNER_TLS_KEY": str(key)}
     sink = MailSink(port=sink_port, folder=data_dir / "mail").start() if sink_port else None
     if sink:
         env |= {"HUB_SMTP_HOST": "127.0.0.1", "HUB_SMTP_PORT": str(sink_port)}
@@ -99,7 +117,10 @@ def main() -> int:
             if seed and not marker.exists():
                 seed.run(address, token)
                 marker.touch()
-        _banner(addresses, nats.url, data_dir, token, sink_port)
+        notes = [line for name in SERVICES for line in _notes(name, data_dir, env)]
+        if sink:
+            notes += [f"Mail the hub sends lands in {data_dir / 'mail'}/ (an SMTP sink on 127.0.0.1:{sink_port}).", ""]
+        _banner(addresses, nats.url, data_dir, token, notes)
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
         failed = [n for n, p in processes.items() if p.poll() is not None]
@@ -131,11 +152,15 @@ def _seed_module(name: str) -> Any:
         return None
 
 
-def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str, sink_port: int) -> None:
+def _notes(name: str, data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
+    """What a service's seed module wants said in the banner (e.g. the partner API and its demo key)."""
+    seed = _seed_module(name)
+    return list(seed.banner(data_dir, env)) if seed and hasattr(seed, "banner") else []
+
+
+def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: str, notes: list[str]) -> None:
     lines = ["", "Hub CRM is running (Ctrl-C stops it).", ""]
     lines += [f"  {name:<14} grpc://{address}" for name, address in addresses.items()]
-    if sink_port:
-        lines.append(f"  {'mail':<14} smtp://127.0.0.1:{sink_port}  (a sink: every message lands in {data_dir}/mail/)")
     lines += [
         f"  {'nats':<14} {nats_url}  (JetStream, stream HUB)",
         f"  {'data':<14} {data_dir}",
@@ -150,6 +175,7 @@ def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: s
         f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '
         f"{addresses['companies']} hub.companies.v1.CompanyService/ListCompanies",
         "",
+        *notes,
     ]
     print("\n".join(lines), flush=True)
 

@@ -14,11 +14,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from google.protobuf import descriptor
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
+from google.type import date_pb2
 
 from hubcore.errors import Aborted, InvalidArgument, invalid
 
@@ -233,10 +235,34 @@ def short_enum_name(enum: Any, prefix: str, number: int) -> str:
     return str(enum.Name(number)).removeprefix(prefix + "_")
 
 
+def enum_short(enum: Any, prefix: str, number: int) -> str:
+    """An enum number as the short name tables and events carry ("RESIDENT"); "" for UNSPECIFIED."""
+    return short_enum_name(enum, prefix, number) if number else ""
+
+
+def enum_number(enum: Any, prefix: str, short: str) -> Any:
+    """The reverse of enum_short. Typed Any: each generated enum's ValueType is its own NewType of int."""
+    return enum.Value(f"{prefix}_{short}") if short else 0
+
+
 def short_value(enum: Any, prefix: str) -> Callable[[str], str]:
     """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
     read = enum_value(enum, prefix)
     return lambda raw: short_enum_name(enum, prefix, read(raw))
+
+
+def calendar_date(value: date_pb2.Date, field: str) -> date | None:
+    """A google.type.Date as a date; unset (all zero) is None, an impossible date INVALID_ARGUMENT."""
+    if value.year == value.month == value.day == 0:
+        return None
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise invalid(field, "is not a real calendar date") from None
+
+
+def date_message(value: date | None) -> date_pb2.Date | None:
+    return date_pb2.Date(year=value.year, month=value.month, day=value.day) if value else None
 
 
 def parse_order_by(text: str, allowed: Iterable[str], default: str) -> tuple[str, bool]:

@@ -7,10 +7,12 @@ import asyncio
 import contextlib
 import contextvars
 import hmac
+import ipaddress
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -30,7 +32,7 @@ from hubcore.settings import Settings, token_hash
 
 log = structlog.get_logger()
 
-ADMIN, SERVICE = "admin", "service"
+ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
 OPEN_METHODS = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -41,7 +43,8 @@ OPEN_METHODS = (
 @dataclass(frozen=True)
 class Caller:
     role: str
-    id: str  # a short, non-secret id of the token: the first 8 hex of its hash
+    id: str  # a short, non-secret id of the token: the first 8 hex of its hash, or the key's name (apiKeys/7)
+    scope: str = ""  # the resource a scoped caller is bound to: a partner's firm, "firms/3"
 
     @property
     def actor(self) -> str:
@@ -55,16 +58,71 @@ def caller() -> Caller:
     return current_caller.get()
 
 
+# Tokens the settings don't know are offered to the authenticator, if the server has one: it returns the
+# caller, None for a token it does not know, or raises Unauthenticated (expired, revoked).
+Authenticator = Callable[[str], Awaitable[Caller | None]]
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """What an audit hook learns of each call: who (None when authentication failed), what, the outcome."""
+
+    method: str
+    caller: Caller | None
+    code: grpc.StatusCode
+    request: Any
+    request_id: str
+    peer: str
+    duration_ms: float
+
+
+Audit = Callable[[CallRecord], Awaitable[None]]
+
+
+class TokenBuckets:
+    """A token bucket per key: `rate` calls a second on average, bursts of up to `burst`. In memory, so
+    per process: with N replicas a key gets up to N times the rate."""
+
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+
+    def take(self, key: str) -> float:
+        """Takes a token; returns 0 if there was one, else the seconds until there will be."""
+        now = self.clock()
+        tokens, then = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
+        if tokens >= 1:
+            self._buckets[key] = (tokens - 1, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1 - tokens) / self.rate
+
+
 class Interceptor(grpc.aio.ServerInterceptor):
     """Request id and logs, authentication against the method's declared roles, declared input rules,
     and HubError -> google.rpc.Status. Anything unexpected is INTERNAL and logged with its traceback."""
 
-    def __init__(self, settings: Settings, policies: dict[str, frozenset[str]], rules: dict[type, Rules]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        policies: dict[str, frozenset[str]],
+        rules: dict[type, Rules],
+        *,
+        authenticate: Authenticator | None = None,
+        limiter: TokenBuckets | None = None,
+        audit: Audit | None = None,
+    ) -> None:
         self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
             h: SERVICE for h in settings.service_token_hashes
         }
         self.policies = policies
         self.rules = rules
+        self.authenticate = authenticate
+        self.limiter = limiter
+        self.audit = audit
 
     async def intercept_service(
         self,
@@ -83,14 +141,42 @@ class Interceptor(grpc.aio.ServerInterceptor):
             request_id = str(metadata.get("x-request-id", ""))[:64] or secrets.token_hex(8)
             started = time.perf_counter()
             code = grpc.StatusCode.OK
+            who: Caller | None = None
+            audited = False
+
+            async def audit(code: grpc.StatusCode) -> None:
+                """Records the call before its answer leaves, so that an answered call is always in the log."""
+                nonlocal audited
+                audited = True
+                if self.audit:
+                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    try:
+                        await self.audit(CallRecord(method, who, code, request, request_id, context.peer(), elapsed_ms))
+                    except Exception as exc:  # the call has happened; a failed audit write must not hide it
+                        log.error("audit write failed", error=repr(exc))
+
             with structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
-                    current_caller.set(self._authenticate(metadata, roles))
+                    who = await self._authenticate(metadata)
+                    current_caller.set(who)
+                    if who.role not in roles:
+                        raise errors.PermissionDenied(f"the {who.role} role may not call this method")
+                    if self.limiter and (wait := self.limiter.take(who.id)):
+                        raise errors.ResourceExhausted(
+                            f"rate limit of {self.limiter.rate:g} calls a second exceeded; retry in {wait:.1f} s",
+                            retry_after=wait,
+                        )
                     validate(request, self.rules.get(type(request)))
-                    return await inner(request, context)
+                    response = await inner(request, context)
+                    await audit(code)
+                    return response
                 except errors.HubError as exc:
                     code = exc.code
-                    await context.abort_with_status(rpc_status.to_status(exc.to_status()))
+                    status = rpc_status.to_status(exc.to_status())
+                    if exc.metadata:
+                        status = status._replace(trailing_metadata=(*status.trailing_metadata, *exc.metadata))
+                    await audit(code)
+                    await context.abort_with_status(status)
                 except asyncio.CancelledError:
                     code = grpc.StatusCode.CANCELLED
                     raise
@@ -101,6 +187,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     code = grpc.StatusCode.INTERNAL
                     log.exception("unhandled error", error=repr(exc))
                     status = errors.Internal("internal error; the request id is " + request_id).to_status()
+                    await audit(code)
                     await context.abort_with_status(rpc_status.to_status(status))
                 finally:
                     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -108,6 +195,8 @@ class Interceptor(grpc.aio.ServerInterceptor):
                         log.debug("rpc", code=code.name, ms=elapsed_ms)
                     else:
                         log.info("rpc", code=code.name, ms=elapsed_ms)
+                    if not audited and code != grpc.StatusCode.CANCELLED:
+                        await audit(code)  # a handler's own abort: its answer has left already
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
@@ -115,18 +204,19 @@ class Interceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _authenticate(self, metadata: dict[str, Any], roles: frozenset[str]) -> Caller:
+    async def _authenticate(self, metadata: dict[str, Any]) -> Caller:
         header = str(metadata.get("authorization", ""))
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise errors.Unauthenticated("missing bearer token: send metadata 'authorization: Bearer <token>'")
         digest = token_hash(token.strip())
         role = next((r for h, r in self.tokens.items() if hmac.compare_digest(h, digest)), None)
-        if role is None:
+        who = Caller(role=role, id=digest[:8]) if role else None
+        if who is None and self.authenticate:
+            who = await self.authenticate(token.strip())
+        if who is None:
             raise errors.Unauthenticated("the token is not valid")
-        if role not in roles:
-            raise errors.PermissionDenied(f"the {role} role may not call this method")
-        return Caller(role=role, id=digest[:8])
+        return who
 
 
 def policies_for(
@@ -152,6 +242,38 @@ class GrpcService:
     default_roles: frozenset[str] | None = None
 
 
+@dataclass
+class Listener:
+    """A second gRPC server in the same process, for callers from outside the hub (the investors partner
+    API): its own port and services, its own authenticator, TLS, a per-caller rate limit and an audit hook.
+    Without a certificate it serves only on a loopback host. The operator service is never served here."""
+
+    name: str
+    host: str
+    port: int
+    services: list[GrpcService]
+    rules: dict[type, Rules] = field(default_factory=dict)
+    authenticate: Authenticator | None = None
+    tls_cert: str = ""  # PEM file paths
+    tls_key: str = ""
+    limiter: TokenBuckets | None = None
+    audit: Audit | None = None
+    bound_port: int = 0  # set at start (port 0 picks a free one)
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 class Runtime:
     """Everything one service process runs, started and stopped in the right order."""
 
@@ -169,6 +291,8 @@ class Runtime:
         self.js: JetStreamContext | None = None
         self.server: grpc.aio.Server | None = None
         self.port = 0
+        self.listeners: list[Listener] = []
+        self._extra_servers: list[grpc.aio.Server] = []
         self.health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once the relay and consumers run
@@ -185,6 +309,9 @@ class Runtime:
         if it crashes, cancelled on stop. It needs only the database, not NATS: its events go to the outbox."""
         self.loops.append((name, run))
 
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate.upgrade(self.migrations, self.settings.database_url)
@@ -195,12 +322,50 @@ class Runtime:
             roles={},
             default_roles=frozenset({ADMIN}),
         )
-        policies: dict[str, frozenset[str]] = {}
-        for service in [*self.services, ops]:
-            policies |= policies_for(service.descriptor, service.roles, service.default_roles)
         s = self.settings
-        self.server = grpc.aio.server(
-            interceptors=[Interceptor(s, policies, self.rules)],
+        self.server = self._server(
+            [*self.services, ops], Interceptor(s, self._policies([*self.services, ops]), self.rules)
+        )
+        self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
+        if not self.port:
+            raise RuntimeError(f"cannot listen on {s.grpc_host}:{s.grpc_port}")
+        for listener in self.listeners:
+            interceptor = Interceptor(
+                s,
+                self._policies(listener.services),
+                listener.rules,
+                authenticate=listener.authenticate,
+                limiter=listener.limiter,
+                audit=listener.audit,
+            )
+            server = self._server(listener.services, interceptor)
+            listener.bound_port = self._bind(server, listener)
+            self._extra_servers.append(server)
+        await self.server.start()
+        for server in self._extra_servers:
+            await server.start()
+        for service in [*self.services, ops, *(x for listener in self.listeners for x in listener.services)]:
+            await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
+        for name, run in self.loops:
+            self._tasks.append(asyncio.create_task(self._supervise(run, name), name=name))
+        log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
+        for listener in self.listeners:
+            log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)
+
+    @staticmethod
+    def _policies(services: list[GrpcService]) -> dict[str, frozenset[str]]:
+        policies: dict[str, frozenset[str]] = {}
+        for service in services:
+            policies |= policies_for(service.descriptor, service.roles, service.default_roles)
+        return policies
+
+    def _server(self, services: list[GrpcService], interceptor: Interceptor) -> grpc.aio.Server:
+        """A server with the services, health and reflection behind the interceptor."""
+        s = self.settings
+        server = grpc.aio.server(
+            interceptors=[interceptor],
             maximum_concurrent_rpcs=s.max_concurrent_rpcs,
             options=[
                 ("grpc.so_reuseport", 0),
@@ -209,22 +374,31 @@ class Runtime:
             ],
         )
         names = [reflection.SERVICE_NAME, health.SERVICE_NAME]
-        for service in [*self.services, ops]:
-            service.add_to_server(service.servicer, self.server)
+        for service in services:
+            service.add_to_server(service.servicer, server)
             names.append(service.descriptor.full_name)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        reflection.enable_server_reflection(names, self.server)
-        self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
-        if not self.port:
-            raise RuntimeError(f"cannot listen on {s.grpc_host}:{s.grpc_port}")
-        await self.server.start()
-        for service in [*self.services, ops]:
-            await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
-        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
-        for name, run in self.loops:
-            self._tasks.append(asyncio.create_task(self._supervise(run, name), name=name))
-        log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(names, server)
+        return server
+
+    @staticmethod
+    def _bind(server: grpc.aio.Server, listener: Listener) -> int:
+        address = f"{listener.host}:{listener.port}"
+        if listener.tls:
+            credentials = grpc.ssl_server_credentials(
+                [(Path(listener.tls_key).read_bytes(), Path(listener.tls_cert).read_bytes())]
+            )
+            port = server.add_secure_port(address, credentials)
+        elif is_loopback(listener.host):
+            port = server.add_insecure_port(address)
+        else:
+            raise RuntimeError(
+                f"the {listener.name} API would be plaintext on {listener.host}: configure a TLS certificate "
+                "or listen on a loopback address"
+            )
+        if not port:
+            raise RuntimeError(f"cannot listen on {address}")
+        return port
 
     async def _run_backbone(self) -> None:
         """Connects to NATS (retrying while it is down) and runs the relay and consumers."""
@@ -263,8 +437,8 @@ class Runtime:
     async def stop(self) -> None:
         """Stops taking calls, lets in-flight RPCs finish within the grace period, then the backbone."""
         await self.health.enter_graceful_shutdown()
-        if self.server:
-            await self.server.stop(self.settings.grace_period)
+        servers = [x for x in (self.server, *self._extra_servers) if x is not None]
+        await asyncio.gather(*(x.stop(self.settings.grace_period) for x in servers))
         if self.relay:
             with contextlib.suppress(Exception):
                 while await self.relay.publish_batch():

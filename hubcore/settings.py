@@ -13,6 +13,8 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PORTS = {"companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064}
 DEFAULT_NATS_PORT = 14222
 DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink of `make run` (messages land in var/mail/)
+# Services with an external API for callers outside the hub listen on a second port (the partner API).
+DEFAULT_PARTNER_PORTS = {"investors": 50072}
 
 
 def token_hash(token: str) -> str:
@@ -49,6 +51,13 @@ class Settings:
     consumer_ack_wait: float = 30.0
     consumer_max_deliver: int = 5
     dedup_window_seconds: float = 120.0
+    # The external listener (investors: the partner API): its own port, TLS, per-key rate limits.
+    partner_host: str = "127.0.0.1"
+    partner_port: int = 0
+    partner_tls_cert: str = ""  # PEM files; without them the listener refuses any but a loopback host
+    partner_tls_key: str = ""
+    partner_rate: float = 5.0  # calls per second per key, on average
+    partner_burst: int = 20  # calls a key may make at once
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -70,6 +79,12 @@ class Settings:
             grace_period=float(_env("GRACE_PERIOD", "10")),
             max_concurrent_rpcs=int(_env("MAX_CONCURRENT_RPCS", "1000")),
             migrate_on_start=_env("MIGRATE_ON_START", "1") not in ("0", "false", "no"),
+            partner_host=_env(f"{upper}_PARTNER_HOST", "127.0.0.1"),
+            partner_port=int(_env(f"{upper}_PARTNER_PORT", str(DEFAULT_PARTNER_PORTS.get(service, 0)))),
+            partner_tls_cert=_env(f"{upper}_PARTNER_TLS_CERT", ""),
+            partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
+            partner_rate=float(_env("PARTNER_RATE", "5")),
+            partner_burst=int(_env("PARTNER_BURST", "20")),
         )
 
     def with_(self, **changes: object) -> Settings:

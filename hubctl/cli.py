@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import grpc
 import typer
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
-from hub.companies.v1 import companies_pb2_grpc
-from hub.notifications.v1 import notifications_pb2_grpc
-from hub.ops.v1 import ops_pb2, ops_pb2_grpc
+from hub.ops.v1 import ops_pb2
 
-from hubctl import dashboard, transfer
+from hubctl import dashboard, investors, transfer
 from hubctl.client import (
     EXIT_HELP,
+    Client,
     Config,
     as_dict,
+    current,
     enum_number,
-    explain,
     fail,
     print_json,
     print_table,
@@ -42,6 +40,11 @@ ops_app = typer.Typer(help="The event backbone: dead letters, outbox backlog.")
 app.add_typer(companies_app, name="companies")
 app.add_typer(people_app, name="people")
 app.add_typer(ops_app, name="ops")
+app.add_typer(investors.investors_app, name="investors")
+app.add_typer(investors.intros_app, name="intros")
+app.add_typer(investors.rounds_app, name="rounds")
+app.add_typer(investors.tokens_app, name="tokens")
+app.add_typer(investors.audit_app, name="audit")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
 
@@ -57,61 +60,6 @@ def main(
     config: Annotated[Path | None, typer.Option(help="Config file (default ~/.config/hubctl/config.toml)")] = None,
 ) -> None:
     ctx.obj = Client(Config.load(token=token, tz=tz, as_json=json, config_file=config))
-
-
-class Client:
-    """Stubs over one channel per service; every call carries the token and a deadline."""
-
-    def __init__(self, config: Config) -> None:
-        self.config = config
-        self._channels: dict[str, grpc.Channel] = {}
-
-    def channel(self, service: str) -> grpc.Channel:
-        if service not in self._channels:
-            self._channels[service] = grpc.insecure_channel(self.config.addresses[service])
-        return self._channels[service]
-
-    @property
-    def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
-        return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
-
-    @property
-    def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
-        return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
-
-    def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
-        if service not in self.config.addresses:
-            fail(f"unknown service {service!r}; one of: {', '.join(self.config.addresses)}", 3)
-        return ops_pb2_grpc.OperationsServiceStub(self.channel(service))
-
-    def send(self, method: Callable[..., T], request: Any) -> T:
-        """One call with the token and deadline; a gRPC error is raised to the caller."""
-        return method(request, metadata=self.config.metadata(), timeout=self.config.timeout)
-
-    def call(self, method: Callable[..., T], request: Any) -> T:
-        """One call; a gRPC error ends the command with its explanation and exit code."""
-        try:
-            return self.send(method, request)
-        except grpc.RpcError as error:
-            explain(error)
-
-    def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
-        """Every item through all pages (or the first `limit`)."""
-        seen = 0
-        while True:
-            response = self.call(method, request)
-            for item in getattr(response, field):
-                yield item
-                seen += 1
-                if limit is not None and seen >= limit:
-                    return
-            if not response.next_page_token:
-                return
-            request.page_token = response.next_page_token
-
-
-def client(ctx: typer.Context) -> Client:
-    return ctx.obj
 
 
 def company_name(text: str) -> str:
@@ -170,7 +118,7 @@ def companies_list(
     archived: Annotated[bool, typer.Option("--archived", help="Include archived companies")] = False,
 ) -> None:
     """List companies, newest registrations last."""
-    hub = client(ctx)
+    hub = current(ctx)
     terms = [f"status={s}" for s in status or []] + [f"sector={s}" for s in sector or []]
     terms += [f'tag="{t}"' for t in tag or []]
     request = cpb.ListCompaniesRequest(
@@ -183,7 +131,7 @@ def companies_list(
 @companies_app.command("show")
 def companies_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="42 or companies/42")]) -> None:
     """One company, with its people."""
-    hub = client(ctx)
+    hub = current(ctx)
     company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     people = list(
         hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
@@ -217,7 +165,7 @@ def companies_add(
     request_id: Annotated[str, typer.Option(help="Retry-safe id: the same id never creates twice")] = "",
 ) -> None:
     """Register a company (as an applicant)."""
-    hub = client(ctx)
+    hub = current(ctx)
     company = cpb.Company(
         korean_name=korean_name,
         english_name=english_name,
@@ -250,9 +198,9 @@ def companies_edit(
     description: str | None = None,
 ) -> None:
     """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
-    hub = client(ctx)
-    current = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
-    company = cpb.Company(name=current.name, etag=current.etag)
+    hub = current(ctx)
+    existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
+    company = cpb.Company(name=existing.name, etag=existing.etag)
     paths = []
     for path, value in [
         ("korean_name", korean_name), ("english_name", english_name), ("website", website), ("description", description)
@@ -288,7 +236,7 @@ def companies_transition(
     reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
 ) -> None:
     """Move a company along applicant → selected → resident → graduated (or withdrawn)."""
-    hub = client(ctx)
+    hub = current(ctx)
     number = enum_number(cpb.CompanyStatus, "COMPANY_STATUS", status, "status")
     moved = hub.call(
         hub.companies.ChangeCompanyStatus,
@@ -304,7 +252,7 @@ def companies_archive(
     yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
 ) -> None:
     """Archive a company (it stays readable, and leaves lists and figures)."""
-    hub = client(ctx)
+    hub = current(ctx)
     if not yes and not typer.confirm(f"Archive {company_name(name)}?"):
         raise typer.Exit(1)
     archived = hub.call(hub.companies.DeleteCompany, cpb.DeleteCompanyRequest(name=company_name(name)))
@@ -345,7 +293,7 @@ def people_list(
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
 ) -> None:
     """List people."""
-    hub = client(ctx)
+    hub = current(ctx)
     terms = ([f"company={company_name(company)}"] if company else []) + ([f"role={role}"] if role else [])
     request = cpb.ListPeopleRequest(filter=" AND ".join(terms), query=query, page_size=200)
     found = list(hub.pages(hub.companies.ListPeople, request, "people", limit or None))
@@ -354,7 +302,7 @@ def people_list(
 
 @people_app.command("show")
 def people_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="7 or people/7")]) -> None:
-    hub = client(ctx)
+    hub = current(ctx)
     show_people(
         hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
     )
@@ -373,7 +321,7 @@ def people_add(
     request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
 ) -> None:
     """Add a person."""
-    hub = client(ctx)
+    hub = current(ctx)
     person = cpb.Person(
         korean_name=korean_name,
         english_name=english_name,
@@ -402,9 +350,9 @@ def people_edit(
     phone: str | None = None,
 ) -> None:
     """Change the fields given, and nothing else."""
-    hub = client(ctx)
-    current = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
-    person = cpb.Person(name=current.name, etag=current.etag)
+    hub = current(ctx)
+    existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
+    person = cpb.Person(name=existing.name, etag=existing.etag)
     paths = []
     for path, value in [
         ("korean_name", korean_name), ("english_name", english_name), ("title", title), ("email", email),
@@ -434,7 +382,7 @@ def people_remove(
     yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
 ) -> None:
     """Remove a person and their personal data."""
-    hub = client(ctx)
+    hub = current(ctx)
     if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
         raise typer.Exit(1)
     hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
@@ -454,7 +402,7 @@ def ops_dead_letters(
     resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
 ) -> None:
     """Events a consumer gave up on."""
-    hub = client(ctx)
+    hub = current(ctx)
     stub = hub.ops(service)
     found = list(
         hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
@@ -476,7 +424,7 @@ def ops_replay(
     service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
 ) -> None:
     """Apply a dead letter's event again, once its cause is fixed."""
-    hub = client(ctx)
+    hub = current(ctx)
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
     if hub.config.json:
         print_json(done)
@@ -487,7 +435,7 @@ def ops_replay(
 @ops_app.command("outbox")
 def ops_outbox(ctx: typer.Context) -> None:
     """Events waiting to be published, per service."""
-    hub = client(ctx)
+    hub = current(ctx)
     rows = []
     for service in hub.config.addresses:
         try:

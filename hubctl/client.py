@@ -6,24 +6,30 @@ import json
 import os
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
+import typer
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from hub.companies.v1 import companies_pb2_grpc
+from hub.investors.v1 import investors_pb2_grpc
+from hub.notifications.v1 import notifications_pb2_grpc
+from hub.ops.v1 import ops_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR
 
+T = TypeVar("T")
 CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "hubctl" / "config.toml"
 
 # Exit codes scripts can rely on (also in `hubctl --help`).
@@ -155,3 +161,63 @@ def enum_number(enum: Any, prefix: str, text: str, what: str) -> int:
 
 def now_in(tz: str) -> datetime:
     return datetime.now(ZoneInfo(tz))
+
+
+class Client:
+    """Stubs over one channel per service; every call carries the token and a deadline."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._channels: dict[str, grpc.Channel] = {}
+
+    def channel(self, service: str) -> grpc.Channel:
+        if service not in self._channels:
+            self._channels[service] = grpc.insecure_channel(self.config.addresses[service])
+        return self._channels[service]
+
+    @property
+    def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
+        return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
+
+    @property
+    def investors(self) -> investors_pb2_grpc.InvestorServiceStub:
+        return investors_pb2_grpc.InvestorServiceStub(self.channel("investors"))
+
+    @property
+    def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
+        return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
+
+    def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
+        if service not in self.config.addresses:
+            fail(f"unknown service {service!r}; one of: {', '.join(self.config.addresses)}", 3)
+        return ops_pb2_grpc.OperationsServiceStub(self.channel(service))
+
+    def send(self, method: Callable[..., T], request: Any) -> T:
+        """One call with the token and deadline; a gRPC error is raised to the caller."""
+        return method(request, metadata=self.config.metadata(), timeout=self.config.timeout)
+
+    def call(self, method: Callable[..., T], request: Any) -> T:
+        """One call; a gRPC error ends the command with its explanation and exit code."""
+        try:
+            return self.send(method, request)
+        except grpc.RpcError as error:
+            explain(error)
+
+    def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
+        """Every item through all pages (or the first `limit`)."""
+        seen = 0
+        while True:
+            response = self.call(method, request)
+            for item in getattr(response, field):
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if not response.next_page_token:
+                return
+            request.page_token = response.next_page_token
+
+
+def current(ctx: typer.Context) -> Client:
+    """The client the top-level options made for this command."""
+    return ctx.obj

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import typer
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubctl.client import print_json, print_table
@@ -35,6 +36,17 @@ def companies_figures(hub: Client) -> dict[str, Any]:
     }
 
 
+def investors_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.investors.GetInvestorStats, ipb.GetInvestorStatsRequest())
+    return {
+        "funding_year": stats.year,
+        "funding_raised_krw": stats.funding_raised.units,
+        "rounds_closed": stats.rounds_closed,
+        "introductions_by_state": {c.key: c.count for c in stats.introductions_by_state},
+        "firms_in_network": stats.firms,
+    }
+
+
 def notifications_figures(hub: Client) -> dict[str, Any]:
     stats = hub.send(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
     return {
@@ -51,6 +63,7 @@ def notifications_figures(hub: Client) -> dict[str, Any]:
 # service -> what it contributes; each service adds its own as it lands.
 SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
     "companies": companies_figures,
+    "investors": investors_figures,
     "notifications": notifications_figures,
 }
 
@@ -88,6 +101,15 @@ def command(ctx: typer.Context) -> None:
     if "companies_by_status" in figures:
         print_table("companies by status", ["status", "count"], sorted(figures["companies_by_status"].items()))
         print_table("companies by sector", ["sector", "count"], sorted(figures["companies_by_sector"].items()))
+    if "funding_raised_krw" in figures:
+        from hubctl.investors import krw
+
+        print_table(
+            f"funding ({figures['funding_year']})",
+            ["rounds closed", "raised", "firms in the network"],
+            [(figures["rounds_closed"], krw(figures["funding_raised_krw"]), figures["firms_in_network"])],
+        )
+        print_table("introductions by stage", ["stage", "count"], sorted(figures["introductions_by_state"].items()))
     if "follow_ups" in figures:
         print_table("follow-ups", ["", "count"], list(figures["follow_ups"].items()))
     if missing:

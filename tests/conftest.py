@@ -8,8 +8,7 @@ import json
 import os
 import secrets
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +19,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2_grpc
+from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -52,29 +52,39 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     server.stop()
 
 
-@asynccontextmanager
-async def fresh_database(backend: str, tmp_path: Path, name: str = "test") -> AsyncIterator[str]:
-    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / (name + '.db')}"
-        return
-    database = f"hub_test_{secrets.token_hex(6)}"
-    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(sa.text(f'CREATE DATABASE "{database}"'))
-    base = sa.make_url(PG_URL)
-    try:
-        yield base.set(database=database).render_as_string(hide_password=False)
-    finally:
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def new_database(backend: str, tmp_path: Path) -> AsyncIterator[Callable[[str], Awaitable[str]]]:
+    """Makes fresh, empty databases on the test's backend (one per service of a test): SQLite files, or
+    new PostgreSQL databases dropped afterwards."""
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT") if backend == "postgresql" else None
+    created: list[str] = []
+
+    async def make(label: str) -> str:
+        if admin is None:
+            return f"sqlite+aiosqlite:///{tmp_path / (label + '.db')}"
+        name = f"hub_test_{secrets.token_hex(6)}"
         async with admin.connect() as conn:
-            await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    if admin is not None:
+        async with admin.connect() as conn:
+            for name in created:
+                await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with fresh_database(request.param, tmp_path) as url:
-        yield url
+@pytest.fixture
+async def database_url(new_database: Callable[[str], Awaitable[str]]) -> str:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped afterwards."""
+    return await new_database("test")
 
 
 def make_settings(service: str, database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
@@ -124,6 +134,64 @@ async def companies(database_url: str, nats_server: NatsServer, tmp_path: Path) 
     yield running
     await running.channel.close()
     await running.runtime.stop()
+
+
+@dataclass
+class RunningInvestors:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    partner_channel: grpc.aio.Channel
+    investors: investors_pb2_grpc.InvestorServiceStub
+    partner: partner_pb2_grpc.PartnerServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.runtime.port}"
+
+    @property
+    def partner_address(self) -> str:
+        return f"127.0.0.1:{self.runtime.listeners[0].bound_port}"
+
+    async def close(self) -> None:
+        await self.channel.close()
+        await self.partner_channel.close()
+        await self.runtime.stop()
+
+
+def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
+    limits = {"partner_rate": 1000.0, "partner_burst": 1000} | extra  # tests call fast; one test checks the limit
+    return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
+
+
+async def start_investors(settings: Settings) -> RunningInvestors:
+    from services.investors.__main__ import build
+
+    runtime = build(settings)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    partner_channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.listeners[0].bound_port}")
+    return RunningInvestors(
+        runtime,
+        channel,
+        partner_channel,
+        investors_pb2_grpc.InvestorServiceStub(channel),
+        partner_pb2_grpc.PartnerServiceStub(partner_channel),
+        ops_pb2_grpc.OperationsServiceStub(channel),
+    )
+
+
+@pytest.fixture
+async def investors(
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
+) -> AsyncIterator[RunningInvestors]:
+    """The investors service (both its ports), in this event loop, with a database of its own and the
+    test's NATS, so that it and the companies fixture talk over the same JetStream."""
+    url = await new_database("investors")
+    running = await start_investors(investors_settings(url, nats_server.url, tmp_path))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.close()
 
 
 class Clock:
@@ -267,17 +335,16 @@ async def stop_notifications(running: RunningNotifications) -> None:
 
 @pytest.fixture
 async def notifications(
-    database_url: str, nats_server: NatsServer, tmp_path: Path, mail_sink: MailSink
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path, mail_sink: MailSink
 ) -> AsyncIterator[RunningNotifications]:
-    """The notifications worker against a real database (its own, beside the one `companies` gets), NATS
-    and SMTP server, in this event loop."""
-    backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
-    async with fresh_database(backend, tmp_path, "notifications") as url:
-        settings = make_settings("notifications", url, nats_server.url, tmp_path)
-        running = await start_notifications(settings, notify_config(mail_sink))
-        await asyncio.wait_for(running.runtime.ready.wait(), 10)
-        yield running
-        await stop_notifications(running)
+    """The notifications worker, in this event loop, with a database of its own, the test's NATS and a real
+    SMTP server (mail_sink)."""
+    url = await new_database("notifications")
+    running = await start_notifications(make_settings("notifications", url, nats_server.url, tmp_path),
+                                        notify_config(mail_sink))  # fmt: skip
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await stop_notifications(running)
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:  # noqa: ASYNC109

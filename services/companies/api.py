@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import sqlalchemy as sa
 from google.protobuf import empty_pb2
-from google.type import date_pb2
+from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
@@ -16,12 +15,16 @@ from hub.events.v1 import companies_pb2 as ev
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now, remember, timestamp
 from hubcore.requests import (
+    Check,
     PageTokens,
     Rules,
+    calendar_date,
     check_etag,
+    date_message,
     e164,
     email,
-    enum_value,
+    enum_number,
+    enum_short,
     length,
     max_items,
     normalize_text,
@@ -31,15 +34,16 @@ from hubcore.requests import (
     parse_order_by,
     required,
     short_enum_name,
+    short_value,
     url,
 )
 from hubcore.server import ADMIN, SERVICE, caller
 from services.companies import domain, store
 
-Context = grpc.aio.ServicerContext
+Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
 
-COMPANY_FIELDS = {
+COMPANY_FIELDS: dict[str, list[Check]] = {
     "company.korean_name": [required, length(1, 100)],
     "company.english_name": [length(1, 100)],
     "company.sector": [required],
@@ -47,7 +51,7 @@ COMPANY_FIELDS = {
     "company.tags": [max_items(domain.MAX_TAGS, length(1, 30))],
     "company.description": [length(0, 2000)],
 }
-PERSON_FIELDS = {
+PERSON_FIELDS: dict[str, list[Check]] = {
     "person.korean_name": [required, length(1, 100)],
     "person.english_name": [length(1, 100)],
     "person.role": [required],
@@ -96,31 +100,14 @@ ORDER_COLUMNS = {
 }
 
 
-def _short(enum: Any, prefix: str, number: int) -> str:
-    return short_enum_name(enum, prefix, number) if number else ""
-
-
-def _number(enum: Any, prefix: str, short: str) -> int:
-    return int(enum.Value(f"{prefix}_{short}")) if short else 0
-
-
-def _date(value: date_pb2.Date, field: str) -> date | None:
-    if value.year == value.month == value.day == 0:
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise errors.invalid(field, "is not a real calendar date") from None
-
-
 def company_pb(company: domain.Company) -> pb.Company:
     message = pb.Company(
         name=company.name,
         korean_name=company.korean_name,
         english_name=company.english_name,
-        sector=_number(pb.Sector, "SECTOR", company.sector),
-        stage=_number(pb.Stage, "STAGE", company.stage),
-        status=_number(pb.CompanyStatus, "COMPANY_STATUS", company.status),
+        sector=enum_number(pb.Sector, "SECTOR", company.sector),
+        stage=enum_number(pb.Stage, "STAGE", company.stage),
+        status=enum_number(pb.CompanyStatus, "COMPANY_STATUS", company.status),
         website=company.website,
         tags=company.tags,
         description=company.description,
@@ -128,10 +115,11 @@ def company_pb(company: domain.Company) -> pb.Company:
         update_time=timestamp(company.updated_at),
         delete_time=timestamp(company.deleted_at),
         etag=company.etag,
+        funding_raised=money_pb2.Money(currency_code="KRW", units=company.funding_raised),
+        last_round=company.last_round,
     )
     if company.founded_on:
-        d = company.founded_on
-        message.founded_on.CopyFrom(date_pb2.Date(year=d.year, month=d.month, day=d.day))
+        message.founded_on.CopyFrom(date_message(company.founded_on))
     return message
 
 
@@ -140,11 +128,11 @@ def company_fields(message: pb.Company) -> dict[str, Any]:
     return {
         "korean_name": message.korean_name,
         "english_name": message.english_name,
-        "sector": _short(pb.Sector, "SECTOR", message.sector),
-        "stage": _short(pb.Stage, "STAGE", message.stage),
+        "sector": enum_short(pb.Sector, "SECTOR", message.sector),
+        "stage": enum_short(pb.Stage, "STAGE", message.stage),
         "website": message.website.strip(),
         "tags": list(message.tags),
-        "founded_on": _date(message.founded_on, "company.founded_on"),
+        "founded_on": calendar_date(message.founded_on, "company.founded_on"),
         "description": message.description.strip(),
     }
 
@@ -169,7 +157,7 @@ def person_pb(person: domain.Person) -> pb.Person:
         korean_name=person.korean_name,
         english_name=person.english_name,
         company=f"companies/{person.company_id}" if person.company_id else "",
-        role=_number(pb.PersonRole, "PERSON_ROLE", person.role),
+        role=enum_number(pb.PersonRole, "PERSON_ROLE", person.role),
         title=person.title,
         email=person.email,
         phone=person.phone,
@@ -184,7 +172,7 @@ def person_fields(message: pb.Person) -> dict[str, Any]:
         "korean_name": message.korean_name,
         "english_name": message.english_name,
         "company_id": parse_name(message.company, "companies", "person.company") if message.company else None,
-        "role": _short(pb.PersonRole, "PERSON_ROLE", message.role),
+        "role": enum_short(pb.PersonRole, "PERSON_ROLE", message.role),
         "title": message.title.strip(),
         "email": message.email,
         "phone": message.phone.strip(),
@@ -269,7 +257,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         )
         after = PageTokens.decode(request.page_token, query_key)
         c = store.companies.c
-        sort_columns = [ORDER_COLUMNS[order], c.id]
+        sort_columns: list[sa.ColumnElement[Any]] = [ORDER_COLUMNS[order], c.id]
         query = sa.select(store.companies)
         for key in ("status", "sector", "stage"):
             if key in terms:
@@ -475,9 +463,3 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
                 ev.PersonDeleted(person=ev.PersonSnapshot(name=person.name)),
             )
         return empty_pb2.Empty()
-
-
-def short_value(enum: Any, prefix: str) -> Any:
-    """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
-    read = enum_value(enum, prefix)
-    return lambda raw: short_enum_name(enum, prefix, read(raw))

@@ -68,6 +68,8 @@ class Company:
     updated_at: datetime | None = None
     deleted_at: datetime | None = None
     version: int = 1
+    funding_raised: int = 0  # KRW, from the closed rounds the investors service reports
+    last_round: str = ""
 
     @property
     def name(self) -> str:

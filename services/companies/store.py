@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +35,9 @@ companies = sa.Table(
     sa.Column("updated_at", at, nullable=False),
     sa.Column("deleted_at", at, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # Kept by the hub.investors.round.closed consumer from company_rounds, never by the API's writes.
+    sa.Column("funding_raised_krw", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_round", sa.String(20), nullable=False, server_default=""),
     sa.Index("ix_companies_status", "status"),
     sa.Index("ix_companies_sector", "sector"),
     sa.Index("ix_companies_created", "created_at", "id"),
@@ -78,6 +81,19 @@ stats_companies = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+# The closed rounds applied to companies' funding, one row per round: a round counts once, whatever
+# the deliveries and whatever the order they arrive in.
+company_rounds = sa.Table(
+    "company_rounds",
+    metadata,
+    sa.Column("round", sa.String(40), primary_key=True),
+    sa.Column("company_id", big_id, nullable=False),
+    sa.Column("round_type", sa.String(20), nullable=False),
+    sa.Column("amount_krw", sa.BigInteger, nullable=False),
+    sa.Column("closed_on", sa.Date, nullable=True),
+    sa.Index("ix_company_rounds_company", "company_id"),
+)
+
 # Everything the migrations must create: the service's tables and the runtime's.
 for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
@@ -99,6 +115,8 @@ def to_company(row: Any) -> Company:
         updated_at=as_utc(row.updated_at),
         deleted_at=as_utc(row.deleted_at) if row.deleted_at else None,
         version=row.version,
+        funding_raised=row.funding_raised_krw,
+        last_round=row.last_round,
     )
 
 
@@ -228,7 +246,7 @@ def cursor_value(value: Any) -> Any:
     return as_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
-def cursor_param(column: sa.Column[Any], value: Any) -> Any:
+def cursor_param(column: sa.ColumnElement[Any], value: Any) -> Any:
     return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
 
 
@@ -244,6 +262,37 @@ async def upsert_stats_row(
         await conn.execute(stats_companies.insert().values(company=company, **values))
     elif version > current:
         await conn.execute(stats_companies.update().where(stats_companies.c.company == company).values(values))
+
+
+async def apply_closed_round(
+    conn: AsyncConnection, *, round_name: str, company_id: int, round_type: str, amount: int, closed_on: date | None
+) -> bool:
+    """Counts a closed round in its company's funding, once; returns False if it was counted before.
+    The totals are recomputed from company_rounds, so they never depend on arrival order."""
+    known = await conn.execute(sa.select(company_rounds.c.round).where(company_rounds.c.round == round_name))
+    if known.first() is not None:
+        return False
+    await conn.execute(
+        company_rounds.insert().values(
+            round=round_name, company_id=company_id, round_type=round_type, amount_krw=amount, closed_on=closed_on
+        )
+    )
+    r = company_rounds.c
+    total = (
+        await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(r.amount_krw), 0)).where(r.company_id == company_id))
+    ).scalar_one()
+    latest = (
+        await conn.execute(
+            sa.select(r.round_type)
+            .where(r.company_id == company_id)
+            .order_by(r.closed_on.desc().nulls_last(), r.round.desc())
+            .limit(1)
+        )
+    ).scalar_one()
+    await conn.execute(
+        companies.update().where(companies.c.id == company_id).values(funding_raised_krw=int(total), last_round=latest)
+    )
+    return True
 
 
 async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:

@@ -19,6 +19,7 @@ from hubcore.requests import (
     PageTokens,
     Rules,
     check_etag,
+    enum_number,
     length,
     max_items,
     page_size,
@@ -85,11 +86,6 @@ CHANNEL = short_value(pb.Channel, "CHANNEL")
 KIND = short_value(pb.RecipientKind, "RECIPIENT_KIND")
 
 
-def _number(enum: Any, prefix: str, short: str) -> Any:
-    """A short name from the tables ("SENT") as the API's enum value."""
-    return enum.Value(f"{prefix}_{short}") if short else 0
-
-
 def follow_up_pb(row: Any) -> pb.FollowUp:
     return pb.FollowUp(
         name=f"followUps/{row.id}",
@@ -97,7 +93,7 @@ def follow_up_pb(row: Any) -> pb.FollowUp:
         entity=row.entity,
         occasion=row.occasion,
         company=row.company,
-        state=_number(pb.FollowUpState, "FOLLOW_UP_STATE", row.state),
+        state=enum_number(pb.FollowUpState, "FOLLOW_UP_STATE", row.state),
         due_time=timestamp(row.due_at),
         expire_time=timestamp(row.expires_at),
         dispatch_time=timestamp(row.dispatched_at),
@@ -115,9 +111,9 @@ def delivery_pb(row: Any) -> pb.Delivery:
         entity=row.entity,
         company=row.company,
         recipient=f"recipients/{row.recipient_id}",
-        channel=_number(pb.Channel, "CHANNEL", row.channel),
+        channel=enum_number(pb.Channel, "CHANNEL", row.channel),
         address=row.address,
-        state=_number(pb.DeliveryState, "DELIVERY_STATE", row.state),
+        state=enum_number(pb.DeliveryState, "DELIVERY_STATE", row.state),
         attempts=row.attempts,
         next_attempt_time=timestamp(row.next_attempt_at),
         last_error=row.last_error,
@@ -152,7 +148,7 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
         end = self.cfg.quiet_end if row.quiet_end is None else row.quiet_end
         return pb.Preference(
             name=f"recipients/{row.id}/preference",
-            channels=[_number(pb.Channel, "CHANNEL", c) for c in channels_of(row)],
+            channels=[enum_number(pb.Channel, "CHANNEL", c) for c in channels_of(row)],
             language=row.language or self.cfg.language,
             time_zone=row.time_zone or self.cfg.time_zone,
             quiet_start=_time_of_day(start),
@@ -166,7 +162,7 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
         return pb.Recipient(
             name=f"recipients/{row.id}",
             source=row.source,
-            kind=_number(pb.RecipientKind, "RECIPIENT_KIND", row.kind),
+            kind=enum_number(pb.RecipientKind, "RECIPIENT_KIND", row.kind),
             korean_name=row.korean_name,
             english_name=row.english_name,
             email=row.email,

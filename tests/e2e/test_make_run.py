@@ -20,16 +20,25 @@ from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
 
 
-def start(data_dir: Path, port: int, nats_port: int) -> subprocess.Popen[str]:
-    env = os.environ | {
-        "HUB_DATA_DIR": str(data_dir),
-        "HUB_COMPANIES_PORT": str(port),
-        "HUB_NOTIFICATIONS_PORT": str(free_port()),
-        "HUB_MAIL_SINK_PORT": str(free_port()),
-        "HUB_QUIET_HOURS": "off",  # the demo's mail arrives whatever the hour the test runs
-        "HUB_NATS_PORT": str(nats_port),
-        "HUB_LOG_LEVEL": "warning",
-    }
+def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess.Popen[str]:
+    """Starts `make run`'s launcher; every other port is a free one unless given (HUB_INVESTORS_PORT=…)."""
+    others = {
+        "HUB_INVESTORS_PORT": free_port(),
+        "HUB_INVESTORS_PARTNER_PORT": free_port(),
+        "HUB_NOTIFICATIONS_PORT": free_port(),
+        "HUB_MAIL_SINK_PORT": free_port(),
+    } | ports
+    env = (
+        os.environ
+        | {
+            "HUB_DATA_DIR": str(data_dir),
+            "HUB_COMPANIES_PORT": str(port),
+            "HUB_NATS_PORT": str(nats_port),
+            "HUB_LOG_LEVEL": "warning",
+            "HUB_QUIET_HOURS": "off",  # the demo's mail arrives whatever the hour the test runs
+        }
+        | {k: str(v) for k, v in others.items()}
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -134,5 +143,53 @@ def test_a_second_hub_on_taken_ports_refuses_to_start(tmp_path: Path) -> None:
         )
         assert second.returncode == 1
         assert "ports already in use" in second.stderr
+    finally:
+        stop(process)
+
+
+def test_make_run_seeds_investors_and_serves_the_partner_api_over_tls(tmp_path: Path) -> None:
+    from hub.investors.v1 import investors_pb2 as ipb
+    from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
+    from hub.investors.v1 import partner_pb2 as ppb
+
+    port, nats_port, investors_port, partner_port = free_port(), free_port(), free_port(), free_port()
+    process = start(
+        tmp_path, port, nats_port, HUB_INVESTORS_PORT=investors_port, HUB_INVESTORS_PARTNER_PORT=partner_port
+    )
+    try:
+        admin = (("authorization", f"Bearer {(tmp_path / 'admin-token').read_text().strip()}"),)
+        key = (tmp_path / "partner-key").read_text().strip()
+        assert key.startswith("hubpk_") and oct((tmp_path / "partner-key").stat().st_mode & 0o777) == "0o600"
+        with grpc.insecure_channel(f"127.0.0.1:{investors_port}") as channel:
+            stub = investors_pb2_grpc.InvestorServiceStub(channel)
+            firms = stub.ListFirms(ipb.ListFirmsRequest(), metadata=admin).firms
+            assert {ipb.FIRM_TYPE_VC, ipb.FIRM_TYPE_CVC} <= {f.type for f in firms}
+            matched = stub.MatchInvestors(ipb.MatchInvestorsRequest(company="companies/1"), metadata=admin).matches
+            assert matched and matched[0].fit.score >= matched[-1].fit.score
+        root = (tmp_path / "tls" / "partner.crt").read_bytes()
+        credentials = grpc.ssl_channel_credentials(root_certificates=root)
+        with grpc.secure_channel(f"127.0.0.1:{partner_port}", credentials) as channel:
+            partner = partner_pb2_grpc.PartnerServiceStub(channel)
+            shared = partner.ListIntroductions(
+                ppb.PartnerServiceListIntroductionsRequest(), metadata=(("authorization", f"Bearer {key}"),)
+            ).introductions
+            assert shared and all(i.company.korean_name for i in shared)
+        # The seeded closed Series A reached the companies service through NATS.
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            companies = companies_pb2_grpc.CompanyServiceStub(channel)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                got = companies.GetCompany(pb.GetCompanyRequest(name="companies/5"), metadata=admin)
+                if got.last_round:
+                    break
+                time.sleep(0.2)
+            assert (got.funding_raised.units, got.last_round) == (5_000_000_000, "SERIES_A")
+        example = subprocess.run(
+            [sys.executable, "examples/partner_client.py", "--address", f"127.0.0.1:{partner_port}", "--key", key,
+             "--ca", str(tmp_path / "tls" / "partner.crt")],
+            cwd=PROJECT_DIR, capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert example.returncode == 0, example.stderr
+        assert "introductions/" in example.stdout
     finally:
         stop(process)

@@ -11,11 +11,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from hubcore import migrate
 from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
 from services.companies.store import metadata as companies_metadata
+from services.investors.__main__ import MIGRATIONS as INVESTORS_MIGRATIONS
+from services.investors.store import metadata as investors_metadata
 from services.notifications.__main__ import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
 from services.notifications.store import metadata as notifications_metadata
 
 SERVICES = [
     pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies"),
+    pytest.param(INVESTORS_MIGRATIONS, investors_metadata, id="investors"),
     pytest.param(NOTIFICATIONS_MIGRATIONS, notifications_metadata, id="notifications"),
 ]
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -32,7 +32,6 @@ from services.notifications import domain, store
 from services.notifications.__main__ import MIGRATIONS
 from tests.conftest import (
     eventually,
-    fresh_database,
     make_settings,
     notify_config,
     start_notifications,
@@ -190,43 +189,39 @@ async def serving(port: int) -> bool:
     return answer.status == health_pb2.HealthCheckResponse.SERVING
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 async def test_two_worker_processes_never_send_the_same_message(
-    backend: str, nats_server: NatsServer, js: JetStreamContext, mail_sink: MailSink, tmp_path: Path
-) -> None:
-    from tests.conftest import PG_URL
-
-    if backend == "postgresql" and not PG_URL:
-        pytest.skip("HUB_TEST_DATABASE_URL unset")
-    async with fresh_database(backend, tmp_path, "shared") as url:
-        await migrate.upgrade(MIGRATIONS, url)
-        processes = [worker(url, nats_server.url, mail_sink.port, tmp_path / f"w{n}") for n in (1, 2)]
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, js: JetStreamContext,
+    mail_sink: MailSink, tmp_path: Path,
+) -> None:  # fmt: skip
+    url = await new_database("shared")
+    await migrate.upgrade(MIGRATIONS, url)
+    processes = [worker(url, nats_server.url, mail_sink.port, tmp_path / f"w{n}") for n in (1, 2)]
+    try:
+        for process in processes:
+            await eventually(lambda p=process: serving(p.port), timeout=60, interval=0.2)
+        people = 40
+        history = hub_history(people)
+        # The two workers share the consumer, so they take events in parallel: the people are known
+        # before their company changes status, as they would be in life (a note goes to the people
+        # known when it is sent).
+        registrations, changes = history[:-2], history[-2:]
+        db = Database(url, source="test")
         try:
-            for process in processes:
-                await eventually(lambda p=process: serving(p.port), timeout=60, interval=0.2)
-            people = 40
-            history = hub_history(people)
-            # The two workers share the consumer, so they take events in parallel: the people are known
-            # before their company changes status, as they would be in life (a note goes to the people
-            # known when it is sent).
-            registrations, changes = history[:-2], history[-2:]
-            db = Database(url, source="test")
-            try:
-                await publish(js, registrations, "first")
-                await publish(js, registrations, "again")
-                await eventually(lambda: _recipients(db, people + 1), timeout=60, interval=0.2)
-                await publish(js, changes, "first")
-                await publish(js, changes, "again")
-                await eventually(lambda: settled(db, 2 * people + 2), timeout=90, interval=0.2)
-            finally:
-                await db.close()
-            await eventually(lambda: consumer_drained(js), timeout=30)
-            assert_each_once(mail_sink, 2 * people + 2)
+            await publish(js, registrations, "first")
+            await publish(js, registrations, "again")
+            await eventually(lambda: _recipients(db, people + 1), timeout=60, interval=0.2)
+            await publish(js, changes, "first")
+            await publish(js, changes, "again")
+            await eventually(lambda: settled(db, 2 * people + 2), timeout=90, interval=0.2)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                assert await asyncio.to_thread(process.wait, 30) == 0
+            await db.close()
+        await eventually(lambda: consumer_drained(js), timeout=30)
+        assert_each_once(mail_sink, 2 * people + 2)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            assert await asyncio.to_thread(process.wait, 30) == 0
 
 
 async def _recipients(db: Database, count: int) -> bool:

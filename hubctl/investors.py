@@ -1,0 +1,435 @@
+"""hubctl investors | intros | rounds | tokens | audit: the investors service, for program managers."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2, money_pb2
+from hub.investors.v1 import investors_pb2 as ipb
+
+from hubctl.client import as_dict, current, enum_number, fail, print_json, print_table, short, when
+
+investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
+intros_app = typer.Typer(help="Warm introductions with double opt-in: request, follow, advance.")
+rounds_app = typer.Typer(help="Funding rounds: record, list, close.")
+tokens_app = typer.Typer(help="Partner API keys: issue (shown once), list, revoke.")
+audit_app = typer.Typer(help="The partner API's audit log.")
+
+STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
+
+
+def krw(units: int) -> str:
+    """Korean reading of an amount: 23억 5,000만 원."""
+    if units < 10_000:
+        return f"{units:,}원"
+    eok, rest = divmod(units, 100_000_000)
+    man = rest // 10_000
+    parts = ([f"{eok:,}억"] if eok else []) + ([f"{man:,}만"] if man else [])
+    return " ".join(parts) + " 원"
+
+
+def parse_krw(text: str) -> money_pb2.Money:
+    """1500000000, 1,500,000,000, 15억, 15억 5000만, 5000만 → KRW units."""
+    compact = text.replace(",", "").replace(" ", "").removesuffix("원")
+    match = re.fullmatch(r"(?:(\d+)억)?(?:(\d+)만)?(\d+)?", compact)
+    if not compact or not match or not any(match.groups()):
+        fail(f"amount {text!r}: write it like 1500000000 or 15억 or 5000만", 3)
+    eok, man, units = (int(g) if g else 0 for g in match.groups())
+    return money_pb2.Money(currency_code="KRW", units=eok * 100_000_000 + man * 10_000 + units)
+
+
+def name(collection: str, text: str) -> str:
+    return text if text.startswith(collection + "/") else f"{collection}/{text}"
+
+
+def day(text: str, what: str) -> date_pb2.Date:
+    try:
+        d = date.fromisoformat(text)
+    except ValueError:
+        fail(f"{what} must be a date like 2026-03-01, not {text!r}", 3)
+    return date_pb2.Date(year=d.year, month=d.month, day=d.day)
+
+
+# firms
+
+
+def firm_row(f: ipb.Firm) -> list[str]:
+    sectors = sorted({s for t in f.theses for s in t.sectors})
+    kind = short(ipb.FirmType, f.type, "FIRM_TYPE").lower()
+    return [
+        f.name.removeprefix("firms/"),
+        f.korean_name,
+        f.english_name,
+        kind,
+        ", ".join(sectors).lower(),
+        str(len(f.theses)),
+    ]
+
+
+@investors_app.command("list")
+def firms_list(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Option("--query", "-q", help="Text in the firm's names")] = "",
+    type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")] = "",
+) -> None:
+    """List investor firms."""
+    hub = current(ctx)
+    request = ipb.ListFirmsRequest(query=query, filter=f"type={type_}" if type_ else "", page_size=200)
+    firms = list(hub.pages(hub.investors.ListFirms, request, "firms"))
+    if hub.config.json:
+        print_json(firms)
+    else:
+        print_table(
+            f"firms ({len(firms)})", ["id", "이름", "English", "type", "sectors", "theses"], map(firm_row, firms)
+        )
+
+
+@investors_app.command("show")
+def firms_show(ctx: typer.Context, firm: Annotated[str, typer.Argument(help="3 or firms/3")]) -> None:
+    """A firm, its theses and partners."""
+    hub = current(ctx)
+    found = hub.call(hub.investors.GetFirm, ipb.GetFirmRequest(name=name("firms", firm)))
+    partners = list(
+        hub.pages(hub.investors.ListPartners, ipb.ListPartnersRequest(filter=f"firm={found.name}"), "partners")
+    )
+    if hub.config.json:
+        print_json({"firm": as_dict(found), "partners": [as_dict(p) for p in partners]})
+        return
+    print_table(found.name, ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(found)])
+    rows = [
+        (t.title, ", ".join(t.sectors).lower(), ", ".join(t.stages).lower(),
+         f"{krw(t.ticket_min.units)} – {krw(t.ticket_max.units)}", ", ".join(t.geographies))
+        for t in found.theses
+    ]  # fmt: skip
+    print_table("theses", ["title", "sectors", "stages", "ticket", "where"], rows)
+    rows = [(p.name.removeprefix("partners/"), p.korean_name, p.title, p.email, ", ".join(p.focus)) for p in partners]
+    print_table("partners", ["id", "이름", "title", "email", "focus"], rows)
+
+
+@investors_app.command("add")
+def firms_add(
+    ctx: typer.Context,
+    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")],
+    english_name: Annotated[str, typer.Option("--en")] = "",
+    website: str = "",
+    description: str = "",
+) -> None:
+    """Register a firm (add theses with the API or a later edit)."""
+    hub = current(ctx)
+    firm = ipb.Firm(
+        korean_name=korean_name,
+        english_name=english_name,
+        type=enum_number(ipb.FirmType, "FIRM_TYPE", type_, "type"),  # type: ignore[arg-type]
+        website=website,
+        description=description,
+    )
+    made = hub.call(hub.investors.CreateFirm, ipb.CreateFirmRequest(firm=firm))
+    if hub.config.json:
+        print_json(made)
+    else:
+        print_table(f"registered {made.name}", ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(made)])
+
+
+@investors_app.command("add-partner")
+def partners_add(
+    ctx: typer.Context,
+    firm: Annotated[str, typer.Option(help="3 or firms/3")],
+    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    english_name: Annotated[str, typer.Option("--en")] = "",
+    title: str = "",
+    email: str = "",
+    focus: Annotated[list[str] | None, typer.Option(help="A focus area (repeatable)")] = None,
+) -> None:
+    """Add a partner (a person) to a firm."""
+    hub = current(ctx)
+    partner = ipb.Partner(
+        firm=name("firms", firm), korean_name=korean_name, english_name=english_name, title=title, email=email,
+        focus=focus or [],
+    )  # fmt: skip
+    made = hub.call(hub.investors.CreatePartner, ipb.CreatePartnerRequest(partner=partner))
+    if hub.config.json:
+        print_json(made)
+    else:
+        typer.echo(f"added {made.name} ({made.korean_name}) to {made.firm}")
+
+
+@investors_app.command("match")
+def firms_match(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Argument(help="42 or companies/42")],
+    limit: Annotated[int, typer.Option(help="At most this many firms")] = 10,
+) -> None:
+    """Firms whose theses fit a company best, with why."""
+    hub = current(ctx)
+    found = hub.call(
+        hub.investors.MatchInvestors,
+        ipb.MatchInvestorsRequest(company=name("companies", company), max_results=limit),
+    )
+    if hub.config.json:
+        print_json(list(found.matches))
+        return
+    rows = [
+        (m.firm.removeprefix("firms/"), m.korean_name, m.fit.score, m.fit.thesis,
+         "; ".join(f"{c.component} {c.points}/{c.max_points}: {c.explanation}" for c in m.fit.components))
+        for m in found.matches
+    ]  # fmt: skip
+    print_table(f"firms for {name('companies', company)}", ["id", "이름", "score", "thesis", "why"], rows)
+
+
+# introductions
+
+
+def intro_row(i: ipb.Introduction, tz: str) -> list[str]:
+    state = short(ipb.IntroductionState, i.state, STATE[0]).lower()
+    return [i.name.removeprefix("introductions/"), i.company, i.firm, state, when(i.update_time, tz), i.note[:40]]
+
+
+INTRO_COLUMNS = ["id", "company", "firm", "state", "updated", "note"]
+
+
+@intros_app.command("request")
+def intros_request(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    firm: Annotated[str, typer.Option(help="3 or firms/3")],
+    note: Annotated[str, typer.Option(help="Why these two should meet (the firm reads it)")],
+    partner: Annotated[str, typer.Option(help="7 or partners/7, to address one partner")] = "",
+) -> None:
+    """Request an introduction (the company is asked to consent first)."""
+    hub = current(ctx)
+    intro = ipb.Introduction(
+        company=name("companies", company), firm=name("firms", firm), note=note,
+        partner=name("partners", partner) if partner else "",
+    )  # fmt: skip
+    made = hub.call(hub.investors.CreateIntroduction, ipb.CreateIntroductionRequest(introduction=intro))
+    if hub.config.json:
+        print_json(made)
+    else:
+        print_table(f"requested {made.name}", INTRO_COLUMNS, [intro_row(made, hub.config.tz)])
+
+
+@intros_app.command("list")
+def intros_list(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    firm: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    state: Annotated[str, typer.Option(help="requested, company_consented, partner_accepted, …")] = "",
+) -> None:
+    """List introductions."""
+    hub = current(ctx)
+    terms = [f"company={name('companies', company)}"] if company else []
+    terms += [f"firm={name('firms', firm)}"] if firm else []
+    terms += [f"state={state}"] if state else []
+    request = ipb.ListIntroductionsRequest(filter=" AND ".join(terms), page_size=200)
+    found = list(hub.pages(hub.investors.ListIntroductions, request, "introductions"))
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"introductions ({len(found)})", INTRO_COLUMNS, (intro_row(i, hub.config.tz) for i in found))
+
+
+@intros_app.command("show")
+def intros_show(ctx: typer.Context, intro: Annotated[str, typer.Argument(help="5 or introductions/5")]) -> None:
+    """An introduction and its history: who moved it, when, and why."""
+    hub = current(ctx)
+    found = hub.call(hub.investors.GetIntroduction, ipb.GetIntroductionRequest(name=name("introductions", intro)))
+    if hub.config.json:
+        print_json(found)
+        return
+    print_table(found.name, INTRO_COLUMNS, [intro_row(found, hub.config.tz)])
+    rows = [
+        (when(h.time, hub.config.tz), short(ipb.IntroductionState, h.from_state, STATE[0]).lower(),
+         short(ipb.IntroductionState, h.to_state, STATE[0]).lower(), h.actor, h.reason)
+        for h in found.history
+    ]  # fmt: skip
+    print_table("history", ["when", "from", "to", "by", "why"], rows)
+
+
+@intros_app.command("advance")
+def intros_advance(
+    ctx: typer.Context,
+    intro: Annotated[str, typer.Argument(help="5 or introductions/5")],
+    state: Annotated[str, typer.Argument(help="company_consented, partner_accepted, meeting_held, invested, …")],
+    reason: Annotated[str, typer.Option(help="Why, in a sentence (kept in the history)")] = "",
+) -> None:
+    """Move an introduction to its next state (refused if the state machine does not allow it)."""
+    hub = current(ctx)
+    number = enum_number(ipb.IntroductionState, STATE[0], state, "state")
+    moved = hub.call(
+        hub.investors.ChangeIntroductionState,
+        ipb.ChangeIntroductionStateRequest(name=name("introductions", intro), state=number, reason=reason),  # type: ignore[arg-type]
+    )
+    if hub.config.json:
+        print_json(moved)
+    else:
+        print_table(f"{moved.name} is now {state.lower()}", INTRO_COLUMNS, [intro_row(moved, hub.config.tz)])
+
+
+# rounds
+
+
+def round_row(r: ipb.Round) -> list[str]:
+    d = r.close_date
+    return [r.name.removeprefix("rounds/"), r.company, short(ipb.RoundType, r.round_type, "ROUND_TYPE").lower(),
+            krw(r.amount.units), r.lead_firm, short(ipb.RoundStatus, r.status, "ROUND_STATUS").lower(),
+            f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""]  # fmt: skip
+
+
+ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
+
+
+@rounds_app.command("record")
+def rounds_record(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    type_: Annotated[str, typer.Option("--type", help="pre_seed, seed, pre_a, series_a, …")],
+    amount: Annotated[str, typer.Option(help="KRW: 1500000000, 15억, 5000만")],
+    lead: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    pre_money: Annotated[str, typer.Option(help="Pre-money valuation, KRW")] = "",
+    closed: Annotated[str, typer.Option(help="Close date YYYY-MM-DD, for a round that has happened")] = "",
+) -> None:
+    """Record a funding round (open, or closed with --closed)."""
+    hub = current(ctx)
+    new = ipb.Round(
+        company=name("companies", company),
+        round_type=enum_number(ipb.RoundType, "ROUND_TYPE", type_, "round type"),  # type: ignore[arg-type]
+        amount=parse_krw(amount),
+        lead_firm=name("firms", lead) if lead else "",
+    )
+    if pre_money:
+        new.pre_money_valuation.CopyFrom(parse_krw(pre_money))
+    if closed:
+        new.status = ipb.ROUND_STATUS_CLOSED
+        new.close_date.CopyFrom(day(closed, "--closed"))
+    made = hub.call(hub.investors.CreateRound, ipb.CreateRoundRequest(round=new))
+    if hub.config.json:
+        print_json(made)
+    else:
+        print_table(f"recorded {made.name}", ROUND_COLUMNS, [round_row(made)])
+
+
+@rounds_app.command("list")
+def rounds_list(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    status: Annotated[str, typer.Option(help="open, closed or cancelled")] = "",
+) -> None:
+    """List funding rounds."""
+    hub = current(ctx)
+    terms = ([f"company={name('companies', company)}"] if company else []) + ([f"status={status}"] if status else [])
+    found = list(
+        hub.pages(hub.investors.ListRounds, ipb.ListRoundsRequest(filter=" AND ".join(terms), page_size=200), "rounds")
+    )
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"rounds ({len(found)})", ROUND_COLUMNS, map(round_row, found))
+
+
+@rounds_app.command("close")
+def rounds_close(
+    ctx: typer.Context,
+    round_: Annotated[str, typer.Argument(metavar="ROUND", help="4 or rounds/4")],
+    on: Annotated[str, typer.Option(help="Close date YYYY-MM-DD (default today, Asia/Seoul)")] = "",
+) -> None:
+    """Close an open round; the company's funding raised grows by it."""
+    hub = current(ctx)
+    request = ipb.CloseRoundRequest(name=name("rounds", round_))
+    if on:
+        request.close_date.CopyFrom(day(on, "--on"))
+    closed = hub.call(hub.investors.CloseRound, request)
+    if hub.config.json:
+        print_json(closed)
+    else:
+        print_table(f"closed {closed.name}", ROUND_COLUMNS, [round_row(closed)])
+
+
+# partner API keys and the audit log
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    ctx: typer.Context,
+    partner: Annotated[str, typer.Option(help="7 or partners/7")],
+    description: Annotated[str, typer.Option(help="What it is for")] = "",
+    expires: Annotated[str, typer.Option(help="Expiry date YYYY-MM-DD (end of day, Asia/Seoul)")] = "",
+) -> None:
+    """Issue a partner API key. It is shown once: hand it over now; only its hash is kept."""
+    hub = current(ctx)
+    key = ipb.ApiKey(partner=name("partners", partner), description=description)
+    if expires:
+        d = day(expires, "--expires")
+        end = datetime(d.year, d.month, d.day, 23, 59, 59, tzinfo=ZoneInfo("Asia/Seoul"))
+        stamp = Timestamp()
+        stamp.FromDatetime(end)
+        key.expire_time.CopyFrom(stamp)
+    made = hub.call(hub.investors.CreateApiKey, ipb.CreateApiKeyRequest(api_key=key))
+    if hub.config.json:
+        print_json(made)
+    else:
+        typer.echo(f"issued {made.name} for {made.partner} ({made.firm})")
+        typer.echo(f"key (shown once): {made.secret}")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    ctx: typer.Context,
+    partner: Annotated[str, typer.Option(help="7 or partners/7")] = "",
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
+) -> None:
+    """List partner API keys (never their secrets)."""
+    hub = current(ctx)
+    request = ipb.ListApiKeysRequest(
+        filter=f"partner={name('partners', partner)}" if partner else "", show_revoked=revoked
+    )
+    found = list(hub.pages(hub.investors.ListApiKeys, request, "api_keys"))
+    if hub.config.json:
+        print_json(found)
+        return
+    tz = hub.config.tz
+    rows = [
+        (k.name, k.partner, k.firm, k.prefix, k.description, when(k.expire_time, tz), when(k.revoke_time, tz))
+        for k in found
+    ]
+    print_table(
+        f"partner API keys ({len(found)})", ["key", "partner", "firm", "prefix", "for", "expires", "revoked"], rows
+    )
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(ctx: typer.Context, key: Annotated[str, typer.Argument(help="2 or apiKeys/2")]) -> None:
+    """Revoke a partner API key: its next call is refused."""
+    hub = current(ctx)
+    done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=name("apiKeys", key)))
+    if hub.config.json:
+        print_json(done)
+    else:
+        typer.echo(f"revoked {done.name} ({done.partner})")
+
+
+@audit_app.command("list")
+def audit_list(
+    ctx: typer.Context,
+    firm: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    code: Annotated[str, typer.Option(help="OK, PERMISSION_DENIED, UNAUTHENTICATED, …")] = "",
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
+) -> None:
+    """Every partner API call: who, what, and the answer."""
+    hub = current(ctx)
+    terms = ([f"firm={name('firms', firm)}"] if firm else []) + ([f"code={code}"] if code else [])
+    request = ipb.ListPartnerCallsRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
+    found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", limit))
+    if hub.config.json:
+        print_json(found)
+        return
+    rows = [
+        (when(c.call_time, hub.config.tz), c.partner, c.firm, c.method.rsplit("/", 1)[-1], c.resource, c.code)
+        for c in found
+    ]
+    print_table(f"partner API calls ({len(found)})", ["when", "partner", "firm", "method", "resource", "answer"], rows)

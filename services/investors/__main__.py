@@ -1,0 +1,58 @@
+"""Starts the investors service: `python -m services.investors`. Two ports: InvestorService for program
+managers (with the operator service), and PartnerService for VC partners (TLS, API keys, rate limit, audit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.investors.v1 import investors_pb2, investors_pb2_grpc, partner_pb2, partner_pb2_grpc
+
+from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
+from hubcore.settings import Settings
+from services.investors import api, handlers, partner
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def build(settings: Settings) -> Runtime:
+    runtime = Runtime(settings, migrations=MIGRATIONS)
+    runtime.add_service(
+        GrpcService(
+            add_to_server=investors_pb2_grpc.add_InvestorServiceServicer_to_server,
+            servicer=api.InvestorApi(runtime.db),
+            descriptor=investors_pb2.DESCRIPTOR.services_by_name["InvestorService"],
+            roles=api.ROLES,
+            default_roles=api.DEFAULT_ROLES,
+        ),
+        api.RULES,
+    )
+    access = partner.PartnerAccess(runtime.db)
+    runtime.add_listener(
+        Listener(
+            name="partner",
+            host=settings.partner_host,
+            port=settings.partner_port,
+            services=[
+                GrpcService(
+                    add_to_server=partner_pb2_grpc.add_PartnerServiceServicer_to_server,
+                    servicer=partner.PartnerApi(runtime.db),
+                    descriptor=partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
+                    roles=partner.ROLES,
+                    default_roles=partner.DEFAULT_ROLES,
+                )
+            ],
+            rules=partner.RULES,
+            authenticate=access.authenticate,
+            tls_cert=settings.partner_tls_cert,
+            tls_key=settings.partner_tls_key,
+            limiter=TokenBuckets(settings.partner_rate, settings.partner_burst),
+            audit=access.audit,
+        )
+    )
+    for spec in handlers.CONSUMERS:
+        runtime.add_consumer(spec)
+    return runtime
+
+
+if __name__ == "__main__":
+    serve_forever(build, Settings.from_env("investors"))

@@ -1,0 +1,41 @@
+"""What the investors service does with events: it keeps a directory of the hub's companies from the
+companies service's events, so that introductions and matching never call that service on the hot path.
+
+The directory is rebuildable: its consumer reads the stream from the start (DeliverPolicy ALL), so an
+empty directory, with its processed-events rows and its durable consumer deleted, fills again on start."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from hub.events.v1 import companies_pb2 as ev
+from hub.events.v1 import envelope_pb2
+
+from hubcore.db import UnitOfWork
+from hubcore.events import ConsumerSpec
+from hubcore.requests import parse_name
+from services.investors import domain, store
+
+DIRECTORY = "investors-directory"
+
+
+async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """Every company event carries a snapshot; the newest version wins, whatever the arrival order."""
+    snapshot: ev.CompanySnapshot = payload.company  # type: ignore[attr-defined]
+    await store.upsert_directory_company(
+        uow.conn,
+        domain.DirectoryCompany(
+            id=parse_name(snapshot.name, "companies", "company.name"),
+            korean_name=snapshot.korean_name,
+            english_name=snapshot.english_name,
+            sector=snapshot.sector,
+            stage=snapshot.stage,
+            status=snapshot.status,
+            tags=tuple(snapshot.tags),
+            website=snapshot.website,
+            archived=snapshot.HasField("delete_time"),
+            version=envelope.version,
+        ),
+    )
+
+
+CONSUMERS = [ConsumerSpec(durable=DIRECTORY, subjects=["hub.companies.company.>"], handler=project_company)]
