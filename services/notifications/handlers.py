@@ -5,14 +5,15 @@ the processed-events record, so a redelivered event plans nothing twice)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as companies_ev
 from hub.events.v1 import envelope_pb2
+from hub.events.v1 import investors_pb2 as investors_ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import UnitOfWork, now
+from hubcore.db import UnitOfWork, as_utc, now
 from hubcore.events import ConsumerSpec
 from services.notifications import domain, rules, store
 from services.notifications.config import Config
@@ -36,6 +37,25 @@ async def company_snapshot(conn: AsyncConnection, name: str) -> companies_ev.Com
     return companies_ev.CompanySnapshot.FromString(held[1]) if held else None
 
 
+async def company_names(conn: AsyncConnection, name: str) -> dict[str, str]:
+    """A company's names for the templates (the resource name when it is not known yet)."""
+    company = await company_snapshot(conn, name)
+    return {
+        "company_ko": company.korean_name if company else name,
+        "company_en": company.english_name if company else "",
+    }
+
+
+async def firm_names(conn: AsyncConnection, name: str) -> tuple[str, str]:
+    held = await store.entity(conn, name) if name else None
+    firm = investors_ev.FirmSnapshot.FromString(held[1]) if held else None
+    return (firm.korean_name, firm.english_name) if firm else (name, "")
+
+
+def occurred(envelope: envelope_pb2.Envelope, clock: Clock) -> datetime:
+    return as_utc(envelope.occurred_at.ToDatetime()) if envelope.HasField("occurred_at") else clock()
+
+
 class Handlers:
     def __init__(self, cfg: Config, clock: Clock = now) -> None:
         self.cfg = cfg
@@ -48,7 +68,15 @@ class Handlers:
             "hub.companies.person.registered": self.person,
             "hub.companies.person.updated": self.person,
             "hub.companies.person.deleted": self.person_deleted,
+            "hub.investors.firm.registered": self.firm,
+            "hub.investors.firm.updated": self.firm,
+            "hub.investors.partner.registered": self.partner,
+            "hub.investors.partner.updated": self.partner,
+            "hub.investors.round.closed": self.round_closed,
         }
+        for state in ("requested", "company_consented", "company_declined", "partner_accepted", "partner_declined",
+                      "cancelled"):  # fmt: skip
+            self.routes[f"hub.investors.introduction.{state}"] = self.introduction
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         route = self.routes.get(envelope.type)
@@ -101,3 +129,47 @@ class Handlers:
             uow.conn, source=person.name, version=envelope.version, active=False, kind=domain.PERSON,
             korean_name="", english_name="", email="", company="", role="", webhook_url="",
         )  # fmt: skip
+
+    # investors
+
+    async def firm(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        firm: investors_ev.FirmSnapshot = payload.firm  # type: ignore[attr-defined]
+        await store.remember_entity(uow.conn, firm.name, envelope.version, firm.SerializeToString())
+
+    async def partner(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A firm's partner: a recipient whose organisation (the company column) is their firm."""
+        partner: investors_ev.PartnerSnapshot = payload.partner  # type: ignore[attr-defined]
+        await store.upsert_recipient(
+            uow.conn, source=partner.name, version=envelope.version, active=True, kind=domain.PARTNER,
+            korean_name=partner.korean_name, english_name=partner.english_name, email=partner.email,
+            company=partner.firm, role="PARTNER",
+        )  # fmt: skip
+
+    async def introduction(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        snapshot: investors_ev.IntroductionSnapshot = payload.introduction  # type: ignore[attr-defined]
+        # The newest state decides what is waiting: a late, older event plans nothing.
+        if not await store.remember_entity(uow.conn, snapshot.name, envelope.version, snapshot.SerializeToString()):
+            return
+        firm_ko, firm_en = await firm_names(uow.conn, snapshot.firm)
+        partner = await store.recipient_by_source(uow.conn, snapshot.partner) if snapshot.partner else None
+        view = rules.IntroductionView(
+            name=snapshot.name, company=snapshot.company, firm=snapshot.firm, partner=snapshot.partner,
+            state=snapshot.state, note=getattr(payload, "note", ""), firm_ko=firm_ko, firm_en=firm_en,
+            partner_ko=partner.korean_name if partner else "", partner_en=partner.english_name if partner else "",
+            **await company_names(uow.conn, snapshot.company),
+        )  # fmt: skip
+        actions = rules.introduction_changed(view, at=occurred(envelope, self.clock), now=self.clock(), cfg=self.cfg)
+        await apply(uow.conn, actions)
+
+    async def round_closed(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        assert isinstance(payload, investors_ev.RoundClosed)
+        round_ = payload.round
+        lead_ko, lead_en = await firm_names(uow.conn, round_.lead_firm) if round_.lead_firm else ("", "")
+        closed = round_.close_date
+        view = rules.RoundView(
+            name=round_.name, company=round_.company, round_type=round_.round_type, amount=round_.amount.units,
+            lead_firm=round_.lead_firm, lead_firm_ko=lead_ko, lead_firm_en=lead_en,
+            close_date=date(closed.year, closed.month, closed.day) if closed.year else None,
+            participants=[p.firm for p in round_.participants], **await company_names(uow.conn, round_.company),
+        )  # fmt: skip
+        await apply(uow.conn, rules.round_closed(view, now=self.clock(), cfg=self.cfg))

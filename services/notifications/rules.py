@@ -298,7 +298,9 @@ def introduction_changed(intro: IntroductionView, *, at: datetime, now: datetime
                      company=intro.company, expires_at=expires, context=context)]  # fmt: skip
     if intro.state == "COMPANY_CONSENTED":
         n = cfg.nudge_business_days
-        partner = (recipient(intro.partner),)
+        # The partner named on it, or every partner of the firm when none is (a firm's partners are kept with
+        # their firm as their organisation).
+        partner = (recipient(intro.partner),) if intro.partner else (company_contacts(intro.firm),)
         return [
             Plan(INTRO_ANSWER_REQUEST, intro.name, "consented", now, partner, company=intro.company,
                  expires_at=expires, context=context),
