@@ -53,6 +53,8 @@ async def firm_names(conn: AsyncConnection, name: str) -> tuple[str, str]:
 
 
 def occurred(envelope: envelope_pb2.Envelope, clock: Clock) -> datetime:
+    """When the event happened. Notes about it are due then and expire a few days later, so that a new
+    deployment reading the stream from its start (90 days) sends nothing stale."""
     return as_utc(envelope.occurred_at.ToDatetime()) if envelope.HasField("occurred_at") else clock()
 
 
@@ -99,7 +101,10 @@ class Handlers:
         # A status change is a fact even if a newer snapshot arrived first: its rules always run (their
         # keys make them idempotent).
         contacts = await store.contacts_of(uow.conn, payload.company.name)
-        await apply(uow.conn, rules.company_status_changed(payload, contacts=contacts, now=self.clock(), cfg=self.cfg))
+        await apply(
+            uow.conn,
+            rules.company_status_changed(payload, contacts=contacts, now=occurred(envelope, self.clock), cfg=self.cfg),
+        )
 
     async def person(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         person: companies_ev.PersonSnapshot = payload.person  # type: ignore[attr-defined]
@@ -120,7 +125,9 @@ class Handlers:
         )
         if changed and joined and person.company:
             company = await company_snapshot(uow.conn, person.company)
-            await apply(uow.conn, rules.person_joined(person, company, now=self.clock(), cfg=self.cfg))
+            await apply(
+                uow.conn, rules.person_joined(person, company, now=occurred(envelope, self.clock), cfg=self.cfg)
+            )
 
     async def person_deleted(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         person: companies_ev.PersonSnapshot = payload.person  # type: ignore[attr-defined]
@@ -158,7 +165,8 @@ class Handlers:
             partner_ko=partner.korean_name if partner else "", partner_en=partner.english_name if partner else "",
             **await company_names(uow.conn, snapshot.company),
         )  # fmt: skip
-        actions = rules.introduction_changed(view, at=occurred(envelope, self.clock), now=self.clock(), cfg=self.cfg)
+        at = occurred(envelope, self.clock)
+        actions = rules.introduction_changed(view, at=at, now=at, cfg=self.cfg)
         await apply(uow.conn, actions)
 
     async def round_closed(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -172,4 +180,4 @@ class Handlers:
             close_date=date(closed.year, closed.month, closed.day) if closed.year else None,
             participants=[p.firm for p in round_.participants], **await company_names(uow.conn, round_.company),
         )  # fmt: skip
-        await apply(uow.conn, rules.round_closed(view, now=self.clock(), cfg=self.cfg))
+        await apply(uow.conn, rules.round_closed(view, now=occurred(envelope, self.clock), cfg=self.cfg))

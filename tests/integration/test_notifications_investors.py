@@ -81,6 +81,7 @@ async def test_an_introduction_asks_nudges_and_stops_and_a_closed_round_is_celeb
     assert not mail(mail_sink, "pm@hub.example")
 
     # The partner accepts: the escalation is cancelled and the company hears the answer.
+    notifications.clock.offset = timedelta()
     await investors.investors.ChangeIntroductionState(
         ipb.ChangeIntroductionStateRequest(name=intro.name, state=ipb.INTRODUCTION_STATE_PARTNER_ACCEPTED),
         metadata=ADMIN,

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
@@ -22,6 +23,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from hubcore import events, migrate
 from hubcore.db import Database, uuid7
@@ -100,7 +102,10 @@ async def settled(db: Database, expected: int) -> bool:
 
 
 async def consumer_drained(js: JetStreamContext) -> bool:
-    info = await js.consumer_info(events.STREAM, "notifications")
+    try:
+        info = await js.consumer_info(events.STREAM, "notifications")
+    except NotFoundError:  # not subscribed yet
+        return False
     return info.num_pending == 0 and info.num_ack_pending == 0
 
 
@@ -227,3 +232,29 @@ async def test_two_worker_processes_never_send_the_same_message(
 async def _recipients(db: Database, count: int) -> bool:
     async with db.read() as conn:
         return (await conn.execute(sa.select(sa.func.count()).select_from(store.recipients))).scalar_one() == count
+
+
+async def test_a_new_worker_reading_an_old_stream_sends_nothing_stale(
+    database_url: str, nats_server: NatsServer, js: JetStreamContext, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    """A first deployment reads the stream from its start: notes about events days old have expired."""
+    history = hub_history(people=2)
+    for message in history:
+        message.occurred_at.FromDatetime(datetime(2026, 1, 5, 1, tzinfo=UTC))
+    await publish(js, history, "old")
+    running = await start_notifications(
+        make_settings("notifications", database_url, nats_server.url, tmp_path), notify_config(mail_sink)
+    )
+    try:
+        await eventually(lambda: consumer_drained(js), timeout=30)
+
+        async def all_expired() -> bool:
+            async with running.runtime.db.read() as conn:
+                f = store.follow_ups.c
+                states = set((await conn.execute(sa.select(f.state))).scalars())
+            return states == {domain.EXPIRED}
+
+        await eventually(all_expired, timeout=20)
+        assert not mail_sink.messages
+    finally:
+        await stop_notifications(running)
