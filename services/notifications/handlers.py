@@ -4,8 +4,10 @@ the processed-events record, so a redelivered event plans nothing twice)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as companies_ev
@@ -20,6 +22,17 @@ from services.notifications.config import Config
 
 Clock = Callable[[], datetime]
 Handler = Callable[[UnitOfWork, envelope_pb2.Envelope, Message], Awaitable[None]]
+
+
+def _optional(module: str) -> Any:
+    """The consulting service's events (issue 4) reach main with its branch; until then its rules sleep."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+consulting_ev = _optional("hub.events.v1.consulting_pb2")
 
 
 async def apply(conn: AsyncConnection, actions: Iterable[domain.Action]) -> None:
@@ -79,6 +92,14 @@ class Handlers:
         for state in ("requested", "company_consented", "company_declined", "partner_accepted", "partner_declined",
                       "cancelled"):  # fmt: skip
             self.routes[f"hub.investors.introduction.{state}"] = self.introduction
+        if consulting_ev is not None:
+            for event in ("scheduled", "rescheduled", "cancelled", "no_show", "completed"):
+                self.routes[f"hub.consulting.session.{event}"] = self.session
+            self.routes |= {
+                "hub.consulting.action_item.created": self.action_item_created,
+                "hub.consulting.action_item.completed": self.action_item_completed,
+                "hub.consulting.action_item.overdue": self.action_item_overdue,
+            }
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         route = self.routes.get(envelope.type)
@@ -181,3 +202,70 @@ class Handlers:
             participants=[p.firm for p in round_.participants], **await company_names(uow.conn, round_.company),
         )  # fmt: skip
         await apply(uow.conn, rules.round_closed(view, now=occurred(envelope, self.clock), cfg=self.cfg))
+
+    # consulting
+
+    async def session_view(self, conn: AsyncConnection, snapshot: Any) -> rules.SessionView:
+        return rules.SessionView(
+            name=snapshot.name, company=snapshot.company, mentor=snapshot.mentor, state=snapshot.state,
+            start=snapshot.start_time.ToDatetime(tzinfo=UTC), end=snapshot.end_time.ToDatetime(tzinfo=UTC),
+            mentor_name=snapshot.mentor_name, session_type=snapshot.session_type_name, room=snapshot.room,
+            agenda=snapshot.agenda, **await company_names(conn, snapshot.company),
+        )  # fmt: skip
+
+    async def session(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """Reminders follow the session's newest snapshot; a completion also plans the recap."""
+        snapshot = payload.session  # type: ignore[attr-defined]
+        if not await store.remember_entity(uow.conn, snapshot.name, envelope.version, snapshot.SerializeToString()):
+            return  # a newer snapshot was applied already
+        view = await self.session_view(uow.conn, snapshot)
+        await apply(uow.conn, rules.session_changed(view, now=self.clock()))
+        if envelope.type.endswith(".completed"):
+            await store.remember_entity(uow.conn, f"{snapshot.name}/completion", 1, payload.SerializeToString())
+            await self.plan_recap(uow.conn, snapshot.name, occurred(envelope, self.clock))
+
+    async def plan_recap(self, conn: AsyncConnection, session: str, completed_at: datetime) -> None:
+        """The recap, with the action items known so far (planning it again while pending updates it)."""
+        held = await store.entity(conn, f"{session}/completion")
+        if held is None:
+            return
+        completion = consulting_ev.SessionCompleted.FromString(held[1])
+        items = []
+        for name in completion.action_items:
+            known = await store.entity(conn, name)
+            if known:
+                items.append(await self.action_item_view(conn, consulting_ev.ActionItemSnapshot.FromString(known[1])))
+        view = await self.session_view(conn, completion.session)
+        await apply(conn, [rules.session_recap(view, completion.notes, items, completed_at=completed_at, cfg=self.cfg)])
+
+    async def action_item_view(self, conn: AsyncConnection, snapshot: Any) -> rules.ActionItemView:
+        due = snapshot.due_date
+        return rules.ActionItemView(
+            name=snapshot.name, session=snapshot.session, company=snapshot.company, description=snapshot.description,
+            owner=snapshot.owner, due_date=date(due.year, due.month, due.day) if due.year else None,
+            state=snapshot.state, **await company_names(conn, snapshot.company),
+        )  # fmt: skip
+
+    async def _action_item(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> Any:
+        snapshot = payload.action_item  # type: ignore[attr-defined]
+        if not await store.remember_entity(uow.conn, snapshot.name, envelope.version, snapshot.SerializeToString()):
+            return None
+        return await self.action_item_view(uow.conn, snapshot)
+
+    async def action_item_created(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        item = await self._action_item(uow, envelope, payload)
+        if item is not None:
+            await apply(uow.conn, rules.action_item_created(item, now=self.clock()))
+            completion = await store.entity(uow.conn, f"{item.session}/completion")
+            if completion is not None:  # the recap still waiting for it takes it in
+                await self.plan_recap(uow.conn, item.session, occurred(envelope, self.clock))
+
+    async def action_item_completed(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        item = await self._action_item(uow, envelope, payload)
+        if item is not None:
+            await apply(uow.conn, rules.action_item_done(item))
+
+    async def action_item_overdue(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        item = await self._action_item(uow, envelope, payload)
+        if item is not None and item.state == "OPEN":
+            await apply(uow.conn, rules.action_item_overdue(item, now=occurred(envelope, self.clock), cfg=self.cfg))
