@@ -144,26 +144,7 @@ def retry_delay(attempt: int, base: float, cap: float, rand: Callable[[], float]
     return ceiling / 2 + rand() * ceiling / 2
 
 
-# Formatting: amounts in KRW and dates, the way each language writes them
-
-KOREAN_UNITS = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
-
-
-def format_krw(amount: int, language: str = "ko") -> str:
-    """Korean: 15억 원, 15억 3,000만 원, 1조 2,000억 원, 3,500만 원, 9,000원 (remainders under 10,000 won
-    are dropped once a larger unit is present, as people write them). English: ₩1,500,000,000."""
-    if language != "ko":
-        return f"-₩{-amount:,}" if amount < 0 else f"₩{amount:,}"
-    sign, rest = ("-" if amount < 0 else ""), abs(amount)
-    if rest < 10**4:
-        return f"{sign}{rest:,}원"
-    parts = []
-    for unit, label in KOREAN_UNITS:
-        count, rest = divmod(rest, unit)
-        if count:
-            parts.append(f"{count:,}{label}")
-    return f"{sign}{' '.join(parts)} 원"
-
+# Formatting: dates, the way each language writes them (amounts: hubcore.korean.format_krw)
 
 KOREAN_WEEKDAYS = "월화수목금토일"
 

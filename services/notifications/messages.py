@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+from hubcore.korean import format_krw
 from services.notifications import domain
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -42,7 +43,7 @@ def _day(ctx: jinja2.runtime.Context, value: str) -> str:
 
 @jinja2.pass_context
 def _krw(ctx: jinja2.runtime.Context, value: int | str) -> str:
-    return domain.format_krw(int(value), ctx["language"])
+    return format_krw(int(value), ctx["language"])
 
 
 @jinja2.pass_context

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hubcore.korean import format_krw
 from services.notifications import channels, domain, messages, rules
 from services.notifications.config import Config, parse_hours
 
@@ -90,8 +91,8 @@ def test_back_off_grows_exponentially_with_jitter_and_a_cap() -> None:
     ],
 )
 def test_krw_is_written_the_korean_way(amount: int, korean: str, english: str) -> None:
-    assert domain.format_krw(amount, "ko") == korean
-    assert domain.format_krw(amount, "en") == english
+    assert format_krw(amount, "ko") == korean
+    assert format_krw(amount, "en") == english
 
 
 def test_dates_in_the_readers_zone_and_language() -> None:
