@@ -28,7 +28,8 @@ from hubcore.settings import (
 )
 from hubcore.tls import local_certificate
 
-SERVICES = ["companies", "investors", "notifications"]  # in start order; each is `python -m services.<name>`
+# In start order; each is `python -m services.<name>`.
+SERVICES = ["companies", "investors", "consulting", "notifications"]
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:

@@ -304,13 +304,13 @@ class Runtime:
     def add_consumer(self, spec: events.ConsumerSpec) -> None:
         self.consumer_specs.append(spec)
 
+    def add_listener(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
     def add_loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """A background loop of the service's own (a sweep, a timer): started with the server, restarted
         if it crashes, cancelled on stop. It needs only the database, not NATS: its events go to the outbox."""
         self.loops.append((name, run))
-
-    def add_listener(self, listener: Listener) -> None:
-        self.listeners.append(listener)
 
     async def start(self) -> None:
         if self.settings.migrate_on_start:

@@ -21,6 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hub.companies.v1 import companies_pb2_grpc
+from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
@@ -178,6 +179,10 @@ class Client:
     @property
     def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
         return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
+
+    @property
+    def consulting(self) -> consulting_pb2_grpc.ConsultingServiceStub:
+        return consulting_pb2_grpc.ConsultingServiceStub(self.channel("consulting"))
 
     @property
     def investors(self) -> investors_pb2_grpc.InvestorServiceStub:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import typer
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 
@@ -47,6 +48,18 @@ def investors_figures(hub: Client) -> dict[str, Any]:
     }
 
 
+def consulting_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.consulting.GetConsultingStats, spb.GetConsultingStatsRequest())
+    return {
+        "experts": stats.people_trained,
+        "programs": stats.programs_held,
+        "participants": stats.participants,
+        "sessions_by_type": {t.display_name: t.completed for t in stats.sessions_by_type},
+        "action_items_open": stats.open_action_items,
+        "action_items_overdue": stats.overdue_action_items,
+    }
+
+
 def notifications_figures(hub: Client) -> dict[str, Any]:
     stats = hub.send(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
     return {
@@ -64,6 +77,7 @@ def notifications_figures(hub: Client) -> dict[str, Any]:
 SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
     "companies": companies_figures,
     "investors": investors_figures,
+    "consulting": consulting_figures,
     "notifications": notifications_figures,
 }
 
@@ -110,6 +124,10 @@ def command(ctx: typer.Context) -> None:
             [(figures["rounds_closed"], krw(figures["funding_raised_krw"]), figures["firms_in_network"])],
         )
         print_table("introductions by stage", ["stage", "count"], sorted(figures["introductions_by_state"].items()))
+    if "sessions_by_type" in figures:
+        print_table("sessions held by type", ["type", "completed"], sorted(figures["sessions_by_type"].items()))
+        overdue = (figures["action_items_open"], figures["action_items_overdue"])
+        print_table("action items", ["open", "overdue"], [overdue])
     if "follow_ups" in figures:
         print_table("follow-ups", ["", "count"], list(figures["follow_ups"].items()))
     if missing:

@@ -4,13 +4,12 @@ the processed-events record, so a redelivered event plans nothing twice)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
-from typing import Any
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as companies_ev
+from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import envelope_pb2
 from hub.events.v1 import investors_pb2 as investors_ev
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,17 +21,6 @@ from services.notifications.config import Config
 
 Clock = Callable[[], datetime]
 Handler = Callable[[UnitOfWork, envelope_pb2.Envelope, Message], Awaitable[None]]
-
-
-def _optional(module: str) -> Any:
-    """The consulting service's events (issue 4) reach main with its branch; until then its rules sleep."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
-consulting_ev = _optional("hub.events.v1.consulting_pb2")
 
 
 async def apply(conn: AsyncConnection, actions: Iterable[domain.Action]) -> None:
@@ -92,14 +80,13 @@ class Handlers:
         for state in ("requested", "company_consented", "company_declined", "partner_accepted", "partner_declined",
                       "cancelled"):  # fmt: skip
             self.routes[f"hub.investors.introduction.{state}"] = self.introduction
-        if consulting_ev is not None:
-            for event in ("scheduled", "rescheduled", "cancelled", "no_show", "completed"):
-                self.routes[f"hub.consulting.session.{event}"] = self.session
-            self.routes |= {
-                "hub.consulting.action_item.created": self.action_item_created,
-                "hub.consulting.action_item.completed": self.action_item_completed,
-                "hub.consulting.action_item.overdue": self.action_item_overdue,
-            }
+        for event in ("scheduled", "rescheduled", "cancelled", "no_show", "completed"):
+            self.routes[f"hub.consulting.session.{event}"] = self.session
+        self.routes |= {
+            "hub.consulting.action_item.created": self.action_item_created,
+            "hub.consulting.action_item.completed": self.action_item_completed,
+            "hub.consulting.action_item.overdue": self.action_item_overdue,
+        }
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         route = self.routes.get(envelope.type)
@@ -205,7 +192,7 @@ class Handlers:
 
     # consulting
 
-    async def session_view(self, conn: AsyncConnection, snapshot: Any) -> rules.SessionView:
+    async def session_view(self, conn: AsyncConnection, snapshot: consulting_ev.SessionSnapshot) -> rules.SessionView:
         return rules.SessionView(
             name=snapshot.name, company=snapshot.company, mentor=snapshot.mentor, state=snapshot.state,
             start=snapshot.start_time.ToDatetime(tzinfo=UTC), end=snapshot.end_time.ToDatetime(tzinfo=UTC),
@@ -215,7 +202,7 @@ class Handlers:
 
     async def session(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         """Reminders follow the session's newest snapshot; a completion also plans the recap."""
-        snapshot = payload.session  # type: ignore[attr-defined]
+        snapshot: consulting_ev.SessionSnapshot = payload.session  # type: ignore[attr-defined]
         if not await store.remember_entity(uow.conn, snapshot.name, envelope.version, snapshot.SerializeToString()):
             return  # a newer snapshot was applied already
         view = await self.session_view(uow.conn, snapshot)
@@ -238,7 +225,9 @@ class Handlers:
         view = await self.session_view(conn, completion.session)
         await apply(conn, [rules.session_recap(view, completion.notes, items, completed_at=completed_at, cfg=self.cfg)])
 
-    async def action_item_view(self, conn: AsyncConnection, snapshot: Any) -> rules.ActionItemView:
+    async def action_item_view(
+        self, conn: AsyncConnection, snapshot: consulting_ev.ActionItemSnapshot
+    ) -> rules.ActionItemView:
         due = snapshot.due_date
         return rules.ActionItemView(
             name=snapshot.name, session=snapshot.session, company=snapshot.company, description=snapshot.description,
@@ -246,8 +235,10 @@ class Handlers:
             state=snapshot.state, **await company_names(conn, snapshot.company),
         )  # fmt: skip
 
-    async def _action_item(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> Any:
-        snapshot = payload.action_item  # type: ignore[attr-defined]
+    async def _action_item(
+        self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message
+    ) -> rules.ActionItemView | None:
+        snapshot: consulting_ev.ActionItemSnapshot = payload.action_item  # type: ignore[attr-defined]
         if not await store.remember_entity(uow.conn, snapshot.name, envelope.version, snapshot.SerializeToString()):
             return None
         return await self.action_item_view(uow.conn, snapshot)

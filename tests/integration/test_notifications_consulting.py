@@ -1,8 +1,6 @@
 """Sessions and action items: the consulting service's events (published here as it would publish them)
 drive reminders that move and cancel with the session, the recap, and action-item reminders, nudges and
-escalations; a real SMTP server counts what goes out, and the worker's clock is moved to each due time.
-
-Skipped until the consulting service's event messages (hub/events/v1/consulting.proto) are on main."""
+escalations; a real SMTP server counts what goes out, and the worker's clock is moved to each due time."""
 
 from __future__ import annotations
 
@@ -15,6 +13,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.type import date_pb2
 from hub.events.v1 import companies_pb2 as companies_ev
+from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import envelope_pb2
 from hub.notifications.v1 import notifications_pb2 as pb
 from nats.js import JetStreamContext
@@ -25,7 +24,6 @@ from hubcore.natsserver import NatsServer
 from services.notifications import domain, rules
 from tests.conftest import ADMIN, RunningNotifications, eventually
 
-consulting_ev = pytest.importorskip("hub.events.v1.consulting_pb2")
 SEOUL = domain.SEOUL
 
 
@@ -62,7 +60,7 @@ async def mail_count(sink: MailSink, count: int) -> bool:
     return len(sink.messages) == count
 
 
-def session(start: datetime, state: str = "SCHEDULED") -> Message:
+def session(start: datetime, state: str = "SCHEDULED") -> consulting_ev.SessionSnapshot:
     snapshot = consulting_ev.SessionSnapshot(
         name="sessions/12", company="companies/3", mentor="mentors/4", mentor_name="박교수",
         session_type_name="1:1 기술 자문", room="rooms/2", agenda="GPU 클러스터 활용", state=state,
