@@ -22,7 +22,7 @@ from hubcore.db import uuid7
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
 from services.notifications import domain, rules
-from tests.conftest import ADMIN, RunningNotifications, eventually
+from tests.conftest import ADMIN, RunningConsulting, RunningNotifications, eventually
 
 SEOUL = domain.SEOUL
 
@@ -187,3 +187,48 @@ async def test_a_completed_session_sends_its_recap_and_its_action_items_are_foll
     assert await notifications.scheduler.tick() == 0
     assert len(mail_sink.messages) == 4 and not [m for m in mail_sink.messages if "pm@" in str(m["To"])]
     assert date.today()  # the dates above are relative to today, so the test holds on any day
+
+
+async def test_the_real_consulting_service_drives_reminders(
+    consulting: RunningConsulting, notifications: RunningNotifications, js: JetStreamContext
+) -> None:
+    """Through the consulting service's own API and events: schedule, move, cancel."""
+    from hub.consulting.v1 import consulting_pb2 as spb
+
+    from tests.integration.consulting_world import (
+        future_monday,
+        interval,
+        know_company,
+        make_mentor,
+        make_type,
+        schedule_request,
+    )  # fmt: skip
+
+    company = await know_company(consulting, 3)
+    mentor, kind = await make_mentor(consulting), await make_type(consulting)
+    start = future_monday()
+    made = await consulting.consulting.ScheduleSession(schedule_request(company, mentor, kind, start), metadata=ADMIN)
+
+    async def reminders(occasion: datetime) -> list[pb.FollowUp]:
+        found = await follow_ups(notifications, f"entity={made.name} AND state=PENDING")
+        return found if {f.occasion for f in found} == {occasion.isoformat()} and len(found) == 2 else []
+
+    planned = await eventually(lambda: reminders(start), timeout=20)
+    assert {f.due_time.ToDatetime(tzinfo=UTC) for f in planned} == {
+        start - timedelta(hours=24),
+        start - timedelta(hours=1),
+    }
+    moved = start + timedelta(days=1)
+    await consulting.consulting.RescheduleSession(
+        spb.RescheduleSessionRequest(name=made.name, interval=interval(moved), reason="멘토 일정"), metadata=ADMIN
+    )
+    await eventually(lambda: reminders(moved), timeout=20)
+    await consulting.consulting.CancelSession(
+        spb.CancelSessionRequest(name=made.name, reason="회사 사정"), metadata=ADMIN
+    )
+
+    async def none_pending() -> bool:
+        return not await follow_ups(notifications, f"entity={made.name} AND state=PENDING")
+
+    await eventually(none_pending, timeout=20)
+    assert len(await follow_ups(notifications, f"entity={made.name} AND state=CANCELLED")) == 4
