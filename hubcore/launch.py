@@ -16,11 +16,20 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
-from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PARTNER_PORTS, PROJECT_DIR, Settings, token_hash
+from hubcore.settings import (
+    DEFAULT_MAIL_SINK_PORT,
+    DEFAULT_NATS_PORT,
+    DEFAULT_PARTNER_PORTS,
+    PROJECT_DIR,
+    Settings,
+    token_hash,
+)
 from hubcore.tls import local_certificate
 
-SERVICES = ["companies", "investors", "consulting"]  # in start order; each is `python -m services.<name>`
+# In start order; each is `python -m services.<name>`.
+SERVICES = ["companies", "investors", "consulting", "notifications"]
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
@@ -69,6 +78,12 @@ def main() -> int:
         for name in SERVICES
         if name in DEFAULT_PARTNER_PORTS
     }
+    # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
+    sink_port = (
+        0 if os.environ.get("HUB_SMTP_HOST") else int(os.environ.get("HUB_MAIL_SINK_PORT", DEFAULT_MAIL_SINK_PORT))
+    )
+    if sink_port:
+        wanted["mail sink"] = ("127.0.0.1", sink_port)
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
     if taken:
         print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
@@ -85,6 +100,10 @@ def main() -> int:
         if name in DEFAULT_PARTNER_PORTS and not os.environ.get(f"HUB_{upper}_PARTNER_TLS_CERT"):
             cert, key = local_certificate(data_dir / "tls")
             env |= {f"HUB_{upper}_PARTNER_TLS_CERT": str(cert), f"HUB_{upper}_PARTNER_TLS_KEY": str(key)}
+    sink = MailSink(port=sink_port, folder=data_dir / "mail").start() if sink_port else None
+    if sink:
+        env |= {"HUB_SMTP_HOST": "127.0.0.1", "HUB_SMTP_PORT": str(sink_port)}
+        env.setdefault("HUB_PROGRAM_MANAGER_EMAILS", "manager@hub.local")
     processes: dict[str, subprocess.Popen[bytes]] = {}
     try:
         addresses = {}
@@ -100,6 +119,8 @@ def main() -> int:
                 seed.run(address, token)
                 marker.touch()
         notes = [line for name in SERVICES for line in _notes(name, data_dir, env)]
+        if sink:
+            notes += [f"Mail the hub sends lands in {data_dir / 'mail'}/ (an SMTP sink on 127.0.0.1:{sink_port}).", ""]
         _banner(addresses, nats.url, data_dir, token, notes)
         while all(p.poll() is None for p in processes.values()):
             time.sleep(0.5)
@@ -118,6 +139,8 @@ def main() -> int:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if sink:
+            sink.stop()
         nats.stop()
 
 

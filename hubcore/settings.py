@@ -12,6 +12,7 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 # Each service's default gRPC port on the embedded setup; NATS on its own port, never 4222.
 DEFAULT_PORTS = {"companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064}
 DEFAULT_NATS_PORT = 14222
+DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink of `make run` (messages land in var/mail/)
 # Services with an external API for callers outside the hub listen on a second port (the partner API).
 DEFAULT_PARTNER_PORTS = {"investors": 50072}
 

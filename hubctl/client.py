@@ -23,6 +23,7 @@ from grpc_status import rpc_status
 from hub.companies.v1 import companies_pb2_grpc
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
+from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from rich.console import Console
 from rich.table import Table
@@ -186,6 +187,10 @@ class Client:
     @property
     def investors(self) -> investors_pb2_grpc.InvestorServiceStub:
         return investors_pb2_grpc.InvestorServiceStub(self.channel("investors"))
+
+    @property
+    def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
+        return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
 
     def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
         if service not in self.config.addresses:

@@ -14,6 +14,7 @@ import typer
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubctl.client import print_json, print_table
 
@@ -59,11 +60,25 @@ def consulting_figures(hub: Client) -> dict[str, Any]:
     }
 
 
+def notifications_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
+    return {
+        "follow_ups": {
+            "pending": stats.pending_follow_ups,
+            "overdue": stats.overdue_follow_ups,
+            "deliveries retrying": stats.retrying_deliveries,
+            "deliveries failed": stats.failed_deliveries,
+            "sent in the last 24 h": stats.sent_last_24h,
+        }
+    }
+
+
 # service -> what it contributes; each service adds its own as it lands.
 SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
     "companies": companies_figures,
     "investors": investors_figures,
     "consulting": consulting_figures,
+    "notifications": notifications_figures,
 }
 
 
@@ -113,5 +128,7 @@ def command(ctx: typer.Context) -> None:
         print_table("sessions held by type", ["type", "completed"], sorted(figures["sessions_by_type"].items()))
         overdue = (figures["action_items_open"], figures["action_items_overdue"])
         print_table("action items", ["open", "overdue"], [overdue])
+    if "follow_ups" in figures:
+        print_table("follow-ups", ["", "count"], list(figures["follow_ups"].items()))
     if missing:
         print_table("not answering", ["service", "error"], sorted(missing.items()))

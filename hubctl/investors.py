@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2, money_pb2
 from hub.investors.v1 import investors_pb2 as ipb
 
+from hubcore.korean import format_krw
 from hubctl.client import as_dict, current, enum_number, fail, print_json, print_table, short, when
 
 investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
@@ -25,12 +26,7 @@ STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
 
 def krw(units: int) -> str:
     """Korean reading of an amount: 23억 5,000만 원."""
-    if units < 10_000:
-        return f"{units:,}원"
-    eok, rest = divmod(units, 100_000_000)
-    man = rest // 10_000
-    parts = ([f"{eok:,}억"] if eok else []) + ([f"{man:,}만"] if man else [])
-    return " ".join(parts) + " 원"
+    return format_krw(units)
 
 
 def parse_krw(text: str) -> money_pb2.Money:

@@ -4,10 +4,14 @@ HUB_TEST_DATABASE_URL is set. Every test gets its own database and its own NATS 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +21,13 @@ import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2_grpc
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
+from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubcore import logs
+from hubcore.db import now
+from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
 from hubcore.settings import Settings, token_hash
@@ -226,6 +233,159 @@ async def consulting(
     yield running
     await running.channel.close()
     await running.runtime.stop()
+
+
+class Clock:
+    """The notifications service's idea of now: real time, shifted by what a test moves it."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return now() + self.offset
+
+    def move_to(self, moment: datetime) -> None:
+        self.offset = moment - now()
+
+
+@pytest.fixture
+def mail_sink(tmp_path: Path) -> Iterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on a free port; messages are counted and kept as .eml files."""
+    sink = MailSink(port=free_port(), folder=tmp_path / "mail").start()
+    yield sink
+    sink.stop()
+
+
+WEBHOOK_SECRET = "test-webhook-secret"
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signed: bool
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class WebhookReceiver:
+    """A real HTTP server on a free port that checks each request's signature like a receiver would."""
+
+    port: int = 0
+    received: list[Received] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)  # status codes to answer next (then 200)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def accepted(self) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.signed]
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    from services.notifications.channels import verify
+
+    receiver = WebhookReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            signed = verify(WEBHOOK_SECRET, self.headers, body)
+            with receiver.lock:
+                status = receiver.answers.pop(0) if receiver.answers else (200 if signed else 401)
+                if status == 200:
+                    receiver.received.append(Received(self.path, dict(self.headers.items()), body, signed))
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+def notify_config(mail_sink: MailSink, **extra: Any) -> Any:
+    """The worker's settings for tests: the test's SMTP server, no quiet hours, fast polling and retries."""
+    from services.notifications.config import Config
+
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mail_sink.port,
+        "smtp_timeout": 10.0,
+        "webhook_secret": WEBHOOK_SECRET,
+        "manager_emails": ("pm@hub.example",),
+        "quiet_start": 0,
+        "quiet_end": 0,
+        "poll_seconds": 0.05,
+        "retry_base": 0.05,
+        "retry_cap": 0.2,
+        "max_attempts": 3,
+        "lease_seconds": 5.0,
+    }
+    return Config().with_(**(values | extra))
+
+
+@dataclass
+class RunningNotifications:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    api: notifications_pb2_grpc.NotificationServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+    clock: Clock
+
+    @property
+    def scheduler(self) -> Any:
+        return self.runtime.scheduler  # type: ignore[attr-defined]
+
+
+async def start_notifications(settings: Settings, config: Any, clock: Clock | None = None) -> RunningNotifications:
+    from services.notifications.__main__ import build
+
+    clock = clock or Clock()
+    runtime = build(settings, config, clock)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    return RunningNotifications(
+        runtime,
+        channel,
+        notifications_pb2_grpc.NotificationServiceStub(channel),
+        ops_pb2_grpc.OperationsServiceStub(channel),
+        clock,
+    )
+
+
+async def stop_notifications(running: RunningNotifications) -> None:
+    await running.channel.close()
+    await running.runtime.stop()
+
+
+@pytest.fixture
+async def notifications(
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path, mail_sink: MailSink
+) -> AsyncIterator[RunningNotifications]:
+    """The notifications worker, in this event loop, with a database of its own, the test's NATS and a real
+    SMTP server (mail_sink)."""
+    url = await new_database("notifications")
+    running = await start_notifications(make_settings("notifications", url, nats_server.url, tmp_path),
+                                        notify_config(mail_sink))  # fmt: skip
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await stop_notifications(running)
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:  # noqa: ASYNC109

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,12 +20,15 @@ from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInves
 runner = CliRunner()
 
 
-async def hubctl(running: Running | None, *args: str, token: str = ADMIN_TOKEN, address: str = "") -> Result:
+async def hubctl(
+    running: Running | None, *args: str, token: str = ADMIN_TOKEN, address: str = "", env: dict[str, str] | None = None
+) -> Result:
     env = {
         "HUB_COMPANIES_ADDRESS": address or (running.address if running else "127.0.0.1:1"),
+        "HUB_NOTIFICATIONS_ADDRESS": "127.0.0.1:1",
         "HUB_TOKEN": token,
         "HUB_DATA_DIR": "/nonexistent",
-    }
+    } | (env or {})
     argv = ["--config", "/nonexistent/config.toml", *args]
     return await asyncio.to_thread(runner.invoke, app, argv, env=env)
 
@@ -278,3 +282,52 @@ async def test_consulting_commands_in_seoul_time(consulting: RunningConsulting) 
     assert json.loads((await run("--json", "actions", "list")).stdout) == []
     figures = json.loads((await run("--json", "dashboard")).stdout)["figures"]
     assert sum(figures["sessions_by_type"].values()) == 1
+
+
+async def test_dashboard_shows_follow_ups(notifications: object) -> None:
+    from tests.conftest import RunningNotifications
+
+    assert isinstance(notifications, RunningNotifications)
+    env = {"HUB_NOTIFICATIONS_ADDRESS": f"127.0.0.1:{notifications.runtime.port}"}
+    answer = await hubctl(None, "--json", "dashboard", env=env)
+    assert json.loads(answer.stdout)["figures"]["follow_ups"]["deliveries failed"] == 0
+    shown = await hubctl(None, "dashboard", env=env)
+    assert shown.exit_code == 0 and "follow-ups" in shown.output and "sent in the last 24 h" in shown.output
+
+
+async def test_followups_stuck_retry_and_cancel(notifications: object, mail_sink: object) -> None:
+    from hubcore.mailsink import MailSink
+    from services.notifications import domain, rules
+    from tests.conftest import RunningNotifications, eventually
+    from tests.integration.test_notifications import add_person, plan, settled
+
+    assert isinstance(notifications, RunningNotifications) and isinstance(mail_sink, MailSink)
+    env = {"HUB_NOTIFICATIONS_ADDRESS": f"127.0.0.1:{notifications.runtime.port}"}
+    await add_person(notifications, "people/1", "seoyeon@medivision.kr")
+    mail_sink.handler.refuse_with, mail_sink.handler.refuse_times = "550 5.1.1 mailbox unavailable", 1
+    await plan(notifications, domain.recipient("people/1"))
+    [failed] = await settled(notifications, "FAILED")
+
+    stuck = await hubctl(None, "followups", "stuck", env=env)
+    assert stuck.exit_code == 0 and "seoyeon@medivision.kr" in stuck.output and "550" in stuck.output, stuck.output
+    assert "hubctl followups retry" in stuck.output
+    retried = await hubctl(None, "followups", "retry", failed.name.removeprefix("deliveries/"), env=env)
+    assert retried.exit_code == 0, retried.output
+    await settled(notifications, "SENT")
+    sent = json.loads((await hubctl(None, "--json", "followups", "deliveries", "--state", "sent", env=env)).stdout)
+    assert [d["address"] for d in sent] == ["seoyeon@medivision.kr"]
+    again = await hubctl(None, "followups", "retry", failed.name, env=env)
+    assert again.exit_code == 5, again.output  # already sent: a conflict, not a second message
+
+    later = notifications.clock() + timedelta(days=2)
+    await plan(notifications, domain.recipient("people/1"), rule=rules.COMPANY_WELCOME, due=later)
+    [pending] = json.loads((await hubctl(None, "--json", "followups", "list", "--state", "pending", env=env)).stdout)
+    cancelled = await hubctl(None, "followups", "cancel", pending["name"], "--reason", "회사 요청", env=env)
+    assert cancelled.exit_code == 0 and "cancelled" in cancelled.output
+    bad = await hubctl(None, "followups", "list", "--state", "lost", env=env)
+    assert bad.exit_code == 3 and "filter" in bad.output
+    assert await eventually(lambda: _one(mail_sink))
+
+
+async def _one(sink: object) -> bool:
+    return len(sink.messages) == 1  # type: ignore[attr-defined]

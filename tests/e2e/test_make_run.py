@@ -28,6 +28,8 @@ def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess
         "HUB_INVESTORS_PORT": free_port(),
         "HUB_INVESTORS_PARTNER_PORT": free_port(),
         "HUB_CONSULTING_PORT": free_port(),
+        "HUB_NOTIFICATIONS_PORT": free_port(),
+        "HUB_MAIL_SINK_PORT": free_port(),
     } | ports
     env = (
         os.environ
@@ -36,6 +38,7 @@ def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess
             "HUB_COMPANIES_PORT": str(port),
             "HUB_NATS_PORT": str(nats_port),
             "HUB_LOG_LEVEL": "warning",
+            "HUB_QUIET_HOURS": "off",  # the demo's mail arrives whatever the hour the test runs
         }
         | {k: str(v) for k, v in others.items()}
     )
@@ -102,6 +105,12 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
             rooms = consulting.ListRooms(cpb.ListRoomsRequest(), metadata=metadata).rooms
             assert rooms and all(r.floor == 5 for r in rooms)
             assert consulting.ListPrograms(cpb.ListProgramsRequest(), metadata=metadata).programs
+        # The notifications worker welcomed the resident companies' founders: the sink kept the mail.
+        residents = sum(c.status == pb.COMPANY_STATUS_RESIDENT for c in seeded)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(welcomes(tmp_path)) < residents:
+            time.sleep(0.2)
+        assert len(welcomes(tmp_path)) == residents
     finally:
         stop(process)
 
@@ -111,8 +120,20 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
             stub = companies_pb2_grpc.CompanyServiceStub(channel)
             again = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=metadata).companies
             assert [c.name for c in again] == [c.name for c in seeded] + [added.name]
+        assert len(welcomes(tmp_path)) == residents, "a restart sends nothing twice"
     finally:
         stop(process)
+
+
+def welcomes(data_dir: Path) -> list[str]:
+    from email import message_from_bytes, policy
+
+    found = []
+    for path in sorted((data_dir / "mail").glob("*.eml")):
+        subject = str(message_from_bytes(path.read_bytes(), policy=policy.default)["Subject"])
+        if "입주를 환영합니다" in subject:
+            found.append(subject)
+    return found
 
 
 def test_a_second_hub_on_taken_ports_refuses_to_start(tmp_path: Path) -> None:

@@ -1,0 +1,113 @@
+"""hubctl followups: what the notifications worker planned, sent and failed to send, for program managers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from hub.notifications.v1 import notifications_pb2 as npb
+
+from hubctl.client import current, print_json, print_table, short, when
+from hubctl.investors import name
+
+followups_app = typer.Typer(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
+
+DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
+FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
+
+
+def delivery_row(d: npb.Delivery, tz: str) -> list[str]:
+    moment = d.send_time if d.HasField("send_time") else d.next_attempt_time
+    channel = short(npb.Channel, d.channel, "CHANNEL").lower()
+    state = short(npb.DeliveryState, d.state, "DELIVERY_STATE").lower()
+    return [d.name.removeprefix("deliveries/"), d.rule, d.address or d.recipient, channel, state, str(d.attempts),
+            when(moment, tz), d.last_error[:60]]  # fmt: skip
+
+
+def follow_up_row(f: npb.FollowUp, tz: str) -> list[str]:
+    state = short(npb.FollowUpState, f.state, "FOLLOW_UP_STATE").lower()
+    return [f.name.removeprefix("followUps/"), f.rule, f.entity, state, when(f.due_time, tz), f.note[:60]]
+
+
+@followups_app.command("list")
+def followups_list(
+    ctx: typer.Context,
+    state: Annotated[str, typer.Option(help="pending, dispatched, cancelled, expired")] = "",
+    rule: Annotated[str, typer.Option(help="e.g. session.reminder_24h")] = "",
+    about: Annotated[str, typer.Option(help="what it is about, e.g. sessions/12")] = "",
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+) -> None:
+    """Follow-ups the rules planned, newest first."""
+    hub = current(ctx)
+    terms = [f"state={state}"] if state else []
+    terms += [f"rule={rule}"] if rule else []
+    terms += [f"entity={about}"] if about else []
+    request = npb.ListFollowUpsRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
+    found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", limit))
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
+
+
+@followups_app.command("deliveries")
+def followups_deliveries(
+    ctx: typer.Context,
+    state: Annotated[str, typer.Option(help="pending, sending, sent, failed, cancelled, skipped")] = "",
+    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+) -> None:
+    """The delivery log: who was sent what, by which channel, and how it went."""
+    hub = current(ctx)
+    terms = [f"state={state}"] if state else []
+    terms += [f"company={name('companies', company)}"] if company else []
+    request = npb.ListDeliveriesRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
+    found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", limit))
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"deliveries ({len(found)})", DELIVERY_COLUMNS, (delivery_row(d, hub.config.tz) for d in found))
+
+
+@followups_app.command("stuck")
+def followups_stuck(ctx: typer.Context) -> None:
+    """What needs a person: follow-ups overdue for dispatch, deliveries failing or failed."""
+    hub = current(ctx)
+    stuck = hub.call(hub.notifications.ListStuckFollowUps, npb.ListStuckFollowUpsRequest())
+    if hub.config.json:
+        print_json(stuck)
+        return
+    tz = hub.config.tz
+    print_table(f"failing deliveries ({stuck.failing_count})", DELIVERY_COLUMNS,
+                (delivery_row(d, tz) for d in stuck.failing_deliveries))  # fmt: skip
+    print_table(f"overdue follow-ups ({stuck.overdue_count})", FOLLOW_UP_COLUMNS,
+                (follow_up_row(f, tz) for f in stuck.overdue_follow_ups))  # fmt: skip
+    if stuck.failing_count:
+        print("retry one with: hubctl followups retry <id>")
+
+
+@followups_app.command("retry")
+def followups_retry(ctx: typer.Context, delivery: Annotated[str, typer.Argument(help="9 or deliveries/9")]) -> None:
+    """Send a failed (or skipped) delivery again, now, with a fresh set of attempts."""
+    hub = current(ctx)
+    retried = hub.call(hub.notifications.RetryDelivery, npb.RetryDeliveryRequest(name=name("deliveries", delivery)))
+    if hub.config.json:
+        print_json(retried)
+    else:
+        print_table(f"{retried.name} will be sent again", DELIVERY_COLUMNS, [delivery_row(retried, hub.config.tz)])
+
+
+@followups_app.command("cancel")
+def followups_cancel(
+    ctx: typer.Context,
+    follow_up: Annotated[str, typer.Argument(help="4 or followUps/4")],
+    reason: Annotated[str, typer.Option(help="why, kept in its note")] = "",
+) -> None:
+    """Cancel a pending follow-up."""
+    hub = current(ctx)
+    request = npb.CancelFollowUpRequest(name=name("followUps", follow_up), reason=reason)
+    cancelled = hub.call(hub.notifications.CancelFollowUp, request)
+    if hub.config.json:
+        print_json(cancelled)
+    else:
+        print_table(f"{cancelled.name} cancelled", FOLLOW_UP_COLUMNS, [follow_up_row(cancelled, hub.config.tz)])

@@ -1,0 +1,1 @@
+"""Follow-up notifications: rules from events to messages, scheduled follow-ups, email and webhooks."""

@@ -1,0 +1,43 @@
+"""Starts the notifications worker: `python -m services.notifications`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.notifications.v1 import notifications_pb2, notifications_pb2_grpc
+
+from hubcore.db import now
+from hubcore.server import GrpcService, Runtime, serve_forever
+from hubcore.settings import Settings
+from services.notifications import api
+from services.notifications.config import Config
+from services.notifications.handlers import Clock, Handlers
+from services.notifications.scheduler import Scheduler
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def build(settings: Settings, config: Config | None = None, clock: Clock = now) -> Runtime:
+    """clock is the rules' and the scheduler's idea of now (tests move it)."""
+    cfg = config or Config.from_env()
+    runtime = Runtime(settings, migrations=MIGRATIONS)
+    runtime.add_service(
+        GrpcService(
+            add_to_server=notifications_pb2_grpc.add_NotificationServiceServicer_to_server,
+            servicer=api.NotificationApi(runtime.db, cfg, clock),
+            descriptor=notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"],
+            roles=api.ROLES,
+            default_roles=api.DEFAULT_ROLES,
+        ),
+        api.RULES,
+    )
+    for spec in Handlers(cfg, clock).consumers():
+        runtime.add_consumer(spec)
+    scheduler = Scheduler(runtime.db, cfg, clock=clock)
+    runtime.add_loop("scheduler", scheduler.run)
+    runtime.scheduler = scheduler  # type: ignore[attr-defined]  # tests reach it
+    return runtime
+
+
+if __name__ == "__main__":
+    serve_forever(build, Settings.from_env("notifications"))

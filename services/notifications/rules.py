@@ -1,0 +1,348 @@
+"""The rules: each a small pure function from an event (or the clock) to the follow-ups it wants.
+
+A rule returns Plans (send this to that audience at that time) and Cancels (drop what is pending for an
+entity). It never sends anything and never reads the database: handlers.py gives it what it needs and
+stores what it returns; the scheduler sends what comes due. Rule names are stable: they key follow-ups,
+name templates (templates/<language>/<rule>.txt) and are what recipients unsubscribe from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from hub.events.v1 import companies_pb2 as companies_ev
+
+from services.notifications.config import Config
+from services.notifications.domain import (
+    MANAGERS,
+    SEOUL,
+    Action,
+    Cancel,
+    Plan,
+    add_business_days,
+    company_contacts,
+    recipient,
+)
+
+# Rule names (the first part of every follow-up key)
+COMPANY_SELECTED = "company.selected"
+COMPANY_WELCOME = "company.welcome"
+COMPANY_STATUS_NOTE = "company.status_note"
+
+SESSION_REMINDER_24H = "session.reminder_24h"
+SESSION_REMINDER_1H = "session.reminder_1h"
+SESSION_RECAP = "session.recap"
+ACTION_ITEM_REMINDER = "action_item.reminder"
+ACTION_ITEM_OVERDUE = "action_item.overdue"
+ACTION_ITEM_ESCALATION = "action_item.escalation"
+INTRO_CONSENT_REQUEST = "introduction.consent_request"
+INTRO_ANSWER_REQUEST = "introduction.answer_request"
+INTRO_ANSWER_NUDGE = "introduction.answer_nudge"
+INTRO_ESCALATION = "introduction.escalation"
+INTRO_ANSWERED = "introduction.answered"
+ROUND_CONGRATULATIONS = "round.congratulations"
+ROUND_CLOSED_NOTE = "round.closed_note"
+
+RULES: dict[str, str] = {
+    COMPANY_SELECTED: "congratulations to a company's people when it is selected",
+    COMPANY_WELCOME: "a welcome to each person of a company when it moves in (or when they join a resident company)",
+    COMPANY_STATUS_NOTE: "a note to the program managers when a company's status changes",
+    SESSION_REMINDER_24H: "a reminder to the company and the mentor 24 hours before a session",
+    SESSION_REMINDER_1H: "a reminder to the company and the mentor 1 hour before a session",
+    SESSION_RECAP: "the notes and action items of a completed session, to the company and the mentor",
+    ACTION_ITEM_REMINDER: "a reminder the day before an action item falls due",
+    ACTION_ITEM_OVERDUE: "a nudge to the owner when an action item is overdue",
+    ACTION_ITEM_ESCALATION: "a note to the program managers when an action item stays overdue past the grace period",
+    INTRO_CONSENT_REQUEST: "asks a company to consent to a warm introduction",
+    INTRO_ANSWER_REQUEST: "asks the partner to answer an introduction the company consented to",
+    INTRO_ANSWER_NUDGE: "nudges the partner after N business days without an answer",
+    INTRO_ESCALATION: "tells the program managers after 2N business days without an answer",
+    INTRO_ANSWERED: "tells the company the partner's answer",
+    ROUND_CONGRATULATIONS: "congratulations to a company whose funding round closed",
+    ROUND_CLOSED_NOTE: "a note to the program managers when a round closes",
+}
+MORNING = time(9)  # day-based reminders go out at 09:00, Seoul time
+
+# Values every template may be rendered with in tests, beyond the companies context (see the unit tests).
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "session": "sessions/12", "session_type": "1:1 기술 자문", "mentor": "mentors/4", "mentor_ko": "박교수",
+    "mentor_en": "Prof. Park", "start": "2026-12-01T06:00:00+00:00", "end": "2026-12-01T07:00:00+00:00",
+    "room": "5층 세미나실 A", "agenda": "GPU 클러스터 활용", "notes": "모델 경량화 방향 논의",
+    "action_items": [{"description": "벤치마크 정리", "owner": "김서연", "due_date": "2026-12-08"}],
+    "action_item": "actionItems/5", "description": "벤치마크 정리", "owner": "김서연", "due_date": "2026-12-08",
+    "introduction": "introductions/7", "firm": "firms/2", "firm_ko": "카이스트벤처스", "firm_en": "KAIST Ventures",
+    "partner": "partners/3", "partner_ko": "이파트너", "partner_en": "Lee", "note": "시리즈 A 관심",
+    "business_days": 3, "answer": "PARTNER_ACCEPTED", "round": "rounds/9", "round_type": "SERIES_A",
+    "amount": 1_530_000_000, "lead_firm_ko": "카이스트벤처스", "lead_firm_en": "KAIST Ventures",
+    "close_date": "2026-11-30",
+}  # fmt: skip
+
+
+def company_context(company: companies_ev.CompanySnapshot) -> dict[str, Any]:
+    return {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name}
+
+
+def _immediate(now: datetime, cfg: Config) -> dict[str, Any]:
+    return {"due_at": now, "expires_at": now + timedelta(hours=cfg.expire_after_hours)}
+
+
+def company_status_changed(
+    event: companies_ev.CompanyStatusChanged, *, contacts: list[str], now: datetime, cfg: Config
+) -> list[Action]:
+    """SELECTED: congratulations to the company. RESIDENT: a welcome to each of its people (contacts are
+    their sources, e.g. people/7). Any change: a note to the program managers."""
+    company = event.company
+    context = company_context(company) | {
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason,
+    }
+    actions: list[Action] = [
+        Plan(COMPANY_STATUS_NOTE, company.name, event.to_status, audience=(MANAGERS,), company=company.name,
+             context=context, **_immediate(now, cfg)),
+    ]  # fmt: skip
+    if event.to_status == "SELECTED":
+        actions.append(
+            Plan(COMPANY_SELECTED, company.name, "SELECTED", audience=(company_contacts(company.name),),
+                 company=company.name, context=context, **_immediate(now, cfg))
+        )  # fmt: skip
+    if event.to_status == "RESIDENT":
+        actions += [welcome(company, person, now=now, cfg=cfg) for person in contacts]
+    return actions
+
+
+def welcome(company: companies_ev.CompanySnapshot, person: str, *, now: datetime, cfg: Config) -> Plan:
+    """One welcome per person and company: keyed by the person, so a re-delivered event or a later
+    edit of the person sends nothing twice."""
+    return Plan(COMPANY_WELCOME, company.name, person, audience=(recipient(person),), company=company.name,
+                context=company_context(company), **_immediate(now, cfg))  # fmt: skip
+
+
+def person_joined(
+    person: companies_ev.PersonSnapshot, company: companies_ev.CompanySnapshot | None, *, now: datetime, cfg: Config
+) -> list[Action]:
+    """A person registered with (or moved to) a company that is already resident gets its welcome."""
+    if company is None or company.status != "RESIDENT" or company.HasField("delete_time"):
+        return []
+    return [welcome(company, person.name, now=now, cfg=cfg)]
+
+
+# Consulting: sessions and action items. The rules take plain views, so they do not depend on the
+# consulting service's event messages; handlers.py translates its events into these.
+
+
+@dataclass(frozen=True)
+class SessionView:
+    name: str
+    company: str
+    mentor: str
+    state: str  # SCHEDULED, CANCELLED, COMPLETED, NO_SHOW
+    start: datetime
+    end: datetime
+    mentor_name: str = ""
+    session_type: str = ""
+    room: str = ""
+    agenda: str = ""
+    company_ko: str = ""
+    company_en: str = ""
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "session": self.name, "company": self.company, "company_ko": self.company_ko or self.company,
+            "company_en": self.company_en, "mentor": self.mentor, "mentor_ko": self.mentor_name,
+            "mentor_en": "", "session_type": self.session_type, "start": self.start.isoformat(),
+            "end": self.end.isoformat(), "room": self.room, "agenda": self.agenda,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ActionItemView:
+    name: str
+    session: str
+    company: str
+    description: str
+    owner: str  # "people/7", or a name as the mentor wrote it
+    due_date: date | None
+    state: str = "OPEN"
+    company_ko: str = ""
+    company_en: str = ""
+
+    def audience(self) -> tuple[str, ...]:
+        """The owner when they are someone we know by name, otherwise the company's people."""
+        return (recipient(self.owner),) if self.owner.startswith("people/") else (company_contacts(self.company),)
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "action_item": self.name, "session": self.session, "company": self.company,
+            "company_ko": self.company_ko or self.company, "company_en": self.company_en,
+            "description": self.description, "owner": self.owner,
+            "due_date": self.due_date.isoformat() if self.due_date else "",
+        }  # fmt: skip
+
+
+REMINDERS = ((SESSION_REMINDER_24H, timedelta(hours=24)), (SESSION_REMINDER_1H, timedelta(hours=1)))
+
+
+def session_changed(session: SessionView, *, now: datetime) -> list[Action]:
+    """From a session's newest snapshot: while it is scheduled, reminders 24 h and 1 h before it starts
+    (to the company's people and the mentor; those already past are not planned). The occasion is the
+    start time, so a moved session cancels the reminders of its old time and plans new ones; a
+    cancelled, missed or completed session cancels whatever is pending."""
+    rules = tuple(rule for rule, _ in REMINDERS)
+    if session.state != "SCHEDULED":
+        return [Cancel(session.name, rules, reason=f"the session is {session.state.lower()}")]
+    occasion = session.start.isoformat()
+    actions: list[Action] = [Cancel(session.name, rules, reason="the session moved", keep_occasions=(occasion,))]
+    audience = (company_contacts(session.company), recipient(session.mentor))
+    for rule, ahead in REMINDERS:
+        due = session.start - ahead
+        if due > now:
+            actions.append(Plan(rule, session.name, occasion, due, audience, company=session.company,
+                                expires_at=session.start, context=session.context()))  # fmt: skip
+    return actions
+
+
+def session_recap(
+    session: SessionView, notes: str, items: list[ActionItemView], *, completed_at: datetime, cfg: Config
+) -> Plan:
+    """The recap after a session: its notes and action items, to the company's people and the mentor. It
+    waits a couple of minutes, so that the action items created with the completion are in it (planning
+    it again while it is pending updates it)."""
+    context = session.context() | {
+        "notes": notes,
+        "action_items": [
+            {"description": i.description, "owner": i.owner, "due_date": i.due_date.isoformat() if i.due_date else ""}
+            for i in sorted(items, key=lambda i: i.name)
+        ],
+    }
+    due = completed_at + timedelta(minutes=2)
+    return Plan(SESSION_RECAP, session.name, "completed", due, (company_contacts(session.company),
+                recipient(session.mentor)), company=session.company, context=context,
+                expires_at=due + timedelta(hours=cfg.expire_after_hours))  # fmt: skip
+
+
+def _morning(day: date) -> datetime:
+    return datetime.combine(day, MORNING, tzinfo=SEOUL)
+
+
+def action_item_created(item: ActionItemView, *, now: datetime) -> list[Action]:
+    """A reminder at 09:00 the day before the item falls due (unless that has passed)."""
+    if item.due_date is None or item.state != "OPEN":
+        return []
+    due = _morning(item.due_date - timedelta(days=1))
+    if due <= now:
+        return []
+    return [Plan(ACTION_ITEM_REMINDER, item.name, item.due_date.isoformat(), due, item.audience(),
+                 company=item.company, expires_at=_morning(item.due_date), context=item.context())]  # fmt: skip
+
+
+def action_item_overdue(item: ActionItemView, *, now: datetime, cfg: Config) -> list[Action]:
+    """Overdue (the consulting service says so, once): a nudge to the owner now, and an escalation to the
+    program managers after the grace period, in business days from the due date."""
+    occasion = item.due_date.isoformat() if item.due_date else "overdue"
+    start = _morning(item.due_date) if item.due_date else now
+    escalate = add_business_days(start, cfg.action_item_grace_days)
+    context = item.context() | {"business_days": cfg.action_item_grace_days}
+    return [
+        Plan(ACTION_ITEM_OVERDUE, item.name, occasion, now, item.audience(), company=item.company,
+             expires_at=now + timedelta(hours=cfg.expire_after_hours), context=context),
+        Plan(ACTION_ITEM_ESCALATION, item.name, occasion, max(escalate, now), (MANAGERS,), company=item.company,
+             context=context),
+    ]  # fmt: skip
+
+
+def action_item_done(item: ActionItemView) -> list[Action]:
+    rules = (ACTION_ITEM_REMINDER, ACTION_ITEM_OVERDUE, ACTION_ITEM_ESCALATION)
+    return [Cancel(item.name, rules, reason="the action item is done")]
+
+
+# Investors: introductions and rounds
+
+
+@dataclass(frozen=True)
+class IntroductionView:
+    name: str
+    company: str
+    firm: str
+    partner: str
+    state: str
+    note: str = ""
+    company_ko: str = ""
+    company_en: str = ""
+    firm_ko: str = ""
+    firm_en: str = ""
+    partner_ko: str = ""
+    partner_en: str = ""
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "introduction": self.name, "company": self.company, "company_ko": self.company_ko or self.company,
+            "company_en": self.company_en, "firm": self.firm, "firm_ko": self.firm_ko or self.firm,
+            "firm_en": self.firm_en, "partner": self.partner, "partner_ko": self.partner_ko or self.partner,
+            "partner_en": self.partner_en, "note": self.note, "answer": self.state,
+        }  # fmt: skip
+
+
+WAITING_FOR_PARTNER = (INTRO_ANSWER_NUDGE, INTRO_ESCALATION)
+
+
+def introduction_changed(intro: IntroductionView, *, at: datetime, now: datetime, cfg: Config) -> list[Action]:
+    """Double opt-in: on the request, ask the company; once it consents, ask the partner, nudge them after
+    N business days (Korean public holidays are not business days) and tell the program managers after 2N.
+    Any answer, decline or cancellation stops the waiting; an answer is passed on to the company."""
+    context = intro.context()
+    expires = now + timedelta(hours=cfg.expire_after_hours)
+    if intro.state == "REQUESTED":
+        return [Plan(INTRO_CONSENT_REQUEST, intro.name, "requested", now, (company_contacts(intro.company),),
+                     company=intro.company, expires_at=expires, context=context)]  # fmt: skip
+    if intro.state == "COMPANY_CONSENTED":
+        n = cfg.nudge_business_days
+        # The partner named on it, or every partner of the firm when none is (a firm's partners are kept with
+        # their firm as their organisation).
+        partner = (recipient(intro.partner),) if intro.partner else (company_contacts(intro.firm),)
+        return [
+            Plan(INTRO_ANSWER_REQUEST, intro.name, "consented", now, partner, company=intro.company,
+                 expires_at=expires, context=context),
+            Plan(INTRO_ANSWER_NUDGE, intro.name, "consented", add_business_days(at, n), partner,
+                 company=intro.company, context=context | {"business_days": n}),
+            Plan(INTRO_ESCALATION, intro.name, "consented", add_business_days(at, 2 * n), (MANAGERS,),
+                 company=intro.company, context=context | {"business_days": 2 * n}),
+        ]  # fmt: skip
+    actions: list[Action] = [Cancel(intro.name, WAITING_FOR_PARTNER, reason=f"the introduction is {intro.state}")]
+    if intro.state in ("PARTNER_ACCEPTED", "PARTNER_DECLINED"):
+        actions.append(Plan(INTRO_ANSWERED, intro.name, intro.state, now, (company_contacts(intro.company),),
+                            company=intro.company, expires_at=expires, context=context))  # fmt: skip
+    return actions
+
+
+@dataclass(frozen=True)
+class RoundView:
+    name: str
+    company: str
+    round_type: str
+    amount: int  # won
+    lead_firm: str = ""
+    lead_firm_ko: str = ""
+    lead_firm_en: str = ""
+    close_date: date | None = None
+    company_ko: str = ""
+    company_en: str = ""
+    participants: list[str] = field(default_factory=list)
+
+
+def round_closed(round_: RoundView, *, now: datetime, cfg: Config) -> list[Action]:
+    """Congratulations to the company, and a note to the program managers."""
+    context = {
+        "round": round_.name, "company": round_.company, "company_ko": round_.company_ko or round_.company,
+        "company_en": round_.company_en, "round_type": round_.round_type, "amount": round_.amount,
+        "lead_firm_ko": round_.lead_firm_ko or round_.lead_firm, "lead_firm_en": round_.lead_firm_en,
+        "close_date": round_.close_date.isoformat() if round_.close_date else "",
+    }  # fmt: skip
+    expires = now + timedelta(hours=cfg.expire_after_hours)
+    return [
+        Plan(ROUND_CONGRATULATIONS, round_.name, "closed", now, (company_contacts(round_.company),),
+             company=round_.company, expires_at=expires, context=context),
+        Plan(ROUND_CLOSED_NOTE, round_.name, "closed", now, (MANAGERS,), company=round_.company,
+             expires_at=expires, context=context),
+    ]  # fmt: skip

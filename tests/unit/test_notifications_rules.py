@@ -1,0 +1,196 @@
+"""Each rule with a controllable clock: events in, the follow-ups they plan or cancel out."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hub.events.v1 import companies_pb2 as companies_ev
+
+from services.notifications import domain, rules
+from services.notifications.config import Config
+
+NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
+CFG = Config()
+COMPANY = companies_ev.CompanySnapshot(name="companies/3", korean_name="메디비전", english_name="MediVision")
+
+
+def status_change(before: str, after: str) -> companies_ev.CompanyStatusChanged:
+    company = companies_ev.CompanySnapshot()
+    company.CopyFrom(COMPANY)
+    company.status = after
+    return companies_ev.CompanyStatusChanged(company=company, from_status=before, to_status=after, reason="심사")
+
+
+def plans(actions: list[domain.Action]) -> dict[str, domain.Plan]:
+    return {a.key: a for a in actions if isinstance(a, domain.Plan)}
+
+
+def test_selection_congratulates_the_company_and_notes_it_for_the_managers() -> None:
+    found = plans(rules.company_status_changed(status_change("APPLICANT", "SELECTED"), contacts=[], now=NOW, cfg=CFG))
+    assert set(found) == {"company.status_note:companies/3:SELECTED", "company.selected:companies/3:SELECTED"}
+    selected = found["company.selected:companies/3:SELECTED"]
+    assert selected.audience == ("company:companies/3",) and selected.due_at == NOW
+    assert selected.expires_at == NOW + timedelta(hours=CFG.expire_after_hours)
+    assert selected.context["company_ko"] == "메디비전"
+    note = found["company.status_note:companies/3:SELECTED"]
+    assert note.audience == (domain.MANAGERS,) and note.context["reason"] == "심사"
+
+
+def test_moving_in_welcomes_each_person_once() -> None:
+    change = status_change("SELECTED", "RESIDENT")
+    found = plans(rules.company_status_changed(change, contacts=["people/1", "people/2"], now=NOW, cfg=CFG))
+    welcomes = {k: p for k, p in found.items() if p.rule == rules.COMPANY_WELCOME}
+    assert set(welcomes) == {"company.welcome:companies/3:people/1", "company.welcome:companies/3:people/2"}
+    assert welcomes["company.welcome:companies/3:people/1"].audience == ("recipient:people/1",)
+    # The same event again (a redelivery) plans the same keys: the store keeps one of each.
+    again = plans(rules.company_status_changed(change, contacts=["people/1", "people/2"], now=NOW, cfg=CFG))
+    assert set(again) == set(found)
+
+
+def test_graduation_only_notes_it_for_the_managers() -> None:
+    found = plans(rules.company_status_changed(status_change("RESIDENT", "GRADUATED"), contacts=["people/1"],
+                                               now=NOW, cfg=CFG))  # fmt: skip
+    assert [p.rule for p in found.values()] == [rules.COMPANY_STATUS_NOTE]
+
+
+def test_a_person_joining_a_resident_company_is_welcomed_but_not_elsewhere() -> None:
+    person = companies_ev.PersonSnapshot(name="people/9", company="companies/3")
+    resident = companies_ev.CompanySnapshot(name="companies/3", korean_name="메디비전", status="RESIDENT")
+    [welcome] = rules.person_joined(person, resident, now=NOW, cfg=CFG)
+    assert isinstance(welcome, domain.Plan) and welcome.key == "company.welcome:companies/3:people/9"
+    selected = companies_ev.CompanySnapshot(name="companies/3", status="SELECTED")
+    assert rules.person_joined(person, selected, now=NOW, cfg=CFG) == []
+    assert rules.person_joined(person, None, now=NOW, cfg=CFG) == []
+    archived = companies_ev.CompanySnapshot(name="companies/3", status="RESIDENT")
+    archived.delete_time.GetCurrentTime()
+    assert rules.person_joined(person, archived, now=NOW, cfg=CFG) == []
+
+
+SEOUL = ZoneInfo("Asia/Seoul")
+START = datetime(2026, 12, 3, 15, 0, tzinfo=SEOUL)
+
+
+def session(state: str = "SCHEDULED", start: datetime = START) -> rules.SessionView:
+    return rules.SessionView(
+        name="sessions/12", company="companies/3", mentor="mentors/4", state=state, start=start,
+        end=start + timedelta(hours=1), mentor_name="박교수", session_type="1:1 기술 자문", room="5층 A",
+    )  # fmt: skip
+
+
+def cancels(actions: list[domain.Action]) -> list[domain.Cancel]:
+    return [a for a in actions if isinstance(a, domain.Cancel)]
+
+
+def test_a_scheduled_session_gets_reminders_24_and_1_hours_ahead_to_the_company_and_the_mentor() -> None:
+    actions = rules.session_changed(session(), now=NOW)
+    found = plans(actions)
+    occasion = START.isoformat()
+    day, hour = (
+        found[f"session.reminder_24h:sessions/12:{occasion}"],
+        found[f"session.reminder_1h:sessions/12:{occasion}"],
+    )
+    assert day.due_at == START - timedelta(hours=24) and hour.due_at == START - timedelta(hours=1)
+    assert day.audience == ("company:companies/3", "recipient:mentors/4") and day.expires_at == START
+    [keep_current] = cancels(actions)
+    assert keep_current.keep_occasions == (occasion,), "reminders of any other start time are cancelled"
+
+
+def test_a_session_booked_at_short_notice_gets_only_the_reminders_still_ahead() -> None:
+    soon = NOW + timedelta(hours=5)
+    assert [p.rule for p in plans(rules.session_changed(session(start=soon), now=NOW)).values()] == [
+        rules.SESSION_REMINDER_1H
+    ]
+    assert plans(rules.session_changed(session(start=NOW + timedelta(minutes=30)), now=NOW)) == {}
+
+
+def test_a_moved_session_moves_its_reminders_and_a_cancelled_one_cancels_them() -> None:
+    moved = START + timedelta(days=2)
+    actions = rules.session_changed(session(start=moved), now=NOW)
+    assert all(p.occasion == moved.isoformat() for p in plans(actions).values())
+    assert cancels(actions)[0].keep_occasions == (moved.isoformat(),)
+    for state in ("CANCELLED", "NO_SHOW", "COMPLETED"):
+        [cancel] = rules.session_changed(session(state), now=NOW)
+        assert isinstance(cancel, domain.Cancel) and cancel.keep_occasions == ()
+        assert set(cancel.rules) == {rules.SESSION_REMINDER_24H, rules.SESSION_REMINDER_1H}
+
+
+def test_the_recap_carries_notes_and_action_items_and_waits_for_them() -> None:
+    item = rules.ActionItemView("actionItems/5", "sessions/12", "companies/3", "벤치마크 정리", "김서연",
+                                date(2026, 12, 10))  # fmt: skip
+    recap = rules.session_recap(session("COMPLETED"), "경량화 논의", [item], completed_at=NOW, cfg=CFG)
+    assert recap.key == "session.recap:sessions/12:completed" and recap.due_at == NOW + timedelta(minutes=2)
+    assert recap.context["notes"] == "경량화 논의"
+    assert recap.context["action_items"] == [
+        {"description": "벤치마크 정리", "owner": "김서연", "due_date": "2026-12-10"}
+    ]
+
+
+def item(owner: str = "people/7", due: date | None = date(2026, 12, 10)) -> rules.ActionItemView:
+    return rules.ActionItemView("actionItems/5", "sessions/12", "companies/3", "벤치마크 정리", owner, due)
+
+
+def test_an_action_item_is_reminded_the_morning_before_it_falls_due() -> None:
+    [reminder] = rules.action_item_created(item(), now=NOW)
+    assert isinstance(reminder, domain.Plan)
+    assert reminder.due_at == datetime(2026, 12, 9, 9, tzinfo=SEOUL) and reminder.audience == ("recipient:people/7",)
+    [to_company] = plans(rules.action_item_created(item(owner="김서연"), now=NOW)).values()
+    assert to_company.audience == ("company:companies/3",)
+    assert rules.action_item_created(item(due=date(2026, 12, 1)), now=NOW) == []  # the eve has passed
+    assert rules.action_item_created(item(due=None), now=NOW) == []
+
+
+def test_an_overdue_item_nudges_now_and_escalates_after_the_grace_in_business_days() -> None:
+    friday = date(2026, 9, 18)  # Chuseok falls on Thu 24 – Sat 26 September 2026
+    overdue_at = datetime(2026, 9, 19, 0, 5, tzinfo=SEOUL)
+    found = plans(rules.action_item_overdue(item(due=friday), now=overdue_at, cfg=CFG.with_(action_item_grace_days=4)))
+    nudge = found["action_item.overdue:actionItems/5:2026-09-18"]
+    assert nudge.due_at == overdue_at and nudge.audience == ("recipient:people/7",)
+    escalation = found["action_item.escalation:actionItems/5:2026-09-18"]
+    # Mon 21, Tue 22, Wed 23, (Thu 24, Fri 25 are Chuseok), Mon 28.
+    assert escalation.due_at == datetime(2026, 9, 28, 9, tzinfo=SEOUL) and escalation.audience == (domain.MANAGERS,)
+    [done] = rules.action_item_done(item())
+    assert isinstance(done, domain.Cancel) and rules.ACTION_ITEM_ESCALATION in done.rules
+
+
+def intro(state: str) -> rules.IntroductionView:
+    return rules.IntroductionView("introductions/7", "companies/3", "firms/2", "partners/3", state,
+                                  company_ko="메디비전", firm_ko="카이스트벤처스")  # fmt: skip
+
+
+def test_an_introduction_asks_the_company_then_the_partner_and_nudges_in_business_days() -> None:
+    [ask] = rules.introduction_changed(intro("REQUESTED"), at=NOW, now=NOW, cfg=CFG)
+    assert isinstance(ask, domain.Plan) and ask.audience == ("company:companies/3",)
+    consented_at = datetime(2026, 9, 22, 10, tzinfo=SEOUL)  # Tuesday before Chuseok
+    found = plans(rules.introduction_changed(intro("COMPANY_CONSENTED"), at=consented_at, now=consented_at,
+                                             cfg=CFG.with_(nudge_business_days=3)))  # fmt: skip
+    assert found["introduction.answer_request:introductions/7:consented"].audience == ("recipient:partners/3",)
+    # Wed 23, Mon 28, Tue 29 (Thu 24 – Fri 25 and the weekend are not business days) ...
+    assert found["introduction.answer_nudge:introductions/7:consented"].due_at == datetime(
+        2026, 9, 29, 10, tzinfo=SEOUL
+    )
+    # ... then Wed 30 Sep, Thu 1 Oct, Fri 2 Oct (Mon 5 Oct is the substitute for National Foundation Day).
+    escalation = found["introduction.escalation:introductions/7:consented"]
+    assert escalation.due_at == datetime(2026, 10, 2, 10, tzinfo=SEOUL) and escalation.audience == (domain.MANAGERS,)
+
+
+def test_an_answer_stops_the_waiting_and_tells_the_company() -> None:
+    for state in ("PARTNER_ACCEPTED", "PARTNER_DECLINED"):
+        actions = rules.introduction_changed(intro(state), at=NOW, now=NOW, cfg=CFG)
+        [cancel] = cancels(actions)
+        assert set(cancel.rules) == {rules.INTRO_ANSWER_NUDGE, rules.INTRO_ESCALATION}
+        [told] = plans(actions).values()
+        assert told.rule == rules.INTRO_ANSWERED and told.context["answer"] == state
+    for state in ("CANCELLED", "COMPANY_DECLINED"):
+        assert plans(rules.introduction_changed(intro(state), at=NOW, now=NOW, cfg=CFG)) == {}
+
+
+def test_a_closed_round_congratulates_the_company_and_notes_it_for_the_managers() -> None:
+    round_ = rules.RoundView(
+        "rounds/9", "companies/3", "SERIES_A", 1_500_000_000, lead_firm="firms/2", lead_firm_ko="카이스트벤처스",
+        close_date=date(2026, 11, 30), company_ko="메디비전",
+    )  # fmt: skip
+    found = plans(rules.round_closed(round_, now=NOW, cfg=CFG))
+    assert found["round.congratulations:rounds/9:closed"].audience == ("company:companies/3",)
+    assert found["round.closed_note:rounds/9:closed"].audience == (domain.MANAGERS,)
+    assert found["round.closed_note:rounds/9:closed"].context["amount"] == 1_500_000_000
