@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 from datetime import date, datetime
+from fractions import Fraction
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
 

@@ -576,7 +576,9 @@ async def declare_conflict(conn: AsyncConnection, round_id: int, reviewer: str, 
 
 
 async def round_conflicts(conn: AsyncConnection, round_id: int) -> set[tuple[str, str]]:
-    rows = await conn.execute(sa.select(conflicts.c.reviewer, conflicts.c.applicant).where(conflicts.c.round_id == round_id))
+    rows = await conn.execute(
+        sa.select(conflicts.c.reviewer, conflicts.c.applicant).where(conflicts.c.round_id == round_id)
+    )
     return {(r.reviewer, r.applicant) for r in rows}
 
 
