@@ -463,3 +463,19 @@ async def test_program_stats(companies: Running) -> None:
     assert (stats.offices_taken, stats.offices_total, stats.desks_taken, stats.desks_total) == (1, 2, 0, 1)
     assert (stats.latest_round, stats.applications, stats.seats, stats.competition_ratio) == (r.name, 5, 2, 2.5)
     assert stats.kpi_reporters == 1
+
+
+async def test_the_demo_seed_fills_the_program_once(companies: Running) -> None:
+    from services.companies import seed
+    from tests.conftest import ADMIN_TOKEN
+
+    for _ in range(2):  # a repeated seed creates nothing twice
+        await asyncio.to_thread(seed.run, companies.address, ADMIN_TOKEN)
+    stats = await stub(companies).GetProgramStats(pb.GetProgramStatsRequest(), metadata=SERVICE)
+    assert (stats.offices_taken, stats.offices_total, stats.desks_taken, stats.desks_total) == (4, 16, 0, 30)
+    assert (stats.applications, stats.seats, stats.kpi_reporters) == (2, 8, 4)
+    assert stats.competition_ratio == 0.25 and stats.gpu_hours_used > 0
+    residents = await companies.companies.ListCompanies(
+        cpb.ListCompaniesRequest(filter="status=RESIDENT"), metadata=ADMIN
+    )
+    assert len(residents.companies) == 4
