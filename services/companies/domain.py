@@ -440,6 +440,14 @@ def check_period(period: str) -> str:
     return match.group(0)
 
 
+def period_end(period: str) -> date:
+    """The last day of a month (2026-03) or a quarter (2026-Q1)."""
+    year, part = period.split("-")
+    month = int(part[1]) * 3 if part.startswith("Q") else int(part)
+    following = date(int(year) + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
+
+
 def check_quota(*, kind: str, used: int, quota: int | None, amount: int, override_reason: str, subject: str) -> None:
     """Metered support needs a quota, and stays within it unless an admin overrides with a reason."""
     if kind not in METERED or override_reason.strip():

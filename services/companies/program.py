@@ -222,14 +222,14 @@ def residency_event(row: Any) -> ev.ResidencyChanged:
     return message
 
 
-def kpi_pb(row: Any) -> pb.KpiReport:
+def kpi_pb(row: Any, funding: int) -> pb.KpiReport:
     return pb.KpiReport(
         name=f"kpiReports/{row.id}",
         company=f"companies/{row.company_id}",
         period=row.period,
         headcount=row.headcount,
         revenue=krw(row.revenue_krw),
-        funding_raised=krw(row.funding_raised_krw),
+        funding_raised=krw(funding),
         customers=row.customers,
         patents=row.patents,
         note=row.note,
@@ -641,12 +641,12 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
                         period=period,
                         headcount=r.headcount,
                         revenue_krw=r.revenue.units,
-                        funding_raised_krw=company.funding_raised,
                         customers=r.customers,
                         patents=r.patents,
                         note=r.note.strip(),
                         actor=uow.actor,
                     )
+                    funding = (await store.funding_by_period(uow.conn, company.id, {period}))[period]
                     await uow.emit(
                         f"{SUBJECT}.kpi.reported",
                         f"{company.name}/kpi/{period}",
@@ -654,10 +654,10 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
                         ev.KpiReported(
                             report=f"kpiReports/{row.id}", company=company.name, period=period, version=row.version,
                             headcount=row.headcount, revenue_krw=row.revenue_krw,
-                            funding_raised_krw=row.funding_raised_krw, customers=row.customers, patents=row.patents,
+                            funding_raised_krw=funding, customers=row.customers, patents=row.patents,
                         ),
                     )  # fmt: skip
-                    response = kpi_pb(row)
+                    response = kpi_pb(row, funding)
                     await remember(uow, "ReportKpi", request.request_id, request, response)
             except IntegrityError as exc:
                 if "uq_kpi_reports_version" not in str(exc.orig) and "kpi_reports" not in str(exc.orig):
@@ -674,7 +674,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         async with self.db.read() as conn:
             company = await _company(conn, request.company, "company")
             rows = await store.list_kpi_reports(conn, company.id, all_versions=request.all_versions)
-        return pb.ListKpiReportsResponse(reports=[kpi_pb(r) for r in rows])
+            funding = await store.funding_by_period(conn, company.id, {r.period for r in rows})
+        return pb.ListKpiReportsResponse(reports=[kpi_pb(r, funding[r.period]) for r in rows])
 
     # Support
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import as_utc, now, runtime_metadata
-from services.companies.domain import SELECTED, Application, Company, Criterion, Person, Round
+from services.companies.domain import SELECTED, Application, Company, Criterion, Person, Round, period_end
 
 metadata = sa.MetaData()
 big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -193,7 +193,6 @@ kpi_reports = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("headcount", sa.Integer, nullable=False),
     sa.Column("revenue_krw", sa.BigInteger, nullable=False),
-    sa.Column("funding_raised_krw", sa.BigInteger, nullable=False),
     sa.Column("customers", sa.Integer, nullable=False),
     sa.Column("patents", sa.Integer, nullable=False),
     sa.Column("note", sa.Text, nullable=False, server_default=""),
@@ -730,6 +729,18 @@ async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versio
         )
         query = query.join(newest, sa.and_(c.period == newest.c.period, c.version == newest.c.version))
     return list(await conn.execute(query.order_by(c.period.desc(), c.version.desc())))
+
+
+async def funding_by_period(conn: AsyncConnection, company_id: int, periods: set[str]) -> dict[str, int]:
+    """Funding raised to the end of each period: the closed rounds counted in company_rounds (each once,
+    from hub.investors.round.closed), so a report's figure follows rounds that close after it was filed."""
+    r = company_rounds.c
+    rows = (await conn.execute(sa.select(r.amount_krw, r.closed_on).where(r.company_id == company_id))).all()
+    totals = {}
+    for period in periods:
+        end = period_end(period)
+        totals[period] = sum(int(x.amount_krw) for x in rows if x.closed_on is None or x.closed_on <= end)
+    return totals
 
 
 async def kpi_reporters(conn: AsyncConnection) -> int:

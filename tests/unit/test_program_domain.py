@@ -127,3 +127,10 @@ def test_quota() -> None:
         domain.check_quota(used=0, quota=None, amount=1, **ok)
     domain.check_quota(used=90, quota=100, amount=50, **(ok | {"override_reason": "경진대회 마감"}))
     domain.check_quota(used=0, quota=None, amount=5, **(ok | {"kind": "EDUCATION_SEAT"}))
+
+
+def test_period_ends() -> None:
+    assert domain.period_end("2026-02") == date(2026, 2, 28)
+    assert domain.period_end("2026-12") == date(2026, 12, 31)
+    assert domain.period_end("2026-Q1") == date(2026, 3, 31)
+    assert domain.period_end("2026-Q4") == date(2026, 12, 31)

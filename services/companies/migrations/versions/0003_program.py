@@ -96,7 +96,6 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("headcount", sa.Integer, nullable=False),
         sa.Column("revenue_krw", sa.BigInteger, nullable=False),
-        sa.Column("funding_raised_krw", sa.BigInteger, nullable=False),
         sa.Column("customers", sa.Integer, nullable=False),
         sa.Column("patents", sa.Integer, nullable=False),
         sa.Column("note", sa.Text, nullable=False, server_default=""),
