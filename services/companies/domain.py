@@ -430,6 +430,12 @@ def overlaps(start: date, end: date | None, other_start: date, other_end: date |
     return (other_end is None or start < other_end) and (end is None or other_start < end)
 
 
+def month_start(start: date, months_later: int) -> date:
+    """The first day of the month months_later after start's month."""
+    index = start.year * 12 + start.month - 1 + months_later
+    return date(index // 12, index % 12 + 1, 1)
+
+
 PERIOD = r"(\d{4})-(0[1-9]|1[0-2]|Q[1-4])"
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 import grpc
+import sqlalchemy as sa
 from google.type import money_pb2
 from hub.companies.v1 import program_pb2 as pb
 from hub.companies.v1 import program_pb2_grpc
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, as_utc, remember, timestamp
 from hubcore.requests import (
+    PageTokens,
     Rules,
     calendar_date,
     check_etag,
@@ -30,8 +32,11 @@ from hubcore.requests import (
     enum_short,
     length,
     max_items,
+    page_size,
+    parse_filter,
     parse_name,
     required,
+    short_value,
     url,
 )
 from hubcore.server import ADMIN, SERVICE, caller
@@ -64,6 +69,7 @@ RULES: dict[type, Rules] = {
         }
     ),
     pb.GetApplicationRequest: Rules({"name": [required]}),
+    pb.ListApplicationsRequest: Rules({"filter": [length(0, 500)]}),
     pb.DeclareConflictRequest: Rules(
         {
             "conflict.round": [required],
@@ -115,7 +121,8 @@ READ = frozenset({ADMIN, SERVICE})
 ROLES = {
     name: READ
     for name in (
-        "GetRound", "GetApplication", "RankApplications", "ListSpaces", "GetOccupancy", "ListKpiReports",
+        "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
+        "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
         "ListSupport", "GetProgramStats",
     )
 }  # fmt: skip
@@ -345,6 +352,53 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         async with self.db.read() as conn:
             r = await self._round(conn, request.name)
             return round_pb(r, await store.count_applications(conn, r.id))
+
+    async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
+        size = page_size(request.page_size)
+        after = PageTokens.decode(request.page_token, "rounds")
+        c = store.rounds.c
+        query = sa.select(store.rounds).order_by(c.id.desc()).limit(size + 1)
+        if after is not None:
+            if len(after) != 1 or not isinstance(after[0], int):
+                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
+            query = query.where(c.id < after[0])
+        async with self.db.read() as conn:
+            found = [store.to_round(r) for r in await conn.execute(query)]
+            counts = await store.application_counts(conn, [r.id for r in found])
+        response = pb.ListRoundsResponse(rounds=[round_pb(r, counts.get(r.id, 0)) for r in found[:size]])
+        if len(found) > size:
+            response.next_page_token = PageTokens.encode("rounds", [found[size - 1].id])
+        return response
+
+    async def ListApplications(
+        self, request: pb.ListApplicationsRequest, context: Context
+    ) -> pb.ListApplicationsResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "round": lambda v: parse_name(v, "rounds", "filter"),
+                "state": short_value(pb.ApplicationState, STATE),
+                "applicant": lambda v: _applicant(v, "filter"),
+            },
+        )
+        query_key = f"applications|{sorted(terms.items())}"
+        after = PageTokens.decode(request.page_token, query_key)
+        c = store.applications.c
+        query = sa.select(store.applications).order_by(c.id).limit(size + 1)
+        for key, column in (("round", c.round_id), ("state", c.state), ("applicant", c.applicant)):
+            if key in terms:
+                query = query.where(column.in_(terms[key]))
+        if after is not None:
+            if len(after) != 1 or not isinstance(after[0], int):
+                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
+            query = query.where(c.id > after[0])
+        async with self.db.read() as conn:
+            found = [store.to_application(r) for r in await conn.execute(query)]
+        response = pb.ListApplicationsResponse(applications=[application_pb(a) for a in found[:size]])
+        if len(found) > size:
+            response.next_page_token = PageTokens.encode(query_key, [found[size - 1].id])
+        return response
 
     async def CreateApplication(self, request: pb.CreateApplicationRequest, context: Context) -> pb.Application:
         message = request.application
@@ -618,6 +672,34 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             desks_total=totals.get("OPEN_DESK", 0),
             assignments=[assignment_pb(r) for r in active],
         )
+
+    async def GetOccupancyHistory(
+        self, request: pb.GetOccupancyHistoryRequest, context: Context
+    ) -> pb.GetOccupancyHistoryResponse:
+        months = request.months or 12
+        if not 1 <= months <= 36:
+            raise errors.invalid("months", "must be 1 to 36")
+        start = calendar_date(request.start_date, "start_date")
+        if start is None:
+            now_month = today().year * 12 + today().month - 1 - (months - 1)
+            start = date(now_month // 12, now_month % 12 + 1, 1)
+        points = [domain.month_start(start, n) for n in range(months)]
+        async with self.db.read() as conn:
+            held = await store.assignments_between(conn, points[0], points[-1])
+            totals = await store.space_totals(conn)
+        response = pb.GetOccupancyHistoryResponse()
+        for point in points:
+            active = [r for r in held if domain.overlaps(r.move_in, r.move_out, point, point + timedelta(days=1))]
+            response.points.append(
+                pb.Occupancy(
+                    date=date_message(point),
+                    offices_taken=len({r.space_id for r in active if r.kind == "PRIVATE_OFFICE"}),
+                    offices_total=totals.get("PRIVATE_OFFICE", 0),
+                    desks_taken=len({r.space_id for r in active if r.kind == "OPEN_DESK"}),
+                    desks_total=totals.get("OPEN_DESK", 0),
+                )
+            )
+        return response
 
     # KPI reports
 

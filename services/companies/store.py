@@ -481,6 +481,14 @@ async def latest_round(conn: AsyncConnection) -> Round | None:
     return to_round(row) if row else None
 
 
+async def application_counts(conn: AsyncConnection, round_ids: list[int]) -> dict[int, int]:
+    c = applications.c
+    rows = await conn.execute(
+        sa.select(c.round_id, sa.func.count()).where(c.round_id.in_(round_ids)).group_by(c.round_id)
+    )
+    return {r: int(n) for r, n in rows.all()}
+
+
 async def count_applications(conn: AsyncConnection, round_id: int) -> int:
     query = sa.select(sa.func.count()).select_from(applications).where(applications.c.round_id == round_id)
     return int((await conn.execute(query)).scalar_one())
@@ -693,6 +701,13 @@ async def active_assignments(conn: AsyncConnection, day: date, company_id: int |
     if company_id is not None:
         query = query.where(c.company_id == company_id)
     return list(await conn.execute(query.order_by(spaces.c.label)))
+
+
+async def assignments_between(conn: AsyncConnection, first: date, last: date) -> list[Any]:
+    """Assignments that hold their space at some day from first to last, with the space's kind."""
+    c = assignments.c
+    query = _assignment_query().where(c.move_in <= last, sa.or_(c.move_out.is_(None), c.move_out > first))
+    return list(await conn.execute(query))
 
 
 async def space_totals(conn: AsyncConnection) -> dict[str, int]:

@@ -479,3 +479,56 @@ async def test_the_demo_seed_fills_the_program_once(companies: Running) -> None:
         cpb.ListCompaniesRequest(filter="status=RESIDENT"), metadata=ADMIN
     )
     assert len(residents.companies) == 4
+
+
+async def test_list_rounds_and_applications_with_filters_and_pages(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    first, second = await new_round(c), await new_round(c, title="2026 하반기")
+    firms = [await company(c, f"회사{n}") for n in range(3)]
+    made = [await apply(c, first.name, f) for f in firms] + [await apply(c, second.name, firms[0])]
+    await api.DecideApplication(
+        pb.DecideApplicationRequest(name=made[1].name, decision=pb.APPLICATION_STATE_REJECTED, reason="적합성"),
+        metadata=ADMIN,
+    )
+    rounds = await api.ListRounds(pb.ListRoundsRequest(page_size=1), metadata=SERVICE)
+    assert [r.name for r in rounds.rounds] == [second.name] and rounds.rounds[0].application_count == 1
+    rest = await api.ListRounds(pb.ListRoundsRequest(page_size=1, page_token=rounds.next_page_token), metadata=SERVICE)
+    assert [(r.name, r.application_count) for r in rest.rounds] == [(first.name, 3)] and not rest.next_page_token
+
+    def listing(text: str, size: int = 0, token: str = "") -> Any:
+        request = pb.ListApplicationsRequest(filter=text, page_size=size, page_token=token)
+        return api.ListApplications(request, metadata=SERVICE)
+
+    page = await listing(f"round={first.name}", 2)
+    more = await listing(f"round={first.name}", 2, page.next_page_token)
+    assert [a.name for a in [*page.applications, *more.applications]] == [a.name for a in made[:3]]
+    rejected = await listing("state=REJECTED")
+    assert [a.name for a in rejected.applications] == [made[1].name]
+    mine = await listing(f"applicant={firms[0]}")
+    assert [a.round for a in mine.applications] == [first.name, second.name]
+    bad = await refused(listing("colour=red"), grpc.StatusCode.INVALID_ARGUMENT)
+    assert bad_fields(bad) == ["filter"]
+    bad = await refused(listing("state=REJECTED", token=page.next_page_token), grpc.StatusCode.INVALID_ARGUMENT)
+    assert bad_fields(bad) == ["page_token"]
+
+
+async def test_occupancy_over_time(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    office, desk = await space(c, "601"), await space(c, "D-01", DESK, 8)
+    a, b = await company(c, "메디비전", "SELECTED"), await company(c, "닥터노트", "SELECTED")
+    await api.AssignSpace(assign(office.name, a, date(2026, 2, 10), date(2026, 5, 1)), metadata=ADMIN)
+    await api.AssignSpace(assign(desk.name, b, date(2026, 4, 1)), metadata=ADMIN)
+    history = await api.GetOccupancyHistory(
+        pb.GetOccupancyHistoryRequest(start_date=day(date(2026, 1, 20)), months=6), metadata=SERVICE
+    )
+    assert [(p.date.month, p.offices_taken, p.desks_taken) for p in history.points] == [
+        (1, 0, 0), (2, 0, 0), (3, 1, 0), (4, 1, 1), (5, 0, 1), (6, 0, 1),
+    ]  # fmt: skip
+    assert {(p.offices_total, p.desks_total) for p in history.points} == {(1, 1)}
+    default = await api.GetOccupancyHistory(pb.GetOccupancyHistoryRequest(), metadata=SERVICE)
+    assert len(default.points) == 12 and default.points[-1].date.month == today().month
+    bad = await refused(
+        api.GetOccupancyHistory(pb.GetOccupancyHistoryRequest(months=37), metadata=SERVICE),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert bad_fields(bad) == ["months"]

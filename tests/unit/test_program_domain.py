@@ -134,3 +134,8 @@ def test_period_ends() -> None:
     assert domain.period_end("2026-12") == date(2026, 12, 31)
     assert domain.period_end("2026-Q1") == date(2026, 3, 31)
     assert domain.period_end("2026-Q4") == date(2026, 12, 31)
+
+
+def test_month_starts() -> None:
+    assert domain.month_start(date(2026, 11, 25), 0) == date(2026, 11, 1)
+    assert domain.month_start(date(2026, 11, 25), 2) == date(2027, 1, 1)
