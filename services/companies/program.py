@@ -342,8 +342,10 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         result: pb.Round = await self._once("CreateRound", request, pb.Round, work)
         return result
 
-    async def _round(self, conn: AsyncConnection, name: str, field: str = "name") -> domain.Round:
-        r = await store.get_round(conn, parse_name(name, "rounds", field))
+    async def _round(
+        self, conn: AsyncConnection, name: str, field: str = "name", *, lock: bool = False
+    ) -> domain.Round:
+        r = await store.get_round(conn, parse_name(name, "rounds", field), lock=lock)
         if r is None:
             raise errors.NotFound("Round", name)
         return r
@@ -455,10 +457,14 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         c = request.conflict
         applicant = _applicant(c.applicant, "conflict.applicant")
         reviewer = c.reviewer.strip().casefold()
-        async with self._write() as uow:
-            r = await self._round(uow.conn, c.round, "conflict.round")
-            await store.declare_conflict(uow.conn, r.id, reviewer, applicant, c.reason.strip())
-        return pb.Conflict(round=r.name, reviewer=reviewer, applicant=applicant, reason=c.reason.strip())
+        try:
+            async with self._write() as uow:
+                r = await self._round(uow.conn, c.round, "conflict.round")
+                await store.declare_conflict(uow.conn, r.id, reviewer, applicant, c.reason.strip())
+        except IntegrityError:  # declared at the same moment by another call: it is declared
+            pass
+        round_name = f"rounds/{parse_name(c.round, 'rounds', 'conflict.round')}"
+        return pb.Conflict(round=round_name, reviewer=reviewer, applicant=applicant, reason=c.reason.strip())
 
     async def ScoreApplication(self, request: pb.ScoreApplicationRequest, context: Context) -> pb.Score:
         s = request.score
@@ -527,7 +533,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         async with self._write() as uow:
             a = await self._application(uow.conn, request.name)
             check_etag(request.etag, a.etag)
-            r = await self._round(uow.conn, f"rounds/{a.round_id}")
+            r = await self._round(uow.conn, f"rounds/{a.round_id}", lock=True)  # seats: one decision at a time
             selected = await store.count_selected(uow.conn, r.id, a.seat_kind)
             decided = a.decide(decision, reason, selected_of_kind=selected, seats_of_kind=r.seats.get(a.seat_kind, 0))
             try:
@@ -536,7 +542,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
                 raise errors.Aborted(f"{a.name} changed meanwhile; read it again and retry") from None
             if decision == domain.SELECTED and a.applicant.startswith("companies/"):
                 company = await _company(uow.conn, a.applicant, "name")
-                await move_company(uow, company, domain.SELECTED, f"{r.title}: {reason}")
+                if company.status not in (domain.SELECTED, domain.RESIDENT):  # a resident's renewal stays resident
+                    await move_company(uow, company, domain.SELECTED, f"{r.title}: {reason}")
             await uow.emit(
                 f"{SUBJECT}.application.decided",
                 decided.name,
@@ -571,7 +578,10 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
                 await remember(uow, "CreateSpace", request.request_id, request, response)
             return response
 
-        result: pb.Space = await self._once("CreateSpace", request, pb.Space, work)
+        try:
+            result: pb.Space = await self._once("CreateSpace", request, pb.Space, work)
+        except IntegrityError:  # the same label created at the same moment
+            raise errors.AlreadyExists("Space", label, f"a space labelled {label!r} exists") from None
         return result
 
     async def ListSpaces(self, request: pb.ListSpacesRequest, context: Context) -> pb.ListSpacesResponse:
@@ -632,7 +642,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             raise errors.invalid("move_out_date", "is required")
         reason = enum_short(pb.MoveOutReason, REASON, request.reason)
         async with self._write() as uow:
-            row = await store.get_assignment(uow.conn, assignment_id)
+            row = await store.get_assignment(uow.conn, assignment_id, lock=True)
             if row is None:
                 raise errors.NotFound("Assignment", request.name)
             if row.move_out_reason:
@@ -766,10 +776,13 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         kind = enum_short(pb.SupportKind, SUPPORT, q.kind)
         if q.quota < 0:
             raise errors.invalid("quota.quota", "must not be negative")
-        async with self._write() as uow:
-            company = await _company(uow.conn, q.company, "quota.company")
-            await store.set_quota(uow.conn, company.id, kind, q.quota)
-            used = await store.used(uow.conn, company.id, kind)
+        try:
+            async with self._write() as uow:
+                company = await _company(uow.conn, q.company, "quota.company")
+                await store.set_quota(uow.conn, company.id, kind, q.quota)
+                used = await store.used(uow.conn, company.id, kind)
+        except IntegrityError:
+            raise errors.Aborted(f"the quota of {q.company} was set at the same moment; retry") from None
         return pb.SupportQuota(company=company.name, kind=q.kind, quota=q.quota, used=used)
 
     async def RecordSupport(self, request: pb.RecordSupportRequest, context: Context) -> pb.SupportGrant:

@@ -471,8 +471,10 @@ async def insert_round(conn: AsyncConnection, r: Round) -> Round:
     return replace(r, id=round_id, created_at=stamp)
 
 
-async def get_round(conn: AsyncConnection, round_id: int) -> Round | None:
-    row = (await conn.execute(sa.select(rounds).where(rounds.c.id == round_id))).first()
+async def get_round(conn: AsyncConnection, round_id: int, *, lock: bool = False) -> Round | None:
+    """lock: FOR UPDATE on PostgreSQL, so that decisions on one round's seats are taken one at a time."""
+    query = sa.select(rounds).where(rounds.c.id == round_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
     return to_round(row) if row else None
 
 
@@ -574,7 +576,7 @@ async def declare_conflict(conn: AsyncConnection, round_id: int, reviewer: str, 
     known = await conn.execute(
         sa.select(c.reviewer).where(c.round_id == round_id, c.reviewer == reviewer, c.applicant == applicant)
     )
-    if known.first() is None:
+    if known.first() is None:  # a concurrent declaration of the same conflict is caught by the primary key
         await conn.execute(
             conflicts.insert().values(
                 round_id=round_id, reviewer=reviewer, applicant=applicant, reason=reason, created_at=now()
@@ -685,8 +687,9 @@ def _assignment_query() -> sa.Select[Any]:
     return sa.select(assignments, spaces.c.kind, spaces.c.label).join(spaces, spaces.c.id == assignments.c.space_id)
 
 
-async def get_assignment(conn: AsyncConnection, assignment_id: int) -> Any:
-    return (await conn.execute(_assignment_query().where(assignments.c.id == assignment_id))).first()
+async def get_assignment(conn: AsyncConnection, assignment_id: int, *, lock: bool = False) -> Any:
+    query = _assignment_query().where(assignments.c.id == assignment_id)
+    return (await conn.execute(query.with_for_update(of=assignments) if lock else query)).first()
 
 
 async def end_assignment(conn: AsyncConnection, assignment_id: int, move_out: date, reason: str) -> None:

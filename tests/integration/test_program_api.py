@@ -532,3 +532,25 @@ async def test_occupancy_over_time(companies: Running) -> None:
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_fields(bad) == ["months"]
+
+
+async def test_concurrent_selections_never_exceed_the_seats(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    r = await new_round(c, desks=2)
+    made = [await apply(c, r.name, await company(c, f"회사{n}")) for n in range(10)]
+    results = await asyncio.gather(
+        *(
+            api.DecideApplication(
+                pb.DecideApplicationRequest(name=a.name, decision=pb.APPLICATION_STATE_SELECTED, reason="선발"),
+                metadata=ADMIN,
+                timeout=120,
+            )
+            for a in made
+        ),
+        return_exceptions=True,
+    )
+    won = [x for x in results if isinstance(x, pb.Application)]
+    assert len(won) == 2, results
+    assert {x.code() for x in results if isinstance(x, grpc.aio.AioRpcError)} == {grpc.StatusCode.FAILED_PRECONDITION}
+    selected = await api.ListApplications(pb.ListApplicationsRequest(filter="state=SELECTED"), metadata=SERVICE)
+    assert len(selected.applications) == 2
