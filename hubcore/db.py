@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +56,28 @@ def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     ts = timestamp_pb2.Timestamp()
     ts.FromDatetime(as_utc(value))
     return ts
+
+
+def keyset_after(
+    columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any], descending: bool
+) -> sa.ColumnElement[bool]:
+    """Rows strictly after a cursor position in (col1, col2, ...) order: stable under inserts."""
+    col, rest = columns[0], columns[1:]
+    value = values[0]
+    beyond = col < value if descending else col > value
+    if not rest:
+        return beyond
+    return sa.or_(beyond, sa.and_(col == value, keyset_after(rest, values[1:], descending)))
+
+
+def cursor_value(value: Any) -> Any:
+    """A sort key as it travels in a page token (datetimes as ISO text)."""
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def cursor_param(column: sa.ColumnElement[Any], value: Any) -> Any:
+    """A page token's sort key back as the column's value."""
+    return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
 
 
 # The runtime's tables. Each service's first migration creates them (hubcore.migration_ops).

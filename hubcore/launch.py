@@ -20,7 +20,7 @@ from hubcore.natsserver import NatsServer
 from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PARTNER_PORTS, PROJECT_DIR, Settings, token_hash
 from hubcore.tls import local_certificate
 
-SERVICES = ["companies", "investors"]  # in start order; each is `python -m services.<name>`
+SERVICES = ["companies", "investors", "consulting"]  # in start order; each is `python -m services.<name>`
 
 
 def dev_token(data_dir: os.PathLike[str]) -> str:

@@ -285,6 +285,7 @@ class Runtime:
         self.rules: dict[type, Rules] = {}
         self.consumer_specs: list[events.ConsumerSpec] = []
         self.consumers: list[events.EventConsumer] = []
+        self.loops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self.relay: events.OutboxRelay | None = None
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
@@ -305,6 +306,11 @@ class Runtime:
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
+
+    def add_loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
+        """A background loop of the service's own (a sweep, a timer): started with the server, restarted
+        if it crashes, cancelled on stop. It needs only the database, not NATS: its events go to the outbox."""
+        self.loops.append((name, run))
 
     async def start(self) -> None:
         if self.settings.migrate_on_start:
@@ -342,6 +348,8 @@ class Runtime:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
+        for name, run in self.loops:
+            self._tasks.append(asyncio.create_task(self._supervise(run, name), name=name))
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
             log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)

@@ -21,6 +21,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
+from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from rich.console import Console
@@ -182,6 +183,10 @@ class Client:
     def program(self) -> program_pb2_grpc.ProgramServiceStub:
         """The hub program (rounds, spaces, KPI reports, support): served by the companies service."""
         return program_pb2_grpc.ProgramServiceStub(self.channel("companies"))
+
+    @property
+    def consulting(self) -> consulting_pb2_grpc.ConsultingServiceStub:
+        return consulting_pb2_grpc.ConsultingServiceStub(self.channel("consulting"))
 
     @property
     def investors(self) -> investors_pb2_grpc.InvestorServiceStub:

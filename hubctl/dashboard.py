@@ -13,6 +13,7 @@ import grpc
 import typer
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as ppb
+from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 
 from hubctl.client import print_json, print_table
@@ -63,11 +64,24 @@ def investors_figures(hub: Client) -> dict[str, Any]:
     }
 
 
+def consulting_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.consulting.GetConsultingStats, spb.GetConsultingStatsRequest())
+    return {
+        "experts": stats.people_trained,
+        "programs": stats.programs_held,
+        "participants": stats.participants,
+        "sessions_by_type": {t.display_name: t.completed for t in stats.sessions_by_type},
+        "action_items_open": stats.open_action_items,
+        "action_items_overdue": stats.overdue_action_items,
+    }
+
+
 # service -> what it contributes; each service adds its own as it lands.
 SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
     "companies": companies_figures,
     "program": program_figures,
     "investors": investors_figures,
+    "consulting": consulting_figures,
 }
 
 
@@ -133,5 +147,9 @@ def command(ctx: typer.Context) -> None:
             [(figures["rounds_closed"], krw(figures["funding_raised_krw"]), figures["firms_in_network"])],
         )
         print_table("introductions by stage", ["stage", "count"], sorted(figures["introductions_by_state"].items()))
+    if "sessions_by_type" in figures:
+        print_table("sessions held by type", ["type", "completed"], sorted(figures["sessions_by_type"].items()))
+        overdue = (figures["action_items_open"], figures["action_items_overdue"])
+        print_table("action items", ["open", "overdue"], [overdue])
     if missing:
         print_table("not answering", ["service", "error"], sorted(missing.items()))

@@ -15,6 +15,7 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2_grpc
+from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc, partner_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -185,6 +186,46 @@ async def investors(
     await asyncio.wait_for(running.runtime.ready.wait(), 10)
     yield running
     await running.close()
+
+
+@dataclass
+class RunningConsulting:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    consulting: consulting_pb2_grpc.ConsultingServiceStub
+    ops: ops_pb2_grpc.OperationsServiceStub
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.runtime.port}"
+
+
+async def start_consulting(settings: Settings) -> RunningConsulting:
+    from services.consulting.__main__ import build
+
+    runtime = build(settings)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    return RunningConsulting(
+        runtime,
+        channel,
+        consulting_pb2_grpc.ConsultingServiceStub(channel),
+        ops_pb2_grpc.OperationsServiceStub(channel),
+    )
+
+
+@pytest.fixture
+async def consulting(
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
+) -> AsyncIterator[RunningConsulting]:
+    """The consulting service, in this event loop, with a database of its own and the test's NATS (so it
+    hears the companies fixture's events)."""
+    url = await new_database("consulting")
+    running = await start_consulting(make_settings("consulting", url, nats_server.url, tmp_path))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.channel.close()
+    await running.runtime.stop()
 
 
 async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:  # noqa: ASYNC109

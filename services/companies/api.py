@@ -13,7 +13,7 @@ from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, now, remember, timestamp
+from hubcore.db import Database, UnitOfWork, cursor_param, cursor_value, keyset_after, now, remember, timestamp
 from hubcore.requests import (
     Check,
     PageTokens,
@@ -273,8 +273,8 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if after is not None:
             if len(after) != 2:
                 raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-            position = [store.cursor_param(sort_columns[0], after[0]), after[1]]
-            query = query.where(store.keyset_after(sort_columns, position, descending))
+            position = [cursor_param(sort_columns[0], after[0]), after[1]]
+            query = query.where(keyset_after(sort_columns, position, descending))
         query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(size + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
@@ -283,7 +283,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if len(rows) > size:
             last = rows[size - 1]
             response.next_page_token = PageTokens.encode(
-                query_key, [store.cursor_value(last._mapping[sort_columns[0].name]), last.id]
+                query_key, [cursor_value(last._mapping[sort_columns[0].name]), last.id]
             )
         return response
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -359,24 +359,6 @@ async def save_person(conn: AsyncConnection, person: Person, *, expected_version
 
 async def delete_person(conn: AsyncConnection, person_id: int) -> None:
     await conn.execute(people.delete().where(people.c.id == person_id))
-
-
-def keyset_after(columns: list[sa.ColumnElement[Any]], values: list[Any], descending: bool) -> sa.ColumnElement[bool]:
-    """Rows strictly after a cursor position in (col1, col2, ...) order: stable under inserts."""
-    col, rest = columns[0], columns[1:]
-    value = values[0]
-    beyond = col < value if descending else col > value
-    if not rest:
-        return beyond
-    return sa.or_(beyond, sa.and_(col == value, keyset_after(rest, values[1:], descending)))
-
-
-def cursor_value(value: Any) -> Any:
-    return as_utc(value).isoformat() if isinstance(value, datetime) else value
-
-
-def cursor_param(column: sa.ColumnElement[Any], value: Any) -> Any:
-    return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
 
 
 async def upsert_stats_row(

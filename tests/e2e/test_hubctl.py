@@ -14,7 +14,7 @@ from typer.testing import CliRunner, Result
 
 from hubctl.cli import app
 from services.companies import store
-from tests.conftest import ADMIN_TOKEN, Running, RunningInvestors
+from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInvestors
 
 runner = CliRunner()
 
@@ -239,3 +239,47 @@ def test_korean_amounts_read_and_written() -> None:
     assert [krw(n) for n in (9_999, 50_000_000, 1_500_000_000, 2_350_000_000)] == [
         "9,999원", "5,000만 원", "15억 원", "23억 5,000만 원",
     ]  # fmt: skip
+
+
+async def test_consulting_commands_in_seoul_time(consulting: RunningConsulting) -> None:
+    """Slots, scheduling in Asia/Seoul wall time, a double booking refused, completion with action items."""
+    from datetime import timedelta
+
+    from tests.integration.consulting_world import future_monday, know_company, make_mentor, make_room, make_type
+
+    mentor = await make_mentor(consulting, "김도현")
+    kind = await make_type(consulting)
+    room = await make_room(consulting)
+    company = await know_company(consulting, 7, "메디비전")
+    monday = future_monday()  # 10:00 in Seoul
+    seoul_day = (monday + timedelta(hours=9)).date().isoformat()
+
+    async def run(*args: str) -> Result:
+        env = {"HUB_CONSULTING_ADDRESS": consulting.address, "HUB_TOKEN": ADMIN_TOKEN, "HUB_DATA_DIR": "/nonexistent"}
+        return await asyncio.to_thread(runner.invoke, app, ["--config", "/nonexistent/c.toml", *args], env=env)
+
+    listed = await run("mentors", "list", "--expertise", "vision")
+    assert listed.exit_code == 0 and "김도현" in listed.output, listed.output
+    slots = json.loads((await run("--json", "sessions", "find-slots", "--start", seoul_day, "--end", seoul_day,
+                                  "--mentor", mentor.name, "--minutes", "60")).stdout)  # fmt: skip
+    assert slots["slots"] and slots["slots"][0]["mentor"] == mentor.name
+    at = f"{seoul_day} 14:00"
+    args = ["sessions", "schedule", "--company", company, "--mentor", mentor.name, "--type", kind.name, "--at", at]
+    booked = await run(*args, "--room", room.name)
+    assert booked.exit_code == 0 and f"{seoul_day} 14:00–15:00" in booked.output, booked.output
+    twice = await run(*args)
+    assert twice.exit_code == 5 and "sessions/1" in twice.output, twice.output  # names the holder
+    utc = await run("--tz", "UTC", "sessions", "list")
+    assert f"{seoul_day} 05:00" in utc.output, utc.output  # 14:00 KST is 05:00 UTC
+    done = await run(
+        "sessions", "complete", "1", "--notes", "투자 유치 전략", "--action", "김서연|2030-01-15|IR 자료 보완"
+    )
+    assert done.exit_code == 0 and "IR 자료 보완" in done.output, done.output
+    bad = await run("sessions", "complete", "1", "--action", "no due date")
+    assert bad.exit_code == 3
+    open_items = json.loads((await run("--json", "actions", "list")).stdout)
+    assert [a["owner"] for a in open_items] == ["김서연"]
+    assert (await run("actions", "complete", "1")).exit_code == 0
+    assert json.loads((await run("--json", "actions", "list")).stdout) == []
+    figures = json.loads((await run("--json", "dashboard")).stdout)["figures"]
+    assert sum(figures["sessions_by_type"].values()) == 1

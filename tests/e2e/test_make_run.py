@@ -15,6 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
+from hub.consulting.v1 import consulting_pb2 as cpb
+from hub.consulting.v1 import consulting_pb2_grpc
 
 from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
@@ -22,7 +24,11 @@ from hubcore.settings import PROJECT_DIR
 
 def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess.Popen[str]:
     """Starts `make run`'s launcher; every other port is a free one unless given (HUB_INVESTORS_PORT=…)."""
-    others = {"HUB_INVESTORS_PORT": free_port(), "HUB_INVESTORS_PARTNER_PORT": free_port()} | ports
+    others = {
+        "HUB_INVESTORS_PORT": free_port(),
+        "HUB_INVESTORS_PARTNER_PORT": free_port(),
+        "HUB_CONSULTING_PORT": free_port(),
+    } | ports
     env = (
         os.environ
         | {
@@ -57,9 +63,9 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 
 def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -> None:
-    port, nats_port = free_port(), free_port()
+    port, nats_port, consulting_port = free_port(), free_port(), free_port()
     address = f"127.0.0.1:{port}"
-    process = start(tmp_path, port, nats_port)
+    process = start(tmp_path, port, nats_port, HUB_CONSULTING_PORT=consulting_port)
     try:
         token = (tmp_path / "admin-token").read_text().strip()
         assert oct((tmp_path / "admin-token").stat().st_mode & 0o777) == "0o600"
@@ -87,6 +93,15 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
                 pb.CreateCompanyRequest(company=pb.Company(korean_name="새싹AI", sector=pb.SECTOR_OTHER)),
                 metadata=metadata,
             )
+        with grpc.insecure_channel(f"127.0.0.1:{consulting_port}") as channel:
+            consulting = consulting_pb2_grpc.ConsultingServiceStub(channel)
+            mentors = consulting.ListMentors(cpb.ListMentorsRequest(), metadata=metadata).mentors
+            assert len(mentors) >= 5 and all(any("\uac00" <= ch <= "\ud7a3" for ch in m.korean_name) for m in mentors)
+            sessions = consulting.ListSessions(cpb.ListSessionsRequest(), metadata=metadata).sessions
+            assert len(sessions) >= 5 and {s.company for s in sessions} <= {c.name for c in seeded}
+            rooms = consulting.ListRooms(cpb.ListRoomsRequest(), metadata=metadata).rooms
+            assert rooms and all(r.floor == 5 for r in rooms)
+            assert consulting.ListPrograms(cpb.ListProgramsRequest(), metadata=metadata).programs
     finally:
         stop(process)
 

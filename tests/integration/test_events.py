@@ -100,8 +100,12 @@ async def test_committed_change_is_published_once_and_applied_once(companies: Ru
     made = [await register(companies, f"회사{i}") for i in range(5)]
     js = downstream.consumer.js
     assert await eventually(lambda: _equals(stream_messages(js), 5))
-    status = await companies.ops.GetOutboxStatus(ops_pb2.GetOutboxStatusRequest(), metadata=ADMIN)
-    assert (status.unpublished, status.published) == (0, 5)
+
+    async def marked() -> bool:  # the relay marks rows just after the PubAck: poll, don't race it
+        status = await companies.ops.GetOutboxStatus(ops_pb2.GetOutboxStatusRequest(), metadata=ADMIN)
+        return (status.unpublished, status.published) == (0, 5)
+
+    assert await eventually(marked)
     await drain(downstream)
     applied = await downstream.effects()
     assert len(applied) == 5 and len(set(applied)) == 5

@@ -89,3 +89,18 @@ def test_normalize_text_matches_composed_and_decomposed_hangul() -> None:
 
     assert requests.normalize_text(unicodedata.normalize("NFD", "메디비전")) == "메디비전"
     assert requests.normalize_text("MediVision") == "medivision"
+
+
+def test_calendar_date_and_short_value() -> None:
+    from datetime import date
+
+    from google.type import date_pb2
+
+    assert requests.calendar_date(date_pb2.Date(), "due_date") is None
+    assert requests.calendar_date(date_pb2.Date(year=2026, month=2, day=28), "due_date") == date(2026, 2, 28)
+    with pytest.raises(InvalidArgument, match="due_date"):
+        requests.calendar_date(date_pb2.Date(year=2026, month=2, day=30), "due_date")
+    read = requests.short_value(pb.CompanyStatus, "COMPANY_STATUS")
+    assert read("resident") == read("COMPANY_STATUS_RESIDENT") == "RESIDENT"
+    with pytest.raises(ValueError, match="unknown value"):
+        read("sleeping")

@@ -1,0 +1,323 @@
+"""hubctl mentors | sessions | actions | programs: the consulting calendar, for program managers.
+
+Times are typed and shown in Asia/Seoul (or --tz): `--at "2026-12-01 14:00"` means 14:00 in that zone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import interval_pb2
+from hub.consulting.v1 import consulting_pb2 as cpb
+
+from hubctl.client import Client, as_dict, current, enum_number, fail, print_json, print_table, short, when
+from hubctl.investors import day, name
+
+mentors_app = typer.Typer(help="Faculty, experts and VC advisors: who they are and what they know.")
+sessions_app = typer.Typer(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
+actions_app = typer.Typer(help="Action items from sessions: list (open, overdue), complete.")
+programs_app = typer.Typer(help="Collaboration programs, job matching, salons, education.")
+
+
+def moment(text: str, tz: str) -> Timestamp:
+    """'2026-12-01 14:00' in the given zone (or an RFC 3339 time with its offset)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"time {text!r}: write it like '2026-12-01 14:00' ({tz})", 3)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def span(start: Timestamp, minutes: int) -> interval_pb2.Interval:
+    end = Timestamp()
+    end.FromDatetime(start.ToDatetime() + timedelta(minutes=minutes))
+    return interval_pb2.Interval(start_time=start, end_time=end)
+
+
+def hhmm(ts: Timestamp, tz: str) -> str:
+    return when(ts, tz)[-5:]
+
+
+# mentors
+
+
+@mentors_app.command("list")
+def mentors_list(
+    ctx: typer.Context,
+    expertise: Annotated[str, typer.Option(help="Mentors with this expertise tag")] = "",
+    kind: Annotated[str, typer.Option(help="faculty, expert or vc")] = "",
+) -> None:
+    """List mentors."""
+    hub = current(ctx)
+    terms = ([f'expertise="{expertise}"'] if expertise else []) + ([f"kind={kind}"] if kind else [])
+    found = list(
+        hub.pages(
+            hub.consulting.ListMentors, cpb.ListMentorsRequest(filter=" AND ".join(terms), page_size=200), "mentors"
+        )
+    )
+    if hub.config.json:
+        print_json(found)
+        return
+    rows = [
+        (m.name.removeprefix("mentors/"), m.korean_name, short(cpb.MentorKind, m.kind, "MENTOR_KIND").lower(),
+         m.affiliation, ", ".join(m.expertise), m.time_zone)
+        for m in found
+    ]  # fmt: skip
+    print_table(f"mentors ({len(found)})", ["id", "이름", "kind", "affiliation", "expertise", "zone"], rows)
+
+
+# sessions
+
+SESSION_COLUMNS = ["id", "when", "company", "mentor", "type", "room", "state"]
+
+
+def session_row(s: cpb.Session, tz: str) -> list[str]:
+    slot = f"{when(s.interval.start_time, tz)}–{hhmm(s.interval.end_time, tz)}"
+    state = short(cpb.SessionState, s.state, "SESSION_STATE").lower()
+    return [s.name.removeprefix("sessions/"), slot, s.company, s.mentor, s.session_type, s.room, state]
+
+
+def show_sessions(hub: Client, title: str, sessions: list[cpb.Session]) -> None:
+    if hub.config.json:
+        print_json(sessions)
+    else:
+        print_table(title, SESSION_COLUMNS, (session_row(s, hub.config.tz) for s in sessions))
+
+
+@sessions_app.command("list")
+def sessions_list(
+    ctx: typer.Context,
+    week: Annotated[bool, typer.Option("--week", help="This week (Monday to Sunday)")] = False,
+    mentor: Annotated[str, typer.Option(help="3 or mentors/3")] = "",
+    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    state: Annotated[str, typer.Option(help="scheduled, completed, cancelled, no_show")] = "",
+) -> None:
+    """List sessions, by start time."""
+    hub = current(ctx)
+    terms = ([f"mentor={name('mentors', mentor)}"] if mentor else []) + ([f"state={state}"] if state else [])
+    terms += [f"company={name('companies', company)}"] if company else []
+    if week:
+        today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+        monday = today - timedelta(days=today.weekday())
+        terms += [f"start_after={monday.isoformat()}", f"start_before={(monday + timedelta(days=7)).isoformat()}"]
+    request = cpb.ListSessionsRequest(filter=" AND ".join(terms), page_size=200)
+    found = list(hub.pages(hub.consulting.ListSessions, request, "sessions"))
+    show_sessions(hub, f"sessions ({len(found)})", found)
+
+
+@sessions_app.command("find-slots")
+def sessions_find_slots(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD")],
+    mentor: Annotated[list[str] | None, typer.Option(help="3 or mentors/3 (repeatable)")] = None,
+    expertise: Annotated[str, typer.Option(help="Any mentor with this expertise")] = "",
+    minutes: Annotated[int, typer.Option(help="Length of the session")] = 60,
+    company: Annotated[str, typer.Option(help="Also free for this company (42 or companies/42)")] = "",
+    room: Annotated[bool, typer.Option("--room", help="Only slots with a free room")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many slots")] = 20,
+) -> None:
+    """Free times that honour mentors' hours, exceptions, sessions, buffers and rooms."""
+    hub = current(ctx)
+    request = cpb.FindAvailableSlotsRequest(
+        mentors=[name("mentors", m) for m in mentor or []], expertise=expertise,
+        start_date=day(start, "--start"), end_date=day(end, "--end"), time_zone=hub.config.tz,
+        company=name("companies", company) if company else "", need_room=room, page_size=limit,
+    )  # fmt: skip
+    request.duration.FromTimedelta(timedelta(minutes=minutes))
+    found = hub.call(hub.consulting.FindAvailableSlots, request)
+    if hub.config.json:
+        print_json(as_dict(found))
+        return
+    tz = hub.config.tz
+    rows = [
+        (s.mentor, when(s.interval.start_time, tz), hhmm(s.interval.end_time, tz), ", ".join(s.rooms))
+        for s in found.slots
+    ]
+    print_table(f"free slots ({len(rows)}{'+' if found.truncated else ''})", ["mentor", "from", "to", "rooms"], rows)
+
+
+@sessions_app.command("schedule")
+def sessions_schedule(
+    ctx: typer.Context,
+    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    mentor: Annotated[str, typer.Option(help="3 or mentors/3")],
+    type_: Annotated[str, typer.Option("--type", help="2 or sessionTypes/2")],
+    at: Annotated[str, typer.Option(help="Start, e.g. '2026-12-01 14:00' (your --tz)")],
+    minutes: Annotated[int, typer.Option(help="Length")] = 60,
+    room: Annotated[str, typer.Option(help="1 or rooms/1")] = "",
+    agenda: str = "",
+    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+) -> None:
+    """Book a session; refused, naming the holder, if the mentor, company or room is taken."""
+    hub = current(ctx)
+    session = cpb.Session(
+        company=name("companies", company), mentor=name("mentors", mentor), session_type=name("sessionTypes", type_),
+        interval=span(moment(at, hub.config.tz), minutes), room=name("rooms", room) if room else "", agenda=agenda,
+    )  # fmt: skip
+    made = hub.call(
+        hub.consulting.ScheduleSession,
+        cpb.ScheduleSessionRequest(session=session, request_id=request_id or str(uuid.uuid4())),
+    )
+    show_sessions(hub, f"scheduled {made.name}", [made])
+
+
+@sessions_app.command("reschedule")
+def sessions_reschedule(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    at: Annotated[str, typer.Option(help="New start, e.g. '2026-12-02 10:00'")],
+    minutes: Annotated[int, typer.Option(help="Length")] = 60,
+    reason: str = "",
+) -> None:
+    """Move a session (its history and calendar entry follow)."""
+    hub = current(ctx)
+    request = cpb.RescheduleSessionRequest(
+        name=name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
+    )
+    moved = hub.call(hub.consulting.RescheduleSession, request)
+    show_sessions(hub, f"rescheduled {moved.name}", [moved])
+
+
+@sessions_app.command("cancel")
+def sessions_cancel(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    reason: Annotated[str, typer.Option(help="Why (required)")],
+) -> None:
+    """Cancel a session; its time is free again."""
+    hub = current(ctx)
+    done = hub.call(
+        hub.consulting.CancelSession, cpb.CancelSessionRequest(name=name("sessions", session), reason=reason)
+    )
+    show_sessions(hub, f"cancelled {done.name}", [done])
+
+
+@sessions_app.command("complete")
+def sessions_complete(
+    ctx: typer.Context,
+    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    notes: Annotated[str, typer.Option(help="What was discussed")] = "",
+    action: Annotated[
+        list[str] | None, typer.Option(help="An action item as 'owner|due YYYY-MM-DD|what' (repeatable)")
+    ] = None,
+) -> None:
+    """Complete a session with notes and action items."""
+    hub = current(ctx)
+    items = []
+    for text in action or []:
+        parts = [p.strip() for p in text.split("|", 2)]
+        if len(parts) != 3:
+            fail(f"--action {text!r}: write it as 'owner|2026-12-15|what to do'", 3)
+        d = day(parts[1], "the action item's due date")
+        items.append(cpb.NewActionItem(owner=parts[0], due_date=d, description=parts[2]))
+    done = hub.call(
+        hub.consulting.CompleteSession,
+        cpb.CompleteSessionRequest(name=name("sessions", session), notes=notes, action_items=items),
+    )
+    if hub.config.json:
+        print_json(as_dict(done))
+        return
+    show_sessions(hub, f"completed {done.session.name}", [done.session])
+    if done.action_items:
+        print_table("action items", ACTION_COLUMNS, (action_row(a) for a in done.action_items))
+
+
+# action items
+
+ACTION_COLUMNS = ["id", "owner", "due", "what", "company", "state"]
+
+
+def action_row(a: cpb.ActionItem) -> list[str]:
+    d = a.due_date
+    state = short(cpb.ActionItemState, a.state, "ACTION_ITEM_STATE").lower() + (" (overdue)" if a.overdue else "")
+    return [a.name.removeprefix("actionItems/"), a.owner, f"{d.year:04d}-{d.month:02d}-{d.day:02d}", a.description,
+            a.company, state]  # fmt: skip
+
+
+@actions_app.command("list")
+def actions_list(
+    ctx: typer.Context,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones")] = False,
+    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    mentor: Annotated[str, typer.Option(help="3 or mentors/3")] = "",
+    owner: Annotated[str, typer.Option(help="Who does it")] = "",
+    done: Annotated[bool, typer.Option("--done", help="Completed ones instead of open ones")] = False,
+) -> None:
+    """Open action items (or overdue, or done)."""
+    hub = current(ctx)
+    terms = [f"state={'done' if done else 'open'}"] + (["overdue=true"] if overdue else [])
+    terms += [f"company={name('companies', company)}"] if company else []
+    terms += [f"mentor={name('mentors', mentor)}"] if mentor else []
+    terms += [f'owner="{owner}"'] if owner else []
+    request = cpb.ListActionItemsRequest(filter=" AND ".join(terms), page_size=200)
+    found = list(hub.pages(hub.consulting.ListActionItems, request, "action_items"))
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"action items ({len(found)})", ACTION_COLUMNS, map(action_row, found))
+
+
+@actions_app.command("complete")
+def actions_complete(ctx: typer.Context, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
+    """Mark an action item done."""
+    hub = current(ctx)
+    done = hub.call(hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=name("actionItems", item)))
+    if hub.config.json:
+        print_json(done)
+    else:
+        print_table(f"completed {done.name}", ACTION_COLUMNS, [action_row(done)])
+
+
+# programs
+
+
+@programs_app.command("list")
+def programs_list(
+    ctx: typer.Context, kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education")] = ""
+) -> None:
+    """List programs and events with registrations and attendance."""
+    hub = current(ctx)
+    request = cpb.ListProgramsRequest(filter=f"kind={kind}" if kind else "", page_size=200)
+    found = list(hub.pages(hub.consulting.ListPrograms, request, "programs"))
+    if hub.config.json:
+        print_json(found)
+        return
+    tz = hub.config.tz
+    rows = [
+        (p.name.removeprefix("programs/"), p.display_name, short(cpb.ProgramKind, p.kind, "PROGRAM_KIND").lower(),
+         when(p.interval.start_time, tz), p.capacity or "", p.registered_count, p.attended_count)
+        for p in found
+    ]  # fmt: skip
+    print_table(f"programs ({len(found)})", ["id", "name", "kind", "starts", "seats", "registered", "attended"], rows)
+
+
+@programs_app.command("add")
+def programs_add(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Option(help="Its name, e.g. 'AI 잡매칭 데이'")],
+    kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education, other")],
+    at: Annotated[str, typer.Option(help="Start, e.g. '2026-12-10 14:00'")],
+    minutes: Annotated[int, typer.Option(help="Length")] = 120,
+    capacity: Annotated[int, typer.Option(help="Seats (0: no limit)")] = 0,
+    room: Annotated[str, typer.Option(help="1 or rooms/1")] = "",
+) -> None:
+    """Create a program or event."""
+    hub = current(ctx)
+    program = cpb.Program(
+        display_name=title, kind=enum_number(cpb.ProgramKind, "PROGRAM_KIND", kind, "kind"),  # type: ignore[arg-type]
+        interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=name("rooms", room) if room else "",
+    )  # fmt: skip
+    made = hub.call(hub.consulting.CreateProgram, cpb.CreateProgramRequest(program=program))
+    if hub.config.json:
+        print_json(made)
+    else:
+        typer.echo(f"created {made.name}: {made.display_name}")
