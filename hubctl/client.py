@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from hub.companies.v1 import companies_pb2_grpc
+from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
@@ -179,6 +179,11 @@ class Client:
     @property
     def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
         return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
+
+    @property
+    def program(self) -> program_pb2_grpc.ProgramServiceStub:
+        """The hub program (rounds, spaces, KPI reports, support): served by the companies service."""
+        return program_pb2_grpc.ProgramServiceStub(self.channel("companies"))
 
     @property
     def consulting(self) -> consulting_pb2_grpc.ConsultingServiceStub:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import typer
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
@@ -34,6 +35,22 @@ def companies_figures(hub: Client) -> dict[str, Any]:
         "companies_by_status": by_status,
         "companies_by_sector": {c.key: c.count for c in stats.by_sector},
         "companies_total": stats.total,
+    }
+
+
+def program_figures(hub: Client) -> dict[str, Any]:
+    stats = hub.send(hub.program.GetProgramStats, ppb.GetProgramStatsRequest())
+    return {
+        "offices": stats.offices_taken,
+        "offices_total": stats.offices_total,
+        "desks": stats.desks_taken,
+        "desks_total": stats.desks_total,
+        "latest_round": stats.latest_round,
+        "round_applications": stats.applications,
+        "round_seats": stats.seats,
+        "competition_ratio": stats.competition_ratio,
+        "kpi_reporters": stats.kpi_reporters,
+        "gpu_hours_used": stats.gpu_hours_used,
     }
 
 
@@ -76,6 +93,7 @@ def notifications_figures(hub: Client) -> dict[str, Any]:
 # service -> what it contributes; each service adds its own as it lands.
 SOURCES: dict[str, Callable[[Client], dict[str, Any]]] = {
     "companies": companies_figures,
+    "program": program_figures,
     "investors": investors_figures,
     "consulting": consulting_figures,
     "notifications": notifications_figures,
@@ -115,6 +133,26 @@ def command(ctx: typer.Context) -> None:
     if "companies_by_status" in figures:
         print_table("companies by status", ["status", "count"], sorted(figures["companies_by_status"].items()))
         print_table("companies by sector", ["sector", "count"], sorted(figures["companies_by_sector"].items()))
+    if "offices" in figures:
+        print_table(
+            "occupancy today",
+            ["space", "taken", "of", "goal"],
+            [
+                ("private offices", figures["offices"], figures["offices_total"], targets["offices"]),
+                ("open desks", figures["desks"], figures["desks_total"], targets["desks"]),
+            ],
+        )
+        if figures["latest_round"]:
+            print_table(
+                f"selection ({figures['latest_round']})",
+                ["applications", "seats", "applicants per seat", "KPI reporters", "GPU hours used"],
+                [
+                    (
+                        figures["round_applications"], figures["round_seats"], f"{figures['competition_ratio']:.2f}",
+                        figures["kpi_reporters"], figures["gpu_hours_used"],
+                    )
+                ],
+            )  # fmt: skip
     if "funding_raised_krw" in figures:
         from hubctl.investors import krw
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hub.companies.v1 import companies_pb2, companies_pb2_grpc
+from hub.companies.v1 import companies_pb2, companies_pb2_grpc, program_pb2, program_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import api, handlers
+from services.companies import api, handlers, program
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -24,6 +24,16 @@ def build(settings: Settings) -> Runtime:
             default_roles=api.DEFAULT_ROLES,
         ),
         api.RULES,
+    )
+    runtime.add_service(
+        GrpcService(
+            add_to_server=program_pb2_grpc.add_ProgramServiceServicer_to_server,
+            servicer=program.ProgramApi(runtime.db),
+            descriptor=program_pb2.DESCRIPTOR.services_by_name["ProgramService"],
+            roles=program.ROLES,
+            default_roles=program.DEFAULT_ROLES,
+        ),
+        program.RULES,
     )
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)

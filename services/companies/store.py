@@ -8,10 +8,12 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import as_utc, now, runtime_metadata
-from services.companies.domain import Company, Person
+from services.companies.domain import SELECTED, Application, Company, Criterion, Person, Round, period_end
 
 metadata = sa.MetaData()
 big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -92,6 +94,133 @@ company_rounds = sa.Table(
     sa.Column("amount_krw", sa.BigInteger, nullable=False),
     sa.Column("closed_on", sa.Date, nullable=True),
     sa.Index("ix_company_rounds_company", "company_id"),
+)
+
+# The hub program. Spaces and assignments: no two assignments of one space overlap in time.
+# - PostgreSQL: an exclusion constraint, EXCLUDE USING gist (space_id WITH =, daterange(move_in, move_out)
+#   WITH &&) with btree_gist, created by migration 0003. Two concurrent inserts for a free space cannot both
+#   commit: the second waits for the first and fails with SQLSTATE 23P01.
+# - SQLite: every write transaction begins IMMEDIATE (hubcore.db), so writers are serialized, and
+#   assign_space() checks for an overlap in the same transaction as its insert.
+NO_OVERLAP = "ex_assignments_no_overlap"
+
+rounds = sa.Table(
+    "rounds",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("open_date", sa.Date, nullable=False),
+    sa.Column("close_date", sa.Date, nullable=False),
+    sa.Column("seats", sa.Text, nullable=False),  # JSON {kind: count}
+    sa.Column("criteria", sa.Text, nullable=False),  # JSON [[key, title, weight]]
+    sa.Column("questions", sa.Text, nullable=False),  # JSON [text]
+    sa.Column("created_at", at, nullable=False),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("round_id", big_id, sa.ForeignKey("rounds.id"), nullable=False),
+    sa.Column("applicant", sa.String(40), nullable=False),  # companies/1 or people/2
+    sa.Column("seat_kind", sa.String(20), nullable=False),
+    sa.Column("answers", sa.Text, nullable=False),  # JSON [[question, text]]
+    sa.Column("attachment_urls", sa.Text, nullable=False),  # JSON [url]
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("decision_reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", at, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("round_id", "applicant", name="uq_applications_round_applicant"),
+)
+
+conflicts = sa.Table(
+    "conflicts",
+    metadata,
+    sa.Column("round_id", big_id, sa.ForeignKey("rounds.id"), primary_key=True),
+    sa.Column("reviewer", sa.String(100), primary_key=True),
+    sa.Column("applicant", sa.String(40), primary_key=True),
+    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("created_at", at, nullable=False),
+)
+
+scores = sa.Table(
+    "scores",
+    metadata,
+    sa.Column("application_id", big_id, sa.ForeignKey("applications.id"), primary_key=True),
+    sa.Column("reviewer", sa.String(100), primary_key=True),  # one score per reviewer and application
+    sa.Column("score_values", sa.Text, nullable=False),  # JSON {criterion: 0-10}
+    sa.Column("comment", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("created_at", at, nullable=False),
+)
+
+spaces = sa.Table(
+    "spaces",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("label", sa.String(20), nullable=False, unique=True),
+    sa.Column("floor", sa.Integer, nullable=False),
+    sa.Column("seats", sa.Integer, nullable=False),
+)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("space_id", big_id, sa.ForeignKey("spaces.id"), nullable=False),
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("move_in", sa.Date, nullable=False),
+    sa.Column("move_out", sa.Date, nullable=True),  # the first free day; NULL while open-ended
+    sa.Column("move_out_reason", sa.String(20), nullable=False, server_default=""),
+    sa.Column("created_at", at, nullable=False),
+    sa.Index("ix_assignments_space", "space_id", "move_in"),
+    sa.Index("ix_assignments_company", "company_id"),
+    postgresql.ExcludeConstraint(
+        ("space_id", "="),
+        (sa.func.daterange(sa.column("move_in"), sa.column("move_out"), sa.literal_column("'[)'")), "&&"),
+        name=NO_OVERLAP,
+        using="gist",
+    ),
+)
+
+# Every version of every report: a correction is a new row with the next version, never an update.
+kpi_reports = sa.Table(
+    "kpi_reports",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("headcount", sa.Integer, nullable=False),
+    sa.Column("revenue_krw", sa.BigInteger, nullable=False),
+    sa.Column("customers", sa.Integer, nullable=False),
+    sa.Column("patents", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("created_at", at, nullable=False),
+    sa.UniqueConstraint("company_id", "period", "version", name="uq_kpi_reports_version"),
+)
+
+support_quotas = sa.Table(
+    "support_quotas",
+    metadata,
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), primary_key=True),
+    sa.Column("kind", sa.String(30), primary_key=True),
+    sa.Column("quota", sa.BigInteger, nullable=False),
+)
+
+support_grants = sa.Table(
+    "support_grants",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.String(500), nullable=False, server_default=""),
+    sa.Column("override_reason", sa.String(500), nullable=False, server_default=""),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("created_at", at, nullable=False),
+    sa.Index("ix_support_grants_company", "company_id", "kind"),
 )
 
 # Everything the migrations must create: the service's tables and the runtime's.
@@ -286,3 +415,381 @@ async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
         sa.select(stats_companies.c.sector, sa.func.count()).where(live).group_by(stats_companies.c.sector)
     )
     return {k: n for k, n in by_status.all()}, {k: n for k, n in by_sector.all()}
+
+
+# The hub program.
+
+
+def to_round(row: Any) -> Round:
+    return Round(
+        id=row.id,
+        title=row.title,
+        open_date=row.open_date,
+        close_date=row.close_date,
+        seats=json.loads(row.seats),
+        criteria=[Criterion(k, t, w) for k, t, w in json.loads(row.criteria)],
+        questions=json.loads(row.questions),
+        created_at=as_utc(row.created_at),
+    )
+
+
+async def insert_round(conn: AsyncConnection, r: Round) -> Round:
+    stamp = now()
+    round_id = (
+        await conn.execute(
+            rounds.insert()
+            .values(
+                title=r.title,
+                open_date=r.open_date,
+                close_date=r.close_date,
+                seats=json.dumps(r.seats),
+                criteria=json.dumps([[c.key, c.title, c.weight] for c in r.criteria], ensure_ascii=False),
+                questions=json.dumps(r.questions, ensure_ascii=False),
+                created_at=stamp,
+            )
+            .returning(rounds.c.id)
+        )
+    ).scalar_one()
+    return replace(r, id=round_id, created_at=stamp)
+
+
+async def get_round(conn: AsyncConnection, round_id: int, *, lock: bool = False) -> Round | None:
+    """lock: FOR UPDATE on PostgreSQL, so that decisions on one round's seats are taken one at a time."""
+    query = sa.select(rounds).where(rounds.c.id == round_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    return to_round(row) if row else None
+
+
+async def latest_round(conn: AsyncConnection) -> Round | None:
+    row = (await conn.execute(sa.select(rounds).order_by(rounds.c.id.desc()).limit(1))).first()
+    return to_round(row) if row else None
+
+
+async def application_counts(conn: AsyncConnection, round_ids: list[int]) -> dict[int, int]:
+    c = applications.c
+    rows = await conn.execute(
+        sa.select(c.round_id, sa.func.count()).where(c.round_id.in_(round_ids)).group_by(c.round_id)
+    )
+    return {r: int(n) for r, n in rows.all()}
+
+
+async def count_applications(conn: AsyncConnection, round_id: int) -> int:
+    query = sa.select(sa.func.count()).select_from(applications).where(applications.c.round_id == round_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+def to_application(row: Any) -> Application:
+    return Application(
+        id=row.id,
+        round_id=row.round_id,
+        applicant=row.applicant,
+        seat_kind=row.seat_kind,
+        answers=[(q, t) for q, t in json.loads(row.answers)],
+        attachment_urls=json.loads(row.attachment_urls),
+        state=row.state,
+        decision_reason=row.decision_reason,
+        created_at=as_utc(row.created_at),
+        version=row.version,
+    )
+
+
+async def insert_application(conn: AsyncConnection, a: Application) -> Application:
+    stamp = now()
+    application_id = (
+        await conn.execute(
+            applications.insert()
+            .values(
+                round_id=a.round_id,
+                applicant=a.applicant,
+                seat_kind=a.seat_kind,
+                answers=json.dumps([list(x) for x in a.answers], ensure_ascii=False),
+                attachment_urls=json.dumps(a.attachment_urls),
+                state=a.state,
+                decision_reason=a.decision_reason,
+                created_at=stamp,
+                version=a.version,
+            )
+            .returning(applications.c.id)
+        )
+    ).scalar_one()
+    return replace(a, id=application_id, created_at=stamp)
+
+
+async def find_application(conn: AsyncConnection, round_id: int, applicant: str) -> int | None:
+    c = applications.c
+    query = sa.select(c.id).where(c.round_id == round_id, c.applicant == applicant)
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def get_application(conn: AsyncConnection, application_id: int) -> Application | None:
+    row = (await conn.execute(sa.select(applications).where(applications.c.id == application_id))).first()
+    return to_application(row) if row else None
+
+
+async def round_applications(conn: AsyncConnection, round_id: int) -> list[Application]:
+    c = applications.c
+    rows = await conn.execute(sa.select(applications).where(c.round_id == round_id).order_by(c.id))
+    return [to_application(r) for r in rows]
+
+
+async def save_application(conn: AsyncConnection, a: Application, *, expected_version: int) -> None:
+    c = applications.c
+    result = await conn.execute(
+        applications.update()
+        .where(c.id == a.id, c.version == expected_version)
+        .values(state=a.state, decision_reason=a.decision_reason, version=a.version)
+    )
+    if result.rowcount != 1:
+        raise StaleWrite(a.name)
+
+
+async def count_selected(conn: AsyncConnection, round_id: int, seat_kind: str) -> int:
+    c = applications.c
+    query = (
+        sa.select(sa.func.count())
+        .select_from(applications)
+        .where(c.round_id == round_id, c.seat_kind == seat_kind, c.state == SELECTED)
+    )
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def declare_conflict(conn: AsyncConnection, round_id: int, reviewer: str, applicant: str, reason: str) -> None:
+    c = conflicts.c
+    known = await conn.execute(
+        sa.select(c.reviewer).where(c.round_id == round_id, c.reviewer == reviewer, c.applicant == applicant)
+    )
+    if known.first() is None:  # a concurrent declaration of the same conflict is caught by the primary key
+        await conn.execute(
+            conflicts.insert().values(
+                round_id=round_id, reviewer=reviewer, applicant=applicant, reason=reason, created_at=now()
+            )
+        )
+
+
+async def round_conflicts(conn: AsyncConnection, round_id: int) -> set[tuple[str, str]]:
+    rows = await conn.execute(
+        sa.select(conflicts.c.reviewer, conflicts.c.applicant).where(conflicts.c.round_id == round_id)
+    )
+    return {(r.reviewer, r.applicant) for r in rows}
+
+
+async def has_score(conn: AsyncConnection, application_id: int, reviewer: str) -> bool:
+    c = scores.c
+    found = await conn.execute(sa.select(c.reviewer).where(c.application_id == application_id, c.reviewer == reviewer))
+    return found.first() is not None
+
+
+async def insert_score(
+    conn: AsyncConnection, application_id: int, reviewer: str, values: dict[str, int], comment: str
+) -> None:
+    await conn.execute(
+        scores.insert().values(
+            application_id=application_id,
+            reviewer=reviewer,
+            score_values=json.dumps(values, sort_keys=True),
+            comment=comment,
+            created_at=now(),
+        )
+    )
+
+
+async def round_scores(conn: AsyncConnection, round_id: int) -> list[tuple[int, str, dict[str, int]]]:
+    query = (
+        sa.select(scores.c.application_id, scores.c.reviewer, scores.c.score_values)
+        .join(applications, applications.c.id == scores.c.application_id)
+        .where(applications.c.round_id == round_id)
+    )
+    return [(r.application_id, r.reviewer, json.loads(r.score_values)) for r in await conn.execute(query)]
+
+
+async def insert_space(conn: AsyncConnection, kind: str, label: str, floor: int, seats: int) -> Any:
+    space_id = (
+        await conn.execute(
+            spaces.insert().values(kind=kind, label=label, floor=floor, seats=seats).returning(spaces.c.id)
+        )
+    ).scalar_one()
+    return await get_space(conn, space_id)
+
+
+async def get_space(conn: AsyncConnection, space_id: int) -> Any:
+    return (await conn.execute(sa.select(spaces).where(spaces.c.id == space_id))).first()
+
+
+async def find_space(conn: AsyncConnection, label: str) -> Any:
+    return (await conn.execute(sa.select(spaces).where(spaces.c.label == label))).first()
+
+
+async def list_spaces(conn: AsyncConnection) -> list[Any]:
+    return list(await conn.execute(sa.select(spaces).order_by(spaces.c.kind.desc(), spaces.c.label)))
+
+
+class SpaceTaken(Exception):
+    """Another assignment holds the space for an overlapping period."""
+
+    def __init__(self, assignment: int, company_id: int) -> None:
+        super().__init__(f"assignments/{assignment}")
+        self.assignment = assignment
+        self.company_id = company_id
+
+
+async def find_overlap(conn: AsyncConnection, space_id: int, move_in: date, move_out: date | None) -> Any:
+    c = assignments.c
+    query = sa.select(c.id, c.company_id).where(
+        c.space_id == space_id,
+        sa.or_(c.move_out.is_(None), c.move_out > move_in),
+        *([c.move_in < move_out] if move_out is not None else []),
+    )
+    return (await conn.execute(query.order_by(c.move_in).limit(1))).first()
+
+
+async def assign_space(
+    conn: AsyncConnection, *, space_id: int, company_id: int, move_in: date, move_out: date | None
+) -> Any:
+    """Checks and inserts in one transaction (serialized on SQLite; on PostgreSQL the exclusion constraint
+    refuses what a concurrent writer slipped in, as an IntegrityError that is_overlap() recognizes)."""
+    holder = await find_overlap(conn, space_id, move_in, move_out)
+    if holder is not None:
+        raise SpaceTaken(holder.id, holder.company_id)
+    assignment_id = (
+        await conn.execute(
+            assignments.insert()
+            .values(space_id=space_id, company_id=company_id, move_in=move_in, move_out=move_out, created_at=now())
+            .returning(assignments.c.id)
+        )
+    ).scalar_one()
+    return await get_assignment(conn, assignment_id)
+
+
+def is_overlap(exc: IntegrityError) -> bool:
+    """The exclusion constraint refused an overlapping assignment (SQLSTATE 23P01)."""
+    return getattr(exc.orig, "sqlstate", None) == "23P01" or NO_OVERLAP in str(exc.orig)
+
+
+def _assignment_query() -> sa.Select[Any]:
+    return sa.select(assignments, spaces.c.kind, spaces.c.label).join(spaces, spaces.c.id == assignments.c.space_id)
+
+
+async def get_assignment(conn: AsyncConnection, assignment_id: int, *, lock: bool = False) -> Any:
+    query = _assignment_query().where(assignments.c.id == assignment_id)
+    return (await conn.execute(query.with_for_update(of=assignments) if lock else query)).first()
+
+
+async def end_assignment(conn: AsyncConnection, assignment_id: int, move_out: date, reason: str) -> None:
+    await conn.execute(
+        assignments.update().where(assignments.c.id == assignment_id).values(move_out=move_out, move_out_reason=reason)
+    )
+
+
+async def active_assignments(conn: AsyncConnection, day: date, company_id: int | None = None) -> list[Any]:
+    c = assignments.c
+    query = _assignment_query().where(c.move_in <= day, sa.or_(c.move_out.is_(None), c.move_out > day))
+    if company_id is not None:
+        query = query.where(c.company_id == company_id)
+    return list(await conn.execute(query.order_by(spaces.c.label)))
+
+
+async def assignments_between(conn: AsyncConnection, first: date, last: date) -> list[Any]:
+    """Assignments that hold their space at some day from first to last, with the space's kind."""
+    c = assignments.c
+    query = _assignment_query().where(c.move_in <= last, sa.or_(c.move_out.is_(None), c.move_out > first))
+    return list(await conn.execute(query))
+
+
+async def space_totals(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(sa.select(spaces.c.kind, sa.func.count()).group_by(spaces.c.kind))
+    return {k: int(n) for k, n in rows.all()}
+
+
+async def insert_kpi_report(conn: AsyncConnection, *, company_id: int, period: str, **values: Any) -> Any:
+    """The next version of the company's report for the period; earlier versions stay as they are. Two
+    concurrent reports for one period cannot take the same version (unique constraint)."""
+    c = kpi_reports.c
+    latest = (
+        await conn.execute(sa.select(sa.func.max(c.version)).where(c.company_id == company_id, c.period == period))
+    ).scalar_one()
+    report_id = (
+        await conn.execute(
+            kpi_reports.insert()
+            .values(company_id=company_id, period=period, version=(latest or 0) + 1, created_at=now(), **values)
+            .returning(c.id)
+        )
+    ).scalar_one()
+    return (await conn.execute(sa.select(kpi_reports).where(c.id == report_id))).one()
+
+
+async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versions: bool) -> list[Any]:
+    c = kpi_reports.c
+    query = sa.select(kpi_reports).where(c.company_id == company_id)
+    if not all_versions:
+        newest = (
+            sa.select(c.period, sa.func.max(c.version).label("version"))
+            .where(c.company_id == company_id)
+            .group_by(c.period)
+            .subquery()
+        )
+        query = query.join(newest, sa.and_(c.period == newest.c.period, c.version == newest.c.version))
+    return list(await conn.execute(query.order_by(c.period.desc(), c.version.desc())))
+
+
+async def funding_by_period(conn: AsyncConnection, company_id: int, periods: set[str]) -> dict[str, int]:
+    """Funding raised to the end of each period: the closed rounds counted in company_rounds (each once,
+    from hub.investors.round.closed), so a report's figure follows rounds that close after it was filed."""
+    r = company_rounds.c
+    rows = (await conn.execute(sa.select(r.amount_krw, r.closed_on).where(r.company_id == company_id))).all()
+    totals = {}
+    for period in periods:
+        end = period_end(period)
+        totals[period] = sum(int(x.amount_krw) for x in rows if x.closed_on is None or x.closed_on <= end)
+    return totals
+
+
+async def kpi_reporters(conn: AsyncConnection) -> int:
+    query = sa.select(sa.func.count(sa.distinct(kpi_reports.c.company_id)))
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def set_quota(conn: AsyncConnection, company_id: int, kind: str, quota: int) -> None:
+    c = support_quotas.c
+    done = await conn.execute(
+        support_quotas.update().where(c.company_id == company_id, c.kind == kind).values(quota=quota)
+    )
+    if done.rowcount == 0:
+        await conn.execute(support_quotas.insert().values(company_id=company_id, kind=kind, quota=quota))
+
+
+async def lock_quota(conn: AsyncConnection, company_id: int, kind: str) -> int | None:
+    """The quota, locked for this transaction on PostgreSQL (FOR UPDATE), so that concurrent usage against it
+    is checked one at a time; SQLite's write transactions are serialized anyway."""
+    c = support_quotas.c
+    query = sa.select(c.quota).where(c.company_id == company_id, c.kind == kind).with_for_update()
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def used(conn: AsyncConnection, company_id: int, kind: str) -> int:
+    c = support_grants.c
+    query = sa.select(sa.func.coalesce(sa.func.sum(c.amount), 0)).where(c.company_id == company_id, c.kind == kind)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def insert_grant(conn: AsyncConnection, **values: Any) -> Any:
+    c = support_grants.c
+    grant_id = (
+        await conn.execute(support_grants.insert().values(created_at=now(), **values).returning(c.id))
+    ).scalar_one()
+    return (await conn.execute(sa.select(support_grants).where(c.id == grant_id))).one()
+
+
+async def support_ledger(conn: AsyncConnection, company_id: int) -> tuple[list[Any], dict[str, int], dict[str, int]]:
+    g, q = support_grants.c, support_quotas.c
+    grants = list(await conn.execute(sa.select(support_grants).where(g.company_id == company_id).order_by(g.id)))
+    totals = await conn.execute(
+        sa.select(g.kind, sa.func.sum(g.amount)).where(g.company_id == company_id).group_by(g.kind)
+    )
+    quotas = await conn.execute(sa.select(q.kind, q.quota).where(q.company_id == company_id))
+    return grants, {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}
+
+
+async def total_used(conn: AsyncConnection, kind: str) -> int:
+    c = support_grants.c
+    query = sa.select(sa.func.coalesce(sa.func.sum(c.amount), 0)).where(c.kind == kind)
+    return int((await conn.execute(query)).scalar_one())

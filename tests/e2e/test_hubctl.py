@@ -108,6 +108,11 @@ async def test_dashboard_composes_figures_and_names_a_silent_service(companies: 
 
     answer = await eventually(firms)
     assert answer["targets"]["firms"] == 50 and answer["figures"]["companies_total"] == 2
+    assert (answer["figures"]["offices"], answer["figures"]["offices_total"], answer["targets"]["offices"]) == (
+        0,
+        0,
+        16,
+    )
     silent = await hubctl(None, "dashboard")
     assert silent.exit_code == 0 and "not answering" in silent.output and "companies" in silent.output
 

@@ -1,0 +1,141 @@
+"""The program's pure rules: weighted ranking, ties and their explanations, conflicts of interest,
+decisions and seats, overlapping periods, KPI periods, quotas."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+
+import pytest
+
+from hubcore.errors import FailedPrecondition, InvalidArgument
+from services.companies import domain
+from services.companies.domain import Application, Criterion
+
+CRITERIA = [Criterion("tech", "기술성", 40), Criterion("market", "시장성", 30), Criterion("team", "팀", 30)]
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def apps(*names: str) -> list[tuple[str, str, datetime]]:
+    return [(f"applications/{n}", f"companies/{n}", T0 + timedelta(minutes=n)) for n in map(int, names)]
+
+
+def test_weighted_score_is_exact() -> None:
+    assert domain.weighted_score(CRITERIA, {"tech": 10, "market": 5, "team": 0}) == Fraction(55, 10)
+
+
+def test_rank_by_mean_weighted_score_unscored_last() -> None:
+    scores = [
+        ("applications/1", "kim", {"tech": 6, "market": 6, "team": 6}),
+        ("applications/2", "kim", {"tech": 9, "market": 9, "team": 9}),
+        ("applications/2", "lee", {"tech": 7, "market": 7, "team": 7}),
+    ]
+    ranked = domain.rank(CRITERIA, apps("1", "2", "3"), scores, set())
+    assert [r.application for r in ranked] == ["applications/2", "applications/1", "applications/3"]
+    assert ranked[0].score == 8 and ranked[0].reviews == 2
+    assert ranked[0].explanation == "weighted score 8.00 from 2 review(s)"
+    assert ranked[2].explanation == "no counted reviews yet"
+
+
+def test_ties_go_to_the_heaviest_criterion_and_are_explained() -> None:
+    scores = [
+        ("applications/1", "kim", {"tech": 6, "market": 8, "team": 8}),  # (240+240+240)/100 = 7.2
+        ("applications/2", "kim", {"tech": 8, "market": 7, "team": 7}),  # (320+210+210)/100 = 7.4
+        ("applications/3", "kim", {"tech": 9, "market": 6, "team": 6}),  # (360+180+180)/100 = 7.2
+    ]
+    ranked = domain.rank(CRITERIA, apps("1", "2", "3"), scores, set())
+    assert [r.application for r in ranked] == ["applications/2", "applications/3", "applications/1"]
+    assert ranked[1].explanation == "weighted score 7.20 from 1 review(s)"
+    assert ranked[2].explanation == "tied with applications/3 at 7.20; behind on 기술성 (weight 40): 6.00 vs 9.00"
+
+
+def test_a_full_tie_goes_to_the_earlier_submission() -> None:
+    same = {"tech": 7, "market": 7, "team": 7}
+    ranked = domain.rank(
+        CRITERIA, apps("2", "1"), [("applications/1", "kim", same), ("applications/2", "kim", same)], set()
+    )
+    assert [r.application for r in ranked] == ["applications/1", "applications/2"]
+    assert ranked[1].explanation == "tied with applications/1 at 7.00 on every criterion; submitted later"
+
+
+def test_a_conflicted_reviewers_score_does_not_count() -> None:
+    scores = [
+        ("applications/1", "kim", {"tech": 10, "market": 10, "team": 10}),
+        ("applications/1", "lee", {"tech": 5, "market": 5, "team": 5}),
+    ]
+    ranked = domain.rank(CRITERIA, apps("1"), scores, {("kim", "companies/1")})
+    assert ranked[0].score == 5 and ranked[0].reviews == 1
+
+
+def test_score_values_must_cover_the_criteria_within_range() -> None:
+    r = domain.Round(1, "2026 상반기", date(2026, 1, 1), date(2026, 1, 31), {"OPEN_DESK": 3}, CRITERIA)
+    domain.check_score_values(r, {"tech": 0, "market": 10, "team": 5})
+    with pytest.raises(InvalidArgument) as bad:
+        domain.check_score_values(r, {"tech": 11, "market": 1, "price": 3})
+    problems = [d for _, d in bad.value.violations]
+    assert any("'price' is not a criterion" in p for p in problems)
+    assert any("'team' is not scored" in p for p in problems)
+    assert any("tech: 11" in p for p in problems)
+
+
+def test_round_rules() -> None:
+    with pytest.raises(InvalidArgument) as bad:
+        domain.check_round(
+            domain.Round(0, "x", date(2026, 2, 1), date(2026, 1, 1), {}, [Criterion("a", "", 0), Criterion("a", "", 1)])
+        )
+    assert {f for f, _ in bad.value.violations} == {"round.close_date", "round.seats", "round.criteria"}
+    r = domain.Round(1, "x", date(2026, 1, 1), date(2026, 1, 31), {"OPEN_DESK": 2}, CRITERIA)
+    r.require_open(date(2026, 1, 31))
+    with pytest.raises(FailedPrecondition):
+        r.require_open(date(2026, 2, 1))
+    assert domain.competition_ratio(7, 2) == 3.5 and domain.competition_ratio(3, 0) == 0.0
+
+
+def test_decisions_and_seats() -> None:
+    a = Application(1, 1, "companies/1", "OPEN_DESK")
+    waitlisted = a.decide("WAITLISTED", "다음 기회", selected_of_kind=0, seats_of_kind=1)
+    assert waitlisted.state == "WAITLISTED" and waitlisted.version == 2
+    selected = waitlisted.decide("SELECTED", "자리 남", selected_of_kind=0, seats_of_kind=1)
+    with pytest.raises(FailedPrecondition, match="none \\(final\\)"):
+        selected.decide("REJECTED", "x", selected_of_kind=1, seats_of_kind=1)
+    with pytest.raises(FailedPrecondition, match="seat"):
+        a.decide("SELECTED", "x", selected_of_kind=1, seats_of_kind=1)
+
+
+def test_half_open_overlaps() -> None:
+    d = date
+    assert domain.overlaps(d(2026, 1, 1), d(2026, 2, 1), d(2026, 1, 31), None)
+    assert not domain.overlaps(d(2026, 1, 1), d(2026, 2, 1), d(2026, 2, 1), None)
+    assert domain.overlaps(d(2026, 3, 1), None, d(2026, 1, 1), None)
+    assert not domain.overlaps(d(2026, 3, 1), None, d(2026, 1, 1), d(2026, 3, 1))
+
+
+def test_kpi_periods() -> None:
+    assert domain.check_period("2026-03") == "2026-03"
+    assert domain.check_period("2026-q2") == "2026-Q2"
+    for bad in ("2026-13", "2026-Q5", "26-01", "2026/01"):
+        with pytest.raises(InvalidArgument):
+            domain.check_period(bad)
+
+
+def test_quota() -> None:
+    ok = {"kind": "GPU_HOURS", "subject": "companies/1", "override_reason": ""}
+    domain.check_quota(used=90, quota=100, amount=10, **ok)
+    with pytest.raises(FailedPrecondition, match="used 90 of 100"):
+        domain.check_quota(used=90, quota=100, amount=11, **ok)
+    with pytest.raises(FailedPrecondition, match="no GPU_HOURS quota"):
+        domain.check_quota(used=0, quota=None, amount=1, **ok)
+    domain.check_quota(used=90, quota=100, amount=50, **(ok | {"override_reason": "경진대회 마감"}))
+    domain.check_quota(used=0, quota=None, amount=5, **(ok | {"kind": "EDUCATION_SEAT"}))
+
+
+def test_period_ends() -> None:
+    assert domain.period_end("2026-02") == date(2026, 2, 28)
+    assert domain.period_end("2026-12") == date(2026, 12, 31)
+    assert domain.period_end("2026-Q1") == date(2026, 3, 31)
+    assert domain.period_end("2026-Q4") == date(2026, 12, 31)
+
+
+def test_month_starts() -> None:
+    assert domain.month_start(date(2026, 11, 25), 0) == date(2026, 11, 1)
+    assert domain.month_start(date(2026, 11, 25), 2) == date(2027, 1, 1)
