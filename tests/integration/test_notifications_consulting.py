@@ -1,6 +1,7 @@
-"""Sessions and action items, and KPI reminders on the clock: the consulting service's events (published here as it would publish them)
+"""Sessions and action items: the consulting service's events (published here as it would publish them)
 drive reminders that move and cancel with the session, the recap, and action-item reminders, nudges and
-escalations; a real SMTP server counts what goes out, and the worker's clock is moved to each due time."""
+escalations. KPI reminders run on the clock. A real SMTP server counts what goes out, and the worker's
+clock is moved to each due time."""
 
 from __future__ import annotations
 
