@@ -8,7 +8,14 @@ p50/p99 latency and calls/s as a fraction of the echo server at the same in-flig
 var/bench.json. Writes run last, and after seeding and each write case the bench waits until the event
 relay and the stats consumer have caught up, so their background writes do not skew the next case.
 
-Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --json PATH.
+With investors and consulting (bench/services_bench.py): MatchInvestors on the admin API and ListIntroductions
+on the partner API (plaintext on loopback, with a key from CreateApiKey) after seeding 20 firms with theses and
+introductions to one firm; FindAvailableSlots over 50 mentors x 4 weeks with up to 10k sessions booked through
+ScheduleSession (seeding is time-capped; the output says how many), and ScheduleSession itself. The companies
+service always runs (the others learn of companies from its events); --only picks the cases measured.
+
+Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --only companies,investors,consulting,
+--json PATH.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
+from bench import services_bench
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.settings import PROJECT_DIR, token_hash
 
@@ -130,7 +138,7 @@ async def measure(name: str, call: Call, in_flight: int, seconds: float, warmup:
         p50_ms=round(percentile(latencies, 0.50) * 1000, 3),
         p99_ms=round(percentile(latencies, 0.99) * 1000, 3),
     )
-    print(f"  {name:<14} in-flight {in_flight:>2}: {result.calls_per_s:>8.1f} calls/s", flush=True)
+    print(f"  {name:<15} in-flight {in_flight:>2}: {result.calls_per_s:>8.1f} calls/s", flush=True)
     return result
 
 
@@ -145,7 +153,11 @@ async def wait_ready(check: Callable[[], Awaitable[Any]]) -> None:
                 await asyncio.sleep(0.2)
 
 
-async def client(args: argparse.Namespace, echo_port: int, companies_port: int, token: str) -> list[Result]:
+PARTS = ("companies", "investors", "consulting")
+
+
+async def client(args: argparse.Namespace, echo_port: int, ports: dict[str, int], token: str) -> list[Result]:
+    companies_port = ports["companies"]
     metadata = (("authorization", f"Bearer {token}"),)
     results: list[Result] = []
     async with (
@@ -212,11 +224,24 @@ async def client(args: argparse.Namespace, echo_port: int, companies_port: int, 
         for in_flight in args.in_flight:
             baselines[in_flight] = await measure("echo", echo, in_flight, args.seconds, args.warmup)
             results.append(baselines[in_flight])
-            results.append(await measure("GetCompany", get_company, in_flight, args.seconds, args.warmup))
+            if "companies" in args.only:
+                results.append(await measure("GetCompany", get_company, in_flight, args.seconds, args.warmup))
+
+        async def every_in_flight(name: str, call: Call) -> None:
+            for in_flight in args.in_flight:
+                results.append(await measure(name, call, in_flight, args.seconds, args.warmup))
+
+        if "investors" in args.only:
+            await services_bench.investors(
+                ports["investors"], ports["investors_partner"], token, names, every_in_flight
+            )
+        if "consulting" in args.only:
+            await services_bench.consulting(ports["consulting"], token, names, every_in_flight)
         # Writes last: each create leaves background work (relay, consumer) that would slow what follows.
-        for in_flight in args.in_flight:
-            results.append(await measure("CreateCompany", create_company, in_flight, args.seconds, args.warmup))
-            await settle()
+        if "companies" in args.only:
+            for in_flight in args.in_flight:
+                results.append(await measure("CreateCompany", create_company, in_flight, args.seconds, args.warmup))
+                await settle()
         for result in results:
             if result.method != "echo":
                 result.vs_echo = round(result.calls_per_s / baselines[result.in_flight].calls_per_s, 3)
@@ -225,13 +250,14 @@ async def client(args: argparse.Namespace, echo_port: int, companies_port: int, 
 
 def table(results: list[Result]) -> str:
     lines = [
-        f"{'method':<14} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8} {'errors':>6}",
+        f"{'method':<15} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8} {'errors':>6}",
     ]
-    order = {"echo": 0, "GetCompany": 1, "CreateCompany": 2}
-    for r in sorted(results, key=lambda r: (order.get(r.method, 3), r.in_flight)):
+    order = {"echo": 0, "GetCompany": 1, "CreateCompany": 2, "MatchInvestors": 3, "P.ListIntros": 4}
+    order |= {"FindSlots": 5, "ScheduleSession": 6}
+    for r in sorted(results, key=lambda r: (order.get(r.method, 9), r.in_flight)):
         ratio = "-" if r.vs_echo is None else f"{r.vs_echo:.0%}"
         lines.append(
-            f"{r.method:<14} {r.in_flight:>9} {r.calls_per_s:>9.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+            f"{r.method:<15} {r.in_flight:>9} {r.calls_per_s:>9.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
             f"{ratio:>8} {r.errors:>6}"
         )
     return "\n".join(lines)
@@ -255,9 +281,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured duration of each case")
     parser.add_argument("--warmup", type=float, default=1.5, help="warm-up before each case")
     parser.add_argument("--in-flight", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16])
+    parser.add_argument(
+        "--only",
+        type=lambda s: [p.strip() for p in s.split(",") if p.strip()],
+        default=list(PARTS),
+        help="comma-separated parts to measure: companies,investors,consulting (echo always runs)",
+    )
     parser.add_argument("--json", type=Path, default=PROJECT_DIR / "var" / "bench.json")
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if unknown := set(args.only) - set(PARTS):
+        parser.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}; choose from {', '.join(PARTS)}")
     if args.echo_server:
         run_loop(serve_echo(args.echo_server))
         return 0
@@ -269,37 +303,50 @@ def main() -> int:
         data_dir = Path(tmp)
         nats = NatsServer(port=free_port(), data_dir=data_dir / "nats").start(log_file=data_dir / "nats.log")
         try:
-            echo_port, companies_port = free_port(), free_port()
+            echo_port = free_port()
             echo = subprocess.Popen(
                 [sys.executable, "-m", "bench.grpc_bench", "--echo-server", str(echo_port)], env=env, cwd=PROJECT_DIR
             )
             processes.append(echo)
+            # The companies service always runs: investors and consulting learn of companies from its events.
+            services = ["companies"] + [name for name in ("investors", "consulting") if name in args.only]
+            ports = {name: free_port() for name in services}
+            if "investors" in services:
+                ports["investors_partner"] = free_port()
             service_env = env | {
                 "HUB_DATA_DIR": str(data_dir),
-                "HUB_COMPANIES_PORT": str(companies_port),
                 "HUB_NATS_URL": nats.url,
                 "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
                 "HUB_LOG_LEVEL": "warning",
+                # The partner API's per-key rate limit (5/s) would make ListIntroductions measure the limiter.
+                "HUB_PARTNER_RATE": "1000000",
+                "HUB_PARTNER_BURST": "1000000",
             }
-            service_log = data_dir / "companies.log"
-            with open(service_log, "wb") as log_out:
-                companies = subprocess.Popen(
-                    [sys.executable, "-m", "services.companies"],
-                    env=service_env,
-                    cwd=PROJECT_DIR,
-                    stdout=log_out,
-                    stderr=subprocess.STDOUT,
-                )
-            processes.append(companies)
+            service_env |= {f"HUB_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+            started: dict[str, subprocess.Popen[bytes]] = {}
+            for name in services:
+                with open(data_dir / f"{name}.log", "wb") as log_out:
+                    started[name] = subprocess.Popen(
+                        [sys.executable, "-m", f"services.{name}"],
+                        env=service_env,
+                        cwd=PROJECT_DIR,
+                        stdout=log_out,
+                        stderr=subprocess.STDOUT,
+                    )
+                processes.append(started[name])
             wait_port(echo_port, echo, "echo server")
-            wait_port(companies_port, companies, "companies service")
+            for name, process in started.items():
+                wait_port(ports[name], process, f"{name} service")
+            if "investors" in started:
+                wait_port(ports["investors_partner"], started["investors"], "investors partner API")
             print(f"gRPC bench: {args.seconds:g} s per case after {args.warmup:g} s warm-up", flush=True)
             load_before = os.getloadavg()
-            results, loop = run_loop(client(args, echo_port, companies_port, token))
+            results, loop = run_loop(client(args, echo_port, ports, token))
             load_after = os.getloadavg()
         except BaseException:
-            if (data_dir / "companies.log").exists():
-                sys.stderr.write((data_dir / "companies.log").read_text(errors="replace")[-4000:])
+            for log in sorted(data_dir.glob("*.log")):
+                if log.name != "nats.log":
+                    sys.stderr.write(f"--- {log.name}\n" + log.read_text(errors="replace")[-4000:])
             raise
         finally:
             for process in processes:

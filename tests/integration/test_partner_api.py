@@ -117,8 +117,13 @@ async def state_of_everything(investors: RunningInvestors) -> dict[str, list[Any
     ]  # fmt: skip
     outbox = store.metadata.tables["outbox"]
     async with investors.runtime.db.read() as conn:
-        found = {t.name: [tuple(r) for r in await conn.execute(sa.select(t))] for t in tables}
-        found["events"] = [tuple(r) for r in await conn.execute(sa.select(outbox.c.event_id, outbox.c.subject))]
+        # Ordered: PostgreSQL returns rows in a new physical order once the relay has updated them.
+        found = {
+            t.name: [tuple(r) for r in await conn.execute(sa.select(t).order_by(*t.primary_key.columns))]
+            for t in tables
+        }
+        events = sa.select(outbox.c.event_id, outbox.c.subject).order_by(outbox.c.seq)
+        found["events"] = [tuple(r) for r in await conn.execute(events)]
     return found  # the outbox without published_at, which the relay sets meanwhile
 
 
