@@ -34,7 +34,8 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
     handlers = Handlers(cfg, clock)
     for spec in handlers.consumers():
         runtime.add_consumer(spec)
-    runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
+    if cfg.clock_rules_seconds > 0:
+        runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
     scheduler = Scheduler(runtime.db, cfg, clock=clock)
     runtime.add_loop("scheduler", scheduler.run)
     runtime.scheduler = scheduler  # type: ignore[attr-defined]  # tests reach it

@@ -383,13 +383,13 @@ def kpi_reminders(
     today: date, residents: list[CompanyView], reported: set[tuple[str, str]], *, cfg: Config
 ) -> list[Action]:
     """On the clock: every resident company without a report for last month (its own or its quarter's)
-    is reminded on the Nth business day of this month at 09:00, Seoul time. Keyed by company and month,
-    so running this every few minutes plans each reminder once; a report filed meanwhile cancels it."""
+    is reminded on the Nth business day of this month at 09:00, Seoul time (a worker that comes up more than
+    three days later lets it expire rather than nag late). Keyed by company and month, so running this every
+    few minutes plans each reminder once; a report filed meanwhile cancels it."""
     first = today.replace(day=1)
     last_month = first - timedelta(days=1)
     period = f"{last_month.year}-{last_month.month:02d}"
     due_day = nth_business_day(first.year, first.month, cfg.kpi_due_business_day)
-    next_month = (first + timedelta(days=32)).replace(day=1)
     plans: list[Action] = []
     for company in residents:
         if any((company.name, p) in reported for p in covering_periods(period)):
@@ -397,7 +397,8 @@ def kpi_reminders(
         context = {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name,
                    "period": period, "due_day": due_day.isoformat()}  # fmt: skip
         plans.append(Plan(KPI_REMINDER, company.name, period, _morning(due_day), (company_contacts(company.name),),
-                          company=company.name, expires_at=_morning(next_month), context=context))  # fmt: skip
+                          company=company.name, expires_at=_morning(due_day) + timedelta(days=3),
+                          context=context))  # fmt: skip
     return plans
 
 

@@ -76,7 +76,6 @@ class Scheduler:
         self.clock = clock
         self.rand = rand
         self.after_claim: Callable[[list[Job]], None] | None = None  # tests: die between claim and send
-        self._in_flight: asyncio.Future[Any] | None = None
 
     def now(self) -> datetime:
         return as_utc(self.clock()).astimezone(UTC)
@@ -192,14 +191,27 @@ class Scheduler:
             self.after_claim(jobs)
         # Sends already under way are finished and marked even when the loop is being cancelled: a
         # cancelled await would leave a message sent and its row SENDING, to be sent again.
-        self._in_flight = asyncio.ensure_future(self._send_all(jobs))
+        in_flight = asyncio.ensure_future(self._send_all(jobs))
         try:
-            await asyncio.shield(self._in_flight)
+            await asyncio.shield(in_flight)
         except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._in_flight, self.cfg.smtp_timeout + 5)
+            await self._finish(in_flight)
             raise
         return len(jobs)
+
+    async def _finish(self, in_flight: asyncio.Future[Any]) -> None:
+        """On stop: let the sends under way finish and be marked, however often the runtime cancels us
+        meanwhile (it cancels again every second until its tasks end), within the SMTP timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cfg.smtp_timeout + 5
+        while not in_flight.done() and loop.time() < deadline:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({in_flight}, timeout=deadline - loop.time())
+        if not in_flight.done():
+            in_flight.cancel()
+            log.error("sends still under way at stop were abandoned; their leases will expire")
+        elif not in_flight.cancelled() and in_flight.exception() is not None:
+            log.warning("a send under way at stop failed", error=repr(in_flight.exception()))
 
     async def claim_due(self) -> list[Job]:
         moment = self.now()

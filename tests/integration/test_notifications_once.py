@@ -91,6 +91,19 @@ def assert_each_once(sink: MailSink, expected: int) -> None:
     assert not [k for k, n in Counter((str(m["To"]), str(m["Subject"])) for m in mail).items() if n > 1]
 
 
+async def counts(db: Database) -> dict[str, object]:
+    """What the worker holds, for a failure message."""
+    async with db.read() as conn:
+        d, f = store.deliveries.c, store.follow_ups.c
+        deliveries = (
+            await conn.execute(sa.select(d.state, d.last_error, sa.func.count()).group_by(d.state, d.last_error))
+        ).all()
+        plans = (
+            await conn.execute(sa.select(f.rule, f.state, f.note, sa.func.count()).group_by(f.rule, f.state, f.note))
+        ).all()
+    return {"deliveries": [tuple(r) for r in deliveries], "follow_ups": [tuple(r) for r in plans]}
+
+
 async def settled(db: Database, expected: int) -> bool:
     """Every delivery sent and nothing left to dispatch."""
     async with db.read() as conn:
@@ -132,7 +145,10 @@ async def test_redelivered_events_and_a_restart_mid_batch_send_every_message_onc
     running = await start_notifications(settings, config)
     try:
         await publish(js, history, "after-restart")
-        await eventually(lambda: settled(running.runtime.db, EXPECTED), timeout=60)
+        try:
+            await eventually(lambda: settled(running.runtime.db, EXPECTED), timeout=60)
+        except AssertionError:
+            raise AssertionError(f"not settled: {await counts(running.runtime.db)}") from None
         await eventually(lambda: consumer_drained(js), timeout=30)
         assert await running.scheduler.tick() == 0
         assert_each_once(mail_sink, EXPECTED)

@@ -205,7 +205,7 @@ def test_kpi_reminders_go_to_resident_companies_missing_last_months_report_on_th
     assert reminder.key == "kpi.reminder:companies/1:2026-11" and reminder.audience == ("company:companies/1",)
     # Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 December 2026: the fifth business day, 09:00 in Seoul.
     assert reminder.due_at == datetime(2026, 12, 7, 9, tzinfo=SEOUL)
-    assert reminder.expires_at == datetime(2027, 1, 1, 9, tzinfo=SEOUL)
+    assert reminder.expires_at == datetime(2026, 12, 10, 9, tzinfo=SEOUL)  # not sent late
     # In January the month before is December, and New Year's Day is no business day.
     [january] = rules.kpi_reminders(date(2027, 1, 2), residents[:1], set(), cfg=CFG)
     assert isinstance(january, domain.Plan) and january.occasion == "2026-12"
