@@ -31,8 +31,10 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
         ),
         api.RULES,
     )
-    for spec in Handlers(cfg, clock).consumers():
+    handlers = Handlers(cfg, clock)
+    for spec in handlers.consumers():
         runtime.add_consumer(spec)
+    runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
     scheduler = Scheduler(runtime.db, cfg, clock=clock)
     runtime.add_loop("scheduler", scheduler.run)
     runtime.scheduler = scheduler  # type: ignore[attr-defined]  # tests reach it

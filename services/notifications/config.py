@@ -64,6 +64,8 @@ class Config:
     nudge_business_days: int = 3  # introductions: nudge after N business days, escalate after 2N
     action_item_grace_days: int = 2  # business days after the due date before escalating
     expire_after_hours: float = 72.0  # an immediate note that could not go out in this time is dropped
+    kpi_due_business_day: int = 5  # KPI reminders: on this business day of the month, for the month before
+    clock_rules_seconds: float = 600.0  # how often the clock's rules (KPI reminders) look
 
     @classmethod
     def from_env(cls) -> Config:
@@ -93,6 +95,7 @@ class Config:
             poll_seconds=float(_env("NOTIFY_POLL_SECONDS", "1")),
             nudge_business_days=int(_env("INTRO_NUDGE_BUSINESS_DAYS", "3")),
             action_item_grace_days=int(_env("ACTION_ITEM_GRACE_DAYS", "2")),
+            kpi_due_business_day=int(_env("KPI_REMINDER_BUSINESS_DAY", "5")),
         )
 
     def with_(self, **changes: object) -> Config:

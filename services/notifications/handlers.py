@@ -4,21 +4,25 @@ the processed-events record, so a redelivered event plans nothing twice)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, date, datetime
 
+import structlog
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as companies_ev
 from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import envelope_pb2
 from hub.events.v1 import investors_pb2 as investors_ev
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import UnitOfWork, as_utc, now
+from hubcore.db import Database, UnitOfWork, as_utc, now
 from hubcore.events import ConsumerSpec
 from services.notifications import domain, rules, store
 from services.notifications.config import Config
 
+log = structlog.get_logger()
 Clock = Callable[[], datetime]
 Handler = Callable[[UnitOfWork, envelope_pb2.Envelope, Message], Awaitable[None]]
 
@@ -71,6 +75,7 @@ class Handlers:
             "hub.companies.person.registered": self.person,
             "hub.companies.person.updated": self.person,
             "hub.companies.person.deleted": self.person_deleted,
+            "hub.companies.kpi.reported": self.kpi_reported,
             "hub.investors.firm.registered": self.firm,
             "hub.investors.firm.updated": self.firm,
             "hub.investors.partner.registered": self.partner,
@@ -144,6 +149,49 @@ class Handlers:
             uow.conn, source=person.name, version=envelope.version, active=False, kind=domain.PERSON,
             korean_name="", english_name="", email="", company="", role="", webhook_url="",
         )  # fmt: skip
+
+    async def kpi_reported(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A report (or its correction) for a month or a quarter cancels the reminders of the months it covers."""
+        assert isinstance(payload, companies_ev.KpiReported)
+        await store.remember_entity(
+            uow.conn, f"{payload.company}/kpi/{payload.period}", payload.version, payload.SerializeToString()
+        )
+        f = store.follow_ups.c
+        months = rules.months_covered(payload.period)
+        await uow.conn.execute(
+            store.follow_ups.update()
+            .where(f.entity == payload.company, f.rule == rules.KPI_REMINDER, f.occasion.in_(months),
+                   f.state == domain.PENDING)
+            .values(state=domain.CANCELLED, note=f"reported ({payload.period})", updated_at=now())
+        )  # fmt: skip
+
+    async def clock_rules(self, db: Database) -> int:
+        """The rules driven by the clock rather than an event: KPI reminders. Returns what it planned."""
+        async with db.write(actor="service:notifications") as uow:
+            residents, reported = [], set()
+            for name, data in await store.entities_like(uow.conn, "companies/%"):
+                if "/kpi/" in name:
+                    report = companies_ev.KpiReported.FromString(data)
+                    reported.add((report.company, report.period))
+                    continue
+                company = companies_ev.CompanySnapshot.FromString(data)
+                if company.status == "RESIDENT" and not company.HasField("delete_time"):
+                    residents.append(rules.CompanyView(company.name, company.korean_name, company.english_name))
+            today = self.clock().astimezone(domain.SEOUL).date()
+            plans = rules.kpi_reminders(today, residents, reported, cfg=self.cfg)
+            done = [await store.apply_plan(uow.conn, p, revive=False) for p in plans if isinstance(p, domain.Plan)]
+        return done.count("planned")
+
+    def clock_loop(self, db: Database) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            while True:
+                try:
+                    await self.clock_rules(db)
+                except IntegrityError:  # another replica planned the same reminder at the same moment
+                    log.info("clock rules raced another replica; they run again shortly")
+                await asyncio.sleep(self.cfg.clock_rules_seconds)
+
+        return run
 
     # investors
 

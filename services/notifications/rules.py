@@ -22,6 +22,7 @@ from services.notifications.domain import (
     Plan,
     add_business_days,
     company_contacts,
+    is_business_day,
     recipient,
 )
 
@@ -43,6 +44,7 @@ INTRO_ESCALATION = "introduction.escalation"
 INTRO_ANSWERED = "introduction.answered"
 ROUND_CONGRATULATIONS = "round.congratulations"
 ROUND_CLOSED_NOTE = "round.closed_note"
+KPI_REMINDER = "kpi.reminder"
 
 RULES: dict[str, str] = {
     COMPANY_SELECTED: "congratulations to a company's people when it is selected",
@@ -61,6 +63,7 @@ RULES: dict[str, str] = {
     INTRO_ANSWERED: "tells the company the partner's answer",
     ROUND_CONGRATULATIONS: "congratulations to a company whose funding round closed",
     ROUND_CLOSED_NOTE: "a note to the program managers when a round closes",
+    KPI_REMINDER: "a monthly reminder to a resident company whose KPI report for the last month is missing",
 }
 MORNING = time(9)  # day-based reminders go out at 09:00, Seoul time
 
@@ -75,7 +78,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "partner": "partners/3", "partner_ko": "이파트너", "partner_en": "Lee", "note": "시리즈 A 관심",
     "business_days": 3, "answer": "PARTNER_ACCEPTED", "round": "rounds/9", "round_type": "SERIES_A",
     "amount": 1_530_000_000, "lead_firm_ko": "카이스트벤처스", "lead_firm_en": "KAIST Ventures",
-    "close_date": "2026-11-30",
+    "close_date": "2026-11-30", "period": "2026-11", "due_day": "2026-12-07",
 }  # fmt: skip
 
 
@@ -346,3 +349,60 @@ def round_closed(round_: RoundView, *, now: datetime, cfg: Config) -> list[Actio
         Plan(ROUND_CLOSED_NOTE, round_.name, "closed", now, (MANAGERS,), company=round_.company,
              expires_at=expires, context=context),
     ]  # fmt: skip
+
+
+# The clock: KPI reports
+
+
+def covering_periods(month: str) -> tuple[str, str]:
+    """A month ("2026-11") is reported by its own report or by its quarter's ("2026-Q4")."""
+    year, number = month.split("-")
+    return month, f"{year}-Q{(int(number) - 1) // 3 + 1}"
+
+
+def months_covered(period: str) -> list[str]:
+    """The months a report covers: 2026-11 -> [2026-11]; 2026-Q4 -> [2026-10, 2026-11, 2026-12]."""
+    year, part = period.split("-")
+    if part.startswith("Q"):
+        first = (int(part[1]) - 1) * 3 + 1
+        return [f"{year}-{m:02d}" for m in range(first, first + 3)]
+    return [period]
+
+
+def nth_business_day(year: int, month: int, n: int) -> date:
+    day, counted = date(year, month, 1), 0
+    while True:
+        if is_business_day(day):
+            counted += 1
+            if counted == n:
+                return day
+        day += timedelta(days=1)
+
+
+def kpi_reminders(
+    today: date, residents: list[CompanyView], reported: set[tuple[str, str]], *, cfg: Config
+) -> list[Action]:
+    """On the clock: every resident company without a report for last month (its own or its quarter's)
+    is reminded on the Nth business day of this month at 09:00, Seoul time. Keyed by company and month,
+    so running this every few minutes plans each reminder once; a report filed meanwhile cancels it."""
+    first = today.replace(day=1)
+    last_month = first - timedelta(days=1)
+    period = f"{last_month.year}-{last_month.month:02d}"
+    due_day = nth_business_day(first.year, first.month, cfg.kpi_due_business_day)
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    plans: list[Action] = []
+    for company in residents:
+        if any((company.name, p) in reported for p in covering_periods(period)):
+            continue
+        context = {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name,
+                   "period": period, "due_day": due_day.isoformat()}  # fmt: skip
+        plans.append(Plan(KPI_REMINDER, company.name, period, _morning(due_day), (company_contacts(company.name),),
+                          company=company.name, expires_at=_morning(next_month), context=context))  # fmt: skip
+    return plans
+
+
+@dataclass(frozen=True)
+class CompanyView:
+    name: str
+    korean_name: str
+    english_name: str = ""

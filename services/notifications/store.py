@@ -215,11 +215,18 @@ async def remember_entity(conn: AsyncConnection, name: str, version: int, data: 
     return True
 
 
+async def entities_like(conn: AsyncConnection, pattern: str) -> list[tuple[str, bytes]]:
+    """Held snapshots whose name matches a LIKE pattern, e.g. companies/% ."""
+    rows = await conn.execute(sa.select(entities.c.name, entities.c.data).where(entities.c.name.like(pattern)))
+    return [(row.name, row.data) for row in rows]
+
+
 # Follow-ups
 
 
-async def apply_plan(conn: AsyncConnection, plan: Plan) -> str:
-    """Stores a planned follow-up once. Pending: moved to the plan's time. Cancelled: planned again.
+async def apply_plan(conn: AsyncConnection, plan: Plan, *, revive: bool = True) -> str:
+    """Stores a planned follow-up once. Pending: moved to the plan's time. Cancelled: planned again (unless
+    revive is False: the clock's rules plan again every few minutes and must not undo a cancellation).
     Dispatched or expired: left alone, so nothing is ever sent twice. Returns what it did."""
     stamp = now()
     values = {
@@ -238,7 +245,7 @@ async def apply_plan(conn: AsyncConnection, plan: Plan) -> str:
             follow_ups.insert().values(key=plan.key, state=domain.PENDING, created_at=stamp, updated_at=stamp, **values)
         )
         return "planned"
-    if row.state in (domain.PENDING, domain.CANCELLED):
+    if row.state == domain.PENDING or (row.state == domain.CANCELLED and revive):
         await conn.execute(
             follow_ups.update()
             .where(follow_ups.c.id == row.id)

@@ -1,11 +1,13 @@
 """Sessions and action items: the consulting service's events (published here as it would publish them)
 drive reminders that move and cancel with the session, the recap, and action-item reminders, nudges and
-escalations; a real SMTP server counts what goes out, and the worker's clock is moved to each due time."""
+escalations. KPI reminders run on the clock. A real SMTP server counts what goes out, and the worker's
+clock is moved to each due time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 
 import nats
 import pytest
@@ -232,3 +234,61 @@ async def test_the_real_consulting_service_drives_reminders(
 
     await eventually(none_pending, timeout=20)
     assert len(await follow_ups(notifications, f"entity={made.name} AND state=CANCELLED")) == 4
+
+
+async def test_kpi_reminders_on_the_clock_once_and_cancelled_by_a_report(
+    notifications: RunningNotifications, js: JetStreamContext, mail_sink: MailSink
+) -> None:
+    """The clock's rule, with the company and KPI events the companies service publishes."""
+    from services.notifications.handlers import Handlers
+    from tests.conftest import notify_config
+
+    publish = Publisher(js)
+    for n, status in ((1, "RESIDENT"), (2, "RESIDENT"), (3, "SELECTED")):
+        company = companies_ev.CompanySnapshot(name=f"companies/{n}", korean_name=f"회사{n}", status=status)
+        await publish("hub.companies.company.registered", company.name, companies_ev.CompanyRegistered(company=company))
+        person = companies_ev.PersonSnapshot(name=f"people/{n}", korean_name=f"사람{n}", email=f"ceo@c{n}.kr",
+                                             company=company.name, role="FOUNDER")  # fmt: skip
+        await publish("hub.companies.person.registered", person.name, companies_ev.PersonRegistered(person=person))
+    quarter = companies_ev.KpiReported(report="kpiReports/1", company="companies/2", period="2026-Q4", version=1)
+    await publish("hub.companies.kpi.reported", "companies/2/kpi/2026-Q4", quarter)
+
+    async def known() -> bool:
+        listed = await notifications.api.ListRecipients(pb.ListRecipientsRequest(filter="kind=PERSON"), metadata=ADMIN)
+        return len(listed.recipients) == 3
+
+    await eventually(known, timeout=20)
+    clock = notifications.clock
+    clock.move_to(datetime(2026, 12, 3, 10, tzinfo=SEOUL))
+    rules_on_clock = Handlers(notify_config(mail_sink), clock)
+
+    async def planned_once() -> bool:  # the quarterly report arrived: only companies/1 is missing November
+        return await rules_on_clock.clock_rules(notifications.runtime.db) == 0 and bool(
+            await follow_ups(notifications, f"rule={rules.KPI_REMINDER}")
+        )
+
+    await eventually(planned_once, timeout=20)
+    [reminder] = await follow_ups(notifications, f"rule={rules.KPI_REMINDER}")
+    assert (reminder.entity, reminder.occasion) == ("companies/1", "2026-11")
+    assert reminder.due_time.ToDatetime(tzinfo=UTC) == datetime(2026, 12, 7, 9, tzinfo=SEOUL)
+
+    clock.move_to(datetime(2026, 12, 7, 9, 0, 1, tzinfo=SEOUL))
+    [mail] = await eventually(lambda: _mail(mail_sink), timeout=20)
+    assert str(mail["To"]).endswith("<ceo@c1.kr>") and "2026-11 KPI" in str(mail["Subject"])
+
+    # December's reminder is planned in January; a report filed before its day cancels it for good.
+    clock.move_to(datetime(2027, 1, 4, 10, tzinfo=SEOUL))
+    assert await rules_on_clock.clock_rules(notifications.runtime.db) == 1  # companies/2: Q4 covers December
+    december = companies_ev.KpiReported(report="kpiReports/2", company="companies/1", period="2026-12", version=1)
+    await publish("hub.companies.kpi.reported", "companies/1/kpi/2026-12", december)
+
+    async def cancelled() -> list[pb.FollowUp]:
+        return await follow_ups(notifications, f"rule={rules.KPI_REMINDER} AND state=CANCELLED")
+
+    [gone] = await eventually(cancelled, timeout=20)
+    assert gone.entity == "companies/1" and await rules_on_clock.clock_rules(notifications.runtime.db) == 0
+    assert len(await cancelled()) == 1, "the clock does not bring back a reminder a report cancelled"
+
+
+async def _mail(sink: MailSink) -> list[EmailMessage]:
+    return [m for m in sink.messages if "KPI" in str(m["Subject"])]  # (the people got their welcome too)

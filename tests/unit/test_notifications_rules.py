@@ -194,3 +194,20 @@ def test_a_closed_round_congratulates_the_company_and_notes_it_for_the_managers(
     assert found["round.congratulations:rounds/9:closed"].audience == ("company:companies/3",)
     assert found["round.closed_note:rounds/9:closed"].audience == (domain.MANAGERS,)
     assert found["round.closed_note:rounds/9:closed"].context["amount"] == 1_500_000_000
+
+
+def test_kpi_reminders_go_to_resident_companies_missing_last_months_report_on_the_fifth_business_day() -> None:
+    residents = [rules.CompanyView("companies/1", "메디비전"), rules.CompanyView("companies/2", "닥터노트"),
+                 rules.CompanyView("companies/3", "에듀마인드")]  # fmt: skip
+    reported = {("companies/2", "2026-11"), ("companies/3", "2026-Q4")}  # a quarter's report covers its months
+    [reminder] = rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG)
+    assert isinstance(reminder, domain.Plan)
+    assert reminder.key == "kpi.reminder:companies/1:2026-11" and reminder.audience == ("company:companies/1",)
+    # Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 December 2026: the fifth business day, 09:00 in Seoul.
+    assert reminder.due_at == datetime(2026, 12, 7, 9, tzinfo=SEOUL)
+    assert reminder.expires_at == datetime(2027, 1, 1, 9, tzinfo=SEOUL)
+    # In January the month before is December, and New Year's Day is no business day.
+    [january] = rules.kpi_reminders(date(2027, 1, 2), residents[:1], set(), cfg=CFG)
+    assert isinstance(january, domain.Plan) and january.occasion == "2026-12"
+    assert january.due_at == datetime(2027, 1, 8, 9, tzinfo=SEOUL)
+    assert rules.months_covered("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
