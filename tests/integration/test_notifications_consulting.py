@@ -244,14 +244,16 @@ async def test_kpi_reminders_on_the_clock_once_and_cancelled_by_a_report(
     from tests.conftest import notify_config
 
     publish = Publisher(js)
+    # The quarter's report first: the people registered after it are the sign that it was taken in (one
+    # consumer, stream order).
+    quarter = companies_ev.KpiReported(report="kpiReports/1", company="companies/2", period="2026-Q4", version=1)
+    await publish("hub.companies.kpi.reported", "companies/2/kpi/2026-Q4", quarter)
     for n, status in ((1, "RESIDENT"), (2, "RESIDENT"), (3, "SELECTED")):
         company = companies_ev.CompanySnapshot(name=f"companies/{n}", korean_name=f"회사{n}", status=status)
         await publish("hub.companies.company.registered", company.name, companies_ev.CompanyRegistered(company=company))
         person = companies_ev.PersonSnapshot(name=f"people/{n}", korean_name=f"사람{n}", email=f"ceo@c{n}.kr",
                                              company=company.name, role="FOUNDER")  # fmt: skip
         await publish("hub.companies.person.registered", person.name, companies_ev.PersonRegistered(person=person))
-    quarter = companies_ev.KpiReported(report="kpiReports/1", company="companies/2", period="2026-Q4", version=1)
-    await publish("hub.companies.kpi.reported", "companies/2/kpi/2026-Q4", quarter)
 
     async def known() -> bool:
         listed = await notifications.api.ListRecipients(pb.ListRecipientsRequest(filter="kind=PERSON"), metadata=ADMIN)
