@@ -95,10 +95,16 @@ class OutboxRelay:
         self.sweep_seconds = sweep_seconds
         self.after_publish = after_publish  # tests use it to die between publish and mark
         self._wake = asyncio.Event()
+        self._stopping = False
         db.on_commit(self._wake.set)
 
+    def stop(self) -> None:
+        """Ends run() after the batch under way, never inside a transaction."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 while await self.publish_batch():
                     pass
@@ -177,6 +183,12 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self.batch_size = batch_size
         self.crash_after_commit = False  # tests: die after the commit, before the ack
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ends run() once the message under way is applied and acked; the rest of a fetched batch is
+        left unacked and JetStream redelivers it after ack_wait."""
+        self._stopping = True
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
         config = api.ConsumerConfig(
@@ -193,7 +205,7 @@ class EventConsumer:
 
     async def run(self) -> None:
         sub = await self.subscribe()
-        while True:
+        while not self._stopping:
             try:
                 messages = await sub.fetch(self.batch_size, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):
@@ -205,6 +217,8 @@ class EventConsumer:
                 await asyncio.sleep(0.5)
                 continue
             for msg in messages:
+                if self._stopping:
+                    break
                 await self.process(msg)
 
     async def process(self, msg: Msg) -> None:

@@ -434,11 +434,24 @@ class Runtime:
                 log.exception("background task failed; restarting", task=what)
                 await asyncio.sleep(1)
 
+    def _consumer_names(self) -> set[str]:
+        return {spec.durable for spec in self.consumer_specs}
+
     async def stop(self) -> None:
         """Stops taking calls, lets in-flight RPCs finish within the grace period, then the backbone."""
         await self.health.enter_graceful_shutdown()
         servers = [x for x in (self.server, *self._extra_servers) if x is not None]
         await asyncio.gather(*(x.stop(self.settings.grace_period) for x in servers))
+        # The relay and consumers end between transactions when asked; cancelling one inside a transaction
+        # can leave its connection mid-rollback, and closing the pool then waits for it. Only a loop still
+        # busy after the grace period is cancelled.
+        backbone = [x for x in self._tasks if x.get_name() == "relay" or x.get_name() in self._consumer_names()]
+        if self.relay:
+            self.relay.stop()
+        for consumer in self.consumers:
+            consumer.stop()
+        if backbone:
+            await asyncio.wait(backbone, timeout=self.settings.grace_period + 1.0)
         if self.relay:
             with contextlib.suppress(Exception):
                 while await self.relay.publish_batch():
