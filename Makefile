@@ -44,6 +44,7 @@ lint: gen
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	cd gen && ../$(BIN)/buf lint image.binpb --path hub --config ../protos/buf.yaml
+	$(PY) deploy/validate.py
 
 bench: gen
 	$(PY) -m bench.grpc_bench

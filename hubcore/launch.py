@@ -13,11 +13,9 @@ import sys
 import time
 from typing import Any
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
+from hubcore.server import is_serving
 from hubcore.settings import (
     DEFAULT_MAIL_SINK_PORT,
     DEFAULT_NATS_PORT,
@@ -45,18 +43,10 @@ def dev_token(data_dir: os.PathLike[str]) -> str:
 
 def wait_serving(address: str, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            try:
-                if (
-                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
-                    == health_pb2.HealthCheckResponse.SERVING
-                ):
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.2)
+    while time.monotonic() < deadline:
+        if is_serving(address, timeout=1):
+            return
+        time.sleep(0.2)
     raise RuntimeError(f"{address} did not become SERVING within {timeout:.0f} s")
 
 

@@ -475,13 +475,38 @@ class Runtime:
         await self.db.close()
 
 
+def is_serving(address: str, timeout: float = 3.0) -> bool:
+    """Whether the gRPC server at address answers the health check with SERVING."""
+    try:
+        with grpc.insecure_channel(address) as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+    except grpc.RpcError:
+        return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
 def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> None:
-    """A service process: logs, uvloop, start, then a graceful stop on SIGINT or SIGTERM."""
+    """A service process: logs, uvloop, start, then a graceful stop on SIGINT or SIGTERM.
+
+    `python -m services.<name> migrate` only migrates its database (a deploy's migration job, run once
+    before the replicas, which then start with HUB_MIGRATE_ON_START=0); `… health` exits 0 when the
+    service on this host answers SERVING (a container health check where no gRPC probe exists)."""
     import signal
+    import sys
 
     from hubcore import logs
 
     logs.configure(fmt=settings.log_format, level=settings.log_level, service=settings.service)
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command == "migrate":
+        runtime = build(settings)
+        asyncio.run(migrate.upgrade(runtime.migrations, settings.database_url))
+        log.info("migrated", service=settings.service)
+        return
+    if command == "health":
+        sys.exit(0 if is_serving(f"127.0.0.1:{settings.grpc_port}") else 1)
+    if command != "serve":
+        sys.exit(f"usage: python -m services.{settings.service} [serve|migrate|health]")
 
     async def main() -> None:
         runtime = build(settings)
