@@ -183,12 +183,16 @@ class EventConsumer:
         self.max_deliver = max_deliver
         self.batch_size = batch_size
         self.crash_after_commit = False  # tests: die after the commit, before the ack
+        self.counted: Callable[[str, str], None] = lambda consumer, outcome: None  # metrics hook
         self._stopping = False
 
     def stop(self) -> None:
         """Ends run() once the message under way is applied and acked; the rest of a fetched batch is
         left unacked and JetStream redelivers it after ack_wait."""
         self._stopping = True
+
+    async def info(self) -> api.ConsumerInfo:
+        return await self.js.consumer_info(STREAM, self.spec.durable)
 
     async def subscribe(self) -> JetStreamContext.PullSubscription:
         config = api.ConsumerConfig(
@@ -228,11 +232,12 @@ class EventConsumer:
         except DecodeError as exc:
             await self._dead_letter("", msg.subject, msg.data, f"undecodable envelope: {exc}", deliveries)
             await msg.term()
+            self.counted(self.spec.durable, "dead_lettered")
             return
         bound = structlog.contextvars.bound_contextvars(event_id=envelope.id, consumer=self.spec.durable)
         with bound:
             try:
-                await self.apply(envelope)
+                applied = await self.apply(envelope)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -240,10 +245,13 @@ class EventConsumer:
                     log.error("event dead-lettered", error=repr(exc), deliveries=deliveries)
                     await self._dead_letter(envelope.id, envelope.type, msg.data, repr(exc), deliveries)
                     await msg.term()
+                    self.counted(self.spec.durable, "dead_lettered")
                 else:
                     log.warning("event failed; will be redelivered", error=repr(exc), deliveries=deliveries)
                     await msg.nak(delay=min(2.0**deliveries, 60.0))
+                    self.counted(self.spec.durable, "retried")
                 return
+            self.counted(self.spec.durable, "applied" if applied else "duplicate")
             if self.crash_after_commit:
                 raise RuntimeError("simulated crash between commit and ack")
             await msg.ack_sync()

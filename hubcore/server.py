@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 
 from hubcore import errors, events, migrate
 from hubcore.db import Database
+from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.requests import Rules, validate
 from hubcore.settings import Settings, token_hash
@@ -114,7 +115,9 @@ class Interceptor(grpc.aio.ServerInterceptor):
         authenticate: Authenticator | None = None,
         limiter: TokenBuckets | None = None,
         audit: Audit | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
             h: SERVICE for h in settings.service_token_hashes
         }
@@ -190,7 +193,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     await audit(code)
                     await context.abort_with_status(rpc_status.to_status(status))
                 finally:
-                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                    elapsed = time.perf_counter() - started
+                    elapsed_ms = round(elapsed * 1000, 2)
+                    if self.metrics:
+                        self.metrics.observe_rpc(method, code.name, elapsed)
                     if code == grpc.StatusCode.OK:
                         log.debug("rpc", code=code.name, ms=elapsed_ms)
                     else:
@@ -296,6 +302,8 @@ class Runtime:
         self.health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once the relay and consumers run
+        self.metrics = Metrics(settings.service)
+        self.metrics_port = 0  # where /metrics is served, when settings.metrics_port is set
 
     def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
         self.services.append(service)
@@ -306,6 +314,10 @@ class Runtime:
 
     def add_listener(self, listener: Listener) -> None:
         self.listeners.append(listener)
+
+    def add_metrics_probe(self, probe: Probe, gauges: dict[str, tuple[str, list[str]]]) -> None:
+        """A service's own figures for /metrics, read by the refresh loop: gauges is name -> (help, labels)."""
+        self.metrics.add_probe(probe, gauges)
 
     def add_loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """A background loop of the service's own (a sweep, a timer): started with the server, restarted
@@ -324,7 +336,8 @@ class Runtime:
         )
         s = self.settings
         self.server = self._server(
-            [*self.services, ops], Interceptor(s, self._policies([*self.services, ops]), self.rules)
+            [*self.services, ops],
+            Interceptor(s, self._policies([*self.services, ops]), self.rules, metrics=self.metrics),
         )
         self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if not self.port:
@@ -337,6 +350,7 @@ class Runtime:
                 authenticate=listener.authenticate,
                 limiter=listener.limiter,
                 audit=listener.audit,
+                metrics=self.metrics,
             )
             server = self._server(listener.services, interceptor)
             listener.bound_port = self._bind(server, listener)
@@ -348,7 +362,12 @@ class Runtime:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
-        for name, run in self.loops:
+        loops = list(self.loops)
+        if s.metrics_port is not None:
+            self.metrics_port = self.metrics.serve(s.metrics_host, s.metrics_port)
+            loops.append(("metrics", self.metrics.refresher(self.db, self.consumers, s.metrics_refresh_seconds)))
+            log.info("metrics", address=f"http://{s.metrics_host}:{self.metrics_port}/metrics")
+        for name, run in loops:
             self._tasks.append(asyncio.create_task(self._supervise(run, name), name=name))
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
@@ -418,6 +437,7 @@ class Runtime:
             consumer = events.EventConsumer(
                 self.db, self.js, spec, ack_wait=s.consumer_ack_wait, max_deliver=s.consumer_max_deliver
             )
+            consumer.counted = lambda name, outcome: self.metrics.events.labels(name, outcome).inc()
             self.consumers.append(consumer)
             self._tasks.append(asyncio.create_task(self._supervise(consumer.run, spec.durable), name=spec.durable))
         self.ready.set()
@@ -472,6 +492,7 @@ class Runtime:
             # subscription that no stopped consumer will ever read.
             with contextlib.suppress(Exception):
                 await self.nc.close()
+        self.metrics.close()
         await self.db.close()
 
 

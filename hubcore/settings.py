@@ -26,6 +26,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"HUB_{name}", default)
 
 
+def _optional_int(value: str) -> int | None:
+    return int(value) if value.strip() else None
+
+
 def _hashes(value: str) -> frozenset[str]:
     return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
 
@@ -58,6 +62,9 @@ class Settings:
     partner_tls_key: str = ""
     partner_rate: float = 5.0  # calls per second per key, on average
     partner_burst: int = 20  # calls a key may make at once
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # Prometheus /metrics; None: not served, 0: any free port
+    metrics_refresh_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -85,6 +92,9 @@ class Settings:
             partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
             partner_rate=float(_env("PARTNER_RATE", "5")),
             partner_burst=int(_env("PARTNER_BURST", "20")),
+            metrics_host=_env("METRICS_HOST", "127.0.0.1"),
+            metrics_port=_optional_int(_env(f"{upper}_METRICS_PORT", _env("METRICS_PORT", ""))),
+            metrics_refresh_seconds=float(_env("METRICS_REFRESH_SECONDS", "5")),
         )
 
     def with_(self, **changes: object) -> Settings:

@@ -9,7 +9,7 @@ from hub.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from hubcore.db import now
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.notifications import api
+from services.notifications import api, store
 from services.notifications.config import Config
 from services.notifications.handlers import Clock, Handlers
 from services.notifications.scheduler import Scheduler
@@ -38,6 +38,7 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
         runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
     scheduler = Scheduler(runtime.db, cfg, clock=clock)
     runtime.add_loop("scheduler", scheduler.run)
+    runtime.add_metrics_probe(store.metric_counts, store.METRIC_GAUGES)
     runtime.scheduler = scheduler  # type: ignore[attr-defined]  # tests reach it
     return runtime
 

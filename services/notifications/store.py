@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc, now, runtime_metadata
+from hubcore.db import Database, as_utc, now, runtime_metadata
 from services.notifications import domain
 from services.notifications.domain import Plan
 
@@ -283,3 +283,28 @@ async def cancel_pending(
 def utc(value: datetime) -> datetime:
     """Times are stored in UTC: SQLite keeps the wall time it is given and drops the zone."""
     return as_utc(value).astimezone(UTC)
+
+
+async def metric_counts(db: Database) -> dict[str, dict[tuple[str, ...], float]]:
+    """Follow-ups by state and deliveries by channel and state, for /metrics."""
+    async with db.read() as conn:
+        plans = (await conn.execute(sa.select(follow_ups.c.state, sa.func.count()).group_by(follow_ups.c.state))).all()
+        sends = (
+            await conn.execute(
+                sa.select(deliveries.c.channel, deliveries.c.state, sa.func.count()).group_by(
+                    deliveries.c.channel, deliveries.c.state
+                )
+            )
+        ).all()
+    by_state = {(state,): 0.0 for state in domain.FOLLOW_UP_STATES} | {(s,): float(n) for s, n in plans}
+    by_channel = {(c, s): 0.0 for c in domain.CHANNELS for s in domain.DELIVERY_STATES}
+    return {"hub_follow_ups": by_state, "hub_deliveries": by_channel | {(c, s): float(n) for c, s, n in sends}}
+
+
+METRIC_GAUGES = {
+    "hub_follow_ups": ("Follow-ups planned, by state", ["state"]),
+    "hub_deliveries": (
+        "Messages to send or sent, by channel and state (FAILED: given up after retries)",
+        ["channel", "state"],
+    ),
+}
