@@ -49,7 +49,11 @@ async def connect(url: str, *, name: str) -> NATS:
     while True:
         try:
             return await nats.connect(
-                url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2
+                [u.strip() for u in url.split(",")],  # a cluster: every seed URL, any of which may be down
+                name=name,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                connect_timeout=2,
             )
         except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
             log.warning("NATS not reachable; retrying", url=url, error=repr(exc), retry_in=delay)

@@ -45,6 +45,9 @@ class NatsServer:
     port: int
     data_dir: Path
     process: subprocess.Popen[bytes] | None = None
+    name: str = "hub"
+    cluster_port: int = 0  # with routes: one node of a JetStream cluster on loopback
+    routes: tuple[int, ...] = ()
 
     @property
     def url(self) -> str:
@@ -53,7 +56,11 @@ class NatsServer:
     def start(self, *, log_file: Path | None = None) -> NatsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats.conf"
-        conf.write_text(config(port=self.port, store_dir=self.data_dir / "jetstream"))
+        cluster = ""
+        if self.cluster_port:
+            routes = ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.routes)
+            cluster = f"cluster {{\n  name: hub\n  listen: 127.0.0.1:{self.cluster_port}\n  routes: [{routes}]\n}}"
+        conf.write_text(config(port=self.port, store_dir=self.data_dir / "jetstream", name=self.name, cluster=cluster))
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 10

@@ -93,6 +93,7 @@ class Config:
             retry_base=float(_env("NOTIFY_RETRY_BASE", "30")),
             retry_cap=float(_env("NOTIFY_RETRY_CAP", "3600")),
             poll_seconds=float(_env("NOTIFY_POLL_SECONDS", "1")),
+            lease_seconds=float(_env("NOTIFY_LEASE_SECONDS", "120")),
             nudge_business_days=int(_env("INTRO_NUDGE_BUSINESS_DAYS", "3")),
             action_item_grace_days=int(_env("ACTION_ITEM_GRACE_DAYS", "2")),
             kpi_due_business_day=int(_env("KPI_REMINDER_BUSINESS_DAY", "5")),
