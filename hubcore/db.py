@@ -26,7 +26,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hubcore import errors
+from hubcore import errors, tracing
 
 READ_ONLY = "hub_read_only"
 
@@ -192,6 +192,7 @@ class UnitOfWork:
             causation_id=self.causation_id,
             actor=self.actor,
             payload=packed,
+            trace_context=tracing.carrier(),
         )
         envelope.occurred_at.GetCurrentTime()
         await self.conn.execute(

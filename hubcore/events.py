@@ -23,8 +23,10 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import BadRequestError, NotFoundError
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore import tracing
 from hubcore.db import Database, UnitOfWork, dead_letters, now, outbox
 
 STREAM = "HUB"
@@ -147,12 +149,17 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(self, rows: Sequence[sa.Row]) -> None:
-        futures = [
-            await self.js.publish_async(row.subject, row.data, headers={"Nats-Msg-Id": row.event_id}) for row in rows
-        ]
+        futures = [await self.js.publish_async(row.subject, row.data, headers=self._headers(row)) for row in rows]
         await asyncio.gather(*futures)  # raises if any PubAck failed; nothing is marked then
         if self.after_publish:
             self.after_publish([row.event_id for row in rows])
+
+    @staticmethod
+    def _headers(row: sa.Row) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": row.event_id}
+        if b"traceparent" in row.data:  # a traced change: its context goes out as headers too
+            headers |= dict(envelope_pb2.Envelope.FromString(row.data).trace_context)
+        return headers
 
     async def _mark(self, conn: AsyncConnection, rows: Sequence[sa.Row]) -> None:
         await conn.execute(
@@ -239,7 +246,10 @@ class EventConsumer:
             self.counted(self.spec.durable, "dead_lettered")
             return
         bound = structlog.contextvars.bound_contextvars(event_id=envelope.id, consumer=self.spec.durable)
-        with bound:
+        parent = dict(msg.headers or {}) | dict(envelope.trace_context)
+        traced = tracing.span(f"{self.spec.durable} {envelope.type}", parent, SpanKind.CONSUMER,
+                              **{"messaging.system": "nats", "messaging.message.id": envelope.id})  # fmt: skip
+        with traced, bound:
             try:
                 applied = await self.apply(envelope)
             except asyncio.CancelledError:

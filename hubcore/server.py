@@ -23,8 +23,9 @@ from grpc_status import rpc_status
 from hub.ops.v1 import ops_pb2, ops_pb2_grpc
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind, StatusCode
 
-from hubcore import errors, events, migrate
+from hubcore import errors, events, migrate, tracing
 from hubcore.db import Database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
@@ -102,6 +103,18 @@ class TokenBuckets:
         return (1 - tokens) / self.rate
 
 
+TRACE_HEADERS = ("traceparent", "tracestate")
+# Codes that mean the server failed, not the caller (OpenTelemetry's rule for server spans).
+SERVER_FAULTS = {
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNIMPLEMENTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DATA_LOSS,
+}
+
+
 class Interceptor(grpc.aio.ServerInterceptor):
     """Request id and logs, authentication against the method's declared roles, declared input rules,
     and HubError -> google.rpc.Status. Anything unexpected is INTERNAL and logged with its traceback."""
@@ -158,7 +171,11 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     except Exception as exc:  # the call has happened; a failed audit write must not hide it
                         log.error("audit write failed", error=repr(exc))
 
-            with structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
+            parent = {k: v for k, v in metadata.items() if k in TRACE_HEADERS and isinstance(v, str)}
+            traced = tracing.span(
+                method, parent, SpanKind.SERVER, **{"rpc.system": "grpc", "hub.request_id": request_id}
+            )
+            with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
                     who = await self._authenticate(metadata)
                     current_caller.set(who)
@@ -197,6 +214,9 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     elapsed_ms = round(elapsed * 1000, 2)
                     if self.metrics:
                         self.metrics.observe_rpc(method, code.name, elapsed)
+                    current.set_attribute("rpc.grpc.status_code", code.value[0])
+                    if code in SERVER_FAULTS:
+                        current.set_status(StatusCode.ERROR, code.name)
                     if code == grpc.StatusCode.OK:
                         log.debug("rpc", code=code.name, ms=elapsed_ms)
                     else:
@@ -518,6 +538,7 @@ def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> N
     from hubcore import logs
 
     logs.configure(fmt=settings.log_format, level=settings.log_level, service=settings.service)
+    tracing.configure(settings.service)
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     if command == "migrate":
         runtime = build(settings)
