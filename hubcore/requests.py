@@ -25,6 +25,7 @@ from google.type import date_pb2
 from hubcore.errors import Aborted, InvalidArgument, invalid
 
 MAX_STRING = 10_000  # any string field without a rule of its own
+MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # a Timestamp's range (RFC 3339)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
@@ -140,6 +141,10 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
                 yield path, f"is longer than {MAX_STRING} characters"
             elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
                 yield path, "must not contain NUL characters"
+        elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
+            # Outside 0001-01-01..9999-12-31 or with nanos out of range, a Timestamp cannot become a datetime.
+            if any(not (MIN_SECONDS <= v.seconds <= MAX_SECONDS and 0 <= v.nanos < 10**9) for v in values):
+                yield path, "must be a time between the years 1 and 9999"
         elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
             for v in values:
                 yield from _generic_violations(v, path + ".")

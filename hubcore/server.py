@@ -103,6 +103,14 @@ class TokenBuckets:
         return (1 - tokens) / self.rate
 
 
+@dataclass
+class Undecodable:
+    """What the server received in place of a request it could not parse."""
+
+    message_type: str
+    error: str
+
+
 TRACE_HEADERS = ("traceparent", "tracestate")
 # Codes that mean the server failed, not the caller (OpenTelemetry's rule for server spans).
 SERVER_FAULTS = {
@@ -186,6 +194,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                             f"rate limit of {self.limiter.rate:g} calls a second exceeded; retry in {wait:.1f} s",
                             retry_after=wait,
                         )
+                    if isinstance(request, Undecodable):
+                        raise errors.invalid(
+                            "request", f"is not a valid {request.message_type} message: {request.error}"
+                        )
                     validate(request, self.rules.get(type(request)))
                     response = await inner(request, context)
                     await audit(code)
@@ -224,9 +236,19 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     if not audited and code != grpc.StatusCode.CANCELLED:
                         await audit(code)  # a handler's own abort: its answer has left already
 
+        decode = handler.request_deserializer
+
+        def tolerant_decode(data: bytes) -> Any:
+            # grpc answers a deserializer's exception with UNKNOWN; a request that is not the message it
+            # claims to be (corrupt wire format, invalid UTF-8 in a string) is the caller's mistake.
+            try:
+                return decode(data)
+            except Exception as exc:
+                return Undecodable(method.rsplit("/", 1)[-1] + "Request", str(exc)[:200])
+
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant_decode,
             response_serializer=handler.response_serializer,
         )
 

@@ -29,6 +29,16 @@ def test_unknown_enum_numbers_and_huge_strings_are_refused_anywhere() -> None:
     assert violations(pb.ListCompaniesRequest(order_by="x" * 10_001))[0][0] == "order_by"
 
 
+@pytest.mark.parametrize(("seconds", "nanos"), [(-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 10**9)])
+def test_timestamps_outside_their_range_are_refused_anywhere(seconds: int, nanos: int) -> None:
+    company = pb.Company(korean_name="회사", sector=pb.SECTOR_MEDICAL)
+    company.create_time.seconds, company.create_time.nanos = seconds, nanos
+    found = violations(pb.CreateCompanyRequest(company=company))
+    assert ("company.create_time", "must be a time between the years 1 and 9999") in found
+    company.create_time.seconds, company.create_time.nanos = 253_402_300_799, 999_999_999  # the last instant
+    requests.validate(pb.CreateCompanyRequest(company=company), RULES.get(pb.CreateCompanyRequest))
+
+
 def test_update_checks_only_masked_fields_and_only_mutable_paths() -> None:
     ok = pb.UpdateCompanyRequest(
         company=pb.Company(name="companies/1", english_name="Medi"), update_mask=FieldMask(paths=["english_name"])
