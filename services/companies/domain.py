@@ -243,7 +243,8 @@ DECISIONS: dict[str, frozenset[str]] = {
 }
 MOVE_OUT_REASONS = ("GRADUATED", "WITHDRAWN", "RELOCATED")
 SUPPORT_KINDS = (
-    "GPU_HOURS", "EDUCATION_SEAT", "OVERSEAS_PROGRAM", "LEGAL_IP_CLINIC", "INVESTMENT_SUPPORT", "TECHNICAL_CONSULTATION",
+    "GPU_HOURS", "EDUCATION_SEAT", "OVERSEAS_PROGRAM", "LEGAL_IP_CLINIC", "INVESTMENT_SUPPORT",
+    "TECHNICAL_CONSULTATION",
 )  # fmt: skip
 METERED = frozenset({"GPU_HOURS"})  # kinds used against a per-company quota
 # Kinds counted from other services' events, never recorded by hand (they would be counted twice).
@@ -450,10 +451,10 @@ def month_start(start: date, months_later: int) -> date:
 PERIOD = r"(\d{4})-(0[1-9]|1[0-2]|Q[1-4])"
 
 
-def check_period(period: str) -> str:
+def check_period(period: str, field: str = "report.period") -> str:
     match = re.fullmatch(PERIOD, period.strip().upper())
     if not match:
-        raise InvalidArgument([("report.period", "must be a month like 2026-03 or a quarter like 2026-Q1")])
+        raise InvalidArgument([(field, "must be a month like 2026-03 or a quarter like 2026-Q1")])
     return match.group(0)
 
 
@@ -595,3 +596,25 @@ def median(values: list[int]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    quarter: str
+    companies: int
+    headcount: tuple[int, float]  # sum, median
+    revenue: tuple[int, float]
+    funding: tuple[int, float]
+
+
+def trend_points(figures: list[tuple[str, int, int, int]]) -> list[TrendPoint]:
+    """(quarter, headcount, revenue, funding), one per company and quarter, as per-quarter sums and medians
+    across the companies, in quarter order."""
+    by_quarter: dict[str, list[tuple[int, int, int]]] = {}
+    for quarter, *values in figures:
+        by_quarter.setdefault(quarter, []).append((values[0], values[1], values[2]))
+    points = []
+    for quarter, rows in sorted(by_quarter.items()):
+        h, r, f = ([row[i] for row in rows] for i in (0, 1, 2))
+        points.append(TrendPoint(quarter, len(rows), (sum(h), median(h)), (sum(r), median(r)), (sum(f), median(f))))
+    return points

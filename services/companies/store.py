@@ -867,7 +867,8 @@ async def record_counted(conn: AsyncConnection, *, source: str, **values: Any) -
 
 async def insert_milestone(conn: AsyncConnection, **values: Any) -> Any:
     c = milestones.c
-    milestone_id = (await conn.execute(milestones.insert().values(created_at=now(), **values).returning(c.id))).scalar_one()
+    inserted = await conn.execute(milestones.insert().values(created_at=now(), **values).returning(c.id))
+    milestone_id = inserted.scalar_one()
     return await get_milestone(conn, milestone_id)
 
 
