@@ -746,8 +746,8 @@ async def test_kpi_trends_over_time_and_by_cohort(companies: Running) -> None:
     assert [p.period for p in window.points] == ["2026-Q1"] and window.companies == 2
     assert (await trends(text="round=rounds/9")).series[0].companies == 0
     for kwargs, field in [
-        ({"text": "move_in_year=soon"}, "filter"), ({"text": "cohort=1"}, "filter"), ({"start": "2026-Q5"}, "start_period"),
-        ({"start": "2026-Q2", "end": "2026-Q1"}, "end_period"),
+        ({"text": "move_in_year=soon"}, "filter"), ({"text": "cohort=1"}, "filter"),
+        ({"start": "2026-Q5"}, "start_period"), ({"start": "2026-Q2", "end": "2026-Q1"}, "end_period"),
     ]:  # fmt: skip
         bad = await refused(trends(**kwargs), grpc.StatusCode.INVALID_ARGUMENT)
         assert bad_fields(bad) == [field]
