@@ -474,7 +474,7 @@ async def test_the_demo_seed_fills_the_program_once(companies: Running) -> None:
     stats = await stub(companies).GetProgramStats(pb.GetProgramStatsRequest(), metadata=SERVICE)
     assert (stats.offices_taken, stats.offices_total, stats.desks_taken, stats.desks_total) == (4, 16, 0, 30)
     assert (stats.applications, stats.seats, stats.kpi_reporters) == (2, 8, 4)
-    assert stats.competition_ratio == 0.25 and stats.gpu_hours_used > 0
+    assert stats.competition_ratio == 0.25 and stats.gpu_hours_used > 0 and stats.firms_grown == 3
     residents = await companies.companies.ListCompanies(
         cpb.ListCompaniesRequest(filter="status=RESIDENT"), metadata=ADMIN
     )
