@@ -43,7 +43,7 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, SERVICE, caller
 from hubcore.settings import _env
 from services.companies import domain, store
-from services.companies.api import change_status, residency_event, today
+from services.companies.api import BAD_TOKEN, change_status, residency_event, today
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
@@ -144,7 +144,6 @@ DEFAULT_ROLES = frozenset({ADMIN})
 Seat = pb.SeatKind
 SEAT, STATE, SPACE, REASON, SUPPORT = "SEAT_KIND", "APPLICATION_STATE", "SPACE_KIND", "MOVE_OUT_REASON", "SUPPORT_KIND"
 MILESTONE = "MILESTONE_KIND"
-BAD_TOKEN = "is not a token from a previous page of this same query"
 
 
 def growth_rules_from_env() -> domain.GrowthRules:
