@@ -14,7 +14,7 @@ from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
 
-from hubctl import consulting, dashboard, followups, investors, transfer
+from hubctl import consulting, dashboard, followups, investors, program, transfer
 from hubctl.client import (
     EXIT_HELP,
     Client,
@@ -49,6 +49,11 @@ app.add_typer(consulting.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")
 app.add_typer(consulting.actions_app, name="actions")
 app.add_typer(consulting.programs_app, name="programs")
+app.add_typer(program.selection_app, name="selection")
+app.add_typer(program.spaces_app, name="spaces")
+app.add_typer(program.kpi_app, name="kpi")
+app.add_typer(program.support_app, name="support")
+app.add_typer(program.milestones_app, name="milestones")
 app.add_typer(followups.followups_app, name="followups")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
@@ -458,3 +463,4 @@ def ops_outbox(ctx: typer.Context) -> None:
 
 
 app.command("dashboard")(dashboard.command)
+app.command("growth")(program.growth_command)

@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 
 # The hub's targets; override in the config file's [targets] table.
 TARGETS = {"firms": 50, "experts": 500, "programs": 24, "participants": 8000, "offices": 16, "desks": 30}
-GROWN = ("SELECTED", "RESIDENT", "GRADUATED")  # firms the hub has discovered and is growing
+DISCOVERED = ("SELECTED", "RESIDENT", "GRADUATED")  # firms the hub has discovered (the grown are among them)
 
 
 def companies_figures(hub: Client) -> dict[str, Any]:
     stats = hub.send(hub.companies.GetCompanyStats, cpb.GetCompanyStatsRequest())
     by_status = {c.key: c.count for c in stats.by_status}
     return {
-        "firms": sum(by_status.get(s, 0) for s in GROWN),
+        "firms_discovered": sum(by_status.get(s, 0) for s in DISCOVERED),
         "companies_by_status": by_status,
         "companies_by_sector": {c.key: c.count for c in stats.by_sector},
         "companies_total": stats.total,
@@ -39,8 +39,16 @@ def companies_figures(hub: Client) -> dict[str, Any]:
 
 
 def program_figures(hub: Client) -> dict[str, Any]:
+    """The program's figures; "firms" (the target of 50) is the firms grown by the service's growth rules."""
     stats = hub.send(hub.program.GetProgramStats, ppb.GetProgramStatsRequest())
+    growth = hub.send(hub.program.GetGrowth, ppb.GetGrowthRequest())
     return {
+        "firms": growth.firms_grown,
+        "firms_grown": [
+            {"company": f.company, "korean_name": f.korean_name, "reasons": list(f.reasons)} for f in growth.firms
+        ],
+        "growth_rules": list(growth.rules),
+        "technical_consultations": stats.technical_consultations,
         "offices": stats.offices_taken,
         "offices_total": stats.offices_total,
         "desks": stats.desks_taken,
@@ -130,6 +138,12 @@ def command(ctx: typer.Context) -> None:
         share = f"{value / targets[key]:.0%}" if value is not None and targets[key] else ""
         rows.append((label, "—" if value is None else f"{value:,}", f"{targets[key]:,}", share))
     print_table("progress against the hub's targets", ["target", "now", "goal", "%"], rows)
+    if "firms_grown" in figures:
+        why = [(f["korean_name"], f["company"], "; ".join(f["reasons"])) for f in figures["firms_grown"]]
+        rules = " | ".join(figures["growth_rules"]) or "no rule is on (HUB_GROWTH_*)"
+        print_table(f"firms grown, and why (rules: {rules})", ["firm", "", "why"], why)
+    if "firms_discovered" in figures:
+        print_table("firms discovered (selected, resident or graduated)", ["count"], [(figures["firms_discovered"],)])
     if "companies_by_status" in figures:
         print_table("companies by status", ["status", "count"], sorted(figures["companies_by_status"].items()))
         print_table("companies by sector", ["sector", "count"], sorted(figures["companies_by_sector"].items()))
@@ -145,11 +159,12 @@ def command(ctx: typer.Context) -> None:
         if figures["latest_round"]:
             print_table(
                 f"selection ({figures['latest_round']})",
-                ["applications", "seats", "applicants per seat", "KPI reporters", "GPU hours used"],
+                ["applications", "seats", "applicants per seat", "KPI reporters", "GPU hours used",
+                 "1:1 technical consultations"],
                 [
                     (
                         figures["round_applications"], figures["round_seats"], f"{figures['competition_ratio']:.2f}",
-                        figures["kpi_reporters"], figures["gpu_hours_used"],
+                        figures["kpi_reporters"], figures["gpu_hours_used"], figures["technical_consultations"],
                     )
                 ],
             )  # fmt: skip

@@ -28,7 +28,7 @@ def build(settings: Settings) -> Runtime:
     runtime.add_service(
         GrpcService(
             add_to_server=program_pb2_grpc.add_ProgramServiceServicer_to_server,
-            servicer=program.ProgramApi(runtime.db),
+            servicer=program.ProgramApi(runtime.db, program.growth_rules_from_env()),
             descriptor=program_pb2.DESCRIPTOR.services_by_name["ProgramService"],
             roles=program.ROLES,
             default_roles=program.DEFAULT_ROLES,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
 
 import grpc
 import sqlalchemy as sa
@@ -43,6 +44,13 @@ from services.companies import domain, store
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def today() -> date:
+    """The hub's date (Asia/Seoul): move-in and move-out days, round dates, milestones."""
+    return datetime.now(SEOUL).date()
+
 
 COMPANY_FIELDS: dict[str, list[Check]] = {
     "company.korean_name": [required, length(1, 100)],
@@ -229,6 +237,45 @@ async def _save_company(uow: UnitOfWork, company: domain.Company, expected_versi
         raise errors.Aborted(f"{company.name} changed meanwhile; read it again and retry") from None
 
 
+def residency_event(row: Any) -> ev.ResidencyChanged:
+    """An assignment row (with its space's label and kind) as hub.companies.residency.moved_in|moved_out."""
+    message = ev.ResidencyChanged(
+        assignment=f"assignments/{row.id}",
+        space=f"spaces/{row.space_id}",
+        space_label=row.label,
+        space_kind=row.kind,
+        company=f"companies/{row.company_id}",
+        move_in_date=date_message(row.move_in),
+        move_out_reason=row.move_out_reason,
+    )
+    if row.move_out:
+        message.move_out_date.CopyFrom(date_message(row.move_out))
+    return message
+
+
+async def change_status(uow: UnitOfWork, company: domain.Company, target: str, reason: str) -> domain.Company:
+    """The company's lifecycle, one path for ChangeCompanyStatus and the program's use cases: the transition and
+    its event; at GRADUATED or WITHDRAWN, every space the company still holds is freed from today (Asia/Seoul),
+    each with its moved_out event, in the same transaction."""
+    moved = await _save_company(uow, company.transition(target), company.version)
+    await uow.emit(
+        f"{SUBJECT}.company.status_changed",
+        moved.name,
+        moved.version,
+        ev.CompanyStatusChanged(
+            company=company_snapshot(moved), from_status=company.status, to_status=target, reason=reason
+        ),
+    )
+    if target in (domain.GRADUATED, domain.WITHDRAWN):
+        day = today()
+        for row in await store.open_assignments(uow.conn, company.id, day):
+            # A booking that had not begun ends where it starts: it never holds its space.
+            await store.end_assignment(uow.conn, row.id, max(day, row.move_in), target)
+            ended = await store.get_assignment(uow.conn, row.id)
+            await uow.emit(f"{SUBJECT}.residency.moved_out", f"assignments/{row.id}", 2, residency_event(ended))
+    return moved
+
+
 class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -345,18 +392,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         async with self._write() as uow:
             company = await _load_company(uow, company_id, request.name)
             check_etag(request.etag, company.etag)
-            moved = await _save_company(uow, company.transition(target), company.version)
-            await uow.emit(
-                f"{SUBJECT}.company.status_changed",
-                moved.name,
-                moved.version,
-                ev.CompanyStatusChanged(
-                    company=company_snapshot(moved),
-                    from_status=company.status,
-                    to_status=moved.status,
-                    reason=request.reason.strip(),
-                ),
-            )
+            moved = await change_status(uow, company, target, request.reason.strip())
         return company_pb(moved)
 
     async def GetCompanyStats(self, request: pb.GetCompanyStatsRequest, context: Context) -> pb.CompanyStats:

@@ -242,8 +242,16 @@ DECISIONS: dict[str, frozenset[str]] = {
     REJECTED: frozenset(),
 }
 MOVE_OUT_REASONS = ("GRADUATED", "WITHDRAWN", "RELOCATED")
-SUPPORT_KINDS = ("GPU_HOURS", "EDUCATION_SEAT", "OVERSEAS_PROGRAM", "LEGAL_IP_CLINIC", "INVESTMENT_SUPPORT")
+SUPPORT_KINDS = (
+    "GPU_HOURS", "EDUCATION_SEAT", "OVERSEAS_PROGRAM", "LEGAL_IP_CLINIC", "INVESTMENT_SUPPORT",
+    "TECHNICAL_CONSULTATION",
+)  # fmt: skip
 METERED = frozenset({"GPU_HOURS"})  # kinds used against a per-company quota
+# Kinds counted from other services' events, never recorded by hand (they would be counted twice).
+COUNTED = {"TECHNICAL_CONSULTATION": "counted from consulting's completed technical sessions"}
+# Consulting session categories (hub.consulting.session.completed's session.category) that are 1:1 technical
+# consultations; other sessions (growth strategy, VC advisory, overseas) are not counted as this support.
+TECHNICAL_CATEGORIES = frozenset({"TECHNICAL"})
 MAX_SCORE = 10
 
 
@@ -443,10 +451,10 @@ def month_start(start: date, months_later: int) -> date:
 PERIOD = r"(\d{4})-(0[1-9]|1[0-2]|Q[1-4])"
 
 
-def check_period(period: str) -> str:
+def check_period(period: str, field: str = "report.period") -> str:
     match = re.fullmatch(PERIOD, period.strip().upper())
     if not match:
-        raise InvalidArgument([("report.period", "must be a month like 2026-03 or a quarter like 2026-Q1")])
+        raise InvalidArgument([(field, "must be a month like 2026-03 or a quarter like 2026-Q1")])
     return match.group(0)
 
 
@@ -471,3 +479,142 @@ def check_quota(*, kind: str, used: int, quota: int | None, amount: int, overrid
             type_="QUOTA_EXCEEDED",
             subject=subject,
         )
+
+
+# Milestones and the "firms grown" figure.
+
+MILESTONE_KINDS = ("PRODUCT_LAUNCH", "FIRST_CUSTOMER", "FUNDING", "OVERSEAS_ENTRY")
+# The firms the hub discovered and grows: those that got in; applicants and withdrawn firms are not its own.
+HUB_FIRMS = (SELECTED, RESIDENT, GRADUATED)
+
+
+def check_milestone(*, achieved: date | None, today: date, evidence_url: str, evidence: str) -> None:
+    problems = []
+    if achieved is None:
+        problems.append(("milestone.achieve_date", "is required"))
+    elif achieved > today:
+        problems.append(("milestone.achieve_date", f"is in the future (today is {today})"))
+    if not evidence_url.strip() and not evidence.strip():
+        problems.append(("milestone.evidence", "is required: a sentence, an evidence_url, or both"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+@dataclass(frozen=True)
+class GrowthRules:
+    """When a firm counts as grown: any one rule met. A rule at 0 (or without kinds) is off."""
+
+    funding_krw: int = 100_000_000  # funding raised from closed rounds, at least this much
+    revenue_growth_pct: int = 30  # monthly-average revenue, first report to latest, up at least this much
+    milestone_kinds: tuple[str, ...] = ("FIRST_CUSTOMER", "FUNDING", "OVERSEAS_ENTRY")  # any milestone of these
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.milestone_kinds if k not in MILESTONE_KINDS]
+        if self.funding_krw < 0 or self.revenue_growth_pct < 0 or unknown:
+            raise ValueError(f"growth rules: amounts must not be negative, milestone kinds one of {MILESTONE_KINDS}")
+
+    def describe(self) -> list[str]:
+        rules = []
+        if self.funding_krw:
+            rules.append(f"funding raised from closed rounds ≥ {self.funding_krw:,} KRW")
+        if self.revenue_growth_pct:
+            rules.append(
+                f"revenue up ≥ {self.revenue_growth_pct}% from the first KPI report to the latest (monthly average)"
+            )
+        if self.milestone_kinds:
+            rules.append(f"a milestone of kind {', '.join(self.milestone_kinds)}")
+        return rules
+
+
+def months_in(period: str) -> int:
+    return 3 if "Q" in period else 1
+
+
+def revenue_growth(reports: list[tuple[str, int]]) -> tuple[str, str, Fraction] | None:
+    """(first period, latest period, growth as a fraction) from (period, revenue) reports, comparing the monthly
+    average of each (a quarter's revenue counts a third per month); None with fewer than two reports or no
+    revenue in the first (growth from nothing is not a percentage)."""
+    if len(reports) < 2:
+        return None
+    ordered = sorted(reports, key=lambda r: (period_end(r[0]), months_in(r[0])))
+    (first, first_revenue), (latest, latest_revenue) = ordered[0], ordered[-1]
+    if first_revenue <= 0 or first == latest:
+        return None
+    before = Fraction(first_revenue, months_in(first))
+    after = Fraction(latest_revenue, months_in(latest))
+    return first, latest, (after - before) / before
+
+
+def growth_reasons(
+    rules: GrowthRules, *, funding: int, reports: list[tuple[str, int]], milestones: list[tuple[str, date]]
+) -> list[str]:
+    """Why a firm counts as grown, one sentence per rule it meets; empty when it does not count."""
+    reasons = []
+    if rules.funding_krw and funding >= rules.funding_krw:
+        reasons.append(f"raised {funding:,} KRW in closed rounds (rule: ≥ {rules.funding_krw:,})")
+    growth = revenue_growth(reports) if rules.revenue_growth_pct else None
+    if growth is not None and growth[2] * 100 >= rules.revenue_growth_pct:
+        first, latest, ratio = growth
+        reasons.append(
+            f"revenue up {float(ratio * 100):.0f}% from {first} to {latest} (rule: ≥ {rules.revenue_growth_pct}%)"
+        )
+    for kind, achieved in sorted(milestones, key=lambda m: (m[1], m[0])):
+        if kind in rules.milestone_kinds:
+            reasons.append(f"milestone {kind} on {achieved.isoformat()}")
+    return reasons
+
+
+# KPI figures across companies, quarter by quarter.
+
+
+def quarter_of(period: str) -> str:
+    """2026-05 -> 2026-Q2; a quarter stays itself."""
+    year, part = period.split("-")
+    return period if part.startswith("Q") else f"{year}-Q{(int(part) - 1) // 3 + 1}"
+
+
+def quarterly(reports: list[tuple[str, int, int]]) -> dict[str, tuple[int, int]]:
+    """One company's (period, headcount, revenue) reports as quarter -> (headcount, revenue): a quarterly report
+    is the quarter's figure; otherwise headcount is the latest month's and revenue the months' sum."""
+    result: dict[str, tuple[int, int]] = {}
+    months: dict[str, list[tuple[str, int, int]]] = {}
+    for period, headcount, revenue in reports:
+        if "Q" in period:
+            result[period] = (headcount, revenue)
+        else:
+            months.setdefault(quarter_of(period), []).append((period, headcount, revenue))
+    for quarter, rows in months.items():
+        if quarter not in result:
+            rows.sort()
+            result[quarter] = (rows[-1][1], sum(r[2] for r in rows))
+    return result
+
+
+def median(values: list[int]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return float(ordered[middle]) if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    quarter: str
+    companies: int
+    headcount: tuple[int, float]  # sum, median
+    revenue: tuple[int, float]
+    funding: tuple[int, float]
+
+
+def trend_points(figures: list[tuple[str, int, int, int]]) -> list[TrendPoint]:
+    """(quarter, headcount, revenue, funding), one per company and quarter, as per-quarter sums and medians
+    across the companies, in quarter order."""
+    by_quarter: dict[str, list[tuple[int, int, int]]] = {}
+    for quarter, *values in figures:
+        by_quarter.setdefault(quarter, []).append((values[0], values[1], values[2]))
+    points = []
+    for quarter, rows in sorted(by_quarter.items()):
+        h, r, f = ([row[i] for row in rows] for i in (0, 1, 2))
+        points.append(TrendPoint(quarter, len(rows), (sum(h), median(h)), (sum(r), median(r)), (sum(f), median(f))))
+    return points

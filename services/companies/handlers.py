@@ -1,17 +1,21 @@
-"""What the companies service does with events: it keeps its dashboard projection from its own events, and
-counts the rounds the investors service closed in each company's funding."""
+"""What the companies service does with events: it keeps its dashboard projection from its own events, counts
+the rounds the investors service closed in each company's funding, and the technical consultations the
+consulting service completed in each company's support ledger."""
 
 from __future__ import annotations
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as ev
+from hub.events.v1 import consulting_pb2 as consulting_events
 from hub.events.v1 import envelope_pb2
 from hub.events.v1 import investors_pb2 as investor_events
 
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
 from hubcore.requests import calendar_date, parse_name
-from services.companies import store
+from services.companies import domain, store
+
+CONSULTATION = "TECHNICAL_CONSULTATION"
 
 
 async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -42,7 +46,38 @@ async def count_closed_round(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     )
 
 
+async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """hub.consulting.session.completed: a session of a technical type is one 1:1 technical consultation in the
+    company's support ledger, counted once per session (the entry's source is the session), whatever the
+    deliveries and event ids; sessions of other types are not this support."""
+    done: consulting_events.SessionSnapshot = payload.session  # type: ignore[attr-defined]
+    if done.category not in domain.TECHNICAL_CATEGORIES:
+        return
+    company_id = parse_name(done.company, "companies", "session.company")
+    if await store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
+        raise ValueError(f"{done.name}: {done.company} is not a company of this service")
+    row = await store.record_counted(
+        uow.conn, source=done.name, company_id=company_id, kind=CONSULTATION, amount=1,
+        note=f"{done.session_type_name} · {done.mentor_name}"[:500], override_reason="",
+        actor=(envelope.actor or "service:consulting")[:100],
+    )  # fmt: skip
+    if row is None:
+        return
+    await uow.emit(
+        "hub.companies.support.granted",
+        f"supportGrants/{row.id}",
+        1,
+        ev.SupportGranted(
+            grant=f"supportGrants/{row.id}", company=done.company, kind=CONSULTATION, amount=1,
+            used_after=await store.used(uow.conn, company_id, CONSULTATION), source=done.name,
+        ),
+    )  # fmt: skip
+
+
 CONSUMERS = [
     ConsumerSpec(durable="companies-stats", subjects=["hub.companies.company.>"], handler=project_company),
     ConsumerSpec(durable="companies-funding", subjects=["hub.investors.round.closed"], handler=count_closed_round),
+    ConsumerSpec(
+        durable="companies-consultations", subjects=["hub.consulting.session.completed"], handler=count_consultation
+    ),
 ]

@@ -4,15 +4,16 @@ KPI reports; support granted."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias
-from zoneinfo import ZoneInfo
 
 import grpc
 import sqlalchemy as sa
+from google.protobuf import empty_pb2
 from google.type import money_pb2
 from hub.companies.v1 import program_pb2 as pb
 from hub.companies.v1 import program_pb2_grpc
@@ -40,12 +41,12 @@ from hubcore.requests import (
     url,
 )
 from hubcore.server import ADMIN, SERVICE, caller
+from hubcore.settings import _env
 from services.companies import domain, store
-from services.companies.api import company_snapshot
+from services.companies.api import BAD_TOKEN, change_status, residency_event, today
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
-SEOUL = ZoneInfo("Asia/Seoul")
 
 RULES: dict[type, Rules] = {
     pb.CreateRoundRequest: Rules(
@@ -116,6 +117,18 @@ RULES: dict[type, Rules] = {
         }
     ),
     pb.ListSupportRequest: Rules({"company": [required]}),
+    pb.GetKpiTrendsRequest: Rules({"filter": [length(0, 200)]}),
+    pb.CreateMilestoneRequest: Rules(
+        {
+            "milestone.company": [required],
+            "milestone.kind": [required],
+            "milestone.evidence_url": [url],
+            "milestone.evidence": [length(0, 1000)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.ListMilestonesRequest: Rules({"filter": [length(0, 200)]}),
+    pb.DeleteMilestoneRequest: Rules({"name": [required]}),
 }
 READ = frozenset({ADMIN, SERVICE})
 ROLES = {
@@ -123,17 +136,26 @@ ROLES = {
     for name in (
         "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
         "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
-        "ListSupport", "GetProgramStats",
+        "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
     )
 }  # fmt: skip
 DEFAULT_ROLES = frozenset({ADMIN})
 
 Seat = pb.SeatKind
 SEAT, STATE, SPACE, REASON, SUPPORT = "SEAT_KIND", "APPLICATION_STATE", "SPACE_KIND", "MOVE_OUT_REASON", "SUPPORT_KIND"
+MILESTONE = "MILESTONE_KIND"
 
 
-def today() -> date:
-    return datetime.now(SEOUL).date()
+def growth_rules_from_env() -> domain.GrowthRules:
+    """HUB_GROWTH_FUNDING_KRW, HUB_GROWTH_REVENUE_PCT (0 turns a rule off), HUB_GROWTH_MILESTONES (comma-separated
+    kinds; "none" turns it off)."""
+    default = domain.GrowthRules()
+    kinds = _env("GROWTH_MILESTONES", ",".join(default.milestone_kinds)).strip()
+    return domain.GrowthRules(
+        funding_krw=int(_env("GROWTH_FUNDING_KRW", str(default.funding_krw))),
+        revenue_growth_pct=int(_env("GROWTH_REVENUE_PCT", str(default.revenue_growth_pct))),
+        milestone_kinds=() if kinds.lower() in ("", "none") else tuple(k.strip().upper() for k in kinds.split(",")),
+    )
 
 
 def krw(units: int) -> money_pb2.Money:
@@ -214,21 +236,6 @@ def assignment_pb(row: Any) -> pb.Assignment:
     return message
 
 
-def residency_event(row: Any) -> ev.ResidencyChanged:
-    message = ev.ResidencyChanged(
-        assignment=f"assignments/{row.id}",
-        space=f"spaces/{row.space_id}",
-        space_label=row.label,
-        space_kind=row.kind,
-        company=f"companies/{row.company_id}",
-        move_in_date=date_message(row.move_in),
-        move_out_reason=row.move_out_reason,
-    )
-    if row.move_out:
-        message.move_out_date.CopyFrom(date_message(row.move_out))
-    return message
-
-
 def kpi_pb(row: Any, funding: int) -> pb.KpiReport:
     return pb.KpiReport(
         name=f"kpiReports/{row.id}",
@@ -255,7 +262,38 @@ def grant_pb(row: Any) -> pb.SupportGrant:
         override_reason=row.override_reason,
         actor=row.actor,
         create_time=timestamp(as_utc(row.created_at)),
+        source=row.source or "",
     )
+
+
+def milestone_pb(row: Any) -> pb.Milestone:
+    return pb.Milestone(
+        name=f"milestones/{row.id}",
+        company=f"companies/{row.company_id}",
+        kind=enum_number(pb.MilestoneKind, MILESTONE, row.kind),
+        achieve_date=date_message(row.achieved_on),
+        evidence_url=row.evidence_url,
+        evidence=row.evidence,
+        actor=row.actor,
+        create_time=timestamp(as_utc(row.created_at)),
+    )
+
+
+def milestone_event(row: Any) -> ev.MilestoneChanged:
+    return ev.MilestoneChanged(
+        milestone=f"milestones/{row.id}",
+        company=f"companies/{row.company_id}",
+        kind=row.kind,
+        achieve_date=date_message(row.achieved_on),
+        evidence_url=row.evidence_url,
+        evidence=row.evidence,
+    )
+
+
+def _year(text: str) -> int:
+    if not re.fullmatch(r"(19|20|21)[0-9]{2}", text.strip()):
+        raise ValueError(f"{text!r} is not a year like 2025")
+    return int(text)
 
 
 async def _company(conn: AsyncConnection, name: str, field: str) -> domain.Company:
@@ -264,24 +302,6 @@ async def _company(conn: AsyncConnection, name: str, field: str) -> domain.Compa
         raise errors.NotFound("Company", name)
     company.require_active()
     return company
-
-
-async def move_company(uow: UnitOfWork, company: domain.Company, target: str, reason: str) -> domain.Company:
-    """The company's lifecycle, as ChangeCompanyStatus moves it: the same rule, the same event."""
-    moved = company.transition(target)
-    try:
-        moved = await store.save_company(uow.conn, moved, expected_version=company.version)
-    except store.StaleWrite:
-        raise errors.Aborted(f"{company.name} changed meanwhile; retry") from None
-    await uow.emit(
-        f"{SUBJECT}.company.status_changed",
-        moved.name,
-        moved.version,
-        ev.CompanyStatusChanged(
-            company=company_snapshot(moved), from_status=company.status, to_status=target, reason=reason
-        ),
-    )
-    return moved
 
 
 def _space_taken(space: str, taken: store.SpaceTaken) -> errors.FailedPrecondition:
@@ -294,8 +314,9 @@ def _space_taken(space: str, taken: store.SpaceTaken) -> errors.FailedPreconditi
 
 
 class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, growth: domain.GrowthRules | None = None) -> None:
         self.db = db
+        self.growth = growth or domain.GrowthRules()
 
     def _write(self) -> Any:
         return self.db.write(actor=caller().actor)
@@ -543,7 +564,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             if decision == domain.SELECTED and a.applicant.startswith("companies/"):
                 company = await _company(uow.conn, a.applicant, "name")
                 if company.status not in (domain.SELECTED, domain.RESIDENT):  # a resident's renewal stays resident
-                    await move_company(uow, company, domain.SELECTED, f"{r.title}: {reason}")
+                    await change_status(uow, company, domain.SELECTED, f"{r.title}: {reason}")
             await uow.emit(
                 f"{SUBJECT}.application.decided",
                 decided.name,
@@ -626,7 +647,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
                     uow.conn, space_id=space_id, company_id=company_id, move_in=move_in, move_out=move_out
                 )
                 if company.status != domain.RESIDENT:
-                    await move_company(uow, company, domain.RESIDENT, f"moved into {row.label}")
+                    await change_status(uow, company, domain.RESIDENT, f"moved into {row.label}")
                 await uow.emit(f"{SUBJECT}.residency.moved_in", f"assignments/{row.id}", 1, residency_event(row))
                 response = assignment_pb(row)
                 await remember(uow, "AssignSpace", request.request_id, request, response)
@@ -664,7 +685,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             if reason in (domain.GRADUATED, domain.WITHDRAWN):
                 company = await _company(uow.conn, f"companies/{row.company_id}", "name")
                 if company.status != reason:
-                    await move_company(uow, company, reason, f"moved out of {row.label}")
+                    await change_status(uow, company, reason, f"moved out of {row.label}")
             await uow.emit(f"{SUBJECT}.residency.moved_out", request.name, 2, residency_event(row))
         return assignment_pb(row)
 
@@ -788,6 +809,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
     async def RecordSupport(self, request: pb.RecordSupportRequest, context: Context) -> pb.SupportGrant:
         g = request.grant
         kind = enum_short(pb.SupportKind, SUPPORT, g.kind)
+        if kind in domain.COUNTED:
+            raise errors.invalid("grant.kind", f"{kind} is {domain.COUNTED[kind]}, never recorded by hand")
         amount = _positive(g.amount, "grant.amount")
         override = g.override_reason.strip()
 
@@ -843,6 +866,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             applications = await store.count_applications(conn, latest.id) if latest else 0
             reporters = await store.kpi_reporters(conn)
             gpu = await store.total_used(conn, "GPU_HOURS")
+            consultations = await store.total_used(conn, "TECHNICAL_CONSULTATION")
+            grown = await self._grown(conn)
         seats = latest.total_seats if latest else 0
         return pb.ProgramStats(
             offices_taken=len({r.space_id for r in active if r.kind == "PRIVATE_OFFICE"}),
@@ -855,4 +880,151 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             competition_ratio=domain.competition_ratio(applications, seats),
             kpi_reporters=reporters,
             gpu_hours_used=gpu,
+            technical_consultations=consultations,
+            firms_grown=len(grown),
+        )
+
+    # KPI figures across companies
+
+    async def GetKpiTrends(self, request: pb.GetKpiTrendsRequest, context: Context) -> pb.KpiTrends:
+        terms = parse_filter(
+            request.filter, {"round": lambda v: parse_name(v, "rounds", "filter"), "move_in_year": _year}
+        )
+        first, last = (
+            domain.quarter_of(domain.check_period(text, field)) if text else None
+            for text, field in ((request.start_period, "start_period"), (request.end_period, "end_period"))
+        )
+        if first and last and last < first:
+            raise errors.invalid("end_period", f"is before start_period {first}")
+        async with self.db.read() as conn:
+            firms = await store.hub_firms(conn)
+            reports = await store.latest_kpi_reports(conn)
+            funding = await store.closed_rounds(conn)
+            by_round = await store.round_cohorts(conn)
+            by_year = {company: moved.year for company, moved in (await store.move_in_cohorts(conn)).items()}
+        cohort_of: dict[int, Callable[[int], str | None]] = {
+            pb.COHORT_KIND_UNSPECIFIED: lambda _: "",
+            pb.COHORT_KIND_ROUND: lambda c: f"rounds/{by_round[c]}" if c in by_round else None,
+            pb.COHORT_KIND_MOVE_IN_YEAR: lambda c: str(by_year[c]) if c in by_year else None,
+        }
+        groups: dict[str, list[int]] = {"": []} if not request.cohort_by else {}
+        for firm in firms:
+            if "round" in terms and by_round.get(firm.id) not in terms["round"]:
+                continue
+            if "move_in_year" in terms and by_year.get(firm.id) not in terms["move_in_year"]:
+                continue
+            cohort = cohort_of[request.cohort_by](firm.id)
+            if cohort is not None:
+                groups.setdefault(cohort, []).append(firm.id)
+        response = pb.KpiTrends()
+        for cohort, members in sorted(groups.items(), key=lambda g: (len(g[0]), g[0])):
+            figures = []
+            for company in members:
+                rows = [(r.period, r.headcount, r.revenue_krw) for r in reports.get(company, [])]
+                for quarter, (headcount, revenue) in domain.quarterly(rows).items():
+                    if (first and quarter < first) or (last and quarter > last):
+                        continue
+                    end = domain.period_end(quarter)
+                    raised = sum(a for a, closed in funding.get(company, []) if closed is None or closed <= end)
+                    figures.append((quarter, headcount, revenue, raised))
+            series = response.series.add(cohort=cohort, companies=len(members))
+            for p in domain.trend_points(figures):
+                series.points.add(
+                    period=p.quarter, companies=p.companies,
+                    headcount_sum=p.headcount[0], headcount_median=p.headcount[1],
+                    revenue_sum=p.revenue[0], revenue_median=p.revenue[1],
+                    funding_sum=p.funding[0], funding_median=p.funding[1],
+                )  # fmt: skip
+        return response
+
+    # Milestones and growth
+
+    async def CreateMilestone(self, request: pb.CreateMilestoneRequest, context: Context) -> pb.Milestone:
+        m = request.milestone
+        company_id = parse_name(m.company, "companies", "milestone.company")
+        kind = enum_short(pb.MilestoneKind, MILESTONE, m.kind)
+        achieved = calendar_date(m.achieve_date, "milestone.achieve_date")
+        domain.check_milestone(achieved=achieved, today=today(), evidence_url=m.evidence_url, evidence=m.evidence)
+
+        async def work() -> pb.Milestone:
+            async with self._write() as uow:
+                await _company(uow.conn, m.company, "milestone.company")
+                row = await store.insert_milestone(
+                    uow.conn, company_id=company_id, kind=kind, achieved_on=achieved,
+                    evidence_url=m.evidence_url.strip(), evidence=m.evidence.strip(), actor=uow.actor,
+                )  # fmt: skip
+                await uow.emit(f"{SUBJECT}.milestone.recorded", f"milestones/{row.id}", 1, milestone_event(row))
+                response = milestone_pb(row)
+                await remember(uow, "CreateMilestone", request.request_id, request, response)
+            return response
+
+        result: pb.Milestone = await self._once("CreateMilestone", request, pb.Milestone, work)
+        return result
+
+    async def ListMilestones(self, request: pb.ListMilestonesRequest, context: Context) -> pb.ListMilestonesResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "company": lambda v: parse_name(v, "companies", "filter"),
+                "kind": short_value(pb.MilestoneKind, MILESTONE),
+            },
+        )
+        query_key = f"milestones|{sorted(terms.items())}"
+        after = PageTokens.decode(request.page_token, query_key)
+        c = store.milestones.c
+        query = sa.select(store.milestones).order_by(c.achieved_on, c.id).limit(size + 1)
+        for key, column in (("company", c.company_id), ("kind", c.kind)):
+            if key in terms:
+                query = query.where(column.in_(terms[key]))
+        if after is not None:
+            try:
+                achieved, last_id = date.fromisoformat(after[0]), after[1]
+            except (ValueError, TypeError, IndexError):
+                raise errors.invalid("page_token", BAD_TOKEN) from None
+            if len(after) != 2 or type(last_id) is not int:
+                raise errors.invalid("page_token", BAD_TOKEN)
+            query = query.where(sa.or_(c.achieved_on > achieved, sa.and_(c.achieved_on == achieved, c.id > last_id)))
+        async with self.db.read() as conn:
+            found = list(await conn.execute(query))
+        response = pb.ListMilestonesResponse(milestones=[milestone_pb(r) for r in found[:size]])
+        if len(found) > size:
+            last = found[size - 1]
+            response.next_page_token = PageTokens.encode(query_key, [last.achieved_on.isoformat(), last.id])
+        return response
+
+    async def DeleteMilestone(self, request: pb.DeleteMilestoneRequest, context: Context) -> empty_pb2.Empty:
+        milestone_id = parse_name(request.name, "milestones")
+        async with self._write() as uow:
+            row = await store.get_milestone(uow.conn, milestone_id)
+            if row is None:
+                raise errors.NotFound("Milestone", request.name)
+            await store.delete_milestone(uow.conn, milestone_id)
+            await uow.emit(f"{SUBJECT}.milestone.deleted", request.name, 2, milestone_event(row))
+        return empty_pb2.Empty()
+
+    async def _grown(self, conn: AsyncConnection) -> list[tuple[domain.Company, list[str]]]:
+        """The hub's firms that count as grown by the rules, each with its reasons."""
+        firms = await store.hub_firms(conn, domain.HUB_FIRMS)
+        reports = await store.latest_kpi_reports(conn)
+        milestones = await store.milestones_by_company(conn)
+        grown = []
+        for firm in firms:
+            reasons = domain.growth_reasons(
+                self.growth,
+                funding=firm.funding_raised,
+                reports=[(r.period, r.revenue_krw) for r in reports.get(firm.id, [])],
+                milestones=milestones.get(firm.id, []),
+            )
+            if reasons:
+                grown.append((firm, reasons))
+        return grown
+
+    async def GetGrowth(self, request: pb.GetGrowthRequest, context: Context) -> pb.Growth:
+        async with self.db.read() as conn:
+            grown = await self._grown(conn)
+        return pb.Growth(
+            rules=self.growth.describe(),
+            firms_grown=len(grown),
+            firms=[pb.Growth.Firm(company=f.name, korean_name=f.korean_name, reasons=r) for f, r in grown],
         )

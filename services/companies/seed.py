@@ -144,6 +144,17 @@ def seed_kpi_and_support(
         ),
         metadata=metadata,
     )
+    if n % 2:  # half the residents have a first customer: the dashboard's "firms grown" and why
+        program.CreateMilestone(
+            ppb.CreateMilestoneRequest(
+                milestone=ppb.Milestone(
+                    company=company, kind=ppb.MILESTONE_KIND_FIRST_CUSTOMER, achieve_date=_day(today),
+                    evidence="첫 유료 고객 계약 (데모)",
+                ),
+                request_id=f"demo-milestone-{n}",
+            ),
+            metadata=metadata,
+        )  # fmt: skip
 
 
 def seed_round(

@@ -220,7 +220,24 @@ support_grants = sa.Table(
     sa.Column("override_reason", sa.String(500), nullable=False, server_default=""),
     sa.Column("actor", sa.String(100), nullable=False),
     sa.Column("created_at", at, nullable=False),
+    # What an entry was counted from ("sessions/12"): unique, so a session counts once whatever the deliveries.
+    sa.Column("source", sa.String(60), nullable=True),
     sa.Index("ix_support_grants_company", "company_id", "kind"),
+    sa.Index("uq_support_grants_source", "source", unique=True),
+)
+
+milestones = sa.Table(
+    "milestones",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("achieved_on", sa.Date, nullable=False),
+    sa.Column("evidence_url", sa.String(200), nullable=False, server_default=""),
+    sa.Column("evidence", sa.String(1000), nullable=False, server_default=""),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("created_at", at, nullable=False),
+    sa.Index("ix_milestones_company", "company_id", "achieved_on"),
 )
 
 # Everything the migrations must create: the service's tables and the runtime's.
@@ -418,6 +435,15 @@ async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
 
 
 # The hub program.
+
+
+async def hub_firms(conn: AsyncConnection, statuses: tuple[str, ...] | None = None) -> list[Company]:
+    """Live (not archived) companies, of the given statuses if any, by id."""
+    c = companies.c
+    query = sa.select(companies).where(c.deleted_at.is_(None)).order_by(c.id)
+    if statuses is not None:
+        query = query.where(c.status.in_(statuses))
+    return [to_company(r) for r in await conn.execute(query)]
 
 
 def to_round(row: Any) -> Round:
@@ -731,6 +757,47 @@ async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versio
     return list(await conn.execute(query.order_by(c.period.desc(), c.version.desc())))
 
 
+async def latest_kpi_reports(conn: AsyncConnection) -> dict[int, list[Any]]:
+    """Every company's reports, the latest version of each period, by company."""
+    c = kpi_reports.c
+    newest = sa.select(c.company_id, c.period, sa.func.max(c.version).label("version")).group_by(c.company_id, c.period)
+    n = newest.subquery()
+    query = sa.select(kpi_reports).join(
+        n, sa.and_(c.company_id == n.c.company_id, c.period == n.c.period, c.version == n.c.version)
+    )
+    found: dict[int, list[Any]] = {}
+    for row in await conn.execute(query.order_by(c.company_id, c.period)):
+        found.setdefault(row.company_id, []).append(row)
+    return found
+
+
+async def closed_rounds(conn: AsyncConnection) -> dict[int, list[tuple[int, date | None]]]:
+    """The closed rounds counted (company_rounds), as company -> [(amount, closed_on)]."""
+    r = company_rounds.c
+    found: dict[int, list[tuple[int, date | None]]] = {}
+    for row in await conn.execute(sa.select(r.company_id, r.amount_krw, r.closed_on)):
+        found.setdefault(row.company_id, []).append((int(row.amount_krw), row.closed_on))
+    return found
+
+
+async def round_cohorts(conn: AsyncConnection) -> dict[int, int]:
+    """company -> the first round that selected it."""
+    c = applications.c
+    query = (
+        sa.select(c.applicant, sa.func.min(c.round_id))
+        .where(c.state == SELECTED, c.applicant.like("companies/%"))
+        .group_by(c.applicant)
+    )
+    return {int(applicant.split("/")[1]): int(r) for applicant, r in (await conn.execute(query)).all()}
+
+
+async def move_in_cohorts(conn: AsyncConnection) -> dict[int, date]:
+    """company -> its first move-in date."""
+    c = assignments.c
+    query = sa.select(c.company_id, sa.func.min(c.move_in)).group_by(c.company_id)
+    return {int(company): first for company, first in (await conn.execute(query)).all()}
+
+
 async def funding_by_period(conn: AsyncConnection, company_id: int, periods: set[str]) -> dict[str, int]:
     """Funding raised to the end of each period: the closed rounds counted in company_rounds (each once,
     from hub.investors.round.closed), so a report's figure follows rounds that close after it was filed."""
@@ -787,6 +854,47 @@ async def support_ledger(conn: AsyncConnection, company_id: int) -> tuple[list[A
     )
     quotas = await conn.execute(sa.select(q.kind, q.quota).where(q.company_id == company_id))
     return grants, {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}
+
+
+async def record_counted(conn: AsyncConnection, *, source: str, **values: Any) -> Any | None:
+    """A ledger entry counted from another service's event, once per source; None if it was counted before
+    (a concurrent duplicate is refused by the unique index)."""
+    c = support_grants.c
+    if (await conn.execute(sa.select(c.id).where(c.source == source))).first() is not None:
+        return None
+    return await insert_grant(conn, source=source, **values)
+
+
+async def insert_milestone(conn: AsyncConnection, **values: Any) -> Any:
+    c = milestones.c
+    inserted = await conn.execute(milestones.insert().values(created_at=now(), **values).returning(c.id))
+    milestone_id = inserted.scalar_one()
+    return await get_milestone(conn, milestone_id)
+
+
+async def get_milestone(conn: AsyncConnection, milestone_id: int) -> Any:
+    return (await conn.execute(sa.select(milestones).where(milestones.c.id == milestone_id))).first()
+
+
+async def delete_milestone(conn: AsyncConnection, milestone_id: int) -> None:
+    await conn.execute(milestones.delete().where(milestones.c.id == milestone_id))
+
+
+async def milestones_by_company(conn: AsyncConnection) -> dict[int, list[tuple[str, date]]]:
+    c = milestones.c
+    found: dict[int, list[tuple[str, date]]] = {}
+    for row in await conn.execute(sa.select(c.company_id, c.kind, c.achieved_on)):
+        found.setdefault(row.company_id, []).append((row.kind, row.achieved_on))
+    return found
+
+
+async def open_assignments(conn: AsyncConnection, company_id: int, day: date) -> list[Any]:
+    """The company's assignments not ended (no move-out reason) that hold a space on or after day, locked."""
+    c = assignments.c
+    query = _assignment_query().where(
+        c.company_id == company_id, c.move_out_reason == "", sa.or_(c.move_out.is_(None), c.move_out > day)
+    )
+    return list(await conn.execute(query.order_by(c.id).with_for_update(of=assignments)))
 
 
 async def total_used(conn: AsyncConnection, kind: str) -> int:

@@ -100,14 +100,25 @@ async def test_dashboard_composes_figures_and_names_a_silent_service(companies: 
         await hubctl(companies, "companies", "add", "--ko", name, "--sector", "medical")
     await hubctl(companies, "companies", "transition", "1", "selected")
 
-    async def firms() -> dict[str, object]:
+    async def discovered() -> dict[str, object]:
         answer = json.loads((await hubctl(companies, "--json", "dashboard")).stdout)
-        return answer if answer["figures"].get("firms") == 1 else {}
+        return answer if answer["figures"].get("firms_discovered") == 1 else {}
 
     from tests.conftest import eventually
 
-    answer = await eventually(firms)
+    answer = await eventually(discovered)
     assert answer["targets"]["firms"] == 50 and answer["figures"]["companies_total"] == 2
+    assert answer["figures"]["firms"] == 0  # discovered, not grown yet: the target counts firms grown
+    added = await hubctl(companies, "milestones", "add", "--company", "1", "--kind", "first_customer",
+                         "--on", "2026-01-05", "--evidence", "서울대병원 공급 계약")  # fmt: skip
+    assert added.exit_code == 0, added.output
+    figures = json.loads((await hubctl(companies, "--json", "dashboard")).stdout)["figures"]
+    assert figures["firms"] == 1
+    assert figures["firms_grown"] == [
+        {"company": "companies/1", "korean_name": "메디비전", "reasons": ["milestone FIRST_CUSTOMER on 2026-01-05"]}
+    ]
+    shown = await hubctl(companies, "dashboard")
+    assert "firms grown, and why" in shown.output and "FIRST_CUSTOMER" in shown.output, shown.output
     assert (answer["figures"]["offices"], answer["figures"]["offices_total"], answer["targets"]["offices"]) == (
         0,
         0,
@@ -336,3 +347,101 @@ async def test_followups_stuck_retry_and_cancel(notifications: object, mail_sink
 
 async def _one(sink: object) -> bool:
     return len(sink.messages) == 1  # type: ignore[attr-defined]
+
+
+async def test_program_commands_selection_spaces_kpi_support_milestones(companies: Running) -> None:
+    """The program's command groups against the real service: Korean names in tables, --json, errors and their
+    exit codes, nothing written by a refused command."""
+    from datetime import date
+
+    for name in ("메디비전", "닥터노트"):
+        assert (await hubctl(companies, "companies", "add", "--ko", name, "--sector", "medical")).exit_code == 0
+    today, later = date.today(), date.today() + timedelta(days=14)
+
+    async def run(*args: str) -> Result:
+        return await hubctl(companies, *args)
+
+    opened = await run("selection", "open", "--title", "2026 하반기 입주기업 모집", "--from", today.isoformat(),
+                       "--to", later.isoformat(), "--desks", "1", "--criterion", "tech:기술성:60",
+                       "--criterion", "team:팀:40")  # fmt: skip
+    assert opened.exit_code == 0 and "2026 하반기 입주기업 모집" in opened.output, opened.output
+    bad = await run("selection", "open", "--title", "x", "--from", "2026-01-01", "--to", "2026-02-01",
+                    "--criterion", "tech")  # fmt: skip
+    assert bad.exit_code == 3 and "key:title:weight" in bad.output
+    for company in ("1", "2"):
+        applied = await run("selection", "apply", "--round", "1", "--company", company)
+        assert applied.exit_code == 0, applied.output
+    listed = await run("selection", "applications", "--round", "1")
+    assert listed.exit_code == 0 and "메디비전 (1)" in listed.output and "닥터노트 (2)" in listed.output
+    assert (
+        await run("selection", "score", "1", "--reviewer", "kim@hub.kr", "--value", "tech=9", "--value", "team=7")
+    ).exit_code == 0
+    missing = await run("selection", "score", "2", "--reviewer", "kim@hub.kr", "--value", "tech=9")
+    assert missing.exit_code == 3 and "score.values" in missing.output
+    ranked = await run("selection", "rank", "1")
+    assert ranked.exit_code == 0 and "8.20" in ranked.output and "no counted reviews yet" in ranked.output
+    assert (await run("selection", "decide", "1", "selected", "--reason", "1위")).exit_code == 0
+    full = await run("selection", "decide", "2", "selected", "--reason", "2위")
+    assert full.exit_code == 5 and "seat" in full.output
+    rounds = json.loads((await run("--json", "selection", "rounds")).stdout)
+    assert [(r["name"], r["application_count"], r["competition_ratio"]) for r in rounds] == [("rounds/1", "2", 2.0)]
+
+    space = await stub_space(companies)
+    assigned = await run("spaces", "assign", "--space", space, "--company", "1", "--from", today.isoformat())
+    assert assigned.exit_code == 0 and "메디비전 (1)" in assigned.output, assigned.output
+    taken = await run("spaces", "assign", "--space", space, "--company", "2", "--from", later.isoformat())
+    assert taken.exit_code == 5 and "assignments/1" in taken.output
+    occupancy = await run("spaces", "occupancy")
+    assert occupancy.exit_code == 0 and "1/1" in occupancy.output and "메디비전" in occupancy.output
+    assert (await run("spaces", "list")).exit_code == 0
+    assert (await run("spaces", "occupancy", "--months", "3")).exit_code == 0
+
+    reported = await run("kpi", "report", "--company", "1", "--period", "2026-Q1", "--headcount", "8",
+                         "--revenue", "1억 2000만")  # fmt: skip
+    assert reported.exit_code == 0 and "1억 2,000만 원" in reported.output, reported.output
+    bad_period = await run("kpi", "report", "--company", "1", "--period", "2026-13")
+    assert bad_period.exit_code == 3 and "report.period" in bad_period.output
+    history = json.loads((await run("--json", "kpi", "list", "1")).stdout)
+    assert [(r["period"], r["headcount"]) for r in history] == [("2026-Q1", 8)]
+    trends = await run("kpi", "trends", "--by", "round")
+    assert trends.exit_code == 0 and "rounds/1: 1 companies" in trends.output and "1억 2,000만 원" in trends.output
+    as_json = json.loads((await run("--json", "kpi", "trends")).stdout)
+    assert as_json["series"][0]["points"][0]["revenue_sum"] == "120000000"
+    assert (await run("kpi", "trends", "--by", "colour")).exit_code == 3
+
+    assert (await run("support", "quota", "--company", "1", "--quota", "10")).exit_code == 0
+    assert (await run("support", "record", "--company", "1", "--kind", "gpu_hours", "--amount", "8")).exit_code == 0
+    over = await run("support", "record", "--company", "1", "--kind", "gpu_hours", "--amount", "5")
+    assert over.exit_code == 5 and "quota" in over.output
+    by_hand = await run("support", "record", "--company", "1", "--kind", "technical_consultation", "--amount", "1")
+    assert by_hand.exit_code == 3 and "grant.kind" in by_hand.output
+    ledger = json.loads((await run("--json", "support", "list", "1")).stdout)
+    assert ledger["totals"] == [{"kind": "SUPPORT_KIND_GPU_HOURS", "used": "8", "quota": "10"}]
+
+    future = await run("milestones", "add", "--company", "2", "--kind", "funding", "--on", later.isoformat(),
+                       "--evidence", "시드 투자")  # fmt: skip
+    assert future.exit_code == 3 and "milestone.achieve_date" in future.output
+    added = await run("milestones", "add", "--company", "2", "--kind", "overseas_entry", "--on", "2026-02-01",
+                      "--url", "https://news.example.kr/2")  # fmt: skip
+    assert added.exit_code == 0 and "닥터노트 (2)" in added.output, added.output
+    assert [m["name"] for m in json.loads((await run("--json", "milestones", "list", "--company", "2")).stdout)] == [
+        "milestones/1"
+    ]
+    grown = await run("growth")
+    assert grown.exit_code == 0 and "firms grown (0)" in grown.output  # 닥터노트 was not selected: not the hub's
+    assert (await run("milestones", "remove", "1")).exit_code == 0
+    assert (await run("milestones", "remove", "1")).exit_code == 4
+    assert json.loads((await run("--json", "milestones", "list")).stdout) == []
+
+
+async def stub_space(companies: Running) -> str:
+    from hub.companies.v1 import program_pb2 as pb
+
+    from tests.conftest import ADMIN
+    from tests.integration.test_program_api import stub
+
+    made = await stub(companies).CreateSpace(
+        pb.CreateSpaceRequest(space=pb.Space(kind=pb.SPACE_KIND_PRIVATE_OFFICE, label="601", floor=6, seats=4)),
+        metadata=ADMIN,
+    )
+    return made.name

@@ -474,7 +474,7 @@ async def test_the_demo_seed_fills_the_program_once(companies: Running) -> None:
     stats = await stub(companies).GetProgramStats(pb.GetProgramStatsRequest(), metadata=SERVICE)
     assert (stats.offices_taken, stats.offices_total, stats.desks_taken, stats.desks_total) == (4, 16, 0, 30)
     assert (stats.applications, stats.seats, stats.kpi_reporters) == (2, 8, 4)
-    assert stats.competition_ratio == 0.25 and stats.gpu_hours_used > 0
+    assert stats.competition_ratio == 0.25 and stats.gpu_hours_used > 0 and stats.firms_grown == 3
     residents = await companies.companies.ListCompanies(
         cpb.ListCompaniesRequest(filter="status=RESIDENT"), metadata=ADMIN
     )
@@ -554,3 +554,211 @@ async def test_concurrent_selections_never_exceed_the_seats(companies: Running) 
     assert {x.code() for x in results if isinstance(x, grpc.aio.AioRpcError)} == {grpc.StatusCode.FAILED_PRECONDITION}
     selected = await api.ListApplications(pb.ListApplicationsRequest(filter="state=SELECTED"), metadata=SERVICE)
     assert len(selected.applications) == 2
+
+
+async def test_graduating_or_withdrawing_frees_the_companys_spaces_at_once(companies: Running) -> None:
+    """ChangeCompanyStatus to GRADUATED or WITHDRAWN ends every space the company holds, moving out today, with
+    its moved_out event, in the same transaction; ended or other companies' assignments are left alone."""
+    c, api = companies, stub(companies)
+    office, desk, other = await space(c, "601"), await space(c, "D-01", DESK, 8), await space(c, "602")
+    grad, quitter_name, stays_name = [await company(c, n, "SELECTED") for n in ("메디비전", "닥터노트", "에듀마인드")]
+    start = today() - timedelta(days=40)
+    held = await api.AssignSpace(assign(office.name, grad, start), metadata=ADMIN)
+    booked = await api.AssignSpace(assign(desk.name, quitter_name, start, today() + timedelta(days=90)), metadata=ADMIN)
+    await api.AssignSpace(assign(other.name, stays_name, start), metadata=ADMIN)
+
+    async def change(name: str, status: Any) -> None:
+        await c.companies.ChangeCompanyStatus(cpb.ChangeCompanyStatusRequest(name=name, status=status), metadata=ADMIN)
+
+    await change(held.company, cpb.COMPANY_STATUS_GRADUATED)
+    await change(quitter_name, cpb.COMPANY_STATUS_WITHDRAWN)
+    now = await api.GetOccupancy(pb.GetOccupancyRequest(), metadata=SERVICE)
+    assert [a.company for a in now.assignments] == [stays_name] and (now.offices_taken, now.desks_taken) == (1, 0)
+    yesterday = await api.GetOccupancy(pb.GetOccupancyRequest(date=day(today() - timedelta(days=1))), metadata=SERVICE)
+    assert (yesterday.offices_taken, yesterday.desks_taken) == (2, 1)
+    moved = [(e.subject_id, p) for e, p in await events(c, "hub.companies.residency.moved_out")]
+    assert [s for s, _ in moved] == [held.name, booked.name]
+    payload = ev.ResidencyChanged()
+    moved[0][1].Unpack(payload)
+    assert (payload.move_out_reason, payload.move_out_date) == ("GRADUATED", day(today()))
+    moved[1][1].Unpack(payload)
+    assert (payload.move_out_reason, payload.move_out_date) == ("WITHDRAWN", day(today()))
+    # the office is free from today: another company moves in
+    await api.AssignSpace(assign(office.name, stays_name, today()), metadata=ADMIN)
+    # a refused transition ends nothing
+    await refused(change(stays_name, cpb.COMPANY_STATUS_SELECTED), grpc.StatusCode.FAILED_PRECONDITION)
+    assert len((await api.GetOccupancy(pb.GetOccupancyRequest(), metadata=SERVICE)).assignments) == 2
+
+
+def milestone(firm: str, kind: Any, when: date, url: str = "https://news.example.kr/1", text: str = "") -> Any:
+    return pb.Milestone(company=firm, kind=kind, achieve_date=day(when), evidence_url=url, evidence=text)
+
+
+async def test_milestones_create_list_delete_idempotent_with_events(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    a, b = await company(c, "메디비전", "SELECTED"), await company(c, "닥터노트", "SELECTED")
+    first = pb.CreateMilestoneRequest(
+        milestone=milestone(a, pb.MILESTONE_KIND_FIRST_CUSTOMER, date(2026, 3, 2), text="서울대병원 계약"),
+        request_id="m-1",
+    )
+    made = await api.CreateMilestone(first, metadata=ADMIN)
+    assert (made.name, made.company, made.evidence) == ("milestones/1", a, "서울대병원 계약")
+    assert made.actor.startswith("admin:")
+    assert await api.CreateMilestone(first, metadata=ADMIN) == made  # a retry returns the first
+    reused = pb.CreateMilestoneRequest(
+        milestone=milestone(b, pb.MILESTONE_KIND_FUNDING, date(2026, 1, 1)), request_id="m-1"
+    )
+    bad = await refused(api.CreateMilestone(reused, metadata=ADMIN), grpc.StatusCode.INVALID_ARGUMENT)
+    assert bad_fields(bad) == ["request_id"]
+    for kind, when, firm in [
+        (pb.MILESTONE_KIND_PRODUCT_LAUNCH, date(2025, 11, 1), a), (pb.MILESTONE_KIND_FUNDING, date(2026, 3, 2), b),
+        (pb.MILESTONE_KIND_OVERSEAS_ENTRY, date(2026, 6, 30), a),
+    ]:  # fmt: skip
+        await api.CreateMilestone(pb.CreateMilestoneRequest(milestone=milestone(firm, kind, when)), metadata=ADMIN)
+
+    def listing(text: str = "", size: int = 0, token: str = "") -> Any:
+        return api.ListMilestones(
+            pb.ListMilestonesRequest(filter=text, page_size=size, page_token=token), metadata=SERVICE
+        )
+
+    page = await listing(size=2)
+    rest = await listing(size=2, token=page.next_page_token)
+    assert [(m.name, m.achieve_date.year) for m in [*page.milestones, *rest.milestones]] == [
+        ("milestones/2", 2025), ("milestones/1", 2026), ("milestones/3", 2026), ("milestones/4", 2026),
+    ]  # fmt: skip
+    assert not rest.next_page_token
+    mine = await listing(f"company={a} AND kind=OVERSEAS_ENTRY")
+    assert [m.name for m in mine.milestones] == ["milestones/4"]
+    bad = await refused(listing("kind=IPO"), grpc.StatusCode.INVALID_ARGUMENT)
+    assert bad_fields(bad) == ["filter"]
+    bad = await refused(listing(f"company={a}", token=page.next_page_token), grpc.StatusCode.INVALID_ARGUMENT)
+    assert bad_fields(bad) == ["page_token"]
+
+    await api.DeleteMilestone(pb.DeleteMilestoneRequest(name="milestones/2"), metadata=ADMIN)
+    await refused(
+        api.DeleteMilestone(pb.DeleteMilestoneRequest(name="milestones/2"), metadata=ADMIN), grpc.StatusCode.NOT_FOUND
+    )
+    assert [m.name for m in (await listing(f"company={a}")).milestones] == ["milestones/1", "milestones/4"]
+    recorded = await events(c, "hub.companies.milestone.recorded")
+    assert [e.subject_id for e, _ in recorded] == [f"milestones/{n}" for n in (1, 2, 3, 4)]
+    payload = ev.MilestoneChanged()
+    recorded[0][1].Unpack(payload)
+    assert (payload.company, payload.kind, payload.evidence) == (a, "FIRST_CUSTOMER", "서울대병원 계약")
+    [(deleted, _)] = await events(c, "hub.companies.milestone.deleted")
+    assert (deleted.subject_id, deleted.version) == ("milestones/2", 2)
+    await refused(
+        api.DeleteMilestone(pb.DeleteMilestoneRequest(name="milestones/1"), metadata=SERVICE),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+
+
+async def test_bad_milestones_name_the_field_and_write_nothing(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    firm = await company(c, "메디비전", "SELECTED")
+    cases = [
+        (milestone(firm, pb.MILESTONE_KIND_FUNDING, today() + timedelta(days=1)), ["milestone.achieve_date"]),
+        (milestone(firm, pb.MILESTONE_KIND_FUNDING, today(), url=""), ["milestone.evidence"]),
+        (milestone(firm, pb.MILESTONE_KIND_FUNDING, today(), url="ftp://x"), ["milestone.evidence_url"]),
+        (milestone(firm, 0, today()), ["milestone.kind"]),
+        (milestone("rounds/1", pb.MILESTONE_KIND_FUNDING, today()), ["milestone.company"]),
+        (pb.Milestone(company=firm, kind=pb.MILESTONE_KIND_FUNDING, evidence="투자"), ["milestone.achieve_date"]),
+    ]
+    for message, fields in cases:
+        bad = await refused(
+            api.CreateMilestone(pb.CreateMilestoneRequest(milestone=message), metadata=ADMIN),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        )
+        assert bad_fields(bad) == fields, message
+    await refused(
+        api.CreateMilestone(
+            pb.CreateMilestoneRequest(milestone=milestone("companies/99", pb.MILESTONE_KIND_FUNDING, today())),
+            metadata=ADMIN,
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await refused(
+        api.DeleteMilestone(pb.DeleteMilestoneRequest(name="companies/1"), metadata=ADMIN),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert (
+        await count(c, store.milestones) == 0 and await count(c, outbox) == 2
+    )  # the company's registration and selection
+
+
+async def report(c: Running, firm: str, period: str, headcount: int, revenue: int) -> None:
+    kpi = pb.KpiReport(
+        company=firm, period=period, headcount=headcount, revenue=money_pb2.Money(currency_code="KRW", units=revenue)
+    )
+    await stub(c).ReportKpi(pb.ReportKpiRequest(report=kpi), metadata=ADMIN)
+
+
+async def test_kpi_trends_over_time_and_by_cohort(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    r1 = await new_round(c, desks=3)
+    a, b, d = [await company(c, n) for n in ("메디비전", "닥터노트", "에듀마인드")]
+    for firm in (a, b):
+        application = await apply(c, r1.name, firm)
+        await api.DecideApplication(
+            pb.DecideApplicationRequest(name=application.name, decision=pb.APPLICATION_STATE_SELECTED, reason="선발"),
+            metadata=ADMIN,
+        )
+    office, desk = await space(c, "601"), await space(c, "D-01", DESK, 8)
+    await api.AssignSpace(assign(office.name, a, date(2025, 3, 1)), metadata=ADMIN)
+    await api.AssignSpace(assign(desk.name, b, date(2026, 1, 5)), metadata=ADMIN)
+    # a: quarterly; b: monthly (rolled up: latest headcount, summed revenue); d: no cohort of either kind
+    await report(c, a, "2025-Q4", 4, 30_000_000)
+    await report(c, a, "2026-Q1", 5, 60_000_000)
+    await report(c, a, "2026-Q1", 6, 90_000_000)  # a correction: the latest version counts
+    for month, headcount in (("2026-01", 2), ("2026-02", 3), ("2026-03", 3)):
+        await report(c, b, month, headcount, 10_000_000)
+    await report(c, d, "2026-Q1", 10, 0)
+    async with c.runtime.db.write(actor="test") as uow:  # a round closed in 2026-02 (as the investors consumer does)
+        await store.apply_closed_round(
+            uow.conn, round_name="rounds/77", company_id=int(b.split("/")[1]), round_type="SEED",
+            amount=500_000_000, closed_on=date(2026, 2, 10),
+        )  # fmt: skip
+
+    def trends(cohort_by: Any = 0, text: str = "", start: str = "", end: str = "") -> Any:
+        request = pb.GetKpiTrendsRequest(cohort_by=cohort_by, filter=text, start_period=start, end_period=end)
+        return api.GetKpiTrends(request, metadata=SERVICE)
+
+    def points(series: Any) -> list[tuple[Any, ...]]:
+        return [
+            (p.period, p.companies, p.headcount_sum, p.headcount_median, p.revenue_sum, p.revenue_median,
+             p.funding_sum, p.funding_median)
+            for p in series.points
+        ]  # fmt: skip
+
+    [everyone] = (await trends()).series
+    assert (everyone.cohort, everyone.companies) == ("", 3)
+    assert points(everyone) == [
+        ("2025-Q4", 1, 4, 4.0, 30_000_000, 30_000_000.0, 0, 0.0),
+        ("2026-Q1", 3, 19, 6.0, 120_000_000, 30_000_000.0, 500_000_000, 0.0),
+    ]
+    by_round = (await trends(pb.COHORT_KIND_ROUND)).series
+    assert [(s.cohort, s.companies) for s in by_round] == [(r1.name, 2)]
+    assert points(by_round[0])[-1] == ("2026-Q1", 2, 9, 4.5, 120_000_000, 60_000_000.0, 500_000_000, 250_000_000.0)
+    by_year = (await trends(pb.COHORT_KIND_MOVE_IN_YEAR)).series
+    assert [(s.cohort, s.companies, len(s.points)) for s in by_year] == [("2025", 1, 2), ("2026", 1, 1)]
+    [only] = (await trends(pb.COHORT_KIND_MOVE_IN_YEAR, "move_in_year=2026")).series
+    assert points(only) == [("2026-Q1", 1, 3, 3.0, 30_000_000, 30_000_000.0, 500_000_000, 500_000_000.0)]
+    [window] = (await trends(text=f"round={r1.name}", start="2026-01", end="2026-Q1")).series
+    assert [p.period for p in window.points] == ["2026-Q1"] and window.companies == 2
+    assert (await trends(text="round=rounds/9")).series[0].companies == 0
+    for kwargs, field in [
+        ({"text": "move_in_year=soon"}, "filter"), ({"text": "cohort=1"}, "filter"),
+        ({"start": "2026-Q5"}, "start_period"), ({"start": "2026-Q2", "end": "2026-Q1"}, "end_period"),
+    ]:  # fmt: skip
+        bad = await refused(trends(**kwargs), grpc.StatusCode.INVALID_ARGUMENT)
+        assert bad_fields(bad) == [field]
+
+
+async def test_technical_consultations_are_never_recorded_by_hand(companies: Running) -> None:
+    firm = await company(companies, "메디비전", "SELECTED")
+    grant = pb.SupportGrant(company=firm, kind=pb.SUPPORT_KIND_TECHNICAL_CONSULTATION, amount=1)
+    bad = await refused(
+        stub(companies).RecordSupport(pb.RecordSupportRequest(grant=grant), metadata=ADMIN),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert bad_fields(bad) == ["grant.kind"] and "consulting" in bad.message
+    assert await count(companies, store.support_grants) == 0

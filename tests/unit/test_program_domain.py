@@ -1,5 +1,5 @@
 """The program's pure rules: weighted ranking, ties and their explanations, conflicts of interest,
-decisions and seats, overlapping periods, KPI periods, quotas."""
+decisions and seats, overlapping periods, KPI periods, quotas, milestones, growth rules, KPI trends."""
 
 from __future__ import annotations
 
@@ -139,3 +139,66 @@ def test_period_ends() -> None:
 def test_month_starts() -> None:
     assert domain.month_start(date(2026, 11, 25), 0) == date(2026, 11, 1)
     assert domain.month_start(date(2026, 11, 25), 2) == date(2027, 1, 1)
+
+
+def test_milestones_need_a_past_date_and_evidence() -> None:
+    today = date(2026, 3, 1)
+    domain.check_milestone(achieved=today, today=today, evidence_url="", evidence="계약서")
+    with pytest.raises(InvalidArgument) as caught:
+        domain.check_milestone(achieved=date(2026, 3, 2), today=today, evidence_url=" ", evidence="")
+    assert [f for f, _ in caught.value.violations] == ["milestone.achieve_date", "milestone.evidence"]
+
+
+def test_growth_reasons_one_per_rule_met() -> None:
+    rules = domain.GrowthRules(funding_krw=100, revenue_growth_pct=30, milestone_kinds=("FUNDING",))
+    assert domain.growth_reasons(rules, funding=99, reports=[], milestones=[("PRODUCT_LAUNCH", date(2026, 1, 1))]) == []
+    reasons = domain.growth_reasons(
+        rules, funding=100, reports=[("2026-03", 13), ("2025-Q4", 30)], milestones=[("FUNDING", date(2026, 2, 1))]
+    )
+    assert reasons == [
+        "raised 100 KRW in closed rounds (rule: ≥ 100)",
+        "revenue up 30% from 2025-Q4 to 2026-03 (rule: ≥ 30%)",  # 10 a month, then 13
+        "milestone FUNDING on 2026-02-01",
+    ]
+    off = domain.GrowthRules(funding_krw=0, revenue_growth_pct=0, milestone_kinds=())
+    assert off.describe() == []
+    assert domain.growth_reasons(off, funding=10**12, reports=[("2025-01", 1), ("2026-01", 99)], milestones=[]) == []
+    with pytest.raises(ValueError):
+        domain.GrowthRules(milestone_kinds=("IPO",))
+
+
+def test_revenue_growth_needs_two_periods_and_revenue_to_start_from() -> None:
+    assert domain.revenue_growth([("2026-01", 10)]) is None
+    assert domain.revenue_growth([("2026-01", 0), ("2026-02", 10)]) is None
+    assert domain.revenue_growth([("2026-02", 5), ("2026-01", 10)]) == ("2026-01", "2026-02", Fraction(-1, 2))
+
+
+def test_growth_rules_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.companies.program import growth_rules_from_env
+
+    assert growth_rules_from_env() == domain.GrowthRules()
+    monkeypatch.setenv("HUB_GROWTH_FUNDING_KRW", "0")
+    monkeypatch.setenv("HUB_GROWTH_MILESTONES", "none")
+    assert growth_rules_from_env() == domain.GrowthRules(funding_krw=0, milestone_kinds=())
+    monkeypatch.setenv("HUB_GROWTH_MILESTONES", "funding, Overseas_Entry")
+    assert growth_rules_from_env().milestone_kinds == ("FUNDING", "OVERSEAS_ENTRY")
+    monkeypatch.setenv("HUB_GROWTH_MILESTONES", "ipo")
+    with pytest.raises(ValueError):
+        growth_rules_from_env()
+
+
+def test_quarters_roll_up_months_and_prefer_the_quarterly_report() -> None:
+    assert [domain.quarter_of(p) for p in ("2026-01", "2026-03", "2026-04", "2026-12", "2026-Q2")] == [
+        "2026-Q1", "2026-Q1", "2026-Q2", "2026-Q4", "2026-Q2",
+    ]  # fmt: skip
+    rolled = domain.quarterly([("2026-02", 4, 10), ("2026-01", 3, 10), ("2026-04", 5, 7), ("2026-Q2", 6, 30)])
+    assert rolled == {"2026-Q1": (4, 20), "2026-Q2": (6, 30)}
+
+
+def test_trend_points_sum_and_median_per_quarter() -> None:
+    assert domain.median([]) == 0.0 and domain.median([3, 1, 2]) == 2.0 and domain.median([4, 1, 3, 2]) == 2.5
+    points = domain.trend_points([("2026-Q2", 1, 10, 0), ("2026-Q1", 2, 20, 5), ("2026-Q1", 4, 40, 0)])
+    assert points == [
+        domain.TrendPoint("2026-Q1", 2, (6, 3.0), (60, 30.0), (5, 2.5)),
+        domain.TrendPoint("2026-Q2", 1, (1, 1.0), (10, 10.0), (0, 0.0)),
+    ]
