@@ -111,14 +111,14 @@ class AccessTokenApi(tokens_pb2_grpc.AccessTokenServiceServicer):
             )
         wanted = request.access_token
         role = enum_short(pb.AccessTokenRole, "ACCESS_TOKEN_ROLE", wanted.role).lower()
-        issued = now().replace(microsecond=0)  # the token carries whole seconds
+        issued = now()  # the token carries whole seconds; the register orders by the exact time
         requested = wanted.expire_time.ToDatetime(UTC) if wanted.HasField("expire_time") else None
         token = IssuedToken(
             id=tokens.new_token_id(),
             subject=wanted.subject.strip(),
             role=role,
             issued_at=issued,
-            expire_at=tokens.expiry(requested, issued).replace(microsecond=0),
+            expire_at=tokens.expiry(requested, issued),
             issued_by=caller().actor,
             description=wanted.description.strip(),
         )
