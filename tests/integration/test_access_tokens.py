@@ -17,7 +17,7 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.notifications.v1 import notifications_pb2 as npb
-from hub.ops.v1 import ops_pb2, tokens_pb2_grpc
+from hub.ops.v1 import ops_pb2, ops_pb2_grpc, tokens_pb2_grpc
 from hub.ops.v1 import tokens_pb2 as tpb
 
 from hubcore import errors, tokens
@@ -36,6 +36,10 @@ from tests.conftest import (
 from tests.integration.test_investors_api import bad_fields, refused
 
 Call = Callable[[tuple[tuple[str, str], ...]], Awaitable[object]]
+
+
+def outbox_status(stub: ops_pb2_grpc.OperationsServiceStub) -> Call:
+    return lambda md: stub.GetOutboxStatus(ops_pb2.GetOutboxStatusRequest(), metadata=md)
 
 
 class Hub:
@@ -69,9 +73,7 @@ class Hub:
             ("consulting", consulting.ops),
             ("notifications", notifications.ops),
         ):
-            self.calls[f"{name} ops"] = lambda md, stub=stub: stub.GetOutboxStatus(
-                ops_pb2.GetOutboxStatusRequest(), metadata=md
-            )
+            self.calls[f"{name} ops"] = outbox_status(stub)
 
     async def answers(self, token: str) -> dict[str, tuple[grpc.StatusCode, str]]:
         """Each call's status code and message with this bearer token."""
