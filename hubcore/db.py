@@ -127,6 +127,15 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# Access tokens revoked (hubcore.tokens), as this service learnt of them from hub.ops.access_token.revoked.
+revoked_tokens = sa.Table(
+    "revoked_tokens",
+    runtime_metadata,
+    sa.Column("token_id", sa.String(64), primary_key=True),
+    sa.Column("expire_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):

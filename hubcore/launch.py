@@ -32,7 +32,17 @@ SERVICES = ["companies", "investors", "consulting", "notifications"]
 
 def dev_token(data_dir: os.PathLike[str]) -> str:
     """An admin token for this machine, made once and kept in var/admin-token (mode 0600)."""
-    path = os.path.join(data_dir, "admin-token")
+    return _secret_file(data_dir, "admin-token")
+
+
+def signing_key(data_dir: os.PathLike[str]) -> str:
+    """The key every local service signs and checks access tokens with (hubcore.tokens), made once and kept
+    in var/token-signing-key (mode 0600), unless HUB_TOKEN_SIGNING_KEY is set."""
+    return os.environ.get("HUB_TOKEN_SIGNING_KEY") or _secret_file(data_dir, "token-signing-key")
+
+
+def _secret_file(data_dir: os.PathLike[str], name: str) -> str:
+    path = os.path.join(data_dir, name)
     if not os.path.exists(path):
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -83,6 +93,7 @@ def main() -> int:
         "HUB_DATA_DIR": str(data_dir),
         "HUB_NATS_URL": nats.url,
         "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
+        "HUB_TOKEN_SIGNING_KEY": signing_key(data_dir),
         "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
     }
     for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
@@ -161,6 +172,7 @@ def _banner(addresses: dict[str, str], nats_url: str, data_dir: object, token: s
         "  .venv/bin/hubctl companies list --status resident",
         "  .venv/bin/hubctl companies show 1",
         "  .venv/bin/hubctl companies add --ko 새싹AI --sector education --tag llm",
+        '  .venv/bin/hubctl tokens issue --role admin --to "김민지" --expires 30d',
         "Or any gRPC client with reflection:",
         f"  grpcurl -plaintext {addresses['companies']} list",
         f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '

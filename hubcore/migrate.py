@@ -76,6 +76,20 @@ def drop_runtime_tables_v1(op: Operations) -> None:
         op.drop_table(table)
 
 
+def create_runtime_tables_v2(op: Operations) -> None:
+    """Schema v2 of the runtime: the access tokens this service knows to be revoked (hubcore.tokens)."""
+    op.create_table(
+        "revoked_tokens",
+        sa.Column("token_id", sa.String(64), primary_key=True),
+        sa.Column("expire_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def drop_runtime_tables_v2(op: Operations) -> None:
+    op.drop_table("revoked_tokens")
+
+
 def run_env(target_metadata: sa.MetaData) -> None:
     """The body of every service's migrations/env.py (online mode, async engine)."""
     from alembic import context

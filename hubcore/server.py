@@ -25,7 +25,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
-from hubcore import errors, events, migrate, tracing
+from hubcore import errors, events, migrate, tokens, tracing
 from hubcore.db import Database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
@@ -137,11 +137,13 @@ class Interceptor(grpc.aio.ServerInterceptor):
         limiter: TokenBuckets | None = None,
         audit: Audit | None = None,
         metrics: Metrics | None = None,
+        verifier: tokens.TokenVerifier | None = None,
     ) -> None:
         self.metrics = metrics
         self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
             h: SERVICE for h in settings.service_token_hashes
         }
+        self.verifier = verifier  # signed access tokens (hubat_…), checked without I/O
         self.policies = policies
         self.rules = rules
         self.authenticate = authenticate
@@ -257,11 +259,18 @@ class Interceptor(grpc.aio.ServerInterceptor):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise errors.Unauthenticated("missing bearer token: send metadata 'authorization: Bearer <token>'")
-        digest = token_hash(token.strip())
+        token = token.strip()
+        if token.startswith(tokens.PREFIX):
+            # Signed: expired, revoked, altered or malformed is UNAUTHENTICATED saying which, never more.
+            if self.verifier is None:
+                raise errors.Unauthenticated("the token is not valid")
+            claims = self.verifier.check(token)
+            return Caller(role=claims.role, id=claims.name)
+        digest = token_hash(token)
         role = next((r for h, r in self.tokens.items() if hmac.compare_digest(h, digest)), None)
         who = Caller(role=role, id=digest[:8]) if role else None
         if who is None and self.authenticate:
-            who = await self.authenticate(token.strip())
+            who = await self.authenticate(token)
         if who is None:
             raise errors.Unauthenticated("the token is not valid")
         return who
@@ -346,6 +355,9 @@ class Runtime:
         self.ready = asyncio.Event()  # set once the relay and consumers run
         self.metrics = Metrics(settings.service)
         self.metrics_port = 0  # where /metrics is served, when settings.metrics_port is set
+        # Signed access tokens: every service checks them with the signing key, and learns revocations from
+        # hub.ops.access_token.revoked through a consumer of its own.
+        self.verifier = tokens.TokenVerifier(self.db, settings.token_signing_keys)
 
     def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
         self.services.append(service)
@@ -369,6 +381,8 @@ class Runtime:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate.upgrade(self.migrations, self.settings.database_url)
+        await self.verifier.load()  # every revocation this service knows, before it answers a call
+        self.consumer_specs.append(self.verifier.consumer(self.settings.service))  # after the service's own
         ops = GrpcService(
             add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
             servicer=OperationsApi(self.db, self.consumers),
@@ -379,7 +393,9 @@ class Runtime:
         s = self.settings
         self.server = self._server(
             [*self.services, ops],
-            Interceptor(s, self._policies([*self.services, ops]), self.rules, metrics=self.metrics),
+            Interceptor(
+                s, self._policies([*self.services, ops]), self.rules, metrics=self.metrics, verifier=self.verifier
+            ),
         )
         self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if not self.port:
@@ -393,6 +409,7 @@ class Runtime:
                 limiter=listener.limiter,
                 audit=listener.audit,
                 metrics=self.metrics,
+                verifier=self.verifier,
             )
             server = self._server(listener.services, interceptor)
             listener.bound_port = self._bind(server, listener)
@@ -404,7 +421,7 @@ class Runtime:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
-        loops = list(self.loops)
+        loops = [*self.loops, ("revoked-tokens", self._refresh_revoked_tokens)]
         if s.metrics_port is not None:
             self.metrics_port = self.metrics.serve(s.metrics_host, s.metrics_port)
             loops.append(("metrics", self.metrics.refresher(self.db, self.consumers, s.metrics_refresh_seconds)))
@@ -414,6 +431,9 @@ class Runtime:
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
             log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)
+
+    async def _refresh_revoked_tokens(self) -> None:
+        await self.verifier.refresh(self.settings.token_refresh_seconds)
 
     @staticmethod
     def _policies(services: list[GrpcService]) -> dict[str, frozenset[str]]:

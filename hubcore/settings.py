@@ -47,6 +47,9 @@ class Settings:
     log_level: str = "info"
     admin_token_hashes: frozenset[str] = field(default_factory=frozenset)
     service_token_hashes: frozenset[str] = field(default_factory=frozenset)
+    # Keys that sign access tokens (hubcore.tokens): the first signs, every one verifies. Never printed.
+    token_signing_keys: tuple[str, ...] = field(default=(), repr=False)
+    token_refresh_seconds: float = 5.0  # how often the revoked tokens are read again (other replicas' writes)
     grace_period: float = 10.0
     max_concurrent_rpcs: int = 1000
     max_message_bytes: int = 4 * 1024 * 1024
@@ -83,6 +86,8 @@ class Settings:
             log_level=_env("LOG_LEVEL", "info"),
             admin_token_hashes=_hashes(_env("ADMIN_TOKEN_SHA256", "")),
             service_token_hashes=_hashes(_env("SERVICE_TOKEN_SHA256", "")),
+            token_signing_keys=tuple(k.strip() for k in _env("TOKEN_SIGNING_KEY", "").split(",") if k.strip()),
+            token_refresh_seconds=float(_env("TOKEN_REFRESH_SECONDS", "5")),
             grace_period=float(_env("GRACE_PERIOD", "10")),
             max_concurrent_rpcs=int(_env("MAX_CONCURRENT_RPCS", "1000")),
             relay_sweep_seconds=float(_env("RELAY_SWEEP_SECONDS", "1")),

@@ -14,7 +14,7 @@ from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
 
-from hubctl import consulting, dashboard, followups, investors, program, transfer
+from hubctl import consulting, dashboard, followups, investors, program, tokens, transfer
 from hubctl.client import (
     EXIT_HELP,
     Client,
@@ -43,7 +43,7 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(investors.investors_app, name="investors")
 app.add_typer(investors.intros_app, name="intros")
 app.add_typer(investors.rounds_app, name="rounds")
-app.add_typer(investors.tokens_app, name="tokens")
+app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(investors.audit_app, name="audit")
 app.add_typer(consulting.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")

@@ -24,7 +24,7 @@ from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
-from hub.ops.v1 import ops_pb2_grpc
+from hub.ops.v1 import ops_pb2_grpc, tokens_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
@@ -196,6 +196,11 @@ class Client:
     @property
     def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
         return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
+
+    @property
+    def access_tokens(self) -> tokens_pb2_grpc.AccessTokenServiceStub:
+        """The register of admin and service tokens: served by the companies service."""
+        return tokens_pb2_grpc.AccessTokenServiceStub(self.channel("companies"))
 
     def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
         if service not in self.config.addresses:

@@ -1,14 +1,12 @@
-"""hubctl investors | intros | rounds | tokens | audit: the investors service, for program managers."""
+"""hubctl investors | intros | rounds | audit: the investors service, for program managers."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
-from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2, money_pb2
 from hub.investors.v1 import investors_pb2 as ipb
 
@@ -18,7 +16,6 @@ from hubctl.client import as_dict, current, enum_number, fail, print_json, print
 investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
 intros_app = typer.Typer(help="Warm introductions with double opt-in: request, follow, advance.")
 rounds_app = typer.Typer(help="Funding rounds: record, list, close.")
-tokens_app = typer.Typer(help="Partner API keys: issue (shown once), list, revoke.")
 audit_app = typer.Typer(help="The partner API's audit log.")
 
 STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
@@ -346,67 +343,7 @@ def rounds_close(
         print_table(f"closed {closed.name}", ROUND_COLUMNS, [round_row(closed)])
 
 
-# partner API keys and the audit log
-
-
-@tokens_app.command("issue")
-def tokens_issue(
-    ctx: typer.Context,
-    partner: Annotated[str, typer.Option(help="7 or partners/7")],
-    description: Annotated[str, typer.Option(help="What it is for")] = "",
-    expires: Annotated[str, typer.Option(help="Expiry date YYYY-MM-DD (end of day, Asia/Seoul)")] = "",
-) -> None:
-    """Issue a partner API key. It is shown once: hand it over now; only its hash is kept."""
-    hub = current(ctx)
-    key = ipb.ApiKey(partner=name("partners", partner), description=description)
-    if expires:
-        d = day(expires, "--expires")
-        end = datetime(d.year, d.month, d.day, 23, 59, 59, tzinfo=ZoneInfo("Asia/Seoul"))
-        stamp = Timestamp()
-        stamp.FromDatetime(end)
-        key.expire_time.CopyFrom(stamp)
-    made = hub.call(hub.investors.CreateApiKey, ipb.CreateApiKeyRequest(api_key=key))
-    if hub.config.json:
-        print_json(made)
-    else:
-        typer.echo(f"issued {made.name} for {made.partner} ({made.firm})")
-        typer.echo(f"key (shown once): {made.secret}")
-
-
-@tokens_app.command("list")
-def tokens_list(
-    ctx: typer.Context,
-    partner: Annotated[str, typer.Option(help="7 or partners/7")] = "",
-    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked keys")] = False,
-) -> None:
-    """List partner API keys (never their secrets)."""
-    hub = current(ctx)
-    request = ipb.ListApiKeysRequest(
-        filter=f"partner={name('partners', partner)}" if partner else "", show_revoked=revoked
-    )
-    found = list(hub.pages(hub.investors.ListApiKeys, request, "api_keys"))
-    if hub.config.json:
-        print_json(found)
-        return
-    tz = hub.config.tz
-    rows = [
-        (k.name, k.partner, k.firm, k.prefix, k.description, when(k.expire_time, tz), when(k.revoke_time, tz))
-        for k in found
-    ]
-    print_table(
-        f"partner API keys ({len(found)})", ["key", "partner", "firm", "prefix", "for", "expires", "revoked"], rows
-    )
-
-
-@tokens_app.command("revoke")
-def tokens_revoke(ctx: typer.Context, key: Annotated[str, typer.Argument(help="2 or apiKeys/2")]) -> None:
-    """Revoke a partner API key: its next call is refused."""
-    hub = current(ctx)
-    done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=name("apiKeys", key)))
-    if hub.config.json:
-        print_json(done)
-    else:
-        typer.echo(f"revoked {done.name} ({done.partner})")
+# the partner API's audit log (partner keys: hubctl/tokens.py)
 
 
 @audit_app.command("list")

@@ -36,6 +36,7 @@ logs.configure(level="warning")  # server logs go to stderr, so command output s
 
 ADMIN_TOKEN = "test-admin-token"
 SERVICE_TOKEN = "test-service-token"
+TOKEN_SIGNING_KEY = "test-token-signing-key-0123456789abcdef"  # shared by every service of a test
 ADMIN = (("authorization", f"Bearer {ADMIN_TOKEN}"),)
 SERVICE = (("authorization", f"Bearer {SERVICE_TOKEN}"),)
 
@@ -97,6 +98,8 @@ def make_settings(service: str, database_url: str, nats_url: str, tmp_path: Path
         grpc_port=0,
         admin_token_hashes=frozenset({token_hash(ADMIN_TOKEN)}),
         service_token_hashes=frozenset({token_hash(SERVICE_TOKEN)}),
+        token_signing_keys=(TOKEN_SIGNING_KEY,),
+        token_refresh_seconds=0.5,
         grace_period=2.0,
         relay_sweep_seconds=0.2,
         consumer_ack_wait=2.0,

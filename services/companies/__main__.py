@@ -1,14 +1,16 @@
-"""Starts the companies service: `python -m services.companies`."""
+"""Starts the companies service: `python -m services.companies`. It serves CompanyService, ProgramService
+and the hub's AccessTokenService (the register of signed access tokens)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from hub.companies.v1 import companies_pb2, companies_pb2_grpc, program_pb2, program_pb2_grpc
+from hub.ops.v1 import tokens_pb2, tokens_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import api, handlers, program
+from services.companies import access, api, handlers, program
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -34,6 +36,17 @@ def build(settings: Settings) -> Runtime:
             default_roles=program.DEFAULT_ROLES,
         ),
         program.RULES,
+    )
+    # The register of the hub's access tokens lives here (every service verifies them on its own).
+    runtime.add_service(
+        GrpcService(
+            add_to_server=tokens_pb2_grpc.add_AccessTokenServiceServicer_to_server,
+            servicer=access.AccessTokenApi(runtime.db, runtime.verifier, settings.token_signing_keys),
+            descriptor=tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
+            roles=access.ROLES,
+            default_roles=access.DEFAULT_ROLES,
+        ),
+        access.RULES,
     )
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)

@@ -240,6 +240,23 @@ milestones = sa.Table(
     sa.Index("ix_milestones_company", "company_id", "achieved_on"),
 )
 
+# The register of access tokens issued (hubcore.tokens, services/companies/access.py): never the token itself.
+access_tokens = sa.Table(
+    "access_tokens",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("description", sa.String(200), nullable=False, server_default=""),
+    sa.Column("issued_at", at, nullable=False),
+    sa.Column("expire_at", at, nullable=False),
+    sa.Column("issued_by", sa.String(100), nullable=False),
+    sa.Column("revoked_at", at, nullable=True),
+    sa.Column("revoked_by", sa.String(100), nullable=False, server_default=""),
+    sa.Column("revoke_reason", sa.String(500), nullable=False, server_default=""),
+    sa.Index("ix_access_tokens_issued", "issued_at", "id"),
+)
+
 # Everything the migrations must create: the service's tables and the runtime's.
 for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)

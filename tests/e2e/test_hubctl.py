@@ -7,7 +7,7 @@ import asyncio
 import csv
 import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -445,3 +445,83 @@ async def stub_space(companies: Running) -> str:
         metadata=ADMIN,
     )
     return made.name
+
+
+async def test_tokens_issue_list_revoke_admin_service_and_partner(
+    companies: Running, investors: RunningInvestors
+) -> None:
+    """One `hubctl tokens` for every credential: an admin token issued to a program manager works on every
+    service until revoked; partner keys as before; secrets shown once and never listed."""
+    import re
+
+    from tests.conftest import eventually
+
+    async def run(*args: str, token: str = ADMIN_TOKEN, companies_address: str = "") -> Result:
+        env = {
+            "HUB_COMPANIES_ADDRESS": companies_address or companies.address,
+            "HUB_INVESTORS_ADDRESS": investors.address,
+            "HUB_TOKEN": token,
+            "HUB_DATA_DIR": "/nonexistent",
+        }
+        return await asyncio.to_thread(runner.invoke, app, ["--config", "/nonexistent/c.toml", *args], env=env)
+
+    issued = await run(
+        "tokens", "issue", "--role", "admin", "--to", "김민지", "--expires", "30d", "--description", "프로그램 매니저"
+    )
+    assert issued.exit_code == 0 and "admin token for 김민지" in issued.stdout, issued.output
+    [minji] = re.findall(r"shown once\): (hubat_\S+)", issued.stdout)
+    service = json.loads(
+        (await run("--json", "tokens", "issue", "--role", "service", "--to", "리포트", "--expires", "2w")).stdout
+    )
+    assert service["secret"].startswith("hubat_") and service["role"] == "ACCESS_TOKEN_ROLE_SERVICE"
+    assert (await run("investors", "add", "--ko", "한빛벤처스", "--type", "vc")).exit_code == 0
+    assert (await run("investors", "add-partner", "--firm", "1", "--ko", "정우성")).exit_code == 0
+    in_two_months = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
+    key = await run("tokens", "issue", "--partner", "1", "--description", "demo", "--expires", in_two_months)
+    assert key.exit_code == 0 and "key (shown once): hubpk_" in key.stdout, key.output
+
+    # Her token works on both services, for everything an admin may do, issuing tokens included.
+    assert (await run("companies", "list", token=minji)).exit_code == 0
+    assert (await run("investors", "list", token=minji)).exit_code == 0
+
+    listed = await run("--json", "tokens", "list")
+    assert listed.exit_code == 0, listed.output
+    found = json.loads(listed.stdout)
+    assert [(t["kind"], t.get("subject", t.get("partner"))) for t in found] == [
+        ("admin", "김민지"), ("service", "리포트"), ("partner", "partners/1"),
+    ]  # fmt: skip
+    [partner_key] = re.findall(r"shown once\): (hubpk_\S+)", key.stdout)
+    assert all("secret" not in t for t in found)
+    assert not any(secret in listed.stdout for secret in (minji, service["secret"], partner_key))
+    table = await run("tokens", "list", "--role", "admin")
+    assert table.exit_code == 0 and "김민지" in table.stdout and "리포트" not in table.stdout
+    assert "hubat_" not in table.stdout  # admin tokens have no visible prefix at all
+
+    revoked = await run("tokens", "revoke", found[0]["name"].removeprefix("accessTokens/"), "--reason", "퇴사")
+    assert revoked.exit_code == 0 and "revoked accessTokens/" in revoked.stdout, revoked.output
+    refused = await run("companies", "list", token=minji)
+    assert refused.exit_code == 6 and "revoked" in refused.output
+
+    async def refused_by_investors() -> bool:
+        return (await run("investors", "list", token=minji)).exit_code == 6
+
+    await eventually(refused_by_investors)
+    assert len(json.loads((await run("--json", "tokens", "list")).stdout)) == 2
+    everything = await run("tokens", "list", "--revoked")
+    assert "퇴사" in everything.stdout and "tokens (3)" in everything.stdout
+
+    # Mistakes, each with its exit code; partner keys are revoked by number as before.
+    assert (await run("tokens", "issue", "--role", "admin")).exit_code == 2
+    assert (await run("tokens", "issue", "--role", "robot", "--to", "x")).exit_code == 2
+    too_long = await run("tokens", "issue", "--role", "admin", "--to", "김민지", "--expires", "100d")
+    assert too_long.exit_code == 3 and "expire_time" in too_long.output and "90 days" in too_long.output
+    assert (await run("tokens", "issue", "--role", "admin", "--to", "김민지", "--expires", "soon")).exit_code == 3
+    assert (await run("tokens", "revoke", "abcdefghijklmnop")).exit_code == 4
+    assert (await run("tokens", "revoke", found[0]["name"])).exit_code == 5  # already revoked
+    assert (await run("tokens", "revoke", "1")).exit_code == 0  # apiKeys/1
+    assert (await run("tokens", "issue", "--role", "admin", "--to", "x", token=minji)).exit_code == 6
+
+    # The companies service down: the partner keys still listed, the silent service named, exit 7.
+    partial = await run("--json", "tokens", "list", "--revoked", companies_address="127.0.0.1:1")
+    assert partial.exit_code == 7 and [t["kind"] for t in json.loads(partial.stdout)] == ["partner"]
+    assert "not answering" in partial.output and "companies" in partial.output

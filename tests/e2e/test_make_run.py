@@ -17,6 +17,8 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 from hub.consulting.v1 import consulting_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2_grpc
+from hub.ops.v1 import tokens_pb2 as tpb
+from hub.ops.v1 import tokens_pb2_grpc
 
 from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
@@ -105,6 +107,17 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
             rooms = consulting.ListRooms(cpb.ListRoomsRequest(), metadata=metadata).rooms
             assert rooms and all(r.floor == 5 for r in rooms)
             assert consulting.ListPrograms(cpb.ListProgramsRequest(), metadata=metadata).programs
+        # Every service shares the signing key make run made: a token the companies service issues works on
+        # consulting too.
+        assert oct((tmp_path / "token-signing-key").stat().st_mode & 0o777) == "0o600"
+        with grpc.insecure_channel(address) as channel:
+            wanted = tpb.AccessToken(subject="김민지", role=tpb.ACCESS_TOKEN_ROLE_ADMIN)
+            issued = tokens_pb2_grpc.AccessTokenServiceStub(channel).CreateAccessToken(
+                tpb.CreateAccessTokenRequest(access_token=wanted), metadata=metadata
+            )
+        minji = (("authorization", f"Bearer {issued.secret}"),)
+        with grpc.insecure_channel(f"127.0.0.1:{consulting_port}") as channel:
+            assert consulting_pb2_grpc.ConsultingServiceStub(channel).ListRooms(cpb.ListRoomsRequest(), metadata=minji)
         # The notifications worker welcomed the resident companies' founders: the sink kept the mail.
         residents = sum(c.status == pb.COMPANY_STATUS_RESIDENT for c in seeded)
         deadline = time.monotonic() + 60
@@ -118,7 +131,7 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
     try:
         with grpc.insecure_channel(address) as channel:
             stub = companies_pb2_grpc.CompanyServiceStub(channel)
-            again = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=metadata).companies
+            again = stub.ListCompanies(pb.ListCompaniesRequest(), metadata=minji).companies  # the same key
             assert [c.name for c in again] == [c.name for c in seeded] + [added.name]
         assert len(welcomes(tmp_path)) == residents, "a restart sends nothing twice"
     finally:

@@ -1,0 +1,193 @@
+"""hubctl tokens: every credential a program manager hands out, in one place. Admin and service tokens are
+signed access tokens that every service verifies (the register is in the companies service); partner keys
+are the partner API's keys (the investors service). Issue shows the secret once; list never shows it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import grpc
+import typer
+from google.protobuf.timestamp_pb2 import Timestamp
+from hub.investors.v1 import investors_pb2 as ipb
+from hub.ops.v1 import tokens_pb2 as tpb
+
+from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, print_json, print_table, when
+
+tokens_app = typer.Typer(
+    help="Admin and service tokens (every service accepts them) and partner API keys: issue (shown once), list, revoke."
+)
+
+ROLES = ("admin", "service", "partner")
+SIGNED_ROLES = {"admin": tpb.ACCESS_TOKEN_ROLE_ADMIN, "service": tpb.ACCESS_TOKEN_ROLE_SERVICE}
+COLUMNS = ["id", "role", "to", "firm", "for", "issued by", "expires", "revoked"]
+
+
+def parse_expiry(text: str, tz: str) -> Timestamp:
+    """30d, 12h, 2w from now, or a date (the end of that day in the display time zone, Asia/Seoul by default)."""
+    stamp = Timestamp()
+    relative = re.fullmatch(r"(\d{1,4})\s*([hdw])", text.strip().lower())
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        length = {"h": timedelta(hours=amount), "d": timedelta(days=amount), "w": timedelta(weeks=amount)}[unit]
+        stamp.FromDatetime(datetime.now(ZoneInfo("UTC")) + length)
+        return stamp
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--expires {text!r}: write 30d, 12h, 2w, or a date like 2026-12-31", 3)
+    stamp.FromDatetime(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=ZoneInfo(tz)))
+    return stamp
+
+
+def _name(collection: str, text: str) -> str:
+    return text if text.startswith(collection + "/") else f"{collection}/{text}"
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Option(help="admin (a program manager), service (another hub process) or partner (a VC partner)")
+    ] = "",
+    to: Annotated[str, typer.Option("--to", help="Who an admin or service token is for, e.g. 김민지")] = "",
+    partner: Annotated[str, typer.Option(help="A partner key's partner: 7 or partners/7")] = "",
+    description: Annotated[str, typer.Option(help="What it is for")] = "",
+    expires: Annotated[
+        str, typer.Option(help="30d, 12h, 2w or a date YYYY-MM-DD (admin/service: default 30d, at most 90d)")
+    ] = "",
+) -> None:
+    """Issue a token or a partner key. It is shown once: hand it over now; the hub never keeps it."""
+    hub = current(ctx)
+    role = (role or ("partner" if partner else "")).strip().lower()
+    if role not in ROLES:
+        fail("say which kind: --role admin, --role service or --role partner", 2)
+    if role == "partner":
+        if not partner or to:
+            fail("a partner key is for a partner: --partner 7 (not --to)", 2)
+        _issue_partner_key(hub, partner, description, expires)
+        return
+    if not to or partner:
+        fail(f"say who the {role} token is for: --to 김민지", 2)
+    wanted = tpb.AccessToken(subject=to, role=SIGNED_ROLES[role], description=description)
+    if expires:
+        wanted.expire_time.CopyFrom(parse_expiry(expires, hub.config.tz))
+    made = hub.call(hub.access_tokens.CreateAccessToken, tpb.CreateAccessTokenRequest(access_token=wanted))
+    if hub.config.json:
+        print_json(made)
+        return
+    typer.echo(f"issued {made.name}: {role} token for {made.subject}, expires {when(made.expire_time, hub.config.tz)}")
+    typer.echo(f"token (shown once): {made.secret}")
+
+
+def _issue_partner_key(hub: Client, partner: str, description: str, expires: str) -> None:
+    key = ipb.ApiKey(partner=_name("partners", partner), description=description)
+    if expires:
+        key.expire_time.CopyFrom(parse_expiry(expires, hub.config.tz))
+    made = hub.call(hub.investors.CreateApiKey, ipb.CreateApiKeyRequest(api_key=key))
+    if hub.config.json:
+        print_json(made)
+        return
+    typer.echo(f"issued {made.name} for {made.partner} ({made.firm}), expires {when(made.expire_time, hub.config.tz)}")
+    typer.echo(f"key (shown once): {made.secret}")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option(help="Only admin, service or partner")] = "",
+    partner: Annotated[str, typer.Option(help="Only this partner's keys: 7 or partners/7")] = "",
+    revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked ones")] = False,
+    expired: Annotated[bool, typer.Option("--expired", help="Include expired admin and service tokens")] = False,
+) -> None:
+    """List admin and service tokens and partner keys, never their secrets.
+
+    A service that does not answer is named, after what the other one answered, and the exit code is its
+    error's."""
+    hub = current(ctx)
+    role = ("partner" if partner and not role else role).strip().lower()
+    if role and role not in ROLES:
+        fail(f"unknown role {role!r}; one of: {', '.join(ROLES)}", 3)
+    found: list[dict[str, Any]] = []
+    rows: list[list[str]] = []
+    failures: list[tuple[str, grpc.RpcError]] = []
+    tz = hub.config.tz
+    if role in ("", "admin", "service"):
+        request = tpb.ListAccessTokensRequest(
+            filter=f"role={role}" if role else "", show_revoked=revoked, show_expired=expired, page_size=200
+        )
+        try:
+            for t in _pages(hub, hub.access_tokens.ListAccessTokens, request, "access_tokens"):
+                kind = tpb.AccessTokenRole.Name(t.role).removeprefix("ACCESS_TOKEN_ROLE_").lower()
+                found.append(as_dict(t) | {"kind": kind})
+                revoked_at = when(t.revoke_time, tz) + (f" ({t.revoke_reason})" if t.revoke_reason else "")
+                rows.append(
+                    [t.name, kind, t.subject, "", t.description, t.issued_by, when(t.expire_time, tz), revoked_at]
+                )
+        except grpc.RpcError as error:
+            failures.append(("companies (admin and service tokens)", error))
+    if role in ("", "partner"):
+        keys = ipb.ListApiKeysRequest(
+            filter=f"partner={_name('partners', partner)}" if partner else "", show_revoked=revoked, page_size=200
+        )
+        try:
+            for k in _pages(hub, hub.investors.ListApiKeys, keys, "api_keys"):
+                found.append(as_dict(k) | {"kind": "partner"})
+                rows.append(
+                    [k.name, "partner", k.partner, k.firm, k.description, "", when(k.expire_time, tz),
+                     when(k.revoke_time, tz)]
+                )  # fmt: skip
+        except grpc.RpcError as error:
+            failures.append(("investors (partner keys)", error))
+    if len(failures) == 2 or (failures and role):
+        explain(failures[0][1])
+    if hub.config.json:
+        print_json(found)
+    else:
+        print_table(f"tokens ({len(found)})", COLUMNS, rows)
+    for service, problem in failures:
+        err.print(f"[yellow]not answering:[/yellow] {service}: {problem.code().name}", highlight=False)
+    if failures:
+        raise SystemExit(EXIT_CODES.get(failures[0][1].code(), 1))
+
+
+def _pages(hub: Client, method: Any, request: Any, field: str) -> Any:
+    """Every item through all pages; a gRPC error is raised to the caller (unlike Client.pages)."""
+    while True:
+        response = hub.send(method, request)
+        yield from getattr(response, field)
+        if not response.next_page_token:
+            return
+        request.page_token = response.next_page_token
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    ctx: typer.Context,
+    token: Annotated[
+        str, typer.Argument(metavar="ID", help="accessTokens/… or its id (admin, service); 2 or apiKeys/2 (partner)")
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept with an admin or service token)")] = "",
+) -> None:
+    """Revoke a token or a partner key: its next call is refused.
+
+    The issuing service refuses it at once; an admin or service token is refused by every other service
+    within moments (the revocation travels as an event)."""
+    hub = current(ctx)
+    text = token.strip()
+    if text.startswith("apiKeys/") or text.isdigit():
+        done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=_name("apiKeys", text)))
+        if hub.config.json:
+            print_json(done)
+        else:
+            typer.echo(f"revoked {done.name} ({done.partner})")
+        return
+    request = tpb.RevokeAccessTokenRequest(name=_name("accessTokens", text), reason=reason)
+    revoked = hub.call(hub.access_tokens.RevokeAccessToken, request)
+    if hub.config.json:
+        print_json(revoked)
+    else:
+        typer.echo(f"revoked {revoked.name} ({revoked.subject}); every service refuses it within moments")
