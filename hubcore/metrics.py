@@ -100,7 +100,11 @@ class Metrics:
         self.outbox_lag.set((datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0)
         self.dead_letters.set(dead)
         for consumer in consumers:
-            info = await consumer.info()
+            try:
+                info = await consumer.info()
+            except Exception as exc:  # not subscribed yet, or NATS away: its figures are read next time
+                log.debug("consumer info unavailable", consumer=consumer.spec.durable, error=repr(exc))
+                continue
             name = consumer.spec.durable
             self.consumer_pending.labels(name).set(info.num_pending or 0)
             self.consumer_unacked.labels(name).set(info.num_ack_pending or 0)

@@ -70,7 +70,9 @@ async def test_companies_metrics_count_rpcs_events_and_lag(
             applied = sum(v for (n, labels), v in samples.items() if n == "hub_events_processed_total"
                           and ("outcome", "applied") in labels)  # fmt: skip
             drained = value(samples, "hub_outbox_unpublished") == 0
-            return samples if applied >= 2 and drained else None
+            durables = {spec.durable for spec in running.runtime.consumer_specs}
+            consumers = {dict(labels)["consumer"] for (n, labels) in samples if n == "hub_consumer_pending"}
+            return samples if applied >= 2 and drained and consumers == durables else None
 
         samples = await eventually(settled)
         assert value(samples, "hub_rpc_requests_total", method=create, code="OK") == 2
