@@ -316,6 +316,7 @@ class Listener:
     limiter: TokenBuckets | None = None
     audit: Audit | None = None
     bound_port: int = 0  # set at start (port 0 picks a free one)
+    policies: dict[str, frozenset[str]] = field(default_factory=dict)  # set at start
 
     @property
     def tls(self) -> bool:
@@ -353,6 +354,7 @@ class Runtime:
         self.health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once the relay and consumers run
+        self.policies: dict[str, frozenset[str]] = {}  # method path -> roles admitted, on the main port
         self.metrics = Metrics(settings.service)
         self.metrics_port = 0  # where /metrics is served, when settings.metrics_port is set
         # Signed access tokens: every service checks them with the signing key, and learns revocations from
@@ -391,19 +393,19 @@ class Runtime:
             default_roles=frozenset({ADMIN}),
         )
         s = self.settings
+        self.policies = self._policies([*self.services, ops])
         self.server = self._server(
             [*self.services, ops],
-            Interceptor(
-                s, self._policies([*self.services, ops]), self.rules, metrics=self.metrics, verifier=self.verifier
-            ),
+            Interceptor(s, self.policies, self.rules, metrics=self.metrics, verifier=self.verifier),
         )
         self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
         if not self.port:
             raise RuntimeError(f"cannot listen on {s.grpc_host}:{s.grpc_port}")
         for listener in self.listeners:
+            listener.policies = self._policies(listener.services)
             interceptor = Interceptor(
                 s,
-                self._policies(listener.services),
+                listener.policies,
                 listener.rules,
                 authenticate=listener.authenticate,
                 limiter=listener.limiter,
