@@ -12,7 +12,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,7 +24,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
-from hubcore import errors, events, migrate, tokens, tracing
+from hubcore import errors, events, migrate, tls, tokens, tracing
 from hubcore.db import Database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
@@ -332,6 +331,10 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class ConfigurationError(RuntimeError):
+    """A setting that cannot work; the process says which and exits rather than serve half-configured."""
+
+
 class Runtime:
     """Everything one service process runs, started and stopped in the right order."""
 
@@ -464,18 +467,19 @@ class Runtime:
         reflection.enable_server_reflection(names, server)
         return server
 
-    @staticmethod
-    def _bind(server: grpc.aio.Server, listener: Listener) -> int:
+    def _bind(self, server: grpc.aio.Server, listener: Listener) -> int:
         address = f"{listener.host}:{listener.port}"
-        if listener.tls:
-            credentials = grpc.ssl_server_credentials(
-                [(Path(listener.tls_key).read_bytes(), Path(listener.tls_cert).read_bytes())]
-            )
-            port = server.add_secure_port(address, credentials)
+        if listener.tls_cert or listener.tls_key:
+            setting = f"HUB_{self.settings.service.upper()}_{listener.name.upper()}"
+            try:
+                cert, key = tls.read_pair(listener.tls_cert, listener.tls_key, setting=setting)
+            except ValueError as exc:
+                raise ConfigurationError(str(exc)) from None
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([(key, cert)]))
         elif is_loopback(listener.host):
             port = server.add_insecure_port(address)
         else:
-            raise RuntimeError(
+            raise ConfigurationError(
                 f"the {listener.name} API would be plaintext on {listener.host}: configure a TLS certificate "
                 "or listen on a loopback address"
             )
@@ -600,7 +604,12 @@ def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> N
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await runtime.start()
+        try:
+            await runtime.start()
+        except ConfigurationError as exc:
+            log.error("cannot start", reason=str(exc))
+            await runtime.db.close()
+            sys.exit(2)
         await stop.wait()
         log.info("stopping", grace_seconds=settings.grace_period)
         await runtime.stop()

@@ -3,14 +3,17 @@ demo hub once, answers health and reflection, stops cleanly on Ctrl-C, and start
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
@@ -24,8 +27,11 @@ from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
 
 
-def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess.Popen[str]:
-    """Starts `make run`'s launcher; every other port is a free one unless given (HUB_INVESTORS_PORT=…)."""
+def start(
+    data_dir: Path, port: int, nats_port: int, output: list[str] | None = None, **ports: int | str
+) -> subprocess.Popen[str]:
+    """Starts `make run`'s launcher; every other port is a free one unless given (HUB_INVESTORS_PORT=…).
+    With output, every line it prints is kept there, until it exits."""
     others = {
         "HUB_INVESTORS_PORT": free_port(),
         "HUB_INVESTORS_PARTNER_PORT": free_port(),
@@ -55,6 +61,9 @@ def start(data_dir: Path, port: int, nats_port: int, **ports: int) -> subprocess
         line = process.stdout.readline()
         seen.append(line)
         if "Hub CRM is running" in line:
+            if output is not None:
+                output += seen
+                threading.Thread(target=output.extend, args=(process.stdout,), daemon=True).start()
             return process
         if not line and process.poll() is not None:
             break
@@ -218,3 +227,80 @@ def test_make_run_seeds_investors_and_serves_the_partner_api_over_tls(tmp_path: 
         assert "introductions/" in example.stdout
     finally:
         stop(process)
+
+
+def test_no_secret_reaches_the_logs_of_a_full_run(tmp_path: Path) -> None:
+    """Everything a debug-level run prints, while callers use an admin token, a bad token, a signed access
+    token and a partner key over TLS: none of the secrets (tokens, keys, the signing key, the webhook
+    secret) appears, and every port listens on loopback only."""
+    from hub.investors.v1 import partner_pb2 as ppb
+    from hub.investors.v1 import partner_pb2_grpc
+
+    port, nats_port, partner_port = free_port(), free_port(), free_port()
+    webhook_secret = "whsec-" + "7" * 30
+    output: list[str] = []
+    process = start(tmp_path, port, nats_port, output, HUB_INVESTORS_PARTNER_PORT=partner_port,
+                    HUB_LOG_LEVEL="debug", HUB_WEBHOOK_SECRET=webhook_secret)  # fmt: skip
+    try:
+        token = (tmp_path / "admin-token").read_text().strip()
+        key = (tmp_path / "partner-key").read_text().strip()
+        bogus = "hubat_" + "Q" * 40 + ".forged"
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = companies_pb2_grpc.CompanyServiceStub(channel)
+            stub.ListCompanies(pb.ListCompaniesRequest(), metadata=(("authorization", f"Bearer {token}"),))
+            with pytest.raises(grpc.RpcError):
+                stub.ListCompanies(pb.ListCompaniesRequest(), metadata=(("authorization", f"Bearer {bogus}"),))
+            issued = tokens_pb2_grpc.AccessTokenServiceStub(channel).CreateAccessToken(
+                tpb.CreateAccessTokenRequest(
+                    access_token=tpb.AccessToken(subject="김민지", role=tpb.ACCESS_TOKEN_ROLE_ADMIN)
+                ),
+                metadata=(("authorization", f"Bearer {token}"),),
+            )
+            stub.ListCompanies(pb.ListCompaniesRequest(), metadata=(("authorization", f"Bearer {issued.secret}"),))
+        root = (tmp_path / "tls" / "partner.crt").read_bytes()
+        with grpc.secure_channel(f"127.0.0.1:{partner_port}", grpc.ssl_channel_credentials(root)) as channel:
+            partner = partner_pb2_grpc.PartnerServiceStub(channel)
+            partner.ListIntroductions(ppb.PartnerServiceListIntroductionsRequest(),
+                                      metadata=(("authorization", f"Bearer {key}"),))  # fmt: skip
+        listening = _listening_addresses()
+    finally:
+        stop(process)
+    time.sleep(0.5)  # the drain thread takes the last lines
+    secrets = {
+        "admin token": token,
+        "partner key": key,
+        "access token": issued.secret,
+        "access token signature": issued.secret.rsplit(".", 1)[-1],
+        "forged token": bogus,
+        "signing key": (tmp_path / "token-signing-key").read_text().strip(),
+        "webhook secret": webhook_secret,
+    }
+    text = "".join(output)
+    logs = [*tmp_path.glob("*.log"), *tmp_path.glob("**/*.log")]
+    text += "".join(p.read_text(errors="replace") for p in logs)
+    assert "UNAUTHENTICATED" in text and "ListIntroductions" in text, "the run did not log its calls"
+    leaked = [name for name, secret in secrets.items() if secret in text]
+    assert not leaked, f"in the logs: {leaked}"
+    ours = {p for p in listening if p[1] in {port, nats_port, partner_port}}
+    assert {p[1] for p in ours} == {port, nats_port, partner_port}
+    assert all(host == "127.0.0.1" for host, _ in ours), ours
+
+
+def _listening_addresses() -> set[tuple[str, int]]:
+    """(host, port) of every listening TCP socket on this machine, from /proc/net/tcp and tcp6; an IPv4
+    address mapped into IPv6 (a dual-stack socket bound to 127.0.0.1) is given as the IPv4 address."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in list(f)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if state != "0A":  # LISTEN
+                    continue
+                host_hex, port_hex = local.split(":")
+                # the kernel prints each 32-bit word of the address in host (little-endian) order
+                raw = b"".join(bytes.fromhex(host_hex[i : i + 8])[::-1] for i in range(0, len(host_hex), 8))
+                address = ipaddress.ip_address(raw)
+                if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+                    address = address.ipv4_mapped
+                found.add((str(address), int(port_hex, 16)))
+    return found
