@@ -261,3 +261,28 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+async def test_a_huge_request_is_refused_and_the_others_go_on(service: Runtime) -> None:
+    """Past the message size limit (HUB_MAX_MESSAGE_BYTES, 4 MiB) a request is RESOURCE_EXHAUSTED before
+    any handler runs, while calls beside it are answered."""
+    path, input_type, output = methods(service)[0]
+    huge = message_factory.GetMessageClass(input_type)()
+    text_field = next(f for f in input_type.fields if f.type == FieldDescriptor.TYPE_STRING and not f.is_repeated)
+    setattr(huge, text_field.name, "가" * (2 * 1024 * 1024))  # 6 MiB of UTF-8
+    before = await row_counts(service.db)
+    async with grpc.aio.insecure_channel(
+        f"127.0.0.1:{service.port}", options=[("grpc.max_send_message_length", 64 * 1024 * 1024)]
+    ) as channel:
+        call = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        health = health_pb2_grpc.HealthStub(channel)
+        outcomes = await asyncio.gather(
+            call(huge, metadata=ADMIN, timeout=30),
+            *(health.Check(health_pb2.HealthCheckRequest(), timeout=10) for _ in range(20)),
+            return_exceptions=True,
+        )
+    refused = outcomes[0]
+    assert isinstance(refused, grpc.aio.AioRpcError) and refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert all(r.status == health_pb2.HealthCheckResponse.SERVING for r in outcomes[1:])  # type: ignore[union-attr]
+    assert await row_counts(service.db) == before
