@@ -90,6 +90,7 @@ class Settings:
             token_refresh_seconds=float(_env("TOKEN_REFRESH_SECONDS", "5")),
             grace_period=float(_env("GRACE_PERIOD", "10")),
             max_concurrent_rpcs=int(_env("MAX_CONCURRENT_RPCS", "1000")),
+            max_message_bytes=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),
             relay_sweep_seconds=float(_env("RELAY_SWEEP_SECONDS", "1")),
             consumer_ack_wait=float(_env("CONSUMER_ACK_WAIT", "30")),
             consumer_max_deliver=int(_env("CONSUMER_MAX_DELIVER", "5")),
