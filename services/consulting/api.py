@@ -305,6 +305,13 @@ def session_pb(s: domain.Session, history: list[domain.SessionChange] | None = N
     )
 
 
+def mentor_snapshot(mentor: domain.Mentor) -> ev.MentorSnapshot:
+    return ev.MentorSnapshot(
+        name=mentor.name, korean_name=mentor.korean_name, english_name=mentor.english_name, email=mentor.email,
+        time_zone=mentor.time_zone, kind=mentor.kind,
+    )  # fmt: skip
+
+
 def session_snapshot(s: domain.Session, mentor: domain.Mentor, kind: domain.SessionType) -> ev.SessionSnapshot:
     return ev.SessionSnapshot(
         name=s.name,
@@ -470,6 +477,9 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             mentor = domain.new_mentor(**mentor_fields(request.mentor))
             async with self._write() as uow:
                 mentor = await store.insert_mentor(uow.conn, mentor)
+                snapshot = mentor_snapshot(mentor)
+                await uow.emit(f"{SUBJECT}.mentor.registered", mentor.name, mentor.version,
+                               ev.MentorRegistered(mentor=snapshot))  # fmt: skip
                 response = mentor_pb(mentor)
                 await remember(uow, "CreateMentor", request.request_id, request, response)
             return response
@@ -519,6 +529,11 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
                 updated = await store.save_mentor(uow.conn, updated, expected_version=mentor.version)
             except store.StaleWrite:
                 raise errors.Aborted(f"{mentor.name} changed meanwhile; read it again and retry") from None
+            before, after = mentor_snapshot(mentor), mentor_snapshot(updated)
+            shown = [f.name for f in after.DESCRIPTOR.fields if getattr(before, f.name) != getattr(after, f.name)]
+            if shown:  # other services know only the snapshot: a change to availability is none of theirs
+                await uow.emit(f"{SUBJECT}.mentor.updated", updated.name, updated.version,
+                               ev.MentorUpdated(mentor=after, changed_fields=shown))  # fmt: skip
         return mentor_pb(updated)
 
     # Availability exceptions

@@ -88,6 +88,8 @@ class Handlers:
         for event in ("scheduled", "rescheduled", "cancelled", "no_show", "completed"):
             self.routes[f"hub.consulting.session.{event}"] = self.session
         self.routes |= {
+            "hub.consulting.mentor.registered": self.mentor,
+            "hub.consulting.mentor.updated": self.mentor,
             "hub.consulting.action_item.created": self.action_item_created,
             "hub.consulting.action_item.completed": self.action_item_completed,
             "hub.consulting.action_item.overdue": self.action_item_overdue,
@@ -206,6 +208,18 @@ class Handlers:
             uow.conn, source=partner.name, version=envelope.version, active=True, kind=domain.PARTNER,
             korean_name=partner.korean_name, english_name=partner.english_name, email=partner.email,
             company=partner.firm, role="PARTNER",
+        )  # fmt: skip
+
+    async def mentor(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A mentor: a recipient of session reminders and recaps. The time zone set in consulting applies when
+        the mentor is registered and whenever it changes there; one set here as a preference stays otherwise."""
+        mentor: consulting_ev.MentorSnapshot = payload.mentor  # type: ignore[attr-defined]
+        moved = isinstance(payload, consulting_ev.MentorRegistered) or "time_zone" in payload.changed_fields  # type: ignore[attr-defined]
+        zone = {"time_zone": mentor.time_zone} if moved else {}
+        await store.upsert_recipient(
+            uow.conn, source=mentor.name, version=envelope.version, active=True, kind=domain.MENTOR,
+            korean_name=mentor.korean_name, english_name=mentor.english_name, email=mentor.email,
+            company="", role=mentor.kind, **zone,
         )  # fmt: skip
 
     async def introduction(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:

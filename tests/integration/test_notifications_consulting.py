@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
@@ -294,3 +295,56 @@ async def test_kpi_reminders_on_the_clock_once_and_cancelled_by_a_report(
 
 async def _mail(sink: MailSink) -> list[EmailMessage]:
     return [m for m in sink.messages if "KPI" in str(m["Subject"])]  # (the people got their welcome too)
+
+
+async def test_mentors_become_recipients_through_the_consulting_service(
+    consulting: RunningConsulting, notifications: RunningNotifications, mail_sink: MailSink
+) -> None:
+    """A mentor registered in consulting gets the session's reminders at their address, in their time zone;
+    a changed address in consulting is where the next one goes."""
+    from google.protobuf.field_mask_pb2 import FieldMask
+    from hub.consulting.v1 import consulting_pb2 as spb
+
+    from tests.integration.consulting_world import future_monday, know_company, make_type, schedule_request, week
+
+    company = await know_company(consulting, 3)
+    mentor = await consulting.consulting.CreateMentor(
+        spb.CreateMentorRequest(mentor=spb.Mentor(
+            korean_name="이지은", english_name="Jieun Lee", kind=spb.MENTOR_KIND_EXPERT, email="jieun@kaist.example",
+            weekly_availability=week(),
+        )),
+        metadata=ADMIN,
+    )  # fmt: skip
+    kind = await make_type(consulting)
+    start = future_monday()
+    made = await consulting.consulting.ScheduleSession(schedule_request(company, mentor, kind, start), metadata=ADMIN)
+
+    async def planned() -> list[pb.FollowUp]:
+        found = await follow_ups(notifications, f"entity={made.name} AND state=PENDING")
+        return found if len(found) == 2 else []
+
+    await eventually(planned, timeout=20)
+    notifications.clock.move_to(start - timedelta(hours=24) + timedelta(seconds=1))
+    await eventually(lambda: mail_count(mail_sink, 1), timeout=20)
+    [first] = mail_sink.messages
+    assert "jieun@kaist.example" in str(first["To"])
+    assert domain.format_datetime(start, SEOUL, "ko") in first.get_content()
+
+    # Moved to Stanford: the address and the time zone change in consulting, the 1-hour reminder follows.
+    changed = spb.Mentor(name=mentor.name, email="jieun@stanford.example", time_zone="America/Los_Angeles",
+                         etag=mentor.etag)  # fmt: skip
+    await consulting.consulting.UpdateMentor(
+        spb.UpdateMentorRequest(mentor=changed, update_mask=FieldMask(paths=["email", "time_zone"])), metadata=ADMIN
+    )
+
+    async def moved() -> bool:
+        found = await notifications.api.ListRecipients(pb.ListRecipientsRequest(filter=f"source={mentor.name}"),
+                                                       metadata=ADMIN)  # fmt: skip
+        return bool(found.recipients) and found.recipients[0].email == "jieun@stanford.example"
+
+    await eventually(moved, timeout=20)
+    notifications.clock.move_to(start - timedelta(hours=1) + timedelta(seconds=1))
+    await eventually(lambda: mail_count(mail_sink, 2), timeout=20)
+    second = mail_sink.messages[-1]
+    assert "jieun@stanford.example" in str(second["To"])
+    assert domain.format_datetime(start, ZoneInfo("America/Los_Angeles"), "ko") in second.get_content()
