@@ -26,9 +26,9 @@ def _data_dir(given: Path | None) -> Path:
 
 
 def _refuse(error: backup.BackupError, code: int) -> None:
-    err.print(f"[red]error:[/red] {error}", highlight=False)
+    err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
     for problem in error.problems:
-        err.print(f"  {problem}", highlight=False)
+        err.print(f"  {problem}", highlight=False, soft_wrap=True)
     raise SystemExit(code)
 
 
