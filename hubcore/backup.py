@@ -214,6 +214,7 @@ def create(data_dir: Path, directory: Path, services: list[str] | None = None) -
                 check = copy.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise BackupError(f"the copy of {service}'s database fails quick_check: {check}")
+            target.chmod(0o600)
             _fsync(target)
             manifest["databases"][service] = {
                 "file": target.name,
