@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -144,6 +145,14 @@ def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Pa
             assert refused.returncode == 5, refused.stderr
             assert "the hub is running" in refused.stderr and "nothing was changed" in refused.stderr
             assert not list(data.glob("before-restore-*"))
+            # Nor does a second hub start on the same data directory, whatever its ports.
+            other_ports = ["COMPANIES", "NATS", "INVESTORS", "INVESTORS_PARTNER", "CONSULTING", "NOTIFICATIONS"]
+            second = subprocess.run(
+                [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60,
+                env=os.environ | {"HUB_DATA_DIR": str(data), "HUB_MAIL_SINK_PORT": str(free_port())}
+                | {f"HUB_{name}_PORT": str(free_port()) for name in other_ports},
+            )  # fmt: skip
+            assert second.returncode == 1 and "is in use by hub (pid" in second.stderr, second.stderr
         eventually(lambda: assert_equal(outbox_events(data)[1], 0))
         mails_before_stop = welcomes(data)
     finally:
