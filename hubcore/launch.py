@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Any
 
+from hubcore.datadir import DataDirLock
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
 from hubcore.server import is_serving
@@ -88,6 +89,10 @@ def main() -> int:
     if taken:
         print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
         return 1
+    lock = DataDirLock(data_dir)  # held while the hub runs: `hubctl backup restore` refuses meanwhile
+    if not lock.acquire("hub"):
+        print(f"{data_dir} is in use by {lock.holder()}: another hub, or a restore under way", file=sys.stderr)
+        return 1
     nats = NatsServer(port=nats_port, data_dir=data_dir / "nats").start(log_file=data_dir / "nats.log")
     env = os.environ | {
         "HUB_DATA_DIR": str(data_dir),
@@ -143,6 +148,7 @@ def main() -> int:
         if sink:
             sink.stop()
         nats.stop()
+        lock.release()
 
 
 def _seed_module(name: str) -> Any:
