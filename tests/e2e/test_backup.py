@@ -92,8 +92,8 @@ def eventually(check: Any, timeout: float = 60) -> None:
 def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Path) -> None:
     data, backup = tmp_path / "var", tmp_path / "backup"
     port, nats_port = free_port(), free_port()
-    ports = {"HUB_CONSULTING_PORT": free_port(), "HUB_INVESTORS_PORT": free_port()}
-    process = start(data, port, nats_port, **ports)
+    ports: dict[str, int | str] = {"HUB_CONSULTING_PORT": free_port(), "HUB_INVESTORS_PORT": free_port()}
+    process = start(data, port, nats_port, None, **ports)
     written: list[tuple[float, str]] = []  # (when it returned, company name) of the writes during the backup
     try:
         admin = (("authorization", f"Bearer {(data / 'admin-token').read_text().strip()}"),)
@@ -185,7 +185,7 @@ def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Pa
     assert companies_in(aside / "companies.db") > backed_up  # the newer data was moved aside, not deleted
     assert companies_in(data / "companies.db") == backed_up
 
-    process = start(data, port, nats_port, **ports)
+    process = start(data, port, nats_port, None, **ports)
     try:
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = companies_pb2_grpc.CompanyServiceStub(channel)
