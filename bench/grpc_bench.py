@@ -53,7 +53,7 @@ from hub.companies.v1 import companies_pb2_grpc
 from bench import hubctl_bench, services_bench
 from bench.results import Failed, Result, summarize
 from hubcore.natsserver import NatsServer, free_port
-from hubcore.settings import PROJECT_DIR, token_hash
+from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, token_hash
 
 ECHO_METHOD = "/bench.Echo/Echo"
 SEED_COMPANIES = 200
@@ -236,8 +236,8 @@ async def client(
                 consulting_channel, token, names, every_in_flight,
                 database_url=consulting_url, sessions_wanted=args.sessions,
             )  # fmt: skip
-        addresses = {name: f"127.0.0.1:{ports[name]}" for name in ("companies", "investors", "consulting")}
-        addresses["notifications"] = f"127.0.0.1:{ports['notifications']}" if "notifications" in ports else ""
+        # hubctl's addresses: the services this run started (all of them when the dashboard is measured).
+        addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items() if name in DEFAULT_PORTS}
         if "dashboard" in args.only or "import" in args.only:
             results.append(await hubctl_bench.sync_echo(f"127.0.0.1:{echo_port}", payload, token, once))
         if "dashboard" in args.only:
