@@ -265,8 +265,9 @@ async def client(
 
 ORDER = [
     "echo", "GetCompany", "CreateCompany", "MatchInvestors", "P.ListIntros", "FindSlots", "ScheduleSession",
-    "echo (sync)", "dashboard/echo", "dashboard", "hubctl --help (process)", "hubctl dashboard (process)",
-    "hubctl import (create)", "hubctl import (re-run)",
+    "echo (sync)", "dashboard/echo", "dashboard", "dashboard: companies", "dashboard: program",
+    "dashboard: investors", "dashboard: consulting", "dashboard: notifications", "hubctl --help (process)",
+    "hubctl dashboard (process)", "hubctl import (create)", "hubctl import (re-run)",
 ]  # fmt: skip
 
 

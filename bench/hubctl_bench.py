@@ -3,7 +3,8 @@
 - Dashboard: hubctl.dashboard.gather(), the composition `hubctl dashboard` runs: one Get…Stats per source
   (companies, program, investors, consulting, notifications) over hubctl's synchronous channels, all asked
   at once from a thread pool, each with the token and the deadline. Baseline: the same gather() with each
-  source replaced by one raw echo call over a synchronous channel ("dashboard/echo"). Then the whole
+  source replaced by one raw echo call over a synchronous channel ("dashboard/echo"); then each source
+  alone (what the composition waits for is its slowest source). Then the whole
   command as a process a few times (`python -m hubctl --json dashboard`), beside the start-up of the same
   program (`python -m hubctl --help`).
 - Import: `python -m hubctl --json import companies FILE` as a process, on a generated CSV of new companies
@@ -37,6 +38,7 @@ Measure = Callable[[str, Callable[[int], Awaitable[Any]], int, str], Awaitable[R
 SECTORS = ["medical", "education", "manufacturing", "mobility", "finance", "robotics", "energy"]
 STAGES = ["idea", "pre_seed", "seed", "pre_a", "series_a"]
 PROCESS_RUNS = 5
+SOURCE_CALLS = 20
 
 
 def hub_client(addresses: dict[str, str], token: str) -> Client:
@@ -90,6 +92,21 @@ async def dashboard_cases(
             await measure("dashboard/echo", composed_echo, 1, "dashboard/echo"),
             await measure("dashboard", composed, 1, "dashboard/echo"),
         ]
+        # What the composition waits for: each source alone, one call after the other.
+        alone = {}
+        for name, source in dashboard.SOURCES.items():
+            latencies = []
+            for _ in range(SOURCE_CALLS):
+                began = time.perf_counter()
+                await asyncio.to_thread(source, hub)
+                latencies.append(time.perf_counter() - began)
+            alone[name] = summarize(f"dashboard: {name}", 1, latencies, 0, sum(latencies), f"dashboard: {name}")
+        print(
+            "  dashboard sources alone, p50 ms: "
+            + ", ".join(f"{name} {r.p50_ms:.1f}" for name, r in alone.items() if r.p50_ms is not None),
+            flush=True,
+        )
+        results += alone.values()
         env = cli_env(addresses, token, data_dir)
         for name, args, baseline in [
             ("hubctl --help (process)", ["--help"], "hubctl --help (process)"),
