@@ -1,21 +1,30 @@
-"""`make bench`: throughput and latency of the companies service next to a raw grpc.aio echo server.
+"""`make bench`: throughput and latency of the hub's services next to a raw grpc.aio echo server.
 
 Every server is its own process, so the client never shares an event loop with what it measures: the
-echo server (a generic bytes handler, no interceptors), nats-server from the wheel, and the companies
-service exactly as deployed (`python -m services.companies`, SQLite under a temporary directory).
+echo server (a generic bytes handler, no interceptors), nats-server from the wheel, and the services
+exactly as deployed (`python -m services.<name>`, SQLite under a temporary directory).
 Each case runs a warm-up, then a fixed duration with N calls kept in flight; the table gives calls/s,
-p50/p99 latency and calls/s as a fraction of the echo server at the same in-flight. Results also go to
-var/bench.json. Writes run last, and after seeding and each write case the bench waits until the event
-relay and the stats consumer have caught up, so their background writes do not skew the next case.
+p50/p99 latency and calls/s as a fraction of a baseline measured in the same run (the echo server at the
+same in-flight, unless the case names another). Results also go to var/bench/results.json. Reads run
+first, writes last, and after seeding and each write case the bench waits until the event relay and the
+stats consumer have caught up, so their background writes do not skew the next case.
 
-With investors and consulting (bench/services_bench.py): MatchInvestors on the admin API and ListIntroductions
-on the partner API (plaintext on loopback, with a key from CreateApiKey) after seeding 20 firms with theses and
-introductions to one firm; FindAvailableSlots over 50 mentors x 4 weeks with up to 10k sessions booked through
-ScheduleSession (seeding is time-capped; the output says how many), and ScheduleSession itself. The companies
-service always runs (the others learn of companies from its events); --only picks the cases measured.
+Parts (--only; all by default):
+- companies: GetCompany, CreateCompany.
+- investors (bench/services_bench.py): MatchInvestors on the admin API and ListIntroductions on the partner
+  API (plaintext on loopback, with a key from CreateApiKey) after seeding 20 firms with theses and
+  introductions to one firm.
+- consulting (bench/services_bench.py): FindAvailableSlots over 50 mentors x 4 weeks with 10k sessions
+  present (--sessions; the first 50 booked through ScheduleSession, the rest through the service's store
+  straight into its database; counted before measuring, and the bench stops if short), and ScheduleSession.
+- dashboard (bench/hubctl_bench.py): hubctl's dashboard composition with every service answering (the
+  notifications service runs too), beside the same composition over echo; the command as a process.
+- import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
+  same file again, as rows/s beside sequential synchronous echo calls.
+The companies service always runs (the others learn of companies from its events).
 
-Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --only companies,investors,consulting,
---json PATH.
+Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
+--import-rows N, --json PATH.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +50,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
-from bench import services_bench
+from bench import hubctl_bench, services_bench
+from bench.results import Failed, Result, summarize
 from hubcore.natsserver import NatsServer, free_port
-from hubcore.settings import PROJECT_DIR, token_hash
+from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, token_hash
 
 ECHO_METHOD = "/bench.Echo/Echo"
 SEED_COMPANIES = 200
@@ -79,25 +89,6 @@ async def serve_echo(port: int) -> None:
 # The client.
 
 
-@dataclass
-class Result:
-    method: str
-    in_flight: int
-    calls: int
-    errors: int
-    seconds: float
-    calls_per_s: float
-    p50_ms: float
-    p99_ms: float
-    vs_echo: float | None = None
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
-
-
 async def drive(call: Call, in_flight: int, seconds: float, counter: list[int]) -> tuple[list[float], int, float]:
     """Keeps in_flight calls going for `seconds`; returns each call's latency (s), the errors, the elapsed time."""
     latencies: list[float] = []
@@ -113,7 +104,7 @@ async def drive(call: Call, in_flight: int, seconds: float, counter: list[int]) 
             began = clock()
             try:
                 await call(n)
-            except grpc.RpcError:
+            except (grpc.RpcError, Failed):
                 errors += 1
                 continue
             latencies.append(clock() - began)
@@ -123,21 +114,13 @@ async def drive(call: Call, in_flight: int, seconds: float, counter: list[int]) 
     return latencies, errors, clock() - started
 
 
-async def measure(name: str, call: Call, in_flight: int, seconds: float, warmup: float) -> Result:
+async def measure(
+    name: str, call: Call, in_flight: int, seconds: float, warmup: float, baseline: str = "echo"
+) -> Result:
     counter = [0]
     await drive(call, in_flight, warmup, counter)
     latencies, errors, elapsed = await drive(call, in_flight, seconds, counter)
-    latencies.sort()
-    result = Result(
-        method=name,
-        in_flight=in_flight,
-        calls=len(latencies),
-        errors=errors,
-        seconds=round(elapsed, 3),
-        calls_per_s=round(len(latencies) / elapsed, 1),
-        p50_ms=round(percentile(latencies, 0.50) * 1000, 3),
-        p99_ms=round(percentile(latencies, 0.99) * 1000, 3),
-    )
+    result = summarize(name, in_flight, latencies, errors, elapsed, baseline)
     print(f"  {name:<15} in-flight {in_flight:>2}: {result.calls_per_s:>8.1f} calls/s", flush=True)
     return result
 
@@ -153,16 +136,25 @@ async def wait_ready(check: Callable[[], Awaitable[Any]]) -> None:
                 await asyncio.sleep(0.2)
 
 
-PARTS = ("companies", "investors", "consulting")
+PARTS = ("companies", "investors", "consulting", "dashboard", "import")
 
 
-async def client(args: argparse.Namespace, echo_port: int, ports: dict[str, int], token: str) -> list[Result]:
+async def client(
+    args: argparse.Namespace,
+    echo_port: int,
+    ports: dict[str, int],
+    token: str,
+    data_dir: Path,
+    consulting_url: str,
+    seeded: dict[str, Any],
+) -> list[Result]:
     companies_port = ports["companies"]
     metadata = (("authorization", f"Bearer {token}"),)
     results: list[Result] = []
     async with (
         grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel,
         grpc.aio.insecure_channel(f"127.0.0.1:{companies_port}") as channel,
+        grpc.aio.insecure_channel(f"127.0.0.1:{ports.get('consulting', 0)}") as consulting_channel,
     ):
         stub = companies_pb2_grpc.CompanyServiceStub(channel)
         health = health_pb2_grpc.HealthStub(channel)
@@ -212,6 +204,7 @@ async def client(args: argparse.Namespace, echo_port: int, ports: dict[str, int]
         payload = (await stub.GetCompany(pb.GetCompanyRequest(name=names[0]), metadata=metadata)).SerializeToString()
         await wait_ready(lambda: echo_rpc(payload, timeout=1))
         print(f"seeded {len(names)} companies; echo payload {len(payload)} bytes", flush=True)
+        seeded["companies"] = len(names)
         await settle()
 
         async def echo(n: int) -> Any:
@@ -220,10 +213,12 @@ async def client(args: argparse.Namespace, echo_port: int, ports: dict[str, int]
         async def get_company(n: int) -> Any:
             return await stub.GetCompany(pb.GetCompanyRequest(name=names[n % len(names)]), metadata=metadata)
 
-        baselines = {}
+        async def once(name: str, call: Call, in_flight: int, baseline: str) -> Result:
+            return await measure(name, call, in_flight, args.seconds, args.warmup, baseline)
+
+        # Reads first.
         for in_flight in args.in_flight:
-            baselines[in_flight] = await measure("echo", echo, in_flight, args.seconds, args.warmup)
-            results.append(baselines[in_flight])
+            results.append(await measure("echo", echo, in_flight, args.seconds, args.warmup))
             if "companies" in args.only:
                 results.append(await measure("GetCompany", get_company, in_flight, args.seconds, args.warmup))
 
@@ -235,30 +230,60 @@ async def client(args: argparse.Namespace, echo_port: int, ports: dict[str, int]
             await services_bench.investors(
                 ports["investors"], ports["investors_partner"], token, names, every_in_flight
             )
+        schedule = None
         if "consulting" in args.only:
-            await services_bench.consulting(ports["consulting"], token, names, every_in_flight)
-        # Writes last: each create leaves background work (relay, consumer) that would slow what follows.
+            seeded["consulting"], schedule = await services_bench.consulting(
+                consulting_channel, token, names, every_in_flight,
+                database_url=consulting_url, sessions_wanted=args.sessions,
+            )  # fmt: skip
+        # hubctl's addresses: the services this run started (all of them when the dashboard is measured).
+        addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items() if name in DEFAULT_PORTS}
+        if "dashboard" in args.only or "import" in args.only:
+            results.append(await hubctl_bench.sync_echo(f"127.0.0.1:{echo_port}", payload, token, once))
+        if "dashboard" in args.only:
+            results += await hubctl_bench.dashboard_cases(
+                addresses, f"127.0.0.1:{echo_port}", payload, token, data_dir, once
+            )
+        # Writes last: each leaves background work (relay, consumers) that would slow what follows.
+        if schedule is not None:
+            await every_in_flight("ScheduleSession", schedule)
         if "companies" in args.only:
             for in_flight in args.in_flight:
                 results.append(await measure("CreateCompany", create_company, in_flight, args.seconds, args.warmup))
                 await settle()
-        for result in results:
-            if result.method != "echo":
-                result.vs_echo = round(result.calls_per_s / baselines[result.in_flight].calls_per_s, 3)
+        if "import" in args.only:
+            results += await hubctl_bench.import_cases(addresses, token, data_dir, args.import_rows)
+            created += args.import_rows
+            await settle()
+    by_name = {(r.method, r.in_flight): r for r in results}
+    for result in results:
+        base = by_name.get((result.baseline, result.in_flight))
+        if base is not None and base is not result and base.calls_per_s:
+            result.vs_baseline = round(result.calls_per_s / base.calls_per_s, 4)
     return results
 
 
+ORDER = [
+    "echo", "GetCompany", "CreateCompany", "MatchInvestors", "P.ListIntros", "FindSlots", "ScheduleSession",
+    "echo (sync)", "dashboard/echo", "dashboard", "dashboard: companies", "dashboard: program",
+    "dashboard: investors", "dashboard: consulting", "dashboard: notifications", "hubctl --help (process)",
+    "hubctl dashboard (process)", "hubctl import (create)", "hubctl import (re-run)",
+]  # fmt: skip
+
+
 def table(results: list[Result]) -> str:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
     lines = [
-        f"{'method':<15} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs echo':>8} {'errors':>6}",
+        f"{'case':<27} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}  ratio",
     ]
-    order = {"echo": 0, "GetCompany": 1, "CreateCompany": 2, "MatchInvestors": 3, "P.ListIntros": 4}
-    order |= {"FindSlots": 5, "ScheduleSession": 6}
-    for r in sorted(results, key=lambda r: (order.get(r.method, 9), r.in_flight)):
-        ratio = "-" if r.vs_echo is None else f"{r.vs_echo:.0%}"
+    order = {name: n for n, name in enumerate(ORDER)}
+    for r in sorted(results, key=lambda r: (order.get(r.method, 99), r.in_flight)):
+        ratio = "-" if r.vs_baseline is None else f"{r.vs_baseline:.1%} of {r.baseline}"
         lines.append(
-            f"{r.method:<15} {r.in_flight:>9} {r.calls_per_s:>9.1f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-            f"{ratio:>8} {r.errors:>6}"
+            f"{r.method:<27} {r.in_flight:>9} {r.calls_per_s:>9.1f} {ms(r.p50_ms):>9} {ms(r.p99_ms):>9} "
+            f"{r.errors:>6}  {ratio}"
         )
     return "\n".join(lines)
 
@@ -285,9 +310,17 @@ def main() -> int:
         "--only",
         type=lambda s: [p.strip() for p in s.split(",") if p.strip()],
         default=list(PARTS),
-        help="comma-separated parts to measure: companies,investors,consulting (echo always runs)",
+        help=f"comma-separated parts to measure: {','.join(PARTS)} (echo always runs)",
     )
-    parser.add_argument("--json", type=Path, default=PROJECT_DIR / "var" / "bench.json")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=services_bench.SESSIONS_TARGET,
+        help="consulting sessions present when FindAvailableSlots is measured (those beyond 10k lie after the "
+        "4 weeks searched)",
+    )
+    parser.add_argument("--import-rows", type=int, default=2000, help="rows of the CSV `hubctl import` reads")
+    parser.add_argument("--json", type=Path, default=PROJECT_DIR / "var" / "bench" / "results.json")
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if unknown := set(args.only) - set(PARTS):
@@ -309,7 +342,13 @@ def main() -> int:
             )
             processes.append(echo)
             # The companies service always runs: investors and consulting learn of companies from its events.
-            services = ["companies"] + [name for name in ("investors", "consulting") if name in args.only]
+            # The dashboard wants every service answering, notifications too.
+            everything = "dashboard" in args.only
+            services = (
+                ["companies"]
+                + [name for name in ("investors", "consulting") if name in args.only or everything]
+                + (["notifications"] if everything else [])
+            )
             ports = {name: free_port() for name in services}
             if "investors" in services:
                 ports["investors_partner"] = free_port()
@@ -321,7 +360,16 @@ def main() -> int:
                 # The partner API's per-key rate limit (5/s) would make ListIntroductions measure the limiter.
                 "HUB_PARTNER_RATE": "1000000",
                 "HUB_PARTNER_BURST": "1000000",
+                # Notifications: no mail server (nothing is due to anyone in the bench) and no clock rules.
+                "HUB_SMTP_HOST": "127.0.0.1",
+                "HUB_SMTP_PORT": str(free_port()),
+                "HUB_NOTIFY_CLOCK_SECONDS": "0",
             }
+            consulting_url = (
+                service_env.get("HUB_CONSULTING_DATABASE_URL")
+                or service_env.get("HUB_DATABASE_URL")
+                or f"sqlite+aiosqlite:///{data_dir / 'consulting.db'}"
+            )
             service_env |= {f"HUB_{name.upper()}_PORT": str(port) for name, port in ports.items()}
             started: dict[str, subprocess.Popen[bytes]] = {}
             for name in services:
@@ -341,8 +389,11 @@ def main() -> int:
                 wait_port(ports["investors_partner"], started["investors"], "investors partner API")
             print(f"gRPC bench: {args.seconds:g} s per case after {args.warmup:g} s warm-up", flush=True)
             load_before = os.getloadavg()
-            results, loop = run_loop(client(args, echo_port, ports, token))
+            began = time.perf_counter()
+            seeded: dict[str, Any] = {}
+            results, loop = run_loop(client(args, echo_port, ports, token, data_dir, consulting_url, seeded))
             load_after = os.getloadavg()
+            wall = time.perf_counter() - began
         except BaseException:
             for log in sorted(data_dir.glob("*.log")):
                 if log.name != "nats.log":
@@ -365,19 +416,24 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "seconds_per_case": args.seconds,
         "warmup_seconds": args.warmup,
+        "command": " ".join(["python -m bench.grpc_bench", *sys.argv[1:]]),
+        "parts": args.only,
+        "seeded": seeded,
+        "wall_seconds": round(wall, 1),
         # 1-minute load average before and after: other work on the machine skews every figure
         "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
     }
     print()
     print(
         f"client loop: {loop}; python {info['python']}; grpcio {info['grpcio']}; {info['cpus']} CPUs; "
-        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after"
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; {wall:.0f} s"
     )
+    print("Ratios are calls/s (rows/s for import) against a baseline of this same run: compare ratios, not runs.")
     print(table(results))
     target = next((r for r in results if r.method == "GetCompany" and r.in_flight == 16), None)
-    if target and target.vs_echo is not None:
-        verdict = "meets" if target.vs_echo >= 0.6 else "misses"
-        print(f"GetCompany at 16 in flight: {target.vs_echo:.0%} of echo ({verdict} the 60% target)")
+    if target and target.vs_baseline is not None:
+        verdict = "meets" if target.vs_baseline >= 0.6 else "misses"
+        print(f"GetCompany at 16 in flight: {target.vs_baseline:.0%} of echo ({verdict} the 60% target)")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(info | {"results": [asdict(r) for r in results]}, indent=2) + "\n")
     print(f"wrote {args.json}")

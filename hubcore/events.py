@@ -137,7 +137,7 @@ class OutboxRelay:
                 rows = (await conn.execute(query)).all()
             if rows:
                 await self._publish(rows)
-                async with self.db.engine.begin() as conn:
+                async with self.db.begin() as conn:
                     await self._mark(conn, rows)
             return len(rows)
         # Several relay replicas share PostgreSQL: each takes rows the others have not locked.
@@ -284,7 +284,7 @@ class EventConsumer:
         return True
 
     async def _dead_letter(self, event_id: str, event_type: str, data: bytes, error: str, deliveries: int) -> None:
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(
                 dead_letters.insert().values(
                     consumer=self.spec.durable,

@@ -62,7 +62,7 @@ class OperationsApi(ops_pb2_grpc.OperationsServiceServicer):
             raise errors.FailedPrecondition(
                 f"the event still fails: {exc!r}", type_="HANDLER", subject=request.name
             ) from exc
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(dead_letters.update().where(dead_letters.c.id == number).values(resolved_at=now()))
             row = (await conn.execute(sa.select(dead_letters).where(dead_letters.c.id == number))).one()
         return _dead_letter(row)

@@ -141,3 +141,22 @@ async def test_postgresql_race_past_the_check_is_still_failed_precondition(
     companies = [await know_company(c, n, f"회사{n}") for n in range(1, 21)]
     start = future_monday()
     await race(c, [schedule_request(company, mentor, kind, start) for company in companies])
+
+
+async def test_many_bookings_of_free_times_at_once_all_succeed(consulting: RunningConsulting) -> None:
+    """Writers queue (on SQLite in the process, before BEGIN IMMEDIATE) rather than fail: 40 calls at once
+    for 40 free times of one mentor all commit, each once, with no overlap."""
+    c = consulting
+    mentor, kind = await make_mentor(c), await make_type(c, length=30, after=10)
+    companies = [await know_company(c, n, f"회사{n}") for n in range(1, 5)]
+    start = future_monday()
+    requests = [
+        schedule_request(companies[i % len(companies)], mentor, kind, start + timedelta(minutes=40 * i))
+        for i in range(40)
+    ]
+    results = await asyncio.gather(*(c.consulting.ScheduleSession(r, metadata=ADMIN, timeout=120) for r in requests))
+    assert len({s.name for s in results}) == len(requests)
+    await assert_no_overlap(c)
+    async with c.runtime.db.read() as conn:
+        held = (await conn.execute(sa.select(sa.func.count()).select_from(store.bookings))).scalar_one()
+    assert held == 2 * len(requests)  # the mentor's and the company's
