@@ -36,7 +36,7 @@ from hubcore.events import unpack
 ERASED = "(삭제됨)"
 
 Record = tuple[str, Mapping[str, Any]]  # table, row
-Exporter = Callable[[AsyncConnection, str], Awaitable[list[Record]]]
+Exporter = Callable[[AsyncConnection, str, list[str]], Awaitable[list[Record]]]  # conn, name, match_values
 IsErased = Callable[[AsyncConnection, str], Awaitable[bool]]
 # A binary column this service can read: (table, column) -> the message type stored there.
 Decoders = dict[tuple[str, str], Callable[[bytes], Message]]
@@ -102,6 +102,10 @@ def scrub_json(text: str, values: Iterable[str]) -> str:
     return json.dumps(walk(data), ensure_ascii=False)
 
 
+def _is_map(fd: FieldDescriptor) -> bool:
+    return fd.message_type is not None and fd.message_type.GetOptions().map_entry
+
+
 def scrub_message(message: Message, values: Iterable[str]) -> bool:
     """Replaces the values in every string field of the message, nested messages and Any payloads
     included; returns whether anything changed."""
@@ -109,7 +113,8 @@ def scrub_message(message: Message, values: Iterable[str]) -> bool:
     changed = False
     for fd, value in message.ListFields():
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
-            if fd.message_type.GetOptions().map_entry:
+            if _is_map(fd):
+                assert fd.message_type is not None
                 value_fd = fd.message_type.fields_by_name["value"]
                 for key in list(value):
                     if value_fd.type == FieldDescriptor.TYPE_STRING:
@@ -119,14 +124,14 @@ def scrub_message(message: Message, values: Iterable[str]) -> bool:
                     elif value_fd.type == FieldDescriptor.TYPE_MESSAGE:
                         changed |= scrub_message(value[key], values)
                 continue
-            items = value if fd.label == FieldDescriptor.LABEL_REPEATED else [value]
+            items = value if fd.is_repeated else [value]
             for item in items:
                 if isinstance(item, any_pb2.Any):
                     changed |= _scrub_any(item, values)
                 else:
                     changed |= scrub_message(item, values)
         elif fd.type == FieldDescriptor.TYPE_STRING:
-            if fd.label == FieldDescriptor.LABEL_REPEATED:
+            if fd.is_repeated:
                 for i, item in enumerate(value):
                     new = replace_values(item, values)
                     if new != item:
@@ -159,9 +164,9 @@ def mentions(message: Message, names: Iterable[str]) -> bool:
     prefixes = tuple(f"{n}/" for n in names)
     for fd, value in message.ListFields():
         if fd.type == FieldDescriptor.TYPE_MESSAGE:
-            if fd.message_type.GetOptions().map_entry:
+            if _is_map(fd):
                 continue
-            items = value if fd.label == FieldDescriptor.LABEL_REPEATED else [value]
+            items = value if fd.is_repeated else [value]
             for item in items:
                 inner = item
                 if isinstance(item, any_pb2.Any):
@@ -172,7 +177,7 @@ def mentions(message: Message, names: Iterable[str]) -> bool:
                 if mentions(inner, names):
                     return True
         elif fd.type == FieldDescriptor.TYPE_STRING:
-            for item in value if fd.label == FieldDescriptor.LABEL_REPEATED else [value]:
+            for item in value if fd.is_repeated else [value]:
                 if item in names or item.startswith(prefixes):
                     return True
     return False
@@ -267,14 +272,14 @@ def _mentions_value(message: Message, values: list[str]) -> bool:
     another aggregate). Substrings alone are not enough to touch another aggregate's event."""
     lowered = {v.lower() for v in values}
     for fd, value in message.ListFields():
-        if fd.type == FieldDescriptor.TYPE_MESSAGE and not fd.message_type.GetOptions().map_entry:
-            for item in value if fd.label == FieldDescriptor.LABEL_REPEATED else [value]:
+        if fd.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(fd):
+            for item in value if fd.is_repeated else [value]:
                 if isinstance(item, any_pb2.Any):
                     continue
                 if _mentions_value(item, values):
                     return True
         elif fd.type == FieldDescriptor.TYPE_STRING:
-            for item in value if fd.label == FieldDescriptor.LABEL_REPEATED else [value]:
+            for item in value if fd.is_repeated else [value]:
                 if item.strip().lower() in lowered:
                     return True
     return False
@@ -362,7 +367,8 @@ class PrivacyApi(privacy_pb2_grpc.PrivacyServiceServicer):
         responses = response_types(*self.data.services) if self.data else {}
         decoders = self.data.decoders if self.data else {}
         async with self.db.read() as conn:
-            records = await self.data.export(conn, name) if self.data else []
+            match = distinct_values(*request.match_values)
+            records = await self.data.export(conn, name, match) if self.data else []
             records += await runtime_records(conn, (name,), responses)
             erased = bool(self.data and self.data.is_erased and await self.data.is_erased(conn, name))
         return privacy_pb2.PersonalDataExport(

@@ -43,7 +43,7 @@ SERVICES = [
 RESPONSES = response_types(*SERVICES)
 
 
-async def export(conn: AsyncConnection, name: str) -> list[Record]:
+async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
     number = subject_id(name)
     found: list[Record] = []
     if name.startswith("people/"):
@@ -116,7 +116,7 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
     saved = await store.save_person(uow.conn, tombstone, expected_version=person.version)
     changed = 1 + await _erase_applications(uow.conn, person.name)
     salt = secrets.token_hex(16)
-    digests = [contact_digest(salt, v) for v in (person.email, person.phone) if v]
+    digests = [contact_digest(salt, v) for v in values]
     await uow.emit(
         "hub.companies.person.erased",
         saved.name,
