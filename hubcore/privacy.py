@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -64,6 +66,32 @@ def distinct_values(*values: str | None) -> list[str]:
 def contact_digest(salt: str, value: str) -> str:
     """How PersonErased names an email or phone without carrying it: hex SHA-256 of salt + value (lower case)."""
     return hashlib.sha256((salt + value.strip().lower()).encode()).hexdigest()
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"\+?\d[\d -]{6,}\d")
+
+
+def candidates(text: str) -> set[str]:
+    """What in free text could be a name, an email or a phone number: emails, phone numbers, words and
+    pairs of words (an English name), and each Hangul word's leading part (a name followed by 님, 대표,
+    a particle)."""
+    found = set(_EMAIL.findall(text)) | {p.replace(" ", "").replace("-", "") for p in _PHONE.findall(text)}
+    words = re.findall(r"[^\W_]+", text)
+    found.update(words)
+    found.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    for word in words:
+        if any("\uac00" <= ch <= "\ud7a3" for ch in word):
+            found.update(word[:n] for n in range(2, len(word)))
+    return found
+
+
+def find_by_digest(text: str, salt: str, digests: set[str]) -> list[str]:
+    """The parts of a text that hash (contact_digest) to one of the digests: how a service that holds only
+    free text finds an erased person's name or email in it."""
+    if not text or not digests:
+        return []
+    return [c for c in candidates(text) if contact_digest(salt, c) in digests]
 
 
 def replace_values(text: str, values: Iterable[str]) -> str:
@@ -157,6 +185,32 @@ def _scrub_any(packed: any_pb2.Any, values: list[str]) -> bool:
     return False
 
 
+def blank_fields(message: Message, fields: Iterable[str]) -> bool:
+    """Empties the string fields with these names anywhere in the message (the free text a service erases
+    with its subject: agenda, notes, note, reason…); returns whether anything changed."""
+    fields = frozenset(fields)
+    if not fields:
+        return False
+    changed = False
+    for fd, value in message.ListFields():
+        if fd.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(fd):
+            for item in value if fd.is_repeated else [value]:
+                if isinstance(item, any_pb2.Any):
+                    try:
+                        inner = unpack_any(item)
+                    except KeyError:
+                        continue
+                    if blank_fields(inner, fields):
+                        item.Pack(inner)
+                        changed = True
+                else:
+                    changed |= blank_fields(item, fields)
+        elif fd.type == FieldDescriptor.TYPE_STRING and fd.name in fields:
+            message.ClearField(fd.name)
+            changed = True
+    return changed
+
+
 def mentions(message: Message, names: Iterable[str]) -> bool:
     """Whether a string field anywhere in the message is one of the names, or a resource under one
     (companies/3/kpi/2026-Q1)."""
@@ -218,53 +272,73 @@ async def scrub_runtime_tables(
     names: Iterable[str],
     values: Iterable[str],
     responses: Mapping[str, Callable[[bytes], Message]] | None = None,
+    fields: Iterable[str] = (),
+    everywhere: bool = False,
 ) -> int:
     """Replaces the values in the events this service keeps (outbox, published or not, and dead letters)
     about the erased subject (`names`: companies/3, or people/7 and what else the service calls them), and in
-    the stored responses of its idempotent calls. Returns the rows changed.
+    the stored responses of its idempotent calls; in those about the subject, the string fields named in
+    `fields` (the free text the service empties in its own rows) are emptied too. With `everywhere` (a
+    person's name, email and phone) the values are replaced in every event that holds them, whatever it is
+    about. Returns the rows changed.
 
     Outbox rows stay (they are the record the hub can re-publish from, and their ids are what consumers
     de-duplicate on); their payloads lose the personal values. A stored response is rewritten when its type is
     known; otherwise it is deleted (a retry of that old request would then run again)."""
     names = tuple(names)
     values = distinct_values(*values)
-    if not values:
+    fields = tuple(fields)
+    if not values and not fields:
         return 0
     needles = [v.lower().encode() for v in values]
+    name_needles = [n.encode() for n in names]
     changed = 0
     for table, key in ((outbox, outbox.c.seq), (dead_letters, dead_letters.c.id)):
         rows = (await conn.execute(sa.select(key, table.c.data))).all()
         for row_key, data in rows:
-            if not any(n in data.lower() for n in needles):
+            lowered = data.lower()
+            if not any(n in lowered for n in needles) and not (fields and any(n in data for n in name_needles)):
                 continue
             decoded = _envelope(data)
             if decoded is None:
                 continue
             envelope, payload = decoded
-            if not _about(envelope, payload, names) and not _mentions_value(payload, values):
+            about = _about(envelope, payload, names)
+            if not about and not everywhere and not _mentions_value(payload, values):
                 continue
-            if scrub_message(payload, values):
+            blanked = about and blank_fields(payload, fields)
+            if scrub_message(payload, values) or blanked:
                 envelope.payload.Pack(payload)
                 await conn.execute(table.update().where(key == row_key).values(data=envelope.SerializeToString()))
                 changed += 1
     k = idempotency_keys.c
     for method, request_id, response in (await conn.execute(sa.select(k.method, k.request_id, k.response))).all():
-        if not any(n in response.lower() for n in needles):
+        has_value = any(n in response.lower() for n in needles)
+        if not has_value and not (fields and any(n in response for n in name_needles)):
             continue
         where = sa.and_(k.method == method, k.request_id == request_id)
-        parse = (responses or {}).get(method)
-        message = None
-        if parse is not None:
-            try:
-                message = parse(response)
-            except DecodeError:
-                message = None
-        if message is not None and scrub_message(message, values):
+        message = _parse((responses or {}).get(method), response)
+        if message is None:
+            if has_value:
+                await conn.execute(idempotency_keys.delete().where(where))
+                changed += 1
+            continue
+        touched = scrub_message(message, values)
+        if mentions(message, names):
+            touched |= blank_fields(message, fields)
+        if touched:
             await conn.execute(idempotency_keys.update().where(where).values(response=message.SerializeToString()))
-        else:
-            await conn.execute(idempotency_keys.delete().where(where))
-        changed += 1
+            changed += 1
     return changed
+
+
+def _parse(parse: Callable[[bytes], Message] | None, data: bytes) -> Message | None:
+    if parse is None:
+        return None
+    try:
+        return parse(data)
+    except DecodeError:
+        return None
 
 
 def _mentions_value(message: Message, values: list[str]) -> bool:

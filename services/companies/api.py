@@ -563,7 +563,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
                 if company.erased_at is None:
                     tombstone = privacy.company_tombstone(company)
                     company = await privacy.erase_company(
-                        uow, tombstone, request.reason.strip(), company_snapshot(tombstone)
+                        uow, company, tombstone, request.reason.strip(), company_snapshot(tombstone)
                     )
                 response = company_pb(company)
                 await remember(uow, "EraseCompany", request.request_id, request, response)

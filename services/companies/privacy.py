@@ -41,6 +41,10 @@ SERVICES = [
     tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
 ]
 RESPONSES = response_types(*SERVICES)
+# The free text emptied with the subject, in its rows and in the events and stored responses about it.
+PERSON_TEXT = ("title", "reason", "text", "attachment_urls", "comment")
+COMPANY_TEXT = ("description", "reason", "text", "attachment_urls", "comment", "note", "override_reason",
+                "evidence", "evidence_url")  # fmt: skip
 
 
 async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
@@ -132,18 +136,22 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
             contact_digests=digests,
         ),
     )
-    changed += await scrub_runtime_tables(uow.conn, names=(person.name,), values=values, responses=RESPONSES)
+    changed += await scrub_runtime_tables(
+        uow.conn, names=(person.name,), values=values, responses=RESPONSES, fields=PERSON_TEXT, everywhere=True
+    )
     await _log(uow, person.name, reason, changed)
     return saved
 
 
-async def erase_company(uow: UnitOfWork, company: Company, reason: str, snapshot: ev.CompanySnapshot) -> Company:
-    """Empties the company's identifying fields (a tombstone stays with its anonymous figures) and the free
-    text of its records; emits hub.companies.company.erased with the tombstone's snapshot. `snapshot` is
-    the tombstone's snapshot as every company event carries it (api.company_snapshot)."""
+async def erase_company(
+    uow: UnitOfWork, company: Company, tombstone: Company, reason: str, snapshot: ev.CompanySnapshot
+) -> Company:
+    """Empties the company's identifying fields (the tombstone stays with its anonymous figures) and the free
+    text of its records; emits hub.companies.company.erased with the tombstone's snapshot (`snapshot`, as
+    every company event carries it: api.company_snapshot)."""
     values = distinct_values(company.korean_name, company.english_name, company.website)
-    saved = await store.save_company(uow.conn, company, expected_version=company.version - 1)
-    number, name = company.id, company.name
+    saved = await store.save_company(uow.conn, tombstone, expected_version=company.version)
+    number, name = saved.id, saved.name
     changed = 1 + await _erase_applications(uow.conn, name)
     for table, emptied in (
         (store.kpi_reports, {"note": ""}),
@@ -152,7 +160,9 @@ async def erase_company(uow: UnitOfWork, company: Company, reason: str, snapshot
     ):
         changed += (await uow.conn.execute(table.update().where(table.c.company_id == number).values(emptied))).rowcount
     await uow.emit("hub.companies.company.erased", name, saved.version, ev.CompanyErased(company=snapshot))
-    changed += await scrub_runtime_tables(uow.conn, names=(name,), values=values, responses=RESPONSES)
+    changed += await scrub_runtime_tables(
+        uow.conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT
+    )
     await _log(uow, name, reason, changed)
     return saved
 

@@ -30,6 +30,8 @@ from hubcore.privacy import (
     Record,
     contact_digest,
     distinct_values,
+    find_by_digest,
+    replace_values,
     response_types,
     rows,
     scrub_runtime_tables,
@@ -39,6 +41,8 @@ from services.consulting import store
 
 SERVICES = [consulting_pb2.DESCRIPTOR.services_by_name["ConsultingService"]]
 RESPONSES = response_types(*SERVICES)
+# The free text emptied with a company, in its rows and in the events and stored responses about it.
+COMPANY_TEXT = ("agenda", "notes", "reason", "description", "owner")
 
 
 async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
@@ -91,11 +95,13 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     owners = list((await conn.execute(sa.select(a.owner).where(a.company_id == number).distinct())).scalars())
     await conn.execute(store.action_items.update().where(a.company_id == number).values(description="", owner=ERASED))
     values = distinct_values(*values, *(o for o in owners if o != ERASED))
-    if values:
-        await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES)
+    await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT)
 
 
 async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """Registrations and action items under the person's name or email (by digest) are emptied; the parts of
+    free text (agendas, notes, action items, reasons) that hash to a digest are replaced, here and in the
+    stored events."""
     assert isinstance(payload, ev.PersonErased)
     name = payload.person.name or envelope.subject_id
     digests = set(payload.contact_digests)
@@ -104,21 +110,35 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
         return bool(value) and contact_digest(payload.salt, value) in digests
 
     conn = uow.conn
-    values: list[str] = []
+    found: set[str] = set()
     r, a = store.registrations.c, store.action_items.c
     for row in (await conn.execute(sa.select(r.id, r.participant_name, r.email))).all():
         if matches(row.participant_name) or matches(row.email):
-            values += [row.participant_name, row.email]
+            found.update(v for v in (row.participant_name, row.email) if v)
             await conn.execute(
                 store.registrations.update().where(r.id == row.id).values(participant_name=ERASED, email="")
             )
     for item_id, owner in (await conn.execute(sa.select(a.id, a.owner))).all():
         if owner == name or matches(owner):
-            values.append(owner)
+            if owner != name:
+                found.add(owner)
             await conn.execute(store.action_items.update().where(a.id == item_id).values(owner=ERASED))
-    values = distinct_values(*(v for v in values if v != name))
-    if values:
-        await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES)
+    s, c = store.sessions.c, store.session_changes.c
+    texts = ((store.sessions, s.id, (s.agenda, s.notes, s.cancel_reason)), (store.action_items, a.id, (a.description,)),
+             (store.session_changes, c.id, (c.reason,)))  # fmt: skip
+    for table, key, columns in texts:
+        for row in (await conn.execute(sa.select(key, *columns))).all():
+            hits = {v for column in columns for v in find_by_digest(row._mapping[column.name], payload.salt, digests)}
+            if hits:
+                found.update(hits)
+                erased = distinct_values(*hits)
+                await conn.execute(
+                    table.update()
+                    .where(key == row[0])
+                    .values({column.name: replace_values(row._mapping[column.name], erased) for column in columns})
+                )
+    if found:
+        await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
 
 
 ERASURES = ConsumerSpec(durable="consulting-erasures", subjects=["hub.companies.person.erased"], handler=person_erased)

@@ -40,4 +40,7 @@ async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
     )
 
 
-CONSUMERS = [ConsumerSpec(durable=DIRECTORY, subjects=["hub.companies.company.>"], handler=project_company)]
+CONSUMERS = [
+    ConsumerSpec(durable=DIRECTORY, subjects=["hub.companies.company.>"], handler=project_company),
+    privacy.ERASURES,
+]

@@ -20,10 +20,13 @@ from hub.investors.v1 import investors_pb2, partner_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import UnitOfWork
+from hubcore.events import ConsumerSpec
 from hubcore.privacy import (
     PersonalData,
     Record,
     distinct_values,
+    find_by_digest,
+    replace_values,
     response_types,
     rows,
     scrub_runtime_tables,
@@ -36,6 +39,7 @@ SERVICES = [
     partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
 ]
 RESPONSES = response_types(*SERVICES)
+TEXT = ("note", "reason")  # an introduction's note and the reasons of its transitions
 
 
 async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
@@ -72,6 +76,31 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     if ids:
         await conn.execute(store.introductions.update().where(i.id.in_(ids)).values(note=""))
         await conn.execute(store.introduction_history.update().where(h.introduction_id.in_(ids)).values(reason=""))
-    if values:
-        await scrub_runtime_tables(conn, names=(f"companies/{number}",), values=values, responses=RESPONSES)
+    await scrub_runtime_tables(conn, names=(f"companies/{number}",), values=values, responses=RESPONSES, fields=TEXT)
     return values
+
+
+async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """The hub's people appear here only in free text (an introduction's note, a transition's reason): the
+    parts of it that hash to the event's digests are replaced, here and in the stored events."""
+    assert isinstance(payload, ev.PersonErased)
+    digests = set(payload.contact_digests)
+    conn = uow.conn
+    found: set[str] = set()
+    i, h = store.introductions.c, store.introduction_history.c
+    for table, key, column in ((store.introductions, i.id, i.note), (store.introduction_history, h.id, h.reason)):
+        for row_id, text in (await conn.execute(sa.select(key, column))).all():
+            values = find_by_digest(text, payload.salt, digests)
+            if values:
+                found.update(values)
+                await conn.execute(
+                    table.update()
+                    .where(key == row_id)
+                    .values({column.name: replace_values(text, distinct_values(*values))})
+                )
+    if found:
+        name = payload.person.name or envelope.subject_id
+        await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
+
+
+ERASURES = ConsumerSpec(durable="investors-erasures", subjects=["hub.companies.person.erased"], handler=person_erased)

@@ -32,6 +32,7 @@ from hubcore.db import UnitOfWork, now
 from hubcore.privacy import (
     PersonalData,
     Record,
+    blank_fields,
     distinct_values,
     mentions,
     replace_values,
@@ -44,6 +45,8 @@ from services.notifications import domain, store
 
 SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]
 RESPONSES = response_types(*SERVICES)
+# The free text of a company's sessions, action items and introductions in the snapshots the rules keep.
+COMPANY_TEXT = ("agenda", "notes", "description", "owner", "note", "reason")
 
 
 def entity_type(name: str) -> Callable[[bytes], Message] | None:
@@ -72,12 +75,14 @@ def _decode(name: str, data: bytes) -> Message | None:
         return None
 
 
-async def _entities_about(conn: AsyncConnection, names: tuple[str, ...]) -> list[tuple[str, Message | None]]:
+async def _entities_about(
+    conn: AsyncConnection, names: tuple[str, ...], *, everywhere: bool = False
+) -> list[tuple[str, Message | None]]:
     found: list[tuple[str, Message | None]] = []
     for row in (await conn.execute(sa.select(store.entities.c.name, store.entities.c.data))).all():
         message = _decode(row.name, row.data)
         own = row.name in names or row.name.startswith(tuple(f"{n}/" for n in names))
-        if own or (message is not None and mentions(message, names)):
+        if own or (message is not None and (everywhere or mentions(message, names))):
             found.append((row.name, message))
     return found
 
@@ -120,9 +125,18 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
 PERSONAL_DATA = PersonalData(export=export, services=SERVICES)
 
 
-async def _scrub_entities(conn: AsyncConnection, names: tuple[str, ...], values: list[str]) -> None:
-    for entity_name, message in await _entities_about(conn, names):
-        if message is not None and scrub_message(message, values):
+async def _scrub_entities(
+    conn: AsyncConnection,
+    names: tuple[str, ...],
+    values: list[str],
+    fields: tuple[str, ...] = (),
+    everywhere: bool = False,
+) -> None:
+    for entity_name, message in await _entities_about(conn, names, everywhere=everywhere):
+        if message is None:
+            continue
+        blanked = blank_fields(message, fields)
+        if scrub_message(message, values) or blanked:
             await conn.execute(
                 store.entities.update()
                 .where(store.entities.c.name == entity_name)
@@ -181,7 +195,7 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     f, d = store.follow_ups.c, store.deliveries.c
     await _cancel(conn, f.company == name, d.company == name)
     if values:
-        await _scrub_entities(conn, (name,), values)
+        await _scrub_entities(conn, (name,), values, COMPANY_TEXT)
         await _scrub_follow_ups(conn, f.company == name, values)
         await _scrub_deliveries(conn, d.company == name, values)
         await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES)
@@ -207,5 +221,7 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     await _scrub_deliveries(conn, d.recipient_id == current.id, values, address="")
     if values:
         await _scrub_follow_ups(conn, sa.true(), values)
-        await _scrub_entities(conn, (name,), values)
-        await scrub_runtime_tables(conn, names=(name, f"recipients/{current.id}"), values=values, responses=RESPONSES)
+        await _scrub_entities(conn, (name,), values, everywhere=True)
+        await scrub_runtime_tables(
+            conn, names=(name, f"recipients/{current.id}"), values=values, responses=RESPONSES, everywhere=True
+        )
