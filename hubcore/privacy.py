@@ -60,7 +60,7 @@ def distinct_values(*values: str | None) -> list[str]:
     """The values to scrub, longest first (so a name inside an email is not replaced before the email),
     without the empty ones and the single characters that would match everywhere."""
     kept = {v.strip() for v in values if v and len(v.strip()) >= 2}
-    return sorted(kept, key=len, reverse=True)
+    return sorted(kept, key=lambda v: (-len(v), v))
 
 
 def contact_digest(salt: str, value: str) -> str:
