@@ -19,7 +19,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
-from hub.ops.v1 import ops_pb2, ops_pb2_grpc
+from hub.ops.v1 import ops_pb2, ops_pb2_grpc, privacy_pb2, privacy_pb2_grpc
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
@@ -28,6 +28,7 @@ from hubcore import errors, events, migrate, tls, tokens, tracing
 from hubcore.db import Database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
+from hubcore.privacy import PersonalData, PrivacyApi
 from hubcore.requests import Rules, validate
 from hubcore.settings import Settings, token_hash
 
@@ -363,6 +364,8 @@ class Runtime:
         # Signed access tokens: every service checks them with the signing key, and learns revocations from
         # hub.ops.access_token.revoked through a consumer of its own.
         self.verifier = tokens.TokenVerifier(self.db, settings.token_signing_keys)
+        # What the service holds about a company or a person, for PrivacyService (every service serves it).
+        self.personal_data: PersonalData | None = None
 
     def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
         self.services.append(service)
@@ -395,10 +398,18 @@ class Runtime:
             roles={},
             default_roles=frozenset({ADMIN}),
         )
+        privacy = GrpcService(
+            add_to_server=privacy_pb2_grpc.add_PrivacyServiceServicer_to_server,
+            servicer=PrivacyApi(self.db, self.settings.service, self.personal_data),
+            descriptor=privacy_pb2.DESCRIPTOR.services_by_name["PrivacyService"],
+            roles={},
+            default_roles=frozenset({ADMIN}),
+        )
+        ops_services = [ops, privacy]
         s = self.settings
-        self.policies = self._policies([*self.services, ops])
+        self.policies = self._policies([*self.services, *ops_services])
         self.server = self._server(
-            [*self.services, ops],
+            [*self.services, *ops_services],
             Interceptor(s, self.policies, self.rules, metrics=self.metrics, verifier=self.verifier),
         )
         self.port = self.server.add_insecure_port(f"{s.grpc_host}:{s.grpc_port}")
@@ -422,7 +433,7 @@ class Runtime:
         await self.server.start()
         for server in self._extra_servers:
             await server.start()
-        for service in [*self.services, ops, *(x for listener in self.listeners for x in listener.services)]:
+        for service in [*self.services, *ops_services, *(x for listener in self.listeners for x in listener.services)]:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))

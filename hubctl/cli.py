@@ -14,7 +14,7 @@ from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
 
-from hubctl import backup, consulting, dashboard, followups, investors, program, tokens, transfer
+from hubctl import backup, consulting, dashboard, followups, investors, privacy, program, tokens, transfer
 from hubctl.client import (
     EXIT_HELP,
     Client,
@@ -58,6 +58,7 @@ app.add_typer(followups.followups_app, name="followups")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
 app.add_typer(backup.backup_app, name="backup")
+app.add_typer(privacy.privacy_app, name="privacy")
 
 
 @app.callback()

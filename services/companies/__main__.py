@@ -10,7 +10,7 @@ from hub.ops.v1 import tokens_pb2, tokens_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import access, api, handlers, program
+from services.companies import access, api, handlers, privacy, program
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -48,6 +48,7 @@ def build(settings: Settings) -> Runtime:
         ),
         access.RULES,
     )
+    runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)
     return runtime

@@ -40,7 +40,7 @@ from hubcore.requests import (
     url,
 )
 from hubcore.server import ADMIN, SERVICE, caller
-from services.companies import domain, store
+from services.companies import domain, privacy, store
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
@@ -89,6 +89,12 @@ RULES: dict[type, Rules] = {
     ),
     pb.DeletePersonRequest: Rules({"name": [required]}),
     pb.ListPeopleRequest: Rules({"query": [length(0, 100)], "filter": [length(0, 500)]}),
+    pb.ErasePersonRequest: Rules(
+        {"name": [required], "reason": [required, length(1, 500)], "request_id": [length(1, 100)]}
+    ),
+    pb.EraseCompanyRequest: Rules(
+        {"name": [required], "reason": [required, length(1, 500)], "request_id": [length(1, 100)]}
+    ),
 }
 # Program managers do everything; other services may read.
 READ = frozenset({ADMIN, SERVICE})
@@ -146,6 +152,7 @@ def company_pb(company: domain.Company) -> pb.Company:
         etag=company.etag,
         funding_raised=money_pb2.Money(currency_code="KRW", units=company.funding_raised),
         last_round=company.last_round,
+        erase_time=timestamp(company.erased_at),
     )
     if company.founded_on:
         message.founded_on.CopyFrom(date_message(company.founded_on))
@@ -193,6 +200,7 @@ def person_pb(person: domain.Person) -> pb.Person:
         create_time=timestamp(person.created_at),
         update_time=timestamp(person.updated_at),
         etag=person.etag,
+        erase_time=timestamp(person.erased_at),
     )
 
 
@@ -274,6 +282,12 @@ async def change_status(uow: UnitOfWork, company: domain.Company, target: str, r
             ended = await store.get_assignment(uow.conn, row.id)
             await uow.emit(f"{SUBJECT}.residency.moved_out", f"assignments/{row.id}", 2, residency_event(ended))
     return moved
+
+
+def _refuse_erased(name: str, erased_at: datetime | None) -> None:
+    if erased_at is not None:
+        raise errors.FailedPrecondition(f"{name} was erased on request; its data cannot be written again",
+                                        type_="ERASED", subject=name)  # fmt: skip
 
 
 class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
@@ -360,6 +374,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         async with self._write() as uow:
             company = await _load_company(uow, company_id, request.company.name)
             check_etag(request.company.etag, company.etag)
+            _refuse_erased(company.name, company.erased_at)
             updated, changed = domain.update_company(company, changes)
             if not changed:
                 return company_pb(company)
@@ -483,6 +498,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
             if person is None:
                 raise errors.NotFound("Person", request.person.name)
             check_etag(request.person.etag, person.etag)
+            _refuse_erased(person.name, person.erased_at)
             updated, changed = domain.update_person(person, changes)
             if not changed:
                 return person_pb(person)
@@ -518,3 +534,40 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
                 ev.PersonDeleted(person=ev.PersonSnapshot(name=person.name)),
             )
         return empty_pb2.Empty()
+
+    # Personal data (services/companies/privacy.py)
+
+    async def ErasePerson(self, request: pb.ErasePersonRequest, context: Context) -> pb.Person:
+        person_id = parse_name(request.name, "people")
+
+        async def work() -> pb.Person:
+            async with self._write() as uow:
+                person = await store.get_person(uow.conn, person_id)
+                if person is None:
+                    raise errors.NotFound("Person", request.name)
+                if person.erased_at is None:
+                    person = await privacy.erase_person(uow, person, request.reason.strip())
+                response = person_pb(person)
+                await remember(uow, "ErasePerson", request.request_id, request, response)
+            return response
+
+        result: pb.Person = await self.db.idempotent("ErasePerson", request.request_id, request, pb.Person, work)
+        return result
+
+    async def EraseCompany(self, request: pb.EraseCompanyRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+
+        async def work() -> pb.Company:
+            async with self._write() as uow:
+                company = await _load_company(uow, company_id, request.name)
+                if company.erased_at is None:
+                    tombstone = privacy.company_tombstone(company)
+                    company = await privacy.erase_company(
+                        uow, company, tombstone, request.reason.strip(), company_snapshot(tombstone)
+                    )
+                response = company_pb(company)
+                await remember(uow, "EraseCompany", request.request_id, request, response)
+            return response
+
+        result: pb.Company = await self.db.idempotent("EraseCompany", request.request_id, request, pb.Company, work)
+        return result

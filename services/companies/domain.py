@@ -73,6 +73,7 @@ class Company:
     version: int = 1
     funding_raised: int = 0  # KRW, from the closed rounds the investors service reports
     last_round: str = ""
+    erased_at: datetime | None = None  # personal data erased on request (a tombstone)
 
     @property
     def name(self) -> str:
@@ -174,6 +175,7 @@ class Person:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    erased_at: datetime | None = None  # personal data erased on request (a tombstone)
 
     @property
     def name(self) -> str:

@@ -40,6 +40,7 @@ companies = sa.Table(
     # Kept by the hub.investors.round.closed consumer from company_rounds, never by the API's writes.
     sa.Column("funding_raised_krw", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("last_round", sa.String(20), nullable=False, server_default=""),
+    sa.Column("erased_at", at, nullable=True),  # personal data erased on request: a tombstone
     sa.Index("ix_companies_status", "status"),
     sa.Index("ix_companies_sector", "sector"),
     sa.Index("ix_companies_created", "created_at", "id"),
@@ -69,6 +70,7 @@ people = sa.Table(
     sa.Column("created_at", at, nullable=False),
     sa.Column("updated_at", at, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("erased_at", at, nullable=True),  # personal data erased on request: a tombstone
     sa.Index("ix_people_company", "company_id", "id"),
 )
 
@@ -257,6 +259,19 @@ access_tokens = sa.Table(
     sa.Index("ix_access_tokens_issued", "issued_at", "id"),
 )
 
+# The erasure log: what was erased on request, by whom, when and why (the reason names no personal data).
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("id", big_id, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(40), nullable=False),  # companies/3, people/7
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("erased_at", at, nullable=False),
+    sa.Column("rows_changed", sa.Integer, nullable=False),
+    sa.Index("ix_erasures_subject", "subject"),
+)
+
 # Everything the migrations must create: the service's tables and the runtime's.
 for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
@@ -280,6 +295,7 @@ def to_company(row: Any) -> Company:
         version=row.version,
         funding_raised=row.funding_raised_krw,
         last_round=row.last_round,
+        erased_at=as_utc(row.erased_at) if row.erased_at else None,
     )
 
 
@@ -297,6 +313,7 @@ def _company_values(company: Company) -> dict[str, Any]:
         "search_text": company.search_text,
         "deleted_at": company.deleted_at,
         "version": company.version,
+        "erased_at": company.erased_at,
     }
 
 
@@ -350,6 +367,7 @@ def to_person(row: Any) -> Person:
         created_at=as_utc(row.created_at),
         updated_at=as_utc(row.updated_at),
         version=row.version,
+        erased_at=as_utc(row.erased_at) if row.erased_at else None,
     )
 
 
@@ -364,6 +382,7 @@ def _person_values(person: Person) -> dict[str, Any]:
         "phone": person.phone,
         "search_text": person.search_text,
         "version": person.version,
+        "erased_at": person.erased_at,
     }
 
 

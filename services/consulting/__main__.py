@@ -8,7 +8,7 @@ from hub.consulting.v1 import consulting_pb2, consulting_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.consulting import api, handlers
+from services.consulting import api, handlers, privacy
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -25,6 +25,7 @@ def build(settings: Settings, *, sweep_seconds: float = handlers.SWEEP_SECONDS) 
         ),
         api.RULES,
     )
+    runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)
     runtime.add_loop("overdue-action-items", handlers.overdue_loop(runtime.db, sweep_seconds))

@@ -22,7 +22,7 @@ from hub.events.v1 import envelope_pb2
 
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.events import ConsumerSpec
-from services.consulting import domain, store
+from services.consulting import domain, privacy, store
 from services.consulting.api import SUBJECT, action_item_snapshot
 
 log = structlog.get_logger()
@@ -31,6 +31,8 @@ SWEEP_SECONDS = 60.0
 
 async def update_directory(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     snapshot: company_events.CompanySnapshot = payload.company  # type: ignore[attr-defined]
+    if isinstance(payload, company_events.CompanyErased):  # personal data erased on request: our copies go too
+        await privacy.company_erased(uow, envelope, payload)
     await store.upsert_company(
         uow.conn,
         company=snapshot.name or envelope.subject_id,
@@ -43,7 +45,10 @@ async def update_directory(uow: UnitOfWork, envelope: envelope_pb2.Envelope, pay
 
 
 CONSUMERS = [
-    ConsumerSpec(durable="consulting-company-directory", subjects=["hub.companies.company.>"], handler=update_directory)
+    ConsumerSpec(
+        durable="consulting-company-directory", subjects=["hub.companies.company.>"], handler=update_directory
+    ),
+    privacy.ERASURES,
 ]
 
 

@@ -9,7 +9,7 @@ from hub.investors.v1 import investors_pb2, investors_pb2_grpc, partner_pb2, par
 
 from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
 from hubcore.settings import Settings
-from services.investors import api, handlers, partner
+from services.investors import api, handlers, partner, privacy
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -49,6 +49,7 @@ def build(settings: Settings) -> Runtime:
             audit=access.audit,
         )
     )
+    runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)
     return runtime

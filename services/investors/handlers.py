@@ -13,7 +13,7 @@ from hub.events.v1 import envelope_pb2
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
 from hubcore.requests import parse_name
-from services.investors import domain, store
+from services.investors import domain, privacy, store
 
 DIRECTORY = "investors-directory"
 
@@ -21,6 +21,8 @@ DIRECTORY = "investors-directory"
 async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     """Every company event carries a snapshot; the newest version wins, whatever the arrival order."""
     snapshot: ev.CompanySnapshot = payload.company  # type: ignore[attr-defined]
+    if isinstance(payload, ev.CompanyErased):  # personal data erased on request: our copies go too
+        await privacy.company_erased(uow, envelope, payload)
     await store.upsert_directory_company(
         uow.conn,
         domain.DirectoryCompany(
@@ -38,4 +40,7 @@ async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
     )
 
 
-CONSUMERS = [ConsumerSpec(durable=DIRECTORY, subjects=["hub.companies.company.>"], handler=project_company)]
+CONSUMERS = [
+    ConsumerSpec(durable=DIRECTORY, subjects=["hub.companies.company.>"], handler=project_company),
+    privacy.ERASURES,
+]

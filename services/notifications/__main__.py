@@ -9,7 +9,7 @@ from hub.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from hubcore.db import now
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.notifications import api, store
+from services.notifications import api, privacy, store
 from services.notifications.config import Config
 from services.notifications.handlers import Clock, Handlers
 from services.notifications.scheduler import Scheduler
@@ -31,6 +31,7 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
         ),
         api.RULES,
     )
+    runtime.personal_data = privacy.PERSONAL_DATA
     handlers = Handlers(cfg, clock)
     for spec in handlers.consumers():
         runtime.add_consumer(spec)

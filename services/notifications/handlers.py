@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database, UnitOfWork, as_utc, now
 from hubcore.events import ConsumerSpec
-from services.notifications import domain, rules, store
+from services.notifications import domain, privacy, rules, store
 from services.notifications.config import Config
 
 log = structlog.get_logger()
@@ -75,6 +75,8 @@ class Handlers:
             "hub.companies.person.registered": self.person,
             "hub.companies.person.updated": self.person,
             "hub.companies.person.deleted": self.person_deleted,
+            "hub.companies.company.erased": privacy.company_erased,
+            "hub.companies.person.erased": privacy.person_erased,
             "hub.companies.kpi.reported": self.kpi_reported,
             "hub.investors.firm.registered": self.firm,
             "hub.investors.firm.updated": self.firm,

@@ -1,0 +1,174 @@
+"""Personal data in the companies service: what it holds about a company or a person (the export), and the
+erasure use cases (ErasePerson, EraseCompany).
+
+Erasure keeps a tombstone: the row with its id, so that references (a person's company, applications,
+spaces, KPI reports, ledgers) and the hub's aggregate figures stay consistent. What identifies the subject
+goes: names (replaced by ERASED), email, phone, title, website, tags, description, founding date, and the
+free text of its records (application answers and attachments, review comments and conflict reasons about
+it, KPI report notes, support notes, milestone evidence). What stays is anonymous: sector, stage, status,
+dates of the lifecycle, KPI figures, funding, support amounts, milestone kinds and dates.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+
+import sqlalchemy as sa
+from hub.companies.v1 import companies_pb2, program_pb2
+from hub.events.v1 import companies_pb2 as ev
+from hub.ops.v1 import tokens_pb2
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.db import UnitOfWork, now
+from hubcore.privacy import (
+    ERASED,
+    PersonalData,
+    Record,
+    contact_digest,
+    distinct_values,
+    response_types,
+    rows,
+    scrub_runtime_tables,
+    subject_id,
+)
+from services.companies import store
+from services.companies.domain import Company, Person
+
+SERVICES = [
+    companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
+    program_pb2.DESCRIPTOR.services_by_name["ProgramService"],
+    tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
+]
+RESPONSES = response_types(*SERVICES)
+# The free text emptied with the subject, in its rows and in the events and stored responses about it.
+PERSON_TEXT = ("title", "reason", "text", "attachment_urls", "comment")
+COMPANY_TEXT = ("description", "reason", "text", "attachment_urls", "comment", "note", "override_reason",
+                "evidence", "evidence_url")  # fmt: skip
+
+
+async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
+    number = subject_id(name)
+    found: list[Record] = []
+    if name.startswith("people/"):
+        found += await rows(conn, store.people, store.people.c.id == number)
+    else:
+        found += await rows(conn, store.companies, store.companies.c.id == number)
+        found += await rows(conn, store.people, store.people.c.company_id == number)
+        for table in (store.assignments, store.kpi_reports, store.support_quotas, store.support_grants,
+                      store.milestones):  # fmt: skip
+            found += await rows(conn, table, table.c.company_id == number)
+        found += await rows(conn, store.company_rounds, store.company_rounds.c.company_id == number)
+        found += await rows(conn, store.stats_companies, store.stats_companies.c.company == name)
+    applications = await rows(conn, store.applications, store.applications.c.applicant == name)
+    found += applications
+    ids = [row["id"] for _, row in applications]
+    if ids:
+        found += await rows(conn, store.scores, store.scores.c.application_id.in_(ids))
+    found += await rows(conn, store.conflicts, store.conflicts.c.applicant == name)
+    found += await rows(conn, store.erasures, store.erasures.c.subject == name)
+    return found
+
+
+async def is_erased(conn: AsyncConnection, name: str) -> bool:
+    table = store.people if name.startswith("people/") else store.companies
+    row = (await conn.execute(sa.select(table.c.erased_at).where(table.c.id == subject_id(name)))).first()
+    return bool(row and row.erased_at)
+
+
+PERSONAL_DATA = PersonalData(export=export, services=SERVICES, is_erased=is_erased)
+
+
+async def _erase_applications(conn: AsyncConnection, name: str) -> int:
+    """The applicant's answers, attachments, decision reasons, review comments and conflict reasons."""
+    a = store.applications.c
+    ids = list((await conn.execute(sa.select(a.id).where(a.applicant == name))).scalars())
+    changed = 0
+    if ids:
+        changed += (
+            await conn.execute(
+                store.applications.update()
+                .where(a.id.in_(ids))
+                .values(answers="[]", attachment_urls="[]", decision_reason="")
+            )
+        ).rowcount
+        changed += (
+            await conn.execute(store.scores.update().where(store.scores.c.application_id.in_(ids)).values(comment=""))
+        ).rowcount
+    changed += (
+        await conn.execute(store.conflicts.update().where(store.conflicts.c.applicant == name).values(reason=""))
+    ).rowcount
+    return changed
+
+
+async def _log(uow: UnitOfWork, name: str, reason: str, changed: int) -> None:
+    await uow.conn.execute(
+        store.erasures.insert().values(
+            subject=name, reason=reason, actor=uow.actor[:100], erased_at=now(), rows_changed=changed
+        )
+    )
+
+
+async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
+    """Empties the person's row (a tombstone stays), their applications' free text, and the personal values
+    in this service's stored events and responses; emits hub.companies.person.erased."""
+    values = distinct_values(person.korean_name, person.english_name, person.email, person.phone)
+    tombstone = replace(
+        person, korean_name=ERASED, english_name="", title="", email="", phone="",
+        erased_at=now(), version=person.version + 1,
+    )  # fmt: skip
+    saved = await store.save_person(uow.conn, tombstone, expected_version=person.version)
+    changed = 1 + await _erase_applications(uow.conn, person.name)
+    salt = secrets.token_hex(16)
+    digests = [contact_digest(salt, v) for v in values]
+    await uow.emit(
+        "hub.companies.person.erased",
+        saved.name,
+        saved.version,
+        ev.PersonErased(
+            person=ev.PersonSnapshot(
+                name=saved.name,
+                korean_name=ERASED,
+                company=f"companies/{saved.company_id}" if saved.company_id else "",
+                role=saved.role,
+            ),
+            salt=salt,
+            contact_digests=digests,
+        ),
+    )
+    changed += await scrub_runtime_tables(
+        uow.conn, names=(person.name,), values=values, responses=RESPONSES, fields=PERSON_TEXT, everywhere=True
+    )
+    await _log(uow, person.name, reason, changed)
+    return saved
+
+
+async def erase_company(
+    uow: UnitOfWork, company: Company, tombstone: Company, reason: str, snapshot: ev.CompanySnapshot
+) -> Company:
+    """Empties the company's identifying fields (the tombstone stays with its anonymous figures) and the free
+    text of its records; emits hub.companies.company.erased with the tombstone's snapshot (`snapshot`, as
+    every company event carries it: api.company_snapshot)."""
+    values = distinct_values(company.korean_name, company.english_name, company.website)
+    saved = await store.save_company(uow.conn, tombstone, expected_version=company.version)
+    number, name = saved.id, saved.name
+    changed = 1 + await _erase_applications(uow.conn, name)
+    for table, emptied in (
+        (store.kpi_reports, {"note": ""}),
+        (store.support_grants, {"note": "", "override_reason": ""}),
+        (store.milestones, {"evidence": "", "evidence_url": ""}),
+    ):
+        changed += (await uow.conn.execute(table.update().where(table.c.company_id == number).values(emptied))).rowcount
+    await uow.emit("hub.companies.company.erased", name, saved.version, ev.CompanyErased(company=snapshot))
+    changed += await scrub_runtime_tables(
+        uow.conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT
+    )
+    await _log(uow, name, reason, changed)
+    return saved
+
+
+def company_tombstone(company: Company) -> Company:
+    return replace(
+        company, korean_name=ERASED, english_name="", website="", tags=[], founded_on=None, description="",
+        erased_at=now(), version=company.version + 1,
+    )  # fmt: skip
