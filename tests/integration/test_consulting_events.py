@@ -79,7 +79,7 @@ async def test_registered_company_can_be_scheduled_and_completion_is_published_o
 
     async def drained() -> bool:
         status = await c.ops.GetOutboxStatus(ops_pb2.GetOutboxStatusRequest(), metadata=ADMIN)
-        return status.unpublished == 0 and status.published == 3
+        return status.unpublished == 0 and status.published == 4  # the mentor's registration, and the session's
 
     assert await eventually(drained, timeout=30)
     # The relay publishing again (as after a crash before marking) adds nothing: same Nats-Msg-Id.
@@ -89,6 +89,7 @@ async def test_registered_company_can_be_scheduled_and_completion_is_published_o
     await c.runtime.relay.publish_batch()
     assert await eventually(drained, timeout=30)
     assert await per_subject(js) == {
+        "hub.consulting.mentor.registered": 1,
         "hub.consulting.session.scheduled": 1,
         "hub.consulting.session.completed": 1,
         "hub.consulting.action_item.created": 1,
