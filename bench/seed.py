@@ -148,11 +148,8 @@ async def mentors(url: str, count: int) -> list[str]:
     """What CreateMentor does: weekdays 09:00-19:00 in Seoul, hub.consulting.mentor.registered."""
     from services.consulting import api, domain, store
 
-    week = [
-        consulting_pb.WeeklyWindow(day=day, start_time=timeofday_pb2.TimeOfDay(hours=9),
-                                   end_time=timeofday_pb2.TimeOfDay(hours=19))  # fmt: skip
-        for day in WEEKDAYS
-    ]
+    nine, seven = timeofday_pb2.TimeOfDay(hours=9), timeofday_pb2.TimeOfDay(hours=19)
+    week = [consulting_pb.WeeklyWindow(day=day, start_time=nine, end_time=seven) for day in WEEKDAYS]
 
     async def one(uow: UnitOfWork, n: int) -> str:
         message = consulting_pb.Mentor(
@@ -260,7 +257,7 @@ async def count_rows(url: str, table: sa.Table, *where: Any) -> int:
 
 
 async def wait_for_counts(
-    wanted: dict[str, tuple[str, sa.Table, list[Any], int]], timeout: float = 600, every: float = 1.0
+    wanted: dict[str, tuple[str, sa.Table, list[Any], int]], limit: float = 600, every: float = 1.0
 ) -> dict[str, tuple[int, float]]:
     """Polls each read model's count until it reaches what is wanted; returns (count, seconds) for each.
     Raises SystemExit naming what fell short after the timeout."""
@@ -276,7 +273,7 @@ async def wait_for_counts(
                 done[what] = (last[what], round(time.perf_counter() - began, 1))
         if len(done) == len(wanted):
             return done
-        if time.perf_counter() - began > timeout:
+        if time.perf_counter() - began > limit:
             short = ", ".join(f"{w} {last[w]:,} of {wanted[w][3]:,}" for w in wanted if w not in done)
-            raise SystemExit(f"read models short after {timeout:.0f} s: {short}; not measuring")
+            raise SystemExit(f"read models short after {limit:.0f} s: {short}; not measuring")
         await asyncio.sleep(every)
