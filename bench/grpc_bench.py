@@ -147,6 +147,7 @@ async def seed_at_scale(
     from services.companies import store as companies_store
     from services.consulting import store as consulting_store
     from services.investors import store as investors_store
+    from services.notifications import domain as notifications_domain
     from services.notifications import store as notifications_store
 
     began = time.perf_counter()
@@ -172,7 +173,7 @@ async def seed_at_scale(
             urls["notifications"], entities, [entities.c.name.like("companies/%")], n,
         ),
         "notifications recipients (partners, mentors)": (
-            urls["notifications"], recipients, [recipients.c.kind.in_(["partner", "mentor"])],
+            urls["notifications"], recipients, [recipients.c.kind.in_([notifications_domain.PARTNER, notifications_domain.MENTOR])],
             scale.partners + scale.mentors,
         ),
     }  # fmt: skip

@@ -257,7 +257,7 @@ async def count_rows(url: str, table: sa.Table, *where: Any) -> int:
 
 
 async def wait_for_counts(
-    wanted: dict[str, tuple[str, sa.Table, list[Any], int]], limit: float = 600, every: float = 1.0
+    wanted: dict[str, tuple[str, sa.Table, list[Any], int]], limit: float = 300, every: float = 1.0
 ) -> dict[str, tuple[int, float]]:
     """Polls each read model's count until it reaches what is wanted; returns (count, seconds) for each.
     Raises SystemExit naming what fell short after the timeout."""
