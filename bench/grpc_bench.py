@@ -9,22 +9,29 @@ same in-flight, unless the case names another). Results also go to var/bench/res
 first, writes last, and after seeding and each write case the bench waits until the event relay and the
 stats consumer have caught up, so their background writes do not skew the next case.
 
-Parts (--only; all by default):
-- companies: GetCompany, CreateCompany.
-- investors (bench/services_bench.py): MatchInvestors on the admin API and ListIntroductions on the partner
-  API (plaintext on loopback, with a key from CreateApiKey) after seeding 20 firms with theses and
-  introductions to one firm.
-- consulting (bench/services_bench.py): FindAvailableSlots over 50 mentors x 4 weeks with 10k sessions
-  present (--sessions; the first 50 booked through ScheduleSession, the rest through the service's store
-  straight into its database; counted before measuring, and the bench stops if short), and ScheduleSession.
-- dashboard (bench/hubctl_bench.py): hubctl's dashboard composition with every service answering (the
-  notifications service runs too), beside the same composition over echo; the command as a process.
+The hub is always seeded at scale first (bench/seed.py; --scale full, the default: 10,000 companies, 400
+firms and 1,600 partners, 1,000 mentors, 200,000 sessions; --scale tenth or SCALE=tenth for a tenth), and
+the read models fed by their events are counted before anything is measured.
+
+Parts (--only; all by default; echo always runs):
+- baselines (bench/baselines.py): NATS JetStream publish→deliver on the run's nats-server, and a
+  primary-key read of the companies table through the services' SQLAlchemy async engine and through sqlite3.
+- companies: GetCompany, ListCompanies (a sector filter over every company), CreateCompany.
+- investors (bench/services_bench.py): GetFirm, ListFirms, MatchInvestors, the partner API's
+  ListIntroductions (after 20 firms with theses and introductions through the API), UpdateFirm.
+- consulting (bench/services_bench.py): sessions on a grid (the first 50 through ScheduleSession, the rest
+  through the store; counted and checked for overlaps before measuring), FindAvailableSlots over 50 mentors
+  x 4 weeks, GetSession, a ListSessions page, ScheduleSession.
+- notifications: GetRecipient, ListRecipients, UpdatePreference over the seeded partners and mentors.
+- events (bench/events_bench.py): UpdateCompany offered open-loop at --event-rate (500/s) for
+  --event-seconds; latency from the outbox commit to the consulting and investors directories' commits.
+- dashboard (bench/hubctl_bench.py): hubctl's dashboard composition beside the same composition over echo;
+  the command as a process.
 - import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
   same file again, as rows/s beside sequential synchronous echo calls.
-The companies service always runs (the others learn of companies from its events).
 
-Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
---import-rows N, --json PATH.
+Options: --scale, --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
+--event-rate, --event-seconds, --import-rows N, --json PATH.
 """
 
 from __future__ import annotations
@@ -147,7 +154,7 @@ async def seed_at_scale(
     from services.companies import store as companies_store
     from services.consulting import store as consulting_store
     from services.investors import store as investors_store
-    from services.notifications import domain as notifications_domain
+    from services.notifications import domain as people
     from services.notifications import store as notifications_store
 
     began = time.perf_counter()
@@ -173,7 +180,7 @@ async def seed_at_scale(
             urls["notifications"], entities, [entities.c.name.like("companies/%")], n,
         ),
         "notifications recipients (partners, mentors)": (
-            urls["notifications"], recipients, [recipients.c.kind.in_([notifications_domain.PARTNER, notifications_domain.MENTOR])],
+            urls["notifications"], recipients, [recipients.c.kind.in_([people.PARTNER, people.MENTOR])],
             scale.partners + scale.mentors,
         ),
     }  # fmt: skip

@@ -1,10 +1,11 @@
 """The investors and consulting cases of `make bench` (driven from bench.grpc_bench, same table and ratios).
 
-Seeding goes through the public APIs with request ids, like the demo seeds: the companies the bench created
-reach each service's company directory over NATS, so the first calls naming them retry while NOT_FOUND.
-The exception is the 10k consulting sessions: ScheduleSession books about 100 a second on this machine, so
-after the first 50 the rest go straight into the service's database through its own store (seed_sessions),
-and the bench counts what is there before measuring (and stops if it is short).
+The companies, firms, partners and mentors are seeded at scale by bench/seed.py before these run. What is
+added here goes through the public APIs with request ids, like the demo seeds (the investors' 20 firms with
+theses, a partner and introductions; the first 50 sessions); the companies reach each service's company
+directory over NATS, so the first calls naming them retry while NOT_FOUND. The rest of the 200,000
+sessions go straight into the consulting database through its store (bench.seed.sessions), and the bench
+counts them and checks for overlapping bookings before measuring (and stops if either is wrong).
 """
 
 from __future__ import annotations
