@@ -47,7 +47,7 @@ lint: gen
 	$(PY) deploy/validate.py
 
 bench: gen
-	$(PY) -m bench.grpc_bench
+	$(PY) -m bench.grpc_bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 clean:
 	rm -rf gen var .pytest_cache .mypy_cache .ruff_cache

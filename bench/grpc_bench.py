@@ -9,22 +9,29 @@ same in-flight, unless the case names another). Results also go to var/bench/res
 first, writes last, and after seeding and each write case the bench waits until the event relay and the
 stats consumer have caught up, so their background writes do not skew the next case.
 
-Parts (--only; all by default):
-- companies: GetCompany, CreateCompany.
-- investors (bench/services_bench.py): MatchInvestors on the admin API and ListIntroductions on the partner
-  API (plaintext on loopback, with a key from CreateApiKey) after seeding 20 firms with theses and
-  introductions to one firm.
-- consulting (bench/services_bench.py): FindAvailableSlots over 50 mentors x 4 weeks with 10k sessions
-  present (--sessions; the first 50 booked through ScheduleSession, the rest through the service's store
-  straight into its database; counted before measuring, and the bench stops if short), and ScheduleSession.
-- dashboard (bench/hubctl_bench.py): hubctl's dashboard composition with every service answering (the
-  notifications service runs too), beside the same composition over echo; the command as a process.
+The hub is always seeded at scale first (bench/seed.py; --scale full, the default: 10,000 companies, 400
+firms and 1,600 partners, 1,000 mentors, 200,000 sessions; --scale tenth or SCALE=tenth for a tenth), and
+the read models fed by their events are counted before anything is measured.
+
+Parts (--only; all by default; echo always runs):
+- baselines (bench/baselines.py): NATS JetStream publish→deliver on the run's nats-server, and a
+  primary-key read of the companies table through the services' SQLAlchemy async engine and through sqlite3.
+- companies: GetCompany, ListCompanies (a sector filter over every company), CreateCompany.
+- investors (bench/services_bench.py): GetFirm, ListFirms, MatchInvestors, the partner API's
+  ListIntroductions (after 20 firms with theses and introductions through the API), UpdateFirm.
+- consulting (bench/services_bench.py): sessions on a grid (the first 50 through ScheduleSession, the rest
+  through the store; counted and checked for overlaps before measuring), FindAvailableSlots over 50 mentors
+  x 4 weeks, GetSession, a ListSessions page, ScheduleSession.
+- notifications: GetRecipient, ListRecipients, UpdatePreference over the seeded partners and mentors.
+- events (bench/events_bench.py): UpdateCompany offered open-loop at --event-rate (500/s) for
+  --event-seconds; latency from the outbox commit to the consulting and investors directories' commits.
+- dashboard (bench/hubctl_bench.py): hubctl's dashboard composition beside the same composition over echo;
+  the command as a process.
 - import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
   same file again, as rows/s beside sequential synchronous echo calls.
-The companies service always runs (the others learn of companies from its events).
 
-Options: --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
---import-rows N, --json PATH.
+Options: --scale, --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
+--event-rate, --event-seconds, --import-rows N, --json PATH.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -50,13 +58,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
-from bench import hubctl_bench, services_bench
+from bench import baselines, events_bench, hubctl_bench, seed, services_bench
 from bench.results import Failed, Result, summarize
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, token_hash
 
 ECHO_METHOD = "/bench.Echo/Echo"
-SEED_COMPANIES = 200
 
 Call = Callable[[int], Awaitable[Any]]  # one RPC; the argument is a running call number
 
@@ -136,7 +143,62 @@ async def wait_ready(check: Callable[[], Awaitable[Any]]) -> None:
                 await asyncio.sleep(0.2)
 
 
-PARTS = ("companies", "investors", "consulting", "dashboard", "import")
+PARTS = ("baselines", "companies", "investors", "consulting", "notifications", "events", "dashboard", "import")
+
+
+async def seed_at_scale(
+    args: argparse.Namespace, urls: dict[str, str], scale: seed.Scale, seeded: dict[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """Companies, then firms, partners and mentors at once (different files); then waits until every read
+    model fed by their events has them all, and fails loudly if one falls short."""
+    from services.companies import store as companies_store
+    from services.consulting import store as consulting_store
+    from services.investors import store as investors_store
+    from services.notifications import domain as people
+    from services.notifications import store as notifications_store
+
+    began = time.perf_counter()
+    companies = await seed.companies(urls["companies"], scale.companies)
+    companies_seconds = time.perf_counter() - began
+    (firms, _partners), mentors = await asyncio.gather(
+        seed.investors(urls["investors"], scale.firms, scale.partners), seed.mentors(urls["consulting"], scale.mentors)
+    )
+    stored_seconds = time.perf_counter() - began
+    print(
+        f"seeded {len(companies):,} companies ({companies_seconds:.1f} s), {scale.firms:,} firms and "
+        f"{scale.partners:,} partners, {scale.mentors:,} mentors through the services' stores and outboxes "
+        f"({stored_seconds:.1f} s in all); waiting for their events to be applied…",
+        flush=True,
+    )
+    n = scale.companies
+    recipients, entities = notifications_store.recipients, notifications_store.entities
+    wanted = {
+        "companies stats": (urls["companies"], companies_store.stats_companies, [], n),
+        "investors directory": (urls["investors"], investors_store.directory, [], n),
+        "consulting directory": (urls["consulting"], consulting_store.company_directory, [], n),
+        "notifications entities (companies)": (
+            urls["notifications"], entities, [entities.c.name.like("companies/%")], n,
+        ),
+        "notifications recipients (partners, mentors)": (
+            urls["notifications"], recipients, [recipients.c.kind.in_([people.PARTNER, people.MENTOR])],
+            scale.partners + scale.mentors,
+        ),
+    }  # fmt: skip
+    done = await seed.wait_for_counts(wanted)
+    events_seconds = time.perf_counter() - began - stored_seconds
+    for what, (count, seconds) in done.items():
+        print(f"  {what}: {count:,} after {seconds:.1f} s", flush=True)
+    seeded |= {
+        "scale": args.scale,
+        "companies": len(companies),
+        "firms": scale.firms,
+        "partners": scale.partners,
+        "mentors": len(mentors),
+        "store_seconds": round(stored_seconds, 1),
+        "events_applied_seconds": round(events_seconds, 1),
+        "read_models": {what: {"rows": c, "seconds": s} for what, (c, s) in done.items()},
+    }
+    return companies, firms, mentors
 
 
 async def client(
@@ -145,27 +207,29 @@ async def client(
     ports: dict[str, int],
     token: str,
     data_dir: Path,
-    consulting_url: str,
+    urls: dict[str, str],
+    nats_url: str,
     seeded: dict[str, Any],
 ) -> list[Result]:
-    companies_port = ports["companies"]
+    scale = seed.SCALES[args.scale]
     metadata = (("authorization", f"Bearer {token}"),)
     results: list[Result] = []
-    async with (
-        grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel,
-        grpc.aio.insecure_channel(f"127.0.0.1:{companies_port}") as channel,
-        grpc.aio.insecure_channel(f"127.0.0.1:{ports.get('consulting', 0)}") as consulting_channel,
-    ):
+    channels = {name: grpc.aio.insecure_channel(f"127.0.0.1:{port}") for name, port in ports.items()}
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
+        channel = channels["companies"]
         stub = companies_pb2_grpc.CompanyServiceStub(channel)
-        health = health_pb2_grpc.HealthStub(channel)
         echo_rpc = echo_channel.unary_unary(ECHO_METHOD)  # bytes in, bytes out
+        for name in ("companies", "investors", "consulting", "notifications"):
+            health = health_pb2_grpc.HealthStub(channels[name])
 
-        async def serving() -> None:
-            status = (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status
-            if status != health_pb2.HealthCheckResponse.SERVING:
-                raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata())
+            async def serving(health: Any = health) -> None:
+                status = (await health.Check(health_pb2.HealthCheckRequest(), timeout=1)).status
+                if status != health_pb2.HealthCheckResponse.SERVING:
+                    raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata())
 
-        await wait_ready(serving)
+            await wait_ready(serving)
+
+        names, firms, mentors = await seed_at_scale(args, urls, scale, seeded)
 
         def new_company(n: int) -> pb.CreateCompanyRequest:
             return pb.CreateCompanyRequest(
@@ -179,7 +243,7 @@ async def client(
                 request_id=f"bench-{secrets.token_hex(8)}",  # as well-behaved clients send (AIP-155)
             )
 
-        created = 0  # companies the service has acknowledged; its stats read model catches up to this
+        created = len(names)  # companies the service has acknowledged; its stats read model catches up to this
 
         async def create_company(n: int) -> Any:
             nonlocal created
@@ -191,7 +255,7 @@ async def client(
             """Waits until the relay and the stats consumer have caught up with every create, so that
             their background writes do not spill into the next case."""
             started = time.perf_counter()
-            async with asyncio.timeout(120):
+            async with asyncio.timeout(300):
                 while True:
                     stats = await stub.GetCompanyStats(pb.GetCompanyStatsRequest(), metadata=metadata)
                     if stats.total >= created:
@@ -199,44 +263,54 @@ async def client(
                     await asyncio.sleep(0.1)
             print(f"  (events of {created} creates applied; waited {time.perf_counter() - started:.1f} s)", flush=True)
 
-        names = [(await create_company(n)).name for n in range(SEED_COMPANIES)]
         # The echo payload is a real GetCompany response, so both carry the same bytes back.
         payload = (await stub.GetCompany(pb.GetCompanyRequest(name=names[0]), metadata=metadata)).SerializeToString()
         await wait_ready(lambda: echo_rpc(payload, timeout=1))
-        print(f"seeded {len(names)} companies; echo payload {len(payload)} bytes", flush=True)
-        seeded["companies"] = len(names)
-        await settle()
+        print(f"echo payload {len(payload)} bytes", flush=True)
 
         async def echo(n: int) -> Any:
             return await echo_rpc(payload, metadata=metadata)
 
         async def get_company(n: int) -> Any:
-            return await stub.GetCompany(pb.GetCompanyRequest(name=names[n % len(names)]), metadata=metadata)
+            return await stub.GetCompany(pb.GetCompanyRequest(name=names[n * 7919 % len(names)]), metadata=metadata)
+
+        list_request = pb.ListCompaniesRequest(filter='sector = "robotics"', page_size=50)
+        first_page = await stub.ListCompanies(list_request, metadata=metadata)
+        print(f"ListCompanies sector = robotics: {len(first_page.companies)} on the first page", flush=True)
+
+        async def list_companies(n: int) -> Any:
+            return await stub.ListCompanies(list_request, metadata=metadata)
 
         async def once(name: str, call: Call, in_flight: int, baseline: str) -> Result:
             return await measure(name, call, in_flight, args.seconds, args.warmup, baseline)
-
-        # Reads first.
-        for in_flight in args.in_flight:
-            results.append(await measure("echo", echo, in_flight, args.seconds, args.warmup))
-            if "companies" in args.only:
-                results.append(await measure("GetCompany", get_company, in_flight, args.seconds, args.warmup))
 
         async def every_in_flight(name: str, call: Call) -> None:
             for in_flight in args.in_flight:
                 results.append(await measure(name, call, in_flight, args.seconds, args.warmup))
 
+        # Baselines, then reads.
+        await every_in_flight("echo", echo)
+        if "baselines" in args.only:
+            results.extend(await baselines.nats_cases(nats_url, args.in_flight, once))
+            company_ids = [int(name.rsplit("/", 1)[1]) for name in names]
+            results.extend(await baselines.database_cases(urls["companies"], company_ids, args.in_flight, once))
+        if "companies" in args.only:
+            await every_in_flight("GetCompany", get_company)
+            await every_in_flight("ListCompanies", list_companies)
+        update_firm = schedule = update_preference = None
         if "investors" in args.only:
-            await services_bench.investors(
-                ports["investors"], ports["investors_partner"], token, names, every_in_flight
+            update_firm = await services_bench.investors(
+                channels["investors"], ports["investors_partner"], token, names, firms, every_in_flight
             )
-        schedule = None
         if "consulting" in args.only:
             seeded["consulting"], schedule = await services_bench.consulting(
-                consulting_channel, token, names, every_in_flight,
-                database_url=consulting_url, sessions_wanted=args.sessions,
+                channels["consulting"], token, names, mentors, every_in_flight,
+                database_url=urls["consulting"], sessions_wanted=args.sessions or scale.sessions,
             )  # fmt: skip
-        # hubctl's addresses: the services this run started (all of them when the dashboard is measured).
+        if "notifications" in args.only:
+            seeded["notifications"], update_preference = await services_bench.notifications(
+                channels["notifications"], token, every_in_flight
+            )
         addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items() if name in DEFAULT_PORTS}
         if "dashboard" in args.only or "import" in args.only:
             results.append(await hubctl_bench.sync_echo(f"127.0.0.1:{echo_port}", payload, token, once))
@@ -245,26 +319,61 @@ async def client(
                 addresses, f"127.0.0.1:{echo_port}", payload, token, data_dir, once
             )
         # Writes last: each leaves background work (relay, consumers) that would slow what follows.
-        if schedule is not None:
-            await every_in_flight("ScheduleSession", schedule)
+        for name, call in (
+            ("ScheduleSession", schedule), ("UpdateFirm", update_firm), ("UpdatePreference", update_preference),
+        ):  # fmt: skip
+            if call is not None:
+                await every_in_flight(name, call)
         if "companies" in args.only:
             for in_flight in args.in_flight:
                 results.append(await measure("CreateCompany", create_company, in_flight, args.seconds, args.warmup))
                 await settle()
+        if "events" in args.only:
+            results += await events_bench.event_latency(
+                stub, metadata, names, rate=args.event_rate, seconds=args.event_seconds, urls=urls
+            )
         if "import" in args.only:
             results += await hubctl_bench.import_cases(addresses, token, data_dir, args.import_rows)
             created += args.import_rows
             await settle()
-    by_name = {(r.method, r.in_flight): r for r in results}
-    for result in results:
-        base = by_name.get((result.baseline, result.in_flight))
-        if base is not None and base is not result and base.calls_per_s:
-            result.vs_baseline = round(result.calls_per_s / base.calls_per_s, 4)
+    for open_channel in channels.values():
+        await open_channel.close()
+    compare(results)
     return results
 
 
+# A read that goes to the database is also set beside the primary-key read through the services' engine.
+DATABASE_READS = {"GetCompany", "GetFirm", "GetSession", "GetRecipient"}
+
+
+def compare(results: list[Result]) -> None:
+    """Each result's ratios to the baselines of this run: calls/s against its baseline at the same in-flight,
+    p50 latency against NATS pub→deliver at 1 in flight for the event cases."""
+    by_name = {(r.method, r.in_flight): r for r in results}
+    for result in results:
+        if result.method in DATABASE_READS:
+            result.also.append("PK read (SQLAlchemy)")
+        if result.compare == "p50 latency":
+            base = by_name.get((result.baseline, 1))
+            if base is not None and base.p50_ms and result.p50_ms:
+                result.vs_baseline = round(result.p50_ms / base.p50_ms, 2)
+            continue
+        for name in [result.baseline, *result.also]:
+            base = by_name.get((name, result.in_flight))
+            if base is None or base is result or not base.calls_per_s:
+                continue
+            ratio = round(result.calls_per_s / base.calls_per_s, 4)
+            if name == result.baseline:
+                result.vs_baseline = ratio
+            else:
+                result.vs[name] = ratio
+
+
 ORDER = [
-    "echo", "GetCompany", "CreateCompany", "MatchInvestors", "P.ListIntros", "FindSlots", "ScheduleSession",
+    "echo", "NATS pub→deliver", "PK read (sqlite3)", "PK read (SQLAlchemy)",
+    "GetCompany", "ListCompanies", "CreateCompany", "GetFirm", "ListFirms", "MatchInvestors", "P.ListIntros",
+    "UpdateFirm", "FindSlots", "GetSession", "ListSessions", "ScheduleSession", "GetRecipient", "ListRecipients",
+    "UpdatePreference", "event → consulting directory", "event → investors directory",
     "echo (sync)", "dashboard/echo", "dashboard", "dashboard: companies", "dashboard: program",
     "dashboard: investors", "dashboard: consulting", "dashboard: notifications", "hubctl --help (process)",
     "hubctl dashboard (process)", "hubctl import (create)", "hubctl import (re-run)",
@@ -276,15 +385,24 @@ def table(results: list[Result]) -> str:
         return "-" if value is None else f"{value:.2f}"
 
     lines = [
-        f"{'case':<27} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}  ratio",
+        f"{'case':<29} {'in-flight':>9} {'calls/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'errors':>6}  ratio (same run)",
     ]
     order = {name: n for n, name in enumerate(ORDER)}
     for r in sorted(results, key=lambda r: (order.get(r.method, 99), r.in_flight)):
-        ratio = "-" if r.vs_baseline is None else f"{r.vs_baseline:.1%} of {r.baseline}"
+        if r.vs_baseline is None:
+            ratio = "-"
+        elif r.compare == "p50 latency":
+            ratio = f"p50 {r.vs_baseline:.1f}x {r.baseline}'s"
+        else:
+            ratio = f"{r.vs_baseline:.1%} of {r.baseline}"
+        ratio += "".join(f", {value:.1%} of {name}" for name, value in r.vs.items())
+        flight = f"{r.offered_per_s:g}/s" if r.offered_per_s else str(r.in_flight)
         lines.append(
-            f"{r.method:<27} {r.in_flight:>9} {r.calls_per_s:>9.1f} {ms(r.p50_ms):>9} {ms(r.p99_ms):>9} "
+            f"{r.method:<29} {flight:>9} {r.calls_per_s:>9.1f} {ms(r.p50_ms):>9} {ms(r.p99_ms):>9} "
             f"{r.errors:>6}  {ratio}"
         )
+        if r.note:
+            lines.append(f"{'':<29}   {r.note}")
     return "\n".join(lines)
 
 
@@ -313,12 +431,15 @@ def main() -> int:
         help=f"comma-separated parts to measure: {','.join(PARTS)} (echo always runs)",
     )
     parser.add_argument(
-        "--sessions",
-        type=int,
-        default=services_bench.SESSIONS_TARGET,
-        help="consulting sessions present when FindAvailableSlots is measured (those beyond 10k lie after the "
-        "4 weeks searched)",
+        "--scale",
+        choices=sorted(seed.SCALES),
+        default=os.environ.get("SCALE") or "full",
+        help="what is seeded: full (the issue's 10,000 companies, 2,000 investors, 1,000 mentors, 200,000 "
+        "sessions; the default) or tenth (a tenth of each, for a quick run); also from $SCALE",
     )
+    parser.add_argument("--sessions", type=int, default=0, help="consulting sessions to seed (default: the scale's)")
+    parser.add_argument("--event-rate", type=float, default=500.0, help="events/s offered in the event latency case")
+    parser.add_argument("--event-seconds", type=float, default=10.0, help="how long that rate is offered")
     parser.add_argument("--import-rows", type=int, default=2000, help="rows of the CSV `hubctl import` reads")
     parser.add_argument("--json", type=Path, default=PROJECT_DIR / "var" / "bench" / "results.json")
     parser.add_argument("--echo-server", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -341,17 +462,10 @@ def main() -> int:
                 [sys.executable, "-m", "bench.grpc_bench", "--echo-server", str(echo_port)], env=env, cwd=PROJECT_DIR
             )
             processes.append(echo)
-            # The companies service always runs: investors and consulting learn of companies from its events.
-            # The dashboard wants every service answering, notifications too.
-            everything = "dashboard" in args.only
-            services = (
-                ["companies"]
-                + [name for name in ("investors", "consulting") if name in args.only or everything]
-                + (["notifications"] if everything else [])
-            )
+            # Every service runs whatever is measured: the hub is seeded at scale, read models and all.
+            services = ["companies", "investors", "consulting", "notifications"]
             ports = {name: free_port() for name in services}
-            if "investors" in services:
-                ports["investors_partner"] = free_port()
+            ports["investors_partner"] = free_port()
             service_env = env | {
                 "HUB_DATA_DIR": str(data_dir),
                 "HUB_NATS_URL": nats.url,
@@ -365,11 +479,12 @@ def main() -> int:
                 "HUB_SMTP_PORT": str(free_port()),
                 "HUB_NOTIFY_CLOCK_SECONDS": "0",
             }
-            consulting_url = (
-                service_env.get("HUB_CONSULTING_DATABASE_URL")
+            urls = {
+                name: service_env.get(f"HUB_{name.upper()}_DATABASE_URL")
                 or service_env.get("HUB_DATABASE_URL")
-                or f"sqlite+aiosqlite:///{data_dir / 'consulting.db'}"
-            )
+                or f"sqlite+aiosqlite:///{data_dir / (name + '.db')}"
+                for name in services
+            }
             service_env |= {f"HUB_{name.upper()}_PORT": str(port) for name, port in ports.items()}
             started: dict[str, subprocess.Popen[bytes]] = {}
             for name in services:
@@ -391,7 +506,21 @@ def main() -> int:
             load_before = os.getloadavg()
             began = time.perf_counter()
             seeded: dict[str, Any] = {}
-            results, loop = run_loop(client(args, echo_port, ports, token, data_dir, consulting_url, seeded))
+            loads: list[float] = []
+            sampling = threading.Event()
+
+            def sample_load() -> None:  # the 1-minute load average every 10 s: other work skews every figure
+                while not sampling.wait(10):
+                    loads.append(os.getloadavg()[0])
+
+            sampler = threading.Thread(target=sample_load, daemon=True)
+            sampler.start()
+            try:
+                results, loop = run_loop(
+                    client(args, echo_port, ports, token, data_dir, urls, nats.url, seeded)
+                )  # fmt: skip
+            finally:
+                sampling.set()
             load_after = os.getloadavg()
             wall = time.perf_counter() - began
         except BaseException:
@@ -422,13 +551,24 @@ def main() -> int:
         "wall_seconds": round(wall, 1),
         # 1-minute load average before and after: other work on the machine skews every figure
         "load_average": [round(load_before[0], 2), round(load_after[0], 2)],
+        "load_average_during": {
+            "min": round(min(loads, default=load_before[0]), 2),
+            "mean": round(sum(loads) / len(loads), 2) if loads else None,
+            "max": round(max(loads, default=load_before[0]), 2),
+            "samples_every_s": 10,
+        },
     }
     print()
     print(
         f"client loop: {loop}; python {info['python']}; grpcio {info['grpcio']}; {info['cpus']} CPUs; "
-        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after; {wall:.0f} s"
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after (during: "
+        f"{info['load_average_during']['min']}-{info['load_average_during']['max']}, mean "
+        f"{info['load_average_during']['mean']}); {wall:.0f} s"
     )
-    print("Ratios are calls/s (rows/s for import) against a baseline of this same run: compare ratios, not runs.")
+    print(
+        "Ratios are calls/s (rows/s for import) against baselines of this same run (p50 latency for events): "
+        "compare ratios, not runs."
+    )
     print(table(results))
     target = next((r for r in results if r.method == "GetCompany" and r.in_flight == 16), None)
     if target and target.vs_baseline is not None:

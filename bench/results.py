@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Failed(Exception):
@@ -21,6 +21,13 @@ class Result:
     p99_ms: float | None
     baseline: str = "echo"  # the case of the same run this one is compared with, at the same in-flight
     vs_baseline: float | None = None  # calls/s as a fraction of the baseline's
+    # Further baselines of the same run (the database read for a read RPC, NATS for an event's latency):
+    # what is compared is named in `compare` ("calls/s" or "p50 latency") and the ratios land in `vs`.
+    also: list[str] = field(default_factory=list)
+    compare: str = "calls/s"
+    vs: dict[str, float] = field(default_factory=dict)
+    offered_per_s: float | None = None  # open-loop cases: the rate offered (calls_per_s is what was achieved)
+    note: str = ""
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
