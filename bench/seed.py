@@ -58,6 +58,8 @@ class Scale:
 SCALES = {
     "full": Scale(companies=10_000, firms=400, partners=1_600, mentors=1_000, sessions=200_000),
     "tenth": Scale(companies=1_000, firms=40, partners=160, mentors=100, sessions=20_000),
+    # Only to prove the bench runs end to end (tests/e2e/test_bench.py): its figures mean nothing.
+    "smoke": Scale(companies=120, firms=8, partners=16, mentors=60, sessions=600),
 }
 
 COMPANY_SECTORS = ["ROBOTICS", "MEDICAL", "MANUFACTURING", "FINANCE", "ENERGY", "EDUCATION", "MOBILITY"]
