@@ -183,6 +183,44 @@ async def test_consumer_crash_before_ack_redelivers_with_one_effect(companies: R
         await sub.fetch(1, timeout=2)  # acked: nothing more comes
 
 
+async def test_a_batch_commits_once_and_a_failure_in_it_falls_back_to_one_by_one(
+    companies: Running, downstream: Downstream
+) -> None:
+    """A fetched batch is applied in one transaction; redelivered after a crash before its acks, it adds
+    nothing; when one event fails, the batch keeps nothing and each event is applied on its own."""
+    for i in range(5):
+        await register(companies, f"배치{i}")
+    js = downstream.consumer.js
+    assert await eventually(lambda: _equals(stream_messages(js), 5))
+    sub = await downstream.consumer.subscribe()
+    batch = await sub.fetch(5, timeout=5)
+    assert len(batch) == 5
+    downstream.consumer.crash_after_commit = True
+    with pytest.raises(RuntimeError, match="between commit and ack"):
+        await downstream.consumer.process_batch(batch)
+    downstream.consumer.crash_after_commit = False
+    assert len(set(await downstream.effects())) == 5
+
+    again = await sub.fetch(5, timeout=5)  # not acked: redelivered after AckWait, all of them
+    assert len(again) == 5 and all(m.metadata.num_delivered == 2 for m in again)
+    await downstream.consumer.process_batch(again)
+    applied = await downstream.effects()
+    assert len(applied) == 5 and len(set(applied)) == 5
+    with pytest.raises(nats.errors.TimeoutError):
+        await sub.fetch(1, timeout=2)  # acked: nothing more comes
+
+    for i in range(5, 8):
+        await register(companies, f"배치{i}")
+    assert await eventually(lambda: _equals(stream_messages(js), 8))
+    fresh = await sub.fetch(3, timeout=5)
+    downstream.fail_times = 1  # the batch's first event fails once: the batch is undone, then one by one
+    await downstream.consumer.process_batch(fresh)
+    applied = await downstream.effects()
+    assert len(applied) == len(set(applied)) == 8
+    with pytest.raises(nats.errors.TimeoutError):
+        await sub.fetch(1, timeout=2)
+
+
 async def test_failed_handler_is_retried_and_poison_goes_to_dead_letters(
     companies: Running, downstream: Downstream
 ) -> None:
