@@ -84,6 +84,9 @@ async def ensure_stream(js: JetStreamContext, *, replicas: int = 1, dedup_window
     await js.update_stream(config)
 
 
+PUBLISH_TIMEOUT = 10.0  # seconds a batch waits for its PubAcks
+
+
 class OutboxRelay:
     """Publishes committed events, in order, and marks them; woken after each commit and by a slow sweep."""
 
@@ -150,8 +153,19 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(self, rows: Sequence[sa.Row]) -> None:
-        futures = [await self.js.publish_async(row.subject, row.data, headers=self._headers(row)) for row in rows]
-        await asyncio.gather(*futures)  # raises if any PubAck failed; nothing is marked then
+        futures: list[asyncio.Future[Any]] = []
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT):
+                for row in rows:
+                    futures.append(await self.js.publish_async(row.subject, row.data, headers=self._headers(row)))
+                await asyncio.gather(*futures)  # raises if any PubAck failed; nothing is marked then
+        except TimeoutError:
+            # A PubAck lost with a server that died is never answered: publish again (the same Nats-Msg-Id,
+            # so JetStream keeps one copy) rather than wait for ever.
+            raise RuntimeError(f"no PubAck within {PUBLISH_TIMEOUT:g} s; publishing the batch again") from None
+        finally:
+            for future in futures:
+                future.cancel()  # frees the client's slot for an unanswered publish; a no-op once answered
         if self.after_publish:
             self.after_publish([row.event_id for row in rows])
 
