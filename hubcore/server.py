@@ -389,7 +389,17 @@ class Runtime:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await migrate.upgrade(self.migrations, self.settings.database_url)
-        await self.verifier.load()  # every revocation this service knows, before it answers a call
+        # Every revocation this service knows, before it answers a call. A database busy at start-up (another
+        # replica opening the same SQLite file) is waited out, not a crash.
+        for attempt in range(60):
+            try:
+                await self.verifier.load()
+                break
+            except errors.Unavailable:
+                if attempt == 59:
+                    raise
+                log.warning("database busy at start-up; retrying")
+                await asyncio.sleep(0.5)
         self.consumer_specs.append(self.verifier.consumer(self.settings.service))  # after the service's own
         ops = GrpcService(
             add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
