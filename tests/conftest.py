@@ -26,7 +26,7 @@ from hub.ops.v1 import ops_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubcore import logs
-from hubcore.db import now
+from hubcore.db import Database, now
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
@@ -401,3 +401,14 @@ async def eventually(check: Any, timeout: float = 10.0, interval: float = 0.05) 
             assert value, f"condition not met within {timeout} s (last value: {value!r})"
             return value
         await asyncio.sleep(interval)
+
+
+async def row_counts(db: Database) -> dict[str, int]:
+    """Rows per table of a service's database (its alembic version aside): what "changed nothing" compares."""
+    async with db.read() as conn:
+        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
+        return {
+            name: int((await conn.execute(sa.text(f'SELECT count(*) FROM "{name}"'))).scalar_one())
+            for name in names
+            if name != "alembic_version"
+        }

@@ -21,7 +21,7 @@ from hub.ops.v1 import tokens_pb2 as tpb
 from hub.ops.v1 import tokens_pb2_grpc
 
 from hubcore import tokens
-from hubcore.db import Database, now
+from hubcore.db import now
 from hubcore.server import ADMIN as ADMIN_ROLE
 from hubcore.server import OPEN_METHODS, PARTNER, SERVICE, Runtime
 from services.investors import store as investors_store
@@ -33,6 +33,7 @@ from tests.conftest import (
     RunningInvestors,
     RunningNotifications,
     eventually,
+    row_counts,
 )
 from tests.conftest import (
     SERVICE as SERVICE_TOKEN,
@@ -60,12 +61,6 @@ class Port:
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
-
-
-async def row_counts(db: Database) -> dict[str, int]:
-    async with db.read() as conn:
-        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-        return {n: int((await conn.execute(sa.text(f'SELECT count(*) FROM "{n}"'))).scalar_one()) for n in names}
 
 
 async def everything(runtimes: dict[str, Runtime]) -> dict[str, dict[str, int]]:

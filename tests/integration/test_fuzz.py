@@ -18,16 +18,14 @@ from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hubcore.db import Database
 from hubcore.server import Runtime
-from tests.conftest import ADMIN, make_settings, notify_config
+from tests.conftest import ADMIN, make_settings, notify_config, row_counts
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "8"))
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -161,16 +159,6 @@ async def service(
         runtime = await start(request.param, url, f"nats://127.0.0.1:{closed.getsockname()[1]}", tmp_path)
         yield runtime
         await runtime.stop()
-
-
-async def row_counts(db: Database) -> dict[str, int]:
-    async with db.read() as conn:
-        names = await conn.run_sync(lambda c: sa.inspect(c).get_table_names())
-        return {
-            name: int((await conn.execute(sa.text(f'SELECT count(*) FROM "{name}"'))).scalar_one())
-            for name in names
-            if name != "alembic_version"
-        }
 
 
 def methods(runtime: Runtime) -> list[tuple[str, Any, Any]]:
