@@ -301,12 +301,7 @@ class EventConsumer:
                     uow.correlation_id, uow.causation_id = envelope.correlation_id, envelope.id
                     bound = structlog.contextvars.bound_contextvars(event_id=envelope.id, consumer=self.spec.durable)
                     with self._span(envelope, {}), bound:
-                        if await uow.already_processed(self.spec.durable, envelope.id):
-                            outcomes.append("duplicate")
-                            continue
-                        await self.spec.handler(uow, envelope, unpack(envelope))
-                        await uow.mark_processed(self.spec.durable, envelope.id)
-                        outcomes.append("applied")
+                        outcomes.append("applied" if await self._apply_in(uow, envelope) else "duplicate")
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -333,10 +328,14 @@ class EventConsumer:
             correlation_id=envelope.correlation_id,
             causation_id=envelope.id,
         ) as uow:
-            if await uow.already_processed(self.spec.durable, envelope.id):
-                return False
-            await self.spec.handler(uow, envelope, unpack(envelope))
-            await uow.mark_processed(self.spec.durable, envelope.id)
+            return await self._apply_in(uow, envelope)
+
+    async def _apply_in(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope) -> bool:
+        """The event's effects and its processed record, in the caller's transaction; False if seen before."""
+        if await uow.already_processed(self.spec.durable, envelope.id):
+            return False
+        await self.spec.handler(uow, envelope, unpack(envelope))
+        await uow.mark_processed(self.spec.durable, envelope.id)
         return True
 
     async def _dead_letter(self, event_id: str, event_type: str, data: bytes, error: str, deliveries: int) -> None:
