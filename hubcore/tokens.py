@@ -128,8 +128,9 @@ def verify(token: str, keys: Sequence[str], when: datetime) -> Claims:
     # part, or a key this service does not hold, fails here.
     if not any(hmac.compare_digest(_mac(key, signed), mac) for key in keys):
         raise TokenRefused("the token is not valid")
+    encoded = signed[len(PREFIX) :]  # the padding depends on the payload's length alone, not the prefix's
     try:
-        payload = json.loads(base64.urlsafe_b64decode(signed[len(PREFIX) :] + "=" * (-len(signed) % 4)))
+        payload = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
     except (binascii.Error, ValueError, RecursionError):
         raise TokenRefused("the token is not valid") from None
     try:
@@ -138,6 +139,10 @@ def verify(token: str, keys: Sequence[str], when: datetime) -> Claims:
         raise TokenRefused("the token is not valid") from None
     if claims.issued_at > when + CLOCK_SKEW:
         raise TokenRefused("the token is not valid yet")
+    if claims.expire_at - claims.issued_at > MAX_LIFETIME:
+        # Checked here too, not only at issue: revocations are kept in the stream for MAX_LIFETIME, so a longer
+        # token (signed by a leaked key or an old issuer) could outlive its own revocation.
+        raise TokenRefused("the token is not valid (it lives longer than 90 days)")
     if when >= claims.expire_at:
         expired = claims.expire_at.strftime("%Y-%m-%d %H:%M UTC")
         raise TokenRefused(f"the token expired at {expired}; ask a program manager for a new one")

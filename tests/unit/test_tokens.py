@@ -115,3 +115,26 @@ def test_the_signing_key_is_checked_and_never_printed(monkeypatch: pytest.Monkey
     assert KEY not in repr(settings) and OTHER not in repr(settings)
     with pytest.raises(ValueError, match="at least 32 characters"):
         tokens.check_keys(["short"])
+
+
+@pytest.mark.parametrize("role", tokens.ROLES)
+@pytest.mark.parametrize("letter", ["a", "김"])
+def test_subjects_of_every_length_verify(role: str, letter: str) -> None:
+    """The payload's base64 padding once came from the whole string's length (prefix included), so a third of
+    the subjects ("ab", "ci-bot", three-syllable Hangul names) made tokens no service accepted."""
+    for size in range(1, 65):
+        made = claims(subject=letter * size, role=role)
+        assert tokens.verify(tokens.sign(made, KEY), (KEY,), NOW) == made, size
+    for subject in ("ab", "svc", "ci-bot", "김민지", "이서준 팀장"):
+        made = claims(subject=subject, role=role)
+        assert tokens.verify(tokens.sign(made, KEY), (KEY,), NOW) == made, subject
+
+
+def test_a_token_living_longer_than_90_days_is_refused_when_checked() -> None:
+    """The 90-day bound is what lets a revocation outlive every token it revokes, so it holds at every check,
+    not only when a token is issued."""
+    assert tokens.verify(tokens.sign(claims(expire_at=NOW + timedelta(days=90)), KEY), (KEY,), NOW)
+    token = tokens.sign(claims(expire_at=NOW + timedelta(days=400)), KEY)
+    assert "longer than 90 days" in refusal(token)
+    backdated = tokens.sign(claims(issued_at=NOW - timedelta(days=200), expire_at=NOW + timedelta(days=1)), KEY)
+    assert "longer than 90 days" in refusal(backdated)
