@@ -251,6 +251,8 @@ class Database:
         # in SQLite's busy handler, which polls with sleeps of up to 100 ms and lets a late-comer win: at 16
         # writes in flight that alone made ScheduleSession's p99 over a second (README, Performance).
         self._writer = asyncio.Lock() if self.is_sqlite else None
+        # Idempotency keys being worked on in this process: their lock and how many calls hold or await it.
+        self._keys: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Called after every commit that wrote events (the relay's wake-up)."""
@@ -318,18 +320,32 @@ class Database:
         if not request_id:
             return await work()
         fingerprint = request_fingerprint(request)
-        for _attempt in range(3):
-            stored = await self._stored_response(method, request_id)
-            if stored is not None:
-                if stored[0] != fingerprint:
-                    raise errors.invalid("request_id", "was already used for a different request")
-                return response_type.FromString(stored[1])
-            try:
-                return await work()
-            except IntegrityError:
-                # A concurrent retry with the same key may have committed first: then read its response.
-                if await self._stored_response(method, request_id) is None:
-                    raise
+        key = (method, request_id)
+        # Duplicates in this process wait for the first (a client retrying in a loop, or ten at once); the
+        # others (another replica) are settled after the fact, below.
+        lock, users = self._keys.get(key, (asyncio.Lock(), 0))
+        self._keys[key] = (lock, users + 1)
+        try:
+            async with lock:
+                for _attempt in range(3):
+                    stored = await self._stored_response(method, request_id)
+                    if stored is not None:
+                        if stored[0] != fingerprint:
+                            raise errors.invalid("request_id", "was already used for a different request")
+                        return response_type.FromString(stored[1])
+                    try:
+                        return await work()
+                    except (IntegrityError, errors.HubError):
+                        # A duplicate elsewhere may have committed first: its own effects then make this one
+                        # fail (the slot it booked, the pair it introduced, its key). Its response is the answer.
+                        if await self._stored_response(method, request_id) is None:
+                            raise
+        finally:
+            lock, users = self._keys[key]
+            if users == 1:
+                del self._keys[key]
+            else:
+                self._keys[key] = (lock, users - 1)
         raise errors.Unavailable("could not settle the request; retry with the same request_id")
 
     async def _stored_response(self, method: str, request_id: str) -> tuple[str, bytes] | None:
