@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import hmac
 import ipaddress
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,7 @@ from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
+from hubcore.datadir import PRIVATE_UMASK
 from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
@@ -664,6 +666,7 @@ def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> N
 
     from hubcore import logs
 
+    os.umask(PRIVATE_UMASK)  # whatever the service writes (SQLite files) is its owner's alone
     logs.configure(fmt=settings.log_format, level=settings.log_level, service=settings.service)
     tracing.configure(settings.service)
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
