@@ -111,11 +111,13 @@ async def test_finished_deliveries_and_their_follow_ups_are_swept_in_batches(dat
         async with db.begin() as conn:
             recipient = (
                 await conn.execute(
-                    notifications_store.recipients.insert().values(
+                    notifications_store.recipients.insert()
+                    .values(
                         source="people/1", kind=domain.PERSON, active=True, created_at=ago(400), updated_at=ago(400)
                     )
+                    .returning(notifications_store.recipients.c.id)
                 )
-            ).inserted_primary_key[0]
+            ).scalar_one()
             cases = [  # (follow-up state, delivery state, days since the last change)
                 *[(domain.DISPATCHED, domain.SENT, 366)] * 5,
                 (domain.DISPATCHED, domain.FAILED, 366),
@@ -125,7 +127,8 @@ async def test_finished_deliveries_and_their_follow_ups_are_swept_in_batches(dat
             for n, (state, delivery_state, days) in enumerate(cases):
                 follow_up = (
                     await conn.execute(
-                        notifications_store.follow_ups.insert().values(
+                        notifications_store.follow_ups.insert()
+                        .values(
                             key=f"rule:e{n}:o",
                             rule="rule",
                             entity=f"e{n}",
@@ -137,8 +140,9 @@ async def test_finished_deliveries_and_their_follow_ups_are_swept_in_batches(dat
                             created_at=ago(days),
                             updated_at=ago(days),
                         )
+                        .returning(notifications_store.follow_ups.c.id)
                     )
-                ).inserted_primary_key[0]
+                ).scalar_one()
                 await conn.execute(
                     notifications_store.deliveries.insert().values(
                         follow_up_id=follow_up,
