@@ -54,7 +54,6 @@ SERVICES = ["companies", "investors", "consulting", "notifications"]  # as hubco
 # access tokens are signed with (every token issued would fail without it), the demo partner key, the
 # partner API's local certificate (clients pin it), and the markers that say the demo was seeded.
 KEYS = ["admin-token", "token-signing-key", "partner-key", "tls/partner.crt", "tls/partner.key"]
-SECRETS = {"admin-token", "token-signing-key", "partner-key", "tls/partner.key"}
 JETSTREAM = "nats/jetstream"
 LOCK_SECONDS = 10.0  # how long the backup waits for a database's write lock
 
@@ -230,7 +229,7 @@ def create(data_dir: Path, directory: Path, services: list[str] | None = None) -
             target = directory / name
             target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             shutil.copyfile(source, target)
-            target.chmod(0o600 if name in SECRETS else 0o644)
+            target.chmod(0o600)  # the data directory's files are the owner's alone (datadir.secure)
             _fsync(target)
             manifest["files"][name] = {"bytes": target.stat().st_size, "sha256": sha256(target)}
     manifest["seconds"] = round(time.monotonic() - started, 3)
@@ -335,7 +334,7 @@ def restore(data_dir: Path, directory: Path) -> Result:
         for service, entry in manifest["databases"].items():
             _put(directory / entry["file"], targets[service], 0o600)
         for name in manifest["files"]:
-            _put(directory / name, data_dir / name, 0o600 if name in SECRETS else 0o644)
+            _put(directory / name, data_dir / name, 0o600)
         republish = {}
         for service, path in targets.items():
             with closing(sqlite3.connect(path, isolation_level=None)) as conn:

@@ -1,7 +1,11 @@
 """Who is using a data directory: `make run`'s launcher and a restore each hold an exclusive lock on
 `<data dir>/hub.lock` while they run, so a restore never swaps files under a running hub and a hub never
 starts in the middle of a restore. The lock is the kernel's (flock): it goes with the process that held it,
-so a hub that was killed leaves no stale lock behind, only the text of who last held it."""
+so a hub that was killed leaves no stale lock behind, only the text of who last held it.
+
+The data directory holds personal data, stored responses and key hashes: it and everything in it are the
+owner's alone (0700 directories, 0600 files). Processes that write there run with umask 077 (PRIVATE_UMASK),
+and `secure` fixes what an older version left readable."""
 
 from __future__ import annotations
 
@@ -10,6 +14,23 @@ import os
 from pathlib import Path
 
 LOCK_FILE = "hub.lock"
+PRIVATE_UMASK = 0o077
+
+
+def secure(data_dir: Path) -> None:
+    """Makes the data directory and everything under it readable by its owner only (symlinks are left)."""
+    root = Path(data_dir)
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                path.chmod(0o700)
+        for name in files:
+            path = Path(folder, name)
+            if not path.is_symlink():
+                path.chmod(0o600)
 
 
 class DataDirLock:

@@ -141,11 +141,22 @@ revoked_tokens = sa.Table(
 )
 
 
+def private_sqlite_file(path: Path) -> None:
+    """The database file exists, 0600, before SQLite opens it: SQLite creates a new one 0644, and gives its
+    -wal and -shm files the database's mode. A folder made for it is 0700; an existing one is left as it is."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if file.exists():
+            file.chmod(0o600)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_file(Path(path))
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
 
         @sa_event.listens_for(engine.sync_engine, "connect")

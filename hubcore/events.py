@@ -31,6 +31,9 @@ from hubcore import tracing
 from hubcore.db import Database, UnitOfWork, dead_letters, now, outbox
 
 STREAM = "HUB"
+# How long the stream keeps an event. A consumer may read one again until then (a rebuilt or new durable
+# reads from the start), so processed_events must be kept at least as long (Settings, checked at start).
+STREAM_MAX_AGE_DAYS = 90
 log = structlog.get_logger()
 
 Handler = Callable[[UnitOfWork, envelope_pb2.Envelope, Message], Awaitable[None]]
@@ -73,7 +76,7 @@ async def ensure_stream(js: JetStreamContext, *, replicas: int = 1, dedup_window
         retention=api.RetentionPolicy.LIMITS,
         num_replicas=replicas,
         duplicate_window=dedup_window,
-        max_age=90 * 24 * 3600,
+        max_age=STREAM_MAX_AGE_DAYS * 24 * 3600,
     )
     try:
         await js.stream_info(STREAM)

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-from hubcore.datadir import DataDirLock
+from hubcore.datadir import PRIVATE_UMASK, DataDirLock, secure
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
 from hubcore.server import is_serving
@@ -67,8 +67,11 @@ def port_free(host: str, port: int) -> bool:
 
 
 def main() -> int:
+    # Everything the hub writes (databases, NATS's store, mail, keys) is its owner's alone; the services and
+    # nats-server inherit the umask, and what an older version left readable is fixed here.
+    os.umask(PRIVATE_UMASK)
     data_dir = Settings.from_env("launcher").data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    secure(data_dir)
     token = dev_token(data_dir)
     nats_port = int(os.environ.get("HUB_NATS_PORT", DEFAULT_NATS_PORT))
     wanted = {"nats": ("127.0.0.1", nats_port)} | {

@@ -4,6 +4,7 @@ real SMTP server. aiosmtpd, in a thread of its own. Never for production."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,14 +39,17 @@ class SinkHandler:
             self.messages.append(message)
             if self.folder is not None:
                 stamp = time.strftime("%Y%m%d-%H%M%S")
-                (self.folder / f"{stamp}-{len(self.messages):05d}.eml").write_bytes(envelope.content)
+                path = self.folder / f"{stamp}-{len(self.messages):05d}.eml"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # mail holds personal data
+                with os.fdopen(fd, "wb") as f:
+                    f.write(envelope.content)
         return "250 2.0.0 OK: queued"
 
 
 class MailSink:
     def __init__(self, *, host: str = "127.0.0.1", port: int, folder: Path | None = None) -> None:
         if folder is not None:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.handler = SinkHandler(folder=folder)
         self.host, self.port = host, port
         self._controller = Controller(self.handler, hostname=host, port=port)

@@ -54,7 +54,7 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, *, log_file: Path | None = None) -> NatsServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         conf = self.data_dir / "nats.conf"
         cluster = ""
         if self.cluster_port:

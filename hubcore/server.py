@@ -8,6 +8,7 @@ import contextlib
 import contextvars
 import hmac
 import ipaddress
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -24,12 +25,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
-from hubcore import errors, events, migrate, tls, tokens, tracing
-from hubcore.db import Database
+from hubcore import errors, events, migrate, retention, tls, tokens, tracing
+from hubcore.datadir import PRIVATE_UMASK
+from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
 from hubcore.requests import Rules, validate
+from hubcore.retention import Retention
 from hubcore.settings import Settings, token_hash
 
 log = structlog.get_logger()
@@ -76,6 +79,15 @@ class CallRecord:
     request_id: str
     peer: str
     duration_ms: float
+    refused: bool = False  # stopped at the door: no valid credentials, or over a rate limit
+
+
+def peer_address(peer: str) -> str:
+    """The caller's address without its port, from grpc's peer string ("ipv4:10.0.0.7:51234", "ipv6:[::1]:5")."""
+    kind, _, rest = peer.partition(":")
+    if kind in ("ipv4", "ipv6"):
+        return rest.rsplit(":", 1)[0].strip("[]")
+    return peer
 
 
 Audit = Callable[[CallRecord], Awaitable[None]]
@@ -84,6 +96,8 @@ Audit = Callable[[CallRecord], Awaitable[None]]
 class TokenBuckets:
     """A token bucket per key: `rate` calls a second on average, bursts of up to `burst`. In memory, so
     per process: with N replicas a key gets up to N times the rate."""
+
+    MAX_KEYS = 10_000  # beyond this many, the full buckets are forgotten
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
@@ -94,6 +108,8 @@ class TokenBuckets:
     def take(self, key: str) -> float:
         """Takes a token; returns 0 if there was one, else the seconds until there will be."""
         now = self.clock()
+        if len(self._buckets) > self.MAX_KEYS:
+            self._forget_full(now)
         tokens, then = self._buckets.get(key, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - then) * self.rate)
         if tokens >= 1:
@@ -101,6 +117,13 @@ class TokenBuckets:
             return 0.0
         self._buckets[key] = (tokens, now)
         return (1 - tokens) / self.rate
+
+    def _forget_full(self, now: float) -> None:
+        """Drops the buckets that have filled up again (a new one starts full): keys by peer address come and
+        go, and must not grow the dict without end."""
+        full = [k for k, (tokens, then) in self._buckets.items() if tokens + (now - then) * self.rate >= self.burst]
+        for key in full:
+            del self._buckets[key]
 
 
 @dataclass
@@ -135,6 +158,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
         *,
         authenticate: Authenticator | None = None,
         limiter: TokenBuckets | None = None,
+        peer_limiter: TokenBuckets | None = None,
         audit: Audit | None = None,
         metrics: Metrics | None = None,
         verifier: tokens.TokenVerifier | None = None,
@@ -148,6 +172,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
         self.rules = rules
         self.authenticate = authenticate
         self.limiter = limiter
+        self.peer_limiter = peer_limiter
         self.audit = audit
 
     async def intercept_service(
@@ -168,6 +193,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             who: Caller | None = None
+            limited = False  # refused by a rate limit
             audited = False
 
             async def audit(code: grpc.StatusCode) -> None:
@@ -177,7 +203,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                 if self.audit:
                     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                     try:
-                        await self.audit(CallRecord(method, who, code, request, request_id, context.peer(), elapsed_ms))
+                        record = CallRecord(
+                            method, who, code, request, request_id, context.peer(), elapsed_ms, who is None or limited
+                        )
+                        await self.audit(record)
                     except Exception as exc:  # the call has happened; a failed audit write must not hide it
                         log.error("audit write failed", error=repr(exc))
 
@@ -187,11 +216,18 @@ class Interceptor(grpc.aio.ServerInterceptor):
             )
             with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
+                    # The peer's limit comes before authentication, which may read the database (API keys).
+                    if self.peer_limiter and (wait := self.peer_limiter.take(peer_address(context.peer()))):
+                        limited = True
+                        raise errors.ResourceExhausted(
+                            f"too many calls from your address; retry in {wait:.1f} s", retry_after=wait
+                        )
                     who = await self._authenticate(metadata)
                     current_caller.set(who)
                     if who.role not in roles:
                         raise errors.PermissionDenied(f"the {who.role} role may not call this method")
                     if self.limiter and (wait := self.limiter.take(who.id)):
+                        limited = True
                         raise errors.ResourceExhausted(
                             f"rate limit of {self.limiter.rate:g} calls a second exceeded; retry in {wait:.1f} s",
                             retry_after=wait,
@@ -313,7 +349,8 @@ class Listener:
     authenticate: Authenticator | None = None
     tls_cert: str = ""  # PEM file paths
     tls_key: str = ""
-    limiter: TokenBuckets | None = None
+    limiter: TokenBuckets | None = None  # per caller
+    peer_limiter: TokenBuckets | None = None  # per peer address, before authentication
     audit: Audit | None = None
     bound_port: int = 0  # set at start (port 0 picks a free one)
     policies: dict[str, frozenset[str]] = field(default_factory=dict)  # set at start
@@ -366,6 +403,14 @@ class Runtime:
         self.verifier = tokens.TokenVerifier(self.db, settings.token_signing_keys)
         # What the service holds about a company or a person, for PrivacyService (every service serves it).
         self.personal_data: PersonalData | None = None
+        # The runtime's tables that grow with traffic; a service adds its own (add_retention).
+        published, resolved = outbox.c.published_at, dead_letters.c.resolved_at
+        self.retentions = [
+            Retention(outbox, published, settings.outbox_retention_days, published.is_not(None)),
+            Retention(processed_events, processed_events.c.processed_at, settings.processed_events_retention_days),
+            Retention(idempotency_keys, idempotency_keys.c.created_at, settings.idempotency_retention_days),
+            Retention(dead_letters, resolved, settings.dead_letter_retention_days, resolved.is_not(None)),
+        ]
 
     def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
         self.services.append(service)
@@ -381,12 +426,22 @@ class Runtime:
         """A service's own figures for /metrics, read by the refresh loop: gauges is name -> (help, labels)."""
         self.metrics.add_probe(probe, gauges)
 
+    def add_retention(self, rule: Retention) -> None:
+        """A table of the service's own that grows with traffic: swept with the runtime's, by one loop."""
+        self.retentions.append(rule)
+
     def add_loop(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """A background loop of the service's own (a sweep, a timer): started with the server, restarted
         if it crashes, cancelled on stop. It needs only the database, not NATS: its events go to the outbox."""
         self.loops.append((name, run))
 
     async def start(self) -> None:
+        kept = self.settings.processed_events_retention_days
+        if 0 < kept < events.STREAM_MAX_AGE_DAYS:
+            raise ConfigurationError(
+                f"HUB_PROCESSED_EVENTS_RETENTION_DAYS={kept:g} is shorter than the stream keeps events "
+                f"({events.STREAM_MAX_AGE_DAYS} days): an event read again would be applied twice"
+            )
         if self.settings.migrate_on_start:
             await migrate.upgrade(self.migrations, self.settings.database_url)
         # Every revocation this service knows, before it answers a call. A database busy at start-up (another
@@ -433,6 +488,7 @@ class Runtime:
                 listener.rules,
                 authenticate=listener.authenticate,
                 limiter=listener.limiter,
+                peer_limiter=listener.peer_limiter,
                 audit=listener.audit,
                 metrics=self.metrics,
                 verifier=self.verifier,
@@ -447,7 +503,11 @@ class Runtime:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
         self._tasks.append(asyncio.create_task(self._supervise(self._run_backbone, "backbone"), name="backbone"))
-        loops = [*self.loops, ("revoked-tokens", self._refresh_revoked_tokens)]
+        loops = [
+            *self.loops,
+            ("revoked-tokens", self._refresh_revoked_tokens),
+            ("retention", retention.loop(self.db, self.retentions, s.retention_sweep_seconds)),
+        ]
         if s.metrics_port is not None:
             self.metrics_port = self.metrics.serve(s.metrics_host, s.metrics_port)
             loops.append(("metrics", self.metrics.refresher(self.db, self.consumers, s.metrics_refresh_seconds)))
@@ -606,6 +666,7 @@ def serve_forever(build: Callable[[Settings], Runtime], settings: Settings) -> N
 
     from hubcore import logs
 
+    os.umask(PRIVATE_UMASK)  # whatever the service writes (SQLite files) is its owner's alone
     logs.configure(fmt=settings.log_format, level=settings.log_level, service=settings.service)
     tracing.configure(settings.service)
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"

@@ -65,9 +65,24 @@ class Settings:
     partner_tls_key: str = ""
     partner_rate: float = 5.0  # calls per second per key, on average
     partner_burst: int = 20  # calls a key may make at once
+    # Every call to an external listener first takes a token of its peer address, before any database work:
+    # a flood without a key is refused in memory.
+    partner_peer_rate: float = 20.0
+    partner_peer_burst: int = 40
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None  # Prometheus /metrics; None: not served, 0: any free port
     metrics_refresh_seconds: float = 5.0
+    # Retention of the tables that grow with traffic (hubcore.retention), in days; 0 keeps rows for ever.
+    retention_sweep_seconds: float = 3600.0
+    outbox_retention_days: float = 30.0  # published rows only: an unpublished one is never swept
+    # At least the stream's max age (events.STREAM_MAX_AGE_DAYS), checked at start: JetStream keeps an
+    # event that long, and a consumer that reads it again then must still find it processed.
+    processed_events_retention_days: float = 120.0
+    idempotency_retention_days: float = 30.0  # a retry after this is a new request
+    dead_letter_retention_days: float = 30.0  # replayed dead letters only
+    partner_call_retention_days: float = 365.0  # the partner API's audit log
+    partner_refusal_retention_days: float = 30.0  # refused partner calls, counted per peer and minute
+    delivery_retention_days: float = 365.0  # notifications: finished deliveries and their follow-ups
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -101,9 +116,19 @@ class Settings:
             partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
             partner_rate=float(_env("PARTNER_RATE", "5")),
             partner_burst=int(_env("PARTNER_BURST", "20")),
+            partner_peer_rate=float(_env("PARTNER_PEER_RATE", "20")),
+            partner_peer_burst=int(_env("PARTNER_PEER_BURST", "40")),
             metrics_host=_env("METRICS_HOST", "127.0.0.1"),
             metrics_port=_optional_int(_env(f"{upper}_METRICS_PORT", _env("METRICS_PORT", ""))),
             metrics_refresh_seconds=float(_env("METRICS_REFRESH_SECONDS", "5")),
+            retention_sweep_seconds=float(_env("RETENTION_SWEEP_SECONDS", "3600")),
+            outbox_retention_days=float(_env("OUTBOX_RETENTION_DAYS", "30")),
+            processed_events_retention_days=float(_env("PROCESSED_EVENTS_RETENTION_DAYS", "120")),
+            idempotency_retention_days=float(_env("IDEMPOTENCY_RETENTION_DAYS", "30")),
+            dead_letter_retention_days=float(_env("DEAD_LETTER_RETENTION_DAYS", "30")),
+            partner_call_retention_days=float(_env("PARTNER_CALL_RETENTION_DAYS", "365")),
+            partner_refusal_retention_days=float(_env("PARTNER_REFUSAL_RETENTION_DAYS", "30")),
+            delivery_retention_days=float(_env("DELIVERY_RETENTION_DAYS", "365")),
         )
 
     def with_(self, **changes: object) -> Settings:

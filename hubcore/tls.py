@@ -21,7 +21,7 @@ def local_certificate(directory: Path, name: str = "partner", days: int = 365) -
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     started = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)

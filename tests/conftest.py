@@ -164,7 +164,9 @@ class RunningInvestors:
 
 
 def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
-    limits = {"partner_rate": 1000.0, "partner_burst": 1000} | extra  # tests call fast; one test checks the limit
+    # Tests call fast; a test of the limits sets its own.
+    limits = {"partner_rate": 1000.0, "partner_burst": 1000, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
+    limits |= extra
     return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
 
 

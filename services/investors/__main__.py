@@ -7,9 +7,10 @@ from pathlib import Path
 
 from hub.investors.v1 import investors_pb2, investors_pb2_grpc, partner_pb2, partner_pb2_grpc
 
+from hubcore.retention import Retention
 from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
 from hubcore.settings import Settings
-from services.investors import api, handlers, partner, privacy
+from services.investors import api, handlers, partner, privacy, store
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -46,9 +47,15 @@ def build(settings: Settings) -> Runtime:
             tls_cert=settings.partner_tls_cert,
             tls_key=settings.partner_tls_key,
             limiter=TokenBuckets(settings.partner_rate, settings.partner_burst),
+            peer_limiter=TokenBuckets(settings.partner_peer_rate, settings.partner_peer_burst),
             audit=access.audit,
         )
     )
+    runtime.add_loop("partner-refusals", access.refused.run)
+    runtime.refused_calls = access.refused  # type: ignore[attr-defined]  # tests reach it
+    calls, refusals = store.partner_calls, store.partner_refusals
+    runtime.add_retention(Retention(calls, calls.c.called_at, settings.partner_call_retention_days))
+    runtime.add_retention(Retention(refusals, refusals.c.minute, settings.partner_refusal_retention_days))
     runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:
         runtime.add_consumer(spec)

@@ -3,7 +3,9 @@ do (checked here, in the use case, not only at the door), and the audit log of e
 
 from __future__ import annotations
 
-from datetime import UTC
+import asyncio
+from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -26,7 +28,7 @@ from hubcore.requests import (
     required,
     short_value,
 )
-from hubcore.server import PARTNER, Caller, CallRecord, caller
+from hubcore.server import PARTNER, Caller, CallRecord, caller, peer_address
 from hubcore.settings import token_hash
 from services.investors import api, domain, store
 
@@ -189,12 +191,40 @@ def _resource(request: Any) -> str:
     return ""
 
 
+class RefusedCalls:
+    """Calls refused at the door, counted in memory per peer address and minute and written every few seconds
+    in one transaction: a flood without a key costs no write per call, and at most one row per peer-minute.
+    The counts of the last seconds before a process dies are lost; a count, not a record, can afford that."""
+
+    def __init__(self, db: Database, flush_seconds: float = 5.0) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self._counts: defaultdict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
+
+    def count(self, call: CallRecord) -> None:
+        minute = now().replace(second=0, microsecond=0)
+        counts = self._counts[(peer_address(call.peer)[:200], minute)]
+        counts[1 if call.code == grpc.StatusCode.RESOURCE_EXHAUSTED else 0] += 1
+
+    async def flush(self) -> None:
+        counts, self._counts = self._counts, defaultdict(lambda: [0, 0])
+        if counts:
+            async with self.db.begin() as conn:
+                await store.add_partner_refusals(conn, {key: (n[0], n[1]) for key, n in counts.items()})
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            await self.flush()
+
+
 class PartnerAccess:
     """The partner listener's authenticator (API keys, stored hashed) and its audit hook."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._partner_of: dict[str, int] = {}  # key name -> partner id (a key never changes hands)
+        self.refused = RefusedCalls(db)
 
     async def authenticate(self, token: str) -> Caller | None:
         if not token.startswith(api.KEY_PREFIX):
@@ -210,6 +240,11 @@ class PartnerAccess:
         return Caller(role=PARTNER, id=key.name, scope=f"firms/{key.firm_id}")
 
     async def audit(self, call: CallRecord) -> None:
+        """A call that reached the API is a row of the audit log, written before its answer leaves; a call
+        refused at the door (no valid key, over a limit) is only counted."""
+        if call.refused:
+            self.refused.count(call)
+            return
         who = call.caller
         key_id = firm_id = partner_id = None
         if who is not None and who.role == PARTNER:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import asdict, replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import as_utc, now, runtime_metadata
@@ -92,6 +94,19 @@ partner_calls = sa.Table(
     sa.Column("request_id", sa.String(64), nullable=False, server_default=""),
     sa.Column("peer", sa.String(200), nullable=False, server_default=""),
     sa.Index("ix_partner_calls_firm", "firm_id", "id"),
+    sa.Index("ix_partner_calls_called_at", "called_at"),  # the retention sweep
+)
+
+# Calls refused at the partner API's door (no valid key, over a rate limit): counts per peer address and
+# minute, not a row per call, so that a flood cannot fill the database (partner.RefusedCalls).
+partner_refusals = sa.Table(
+    "partner_refusals",
+    metadata,
+    sa.Column("peer", sa.String(200), primary_key=True),
+    sa.Column("minute", at, primary_key=True),
+    sa.Column("unauthenticated", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("rate_limited", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Index("ix_partner_refusals_minute", "minute"),
 )
 
 # The company directory: a read model of hub.companies.company.* events (the newest version wins).
@@ -364,6 +379,26 @@ async def revoke_api_key(conn: AsyncConnection, key: ApiKey) -> None:
 
 async def insert_partner_call(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(partner_calls.insert().values(values))
+
+
+async def add_partner_refusals(conn: AsyncConnection, counts: dict[tuple[str, datetime], tuple[int, int]]) -> None:
+    """Adds refused calls to their (peer, minute) rows: another replica may have written the same rows."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(partner_refusals)
+    c = partner_refusals.c
+    upsert = insert.on_conflict_do_update(
+        index_elements=[c.peer, c.minute],
+        set_={
+            "unauthenticated": c.unauthenticated + insert.excluded.unauthenticated,
+            "rate_limited": c.rate_limited + insert.excluded.rate_limited,
+        },
+    )
+    rows = [
+        {"peer": peer, "minute": minute, "unauthenticated": unauthenticated, "rate_limited": limited}
+        for (peer, minute), (unauthenticated, limited) in counts.items()
+    ]
+    if rows:
+        await conn.execute(upsert, rows)
 
 
 # The company directory

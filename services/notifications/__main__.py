@@ -39,6 +39,8 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
         runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
     scheduler = Scheduler(runtime.db, cfg, clock=clock)
     runtime.add_loop("scheduler", scheduler.run)
+    for rule in store.retentions(settings.delivery_retention_days):
+        runtime.add_retention(rule)
     runtime.add_metrics_probe(store.metric_counts, store.METRIC_GAUGES)
     runtime.scheduler = scheduler  # type: ignore[attr-defined]  # tests reach it
     return runtime

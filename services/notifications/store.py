@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database, as_utc, now, runtime_metadata
+from hubcore.retention import Retention
 from services.notifications import domain
 from services.notifications.domain import Plan
 
@@ -110,6 +111,22 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
     sa.Index("ix_deliveries_recipient", "recipient_id"),
 )
+
+
+def retentions(days: float) -> list[Retention]:
+    """The delivery log is pruned once finished (sent, failed, cancelled, skipped), then the follow-ups that
+    are over and have no delivery left. A follow-up's key guards against planning it twice; an event that
+    could plan it again is gone from the stream (90 days) and from processed_events long before `days`."""
+    finished = deliveries.c.state.in_([domain.SENT, domain.FAILED, domain.CANCELLED, domain.SKIPPED])
+    over = sa.and_(
+        follow_ups.c.state.in_([domain.DISPATCHED, domain.CANCELLED, domain.EXPIRED]),
+        ~sa.exists().where(deliveries.c.follow_up_id == follow_ups.c.id),
+    )
+    return [
+        Retention(deliveries, deliveries.c.updated_at, days, finished),
+        Retention(follow_ups, follow_ups.c.updated_at, days, over),
+    ]
+
 
 # Everything the migrations must create: the service's tables and the runtime's.
 for _table in runtime_metadata.sorted_tables:

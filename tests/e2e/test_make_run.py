@@ -83,6 +83,9 @@ def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -
     try:
         token = (tmp_path / "admin-token").read_text().strip()
         assert oct((tmp_path / "admin-token").stat().st_mode & 0o777) == "0o600"
+        # Databases, their WAL, NATS's store, keys: nothing in the data directory is readable by others.
+        readable = [str(p) for p in [tmp_path, *tmp_path.rglob("*")] if p.stat().st_mode & 0o077]
+        assert not readable, readable
         metadata = (("authorization", f"Bearer {token}"),)
         with grpc.insecure_channel(address) as channel:
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)

@@ -4,7 +4,9 @@ refusal; what a partner sees of a company; rate limits; the audit log; TLS and t
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -257,15 +259,60 @@ async def test_the_audit_log_records_every_partner_call(investors: RunningInvest
     await call(investors, "GetIntroduction", get, ())
     entries = (await investors.investors.ListPartnerCalls(pb.ListPartnerCallsRequest(), metadata=ADMIN)).partner_calls
     assert [(e.code, e.resource, bool(e.api_key)) for e in entries] == [
-        ("UNAUTHENTICATED", world.consented, False), ("NOT_FOUND", world.consented, True),
-        ("OK", world.consented, True),
+        ("NOT_FOUND", world.consented, True), ("OK", world.consented, True),
     ]  # fmt: skip
-    assert entries[2].firm == "firms/1" and entries[2].partner == "partners/1" and entries[1].firm == "firms/2"
-    assert entries[2].method == "/hub.investors.v1.PartnerService/GetIntroduction" and entries[2].peer
+    assert entries[1].firm == "firms/1" and entries[1].partner == "partners/1" and entries[0].firm == "firms/2"
+    assert entries[1].method == "/hub.investors.v1.PartnerService/GetIntroduction" and entries[1].peer
     denied = await investors.investors.ListPartnerCalls(
         pb.ListPartnerCallsRequest(filter="firm=firms/2 AND code=NOT_FOUND"), metadata=ADMIN
     )
-    assert [e.name for e in denied.partner_calls] == [entries[1].name]
+    assert [e.name for e in denied.partner_calls] == [entries[0].name]
+    # The call without a key reached nothing: it is counted for its peer, not logged as a call.
+    await investors.runtime.refused_calls.flush()  # type: ignore[attr-defined]
+    assert await refusals(investors) == [("127.0.0.1", 1, 0)]
+
+
+async def refusals(investors: RunningInvestors) -> list[tuple[str, int, int]]:
+    c = store.partner_refusals.c
+    async with investors.runtime.db.read() as conn:
+        rows = await conn.execute(sa.select(c.peer, c.unauthenticated, c.rate_limited).order_by(c.minute))
+        return [tuple(r) for r in rows]
+
+
+async def partner_call_rows(investors: RunningInvestors) -> int:
+    async with investors.runtime.db.read() as conn:
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(store.partner_calls))).scalar_one())
+
+
+async def test_a_flood_without_a_key_is_refused_by_peer_and_only_counted(
+    new_database: Any, nats_server: NatsServer, tmp_path: Path
+) -> None:
+    url = await new_database("flood")
+    settings = investors_settings(url, nats_server.url, tmp_path, partner_peer_rate=2.0, partner_peer_burst=5)
+    running = await start_investors(settings)
+    try:
+        request = ppb.PartnerServiceListIntroductionsRequest()
+        started = time.monotonic()
+        codes: collections.Counter[Code] = collections.Counter()
+        for n in range(300):
+            metadata = bearer("hubpk_" + "x" * 43) if n % 2 else ()  # a made-up key, or none at all
+            codes[(await call(running, "ListIntroductions", request, metadata))[0]] += 1
+        elapsed = time.monotonic() - started
+        # The burst, then what the rate refills; everything else is refused in memory, before any key lookup.
+        assert codes[Code.UNAUTHENTICATED] <= 5 + 2 * elapsed + 1, codes
+        assert codes[Code.RESOURCE_EXHAUSTED] == 300 - codes[Code.UNAUTHENTICATED], codes
+        assert elapsed < 10, elapsed
+        await running.runtime.refused_calls.flush()  # type: ignore[attr-defined]
+        counted = await refusals(running)
+        assert await partner_call_rows(running) == 0  # no audit row for a caller the API does not know
+        assert 1 <= len(counted) <= 2  # one row per peer and minute (the flood may straddle a minute)
+        assert {peer for peer, _, _ in counted} == {"127.0.0.1"}
+        assert sum(u for _, u, _ in counted) == codes[Code.UNAUTHENTICATED]
+        assert sum(r for _, _, r in counted) == codes[Code.RESOURCE_EXHAUSTED]
+        await running.runtime.refused_calls.flush()  # type: ignore[attr-defined]  # nothing new: nothing written
+        assert await refusals(running) == counted
+    finally:
+        await running.close()
 
 
 async def test_a_key_over_its_rate_is_resource_exhausted_with_retry_after(

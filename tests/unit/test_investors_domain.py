@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, PermissionDenied
-from hubcore.server import TokenBuckets, is_loopback
+from hubcore.server import TokenBuckets, is_loopback, peer_address
 from services.investors import domain
 from services.investors.domain import (
     CANCELLED,
@@ -243,6 +243,23 @@ def test_token_buckets_allow_a_burst_then_the_rate() -> None:
     assert buckets.take("k") == 0.0
     clock[0] = 100.0  # refills up to the burst, not beyond
     assert [buckets.take("k") for _ in range(4)][-1] > 0
+
+
+def test_token_buckets_forget_the_full_ones_when_there_are_many() -> None:
+    clock = [0.0]
+    buckets = TokenBuckets(rate=1.0, burst=2, clock=lambda: clock[0])
+    buckets.MAX_KEYS = 3
+    for peer in ("a", "b", "c", "d"):
+        buckets.take(peer)
+    clock[0] = 10.0  # every bucket has filled up again: forgetting them changes nothing
+    buckets.take("e")
+    assert list(buckets._buckets) == ["e"]
+
+
+def test_peer_address_drops_the_port() -> None:
+    assert peer_address("ipv4:10.0.0.7:51234") == "10.0.0.7"
+    assert peer_address("ipv6:[::1]:5000") == "::1"
+    assert peer_address("unix:/tmp/s") == "unix:/tmp/s"
 
 
 def test_loopback_hosts() -> None:
