@@ -9,7 +9,7 @@ import grpc
 import icalendar
 import pytest
 import sqlalchemy as sa
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2
 from google.type import date_pb2, dayofweek_pb2, timeofday_pb2
 from grpc_status import rpc_status
@@ -145,12 +145,35 @@ def _bad_requests(mentor: str, kind: str, company: str) -> list[tuple[str, Any, 
         ("FindAvailableSlots", find(duration=None), "duration"),
         ("FindAvailableSlots", find(time_zone="Seoul"), "time_zone"),
         ("FindAvailableSlots", find(granularity=minutes(0)), "granularity"),
+        *_out_of_range(schedule, find),
         ("CancelSession", pb.CancelSessionRequest(name="sessions/1"), "reason"),
         ("ListSessions", pb.ListSessionsRequest(filter="start_after=yesterday"), "filter"),
         ("ListActionItems", pb.ListActionItemsRequest(filter="overdue=maybe"), "filter"),
         ("ExportCalendar", pb.ExportCalendarRequest(owner="rooms/1"), "owner"),
         ("CompleteSession", undated, "action_items[0].due_date"),
     ]
+
+
+def _out_of_range(schedule: Any, find: Any) -> list[tuple[str, Any, str]]:
+    """Times outside the business range (2000..2100) and absurd durations, with everything else valid."""
+    cases: list[tuple[str, Any, str]] = []
+    for when in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+                 datetime(1999, 12, 31, 9, tzinfo=UTC), datetime(2101, 1, 3, 9, tzinfo=UTC)):  # fmt: skip
+        cases.append(("ScheduleSession", schedule(interval=interval(when)), "session.interval.start_time"))
+        cases.append(
+            ("ScheduleSession", schedule(interval=interval(future_monday(), when)), "session.interval.end_time")
+        )
+        day = date_pb2.Date(year=when.year, month=when.month, day=when.day)
+        cases.append(("FindAvailableSlots", find(start_date=day, end_date=day), "start_date"))
+    huge, negative = duration_pb2.Duration(seconds=10**15), duration_pb2.Duration(seconds=-60)
+    for bad in (huge, negative):
+        cases.append(("FindAvailableSlots", find(duration=bad), "duration"))
+        cases.append(("FindAvailableSlots", find(granularity=bad), "granularity"))
+        kind = pb.SessionType(display_name="x", category=pb.SESSION_CATEGORY_OTHER, default_duration=bad)
+        cases.append(
+            ("CreateSessionType", pb.CreateSessionTypeRequest(session_type=kind), "session_type.default_duration")
+        )
+    return cases
 
 
 async def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(consulting: RunningConsulting) -> None:
