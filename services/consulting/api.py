@@ -928,7 +928,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         async with self._write() as uow:
             session = await _load(uow.conn, store.get_session, session_id, "Session", request.name)
             check_etag(request.etag, session.etag)
-            missed = await self._save(uow.conn, session.no_show(), session.version)
+            missed = await self._save(uow.conn, session.no_show(now()), session.version)
             await store.release(uow.conn, holder=missed.name)
             mentor, kind = await self._session_context(uow.conn, missed)
             await uow.emit(
@@ -955,7 +955,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             conn = uow.conn
             session = await _load(conn, store.get_session, session_id, "Session", request.name)
             check_etag(request.etag, session.etag)
-            done = await self._save(conn, session.complete(request.notes), session.version)
+            done = await self._save(conn, session.complete(request.notes, now()), session.version)
             items = []
             for description, owner, due in wanted:
                 item = domain.ActionItem(

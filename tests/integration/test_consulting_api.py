@@ -21,6 +21,7 @@ from hubcore.db import outbox
 from services.consulting import domain, handlers, store
 from tests.conftest import ADMIN, SERVICE, RunningConsulting
 from tests.integration.consulting_world import (
+    earlier_today,
     future_monday,
     interval,
     know_company,
@@ -225,19 +226,31 @@ async def test_reschedule_keeps_history_cancel_and_no_show_free_the_time(consult
     )
     assert cancelled.state == pb.SESSION_STATE_CANCELLED and cancelled.sequence == 2
     assert (await c.consulting.ScheduleSession(clash, metadata=ADMIN)).name  # freed by the cancellation
-    missed = await c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=taken.name), metadata=ADMIN)
+    gone = await c.consulting.ScheduleSession(schedule_request(two, mentor, kind, earlier_today()), metadata=ADMIN)
+    missed = await c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=gone.name), metadata=ADMIN)
     assert missed.state == pb.SESSION_STATE_NO_SHOW
-    again = pb.CancelSessionRequest(name=taken.name, reason="x")
+    again = pb.CancelSessionRequest(name=gone.name, reason="x")
     await refused(c.consulting.CancelSession(again, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
     subjects = ["scheduled", "rescheduled", "cancelled", "no_show"]
     counts = [len(await events_of(c, f"hub.consulting.session.{s}")) for s in subjects]
-    assert counts == [3, 1, 1, 1]
+    assert counts == [4, 1, 1, 1]
 
 
 async def test_completion_creates_action_items_that_fall_overdue_once(consulting: RunningConsulting) -> None:
     c = consulting
     mentor, kind, company = await make_mentor(c), await make_type(c), await know_company(c, 1)
-    request = schedule_request(company, mentor, kind, future_monday())
+    ahead = await c.consulting.ScheduleSession(schedule_request(company, mentor, kind, future_monday()), metadata=ADMIN)
+    for early in (
+        c.consulting.CompleteSession(pb.CompleteSessionRequest(name=ahead.name, notes="미리"), metadata=ADMIN),
+        c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=ahead.name), metadata=ADMIN),
+    ):
+        exc = await refused(early, grpc.StatusCode.FAILED_PRECONDITION)
+        assert "before it has started" in (exc.details() or "")
+    unchanged = await c.consulting.GetSession(pb.GetSessionRequest(name=ahead.name), metadata=ADMIN)
+    assert unchanged.state == pb.SESSION_STATE_SCHEDULED and unchanged.etag == ahead.etag
+    stats = await c.consulting.GetConsultingStats(pb.GetConsultingStatsRequest(), metadata=SERVICE)
+    assert [t.completed for t in stats.sessions_by_type] in ([], [0]), "a session not yet held is not counted"
+    request = schedule_request(company, mentor, kind, earlier_today())
     session = await c.consulting.ScheduleSession(request, metadata=ADMIN)
     today = domain.today()
 
@@ -444,7 +457,8 @@ async def test_programs_registrations_attendance_and_stats(consulting: RunningCo
     [event] = await events_of(c, "hub.consulting.program.attendance_recorded")
     assert event.subject_id == program.name
 
-    session = await c.consulting.ScheduleSession(schedule_request(company, mentor, kind, start), metadata=ADMIN)
+    held = schedule_request(company, mentor, kind, earlier_today())
+    session = await c.consulting.ScheduleSession(held, metadata=ADMIN)
     await c.consulting.CompleteSession(pb.CompleteSessionRequest(name=session.name), metadata=ADMIN)
     stats = await c.consulting.GetConsultingStats(pb.GetConsultingStatsRequest(), metadata=SERVICE)
     assert (stats.programs_held, stats.participants, stats.people_trained) == (1, 1, 1)
