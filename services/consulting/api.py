@@ -1203,6 +1203,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         async with self._write() as uow:
             conn = uow.conn
             program = await _load(conn, store.get_program, program_id, "Program", request.program)
+            domain.check_attendance(program, now())
             found = await store.registrations_by_ids(conn, list(marks))
             for i, number in enumerate(marks):
                 if number not in found or found[number].program_id != program_id:

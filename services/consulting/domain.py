@@ -503,6 +503,16 @@ class Registration:
         return f"registrations/{self.id}"
 
 
+def check_attendance(program: Program, at: datetime) -> None:
+    """Attendance is a record of what happened: not for a program that has not begun."""
+    if at < program.start:
+        raise FailedPrecondition(
+            f"{program.name} starts at {program.start.isoformat()}; attendance can be recorded once it has begun",
+            type_="PROGRAM_NOT_STARTED",
+            subject=program.name,
+        )
+
+
 def check_capacity(program: Program) -> None:
     if program.capacity and program.registered_count >= program.capacity:
         raise FailedPrecondition(

@@ -409,7 +409,24 @@ async def test_calendar_export_keeps_uids_and_raises_sequence(consulting: Runnin
 async def test_programs_registrations_attendance_and_stats(consulting: RunningConsulting) -> None:
     c = consulting
     room = await make_room(c, "세미나실 A", capacity=40)
-    start = future_monday()
+    ahead = await c.consulting.CreateProgram(
+        pb.CreateProgramRequest(
+            program=pb.Program(display_name="다음 달 살롱", kind=pb.PROGRAM_KIND_SALON,
+                               interval=interval(future_monday(), future_monday() + timedelta(hours=2))),
+        ),
+        metadata=ADMIN,
+    )  # fmt: skip
+    early = await c.consulting.CreateRegistration(
+        pb.CreateRegistrationRequest(registration=pb.Registration(program=ahead.name, participant_name="김서연")),
+        metadata=ADMIN,
+    )
+    too_soon = pb.RecordAttendanceRequest(
+        program=ahead.name, marks=[pb.AttendanceMark(registration=early.name, attended=True)]
+    )
+    exc = await refused(c.consulting.RecordAttendance(too_soon, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
+    assert "once it has begun" in (exc.details() or "")
+    assert (await c.consulting.GetProgram(pb.GetProgramRequest(name=ahead.name), metadata=ADMIN)).attended_count == 0
+    start = earlier_today(hours=1)  # a program under way: its attendance can be taken
     program = await c.consulting.CreateProgram(
         pb.CreateProgramRequest(
             program=pb.Program(
