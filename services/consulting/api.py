@@ -707,6 +707,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
                 if type_id
                 else None
             )
+            if company and await store.get_company(conn, company) is None:
+                raise errors.NotFound("Company", company)  # as ScheduleSession would: no slots for no one
             if request.HasField("duration"):
                 duration = _duration(request.duration)
             elif kind is not None:

@@ -375,6 +375,21 @@ async def test_find_available_slots_by_mentor_tag_room_and_across_dst(consulting
     assert (await first_la_slot(after)).hour == 16  # 09:00 PDT
 
 
+async def test_find_available_slots_for_what_does_not_exist_is_not_found(consulting: RunningConsulting) -> None:
+    c = consulting
+    mentor, kind = await make_mentor(c), await make_type(c)
+    await know_company(c, 1)
+    day = _date(future_monday().date())
+    base = {"mentors": [mentor.name], "start_date": day, "end_date": day, "session_type": kind.name}
+    assert (await c.consulting.FindAvailableSlots(pb.FindAvailableSlotsRequest(**base, company="companies/1"),
+                                                  metadata=ADMIN)).slots  # fmt: skip
+    for wrong in ({"company": "companies/77"}, {"mentors": ["mentors/77"]}, {"room": "rooms/77"},
+                  {"session_type": "sessionTypes/77"}):  # fmt: skip
+        request = pb.FindAvailableSlotsRequest(**(base | wrong))
+        exc = await refused(c.consulting.FindAvailableSlots(request, metadata=ADMIN), grpc.StatusCode.NOT_FOUND)
+        assert "/77" in (exc.details() or ""), exc.details()
+
+
 async def test_calendar_export_keeps_uids_and_raises_sequence(consulting: RunningConsulting) -> None:
     c = consulting
     mentor, kind, room = await make_mentor(c), await make_type(c), await make_room(c)
