@@ -27,7 +27,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore import tracing
+from hubcore import errors, tracing
 from hubcore.db import Database, UnitOfWork, dead_letters, now, outbox
 
 STREAM = "HUB"
@@ -185,6 +185,13 @@ class OutboxRelay:
         )
 
 
+# A payload that raises these fails the same way on every delivery: it is dead-lettered at once, with its
+# reason, rather than retried until MaxDeliver (an operator replays it once the cause is fixed).
+UNRETRYABLE: tuple[type[BaseException], ...] = (
+    DecodeError, ValueError, ArithmeticError, errors.InvalidArgument, errors.FailedPrecondition,
+)  # fmt: skip
+
+
 @dataclass
 class ConsumerSpec:
     durable: str
@@ -268,9 +275,11 @@ class EventConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if deliveries >= self.max_deliver:
-                    log.error("event dead-lettered", error=repr(exc), deliveries=deliveries)
-                    await self._dead_letter(envelope.id, envelope.type, msg.data, repr(exc), deliveries)
+                unfixable = isinstance(exc, UNRETRYABLE)
+                if unfixable or deliveries >= self.max_deliver:
+                    reason = f"cannot be handled: {exc!r}" if unfixable else repr(exc)
+                    log.error("event dead-lettered", error=reason, deliveries=deliveries)
+                    await self._dead_letter(envelope.id, envelope.type, msg.data, reason, deliveries)
                     await msg.term()
                     self.counted(self.spec.durable, "dead_lettered")
                 else:

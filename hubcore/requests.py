@@ -1,8 +1,9 @@
 """Checking what callers send, in one place: declared field rules, resource names, field masks, page tokens.
 
 Each service declares RULES: request type -> {field path: checks}. The server runs them before the use
-case, together with checks every request gets (known enum numbers, a size cap on every string, no NUL), and
-answers INVALID_ARGUMENT with a BadRequest naming each bad field.
+case, together with checks every request gets (known enum numbers, a size cap on every string, no NUL, every
+time and date inside the business range, every duration from zero to MAX_DURATION), and answers
+INVALID_ARGUMENT with a BadRequest naming each bad field.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from google.protobuf import descriptor
@@ -25,7 +26,16 @@ from google.type import date_pb2
 from hubcore.errors import Aborted, InvalidArgument, invalid
 
 MAX_STRING = 10_000  # any string field without a rule of its own
-MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # a Timestamp's range (RFC 3339)
+# The business range: every Timestamp and google.type.Date a caller sends must fall in it (no session in year
+# 1, none at 9999-12-31 whose end or reminder overflows). Past dates that may be older (a company's founding)
+# are listed in HISTORICAL with their own earliest year.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+MIN_SECONDS = int(datetime(FIRST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+MAX_SECONDS = int(datetime(LAST_YEAR + 1, 1, 1, tzinfo=UTC).timestamp()) - 1
+HISTORICAL = {"hub.companies.v1.Company.founded_on": 1900}
+BUSINESS_RANGE = f"{FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 (UTC)"
+# Every google.protobuf.Duration a caller sends: not negative, at most this; fields have tighter rules of their own.
+MAX_DURATION = timedelta(days=366)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
@@ -141,13 +151,44 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
                 yield path, f"is longer than {MAX_STRING} characters"
             elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
                 yield path, "must not contain NUL characters"
-        elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
-            # Outside 0001-01-01..9999-12-31 or with nanos out of range, a Timestamp cannot become a datetime.
-            if any(not (MIN_SECONDS <= v.seconds <= MAX_SECONDS and 0 <= v.nanos < 10**9) for v in values):
-                yield path, "must be a time between the years 1 and 9999"
+        elif field.message_type is not None and field.message_type.full_name in _TIME_CHECKS:
+            problem = _TIME_CHECKS[field.message_type.full_name]
+            for v in values:
+                found = problem(v, HISTORICAL.get(field.full_name, FIRST_YEAR))
+                if found:
+                    yield path, found
+                    break
         elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
             for v in values:
                 yield from _generic_violations(v, path + ".")
+
+
+def _timestamp_problem(value: Any, first_year: int) -> str | None:
+    if not (MIN_SECONDS <= value.seconds <= MAX_SECONDS and 0 <= value.nanos < 10**9):
+        return f"must be a time from {BUSINESS_RANGE}"
+    return None
+
+
+def _date_problem(value: Any, first_year: int) -> str | None:
+    # All zero is an unset date; whether the day exists is calendar_date's question.
+    if (value.year or value.month or value.day) and not first_year <= value.year <= LAST_YEAR:
+        return f"must be a date from {first_year}-01-01 to {LAST_YEAR}-12-31"
+    return None
+
+
+def _duration_problem(value: Any, first_year: int) -> str | None:
+    if value.seconds < 0 or value.nanos < 0:
+        return "must not be negative"
+    if value.nanos >= 10**9 or value.seconds * 10**9 + value.nanos > MAX_DURATION // timedelta(microseconds=1) * 1000:
+        return f"must be at most {MAX_DURATION.days} days"
+    return None
+
+
+_TIME_CHECKS: dict[str, Callable[[Any, int], str | None]] = {
+    "google.protobuf.Timestamp": _timestamp_problem,
+    "google.type.Date": _date_problem,
+    "google.protobuf.Duration": _duration_problem,
+}
 
 
 def parse_name(name: str, collection: str, field: str = "name") -> int:

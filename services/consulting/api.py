@@ -707,6 +707,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
                 if type_id
                 else None
             )
+            if company and await store.get_company(conn, company) is None:
+                raise errors.NotFound("Company", company)  # as ScheduleSession would: no slots for no one
             if request.HasField("duration"):
                 duration = _duration(request.duration)
             elif kind is not None:
@@ -928,7 +930,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         async with self._write() as uow:
             session = await _load(uow.conn, store.get_session, session_id, "Session", request.name)
             check_etag(request.etag, session.etag)
-            missed = await self._save(uow.conn, session.no_show(), session.version)
+            missed = await self._save(uow.conn, session.no_show(now()), session.version)
             await store.release(uow.conn, holder=missed.name)
             mentor, kind = await self._session_context(uow.conn, missed)
             await uow.emit(
@@ -955,7 +957,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             conn = uow.conn
             session = await _load(conn, store.get_session, session_id, "Session", request.name)
             check_etag(request.etag, session.etag)
-            done = await self._save(conn, session.complete(request.notes), session.version)
+            done = await self._save(conn, session.complete(request.notes, now()), session.version)
             items = []
             for description, owner, due in wanted:
                 item = domain.ActionItem(
@@ -1203,6 +1205,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         async with self._write() as uow:
             conn = uow.conn
             program = await _load(conn, store.get_program, program_id, "Program", request.program)
+            domain.check_attendance(program, now())
             found = await store.registrations_by_ids(conn, list(marks))
             for i, number in enumerate(marks):
                 if number not in found or found[number].program_id != program_id:

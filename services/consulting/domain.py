@@ -332,12 +332,23 @@ class Session:
             self, state=CANCELLED, cancel_reason=clean(reason), sequence=self.sequence + 1, version=self.version + 1
         )
 
-    def no_show(self) -> Session:
+    def _started(self, at: datetime, what: str) -> None:
+        # Held or missed only once it began: a future session counted as held would inflate the dashboard.
+        if at < self.start:
+            raise FailedPrecondition(
+                f"{self.name} starts at {self.start.isoformat()} and cannot be {what} before it has started",
+                type_="SESSION_NOT_STARTED",
+                subject=self.name,
+            )
+
+    def no_show(self, at: datetime) -> Session:
         self._move(NO_SHOW)
+        self._started(at, "marked a no-show")
         return replace(self, state=NO_SHOW, version=self.version + 1)
 
-    def complete(self, notes: str) -> Session:
+    def complete(self, notes: str, at: datetime) -> Session:
         self._move(COMPLETED)
+        self._started(at, "completed")
         return replace(self, state=COMPLETED, notes=notes.strip(), version=self.version + 1)
 
 
@@ -490,6 +501,16 @@ class Registration:
     @property
     def name(self) -> str:
         return f"registrations/{self.id}"
+
+
+def check_attendance(program: Program, at: datetime) -> None:
+    """Attendance is a record of what happened: not for a program that has not begun."""
+    if at < program.start:
+        raise FailedPrecondition(
+            f"{program.name} starts at {program.start.isoformat()}; attendance can be recorded once it has begun",
+            type_="PROGRAM_NOT_STARTED",
+            subject=program.name,
+        )
 
 
 def check_capacity(program: Program) -> None:

@@ -258,7 +258,7 @@ def test_korean_amounts_read_and_written() -> None:
 
 async def test_consulting_commands_in_seoul_time(consulting: RunningConsulting) -> None:
     """Slots, scheduling in Asia/Seoul wall time, a double booking refused, completion with action items."""
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     from tests.integration.consulting_world import future_monday, know_company, make_mentor, make_room, make_type
 
@@ -286,11 +286,17 @@ async def test_consulting_commands_in_seoul_time(consulting: RunningConsulting) 
     assert twice.exit_code == 5 and "sessions/1" in twice.output, twice.output  # names the holder
     utc = await run("--tz", "UTC", "sessions", "list")
     assert f"{seoul_day} 05:00" in utc.output, utc.output  # 14:00 KST is 05:00 UTC
+    early = await run("sessions", "complete", "1", "--notes", "미리")
+    assert early.exit_code == 5 and "before it has started" in early.output, early.output
+    yesterday = (datetime.now(UTC) + timedelta(hours=9) - timedelta(days=1)).date().isoformat()  # already held
+    held = await run("sessions", "schedule", "--company", company, "--mentor", mentor.name, "--type", kind.name,
+                     "--at", f"{yesterday} 10:00")  # fmt: skip
+    assert held.exit_code == 0, held.output
     done = await run(
-        "sessions", "complete", "1", "--notes", "투자 유치 전략", "--action", "김서연|2030-01-15|IR 자료 보완"
+        "sessions", "complete", "2", "--notes", "투자 유치 전략", "--action", "김서연|2030-01-15|IR 자료 보완"
     )
     assert done.exit_code == 0 and "IR 자료 보완" in done.output, done.output
-    bad = await run("sessions", "complete", "1", "--action", "no due date")
+    bad = await run("sessions", "complete", "2", "--action", "no due date")
     assert bad.exit_code == 3
     open_items = json.loads((await run("--json", "actions", "list")).stdout)
     assert [a["owner"] for a in open_items] == ["김서연"]

@@ -48,6 +48,11 @@ def future_monday(hour_utc: int = 1, weeks: int = 2) -> datetime:
     return today + timedelta(days=(7 - today.weekday()) % 7 + 7 * weeks)
 
 
+def earlier_today(hours: int = 2) -> datetime:
+    """A start that has passed (a session can be completed or marked a no-show only once it began)."""
+    return datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=hours)
+
+
 async def make_mentor(
     c: RunningConsulting, korean_name: str = "김도현", *, tz: str = "", expertise: tuple[str, ...] = ("vision",)
 ) -> pb.Mentor:

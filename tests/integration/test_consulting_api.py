@@ -9,7 +9,7 @@ import grpc
 import icalendar
 import pytest
 import sqlalchemy as sa
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2
 from google.type import date_pb2, dayofweek_pb2, timeofday_pb2
 from grpc_status import rpc_status
@@ -21,6 +21,7 @@ from hubcore.db import outbox
 from services.consulting import domain, handlers, store
 from tests.conftest import ADMIN, SERVICE, RunningConsulting
 from tests.integration.consulting_world import (
+    earlier_today,
     future_monday,
     interval,
     know_company,
@@ -145,12 +146,35 @@ def _bad_requests(mentor: str, kind: str, company: str) -> list[tuple[str, Any, 
         ("FindAvailableSlots", find(duration=None), "duration"),
         ("FindAvailableSlots", find(time_zone="Seoul"), "time_zone"),
         ("FindAvailableSlots", find(granularity=minutes(0)), "granularity"),
+        *_out_of_range(schedule, find),
         ("CancelSession", pb.CancelSessionRequest(name="sessions/1"), "reason"),
         ("ListSessions", pb.ListSessionsRequest(filter="start_after=yesterday"), "filter"),
         ("ListActionItems", pb.ListActionItemsRequest(filter="overdue=maybe"), "filter"),
         ("ExportCalendar", pb.ExportCalendarRequest(owner="rooms/1"), "owner"),
         ("CompleteSession", undated, "action_items[0].due_date"),
     ]
+
+
+def _out_of_range(schedule: Any, find: Any) -> list[tuple[str, Any, str]]:
+    """Times outside the business range (2000..2100) and absurd durations, with everything else valid."""
+    cases: list[tuple[str, Any, str]] = []
+    for when in (datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+                 datetime(1999, 12, 31, 9, tzinfo=UTC), datetime(2101, 1, 3, 9, tzinfo=UTC)):  # fmt: skip
+        cases.append(("ScheduleSession", schedule(interval=interval(when)), "session.interval.start_time"))
+        cases.append(
+            ("ScheduleSession", schedule(interval=interval(future_monday(), when)), "session.interval.end_time")
+        )
+        day = date_pb2.Date(year=when.year, month=when.month, day=when.day)
+        cases.append(("FindAvailableSlots", find(start_date=day, end_date=day), "start_date"))
+    huge, negative = duration_pb2.Duration(seconds=10**15), duration_pb2.Duration(seconds=-60)
+    for bad in (huge, negative):
+        cases.append(("FindAvailableSlots", find(duration=bad), "duration"))
+        cases.append(("FindAvailableSlots", find(granularity=bad), "granularity"))
+        kind = pb.SessionType(display_name="x", category=pb.SESSION_CATEGORY_OTHER, default_duration=bad)
+        cases.append(
+            ("CreateSessionType", pb.CreateSessionTypeRequest(session_type=kind), "session_type.default_duration")
+        )
+    return cases
 
 
 async def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing(consulting: RunningConsulting) -> None:
@@ -202,19 +226,31 @@ async def test_reschedule_keeps_history_cancel_and_no_show_free_the_time(consult
     )
     assert cancelled.state == pb.SESSION_STATE_CANCELLED and cancelled.sequence == 2
     assert (await c.consulting.ScheduleSession(clash, metadata=ADMIN)).name  # freed by the cancellation
-    missed = await c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=taken.name), metadata=ADMIN)
+    gone = await c.consulting.ScheduleSession(schedule_request(two, mentor, kind, earlier_today()), metadata=ADMIN)
+    missed = await c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=gone.name), metadata=ADMIN)
     assert missed.state == pb.SESSION_STATE_NO_SHOW
-    again = pb.CancelSessionRequest(name=taken.name, reason="x")
+    again = pb.CancelSessionRequest(name=gone.name, reason="x")
     await refused(c.consulting.CancelSession(again, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
     subjects = ["scheduled", "rescheduled", "cancelled", "no_show"]
     counts = [len(await events_of(c, f"hub.consulting.session.{s}")) for s in subjects]
-    assert counts == [3, 1, 1, 1]
+    assert counts == [4, 1, 1, 1]
 
 
 async def test_completion_creates_action_items_that_fall_overdue_once(consulting: RunningConsulting) -> None:
     c = consulting
     mentor, kind, company = await make_mentor(c), await make_type(c), await know_company(c, 1)
-    request = schedule_request(company, mentor, kind, future_monday())
+    ahead = await c.consulting.ScheduleSession(schedule_request(company, mentor, kind, future_monday()), metadata=ADMIN)
+    for early in (
+        c.consulting.CompleteSession(pb.CompleteSessionRequest(name=ahead.name, notes="미리"), metadata=ADMIN),
+        c.consulting.MarkSessionNoShow(pb.MarkSessionNoShowRequest(name=ahead.name), metadata=ADMIN),
+    ):
+        exc = await refused(early, grpc.StatusCode.FAILED_PRECONDITION)
+        assert "before it has started" in (exc.details() or "")
+    unchanged = await c.consulting.GetSession(pb.GetSessionRequest(name=ahead.name), metadata=ADMIN)
+    assert unchanged.state == pb.SESSION_STATE_SCHEDULED and unchanged.etag == ahead.etag
+    stats = await c.consulting.GetConsultingStats(pb.GetConsultingStatsRequest(), metadata=SERVICE)
+    assert [t.completed for t in stats.sessions_by_type] in ([], [0]), "a session not yet held is not counted"
+    request = schedule_request(company, mentor, kind, earlier_today())
     session = await c.consulting.ScheduleSession(request, metadata=ADMIN)
     today = domain.today()
 
@@ -339,6 +375,21 @@ async def test_find_available_slots_by_mentor_tag_room_and_across_dst(consulting
     assert (await first_la_slot(after)).hour == 16  # 09:00 PDT
 
 
+async def test_find_available_slots_for_what_does_not_exist_is_not_found(consulting: RunningConsulting) -> None:
+    c = consulting
+    mentor, kind = await make_mentor(c), await make_type(c)
+    await know_company(c, 1)
+    day = _date(future_monday().date())
+    base = {"mentors": [mentor.name], "start_date": day, "end_date": day, "session_type": kind.name}
+    assert (await c.consulting.FindAvailableSlots(pb.FindAvailableSlotsRequest(**base, company="companies/1"),
+                                                  metadata=ADMIN)).slots  # fmt: skip
+    for wrong in ({"company": "companies/77"}, {"mentors": ["mentors/77"]}, {"room": "rooms/77"},
+                  {"session_type": "sessionTypes/77"}):  # fmt: skip
+        request = pb.FindAvailableSlotsRequest(**(base | wrong))
+        exc = await refused(c.consulting.FindAvailableSlots(request, metadata=ADMIN), grpc.StatusCode.NOT_FOUND)
+        assert "/77" in (exc.details() or ""), exc.details()
+
+
 async def test_calendar_export_keeps_uids_and_raises_sequence(consulting: RunningConsulting) -> None:
     c = consulting
     mentor, kind, room = await make_mentor(c), await make_type(c), await make_room(c)
@@ -373,7 +424,24 @@ async def test_calendar_export_keeps_uids_and_raises_sequence(consulting: Runnin
 async def test_programs_registrations_attendance_and_stats(consulting: RunningConsulting) -> None:
     c = consulting
     room = await make_room(c, "세미나실 A", capacity=40)
-    start = future_monday()
+    ahead = await c.consulting.CreateProgram(
+        pb.CreateProgramRequest(
+            program=pb.Program(display_name="다음 달 살롱", kind=pb.PROGRAM_KIND_SALON,
+                               interval=interval(future_monday(), future_monday() + timedelta(hours=2))),
+        ),
+        metadata=ADMIN,
+    )  # fmt: skip
+    early = await c.consulting.CreateRegistration(
+        pb.CreateRegistrationRequest(registration=pb.Registration(program=ahead.name, participant_name="김서연")),
+        metadata=ADMIN,
+    )
+    too_soon = pb.RecordAttendanceRequest(
+        program=ahead.name, marks=[pb.AttendanceMark(registration=early.name, attended=True)]
+    )
+    exc = await refused(c.consulting.RecordAttendance(too_soon, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
+    assert "once it has begun" in (exc.details() or "")
+    assert (await c.consulting.GetProgram(pb.GetProgramRequest(name=ahead.name), metadata=ADMIN)).attended_count == 0
+    start = earlier_today(hours=1)  # a program under way: its attendance can be taken
     program = await c.consulting.CreateProgram(
         pb.CreateProgramRequest(
             program=pb.Program(
@@ -421,7 +489,8 @@ async def test_programs_registrations_attendance_and_stats(consulting: RunningCo
     [event] = await events_of(c, "hub.consulting.program.attendance_recorded")
     assert event.subject_id == program.name
 
-    session = await c.consulting.ScheduleSession(schedule_request(company, mentor, kind, start), metadata=ADMIN)
+    held = schedule_request(company, mentor, kind, earlier_today())
+    session = await c.consulting.ScheduleSession(held, metadata=ADMIN)
     await c.consulting.CompleteSession(pb.CompleteSessionRequest(name=session.name), metadata=ADMIN)
     stats = await c.consulting.GetConsultingStats(pb.GetConsultingStatsRequest(), metadata=SERVICE)
     assert (stats.programs_held, stats.participants, stats.people_trained) == (1, 1, 1)

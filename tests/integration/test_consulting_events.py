@@ -21,7 +21,7 @@ from hubcore.db import outbox
 from hubcore.natsserver import NatsServer
 from services.consulting import domain
 from tests.conftest import ADMIN, Running, RunningConsulting, eventually
-from tests.integration.consulting_world import future_monday, make_mentor, make_type, schedule_request
+from tests.integration.consulting_world import earlier_today, make_mentor, make_type, schedule_request
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ async def test_registered_company_can_be_scheduled_and_completion_is_published_o
         cpb.CreateCompanyRequest(company=cpb.Company(korean_name="메디비전", sector=cpb.SECTOR_MEDICAL)), metadata=ADMIN
     )
     mentor, kind = await make_mentor(c), await make_type(c)
-    request = schedule_request(company.name, mentor, kind, future_monday(), request_id="e2e-1")
+    request = schedule_request(company.name, mentor, kind, earlier_today(), request_id="e2e-1")
 
     async def scheduled() -> pb.Session | None:
         try:

@@ -279,3 +279,151 @@ async def test_a_huge_request_is_refused_and_the_others_go_on(service: Runtime) 
     assert isinstance(refused, grpc.aio.AioRpcError) and refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert all(r.status == health_pb2.HealthCheckResponse.SERVING for r in outcomes[1:])  # type: ignore[union-attr]
     assert await row_counts(service.db) == before
+
+
+# Times, dates and durations at the edges of the business range (2000-01-01 .. 2100-12-31, durations 0 .. 366
+# days): every such field of every request, wherever it is nested.
+
+TIME_TYPES = ("google.protobuf.Timestamp", "google.type.Date", "google.protobuf.Duration")
+YEAR_2000, YEAR_2101 = 946_684_800, 4_133_980_800  # 2000-01-01T00:00Z, 2101-01-01T00:00Z
+HOSTILE_TIMES: dict[str, list[dict[str, int]]] = {
+    "google.protobuf.Timestamp": [
+        {"seconds": -62_135_596_800},  # 0001-01-01
+        {"seconds": 253_402_300_740},  # 9999-12-31T23:59Z
+        {"seconds": YEAR_2000 - 1},  # 1999-12-31T23:59:59Z
+        {"seconds": YEAR_2101},  # 2101-01-01
+    ],
+    "google.type.Date": [
+        {"year": 1, "month": 1, "day": 1},
+        {"year": 9999, "month": 12, "day": 31},
+        {"year": 1899, "month": 12, "day": 31},  # 1999 is a fine founding year; 1899 is before any
+        {"year": 2101, "month": 1, "day": 1},
+    ],
+    "google.protobuf.Duration": [{"seconds": 10**15}, {"seconds": -1}, {"seconds": -(10**15)}, {"nanos": -1}],
+}
+EDGE_TIMES: dict[str, st.SearchStrategy[dict[str, int]]] = {
+    "google.protobuf.Timestamp": st.sampled_from(
+        [{"seconds": s} for s in (YEAR_2000, YEAR_2101 - 60, YEAR_2101 - 1, 1_900_000_000)]
+        + [{"seconds": YEAR_2101 - 1, "nanos": 999_999_999}]
+        + HOSTILE_TIMES["google.protobuf.Timestamp"]
+    ),
+    "google.type.Date": st.sampled_from(
+        [
+            {"year": 2000, "month": 1, "day": 1},
+            {"year": 2100, "month": 12, "day": 31},
+            {"year": 2100, "month": 2, "day": 29},
+            {"year": 2000, "month": 2, "day": 30},
+            {"year": 2100, "month": 13},
+            {"year": 1999, "month": 12, "day": 31},
+            {},
+        ]
+        + HOSTILE_TIMES["google.type.Date"]
+    ),
+    "google.protobuf.Duration": st.sampled_from(
+        [{"seconds": s} for s in (0, 1, 299, 300, 43_200, 43_260, 86_400, 86_401, 62 * 86_400, 366 * 86_400)]
+        + [{"seconds": 366 * 86_400, "nanos": 1}, {"seconds": 2**63 - 1}, {"seconds": -(2**63)}]
+        + HOSTILE_TIMES["google.protobuf.Duration"]
+    ),
+}
+
+
+def time_fields(descriptor: Descriptor, depth: int = 0) -> list[tuple[FieldDescriptor, ...]]:
+    """Every Timestamp, Date and Duration field reachable from the message, as the chain of fields to it."""
+    found: list[tuple[FieldDescriptor, ...]] = []
+    for field in descriptor.fields:
+        kind = field.message_type
+        if kind is None or kind.GetOptions().map_entry:
+            continue
+        if kind.full_name in TIME_TYPES:
+            found.append((field,))
+        elif depth < 3:
+            found += [(field, *rest) for rest in time_fields(kind, depth + 1)]
+    return found
+
+
+def set_time(request: Any, chain: tuple[FieldDescriptor, ...], value: dict[str, int]) -> str:
+    """Sets the field at the end of the chain (a repeated field gets an element) and returns the path a
+    BadRequest names it by."""
+    target = request
+    for field in chain:
+        inner = getattr(target, field.name)
+        target = (inner[0] if len(inner) else inner.add()) if field.is_repeated else inner
+    target.Clear()
+    for key, number in value.items():
+        setattr(target, key, number)
+    return ".".join(field.name for field in chain)
+
+
+async def test_times_outside_the_business_range_are_invalid_argument_naming_the_field(service: Runtime) -> None:
+    """0001-01-01, 9999-12-31T23:59Z, 1999 and 2101, a Duration of 10^15 s and negative ones, in every time
+    field of every method: INVALID_ARGUMENT naming that field, and nothing changes."""
+    before = await row_counts(service.db)
+    checked = 0
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        for path, input_type, output in methods(service):
+            cls = message_factory.GetMessageClass(input_type)
+            stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=output.FromString)  # fmt: skip
+            for chain in time_fields(input_type):
+                for value in HOSTILE_TIMES[chain[-1].message_type.full_name]:
+                    request = cls()
+                    field_path = set_time(request, chain, value)
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await stub(request, metadata=ADMIN, timeout=10)
+                    error = refused.value
+                    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, value, error.details())
+                    assert f"{field_path}: " in (error.details() or ""), (path, field_path, error.details())
+                    checked += 1
+    assert await row_counts(service.db) == before
+    assert checked >= 4 or service.settings.service == "notifications"  # its requests carry no times
+
+
+async def test_every_rpc_answers_edge_times_without_internal_errors(service: Runtime) -> None:
+    """Generated requests whose times, dates and durations sit at and just past the edges of the business
+    range (2100-02-29 that is no day, the last nanosecond of 2100, 12 hours and a minute): never INTERNAL,
+    and a refused request changes nothing."""
+    loop = asyncio.get_running_loop()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    failures: list[str] = []
+    sent = 0
+
+    def with_edges(base: Any, edges: list[tuple[tuple[FieldDescriptor, ...], dict[str, int]]]) -> Any:
+        for chain, value in edges:
+            set_time(base, chain, value)
+        return base
+
+    async def call(path: str, output: Any, request: Any) -> None:
+        before = await row_counts(service.db)
+        stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        try:
+            await stub(request, metadata=ADMIN, timeout=30)
+            return
+        except grpc.aio.AioRpcError as exc:
+            code, details = exc.code(), exc.details() or ""
+        if code in NEVER:
+            failures.append(f"{path} -> {code.name} {details} for {request!r:.300}")
+        elif await row_counts(service.db) != before:
+            failures.append(f"{path} refused with {code.name} yet changed rows, for {request!r:.300}")
+
+    def fuzz(path: str, input_type: Descriptor, output: Any, chains: list[tuple[FieldDescriptor, ...]]) -> None:
+        edge = st.sampled_from(chains).flatmap(
+            lambda c: st.tuples(st.just(c), EDGE_TIMES[c[-1].message_type.full_name])
+        )
+
+        @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        @given(st.builds(with_edges, message(input_type), st.lists(edge, min_size=1, max_size=3)))
+        def one(request: Any) -> None:
+            nonlocal sent
+            asyncio.run_coroutine_threadsafe(call(path, output, request), loop).result(timeout=60)
+            sent += 1
+
+        one()
+
+    for path, input_type, output in methods(service):
+        if chains := time_fields(input_type):
+            await asyncio.to_thread(fuzz, path, input_type, output, chains)
+    await channel.close()
+    assert not failures, "\n".join(failures[:20])
+    assert sent > 0 or service.settings.service == "notifications"

@@ -19,6 +19,7 @@ from hub.events.v1 import companies_pb2 as companies_ev
 from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import envelope_pb2
 from hub.notifications.v1 import notifications_pb2 as pb
+from hub.ops.v1 import ops_pb2
 from nats.js import JetStreamContext
 
 from hubcore.db import uuid7
@@ -137,6 +138,36 @@ async def test_session_reminders_move_with_the_session_and_stop_when_it_is_cance
     notifications.clock.move_to(moved)
     assert await notifications.scheduler.tick() == 0
     assert len(mail_sink.messages) == 2
+
+
+async def test_an_event_that_cannot_be_handled_is_dead_lettered_at_once_and_the_next_goes_on(
+    notifications: RunningNotifications, js: JetStreamContext
+) -> None:
+    """A session at 0001-01-01 (from before the services bounded times): its reminder would fall before year
+    1. Retrying cannot help, so the first delivery makes it a dead letter with its reason, and the session
+    published after it gets its reminders."""
+    publish = Publisher(js)
+    await people(publish, notifications)
+    poisoned = session(datetime(1, 1, 1, 0, 30, tzinfo=UTC))
+    await publish("hub.consulting.session.scheduled", "sessions/12", consulting_ev.SessionScheduled(session=poisoned))
+    fine = session(datetime.now(SEOUL).replace(microsecond=0) + timedelta(days=3))
+    fine.name = "sessions/13"
+    await publish("hub.consulting.session.scheduled", "sessions/13", consulting_ev.SessionScheduled(session=fine))
+
+    async def dead() -> list[ops_pb2.DeadLetter]:
+        listed = await notifications.ops.ListDeadLetters(ops_pb2.ListDeadLettersRequest(), metadata=ADMIN)
+        return list(listed.dead_letters)
+
+    [letter] = await eventually(dead, timeout=20)
+    assert letter.event_type == "hub.consulting.session.scheduled" and letter.deliveries == 1
+    assert letter.error.startswith("cannot be handled: OverflowError"), letter.error
+
+    async def planned() -> list[pb.FollowUp]:
+        return await follow_ups(notifications, "entity=sessions/13 AND state=PENDING")
+
+    assert len(await eventually(planned, timeout=20)) == 2
+    assert await follow_ups(notifications, "entity=sessions/12") == []
+    assert len(await dead()) == 1
 
 
 async def test_a_completed_session_sends_its_recap_and_its_action_items_are_followed(

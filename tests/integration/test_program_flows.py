@@ -30,7 +30,7 @@ from tests.conftest import (
     make_settings,
     start_companies,
 )
-from tests.integration.consulting_world import future_monday, make_mentor, make_type, schedule_request
+from tests.integration.consulting_world import earlier_today, make_mentor, make_type, schedule_request
 from tests.integration.test_investors_api import create_firm, won
 from tests.integration.test_investors_flows import register
 from tests.integration.test_program_api import company, events, milestone, report, stub
@@ -103,7 +103,7 @@ async def test_completed_technical_sessions_count_once_as_consultations(
         ),
         metadata=ADMIN,
     )  # fmt: skip
-    monday = future_monday()
+    monday = earlier_today(hours=8)  # held sessions have begun
     for n, kind in enumerate((technical, growth, technical)):
         session = await consulting.consulting.ScheduleSession(
             schedule_request(firm, mentor, kind, monday + timedelta(hours=2 * n)), metadata=ADMIN

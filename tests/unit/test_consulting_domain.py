@@ -187,8 +187,20 @@ def test_a_session_holds_mentor_with_buffers_company_and_room() -> None:
     ]
     assert [r for r, _, _ in session(room_id=None).holds()] == ["mentors/1", "companies/2"]
     assert session().cancel("일정 변경").holds() == []
-    assert session().no_show().holds() == []
-    assert len(session().complete("좋은 논의").holds()) == 3
+    assert session().no_show(LATER).holds() == []
+    assert len(session().complete("좋은 논의", LATER).holds()) == 3
+
+
+LATER = utc("2026-03-02T01:30")  # the session() below began at 01:00
+
+
+def test_a_session_cannot_be_completed_or_missed_before_it_starts() -> None:
+    for early in (utc("2026-03-02T00:59"), utc("2026-03-01T09:00")):
+        with pytest.raises(FailedPrecondition, match="before it has started"):
+            session().complete("미리 기록", early)
+        with pytest.raises(FailedPrecondition, match="before it has started"):
+            session().no_show(early)
+    assert session().complete("notes", utc("2026-03-02T01:00")).state == "COMPLETED"
 
 
 def test_session_lifecycle() -> None:
@@ -197,7 +209,7 @@ def test_session_lifecycle() -> None:
     assert (moved.sequence, moved.version, moved.room_id) == (1, 2, None)
     cancelled = moved.cancel(" 회사 사정 ")
     assert (cancelled.state, cancelled.sequence, cancelled.cancel_reason) == ("CANCELLED", 2, "회사 사정")
-    for final in (cancelled, s.complete("notes"), s.no_show()):
+    for final in (cancelled, s.complete("notes", LATER), s.no_show(LATER)):
         with pytest.raises(FailedPrecondition):
             final.cancel("again")
         with pytest.raises(FailedPrecondition):

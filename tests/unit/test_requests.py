@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
 from hub.companies.v1 import companies_pb2 as pb
+from hub.companies.v1 import program_pb2
+from hub.consulting.v1 import consulting_pb2
 
 from hubcore import requests
 from hubcore.errors import Aborted, InvalidArgument
@@ -29,14 +31,66 @@ def test_unknown_enum_numbers_and_huge_strings_are_refused_anywhere() -> None:
     assert violations(pb.ListCompaniesRequest(order_by="x" * 10_001))[0][0] == "order_by"
 
 
-@pytest.mark.parametrize(("seconds", "nanos"), [(-62_135_596_801, 0), (253_402_300_800, 0), (0, -1), (0, 10**9)])
-def test_timestamps_outside_their_range_are_refused_anywhere(seconds: int, nanos: int) -> None:
+YEAR_2000, YEAR_2101 = 946_684_800, 4_133_980_800  # 2000-01-01T00:00Z and 2101-01-01T00:00Z
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [
+        (-62_135_596_800, 0),  # 0001-01-01
+        (253_402_300_740, 0),  # 9999-12-31T23:59Z
+        (YEAR_2000 - 1, 0),  # the last second of 1999
+        (YEAR_2101, 0),  # 2101-01-01
+        (-62_135_596_801, 0),  # before any RFC 3339 time
+        (0, -1),
+        (0, 10**9),
+    ],
+)
+def test_timestamps_outside_the_business_range_are_refused_anywhere(seconds: int, nanos: int) -> None:
     company = pb.Company(korean_name="회사", sector=pb.SECTOR_MEDICAL)
     company.create_time.seconds, company.create_time.nanos = seconds, nanos
     found = violations(pb.CreateCompanyRequest(company=company))
-    assert ("company.create_time", "must be a time between the years 1 and 9999") in found
-    company.create_time.seconds, company.create_time.nanos = 253_402_300_799, 999_999_999  # the last instant
+    assert ("company.create_time", f"must be a time from {requests.BUSINESS_RANGE}") in found
+    for first, last in ((YEAR_2000, 0), (YEAR_2101 - 1, 999_999_999)):  # the first and the last instant
+        company.create_time.seconds, company.create_time.nanos = first, last
+        requests.validate(pb.CreateCompanyRequest(company=company), RULES.get(pb.CreateCompanyRequest))
+
+
+@pytest.mark.parametrize("year", [1, 1999, 2101, 9999])
+def test_dates_outside_the_business_range_are_refused_anywhere(year: int) -> None:
+    occupancy = program_pb2.GetOccupancyRequest(date={"year": year, "month": 12, "day": 31})
+    assert violations(occupancy) == [("date", "must be a date from 2000-01-01 to 2100-12-31")]
+    requests.validate(program_pb2.GetOccupancyRequest(date={"year": 2100, "month": 12, "day": 31}), None)
+
+
+def test_a_founding_date_may_be_older_than_the_business_range() -> None:
+    company = pb.Company(korean_name="회사", sector=pb.SECTOR_MEDICAL, founded_on={"year": 1987, "month": 3, "day": 2})
     requests.validate(pb.CreateCompanyRequest(company=company), RULES.get(pb.CreateCompanyRequest))
+    company.founded_on.year = 1899
+    found = violations(pb.CreateCompanyRequest(company=company))
+    assert ("company.founded_on", "must be a date from 1900-01-01 to 2100-12-31") in found
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "problem"),
+    [
+        (10**15, 0, "must be at most 366 days"),
+        (2**63 - 1, 0, "must be at most 366 days"),
+        (366 * 86400, 1, "must be at most 366 days"),
+        (-1, 0, "must not be negative"),
+        (0, -1, "must not be negative"),
+        (-(2**63), 0, "must not be negative"),
+        (0, 10**9, "must be at most 366 days"),
+    ],
+)
+def test_durations_are_range_checked_anywhere(seconds: int, nanos: int, problem: str) -> None:
+    request = consulting_pb2.FindAvailableSlotsRequest()
+    request.duration.seconds, request.duration.nanos = seconds, nanos
+    with pytest.raises(InvalidArgument) as caught:
+        requests.validate(request, None)
+    assert caught.value.violations == [("duration", problem)]
+    request.duration.seconds, request.duration.nanos = 366 * 86400, 0
+    requests.validate(request, None)
 
 
 def test_update_checks_only_masked_fields_and_only_mutable_paths() -> None:
