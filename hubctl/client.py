@@ -31,7 +31,12 @@ from rich.table import Table
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR
 
 T = TypeVar("T")
-CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "hubctl" / "config.toml"
+
+
+def config_dir() -> Path:
+    """~/.config/hubctl, or under XDG_CONFIG_HOME; read when used, so HOME and XDG_CONFIG_HOME set later count."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "hubctl"
+
 
 # Exit codes scripts can rely on (also in `hubctl --help`).
 EXIT_CODES = {
@@ -69,7 +74,7 @@ class Config:
 
     @classmethod
     def load(cls, *, token: str | None, tz: str | None, as_json: bool, config_file: Path | None = None) -> Config:
-        path = config_file or CONFIG_FILE
+        path = config_file or config_dir() / "config.toml"
         data: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
         addresses = {name: f"127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
         addresses |= data.get("services", {})
