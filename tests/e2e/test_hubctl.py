@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
+from hubcore.natsserver import NatsServer
 from hubctl.cli import app
 from services.companies import store
 from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInvestors
@@ -631,3 +632,46 @@ async def test_tokens_issue_list_revoke_admin_service_and_partner(
     partial = await run("--json", "tokens", "list", "--revoked", companies_address="127.0.0.1:1")
     assert partial.exit_code == 7 and [t["kind"] for t in json.loads(partial.stdout)] == ["partner"]
     assert "not answering" in partial.output and "companies" in partial.output
+
+
+async def test_tokens_revoke_says_whether_the_revocation_left_while_nats_is_down(
+    companies: Running, investors: RunningInvestors, nats_server: NatsServer
+) -> None:
+    """With NATS down the other services keep accepting a revoked token until the event bus is back: the CLI
+    says so, instead of promising every service refuses it within moments."""
+    import re
+
+    from tests.conftest import eventually
+
+    async def run(*args: str, token: str = ADMIN_TOKEN) -> Result:
+        env = {"HUB_INVESTORS_ADDRESS": investors.address}
+        return await hubctl(companies, *args, token=token, env=env)
+
+    secrets = []
+    for person in ("김민지", "이서준"):
+        issued = await run("tokens", "issue", "--role", "admin", "--to", person)
+        secrets += re.findall(r"shown once\): (hubat_\S+)", issued.stdout)
+    found = json.loads((await run("--json", "tokens", "list")).stdout)
+    minji, seojun = secrets
+    nats_server.stop(kill=True)
+
+    revoked = await run("tokens", "revoke", found[0]["name"], "--reason", "퇴사", "--wait", "1")
+    assert revoked.exit_code == 0, revoked.output
+    assert "only the companies service refuses it now" in revoked.stdout and "모든 서비스" not in revoked.stdout
+    assert (await run("companies", "list", token=minji)).exit_code == 6
+    assert (await run("investors", "list", token=minji)).exit_code == 0  # what the CLI said: not yet
+    as_json = json.loads((await run("--json", "tokens", "revoke", found[1]["name"], "--wait", "0")).stdout)
+    assert as_json["delivered"] is False and as_json["unpublished_events"] >= 2
+
+    nats_server.start()  # the outbox leaves; every service refuses both
+
+    async def refused_by_investors(token: str = seojun) -> bool:
+        return (await run("investors", "list", token=token)).exit_code == 6
+
+    await eventually(refused_by_investors)
+    third = await run("tokens", "issue", "--role", "admin", "--to", "박하늘")
+    [haneul] = re.findall(r"shown once\): (hubat_\S+)", third.stdout)
+    name = json.loads((await run("--json", "tokens", "list")).stdout)[0]["name"]
+    delivered = await run("tokens", "revoke", name, "--wait", "10")
+    assert "모든 서비스에 전달됨 (delivered to every service)" in delivered.stdout, delivered.output
+    await eventually(lambda: refused_by_investors(haneul))
