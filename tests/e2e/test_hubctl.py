@@ -76,6 +76,39 @@ async def test_add_list_show_edit_transition_in_korean(companies: Running) -> No
     assert filtered == []
 
 
+async def test_json_after_the_command_and_lists_that_stop_at_a_page_say_so(companies: Running) -> None:
+    for name in ("메디비전", "에듀마인드", "로보팩토리"):
+        assert (await hubctl(companies, "companies", "add", "--ko", name, "--sector", "medical")).exit_code == 0
+    after = await hubctl(companies, "companies", "list", "--json")
+    assert after.exit_code == 0 and len(json.loads(after.stdout)) == 3, after.output
+    assert json.loads((await hubctl(companies, "companies", "show", "1", "--json")).stdout)["company"]
+    cut = await hubctl(companies, "companies", "list", "--limit", "2", "--json")
+    assert len(json.loads(cut.stdout)) == 2  # stdout stays the list; the note goes to stderr
+    assert "처음 2개만 표시" in cut.stderr and "--all" in cut.stderr
+    table = await hubctl(companies, "companies", "list", "--limit", "2")
+    assert "로보팩토리" not in table.stdout and "--all" in table.stderr
+    every = await hubctl(companies, "companies", "list", "--limit", "2", "--all")
+    assert "로보팩토리" in every.stdout and every.stderr == ""
+    exact = await hubctl(companies, "people", "list", "--limit", "3", "--json")
+    assert json.loads(exact.stdout) == [] and exact.stderr == ""
+
+
+def test_table_headers_stay_on_one_line_at_80_columns(monkeypatch: object) -> None:
+    from rich.console import Console
+
+    from hubctl import client
+
+    console = Console(width=80, file=io.StringIO(), force_terminal=False)
+    monkeypatch.setattr(client, "out", console)  # type: ignore[attr-defined]
+    columns = ["id", "기업 이름 (국문)", "English name", "sector", "stage", "oldest unpublished", "registered on"]
+    row = ["1", "메디비전 주식회사 연구소", "Medi Vision Incorporated Limited", "medical", "series_a", "", "2026-01-01"]
+    client.print_table("companies", columns, [row, row])
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    header = next(i for i, line in enumerate(lines) if "┃" in line)
+    assert "┡" in lines[header + 1], "\n".join(lines)  # one header line, then the rule under it
+    assert all(len(line) <= 80 for line in lines)
+
+
 async def test_errors_are_explained_with_exit_codes(companies: Running) -> None:
     missing = await hubctl(companies, "companies", "show", "999")
     assert (missing.exit_code, "not found" in missing.output) == (4, True)
