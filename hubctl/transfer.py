@@ -30,7 +30,6 @@ from hubcore.errors import InvalidArgument
 from hubcore.requests import validate
 from hubctl import columns
 from hubctl.client import as_dict, err, explain, fail, print_json, print_table, short
-from services.companies.api import RULES
 
 if TYPE_CHECKING:
     from hubctl.cli import Client
@@ -127,6 +126,8 @@ def person_key(email: str, korean_name: str, company: str) -> str:
 def checked(request: M) -> M:
     """The input rules the server applies to this request, applied here first: a dry run then refuses
     exactly the rows the real run would (what only the database knows, e.g. a duplicate, still waits)."""
+    from services.companies.api import RULES  # here: it loads the service's store, needed by import only
+
     try:
         validate(request, RULES.get(type(request)))
     except InvalidArgument as exc:
