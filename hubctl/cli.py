@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import grpc
 import typer
@@ -13,16 +13,19 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
+from typer.core import TyperGroup
 
 from hubctl import backup, consulting, dashboard, followups, investors, privacy, program, tokens, transfer
 from hubctl.client import (
     EXIT_HELP,
+    AllOption,
     Client,
     Config,
     as_dict,
     current,
     enum_number,
     fail,
+    note_cut_short,
     print_json,
     print_table,
     short,
@@ -31,8 +34,29 @@ from hubctl.client import (
 
 T = TypeVar("T")
 
+
+class GlobalSwitchesAnywhere(TyperGroup):
+    """`hubctl companies list --json` as well as `hubctl --json companies list`: the switch is the whole
+    program's, so it may follow the command too (moved to the front before parsing; not after `--`)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        if "--json" in args[:end]:
+            args = ["--json", *(a for i, a in enumerate(args) if not (i < end and a == "--json"))]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        result = super().invoke(ctx)
+        if isinstance(ctx.obj, Client):  # after any command: a list cut at its limit says so
+            note_cut_short(ctx.obj)
+        return result
+
+
 app = typer.Typer(
-    help="Hub CRM admin client for program managers. " + EXIT_HELP, no_args_is_help=True, rich_markup_mode="rich"
+    cls=GlobalSwitchesAnywhere,
+    help="Hub CRM admin client for program managers. " + EXIT_HELP,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
 )
 companies_app = typer.Typer(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
 people_app = typer.Typer(help="Founders, staff and individual residents.")
@@ -128,6 +152,7 @@ def companies_list(
     order_by: Annotated[str, typer.Option(help="create_time, update_time, korean_name, english_name [desc]")] = "",
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
     archived: Annotated[bool, typer.Option("--archived", help="Include archived companies")] = False,
+    all_: AllOption = False,
 ) -> None:
     """List companies, newest registrations last."""
     hub = current(ctx)
@@ -136,7 +161,7 @@ def companies_list(
     request = cpb.ListCompaniesRequest(
         filter=" AND ".join(terms), query=query, order_by=order_by, show_deleted=archived, page_size=200
     )
-    found = list(hub.pages(hub.companies.ListCompanies, request, "companies", limit or None))
+    found = list(hub.pages(hub.companies.ListCompanies, request, "companies", 0 if all_ else limit))
     show_companies(hub, f"companies ({len(found)})", found)
 
 
@@ -303,12 +328,13 @@ def people_list(
     role: Annotated[str, typer.Option(help="founder, staff or individual")] = "",
     query: Annotated[str, typer.Option("--query", "-q", help="Text in names or email")] = "",
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
+    all_: AllOption = False,
 ) -> None:
     """List people."""
     hub = current(ctx)
     terms = ([f"company={company_name(company)}"] if company else []) + ([f"role={role}"] if role else [])
     request = cpb.ListPeopleRequest(filter=" AND ".join(terms), query=query, page_size=200)
-    found = list(hub.pages(hub.companies.ListPeople, request, "people", limit or None))
+    found = list(hub.pages(hub.companies.ListPeople, request, "people", 0 if all_ else limit))
     show_people(hub, f"people ({len(found)})", found)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -27,11 +27,17 @@ from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import ops_pb2_grpc, tokens_pb2_grpc
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR
 
 T = TypeVar("T")
-CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "hubctl" / "config.toml"
+
+
+def config_dir() -> Path:
+    """~/.config/hubctl, or under XDG_CONFIG_HOME; read when used, so HOME and XDG_CONFIG_HOME set later count."""
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "hubctl"
+
 
 # Exit codes scripts can rely on (also in `hubctl --help`).
 EXIT_CODES = {
@@ -69,7 +75,7 @@ class Config:
 
     @classmethod
     def load(cls, *, token: str | None, tz: str | None, as_json: bool, config_file: Path | None = None) -> Config:
-        path = config_file or CONFIG_FILE
+        path = config_file or config_dir() / "config.toml"
         data: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
         addresses = {name: f"127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
         addresses |= data.get("services", {})
@@ -141,7 +147,8 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]
     """Rich measures Hangul as two cells wide, so Korean columns line up."""
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        table.add_column(column)
+        # A narrow terminal shortens a header to "regist…" rather than breaking it a word per line.
+        table.add_column(Text(column, no_wrap=True, overflow="ellipsis"))
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     out.print(table)
@@ -170,6 +177,7 @@ class Client:
     def __init__(self, config: Config) -> None:
         self.config = config
         self._channels: dict[str, grpc.Channel] = {}
+        self.cut_short: tuple[int, str] | None = None  # (items shown, how to see the rest): see note_cut_short
 
     def channel(self, service: str) -> grpc.Channel:
         if service not in self._channels:
@@ -219,18 +227,37 @@ class Client:
             explain(error)
 
     def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
-        """Every item through all pages (or the first `limit`)."""
+        """Every item through all pages (or the first `limit`; 0 or None: all). Stopping at the limit with
+        more to come is remembered, so the command ends by saying so (note_cut_short)."""
         seen = 0
         while True:
             response = self.call(method, request)
-            for item in getattr(response, field):
+            items = getattr(response, field)
+            for index, item in enumerate(items):
                 yield item
                 seen += 1
-                if limit is not None and seen >= limit:
+                if limit and seen >= limit:
+                    if index + 1 < len(items) or response.next_page_token:
+                        self.cut_short = (seen, "--all")
                     return
             if not response.next_page_token:
                 return
             request.page_token = response.next_page_token
+
+
+# Every list command that stops at --limit also takes --all.
+AllOption = Annotated[bool, typer.Option("--all", help="Every one, through all pages (ignores --limit)")]
+
+
+def note_cut_short(hub: Client) -> None:
+    """After a list that stopped before the end: that it did, and how to get the rest (on stderr, so
+    --json output stays the list)."""
+    if hub.cut_short:
+        shown, how = hub.cut_short
+        err.print(
+            f"[yellow]처음 {shown}개만 표시했습니다[/yellow] (the first {shown} shown; there are more): {how}",
+            highlight=False,
+        )
 
 
 def current(ctx: typer.Context) -> Client:

@@ -134,6 +134,8 @@ def sessions_find_slots(
     )  # fmt: skip
     request.duration.FromTimedelta(timedelta(minutes=minutes))
     found = hub.call(hub.consulting.FindAvailableSlots, request)
+    if found.truncated:
+        hub.cut_short = (len(found.slots), f"--limit {2 * limit} or a later --start for the rest")
     if hub.config.json:
         print_json(as_dict(found))
         return

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from hub.notifications.v1 import notifications_pb2 as npb
 
-from hubctl.client import current, print_json, print_table, short, when
+from hubctl.client import AllOption, current, print_json, print_table, short, when
 from hubctl.investors import name
 
 followups_app = typer.Typer(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
@@ -35,15 +35,16 @@ def followups_list(
     state: Annotated[str, typer.Option(help="pending, dispatched, cancelled, expired")] = "",
     rule: Annotated[str, typer.Option(help="e.g. session.reminder_24h")] = "",
     about: Annotated[str, typer.Option(help="what it is about, e.g. sessions/12")] = "",
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first (0: all)")] = 50,
+    all_: AllOption = False,
 ) -> None:
     """Follow-ups the rules planned, newest first."""
     hub = current(ctx)
     terms = [f"state={state}"] if state else []
     terms += [f"rule={rule}"] if rule else []
     terms += [f"entity={about}"] if about else []
-    request = npb.ListFollowUpsRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
-    found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", limit))
+    request = npb.ListFollowUpsRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", 0 if all_ else limit))
     if hub.config.json:
         print_json(found)
     else:
@@ -55,14 +56,15 @@ def followups_deliveries(
     ctx: typer.Context,
     state: Annotated[str, typer.Option(help="pending, sending, sent, failed, cancelled, skipped")] = "",
     company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
-    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 50,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first (0: all)")] = 50,
+    all_: AllOption = False,
 ) -> None:
     """The delivery log: who was sent what, by which channel, and how it went."""
     hub = current(ctx)
     terms = [f"state={state}"] if state else []
     terms += [f"company={name('companies', company)}"] if company else []
-    request = npb.ListDeliveriesRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
-    found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", limit))
+    request = npb.ListDeliveriesRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", 0 if all_ else limit))
     if hub.config.json:
         print_json(found)
     else:

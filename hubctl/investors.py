@@ -11,7 +11,7 @@ from google.type import date_pb2, money_pb2
 from hub.investors.v1 import investors_pb2 as ipb
 
 from hubcore.korean import format_krw
-from hubctl.client import as_dict, current, enum_number, fail, print_json, print_table, short, when
+from hubctl.client import AllOption, as_dict, current, enum_number, fail, print_json, print_table, short, when
 
 investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
 intros_app = typer.Typer(help="Warm introductions with double opt-in: request, follow, advance.")
@@ -351,13 +351,14 @@ def audit_list(
     ctx: typer.Context,
     firm: Annotated[str, typer.Option(help="3 or firms/3")] = "",
     code: Annotated[str, typer.Option(help="OK, PERMISSION_DENIED, UNAUTHENTICATED, …")] = "",
-    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all)")] = 50,
+    all_: AllOption = False,
 ) -> None:
     """Every partner API call: who, what, and the answer."""
     hub = current(ctx)
     terms = ([f"firm={name('firms', firm)}"] if firm else []) + ([f"code={code}"] if code else [])
-    request = ipb.ListPartnerCallsRequest(filter=" AND ".join(terms), page_size=min(limit, 500))
-    found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", limit))
+    request = ipb.ListPartnerCallsRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", 0 if all_ else limit))
     if hub.config.json:
         print_json(found)
         return

@@ -11,7 +11,7 @@ from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 
-from hubctl.client import Client, as_dict, current, enum_number, fail, print_json, print_table, short, when
+from hubctl.client import AllOption, Client, as_dict, current, enum_number, fail, print_json, print_table, short, when
 from hubctl.investors import day, krw, name, parse_krw
 
 selection_app = typer.Typer(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
@@ -58,10 +58,15 @@ ROUND_COLUMNS = ["id", "제목", "open", "seats", "applications", "per seat"]
 
 
 @selection_app.command("rounds")
-def selection_rounds(ctx: typer.Context, limit: Annotated[int, typer.Option(help="At most this many")] = 50) -> None:
+def selection_rounds(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 50,
+    all_: AllOption = False,
+) -> None:
     """Selection rounds, newest first, with their competition."""
     hub = current(ctx)
-    found = list(hub.pages(hub.program.ListRounds, pb.ListRoundsRequest(page_size=100), "rounds", limit or None))
+    request = pb.ListRoundsRequest(page_size=100)
+    found = list(hub.pages(hub.program.ListRounds, request, "rounds", 0 if all_ else limit))
     show(hub, found, f"selection rounds ({len(found)})", ROUND_COLUMNS, [round_row(r) for r in found])
 
 

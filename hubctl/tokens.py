@@ -5,6 +5,7 @@ are the partner API's keys (the investors service). Issue shows the secret once;
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,7 @@ import grpc
 import typer
 from google.protobuf.timestamp_pb2 import Timestamp
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.ops.v1 import ops_pb2
 from hub.ops.v1 import tokens_pb2 as tpb
 
 from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, print_json, print_table, when
@@ -171,11 +173,14 @@ def tokens_revoke(
         str, typer.Argument(metavar="ID", help="accessTokens/… or its id (admin, service); 2 or apiKeys/2 (partner)")
     ],
     reason: Annotated[str, typer.Option(help="Why (kept with an admin or service token)")] = "",
+    wait: Annotated[float, typer.Option(help="Seconds to wait for the revocation to reach the event bus")] = 3.0,
 ) -> None:
     """Revoke a token or a partner key: its next call is refused.
 
-    The issuing service refuses it at once; an admin or service token is refused by every other service
-    within moments (the revocation travels as an event)."""
+    The issuing service refuses it at once. An admin or service token reaches the other services as an
+    event: hubctl waits up to --wait seconds for it to leave the companies service's outbox, then says
+    whether it did (every service refuses the token within moments) or not yet (only the companies service
+    refuses it; the others will once the event bus is back)."""
     hub = current(ctx)
     text = token.strip()
     if text.startswith("apiKeys/") or text.isdigit():
@@ -183,11 +188,42 @@ def tokens_revoke(
         if hub.config.json:
             print_json(done)
         else:
-            typer.echo(f"revoked {done.name} ({done.partner})")
+            typer.echo(f"revoked {done.name} ({done.partner}); the partner API refuses it now")
         return
     request = tpb.RevokeAccessTokenRequest(name=_name("accessTokens", text), reason=reason)
     revoked = hub.call(hub.access_tokens.RevokeAccessToken, request)
+    delivered, backlog = _outbox_drained(hub, wait)
     if hub.config.json:
-        print_json(revoked)
+        print_json(as_dict(revoked) | {"delivered": delivered, "unpublished_events": backlog})
+        return
+    typer.echo(f"revoked {revoked.name} ({revoked.subject})")
+    if delivered:
+        typer.echo("모든 서비스에 전달됨 (delivered to every service): each refuses the token within moments")
+    elif delivered is None:
+        typer.echo(
+            "companies 서비스는 지금 거부합니다 (the companies service refuses it now); whether the event has "
+            f"reached the others is unknown: its outbox did not answer ({backlog})"
+        )
     else:
-        typer.echo(f"revoked {revoked.name} ({revoked.subject}); every service refuses it within moments")
+        typer.echo(
+            "지금은 companies 서비스만 거부합니다 (only the companies service refuses it now): the revocation is "
+            f"still in its outbox ({backlog} events unpublished; is NATS down?). The other services will refuse "
+            "it once the event bus is back; `hubctl ops outbox` shows the backlog."
+        )
+
+
+def _outbox_drained(hub: Client, wait: float) -> tuple[bool | None, Any]:
+    """Whether the companies service's outbox has published everything (the revocation with it; the relay
+    publishes in order), polled for up to `wait` seconds: (True, 0), (False, unpublished count), or
+    (None, the error's code name) when the outbox cannot be asked."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            status = hub.send(hub.ops("companies").GetOutboxStatus, ops_pb2.GetOutboxStatusRequest())
+        except grpc.RpcError as error:
+            return None, error.code().name
+        if status.unpublished == 0:
+            return True, 0
+        if time.monotonic() >= deadline:
+            return False, status.unpublished
+        time.sleep(0.2)

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
+from hubcore.natsserver import NatsServer
 from hubctl.cli import app
 from services.companies import store
 from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInvestors
@@ -28,6 +29,7 @@ async def hubctl(
         "HUB_NOTIFICATIONS_ADDRESS": "127.0.0.1:1",
         "HUB_TOKEN": token,
         "HUB_DATA_DIR": "/nonexistent",
+        "XDG_CONFIG_HOME": "/nonexistent",  # never the developer's own saved column maps
     } | (env or {})
     argv = ["--config", "/nonexistent/config.toml", *args]
     return await asyncio.to_thread(runner.invoke, app, argv, env=env)
@@ -72,6 +74,39 @@ async def test_add_list_show_edit_transition_in_korean(companies: Running) -> No
     assert [p["korean_name"] for p in shown["people"]] == ["김서연"]
     filtered = json.loads((await hubctl(companies, "--json", "companies", "list", "--status", "applicant")).stdout)
     assert filtered == []
+
+
+async def test_json_after_the_command_and_lists_that_stop_at_a_page_say_so(companies: Running) -> None:
+    for name in ("메디비전", "에듀마인드", "로보팩토리"):
+        assert (await hubctl(companies, "companies", "add", "--ko", name, "--sector", "medical")).exit_code == 0
+    after = await hubctl(companies, "companies", "list", "--json")
+    assert after.exit_code == 0 and len(json.loads(after.stdout)) == 3, after.output
+    assert json.loads((await hubctl(companies, "companies", "show", "1", "--json")).stdout)["company"]
+    cut = await hubctl(companies, "companies", "list", "--limit", "2", "--json")
+    assert len(json.loads(cut.stdout)) == 2  # stdout stays the list; the note goes to stderr
+    assert "처음 2개만 표시" in cut.stderr and "--all" in cut.stderr
+    table = await hubctl(companies, "companies", "list", "--limit", "2")
+    assert "로보팩토리" not in table.stdout and "--all" in table.stderr
+    every = await hubctl(companies, "companies", "list", "--limit", "2", "--all")
+    assert "로보팩토리" in every.stdout and every.stderr == ""
+    exact = await hubctl(companies, "people", "list", "--limit", "3", "--json")
+    assert json.loads(exact.stdout) == [] and exact.stderr == ""
+
+
+def test_table_headers_stay_on_one_line_at_80_columns(monkeypatch: object) -> None:
+    from rich.console import Console
+
+    from hubctl import client
+
+    console = Console(width=80, file=io.StringIO(), force_terminal=False)
+    monkeypatch.setattr(client, "out", console)  # type: ignore[attr-defined]
+    columns = ["id", "기업 이름 (국문)", "English name", "sector", "stage", "oldest unpublished", "registered on"]
+    row = ["1", "메디비전 주식회사 연구소", "Medi Vision Incorporated Limited", "medical", "series_a", "", "2026-01-01"]
+    client.print_table("companies", columns, [row, row])
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    header = next(i for i, line in enumerate(lines) if "┃" in line)
+    assert "┡" in lines[header + 1], "\n".join(lines)  # one header line, then the rule under it
+    assert all(len(line) <= 80 for line in lines)
 
 
 async def test_errors_are_explained_with_exit_codes(companies: Running) -> None:
@@ -149,7 +184,7 @@ async def test_import_thousands_with_bad_rows_dry_run_and_idempotent_rerun(compa
     dry = await hubctl(companies, "--json", "import", "companies", str(path), "--dry-run")
     report = json.loads(dry.stdout)
     assert dry.exit_code == 3 and report["dry_run"] is True
-    assert report["counts"] == {"create": 1997, "rejected": 3}
+    assert report["counts"] == {"create": 1996, "rejected": 4}  # the service's own rules, checked in advance
     assert await count_companies(companies) == 0
 
     done = await hubctl(companies, "--json", "import", "companies", str(path))
@@ -189,10 +224,115 @@ async def test_import_people_links_companies_by_korean_name(companies: Running, 
     result = json.loads((await hubctl(companies, "--json", "import", "people", str(path))).stdout)
     actions = {r["key"]: (r["action"], r["detail"]) for r in result["rows"]}
     assert actions["kim@medi.kr"] == ("create", "")
-    assert actions["박지민"][0] == "rejected" and "없는회사" in actions["박지민"][1]
+    assert actions["park@x.kr"][0] == "rejected" and "없는회사" in actions["park@x.kr"][1]
     assert actions["choi@x.kr"][0] == "rejected" and "phone" in actions["choi@x.kr"][1]
     rerun = json.loads((await hubctl(companies, "--json", "import", "people", str(path))).stdout)
     assert rerun["counts"] == {"unchanged": 1, "rejected": 2}
+
+
+async def test_dry_run_applies_the_services_length_limits(companies: Running, tmp_path: Path) -> None:
+    """The dry run refuses what the real run refuses: the service's input rules, checked before sending."""
+    header = ["korean_name", "english_name", "sector", "tags", "description"]
+    rows = [header] + [[f"기업{n:03d}", f"Firm {n}", "medical", "ai", ""] for n in range(300)]
+    rows[10][0] = "가" * 101  # korean_name: 1 to 100 characters
+    rows[20][1] = "E" * 101  # english_name: 1 to 100
+    rows[30][3] = "t" * 31  # a tag: 1 to 30
+    rows[40][4] = "설명" * 1001  # description: at most 2000
+    path = tmp_path / "long.csv"
+    write_csv(path, rows, "utf-8")
+    dry = json.loads((await hubctl(companies, "--json", "import", "companies", str(path), "--dry-run")).stdout)
+    real = json.loads((await hubctl(companies, "--json", "import", "companies", str(path))).stdout)
+    assert dry["counts"] == real["counts"] == {"create": 296, "rejected": 4}
+    details = {r["line"]: r["detail"] for r in dry["rows"] if r["action"] == "rejected"}
+    assert details == {r["line"]: r["detail"] for r in real["rows"] if r["action"] == "rejected"}
+    assert "company.english_name" in details[21] and "company.tags" in details[31]
+
+
+async def test_import_reads_korean_headers_maps_and_founders(companies: Running, tmp_path: Path) -> None:
+    """A program manager's own spreadsheet: Korean headers, a column we don't keep (named, not dropped
+    silently), founders and emails as the company's people (once, keyed by email), a bad email rejecting its row."""
+    path = tmp_path / "입주기업.csv"
+    write_csv(
+        path,
+        [
+            ["기업명 (국문)", "영문명", "업종", "설립일", "홈페이지", "대표자", "이메일", "비고"],
+            ["메디비전", "MediVision", "medical", "2021-03-02", "https://medi.kr", "김서연", "Kim@Medi.kr", "1층"],
+            ["에듀마인드", "", "education", "", "", "이준호", "lee@edu.kr", ""],
+            ["새싹AI", "", "education", "", "", "박지민", "not-an-email", ""],
+            ["로보팩토리", "", "manufacturing", "", "", "", "", ""],
+        ],
+        "cp949",
+    )
+    dry = json.loads((await hubctl(companies, "--json", "import", "companies", str(path), "--dry-run")).stdout)
+    assert dry["ignored_columns"] == ["비고"]
+    assert dry["columns"]["대표자"] == "founder" and dry["columns"]["기업명 (국문)"] == "korean_name"
+    done = await hubctl(companies, "--json", "import", "companies", str(path))
+    report = json.loads(done.stdout)
+    assert done.exit_code == 3 and report["counts"] == dry["counts"] == {"create": 3, "rejected": 1}
+    rejected = [r for r in report["rows"] if r["action"] == "rejected"]
+    assert [r["line"] for r in rejected] == [4] and "person.email" in rejected[0]["detail"]
+    people = json.loads((await hubctl(companies, "--json", "people", "list")).stdout)
+    assert sorted((p["korean_name"], p["email"], p["role"]) for p in people) == [
+        ("김서연", "kim@medi.kr", "PERSON_ROLE_FOUNDER"), ("이준호", "lee@edu.kr", "PERSON_ROLE_FOUNDER"),
+    ]  # fmt: skip
+    shown = json.loads((await hubctl(companies, "--json", "companies", "show", "1")).stdout)
+    assert [p["korean_name"] for p in shown["people"]] == ["김서연"]
+    table = await hubctl(companies, "import", "companies", str(path))
+    assert "무시하는 열" in table.output and "비고" in table.output
+    again = json.loads((await hubctl(companies, "--json", "import", "companies", str(path))).stdout)
+    assert again["counts"] == {"unchanged": 3, "rejected": 1}
+    assert len(json.loads((await hubctl(companies, "--json", "people", "list")).stdout)) == 2
+
+    # Headers nobody foresaw: --map names them once, and the next import remembers.
+    other = tmp_path / "other.csv"
+    write_csv(other, [["스타트업", "분류", "Contact"], ["비전랩", "medical", "x"]], "utf-8")
+    config = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    refused = await hubctl(companies, "import", "companies", str(other), env=config)
+    assert refused.exit_code == 3 and "--map" in refused.output and "스타트업" in refused.output
+    mapped = await hubctl(
+        companies, "--json", "import", "companies", str(other), "--map", "스타트업=korean_name, 분류=sector",
+        "--dry-run", env=config,
+    )  # fmt: skip
+    assert json.loads(mapped.stdout)["counts"] == {"create": 1}, mapped.output
+    assert (tmp_path / "config" / "hubctl" / "import-columns.json").exists()
+    remembered = json.loads((await hubctl(companies, "--json", "import", "companies", str(other), env=config)).stdout)
+    assert remembered["counts"] == {"create": 1} and remembered["ignored_columns"] == ["Contact"]
+    bad_map = await hubctl(companies, "import", "companies", str(other), "--map", "스타트업=nonsense", env=config)
+    assert bad_map.exit_code == 2
+
+
+async def test_exports_neutralize_formulas_and_import_back_the_same(companies: Running, tmp_path: Path) -> None:
+    """A name that a spreadsheet would run as a formula is exported with a leading quote (text in Excel);
+    importing the exported file gives back the same names, so nothing is created twice."""
+    hostile = ['=HYPERLINK("http://evil.example","클릭")', "+1234", "-마이너스", "@SUM(A1)"]
+    for n, name in enumerate(hostile):
+        added = await hubctl(companies, "companies", "add", "--ko", name, "--en", f"Firm {n}", "--sector", "medical")
+        assert added.exit_code == 0, added.output
+    await hubctl(companies, "people", "add", "--ko", "김서연", "--role", "founder", "--company", "1",
+                 "--email", "kim@medi.kr", "--phone", "+821012345678")  # fmt: skip
+    path = tmp_path / "companies.csv"
+    assert (await hubctl(companies, "export", "companies", "-o", str(path))).exit_code == 0
+    cells = [row["korean_name"] for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))]
+    assert cells == ["'" + name for name in hostile]
+    again = json.loads((await hubctl(companies, "--json", "import", "companies", str(path))).stdout)
+    assert again["counts"] == {"unchanged": 4}, again
+    people = tmp_path / "people.csv"
+    assert (await hubctl(companies, "export", "people", "-o", str(people))).exit_code == 0
+    [person] = csv.DictReader(io.StringIO(people.read_text(encoding="utf-8-sig")))
+    assert person["phone"] == "'+821012345678"
+    back = json.loads((await hubctl(companies, "--json", "import", "people", str(people))).stdout)
+    assert back["counts"] == {"unchanged": 1}, back
+    as_json = json.loads((await hubctl(companies, "export", "companies", "--format", "json")).stdout)
+    assert [c["korean_name"] for c in as_json] == hostile  # JSON is for programs: values as they are
+
+
+def test_spreadsheet_cells() -> None:
+    from hubctl.transfer import from_spreadsheet_cell, spreadsheet_cell
+
+    for text in ["=1+1", "+82", "-3", "@x", "\tcmd", "\rcmd"]:
+        assert spreadsheet_cell(text) == "'" + text and from_spreadsheet_cell(spreadsheet_cell(text)) == text
+    assert [spreadsheet_cell(v) for v in (-5, 2.5, "메디비전", "a=b", "")] == [-5, 2.5, "메디비전", "a=b", ""]
+    assert from_spreadsheet_cell("'quoted") == "'quoted"  # a quote we did not add stays
 
 
 async def test_investor_commands_and_the_dashboard_with_investors(investors: RunningInvestors) -> None:
@@ -531,3 +671,46 @@ async def test_tokens_issue_list_revoke_admin_service_and_partner(
     partial = await run("--json", "tokens", "list", "--revoked", companies_address="127.0.0.1:1")
     assert partial.exit_code == 7 and [t["kind"] for t in json.loads(partial.stdout)] == ["partner"]
     assert "not answering" in partial.output and "companies" in partial.output
+
+
+async def test_tokens_revoke_says_whether_the_revocation_left_while_nats_is_down(
+    companies: Running, investors: RunningInvestors, nats_server: NatsServer
+) -> None:
+    """With NATS down the other services keep accepting a revoked token until the event bus is back: the CLI
+    says so, instead of promising every service refuses it within moments."""
+    import re
+
+    from tests.conftest import eventually
+
+    async def run(*args: str, token: str = ADMIN_TOKEN) -> Result:
+        env = {"HUB_INVESTORS_ADDRESS": investors.address}
+        return await hubctl(companies, *args, token=token, env=env)
+
+    secrets = []
+    for person in ("김민지", "이서준"):
+        issued = await run("tokens", "issue", "--role", "admin", "--to", person)
+        secrets += re.findall(r"shown once\): (hubat_\S+)", issued.stdout)
+    found = json.loads((await run("--json", "tokens", "list")).stdout)
+    minji, seojun = secrets
+    nats_server.stop(kill=True)
+
+    revoked = await run("tokens", "revoke", found[0]["name"], "--reason", "퇴사", "--wait", "1")
+    assert revoked.exit_code == 0, revoked.output
+    assert "only the companies service refuses it now" in revoked.stdout and "모든 서비스" not in revoked.stdout
+    assert (await run("companies", "list", token=minji)).exit_code == 6
+    assert (await run("investors", "list", token=minji)).exit_code == 0  # what the CLI said: not yet
+    as_json = json.loads((await run("--json", "tokens", "revoke", found[1]["name"], "--wait", "0")).stdout)
+    assert as_json["delivered"] is False and as_json["unpublished_events"] >= 2
+
+    nats_server.start()  # the outbox leaves; every service refuses both
+
+    async def refused_by_investors(token: str = seojun) -> bool:
+        return (await run("investors", "list", token=token)).exit_code == 6
+
+    await eventually(refused_by_investors)
+    third = await run("tokens", "issue", "--role", "admin", "--to", "박하늘")
+    [haneul] = re.findall(r"shown once\): (hubat_\S+)", third.stdout)
+    name = json.loads((await run("--json", "tokens", "list")).stdout)[0]["name"]
+    delivered = await run("tokens", "revoke", name, "--wait", "10")
+    assert "모든 서비스에 전달됨 (delivered to every service)" in delivered.stdout, delivered.output
+    await eventually(lambda: refused_by_investors(haneul))
