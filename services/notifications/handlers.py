@@ -293,10 +293,12 @@ class Handlers:
         self, conn: AsyncConnection, snapshot: consulting_ev.ActionItemSnapshot
     ) -> rules.ActionItemView:
         due = snapshot.due_date
+        owner = await store.recipient_by_source(conn, snapshot.owner) if snapshot.owner.startswith("people/") else None
         return rules.ActionItemView(
             name=snapshot.name, session=snapshot.session, company=snapshot.company, description=snapshot.description,
             owner=snapshot.owner, due_date=date(due.year, due.month, due.day) if due.year else None,
-            state=snapshot.state, **await company_names(conn, snapshot.company),
+            state=snapshot.state, owner_name=(owner.korean_name or owner.english_name) if owner else "",
+            **await company_names(conn, snapshot.company),
         )  # fmt: skip
 
     async def _action_item(

@@ -170,6 +170,12 @@ class ActionItemView:
     state: str = "OPEN"
     company_ko: str = ""
     company_en: str = ""
+    owner_name: str = ""  # the person's name when the owner is people/N and we know them
+
+    @property
+    def owner_shown(self) -> str:
+        """What a message calls the owner: a person's name, never their resource name."""
+        return self.owner_name or self.owner
 
     def audience(self) -> tuple[str, ...]:
         """The owner when they are someone we know by name, otherwise the company's people."""
@@ -179,7 +185,7 @@ class ActionItemView:
         return {
             "action_item": self.name, "session": self.session, "company": self.company,
             "company_ko": self.company_ko or self.company, "company_en": self.company_en,
-            "description": self.description, "owner": self.owner,
+            "description": self.description, "owner": self.owner_shown,
             "due_date": self.due_date.isoformat() if self.due_date else "",
         }  # fmt: skip
 
@@ -215,7 +221,11 @@ def session_recap(
     context = session.context() | {
         "notes": notes,
         "action_items": [
-            {"description": i.description, "owner": i.owner, "due_date": i.due_date.isoformat() if i.due_date else ""}
+            {
+                "description": i.description,
+                "owner": i.owner_shown,
+                "due_date": i.due_date.isoformat() if i.due_date else "",
+            }
             for i in sorted(items, key=lambda i: i.name)
         ],
     }

@@ -192,6 +192,8 @@ async def test_a_completed_session_sends_its_recap_and_its_action_items_are_foll
     await eventually(lambda: mail_count(mail_sink, 2), timeout=20)
     body = mail_sink.messages[0].get_content()
     assert "경량화 논의" in body and "벤치마크 정리" in body and domain.format_date(due, "ko") in body
+    # The owner is named as a person, not by a resource name.
+    assert "담당: 김서연" in body and "people/7" not in body
 
     # The day before it falls due, its owner (and only the owner) is reminded at 09:00 Seoul time.
     [reminder] = await follow_ups(notifications, f"rule={rules.ACTION_ITEM_REMINDER}")
@@ -200,6 +202,7 @@ async def test_a_completed_session_sends_its_recap_and_its_action_items_are_foll
     notifications.clock.move_to(eve + timedelta(seconds=1))
     await eventually(lambda: mail_count(mail_sink, 3), timeout=20)
     assert "seoyeon@medivision.kr" in str(mail_sink.messages[-1]["To"])
+    assert "김서연" in mail_sink.messages[-1].get_content() and "people/7" not in mail_sink.messages[-1].get_content()
 
     # Overdue: a nudge now, and the managers after the grace period unless it is done meanwhile.
     overdue_at = datetime.combine(due + timedelta(days=1), datetime.min.time(), tzinfo=SEOUL)
