@@ -453,11 +453,24 @@ def month_start(start: date, months_later: int) -> date:
 PERIOD = r"(\d{4})-(0[1-9]|1[0-2]|Q[1-4])"
 
 
-def check_period(period: str, field: str = "report.period") -> str:
+def check_period(period: str, field: str = "report.period", *, today: date | None = None) -> str:
+    """A month or quarter within the hub's business years; with today, one that has begun (a report on a period
+    not yet begun is a typo, and would count in trends as if it had happened)."""
     match = re.fullmatch(PERIOD, period.strip().upper())
     if not match:
         raise InvalidArgument([(field, "must be a month like 2026-03 or a quarter like 2026-Q1")])
+    if not 2000 <= int(match.group(1)) <= 2100:
+        raise InvalidArgument([(field, "must be a period between 2000 and 2100")])
+    if today is not None and period_start(match.group(0)) > today:
+        raise InvalidArgument([(field, "has not begun yet")])
     return match.group(0)
+
+
+def period_start(period: str) -> date:
+    """The first day of a month (2026-03) or a quarter (2026-Q1)."""
+    year, part = period.split("-")
+    month = (int(part[1]) - 1) * 3 + 1 if part.startswith("Q") else int(part)
+    return date(int(year), month, 1)
 
 
 def period_end(period: str) -> date:

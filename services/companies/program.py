@@ -736,7 +736,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
         r = request.report
-        period = domain.check_period(r.period)
+        period = domain.check_period(r.period, today=today())
         if r.revenue.currency_code not in ("", "KRW"):
             raise errors.invalid("report.revenue.currency_code", "must be KRW")
         _not_negative(**{

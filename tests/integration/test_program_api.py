@@ -218,6 +218,14 @@ async def test_bad_input_names_the_field_and_writes_nothing(companies: Running) 
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_fields(bad) == ["report.period"]
+    next_year = f"{today().year + 1}-Q1"  # a period not begun yet
+    bad = await refused(
+        api.ReportKpi(
+            pb.ReportKpiRequest(report=pb.KpiReport(company="companies/1", period=next_year)), metadata=ADMIN
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    assert bad_fields(bad) == ["report.period"]
     bad = await refused(
         api.RecordSupport(
             pb.RecordSupportRequest(

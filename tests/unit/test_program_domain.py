@@ -113,9 +113,16 @@ def test_half_open_overlaps() -> None:
 def test_kpi_periods() -> None:
     assert domain.check_period("2026-03") == "2026-03"
     assert domain.check_period("2026-q2") == "2026-Q2"
-    for bad in ("2026-13", "2026-Q5", "26-01", "2026/01"):
+    for bad in ("2026-13", "2026-Q5", "26-01", "2026/01", "0001-01", "9999-Q4", "1999-12"):
         with pytest.raises(InvalidArgument):
             domain.check_period(bad)
+    # A report on a period that has not begun is refused; the current month and quarter are fine.
+    today = date(2026, 12, 4)
+    assert domain.check_period("2026-12", today=today) == "2026-12"
+    assert domain.check_period("2026-Q4", today=today) == "2026-Q4"
+    for future in ("2027-01", "2027-Q1"):
+        with pytest.raises(InvalidArgument, match="has not begun"):
+            domain.check_period(future, today=today)
 
 
 def test_quota() -> None:
