@@ -1161,6 +1161,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         async def work() -> pb.Registration:
             async with self._write() as uow:
                 program = await _load(uow.conn, store.get_program, program_id, "Program", message.program)
+                if message.company and await store.get_company(uow.conn, message.company) is None:
+                    raise errors.NotFound("Company", message.company)  # a typo would count for no one
                 if not await store.take_place(uow.conn, program_id):
                     domain.check_capacity(replace(program, registered_count=program.capacity))
                 response = registration_pb(await store.insert_registration(uow.conn, registration))

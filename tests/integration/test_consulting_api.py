@@ -452,8 +452,15 @@ async def test_programs_registrations_attendance_and_stats(consulting: RunningCo
         ),
         metadata=ADMIN,
     )  # fmt: skip
+    stranger = pb.Registration(program=program.name, participant_name="최민수", company="companies/404")
+    await refused(
+        c.consulting.CreateRegistration(pb.CreateRegistrationRequest(registration=stranger), metadata=ADMIN),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await know_company(c, 2, "누리로봇")
     people = []
     for n, name in enumerate(["김서연", "이준호"]):
+        await know_company(c, n + 1, name + "의 회사")
         registration = pb.Registration(program=program.name, participant_name=name, company=f"companies/{n + 1}")
         people.append(
             await c.consulting.CreateRegistration(
@@ -463,7 +470,7 @@ async def test_programs_registrations_attendance_and_stats(consulting: RunningCo
     full = pb.CreateRegistrationRequest(registration=pb.Registration(program=program.name, participant_name="박지민"))
     await refused(c.consulting.CreateRegistration(full, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
     # The program holds its room: a session there at the same time is refused.
-    mentor, kind, company = await make_mentor(c), await make_type(c), await know_company(c, 1)
+    mentor, kind, company = await make_mentor(c), await make_type(c), "companies/1"
     clash = schedule_request(company, mentor, kind, start + timedelta(hours=1), room=room.name)
     exc = await refused(c.consulting.ScheduleSession(clash, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
     assert program.name in exc.details()
