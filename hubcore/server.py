@@ -25,7 +25,7 @@ from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
 from hubcore import errors, events, migrate, tls, tokens, tracing
-from hubcore.db import Database
+from hubcore.db import Database, unusable_database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
@@ -387,19 +387,14 @@ class Runtime:
         self.loops.append((name, run))
 
     async def start(self) -> None:
-        if self.settings.migrate_on_start:
-            await migrate.upgrade(self.migrations, self.settings.database_url)
-        # Every revocation this service knows, before it answers a call. A database busy at start-up (another
-        # replica opening the same SQLite file) is waited out, not a crash.
-        for attempt in range(60):
-            try:
-                await self.verifier.load()
-                break
-            except errors.Unavailable:
-                if attempt == 59:
-                    raise
-                log.warning("database busy at start-up; retrying")
-                await asyncio.sleep(0.5)
+        try:
+            await self._open_database()
+        except Exception as exc:
+            # A database that does not exist or does not answer is a setting to fix: one line, no traceback.
+            reason = unusable_database(exc, self.settings.database_setting, self.settings.database_url)
+            if reason:
+                raise ConfigurationError(reason) from None
+            raise
         self.consumer_specs.append(self.verifier.consumer(self.settings.service))  # after the service's own
         ops = GrpcService(
             add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
@@ -457,6 +452,21 @@ class Runtime:
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
             log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)
+
+    async def _open_database(self) -> None:
+        if self.settings.migrate_on_start:
+            await migrate.upgrade(self.migrations, self.settings.database_url)
+        # Every revocation this service knows, before it answers a call. A database busy at start-up (another
+        # replica opening the same SQLite file) is waited out, not a crash.
+        for attempt in range(60):
+            try:
+                await self.verifier.load()
+                break
+            except errors.Unavailable:
+                if attempt == 59:
+                    raise
+                log.warning("database busy at start-up; retrying")
+                await asyncio.sleep(0.5)
 
     async def _refresh_revoked_tokens(self) -> None:
         await self.verifier.refresh(self.settings.token_refresh_seconds)

@@ -77,7 +77,7 @@ class Settings:
         return cls(
             service=service,
             data_dir=data_dir,
-            database_url=_env(f"{upper}_DATABASE_URL", _env("DATABASE_URL", default_db)),
+            database_url=_env(f"{upper}_DATABASE_URL", _env("DATABASE_URL", default_db).replace("{service}", service)),
             nats_url=_env("NATS_URL", f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"),
             grpc_host=_env(f"{upper}_HOST", _env("GRPC_HOST", "127.0.0.1")),
             grpc_port=int(_env(f"{upper}_PORT", str(DEFAULT_PORTS.get(service, 50060)))),
@@ -105,6 +105,12 @@ class Settings:
             metrics_port=_optional_int(_env(f"{upper}_METRICS_PORT", _env("METRICS_PORT", ""))),
             metrics_refresh_seconds=float(_env("METRICS_REFRESH_SECONDS", "5")),
         )
+
+    @property
+    def database_setting(self) -> str:
+        """The variable this service's database URL came from, for messages about it."""
+        specific = f"HUB_{self.service.upper()}_DATABASE_URL"
+        return specific if specific in os.environ or "HUB_DATABASE_URL" not in os.environ else "HUB_DATABASE_URL"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
