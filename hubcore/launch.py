@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -138,12 +139,18 @@ def shared_database(urls: dict[str, str]) -> str:
     for url, names in by_url.items():
         if len(names) > 1:
             shown = make_url(url)
-            example = shown.set(database=f"{shown.database}_{{service}}").render_as_string(hide_password=True)
+            create = ""
+            if shown.get_backend_name() == "sqlite":  # a file each: hub_{service}.db
+                path = Path(str(shown.database))
+                shown = shown.set(database=str(path.with_name(f"{path.stem}_SERVICE{path.suffix}")))
+            else:
+                create = f" and create each one, e.g. `createdb {shown.database}_{names[0]}`"
+                shown = shown.set(database=f"{shown.database}_SERVICE")
+            example = shown.render_as_string(hide_password=True).replace("_SERVICE", "_{service}")  # as one types it
             return (
                 f"{', '.join(names)} would share one database ({database_label(url)}), but each service needs "
                 f"its own (their outbox and other tables have the same names): set HUB_DATABASE_URL={example} "
-                f"(each service puts its name in place of {{service}}) and create each one, e.g. "
-                f"`createdb {shown.database}_{names[0]}`"
+                f"(each service puts its name in place of {{service}}){create}"
             )
     return ""
 

@@ -28,7 +28,7 @@ from hub.ops.v1 import ops_pb2_grpc, tokens_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 
-from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR
+from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, Settings
 
 T = TypeVar("T")
 CONFIG_FILE = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "hubctl" / "config.toml"
@@ -77,6 +77,10 @@ class Config:
             env = os.environ.get(f"HUB_{name.upper()}_ADDRESS")
             if env:
                 addresses[name] = env
+            elif f"HUB_{name.upper()}_PORT" in os.environ:  # where `make run` put the service with the same setting
+                settings = Settings.from_env(name)
+                host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]") else settings.grpc_host
+                addresses[name] = f"{host}:{settings.grpc_port}"
         return cls(
             token=token or os.environ.get("HUB_TOKEN") or data.get("token") or _dev_token(),
             addresses=addresses,
