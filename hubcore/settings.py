@@ -34,6 +34,13 @@ def _hashes(value: str) -> frozenset[str]:
     return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
 
 
+def database_url(service: str, data_dir: Path) -> str:
+    """HUB_<SERVICE>_DATABASE_URL, else HUB_DATABASE_URL with the service's name for {service} (one setting
+    for a database each on one server), else a SQLite file in the data directory."""
+    default = f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
+    return _env(f"{service.upper()}_DATABASE_URL", _env("DATABASE_URL", default).replace("{service}", service))
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -73,11 +80,10 @@ class Settings:
     def from_env(cls, service: str) -> Settings:
         data_dir = Path(_env("DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
         upper = service.upper()
-        default_db = f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
         return cls(
             service=service,
             data_dir=data_dir,
-            database_url=_env(f"{upper}_DATABASE_URL", _env("DATABASE_URL", default_db).replace("{service}", service)),
+            database_url=database_url(service, data_dir),
             nats_url=_env("NATS_URL", f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"),
             grpc_host=_env(f"{upper}_HOST", _env("GRPC_HOST", "127.0.0.1")),
             grpc_port=int(_env(f"{upper}_PORT", str(DEFAULT_PORTS.get(service, 50060)))),
