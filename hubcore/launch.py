@@ -37,6 +37,8 @@ from hubcore.tls import local_certificate
 # In start order; each is `python -m services.<name>`.
 SERVICES = ["companies", "investors", "consulting", "notifications"]
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before a crashed child starts again, growing while it keeps crashing
+# Plaintext gRPC over HTTP/2, the schema from the server's reflection (buf comes with the project).
+BUF_CURL = ".venv/bin/buf curl --protocol grpc --http2-prior-knowledge"
 STABLE_SECONDS = 60  # a child that ran this long before it died starts again after the first delay
 
 
@@ -311,10 +313,10 @@ def _banner(
         "  .venv/bin/hubctl companies show 1",
         "  .venv/bin/hubctl companies add --ko 새싹AI --sector education --tag llm",
         '  .venv/bin/hubctl tokens issue --role admin --to "김민지" --expires 30d',
-        "Or any gRPC client with reflection:",
-        f"  grpcurl -plaintext {addresses['companies']} list",
-        f'  grpcurl -plaintext -H "authorization: Bearer $(cat var/admin-token)" '
-        f"{addresses['companies']} hub.companies.v1.CompanyService/ListCompanies",
+        "Or any gRPC client with reflection, e.g. buf curl (in .venv/bin):",
+        f"  {BUF_CURL} --list-services http://{addresses['companies']}",
+        f'  {BUF_CURL} -H "authorization: Bearer $(cat {Path(str(data_dir)) / "admin-token"})" '
+        f"http://{addresses['companies']}/hub.companies.v1.CompanyService/ListCompanies",
         "",
         *notes,
     ]
