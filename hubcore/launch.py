@@ -237,7 +237,7 @@ def main() -> int:
             wait_serving(name, address, children[name].process)
             marker = data_dir / f".seeded-{name}"
             seed = _seed_module(name)
-            if seed and not marker.exists():
+            if seed and hasattr(seed, "run") and not marker.exists():
                 seed.run(address, token)
                 marker.touch()
 

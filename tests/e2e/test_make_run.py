@@ -123,6 +123,42 @@ def test_a_killed_service_comes_back_and_ctrl_c_stops_everything_without_a_trace
     assert not everything & _running_pids(), "the launcher left processes behind"
 
 
+def test_mail_held_by_quiet_hours_is_announced_with_when_it_leaves(tmp_path: Path) -> None:
+    """Quiet hours that hold now (an hour ago to two hours on, Seoul time): the demo's welcome mails wait, and
+    the banner and `hubctl followups stuck` say how many wait and when they leave, instead of nothing."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    seoul = datetime.now(ZoneInfo("Asia/Seoul"))
+    start_at, end_at = seoul - timedelta(hours=1), seoul + timedelta(hours=2)
+    quiet = f"{start_at:%H:%M}-{end_at:%H:%M}"
+    leaves = f"{end_at:%H:%M}(KST)" if end_at.date() == seoul.date() else f"{end_at.day}일 {end_at:%H:%M}(KST)"
+    port = free_port()
+    output: list[str] = []
+    process = start(tmp_path, port, free_port(), output, HUB_QUIET_HOURS=quiet)
+    try:
+        assert "조용한 시간: " in "".join(output) and f"{leaves}에 발송됩니다" in "".join(output)
+        env = os.environ | {"HUB_DATA_DIR": str(tmp_path), "HUB_COMPANIES_PORT": str(port)}
+        env["HUB_NOTIFICATIONS_ADDRESS"] = f"127.0.0.1:{_setting(output, 'notifications')}"
+        deadline, said = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "통이" not in said:
+            said = subprocess.run([sys.executable, "-m", "hubctl", "followups", "stuck"], cwd=PROJECT_DIR, env=env,
+                                  capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+            time.sleep(0.5)
+        [line] = [x for x in said.splitlines() if x.startswith("조용한 시간")]
+        count = int(line.split("메일 ")[1].split("통")[0])
+        assert count >= 1 and f"{leaves}에 발송됩니다" in line, said
+        assert not welcomes(tmp_path), "held mail was sent"
+    finally:
+        stop(process, output)
+
+
+def _setting(output: list[str], service: str) -> str:
+    """A service's port, as the banner printed it."""
+    [line] = [x for x in "".join(output).splitlines() if x.strip().startswith(f"{service} ")]
+    return line.split("grpc://", 1)[1].split()[0].rsplit(":", 1)[1]
+
+
 def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The launcher run to its end (a refusal), with its output."""
     env = os.environ | {"HUB_DATA_DIR": str(data_dir), "HUB_NATS_PORT": str(free_port())} | env
