@@ -166,8 +166,10 @@ def database_label(url: str) -> str:
 
 
 def main() -> int:
-    # A script's `kill` (SIGTERM) stops the hub as Ctrl-C does.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A script's `kill` (SIGTERM) and a closed terminal (SIGHUP, which no longer reaches the children in their
+    # own process groups) stop the hub as Ctrl-C does.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.default_int_handler)
     data_dir = Settings.from_env("launcher").data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     token = dev_token(data_dir)
@@ -264,8 +266,8 @@ def main() -> int:
         return 1
     finally:
         # A second Ctrl-C while stopping would only leave processes behind; every wait below is bounded.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
         services = [child for name, child in children.items() if name != "nats"]
         for child in services:
             child.stop()
