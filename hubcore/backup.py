@@ -43,8 +43,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from hubcore.datadir import DataDirLock
-from hubcore.settings import PROJECT_DIR
+from hubcore.db import client_options
+from hubcore.settings import PROJECT_DIR, Settings, database_url
 
 FORMAT = 1
 KIND = "hub-crm-backup"
@@ -82,17 +85,16 @@ class Result:
 def sqlite_path(service: str, data_dir: Path) -> Path:
     """The SQLite file a service uses with this data directory (as Settings picks its database URL), or
     BackupError if it uses another database."""
-    url = (
-        os.environ.get(f"HUB_{service.upper()}_DATABASE_URL")
-        or os.environ.get("HUB_DATABASE_URL")
-        or f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
-    )
-    if not url.startswith("sqlite"):
+    url = make_url(database_url(service, data_dir))
+    if url.get_backend_name() != "sqlite":
+        shown = f"{Settings.from_env(service).database_setting}={url.render_as_string(hide_password=True)}"
         raise BackupError(
-            f"the {service} service uses {url.split('://', 1)[0]}, not SQLite: back its database up with that "
-            "database's own tools (README, Backup and restore, PostgreSQL)"
+            f"the {service} service uses {url.get_backend_name()} ({shown}), not SQLite: back it up with "
+            f"`pg_dump -Fc -f {service}.dump {client_options(url)}{url.database}` (each service's database; or "
+            f"pg_basebackup for all at one instant), and copy from {data_dir} the keys a "
+            f"restored hub needs: {', '.join(KEYS)} (README, Backup and restore, PostgreSQL)"
         )
-    return Path(url.split("///", 1)[-1])
+    return Path(str(url.database))
 
 
 def sha256(path: Path) -> str:

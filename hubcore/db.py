@@ -189,6 +189,30 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated or "locked" in str(exc.orig))
 
 
+def client_options(url: sa.engine.URL) -> str:
+    """`-h host -p port -U user ` for PostgreSQL's own tools (createdb, pg_dump), as far as the URL says."""
+    options = [f"-h {url.host}"] * bool(url.host) + [f"-p {url.port}"] * bool(url.port)
+    return "".join(f"{o} " for o in options + [f"-U {url.username}"] * bool(url.username))
+
+
+def unusable_database(exc: BaseException, setting: str, url: str) -> str:
+    """What to tell an operator whose database cannot be opened at start-up (it does not exist, nobody
+    answers, the login is refused), in one line naming the setting; "" for any other error."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    if not any(isinstance(x, (DBAPIError, OSError)) for x in chain):
+        return ""
+    parsed = sa.engine.make_url(url)
+    shown = f"{setting}={parsed.render_as_string(hide_password=True)}"
+    if any(getattr(x, "sqlstate", "") == "3D000" for x in chain):  # invalid_catalog_name
+        createdb = f"createdb {client_options(parsed)}{parsed.database}"
+        return f"the database {parsed.database} does not exist ({shown}): create it with `{createdb}`"
+    first = str(chain[-1]).strip().splitlines()[0] if str(chain[-1]).strip() else type(chain[-1]).__name__
+    return f"cannot open the database ({shown}): {first}"
+
+
 @dataclass
 class Event:
     subject: str

@@ -1,6 +1,9 @@
-"""Writing amounts the way Korean readers do, shared by the services (messages) and hubctl (tables)."""
+"""Writing amounts and times the way Korean readers do, shared by the services (messages) and hubctl (tables)."""
 
 from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 UNITS = ((10**12, "조"), (10**8, "억"), (10**4, "만"))
 
@@ -19,3 +22,18 @@ def format_krw(amount: int, language: str = "ko") -> str:
         if count:
             parts.append(f"{count:,}{label}")
     return f"{sign}{' '.join(parts)} 원"
+
+
+def held_mail(count: int, until: datetime, tz: ZoneInfo, today: date) -> str:
+    """Mail held by quiet hours: "조용한 시간: 메일 3통이 08:00(KST)에 발송됩니다" (with the day when it is not
+    today; count 0: what is sent from now on waits), then the same in English."""
+    local = until.astimezone(tz)
+    day = "" if local.date() == today else f"{local.month}월 {local.day}일 "
+    at = f"{local:%H:%M}({local:%Z})"
+    if not count:
+        return (
+            f"조용한 시간: 지금 보내는 메일은 {day}{at}에 발송됩니다 (quiet hours: email waits until {local:%H:%M %Z})"
+        )
+    return (
+        f"조용한 시간: 메일 {count}통이 {day}{at}에 발송됩니다 (quiet hours: {count} emails leave at {local:%H:%M %Z})"
+    )

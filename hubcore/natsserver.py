@@ -53,8 +53,14 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+<<<<<<< HEAD
     def start(self, *, log_file: Path | None = None) -> NatsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+=======
+    def start(self, *, log_file: Path | None = None, own_group: bool = False) -> NatsServer:
+        """own_group: in a process group of its own, so a terminal's Ctrl-C reaches only whoever stops it."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+>>>>>>> launch
         conf = self.data_dir / "nats.conf"
         cluster = ""
         if self.cluster_port:
@@ -62,7 +68,9 @@ class NatsServer:
             cluster = f"cluster {{\n  name: hub\n  listen: 127.0.0.1:{self.cluster_port}\n  routes: [{routes}]\n}}"
         conf.write_text(config(port=self.port, store_dir=self.data_dir / "jetstream", name=self.name, cluster=cluster))
         out = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen([binary(), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [binary(), "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT, process_group=0 if own_group else None
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -25,9 +25,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
+<<<<<<< HEAD
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
 from hubcore.datadir import PRIVATE_UMASK
 from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events
+=======
+from hubcore import errors, events, migrate, tls, tokens, tracing
+from hubcore.db import Database, unusable_database
+>>>>>>> launch
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
@@ -436,6 +441,7 @@ class Runtime:
         self.loops.append((name, run))
 
     async def start(self) -> None:
+<<<<<<< HEAD
         kept = self.settings.processed_events_retention_days
         if 0 < kept < events.STREAM_MAX_AGE_DAYS:
             raise ConfigurationError(
@@ -455,6 +461,16 @@ class Runtime:
                     raise
                 log.warning("database busy at start-up; retrying")
                 await asyncio.sleep(0.5)
+=======
+        try:
+            await self._open_database()
+        except Exception as exc:
+            # A database that does not exist or does not answer is a setting to fix: one line, no traceback.
+            reason = unusable_database(exc, self.settings.database_setting, self.settings.database_url)
+            if reason:
+                raise ConfigurationError(reason) from None
+            raise
+>>>>>>> launch
         self.consumer_specs.append(self.verifier.consumer(self.settings.service))  # after the service's own
         ops = GrpcService(
             add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
@@ -517,6 +533,21 @@ class Runtime:
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
             log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)
+
+    async def _open_database(self) -> None:
+        if self.settings.migrate_on_start:
+            await migrate.upgrade(self.migrations, self.settings.database_url)
+        # Every revocation this service knows, before it answers a call. A database busy at start-up (another
+        # replica opening the same SQLite file) is waited out, not a crash.
+        for attempt in range(60):
+            try:
+                await self.verifier.load()
+                break
+            except errors.Unavailable:
+                if attempt == 59:
+                    raise
+                log.warning("database busy at start-up; retrying")
+                await asyncio.sleep(0.5)
 
     async def _refresh_revoked_tokens(self) -> None:
         await self.verifier.refresh(self.settings.token_refresh_seconds)

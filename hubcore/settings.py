@@ -34,6 +34,13 @@ def _hashes(value: str) -> frozenset[str]:
     return frozenset(h.strip().lower() for h in value.split(",") if h.strip())
 
 
+def database_url(service: str, data_dir: Path) -> str:
+    """HUB_<SERVICE>_DATABASE_URL, else HUB_DATABASE_URL with the service's name for {service} (one setting
+    for a database each on one server), else a SQLite file in the data directory."""
+    default = f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
+    return _env(f"{service.upper()}_DATABASE_URL", _env("DATABASE_URL", default).replace("{service}", service))
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -88,11 +95,10 @@ class Settings:
     def from_env(cls, service: str) -> Settings:
         data_dir = Path(_env("DATA_DIR", str(PROJECT_DIR / "var"))).resolve()
         upper = service.upper()
-        default_db = f"sqlite+aiosqlite:///{data_dir / (service + '.db')}"
         return cls(
             service=service,
             data_dir=data_dir,
-            database_url=_env(f"{upper}_DATABASE_URL", _env("DATABASE_URL", default_db)),
+            database_url=database_url(service, data_dir),
             nats_url=_env("NATS_URL", f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"),
             grpc_host=_env(f"{upper}_HOST", _env("GRPC_HOST", "127.0.0.1")),
             grpc_port=int(_env(f"{upper}_PORT", str(DEFAULT_PORTS.get(service, 50060)))),
@@ -130,6 +136,12 @@ class Settings:
             partner_refusal_retention_days=float(_env("PARTNER_REFUSAL_RETENTION_DAYS", "30")),
             delivery_retention_days=float(_env("DELIVERY_RETENTION_DAYS", "365")),
         )
+
+    @property
+    def database_setting(self) -> str:
+        """The variable this service's database URL came from, for messages about it."""
+        specific = f"HUB_{self.service.upper()}_DATABASE_URL"
+        return specific if specific in os.environ or "HUB_DATABASE_URL" not in os.environ else "HUB_DATABASE_URL"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

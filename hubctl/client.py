@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR
+from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, Settings
 
 T = TypeVar("T")
 
@@ -83,6 +83,10 @@ class Config:
             env = os.environ.get(f"HUB_{name.upper()}_ADDRESS")
             if env:
                 addresses[name] = env
+            elif f"HUB_{name.upper()}_PORT" in os.environ:  # where `make run` put the service with the same setting
+                settings = Settings.from_env(name)
+                host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]") else settings.grpc_host
+                addresses[name] = f"{host}:{settings.grpc_port}"
         return cls(
             token=token or os.environ.get("HUB_TOKEN") or data.get("token") or _dev_token(),
             addresses=addresses,

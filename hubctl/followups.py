@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from hub.notifications.v1 import notifications_pb2 as npb
 
-from hubctl.client import AllOption, current, print_json, print_table, short, when
+from hubcore.korean import held_mail
+from hubctl.client import AllOption, Client, current, print_json, print_table, short, when
 from hubctl.investors import name
 
 followups_app = typer.Typer(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
@@ -27,6 +30,15 @@ def delivery_row(d: npb.Delivery, tz: str) -> list[str]:
 def follow_up_row(f: npb.FollowUp, tz: str) -> list[str]:
     state = short(npb.FollowUpState, f.state, "FOLLOW_UP_STATE").lower()
     return [f.name.removeprefix("followUps/"), f.rule, f.entity, state, when(f.due_time, tz), f.note[:60]]
+
+
+def say_held(hub: Client) -> None:
+    """Email held back by quiet hours is neither lost nor failing: say how much waits and when it leaves."""
+    stats = hub.call(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
+    if stats.held_for_quiet_hours:
+        tz = ZoneInfo(hub.config.tz)
+        until = stats.held_until_time.ToDatetime(tzinfo=UTC)
+        print(held_mail(stats.held_for_quiet_hours, until, tz, datetime.now(tz).date()))
 
 
 @followups_app.command("list")
@@ -49,6 +61,7 @@ def followups_list(
         print_json(found)
     else:
         print_table(f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
+        say_held(hub)
 
 
 @followups_app.command("deliveries")
@@ -69,6 +82,7 @@ def followups_deliveries(
         print_json(found)
     else:
         print_table(f"deliveries ({len(found)})", DELIVERY_COLUMNS, (delivery_row(d, hub.config.tz) for d in found))
+        say_held(hub)
 
 
 @followups_app.command("stuck")
@@ -86,6 +100,7 @@ def followups_stuck(ctx: typer.Context) -> None:
                 (follow_up_row(f, tz) for f in stuck.overdue_follow_ups))  # fmt: skip
     if stuck.failing_count:
         print("retry one with: hubctl followups retry <id>")
+    say_held(hub)
 
 
 @followups_app.command("retry")

@@ -167,15 +167,15 @@ def banner(data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
     address = f"{settings.partner_host}:{settings.partner_port}"
     cert = env.get("HUB_INVESTORS_PARTNER_TLS_CERT", "")
     key_file = Path(data_dir) / KEY_FILE
-    tls = f"-cacert {cert}" if cert else "-plaintext"
+    tls = f"--cacert {cert} https" if cert else "--http2-prior-knowledge http"
     # The key itself is never printed: the terminal's output is a log too (scrollback, CI logs, screenshots).
     where = f"in {key_file} (mode 0600)" if key_file.exists() else "(none: the demo was seeded before keys existed)"
     return [
         f"Partner API (VC partners): {'grpcs' if cert else 'grpc'}://{address}"
         + (f", TLS certificate {cert}" if cert else ""),
         f"  demo partner key (한빛벤처스, 김도윤) {where}",
-        f'  grpcurl {tls} -H "authorization: Bearer $(cat {key_file})" {address} '
-        "hub.investors.v1.PartnerService/ListIntroductions",
+        f'  .venv/bin/buf curl --protocol grpc -H "authorization: Bearer $(cat {key_file})" {tls}://{address}'
+        "/hub.investors.v1.PartnerService/ListIntroductions",
         "  .venv/bin/python examples/partner_client.py   (lists the firm's introductions over TLS)",
         "",
     ]

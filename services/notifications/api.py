@@ -340,6 +340,8 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
     ) -> pb.NotificationStats:
         f, d = store.follow_ups.c, store.deliveries.c
         since = as_utc(self.clock()) - timedelta(hours=24)
+        # A delivery starts due at once; only quiet hours move it later without an attempt (a retry counts one).
+        held = (d.state == domain.PENDING, d.attempts == d.retries_from, d.next_attempt_at > as_utc(self.clock()))
 
         def count(table: sa.Table, *where: Any) -> Any:
             return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
@@ -352,9 +354,13 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
             count(store.deliveries, d.state == domain.FAILED),
             count(store.deliveries, d.state == domain.SENT, d.sent_at >= since),
             sa.select(sa.func.min(f.due_at)).where(f.state == domain.PENDING).scalar_subquery(),
+            count(store.deliveries, *held),
+            sa.select(sa.func.min(d.next_attempt_at)).where(*held).scalar_subquery(),
         )
         async with self.db.read() as conn:
-            pending, overdue, waiting, retrying, failed, sent, next_due = (await conn.execute(query)).one()
+            pending, overdue, waiting, retrying, failed, sent, next_due, held_count, held_until = (
+                await conn.execute(query)
+            ).one()
         return pb.NotificationStats(
             pending_follow_ups=pending,
             overdue_follow_ups=overdue,
@@ -363,6 +369,8 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
             failed_deliveries=failed,
             sent_last_24h=sent,
             next_due_time=timestamp(next_due),
+            held_for_quiet_hours=held_count,
+            held_until_time=timestamp(held_until),
         )
 
     # Recipients and preferences

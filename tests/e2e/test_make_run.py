@@ -1,5 +1,6 @@
 """What `make run` promises, run as real processes: the launcher starts NATS and the services, seeds the
-demo hub once, answers health and reflection, stops cleanly on Ctrl-C, and starts again on the same data."""
+demo hub once, answers health and reflection, starts a crashed service again, stops cleanly on Ctrl-C and
+SIGTERM, and starts again on the same data."""
 
 from __future__ import annotations
 
@@ -50,9 +51,10 @@ def start(
         }
         | {k: str(v) for k, v in others.items()}
     )
+    # In a session of its own, as in a terminal: Ctrl-C there signals the launcher's whole process group.
     process = subprocess.Popen(
         [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
     deadline = time.monotonic() + 60
@@ -71,9 +73,160 @@ def start(
     raise AssertionError("the hub did not start:\n" + "".join(seen))
 
 
-def stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the launcher
-    assert process.wait(timeout=30) == 0
+def stop(process: subprocess.Popen[str], output: list[str] | None = None, sig: int = signal.SIGINT) -> None:
+    """Ctrl-C: the terminal sends SIGINT to the launcher's process group (sig=SIGTERM: a script's `kill`)."""
+    if sig == signal.SIGINT:
+        os.killpg(process.pid, sig)
+    else:
+        process.send_signal(sig)
+    assert process.wait(timeout=60) == 0
+    if output is not None:
+        time.sleep(0.5)  # the drain thread takes the last lines
+        text = "".join(output)
+        assert "stopping the hub" in text
+        assert "Traceback" not in text and "unexpectedly" not in text, text[-3000:]
+
+
+def children(pid: int) -> dict[str, int]:
+    """The launcher's child processes, by what they run (services.companies, nats-server)."""
+    found = {}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        found[command[2].decode() if command[1:2] == [b"-m"] else Path(command[0].decode()).name] = int(child)
+    return found
+
+
+def test_a_killed_service_comes_back_and_ctrl_c_stops_everything_without_a_traceback(tmp_path: Path) -> None:
+    """The launcher supervises: SIGKILL one service and it is started again and serves; hubctl finds the
+    moved ports; Ctrl-C (SIGINT to the whole process group, services and NATS included) prints no traceback."""
+    port, nats_port = free_port(), free_port()
+    output: list[str] = []
+    process = start(tmp_path, port, nats_port, output)
+    try:
+        first = children(process.pid)["services.companies"]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "companies is serving again" not in "".join(output):
+            time.sleep(0.2)
+        text = "".join(output)
+        assert "companies stopped (killed by SIGKILL); restarting it in 1 s" in text
+        assert "companies is serving again" in text
+        assert children(process.pid)["services.companies"] != first
+        env = os.environ | {"HUB_DATA_DIR": str(tmp_path), "HUB_COMPANIES_PORT": str(port)}
+        listed = subprocess.run([sys.executable, "-m", "hubctl", "--json", "companies", "list"], cwd=PROJECT_DIR,
+                                env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        assert "companies/1" in listed.stdout
+        everything = set(children(process.pid).values())
+    finally:
+        stop(process, output)
+    assert not everything & _running_pids(), "the launcher left processes behind"
+
+
+def test_mail_held_by_quiet_hours_is_announced_with_when_it_leaves(tmp_path: Path) -> None:
+    """Quiet hours that hold now (an hour ago to two hours on, Seoul time): the demo's welcome mails wait, and
+    the banner and `hubctl followups stuck` say how many wait and when they leave, instead of nothing."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    seoul = datetime.now(ZoneInfo("Asia/Seoul"))
+    start_at, end_at = seoul - timedelta(hours=1), seoul + timedelta(hours=2)
+    quiet = f"{start_at:%H:%M}-{end_at:%H:%M}"
+    leaves = f"{end_at:%H:%M}(KST)" if end_at.date() == seoul.date() else f"{end_at.day}일 {end_at:%H:%M}(KST)"
+    port = free_port()
+    output: list[str] = []
+    process = start(tmp_path, port, free_port(), output, HUB_QUIET_HOURS=quiet)
+    try:
+        assert "조용한 시간: " in "".join(output) and f"{leaves}에 발송됩니다" in "".join(output)
+        env = os.environ | {"HUB_DATA_DIR": str(tmp_path), "HUB_COMPANIES_PORT": str(port)}
+        env["HUB_NOTIFICATIONS_ADDRESS"] = f"127.0.0.1:{_setting(output, 'notifications')}"
+        deadline, said = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "통이" not in said:
+            said = subprocess.run([sys.executable, "-m", "hubctl", "followups", "stuck"], cwd=PROJECT_DIR, env=env,
+                                  capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+            time.sleep(0.5)
+        [line] = [x for x in said.splitlines() if x.startswith("조용한 시간")]
+        count = int(line.split("메일 ")[1].split("통")[0])
+        assert count >= 1 and f"{leaves}에 발송됩니다" in line, said
+        assert not welcomes(tmp_path), "held mail was sent"
+    finally:
+        stop(process, output)
+
+
+def _setting(output: list[str], service: str) -> str:
+    """A service's port, as the banner printed it."""
+    [line] = [x for x in "".join(output).splitlines() if x.strip().startswith(f"{service} ")]
+    return line.split("grpc://", 1)[1].split()[0].rsplit(":", 1)[1]
+
+
+def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """The launcher run to its end (a refusal), with its output."""
+    env = os.environ | {"HUB_DATA_DIR": str(data_dir), "HUB_NATS_PORT": str(free_port())} | env
+    for name in ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "INVESTORS_PARTNER", "MAIL_SINK"):
+        env.setdefault(f"HUB_{name}_PORT", str(free_port()))
+    return subprocess.run([sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_one_database_for_every_service_is_refused_in_one_line(tmp_path: Path) -> None:
+    """Every service has an outbox (and processed_events, alembic_version…): one database cannot hold
+    four. The launcher says so before it starts anything, and how to give each its own."""
+    for url in ("postgresql+asyncpg://hub:s3cret-pw@db.example:5432/hub", f"sqlite+aiosqlite:///{tmp_path}/hub.db"):
+        refused = launch_once(tmp_path, HUB_DATABASE_URL=url)
+        assert refused.returncode == 1
+        [line] = refused.stderr.splitlines()
+        assert "companies, investors, consulting, notifications would share one database" in line
+        assert "HUB_DATABASE_URL=" in line and "hub_{service}" in line
+        assert ("createdb hub_companies" in line) == url.startswith("postgresql")
+        assert "s3cret-pw" not in line and "Traceback" not in refused.stdout
+
+
+@pytest.mark.skipif(not os.environ.get("HUB_TEST_DATABASE_URL"), reason="HUB_TEST_DATABASE_URL unset")
+def test_make_run_on_postgresql_from_one_setting(tmp_path: Path) -> None:
+    """HUB_DATABASE_URL with {service}: each service its own database. Missing databases are one line per
+    service naming the setting and `createdb`, no traceback; once created, the hub runs, the banner names
+    each database without the password, and SIGTERM (a script's kill) stops it as cleanly as Ctrl-C."""
+    import asyncio
+    import uuid
+
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    server = sa.engine.make_url(os.environ["HUB_TEST_DATABASE_URL"])
+    prefix = f"hub_launch_{uuid.uuid4().hex[:8]}"
+    url = server.set(database=prefix, password="pw-not-shown").render_as_string(hide_password=False) + "_{service}"
+    names = [f"{prefix}_{s}" for s in ("companies", "investors", "consulting", "notifications")]
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(server, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            for name in names:
+                await conn.execute(sa.text(statement.format(name=name)))
+        await engine.dispose()
+
+    missing = launch_once(tmp_path, HUB_DATABASE_URL=url)
+    assert missing.returncode == 1
+    output = missing.stdout + missing.stderr
+    assert "Traceback" not in output
+    assert f"the database {prefix}_companies does not exist (HUB_DATABASE_URL=" in output
+    assert f"createdb -h {server.host} -p {server.port} -U {server.username} {prefix}_companies" in output
+    assert "companies did not start (exit code 2)" in output
+    asyncio.run(admin('CREATE DATABASE "{name}"'))
+    try:
+        lines: list[str] = []
+        process = start(tmp_path, free_port(), free_port(), lines, HUB_DATABASE_URL=url)
+        time.sleep(0.5)
+        banner = "".join(lines)
+        for name in names:
+            assert f"@{server.host}:{server.port}/{name}" in banner
+        assert "pw-not-shown" not in banner
+        stop(process, lines, signal.SIGTERM)
+    finally:
+        asyncio.run(admin('DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _running_pids() -> set[int]:
+    return {int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()}
 
 
 def test_make_run_starts_seeds_once_stops_cleanly_and_restarts(tmp_path: Path) -> None:

@@ -152,3 +152,18 @@ def test_a_backup_wants_a_new_directory_and_hub_data(hub: Path, tmp_path: Path) 
         backup.create(hub, tmp_path / "full")
     with pytest.raises(backup.BackupError, match="has the hub run there"):
         backup.create(tmp_path / "nothing", tmp_path / "backup")
+
+
+def test_a_backup_on_postgresql_says_at_once_what_to_use_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's databases are backed up with PostgreSQL's tools; the keys of the data directory still
+    have to be copied, and the message names both (never the password)."""
+    monkeypatch.setenv("HUB_DATABASE_URL", "postgresql+asyncpg://hub:pw-secret@db.internal:5433/hub_{service}")
+    with pytest.raises(backup.BackupError) as refused:
+        backup.create(tmp_path, tmp_path / "backup")
+    message = str(refused.value)
+    assert "`pg_dump -Fc -f companies.dump -h db.internal -p 5433 -U hub hub_companies`" in message
+    assert "HUB_DATABASE_URL=" in message and "pw-secret" not in message
+    assert all(key in message for key in backup.KEYS)
+    assert not (tmp_path / "backup").exists()

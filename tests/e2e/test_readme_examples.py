@@ -1,0 +1,80 @@
+"""The README's and the banner's `buf curl` examples, run as printed against a running `make run` hub (on free
+ports and a data directory of the test's own, which is all that is rewritten), so they never drift from what
+works on a machine with nothing but the project installed."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+from hubcore.natsserver import free_port
+from hubcore.settings import DEFAULT_PARTNER_PORTS, DEFAULT_PORTS, PROJECT_DIR
+from tests.e2e.test_make_run import start, stop
+
+README = PROJECT_DIR / "README.md"
+
+
+def shell_commands(text: str) -> list[str]:
+    """The commands of a shell snippet: lines joined while a backslash or an open quote continues them."""
+    commands, pending = [], ""
+    for line in text.splitlines():
+        pending += line + "\n"
+        try:
+            shlex.split(pending)
+        except ValueError:  # an open quotation: the command goes on
+            continue
+        if pending.rstrip().endswith("\\"):
+            continue
+        commands.append(pending.strip())
+        pending = ""
+    return [c for c in commands if c]
+
+
+def buf_examples(markdown: str) -> list[str]:
+    """Every command of the README that calls buf curl, with the BUF and TOKEN it needs; inline ones too."""
+    blocks = re.findall(r"```sh\n(.*?)```", markdown, re.S)
+    found = [c for block in blocks for c in shell_commands(block) if c.startswith(("$BUF", ".venv/bin/buf curl"))]
+    found += re.findall(r"`(\$BUF [^`]+)`", markdown)
+    return found
+
+
+def run(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+
+
+def test_every_buf_curl_example_works_as_printed(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    ports = {name: free_port() for name in DEFAULT_PORTS} | {"partner": free_port()}
+    output: list[str] = []
+    process = start(data, ports["companies"], free_port(), output, HUB_INVESTORS_PORT=ports["investors"],
+                    HUB_CONSULTING_PORT=ports["consulting"], HUB_NOTIFICATIONS_PORT=ports["notifications"],
+                    HUB_INVESTORS_PARTNER_PORT=ports["partner"])  # fmt: skip
+    try:
+        examples = buf_examples(README.read_text())
+        assert len(examples) >= 8, examples
+        moved = {f"127.0.0.1:{DEFAULT_PORTS[name]}": f"127.0.0.1:{port}" for name, port in ports.items()
+                 if name in DEFAULT_PORTS}  # fmt: skip
+        moved[f"127.0.0.1:{DEFAULT_PARTNER_PORTS['investors']}"] = f"127.0.0.1:{ports['partner']}"
+        prelude = (
+            'BUF="$PROJECT/.venv/bin/buf curl --protocol grpc --http2-prior-knowledge"\n'
+            'TOKEN="authorization: Bearer $(cat var/admin-token)"\n'
+        )
+        for example in examples:
+            command = example.replace(".venv/bin/", "$PROJECT/.venv/bin/")
+            for default, address in moved.items():
+                command = command.replace(default, address)
+            done = run(f"PROJECT={shlex.quote(str(PROJECT_DIR))}\n{prelude}{command}", tmp_path)
+            assert done.returncode == 0, f"{example}\n{done.stderr}"
+            assert done.stdout.strip() or "> " in command, example
+        # The banner's examples name this hub's own addresses and files.
+        lines = [line.strip() for line in "".join(output).splitlines()]
+        banner = [line for line in lines if line.startswith(".venv/bin/buf curl")]
+        assert len(banner) >= 3, banner
+        for example in banner:
+            done = run(example.replace(".venv/bin/", f"{PROJECT_DIR}/.venv/bin/"), tmp_path)
+            assert done.returncode == 0 and done.stdout.strip(), f"{example}\n{done.stderr}"
+    finally:
+        stop(process, output)
