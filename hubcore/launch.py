@@ -18,13 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-<<<<<<< HEAD
-from hubcore.datadir import PRIVATE_UMASK, DataDirLock, secure
-=======
 from sqlalchemy.engine import make_url
 
-from hubcore.datadir import DataDirLock
->>>>>>> launch
+from hubcore.datadir import PRIVATE_UMASK, DataDirLock, secure
 from hubcore.mailsink import MailSink
 from hubcore.natsserver import NatsServer
 from hubcore.server import is_serving
@@ -170,16 +166,13 @@ def database_label(url: str) -> str:
 
 
 def main() -> int:
-<<<<<<< HEAD
     # Everything the hub writes (databases, NATS's store, mail, keys) is its owner's alone; the services and
     # nats-server inherit the umask, and what an older version left readable is fixed here.
     os.umask(PRIVATE_UMASK)
-=======
     # A script's `kill` (SIGTERM) and a closed terminal (SIGHUP, which no longer reaches the children in their
     # own process groups) stop the hub as Ctrl-C does.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
->>>>>>> launch
     data_dir = Settings.from_env("launcher").data_dir
     secure(data_dir)
     token = dev_token(data_dir)

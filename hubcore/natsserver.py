@@ -53,14 +53,9 @@ class NatsServer:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-<<<<<<< HEAD
-    def start(self, *, log_file: Path | None = None) -> NatsServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-=======
     def start(self, *, log_file: Path | None = None, own_group: bool = False) -> NatsServer:
         """own_group: in a process group of its own, so a terminal's Ctrl-C reaches only whoever stops it."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
->>>>>>> launch
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         conf = self.data_dir / "nats.conf"
         cluster = ""
         if self.cluster_port:

@@ -25,14 +25,9 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
-<<<<<<< HEAD
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
 from hubcore.datadir import PRIVATE_UMASK
-from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events
-=======
-from hubcore import errors, events, migrate, tls, tokens, tracing
-from hubcore.db import Database, unusable_database
->>>>>>> launch
+from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events, unusable_database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
@@ -441,27 +436,12 @@ class Runtime:
         self.loops.append((name, run))
 
     async def start(self) -> None:
-<<<<<<< HEAD
         kept = self.settings.processed_events_retention_days
         if 0 < kept < events.STREAM_MAX_AGE_DAYS:
             raise ConfigurationError(
                 f"HUB_PROCESSED_EVENTS_RETENTION_DAYS={kept:g} is shorter than the stream keeps events "
                 f"({events.STREAM_MAX_AGE_DAYS} days): an event read again would be applied twice"
             )
-        if self.settings.migrate_on_start:
-            await migrate.upgrade(self.migrations, self.settings.database_url)
-        # Every revocation this service knows, before it answers a call. A database busy at start-up (another
-        # replica opening the same SQLite file) is waited out, not a crash.
-        for attempt in range(60):
-            try:
-                await self.verifier.load()
-                break
-            except errors.Unavailable:
-                if attempt == 59:
-                    raise
-                log.warning("database busy at start-up; retrying")
-                await asyncio.sleep(0.5)
-=======
         try:
             await self._open_database()
         except Exception as exc:
@@ -470,7 +450,6 @@ class Runtime:
             if reason:
                 raise ConfigurationError(reason) from None
             raise
->>>>>>> launch
         self.consumer_specs.append(self.verifier.consumer(self.settings.service))  # after the service's own
         ops = GrpcService(
             add_to_server=ops_pb2_grpc.add_OperationsServiceServicer_to_server,
