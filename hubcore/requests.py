@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from google.protobuf import descriptor
@@ -173,36 +175,95 @@ def page_size(requested: int) -> int:
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
+# Page tokens are signed with a key derived from HUB_TOKEN_SIGNING_KEY, so every replica accepts the
+# others' tokens; without that setting, with this embedded key (anyone who reads it can sign, which is why the
+# position's shape is checked as well). Derived, so the access-token key itself signs nothing else.
+EMBEDDED_PAGE_TOKEN_KEY = "hub-embedded-page-token-key"
+MAX_PAGE_TOKEN = 2048
+MAX_CURSOR_TEXT = 1000  # a sort key as stored (names are at most a few hundred characters)
+BAD_PAGE_TOKEN = "is not a token from a previous page of this same query"
+
+
+def page_token_keys(signing_keys: Sequence[str]) -> tuple[bytes, ...]:
+    """The keys of page tokens from the access-token signing keys: the first signs, every one verifies."""
+    return tuple(
+        hmac.new(key.encode(), b"hub page tokens", hashlib.sha256).digest()
+        for key in (signing_keys or (EMBEDDED_PAGE_TOKEN_KEY,))
+    )
+
+
+# Set by the server's interceptor for each call, from the service's settings.
+_EMBEDDED_PAGE_KEYS = page_token_keys(())
+current_page_keys: ContextVar[tuple[bytes, ...]] = ContextVar("current_page_keys", default=_EMBEDDED_PAGE_KEYS)
+
+
 class PageTokens:
     """Opaque cursors: the last row's sort key, bound to the query they came from.
 
-    A token is a keyset position (not an offset), so rows inserted meanwhile never shift a page. It
-    carries a digest of the filter and order, so reusing it with another query is INVALID_ARGUMENT.
+    A token is a keyset position (not an offset), so rows inserted meanwhile never shift a page. It is
+    `<base64 JSON position>.<HMAC>`, the HMAC over the query and the position, so reusing it with another
+    query, or altering or forging it, is INVALID_ARGUMENT. The decoder also checks the position against the
+    types the List declares, so that even a token signed with a known key never reaches the database with
+    a value of the wrong type or range.
+
+    Types: int is a row id (1 to 2**63-1), str a sort key of text, datetime an ISO time with its offset
+    (returned as an aware datetime), date an ISO date (returned as a date).
     """
 
     @staticmethod
-    def encode(query: str, position: list[Any]) -> str:
-        body = json.dumps({"q": _digest(query), "p": position}, separators=(",", ":"), ensure_ascii=False)
-        return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    def encode(query: str, position: list[Any], keys: Sequence[bytes] | None = None) -> str:
+        body = _b64(json.dumps(position, separators=(",", ":"), ensure_ascii=False).encode())
+        return f"{body}.{_page_mac((keys or current_page_keys.get())[0], query, body)}"
 
     @staticmethod
-    def decode(token: str, query: str) -> list[Any] | None:
+    def decode(
+        token: str, query: str, types: tuple[type, ...], keys: Sequence[bytes] | None = None
+    ) -> list[Any] | None:
         if not token:
             return None
+        body, _, mac = token.partition(".")
+        signed = len(token) <= MAX_PAGE_TOKEN and any(
+            # As bytes: compare_digest refuses str with non-ASCII characters, which a caller may send.
+            hmac.compare_digest(_page_mac(key, query, body).encode(), mac.encode())
+            for key in keys or current_page_keys.get()
+        )
+        if not signed:
+            raise invalid("page_token", BAD_PAGE_TOKEN)
         try:
-            padded = token + "=" * (-len(token) % 4)
-            body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            position = body["p"]
-            valid = isinstance(position, list) and body["q"] == _digest(query)
-        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
-            valid = False
-        if not valid:
-            raise invalid("page_token", "is not a token from a previous page of this same query")
-        return position
+            position = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+            position = None
+        if not isinstance(position, list) or len(position) != len(types):
+            raise invalid("page_token", BAD_PAGE_TOKEN)
+        return [_cursor_part(value, kind) for value, kind in zip(position, types, strict=True)]
 
 
-def _digest(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()[:16]
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _page_mac(key: bytes, query: str, body: str) -> str:
+    # The query's digest has a fixed length, so no query and body can be read as another pair.
+    signed = hashlib.sha256(query.encode()).digest() + body.encode()
+    return _b64(hmac.new(key, signed, hashlib.sha256).digest()[:16])
+
+
+def _cursor_part(value: Any, kind: type) -> Any:
+    """One value of a token's position, checked against the type the List declared (see PageTokens)."""
+    try:
+        if kind is int and type(value) is int and 0 < value < 2**63:  # not a bool; fits a BIGINT
+            return value
+        if kind is str and type(value) is str and len(value) <= MAX_CURSOR_TEXT and "\x00" not in value:
+            return value
+        if kind is datetime and type(value) is str and len(value) <= 40:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        if kind is date and type(value) is str and len(value) <= 10:
+            return date.fromisoformat(value)
+    except (ValueError, OverflowError):  # not ISO; or an offset that takes it past year 1 or 9999
+        pass
+    raise invalid("page_token", BAD_PAGE_TOKEN)
 
 
 def parse_filter(text: str, allowed: dict[str, Callable[[str], Any]]) -> dict[str, list[Any]]:

@@ -29,7 +29,7 @@ from hubcore.db import Database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
-from hubcore.requests import Rules, validate
+from hubcore.requests import Rules, current_page_keys, page_token_keys, validate
 from hubcore.settings import Settings, token_hash
 
 log = structlog.get_logger()
@@ -144,6 +144,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             h: SERVICE for h in settings.service_token_hashes
         }
         self.verifier = verifier  # signed access tokens (hubat_…), checked without I/O
+        self.page_keys = page_token_keys(settings.token_signing_keys)  # the same in every replica
         self.policies = policies
         self.rules = rules
         self.authenticate = authenticate
@@ -187,6 +188,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             )
             with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
+                    current_page_keys.set(self.page_keys)
                     who = await self._authenticate(metadata)
                     current_caller.set(who)
                     if who.role not in roles:
