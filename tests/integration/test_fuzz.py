@@ -9,7 +9,10 @@ row count is the work of the calls alone. HUB_FUZZ_EXAMPLES (default 8) sets exa
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import hashlib
+import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -24,8 +27,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hubcore.requests import PageTokens, page_token_keys
 from hubcore.server import Runtime
-from tests.conftest import ADMIN, make_settings, notify_config, row_counts
+from tests.conftest import ADMIN, TOKEN_SIGNING_KEY, make_settings, notify_config, row_counts
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "8"))
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -275,3 +279,111 @@ async def test_a_huge_request_is_refused_and_the_others_go_on(service: Runtime) 
     assert isinstance(refused, grpc.aio.AioRpcError) and refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert all(r.status == health_pb2.HealthCheckResponse.SERVING for r in outcomes[1:])  # type: ignore[union-attr]
     assert await row_counts(service.db) == before
+
+
+# Hostile page tokens: the right shape (base64 JSON, signed with the hub's key as an insider or anyone reading
+# the embedded default knows it, or in the unkeyed form tokens once had, with the right digest of the query)
+# holding a position of the wrong type or range. Every List answers INVALID_ARGUMENT on page_token.
+
+HOSTILE_POSITIONS: list[Any] = [
+    [], [None], [[1]], [[[]]], [{"p": 1}], [1.0], [1.5], [True], [0], [-1], [2**63], [2**70], ["1"], [1, 2],
+    ["x" * 10_000], ["x" * 10_000, 1], [None, 1], [1, "x"], [[], 1], ["2026-01-01T00:00:00+00:00", 2**70],
+    ["2026-01-01T00:00:00+00:00", -1], ["2026-01-01T00:00:00+00:00", 1.5], ["2026-01-01T00:00:00", 1],
+    ["0001-01-01T00:00:00+14:00", 1], ["2026-13-01", 1], [20260101, 1], ["a\x00b", 1], {"p": [1]}, "p", 7,
+]  # fmt: skip
+TIME, DAY = "2026-01-01T00:00:00+00:00", "2026-01-01"
+# Each List's query key for the request below (what its token is bound to) and a position that fits it.
+LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
+    "/hub.companies.v1.CompanyService/ListCompanies": ({}, "[]|create_time|False||False", [TIME, 1]),
+    "/hub.companies.v1.CompanyService/ListPeople": ({}, "[]|", [1]),
+    "/hub.companies.v1.ProgramService/ListRounds": ({}, "rounds", [1]),
+    "/hub.companies.v1.ProgramService/ListApplications": ({}, "applications|[]", [1]),
+    "/hub.companies.v1.ProgramService/ListMilestones": ({}, "milestones|[]", [DAY, 1]),
+    "/hub.ops.v1.AccessTokenService/ListAccessTokens": ({}, "[]|False|False", [TIME, "abcdefghijklmnop"]),
+    "/hub.ops.v1.OperationsService/ListDeadLetters": ({}, "dead_letters:False", [1]),
+    "/hub.investors.v1.InvestorService/ListFirms": ({}, "[]|", [1]),
+    "/hub.investors.v1.InvestorService/ListPartners": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListApiKeys": ({}, "[]|False", [1]),
+    "/hub.investors.v1.InvestorService/ListPartnerCalls": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListIntroductions": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListRounds": ({}, "[]", [1]),
+    "/hub.investors.v1.PartnerService/ListIntroductions": ({}, "partner|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListMentors": ({}, "mentors|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListAvailabilityExceptions": ({"mentor": "mentors/1"}, "exceptions|1", [1]),
+    "/hub.consulting.v1.ConsultingService/ListRooms": ({}, "rooms", [1]),
+    "/hub.consulting.v1.ConsultingService/ListSessionTypes": ({}, "sessionTypes", [1]),
+    "/hub.consulting.v1.ConsultingService/ListSessions": ({}, "sessions|[]", [TIME, 1]),
+    "/hub.consulting.v1.ConsultingService/ListActionItems": ({}, "actionItems|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListPrograms": ({}, "programs|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListRegistrations": ({"program": "programs/1"}, "registrations|1", [1]),
+    "/hub.notifications.v1.NotificationService/ListFollowUps": ({}, "follow_ups|[]", [1]),
+    "/hub.notifications.v1.NotificationService/ListDeliveries": ({}, "deliveries|[]", [1]),
+    "/hub.notifications.v1.NotificationService/ListRecipients": ({}, "recipients|[]", [1]),
+}  # fmt: skip
+
+
+def signed_page_token(query: str, position: Any) -> str:
+    """A token as the service makes it, with the key the test's services derive from their settings."""
+    return PageTokens.encode(query, position, page_token_keys([TOKEN_SIGNING_KEY]))
+
+
+def unkeyed_page_token(query: str, position: Any) -> str:
+    """A token in the form they had before they were signed: base64 JSON with a plain digest of the query."""
+    body = {"q": hashlib.sha256(query.encode()).hexdigest()[:16], "p": position}
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+async def partner_port_and_key(runtime: Runtime, channel: grpc.aio.Channel) -> tuple[int, str]:
+    """The investors' partner API and a key for it (a firm, a partner, a key, made through the admin API)."""
+    from hub.investors.v1 import investors_pb2 as ipb
+    from hub.investors.v1 import investors_pb2_grpc
+
+    admin = investors_pb2_grpc.InvestorServiceStub(channel)
+    firm = await admin.CreateFirm(ipb.CreateFirmRequest(firm=ipb.Firm(korean_name="한빛벤처스", type=ipb.FIRM_TYPE_VC)),
+                                  metadata=ADMIN)  # fmt: skip
+    partner = await admin.CreatePartner(
+        ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="파트너")), metadata=ADMIN
+    )
+    key = await admin.CreateApiKey(ipb.CreateApiKeyRequest(api_key=ipb.ApiKey(partner=partner.name)), metadata=ADMIN)
+    return runtime.listeners[0].bound_port, key.secret
+
+
+async def test_every_list_refuses_forged_page_tokens_with_hostile_positions(service: Runtime) -> None:
+    main = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    served = {path: (main, ADMIN) for path in service.policies}
+    if service.listeners:
+        port, key = await partner_port_and_key(service, main)
+        partner = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        served |= {path: (partner, (("authorization", f"Bearer {key}"),)) for path in service.listeners[0].policies}
+    lists = sorted(p for p in served if "page_token" in _input(p).fields_by_name)
+    assert lists and set(lists) <= set(LISTS), f"a List without an entry in LISTS: {set(lists) - set(LISTS)}"
+    before = await row_counts(service.db)
+    failures = []
+    for path in lists:
+        channel, metadata = served[path]
+        fields, query, fits = LISTS[path]
+        request_type = message_factory.GetMessageClass(_input(path))
+        output = message_factory.GetMessageClass(
+            descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).output_type
+        )
+        stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        # The query key is right: a token that fits is taken (an empty page), so the hostile ones reach the check.
+        await stub(request_type(page_token=signed_page_token(query, fits), **fields), metadata=metadata, timeout=30)
+        for position in HOSTILE_POSITIONS:
+            for token in (signed_page_token(query, position), unkeyed_page_token(query, position)):
+                try:
+                    await stub(request_type(page_token=token, **fields), metadata=metadata, timeout=30)
+                    failures.append(f"{path} took {position!r:.80}")
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() != grpc.StatusCode.INVALID_ARGUMENT or "page_token" not in (exc.details() or ""):
+                        failures.append(f"{path} -> {exc.code().name} {exc.details()} for {position!r:.80}")
+    await main.close()
+    assert not failures, "\n".join(failures[:20])
+    after = await row_counts(service.db)
+    after.pop("partner_calls", None), before.pop("partner_calls", None)  # the partner API audits every call
+    assert after == before
+
+
+def _input(path: str) -> Descriptor:
+    return descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).input_type
