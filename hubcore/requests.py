@@ -30,13 +30,26 @@ MAX_STRING = 10_000  # any string field without a rule of its own
 MIN_SECONDS, MAX_SECONDS = -62_135_596_800, 253_402_300_799  # a Timestamp's range (RFC 3339)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Every string is one line of visible text unless its field is named as prose, where line breaks and tabs
+# are ordinary. By the field's own name, so a new field is single-line unless named like these.
+MULTILINE_FIELDS = frozenset(
+    {"description", "notes", "note", "comment", "evidence", "agenda", "text"}
+    | {"reason", "decision_reason", "override_reason", "cancel_reason", "revoke_reason"}
+)
+LINE_BREAKS = "\n\r\t"  # what multi-line text may hold of the control characters
+# Zero-width (non-)joiners are format characters, but emoji sequences (👩‍💻) and Persian or Indic words need
+# them: taken between two visible characters, never at an edge or alone.
+JOINERS = "\u200c\u200d"
+# Hangul fillers are letters (Lo) that render as nothing: a name of fillers looks empty, and one inside a
+# name looks like a space. Modern Korean never needs them (syllables are precomposed), so they are refused.
+HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
 
 Check = Callable[[Any], str | None]  # returns a description of what is wrong, or None
 
 
 def required(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "is required" if not value.strip() else None
+    if isinstance(value, str):  # blank: nothing but spaces and invisible characters
+        return "is required" if not any(_visible(c) for c in value) else None
     if isinstance(value, int):
         return "is required" if value == 0 else None
     return None
@@ -100,7 +113,8 @@ def _get(message: Message, path: str) -> Any:
 
 
 def validate(request: Message, rules: Rules | None) -> None:
-    violations = list(_generic_violations(request, ""))
+    generic = list(_generic_violations(request, ""))
+    violations: list[tuple[str, str]] = []
     if rules:
         masked: set[str] | None = None
         if rules.mask_field:
@@ -125,6 +139,9 @@ def validate(request: Message, rules: Rules | None) -> None:
                 if problem:
                     violations.append((path, problem))
                     break
+    # A field's own rule says it better: a name of only U+200B "is required" rather than "has U+200B".
+    flagged = {path for path, _ in violations}
+    violations = [v for v in generic if v[0] not in flagged] + violations
     if violations:
         raise InvalidArgument(violations)
 
@@ -143,13 +160,60 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
                 yield path, f"is longer than {MAX_STRING} characters"
             elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
                 yield path, "must not contain NUL characters"
+            elif problem := next(filter(None, (text_problem(v, field.name in MULTILINE_FIELDS) for v in values)), None):
+                yield path, problem
         elif field.message_type is not None and field.message_type.full_name == "google.protobuf.Timestamp":
             # Outside 0001-01-01..9999-12-31 or with nanos out of range, a Timestamp cannot become a datetime.
             if any(not (MIN_SECONDS <= v.seconds <= MAX_SECONDS and 0 <= v.nanos < 10**9) for v in values):
                 yield path, "must be a time between the years 1 and 9999"
-        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            texts = [x for pair in value.items() for x in pair if isinstance(x, str)]
+            if any(len(x) > MAX_STRING for x in texts):
+                yield path, f"is longer than {MAX_STRING} characters"
+            elif problem := next(filter(None, (text_problem(x, False) for x in texts)), None):
+                yield path, problem
+        elif field.message_type is not None:
             for v in values:
                 yield from _generic_violations(v, path + ".")
+
+
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """What is wrong with a string as text people read: control characters (but line breaks and tabs in
+    multi-line text), line breaks in one-line text, and invisible characters (Unicode format characters
+    such as U+200B ZERO WIDTH SPACE or U+202E RIGHT-TO-LEFT OVERRIDE, and Hangul fillers)."""
+    if value.isprintable() and not any(f in value for f in HANGUL_FILLERS):  # the common case, at C speed
+        return None
+    for i, char in enumerate(value):
+        category = unicodedata.category(char)
+        if multiline and (char in LINE_BREAKS or category in ("Zl", "Zp")):
+            continue
+        if char in "\n\r\v\f\x85" or category in ("Zl", "Zp"):
+            return "must be a single line"
+        if category == "Cc":
+            return f"must not contain control characters ({_describe(char)})"
+        if (category == "Cf" and not _joins(value, i)) or char in HANGUL_FILLERS:
+            return f"must not contain invisible characters ({_describe(char)})"
+    return None
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") and char not in HANGUL_FILLERS
+
+
+def _joins(value: str, i: int) -> bool:
+    """A format character that belongs where it is: a joiner between two visible characters, or an emoji tag
+    (U+E0020..U+E007F, the flags of 🏴 regions) after a visible character or another tag."""
+    char, before = value[i], value[i - 1] if i else ""
+    if char in JOINERS:
+        return bool(before) and i + 1 < len(value) and _visible(before) and _visible(value[i + 1])
+    if "\U000e0020" <= char <= "\U000e007f":
+        return bool(before) and (_visible(before) or "\U000e0020" <= before <= "\U000e007f")
+    return False
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
 
 
 def parse_name(name: str, collection: str, field: str = "name") -> int:

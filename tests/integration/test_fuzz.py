@@ -350,11 +350,7 @@ async def partner_port_and_key(runtime: Runtime, channel: grpc.aio.Channel) -> t
 
 async def test_every_list_refuses_forged_page_tokens_with_hostile_positions(service: Runtime) -> None:
     main = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
-    served = {path: (main, ADMIN) for path in service.policies}
-    if service.listeners:
-        port, key = await partner_port_and_key(service, main)
-        partner = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
-        served |= {path: (partner, (("authorization", f"Bearer {key}"),)) for path in service.listeners[0].policies}
+    served = await every_method(service, main)
     lists = sorted(p for p in served if "page_token" in _input(p).fields_by_name)
     assert lists and set(lists) <= set(LISTS), f"a List without an entry in LISTS: {set(lists) - set(LISTS)}"
     before = await row_counts(service.db)
@@ -385,5 +381,89 @@ async def test_every_list_refuses_forged_page_tokens_with_hostile_positions(serv
     assert after == before
 
 
+async def every_method(service: Runtime, main: grpc.aio.Channel) -> dict[str, tuple[grpc.aio.Channel, Any]]:
+    """Every method path with the channel and metadata to call it: the main port as admin, and the partner
+    API (investors) with a partner's key."""
+    served: dict[str, tuple[grpc.aio.Channel, Any]] = {path: (main, ADMIN) for path in service.policies}
+    if service.listeners:
+        port, key = await partner_port_and_key(service, main)
+        partner = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        served |= {path: (partner, (("authorization", f"Bearer {key}"),)) for path in service.listeners[0].policies}
+    return served
+
+
 def _input(path: str) -> Descriptor:
     return descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).input_type
+
+
+# Text with control or invisible characters: BEL, a right-to-left override, a name of nothing but a zero-width
+# space, a Hangul filler posing as a space. Refused in every string field of every request, naming the field.
+HOSTILE_TEXT = ["메디\x07비전", "\u202e메디비전", "\u200b", "메디\u3164비전"]
+
+
+def string_fields(descriptor: Descriptor, depth: int = 0) -> list[list[FieldDescriptor]]:
+    """Every string field of a request, as the chain of fields that leads to it (down to depth 3)."""
+    found: list[list[FieldDescriptor]] = []
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_STRING:
+            found.append([field])
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry and depth < 3:
+            found += [[field, *inner] for inner in string_fields(field.message_type, depth + 1)]
+    return found
+
+
+def with_text(request_type: Any, chain: list[FieldDescriptor], text: str) -> Any:
+    request = request_type()
+    target = request
+    for field in chain[:-1]:
+        target = getattr(target, field.name).add() if field.is_repeated else getattr(target, field.name)
+    last = chain[-1]
+    if last.is_repeated:
+        getattr(target, last.name).append(text)
+    else:
+        setattr(target, last.name, text)
+    return request
+
+
+async def test_every_string_field_refuses_control_and_invisible_characters(service: Runtime) -> None:
+    main = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    served = await every_method(service, main)
+    before = await row_counts(service.db)
+    failures, checked = [], 0
+    for path, (channel, metadata) in sorted(served.items()):
+        method = descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", "."))
+        request_type = message_factory.GetMessageClass(method.input_type)
+        output = message_factory.GetMessageClass(method.output_type)
+        stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        for chain in string_fields(method.input_type):
+            field = ".".join(f.name for f in chain)
+            for text in HOSTILE_TEXT:
+                checked += 1
+                try:
+                    await stub(with_text(request_type, chain, text), metadata=metadata, timeout=30)
+                    failures.append(f"{path} took {field}={text!r}")
+                except grpc.aio.AioRpcError as exc:
+                    named = _bad_fields(exc)
+                    if exc.code() != grpc.StatusCode.INVALID_ARGUMENT or field not in named:
+                        failures.append(f"{path} {field}={text!r} -> {exc.code().name} {named} {exc.details()}")
+    await main.close()
+    assert not failures, "\n".join(failures[:20])
+    after = await row_counts(service.db)
+    after.pop("partner_calls", None), before.pop("partner_calls", None)  # the partner API audits every call
+    assert after == before
+    assert checked >= 4 * len(served)
+
+
+def _bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    found = []
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found += [v.field for v in bad.field_violations]
+    return found

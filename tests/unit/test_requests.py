@@ -169,3 +169,53 @@ def test_calendar_date_and_short_value() -> None:
     assert read("resident") == read("COMPANY_STATUS_RESIDENT") == "RESIDENT"
     with pytest.raises(ValueError, match="unknown value"):
         read("sleeping")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("메디\x07비전", "must not contain control characters (U+0007)"),
+        ("\u202e메디비전", "must not contain invisible characters (U+202E RIGHT-TO-LEFT OVERRIDE)"),
+        ("메디\u200b비전", "must not contain invisible characters (U+200B ZERO WIDTH SPACE)"),
+        ("메디\u3164비전", "must not contain invisible characters (U+3164 HANGUL FILLER)"),
+        ("메디\n비전", "must be a single line"),
+        ("메디\u2028비전", "must be a single line"),
+        ("\u200d메디", "must not contain invisible characters (U+200D ZERO WIDTH JOINER)"),  # a joiner at an edge
+        ("\u200b", "is required"),  # nothing visible is nothing
+        ("\u3164\u3164", "is required"),
+        (" \u200b\u2060 ", "is required"),
+    ],
+)
+def test_names_refuse_control_and_invisible_characters(name: str, problem: str) -> None:
+    company = pb.Company(korean_name=name, sector=pb.SECTOR_MEDICAL)
+    assert violations(pb.CreateCompanyRequest(company=company)) == [("company.korean_name", problem)]
+
+
+@pytest.mark.parametrize(
+    "name", ["👩\u200d💻 랩스", "🏳\ufe0f\u200d🌈", "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+             "می\u200cخواهم", "메디\u00a0비전", "메디\u3000비전", "가\u0301", "\U000f0000"],
+)  # fmt: skip
+def test_names_keep_joined_emoji_words_and_ordinary_spaces(name: str) -> None:
+    company = pb.Company(korean_name=name, sector=pb.SECTOR_MEDICAL)
+    requests.validate(pb.CreateCompanyRequest(company=company), RULES[pb.CreateCompanyRequest])
+
+
+def test_prose_fields_take_line_breaks_and_tabs_but_nothing_else_invisible() -> None:
+    company = pb.Company(korean_name="메디", sector=pb.SECTOR_MEDICAL, description="첫 줄\r\n둘째 줄\n\t들여쓰기")
+    requests.validate(pb.CreateCompanyRequest(company=company), RULES[pb.CreateCompanyRequest])
+    for bad in ("벨\x07", "뒤집기\u202e", "\x1b[31m"):
+        company.description = bad
+        assert [f for f, _ in violations(pb.CreateCompanyRequest(company=company))] == ["company.description"]
+    change = pb.ChangeCompanyStatusRequest(name="companies/1", status=pb.COMPANY_STATUS_SELECTED, reason="사유\x00")
+    assert violations(change) == [("reason", "must not contain NUL characters")]
+
+
+def test_map_keys_and_values_are_text_too() -> None:
+    from hub.companies.v1 import program_pb2
+
+    score = program_pb2.ScoreApplicationRequest(score=program_pb2.Score(values={"기술\u202e": 3}))
+    with pytest.raises(InvalidArgument) as caught:
+        requests.validate(score, None)
+    assert caught.value.violations == [
+        ("score.values", "must not contain invisible characters (U+202E RIGHT-TO-LEFT OVERRIDE)")
+    ]
