@@ -467,3 +467,49 @@ def _bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
             detail.Unpack(bad)
             found += [v.field for v in bad.field_violations]
     return found
+
+
+# Requests that succeed as they are: each string of the resource made hostile must be refused, naming it, and
+# write nothing (the rest of the request being valid, only the text can be why).
+VALID_CREATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "/hub.companies.v1.CompanyService/CreateCompany": (
+        "company",
+        {"korean_name": "메디비전", "english_name": "Medivision", "sector": 1, "description": "의료 영상"},
+    ),
+    "/hub.companies.v1.CompanyService/CreatePerson": (
+        "person",
+        {"korean_name": "김서연", "english_name": "Seoyeon Kim", "title": "CTO", "email": "kim@medi.ai", "role": 3},
+    ),
+    "/hub.investors.v1.InvestorService/CreateFirm": (
+        "firm",
+        {"korean_name": "한빛벤처스", "english_name": "Hanbit Ventures", "type": 1, "description": "시드"},
+    ),
+    "/hub.consulting.v1.ConsultingService/CreateMentor": (
+        "mentor",
+        {"korean_name": "김도현", "english_name": "Dohyun Kim", "kind": 1, "affiliation": "KAIST"},
+    ),
+    "/hub.consulting.v1.ConsultingService/CreateRoom": ("room", {"display_name": "501호 회의실", "capacity": 8}),
+}
+
+
+async def test_names_with_control_or_invisible_characters_are_refused_and_write_nothing(service: Runtime) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        for path, (resource, fields) in VALID_CREATES.items():
+            if path not in service.policies:
+                continue
+            method = descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", "."))
+            request_type = message_factory.GetMessageClass(method.input_type)
+            output = message_factory.GetMessageClass(method.output_type)
+            stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=output.FromString)  # fmt: skip
+            texts = [name for name, value in fields.items() if isinstance(value, str)]
+            for name in texts:
+                for text in HOSTILE_TEXT:
+                    before = await row_counts(service.db)
+                    request = request_type(**{resource: {**fields, name: text}})
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await stub(request, metadata=ADMIN, timeout=30)
+                    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, name, text)
+                    assert _bad_fields(refused.value) == [f"{resource}.{name}"], (path, name, text)
+                    assert await row_counts(service.db) == before
+            await stub(request_type(**{resource: fields}), metadata=ADMIN, timeout=30)  # valid as it is
