@@ -79,11 +79,6 @@ def cursor_value(value: Any) -> Any:
     return as_utc(value).isoformat() if isinstance(value, datetime) else value
 
 
-def cursor_param(column: sa.ColumnElement[Any], value: Any) -> Any:
-    """A page token's sort key back as the column's value."""
-    return datetime.fromisoformat(value) if isinstance(column.type, sa.DateTime) else value
-
-
 # The runtime's tables. Each service's first migration creates them (hubcore.migration_ops).
 runtime_metadata = sa.MetaData()
 

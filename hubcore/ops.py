@@ -25,12 +25,12 @@ class OperationsApi(ops_pb2_grpc.OperationsServiceServicer):
     ) -> ops_pb2.ListDeadLettersResponse:
         size = page_size(request.page_size)
         query_key = f"dead_letters:{request.show_resolved}"
-        after = PageTokens.decode(request.page_token, query_key)
+        after = PageTokens.decode(request.page_token, query_key, (int,))
         query = sa.select(dead_letters).order_by(dead_letters.c.id).limit(size + 1)
         if not request.show_resolved:
             query = query.where(dead_letters.c.resolved_at.is_(None))
         if after:
-            query = query.where(dead_letters.c.id > int(after[0]))
+            query = query.where(dead_letters.c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = ops_pb2.ListDeadLettersResponse(dead_letters=[_dead_letter(r) for r in rows[:size]])

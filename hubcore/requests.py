@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -38,13 +40,26 @@ BUSINESS_RANGE = f"{FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31 (UTC)"
 MAX_DURATION = timedelta(days=366)
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# Every string is one line of visible text unless its field is named as prose, where line breaks and tabs
+# are ordinary. By the field's own name, so a new field is single-line unless named like these.
+MULTILINE_FIELDS = frozenset(
+    {"description", "notes", "note", "comment", "evidence", "agenda", "text"}
+    | {"reason", "decision_reason", "override_reason", "cancel_reason", "revoke_reason"}
+)
+LINE_BREAKS = "\n\r\t"  # what multi-line text may hold of the control characters
+# Zero-width (non-)joiners are format characters, but emoji sequences (👩‍💻) and Persian or Indic words need
+# them: taken between two visible characters, never at an edge or alone.
+JOINERS = "\u200c\u200d"
+# Hangul fillers are letters (Lo) that render as nothing: a name of fillers looks empty, and one inside a
+# name looks like a space. Modern Korean never needs them (syllables are precomposed), so they are refused.
+HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
 
 Check = Callable[[Any], str | None]  # returns a description of what is wrong, or None
 
 
 def required(value: Any) -> str | None:
-    if isinstance(value, str):
-        return "is required" if not value.strip() else None
+    if isinstance(value, str):  # blank: nothing but spaces and invisible characters
+        return "is required" if not any(_visible(c) for c in value) else None
     if isinstance(value, int):
         return "is required" if value == 0 else None
     return None
@@ -108,7 +123,8 @@ def _get(message: Message, path: str) -> Any:
 
 
 def validate(request: Message, rules: Rules | None) -> None:
-    violations = list(_generic_violations(request, ""))
+    generic = list(_generic_violations(request, ""))
+    violations: list[tuple[str, str]] = []
     if rules:
         masked: set[str] | None = None
         if rules.mask_field:
@@ -133,6 +149,9 @@ def validate(request: Message, rules: Rules | None) -> None:
                 if problem:
                     violations.append((path, problem))
                     break
+    # A field's own rule says it better: a name of only U+200B "is required" rather than "has U+200B".
+    flagged = {path for path, _ in violations}
+    violations = [v for v in generic if v[0] not in flagged] + violations
     if violations:
         raise InvalidArgument(violations)
 
@@ -151,6 +170,8 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
                 yield path, f"is longer than {MAX_STRING} characters"
             elif any("\x00" in v for v in values):  # PostgreSQL text cannot hold NUL
                 yield path, "must not contain NUL characters"
+            elif problem := next(filter(None, (text_problem(v, field.name in MULTILINE_FIELDS) for v in values)), None):
+                yield path, problem
         elif field.message_type is not None and field.message_type.full_name in _TIME_CHECKS:
             problem = _TIME_CHECKS[field.message_type.full_name]
             for v in values:
@@ -158,7 +179,13 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
                 if found:
                     yield path, found
                     break
-        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            texts = [x for pair in value.items() for x in pair if isinstance(x, str)]
+            if any(len(x) > MAX_STRING for x in texts):
+                yield path, f"is longer than {MAX_STRING} characters"
+            elif problem := next(filter(None, (text_problem(x, False) for x in texts)), None):
+                yield path, problem
+        elif field.message_type is not None:
             for v in values:
                 yield from _generic_violations(v, path + ".")
 
@@ -191,6 +218,45 @@ _TIME_CHECKS: dict[str, Callable[[Any, int], str | None]] = {
 }
 
 
+def text_problem(value: str, multiline: bool = False) -> str | None:
+    """What is wrong with a string as text people read: control characters (but line breaks and tabs in
+    multi-line text), line breaks in one-line text, and invisible characters (Unicode format characters
+    such as U+200B ZERO WIDTH SPACE or U+202E RIGHT-TO-LEFT OVERRIDE, and Hangul fillers)."""
+    if value.isprintable() and not any(f in value for f in HANGUL_FILLERS):  # the common case, at C speed
+        return None
+    for i, char in enumerate(value):
+        category = unicodedata.category(char)
+        if multiline and (char in LINE_BREAKS or category in ("Zl", "Zp")):
+            continue
+        if char in "\n\r\v\f\x85" or category in ("Zl", "Zp"):
+            return "must be a single line"
+        if category == "Cc":
+            return f"must not contain control characters ({_describe(char)})"
+        if (category == "Cf" and not _joins(value, i)) or char in HANGUL_FILLERS:
+            return f"must not contain invisible characters ({_describe(char)})"
+    return None
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") and char not in HANGUL_FILLERS
+
+
+def _joins(value: str, i: int) -> bool:
+    """A format character that belongs where it is: a joiner between two visible characters, or an emoji tag
+    (U+E0020..U+E007F, the flags of 🏴 regions) after a visible character or another tag."""
+    char, before = value[i], value[i - 1] if i else ""
+    if char in JOINERS:
+        return bool(before) and i + 1 < len(value) and _visible(before) and _visible(value[i + 1])
+    if "\U000e0020" <= char <= "\U000e007f":
+        return bool(before) and (_visible(before) or "\U000e0020" <= before <= "\U000e007f")
+    return False
+
+
+def _describe(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X} {name}" if name else f"U+{ord(char):04X}"
+
+
 def parse_name(name: str, collection: str, field: str = "name") -> int:
     """'companies/42' -> 42; anything else is INVALID_ARGUMENT naming the field."""
     prefix = collection + "/"
@@ -214,36 +280,95 @@ def page_size(requested: int) -> int:
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
+# Page tokens are signed with a key derived from HUB_TOKEN_SIGNING_KEY, so every replica accepts the
+# others' tokens; without that setting, with this embedded key (anyone who reads it can sign, which is why the
+# position's shape is checked as well). Derived, so the access-token key itself signs nothing else.
+EMBEDDED_PAGE_TOKEN_KEY = "hub-embedded-page-token-key"
+MAX_PAGE_TOKEN = 2048
+MAX_CURSOR_TEXT = 1000  # a sort key as stored (names are at most a few hundred characters)
+BAD_PAGE_TOKEN = "is not a token from a previous page of this same query"
+
+
+def page_token_keys(signing_keys: Sequence[str]) -> tuple[bytes, ...]:
+    """The keys of page tokens from the access-token signing keys: the first signs, every one verifies."""
+    return tuple(
+        hmac.new(key.encode(), b"hub page tokens", hashlib.sha256).digest()
+        for key in (signing_keys or (EMBEDDED_PAGE_TOKEN_KEY,))
+    )
+
+
+# Set by the server's interceptor for each call, from the service's settings.
+_EMBEDDED_PAGE_KEYS = page_token_keys(())
+current_page_keys: ContextVar[tuple[bytes, ...]] = ContextVar("current_page_keys", default=_EMBEDDED_PAGE_KEYS)
+
+
 class PageTokens:
     """Opaque cursors: the last row's sort key, bound to the query they came from.
 
-    A token is a keyset position (not an offset), so rows inserted meanwhile never shift a page. It
-    carries a digest of the filter and order, so reusing it with another query is INVALID_ARGUMENT.
+    A token is a keyset position (not an offset), so rows inserted meanwhile never shift a page. It is
+    `<base64 JSON position>.<HMAC>`, the HMAC over the query and the position, so reusing it with another
+    query, or altering or forging it, is INVALID_ARGUMENT. The decoder also checks the position against the
+    types the List declares, so that even a token signed with a known key never reaches the database with
+    a value of the wrong type or range.
+
+    Types: int is a row id (1 to 2**63-1), str a sort key of text, datetime an ISO time with its offset
+    (returned as an aware datetime), date an ISO date (returned as a date).
     """
 
     @staticmethod
-    def encode(query: str, position: list[Any]) -> str:
-        body = json.dumps({"q": _digest(query), "p": position}, separators=(",", ":"), ensure_ascii=False)
-        return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+    def encode(query: str, position: list[Any], keys: Sequence[bytes] | None = None) -> str:
+        body = _b64(json.dumps(position, separators=(",", ":"), ensure_ascii=False).encode())
+        return f"{body}.{_page_mac((keys or current_page_keys.get())[0], query, body)}"
 
     @staticmethod
-    def decode(token: str, query: str) -> list[Any] | None:
+    def decode(
+        token: str, query: str, types: tuple[type, ...], keys: Sequence[bytes] | None = None
+    ) -> list[Any] | None:
         if not token:
             return None
+        body, _, mac = token.partition(".")
+        signed = len(token) <= MAX_PAGE_TOKEN and any(
+            # As bytes: compare_digest refuses str with non-ASCII characters, which a caller may send.
+            hmac.compare_digest(_page_mac(key, query, body).encode(), mac.encode())
+            for key in keys or current_page_keys.get()
+        )
+        if not signed:
+            raise invalid("page_token", BAD_PAGE_TOKEN)
         try:
-            padded = token + "=" * (-len(token) % 4)
-            body = json.loads(base64.urlsafe_b64decode(padded.encode()))
-            position = body["p"]
-            valid = isinstance(position, list) and body["q"] == _digest(query)
-        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
-            valid = False
-        if not valid:
-            raise invalid("page_token", "is not a token from a previous page of this same query")
-        return position
+            position = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deep
+            position = None
+        if not isinstance(position, list) or len(position) != len(types):
+            raise invalid("page_token", BAD_PAGE_TOKEN)
+        return [_cursor_part(value, kind) for value, kind in zip(position, types, strict=True)]
 
 
-def _digest(query: str) -> str:
-    return hashlib.sha256(query.encode()).hexdigest()[:16]
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _page_mac(key: bytes, query: str, body: str) -> str:
+    # The query's digest has a fixed length, so no query and body can be read as another pair.
+    signed = hashlib.sha256(query.encode()).digest() + body.encode()
+    return _b64(hmac.new(key, signed, hashlib.sha256).digest()[:16])
+
+
+def _cursor_part(value: Any, kind: type) -> Any:
+    """One value of a token's position, checked against the type the List declared (see PageTokens)."""
+    try:
+        if kind is int and type(value) is int and 0 < value < 2**63:  # not a bool; fits a BIGINT
+            return value
+        if kind is str and type(value) is str and len(value) <= MAX_CURSOR_TEXT and "\x00" not in value:
+            return value
+        if kind is datetime and type(value) is str and len(value) <= 40:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        if kind is date and type(value) is str and len(value) <= 10:
+            return date.fromisoformat(value)
+    except (ValueError, OverflowError):  # not ISO; or an offset that takes it past year 1 or 9999
+        pass
+    raise invalid("page_token", BAD_PAGE_TOKEN)
 
 
 def parse_filter(text: str, allowed: dict[str, Callable[[str], Any]]) -> dict[str, list[Any]]:

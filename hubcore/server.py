@@ -31,7 +31,7 @@ from hubcore.db import Database, dead_letters, idempotency_keys, outbox, process
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
-from hubcore.requests import Rules, validate
+from hubcore.requests import Rules, current_page_keys, page_token_keys, validate
 from hubcore.retention import Retention
 from hubcore.settings import Settings, token_hash
 
@@ -168,6 +168,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             h: SERVICE for h in settings.service_token_hashes
         }
         self.verifier = verifier  # signed access tokens (hubat_…), checked without I/O
+        self.page_keys = page_token_keys(settings.token_signing_keys)  # the same in every replica
         self.policies = policies
         self.rules = rules
         self.authenticate = authenticate
@@ -216,6 +217,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             )
             with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
+                    current_page_keys.set(self.page_keys)
                     # The peer's limit comes before authentication, which may read the database (API keys).
                     if self.peer_limiter and (wait := self.peer_limiter.take(peer_address(context.peer()))):
                         limited = True

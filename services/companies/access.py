@@ -16,7 +16,7 @@ from hub.ops.v1 import tokens_pb2 as pb
 from hub.ops.v1 import tokens_pb2_grpc
 
 from hubcore import errors, tokens
-from hubcore.db import Database, as_utc, cursor_param, cursor_value, keyset_after, now, timestamp
+from hubcore.db import Database, as_utc, cursor_value, keyset_after, now, timestamp
 from hubcore.requests import PageTokens, Rules, enum_short, length, page_size, parse_filter, required, short_value
 from hubcore.server import ADMIN, caller
 from services.companies import store
@@ -156,7 +156,7 @@ class AccessTokenApi(tokens_pb2_grpc.AccessTokenServiceServicer):
         size = page_size(request.page_size)
         terms = parse_filter(request.filter, {"role": short_value(pb.AccessTokenRole, "ACCESS_TOKEN_ROLE")})
         query_key = f"{sorted(terms.items())}|{request.show_revoked}|{request.show_expired}"
-        after = PageTokens.decode(request.page_token, query_key)
+        after = PageTokens.decode(request.page_token, query_key, (datetime, str))  # the id is base32 text
         c = store.access_tokens.c
         columns = [c.issued_at, c.id]
         query = sa.select(store.access_tokens).order_by(*columns).limit(size + 1)
@@ -167,9 +167,7 @@ class AccessTokenApi(tokens_pb2_grpc.AccessTokenServiceServicer):
         if not request.show_expired:
             query = query.where(c.expire_at > now())
         if after is not None:
-            if len(after) != 2:
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-            query = query.where(keyset_after(columns, [cursor_param(c.issued_at, after[0]), after[1]], False))
+            query = query.where(keyset_after(columns, after, False))
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         found = [_row(r) for r in rows]

@@ -15,7 +15,7 @@ from hub.companies.v1 import companies_pb2_grpc
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, cursor_param, cursor_value, keyset_after, now, remember, timestamp
+from hubcore.db import Database, UnitOfWork, cursor_value, keyset_after, now, remember, timestamp
 from hubcore.requests import (
     Check,
     PageTokens,
@@ -113,26 +113,6 @@ ORDER_COLUMNS = {
     "korean_name": store.companies.c.korean_name,
     "english_name": store.companies.c.english_name,
 }
-
-
-BAD_TOKEN = "is not a token from a previous page of this same query"
-
-
-def _row_id(value: Any) -> bool:
-    return type(value) is int and 0 < value < 2**63  # not a bool, and fits a BIGINT
-
-
-def _company_cursor(column: Any, after: list[Any]) -> list[Any]:
-    """The keyset position a page token carries, checked: the token comes back from the caller."""
-    if len(after) == 2 and isinstance(after[0], str) and _row_id(after[1]):
-        try:
-            value = cursor_param(column, after[0])
-        except ValueError:
-            pass
-        else:
-            if not isinstance(value, datetime) or value.tzinfo is not None:
-                return [value, after[1]]
-    raise errors.invalid("page_token", BAD_TOKEN)
 
 
 def company_pb(company: domain.Company) -> pb.Company:
@@ -337,9 +317,10 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         query_key = (
             f"{sorted(terms.items())}|{order}|{descending}|{normalize_text(request.query)}|{request.show_deleted}"
         )
-        after = PageTokens.decode(request.page_token, query_key)
         c = store.companies.c
         sort_columns: list[sa.ColumnElement[Any]] = [ORDER_COLUMNS[order], c.id]
+        sort_type = datetime if isinstance(sort_columns[0].type, sa.DateTime) else str
+        after = PageTokens.decode(request.page_token, query_key, (sort_type, int))
         query = sa.select(store.companies)
         for key in ("status", "sector", "stage"):
             if key in terms:
@@ -353,8 +334,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         if not request.show_deleted:
             query = query.where(c.deleted_at.is_(None))
         if after is not None:
-            position = _company_cursor(sort_columns[0], after)
-            query = query.where(keyset_after(sort_columns, position, descending))
+            query = query.where(keyset_after(sort_columns, after, descending))
         query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(size + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
@@ -467,7 +447,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
             },
         )
         query_key = f"{sorted(terms.items())}|{normalize_text(request.query)}"
-        after = PageTokens.decode(request.page_token, query_key)
+        after = PageTokens.decode(request.page_token, query_key, (int,))
         c = store.people.c
         query = sa.select(store.people).order_by(c.id).limit(size + 1)
         if "company" in terms:
@@ -478,8 +458,6 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
             needle = normalize_text(request.query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             query = query.where(c.search_text.like(f"%{needle}%", escape="\\"))
         if after is not None:
-            if len(after) != 1 or not _row_id(after[0]):
-                raise errors.invalid("page_token", BAD_TOKEN)
             query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()

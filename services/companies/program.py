@@ -43,7 +43,7 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, SERVICE, caller
 from hubcore.settings import _env
 from services.companies import domain, store
-from services.companies.api import BAD_TOKEN, change_status, residency_event, today
+from services.companies.api import change_status, residency_event, today
 
 Context: TypeAlias = grpc.aio.ServicerContext
 SUBJECT = "hub.companies"
@@ -378,12 +378,10 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
         size = page_size(request.page_size)
-        after = PageTokens.decode(request.page_token, "rounds")
+        after = PageTokens.decode(request.page_token, "rounds", (int,))
         c = store.rounds.c
         query = sa.select(store.rounds).order_by(c.id.desc()).limit(size + 1)
         if after is not None:
-            if len(after) != 1 or not isinstance(after[0], int):
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
             query = query.where(c.id < after[0])
         async with self.db.read() as conn:
             found = [store.to_round(r) for r in await conn.execute(query)]
@@ -406,15 +404,13 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             },
         )
         query_key = f"applications|{sorted(terms.items())}"
-        after = PageTokens.decode(request.page_token, query_key)
+        after = PageTokens.decode(request.page_token, query_key, (int,))
         c = store.applications.c
         query = sa.select(store.applications).order_by(c.id).limit(size + 1)
         for key, column in (("round", c.round_id), ("state", c.state), ("applicant", c.applicant)):
             if key in terms:
                 query = query.where(column.in_(terms[key]))
         if after is not None:
-            if len(after) != 1 or not isinstance(after[0], int):
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
             query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             found = [store.to_application(r) for r in await conn.execute(query)]
@@ -971,19 +967,14 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             },
         )
         query_key = f"milestones|{sorted(terms.items())}"
-        after = PageTokens.decode(request.page_token, query_key)
+        after = PageTokens.decode(request.page_token, query_key, (date, int))
         c = store.milestones.c
         query = sa.select(store.milestones).order_by(c.achieved_on, c.id).limit(size + 1)
         for key, column in (("company", c.company_id), ("kind", c.kind)):
             if key in terms:
                 query = query.where(column.in_(terms[key]))
         if after is not None:
-            try:
-                achieved, last_id = date.fromisoformat(after[0]), after[1]
-            except (ValueError, TypeError, IndexError):
-                raise errors.invalid("page_token", BAD_TOKEN) from None
-            if len(after) != 2 or type(last_id) is not int:
-                raise errors.invalid("page_token", BAD_TOKEN)
+            achieved, last_id = after
             query = query.where(sa.or_(c.achieved_on > achieved, sa.and_(c.achieved_on == achieved, c.id > last_id)))
         async with self.db.read() as conn:
             found = list(await conn.execute(query))

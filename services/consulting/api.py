@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, cursor_param, cursor_value, keyset_after, now, remember, timestamp
+from hubcore.db import Database, UnitOfWork, cursor_value, keyset_after, now, remember, timestamp
 from hubcore.requests import (
     Check,
     PageTokens,
@@ -408,17 +408,10 @@ async def _load(conn: AsyncConnection, loader: Any, number: int, kind: str, name
     return found
 
 
-def _page(request: Any, query_key: str) -> tuple[int, list[Any] | None]:
+def _page(request: Any, query_key: str, types: tuple[type, ...] = (int,)) -> tuple[int, list[Any] | None]:
+    """The page size and the position after which the page starts (by default, the last row id seen)."""
     size = page_size(request.page_size)
-    return size, PageTokens.decode(request.page_token, query_key)
-
-
-def _after_id(after: list[Any] | None) -> int | None:
-    if after is None:
-        return None
-    if len(after) != 1 or not isinstance(after[0], int):
-        raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-    return int(after[0])
+    return size, PageTokens.decode(request.page_token, query_key, types)
 
 
 def _bool(raw: str) -> bool:
@@ -505,8 +498,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         for tag in terms.get("expertise", []):
             tagged = sa.select(store.mentor_expertise.c.mentor_id).where(store.mentor_expertise.c.tag == tag)
             query = query.where(c.id.in_(tagged))
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListMentorsResponse(mentors=[mentor_pb(store.to_mentor(r)) for r in rows[:size]])
@@ -574,8 +567,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         size, after = _page(request, f"exceptions|{mentor_id}")
         c = store.availability_exceptions.c
         query = sa.select(store.availability_exceptions).where(c.mentor_id == mentor_id).order_by(c.id).limit(size + 1)
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListAvailabilityExceptionsResponse(
@@ -621,8 +614,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         size, after = _page(request, "rooms")
         c = store.rooms.c
         query = sa.select(store.rooms).order_by(c.id).limit(size + 1)
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListRoomsResponse(rooms=[room_pb(store.to_room(r)) for r in rows[:size]])
@@ -662,8 +655,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         size, after = _page(request, "sessionTypes")
         c = store.session_types.c
         query = sa.select(store.session_types).order_by(c.id).limit(size + 1)
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListSessionTypesResponse(
@@ -840,7 +833,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             },
         )
         query_key = f"sessions|{sorted((k, [str(x) for x in v]) for k, v in terms.items())}"
-        size, after = _page(request, query_key)
+        size, after = _page(request, query_key, (datetime, int))
         c = store.sessions.c
         query = sa.select(store.sessions)
         for key, column in (
@@ -854,9 +847,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         for value in terms.get("start_before", []):
             query = query.where(c.start_at < value)
         if after is not None:
-            if len(after) != 2:
-                raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-            query = query.where(keyset_after([c.start_at, c.id], [cursor_param(c.start_at, after[0]), after[1]], False))
+            query = query.where(keyset_after([c.start_at, c.id], after, False))
         query = query.order_by(c.start_at, c.id).limit(size + 1)
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
@@ -1019,8 +1010,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         for overdue in terms.get("overdue", []):
             late = sa.and_(c.state == domain.OPEN, c.due_date < today)
             query = query.where(late if overdue else sa.not_(late))
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListActionItemsResponse(
@@ -1138,8 +1129,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         query = sa.select(store.programs).order_by(c.id).limit(size + 1)
         if "kind" in terms:
             query = query.where(c.kind.in_(terms["kind"]))
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListProgramsResponse(programs=[program_pb(store.to_program(r)) for r in rows[:size]])
@@ -1181,8 +1172,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         size, after = _page(request, f"registrations|{program_id}")
         c = store.registrations.c
         query = sa.select(store.registrations).where(c.program_id == program_id).order_by(c.id).limit(size + 1)
-        if (after_id := _after_id(after)) is not None:
-            query = query.where(c.id > after_id)
+        if after is not None:
+            query = query.where(c.id > after[0])
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
         response = pb.ListRegistrationsResponse(

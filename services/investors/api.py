@@ -460,12 +460,8 @@ def max_results(requested: int) -> int:
 
 
 def after_id(token: str, query_key: str) -> int | None:
-    after = PageTokens.decode(token, query_key)
-    if after is None:
-        return None
-    if len(after) != 1 or not isinstance(after[0], int):
-        raise errors.invalid("page_token", "is not a token from a previous page of this same query")
-    return after[0]
+    after = PageTokens.decode(token, query_key, (int,))
+    return None if after is None else after[0]
 
 
 def _names(collection: str, field: str = "filter") -> Any:

@@ -9,7 +9,10 @@ row count is the work of the calls alone. HUB_FUZZ_EXAMPLES (default 8) sets exa
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
+import hashlib
+import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -24,8 +27,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hubcore.requests import PageTokens, page_token_keys
 from hubcore.server import Runtime
-from tests.conftest import ADMIN, make_settings, notify_config, row_counts
+from tests.conftest import ADMIN, TOKEN_SIGNING_KEY, make_settings, notify_config, row_counts
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "8"))
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
@@ -427,3 +431,245 @@ async def test_every_rpc_answers_edge_times_without_internal_errors(service: Run
     await channel.close()
     assert not failures, "\n".join(failures[:20])
     assert sent > 0 or service.settings.service == "notifications"
+
+
+# Hostile page tokens: the right shape (base64 JSON, signed with the hub's key as an insider or anyone reading
+# the embedded default knows it, or in the unkeyed form tokens once had, with the right digest of the query)
+# holding a position of the wrong type or range. Every List answers INVALID_ARGUMENT on page_token.
+
+HOSTILE_POSITIONS: list[Any] = [
+    [], [None], [[1]], [[[]]], [{"p": 1}], [1.0], [1.5], [True], [0], [-1], [2**63], [2**70], ["1"], [1, 2],
+    ["x" * 10_000], ["x" * 10_000, 1], [None, 1], [1, "x"], [[], 1], ["2026-01-01T00:00:00+00:00", 2**70],
+    ["2026-01-01T00:00:00+00:00", -1], ["2026-01-01T00:00:00+00:00", 1.5], ["2026-01-01T00:00:00", 1],
+    ["0001-01-01T00:00:00+14:00", 1], ["2026-13-01", 1], [20260101, 1], ["a\x00b", 1], {"p": [1]}, "p", 7,
+]  # fmt: skip
+TIME, DAY = "2026-01-01T00:00:00+00:00", "2026-01-01"
+# Each List's query key for the request below (what its token is bound to) and a position that fits it.
+LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
+    "/hub.companies.v1.CompanyService/ListCompanies": ({}, "[]|create_time|False||False", [TIME, 1]),
+    "/hub.companies.v1.CompanyService/ListPeople": ({}, "[]|", [1]),
+    "/hub.companies.v1.ProgramService/ListRounds": ({}, "rounds", [1]),
+    "/hub.companies.v1.ProgramService/ListApplications": ({}, "applications|[]", [1]),
+    "/hub.companies.v1.ProgramService/ListMilestones": ({}, "milestones|[]", [DAY, 1]),
+    "/hub.ops.v1.AccessTokenService/ListAccessTokens": ({}, "[]|False|False", [TIME, "abcdefghijklmnop"]),
+    "/hub.ops.v1.OperationsService/ListDeadLetters": ({}, "dead_letters:False", [1]),
+    "/hub.investors.v1.InvestorService/ListFirms": ({}, "[]|", [1]),
+    "/hub.investors.v1.InvestorService/ListPartners": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListApiKeys": ({}, "[]|False", [1]),
+    "/hub.investors.v1.InvestorService/ListPartnerCalls": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListIntroductions": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListRounds": ({}, "[]", [1]),
+    "/hub.investors.v1.PartnerService/ListIntroductions": ({}, "partner|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListMentors": ({}, "mentors|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListAvailabilityExceptions": ({"mentor": "mentors/1"}, "exceptions|1", [1]),
+    "/hub.consulting.v1.ConsultingService/ListRooms": ({}, "rooms", [1]),
+    "/hub.consulting.v1.ConsultingService/ListSessionTypes": ({}, "sessionTypes", [1]),
+    "/hub.consulting.v1.ConsultingService/ListSessions": ({}, "sessions|[]", [TIME, 1]),
+    "/hub.consulting.v1.ConsultingService/ListActionItems": ({}, "actionItems|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListPrograms": ({}, "programs|[]", [1]),
+    "/hub.consulting.v1.ConsultingService/ListRegistrations": ({"program": "programs/1"}, "registrations|1", [1]),
+    "/hub.notifications.v1.NotificationService/ListFollowUps": ({}, "follow_ups|[]", [1]),
+    "/hub.notifications.v1.NotificationService/ListDeliveries": ({}, "deliveries|[]", [1]),
+    "/hub.notifications.v1.NotificationService/ListRecipients": ({}, "recipients|[]", [1]),
+}  # fmt: skip
+
+
+def signed_page_token(query: str, position: Any) -> str:
+    """A token as the service makes it, with the key the test's services derive from their settings."""
+    return PageTokens.encode(query, position, page_token_keys([TOKEN_SIGNING_KEY]))
+
+
+def unkeyed_page_token(query: str, position: Any) -> str:
+    """A token in the form they had before they were signed: base64 JSON with a plain digest of the query."""
+    body = {"q": hashlib.sha256(query.encode()).hexdigest()[:16], "p": position}
+    return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
+
+
+async def partner_port_and_key(runtime: Runtime, channel: grpc.aio.Channel) -> tuple[int, str]:
+    """The investors' partner API and a key for it (a firm, a partner, a key, made through the admin API)."""
+    from hub.investors.v1 import investors_pb2 as ipb
+    from hub.investors.v1 import investors_pb2_grpc
+
+    admin = investors_pb2_grpc.InvestorServiceStub(channel)
+    firm = await admin.CreateFirm(ipb.CreateFirmRequest(firm=ipb.Firm(korean_name="한빛벤처스", type=ipb.FIRM_TYPE_VC)),
+                                  metadata=ADMIN)  # fmt: skip
+    partner = await admin.CreatePartner(
+        ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="파트너")), metadata=ADMIN
+    )
+    key = await admin.CreateApiKey(ipb.CreateApiKeyRequest(api_key=ipb.ApiKey(partner=partner.name)), metadata=ADMIN)
+    return runtime.listeners[0].bound_port, key.secret
+
+
+async def test_every_list_refuses_forged_page_tokens_with_hostile_positions(service: Runtime) -> None:
+    main = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    served = await every_method(service, main)
+    lists = sorted(p for p in served if "page_token" in _input(p).fields_by_name)
+    assert lists and set(lists) <= set(LISTS), f"a List without an entry in LISTS: {set(lists) - set(LISTS)}"
+    before = await row_counts(service.db)
+    failures = []
+    for path in lists:
+        channel, metadata = served[path]
+        fields, query, fits = LISTS[path]
+        request_type = message_factory.GetMessageClass(_input(path))
+        output = message_factory.GetMessageClass(
+            descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).output_type
+        )
+        stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        # The query key is right: a token that fits is taken (an empty page), so the hostile ones reach the check.
+        await stub(request_type(page_token=signed_page_token(query, fits), **fields), metadata=metadata, timeout=30)
+        for position in HOSTILE_POSITIONS:
+            for token in (signed_page_token(query, position), unkeyed_page_token(query, position)):
+                request = request_type(page_token=token, **fields)
+                if problem := await not_refused(stub, request, metadata, "page_token"):
+                    failures.append(f"{path} {problem} for {position!r:.80}")
+    await main.close()
+    assert not failures, "\n".join(failures[:20])
+    await assert_nothing_written(service, before)
+
+
+async def not_refused(stub: Any, request: Any, metadata: Any, field: str) -> str | None:
+    """What is wrong with the answer to a request that must be INVALID_ARGUMENT naming field, if anything."""
+    try:
+        await stub(request, metadata=metadata, timeout=30)
+        return "was taken"
+    except grpc.aio.AioRpcError as exc:
+        named = _bad_fields(exc)
+        return (
+            None
+            if exc.code() == grpc.StatusCode.INVALID_ARGUMENT and field in named
+            else (f"-> {exc.code().name} {named} {exc.details()}")
+        )
+
+
+async def assert_nothing_written(service: Runtime, before: dict[str, int]) -> None:
+    after = await row_counts(service.db)
+    after.pop("partner_calls", None), before.pop("partner_calls", None)  # the partner API audits every call
+    assert after == before
+
+
+async def every_method(service: Runtime, main: grpc.aio.Channel) -> dict[str, tuple[grpc.aio.Channel, Any]]:
+    """Every method path with the channel and metadata to call it: the main port as admin, and the partner
+    API (investors) with a partner's key."""
+    served: dict[str, tuple[grpc.aio.Channel, Any]] = {path: (main, ADMIN) for path in service.policies}
+    if service.listeners:
+        port, key = await partner_port_and_key(service, main)
+        partner = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        served |= {path: (partner, (("authorization", f"Bearer {key}"),)) for path in service.listeners[0].policies}
+    return served
+
+
+def _input(path: str) -> Descriptor:
+    return descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).input_type
+
+
+# Text with control or invisible characters: BEL, a right-to-left override, a name of nothing but a zero-width
+# space, a Hangul filler posing as a space. Refused in every string field of every request, naming the field.
+HOSTILE_TEXT = ["메디\x07비전", "\u202e메디비전", "\u200b", "메디\u3164비전"]
+
+
+def string_fields(descriptor: Descriptor, depth: int = 0) -> list[list[FieldDescriptor]]:
+    """Every string field of a request, as the chain of fields that leads to it (down to depth 3)."""
+    found: list[list[FieldDescriptor]] = []
+    for field in descriptor.fields:
+        if field.type == FieldDescriptor.TYPE_STRING:
+            found.append([field])
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry and depth < 3:
+            found += [[field, *inner] for inner in string_fields(field.message_type, depth + 1)]
+    return found
+
+
+def with_text(request_type: Any, chain: list[FieldDescriptor], text: str) -> Any:
+    request = request_type()
+    target = request
+    for field in chain[:-1]:
+        target = getattr(target, field.name).add() if field.is_repeated else getattr(target, field.name)
+    last = chain[-1]
+    if last.is_repeated:
+        getattr(target, last.name).append(text)
+    else:
+        setattr(target, last.name, text)
+    return request
+
+
+async def test_every_string_field_refuses_control_and_invisible_characters(service: Runtime) -> None:
+    main = grpc.aio.insecure_channel(f"127.0.0.1:{service.port}")
+    served = await every_method(service, main)
+    before = await row_counts(service.db)
+    failures, checked = [], 0
+    for path, (channel, metadata) in sorted(served.items()):
+        method = descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", "."))
+        request_type = message_factory.GetMessageClass(method.input_type)
+        output = message_factory.GetMessageClass(method.output_type)
+        stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                   response_deserializer=output.FromString)  # fmt: skip
+        for chain in string_fields(method.input_type):
+            field = ".".join(f.name for f in chain)
+            for text in HOSTILE_TEXT:
+                checked += 1
+                if problem := await not_refused(stub, with_text(request_type, chain, text), metadata, field):
+                    failures.append(f"{path} {field}={text!r} {problem}")
+    await main.close()
+    assert not failures, "\n".join(failures[:20])
+    await assert_nothing_written(service, before)
+    assert checked >= 4 * len(served)
+
+
+def _bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    found = []
+    for detail in status.details if status else []:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            found += [v.field for v in bad.field_violations]
+    return found
+
+
+# Requests that succeed as they are: each string of the resource made hostile must be refused, naming it, and
+# write nothing (the rest of the request being valid, only the text can be why).
+VALID_CREATES: dict[str, tuple[str, dict[str, Any]]] = {
+    "/hub.companies.v1.CompanyService/CreateCompany": (
+        "company",
+        {"korean_name": "메디비전", "english_name": "Medivision", "sector": 1, "description": "의료 영상"},
+    ),
+    "/hub.companies.v1.CompanyService/CreatePerson": (
+        "person",
+        {"korean_name": "김서연", "english_name": "Seoyeon Kim", "title": "CTO", "email": "kim@medi.ai", "role": 3},
+    ),
+    "/hub.investors.v1.InvestorService/CreateFirm": (
+        "firm",
+        {"korean_name": "한빛벤처스", "english_name": "Hanbit Ventures", "type": 1, "description": "시드"},
+    ),
+    "/hub.consulting.v1.ConsultingService/CreateMentor": (
+        "mentor",
+        {"korean_name": "김도현", "english_name": "Dohyun Kim", "kind": 1, "affiliation": "KAIST"},
+    ),
+    "/hub.consulting.v1.ConsultingService/CreateRoom": ("room", {"display_name": "501호 회의실", "capacity": 8}),
+}
+
+
+async def test_names_with_control_or_invisible_characters_are_refused_and_write_nothing(service: Runtime) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        for path, (resource, fields) in VALID_CREATES.items():
+            if path not in service.policies:
+                continue
+            method = descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", "."))
+            request_type = message_factory.GetMessageClass(method.input_type)
+            output = message_factory.GetMessageClass(method.output_type)
+            stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=output.FromString)  # fmt: skip
+            texts = [name for name, value in fields.items() if isinstance(value, str)]
+            for name in texts:
+                for text in HOSTILE_TEXT:
+                    before = await row_counts(service.db)
+                    request = request_type(**{resource: {**fields, name: text}})
+                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+                        await stub(request, metadata=ADMIN, timeout=30)
+                    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, name, text)
+                    assert _bad_fields(refused.value) == [f"{resource}.{name}"], (path, name, text)
+                    assert await row_counts(service.db) == before
+            await stub(request_type(**{resource: fields}), metadata=ADMIN, timeout=30)  # valid as it is

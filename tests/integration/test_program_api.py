@@ -770,3 +770,21 @@ async def test_technical_consultations_are_never_recorded_by_hand(companies: Run
     )
     assert bad_fields(bad) == ["grant.kind"] and "consulting" in bad.message
     assert await count(companies, store.support_grants) == 0
+
+
+@pytest.mark.parametrize("order_by", ["", "update_time desc", "korean_name", "english_name desc"])
+async def test_companies_page_by_every_order_with_tokens_the_decoder_takes_back(
+    companies: Running, order_by: str
+) -> None:
+    """Each order's token carries its own sort key (a time or a name) and the id: the typed decoder reads
+    each back, and the pages cover every company once."""
+    made = {await company(companies, name) for name in ("가온", "나래", "다솜")}
+    request = cpb.ListCompaniesRequest(page_size=1, order_by=order_by)
+    seen: list[str] = []
+    while True:
+        page = await companies.companies.ListCompanies(request, metadata=ADMIN)
+        seen += [c.name for c in page.companies]
+        if not page.next_page_token:
+            break
+        request.page_token = page.next_page_token
+    assert sorted(seen) == sorted(made)
