@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
@@ -264,6 +266,16 @@ async def change_status(uow: UnitOfWork, company: domain.Company, target: str, r
     return moved
 
 
+@asynccontextmanager
+async def _erasing(name: str) -> AsyncIterator[None]:
+    """An erasure that lost a race: the row changed between its read and its write (an update, or the same
+    erasure on another replica, whose stored response idempotent() then returns). ABORTED, never INTERNAL."""
+    try:
+        yield
+    except store.StaleWrite:
+        raise errors.Aborted(f"{name} changed meanwhile; retry") from None
+
+
 def _refuse_erased(name: str, erased_at: datetime | None) -> None:
     if erased_at is not None:
         raise errors.FailedPrecondition(f"{name} was erased on request; its data cannot be written again",
@@ -519,7 +531,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         person_id = parse_name(request.name, "people")
 
         async def work() -> pb.Person:
-            async with self._write() as uow:
+            async with _erasing(request.name), self._write() as uow:
                 person = await store.get_person(uow.conn, person_id)
                 if person is None:
                     raise errors.NotFound("Person", request.name)
@@ -536,7 +548,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
         company_id = parse_name(request.name, "companies")
 
         async def work() -> pb.Company:
-            async with self._write() as uow:
+            async with _erasing(request.name), self._write() as uow:
                 company = await _load_company(uow, company_id, request.name)
                 if company.erased_at is None:
                     tombstone = privacy.company_tombstone(company)
