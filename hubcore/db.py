@@ -14,15 +14,15 @@ import hashlib
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from hub.events.v1 import envelope_pb2
 from sqlalchemy import event as sa_event
@@ -30,8 +30,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hubcore import errors, tracing
+from hubcore.convert import as_utc, timestamp  # noqa: F401  (re-exported for the modules that import them here)
+from hubcore.text import normalize_text
 
 READ_ONLY = "hub_read_only"
+R = TypeVar("R", bound=Message)  # a response message
 WRITER_WAIT_SECONDS = 30.0  # SQLite: how long a write waits for the others (the same as busy_timeout)
 
 
@@ -49,19 +52,6 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    ts = timestamp_pb2.Timestamp()
-    ts.FromDatetime(as_utc(value))
-    return ts
-
-
 def keyset_after(
     columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Any], descending: bool
 ) -> sa.ColumnElement[bool]:
@@ -72,6 +62,25 @@ def keyset_after(
     if not rest:
         return beyond
     return sa.or_(beyond, sa.and_(col == value, keyset_after(rest, values[1:], descending)))
+
+
+def contains(column: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool]:
+    """A text search: the column (a search_text) holds the query, compared as normalize_text, with LIKE's own
+    characters taken literally."""
+    needle = normalize_text(query).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(f"%{needle}%", escape="\\")
+
+
+async def save_versioned(
+    conn: AsyncConnection, table: sa.Table, row_id: Any, expected_version: int, values: dict[str, Any], *, name: str
+) -> None:
+    """Writes values over a row only if it is still at the version we read (optimistic concurrency); otherwise
+    another transaction won, and the caller gets ABORTED (StaleWrite) to read it again."""
+    result = await conn.execute(
+        table.update().where(table.c.id == row_id, table.c.version == expected_version).values(values)
+    )
+    if result.rowcount != 1:
+        raise errors.StaleWrite(name)
 
 
 def cursor_value(value: Any) -> Any:
@@ -377,6 +386,27 @@ class Database:
             else:
                 self._keys[key] = (lock, users - 1)
         raise errors.Unavailable("could not settle the request; retry with the same request_id")
+
+    async def create_once(
+        self,
+        method: str,
+        request: Any,
+        response_type: type[R],
+        build: Callable[[UnitOfWork], Awaitable[R]],
+        *,
+        actor: str,
+    ) -> R:
+        """The idempotent create in one place: build(uow) makes the change and returns the response, which
+        commits with the request's key (request.request_id) in the same transaction; a retry gets it back."""
+
+        async def work() -> R:
+            async with self.write(actor=actor) as uow:
+                response = await build(uow)
+                await remember(uow, method, request.request_id, request, response)
+            return response
+
+        result: R = await self.idempotent(method, request.request_id, request, response_type, work)
+        return result
 
     async def _stored_response(self, method: str, request_id: str) -> tuple[str, bytes] | None:
         async with self.read() as conn:

@@ -1,7 +1,8 @@
 """Errors a caller can act on, carried as google.rpc.Status with details (AIP-193).
 
-Use cases raise these; the server interceptor turns them into the gRPC status. Anything else is INTERNAL,
-which is always our bug, never the caller's mistake.
+Plain exceptions: domain code and use cases raise them without knowing of gRPC; the server interceptor
+(hubcore.server) turns them into the call's status in one place. Anything else is INTERNAL, which is always
+our bug, never the caller's mistake.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -17,7 +17,7 @@ DOMAIN = "hub.kaist.ac.kr"
 
 
 class HubError(Exception):
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
+    code: int = code_pb2.UNKNOWN  # google.rpc.Code
     reason: str = "ERROR"
     metadata: tuple[tuple[str, str], ...] = ()  # trailing metadata besides the status (retry-after)
 
@@ -33,11 +33,11 @@ class HubError(Exception):
             any_msg = any_pb2.Any()
             any_msg.Pack(detail)
             packed.append(any_msg)
-        return status_pb2.Status(code=self.code.value[0], message=self.message, details=packed)
+        return status_pb2.Status(code=self.code, message=self.message, details=packed)
 
 
 class InvalidArgument(HubError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    code = code_pb2.INVALID_ARGUMENT
     reason = "INVALID_ARGUMENT"
 
     def __init__(self, violations: list[tuple[str, str]]) -> None:
@@ -56,7 +56,7 @@ def invalid(field: str, description: str) -> InvalidArgument:
 
 
 class NotFound(HubError):
-    code = grpc.StatusCode.NOT_FOUND
+    code = code_pb2.NOT_FOUND
     reason = "NOT_FOUND"
 
     def __init__(self, resource_type: str, name: str) -> None:
@@ -65,7 +65,7 @@ class NotFound(HubError):
 
 
 class AlreadyExists(HubError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+    code = code_pb2.ALREADY_EXISTS
     reason = "ALREADY_EXISTS"
 
     def __init__(self, resource_type: str, name: str, message: str = "") -> None:
@@ -74,7 +74,7 @@ class AlreadyExists(HubError):
 
 
 class FailedPrecondition(HubError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    code = code_pb2.FAILED_PRECONDITION
     reason = "FAILED_PRECONDITION"
 
     def __init__(self, message: str, *, type_: str, subject: str) -> None:
@@ -87,24 +87,33 @@ class FailedPrecondition(HubError):
 
 
 class Aborted(HubError):
-    code = grpc.StatusCode.ABORTED
+    code = code_pb2.ABORTED
     reason = "ETAG_MISMATCH"
 
 
+class StaleWrite(Aborted):
+    """Another transaction changed the resource between our read and our write (optimistic concurrency): the
+    caller reads it again and retries."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} changed meanwhile; read it again and retry")
+        self.name = name
+
+
 class Unauthenticated(HubError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+    code = code_pb2.UNAUTHENTICATED
     reason = "UNAUTHENTICATED"
 
 
 class PermissionDenied(HubError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+    code = code_pb2.PERMISSION_DENIED
     reason = "PERMISSION_DENIED"
 
 
 class ResourceExhausted(HubError):
     """Too many calls: RetryInfo and a retry-after trailer (whole seconds) say when to try again."""
 
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    code = code_pb2.RESOURCE_EXHAUSTED
     reason = "RATE_LIMITED"
 
     def __init__(self, message: str, *, retry_after: float) -> None:
@@ -115,13 +124,10 @@ class ResourceExhausted(HubError):
 
 
 class Unavailable(HubError):
-    code = grpc.StatusCode.UNAVAILABLE
+    code = code_pb2.UNAVAILABLE
     reason = "UNAVAILABLE"
 
 
 class Internal(HubError):
-    code = grpc.StatusCode.INTERNAL
+    code = code_pb2.INTERNAL
     reason = "INTERNAL"
-
-
-assert grpc.StatusCode.INVALID_ARGUMENT.value[0] == code_pb2.INVALID_ARGUMENT

@@ -18,14 +18,15 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from google.protobuf import descriptor
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
-from google.type import date_pb2
 
+from hubcore.convert import calendar_date, date_message  # noqa: F401  (re-exported)
 from hubcore.errors import Aborted, InvalidArgument, invalid
+from hubcore.text import normalize_text  # noqa: F401  (re-exported: Lists read their query with it)
 
 MAX_STRING = 10_000  # any string field without a rule of its own
 # The business range: every Timestamp and google.type.Date a caller sends must fall in it (no session in year
@@ -54,6 +55,7 @@ JOINERS = "\u200c\u200d"
 # name looks like a space. Modern Korean never needs them (syllables are precomposed), so they are refused.
 HANGUL_FILLERS = "\u115f\u1160\u3164\uffa0"
 
+T = TypeVar("T")
 Check = Callable[[Any], str | None]  # returns a description of what is wrong, or None
 
 
@@ -173,9 +175,9 @@ def _generic_violations(message: Message, prefix: str) -> Iterable[tuple[str, st
             elif problem := next(filter(None, (text_problem(v, field.name in MULTILINE_FIELDS) for v in values)), None):
                 yield path, problem
         elif field.message_type is not None and field.message_type.full_name in _TIME_CHECKS:
-            problem = _TIME_CHECKS[field.message_type.full_name]
+            time_check = _TIME_CHECKS[field.message_type.full_name]
             for v in values:
-                found = problem(v, HISTORICAL.get(field.full_name, FIRST_YEAR))
+                found = time_check(v, HISTORICAL.get(field.full_name, FIRST_YEAR))
                 if found:
                     yield path, found
                     break
@@ -269,11 +271,6 @@ def parse_name(name: str, collection: str, field: str = "name") -> int:
     return number
 
 
-def normalize_text(text: str) -> str:
-    """What search compares: NFC (so composed and decomposed Hangul match) and case-folded Latin."""
-    return unicodedata.normalize("NFC", text).casefold().strip()
-
-
 def page_size(requested: int) -> int:
     if requested < 0:
         raise invalid("page_size", "must not be negative")
@@ -341,6 +338,14 @@ class PageTokens:
         if not isinstance(position, list) or len(position) != len(types):
             raise invalid("page_token", BAD_PAGE_TOKEN)
         return [_cursor_part(value, kind) for value, kind in zip(position, types, strict=True)]
+
+
+def next_page(rows: Sequence[T], size: int, query: str, position: Callable[[T], list[Any]]) -> tuple[Sequence[T], str]:
+    """A keyset page from rows fetched with LIMIT size + 1: the page's rows and the next page's token ("" when
+    this is the last page), which holds position(the page's last row)."""
+    if len(rows) > size:
+        return rows[:size], PageTokens.encode(query, position(rows[size - 1]))
+    return rows, ""
 
 
 def _b64(data: bytes) -> str:
@@ -426,20 +431,6 @@ def short_value(enum: Any, prefix: str) -> Callable[[str], str]:
     """A filter value (RESIDENT or COMPANY_STATUS_RESIDENT) as the short name the tables store."""
     read = enum_value(enum, prefix)
     return lambda raw: short_enum_name(enum, prefix, read(raw))
-
-
-def calendar_date(value: date_pb2.Date, field: str) -> date | None:
-    """A google.type.Date as a date; unset (all zero) is None, an impossible date INVALID_ARGUMENT."""
-    if value.year == value.month == value.day == 0:
-        return None
-    try:
-        return date(value.year, value.month, value.day)
-    except ValueError:
-        raise invalid(field, "is not a real calendar date") from None
-
-
-def date_message(value: date | None) -> date_pb2.Date | None:
-    return date_pb2.Date(year=value.year, month=value.month, day=value.day) if value else None
 
 
 def parse_order_by(text: str, allowed: Iterable[str], default: str) -> tuple[str, bool]:

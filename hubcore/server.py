@@ -36,6 +36,7 @@ from hubcore.retention import Retention
 from hubcore.settings import Settings, token_hash
 
 log = structlog.get_logger()
+GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc.Code -> the call's status
 
 ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
 OPEN_METHODS = (
@@ -243,7 +244,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     await audit(code)
                     return response
                 except errors.HubError as exc:
-                    code = exc.code
+                    code = GRPC_CODES[exc.code]
                     status = rpc_status.to_status(exc.to_status())
                     if exc.metadata:
                         status = status._replace(trailing_metadata=(*status.trailing_metadata, *exc.metadata))

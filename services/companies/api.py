@@ -221,10 +221,7 @@ async def _load_company(uow_or_conn: Any, company_id: int, name: str) -> domain.
 
 
 async def _save_company(uow: UnitOfWork, company: domain.Company, expected_version: int) -> domain.Company:
-    try:
-        return await store.save_company(uow.conn, company, expected_version=expected_version)
-    except store.StaleWrite:
-        raise errors.Aborted(f"{company.name} changed meanwhile; read it again and retry") from None
+    return await store.save_company(uow.conn, company, expected_version=expected_version)
 
 
 def residency_event(row: Any) -> ev.ResidencyChanged:
@@ -270,10 +267,7 @@ async def change_status(uow: UnitOfWork, company: domain.Company, target: str, r
 async def _erasing(name: str) -> AsyncIterator[None]:
     """An erasure that lost a race: the row changed between its read and its write (an update, or the same
     erasure on another replica, whose stored response idempotent() then returns). ABORTED, never INTERNAL."""
-    try:
-        yield
-    except store.StaleWrite:
-        raise errors.Aborted(f"{name} changed meanwhile; retry") from None
+    yield
 
 
 def _refuse_erased(name: str, erased_at: datetime | None) -> None:
@@ -494,10 +488,7 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
                 return person_pb(person)
             if "company_id" in changed:
                 await self._check_company_reference(uow, updated.company_id)
-            try:
-                updated = await store.save_person(uow.conn, updated, expected_version=person.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{person.name} changed meanwhile; read it again and retry") from None
+            updated = await store.save_person(uow.conn, updated, expected_version=person.version)
             await uow.emit(
                 f"{SUBJECT}.person.updated",
                 updated.name,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.text import clean, clean_tags, search_text
 
 SECTORS = (
     "MEDICAL", "EDUCATION", "MANUFACTURING", "MOBILITY", "FINANCE", "RETAIL",
@@ -34,25 +34,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 30  # the company_tags column
-
-
-def clean(text: str) -> str:
-    """Names are stored NFC-normalized: macOS and some IMEs send decomposed Hangul (jamo)."""
-    return unicodedata.normalize("NFC", text).strip()
-
-
-def clean_tags(tags: list[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for tag in tags:
-        value = clean(tag).casefold()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
-
-
-def search_text(*parts: str) -> str:
-    """What text search matches against: NFC, case-folded, one line."""
-    return " ".join(unicodedata.normalize("NFC", p).casefold() for p in parts if p)
 
 
 @dataclass(frozen=True)

@@ -553,10 +553,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
             r = await self._round(uow.conn, f"rounds/{a.round_id}", lock=True)  # seats: one decision at a time
             selected = await store.count_selected(uow.conn, r.id, a.seat_kind)
             decided = a.decide(decision, reason, selected_of_kind=selected, seats_of_kind=r.seats.get(a.seat_kind, 0))
-            try:
-                await store.save_application(uow.conn, decided, expected_version=a.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{a.name} changed meanwhile; read it again and retry") from None
+            await store.save_application(uow.conn, decided, expected_version=a.version)
             if decision == domain.SELECTED and a.applicant.startswith("companies/"):
                 company = await _company(uow.conn, a.applicant, "name")
                 if company.status not in (domain.SELECTED, domain.RESIDENT):  # a resident's renewal stays resident

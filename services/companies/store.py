@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore import errors
 from hubcore.db import as_utc, now, runtime_metadata
 from services.companies.domain import SELECTED, Application, Company, Criterion, Person, Round, period_end
 
@@ -339,14 +340,10 @@ async def save_company(conn: AsyncConnection, company: Company, *, expected_vers
         .values(_company_values(company) | {"updated_at": stamp})
     )
     if result.rowcount != 1:
-        raise StaleWrite(company.name)
+        raise errors.StaleWrite(company.name)
     await conn.execute(company_tags.delete().where(company_tags.c.company_id == company.id))
     await _write_tags(conn, company.id, company.tags)
     return replace(company, updated_at=stamp)
-
-
-class StaleWrite(Exception):
-    """Another transaction changed the row between our read and our write."""
 
 
 async def _write_tags(conn: AsyncConnection, company_id: int, tags: list[str]) -> None:
@@ -406,7 +403,7 @@ async def save_person(conn: AsyncConnection, person: Person, *, expected_version
         .values(_person_values(person) | {"updated_at": stamp})
     )
     if result.rowcount != 1:
-        raise StaleWrite(person.name)
+        raise errors.StaleWrite(person.name)
     return replace(person, updated_at=stamp)
 
 
@@ -602,7 +599,7 @@ async def save_application(conn: AsyncConnection, a: Application, *, expected_ve
         .values(state=a.state, decision_reason=a.decision_reason, version=a.version)
     )
     if result.rowcount != 1:
-        raise StaleWrite(a.name)
+        raise errors.StaleWrite(a.name)
 
 
 async def count_selected(conn: AsyncConnection, round_id: int, seat_kind: str) -> int:

@@ -518,10 +518,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             updated, changed = domain.update_mentor(mentor, changes)
             if not changed:
                 return mentor_pb(mentor)
-            try:
-                updated = await store.save_mentor(uow.conn, updated, expected_version=mentor.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{mentor.name} changed meanwhile; read it again and retry") from None
+            updated = await store.save_mentor(uow.conn, updated, expected_version=mentor.version)
             before, after = mentor_snapshot(mentor), mentor_snapshot(updated)
             shown = [f.name for f in after.DESCRIPTOR.fields if getattr(before, f.name) != getattr(after, f.name)]
             if shown:  # other services know only the snapshot: a change to availability is none of theirs
@@ -894,10 +891,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         return session_pb(moved, history.get(session_id))
 
     async def _save(self, conn: AsyncConnection, session: domain.Session, expected_version: int) -> domain.Session:
-        try:
-            return await store.save_session(conn, session, expected_version=expected_version)
-        except store.StaleWrite:
-            raise errors.Aborted(f"{session.name} changed meanwhile; read it again and retry") from None
+        return await store.save_session(conn, session, expected_version=expected_version)
 
     async def CancelSession(self, request: pb.CancelSessionRequest, context: Context) -> pb.Session:
         session_id = parse_name(request.name, "sessions")
@@ -1027,10 +1021,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             item = await _load(uow.conn, store.get_action_item, item_id, "ActionItem", request.name)
             check_etag(request.etag, item.etag)
             done = item.complete(now())
-            try:
-                await store.save_action_item(uow.conn, done, expected_version=item.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{item.name} changed meanwhile; read it again and retry") from None
+            await store.save_action_item(uow.conn, done, expected_version=item.version)
             await uow.emit(
                 f"{SUBJECT}.action_item.completed",
                 done.name,
@@ -1214,10 +1205,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
                 attendance_recorded_at=now(),
                 version=program.version + 1,
             )
-            try:
-                await store.save_program_counts(conn, program, expected_version=program.version - 1)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{program.name} changed meanwhile; retry") from None
+            await store.save_program_counts(conn, program, expected_version=program.version - 1)
             await uow.emit(
                 f"{SUBJECT}.program.attendance_recorded",
                 program.name,

@@ -6,7 +6,6 @@ wall-clock minutes in the mentor's IANA zone, turned into instants day by day (s
 
 from __future__ import annotations
 
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.text import clean, clean_tags
 
 HUB_ZONE = "Asia/Seoul"  # the hub's own clock: default mentor zone, search dates, "overdue"
 MENTOR_KINDS = ("FACULTY", "EXPERT", "VC")
@@ -42,19 +42,6 @@ OPEN, DONE = "OPEN", "DONE"
 REGISTERED, ATTENDED, ABSENT = "REGISTERED", "ATTENDED", "ABSENT"
 
 Period = tuple[datetime, datetime]  # [start, end) in UTC
-
-
-def clean(text: str) -> str:
-    return unicodedata.normalize("NFC", text).strip()
-
-
-def clean_tags(tags: Iterable[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for tag in tags:
-        value = clean(tag).casefold()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
 
 
 def zone(name: str, field_path: str) -> ZoneInfo:

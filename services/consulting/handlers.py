@@ -20,6 +20,7 @@ from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import consulting_pb2 as ev
 from hub.events.v1 import envelope_pb2
 
+from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.events import ConsumerSpec
 from services.consulting import domain, privacy, store
@@ -62,7 +63,7 @@ async def sweep_overdue(db: Database, on: date | None = None) -> int:
             late = replace(item, overdue_at=now(), version=item.version + 1)
             try:
                 await store.save_action_item(uow.conn, late, expected_version=item.version)
-            except store.StaleWrite:
+            except errors.StaleWrite:
                 continue  # completed or claimed meanwhile
             await uow.emit(
                 f"{SUBJECT}.action_item.overdue",

@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore import errors
 from hubcore.db import as_utc, now, runtime_metadata
 from services.consulting import domain
 from services.consulting.domain import (
@@ -235,10 +236,6 @@ for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
 
 
-class StaleWrite(Exception):
-    """Another transaction changed the row between our read and our write."""
-
-
 class BookingConflict(Exception):
     def __init__(self, resource: str, holder: str) -> None:
         super().__init__(domain.conflict_message(resource, holder))
@@ -304,7 +301,7 @@ async def save_mentor(conn: AsyncConnection, mentor: Mentor, *, expected_version
         .values(_mentor_values(mentor) | {"updated_at": stamp})
     )
     if result.rowcount != 1:
-        raise StaleWrite(mentor.name)
+        raise errors.StaleWrite(mentor.name)
     await conn.execute(mentor_expertise.delete().where(mentor_expertise.c.mentor_id == mentor.id))
     await _write_expertise(conn, mentor.id, mentor.expertise)
     return replace(mentor, updated_at=stamp)
@@ -489,7 +486,7 @@ async def save_session(conn: AsyncConnection, session: Session, *, expected_vers
         .values(_session_values(session) | {"updated_at": stamp})
     )
     if result.rowcount != 1:
-        raise StaleWrite(session.name)
+        raise errors.StaleWrite(session.name)
     return replace(session, updated_at=stamp)
 
 
@@ -638,7 +635,7 @@ async def save_action_item(conn: AsyncConnection, item: ActionItem, *, expected_
         .values(state=item.state, completed_at=item.completed_at, overdue_at=item.overdue_at, version=item.version)
     )
     if result.rowcount != 1:
-        raise StaleWrite(item.name)
+        raise errors.StaleWrite(item.name)
 
 
 async def newly_overdue(conn: AsyncConnection, on: date, limit: int = 500) -> list[ActionItem]:
@@ -709,7 +706,7 @@ async def save_program_counts(conn: AsyncConnection, p: Program, *, expected_ver
         )
     )
     if result.rowcount != 1:
-        raise StaleWrite(p.name)
+        raise errors.StaleWrite(p.name)
 
 
 async def take_place(conn: AsyncConnection, program_id: int) -> bool:

@@ -331,10 +331,7 @@ async def change_introduction_state(
         raise errors.NotFound("Introduction", name)
     check_etag(etag, intro.etag)
     moved, step = intro.transition(target, role=role, actor=uow.actor, reason=reason, at=now(), meeting_at=meeting_at)
-    try:
-        saved = await store.save_introduction(uow.conn, moved, step, expected_version=intro.version)
-    except store.StaleWrite:
-        raise errors.Aborted(f"{name} changed meanwhile; read it again and retry") from None
+    saved = await store.save_introduction(uow.conn, moved, step, expected_version=intro.version)
     await uow.emit(
         f"{SUBJECT}.introduction.{target.lower()}",
         saved.name,
@@ -528,10 +525,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
             updated, changed = domain.update_firm(firm, changes)
             if not changed:
                 return firm_pb(firm)
-            try:
-                updated = await store.save_firm(uow.conn, updated, expected_version=firm.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{firm.name} changed meanwhile; read it again and retry") from None
+            updated = await store.save_firm(uow.conn, updated, expected_version=firm.version)
             await uow.emit(
                 f"{SUBJECT}.firm.updated",
                 updated.name,
@@ -603,10 +597,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
             updated, changed = domain.update_partner(partner, changes)
             if not changed:
                 return partner_pb(partner)
-            try:
-                updated = await store.save_partner(uow.conn, updated, expected_version=partner.version)
-            except store.StaleWrite:
-                raise errors.Aborted(f"{partner.name} changed meanwhile; read it again and retry") from None
+            updated = await store.save_partner(uow.conn, updated, expected_version=partner.version)
             await uow.emit(
                 f"{SUBJECT}.partner.updated",
                 updated.name,
@@ -977,10 +968,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
         return found
 
     async def _save_round(self, uow: UnitOfWork, changed: domain.Round, version: int) -> domain.Round:
-        try:
-            return await store.save_round(uow.conn, changed, expected_version=version)
-        except store.StaleWrite:
-            raise errors.Aborted(f"{changed.name} changed meanwhile; read it again and retry") from None
+        return await store.save_round(uow.conn, changed, expected_version=version)
 
     async def GetInvestorStats(
         self, request: pb.GetInvestorStatsRequest, context: grpc.aio.ServicerContext

@@ -3,11 +3,11 @@ and the fit score. Pure Python: no database, no network."""
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from hubcore.text import clean, clean_tags, search_text
 
 FIRM_TYPES = ("VC", "CVC", "ANGEL_NETWORK", "PUBLIC_FUND", "ACCELERATOR")
 # The companies service's vocabulary, as its events carry it (hub.events.v1.CompanySnapshot).
@@ -25,24 +25,6 @@ MAX_LABELS = 20
 MAX_PARTICIPANTS = 50
 KEY_LIFETIME = timedelta(days=90)
 MAX_KEY_LIFETIME = timedelta(days=366)
-
-
-def clean(text: str) -> str:
-    """Names are stored NFC-normalized: macOS and some IMEs send decomposed Hangul (jamo)."""
-    return unicodedata.normalize("NFC", text).strip()
-
-
-def clean_labels(labels: list[str] | tuple[str, ...]) -> list[str]:
-    seen: dict[str, None] = {}
-    for label in labels:
-        value = clean(label).casefold()
-        if value:
-            seen.setdefault(value, None)
-    return list(seen)
-
-
-def search_text(*parts: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", p).casefold() for p in parts if p)
 
 
 def won(amount: int) -> str:
@@ -206,7 +188,7 @@ def new_partner(**fields: object) -> Partner:
         korean_name=clean(partner.korean_name),
         english_name=clean(partner.english_name),
         email=partner.email.strip().lower(),
-        focus=tuple(clean_labels(partner.focus)),
+        focus=tuple(clean_tags(partner.focus)),
     )
     check_partner(partner)
     return partner
@@ -222,7 +204,7 @@ def update_partner(partner: Partner, changes: dict[str, object]) -> tuple[Partne
     if "focus" in normalized:
         focus = normalized["focus"]
         assert isinstance(focus, (list, tuple))
-        normalized["focus"] = tuple(clean_labels(list(focus)))
+        normalized["focus"] = tuple(clean_tags(list(focus)))
     changed = [k for k, v in normalized.items() if getattr(partner, k) != v]
     if not changed:
         return partner, []

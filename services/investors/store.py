@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore import errors
 from hubcore.db import as_utc, now, runtime_metadata
 from services.investors.domain import (
     ApiKey,
@@ -199,14 +200,10 @@ for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
 
 
-class StaleWrite(Exception):
-    """Another transaction changed the row between our read and our write."""
-
-
 async def _save(conn: AsyncConnection, table: sa.Table, row_id: int, version: int, values: dict[str, Any]) -> None:
     result = await conn.execute(table.update().where(table.c.id == row_id, table.c.version == version).values(values))
     if result.rowcount != 1:
-        raise StaleWrite(f"{table.name}/{row_id}")
+        raise errors.StaleWrite(f"{table.name}/{row_id}")
 
 
 # Firms

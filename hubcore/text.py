@@ -1,0 +1,32 @@
+"""Text as the hub keeps it: NFC-normalized (macOS and some IMEs send decomposed Hangul), trimmed, and the
+case-folded form that search and tags compare. Pure functions, for domains and stores alike."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+
+def clean(text: str) -> str:
+    """A name or a line as stored: NFC, without surrounding spaces."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    """Tags or labels: cleaned, case-folded, empty ones dropped, each once, in the order first given."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        value = clean(tag).casefold()
+        if value:
+            seen.setdefault(value, None)
+    return list(seen)
+
+
+def search_text(*parts: str) -> str:
+    """What text search matches against: the parts NFC-normalized and case-folded, on one line."""
+    return " ".join(unicodedata.normalize("NFC", p).casefold() for p in parts if p)
+
+
+def normalize_text(text: str) -> str:
+    """What a search query is compared as: NFC (composed and decomposed Hangul match), case-folded, trimmed."""
+    return unicodedata.normalize("NFC", text).casefold().strip()
