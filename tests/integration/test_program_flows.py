@@ -41,7 +41,8 @@ async def test_a_closed_round_updates_the_kpi_funding_figure_exactly_once(
 ) -> None:
     made = await register(companies, investors, "닥터노트")
     api = stub(companies)
-    later, earlier = f"{date.today().year + 1}-Q1", "2020-01"
+    today = date.today()
+    later, earlier = f"{today.year}-Q{(today.month - 1) // 3 + 1}", "2020-01"  # the latest period that has begun
     for period in (earlier, later):
         await api.ReportKpi(
             pb.ReportKpiRequest(report=pb.KpiReport(company=made.name, period=period, headcount=5)), metadata=ADMIN
