@@ -5,7 +5,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol, TypeAlias
 
 import grpc
 from hub.notifications.v1 import notifications_pb2 as pb
@@ -16,14 +18,23 @@ from hubcore.requests import PageTokens, next_page, page_size, parse_filter, par
 from hubcore.server import caller
 from services.notifications import convert, usecases
 from services.notifications.config import Config
-from services.notifications.policy import DELIVERY_FILTER, FOLLOW_UP_FILTER, RECIPIENT_FILTER
+from services.notifications.policy import DELIVERY_FILTER, FOLLOW_UP_FILTER, RECIPIENT_FILTER, Filter
 from services.notifications.store import Page
 
 Context: TypeAlias = grpc.aio.ServicerContext
-Clock = Callable[[], Any]
+Clock = Callable[[], datetime]
 
 
-def page_of(request: Any, allowed: dict[str, Callable[[str], Any]], kind: str) -> tuple[Page, str]:
+class ListRequest(Protocol):
+    @property
+    def page_size(self) -> int: ...
+    @property
+    def page_token(self) -> str: ...
+    @property
+    def filter(self) -> str: ...
+
+
+def page_of(request: ListRequest, allowed: Filter, kind: str) -> tuple[Page, str]:
     """A List request's page: newest first, by id; the token is the last id seen, bound to the filter."""
     size = page_size(request.page_size)
     terms = parse_filter(request.filter, allowed)
@@ -38,7 +49,7 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
         self.cfg = cfg
         self.clock = clock
 
-    def _write(self) -> Any:
+    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
         return self.db.write(actor=caller().actor)
 
     # Follow-ups
@@ -55,7 +66,6 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
     async def CancelFollowUp(self, request: pb.CancelFollowUpRequest, context: Context) -> pb.FollowUp:
         number = parse_name(request.name, "followUps")
         reason = request.reason.strip() or f"cancelled by {caller().actor}"
-        uow: UnitOfWork
         async with self._write() as uow:
             follow_up = await usecases.cancel_follow_up(uow, number=number, name=request.name, reason=reason)
         return convert.follow_up_pb(follow_up)

@@ -185,6 +185,7 @@ class Recipient:
     company: str
     active: bool
     preference: Preference
+    source_version: int = 0  # the owning service's version of the person we hold
 
     @property
     def name(self) -> str:

@@ -6,7 +6,6 @@ to say (domain.check_preference), so it is not repeated here."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from hub.notifications.v1 import notifications_pb2 as pb
 
@@ -60,7 +59,7 @@ def _company(value: str) -> str:
     return f"companies/{parse_name(value, 'companies', 'filter')}"
 
 
-Filter = dict[str, Callable[[str], Any]]
+Filter = dict[str, Callable[[str], object]]
 FOLLOW_UP_FILTER: Filter = {
     "state": short_value(pb.FollowUpState, "FOLLOW_UP_STATE"),
     "rule": str,

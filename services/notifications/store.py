@@ -39,7 +39,7 @@ def retentions(days: float) -> list[Retention]:
     ]
 
 
-def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> Any:
+def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> sa.Insert:
     """INSERT … ON CONFLICT DO NOTHING in the connection's dialect (two replicas may insert at once)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
@@ -48,11 +48,12 @@ def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[s
 # Recipients
 
 
-async def recipient_by_source(conn: AsyncConnection, source: str) -> Any:
-    return (await conn.execute(sa.select(recipients).where(recipients.c.source == source))).first()
+async def recipient_by_source(conn: AsyncConnection, source: str) -> domain.Recipient | None:
+    row = (await conn.execute(sa.select(recipients).where(recipients.c.source == source))).first()
+    return to_recipient(row) if row else None
 
 
-async def upsert_recipient(conn: AsyncConnection, *, source: str, version: int, active: bool, **fields: Any) -> bool:
+async def upsert_recipient(conn: AsyncConnection, *, source: str, version: int, active: bool, **fields: str) -> bool:
     """Applies what the owning service says of a person if it is newer than what we hold; returns
     whether it changed anything. Preferences are ours and are left alone."""
     current = await recipient_by_source(conn, source)
@@ -86,7 +87,7 @@ async def contacts_of(conn: AsyncConnection, company: str) -> list[str]:
 
 async def sync_program_managers(conn: AsyncConnection, emails: Iterable[str], webhook_url: str) -> None:
     """Program managers come from settings: one recipient per address, and one for the team's webhook."""
-    wanted: dict[str, dict[str, Any]] = {
+    wanted: dict[str, dict[str, str]] = {
         f"programManagers/{email}": {"email": email, "channels": domain.EMAIL, "webhook_url": ""} for email in emails
     }
     if webhook_url:
@@ -233,6 +234,7 @@ def to_recipient(row: sa.Row[Any]) -> domain.Recipient:
     return domain.Recipient(
         id=row.id, source=row.source, kind=row.kind, korean_name=row.korean_name, english_name=row.english_name,
         email=row.email, company=row.company, active=row.active, preference=preference,
+        source_version=row.source_version,
     )  # fmt: skip
 
 
@@ -240,7 +242,7 @@ def to_recipient(row: sa.Row[Any]) -> domain.Recipient:
 class Page:
     """Newest first, by id: filter terms (field -> values, any of), the last id seen, how many."""
 
-    terms: dict[str, list[Any]]
+    terms: dict[str, list[object]]
     after: int | None
     size: int
 
@@ -296,10 +298,11 @@ async def save_preference(
 ) -> None:
     """Writes the changed preference fields if nobody else did meanwhile (StaleWrite otherwise)."""
     values = dict(changes)
-    if "channels" in values:
-        values["channels"] = ",".join(values["channels"])  # type: ignore[arg-type]
-    if "muted_rules" in values:
-        values["muted_rules"] = json.dumps(list(values["muted_rules"]))  # type: ignore[call-overload]
+    for field, value in changes.items():
+        if field == "channels" and isinstance(value, tuple):
+            values[field] = ",".join(value)
+        elif field == "muted_rules" and isinstance(value, tuple):
+            values[field] = json.dumps(list(value))
     version = recipient.preference.version
     r = recipients.c
     result = await conn.execute(
@@ -368,6 +371,19 @@ async def stats(conn: AsyncConnection, moment: datetime, overdue_after: float) -
         retrying_deliveries=retrying, failed_deliveries=failed, sent_last_24h=sent, next_due_at=next_due,
         held_for_quiet_hours=held_count, held_until=held_until,
     )  # fmt: skip
+
+
+async def cancel_occasions(
+    conn: AsyncConnection, *, entity: str, rule: str, occasions: Iterable[str], note: str
+) -> None:
+    """Cancels the pending follow-ups of one rule for an entity on these occasions (e.g. the months a KPI
+    report covers), leaving the deliveries of dispatched ones alone."""
+    f = follow_ups.c
+    await conn.execute(
+        follow_ups.update()
+        .where(f.entity == entity, f.rule == rule, f.occasion.in_(list(occasions)), f.state == domain.PENDING)
+        .values(state=domain.CANCELLED, note=note, updated_at=now())
+    )
 
 
 def utc(value: datetime) -> datetime:
