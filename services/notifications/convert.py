@@ -4,6 +4,8 @@ import them; nothing here reads the database."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from google.type import timeofday_pb2
 from hub.notifications.v1 import notifications_pb2 as pb
 
@@ -144,14 +146,8 @@ def stuck_pb(stuck: domain.Stuck) -> pb.ListStuckFollowUpsResponse:
 
 
 def stats_pb(stats: domain.Stats) -> pb.NotificationStats:
+    """The counts keep their names; the two moments become Timestamps."""
+    counts = {field: value for field, value in asdict(stats).items() if isinstance(value, int)}
     return pb.NotificationStats(
-        pending_follow_ups=stats.pending_follow_ups,
-        overdue_follow_ups=stats.overdue_follow_ups,
-        pending_deliveries=stats.pending_deliveries,
-        retrying_deliveries=stats.retrying_deliveries,
-        failed_deliveries=stats.failed_deliveries,
-        sent_last_24h=stats.sent_last_24h,
-        next_due_time=timestamp(stats.next_due_at),
-        held_for_quiet_hours=stats.held_for_quiet_hours,
-        held_until_time=timestamp(stats.held_until),
+        **counts, next_due_time=timestamp(stats.next_due_at), held_until_time=timestamp(stats.held_until)
     )
