@@ -9,7 +9,7 @@ from hub.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from hubcore.db import now
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.notifications import api, privacy, store
+from services.notifications import api, policy, privacy, store
 from services.notifications.config import Config
 from services.notifications.handlers import Clock, Handlers
 from services.notifications.scheduler import Scheduler
@@ -26,10 +26,10 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
             add_to_server=notifications_pb2_grpc.add_NotificationServiceServicer_to_server,
             servicer=api.NotificationApi(runtime.db, cfg, clock),
             descriptor=notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"],
-            roles=api.ROLES,
-            default_roles=api.DEFAULT_ROLES,
+            roles=policy.ROLES,
+            default_roles=policy.DEFAULT_ROLES,
         ),
-        api.RULES,
+        policy.RULES,
     )
     runtime.personal_data = privacy.PERSONAL_DATA
     handlers = Handlers(cfg, clock)

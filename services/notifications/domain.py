@@ -1,10 +1,11 @@
 """Follow-ups and deliveries: their states, plans, business days, quiet hours, back-off and the Korean way
-of writing amounts and dates. Pure Python: no database, no network; rules.py builds on it."""
+of writing amounts and dates; the follow-ups, deliveries and recipients the store returns, and what may be
+done to them. Pure Python: no database, no network; rules.py builds on it."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -12,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+
+from hubcore import errors
 
 # Follow-up states
 PENDING, DISPATCHED, CANCELLED, EXPIRED = "PENDING", "DISPATCHED", "CANCELLED", "EXPIRED"
@@ -77,6 +80,162 @@ Action = Plan | Cancel
 
 def follow_up_key(rule: str, entity: str, occasion: str) -> str:
     return f"{rule}:{entity}:{occasion}"
+
+
+# What the store holds: follow-ups, deliveries and recipients
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: int
+    rule: str
+    entity: str
+    occasion: str
+    company: str
+    state: str
+    due_at: datetime
+    expires_at: datetime | None
+    dispatched_at: datetime | None
+    note: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def name(self) -> str:
+        return f"followUps/{self.id}"
+
+    def check_cancellable(self) -> None:
+        if self.state != PENDING:
+            raise errors.FailedPrecondition(
+                f"{self.name} is {self.state}; only a pending follow-up can be cancelled",
+                type_="STATE",
+                subject=self.name,
+            )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    follow_up_id: int
+    recipient_id: int
+    rule: str
+    entity: str
+    company: str
+    channel: str
+    address: str
+    state: str
+    attempts: int
+    retries_from: int  # attempts at the last manual retry
+    next_attempt_at: datetime | None
+    last_error: str
+    subject: str
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def name(self) -> str:
+        return f"deliveries/{self.id}"
+
+    def check_retryable(self) -> None:
+        if self.state in (SENT, SENDING):
+            raise errors.FailedPrecondition(
+                f"{self.name} is {self.state}; only one not sent can be retried", type_="STATE", subject=self.name
+            )
+
+    def check_cancellable(self) -> None:
+        if self.state != PENDING:
+            raise errors.FailedPrecondition(
+                f"{self.name} is {self.state}; only a pending delivery can be cancelled",
+                type_="STATE",
+                subject=self.name,
+            )
+
+
+@dataclass(frozen=True)
+class Preference:
+    """A recipient's own choices; empty (or None) means the service's default (config.py)."""
+
+    channels: tuple[str, ...] = ()
+    language: str = ""
+    time_zone: str = ""
+    quiet_start: int | None = None  # minutes after local midnight
+    quiet_end: int | None = None
+    muted_rules: tuple[str, ...] = ()  # sorted
+    webhook_url: str = ""
+    version: int = 1
+
+    @property
+    def effective_channels(self) -> tuple[str, ...]:
+        return effective_channels(self.channels)
+
+    def changes(self, wanted: dict[str, object]) -> dict[str, object]:
+        """The wanted values that differ from these (an update that changes nothing keeps the version)."""
+        return {field: value for field, value in wanted.items() if getattr(self, field) != value}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: int
+    source: str  # people/7, programManagers/<email>
+    kind: str
+    korean_name: str
+    english_name: str
+    email: str
+    company: str
+    active: bool
+    preference: Preference
+    source_version: int = 0  # the owning service's version of the person we hold
+
+    @property
+    def name(self) -> str:
+        return f"recipients/{self.id}"
+
+
+def effective_channels(chosen: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The channels a recipient chose that we know of; none means email."""
+    known = tuple(c for c in chosen if c in CHANNELS)
+    return known or (EMAIL,)
+
+
+def check_preference(wanted: dict[str, object], known_rules: Iterable[str]) -> None:
+    """The values a preference may take (the fields being updated only)."""
+    problems: list[tuple[str, str]] = []
+    if "language" in wanted and wanted["language"] not in LANGUAGES:
+        problems.append(("preference.language", f"must be one of {', '.join(LANGUAGES)}"))
+    if "time_zone" in wanted and not valid_time_zone(str(wanted["time_zone"])):
+        problems.append(("preference.time_zone", "must be an IANA time zone such as Asia/Seoul"))
+    muted = wanted.get("muted_rules", ())
+    if isinstance(muted, tuple) and muted:
+        known = sorted(known_rules)
+        unknown = sorted(set(muted) - set(known))
+        if unknown:
+            problems.append(("preference.muted_rules", f"unknown rules {unknown} (known: {', '.join(known)})"))
+    if problems:
+        raise errors.InvalidArgument(problems)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """What needs a program manager: follow-ups overdue for dispatch and deliveries failing, with counts."""
+
+    overdue: list[FollowUp]
+    failing: list[Delivery]
+    overdue_count: int
+    failing_count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    pending_follow_ups: int
+    overdue_follow_ups: int
+    pending_deliveries: int
+    retrying_deliveries: int
+    failed_deliveries: int
+    sent_last_24h: int
+    next_due_at: datetime | None
+    held_for_quiet_hours: int
+    held_until: datetime | None
 
 
 # Time zones and business days

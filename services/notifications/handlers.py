@@ -17,7 +17,8 @@ from hub.events.v1 import investors_pb2 as investors_ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import Database, UnitOfWork, as_utc, now
+from hubcore.convert import as_utc
+from hubcore.db import Database, UnitOfWork, now
 from hubcore.events import ConsumerSpec
 from services.notifications import domain, privacy, rules, store
 from services.notifications.config import Config
@@ -160,14 +161,14 @@ class Handlers:
         await store.remember_entity(
             uow.conn, f"{payload.company}/kpi/{payload.period}", payload.version, payload.SerializeToString()
         )
-        f = store.follow_ups.c
         months = rules.months_covered(payload.period)
-        await uow.conn.execute(
-            store.follow_ups.update()
-            .where(f.entity == payload.company, f.rule == rules.KPI_REMINDER, f.occasion.in_(months),
-                   f.state == domain.PENDING)
-            .values(state=domain.CANCELLED, note=f"reported ({payload.period})", updated_at=now())
-        )  # fmt: skip
+        await store.cancel_occasions(
+            uow.conn,
+            entity=payload.company,
+            rule=rules.KPI_REMINDER,
+            occasions=months,
+            note=f"reported ({payload.period})",
+        )
 
     async def clock_rules(self, db: Database) -> int:
         """The rules driven by the clock rather than an event: KPI reminders. Returns what it planned."""

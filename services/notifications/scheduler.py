@@ -57,9 +57,8 @@ def muted_rules(recipient: Any) -> set[str]:
     return set(json.loads(recipient.muted_rules or "[]"))
 
 
-def channels_of(recipient: Any) -> list[str]:
-    chosen = [c for c in (recipient.channels or "").split(",") if c in domain.CHANNELS]
-    return chosen or [domain.EMAIL]
+def channels_of(recipient: Any) -> tuple[str, ...]:
+    return domain.effective_channels((recipient.channels or "").split(","))
 
 
 class Scheduler:

@@ -1,116 +1,27 @@
-"""The notifications service's tables and the queries it needs (SQLAlchemy Core).
-
-- recipients: people the hub writes to (a read model fed by events) with their preferences;
-- entities: the newest snapshot of each aggregate the rules follow (companies, sessions, …), so that an
-  older event arriving late never overrides a newer one;
-- follow_ups: what the rules planned, one row per rule + entity + occasion (the idempotency key);
-- deliveries: one row per follow-up, recipient and channel: the delivery log the scheduler works from.
-"""
+"""The queries the notifications service needs (SQLAlchemy Core, over tables.py): the read model of
+recipients and entities the handlers keep, the follow-ups the rules plan, the API's views and actions
+(returning domain objects), retention and metrics. The scheduler's claim-and-mark queries stay in
+scheduler.py, beside the durability argument they serve."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import Database, as_utc, now, runtime_metadata
+from hubcore import errors
+from hubcore.convert import as_utc
+from hubcore.db import Database, now
 from hubcore.retention import Retention
 from services.notifications import domain
 from services.notifications.domain import Plan
-
-metadata = sa.MetaData()
-big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-at = sa.DateTime(timezone=True)
-
-recipients = sa.Table(
-    "recipients",
-    metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("source", sa.String(200), nullable=False, unique=True),  # people/7, programManagers/<email>
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("korean_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("role", sa.String(20), nullable=False, server_default=""),
-    sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("source_version", sa.BigInteger, nullable=False, server_default="0"),
-    # Preferences; empty means the service's default (see config.py).
-    sa.Column("channels", sa.String(100), nullable=False, server_default=""),
-    sa.Column("language", sa.String(5), nullable=False, server_default=""),
-    sa.Column("time_zone", sa.String(64), nullable=False, server_default=""),
-    sa.Column("quiet_start", sa.Integer, nullable=True),  # minutes after local midnight
-    sa.Column("quiet_end", sa.Integer, nullable=True),
-    sa.Column("muted_rules", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("webhook_url", sa.String(500), nullable=False, server_default=""),
-    sa.Column("preference_version", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Index("ix_recipients_company", "company"),
-)
-
-entities = sa.Table(
-    "entities",
-    metadata,
-    sa.Column("name", sa.String(100), primary_key=True),  # companies/3, sessions/12, …
-    sa.Column("version", sa.BigInteger, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),  # the event's snapshot, serialized
-    sa.Column("updated_at", at, nullable=False),
-)
-
-follow_ups = sa.Table(
-    "follow_ups",
-    metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(300), nullable=False, unique=True),  # rule:entity:occasion
-    sa.Column("rule", sa.String(60), nullable=False),
-    sa.Column("entity", sa.String(100), nullable=False),
-    sa.Column("occasion", sa.String(100), nullable=False),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("audience", sa.Text, nullable=False),  # JSON list
-    sa.Column("context", sa.Text, nullable=False),  # JSON object: what the templates show
-    sa.Column("state", sa.String(12), nullable=False),
-    sa.Column("due_at", at, nullable=False),
-    sa.Column("expires_at", at, nullable=True),
-    sa.Column("dispatched_at", at, nullable=True),
-    sa.Column("note", sa.String(500), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Index("ix_follow_ups_due", "state", "due_at"),
-    sa.Index("ix_follow_ups_entity", "entity"),
-)
-
-deliveries = sa.Table(
-    "deliveries",
-    metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("follow_up_id", big_id, sa.ForeignKey("follow_ups.id"), nullable=False),
-    sa.Column("recipient_id", big_id, sa.ForeignKey("recipients.id"), nullable=False),
-    sa.Column("rule", sa.String(60), nullable=False),
-    sa.Column("entity", sa.String(100), nullable=False),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("channel", sa.String(10), nullable=False),
-    sa.Column("address", sa.String(500), nullable=False, server_default=""),
-    sa.Column("state", sa.String(12), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("retries_from", sa.Integer, nullable=False, server_default="0"),  # attempts at the last manual retry
-    sa.Column("next_attempt_at", at, nullable=True),
-    sa.Column("lease_until", at, nullable=True),
-    sa.Column("claim", sa.String(36), nullable=False, server_default=""),
-    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
-    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
-    sa.Column("sent_at", at, nullable=True),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.UniqueConstraint("follow_up_id", "recipient_id", "channel", name="uq_deliveries_target"),
-    sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
-    sa.Index("ix_deliveries_recipient", "recipient_id"),
-)
+from services.notifications.tables import deliveries, entities, follow_ups, metadata, recipients  # noqa: F401
 
 
 def retentions(days: float) -> list[Retention]:
@@ -128,12 +39,7 @@ def retentions(days: float) -> list[Retention]:
     ]
 
 
-# Everything the migrations must create: the service's tables and the runtime's.
-for _table in runtime_metadata.sorted_tables:
-    _table.to_metadata(metadata)
-
-
-def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> Any:
+def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> sa.Insert:
     """INSERT … ON CONFLICT DO NOTHING in the connection's dialect (two replicas may insert at once)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
@@ -142,11 +48,12 @@ def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[s
 # Recipients
 
 
-async def recipient_by_source(conn: AsyncConnection, source: str) -> Any:
-    return (await conn.execute(sa.select(recipients).where(recipients.c.source == source))).first()
+async def recipient_by_source(conn: AsyncConnection, source: str) -> domain.Recipient | None:
+    row = (await conn.execute(sa.select(recipients).where(recipients.c.source == source))).first()
+    return to_recipient(row) if row else None
 
 
-async def upsert_recipient(conn: AsyncConnection, *, source: str, version: int, active: bool, **fields: Any) -> bool:
+async def upsert_recipient(conn: AsyncConnection, *, source: str, version: int, active: bool, **fields: str) -> bool:
     """Applies what the owning service says of a person if it is newer than what we hold; returns
     whether it changed anything. Preferences are ours and are left alone."""
     current = await recipient_by_source(conn, source)
@@ -180,7 +87,7 @@ async def contacts_of(conn: AsyncConnection, company: str) -> list[str]:
 
 async def sync_program_managers(conn: AsyncConnection, emails: Iterable[str], webhook_url: str) -> None:
     """Program managers come from settings: one recipient per address, and one for the team's webhook."""
-    wanted: dict[str, dict[str, Any]] = {
+    wanted: dict[str, dict[str, str]] = {
         f"programManagers/{email}": {"email": email, "channels": domain.EMAIL, "webhook_url": ""} for email in emails
     }
     if webhook_url:
@@ -295,6 +202,188 @@ async def cancel_pending(
         .values(state=domain.CANCELLED, last_error=reason[:500], next_attempt_at=None, updated_at=stamp)
     )
     return len(ids)
+
+
+# What the API reads and changes (program managers' views and actions)
+
+
+def to_follow_up(row: sa.Row[Any]) -> domain.FollowUp:
+    return domain.FollowUp(
+        id=row.id, rule=row.rule, entity=row.entity, occasion=row.occasion, company=row.company, state=row.state,
+        due_at=row.due_at, expires_at=row.expires_at, dispatched_at=row.dispatched_at, note=row.note,
+        created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def to_delivery(row: sa.Row[Any]) -> domain.Delivery:
+    return domain.Delivery(
+        id=row.id, follow_up_id=row.follow_up_id, recipient_id=row.recipient_id, rule=row.rule, entity=row.entity,
+        company=row.company, channel=row.channel, address=row.address, state=row.state, attempts=row.attempts,
+        retries_from=row.retries_from, next_attempt_at=row.next_attempt_at, last_error=row.last_error,
+        subject=row.subject, sent_at=row.sent_at, created_at=row.created_at, updated_at=row.updated_at,
+    )  # fmt: skip
+
+
+def to_recipient(row: sa.Row[Any]) -> domain.Recipient:
+    preference = domain.Preference(
+        channels=tuple(c for c in (row.channels or "").split(",") if c), language=row.language,
+        time_zone=row.time_zone, quiet_start=row.quiet_start, quiet_end=row.quiet_end,
+        muted_rules=tuple(json.loads(row.muted_rules or "[]")), webhook_url=row.webhook_url,
+        version=row.preference_version,
+    )  # fmt: skip
+    return domain.Recipient(
+        id=row.id, source=row.source, kind=row.kind, korean_name=row.korean_name, english_name=row.english_name,
+        email=row.email, company=row.company, active=row.active, preference=preference,
+        source_version=row.source_version,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    """Newest first, by id: filter terms (field -> values, any of), the last id seen, how many."""
+
+    terms: dict[str, list[object]]
+    after: int | None
+    size: int
+
+
+async def _page(conn: AsyncConnection, table: sa.Table, page: Page, columns: dict[str, str]) -> Sequence[sa.Row[Any]]:
+    """page.size + 1 rows, so that the caller knows whether there is a next page."""
+    query = sa.select(table).order_by(table.c.id.desc()).limit(page.size + 1)
+    for key, values in page.terms.items():
+        query = query.where(table.c[columns.get(key, key)].in_(values))
+    if page.after is not None:
+        query = query.where(table.c.id < page.after)
+    return (await conn.execute(query)).all()
+
+
+async def list_follow_ups(conn: AsyncConnection, page: Page) -> list[domain.FollowUp]:
+    return [to_follow_up(row) for row in await _page(conn, follow_ups, page, {})]
+
+
+async def list_deliveries(conn: AsyncConnection, page: Page) -> list[domain.Delivery]:
+    columns = {"recipient": "recipient_id", "follow_up": "follow_up_id"}
+    return [to_delivery(row) for row in await _page(conn, deliveries, page, columns)]
+
+
+async def list_recipients(conn: AsyncConnection, page: Page) -> list[domain.Recipient]:
+    return [to_recipient(row) for row in await _page(conn, recipients, page, {})]
+
+
+async def follow_up(conn: AsyncConnection, number: int) -> domain.FollowUp | None:
+    row = (await conn.execute(sa.select(follow_ups).where(follow_ups.c.id == number))).first()
+    return to_follow_up(row) if row else None
+
+
+async def delivery(conn: AsyncConnection, number: int) -> domain.Delivery | None:
+    row = (await conn.execute(sa.select(deliveries).where(deliveries.c.id == number))).first()
+    return to_delivery(row) if row else None
+
+
+async def recipient(conn: AsyncConnection, number: int) -> domain.Recipient | None:
+    row = (await conn.execute(sa.select(recipients).where(recipients.c.id == number))).first()
+    return to_recipient(row) if row else None
+
+
+async def update_follow_up(conn: AsyncConnection, number: int, **values: object) -> None:
+    await conn.execute(follow_ups.update().where(follow_ups.c.id == number).values(**values, updated_at=now()))
+
+
+async def update_delivery(conn: AsyncConnection, number: int, **values: object) -> None:
+    await conn.execute(deliveries.update().where(deliveries.c.id == number).values(**values, updated_at=now()))
+
+
+async def save_preference(
+    conn: AsyncConnection, recipient: domain.Recipient, changes: dict[str, object], *, name: str
+) -> None:
+    """Writes the changed preference fields if nobody else did meanwhile (StaleWrite otherwise)."""
+    values = dict(changes)
+    for field, value in changes.items():
+        if field == "channels" and isinstance(value, tuple):
+            values[field] = ",".join(value)
+        elif field == "muted_rules" and isinstance(value, tuple):
+            values[field] = json.dumps(list(value))
+    version = recipient.preference.version
+    r = recipients.c
+    result = await conn.execute(
+        recipients.update()
+        .where(r.id == recipient.id, r.preference_version == version)
+        .values(**values, preference_version=version + 1, updated_at=now())
+    )
+    if result.rowcount != 1:
+        raise errors.StaleWrite(name)
+
+
+def _failing(moment: datetime) -> sa.ColumnElement[bool]:
+    d = deliveries.c
+    return sa.or_(
+        d.state == domain.FAILED,
+        sa.and_(d.state == domain.PENDING, d.attempts > d.retries_from),
+        sa.and_(d.state == domain.SENDING, d.lease_until < moment),
+    )
+
+
+def _overdue(moment: datetime, overdue_after: float) -> sa.ColumnElement[bool]:
+    f = follow_ups.c
+    return sa.and_(f.state == domain.PENDING, f.due_at < moment - timedelta(seconds=overdue_after))
+
+
+async def stuck(conn: AsyncConnection, moment: datetime, overdue_after: float, size: int) -> domain.Stuck:
+    moment = as_utc(moment)
+    f, d = follow_ups, deliveries
+    overdue, failing = _overdue(moment, overdue_after), _failing(moment)
+    late = (await conn.execute(sa.select(f).where(overdue).order_by(f.c.due_at).limit(size))).all()
+    bad = (await conn.execute(sa.select(d).where(failing).order_by(d.c.updated_at.desc()).limit(size))).all()
+    return domain.Stuck(
+        overdue=[to_follow_up(row) for row in late],
+        failing=[to_delivery(row) for row in bad],
+        overdue_count=(await conn.execute(sa.select(sa.func.count()).where(overdue))).scalar_one(),
+        failing_count=(await conn.execute(sa.select(sa.func.count()).where(failing))).scalar_one(),
+    )
+
+
+async def stats(conn: AsyncConnection, moment: datetime, overdue_after: float) -> domain.Stats:
+    moment = as_utc(moment)
+    f, d = follow_ups.c, deliveries.c
+    since = moment - timedelta(hours=24)
+    # A delivery starts due at once; only quiet hours move it later without an attempt (a retry counts one).
+    held = (d.state == domain.PENDING, d.attempts == d.retries_from, d.next_attempt_at > moment)
+
+    def count(table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+        return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+
+    query = sa.select(
+        count(follow_ups, f.state == domain.PENDING),
+        count(follow_ups, _overdue(moment, overdue_after)),
+        count(deliveries, d.state.in_([domain.PENDING, domain.SENDING])),
+        count(deliveries, d.state == domain.PENDING, d.attempts > d.retries_from),
+        count(deliveries, d.state == domain.FAILED),
+        count(deliveries, d.state == domain.SENT, d.sent_at >= since),
+        sa.select(sa.func.min(f.due_at)).where(f.state == domain.PENDING).scalar_subquery(),
+        count(deliveries, *held),
+        sa.select(sa.func.min(d.next_attempt_at)).where(*held).scalar_subquery(),
+    )
+    pending, overdue, waiting, retrying, failed, sent, next_due, held_count, held_until = (
+        await conn.execute(query)
+    ).one()
+    return domain.Stats(
+        pending_follow_ups=pending, overdue_follow_ups=overdue, pending_deliveries=waiting,
+        retrying_deliveries=retrying, failed_deliveries=failed, sent_last_24h=sent, next_due_at=next_due,
+        held_for_quiet_hours=held_count, held_until=held_until,
+    )  # fmt: skip
+
+
+async def cancel_occasions(
+    conn: AsyncConnection, *, entity: str, rule: str, occasions: Iterable[str], note: str
+) -> None:
+    """Cancels the pending follow-ups of one rule for an entity on these occasions (e.g. the months a KPI
+    report covers), leaving the deliveries of dispatched ones alone."""
+    f = follow_ups.c
+    await conn.execute(
+        follow_ups.update()
+        .where(f.entity == entity, f.rule == rule, f.occasion.in_(list(occasions)), f.state == domain.PENDING)
+        .values(state=domain.CANCELLED, note=note, updated_at=now())
+    )
 
 
 def utc(value: datetime) -> datetime:

@@ -1,4 +1,4 @@
 from hubcore.migrate import run_env
-from services.notifications.store import metadata
+from services.notifications.tables import metadata
 
 run_env(metadata)
