@@ -131,10 +131,7 @@ COMPANY_COLUMNS = ["id", "이름", "English", "sector", "stage", "status", "tags
 
 
 def show_companies(hub: Client, title: str, companies: list[cpb.Company]) -> None:
-    if hub.config.json:
-        print_json(companies)
-    else:
-        print_table(title, COMPANY_COLUMNS, (company_row(c, hub.config.tz) for c in companies))
+    hub.show(companies, title, COMPANY_COLUMNS, (company_row(c, hub.config.tz) for c in companies))
 
 
 # companies
@@ -315,10 +312,7 @@ def person_row(p: cpb.Person) -> list[str]:
 
 
 def show_people(hub: Client, title: str, people: list[cpb.Person]) -> None:
-    if hub.config.json:
-        print_json(people)
-    else:
-        print_table(title, PERSON_COLUMNS, (person_row(p) for p in people))
+    hub.show(people, title, PERSON_COLUMNS, (person_row(p) for p in people))
 
 
 @people_app.command("list")
@@ -424,10 +418,7 @@ def people_remove(
     if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
         raise typer.Exit(1)
     hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
-    if hub.config.json:
-        print_json({"removed": person_name(name)})
-    else:
-        typer.echo(f"removed {person_name(name)}")
+    hub.say({"removed": person_name(name)}, f"removed {person_name(name)}")
 
 
 # operations
@@ -464,10 +455,7 @@ def ops_replay(
     """Apply a dead letter's event again, once its cause is fixed."""
     hub = current(ctx)
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
-    if hub.config.json:
-        print_json(done)
-    else:
-        typer.echo(f"replayed {done.name} ({done.event_type})")
+    hub.say(done, f"replayed {done.name} ({done.event_type})")
 
 
 @ops_app.command("outbox")
@@ -484,10 +472,12 @@ def ops_outbox(ctx: typer.Context) -> None:
         rows.append(
             (service, status.unpublished, status.published, when(status.oldest_unpublished_time, hub.config.tz))
         )
-    if hub.config.json:
-        print_json([dict(zip(["service", "unpublished", "published", "oldest"], r, strict=True)) for r in rows])
-    else:
-        print_table("outbox", ["service", "unpublished", "published", "oldest unpublished"], rows)
+    hub.show(
+        [dict(zip(["service", "unpublished", "published", "oldest"], r, strict=True)) for r in rows],
+        "outbox",
+        ["service", "unpublished", "published", "oldest unpublished"],
+        rows,
+    )
 
 
 app.command("dashboard")(dashboard.command)

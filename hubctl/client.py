@@ -183,6 +183,20 @@ class Client:
         self._channels: dict[str, grpc.Channel] = {}
         self.cut_short: tuple[int, str] | None = None  # (items shown, how to see the rest): see note_cut_short
 
+    def show(self, data: Any, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """What a command answers: data as JSON with --json, otherwise the rows as a table."""
+        if self.config.json:
+            print_json(data)
+        else:
+            print_table(title, columns, rows)
+
+    def say(self, data: Any, text: str) -> None:
+        """A command's one-line answer: data as JSON with --json, otherwise the text."""
+        if self.config.json:
+            print_json(data)
+        else:
+            typer.echo(text)
+
     def channel(self, service: str) -> grpc.Channel:
         if service not in self._channels:
             self._channels[service] = grpc.insecure_channel(self.config.addresses[service])

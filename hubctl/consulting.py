@@ -86,10 +86,7 @@ def session_row(s: cpb.Session, tz: str) -> list[str]:
 
 
 def show_sessions(hub: Client, title: str, sessions: list[cpb.Session]) -> None:
-    if hub.config.json:
-        print_json(sessions)
-    else:
-        print_table(title, SESSION_COLUMNS, (session_row(s, hub.config.tz) for s in sessions))
+    hub.show(sessions, title, SESSION_COLUMNS, (session_row(s, hub.config.tz) for s in sessions))
 
 
 @sessions_app.command("list")
@@ -262,10 +259,7 @@ def actions_list(
     terms += [f'owner="{owner}"'] if owner else []
     request = cpb.ListActionItemsRequest(filter=" AND ".join(terms), page_size=200)
     found = list(hub.pages(hub.consulting.ListActionItems, request, "action_items"))
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"action items ({len(found)})", ACTION_COLUMNS, map(action_row, found))
+    hub.show(found, f"action items ({len(found)})", ACTION_COLUMNS, map(action_row, found))
 
 
 @actions_app.command("complete")
@@ -273,10 +267,7 @@ def actions_complete(ctx: typer.Context, item: Annotated[str, typer.Argument(hel
     """Mark an action item done."""
     hub = current(ctx)
     done = hub.call(hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=name("actionItems", item)))
-    if hub.config.json:
-        print_json(done)
-    else:
-        print_table(f"completed {done.name}", ACTION_COLUMNS, [action_row(done)])
+    hub.show(done, f"completed {done.name}", ACTION_COLUMNS, [action_row(done)])
 
 
 # programs
@@ -319,7 +310,4 @@ def programs_add(
         interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=name("rooms", room) if room else "",
     )  # fmt: skip
     made = hub.call(hub.consulting.CreateProgram, cpb.CreateProgramRequest(program=program))
-    if hub.config.json:
-        print_json(made)
-    else:
-        typer.echo(f"created {made.name}: {made.display_name}")
+    hub.say(made, f"created {made.name}: {made.display_name}")

@@ -57,10 +57,8 @@ def followups_list(
     terms += [f"entity={about}"] if about else []
     request = npb.ListFollowUpsRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
     found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", 0 if all_ else limit))
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
+    hub.show(found, f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
+    if not hub.config.json:
         say_held(hub)
 
 
@@ -78,10 +76,8 @@ def followups_deliveries(
     terms += [f"company={name('companies', company)}"] if company else []
     request = npb.ListDeliveriesRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
     found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", 0 if all_ else limit))
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"deliveries ({len(found)})", DELIVERY_COLUMNS, (delivery_row(d, hub.config.tz) for d in found))
+    hub.show(found, f"deliveries ({len(found)})", DELIVERY_COLUMNS, (delivery_row(d, hub.config.tz) for d in found))
+    if not hub.config.json:
         say_held(hub)
 
 
@@ -108,10 +104,7 @@ def followups_retry(ctx: typer.Context, delivery: Annotated[str, typer.Argument(
     """Send a failed (or skipped) delivery again, now, with a fresh set of attempts."""
     hub = current(ctx)
     retried = hub.call(hub.notifications.RetryDelivery, npb.RetryDeliveryRequest(name=name("deliveries", delivery)))
-    if hub.config.json:
-        print_json(retried)
-    else:
-        print_table(f"{retried.name} will be sent again", DELIVERY_COLUMNS, [delivery_row(retried, hub.config.tz)])
+    hub.show(retried, f"{retried.name} will be sent again", DELIVERY_COLUMNS, [delivery_row(retried, hub.config.tz)])
 
 
 @followups_app.command("cancel")
@@ -124,7 +117,4 @@ def followups_cancel(
     hub = current(ctx)
     request = npb.CancelFollowUpRequest(name=name("followUps", follow_up), reason=reason)
     cancelled = hub.call(hub.notifications.CancelFollowUp, request)
-    if hub.config.json:
-        print_json(cancelled)
-    else:
-        print_table(f"{cancelled.name} cancelled", FOLLOW_UP_COLUMNS, [follow_up_row(cancelled, hub.config.tz)])
+    hub.show(cancelled, f"{cancelled.name} cancelled", FOLLOW_UP_COLUMNS, [follow_up_row(cancelled, hub.config.tz)])

@@ -123,10 +123,7 @@ def firms_add(
         description=description,
     )
     made = hub.call(hub.investors.CreateFirm, ipb.CreateFirmRequest(firm=firm))
-    if hub.config.json:
-        print_json(made)
-    else:
-        print_table(f"registered {made.name}", ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(made)])
+    hub.show(made, f"registered {made.name}", ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(made)])
 
 
 @investors_app.command("add-partner")
@@ -146,10 +143,7 @@ def partners_add(
         focus=focus or [],
     )  # fmt: skip
     made = hub.call(hub.investors.CreatePartner, ipb.CreatePartnerRequest(partner=partner))
-    if hub.config.json:
-        print_json(made)
-    else:
-        typer.echo(f"added {made.name} ({made.korean_name}) to {made.firm}")
+    hub.say(made, f"added {made.name} ({made.korean_name}) to {made.firm}")
 
 
 @investors_app.command("match")
@@ -201,10 +195,7 @@ def intros_request(
         partner=name("partners", partner) if partner else "",
     )  # fmt: skip
     made = hub.call(hub.investors.CreateIntroduction, ipb.CreateIntroductionRequest(introduction=intro))
-    if hub.config.json:
-        print_json(made)
-    else:
-        print_table(f"requested {made.name}", INTRO_COLUMNS, [intro_row(made, hub.config.tz)])
+    hub.show(made, f"requested {made.name}", INTRO_COLUMNS, [intro_row(made, hub.config.tz)])
 
 
 @intros_app.command("list")
@@ -221,10 +212,7 @@ def intros_list(
     terms += [f"state={state}"] if state else []
     request = ipb.ListIntroductionsRequest(filter=" AND ".join(terms), page_size=200)
     found = list(hub.pages(hub.investors.ListIntroductions, request, "introductions"))
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"introductions ({len(found)})", INTRO_COLUMNS, (intro_row(i, hub.config.tz) for i in found))
+    hub.show(found, f"introductions ({len(found)})", INTRO_COLUMNS, (intro_row(i, hub.config.tz) for i in found))
 
 
 @intros_app.command("show")
@@ -258,10 +246,7 @@ def intros_advance(
         hub.investors.ChangeIntroductionState,
         ipb.ChangeIntroductionStateRequest(name=name("introductions", intro), state=number, reason=reason),  # type: ignore[arg-type]
     )
-    if hub.config.json:
-        print_json(moved)
-    else:
-        print_table(f"{moved.name} is now {state.lower()}", INTRO_COLUMNS, [intro_row(moved, hub.config.tz)])
+    hub.show(moved, f"{moved.name} is now {state.lower()}", INTRO_COLUMNS, [intro_row(moved, hub.config.tz)])
 
 
 # rounds
@@ -301,10 +286,7 @@ def rounds_record(
         new.status = ipb.ROUND_STATUS_CLOSED
         new.close_date.CopyFrom(day(closed, "--closed"))
     made = hub.call(hub.investors.CreateRound, ipb.CreateRoundRequest(round=new))
-    if hub.config.json:
-        print_json(made)
-    else:
-        print_table(f"recorded {made.name}", ROUND_COLUMNS, [round_row(made)])
+    hub.show(made, f"recorded {made.name}", ROUND_COLUMNS, [round_row(made)])
 
 
 @rounds_app.command("list")
@@ -319,10 +301,7 @@ def rounds_list(
     found = list(
         hub.pages(hub.investors.ListRounds, ipb.ListRoundsRequest(filter=" AND ".join(terms), page_size=200), "rounds")
     )
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"rounds ({len(found)})", ROUND_COLUMNS, map(round_row, found))
+    hub.show(found, f"rounds ({len(found)})", ROUND_COLUMNS, map(round_row, found))
 
 
 @rounds_app.command("close")
@@ -337,10 +316,7 @@ def rounds_close(
     if on:
         request.close_date.CopyFrom(day(on, "--on"))
     closed = hub.call(hub.investors.CloseRound, request)
-    if hub.config.json:
-        print_json(closed)
-    else:
-        print_table(f"closed {closed.name}", ROUND_COLUMNS, [round_row(closed)])
+    hub.show(closed, f"closed {closed.name}", ROUND_COLUMNS, [round_row(closed)])
 
 
 # the partner API's audit log (partner keys: hubctl/tokens.py)

@@ -22,7 +22,7 @@ from google.protobuf.json_format import MessageToDict
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import privacy_pb2, privacy_pb2_grpc
 
-from hubctl.client import Client, current, explain, fail, out, print_json, print_table
+from hubctl.client import Client, current, explain, fail, out, print_json
 
 privacy_app = typer.Typer(help="Personal data: export what the hub holds about a company or a person; erase it.")
 
@@ -103,10 +103,12 @@ def export_command(
             for s, d in document["services"].items()
         ]
         rows += [(s, "—", f"not answering: {why}") for s, why in document["not_answering"].items()]
-        if hub.config.json:
-            print_json({"written": str(output), "not_answering": document["not_answering"]})
-        else:
-            print_table(f"{document['subject']} → {output}", ["service", "records", "tables"], rows)
+        hub.show(
+            {"written": str(output), "not_answering": document["not_answering"]},
+            f"{document['subject']} → {output}",
+            ["service", "records", "tables"],
+            rows,
+        )
     if document["not_answering"]:
         raise SystemExit(7)
 

@@ -36,10 +36,7 @@ def iso(d: date_pb2.Date) -> str:
 
 
 def show(hub: Client, value: Any, title: str, columns: list[str], rows: list[Any]) -> None:
-    if hub.config.json:
-        print_json(value)
-    else:
-        print_table(title, columns, rows)
+    hub.show(value, title, columns, rows)
 
 
 # selection
@@ -512,10 +509,7 @@ def milestones_remove(ctx: typer.Context, milestone: Annotated[str, typer.Argume
     """Remove a milestone recorded by mistake."""
     hub = current(ctx)
     hub.call(hub.program.DeleteMilestone, pb.DeleteMilestoneRequest(name=name("milestones", milestone)))
-    if hub.config.json:
-        print_json({"removed": name("milestones", milestone)})
-    else:
-        typer.echo(f"removed {name('milestones', milestone)}")
+    hub.say({"removed": name("milestones", milestone)}, f"removed {name('milestones', milestone)}")
 
 
 def growth_command(ctx: typer.Context) -> None:

@@ -17,7 +17,7 @@ from hub.investors.v1 import investors_pb2 as ipb
 from hub.ops.v1 import ops_pb2
 from hub.ops.v1 import tokens_pb2 as tpb
 
-from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, print_json, print_table, when
+from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, print_json, when
 
 tokens_app = typer.Typer(
     help="Admin and service tokens (every service accepts them) and partner API keys: issue (shown once), list, revoke."
@@ -146,10 +146,7 @@ def tokens_list(
             failures.append(("investors (partner keys)", error))
     if len(failures) == 2 or (failures and role):
         explain(failures[0][1])
-    if hub.config.json:
-        print_json(found)
-    else:
-        print_table(f"tokens ({len(found)})", COLUMNS, rows)
+    hub.show(found, f"tokens ({len(found)})", COLUMNS, rows)
     for service, problem in failures:
         err.print(f"[yellow]not answering:[/yellow] {service}: {problem.code().name}", highlight=False)
     if failures:
@@ -185,10 +182,7 @@ def tokens_revoke(
     text = token.strip()
     if text.startswith("apiKeys/") or text.isdigit():
         done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=_name("apiKeys", text)))
-        if hub.config.json:
-            print_json(done)
-        else:
-            typer.echo(f"revoked {done.name} ({done.partner}); the partner API refuses it now")
+        hub.say(done, f"revoked {done.name} ({done.partner}); the partner API refuses it now")
         return
     request = tpb.RevokeAccessTokenRequest(name=_name("accessTokens", text), reason=reason)
     revoked = hub.call(hub.access_tokens.RevokeAccessToken, request)
