@@ -9,8 +9,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from hubcore.natsserver import free_port
 from hubcore.settings import DEFAULT_PARTNER_PORTS, DEFAULT_PORTS, PROJECT_DIR
+from hublocal.natsserver import free_port
 from tests.e2e.test_make_run import start, stop
 
 README = PROJECT_DIR / "README.md"
