@@ -34,7 +34,7 @@ gen: gen/.stamp
 
 # The whole hub on embedded defaults: SQLite files and a nats-server from the wheel, under var/.
 run: gen
-	$(PY) -m hubcore.launch
+	$(PY) -m hublocal.launch
 
 test: gen
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -60,8 +60,8 @@ from hub.companies.v1 import companies_pb2_grpc
 
 from bench import baselines, events_bench, hubctl_bench, seed, services_bench
 from bench.results import Failed, Result, summarize
-from hubcore.natsserver import NatsServer, free_port
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, token_hash
+from hublocal.natsserver import NatsServer, free_port
 
 ECHO_METHOD = "/bench.Echo/Echo"
 

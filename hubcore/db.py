@@ -288,7 +288,7 @@ class Database:
         self._on_commit: list[Callable[[], None]] = []
         # SQLite has one writer at a time. Writers of this process queue here, in arrival order, instead of
         # in SQLite's busy handler, which polls with sleeps of up to 100 ms and lets a late-comer win: at 16
-        # writes in flight that alone made ScheduleSession's p99 over a second (README, Performance).
+        # writes in flight that alone made ScheduleSession's p99 over a second (docs/performance.md).
         self._writer = asyncio.Lock() if self.is_sqlite else None
         # Idempotency keys being worked on in this process: their lock and how many calls hold or await it.
         self._keys: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}

@@ -5,7 +5,7 @@ A service says what it holds about a company or a person (`Exporter`: rows of it
 resource name); this module adds what the runtime's tables hold about it (events in the outbox and in dead
 letters, stored responses of idempotent calls) and turns every row into JSON. Erasing, a service empties
 its own rows and calls `scrub_runtime_tables` with the values it is erasing, so that no copy is left in the
-payloads it keeps (see README, "Personal data").
+payloads it keeps (see docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -26,14 +26,13 @@ from nats.js import JetStreamContext
 from opentelemetry.trace import SpanKind, StatusCode
 
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
-from hubcore.datadir import PRIVATE_UMASK
 from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events, unusable_database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
 from hubcore.requests import Rules, current_page_keys, page_token_keys, validate
 from hubcore.retention import Retention
-from hubcore.settings import Settings, token_hash
+from hubcore.settings import PRIVATE_UMASK, Settings, token_hash
 
 log = structlog.get_logger()
 GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc.Code -> the call's status

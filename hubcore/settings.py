@@ -1,4 +1,8 @@
-"""Settings from HUB_* environment variables, with embedded defaults that run on a fresh machine."""
+"""Settings from HUB_* environment variables, with embedded defaults that run on a fresh machine.
+
+Every read of the environment in the hub goes through this module: the services' Settings, tracing's OTEL_*
+switch, hubctl's connection settings (ClientSettings) and, through `variable`/`environment`, the local
+tooling's own (hublocal/settings.py). A new setting is added here (and to docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The data directory holds personal data, stored responses and key hashes: whatever a service or the
+# launcher writes there is its owner's alone (0700 directories, 0600 files).
+PRIVATE_UMASK = 0o077
 
 # Each service's default gRPC port on the embedded setup; NATS on its own port, never 4222.
 DEFAULT_PORTS = {"companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064}
@@ -22,8 +29,22 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def variable(name: str, default: str = "") -> str:
+    """One environment variable as it is now (read when called, so a later change counts)."""
+    return os.environ.get(name, default)
+
+
+def is_set(name: str) -> bool:
+    return name in os.environ
+
+
+def environment() -> dict[str, str]:
+    """The whole environment, as a copy: what the launcher hands on to its child processes."""
+    return dict(os.environ)
+
+
 def _env(name: str, default: str) -> str:
-    return os.environ.get(f"HUB_{name}", default)
+    return variable(f"HUB_{name}", default)
 
 
 def _optional_int(value: str) -> int | None:
@@ -141,7 +162,60 @@ class Settings:
     def database_setting(self) -> str:
         """The variable this service's database URL came from, for messages about it."""
         specific = f"HUB_{self.service.upper()}_DATABASE_URL"
-        return specific if specific in os.environ or "HUB_DATABASE_URL" not in os.environ else "HUB_DATABASE_URL"
+        return specific if is_set(specific) or not is_set("HUB_DATABASE_URL") else "HUB_DATABASE_URL"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class TracingSettings:
+    """OpenTelemetry's standard variables (hubcore.tracing): no endpoint, no export. The exporter reads the
+    other OTEL_* variables itself."""
+
+    otlp_endpoint: str
+    service_name: str
+
+    @classmethod
+    def from_env(cls, service: str) -> TracingSettings:
+        return cls(
+            otlp_endpoint=variable("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            service_name=variable("OTEL_SERVICE_NAME") or f"hub-{service}",
+        )
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """What hubctl takes from the environment, read when it starts (flags override these, and these the
+    config file): HUB_TOKEN, HUB_TZ, HUB_<SERVICE>_ADDRESS or the HUB_<SERVICE>_PORT that moved a `make run`
+    service, the data directory whose admin-token a local hub wrote, and where its config lives."""
+
+    token: str
+    tz: str
+    addresses: dict[str, str]
+    dev_token_file: Path
+    xdg_config_home: str
+
+    @property
+    def config_home(self) -> Path:
+        """XDG_CONFIG_HOME, else ~/.config (looked up only when asked)."""
+        return Path(self.xdg_config_home or Path.home() / ".config")
+
+    @classmethod
+    def from_env(cls) -> ClientSettings:
+        addresses = {}
+        for name in DEFAULT_PORTS:
+            given = _env(f"{name.upper()}_ADDRESS", "")
+            if given:
+                addresses[name] = given
+            elif is_set(f"HUB_{name.upper()}_PORT"):  # where `make run` put the service with the same setting
+                settings = Settings.from_env(name)
+                host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]") else settings.grpc_host
+                addresses[name] = f"{host}:{settings.grpc_port}"
+        return cls(
+            token=_env("TOKEN", ""),
+            tz=_env("TZ", ""),
+            addresses=addresses,
+            dev_token_file=Path(_env("DATA_DIR", str(PROJECT_DIR / "var"))) / "admin-token",
+            xdg_config_home=variable("XDG_CONFIG_HOME"),
+        )

@@ -6,7 +6,6 @@ Without it the API's no-op tracer costs next to nothing and nothing is sent anyw
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -14,20 +13,22 @@ from typing import Any
 import structlog
 from opentelemetry import propagate, trace
 
+from hubcore.settings import TracingSettings
+
 tracer = trace.get_tracer("hub")
 
 
 def configure(service: str) -> bool:
     """Exports spans over OTLP (gRPC) when an endpoint is configured; returns whether it does."""
-    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+    settings = TracingSettings.from_env(service)
+    if not settings.otlp_endpoint:
         return False
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    name = os.environ.get("OTEL_SERVICE_NAME") or f"hub-{service}"
-    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
     return True

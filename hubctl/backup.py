@@ -1,5 +1,6 @@
 """hubctl backup: backups of the embedded default (`make run`'s SQLite databases and keys), on the machine
-that holds its data directory. See hubcore.backup for what is copied and how, and README for PostgreSQL."""
+that holds its data directory. See hublocal.backup for what is copied and how, and docs/operations.md for
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hubcore import backup
 from hubcore.settings import Settings
 from hubctl.client import current, err, print_json
+from hublocal import backup
 
 backup_app = typer.Typer(help="Backups of `make run`'s data (SQLite databases and keys): create, verify, restore.")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,14 +28,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, Settings
+from hubcore.settings import DEFAULT_PORTS, ClientSettings
 
 T = TypeVar("T")
 
 
 def config_dir() -> Path:
     """~/.config/hubctl, or under XDG_CONFIG_HOME; read when used, so HOME and XDG_CONFIG_HOME set later count."""
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "hubctl"
+    return ClientSettings.from_env().config_home / "hubctl"
 
 
 # Exit codes scripts can rely on (also in `hubctl --help`).
@@ -79,18 +78,12 @@ class Config:
         data: dict[str, Any] = tomllib.loads(path.read_text()) if path.exists() else {}
         addresses = {name: f"127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
         addresses |= data.get("services", {})
-        for name in DEFAULT_PORTS:
-            env = os.environ.get(f"HUB_{name.upper()}_ADDRESS")
-            if env:
-                addresses[name] = env
-            elif f"HUB_{name.upper()}_PORT" in os.environ:  # where `make run` put the service with the same setting
-                settings = Settings.from_env(name)
-                host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]") else settings.grpc_host
-                addresses[name] = f"{host}:{settings.grpc_port}"
+        env = ClientSettings.from_env()
+        addresses |= env.addresses
         return cls(
-            token=token or os.environ.get("HUB_TOKEN") or data.get("token") or _dev_token(),
+            token=token or env.token or data.get("token") or _dev_token(env.dev_token_file),
             addresses=addresses,
-            tz=tz or os.environ.get("HUB_TZ") or data.get("tz", "Asia/Seoul"),
+            tz=tz or env.tz or data.get("tz", "Asia/Seoul"),
             json=as_json,
             timeout=float(data.get("timeout", 10.0)),
             targets=data.get("targets", {}),
@@ -100,9 +93,8 @@ class Config:
         return (("authorization", f"Bearer {self.token}"),) if self.token else ()
 
 
-def _dev_token() -> str:
+def _dev_token(path: Path) -> str:
     """On the machine that runs `make run`, its dev admin token."""
-    path = Path(os.environ.get("HUB_DATA_DIR", PROJECT_DIR / "var")) / "admin-token"
     return path.read_text().strip() if path.exists() else ""
 
 

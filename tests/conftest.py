@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubcore import logs
 from hubcore.db import Database, now
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import Runtime
 from hubcore.settings import Settings, token_hash
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer, free_port
 
 logs.configure(level="warning")  # server logs go to stderr, so command output stays parseable
 

@@ -22,8 +22,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
-from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
+from hublocal.natsserver import free_port
 from tests.e2e.test_make_run import start, stop, welcomes
 
 
@@ -148,7 +148,7 @@ def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Pa
             # Nor does a second hub start on the same data directory, whatever its ports.
             other_ports = ["COMPANIES", "NATS", "INVESTORS", "INVESTORS_PARTNER", "CONSULTING", "NOTIFICATIONS"]
             second = subprocess.run(
-                [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60,
+                [sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60,
                 env=os.environ | {"HUB_DATA_DIR": str(data), "HUB_MAIL_SINK_PORT": str(free_port())}
                 | {f"HUB_{name}_PORT": str(free_port()) for name in other_ports},
             )  # fmt: skip

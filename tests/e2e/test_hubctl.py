@@ -13,8 +13,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
-from hubcore.natsserver import NatsServer
 from hubctl.cli import app
+from hublocal.natsserver import NatsServer
 from services.companies import store
 from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInvestors
 
@@ -458,7 +458,7 @@ async def test_dashboard_shows_follow_ups(notifications: object) -> None:
 
 
 async def test_followups_stuck_retry_and_cancel(notifications: object, mail_sink: object) -> None:
-    from hubcore.mailsink import MailSink
+    from hublocal.mailsink import MailSink
     from services.notifications import domain, rules
     from tests.conftest import RunningNotifications, eventually
     from tests.integration.test_notifications import add_person, plan, settled

@@ -24,8 +24,8 @@ from hub.consulting.v1 import consulting_pb2_grpc
 from hub.ops.v1 import tokens_pb2 as tpb
 from hub.ops.v1 import tokens_pb2_grpc
 
-from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
+from hublocal.natsserver import free_port
 
 
 def start(
@@ -53,7 +53,7 @@ def start(
     )
     # In a session of its own, as in a terminal: Ctrl-C there signals the launcher's whole process group.
     process = subprocess.Popen(
-        [sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
+        [sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -164,7 +164,7 @@ def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"HUB_DATA_DIR": str(data_dir), "HUB_NATS_PORT": str(free_port())} | env
     for name in ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "INVESTORS_PARTNER", "MAIL_SINK"):
         env.setdefault(f"HUB_{name}_PORT", str(free_port()))
-    return subprocess.run([sys.executable, "-m", "hubcore.launch"], cwd=PROJECT_DIR, env=env,
+    return subprocess.run([sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
@@ -324,7 +324,7 @@ def test_a_second_hub_on_taken_ports_refuses_to_start(tmp_path: Path) -> None:
             "HUB_NATS_PORT": str(nats_port),
         }
         second = subprocess.run(
-            [sys.executable, "-m", "hubcore.launch"],
+            [sys.executable, "-m", "hublocal.launch"],
             cwd=PROJECT_DIR,
             env=env,
             capture_output=True,

@@ -1,4 +1,4 @@
-"""The README's and the banner's `buf curl` examples, run as printed against a running `make run` hub (on free
+"""The README's, docs/' and the banner's `buf curl` examples, run as printed against a running `make run` hub (on free
 ports and a data directory of the test's own, which is all that is rewritten), so they never drift from what
 works on a machine with nothing but the project installed."""
 
@@ -9,11 +9,12 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from hubcore.natsserver import free_port
 from hubcore.settings import DEFAULT_PARTNER_PORTS, DEFAULT_PORTS, PROJECT_DIR
+from hublocal.natsserver import free_port
 from tests.e2e.test_make_run import start, stop
 
 README = PROJECT_DIR / "README.md"
+DOCS = [README, *sorted((PROJECT_DIR / "docs").rglob("*.md"))]  # the examples sit beside what they show
 
 
 def shell_commands(text: str) -> list[str]:
@@ -53,7 +54,7 @@ def test_every_buf_curl_example_works_as_printed(tmp_path: Path) -> None:
                     HUB_CONSULTING_PORT=ports["consulting"], HUB_NOTIFICATIONS_PORT=ports["notifications"],
                     HUB_INVESTORS_PARTNER_PORT=ports["partner"])  # fmt: skip
     try:
-        examples = buf_examples(README.read_text())
+        examples = [example for doc in DOCS for example in buf_examples(doc.read_text())]
         assert len(examples) >= 8, examples
         moved = {f"127.0.0.1:{DEFAULT_PORTS[name]}": f"127.0.0.1:{port}" for name, port in ports.items()
                  if name in DEFAULT_PORTS}  # fmt: skip

@@ -9,8 +9,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from hubcore.natsserver import free_port
 from hubcore.settings import PROJECT_DIR
+from hublocal.natsserver import free_port
 from tests.conftest import Running
 
 

@@ -1,4 +1,4 @@
-"""hubcore.backup on migrated SQLite databases, without a running hub: what a restore refuses (a changed
+"""hublocal.backup on migrated SQLite databases, without a running hub: what a restore refuses (a changed
 file, a missing one, an unfinished backup, a schema this code does not know, a running hub) and that a
 refusal changes nothing; what a restore moves aside and what it marks for re-publishing."""
 
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from hubcore import backup, migrate
-from hubcore.datadir import DataDirLock
+from hubcore import migrate
+from hublocal import backup
+from hublocal.datadir import DataDirLock
 
 
 def migrated(data: Path) -> None:

@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from hubcore import events
 from hubcore.db import dead_letters, outbox, processed_events
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer, free_port
 from hubcore.server import is_serving
 from hubcore.settings import PROJECT_DIR, token_hash
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer, free_port
 from services.consulting.store import company_directory
 from services.notifications.store import deliveries, follow_ups
 from tests.conftest import ADMIN, ADMIN_TOKEN, PG_URL, eventually

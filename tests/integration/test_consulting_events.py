@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 
 from hubcore import events
 from hubcore.db import outbox
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from services.consulting import domain
 from tests.conftest import ADMIN, Running, RunningConsulting, eventually
 from tests.integration.consulting_world import earlier_today, make_mentor, make_type, schedule_request

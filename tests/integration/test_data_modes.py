@@ -12,9 +12,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from hubcore import migrate
-from hubcore.datadir import secure
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import free_port
+from hublocal.datadir import secure
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import free_port
 from tests.conftest import make_settings
 
 

@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from hubcore import events, migrate
 from hubcore.db import Database, UnitOfWork, outbox, runtime_metadata
 from hubcore.events import ConsumerSpec, EventConsumer, OutboxRelay
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from services.companies.__main__ import MIGRATIONS
 from tests.conftest import ADMIN, Running, eventually
 
@@ -298,7 +298,7 @@ async def _processed(db: Database, event_id: str) -> bool:
 
 
 async def test_service_starts_while_nats_is_down_and_publishes_later(database_url: str, tmp_path: Path) -> None:
-    from hubcore.natsserver import free_port
+    from hublocal.natsserver import free_port
     from tests.conftest import make_settings, start_companies
 
     port = free_port()

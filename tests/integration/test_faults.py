@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2 as pb
 
 from hubcore.db import Database, dead_letters, outbox, processed_events
-from hubcore.natsserver import NatsServer, free_port
+from hublocal.natsserver import NatsServer, free_port
 from services.consulting.store import company_directory
 from tests.conftest import ADMIN, Running, RunningConsulting, eventually, make_settings, start_companies
 

@@ -135,8 +135,8 @@ async def start(service: str, url: str, nats_url: str, tmp_path: Path) -> Runtim
     settings_ = make_settings(service, url, nats_url, tmp_path)
     module = __import__(f"services.{service}.__main__", fromlist=["build"])
     if service == "notifications":
-        from hubcore.mailsink import MailSink
-        from hubcore.natsserver import free_port
+        from hublocal.mailsink import MailSink
+        from hublocal.natsserver import free_port
 
         runtime = module.build(settings_, notify_config(MailSink(port=free_port())))
     elif service == "investors":

@@ -17,7 +17,7 @@ from nats.js import JetStreamContext
 
 from hubcore.db import Database, outbox, processed_events, uuid7
 from hubcore.events import STREAM
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from services.companies import store as companies_store
 from services.investors import store
 from services.investors.handlers import DIRECTORY

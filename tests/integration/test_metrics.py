@@ -12,8 +12,8 @@ import grpc
 from hub.companies.v1 import companies_pb2 as pb
 from prometheus_client.parser import text_string_to_metric_families
 
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer
 from tests.conftest import (
     ADMIN,
     eventually,

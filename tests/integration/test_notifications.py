@@ -18,7 +18,7 @@ from hub.companies.v1 import companies_pb2 as cpb
 from hub.notifications.v1 import notifications_pb2 as pb
 
 from hubcore.db import outbox
-from hubcore.mailsink import MailSink
+from hublocal.mailsink import MailSink
 from services.notifications import domain, rules, store
 from tests.conftest import ADMIN, SERVICE, Running, RunningNotifications, WebhookReceiver, eventually
 

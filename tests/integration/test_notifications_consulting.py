@@ -23,8 +23,8 @@ from hub.ops.v1 import ops_pb2
 from nats.js import JetStreamContext
 
 from hubcore.db import uuid7
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer
 from services.notifications import domain, rules
 from tests.conftest import ADMIN, RunningConsulting, RunningNotifications, eventually
 

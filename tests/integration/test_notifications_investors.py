@@ -12,7 +12,7 @@ from hub.companies.v1 import companies_pb2 as cpb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as pb
 
-from hubcore.mailsink import MailSink
+from hublocal.mailsink import MailSink
 from services.notifications import domain, rules
 from tests.conftest import ADMIN, Running, RunningInvestors, RunningNotifications, eventually
 

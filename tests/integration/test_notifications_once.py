@@ -27,9 +27,9 @@ from nats.js.errors import NotFoundError
 
 from hubcore import events, migrate
 from hubcore.db import Database, uuid7
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer, free_port
 from hubcore.settings import PROJECT_DIR
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer, free_port
 from services.notifications import domain, store
 from services.notifications.__main__ import MIGRATIONS
 from tests.conftest import (

@@ -21,8 +21,8 @@ from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
 
 from hubcore.db import now
-from hubcore.natsserver import NatsServer
-from hubcore.tls import local_certificate
+from hublocal.natsserver import NatsServer
+from hublocal.tls import local_certificate
 from services.investors import store
 from tests.conftest import ADMIN, RunningInvestors, investors_settings, start_investors
 from tests.integration.test_investors_api import add_company, create_firm, won

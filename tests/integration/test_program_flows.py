@@ -18,7 +18,7 @@ from hub.events.v1 import envelope_pb2
 from hub.investors.v1 import investors_pb2 as ipb
 
 from hubcore.db import outbox, processed_events, uuid7
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from services.companies import store
 from tests.conftest import (
     ADMIN,

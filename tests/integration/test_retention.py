@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from hubcore import migrate, retention
 from hubcore.db import dead_letters, idempotency_keys, now, outbox, processed_events
-from hubcore.natsserver import NatsServer
 from hubcore.server import ConfigurationError
+from hublocal.natsserver import NatsServer
 from services.investors import store as investors_store
 from services.notifications import domain
 from services.notifications import store as notifications_store

@@ -17,7 +17,7 @@ from hub.events.v1 import envelope_pb2
 from hubcore import events
 from hubcore.db import Database, UnitOfWork, processed_events
 from hubcore.events import ConsumerSpec
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from tests.conftest import ADMIN, make_settings
 
 

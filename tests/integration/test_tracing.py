@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from hubcore import events, tracing
-from hubcore.natsserver import NatsServer
+from hublocal.natsserver import NatsServer
 from tests.conftest import ADMIN, Running, RunningConsulting, eventually
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hubcore.settings import PROJECT_DIR
-from hubcore.tls import local_certificate, read_pair
+from hubcore.tls import read_pair
+from hublocal.tls import local_certificate
 
 SETTING = "HUB_INVESTORS_PARTNER"
 

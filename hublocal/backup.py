@@ -45,14 +45,14 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from hubcore.datadir import DataDirLock
 from hubcore.db import client_options
 from hubcore.settings import PROJECT_DIR, Settings, database_url
+from hublocal.datadir import DataDirLock
+from hublocal.settings import SERVICES
 
 FORMAT = 1
 KIND = "hub-crm-backup"
 MANIFEST = "manifest.json"
-SERVICES = ["companies", "investors", "consulting", "notifications"]  # as hubcore.launch starts them
 # Files of the data directory besides the databases that a restored hub needs: the dev admin token, the key
 # access tokens are signed with (every token issued would fail without it), the demo partner key, the
 # partner API's local certificate (clients pin it), and the markers that say the demo was seeded.
@@ -92,7 +92,7 @@ def sqlite_path(service: str, data_dir: Path) -> Path:
             f"the {service} service uses {url.get_backend_name()} ({shown}), not SQLite: back it up with "
             f"`pg_dump -Fc -f {service}.dump {client_options(url)}{url.database}` (each service's database; or "
             f"pg_basebackup for all at one instant), and copy from {data_dir} the keys a "
-            f"restored hub needs: {', '.join(KEYS)} (README, Backup and restore, PostgreSQL)"
+            f"restored hub needs: {', '.join(KEYS)} (docs/operations.md, Backup and restore, PostgreSQL)"
         )
     return Path(str(url.database))
 

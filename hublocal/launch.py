@@ -4,7 +4,6 @@ back-off; Ctrl-C or SIGTERM stops everything cleanly, the services before NATS."
 
 from __future__ import annotations
 
-import importlib
 import os
 import secrets
 import signal
@@ -16,26 +15,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from hubcore.datadir import PRIVATE_UMASK, DataDirLock, secure
-from hubcore.mailsink import MailSink
-from hubcore.natsserver import NatsServer
 from hubcore.server import is_serving
-from hubcore.settings import (
-    DEFAULT_MAIL_SINK_PORT,
-    DEFAULT_NATS_PORT,
-    DEFAULT_PARTNER_PORTS,
-    PROJECT_DIR,
-    Settings,
-    token_hash,
-)
-from hubcore.tls import local_certificate
+from hubcore.settings import DEFAULT_PARTNER_PORTS, PRIVATE_UMASK, PROJECT_DIR, Settings, token_hash
+from hublocal.datadir import DataDirLock, secure
+from hublocal.mailsink import MailSink
+from hublocal.natsserver import NatsServer
+from hublocal.settings import SERVICES, LaunchSettings
+from hublocal.tls import local_certificate
+from services.companies import seed as companies_seed
+from services.consulting import seed as consulting_seed
+from services.investors import seed as investors_seed
+from services.notifications import seed as notifications_seed
 
-# In start order; each is `python -m services.<name>`.
-SERVICES = ["companies", "investors", "consulting", "notifications"]
+# What each service seeds on the hub's first start, in SERVICES order once it serves: seed(address, admin
+# token), once per data directory (a .seeded-<name> marker). A new service with demo data adds its line.
+SEEDERS: dict[str, Callable[[str, str], None]] = {
+    "companies": companies_seed.run,
+    "investors": investors_seed.run,
+    "consulting": consulting_seed.run,
+}
+# What a service wants said in the banner (e.g. the partner API and its demo key): lines(data dir, the
+# services' environment).
+BANNERS: dict[str, Callable[[os.PathLike[str], dict[str, str]], list[str]]] = {
+    "investors": investors_seed.banner,
+    "notifications": notifications_seed.banner,
+}
 RESTART_DELAYS = (1, 2, 4, 8, 16, 30)  # seconds before a crashed child starts again, growing while it keeps crashing
 # Plaintext gRPC over HTTP/2, the schema from the server's reflection (buf comes with the project).
 BUF_CURL = ".venv/bin/buf curl --protocol grpc --http2-prior-knowledge"
@@ -51,10 +58,10 @@ def dev_token(data_dir: os.PathLike[str]) -> str:
     return _secret_file(data_dir, "admin-token")
 
 
-def signing_key(data_dir: os.PathLike[str]) -> str:
+def signing_key(data_dir: os.PathLike[str], given: str = "") -> str:
     """The key every local service signs and checks access tokens with (hubcore.tokens), made once and kept
-    in var/token-signing-key (mode 0600), unless HUB_TOKEN_SIGNING_KEY is set."""
-    return os.environ.get("HUB_TOKEN_SIGNING_KEY") or _secret_file(data_dir, "token-signing-key")
+    in var/token-signing-key (mode 0600), unless HUB_TOKEN_SIGNING_KEY is set (given)."""
+    return given or _secret_file(data_dir, "token-signing-key")
 
 
 def _secret_file(data_dir: os.PathLike[str], name: str) -> str:
@@ -173,7 +180,8 @@ def main() -> int:
     # own process groups) stop the hub as Ctrl-C does.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
-    data_dir = Settings.from_env("launcher").data_dir
+    launch = LaunchSettings.from_env()
+    data_dir = launch.data_dir
     secure(data_dir)
     token = dev_token(data_dir)
     databases = {name: Settings.from_env(name).database_url for name in SERVICES}
@@ -181,7 +189,7 @@ def main() -> int:
     if refused:
         print(refused, file=sys.stderr)
         return 1
-    nats_port = int(os.environ.get("HUB_NATS_PORT", DEFAULT_NATS_PORT))
+    nats_port = launch.nats_port
     wanted = {"nats": ("127.0.0.1", nats_port)} | {
         name: (Settings.from_env(name).grpc_host, Settings.from_env(name).grpc_port) for name in SERVICES
     }
@@ -191,9 +199,7 @@ def main() -> int:
         if name in DEFAULT_PARTNER_PORTS
     }
     # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
-    sink_port = (
-        0 if os.environ.get("HUB_SMTP_HOST") else int(os.environ.get("HUB_MAIL_SINK_PORT", DEFAULT_MAIL_SINK_PORT))
-    )
+    sink_port = launch.mail_sink_port
     if sink_port:
         wanted["mail sink"] = ("127.0.0.1", sink_port)
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
@@ -212,16 +218,16 @@ def main() -> int:
         # stops the services before NATS (NATS leaving first made every service log connection errors).
         nats.start(log_file=data_dir / "nats.log", own_group=True)
         assert nats.process is not None
-        env = os.environ | {
+        env = launch.environment | {
             "HUB_DATA_DIR": str(data_dir),
             "HUB_NATS_URL": nats.url,
             "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
-            "HUB_TOKEN_SIGNING_KEY": signing_key(data_dir),
+            "HUB_TOKEN_SIGNING_KEY": signing_key(data_dir, launch.token_signing_key),
             "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
         }
         for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
             upper = name.upper()
-            if name in DEFAULT_PARTNER_PORTS and not os.environ.get(f"HUB_{upper}_PARTNER_TLS_CERT"):
+            if name in DEFAULT_PARTNER_PORTS and not Settings.from_env(name).partner_tls_cert:
                 cert, key = local_certificate(data_dir / "tls")
                 env |= {f"HUB_{upper}_PARTNER_TLS_CERT": str(cert), f"HUB_{upper}_PARTNER_TLS_KEY": str(key)}
         sink = MailSink(port=sink_port, folder=data_dir / "mail").start() if sink_port else None
@@ -241,9 +247,9 @@ def main() -> int:
         for name, address in addresses.items():
             wait_serving(name, address, children[name].process)
             marker = data_dir / f".seeded-{name}"
-            seed = _seed_module(name)
-            if seed and hasattr(seed, "run") and not marker.exists():
-                seed.run(address, token)
+            seed = SEEDERS.get(name)
+            if seed and not marker.exists():
+                seed(address, token)
                 marker.touch()
 
         def respawn_nats() -> subprocess.Popen[bytes]:
@@ -253,7 +259,7 @@ def main() -> int:
 
         children["nats"] = Child("nats", respawn_nats, lambda: not port_free("127.0.0.1", nats_port), nats.process)
         children["nats"].started = time.monotonic()
-        notes = [line for name in SERVICES for line in _notes(name, data_dir, env)]
+        notes = [line for name in SERVICES if name in BANNERS for line in BANNERS[name](data_dir, env)]
         if sink:
             notes += [f"Mail the hub sends lands in {data_dir / 'mail'}/ (an SMTP sink on 127.0.0.1:{sink_port}).", ""]
         _banner(addresses, databases, nats.url, data_dir, token, notes)
@@ -283,21 +289,6 @@ def main() -> int:
             sink.stop()
         nats.stop()
         lock.release()
-
-
-def _seed_module(name: str) -> Any:
-    try:
-        return importlib.import_module(f"services.{name}.seed")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"services.{name}.seed":
-            raise
-        return None
-
-
-def _notes(name: str, data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
-    """What a service's seed module wants said in the banner (e.g. the partner API and its demo key)."""
-    seed = _seed_module(name)
-    return list(seed.banner(data_dir, env)) if seed and hasattr(seed, "banner") else []
 
 
 def _banner(

@@ -4,8 +4,9 @@ starts in the middle of a restore. The lock is the kernel's (flock): it goes wit
 so a hub that was killed leaves no stale lock behind, only the text of who last held it.
 
 The data directory holds personal data, stored responses and key hashes: it and everything in it are the
-owner's alone (0700 directories, 0600 files). Processes that write there run with umask 077 (PRIVATE_UMASK),
-and `secure` fixes what an older version left readable."""
+owner's alone (0700 directories, 0600 files). Processes that write there run with umask 077
+(hubcore.settings.PRIVATE_UMASK, which the services set too), and `secure` fixes what an older version left
+readable."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import os
 from pathlib import Path
 
 LOCK_FILE = "hub.lock"
-PRIVATE_UMASK = 0o077
 
 
 def secure(data_dir: Path) -> None:

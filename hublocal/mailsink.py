@@ -68,7 +68,7 @@ class MailSink:
 
 
 def main() -> None:
-    """`python -m hubcore.mailsink [port] [folder]`: a sink on its own, for trying things by hand."""
+    """`python -m hublocal.mailsink [port] [folder]`: a sink on its own, for trying things by hand."""
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_MAIL_SINK_PORT
