@@ -1,16 +1,12 @@
-"""gRPC bootstrap and the service runtime: one interceptor for ids, logs, auth, validation and errors;
-health and reflection; the NATS connection, outbox relay and consumers; graceful stop."""
+"""The service runtime: the gRPC server (with the door of hubcore.calls, health and reflection), the NATS
+connection, outbox relay, consumers and loops, and a graceful stop."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
-import hmac
 import ipaddress
 import os
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,313 +15,35 @@ import grpc
 import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from grpc_status import rpc_status
 from hub.ops.v1 import ops_pb2, ops_pb2_grpc, privacy_pb2, privacy_pb2_grpc
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from opentelemetry.trace import SpanKind, StatusCode
 
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
+from hubcore.calls import (  # noqa: F401  (callers import the door's names from here too)
+    ADMIN,
+    OPEN_METHODS,
+    PARTNER,
+    SERVICE,
+    Audit,
+    Authenticator,
+    Caller,
+    CallRecord,
+    Interceptor,
+    TokenBuckets,
+    caller,
+    peer_address,
+    policies_for,
+)
 from hubcore.db import Database, dead_letters, idempotency_keys, outbox, processed_events, unusable_database
 from hubcore.metrics import Metrics, Probe
 from hubcore.ops import OperationsApi
 from hubcore.privacy import PersonalData, PrivacyApi
-from hubcore.requests import Rules, current_page_keys, page_token_keys, validate
+from hubcore.requests import Rules
 from hubcore.retention import Retention
-from hubcore.settings import PRIVATE_UMASK, Settings, token_hash
+from hubcore.settings import PRIVATE_UMASK, Settings
 
 log = structlog.get_logger()
-GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc.Code -> the call's status
-
-ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
-OPEN_METHODS = (
-    "/grpc.health.v1.Health/",
-    "/grpc.reflection.v1alpha.ServerReflection/",
-    "/grpc.reflection.v1.ServerReflection/",
-)
-
-
-@dataclass(frozen=True)
-class Caller:
-    role: str
-    id: str  # a short, non-secret id of the token: the first 8 hex of its hash, or the key's name (apiKeys/7)
-    scope: str = ""  # the resource a scoped caller is bound to: a partner's firm, "firms/3"
-
-    @property
-    def actor(self) -> str:
-        return f"{self.role}:{self.id}"
-
-
-current_caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("current_caller")
-
-
-def caller() -> Caller:
-    return current_caller.get()
-
-
-# Tokens the settings don't know are offered to the authenticator, if the server has one: it returns the
-# caller, None for a token it does not know, or raises Unauthenticated (expired, revoked).
-Authenticator = Callable[[str], Awaitable[Caller | None]]
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """What an audit hook learns of each call: who (None when authentication failed), what, the outcome."""
-
-    method: str
-    caller: Caller | None
-    code: grpc.StatusCode
-    request: Any
-    request_id: str
-    peer: str
-    duration_ms: float
-    refused: bool = False  # stopped at the door: no valid credentials, or over a rate limit
-
-
-def peer_address(peer: str) -> str:
-    """The caller's address without its port, from grpc's peer string ("ipv4:10.0.0.7:51234", "ipv6:[::1]:5")."""
-    kind, _, rest = peer.partition(":")
-    if kind in ("ipv4", "ipv6"):
-        return rest.rsplit(":", 1)[0].strip("[]")
-    return peer
-
-
-Audit = Callable[[CallRecord], Awaitable[None]]
-
-
-class TokenBuckets:
-    """A token bucket per key: `rate` calls a second on average, bursts of up to `burst`. In memory, so
-    per process: with N replicas a key gets up to N times the rate."""
-
-    MAX_KEYS = 10_000  # beyond this many, the full buckets are forgotten
-
-    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
-
-    def take(self, key: str) -> float:
-        """Takes a token; returns 0 if there was one, else the seconds until there will be."""
-        now = self.clock()
-        if len(self._buckets) > self.MAX_KEYS:
-            self._forget_full(now)
-        tokens, then = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - then) * self.rate)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / self.rate
-
-    def _forget_full(self, now: float) -> None:
-        """Drops the buckets that have filled up again (a new one starts full): keys by peer address come and
-        go, and must not grow the dict without end."""
-        full = [k for k, (tokens, then) in self._buckets.items() if tokens + (now - then) * self.rate >= self.burst]
-        for key in full:
-            del self._buckets[key]
-
-
-@dataclass
-class Undecodable:
-    """What the server received in place of a request it could not parse."""
-
-    message_type: str
-    error: str
-
-
-TRACE_HEADERS = ("traceparent", "tracestate")
-# Codes that mean the server failed, not the caller (OpenTelemetry's rule for server spans).
-SERVER_FAULTS = {
-    grpc.StatusCode.UNKNOWN,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.UNIMPLEMENTED,
-    grpc.StatusCode.INTERNAL,
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DATA_LOSS,
-}
-
-
-class Interceptor(grpc.aio.ServerInterceptor):
-    """Request id and logs, authentication against the method's declared roles, declared input rules,
-    and HubError -> google.rpc.Status. Anything unexpected is INTERNAL and logged with its traceback."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        policies: dict[str, frozenset[str]],
-        rules: dict[type, Rules],
-        *,
-        authenticate: Authenticator | None = None,
-        limiter: TokenBuckets | None = None,
-        peer_limiter: TokenBuckets | None = None,
-        audit: Audit | None = None,
-        metrics: Metrics | None = None,
-        verifier: tokens.TokenVerifier | None = None,
-    ) -> None:
-        self.metrics = metrics
-        self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
-            h: SERVICE for h in settings.service_token_hashes
-        }
-        self.verifier = verifier  # signed access tokens (hubat_…), checked without I/O
-        self.page_keys = page_token_keys(settings.token_signing_keys)  # the same in every replica
-        self.policies = policies
-        self.rules = rules
-        self.authenticate = authenticate
-        self.limiter = limiter
-        self.peer_limiter = peer_limiter
-        self.audit = audit
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        method = details.method
-        if handler is None or method.startswith(OPEN_METHODS) or not handler.unary_unary:
-            return handler
-        inner = handler.unary_unary
-        roles = self.policies.get(method, frozenset())  # a method without a policy admits nobody
-        metadata = dict(details.invocation_metadata or ())
-
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            request_id = str(metadata.get("x-request-id", ""))[:64] or secrets.token_hex(8)
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
-            who: Caller | None = None
-            limited = False  # refused by a rate limit
-            audited = False
-
-            async def audit(code: grpc.StatusCode) -> None:
-                """Records the call before its answer leaves, so that an answered call is always in the log."""
-                nonlocal audited
-                audited = True
-                if self.audit:
-                    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-                    try:
-                        record = CallRecord(
-                            method, who, code, request, request_id, context.peer(), elapsed_ms, who is None or limited
-                        )
-                        await self.audit(record)
-                    except Exception as exc:  # the call has happened; a failed audit write must not hide it
-                        log.error("audit write failed", error=repr(exc))
-
-            parent = {k: v for k, v in metadata.items() if k in TRACE_HEADERS and isinstance(v, str)}
-            traced = tracing.span(
-                method, parent, SpanKind.SERVER, **{"rpc.system": "grpc", "hub.request_id": request_id}
-            )
-            with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
-                try:
-                    current_page_keys.set(self.page_keys)
-                    # The peer's limit comes before authentication, which may read the database (API keys).
-                    if self.peer_limiter and (wait := self.peer_limiter.take(peer_address(context.peer()))):
-                        limited = True
-                        raise errors.ResourceExhausted(
-                            f"too many calls from your address; retry in {wait:.1f} s", retry_after=wait
-                        )
-                    who = await self._authenticate(metadata)
-                    current_caller.set(who)
-                    if who.role not in roles:
-                        raise errors.PermissionDenied(f"the {who.role} role may not call this method")
-                    if self.limiter and (wait := self.limiter.take(who.id)):
-                        limited = True
-                        raise errors.ResourceExhausted(
-                            f"rate limit of {self.limiter.rate:g} calls a second exceeded; retry in {wait:.1f} s",
-                            retry_after=wait,
-                        )
-                    if isinstance(request, Undecodable):
-                        raise errors.invalid(
-                            "request", f"is not a valid {request.message_type} message: {request.error}"
-                        )
-                    validate(request, self.rules.get(type(request)))
-                    response = await inner(request, context)
-                    await audit(code)
-                    return response
-                except errors.HubError as exc:
-                    code = GRPC_CODES[exc.code]
-                    status = rpc_status.to_status(exc.to_status())
-                    if exc.metadata:
-                        status = status._replace(trailing_metadata=(*status.trailing_metadata, *exc.metadata))
-                    await audit(code)
-                    await context.abort_with_status(status)
-                except asyncio.CancelledError:
-                    code = grpc.StatusCode.CANCELLED
-                    raise
-                except grpc.aio.AbortError:  # the handler aborted with a status of its own
-                    code = context.code() or grpc.StatusCode.UNKNOWN
-                    raise
-                except Exception as exc:
-                    code = grpc.StatusCode.INTERNAL
-                    log.exception("unhandled error", error=repr(exc))
-                    status = errors.Internal("internal error; the request id is " + request_id).to_status()
-                    await audit(code)
-                    await context.abort_with_status(rpc_status.to_status(status))
-                finally:
-                    elapsed = time.perf_counter() - started
-                    elapsed_ms = round(elapsed * 1000, 2)
-                    if self.metrics:
-                        self.metrics.observe_rpc(method, code.name, elapsed)
-                    current.set_attribute("rpc.grpc.status_code", code.value[0])
-                    if code in SERVER_FAULTS:
-                        current.set_status(StatusCode.ERROR, code.name)
-                    if code == grpc.StatusCode.OK:
-                        log.debug("rpc", code=code.name, ms=elapsed_ms)
-                    else:
-                        log.info("rpc", code=code.name, ms=elapsed_ms)
-                    if not audited and code != grpc.StatusCode.CANCELLED:
-                        await audit(code)  # a handler's own abort: its answer has left already
-
-        decode = handler.request_deserializer
-
-        def tolerant_decode(data: bytes) -> Any:
-            # grpc answers a deserializer's exception with UNKNOWN; a request that is not the message it
-            # claims to be (corrupt wire format, invalid UTF-8 in a string) is the caller's mistake.
-            try:
-                return decode(data)
-            except Exception as exc:
-                return Undecodable(method.rsplit("/", 1)[-1] + "Request", str(exc)[:200])
-
-        return grpc.unary_unary_rpc_method_handler(
-            wrapped,
-            request_deserializer=tolerant_decode,
-            response_serializer=handler.response_serializer,
-        )
-
-    async def _authenticate(self, metadata: dict[str, Any]) -> Caller:
-        header = str(metadata.get("authorization", ""))
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise errors.Unauthenticated("missing bearer token: send metadata 'authorization: Bearer <token>'")
-        token = token.strip()
-        if token.startswith(tokens.PREFIX):
-            # Signed: expired, revoked, altered or malformed is UNAUTHENTICATED saying which, never more.
-            if self.verifier is None:
-                raise errors.Unauthenticated("the token is not valid")
-            claims = self.verifier.check(token)
-            return Caller(role=claims.role, id=claims.name)
-        digest = token_hash(token)
-        role = next((r for h, r in self.tokens.items() if hmac.compare_digest(h, digest)), None)
-        who = Caller(role=role, id=digest[:8]) if role else None
-        if who is None and self.authenticate:
-            who = await self.authenticate(token)
-        if who is None:
-            raise errors.Unauthenticated("the token is not valid")
-        return who
-
-
-def policies_for(
-    service: Any, roles: dict[str, frozenset[str]], default: frozenset[str] | None = None
-) -> dict[str, frozenset[str]]:
-    """Full method paths -> roles, from a service descriptor. Every method needs a policy: a method
-    added without one fails at start-up rather than opening silently."""
-    result = {}
-    for method in service.methods:
-        allowed = roles.get(method.name, default)
-        if allowed is None:
-            raise RuntimeError(f"{service.full_name}.{method.name} has no authorization policy")
-        result[f"/{service.full_name}/{method.name}"] = allowed
-    return result
 
 
 @dataclass
