@@ -87,6 +87,14 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
             delivery = await usecases.retry_delivery(uow, number=number, name=request.name, at=self.clock())
         return convert.delivery_pb(delivery)
 
+    async def RetryRecipientDeliveries(
+        self, request: pb.RetryRecipientDeliveriesRequest, context: Context
+    ) -> pb.RetryRecipientDeliveriesResponse:
+        number = parse_name(request.name, "recipients")
+        async with self._write() as uow:
+            retried = await usecases.retry_recipient_deliveries(uow, number=number, name=request.name, at=self.clock())
+        return pb.RetryRecipientDeliveriesResponse(deliveries=[convert.delivery_pb(d) for d in retried])
+
     async def CancelDelivery(self, request: pb.CancelDeliveryRequest, context: Context) -> pb.Delivery:
         number = parse_name(request.name, "deliveries")
         async with self._write() as uow:

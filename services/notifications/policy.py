@@ -24,6 +24,7 @@ RULES: dict[type, Rules] = {
     pb.GetDeliveryRequest: Rules({"name": [required]}),
     pb.RetryDeliveryRequest: Rules({"name": [required]}),
     pb.CancelDeliveryRequest: Rules({"name": [required]}),
+    pb.RetryRecipientDeliveriesRequest: Rules({"name": [required]}),
     pb.ListRecipientsRequest: Rules({"filter": [length(0, 500)]}),
     pb.GetRecipientRequest: Rules({"name": [required]}),
     pb.GetPreferenceRequest: Rules({"name": [required]}),

@@ -285,6 +285,13 @@ async def recipient(conn: AsyncConnection, number: int) -> domain.Recipient | No
     return to_recipient(row) if row else None
 
 
+async def failed_deliveries_of(conn: AsyncConnection, recipient_id: int) -> list[int]:
+    """The ids of a recipient's failed deliveries, oldest first."""
+    c = deliveries.c
+    query = sa.select(c.id).where(c.recipient_id == recipient_id, c.state == domain.FAILED).order_by(c.id)
+    return list((await conn.execute(query)).scalars())
+
+
 async def update_follow_up(conn: AsyncConnection, number: int, **values: object) -> None:
     await conn.execute(follow_ups.update().where(follow_ups.c.id == number).values(**values, updated_at=now()))
 

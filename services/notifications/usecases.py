@@ -71,6 +71,15 @@ async def retry_delivery(uow: UnitOfWork, *, number: int, name: str, at: datetim
     return _found(await store.delivery(uow.conn, number), "Delivery", name)
 
 
+async def retry_recipient_deliveries(uow: UnitOfWork, *, number: int, name: str, at: datetime) -> list[domain.Delivery]:
+    """Every failed delivery of one recipient, due again at once (as retry_delivery does for one)."""
+    _found(await store.recipient(uow.conn, number), "Recipient", name)
+    return [
+        await retry_delivery(uow, number=failed, name=f"deliveries/{failed}", at=at)
+        for failed in await store.failed_deliveries_of(uow.conn, number)
+    ]
+
+
 async def cancel_delivery(uow: UnitOfWork, *, number: int, name: str, actor: str) -> domain.Delivery:
     _found(await store.delivery(uow.conn, number), "Delivery", name).check_cancellable()
     await store.update_delivery(

@@ -198,6 +198,44 @@ async def test_a_permanent_refusal_fails_at_once_is_visible_and_can_be_retried(
     assert subjects == ["hub.notifications.delivery.failed", "hub.notifications.delivery.sent"]
 
 
+async def test_a_recipients_failed_deliveries_are_retried_together_and_no_one_elses(
+    notifications: RunningNotifications, mail_sink: MailSink
+) -> None:
+    """The worked example of docs/adding-a-service.md: RetryRecipientDeliveries, once an address is fixed."""
+    seoyeon = await add_person(notifications, "people/1", "seoyeon@medivision.kr")
+    await add_person(notifications, "people/2", "junho@medivision.kr")
+    mail_sink.handler.refuse_with, mail_sink.handler.refuse_times = "550 5.1.1 no such user", 3
+    for entity in ("companies/1", "companies/2"):
+        await plan(notifications, domain.recipient("people/1"), entity=entity)
+    await plan(notifications, domain.recipient("people/2"), entity="companies/3")
+    failed = await settled(notifications, "FAILED", 3)
+    theirs = sorted(d.name for d in failed if d.address == "seoyeon@medivision.kr")
+    assert len(theirs) == 2 and not mail_sink.messages
+
+    request = pb.RetryRecipientDeliveriesRequest(name=seoyeon.name)
+    retried = await notifications.api.RetryRecipientDeliveries(request, metadata=ADMIN)
+    assert [d.name for d in retried.deliveries] == theirs
+    sent = await settled(notifications, "SENT", 2)
+    assert sorted(d.name for d in sent) == theirs and len(mail_sink.messages) == 2
+    [still] = await _listed(notifications, "state=FAILED", 1)
+    assert still.address == "junho@medivision.kr"  # another recipient's failure is left alone
+
+    again = await notifications.api.RetryRecipientDeliveries(request, metadata=ADMIN)
+    assert not again.deliveries  # nothing failed is left for them
+    for name, code in (
+        ("recipients/999", grpc.StatusCode.NOT_FOUND),
+        ("deliveries/1", grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await notifications.api.RetryRecipientDeliveries(
+                pb.RetryRecipientDeliveriesRequest(name=name), metadata=ADMIN
+            )
+        assert error.value.code() == code
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await notifications.api.RetryRecipientDeliveries(request, metadata=SERVICE)
+    assert error.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
 async def test_a_webhook_that_keeps_failing_ends_failed_after_the_last_attempt(
     notifications: RunningNotifications, webhook_receiver: WebhookReceiver
 ) -> None:
