@@ -419,7 +419,8 @@ async def _create_registration(s: Any, n: int) -> Prepared:
         ),
         metadata=ADMIN,
     )  # fmt: skip
-    registration = spb.Registration(program=program.name, participant_name="김서연", company=f"companies/{n + 1}")
+    firm = await know_company(s, 20 + n)  # a registration names a company the hub knows
+    registration = spb.Registration(program=program.name, participant_name="김서연", company=firm)
     request = spb.CreateRegistrationRequest(registration=registration, request_id=f"registration-{n}")
     return Prepared(
         lambda r, q: r.consulting.CreateRegistration(q, metadata=ADMIN, timeout=60),
