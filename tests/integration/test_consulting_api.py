@@ -17,8 +17,9 @@ from hub.consulting.v1 import consulting_pb2 as pb
 from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import envelope_pb2
 
+from hubcore.convert import seoul_today
 from hubcore.db import outbox
-from services.consulting import domain, handlers, store
+from services.consulting import handlers, store
 from tests.conftest import ADMIN, SERVICE, RunningConsulting
 from tests.integration.consulting_world import (
     earlier_today,
@@ -252,7 +253,7 @@ async def test_completion_creates_action_items_that_fall_overdue_once(consulting
     assert [t.completed for t in stats.sessions_by_type] in ([], [0]), "a session not yet held is not counted"
     request = schedule_request(company, mentor, kind, earlier_today())
     session = await c.consulting.ScheduleSession(request, metadata=ADMIN)
-    today = domain.today()
+    today = seoul_today()
 
     def due(day: date) -> date_pb2.Date:
         return date_pb2.Date(year=day.year, month=day.month, day=day.day)
