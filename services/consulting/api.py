@@ -3,10 +3,10 @@ result. The rules and roles are in policy.py, the conversions in convert.py, the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import grpc
 from google.api import httpbody_pb2
@@ -31,18 +31,17 @@ R = TypeVar("R", bound=Message)
 T = TypeVar("T")
 
 
+class Numbered(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+I = TypeVar("I", bound=Numbered)  # noqa: E741
+
+
 def _page(request: Any, query_key: str, types: tuple[type, ...] = (int,)) -> tuple[int, list[Any] | None]:
     """The page size and the position after which the page starts (by default, the last row id seen)."""
     return page_size(request.page_size), PageTokens.decode(request.page_token, query_key, types)
-
-
-def _after_id(request: Any, query_key: str) -> tuple[int, int | None]:
-    size, after = _page(request, query_key)
-    return size, after[0] if after else None
-
-
-def _by_id(item: Any) -> list[Any]:
-    return [item.id]
 
 
 class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
@@ -55,45 +54,52 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     def _booking(self, pending: Pending) -> AbstractAsyncContextManager[UnitOfWork]:
         return booking(self.db, caller().actor, pending)
 
-    async def _create(
-        self, method: str, request: Any, response_type: type[R], make: Callable[[UnitOfWork], Awaitable[T]],
-        present: Callable[[T], R],
+    async def _once(
+        self, method: str, request: Any, response_type: type[R], make: Callable[..., Awaitable[T]],
+        present: Callable[[T], R], *, books_time: bool = False,
     ) -> R:  # fmt: skip
-        """An idempotent create: make(uow) is the use case, present its result as the response."""
+        """An idempotent create (AIP-155): make(uow) is the use case and present() its response, which commits
+        with the request's key. books_time: make(uow, pending) books time, inside usecases.booking."""
+        actor = caller().actor
+        if books_time:
+
+            async def build_booked(uow: UnitOfWork, pending: Pending) -> R:
+                return present(await make(uow, pending))
+
+            request_id = request.request_id
+            return await create_booked(
+                self.db, method, request, response_type, build_booked, actor=actor, request_id=request_id
+            )
 
         async def build(uow: UnitOfWork) -> R:
             return present(await make(uow))
 
-        return await self.db.create_once(method, request, response_type, build, actor=caller().actor)
+        return await self.db.create_once(method, request, response_type, build, actor=actor)
 
-    async def _create_booked(
-        self, method: str, request: Any, response_type: type[R],
-        make: Callable[[UnitOfWork, Pending], Awaitable[T]], present: Callable[[T], R],
-    ) -> R:  # fmt: skip
-        """An idempotent create that books time (see usecases.booking)."""
-
-        async def build(uow: UnitOfWork, pending: Pending) -> R:
-            return present(await make(uow, pending))
-
-        actor, request_id = caller().actor, request.request_id
-        return await create_booked(self.db, method, request, response_type, build, actor=actor, request_id=request_id)
+    async def _by_id(
+        self, request: Any, query_key: str, fetch: Callable[[int | None, int], Awaitable[list[I]]]
+    ) -> tuple[Sequence[I], str]:
+        """A page of a List in id order: fetch(after, limit) reads the rows after the last id seen."""
+        size, after = _page(request, query_key)
+        found = await fetch(after[0] if after else None, size + 1)
+        return next_page(found, size, query_key, lambda item: [item.id])
 
     # Mentors
 
     async def CreateMentor(self, request: pb.CreateMentorRequest, context: Context) -> pb.Mentor:
         make = lambda uow: resources.create_mentor(uow, convert.mentor_fields(request.mentor))  # noqa: E731
-        return await self._create("CreateMentor", request, pb.Mentor, make, convert.mentor_pb)
+        return await self._once("CreateMentor", request, pb.Mentor, make, convert.mentor_pb)
 
     async def GetMentor(self, request: pb.GetMentorRequest, context: Context) -> pb.Mentor:
         return convert.mentor_pb(await resources.get_mentor(self.db, ref(request.name, "mentors")))
 
     async def ListMentors(self, request: pb.ListMentorsRequest, context: Context) -> pb.ListMentorsResponse:
         terms, query_key = convert.mentor_filter(request.filter)
-        size, after = _after_id(request, query_key)
-        found = await resources.list_mentors(
-            self.db, kinds=terms.get("kind", []), tags=terms.get("expertise", []), after=after, limit=size + 1
-        )
-        page, token = next_page(found, size, query_key, _by_id)
+        kinds, tags = terms.get("kind", []), terms.get("expertise", [])
+        page, token = await self._by_id(
+            request, query_key, lambda after, limit: resources.list_mentors(
+                self.db, kinds=kinds, tags=tags, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListMentorsResponse(mentors=[convert.mentor_pb(m) for m in page], next_page_token=token)
 
     async def UpdateMentor(self, request: pb.UpdateMentorRequest, context: Context) -> pb.Mentor:
@@ -118,7 +124,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             reason=clean(message.reason),
         )  # fmt: skip
         make = lambda uow: resources.create_exception(uow, mentor, exception)  # noqa: E731
-        return await self._create(
+        return await self._once(
             "CreateAvailabilityException", request, pb.AvailabilityException, make, convert.exception_pb
         )
 
@@ -127,9 +133,10 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     ) -> pb.ListAvailabilityExceptionsResponse:
         mentor_id = parse_name(request.mentor, "mentors", "mentor")
         query_key = f"exceptions|{mentor_id}"
-        size, after = _after_id(request, query_key)
-        found = await resources.list_exceptions(self.db, mentor_id, after=after, limit=size + 1)
-        page, token = next_page(found, size, query_key, _by_id)
+        page, token = await self._by_id(
+            request, query_key, lambda after, limit: resources.list_exceptions(
+                self.db, mentor_id, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListAvailabilityExceptionsResponse(
             availability_exceptions=[convert.exception_pb(x) for x in page], next_page_token=token
         )
@@ -148,15 +155,15 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         message = request.room
         room = domain.new_room(display_name=message.display_name, capacity=message.capacity, floor=message.floor)
         make = lambda uow: resources.create_room(uow, room)  # noqa: E731
-        return await self._create("CreateRoom", request, pb.Room, make, convert.room_pb)
+        return await self._once("CreateRoom", request, pb.Room, make, convert.room_pb)
 
     async def GetRoom(self, request: pb.GetRoomRequest, context: Context) -> pb.Room:
         return convert.room_pb(await resources.get_room(self.db, ref(request.name, "rooms")))
 
     async def ListRooms(self, request: pb.ListRoomsRequest, context: Context) -> pb.ListRoomsResponse:
-        size, after = _after_id(request, "rooms")
-        found = await resources.list_rooms(self.db, after=after, limit=size + 1)
-        page, token = next_page(found, size, "rooms", _by_id)
+        page, token = await self._by_id(
+            request, "rooms", lambda after, limit: resources.list_rooms(self.db, after=after, limit=limit)
+        )
         return pb.ListRoomsResponse(rooms=[convert.room_pb(r) for r in page], next_page_token=token)
 
     async def CreateSessionType(self, request: pb.CreateSessionTypeRequest, context: Context) -> pb.SessionType:
@@ -169,7 +176,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             buffer_after=duration(message.buffer_after),
         )
         make = lambda uow: resources.create_session_type(uow, kind)  # noqa: E731
-        return await self._create("CreateSessionType", request, pb.SessionType, make, convert.session_type_pb)
+        return await self._once("CreateSessionType", request, pb.SessionType, make, convert.session_type_pb)
 
     async def GetSessionType(self, request: pb.GetSessionTypeRequest, context: Context) -> pb.SessionType:
         return convert.session_type_pb(await resources.get_session_type(self.db, ref(request.name, "sessionTypes")))
@@ -177,9 +184,10 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     async def ListSessionTypes(
         self, request: pb.ListSessionTypesRequest, context: Context
     ) -> pb.ListSessionTypesResponse:
-        size, after = _after_id(request, "sessionTypes")
-        found = await resources.list_session_types(self.db, after=after, limit=size + 1)
-        page, token = next_page(found, size, "sessionTypes", _by_id)
+        page, token = await self._by_id(
+            request, "sessionTypes", lambda after, limit: resources.list_session_types(
+                self.db, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListSessionTypesResponse(
             session_types=[convert.session_type_pb(t) for t in page], next_page_token=token
         )
@@ -203,7 +211,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         start, end = interval(message.interval, "session.interval", end_optional=True)
         new = sessions.NewSession(company, mentor, kind, room, start, end, message.agenda)
         make = lambda uow, pending: sessions.schedule_session(uow, pending, new)  # noqa: E731
-        return await self._create_booked("ScheduleSession", request, pb.Session, make, convert.session_pb)
+        return await self._once("ScheduleSession", request, pb.Session, make, convert.session_pb, books_time=True)
 
     async def GetSession(self, request: pb.GetSessionRequest, context: Context) -> pb.Session:
         return convert.session_pb(*await sessions.get_session(self.db, ref(request.name, "sessions")))
@@ -263,9 +271,11 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
 
     async def ListActionItems(self, request: pb.ListActionItemsRequest, context: Context) -> pb.ListActionItemsResponse:
         terms, query_key = convert.action_item_filter(request.filter)
-        size, after = _after_id(request, query_key)
-        found = await sessions.list_action_items(self.db, terms, on=seoul_today(), after=after, limit=size + 1)
-        page, token = next_page(found, size, query_key, _by_id)
+        today = seoul_today()
+        page, token = await self._by_id(
+            request, query_key, lambda after, limit: sessions.list_action_items(
+                self.db, terms, on=today, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListActionItemsResponse(action_items=[convert.action_item_pb(a) for a in page], next_page_token=token)
 
     async def CompleteActionItem(self, request: pb.CompleteActionItemRequest, context: Context) -> pb.ActionItem:
@@ -302,16 +312,17 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             description=message.description,
         )  # fmt: skip
         make = lambda uow, pending: programs.create_program(uow, pending, program, room)  # noqa: E731
-        return await self._create_booked("CreateProgram", request, pb.Program, make, convert.program_pb)
+        return await self._once("CreateProgram", request, pb.Program, make, convert.program_pb, books_time=True)
 
     async def GetProgram(self, request: pb.GetProgramRequest, context: Context) -> pb.Program:
         return convert.program_pb(await programs.get_program(self.db, ref(request.name, "programs")))
 
     async def ListPrograms(self, request: pb.ListProgramsRequest, context: Context) -> pb.ListProgramsResponse:
         kinds, query_key = convert.program_filter(request.filter)
-        size, after = _after_id(request, query_key)
-        found = await programs.list_programs(self.db, kinds=kinds, after=after, limit=size + 1)
-        page, token = next_page(found, size, query_key, _by_id)
+        page, token = await self._by_id(
+            request, query_key, lambda after, limit: programs.list_programs(
+                self.db, kinds=kinds, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListProgramsResponse(programs=[convert.program_pb(p) for p in page], next_page_token=token)
 
     async def CreateRegistration(self, request: pb.CreateRegistrationRequest, context: Context) -> pb.Registration:
@@ -323,16 +334,17 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
             email=message.email.strip().lower(), company_id=company.id if company else None,
         )  # fmt: skip
         make = lambda uow: programs.create_registration(uow, program, registration, message.company)  # noqa: E731
-        return await self._create("CreateRegistration", request, pb.Registration, make, convert.registration_pb)
+        return await self._once("CreateRegistration", request, pb.Registration, make, convert.registration_pb)
 
     async def ListRegistrations(
         self, request: pb.ListRegistrationsRequest, context: Context
     ) -> pb.ListRegistrationsResponse:
         program_id = parse_name(request.program, "programs", "program")
         query_key = f"registrations|{program_id}"
-        size, after = _after_id(request, query_key)
-        found = await programs.list_registrations(self.db, program_id, after=after, limit=size + 1)
-        page, token = next_page(found, size, query_key, _by_id)
+        page, token = await self._by_id(
+            request, query_key, lambda after, limit: programs.list_registrations(
+                self.db, program_id, after=after, limit=limit)
+        )  # fmt: skip
         return pb.ListRegistrationsResponse(
             registrations=[convert.registration_pb(r) for r in page], next_page_token=token
         )

@@ -20,6 +20,7 @@ from services.consulting.store.tables import (
     Row,
     action_items,
     by_id,
+    insert,
     mentors,
     programs,
     registrations,
@@ -64,7 +65,7 @@ async def insert_program(conn: AsyncConnection, p: Program) -> Program:
         "created_at": stamp,
         "version": 1,
     }
-    new_id = (await conn.execute(programs.insert().values(values).returning(programs.c.id))).scalar_one()
+    new_id = await insert(conn, programs, values)
     return replace(p, id=new_id, created_at=stamp)
 
 
@@ -122,7 +123,7 @@ async def insert_registration(conn: AsyncConnection, r: Registration) -> Registr
         "state": r.state,
         "created_at": stamp,
     }
-    new_id = (await conn.execute(registrations.insert().values(values).returning(registrations.c.id))).scalar_one()
+    new_id = await insert(conn, registrations, values)
     return replace(r, id=new_id, created_at=stamp)
 
 

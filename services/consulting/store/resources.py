@@ -24,6 +24,7 @@ from services.consulting.store.tables import (
     availability_exceptions,
     by_id,
     company_directory,
+    insert,
     mentor_expertise,
     mentors,
     minutes,
@@ -69,7 +70,7 @@ def _mentor_values(m: Mentor) -> dict[str, object]:
 async def insert_mentor(conn: AsyncConnection, mentor: Mentor) -> Mentor:
     stamp = now()
     values = _mentor_values(mentor) | {"created_at": stamp, "updated_at": stamp}
-    mentor_id = (await conn.execute(mentors.insert().values(values).returning(mentors.c.id))).scalar_one()
+    mentor_id = await insert(conn, mentors, values)
     await _write_expertise(conn, mentor_id, mentor.expertise)
     return replace(mentor, id=mentor_id, created_at=stamp, updated_at=stamp)
 
@@ -140,9 +141,7 @@ async def insert_exception(conn: AsyncConnection, x: AvailabilityException) -> A
         "reason": x.reason,
         "created_at": stamp,
     }
-    new_id = (
-        await conn.execute(availability_exceptions.insert().values(values).returning(availability_exceptions.c.id))
-    ).scalar_one()
+    new_id = await insert(conn, availability_exceptions, values)
     return replace(x, id=new_id, created_at=stamp)
 
 
@@ -182,7 +181,7 @@ def to_room(row: Row) -> Room:
 async def insert_room(conn: AsyncConnection, room: Room) -> Room:
     stamp = now()
     values = {"display_name": room.display_name, "floor": room.floor, "capacity": room.capacity, "created_at": stamp}
-    new_id = (await conn.execute(rooms.insert().values(values).returning(rooms.c.id))).scalar_one()
+    new_id = await insert(conn, rooms, values)
     return replace(room, id=new_id, created_at=stamp)
 
 
@@ -222,7 +221,7 @@ async def insert_session_type(conn: AsyncConnection, t: SessionType) -> SessionT
         "buffer_after_minutes": minutes(t.buffer_after),
         "created_at": stamp,
     }
-    new_id = (await conn.execute(session_types.insert().values(values).returning(session_types.c.id))).scalar_one()
+    new_id = await insert(conn, session_types, values)
     return replace(t, id=new_id, created_at=stamp)
 
 

@@ -24,6 +24,7 @@ from services.consulting.store.tables import (
     action_items,
     bookings,
     by_id,
+    insert,
     minutes,
     session_changes,
     sessions,
@@ -85,7 +86,7 @@ def session_values(s: Session) -> dict[str, object]:
 async def insert_session(conn: AsyncConnection, session: Session) -> Session:
     stamp = now()
     values = session_values(session) | {"created_at": stamp, "updated_at": stamp}
-    new_id = (await conn.execute(sessions.insert().values(values).returning(sessions.c.id))).scalar_one()
+    new_id = await insert(conn, sessions, values)
     return replace(session, id=new_id, created_at=stamp, updated_at=stamp)
 
 
@@ -261,7 +262,7 @@ async def insert_action_item(conn: AsyncConnection, item: ActionItem) -> ActionI
         "created_at": stamp,
         "version": item.version,
     }
-    new_id = (await conn.execute(action_items.insert().values(values).returning(action_items.c.id))).scalar_one()
+    new_id = await insert(conn, action_items, values)
     return replace(item, id=new_id, created_at=stamp)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
 from hubcore.db import runtime_metadata
@@ -226,6 +227,11 @@ def by_id(table: sa.Table, *where: sa.ColumnElement[bool], after: int | None, li
     """A keyset page of a table in id order: the rows after the id `after` that meet every condition."""
     query = sa.select(table).where(*where).order_by(table.c.id).limit(limit)
     return query if after is None else query.where(table.c.id > after)
+
+
+async def insert(conn: AsyncConnection, table: sa.Table, values: dict[str, object]) -> int:
+    """Inserts a row; its new id."""
+    return int((await conn.execute(table.insert().values(values).returning(table.c.id))).scalar_one())
 
 
 def minutes(span: timedelta) -> int:
