@@ -527,6 +527,7 @@ async def test_directory_applies_only_newer_versions_and_refuses_archived(consul
     await deliver(1, "옛이름")  # arrives late: ignored
     async with c.runtime.db.read() as conn:
         row = await store.get_company(conn, "companies/5")
+    assert row is not None  # get_company is typed now (DirectoryCompany | None)
     assert (row.korean_name, row.version) == ("새이름", 2)
     await deliver(3, "새이름", archived=True)
     mentor, kind = await make_mentor(c), await make_type(c)
