@@ -8,7 +8,7 @@ and consulting, the companies stats projection, notifications' entities and reci
 the services' own consumers; the bench waits for them and counts.
 
 Sessions (200,000) are too many for that: they are inserted with executemany through the consulting
-store's own tables and value mapping (`domain.new_session`, `store._session_values`, `Session.holds()`),
+store's own tables and value mapping (`domain.new_session`, `store.session_values`, `Session.holds()`),
 20,000 to a transaction, on a deterministic grid that never overlaps for a mentor or a company (no rooms),
 with the bookings ScheduleSession would write; no outbox events (notifications keeps no reminders for
 them) and no idempotency keys. Afterwards the bench checks in SQL that no two bookings of one resource
@@ -30,7 +30,6 @@ from google.type import dayofweek_pb2, money_pb2, timeofday_pb2
 from hub.companies.v1 import companies_pb2 as company_pb
 from hub.consulting.v1 import consulting_pb2 as consulting_pb
 from hub.events.v1 import companies_pb2 as company_ev
-from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import investors_pb2 as investor_ev
 from hub.investors.v1 import investors_pb2 as investor_pb
 
@@ -148,7 +147,8 @@ WEEKDAYS = (dayofweek_pb2.MONDAY, dayofweek_pb2.TUESDAY, dayofweek_pb2.WEDNESDAY
 
 async def mentors(url: str, count: int) -> list[str]:
     """What CreateMentor does: weekdays 09:00-19:00 in Seoul, hub.consulting.mentor.registered."""
-    from services.consulting import api, domain, store
+    from services.consulting import convert
+    from services.consulting.usecases import resources
 
     nine, seven = timeofday_pb2.TimeOfDay(hours=9), timeofday_pb2.TimeOfDay(hours=19)
     week = [consulting_pb.WeeklyWindow(day=day, start_time=nine, end_time=seven) for day in WEEKDAYS]
@@ -158,10 +158,7 @@ async def mentors(url: str, count: int) -> list[str]:
             korean_name=f"규모 멘토 {n}", english_name=f"Scale Mentor {n}", kind=consulting_pb.MENTOR_KIND_EXPERT,
             expertise=["bench", f"field{n % 10}"], weekly_availability=week, email=f"mentor{n}@scale.example",
         )  # fmt: skip
-        mentor = await store.insert_mentor(uow.conn, domain.new_mentor(**api.mentor_fields(message)))
-        await uow.emit(f"{api.SUBJECT}.mentor.registered", mentor.name, mentor.version,
-                       consulting_ev.MentorRegistered(mentor=api.mentor_snapshot(mentor)))  # fmt: skip
-        return mentor.name
+        return (await resources.create_mentor(uow, convert.mentor_fields(message))).name
 
     return await _batched(url, "consulting", count, one)
 
@@ -219,7 +216,7 @@ async def sessions(url: str, type_id: int, grid: Grid, first: int, count: int, *
                     company_id=company_id, mentor_id=mentor_id, session_type=kind, start=start, end=None,
                     room_id=None, agenda="bench (seeded)",
                 ))  # fmt: skip
-            rows = [store._session_values(s) | {"created_at": stamp, "updated_at": stamp} for s in made]
+            rows = [store.session_values(s) | {"created_at": stamp, "updated_at": stamp} for s in made]
             async with db.write(actor="bench:seed") as uow:
                 ids = (await uow.conn.execute(insert, rows)).scalars().all()
                 holds = [

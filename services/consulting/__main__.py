@@ -8,7 +8,7 @@ from hub.consulting.v1 import consulting_pb2, consulting_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.consulting import api, handlers, privacy
+from services.consulting import api, handlers, policy, privacy
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -20,10 +20,10 @@ def build(settings: Settings, *, sweep_seconds: float = handlers.SWEEP_SECONDS) 
             add_to_server=consulting_pb2_grpc.add_ConsultingServiceServicer_to_server,
             servicer=api.ConsultingApi(runtime.db),
             descriptor=consulting_pb2.DESCRIPTOR.services_by_name["ConsultingService"],
-            roles=api.ROLES,
-            default_roles=api.DEFAULT_ROLES,
+            roles=policy.ROLES,
+            default_roles=policy.DEFAULT_ROLES,
         ),
-        api.RULES,
+        policy.RULES,
     )
     runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:

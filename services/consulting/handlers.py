@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import date
 
 import structlog
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as company_events
-from hub.events.v1 import consulting_pb2 as ev
 from hub.events.v1 import envelope_pb2
 
-from hubcore import errors
-from hubcore.db import Database, UnitOfWork, now
+from hubcore.convert import seoul_today
+from hubcore.db import Database, UnitOfWork
 from hubcore.events import ConsumerSpec
-from services.consulting import domain, privacy, store
-from services.consulting.api import SUBJECT, action_item_snapshot
+from services.consulting import privacy, store
+from services.consulting.usecases import sessions
 
 log = structlog.get_logger()
 SWEEP_SECONDS = 60.0
@@ -54,25 +52,9 @@ CONSUMERS = [
 
 
 async def sweep_overdue(db: Database, on: date | None = None) -> int:
-    """Emits action_item.overdue once for each open item due before `on` (default: today in Seoul).
-    Safe with several replicas: an item is claimed by a conditional update, so only one emits."""
-    on = on or domain.today()
-    emitted = 0
+    """Emits action_item.overdue once for each open item due before `on` (default: today in Seoul)."""
     async with db.write(actor="system") as uow:
-        for item in await store.newly_overdue(uow.conn, on):
-            late = replace(item, overdue_at=now(), version=item.version + 1)
-            try:
-                await store.save_action_item(uow.conn, late, expected_version=item.version)
-            except errors.StaleWrite:
-                continue  # completed or claimed meanwhile
-            await uow.emit(
-                f"{SUBJECT}.action_item.overdue",
-                late.name,
-                late.version,
-                ev.ActionItemOverdue(action_item=action_item_snapshot(late)),
-            )
-            emitted += 1
-    return emitted
+        return await sessions.sweep_overdue(uow, on or seoul_today())
 
 
 def overdue_loop(db: Database, every: float = SWEEP_SECONDS) -> Callable[[], Awaitable[None]]:

@@ -130,8 +130,8 @@ def run(address: str, token: str, *, wait_seconds: float = 60) -> None:
             registration = pb.Registration(
                 program=program.name, participant_name=participant, company=f"companies/{company}"
             )
-            request = pb.CreateRegistrationRequest(registration=registration, request_id=f"demo-registration-{n}")
-            _when_known(partial(stub.CreateRegistration, request, metadata=metadata), wait_seconds)
+            register = pb.CreateRegistrationRequest(registration=registration, request_id=f"demo-registration-{n}")
+            _when_known(partial(stub.CreateRegistration, register, metadata=metadata), wait_seconds)
 
 
 def _when_known(call: Callable[[], object], wait_seconds: float) -> None:

@@ -17,8 +17,9 @@ from hub.consulting.v1 import consulting_pb2 as pb
 from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import envelope_pb2
 
+from hubcore.convert import seoul_today
 from hubcore.db import outbox
-from services.consulting import domain, handlers, store
+from services.consulting import handlers, store
 from tests.conftest import ADMIN, SERVICE, RunningConsulting
 from tests.integration.consulting_world import (
     earlier_today,
@@ -252,7 +253,7 @@ async def test_completion_creates_action_items_that_fall_overdue_once(consulting
     assert [t.completed for t in stats.sessions_by_type] in ([], [0]), "a session not yet held is not counted"
     request = schedule_request(company, mentor, kind, earlier_today())
     session = await c.consulting.ScheduleSession(request, metadata=ADMIN)
-    today = domain.today()
+    today = seoul_today()
 
     def due(day: date) -> date_pb2.Date:
         return date_pb2.Date(year=day.year, month=day.month, day=day.day)
@@ -526,6 +527,7 @@ async def test_directory_applies_only_newer_versions_and_refuses_archived(consul
     await deliver(1, "옛이름")  # arrives late: ignored
     async with c.runtime.db.read() as conn:
         row = await store.get_company(conn, "companies/5")
+    assert row is not None  # get_company is typed now (DirectoryCompany | None)
     assert (row.korean_name, row.version) == ("새이름", 2)
     await deliver(3, "새이름", archived=True)
     mentor, kind = await make_mentor(c), await make_type(c)

@@ -17,9 +17,9 @@ from hub.ops.v1 import ops_pb2
 from nats.js import JetStreamContext
 
 from hubcore import events
+from hubcore.convert import seoul_today
 from hubcore.db import outbox
 from hublocal.natsserver import NatsServer
-from services.consulting import domain
 from tests.conftest import ADMIN, Running, RunningConsulting, eventually
 from tests.integration.consulting_world import earlier_today, make_mentor, make_type, schedule_request
 
@@ -56,7 +56,7 @@ async def test_registered_company_can_be_scheduled_and_completion_is_published_o
 
     session = await eventually(scheduled, timeout=30)
     assert session.company == company.name
-    due = domain.today() + timedelta(days=14)
+    due = seoul_today() + timedelta(days=14)
     done = await c.consulting.CompleteSession(
         pb.CompleteSessionRequest(
             name=session.name,

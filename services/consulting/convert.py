@@ -1,0 +1,433 @@
+"""Consulting messages <-> domain objects: the API's resources (*_pb), what a request asks for (*_fields,
+the filters, names), and the events' snapshots (*_snapshot). Imported by the servicer, the use cases (for the
+events they emit) and the handlers; it never touches the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from google.type import dayofweek_pb2, timeofday_pb2
+from hub.consulting.v1 import consulting_pb2 as pb
+from hub.events.v1 import consulting_pb2 as ev
+
+from hubcore import errors
+from hubcore.convert import (
+    calendar_date,
+    date_message,
+    duration,
+    duration_message,
+    interval_message,
+    seoul_today,
+    timestamp,
+)
+from hubcore.requests import enum_short, parse_filter, parse_name, short_value
+from hubcore.text import clean
+from services.consulting import domain
+
+# Names and filters
+
+
+def ref(name: str, collection: str, field: str = "name") -> domain.Ref:
+    return domain.Ref(parse_name(name, collection, field), name)
+
+
+def optional_ref(name: str, collection: str, field: str) -> domain.Ref | None:
+    return ref(name, collection, field) if name else None
+
+
+def name_of(collection: str, number: int | None) -> str:
+    return f"{collection}/{number}" if number is not None else ""
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return raw.lower() == "true"
+
+
+def _when(raw: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{raw!r} is not an RFC 3339 time like 2026-03-02T09:00:00Z") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{raw!r} needs a UTC offset, e.g. 2026-03-02T09:00:00Z")
+    return value.astimezone(UTC)
+
+
+def mentor_filter(text: str) -> tuple[dict[str, list[str]], str]:
+    """(kind, expertise) terms of ListMentors, and the page tokens' query key."""
+    terms = parse_filter(
+        text, {"expertise": lambda v: clean(v).casefold(), "kind": short_value(pb.MentorKind, "MENTOR_KIND")}
+    )
+    return terms, f"mentors|{sorted(terms.items())}"
+
+
+def session_filter(text: str) -> tuple[domain.SessionFilter, str]:
+    terms = parse_filter(
+        text,
+        {
+            "mentor": lambda v: parse_name(v, "mentors", "filter"),
+            "company": lambda v: parse_name(v, "companies", "filter"),
+            "room": lambda v: parse_name(v, "rooms", "filter"),
+            "session_type": lambda v: parse_name(v, "sessionTypes", "filter"),
+            "state": short_value(pb.SessionState, "SESSION_STATE"),
+            "start_after": _when,
+            "start_before": _when,
+        },
+    )
+    query_key = f"sessions|{sorted((k, [str(x) for x in v]) for k, v in terms.items())}"
+    return domain.SessionFilter(**terms), query_key
+
+
+def action_item_filter(text: str) -> tuple[domain.ActionItemFilter, str]:
+    terms = parse_filter(
+        text,
+        {
+            "company": lambda v: parse_name(v, "companies", "filter"),
+            "mentor": lambda v: parse_name(v, "mentors", "filter"),
+            "session": lambda v: parse_name(v, "sessions", "filter"),
+            "owner": clean,
+            "state": short_value(pb.ActionItemState, "ACTION_ITEM_STATE"),
+            "overdue": _bool,
+        },
+    )
+    return domain.ActionItemFilter(**terms), f"actionItems|{sorted(terms.items())}"
+
+
+def program_filter(text: str) -> tuple[list[str], str]:
+    """The kinds ListPrograms asks for, and the page tokens' query key."""
+    terms = parse_filter(text, {"kind": short_value(pb.ProgramKind, "PROGRAM_KIND")})
+    return terms.get("kind", []), f"programs|{sorted(terms.items())}"
+
+
+# Mentors and their week
+
+
+def _minute(value: timeofday_pb2.TimeOfDay, path: str) -> int:
+    if value.seconds or value.nanos or not 0 <= value.minutes <= 59 or not 0 <= value.hours <= 24:
+        raise errors.invalid(path, "must be a time of day in whole minutes, 00:00 to 24:00")
+    if value.hours == 24 and value.minutes:
+        raise errors.invalid(path, "must not be after 24:00")
+    return value.hours * 60 + value.minutes
+
+
+def _windows(messages: Iterable[pb.WeeklyWindow], path: str) -> list[domain.Window]:
+    windows = []
+    for i, w in enumerate(messages):
+        if w.day == dayofweek_pb2.DAY_OF_WEEK_UNSPECIFIED:
+            raise errors.invalid(f"{path}[{i}].day", "is required")
+        windows.append(
+            domain.Window(
+                weekday=w.day - 1,  # google.type.DayOfWeek: MONDAY = 1
+                start_minute=_minute(w.start_time, f"{path}[{i}].start_time"),
+                end_minute=_minute(w.end_time, f"{path}[{i}].end_time"),
+            )
+        )
+    return windows
+
+
+def _window_pb(w: domain.Window) -> pb.WeeklyWindow:
+    return pb.WeeklyWindow(
+        day=dayofweek_pb2.DayOfWeek.Value(dayofweek_pb2.DayOfWeek.Name(w.weekday + 1)),
+        start_time=timeofday_pb2.TimeOfDay(hours=w.start_minute // 60, minutes=w.start_minute % 60),
+        end_time=timeofday_pb2.TimeOfDay(hours=w.end_minute // 60, minutes=w.end_minute % 60),
+    )
+
+
+def mentor_pb(m: domain.Mentor) -> pb.Mentor:
+    return pb.Mentor(
+        name=m.name,
+        korean_name=m.korean_name,
+        english_name=m.english_name,
+        kind=pb.MentorKind.Value(f"MENTOR_KIND_{m.kind}"),
+        affiliation=m.affiliation,
+        email=m.email,
+        expertise=m.expertise,
+        time_zone=m.time_zone,
+        weekly_availability=[_window_pb(w) for w in m.windows],
+        create_time=timestamp(m.created_at),
+        update_time=timestamp(m.updated_at),
+        etag=m.etag,
+    )
+
+
+def mentor_fields(message: pb.Mentor) -> dict[str, object]:
+    return {
+        "korean_name": message.korean_name,
+        "english_name": message.english_name,
+        "kind": enum_short(pb.MentorKind, "MENTOR_KIND", message.kind),
+        "affiliation": message.affiliation,
+        "email": message.email,
+        "expertise": list(message.expertise),
+        "time_zone": message.time_zone,
+        "windows": _windows(message.weekly_availability, "mentor.weekly_availability"),
+    }
+
+
+def mentor_changes(message: pb.Mentor, paths: Iterable[str]) -> dict[str, object]:
+    """The fields an update mask names, by the domain's names (weekly_availability is windows)."""
+    wanted = mentor_fields(message)
+    fields = {"weekly_availability": "windows"}
+    return {fields.get(p, p): wanted[fields.get(p, p)] for p in paths}
+
+
+def mentor_snapshot(mentor: domain.Mentor) -> ev.MentorSnapshot:
+    return ev.MentorSnapshot(
+        name=mentor.name, korean_name=mentor.korean_name, english_name=mentor.english_name, email=mentor.email,
+        time_zone=mentor.time_zone, kind=mentor.kind,
+    )  # fmt: skip
+
+
+def exception_pb(x: domain.AvailabilityException) -> pb.AvailabilityException:
+    return pb.AvailabilityException(
+        name=x.name,
+        mentor=f"mentors/{x.mentor_id}",
+        kind=pb.EXCEPTION_KIND_AVAILABLE if x.available else pb.EXCEPTION_KIND_UNAVAILABLE,
+        interval=interval_message(x.start, x.end),
+        reason=x.reason,
+        create_time=timestamp(x.created_at),
+    )
+
+
+# Rooms and session types
+
+
+def room_pb(r: domain.Room) -> pb.Room:
+    return pb.Room(
+        name=r.name,
+        display_name=r.display_name,
+        floor=r.floor,
+        capacity=r.capacity,
+        create_time=timestamp(r.created_at),
+    )
+
+
+def session_type_pb(t: domain.SessionType) -> pb.SessionType:
+    return pb.SessionType(
+        name=t.name,
+        display_name=t.display_name,
+        category=pb.SessionCategory.Value(f"SESSION_CATEGORY_{t.category}"),
+        default_duration=duration_message(t.default_duration),
+        buffer_before=duration_message(t.buffer_before),
+        buffer_after=duration_message(t.buffer_after),
+        create_time=timestamp(t.created_at),
+    )
+
+
+# Sessions and action items
+
+
+def session_pb(s: domain.Session, history: list[domain.SessionChange] | None = None) -> pb.Session:
+    return pb.Session(
+        name=s.name,
+        company=f"companies/{s.company_id}",
+        mentor=f"mentors/{s.mentor_id}",
+        session_type=f"sessionTypes/{s.session_type_id}",
+        interval=interval_message(s.start, s.end),
+        room=name_of("rooms", s.room_id),
+        agenda=s.agenda,
+        state=pb.SessionState.Value(f"SESSION_STATE_{s.state}"),
+        notes=s.notes,
+        cancel_reason=s.cancel_reason,
+        sequence=s.sequence,
+        history=[
+            pb.SessionChange(
+                previous_interval=interval_message(c.previous_start, c.previous_end),
+                previous_room=name_of("rooms", c.previous_room_id),
+                new_interval=interval_message(c.new_start, c.new_end),
+                new_room=name_of("rooms", c.new_room_id),
+                reason=c.reason,
+                change_time=timestamp(c.changed_at),
+                actor=c.actor,
+            )
+            for c in history or []
+        ],
+        create_time=timestamp(s.created_at),
+        update_time=timestamp(s.updated_at),
+        etag=s.etag,
+    )
+
+
+def session_snapshot(s: domain.Session, mentor: domain.Mentor, kind: domain.SessionType) -> ev.SessionSnapshot:
+    return ev.SessionSnapshot(
+        name=s.name,
+        company=f"companies/{s.company_id}",
+        mentor=mentor.name,
+        mentor_name=mentor.korean_name,
+        session_type=kind.name,
+        session_type_name=kind.display_name,
+        category=kind.category,
+        start_time=timestamp(s.start),
+        end_time=timestamp(s.end),
+        room=name_of("rooms", s.room_id),
+        agenda=s.agenda,
+        state=s.state,
+        sequence=s.sequence,
+    )
+
+
+DEFAULT_SLOTS, MAX_SLOTS = 100, 1000
+
+
+def slot_search(request: pb.FindAvailableSlotsRequest) -> domain.SlotSearch:
+    tag = clean(request.expertise).casefold()
+    if bool(request.mentors) == bool(tag):
+        raise errors.invalid("mentors", "give either mentors or an expertise tag (exactly one of the two)")
+    mentors = [ref(m, "mentors", f"mentors[{i}]") for i, m in enumerate(request.mentors)]
+    first = calendar_date(request.start_date, "start_date")
+    last = calendar_date(request.end_date, "end_date")
+    if first is None or last is None:
+        raise errors.invalid("start_date" if first is None else "end_date", "is required")
+    window_start, window_end = domain.search_window(first, last, request.time_zone.strip() or domain.HUB_ZONE)
+    session_type = optional_ref(request.session_type, "sessionTypes", "session_type")
+    room = optional_ref(request.room, "rooms", "room")
+    if request.company:
+        parse_name(request.company, "companies", "company")
+    if request.min_room_capacity < 0:
+        raise errors.invalid("min_room_capacity", "must not be negative")
+    if request.page_size < 0:
+        raise errors.invalid("page_size", "must not be negative")
+    step = duration(request.granularity) if request.HasField("granularity") else timedelta(minutes=30)
+    if not (timedelta(minutes=5) <= step <= timedelta(hours=24) and step.total_seconds() % 60 == 0):
+        raise errors.invalid("granularity", "must be whole minutes from 5 minutes to 24 hours")
+    return domain.SlotSearch(
+        mentors=mentors, tag=tag, start=window_start, end=window_end, session_type=session_type,
+        duration=duration(request.duration) if request.HasField("duration") else None, room=room,
+        need_room=request.need_room, min_room_capacity=request.min_room_capacity, company=request.company,
+        step=step, limit=min(request.page_size or DEFAULT_SLOTS, MAX_SLOTS),
+    )  # fmt: skip
+
+
+def slot_pb(s: domain.Slot) -> pb.Slot:
+    return pb.Slot(
+        mentor=f"mentors/{s.mentor_id}",
+        interval=interval_message(s.start, s.end),
+        rooms=[f"rooms/{r}" for r in s.rooms],
+    )
+
+
+def action_item_pb(a: domain.ActionItem) -> pb.ActionItem:
+    return pb.ActionItem(
+        name=a.name,
+        session=f"sessions/{a.session_id}",
+        company=f"companies/{a.company_id}",
+        mentor=f"mentors/{a.mentor_id}",
+        description=a.description,
+        owner=a.owner,
+        due_date=date_message(a.due_date),
+        state=pb.ActionItemState.Value(f"ACTION_ITEM_STATE_{a.state}"),
+        overdue=a.is_overdue(seoul_today()),
+        complete_time=timestamp(a.completed_at),
+        create_time=timestamp(a.created_at),
+        etag=a.etag,
+    )
+
+
+def action_item_snapshot(a: domain.ActionItem) -> ev.ActionItemSnapshot:
+    return ev.ActionItemSnapshot(
+        name=a.name,
+        session=f"sessions/{a.session_id}",
+        company=f"companies/{a.company_id}",
+        mentor=f"mentors/{a.mentor_id}",
+        description=a.description,
+        owner=a.owner,
+        due_date=date_message(a.due_date),
+        state=a.state,
+    )
+
+
+# Programs
+
+
+def program_pb(p: domain.Program) -> pb.Program:
+    return pb.Program(
+        name=p.name,
+        display_name=p.display_name,
+        kind=pb.ProgramKind.Value(f"PROGRAM_KIND_{p.kind}"),
+        interval=interval_message(p.start, p.end),
+        room=name_of("rooms", p.room_id),
+        capacity=p.capacity,
+        description=p.description,
+        registered_count=p.registered_count,
+        attended_count=p.attended_count,
+        create_time=timestamp(p.created_at),
+    )
+
+
+def registration_pb(r: domain.Registration) -> pb.Registration:
+    return pb.Registration(
+        name=r.name,
+        program=f"programs/{r.program_id}",
+        participant_name=r.participant_name,
+        email=r.email,
+        company=name_of("companies", r.company_id),
+        state=pb.RegistrationState.Value(f"REGISTRATION_STATE_{r.state}"),
+        create_time=timestamp(r.created_at),
+    )
+
+
+def attendance_recorded(p: domain.Program, marked: list[domain.Registration]) -> ev.ProgramAttendanceRecorded:
+    return ev.ProgramAttendanceRecorded(
+        program=p.name,
+        display_name=p.display_name,
+        kind=p.kind,
+        records=[
+            ev.AttendanceRecord(
+                registration=r.name,
+                participant_name=r.participant_name,
+                company=name_of("companies", r.company_id),
+                attended=r.state == domain.ATTENDED,
+            )
+            for r in marked
+        ],
+        attended_count=p.attended_count,
+        registered_count=p.registered_count,
+    )
+
+
+def attendance_marks(marks: Sequence[pb.AttendanceMark]) -> dict[int, bool]:
+    """Attended or not, by registration number; each registration once."""
+    if not marks:
+        raise errors.invalid("marks", "is required")
+    found: dict[int, bool] = {}
+    for i, mark in enumerate(marks):
+        number = parse_name(mark.registration, "registrations", f"marks[{i}].registration")
+        if number in found:
+            raise errors.invalid(f"marks[{i}].registration", "is marked twice")
+        found[number] = mark.attended
+    return found
+
+
+# The dashboard
+
+STATE_FIELDS = {
+    domain.SCHEDULED: "scheduled",
+    domain.COMPLETED: "completed",
+    domain.CANCELLED: "cancelled",
+    domain.NO_SHOW: "no_show",
+}
+
+
+def stats_pb(figures: domain.Stats) -> pb.ConsultingStats:
+    by_type: dict[int, pb.ConsultingStats.TypeCount] = {}
+    for row in figures.by_type:
+        entry = by_type.setdefault(
+            row.type_id,
+            pb.ConsultingStats.TypeCount(
+                session_type=f"sessionTypes/{row.type_id}", display_name=row.display_name, category=row.category
+            ),
+        )
+        if row.state in STATE_FIELDS:
+            setattr(entry, STATE_FIELDS[row.state], row.count)
+    return pb.ConsultingStats(
+        sessions_by_type=list(by_type.values()),
+        programs_held=figures.programs_held,
+        participants=figures.participants,
+        people_trained=figures.people_trained,
+        companies_served=figures.companies_served,
+        mentors=figures.mentors,
+        open_action_items=figures.open_action_items,
+        overdue_action_items=figures.overdue_action_items,
+    )

@@ -1,0 +1,111 @@
+"""Programs (events with a room and a capacity), their registrations and attendance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.text import clean
+from services.consulting.domain.common import PROGRAM_KINDS, check_interval
+
+REGISTERED, ATTENDED, ABSENT = "REGISTERED", "ATTENDED", "ABSENT"
+
+# Programs
+
+
+@dataclass(frozen=True)
+class Program:
+    id: int
+    display_name: str
+    kind: str
+    start: datetime
+    end: datetime
+    room_id: int | None = None
+    capacity: int = 0
+    description: str = ""
+    registered_count: int = 0
+    attended_count: int = 0
+    attendance_recorded_at: datetime | None = None
+    created_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"programs/{self.id}"
+
+
+def new_program(
+    *, display_name: str, kind: str, start: datetime | None, end: datetime | None, room_id: int | None,
+    capacity: int, description: str,
+) -> Program:  # fmt: skip
+    problems = []
+    if not clean(display_name):
+        problems.append(("program.display_name", "is required"))
+    if kind not in PROGRAM_KINDS:
+        problems.append(("program.kind", "is required"))
+    if not 0 <= capacity <= 100_000:
+        problems.append(("program.capacity", "must be 0 (no limit) to 100000"))
+    if problems:
+        raise InvalidArgument(problems)
+    check_interval(start, end, "program.interval", longest=timedelta(days=366))
+    assert start is not None and end is not None
+    return Program(0, clean(display_name), kind, start, end, room_id, capacity, description.strip())
+
+
+@dataclass(frozen=True)
+class Registration:
+    id: int
+    program_id: int
+    participant_name: str
+    email: str = ""
+    company_id: int | None = None
+    state: str = REGISTERED
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"registrations/{self.id}"
+
+
+def check_attendance(program: Program, at: datetime) -> None:
+    """Attendance is a record of what happened: not for a program that has not begun."""
+    if at < program.start:
+        raise FailedPrecondition(
+            f"{program.name} starts at {program.start.isoformat()}; attendance can be recorded once it has begun",
+            type_="PROGRAM_NOT_STARTED",
+            subject=program.name,
+        )
+
+
+def check_capacity(program: Program) -> None:
+    if program.capacity and program.registered_count >= program.capacity:
+        raise FailedPrecondition(
+            f"{program.name} is full ({program.capacity} places)", type_="PROGRAM_FULL", subject=program.name
+        )
+
+
+# The dashboard
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    """How many sessions of one type are in one state (state None: a type without sessions)."""
+
+    type_id: int
+    display_name: str
+    category: str
+    state: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Stats:
+    by_type: list[TypeCount]
+    programs_held: int
+    participants: int
+    people_trained: int
+    companies_served: int
+    mentors: int
+    open_action_items: int
+    overdue_action_items: int

@@ -1,0 +1,213 @@
+"""What sessions are booked with: mentors and their weekly hours, their exceptions, rooms, session types,
+and the companies as this service knows them (a read model of the companies service)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from hubcore.errors import InvalidArgument
+from hubcore.text import clean, clean_tags
+from services.consulting.domain.common import (
+    CATEGORIES,
+    DAY_MINUTES,
+    HUB_ZONE,
+    MAX_BUFFER,
+    MAX_SESSION,
+    MAX_TAGS,
+    MENTOR_KINDS,
+    MIN_SESSION,
+    zone,
+)
+
+# Mentors and their week
+
+
+@dataclass(frozen=True)
+class Window:
+    """Wall-clock hours on one weekday (0 = Monday) in minutes after midnight; end may be 1440 (24:00)."""
+
+    weekday: int
+    start_minute: int
+    end_minute: int
+
+
+def check_windows(windows: Sequence[Window], field_path: str) -> None:
+    problems = []
+    for i, w in enumerate(windows):
+        path = f"{field_path}[{i}]"
+        if not 0 <= w.weekday <= 6:
+            problems.append((f"{path}.day", "is required"))
+        if not 0 <= w.start_minute < DAY_MINUTES or not 0 < w.end_minute <= DAY_MINUTES:
+            problems.append((path, "times must be between 00:00 and 24:00"))
+        elif w.end_minute <= w.start_minute:
+            problems.append((f"{path}.end_time", "must be after start_time"))
+    if len(windows) > 50:
+        problems.append((field_path, "has more than 50 windows"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+@dataclass(frozen=True)
+class Mentor:
+    id: int
+    korean_name: str
+    kind: str
+    english_name: str = ""
+    affiliation: str = ""
+    email: str = ""
+    expertise: list[str] = field(default_factory=list)
+    time_zone: str = HUB_ZONE
+    windows: list[Window] = field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"mentors/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+
+def check_mentor(mentor: Mentor) -> None:
+    problems = []
+    if not mentor.korean_name:
+        problems.append(("mentor.korean_name", "is required"))
+    if mentor.kind not in MENTOR_KINDS:
+        problems.append(("mentor.kind", "is required"))
+    if len(mentor.expertise) > MAX_TAGS:
+        problems.append(("mentor.expertise", f"has more than {MAX_TAGS} tags"))
+    if problems:
+        raise InvalidArgument(problems)
+    zone(mentor.time_zone, "mentor.time_zone")
+    check_windows(mentor.windows, "mentor.weekly_availability")
+
+
+def new_mentor(**fields: object) -> Mentor:
+    mentor = Mentor(id=0, **fields)  # type: ignore[arg-type]
+    mentor = _normalized_mentor(mentor)
+    check_mentor(mentor)
+    return mentor
+
+
+def _normalized_mentor(mentor: Mentor) -> Mentor:
+    return replace(
+        mentor,
+        korean_name=clean(mentor.korean_name),
+        english_name=clean(mentor.english_name),
+        affiliation=clean(mentor.affiliation),
+        email=mentor.email.strip().lower(),
+        expertise=clean_tags(mentor.expertise),
+        time_zone=mentor.time_zone.strip() or HUB_ZONE,
+    )
+
+
+def update_mentor(mentor: Mentor, changes: dict[str, object]) -> tuple[Mentor, list[str]]:
+    candidate = _normalized_mentor(replace(mentor, **changes))  # type: ignore[arg-type]
+    changed = sorted(k for k in changes if getattr(candidate, k) != getattr(mentor, k))
+    if not changed:
+        return mentor, []
+    updated = replace(candidate, version=mentor.version + 1)
+    check_mentor(updated)
+    return updated, changed
+
+
+@dataclass(frozen=True)
+class AvailabilityException:
+    id: int
+    mentor_id: int
+    available: bool  # True: extra hours; False: away
+    start: datetime
+    end: datetime
+    reason: str = ""
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"availabilityExceptions/{self.id}"
+
+
+@dataclass(frozen=True)
+class Room:
+    id: int
+    display_name: str
+    capacity: int
+    floor: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"rooms/{self.id}"
+
+
+def new_room(*, display_name: str, capacity: int, floor: int = 0) -> Room:
+    room = Room(id=0, display_name=clean(display_name), capacity=capacity, floor=floor)
+    problems = []
+    if not room.display_name:
+        problems.append(("room.display_name", "is required"))
+    if not 1 <= capacity <= 1000:
+        problems.append(("room.capacity", "must be 1 to 1000"))
+    if not -5 <= floor <= 200:
+        problems.append(("room.floor", "must be -5 to 200"))
+    if problems:
+        raise InvalidArgument(problems)
+    return room
+
+
+@dataclass(frozen=True)
+class SessionType:
+    id: int
+    display_name: str
+    category: str
+    default_duration: timedelta
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+    created_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        return f"sessionTypes/{self.id}"
+
+
+def _whole_minutes(span: timedelta) -> bool:
+    return span.total_seconds() % 60 == 0
+
+
+def new_session_type(
+    *, display_name: str, category: str, default_duration: timedelta, buffer_before: timedelta, buffer_after: timedelta
+) -> SessionType:
+    kind = SessionType(0, clean(display_name), category, default_duration, buffer_before, buffer_after)
+    problems = []
+    if not kind.display_name:
+        problems.append(("session_type.display_name", "is required"))
+    if category not in CATEGORIES:
+        problems.append(("session_type.category", "is required"))
+    if not (MIN_SESSION <= default_duration <= MAX_SESSION and _whole_minutes(default_duration)):
+        problems.append(("session_type.default_duration", "must be whole minutes from 5 minutes to 12 hours"))
+    for path, span in (("buffer_before", buffer_before), ("buffer_after", buffer_after)):
+        if not (timedelta(0) <= span <= MAX_BUFFER and _whole_minutes(span)):
+            problems.append((f"session_type.{path}", "must be whole minutes from 0 to 2 hours"))
+    if problems:
+        raise InvalidArgument(problems)
+    return kind
+
+
+@dataclass(frozen=True)
+class DirectoryCompany:
+    """A company as the companies service's events described it last (the newest version wins)."""
+
+    company: str  # companies/{id}
+    korean_name: str
+    english_name: str
+    status: str
+    archived: bool
+    version: int
+
+    @property
+    def closed(self) -> str:
+        """Why no session may be booked with it ("archived", "withdrawn"), or ""."""
+        return "archived" if self.archived else "withdrawn" if self.status == "WITHDRAWN" else ""

@@ -1,0 +1,232 @@
+"""Sessions (their state machine and the time they hold), their changes, and the action items they leave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.text import clean
+from services.consulting.domain.common import MAX_SESSION, MIN_SESSION, check_interval
+from services.consulting.domain.resources import SessionType
+
+SCHEDULED, COMPLETED, CANCELLED, NO_SHOW = "SCHEDULED", "COMPLETED", "CANCELLED", "NO_SHOW"
+SESSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SCHEDULED: frozenset({COMPLETED, CANCELLED, NO_SHOW}),
+    COMPLETED: frozenset(),
+    CANCELLED: frozenset(),
+    NO_SHOW: frozenset(),
+}
+# Sessions in these states hold their mentor, company and room; the others free them.
+HOLDS_TIME = frozenset({SCHEDULED, COMPLETED})
+OPEN, DONE = "OPEN", "DONE"  # action items
+
+
+# Sessions and what they hold
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    company_id: int
+    mentor_id: int
+    session_type_id: int
+    start: datetime
+    end: datetime
+    buffer_before: timedelta = timedelta(0)
+    buffer_after: timedelta = timedelta(0)
+    room_id: int | None = None
+    agenda: str = ""
+    state: str = SCHEDULED
+    notes: str = ""
+    cancel_reason: str = ""
+    sequence: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"sessions/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    def holds(self) -> list[tuple[str, datetime, datetime]]:
+        """The bookings this session holds: the mentor with the type's buffers, the company and the room
+        for the session itself. No two bookings of one resource may overlap."""
+        if self.state not in HOLDS_TIME:
+            return []
+        held = [
+            (f"mentors/{self.mentor_id}", self.start - self.buffer_before, self.end + self.buffer_after),
+            (f"companies/{self.company_id}", self.start, self.end),
+        ]
+        if self.room_id is not None:
+            held.append((f"rooms/{self.room_id}", self.start, self.end))
+        return held
+
+    def _move(self, target: str) -> None:
+        if target not in SESSION_TRANSITIONS[self.state]:
+            raise FailedPrecondition(
+                f"{self.name} is {self.state} and cannot become {target}", type_="SESSION_STATE", subject=self.name
+            )
+
+    def reschedule(self, start: datetime, end: datetime, room_id: int | None) -> Session:
+        if self.state != SCHEDULED:
+            raise FailedPrecondition(
+                f"{self.name} is {self.state}; only a scheduled session can be moved",
+                type_="SESSION_STATE",
+                subject=self.name,
+            )
+        check_interval(start, end, "interval", longest=MAX_SESSION)
+        if (start, end, room_id) == (self.start, self.end, self.room_id):
+            raise FailedPrecondition(
+                f"{self.name} is already at that time and room", type_="SESSION_UNCHANGED", subject=self.name
+            )
+        return replace(
+            self, start=start, end=end, room_id=room_id, sequence=self.sequence + 1, version=self.version + 1
+        )
+
+    def cancel(self, reason: str) -> Session:
+        self._move(CANCELLED)
+        return replace(
+            self, state=CANCELLED, cancel_reason=clean(reason), sequence=self.sequence + 1, version=self.version + 1
+        )
+
+    def _started(self, at: datetime, what: str) -> None:
+        # Held or missed only once it began: a future session counted as held would inflate the dashboard.
+        if at < self.start:
+            raise FailedPrecondition(
+                f"{self.name} starts at {self.start.isoformat()} and cannot be {what} before it has started",
+                type_="SESSION_NOT_STARTED",
+                subject=self.name,
+            )
+
+    def no_show(self, at: datetime) -> Session:
+        self._move(NO_SHOW)
+        self._started(at, "marked a no-show")
+        return replace(self, state=NO_SHOW, version=self.version + 1)
+
+    def complete(self, notes: str, at: datetime) -> Session:
+        self._move(COMPLETED)
+        self._started(at, "completed")
+        return replace(self, state=COMPLETED, notes=notes.strip(), version=self.version + 1)
+
+
+def new_session(
+    *, company_id: int, mentor_id: int, session_type: SessionType, start: datetime, end: datetime | None,
+    room_id: int | None, agenda: str,
+) -> Session:  # fmt: skip
+    end = end or start + session_type.default_duration
+    check_interval(start, end, "session.interval", longest=MAX_SESSION)
+    if end - start < MIN_SESSION:
+        raise InvalidArgument([("session.interval", "must be at least 5 minutes long")])
+    return Session(
+        id=0,
+        company_id=company_id,
+        mentor_id=mentor_id,
+        session_type_id=session_type.id,
+        start=start,
+        end=end,
+        buffer_before=session_type.buffer_before,
+        buffer_after=session_type.buffer_after,
+        room_id=room_id,
+        agenda=agenda.strip(),
+    )
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    previous_start: datetime
+    previous_end: datetime
+    previous_room_id: int | None
+    new_start: datetime
+    new_end: datetime
+    new_room_id: int | None
+    reason: str
+    changed_at: datetime
+    actor: str
+
+
+def conflict_message(resource: str, holder: str) -> str:
+    what = resource.split("/", 1)[0].rstrip("s")
+    return f"{what} {resource} is already booked at an overlapping time by {holder}"
+
+
+# Action items
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    id: int
+    session_id: int
+    company_id: int
+    mentor_id: int
+    description: str
+    owner: str
+    due_date: date
+    state: str = OPEN
+    completed_at: datetime | None = None
+    overdue_at: datetime | None = None  # when the overdue event went out
+    created_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"actionItems/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    def is_overdue(self, on: date) -> bool:
+        return self.state == OPEN and self.due_date < on
+
+    def complete(self, when: datetime) -> ActionItem:
+        if self.state != OPEN:
+            raise FailedPrecondition(f"{self.name} is already done", type_="ACTION_ITEM_STATE", subject=self.name)
+        return replace(self, state=DONE, completed_at=when, version=self.version + 1)
+
+
+def new_action_item(*, index: int, description: str, owner: str, due_date: date | None) -> tuple[str, str, date]:
+    path = f"action_items[{index}]"
+    problems = []
+    if not clean(description):
+        problems.append((f"{path}.description", "is required"))
+    elif len(clean(description)) > 1000:
+        problems.append((f"{path}.description", "must be 1 to 1000 characters long"))
+    if not clean(owner):
+        problems.append((f"{path}.owner", "is required"))
+    elif len(clean(owner)) > 100:
+        problems.append((f"{path}.owner", "must be 1 to 100 characters long"))
+    if due_date is None:
+        problems.append((f"{path}.due_date", "is required"))
+    if problems:
+        raise InvalidArgument(problems)
+    assert due_date is not None
+    return clean(description), clean(owner), due_date
+
+
+# What a list of sessions or action items is filtered by (an empty list: any)
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    mentor: list[int] = field(default_factory=list)
+    company: list[int] = field(default_factory=list)
+    room: list[int] = field(default_factory=list)
+    session_type: list[int] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    start_after: list[datetime] = field(default_factory=list)  # each: starts at or after
+    start_before: list[datetime] = field(default_factory=list)  # each: starts before
+
+
+@dataclass(frozen=True)
+class ActionItemFilter:
+    company: list[int] = field(default_factory=list)
+    mentor: list[int] = field(default_factory=list)
+    session: list[int] = field(default_factory=list)
+    owner: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    overdue: list[bool] = field(default_factory=list)  # each: overdue (True) or not (False) on the day asked

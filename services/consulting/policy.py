@@ -1,0 +1,103 @@
+"""What the consulting service accepts and from whom: the input rules per request (run by the server before
+the use case; the domain checks what needs the resource or several fields at once) and the roles per method."""
+
+from __future__ import annotations
+
+from hub.consulting.v1 import consulting_pb2 as pb
+
+from hubcore.requests import Check, Rules, email, length, max_items, required
+from hubcore.server import ADMIN, SERVICE
+from services.consulting import domain
+
+MENTOR_FIELDS: dict[str, list[Check]] = {
+    "mentor.korean_name": [required, length(1, 100)],
+    "mentor.english_name": [length(1, 100)],
+    "mentor.kind": [required],
+    "mentor.affiliation": [length(0, 200)],
+    "mentor.email": [email, length(3, 200)],
+    "mentor.expertise": [max_items(domain.MAX_TAGS, length(1, 30))],
+    "mentor.time_zone": [length(0, 64)],
+}
+MENTOR_MUTABLE = frozenset(
+    {"korean_name", "english_name", "kind", "affiliation", "email", "expertise", "time_zone", "weekly_availability"}
+)
+REQUEST_ID: dict[str, list[Check]] = {"request_id": [length(1, 100)]}
+
+RULES: dict[type, Rules] = {
+    pb.CreateMentorRequest: Rules({**MENTOR_FIELDS, **REQUEST_ID}),
+    pb.GetMentorRequest: Rules({"name": [required]}),
+    pb.ListMentorsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.UpdateMentorRequest: Rules(
+        {"mentor.name": [required], **MENTOR_FIELDS}, "update_mask", "mentor", MENTOR_MUTABLE
+    ),
+    pb.CreateAvailabilityExceptionRequest: Rules(
+        {
+            "availability_exception.mentor": [required],
+            "availability_exception.kind": [required],
+            "availability_exception.reason": [length(0, 500)],
+            **REQUEST_ID,
+        }
+    ),
+    pb.ListAvailabilityExceptionsRequest: Rules({"mentor": [required]}),
+    pb.DeleteAvailabilityExceptionRequest: Rules({"name": [required]}),
+    pb.CreateRoomRequest: Rules(
+        {"room.display_name": [required, length(1, 100)], "room.capacity": [required], **REQUEST_ID}
+    ),
+    pb.GetRoomRequest: Rules({"name": [required]}),
+    pb.CreateSessionTypeRequest: Rules(
+        {"session_type.display_name": [required, length(1, 100)], "session_type.category": [required], **REQUEST_ID}
+    ),
+    pb.GetSessionTypeRequest: Rules({"name": [required]}),
+    pb.FindAvailableSlotsRequest: Rules(
+        {"mentors": [max_items(100)], "expertise": [length(0, 30)], "time_zone": [length(0, 64)]}
+    ),
+    pb.ScheduleSessionRequest: Rules(
+        {
+            "session.company": [required],
+            "session.mentor": [required],
+            "session.session_type": [required],
+            "session.agenda": [length(0, 2000)],
+            "request_id": [required, length(1, 100)],
+        }
+    ),
+    pb.GetSessionRequest: Rules({"name": [required]}),
+    pb.ListSessionsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.RescheduleSessionRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
+    pb.CancelSessionRequest: Rules({"name": [required], "reason": [required, length(1, 500)]}),
+    pb.MarkSessionNoShowRequest: Rules({"name": [required]}),
+    pb.CompleteSessionRequest: Rules({"name": [required], "action_items": [max_items(50)]}),
+    pb.GetActionItemRequest: Rules({"name": [required]}),
+    pb.ListActionItemsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.CompleteActionItemRequest: Rules({"name": [required]}),
+    pb.ExportCalendarRequest: Rules({"owner": [required]}),
+    pb.CreateProgramRequest: Rules(
+        {
+            "program.display_name": [required, length(1, 200)],
+            "program.kind": [required],
+            "program.description": [length(0, 5000)],
+            **REQUEST_ID,
+        }
+    ),
+    pb.GetProgramRequest: Rules({"name": [required]}),
+    pb.ListProgramsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.CreateRegistrationRequest: Rules(
+        {
+            "registration.program": [required],
+            "registration.participant_name": [required, length(1, 100)],
+            "registration.email": [email, length(3, 200)],
+            **REQUEST_ID,
+        }
+    ),
+    pb.ListRegistrationsRequest: Rules({"program": [required]}),
+    pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
+}
+READ = frozenset({ADMIN, SERVICE})
+ROLES = {
+    name: READ
+    for name in (
+        "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
+        "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
+        "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
+    )
+}  # fmt: skip
+DEFAULT_ROLES = frozenset({ADMIN})

@@ -1,0 +1,233 @@
+"""Use cases of sessions (schedule, move, cancel, no-show, complete), their action items, and the calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from hub.events.v1 import consulting_pb2 as ev
+
+from hubcore import errors
+from hubcore.convert import timestamp
+from hubcore.db import Database, UnitOfWork, now
+from hubcore.requests import check_etag
+from services.consulting import convert, domain, store
+from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve, session_context
+
+Held = tuple[domain.Session, list[domain.SessionChange]]  # a session and its history of changes
+MAX_EXPORT = 2000
+
+
+@dataclass(frozen=True)
+class NewSession:
+    company: domain.Ref
+    mentor: domain.Ref
+    session_type: domain.Ref
+    room: domain.Ref | None
+    start: datetime
+    end: datetime | None  # None: the type's default duration
+    agenda: str
+
+
+async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -> domain.Session:
+    """Books the mentor (with the type's buffers), the company and the room; run inside booking()."""
+    conn = uow.conn
+    company = await store.get_company(conn, new.company.name)
+    if company is None:
+        raise errors.NotFound("Company", new.company.name)
+    if company.closed:
+        raise errors.FailedPrecondition(
+            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
+        )
+    mentor = await load(conn, store.get_mentor, new.mentor, "Mentor")
+    kind = await load(conn, store.get_session_type, new.session_type, "SessionType")
+    if new.room is not None:
+        await load(conn, store.get_room, new.room, "Room")
+    session = domain.new_session(
+        company_id=new.company.id, mentor_id=new.mentor.id, session_type=kind, start=new.start, end=new.end,
+        room_id=new.room.id if new.room else None, agenda=new.agenda,
+    )  # fmt: skip
+    session = await store.insert_session(conn, session)
+    await reserve(uow, pending, session.name, session.holds())
+    await uow.emit(f"{SUBJECT}.session.scheduled", session.name, session.version,
+                   ev.SessionScheduled(session=convert.session_snapshot(session, mentor, kind)))  # fmt: skip
+    return session
+
+
+async def get_session(db: Database, ref: domain.Ref) -> Held:
+    async with db.read() as conn:
+        session = await load(conn, store.get_session, ref, "Session")
+        history = await store.changes_of(conn, [session.id])
+    return session, history.get(session.id, [])
+
+
+async def list_sessions(
+    db: Database, terms: domain.SessionFilter, *, after: list[object] | None, limit: int
+) -> list[Held]:
+    async with db.read() as conn:
+        found = await store.list_sessions(conn, terms, after=after, limit=limit)
+        history = await store.changes_of(conn, [s.id for s in found])
+    return [(s, history.get(s.id, [])) for s in found]
+
+
+async def _held(uow: UnitOfWork, session: domain.Session) -> Held:
+    history = await store.changes_of(uow.conn, [session.id])
+    return session, history.get(session.id, [])
+
+
+async def reschedule_session(
+    uow: UnitOfWork, pending: Pending, ref: domain.Ref, etag: str, *, start: datetime, end: datetime | None,
+    room: domain.Ref | None, reason: str,
+) -> Held:  # fmt: skip
+    """Moves a scheduled session (end None: it keeps its length; room None: it keeps its room); inside booking()."""
+    conn = uow.conn
+    session = await load(conn, store.get_session, ref, "Session")
+    check_etag(etag, session.etag)
+    if room is not None:
+        await load(conn, store.get_room, room, "Room")
+    moved = session.reschedule(
+        start, end or start + (session.end - session.start), room.id if room is not None else session.room_id
+    )
+    moved = await store.save_session(conn, moved, expected_version=session.version)
+    await reserve(uow, pending, moved.name, moved.holds())
+    await store.add_change(conn, session, moved, reason, uow.actor)
+    mentor, kind = await session_context(conn, moved)
+    await uow.emit(
+        f"{SUBJECT}.session.rescheduled",
+        moved.name,
+        moved.version,
+        ev.SessionRescheduled(
+            session=convert.session_snapshot(moved, mentor, kind),
+            previous_start_time=timestamp(session.start),
+            previous_end_time=timestamp(session.end),
+            previous_room=convert.name_of("rooms", session.room_id),
+            reason=reason,
+        ),
+    )
+    return await _held(uow, moved)
+
+
+async def cancel_session(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: str) -> Held:
+    session = await load(uow.conn, store.get_session, ref, "Session")
+    check_etag(etag, session.etag)
+    cancelled = await store.save_session(uow.conn, session.cancel(reason), expected_version=session.version)
+    await store.release(uow.conn, holder=cancelled.name)
+    mentor, kind = await session_context(uow.conn, cancelled)
+    snapshot = convert.session_snapshot(cancelled, mentor, kind)
+    await uow.emit(f"{SUBJECT}.session.cancelled", cancelled.name, cancelled.version,
+                   ev.SessionCancelled(session=snapshot, reason=cancelled.cancel_reason))  # fmt: skip
+    return await _held(uow, cancelled)
+
+
+async def mark_no_show(uow: UnitOfWork, ref: domain.Ref, etag: str) -> Held:
+    session = await load(uow.conn, store.get_session, ref, "Session")
+    check_etag(etag, session.etag)
+    missed = await store.save_session(uow.conn, session.no_show(now()), expected_version=session.version)
+    await store.release(uow.conn, holder=missed.name)
+    mentor, kind = await session_context(uow.conn, missed)
+    await uow.emit(f"{SUBJECT}.session.no_show", missed.name, missed.version,
+                   ev.SessionNoShow(session=convert.session_snapshot(missed, mentor, kind)))  # fmt: skip
+    return await _held(uow, missed)
+
+
+async def complete_session(
+    uow: UnitOfWork, ref: domain.Ref, etag: str, notes: str, wanted: list[tuple[str, str, date]]
+) -> tuple[Held, list[domain.ActionItem]]:
+    """Completes a session that has begun, with the action items it left (description, owner, due date)."""
+    conn = uow.conn
+    session = await load(conn, store.get_session, ref, "Session")
+    check_etag(etag, session.etag)
+    done = await store.save_session(conn, session.complete(notes, now()), expected_version=session.version)
+    items = []
+    for description, owner, due in wanted:
+        item = domain.ActionItem(
+            id=0, session_id=done.id, company_id=done.company_id, mentor_id=done.mentor_id,
+            description=description, owner=owner, due_date=due,
+        )  # fmt: skip
+        items.append(await store.insert_action_item(conn, item))
+    mentor, kind = await session_context(conn, done)
+    snapshot = convert.session_snapshot(done, mentor, kind)
+    completed = ev.SessionCompleted(session=snapshot, notes=done.notes, action_items=[a.name for a in items])
+    await uow.emit(f"{SUBJECT}.session.completed", done.name, done.version, completed)
+    for item in items:
+        await uow.emit(f"{SUBJECT}.action_item.created", item.name, item.version,
+                       ev.ActionItemCreated(action_item=convert.action_item_snapshot(item)))  # fmt: skip
+    return await _held(uow, done), items
+
+
+# Action items
+
+
+async def get_action_item(db: Database, ref: domain.Ref) -> domain.ActionItem:
+    async with db.read() as conn:
+        return await load(conn, store.get_action_item, ref, "ActionItem")
+
+
+async def list_action_items(
+    db: Database, terms: domain.ActionItemFilter, *, on: date, after: int | None, limit: int
+) -> list[domain.ActionItem]:
+    async with db.read() as conn:
+        return await store.list_action_items(conn, terms, on=on, after=after, limit=limit)
+
+
+async def complete_action_item(uow: UnitOfWork, ref: domain.Ref, etag: str) -> domain.ActionItem:
+    item = await load(uow.conn, store.get_action_item, ref, "ActionItem")
+    check_etag(etag, item.etag)
+    done = item.complete(now())
+    await store.save_action_item(uow.conn, done, expected_version=item.version)
+    await uow.emit(f"{SUBJECT}.action_item.completed", done.name, done.version,
+                   ev.ActionItemCompleted(action_item=convert.action_item_snapshot(done)))  # fmt: skip
+    return done
+
+
+async def sweep_overdue(uow: UnitOfWork, on: date) -> int:
+    """Emits action_item.overdue once for each open item due before `on`. Safe with several replicas: an
+    item is claimed by a conditional update, so only one emits."""
+    emitted = 0
+    for item in await store.newly_overdue(uow.conn, on):
+        late = replace(item, overdue_at=now(), version=item.version + 1)
+        try:
+            await store.save_action_item(uow.conn, late, expected_version=item.version)
+        except errors.StaleWrite:
+            continue  # completed or claimed meanwhile
+        await uow.emit(f"{SUBJECT}.action_item.overdue", late.name, late.version,
+                       ev.ActionItemOverdue(action_item=convert.action_item_snapshot(late)))  # fmt: skip
+        emitted += 1
+    return emitted
+
+
+# iCalendar
+
+
+async def export_calendar(db: Database, owner: domain.Ref, start: datetime | None, end: datetime | None) -> bytes:
+    """A mentor's or a company's sessions from start (default: 30 days ago) to end, as an iCalendar file."""
+    mentor_owned = owner.name.startswith("mentors/")
+    start = start or now() - timedelta(days=30)
+    async with db.read() as conn:
+        if mentor_owned:
+            title = f"{(await load(conn, store.get_mentor, owner, 'Mentor')).korean_name} 자문 일정"
+        else:
+            company = await store.get_company(conn, owner.name)
+            if company is None:
+                raise errors.NotFound("Company", owner.name)
+            title = f"{company.korean_name} 자문 일정"
+        found = await store.sessions_of(
+            conn, mentor_id=owner.id if mentor_owned else None, company_id=None if mentor_owned else owner.id,
+            start=start, end=end, limit=MAX_EXPORT,
+        )  # fmt: skip
+        mentors = await store.mentors_by_ids(conn, list({s.mentor_id for s in found}))
+        kinds = await store.session_types_by_id(conn)
+        rooms = {r.id: r for r in await store.all_rooms(conn)}
+        companies = await store.company_names(conn, list({f"companies/{s.company_id}" for s in found}))
+    entries = [
+        domain.CalendarEntry(
+            session=s,
+            summary=f"{kinds[s.session_type_id].display_name} · "
+            f"{companies.get(f'companies/{s.company_id}', f'companies/{s.company_id}')} × "
+            f"{mentors[s.mentor_id].korean_name}",
+            location=rooms[s.room_id].display_name if s.room_id in rooms else "",
+            description=s.agenda,
+        )
+        for s in found
+    ]
+    return domain.to_ical(title, entries)
