@@ -116,3 +116,14 @@ def new_round(
         status=status,
         reporter=reporter,
     )
+
+
+@dataclass(frozen=True)
+class InvestorStats:
+    """The dashboard's figures for a year (Asia/Seoul): introductions by state, rounds closed and raised."""
+
+    year: int
+    introductions_by_state: tuple[tuple[str, int], ...]
+    rounds_closed: int
+    funding_raised: int  # KRW
+    firms: int
