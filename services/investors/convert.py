@@ -10,6 +10,7 @@ from typing import TypedDict
 
 from google.protobuf import timestamp_pb2
 from google.type import date_pb2
+from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import investors_pb2 as ev
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import partner_pb2 as ppb
@@ -236,6 +237,22 @@ def introduction_snapshot(intro: domain.Introduction) -> ev.IntroductionSnapshot
         firm=ref("firms", intro.firm_id),
         partner=ref("partners", intro.partner_id),
         state=intro.state,
+    )
+
+
+def directory_company_of(snapshot: company_events.CompanySnapshot, version: int) -> domain.DirectoryCompany:
+    """The directory's copy of a company, from the snapshot every company event carries."""
+    return domain.DirectoryCompany(
+        id=parse_name(snapshot.name, "companies", "company.name"),
+        korean_name=snapshot.korean_name,
+        english_name=snapshot.english_name,
+        sector=snapshot.sector,
+        stage=snapshot.stage,
+        status=snapshot.status,
+        tags=tuple(snapshot.tags),
+        website=snapshot.website,
+        archived=snapshot.HasField("delete_time"),
+        version=version,
     )
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from google.protobuf.message import Message
 from hub.events.v1 import investors_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,6 +20,39 @@ from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, paged
 
 Terms = dict[str, list[Any]]  # a List's filter, as hubcore.requests.parse_filter read it with policy's Filter
+
+
+class Versioned(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def _update(
+    uow: UnitOfWork,
+    kind: str,
+    current: V,
+    etag: str,
+    update: Callable[[], tuple[V, list[str]]],
+    save: Callable[..., Awaitable[V]],
+    event: Callable[[V, list[str]], Message],
+) -> V:
+    """An update under optimistic concurrency: the etag the caller read, the domain's update() (the changed
+    value and the fields that changed), then save (StaleWrite if another write won) and hub.investors.<kind>.updated.
+    Nothing changed: nothing is written or emitted."""
+    check_etag(etag, current.etag)
+    updated, changed = update()
+    if not changed:
+        return current
+    saved = await save(uow.conn, updated, expected_version=current.version)
+    await uow.emit(f"{SUBJECT}.{kind}.updated", saved.name, saved.version, event(saved, changed))
+    return saved
 
 
 # Firms
@@ -54,15 +88,11 @@ async def list_firms(
 
 
 async def update_firm(uow: UnitOfWork, firm_id: int, name: str, etag: str, changes: dict[str, object]) -> domain.Firm:
+    def event(firm: domain.Firm, changed: list[str]) -> ev.FirmUpdated:
+        return ev.FirmUpdated(firm=convert.firm_snapshot(firm), changed_fields=changed)
+
     firm = await load_firm(uow.conn, firm_id, name)
-    check_etag(etag, firm.etag)
-    updated, changed = domain.update_firm(firm, changes)
-    if not changed:
-        return firm
-    updated = await store.save_firm(uow.conn, updated, expected_version=firm.version)
-    event = ev.FirmUpdated(firm=convert.firm_snapshot(updated), changed_fields=changed)
-    await uow.emit(f"{SUBJECT}.firm.updated", updated.name, updated.version, event)
-    return updated
+    return await _update(uow, "firm", firm, etag, lambda: domain.update_firm(firm, changes), store.save_firm, event)
 
 
 # Partners
@@ -99,15 +129,13 @@ async def list_partners(db: Database, terms: Terms, *, size: int, token: str) ->
 async def update_partner(
     uow: UnitOfWork, partner_id: int, name: str, etag: str, changes: dict[str, object]
 ) -> domain.Partner:
+    def event(partner: domain.Partner, changed: list[str]) -> ev.PartnerUpdated:
+        return ev.PartnerUpdated(partner=convert.partner_snapshot(partner), changed_fields=changed)
+
     partner = await load_partner(uow.conn, partner_id, name)
-    check_etag(etag, partner.etag)
-    updated, changed = domain.update_partner(partner, changes)
-    if not changed:
-        return partner
-    updated = await store.save_partner(uow.conn, updated, expected_version=partner.version)
-    event = ev.PartnerUpdated(partner=convert.partner_snapshot(updated), changed_fields=changed)
-    await uow.emit(f"{SUBJECT}.partner.updated", updated.name, updated.version, event)
-    return updated
+    return await _update(
+        uow, "partner", partner, etag, lambda: domain.update_partner(partner, changes), store.save_partner, event
+    )
 
 
 # API keys

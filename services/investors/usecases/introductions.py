@@ -129,6 +129,12 @@ async def change_introduction_state(
     return saved
 
 
+async def update_directory(uow: UnitOfWork, company: domain.DirectoryCompany) -> bool:
+    """Takes a company's snapshot into the directory if it is newer than what it holds (events may arrive out
+    of order); returns whether it did."""
+    return await store.upsert_directory_company(uow.conn, company)
+
+
 # What a partner sees: only its firm's introductions that the company consented to share
 
 
