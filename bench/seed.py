@@ -106,7 +106,9 @@ async def companies(url: str, count: int) -> list[str]:
 
 async def investors(url: str, firms: int, partners: int) -> tuple[list[str], list[str]]:
     """What CreateFirm and CreatePartner do: the firms first, then the partners spread over them."""
-    from services.investors import api, domain, store
+    from services.investors import convert, domain, store
+    from services.investors.usecases import SUBJECT
+    from services.investors.usecases import firms as firm_cases
 
     async def firm(uow: UnitOfWork, n: int) -> str:
         thesis = investor_pb.Thesis(
@@ -119,10 +121,7 @@ async def investors(url: str, firms: int, partners: int) -> tuple[list[str], lis
         )
         message = investor_pb.Firm(korean_name=f"규모 투자사 {n}", english_name=f"Scale Capital {n}",
                                    type=investor_pb.FIRM_TYPE_VC, theses=[thesis])  # fmt: skip
-        created = await store.insert_firm(uow.conn, domain.new_firm(**api.firm_fields(message)))
-        await uow.emit(f"{api.SUBJECT}.firm.registered", created.name, created.version,
-                       investor_ev.FirmRegistered(firm=api.firm_snapshot(created)))  # fmt: skip
-        return created.name
+        return (await firm_cases.create_firm(uow, convert.firm_fields(message))).name
 
     firm_names = await _batched(url, "investors", firms, firm)
 
@@ -130,12 +129,12 @@ async def investors(url: str, firms: int, partners: int) -> tuple[list[str], lis
         firm_name = firm_names[n % len(firm_names)]
         message = investor_pb.Partner(firm=firm_name, korean_name=f"파트너 {n}", english_name=f"Partner {n}",
                                       email=f"partner{n}@scale.vc")  # fmt: skip
-        fields = api.partner_fields(message)
+        fields = convert.partner_fields(message)
         created = await store.insert_partner(
             uow.conn, domain.new_partner(firm_id=int(firm_name.rsplit("/", 1)[1]), **fields)
         )
-        await uow.emit(f"{api.SUBJECT}.partner.registered", created.name, created.version,
-                       investor_ev.PartnerRegistered(partner=api.partner_snapshot(created)))  # fmt: skip
+        await uow.emit(f"{SUBJECT}.partner.registered", created.name, created.version,
+                       investor_ev.PartnerRegistered(partner=convert.partner_snapshot(created)))  # fmt: skip
         return created.name
 
     return firm_names, await _batched(url, "investors", partners, partner)

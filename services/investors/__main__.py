@@ -10,7 +10,7 @@ from hub.investors.v1 import investors_pb2, investors_pb2_grpc, partner_pb2, par
 from hubcore.retention import Retention
 from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
 from hubcore.settings import Settings
-from services.investors import api, handlers, partner, privacy, store
+from services.investors import handlers, investor_servicer, partner_access, partner_servicer, policy, privacy, store
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -20,14 +20,14 @@ def build(settings: Settings) -> Runtime:
     runtime.add_service(
         GrpcService(
             add_to_server=investors_pb2_grpc.add_InvestorServiceServicer_to_server,
-            servicer=api.InvestorApi(runtime.db),
+            servicer=investor_servicer.InvestorApi(runtime.db),
             descriptor=investors_pb2.DESCRIPTOR.services_by_name["InvestorService"],
-            roles=api.ROLES,
-            default_roles=api.DEFAULT_ROLES,
+            roles=policy.ROLES,
+            default_roles=policy.DEFAULT_ROLES,
         ),
-        api.RULES,
+        policy.RULES,
     )
-    access = partner.PartnerAccess(runtime.db)
+    access = partner_access.PartnerAccess(runtime.db)
     runtime.add_listener(
         Listener(
             name="partner",
@@ -36,13 +36,13 @@ def build(settings: Settings) -> Runtime:
             services=[
                 GrpcService(
                     add_to_server=partner_pb2_grpc.add_PartnerServiceServicer_to_server,
-                    servicer=partner.PartnerApi(runtime.db),
+                    servicer=partner_servicer.PartnerApi(runtime.db),
                     descriptor=partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
-                    roles=partner.ROLES,
-                    default_roles=partner.DEFAULT_ROLES,
+                    roles=policy.PARTNER_ROLES,
+                    default_roles=policy.PARTNER_DEFAULT_ROLES,
                 )
             ],
-            rules=partner.RULES,
+            rules=policy.PARTNER_RULES,
             authenticate=access.authenticate,
             tls_cert=settings.partner_tls_cert,
             tls_key=settings.partner_tls_key,

@@ -12,8 +12,8 @@ from hub.events.v1 import envelope_pb2
 
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
-from hubcore.requests import parse_name
-from services.investors import domain, privacy, store
+from services.investors import convert, privacy
+from services.investors.usecases import introductions
 
 DIRECTORY = "investors-directory"
 
@@ -23,21 +23,7 @@ async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
     snapshot: ev.CompanySnapshot = payload.company  # type: ignore[attr-defined]
     if isinstance(payload, ev.CompanyErased):  # personal data erased on request: our copies go too
         await privacy.company_erased(uow, envelope, payload)
-    await store.upsert_directory_company(
-        uow.conn,
-        domain.DirectoryCompany(
-            id=parse_name(snapshot.name, "companies", "company.name"),
-            korean_name=snapshot.korean_name,
-            english_name=snapshot.english_name,
-            sector=snapshot.sector,
-            stage=snapshot.stage,
-            status=snapshot.status,
-            tags=tuple(snapshot.tags),
-            website=snapshot.website,
-            archived=snapshot.HasField("delete_time"),
-            version=envelope.version,
-        ),
-    )
+    await introductions.update_directory(uow, convert.directory_company_of(snapshot, envelope.version))
 
 
 CONSUMERS = [

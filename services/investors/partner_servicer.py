@@ -1,0 +1,97 @@
+"""PartnerService (VC partners, on its own port), thin: each method parses its request, calls one use case
+and converts the result. Every method first asks for the caller's firm (partner_firm) and hands it to the use
+case, which scopes what it reads and changes to that firm: the door admits only partners, and the use case
+checks again. The door itself (API keys, rate limits, the audit log): partner_access.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypeAlias
+
+import grpc
+from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_pb2 as ppb
+from hub.investors.v1 import partner_pb2_grpc
+
+from hubcore import errors
+from hubcore.convert import seoul_today
+from hubcore.db import Database, UnitOfWork
+from hubcore.requests import page_size, parse_filter, parse_name
+from hubcore.server import PARTNER, caller
+from services.investors import convert, domain, policy
+from services.investors.usecases import introductions, rounds
+
+Context: TypeAlias = grpc.aio.ServicerContext
+
+
+def partner_firm() -> int:
+    """The caller's firm. The door admits only partners; this checks again, so that a servicer wired to
+    another policy can never serve a firm's data to someone without one."""
+    who = caller()
+    if who.role != PARTNER or not who.scope:
+        raise errors.PermissionDenied("only a partner of a firm may use the partner API")
+    return parse_name(who.scope, "firms", "caller")
+
+
+class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def ListIntroductions(
+        self, request: ppb.PartnerServiceListIntroductionsRequest, context: Context
+    ) -> ppb.PartnerServiceListIntroductionsResponse:
+        firm_id = partner_firm()
+        size = page_size(request.page_size)
+        terms = parse_filter(request.filter, policy.SHARED_FILTER)
+        found, token = await introductions.list_shared_introductions(
+            self.db, firm_id, terms, size=size, token=request.page_token
+        )
+        return ppb.PartnerServiceListIntroductionsResponse(
+            introductions=[convert.shared_pb(i, c) for i, c in found], next_page_token=token
+        )
+
+    async def GetIntroduction(
+        self, request: ppb.PartnerServiceGetIntroductionRequest, context: Context
+    ) -> ppb.SharedIntroduction:
+        firm_id = partner_firm()
+        intro_id = parse_name(request.name, "introductions")
+        return convert.shared_pb(*await introductions.get_shared_introduction(self.db, firm_id, intro_id, request.name))
+
+    async def _move(
+        self, name: str, target: str, *, reason: str, etag: str, meeting_at: datetime | None = None
+    ) -> ppb.SharedIntroduction:
+        firm_id = partner_firm()
+        async with self.db.write(actor=caller().actor) as uow:
+            intro = await introductions.change_introduction_state(
+                uow, name, target, role=PARTNER, reason=reason, etag=etag, meeting_at=meeting_at, firm_id=firm_id
+            )
+        return convert.shared_pb(*await introductions.shared_with(self.db, intro))
+
+    async def RespondToIntroduction(
+        self, request: ppb.RespondToIntroductionRequest, context: Context
+    ) -> ppb.SharedIntroduction:
+        target = domain.PARTNER_ACCEPTED if request.accept else domain.PARTNER_DECLINED
+        return await self._move(request.name, target, reason=request.reason, etag=request.etag)
+
+    async def RecordMeeting(self, request: ppb.RecordMeetingRequest, context: Context) -> ppb.SharedIntroduction:
+        meeting_at = convert.time_of(request.meeting_time, request.HasField("meeting_time"))
+        return await self._move(
+            request.name, domain.MEETING_HELD, reason=request.reason, etag=request.etag, meeting_at=meeting_at
+        )
+
+    async def RecordOutcome(self, request: ppb.RecordOutcomeRequest, context: Context) -> ppb.SharedIntroduction:
+        outcome = convert.state_short(request.outcome)
+        if outcome not in domain.OUTCOMES:
+            raise errors.invalid("outcome", f"must be one of {', '.join(domain.OUTCOMES)}")
+        return await self._move(request.name, outcome, reason=request.reason, etag=request.etag)
+
+    async def ReportRound(self, request: ppb.ReportRoundRequest, context: Context) -> pb.Round:
+        firm_id = partner_firm()
+        new = convert.round_of(request.round, reporter=caller().actor, today=seoul_today())
+
+        async def build(uow: UnitOfWork) -> pb.Round:
+            return convert.round_pb(await rounds.report_round(uow, firm_id, new))
+
+        # Idempotency keys are per firm: another firm's request_id must neither collide nor replay its answer.
+        method = f"ReportRound:firms/{firm_id}"
+        return await self.db.create_once(method, request, pb.Round, build, actor=caller().actor)

@@ -1,0 +1,134 @@
+"""What callers may send and who may call, declared once for both gRPC services: the input RULES the
+server checks before a method runs, the roles per method, and what each List may filter on.
+
+One place per field: presence, lengths and counts are here; the domain checks vocabularies and
+relationships (a known sector, a ticket range, a transition) and does not repeat these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_pb2 as ppb
+
+from hubcore import errors
+from hubcore.requests import (
+    Check,
+    Rules,
+    e164,
+    email,
+    length,
+    max_items,
+    required,
+    short_value,
+    url,
+)
+from hubcore.server import ADMIN, PARTNER, SERVICE
+from services.investors import domain
+from services.investors.convert import names
+
+DEFAULT_MATCHES, MAX_MATCHES = 20, 100
+
+FIRM_FIELDS: dict[str, list[Check]] = {
+    "firm.korean_name": [required, length(1, 100)],
+    "firm.english_name": [length(1, 100)],
+    "firm.type": [required],
+    "firm.website": [url],
+    "firm.description": [length(0, 2000)],
+    "firm.theses": [max_items(domain.MAX_THESES)],
+}
+PARTNER_FIELDS: dict[str, list[Check]] = {
+    "partner.korean_name": [required, length(1, 100)],
+    "partner.english_name": [length(1, 100)],
+    "partner.title": [length(0, 100)],
+    "partner.email": [email, length(3, 200)],
+    "partner.phone": [e164],
+    "partner.focus": [max_items(domain.MAX_LABELS, length(1, 50))],
+}
+FIRM_MUTABLE = frozenset({"korean_name", "english_name", "type", "website", "description", "theses"})
+PARTNER_MUTABLE = frozenset({"korean_name", "english_name", "title", "email", "phone", "focus"})
+LISTING: dict[str, list[Check]] = {"filter": [length(0, 500)]}
+REQUEST_ID: dict[str, list[Check]] = {"request_id": [length(1, 100)]}
+NAME: Rules = Rules({"name": [required]})
+
+
+def year_range(value: int) -> str | None:
+    return "must be 0 (this year) or between 2000 and 2100" if value and not 2000 <= value <= 2100 else None
+
+
+RULES: dict[type, Rules] = {
+    pb.CreateFirmRequest: Rules({**FIRM_FIELDS, **REQUEST_ID}),
+    pb.GetFirmRequest: NAME,
+    pb.ListFirmsRequest: Rules({**LISTING, "query": [length(0, 100)]}),
+    pb.UpdateFirmRequest: Rules({"firm.name": [required], **FIRM_FIELDS}, "update_mask", "firm", FIRM_MUTABLE),
+    pb.CreatePartnerRequest: Rules({"partner.firm": [required], **PARTNER_FIELDS, **REQUEST_ID}),
+    pb.GetPartnerRequest: NAME,
+    pb.ListPartnersRequest: Rules(LISTING),
+    pb.UpdatePartnerRequest: Rules(
+        {"partner.name": [required], **PARTNER_FIELDS}, "update_mask", "partner", PARTNER_MUTABLE
+    ),
+    pb.CreateApiKeyRequest: Rules({"api_key.partner": [required], "api_key.description": [length(0, 200)]}),
+    pb.ListApiKeysRequest: Rules(LISTING),
+    pb.RevokeApiKeyRequest: NAME,
+    pb.ListPartnerCallsRequest: Rules(LISTING),
+    pb.MatchInvestorsRequest: Rules({"company": [required]}),
+    pb.MatchCompaniesRequest: Rules({"firm": [required]}),
+    pb.CreateIntroductionRequest: Rules(
+        {
+            "introduction.company": [required],
+            "introduction.firm": [required],
+            # The domain also refuses a blank note (new_introduction); this rule answers first, with the
+            # request's other problems, and says "is required" of a note of invisible characters too.
+            "introduction.note": [required, length(1, 2000)],
+            "introduction.shared_fields": [max_items(len(domain.SHAREABLE_FIELDS))],
+            **REQUEST_ID,
+        }
+    ),
+    pb.GetIntroductionRequest: NAME,
+    pb.ListIntroductionsRequest: Rules(LISTING),
+    pb.ChangeIntroductionStateRequest: Rules({"name": [required], "state": [required], "reason": [length(0, 500)]}),
+    pb.CreateRoundRequest: Rules({"round.company": [required], "round.round_type": [required], **REQUEST_ID}),
+    pb.GetRoundRequest: NAME,
+    pb.ListRoundsRequest: Rules(LISTING),
+    pb.CloseRoundRequest: NAME,
+    pb.CancelRoundRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
+    pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
+}
+# Program managers only, and other services for the dashboard's figures; partners have their own API.
+ROLES: dict[str, frozenset[str]] = {"GetInvestorStats": frozenset({ADMIN, SERVICE})}
+DEFAULT_ROLES = frozenset({ADMIN})
+
+REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}
+PARTNER_RULES: dict[type, Rules] = {
+    ppb.PartnerServiceListIntroductionsRequest: Rules({"filter": [length(0, 200)]}),
+    ppb.PartnerServiceGetIntroductionRequest: NAME,
+    ppb.RespondToIntroductionRequest: Rules({"name": [required], **REASON}),
+    ppb.RecordMeetingRequest: Rules({"name": [required], **REASON}),
+    ppb.RecordOutcomeRequest: Rules({"name": [required], "outcome": [required], **REASON}),
+    ppb.ReportRoundRequest: Rules({"round.company": [required], "round.round_type": [required], **REQUEST_ID}),
+}
+# Every method: partners only (an admin token is PERMISSION_DENIED there; admins use InvestorService).
+PARTNER_ROLES: dict[str, frozenset[str]] = {}
+PARTNER_DEFAULT_ROLES = frozenset({PARTNER})
+
+# What each List may filter on: field -> how a value is read.
+Filter = dict[str, Callable[[str], Any]]
+INTRODUCTION_STATE = short_value(pb.IntroductionState, "INTRODUCTION_STATE")
+FIRM_FILTER: Filter = {"type": short_value(pb.FirmType, "FIRM_TYPE")}
+PARTNER_FILTER: Filter = {"firm": names("firms")}
+API_KEY_FILTER: Filter = {"partner": names("partners"), "firm": names("firms")}
+PARTNER_CALL_FILTER: Filter = {"firm": names("firms"), "api_key": names("apiKeys"), "code": lambda v: v.strip().upper()}
+INTRODUCTION_FILTER: Filter = {"company": names("companies"), "firm": names("firms"), "state": INTRODUCTION_STATE}
+ROUND_FILTER: Filter = {
+    "company": names("companies"),
+    "status": short_value(pb.RoundStatus, "ROUND_STATUS"),
+    "firm": names("firms"),
+}
+SHARED_FILTER: Filter = {"state": INTRODUCTION_STATE}
+
+
+def max_results(requested: int) -> int:
+    if requested < 0:
+        raise errors.invalid("max_results", "must not be negative")
+    return min(requested or DEFAULT_MATCHES, MAX_MATCHES)

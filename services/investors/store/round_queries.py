@@ -1,0 +1,135 @@
+"""Funding rounds with their participants, and the figures drawn from them: queries that return domain
+objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.convert import as_utc
+from hubcore.db import now, save_versioned
+from services.investors.domain import Round
+from services.investors.store.tables import Row, introductions, page, round_participants, rounds, within
+
+
+def to_round(row: Row, participants: tuple[tuple[int, int], ...]) -> Round:
+    return Round(
+        id=row.id,
+        company_id=row.company_id,
+        round_type=row.round_type,
+        amount=row.amount_krw,
+        pre_money=row.pre_money_krw,
+        lead_firm_id=row.lead_firm_id,
+        participants=participants,
+        announced_on=row.announced_on,
+        closed_on=row.closed_on,
+        status=row.status,
+        reporter=row.reporter,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+        version=row.version,
+    )
+
+
+async def _with_participants(conn: AsyncConnection, query: sa.Select[tuple[object, ...]]) -> list[Round]:
+    rows = (await conn.execute(query)).all()
+    if not rows:
+        return []
+    p = round_participants.c
+    found: dict[int, list[tuple[int, int]]] = {}
+    for r in await conn.execute(
+        sa.select(round_participants).where(p.round_id.in_([r.id for r in rows])).order_by(p.round_id, p.firm_id)
+    ):
+        found.setdefault(r.round_id, []).append((r.firm_id, r.amount_krw))
+    return [to_round(r, tuple(found.get(r.id, ()))) for r in rows]
+
+
+async def get_round(conn: AsyncConnection, round_id: int) -> Round | None:
+    found = await _with_participants(conn, sa.select(rounds).where(rounds.c.id == round_id))
+    return found[0] if found else None
+
+
+async def list_rounds(
+    conn: AsyncConnection,
+    *,
+    company_ids: list[int] | None,
+    statuses: list[str] | None,
+    firm_ids: list[int] | None,
+    after: int | None,
+    limit: int,
+) -> list[Round]:
+    """Rounds by id; firm_ids: rounds any of those firms took part in (or led)."""
+    c, p = rounds.c, round_participants.c
+    select = within(sa.select(rounds), (c.company_id, company_ids), (c.status, statuses))
+    if firm_ids is not None:
+        select = select.where(c.id.in_(sa.select(p.round_id).where(p.firm_id.in_(firm_ids))))
+    return await _with_participants(conn, page(select, c.id, after, limit))
+
+
+def _round_values(found: Round) -> dict[str, object]:
+    return {
+        "company_id": found.company_id,
+        "round_type": found.round_type,
+        "amount_krw": found.amount,
+        "pre_money_krw": found.pre_money,
+        "lead_firm_id": found.lead_firm_id,
+        "announced_on": found.announced_on,
+        "closed_on": found.closed_on,
+        "status": found.status,
+        "reporter": found.reporter,
+        "version": found.version,
+    }
+
+
+async def insert_round(conn: AsyncConnection, new: Round) -> Round:
+    stamp = now()
+    values = _round_values(new) | {"created_at": stamp, "updated_at": stamp}
+    round_id = (await conn.execute(rounds.insert().values(values).returning(rounds.c.id))).scalar_one()
+    if new.participants:
+        await conn.execute(
+            round_participants.insert(),
+            [{"round_id": round_id, "firm_id": f, "amount_krw": a} for f, a in new.participants],
+        )
+    return replace(new, id=round_id, created_at=stamp, updated_at=stamp)
+
+
+async def save_round(conn: AsyncConnection, changed: Round, *, expected_version: int) -> Round:
+    stamp = now()
+    values = _round_values(changed) | {"updated_at": stamp}
+    await save_versioned(conn, rounds, changed.id, expected_version, values, name=changed.name)
+    return replace(changed, updated_at=stamp)
+
+
+async def open_round_amounts(conn: AsyncConnection, company_ids: Iterable[int]) -> dict[int, int]:
+    """Each company's current round: the latest OPEN one's amount."""
+    c = rounds.c
+    query = sa.select(c.company_id, c.amount_krw).where(c.company_id.in_(set(company_ids)), c.status == "OPEN")
+    rows = await conn.execute(query.order_by(c.id))
+    return {company_id: amount for company_id, amount in rows}
+
+
+async def firm_knows_company(conn: AsyncConnection, firm_id: int, company_id: int) -> bool:
+    """The firm was introduced to the company (the company consented) or took part in one of its rounds."""
+    i, r, p = introductions.c, rounds.c, round_participants.c
+    introduced = sa.select(i.id).where(i.firm_id == firm_id, i.company_id == company_id, i.shared_at.is_not(None))
+    invested = (
+        sa.select(r.id)
+        .join(round_participants, p.round_id == r.id)
+        .where(r.company_id == company_id, p.firm_id == firm_id, r.status != "CANCELLED")
+    )
+    found = await conn.execute(sa.select(sa.exists(introduced) | sa.exists(invested)))
+    return bool(found.scalar())
+
+
+async def closed_in(conn: AsyncConnection, start: date, end: date) -> tuple[int, int]:
+    """How many rounds closed from start (inclusive) to end (exclusive), and the KRW they raised."""
+    c = rounds.c
+    closed = sa.and_(c.status == "CLOSED", c.closed_on >= start, c.closed_on < end)
+    count, raised = (
+        await conn.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(c.amount_krw), 0)).where(closed))
+    ).one()
+    return int(count), int(raised)

@@ -1,0 +1,211 @@
+"""Use cases of the register: firms, partners, their API keys, and the partner API's audit log."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from google.protobuf.message import Message
+from hub.events.v1 import investors_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore import errors
+from hubcore.convert import timestamp
+from hubcore.db import Database, UnitOfWork, now
+from hubcore.requests import check_etag, normalize_text
+from hubcore.settings import token_hash
+from services.investors import convert, domain, store
+from services.investors.usecases import SUBJECT, paged
+
+Terms = dict[str, list[Any]]  # a List's filter, as hubcore.requests.parse_filter read it with policy's Filter
+
+
+class Versioned(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def etag(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=Versioned)
+
+
+async def _update(
+    uow: UnitOfWork,
+    kind: str,
+    current: V,
+    etag: str,
+    update: Callable[[], tuple[V, list[str]]],
+    save: Callable[..., Awaitable[V]],
+    event: Callable[[V, list[str]], Message],
+) -> V:
+    """An update under optimistic concurrency: the etag the caller read, the domain's update() (the changed
+    value and the fields that changed), then save (StaleWrite if another write won) and hub.investors.<kind>.updated.
+    Nothing changed: nothing is written or emitted."""
+    check_etag(etag, current.etag)
+    updated, changed = update()
+    if not changed:
+        return current
+    saved = await save(uow.conn, updated, expected_version=current.version)
+    await uow.emit(f"{SUBJECT}.{kind}.updated", saved.name, saved.version, event(saved, changed))
+    return saved
+
+
+# Firms
+
+
+async def load_firm(conn: AsyncConnection, firm_id: int, name: str) -> domain.Firm:
+    firm = await store.get_firm(conn, firm_id)
+    if firm is None:
+        raise errors.NotFound("Firm", name)
+    return firm
+
+
+async def create_firm(uow: UnitOfWork, fields: convert.FirmFields) -> domain.Firm:
+    firm = await store.insert_firm(uow.conn, domain.new_firm(**fields))
+    await uow.emit(
+        f"{SUBJECT}.firm.registered", firm.name, firm.version, ev.FirmRegistered(firm=convert.firm_snapshot(firm))
+    )
+    return firm
+
+
+async def get_firm(db: Database, firm_id: int, name: str) -> domain.Firm:
+    async with db.read() as conn:
+        return await load_firm(conn, firm_id, name)
+
+
+async def list_firms(
+    db: Database, terms: Terms, query: str, *, size: int, token: str
+) -> tuple[Sequence[domain.Firm], str]:
+    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Firm]]:
+        return store.list_firms(conn, types=terms.get("type"), query=query, after=after, limit=limit)
+
+    return await paged(db, f"{sorted(terms.items())}|{normalize_text(query)}", token, size, fetch)
+
+
+async def update_firm(uow: UnitOfWork, firm_id: int, name: str, etag: str, changes: dict[str, object]) -> domain.Firm:
+    def event(firm: domain.Firm, changed: list[str]) -> ev.FirmUpdated:
+        return ev.FirmUpdated(firm=convert.firm_snapshot(firm), changed_fields=changed)
+
+    firm = await load_firm(uow.conn, firm_id, name)
+    return await _update(uow, "firm", firm, etag, lambda: domain.update_firm(firm, changes), store.save_firm, event)
+
+
+# Partners
+
+
+async def load_partner(conn: AsyncConnection, partner_id: int, name: str) -> domain.Partner:
+    partner = await store.get_partner(conn, partner_id)
+    if partner is None:
+        raise errors.NotFound("Partner", name)
+    return partner
+
+
+async def create_partner(uow: UnitOfWork, firm_id: int, firm: str, fields: convert.PartnerFields) -> domain.Partner:
+    new = domain.new_partner(firm_id=firm_id, **fields)
+    await load_firm(uow.conn, firm_id, firm)
+    partner = await store.insert_partner(uow.conn, new)
+    event = ev.PartnerRegistered(partner=convert.partner_snapshot(partner))
+    await uow.emit(f"{SUBJECT}.partner.registered", partner.name, partner.version, event)
+    return partner
+
+
+async def get_partner(db: Database, partner_id: int, name: str) -> domain.Partner:
+    async with db.read() as conn:
+        return await load_partner(conn, partner_id, name)
+
+
+async def list_partners(db: Database, terms: Terms, *, size: int, token: str) -> tuple[Sequence[domain.Partner], str]:
+    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Partner]]:
+        return store.list_partners(conn, firm_ids=terms.get("firm"), after=after, limit=limit)
+
+    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+
+
+async def update_partner(
+    uow: UnitOfWork, partner_id: int, name: str, etag: str, changes: dict[str, object]
+) -> domain.Partner:
+    def event(partner: domain.Partner, changed: list[str]) -> ev.PartnerUpdated:
+        return ev.PartnerUpdated(partner=convert.partner_snapshot(partner), changed_fields=changed)
+
+    partner = await load_partner(uow.conn, partner_id, name)
+    return await _update(
+        uow, "partner", partner, etag, lambda: domain.update_partner(partner, changes), store.save_partner, event
+    )
+
+
+# API keys
+
+
+async def issue_api_key(
+    uow: UnitOfWork, partner_id: int, name: str, *, expire_at: datetime | None, description: str
+) -> tuple[domain.ApiKey, str]:
+    """A new key for the partner, and its secret: shown once, only its hash is stored."""
+    issued = now()
+    expiry = domain.key_expiry(expire_at, issued)
+    secret = domain.KEY_PREFIX + secrets.token_urlsafe(32)
+    partner = await load_partner(uow.conn, partner_id, name)
+    key = domain.ApiKey(
+        id=0,
+        partner_id=partner.id,
+        firm_id=partner.firm_id,
+        prefix=secret[:12],
+        expire_at=expiry,
+        description=description.strip(),
+    )
+    key = await store.insert_api_key(uow.conn, key, token_hash(secret))
+    firm, expire_time = convert.ref("firms", key.firm_id), timestamp(key.expire_at)
+    event = ev.ApiKeyIssued(name=key.name, partner=partner.name, firm=firm, expire_time=expire_time)
+    await uow.emit(f"{SUBJECT}.api_key.issued", key.name, 1, event)
+    return key, secret
+
+
+async def list_api_keys(
+    db: Database, terms: Terms, show_revoked: bool, *, size: int, token: str
+) -> tuple[Sequence[domain.ApiKey], str]:
+    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.ApiKey]]:
+        partners, firms = terms.get("partner"), terms.get("firm")
+        return store.list_api_keys(
+            conn, partner_ids=partners, firm_ids=firms, show_revoked=show_revoked, after=after, limit=limit
+        )
+
+    return await paged(db, f"{sorted(terms.items())}|{show_revoked}", token, size, fetch)
+
+
+async def revoke_api_key(uow: UnitOfWork, key_id: int, name: str) -> domain.ApiKey:
+    key = await store.get_api_key(uow.conn, key_id)
+    if key is None:
+        raise errors.NotFound("ApiKey", name)
+    revoked = key.revoke(now())
+    await store.revoke_api_key(uow.conn, revoked)
+    partner, firm = convert.ref("partners", key.partner_id), convert.ref("firms", key.firm_id)
+    await uow.emit(
+        f"{SUBJECT}.api_key.revoked", key.name, 2, ev.ApiKeyRevoked(name=key.name, partner=partner, firm=firm)
+    )
+    return revoked
+
+
+async def key_by_secret(db: Database, secret: str) -> domain.ApiKey | None:
+    async with db.read() as conn:
+        return await store.api_key_by_hash(conn, token_hash(secret))
+
+
+# The partner API's audit log
+
+
+async def record_partner_call(uow: UnitOfWork, call: domain.PartnerCall) -> None:
+    await store.insert_partner_call(uow.conn, call)
+
+
+async def list_partner_calls(
+    db: Database, terms: Terms, *, size: int, token: str
+) -> tuple[Sequence[domain.PartnerCall], str]:
+    def fetch(conn: AsyncConnection, before: int | None, limit: int) -> Awaitable[list[domain.PartnerCall]]:
+        firms, keys, codes = terms.get("firm"), terms.get("api_key"), terms.get("code")
+        return store.list_partner_calls(conn, firm_ids=firms, api_key_ids=keys, codes=codes, before=before, limit=limit)
+
+    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)

@@ -1,0 +1,195 @@
+"""Use cases of introductions (a program manager's, and a partner's through the partner API) and of
+matching firms with companies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.events.v1 import investors_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore import errors
+from hubcore.convert import timestamp
+from hubcore.db import Database, UnitOfWork, now
+from hubcore.requests import check_etag, parse_name
+from services.investors import convert, domain, store
+from services.investors.usecases import SUBJECT, paged
+from services.investors.usecases.firms import Terms, load_firm, load_partner
+
+Shared = tuple[domain.Introduction, domain.DirectoryCompany | None]  # what a partner is shown
+
+
+@dataclass(frozen=True)
+class NewIntroduction:
+    """A program manager's request to introduce a company to a firm. The names are as the caller wrote them,
+    for the errors; the ids are what they name."""
+
+    company_id: int
+    company: str
+    firm_id: int
+    firm: str
+    partner_id: int | None
+    partner: str
+    note: str
+    shared: tuple[str, ...]
+
+
+def _already_open(existing: str, company: str, firm: str) -> errors.AlreadyExists:
+    return errors.AlreadyExists(
+        "Introduction",
+        existing or f"{company} + {firm}",
+        f"{company} already has an open introduction to {firm}" + (f" ({existing})" if existing else ""),
+    )
+
+
+async def create_introduction(uow: UnitOfWork, new: NewIntroduction) -> domain.Introduction:
+    """Emits hub.investors.introduction.requested. One open introduction per company and firm."""
+    company = await store.get_directory_company(uow.conn, new.company_id)
+    if company is None:
+        raise errors.NotFound("Company", new.company)
+    if company.archived:
+        raise errors.FailedPrecondition(f"{new.company} is archived", type_="ARCHIVED", subject=new.company)
+    await load_firm(uow.conn, new.firm_id, new.firm)
+    if new.partner_id is not None:
+        partner = await load_partner(uow.conn, new.partner_id, new.partner)
+        if partner.firm_id != new.firm_id:
+            raise errors.invalid("introduction.partner", f"is not a partner of {new.firm}")
+    if existing := await store.open_introduction(uow.conn, new.company_id, new.firm_id):
+        raise _already_open(f"introductions/{existing}", new.company, new.firm)
+    intro = domain.new_introduction(
+        company_id=new.company_id,
+        firm_id=new.firm_id,
+        note=new.note,
+        partner_id=new.partner_id,
+        shared=new.shared,
+        actor=uow.actor,
+        at=now(),
+    )
+    try:
+        intro = await store.insert_introduction(uow.conn, intro)
+    except store.OpenPairTaken:  # a concurrent request for the same pair committed first
+        raise _already_open("", new.company, new.firm) from None
+    event = ev.IntroductionRequested(
+        introduction=convert.introduction_snapshot(intro), note=intro.note, actor=uow.actor
+    )
+    await uow.emit(f"{SUBJECT}.introduction.requested", intro.name, intro.version, event)
+    return intro
+
+
+async def get_introduction(db: Database, intro_id: int, name: str) -> domain.Introduction:
+    async with db.read() as conn:
+        intro = await store.get_introduction(conn, intro_id)
+    if intro is None:
+        raise errors.NotFound("Introduction", name)
+    return intro
+
+
+async def list_introductions(
+    db: Database, terms: Terms, *, size: int, token: str
+) -> tuple[Sequence[domain.Introduction], str]:
+    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Introduction]]:
+        companies, firms, states = terms.get("company"), terms.get("firm"), terms.get("state")
+        return store.list_introductions(
+            conn, company_ids=companies, firm_ids=firms, states=states, after=after, limit=limit
+        )
+
+    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+
+
+async def change_introduction_state(
+    uow: UnitOfWork,
+    name: str,
+    target: str,
+    *,
+    role: str,
+    reason: str,
+    etag: str,
+    meeting_at: datetime | None = None,
+    firm_id: int | None = None,
+) -> domain.Introduction:
+    """Moves an introduction and emits hub.investors.introduction.<state>. A partner (firm_id set) acts only
+    on its firm's introductions that were shared with it; any other is NOT_FOUND, as if it did not exist."""
+    intro = await store.get_introduction(uow.conn, parse_name(name, "introductions"))
+    if intro is None or (firm_id is not None and not intro.visible_to_firm(firm_id)):
+        raise errors.NotFound("Introduction", name)
+    check_etag(etag, intro.etag)
+    moved, step = intro.transition(target, role=role, actor=uow.actor, reason=reason, at=now(), meeting_at=meeting_at)
+    saved = await store.save_introduction(uow.conn, moved, step, expected_version=intro.version)
+    event = ev.IntroductionStateChanged(
+        introduction=convert.introduction_snapshot(saved),
+        from_state=intro.state,
+        to_state=saved.state,
+        actor=uow.actor,
+        reason=step.reason,
+        meeting_time=timestamp(saved.meeting_at) if target == domain.MEETING_HELD else None,
+    )
+    await uow.emit(f"{SUBJECT}.introduction.{target.lower()}", saved.name, saved.version, event)
+    return saved
+
+
+async def update_directory(uow: UnitOfWork, company: domain.DirectoryCompany) -> bool:
+    """Takes a company's snapshot into the directory if it is newer than what it holds (events may arrive out
+    of order); returns whether it did."""
+    return await store.upsert_directory_company(uow.conn, company)
+
+
+# What a partner sees: only its firm's introductions that the company consented to share
+
+
+async def shared_with(db: Database, intro: domain.Introduction) -> Shared:
+    async with db.read() as conn:
+        return intro, await store.get_directory_company(conn, intro.company_id)
+
+
+async def get_shared_introduction(db: Database, firm_id: int, intro_id: int, name: str) -> Shared:
+    async with db.read() as conn:
+        intro = await store.get_introduction(conn, intro_id)
+    if intro is None or not intro.visible_to_firm(firm_id):
+        raise errors.NotFound("Introduction", name)
+    return await shared_with(db, intro)
+
+
+async def list_shared_introductions(
+    db: Database, firm_id: int, terms: Terms, *, size: int, token: str
+) -> tuple[list[Shared], str]:
+    companies: dict[int, domain.DirectoryCompany] = {}
+
+    async def fetch(conn: AsyncConnection, before: int | None, limit: int) -> list[domain.Introduction]:
+        states = terms.get("state")
+        found = await store.shared_introductions(conn, firm_id=firm_id, states=states, before=before, limit=limit)
+        companies.update(await store.directory_by_id(conn, [i.company_id for i in found[:size]]))
+        return found
+
+    found, next_token = await paged(db, f"partner|{sorted(terms.items())}", token, size, fetch)
+    return [(i, companies.get(i.company_id)) for i in found], next_token
+
+
+# Matching
+
+
+async def match_investors(db: Database, company_id: int, name: str, limit: int) -> list[tuple[domain.Fit, domain.Firm]]:
+    """The firms whose theses fit the company best, best first."""
+    async with db.read() as conn:
+        company = await store.get_directory_company(conn, company_id)
+        if company is None or company.archived:
+            raise errors.NotFound("Company", name)
+        firms = await store.all_firms(conn)
+        amount = (await store.open_round_amounts(conn, [company_id])).get(company_id)
+    fits = [(fit, firm) for firm in firms if (fit := domain.best_fit(company, firm, amount))]
+    fits.sort(key=lambda pair: (-pair[0].score, pair[1].id))
+    return fits[:limit]
+
+
+async def match_companies(
+    db: Database, firm_id: int, name: str, limit: int
+) -> list[tuple[domain.Fit, domain.DirectoryCompany]]:
+    """The hub's live companies that fit the firm's theses best, best first."""
+    async with db.read() as conn:
+        firm = await load_firm(conn, firm_id, name)
+        companies = [c for c in await store.live_directory(conn) if c.status != "WITHDRAWN"]
+        amounts = await store.open_round_amounts(conn, [c.id for c in companies])
+    fits = [(fit, c) for c in companies if (fit := domain.best_fit(c, firm, amounts.get(c.id)))]
+    fits.sort(key=lambda pair: (-pair[0].score, pair[1].id))
+    return fits[:limit]

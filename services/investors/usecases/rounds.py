@@ -1,0 +1,100 @@
+"""Use cases of funding rounds (recorded by a program manager, reported by a partner) and the dashboard's
+figures."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Sequence
+from datetime import date
+
+from hub.events.v1 import investors_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore import errors
+from hubcore.db import Database, UnitOfWork
+from hubcore.requests import check_etag
+from services.investors import convert, domain, store
+from services.investors.usecases import SUBJECT, paged
+from services.investors.usecases.firms import Terms
+
+
+async def record_round(uow: UnitOfWork, new: domain.Round) -> domain.Round:
+    """Records a round of a company the directory knows, with firms that exist; emits round.opened or
+    round.closed (a round recorded after it closed)."""
+    if await store.get_directory_company(uow.conn, new.company_id) is None:
+        raise errors.NotFound("Company", new.company)
+    known = await store.firms_by_id(uow.conn, new.firm_ids)
+    if missing := sorted(new.firm_ids - set(known)):
+        raise errors.NotFound("Firm", f"firms/{missing[0]}")
+    saved = await store.insert_round(uow.conn, new)
+    if saved.status == domain.CLOSED:
+        await uow.emit(
+            f"{SUBJECT}.round.closed", saved.name, saved.version, ev.RoundClosed(round=convert.round_snapshot(saved))
+        )
+    else:
+        await uow.emit(
+            f"{SUBJECT}.round.opened", saved.name, saved.version, ev.RoundOpened(round=convert.round_snapshot(saved))
+        )
+    return saved
+
+
+async def report_round(uow: UnitOfWork, firm_id: int, new: domain.Round) -> domain.Round:
+    """A partner's report: only of a company its firm was introduced to or invested in."""
+    if not await store.firm_knows_company(uow.conn, firm_id, new.company_id):
+        # The same answer whether or not the company exists: nothing leaks.
+        raise errors.PermissionDenied(
+            f"your firm was not introduced to {new.company} and took part in none of its rounds"
+        )
+    return await record_round(uow, new)
+
+
+async def get_round(db: Database, round_id: int, name: str) -> domain.Round:
+    async with db.read() as conn:
+        found = await store.get_round(conn, round_id)
+    if found is None:
+        raise errors.NotFound("Round", name)
+    return found
+
+
+async def list_rounds(db: Database, terms: Terms, *, size: int, token: str) -> tuple[Sequence[domain.Round], str]:
+    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Round]]:
+        companies, statuses, firms = terms.get("company"), terms.get("status"), terms.get("firm")
+        return store.list_rounds(
+            conn, company_ids=companies, statuses=statuses, firm_ids=firms, after=after, limit=limit
+        )
+
+    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+
+
+async def _load_round(uow: UnitOfWork, round_id: int, name: str, etag: str) -> domain.Round:
+    found = await store.get_round(uow.conn, round_id)
+    if found is None:
+        raise errors.NotFound("Round", name)
+    check_etag(etag, found.etag)
+    return found
+
+
+async def close_round(uow: UnitOfWork, round_id: int, name: str, etag: str, on: date) -> domain.Round:
+    found = await _load_round(uow, round_id, name, etag)
+    closed = await store.save_round(uow.conn, found.close(on), expected_version=found.version)
+    event = ev.RoundClosed(round=convert.round_snapshot(closed))
+    await uow.emit(f"{SUBJECT}.round.closed", closed.name, closed.version, event)
+    return closed
+
+
+async def cancel_round(uow: UnitOfWork, round_id: int, name: str, etag: str, reason: str) -> domain.Round:
+    found = await _load_round(uow, round_id, name, etag)
+    cancelled = await store.save_round(uow.conn, found.cancel(), expected_version=found.version)
+    event = ev.RoundCancelled(round=convert.round_snapshot(cancelled), reason=reason.strip())
+    await uow.emit(f"{SUBJECT}.round.cancelled", cancelled.name, cancelled.version, event)
+    return cancelled
+
+
+async def investor_stats(db: Database, year: int) -> domain.InvestorStats:
+    """The figures of a calendar year: rounds closed in it; introductions and firms as they stand."""
+    async with db.read() as conn:
+        by_state = await store.introductions_by_state(conn)
+        rounds, raised = await store.closed_in(conn, date(year, 1, 1), date(year + 1, 1, 1))
+        firms = await store.count_firms(conn)
+    return domain.InvestorStats(
+        year=year, introductions_by_state=tuple(by_state), rounds_closed=rounds, funding_raised=raised, firms=firms
+    )
