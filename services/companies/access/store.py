@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,7 +14,7 @@ from services.companies.access.domain import IssuedToken
 from services.companies.tables import access_tokens
 
 
-def to_token(row: sa.Row[Any]) -> IssuedToken:
+def to_token(row: sa.Row[tuple[object, ...]]) -> IssuedToken:
     return IssuedToken(
         id=row.id,
         subject=row.subject,
@@ -58,7 +58,7 @@ async def save_revocation(conn: AsyncConnection, token: IssuedToken) -> None:
 
 async def list_tokens(
     conn: AsyncConnection, *, roles: list[str] | None, show_revoked: bool, expired_before: datetime | None,
-    after: list[Any] | None, limit: int,
+    after: Sequence[object] | None, limit: int,
 ) -> list[IssuedToken]:  # fmt: skip
     """Tokens in the order they were issued (then by id), after the position `after` (issued_at, id); of the
     roles if any; without the revoked unless show_revoked; without those expired at expired_before if given."""

@@ -4,9 +4,8 @@ which every service, this one included, applies to its own revoked_tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from hubcore import errors, tokens
 from hubcore.db import Database, UnitOfWork, cursor_value, now
@@ -41,12 +40,18 @@ async def issue_token(
 
 
 async def list_tokens(
-    db: Database, *, terms: dict[str, list[Any]], show_revoked: bool, show_expired: bool, size: int, page_token: str
+    db: Database,
+    *,
+    terms: Mapping[str, Sequence[object]],
+    show_revoked: bool,
+    show_expired: bool,
+    size: int,
+    page_token: str,
 ) -> tuple[Sequence[IssuedToken], str]:
     """One page of the register (oldest first) and the next page's token. terms: the filter's (role)."""
     query_key = f"{sorted(terms.items())}|{show_revoked}|{show_expired}"
     after = PageTokens.decode(page_token, query_key, (datetime, str))  # the id is base32 text
-    roles = [r.lower() for r in terms["role"]] if "role" in terms else None
+    roles = [str(r).lower() for r in terms["role"]] if "role" in terms else None
     async with db.read() as conn:
         found = await store.list_tokens(
             conn, roles=roles, show_revoked=show_revoked,

@@ -4,9 +4,10 @@ explicit), each returning domain objects. The tables are in services/companies/t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +17,7 @@ from hubcore.db import contains, keyset_after, now, save_versioned
 from services.companies.registry.domain import Company, Person
 from services.companies.tables import companies, company_rounds, company_tags, people, stats_companies
 
-Row: TypeAlias = sa.Row[Any]
+Row: TypeAlias = sa.Row[tuple[object, ...]]
 # ListCompanies' order_by keys -> the column (and the Company attribute) they sort by.
 COMPANY_ORDER = {
     "create_time": "created_at",
@@ -49,7 +50,7 @@ def to_company(row: Row) -> Company:
     )
 
 
-def _company_values(company: Company) -> dict[str, Any]:
+def _company_values(company: Company) -> dict[str, object]:
     return {
         "korean_name": company.korean_name,
         "english_name": company.english_name,
@@ -112,7 +113,7 @@ def to_person(row: Row) -> Person:
     )
 
 
-def _person_values(person: Person) -> dict[str, Any]:
+def _person_values(person: Person) -> dict[str, object]:
     return {
         "korean_name": person.korean_name,
         "english_name": person.english_name,
@@ -208,8 +209,8 @@ async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
 
 
 async def list_companies(
-    conn: AsyncConnection, *, terms: dict[str, list[Any]], text: str, show_deleted: bool, order: str,
-    descending: bool, after: list[Any] | None, limit: int,
+    conn: AsyncConnection, *, terms: Mapping[str, Sequence[object]], text: str, show_deleted: bool, order: str,
+    descending: bool, after: Sequence[object] | None, limit: int,
 ) -> list[Company]:  # fmt: skip
     """Companies matching the filter terms (status, sector, stage: any of; tag: all of) and the text, in the
     order's keyset after the position `after` (the order's value, the id)."""
@@ -232,7 +233,7 @@ async def list_companies(
 
 
 async def list_people(
-    conn: AsyncConnection, *, terms: dict[str, list[Any]], text: str, after_id: int | None, limit: int
+    conn: AsyncConnection, *, terms: Mapping[str, Sequence[object]], text: str, after_id: int | None, limit: int
 ) -> list[Person]:
     """People of any of the companies and roles in terms, matching the text, by id after after_id."""
     c = people.c

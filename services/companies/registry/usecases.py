@@ -5,10 +5,9 @@ company's lifecycle (selection, move-in)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as ev
@@ -64,7 +63,7 @@ class CompanyQuery:
     """ListCompanies: the filter's terms (status, sector, stage, tag), a text to search, an order_by key of
     store.COMPANY_ORDER, and the page size."""
 
-    terms: dict[str, list[Any]]
+    terms: Mapping[str, Sequence[object]]
     text: str
     show_deleted: bool
     order: str
@@ -199,7 +198,7 @@ async def create_person(uow: UnitOfWork, fields: PersonFields) -> Person:
 
 
 async def list_people(
-    db: Database, terms: dict[str, list[Any]], text: str, size: int, page_token: str
+    db: Database, terms: Mapping[str, Sequence[object]], text: str, size: int, page_token: str
 ) -> tuple[Sequence[Person], str]:
     """One page of people (by id) of the companies and roles in terms, and the next page's token."""
     query_key = f"{sorted(terms.items())}|{normalize_text(text)}"
