@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as ev
@@ -30,6 +31,7 @@ from services.companies.registry.convert import (
 from services.companies.registry.domain import Company, Person
 
 SUBJECT = "hub.companies"
+T = TypeVar("T")
 COMPANY_ORDERS = tuple(store.COMPANY_ORDER)  # ListCompanies' order_by keys
 
 
@@ -40,11 +42,14 @@ async def _emit_company(uow: UnitOfWork, event: str, company: Company, payload: 
 # Companies
 
 
+def _found(entity: T | None, kind: str, name: str) -> T:
+    if entity is None:
+        raise errors.NotFound(kind, name)
+    return entity
+
+
 async def load_company(conn: AsyncConnection, company_id: int, name: str) -> Company:
-    company = await store.get_company(conn, company_id)
-    if company is None:
-        raise errors.NotFound("Company", name)
-    return company
+    return _found(await store.get_company(conn, company_id), "Company", name)
 
 
 async def get_company(db: Database, company_id: int, name: str) -> Company:
@@ -166,10 +171,7 @@ async def erase_company(uow: UnitOfWork, company_id: int, name: str, reason: str
 
 
 async def load_person(conn: AsyncConnection, person_id: int, name: str) -> Person:
-    person = await store.get_person(conn, person_id)
-    if person is None:
-        raise errors.NotFound("Person", name)
-    return person
+    return _found(await store.get_person(conn, person_id), "Person", name)
 
 
 async def get_person(db: Database, person_id: int, name: str) -> Person:
