@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from google.type import dayofweek_pb2, money_pb2, timeofday_pb2
 from hub.companies.v1 import companies_pb2 as company_pb
 from hub.consulting.v1 import consulting_pb2 as consulting_pb
-from hub.events.v1 import companies_pb2 as company_ev
 from hub.events.v1 import investors_pb2 as investor_ev
 from hub.investors.v1 import investors_pb2 as investor_pb
 
@@ -83,8 +82,9 @@ async def _batched(
 
 
 async def companies(url: str, count: int) -> list[str]:
-    """What CreateCompany does, count times: insert_company and hub.companies.company.registered."""
-    from services.companies import api, domain, store
+    """What CreateCompany does, count times: its use case (insert_company and hub.companies.company.registered)."""
+    from hubcore.convert import seoul_today
+    from services.companies.registry import convert, usecases
 
     async def one(uow: UnitOfWork, n: int) -> str:
         message = company_pb.Company(
@@ -95,10 +95,7 @@ async def companies(url: str, count: int) -> list[str]:
             tags=["bench", f"cohort{n % 20}"],
             website=f"https://scale{n}.example",
         )
-        company = await store.insert_company(uow.conn, domain.new_company(**api.company_fields(message)))
-        snapshot = api.company_snapshot(company)
-        await uow.emit(f"{api.SUBJECT}.company.registered", company.name, company.version,
-                       company_ev.CompanyRegistered(company=snapshot))  # fmt: skip
+        company = await usecases.create_company(uow, convert.company_fields(message), today=seoul_today())
         return company.name
 
     return await _batched(url, "companies", count, one)

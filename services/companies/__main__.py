@@ -1,5 +1,5 @@
-"""Starts the companies service: `python -m services.companies`. It serves CompanyService, ProgramService
-and the hub's AccessTokenService (the register of signed access tokens)."""
+"""Starts the companies service: `python -m services.companies`. It serves CompanyService (registry/),
+ProgramService (program.py) and the hub's AccessTokenService (access/: the register of signed access tokens)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from hub.ops.v1 import tokens_pb2, tokens_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import access, api, handlers, privacy, program
+from services.companies import handlers, privacy, program
+from services.companies.access import policy as access_policy
+from services.companies.access.servicer import AccessTokenApi
+from services.companies.registry import policy as registry_policy
+from services.companies.registry.servicer import CompanyApi
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -20,12 +24,12 @@ def build(settings: Settings) -> Runtime:
     runtime.add_service(
         GrpcService(
             add_to_server=companies_pb2_grpc.add_CompanyServiceServicer_to_server,
-            servicer=api.CompanyApi(runtime.db),
+            servicer=CompanyApi(runtime.db),
             descriptor=companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
-            roles=api.ROLES,
-            default_roles=api.DEFAULT_ROLES,
+            roles=registry_policy.ROLES,
+            default_roles=registry_policy.DEFAULT_ROLES,
         ),
-        api.RULES,
+        registry_policy.RULES,
     )
     runtime.add_service(
         GrpcService(
@@ -41,12 +45,12 @@ def build(settings: Settings) -> Runtime:
     runtime.add_service(
         GrpcService(
             add_to_server=tokens_pb2_grpc.add_AccessTokenServiceServicer_to_server,
-            servicer=access.AccessTokenApi(runtime.db, runtime.verifier, settings.token_signing_keys),
+            servicer=AccessTokenApi(runtime.db, runtime.verifier, settings.token_signing_keys),
             descriptor=tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
-            roles=access.ROLES,
-            default_roles=access.DEFAULT_ROLES,
+            roles=access_policy.ROLES,
+            default_roles=access_policy.DEFAULT_ROLES,
         ),
-        access.RULES,
+        access_policy.RULES,
     )
     runtime.personal_data = privacy.PERSONAL_DATA
     for spec in handlers.CONSUMERS:

@@ -10,10 +10,12 @@ from hub.events.v1 import consulting_pb2 as consulting_events
 from hub.events.v1 import envelope_pb2
 from hub.events.v1 import investors_pb2 as investor_events
 
+from hubcore.convert import calendar_date
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
-from hubcore.requests import calendar_date, parse_name
+from hubcore.requests import parse_name
 from services.companies import domain, store
+from services.companies.registry import store as registry_store
 
 CONSULTATION = "TECHNICAL_CONSULTATION"
 
@@ -21,7 +23,7 @@ CONSULTATION = "TECHNICAL_CONSULTATION"
 async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     """Every company event carries a snapshot; the newest version wins."""
     snapshot: ev.CompanySnapshot = payload.company  # type: ignore[attr-defined]
-    await store.upsert_stats_row(
+    await registry_store.upsert_stats_row(
         uow.conn,
         company=snapshot.name,
         status=snapshot.status,
@@ -36,7 +38,7 @@ async def count_closed_round(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     closed: investor_events.RoundSnapshot = payload.round  # type: ignore[attr-defined]
     if closed.amount.currency_code != "KRW":  # the investors service records KRW only; anything else is a bug
         raise ValueError(f"{closed.name}: funding is counted in KRW, not {closed.amount.currency_code!r}")
-    await store.apply_closed_round(
+    await registry_store.apply_closed_round(
         uow.conn,
         round_name=closed.name,
         company_id=parse_name(closed.company, "companies", "round.company"),
@@ -54,7 +56,7 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     if done.category not in domain.TECHNICAL_CATEGORIES:
         return
     company_id = parse_name(done.company, "companies", "session.company")
-    if await store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
+    if await registry_store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
         raise ValueError(f"{done.name}: {done.company} is not a company of this service")
     row = await store.record_counted(
         uow.conn, source=done.name, company_id=company_id, kind=CONSULTATION, amount=1,

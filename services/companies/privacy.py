@@ -32,8 +32,10 @@ from hubcore.privacy import (
     scrub_runtime_tables,
     subject_id,
 )
-from services.companies import store
-from services.companies.domain import Company, Person
+from services.companies import tables
+from services.companies.registry import store as registry_store
+from services.companies.registry.convert import company_snapshot
+from services.companies.registry.domain import Company, Person
 
 SERVICES = [
     companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
@@ -51,27 +53,27 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     number = subject_id(name)
     found: list[Record] = []
     if name.startswith("people/"):
-        found += await rows(conn, store.people, store.people.c.id == number)
+        found += await rows(conn, tables.people, tables.people.c.id == number)
     else:
-        found += await rows(conn, store.companies, store.companies.c.id == number)
-        found += await rows(conn, store.people, store.people.c.company_id == number)
-        for table in (store.assignments, store.kpi_reports, store.support_quotas, store.support_grants,
-                      store.milestones):  # fmt: skip
+        found += await rows(conn, tables.companies, tables.companies.c.id == number)
+        found += await rows(conn, tables.people, tables.people.c.company_id == number)
+        for table in (tables.assignments, tables.kpi_reports, tables.support_quotas, tables.support_grants,
+                      tables.milestones):  # fmt: skip
             found += await rows(conn, table, table.c.company_id == number)
-        found += await rows(conn, store.company_rounds, store.company_rounds.c.company_id == number)
-        found += await rows(conn, store.stats_companies, store.stats_companies.c.company == name)
-    applications = await rows(conn, store.applications, store.applications.c.applicant == name)
+        found += await rows(conn, tables.company_rounds, tables.company_rounds.c.company_id == number)
+        found += await rows(conn, tables.stats_companies, tables.stats_companies.c.company == name)
+    applications = await rows(conn, tables.applications, tables.applications.c.applicant == name)
     found += applications
     ids = [row["id"] for _, row in applications]
     if ids:
-        found += await rows(conn, store.scores, store.scores.c.application_id.in_(ids))
-    found += await rows(conn, store.conflicts, store.conflicts.c.applicant == name)
-    found += await rows(conn, store.erasures, store.erasures.c.subject == name)
+        found += await rows(conn, tables.scores, tables.scores.c.application_id.in_(ids))
+    found += await rows(conn, tables.conflicts, tables.conflicts.c.applicant == name)
+    found += await rows(conn, tables.erasures, tables.erasures.c.subject == name)
     return found
 
 
 async def is_erased(conn: AsyncConnection, name: str) -> bool:
-    table = store.people if name.startswith("people/") else store.companies
+    table = tables.people if name.startswith("people/") else tables.companies
     row = (await conn.execute(sa.select(table.c.erased_at).where(table.c.id == subject_id(name)))).first()
     return bool(row and row.erased_at)
 
@@ -81,29 +83,29 @@ PERSONAL_DATA = PersonalData(export=export, services=SERVICES, is_erased=is_eras
 
 async def _erase_applications(conn: AsyncConnection, name: str) -> int:
     """The applicant's answers, attachments, decision reasons, review comments and conflict reasons."""
-    a = store.applications.c
+    a = tables.applications.c
     ids = list((await conn.execute(sa.select(a.id).where(a.applicant == name))).scalars())
     changed = 0
     if ids:
         changed += (
             await conn.execute(
-                store.applications.update()
+                tables.applications.update()
                 .where(a.id.in_(ids))
                 .values(answers="[]", attachment_urls="[]", decision_reason="")
             )
         ).rowcount
         changed += (
-            await conn.execute(store.scores.update().where(store.scores.c.application_id.in_(ids)).values(comment=""))
+            await conn.execute(tables.scores.update().where(tables.scores.c.application_id.in_(ids)).values(comment=""))
         ).rowcount
     changed += (
-        await conn.execute(store.conflicts.update().where(store.conflicts.c.applicant == name).values(reason=""))
+        await conn.execute(tables.conflicts.update().where(tables.conflicts.c.applicant == name).values(reason=""))
     ).rowcount
     return changed
 
 
 async def _log(uow: UnitOfWork, name: str, reason: str, changed: int) -> None:
     await uow.conn.execute(
-        store.erasures.insert().values(
+        tables.erasures.insert().values(
             subject=name, reason=reason, actor=uow.actor[:100], erased_at=now(), rows_changed=changed
         )
     )
@@ -117,7 +119,7 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
         person, korean_name=ERASED, english_name="", title="", email="", phone="",
         erased_at=now(), version=person.version + 1,
     )  # fmt: skip
-    saved = await store.save_person(uow.conn, tombstone, expected_version=person.version)
+    saved = await registry_store.save_person(uow.conn, tombstone, expected_version=person.version)
     changed = 1 + await _erase_applications(uow.conn, person.name)
     salt = secrets.token_hex(16)
     digests = [contact_digest(salt, v) for v in values]
@@ -143,23 +145,23 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
     return saved
 
 
-async def erase_company(
-    uow: UnitOfWork, company: Company, tombstone: Company, reason: str, snapshot: ev.CompanySnapshot
-) -> Company:
+async def erase_company(uow: UnitOfWork, company: Company, reason: str) -> Company:
     """Empties the company's identifying fields (the tombstone stays with its anonymous figures) and the free
-    text of its records; emits hub.companies.company.erased with the tombstone's snapshot (`snapshot`, as
-    every company event carries it: api.company_snapshot)."""
+    text of its records; emits hub.companies.company.erased with the tombstone's snapshot, as every company
+    event carries one."""
     values = distinct_values(company.korean_name, company.english_name, company.website)
-    saved = await store.save_company(uow.conn, tombstone, expected_version=company.version)
+    saved = await registry_store.save_company(uow.conn, company_tombstone(company), expected_version=company.version)
     number, name = saved.id, saved.name
     changed = 1 + await _erase_applications(uow.conn, name)
     for table, emptied in (
-        (store.kpi_reports, {"note": ""}),
-        (store.support_grants, {"note": "", "override_reason": ""}),
-        (store.milestones, {"evidence": "", "evidence_url": ""}),
+        (tables.kpi_reports, {"note": ""}),
+        (tables.support_grants, {"note": "", "override_reason": ""}),
+        (tables.milestones, {"evidence": "", "evidence_url": ""}),
     ):
         changed += (await uow.conn.execute(table.update().where(table.c.company_id == number).values(emptied))).rowcount
-    await uow.emit("hub.companies.company.erased", name, saved.version, ev.CompanyErased(company=snapshot))
+    await uow.emit(
+        "hub.companies.company.erased", name, saved.version, ev.CompanyErased(company=company_snapshot(saved))
+    )
     changed += await scrub_runtime_tables(
         uow.conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT
     )

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from hubctl.cli import app
 from hublocal.natsserver import NatsServer
-from services.companies import store
+from services.companies import tables
 from tests.conftest import ADMIN_TOKEN, Running, RunningConsulting, RunningInvestors
 
 runner = CliRunner()
@@ -37,7 +37,7 @@ async def hubctl(
 
 async def count_companies(running: Running) -> int:
     async with running.runtime.db.read() as conn:
-        return int((await conn.execute(sa.select(sa.func.count()).select_from(store.companies))).scalar_one())
+        return int((await conn.execute(sa.select(sa.func.count()).select_from(tables.companies))).scalar_one())
 
 
 async def test_add_list_show_edit_transition_in_korean(companies: Running) -> None:

@@ -23,7 +23,7 @@ from hub.ops.v1 import tokens_pb2 as tpb
 from hubcore import errors, tokens
 from hubcore.db import now, revoked_tokens
 from hubcore.server import Runtime
-from services.companies import store
+from services.companies import tables
 from tests.conftest import (
     ADMIN,
     TOKEN_SIGNING_KEY,
@@ -124,7 +124,7 @@ async def test_an_issued_admin_token_works_on_every_service_until_revoked(hub: H
     assert [t.subject for t in listed.access_tokens] == ["김민지", "박지호"]
     assert all(not t.secret for t in listed.access_tokens)
     async with hub.companies.runtime.db.read() as conn:
-        rows = (await conn.execute(sa.select(store.access_tokens))).all()
+        rows = (await conn.execute(sa.select(tables.access_tokens))).all()
     assert len(rows) == 2 and not any(minji.secret in str(value) for row in rows for value in row)
 
     revoked = await hub.tokens.RevokeAccessToken(
@@ -253,7 +253,7 @@ async def test_issuing_checks_its_input_and_lists_by_page(hub: Hub) -> None:
         )
         assert bad_fields(status) == [f"access_token.{field}"]
     async with hub.companies.runtime.db.read() as conn:
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(store.access_tokens))).scalar_one() == 0
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(tables.access_tokens))).scalar_one() == 0
 
     for n in range(3):
         await hub.issue(f"관리자{n}")

@@ -446,7 +446,7 @@ def idempotent_methods() -> set[str]:
                 if not (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("idempotent", "_once")
+                    and node.func.attr in ("idempotent", "_once", "create_once")
                     and node.args
                 ):
                     continue

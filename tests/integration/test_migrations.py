@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubcore import migrate
 from services.companies.__main__ import MIGRATIONS as COMPANIES_MIGRATIONS
-from services.companies.store import metadata as companies_metadata
+from services.companies.tables import metadata as companies_metadata
 from services.consulting.__main__ import MIGRATIONS as CONSULTING_MIGRATIONS
 from services.consulting.store import metadata as consulting_metadata
 from services.investors.__main__ import MIGRATIONS as INVESTORS_MIGRATIONS

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from services.companies import domain
-from services.companies.domain import APPLICANT, GRADUATED, RESIDENT, SELECTED, WITHDRAWN
+from services.companies.registry import domain
+from services.companies.registry.domain import APPLICANT, GRADUATED, RESIDENT, SELECTED, WITHDRAWN
 
 
 def company(**fields: object) -> domain.Company:
@@ -53,7 +53,9 @@ def test_same_status_and_archived_are_refused() -> None:
 
 def test_new_company_normalizes_names_and_tags() -> None:
     decomposed = unicodedata.normalize("NFD", "메디비전")
-    made = domain.new_company(korean_name=f"  {decomposed} ", sector="MEDICAL", tags=["Vision", "vision", " AI "])
+    made = domain.new_company(
+        korean_name=f"  {decomposed} ", sector="MEDICAL", tags=["Vision", "vision", " AI "], today=date.today()
+    )
     assert made.korean_name == "메디비전" and made.korean_name != decomposed
     assert made.tags == ["vision", "ai"]
     assert "메디비전" in made.search_text
@@ -61,16 +63,18 @@ def test_new_company_normalizes_names_and_tags() -> None:
 
 def test_new_company_requires_name_and_sector_and_a_past_founding_date() -> None:
     with pytest.raises(InvalidArgument) as caught:
-        domain.new_company(korean_name="  ", sector="", founded_on=date.today() + timedelta(days=1))
+        domain.new_company(korean_name="  ", sector="", founded_on=date.today() + timedelta(days=1), today=date.today())
     fields = [f for f, _ in caught.value.violations]
     assert fields == ["company.korean_name", "company.sector", "company.founded_on"]
 
 
 def test_update_reports_only_real_changes() -> None:
     current = company(english_name="MediVision", version=2)
-    same, changed = domain.update_company(current, {"english_name": " MediVision "})
+    same, changed = domain.update_company(current, {"english_name": " MediVision "}, today=date.today())
     assert changed == [] and same is current
-    updated, changed = domain.update_company(current, {"english_name": "Medi Vision", "sector": "MEDICAL"})
+    updated, changed = domain.update_company(
+        current, {"english_name": "Medi Vision", "sector": "MEDICAL"}, today=date.today()
+    )
     assert changed == ["english_name"] and updated.version == 3
 
 

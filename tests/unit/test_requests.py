@@ -15,7 +15,7 @@ from hub.consulting.v1 import consulting_pb2
 
 from hubcore import requests
 from hubcore.errors import Aborted, InvalidArgument
-from services.companies.api import RULES
+from services.companies.registry.policy import RULES
 
 
 def violations(request: object) -> list[tuple[str, str]]:

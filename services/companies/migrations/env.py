@@ -1,4 +1,4 @@
 from hubcore.migrate import run_env
-from services.companies.store import metadata
+from services.companies.tables import metadata
 
 run_env(metadata)

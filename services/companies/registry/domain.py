@@ -1,0 +1,237 @@
+"""Companies and people: values, rules and the status lifecycle. Pure Python: no database, no network.
+
+Each field's rules are declared once, here (COMPANY_FIELDS, PERSON_FIELDS): the request interceptor applies
+them to the request (registry/policy.py), check_company and check_person to the entity, with what only the
+domain knows on top (the sectors and roles, today, a tag that case folding lengthened, a person's company)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.requests import Check, e164, email, length, max_items, required, url
+from hubcore.text import clean, clean_tags, search_text
+
+SECTORS = (
+    "MEDICAL", "EDUCATION", "MANUFACTURING", "MOBILITY", "FINANCE", "RETAIL",
+    "MEDIA", "SECURITY", "ROBOTICS", "AGRICULTURE", "ENERGY", "OTHER",
+)  # fmt: skip
+STAGES = ("", "IDEA", "PRE_SEED", "SEED", "PRE_A", "SERIES_A", "SERIES_B", "SERIES_C_PLUS")
+ROLES = ("FOUNDER", "STAFF", "INDIVIDUAL")
+
+APPLICANT, SELECTED, RESIDENT, GRADUATED, WITHDRAWN = (
+    "APPLICANT",
+    "SELECTED",
+    "RESIDENT",
+    "GRADUATED",
+    "WITHDRAWN",
+)
+# The hub's lifecycle: admitted competitively, housed, then graduated; one may withdraw before graduating.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    APPLICANT: frozenset({SELECTED, WITHDRAWN}),
+    SELECTED: frozenset({RESIDENT, WITHDRAWN}),
+    RESIDENT: frozenset({GRADUATED, WITHDRAWN}),
+    GRADUATED: frozenset(),
+    WITHDRAWN: frozenset(),
+}
+MAX_TAGS = 20
+MAX_TAG_LENGTH = 30  # the company_tags column
+
+# The writable fields' rules, checked on the request (before any work) and on the entity (after cleaning).
+COMPANY_FIELDS: dict[str, list[Check]] = {
+    "korean_name": [required, length(1, 100)],
+    "english_name": [length(1, 100)],
+    "sector": [required],
+    "website": [url],
+    "tags": [max_items(MAX_TAGS, length(1, MAX_TAG_LENGTH))],
+    "description": [length(0, 2000)],
+}
+PERSON_FIELDS: dict[str, list[Check]] = {
+    "korean_name": [required, length(1, 100)],
+    "english_name": [length(1, 100)],
+    "role": [required],
+    "title": [length(0, 100)],
+    "email": [email, length(3, 200)],
+    "phone": [e164],
+}
+
+
+def field_problems(entity: object, resource: str, fields: Mapping[str, list[Check]]) -> list[tuple[str, str]]:
+    """The first problem of each field, as the request interceptor reports them ("company.sector", "is required")."""
+    problems = []
+    for name, checks in fields.items():
+        value = getattr(entity, name)
+        problem = next(filter(None, (check(value) for check in checks)), None)
+        if problem:
+            problems.append((f"{resource}.{name}", problem))
+    return problems
+
+
+@dataclass(frozen=True)
+class Company:
+    id: int
+    korean_name: str
+    sector: str
+    english_name: str = ""
+    stage: str = ""
+    status: str = APPLICANT
+    website: str = ""
+    tags: list[str] = field(default_factory=list)
+    founded_on: date | None = None
+    description: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    version: int = 1
+    funding_raised: int = 0  # KRW, from the closed rounds the investors service reports
+    last_round: str = ""
+    erased_at: datetime | None = None  # personal data erased on request (a tombstone)
+
+    @property
+    def name(self) -> str:
+        return f"companies/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    @property
+    def search_text(self) -> str:
+        return search_text(self.korean_name, self.english_name, " ".join(self.tags))
+
+    def require_active(self) -> None:
+        if self.deleted_at is not None:
+            raise FailedPrecondition(f"{self.name} is archived", type_="ARCHIVED", subject=self.name)
+
+    def archive(self, when: datetime) -> Company:
+        self.require_active()
+        return replace(self, deleted_at=when, version=self.version + 1)
+
+    def transition(self, target: str) -> Company:
+        self.require_active()
+        if target == self.status:
+            raise FailedPrecondition(f"{self.name} is already {target}", type_="STATUS", subject=self.name)
+        if target not in TRANSITIONS[self.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[self.status])) or "none (final)"
+            raise FailedPrecondition(
+                f"{self.name} cannot go from {self.status} to {target}; allowed from {self.status}: {allowed}",
+                type_="STATUS_TRANSITION",
+                subject=self.name,
+            )
+        return replace(self, status=target, version=self.version + 1)
+
+
+def new_company(
+    *, korean_name: str, sector: str, today: date, english_name: str = "", stage: str = "", website: str = "",
+    tags: list[str] | None = None, founded_on: date | None = None, description: str = "",
+) -> Company:  # fmt: skip
+    """today: the hub's date (Asia/Seoul), which a founding date may not be after."""
+    company = Company(
+        id=0,
+        korean_name=clean(korean_name),
+        english_name=clean(english_name),
+        sector=sector,
+        stage=stage,
+        website=website.strip(),
+        tags=clean_tags(tags or []),
+        founded_on=founded_on,
+        description=description.strip(),
+    )
+    check_company(company, today)
+    return company
+
+
+def check_company(company: Company, today: date) -> None:
+    problems = field_problems(company, "company", COMPANY_FIELDS)
+    if company.sector and company.sector not in SECTORS:
+        problems.append(("company.sector", f"must be one of {', '.join(SECTORS)}"))
+    if company.founded_on and company.founded_on > today:
+        problems.append(("company.founded_on", "is in the future"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def update_company(company: Company, changes: dict[str, object], *, today: date) -> tuple[Company, list[str]]:
+    """Applies the masked fields; returns the new company and the fields whose value changed."""
+    company.require_active()
+    normalized = dict(changes)
+    for key in ("korean_name", "english_name"):
+        if key in normalized:
+            normalized[key] = clean(str(normalized[key]))
+    if "tags" in normalized:
+        normalized["tags"] = clean_tags(list(normalized["tags"]))  # type: ignore[call-overload]
+    changed = [k for k, v in normalized.items() if getattr(company, k) != v]
+    if not changed:
+        return company, []
+    updated = replace(company, **normalized, version=company.version + 1)  # type: ignore[arg-type]
+    check_company(updated, today)
+    return updated, sorted(changed)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    korean_name: str
+    role: str
+    english_name: str = ""
+    company_id: int | None = None
+    title: str = ""
+    email: str = ""
+    phone: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 1
+    erased_at: datetime | None = None  # personal data erased on request (a tombstone)
+
+    @property
+    def name(self) -> str:
+        return f"people/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    @property
+    def search_text(self) -> str:
+        return search_text(self.korean_name, self.english_name, self.email)
+
+
+def check_person(person: Person) -> None:
+    problems = field_problems(person, "person", PERSON_FIELDS)
+    if person.role and person.role not in ROLES:
+        problems.append(("person.role", f"must be one of {', '.join(ROLES)}"))
+    elif person.role == "INDIVIDUAL" and person.company_id is not None:
+        problems.append(("person.company", "must be empty for an individual resident"))
+    elif person.role and person.role != "INDIVIDUAL" and person.company_id is None:
+        problems.append(("person.company", f"is required for a {person.role.lower()}"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def new_person(**fields: object) -> Person:
+    person = Person(id=0, **fields)  # type: ignore[arg-type]
+    person = replace(
+        person,
+        korean_name=clean(person.korean_name),
+        english_name=clean(person.english_name),
+        email=person.email.strip().lower(),
+    )
+    check_person(person)
+    return person
+
+
+def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, list[str]]:
+    normalized = dict(changes)
+    for key in ("korean_name", "english_name"):
+        if key in normalized:
+            normalized[key] = clean(str(normalized[key]))
+    if "email" in normalized:
+        normalized["email"] = str(normalized["email"]).strip().lower()
+    changed = [k for k, v in normalized.items() if getattr(person, k) != v]
+    if not changed:
+        return person, []
+    updated = replace(person, **normalized, version=person.version + 1)  # type: ignore[arg-type]
+    check_person(updated)
+    return updated, sorted(changed)

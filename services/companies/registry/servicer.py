@@ -1,0 +1,151 @@
+"""CompanyService: parse the request, call one use case (usecases.py), convert the result (convert.py). The
+input rules and roles are in policy.py."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TypeAlias
+
+import grpc
+from google.protobuf import empty_pb2
+from hub.companies.v1 import companies_pb2 as pb
+from hub.companies.v1 import companies_pb2_grpc
+
+from hubcore.convert import seoul_today
+from hubcore.db import Database, UnitOfWork
+from hubcore.requests import page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
+from hubcore.server import caller
+from hubcore.text import clean
+from services.companies.registry import convert, usecases
+from services.companies.registry.convert import company_pb, person_pb
+
+Context: TypeAlias = grpc.aio.ServicerContext
+
+
+class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        return self.db.write(actor=caller().actor)
+
+    # Companies
+
+    async def CreateCompany(self, request: pb.CreateCompanyRequest, context: Context) -> pb.Company:
+        async def build(uow: UnitOfWork) -> pb.Company:
+            fields = convert.company_fields(request.company)
+            return company_pb(await usecases.create_company(uow, fields, today=seoul_today()))
+
+        return await self.db.create_once("CreateCompany", request, pb.Company, build, actor=caller().actor)
+
+    async def GetCompany(self, request: pb.GetCompanyRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+        return company_pb(await usecases.get_company(self.db, company_id, request.name))
+
+    async def ListCompanies(self, request: pb.ListCompaniesRequest, context: Context) -> pb.ListCompaniesResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "status": short_value(pb.CompanyStatus, "COMPANY_STATUS"),
+                "sector": short_value(pb.Sector, "SECTOR"),
+                "stage": short_value(pb.Stage, "STAGE"),
+                "tag": lambda v: clean(v).casefold(),
+            },
+        )
+        order, descending = parse_order_by(request.order_by, usecases.COMPANY_ORDERS, "create_time")
+        query = usecases.CompanyQuery(terms, request.query, request.show_deleted, order, descending, size)
+        found, token = await usecases.list_companies(self.db, query, request.page_token)
+        return pb.ListCompaniesResponse(companies=[company_pb(c) for c in found], next_page_token=token)
+
+    async def UpdateCompany(self, request: pb.UpdateCompanyRequest, context: Context) -> pb.Company:
+        name = request.company.name
+        company_id = parse_name(name, "companies", "company.name")
+        changes = convert.company_changes(request.company, request.update_mask.paths)
+        async with self._write() as uow:
+            updated = await usecases.update_company(
+                uow, company_id, name, changes, request.company.etag, today=seoul_today()
+            )
+        return company_pb(updated)
+
+    async def DeleteCompany(self, request: pb.DeleteCompanyRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+        async with self._write() as uow:
+            archived = await usecases.archive_company(uow, company_id, request.name, request.etag)
+        return company_pb(archived)
+
+    async def ChangeCompanyStatus(self, request: pb.ChangeCompanyStatusRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+        target = short_enum_name(pb.CompanyStatus, "COMPANY_STATUS", request.status)
+        async with self._write() as uow:
+            moved = await usecases.change_company_status(
+                uow, company_id, request.name, target, request.reason.strip(), request.etag, today=seoul_today()
+            )
+        return company_pb(moved)
+
+    async def GetCompanyStats(self, request: pb.GetCompanyStatsRequest, context: Context) -> pb.CompanyStats:
+        by_status, by_sector = await usecases.company_stats(self.db)
+        count = pb.CompanyStats.Count
+        return pb.CompanyStats(
+            by_status=[count(key=k, count=v) for k, v in sorted(by_status.items())],
+            by_sector=[count(key=k, count=v) for k, v in sorted(by_sector.items())],
+            total=sum(by_status.values()),
+        )
+
+    # People
+
+    async def CreatePerson(self, request: pb.CreatePersonRequest, context: Context) -> pb.Person:
+        async def build(uow: UnitOfWork) -> pb.Person:
+            return person_pb(await usecases.create_person(uow, convert.person_fields(request.person)))
+
+        return await self.db.create_once("CreatePerson", request, pb.Person, build, actor=caller().actor)
+
+    async def GetPerson(self, request: pb.GetPersonRequest, context: Context) -> pb.Person:
+        person_id = parse_name(request.name, "people")
+        return person_pb(await usecases.get_person(self.db, person_id, request.name))
+
+    async def ListPeople(self, request: pb.ListPeopleRequest, context: Context) -> pb.ListPeopleResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "company": lambda v: parse_name(v, "companies", "filter"),
+                "role": short_value(pb.PersonRole, "PERSON_ROLE"),
+            },
+        )
+        found, token = await usecases.list_people(self.db, terms, request.query, size, request.page_token)
+        return pb.ListPeopleResponse(people=[person_pb(p) for p in found], next_page_token=token)
+
+    async def UpdatePerson(self, request: pb.UpdatePersonRequest, context: Context) -> pb.Person:
+        name = request.person.name
+        person_id = parse_name(name, "people", "person.name")
+        changes = convert.person_changes(request.person, request.update_mask.paths)
+        async with self._write() as uow:
+            updated = await usecases.update_person(uow, person_id, name, changes, request.person.etag)
+        return person_pb(updated)
+
+    async def DeletePerson(self, request: pb.DeletePersonRequest, context: Context) -> empty_pb2.Empty:
+        person_id = parse_name(request.name, "people")
+        async with self._write() as uow:
+            await usecases.delete_person(uow, person_id, request.name, request.etag)
+        return empty_pb2.Empty()
+
+    # Personal data (services/companies/privacy.py). An erasure that lost a race (the row changed between its
+    # read and its write: an update, or the same erasure on another replica) is ABORTED, never INTERNAL; a retry
+    # of the same erasure gets the stored response.
+
+    async def ErasePerson(self, request: pb.ErasePersonRequest, context: Context) -> pb.Person:
+        person_id = parse_name(request.name, "people")
+
+        async def build(uow: UnitOfWork) -> pb.Person:
+            return person_pb(await usecases.erase_person(uow, person_id, request.name, request.reason.strip()))
+
+        return await self.db.create_once("ErasePerson", request, pb.Person, build, actor=caller().actor)
+
+    async def EraseCompany(self, request: pb.EraseCompanyRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+
+        async def build(uow: UnitOfWork) -> pb.Company:
+            return company_pb(await usecases.erase_company(uow, company_id, request.name, request.reason.strip()))
+
+        return await self.db.create_once("EraseCompany", request, pb.Company, build, actor=caller().actor)

@@ -1,0 +1,249 @@
+"""Companies and people: what CompanyService's methods do, as plain functions over a unit of work (writes) or a
+database (reads). Each loads, applies the domain's rules, stores, emits its event in the same transaction and
+returns domain objects; the servicer only parses and converts. change_status is also the program's path to a
+company's lifecycle (selection, move-in)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from hub.events.v1 import companies_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore import errors
+from hubcore.db import Database, UnitOfWork, cursor_value, now
+from hubcore.requests import PageTokens, check_etag, next_page
+from hubcore.text import normalize_text
+from services.companies import privacy
+from services.companies import store as program_store
+from services.companies.registry import domain, store
+from services.companies.registry.convert import (
+    CompanyFields,
+    PersonFields,
+    company_snapshot,
+    person_snapshot,
+    residency_event,
+)
+from services.companies.registry.domain import Company, Person
+
+SUBJECT = "hub.companies"
+T = TypeVar("T")
+COMPANY_ORDERS = tuple(store.COMPANY_ORDER)  # ListCompanies' order_by keys
+
+
+async def _emit_company(uow: UnitOfWork, event: str, company: Company, payload: Message) -> None:
+    await uow.emit(f"{SUBJECT}.company.{event}", company.name, company.version, payload)
+
+
+# Companies
+
+
+def _found(entity: T | None, kind: str, name: str) -> T:
+    if entity is None:
+        raise errors.NotFound(kind, name)
+    return entity
+
+
+async def load_company(conn: AsyncConnection, company_id: int, name: str) -> Company:
+    return _found(await store.get_company(conn, company_id), "Company", name)
+
+
+async def get_company(db: Database, company_id: int, name: str) -> Company:
+    async with db.read() as conn:
+        return await load_company(conn, company_id, name)
+
+
+async def create_company(uow: UnitOfWork, fields: CompanyFields, *, today: date) -> Company:
+    company = await store.insert_company(uow.conn, domain.new_company(**fields, today=today))
+    await _emit_company(uow, "registered", company, ev.CompanyRegistered(company=company_snapshot(company)))
+    return company
+
+
+@dataclass(frozen=True)
+class CompanyQuery:
+    """ListCompanies: the filter's terms (status, sector, stage, tag), a text to search, an order_by key of
+    store.COMPANY_ORDER, and the page size."""
+
+    terms: Mapping[str, Sequence[object]]
+    text: str
+    show_deleted: bool
+    order: str
+    descending: bool
+    size: int
+
+    @property
+    def key(self) -> str:
+        """What a page token is bound to: a token of another query is refused."""
+        terms, text = sorted(self.terms.items()), normalize_text(self.text)
+        return f"{terms}|{self.order}|{self.descending}|{text}|{self.show_deleted}"
+
+
+async def list_companies(db: Database, query: CompanyQuery, page_token: str) -> tuple[Sequence[Company], str]:
+    """One page of companies and the next page's token ("" on the last page)."""
+    sort_type = datetime if query.order in store.TIME_ORDERS else str
+    after = PageTokens.decode(page_token, query.key, (sort_type, int))
+    async with db.read() as conn:
+        found = await store.list_companies(
+            conn, terms=query.terms, text=query.text, show_deleted=query.show_deleted, order=query.order,
+            descending=query.descending, after=after, limit=query.size + 1,
+        )  # fmt: skip
+    attribute = store.COMPANY_ORDER[query.order]
+    return next_page(found, query.size, query.key, lambda c: [cursor_value(getattr(c, attribute)), c.id])
+
+
+def _refuse_erased(name: str, erased_at: datetime | None) -> None:
+    if erased_at is not None:
+        raise errors.FailedPrecondition(f"{name} was erased on request; its data cannot be written again",
+                                        type_="ERASED", subject=name)  # fmt: skip
+
+
+async def update_company(
+    uow: UnitOfWork, company_id: int, name: str, changes: dict[str, object], etag: str, *, today: date
+) -> Company:
+    """Applies the masked changes; a change that changes nothing writes nothing and emits nothing."""
+    company = await load_company(uow.conn, company_id, name)
+    check_etag(etag, company.etag)
+    _refuse_erased(company.name, company.erased_at)
+    updated, changed = domain.update_company(company, changes, today=today)
+    if not changed:
+        return company
+    updated = await store.save_company(uow.conn, updated, expected_version=company.version)
+    await _emit_company(
+        uow, "updated", updated, ev.CompanyUpdated(company=company_snapshot(updated), changed_fields=changed)
+    )
+    return updated
+
+
+async def archive_company(uow: UnitOfWork, company_id: int, name: str, etag: str) -> Company:
+    company = await load_company(uow.conn, company_id, name)
+    check_etag(etag, company.etag)
+    archived = await store.save_company(uow.conn, company.archive(now()), expected_version=company.version)
+    await _emit_company(uow, "archived", archived, ev.CompanyArchived(company=company_snapshot(archived)))
+    return archived
+
+
+async def change_company_status(
+    uow: UnitOfWork, company_id: int, name: str, target: str, reason: str, etag: str, *, today: date
+) -> Company:
+    company = await load_company(uow.conn, company_id, name)
+    check_etag(etag, company.etag)
+    return await change_status(uow, company, target, reason, today=today)
+
+
+async def change_status(uow: UnitOfWork, company: Company, target: str, reason: str, *, today: date) -> Company:
+    """The company's lifecycle, one path for ChangeCompanyStatus and the program's use cases: the transition and
+    its event; at GRADUATED or WITHDRAWN, every space the company still holds is freed from today (the hub's
+    date, Asia/Seoul), each with its moved_out event, in the same transaction."""
+    moved = await store.save_company(uow.conn, company.transition(target), expected_version=company.version)
+    await _emit_company(
+        uow, "status_changed", moved,
+        ev.CompanyStatusChanged(company=company_snapshot(moved), from_status=company.status, to_status=target,
+                                reason=reason),
+    )  # fmt: skip
+    if target in (domain.GRADUATED, domain.WITHDRAWN):
+        for row in await program_store.open_assignments(uow.conn, company.id, today):
+            # A booking that had not begun ends where it starts: it never holds its space.
+            await program_store.end_assignment(uow.conn, row.id, max(today, row.move_in), target)
+            ended = await program_store.get_assignment(uow.conn, row.id)
+            await uow.emit(f"{SUBJECT}.residency.moved_out", f"assignments/{row.id}", 2, residency_event(ended))
+    return moved
+
+
+async def company_stats(db: Database) -> tuple[dict[str, int], dict[str, int]]:
+    """Live companies by status and by sector, from the read model the company events keep."""
+    async with db.read() as conn:
+        return await store.stats(conn)
+
+
+async def erase_company(uow: UnitOfWork, company_id: int, name: str, reason: str) -> Company:
+    """Erases the company's personal data on request (privacy.py); an erased company is returned as it is."""
+    company = await load_company(uow.conn, company_id, name)
+    if company.erased_at is not None:
+        return company
+    return await privacy.erase_company(uow, company, reason)
+
+
+# People
+
+
+async def load_person(conn: AsyncConnection, person_id: int, name: str) -> Person:
+    return _found(await store.get_person(conn, person_id), "Person", name)
+
+
+async def get_person(db: Database, person_id: int, name: str) -> Person:
+    async with db.read() as conn:
+        return await load_person(conn, person_id, name)
+
+
+async def _check_company_reference(uow: UnitOfWork, company_id: int | None) -> None:
+    if company_id is None:
+        return
+    name = f"companies/{company_id}"
+    company = await load_company(uow.conn, company_id, name)
+    if company.deleted_at is not None:
+        raise errors.FailedPrecondition(f"{name} is archived", type_="ARCHIVED", subject=name)
+
+
+async def create_person(uow: UnitOfWork, fields: PersonFields) -> Person:
+    person = domain.new_person(**fields)
+    await _check_company_reference(uow, person.company_id)
+    person = await store.insert_person(uow.conn, person)
+    await uow.emit(
+        f"{SUBJECT}.person.registered", person.name, person.version,
+        ev.PersonRegistered(person=person_snapshot(person)),
+    )  # fmt: skip
+    return person
+
+
+async def list_people(
+    db: Database, terms: Mapping[str, Sequence[object]], text: str, size: int, page_token: str
+) -> tuple[Sequence[Person], str]:
+    """One page of people (by id) of the companies and roles in terms, and the next page's token."""
+    query_key = f"{sorted(terms.items())}|{normalize_text(text)}"
+    after = PageTokens.decode(page_token, query_key, (int,))
+    async with db.read() as conn:
+        found = await store.list_people(
+            conn, terms=terms, text=text, after_id=after[0] if after else None, limit=size + 1
+        )
+    return next_page(found, size, query_key, lambda p: [p.id])
+
+
+async def update_person(uow: UnitOfWork, person_id: int, name: str, changes: dict[str, object], etag: str) -> Person:
+    """Applies the masked changes (company as company_id); a change that changes nothing writes nothing."""
+    person = await load_person(uow.conn, person_id, name)
+    check_etag(etag, person.etag)
+    _refuse_erased(person.name, person.erased_at)
+    updated, changed = domain.update_person(person, changes)
+    if not changed:
+        return person
+    if "company_id" in changed:
+        await _check_company_reference(uow, updated.company_id)
+    updated = await store.save_person(uow.conn, updated, expected_version=person.version)
+    await uow.emit(
+        f"{SUBJECT}.person.updated", updated.name, updated.version,
+        ev.PersonUpdated(person=person_snapshot(updated), changed_fields=[c.removesuffix("_id") for c in changed]),
+    )  # fmt: skip
+    return updated
+
+
+async def delete_person(uow: UnitOfWork, person_id: int, name: str, etag: str) -> None:
+    person = await load_person(uow.conn, person_id, name)
+    check_etag(etag, person.etag)
+    await store.delete_person(uow.conn, person_id)
+    # Personal data leaves with the person: the event names them, nothing more.
+    await uow.emit(
+        f"{SUBJECT}.person.deleted", person.name, person.version + 1,
+        ev.PersonDeleted(person=ev.PersonSnapshot(name=person.name)),
+    )  # fmt: skip
+
+
+async def erase_person(uow: UnitOfWork, person_id: int, name: str, reason: str) -> Person:
+    """Erases the person's personal data on request (privacy.py); an erased person is returned as they are."""
+    person = await load_person(uow.conn, person_id, name)
+    if person.erased_at is not None:
+        return person
+    return await privacy.erase_person(uow, person, reason)
