@@ -145,3 +145,30 @@ class Settings:
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class GrowthSettings:
+    """When the program counts a firm as grown (services/companies/program, GrowthRules): HUB_GROWTH_FUNDING_KRW,
+    HUB_GROWTH_REVENUE_PCT (0 turns a rule off), HUB_GROWTH_MILESTONES (comma-separated kinds; "none" turns it
+    off). None where unset: the rules' defaults apply."""
+
+    funding_krw: int | None = None
+    revenue_growth_pct: int | None = None
+    milestone_kinds: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_env(cls) -> GrowthSettings:
+        funding, revenue, kinds = (
+            os.environ.get(f"HUB_GROWTH_{n}") for n in ("FUNDING_KRW", "REVENUE_PCT", "MILESTONES")
+        )
+        return cls(
+            funding_krw=None if funding is None else int(funding),
+            revenue_growth_pct=None if revenue is None else int(revenue),
+            milestone_kinds=None if kinds is None else _kinds(kinds),
+        )
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    text = text.strip()
+    return () if text.lower() in ("", "none") else tuple(k.strip().upper() for k in text.split(","))

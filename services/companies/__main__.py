@@ -10,7 +10,8 @@ from hub.ops.v1 import tokens_pb2, tokens_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import access, api, handlers, privacy, program
+from services.companies import access, api, handlers, privacy
+from services.companies.program import servicer as program
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 

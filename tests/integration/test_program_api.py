@@ -22,9 +22,9 @@ from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from sqlalchemy.exc import IntegrityError
 
+from hubcore.convert import seoul_today as today
 from hubcore.db import outbox
 from services.companies import store
-from services.companies.program import today
 from tests.conftest import ADMIN, SERVICE, Running
 
 OFFICE, DESK = pb.SPACE_KIND_PRIVATE_OFFICE, pb.SPACE_KIND_OPEN_DESK
