@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 import grpc
 from google.protobuf import empty_pb2
@@ -38,15 +38,17 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         async with self.db.write(actor=caller().actor) as uow:
             yield uow
 
-    async def _create(
+    async def _once(
         self,
         method: str,
-        request: Any,
+        request: Message,
         response_type: type[R],
         make: Callable[[UnitOfWork], Awaitable[T]],
         to_pb: Callable[[T], R],
     ) -> R:
-        """The idempotent create: make(uow) is the use case; a retry with the request_id gets the first response."""
+        """The idempotent create (Database.create_once; named _once, the name tests/integration/
+        test_idempotent_retries.py looks for): make(uow) is the use case, to_pb its result's message, which commits
+        with the request's key; a retry with the request_id gets the first response."""
 
         async def build(uow: UnitOfWork) -> R:
             return to_pb(await make(uow))
@@ -57,7 +59,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def CreateRound(self, request: pb.CreateRoundRequest, context: Context) -> pb.Round:
         r = convert.round_from_pb(request.round)
-        return await self._create(
+        return await self._once(
             "CreateRound", request, pb.Round, lambda uow: usecases.create_round(uow, r), convert.round_pb
         )
 
@@ -91,7 +93,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         def make(uow: UnitOfWork) -> Awaitable[domain.Application]:
             return usecases.create_application(uow, request.application.round, application, today=seoul_today())
 
-        return await self._create("CreateApplication", request, pb.Application, make, convert.application_pb)
+        return await self._once("CreateApplication", request, pb.Application, make, convert.application_pb)
 
     async def GetApplication(self, request: pb.GetApplicationRequest, context: Context) -> pb.Application:
         return convert.application_pb(await usecases.get_application(self.db, request.name))
@@ -129,7 +131,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def CreateSpace(self, request: pb.CreateSpaceRequest, context: Context) -> pb.Space:
         space = convert.space_from_pb(request.space)
-        return await self._create(
+        return await self._once(
             "CreateSpace", request, pb.Space, lambda uow: usecases.create_space(uow, space), convert.space_pb
         )
 
@@ -143,7 +145,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         def make(uow: UnitOfWork) -> Awaitable[domain.Assignment]:
             return usecases.assign_space(uow, stay, space_name=message.space, company_name=message.company)
 
-        return await self._create("AssignSpace", request, pb.Assignment, make, convert.assignment_pb)
+        return await self._once("AssignSpace", request, pb.Assignment, make, convert.assignment_pb)
 
     async def EndAssignment(self, request: pb.EndAssignmentRequest, context: Context) -> pb.Assignment:
         assignment_id, move_out, reason = convert.ending_from_pb(request)
@@ -169,7 +171,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
         report = convert.kpi_from_pb(request.report, today=seoul_today())
-        return await self._create(
+        return await self._once(
             "ReportKpi",
             request,
             pb.KpiReport,
@@ -203,7 +205,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def RecordSupport(self, request: pb.RecordSupportRequest, context: Context) -> pb.SupportGrant:
         grant = convert.grant_from_pb(request.grant)
-        return await self._create(
+        return await self._once(
             "RecordSupport",
             request,
             pb.SupportGrant,
@@ -218,7 +220,7 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def CreateMilestone(self, request: pb.CreateMilestoneRequest, context: Context) -> pb.Milestone:
         milestone = convert.milestone_from_pb(request.milestone, today=seoul_today())
-        return await self._create(
+        return await self._once(
             "CreateMilestone",
             request,
             pb.Milestone,
