@@ -77,14 +77,18 @@ def _assignment_query() -> sa.Select[Any]:
     return sa.select(assignments, spaces.c.kind, spaces.c.label).join(spaces, spaces.c.id == assignments.c.space_id)
 
 
-async def find_overlap(conn: AsyncConnection, space_id: int, move_in: date, move_out: date | None) -> Any:
+async def find_overlap(
+    conn: AsyncConnection, space_id: int, move_in: date, move_out: date | None
+) -> tuple[int, int] | None:
+    """(assignment id, company id) of the first assignment of the space that overlaps [move_in, move_out)."""
     c = assignments.c
     query = sa.select(c.id, c.company_id).where(
         c.space_id == space_id,
         sa.or_(c.move_out.is_(None), c.move_out > move_in),
         *([c.move_in < move_out] if move_out is not None else []),
     )
-    return (await conn.execute(query.order_by(c.move_in).limit(1))).first()
+    row = (await conn.execute(query.order_by(c.move_in).limit(1))).first()
+    return (row.id, row.company_id) if row else None
 
 
 async def assign_space(
@@ -94,7 +98,7 @@ async def assign_space(
     refuses what a concurrent writer slipped in, as an IntegrityError that is_overlap() recognizes)."""
     holder = await find_overlap(conn, space_id, move_in, move_out)
     if holder is not None:
-        raise SpaceTaken(holder.id, holder.company_id)
+        raise SpaceTaken(*holder)
     assignment_id = (
         await conn.execute(
             assignments.insert()
