@@ -219,3 +219,30 @@ class ClientSettings:
             dev_token_file=Path(_env("DATA_DIR", str(PROJECT_DIR / "var"))) / "admin-token",
             xdg_config_home=variable("XDG_CONFIG_HOME"),
         )
+
+
+@dataclass(frozen=True)
+class GrowthSettings:
+    """When the program counts a firm as grown (services/companies/program, GrowthRules): HUB_GROWTH_FUNDING_KRW,
+    HUB_GROWTH_REVENUE_PCT (0 turns a rule off), HUB_GROWTH_MILESTONES (comma-separated kinds; "none" turns it
+    off). None where unset: the rules' defaults apply."""
+
+    funding_krw: int | None = None
+    revenue_growth_pct: int | None = None
+    milestone_kinds: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_env(cls) -> GrowthSettings:
+        funding, revenue, kinds = (
+            variable(f"HUB_GROWTH_{n}") or None for n in ("FUNDING_KRW", "REVENUE_PCT", "MILESTONES")
+        )
+        return cls(
+            funding_krw=None if funding is None else int(funding),
+            revenue_growth_pct=None if revenue is None else int(revenue),
+            milestone_kinds=None if kinds is None else _kinds(kinds),
+        )
+
+
+def _kinds(text: str) -> tuple[str, ...]:
+    text = text.strip()
+    return () if text.lower() in ("", "none") else tuple(k.strip().upper() for k in text.split(","))

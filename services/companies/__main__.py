@@ -1,5 +1,5 @@
 """Starts the companies service: `python -m services.companies`. It serves CompanyService (registry/),
-ProgramService (program.py) and the hub's AccessTokenService (access/: the register of signed access tokens)."""
+ProgramService (program/) and the hub's AccessTokenService (access/: the register of signed access tokens)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from hub.ops.v1 import tokens_pb2, tokens_pb2_grpc
 
 from hubcore.server import GrpcService, Runtime, serve_forever
 from hubcore.settings import Settings
-from services.companies import handlers, privacy, program
+from services.companies import handlers, privacy
 from services.companies.access import policy as access_policy
 from services.companies.access.servicer import AccessTokenApi
+from services.companies.program import servicer as program
 from services.companies.registry import policy as registry_policy
 from services.companies.registry.servicer import CompanyApi
 

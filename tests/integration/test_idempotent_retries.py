@@ -28,8 +28,8 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import partner_pb2 as rpb
 
+from hubcore.convert import seoul_today as today
 from hublocal.natsserver import NatsServer
-from services.companies.program import today
 from tests.conftest import (
     ADMIN,
     investors_settings,

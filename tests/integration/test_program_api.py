@@ -22,9 +22,10 @@ from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from sqlalchemy.exc import IntegrityError
 
+from hubcore.convert import seoul_today as today
 from hubcore.db import outbox
 from services.companies import store
-from services.companies.program import today
+from services.companies.program import store as program_store
 from tests.conftest import ADMIN, SERVICE, Running
 
 OFFICE, DESK = pb.SPACE_KIND_PRIVATE_OFFICE, pb.SPACE_KIND_OPEN_DESK
@@ -380,7 +381,7 @@ async def test_postgresql_refuses_an_overlap_even_without_the_check(companies: R
     with pytest.raises(IntegrityError) as caught:
         async with db.write(actor="test") as uow:
             await uow.conn.execute(store.assignments.insert().values(move_in=date(2030, 1, 1), **row))
-    assert store.is_overlap(caught.value)
+    assert program_store.is_overlap(caught.value)
 
 
 async def test_kpi_reports_are_versioned_never_overwritten(companies: Running) -> None:

@@ -9,8 +9,8 @@ from fractions import Fraction
 import pytest
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from services.companies import domain
-from services.companies.domain import Application, Criterion
+from services.companies.program import domain
+from services.companies.program.domain import Application, Criterion
 
 CRITERIA = [Criterion("tech", "기술성", 40), Criterion("market", "시장성", 30), Criterion("team", "팀", 30)]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -181,7 +181,7 @@ def test_revenue_growth_needs_two_periods_and_revenue_to_start_from() -> None:
 
 
 def test_growth_rules_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.companies.program import growth_rules_from_env
+    from services.companies.program.policy import growth_rules_from_env
 
     assert growth_rules_from_env() == domain.GrowthRules()
     monkeypatch.setenv("HUB_GROWTH_FUNDING_KRW", "0")

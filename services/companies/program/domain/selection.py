@@ -1,0 +1,272 @@
+"""Selection: rounds, applications, reviewers' scores and conflicts, the ranking and the decisions. Pure Python."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from fractions import Fraction
+
+from hubcore.errors import FailedPrecondition, InvalidArgument, invalid
+from services.companies.domain import SELECTED
+
+SEAT_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK", "INDIVIDUAL")
+SUBMITTED, WAITLISTED, REJECTED = "SUBMITTED", "WAITLISTED", "REJECTED"
+# An application's decisions: a waitlisted one may still be selected or rejected; the others are final.
+DECISIONS: dict[str, frozenset[str]] = {
+    SUBMITTED: frozenset({SELECTED, WAITLISTED, REJECTED}),
+    WAITLISTED: frozenset({SELECTED, REJECTED}),
+    SELECTED: frozenset(),
+    REJECTED: frozenset(),
+}
+
+MAX_SCORE = 10
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    title: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class Round:
+    id: int
+    title: str
+    open_date: date
+    close_date: date
+    seats: dict[str, int]
+    criteria: list[Criterion]
+    questions: list[str] = field(default_factory=list)
+    created_at: datetime | None = None
+    applications: int = 0  # how many applied: filled by the reads that show it
+
+    @property
+    def name(self) -> str:
+        return f"rounds/{self.id}"
+
+    @property
+    def total_seats(self) -> int:
+        return sum(self.seats.values())
+
+    def require_open(self, today: date) -> None:
+        if not self.open_date <= today <= self.close_date:
+            raise FailedPrecondition(
+                f"{self.name} takes applications from {self.open_date} to {self.close_date}, not on {today}",
+                type_="ROUND_CLOSED",
+                subject=self.name,
+            )
+
+    def require_seat_kind(self, seat_kind: str) -> None:
+        if seat_kind not in self.seats:
+            raise FailedPrecondition(f"{self.name} offers no {seat_kind} seats", type_="SEAT_KIND", subject=self.name)
+
+    @property
+    def competition_ratio(self) -> float:
+        return competition_ratio(self.applications, self.total_seats)
+
+
+def check_round(r: Round) -> None:
+    problems = []
+    if not r.title.strip():
+        problems.append(("round.title", "is required"))
+    if r.close_date < r.open_date:
+        problems.append(("round.close_date", "is before open_date"))
+    if not r.seats or any(n <= 0 for n in r.seats.values()):
+        problems.append(("round.seats", "must offer a positive count of at least one seat kind"))
+    if not r.criteria:
+        problems.append(("round.criteria", "needs at least one criterion"))
+    keys = [c.key for c in r.criteria]
+    if len(set(keys)) != len(keys):
+        problems.append(("round.criteria", "has a key twice"))
+    if any(c.weight <= 0 for c in r.criteria):
+        problems.append(("round.criteria", "weights must be positive"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def competition_ratio(applications: int, seats: int) -> float:
+    return round(applications / seats, 2) if seats else 0.0
+
+
+def check_score_values(r: Round, values: dict[str, int]) -> None:
+    keys = {c.key for c in r.criteria}
+    problems = []
+    for key in sorted(set(values) - keys):
+        problems.append(("score.values", f"{key!r} is not a criterion of {r.name} (known: {', '.join(sorted(keys))})"))
+    for key in sorted(keys - set(values)):
+        problems.append(("score.values", f"criterion {key!r} is not scored"))
+    for key, value in sorted(values.items()):
+        if not 0 <= value <= MAX_SCORE:
+            problems.append(("score.values", f"{key}: {value} is not within 0-{MAX_SCORE}"))
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def weighted_score(criteria: list[Criterion], values: dict[str, int]) -> Fraction:
+    """The weighted mean of one reviewer's scores: exact, so that ties are real ties."""
+    total = sum(c.weight for c in criteria)
+    return Fraction(sum(c.weight * values[c.key] for c in criteria), total)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    application: str
+    applicant: str
+    score: Fraction | None  # None: no counted review yet
+    reviews: int
+    by_criterion: dict[str, Fraction]
+    submitted: datetime
+    explanation: str = ""
+
+
+def rank(
+    criteria: list[Criterion],
+    applications: list[tuple[str, str, datetime]],
+    scores: list[tuple[str, str, dict[str, int]]],
+    conflicts: set[tuple[str, str]],
+) -> list[Ranked]:
+    """Ranks applications (name, applicant, submitted) by the mean of their reviewers' weighted scores.
+
+    A score from a reviewer who declared a conflict with the applicant does not count. Ties on the
+    weighted score go to the higher mean on the heaviest criterion, then the next heaviest, then to the
+    earlier submission; each entry explains what set it apart from the one above it. Unscored come last."""
+    applicant_of = {name: applicant for name, applicant, _ in applications}
+    counted: dict[str, list[dict[str, int]]] = {name: [] for name, _, _ in applications}
+    for application, reviewer, values in scores:
+        if application in counted and (reviewer, applicant_of[application]) not in conflicts:
+            counted[application].append(values)
+    order = sorted(criteria, key=lambda c: (-c.weight, criteria.index(c)))
+    entries = []
+    for name, applicant, submitted in applications:
+        reviews = counted[name]
+        if reviews:
+            score: Fraction | None = sum((weighted_score(criteria, v) for v in reviews), Fraction(0)) / len(reviews)
+            means = {c.key: Fraction(sum(v[c.key] for v in reviews), len(reviews)) for c in criteria}
+        else:
+            score, means = None, {}
+        entries.append(Ranked(name, applicant, score, len(reviews), means, submitted))
+
+    def key(e: Ranked) -> tuple[object, ...]:
+        if e.score is None:
+            return (1, 0, (), e.submitted)
+        return (0, -e.score, tuple(-e.by_criterion[c.key] for c in order), e.submitted)
+
+    entries.sort(key=key)
+    explained = []
+    for i, e in enumerate(entries):
+        explained.append(replace(e, explanation=_explain(e, entries[i - 1] if i else None, order)))
+    return explained
+
+
+def _number(value: Fraction) -> str:
+    return f"{float(value):.2f}"
+
+
+def _explain(e: Ranked, above: Ranked | None, order: list[Criterion]) -> str:
+    if e.score is None:
+        return "no counted reviews yet"
+    if above is None or above.score != e.score:
+        return f"weighted score {_number(e.score)} from {e.reviews} review(s)"
+    for c in order:
+        if above.by_criterion[c.key] != e.by_criterion[c.key]:
+            return (
+                f"tied with {above.application} at {_number(e.score)}; behind on {c.title or c.key} "
+                f"(weight {c.weight}): {_number(e.by_criterion[c.key])} vs {_number(above.by_criterion[c.key])}"
+            )
+    return f"tied with {above.application} at {_number(e.score)} on every criterion; submitted later"
+
+
+@dataclass(frozen=True)
+class Application:
+    id: int
+    round_id: int
+    applicant: str  # companies/1 or people/2
+    seat_kind: str
+    answers: list[tuple[str, str]] = field(default_factory=list)
+    attachment_urls: list[str] = field(default_factory=list)
+    state: str = SUBMITTED
+    decision_reason: str = ""
+    created_at: datetime | None = None
+    version: int = 1
+
+    @property
+    def name(self) -> str:
+        return f"applications/{self.id}"
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+    def decide(self, decision: str, reason: str, *, selected_of_kind: int, seats_of_kind: int) -> Application:
+        if decision not in DECISIONS[self.state]:
+            allowed = ", ".join(sorted(DECISIONS[self.state])) or "none (final)"
+            raise FailedPrecondition(
+                f"{self.name} is {self.state}; it can become: {allowed}", type_="DECISION", subject=self.name
+            )
+        if decision == SELECTED and selected_of_kind >= seats_of_kind:
+            raise FailedPrecondition(
+                f"all {seats_of_kind} {self.seat_kind} seat(s) of the round are taken; waitlist instead",
+                type_="SEATS_FILLED",
+                subject=self.name,
+            )
+        return replace(self, state=decision, decision_reason=reason, version=self.version + 1)
+
+
+def check_applicant_seat(applicant: str, seat_kind: str) -> None:
+    """A person applies for an individual seat, a company for an office or a desk."""
+    if applicant.startswith("people/") != (seat_kind == "INDIVIDUAL"):
+        raise invalid("application.seat_kind", "is INDIVIDUAL for a person, an office or desk for a company")
+
+
+def check_decision(decision: str) -> None:
+    if decision not in (SELECTED, WAITLISTED, REJECTED):
+        raise invalid("decision", "must be SELECTED, WAITLISTED or REJECTED")
+
+
+def reviewer_key(reviewer: str) -> str:
+    """Reviewers are compared without case or surrounding spaces."""
+    return reviewer.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A reviewer's declared conflict of interest with an applicant of a round: their score of it never counts."""
+
+    round_id: int
+    reviewer: str
+    applicant: str
+    reason: str = ""
+
+    @property
+    def round(self) -> str:
+        return f"rounds/{self.round_id}"
+
+
+@dataclass(frozen=True)
+class Score:
+    """One reviewer's scores of one application, 0 to MAX_SCORE per criterion, with their weighted mean."""
+
+    application: str
+    reviewer: str
+    values: dict[str, int]
+    comment: str = ""
+    weighted: Fraction = Fraction(0)
+
+
+def check_scorer(reviewer: str, application: Application, conflicts: set[tuple[str, str]]) -> None:
+    if (reviewer, application.applicant) in conflicts:
+        raise FailedPrecondition(
+            f"{reviewer} declared a conflict of interest with {application.applicant} and cannot score it",
+            type_="CONFLICT_OF_INTEREST",
+            subject=application.name,
+        )
+
+
+@dataclass(frozen=True)
+class Standing:
+    """An application's place in its round's ranking."""
+
+    rank: int
+    entry: Ranked
+    state: str

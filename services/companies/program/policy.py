@@ -1,0 +1,117 @@
+"""ProgramService's policy, declared once: the input rules every request meets before its method runs (enforced by
+the server's interceptor; the business rules are the domain's) and the roles that may call each method. Also the
+growth rules the service is configured with."""
+
+from __future__ import annotations
+
+from hub.companies.v1 import program_pb2 as pb
+
+from hubcore.requests import Rules, length, max_items, required, url
+from hubcore.server import ADMIN, SERVICE
+from hubcore.settings import GrowthSettings
+from services.companies.program import domain
+
+RULES: dict[type, Rules] = {
+    pb.CreateRoundRequest: Rules(
+        {
+            "round.title": [required, length(1, 200)],
+            "round.seats": [max_items(3)],
+            "round.criteria": [max_items(20)],
+            "round.questions": [max_items(30, length(1, 500))],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.GetRoundRequest: Rules({"name": [required]}),
+    pb.CreateApplicationRequest: Rules(
+        {
+            "application.round": [required],
+            "application.applicant": [required],
+            "application.seat_kind": [required],
+            "application.answers": [max_items(30)],
+            "application.attachment_urls": [max_items(10, url)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.GetApplicationRequest: Rules({"name": [required]}),
+    pb.ListApplicationsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.DeclareConflictRequest: Rules(
+        {
+            "conflict.round": [required],
+            "conflict.reviewer": [required, length(1, 100)],
+            "conflict.applicant": [required],
+            "conflict.reason": [length(0, 500)],
+        }
+    ),
+    pb.ScoreApplicationRequest: Rules(
+        {
+            "score.application": [required],
+            "score.reviewer": [required, length(1, 100)],
+            "score.comment": [length(0, 2000)],
+        }
+    ),
+    pb.RankApplicationsRequest: Rules({"round": [required]}),
+    pb.DecideApplicationRequest: Rules(
+        {"name": [required], "decision": [required], "reason": [required, length(1, 500)]}
+    ),
+    pb.CreateSpaceRequest: Rules(
+        {"space.kind": [required], "space.label": [required, length(1, 20)], "request_id": [length(1, 100)]}
+    ),
+    pb.AssignSpaceRequest: Rules(
+        {"assignment.space": [required], "assignment.company": [required], "request_id": [length(1, 100)]}
+    ),
+    pb.EndAssignmentRequest: Rules({"name": [required], "reason": [required]}),
+    pb.ReportKpiRequest: Rules(
+        {
+            "report.company": [required],
+            "report.period": [required],
+            "report.note": [length(0, 2000)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.ListKpiReportsRequest: Rules({"company": [required]}),
+    pb.SetSupportQuotaRequest: Rules({"quota.company": [required], "quota.kind": [required]}),
+    pb.RecordSupportRequest: Rules(
+        {
+            "grant.company": [required],
+            "grant.kind": [required],
+            "grant.note": [length(0, 500)],
+            "grant.override_reason": [length(0, 500)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.ListSupportRequest: Rules({"company": [required]}),
+    pb.GetKpiTrendsRequest: Rules({"filter": [length(0, 200)]}),
+    pb.CreateMilestoneRequest: Rules(
+        {
+            "milestone.company": [required],
+            "milestone.kind": [required],
+            "milestone.evidence_url": [url],
+            "milestone.evidence": [length(0, 1000)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.ListMilestonesRequest: Rules({"filter": [length(0, 200)]}),
+    pb.DeleteMilestoneRequest: Rules({"name": [required]}),
+}
+READ = frozenset({ADMIN, SERVICE})
+ROLES = {
+    name: READ
+    for name in (
+        "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
+        "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
+        "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
+    )
+}  # fmt: skip
+DEFAULT_ROLES = frozenset({ADMIN})
+
+
+def growth_rules_from_env() -> domain.GrowthRules:
+    """The growth rules from the settings (HUB_GROWTH_*), the rules' defaults where unset."""
+    settings, default = GrowthSettings.from_env(), domain.GrowthRules()
+    return domain.GrowthRules(
+        funding_krw=default.funding_krw if settings.funding_krw is None else settings.funding_krw,
+        revenue_growth_pct=default.revenue_growth_pct
+        if settings.revenue_growth_pct is None
+        else settings.revenue_growth_pct,
+        milestone_kinds=default.milestone_kinds if settings.milestone_kinds is None else settings.milestone_kinds,
+    )

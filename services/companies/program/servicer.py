@@ -1,0 +1,253 @@
+"""ProgramService over gRPC, thin: each method parses its request (convert), calls one use case and converts the
+result. The rules and roles are in policy.py; __main__ wires ProgramApi with them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import TypeAlias, TypeVar
+
+import grpc
+from google.protobuf import empty_pb2
+from google.protobuf.message import Message
+from hub.companies.v1 import program_pb2 as pb
+from hub.companies.v1 import program_pb2_grpc
+
+from hubcore.convert import calendar_date, seoul_today
+from hubcore.db import Database, UnitOfWork
+from hubcore.requests import enum_short, page_size, parse_filter, parse_name, short_value
+from hubcore.server import caller
+from services.companies.program import convert, domain, usecases
+from services.companies.program.convert import MILESTONE, STATE, SUPPORT
+from services.companies.program.policy import DEFAULT_ROLES, ROLES, RULES, growth_rules_from_env
+
+__all__ = ["DEFAULT_ROLES", "ROLES", "RULES", "ProgramApi", "growth_rules_from_env"]
+
+Context: TypeAlias = grpc.aio.ServicerContext
+T = TypeVar("T")
+R = TypeVar("R", bound=Message)
+
+
+class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
+    def __init__(self, db: Database, growth: domain.GrowthRules | None = None) -> None:
+        self.db = db
+        self.growth = growth or domain.GrowthRules()
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[UnitOfWork]:
+        async with self.db.write(actor=caller().actor) as uow:
+            yield uow
+
+    async def _once(
+        self,
+        method: str,
+        request: Message,
+        response_type: type[R],
+        make: Callable[[UnitOfWork], Awaitable[T]],
+        to_pb: Callable[[T], R],
+    ) -> R:
+        """The idempotent create (Database.create_once; named _once, the name tests/integration/
+        test_idempotent_retries.py looks for): make(uow) is the use case, to_pb its result's message, which commits
+        with the request's key; a retry with the request_id gets the first response."""
+
+        async def build(uow: UnitOfWork) -> R:
+            return to_pb(await make(uow))
+
+        return await self.db.create_once(method, request, response_type, build, actor=caller().actor)
+
+    # Selection
+
+    async def CreateRound(self, request: pb.CreateRoundRequest, context: Context) -> pb.Round:
+        r = convert.round_from_pb(request.round)
+        return await self._once(
+            "CreateRound", request, pb.Round, lambda uow: usecases.create_round(uow, r), convert.round_pb
+        )
+
+    async def GetRound(self, request: pb.GetRoundRequest, context: Context) -> pb.Round:
+        return convert.round_pb(await usecases.get_round(self.db, request.name))
+
+    async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
+        found, token = await usecases.list_rounds(self.db, size=page_size(request.page_size), token=request.page_token)
+        return pb.ListRoundsResponse(rounds=[convert.round_pb(r) for r in found], next_page_token=token)
+
+    async def ListApplications(
+        self, request: pb.ListApplicationsRequest, context: Context
+    ) -> pb.ListApplicationsResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "round": lambda v: parse_name(v, "rounds", "filter"),
+                "state": short_value(pb.ApplicationState, STATE),
+                "applicant": lambda v: convert.applicant(v, "filter"),
+            },
+        )
+        found, token = await usecases.list_applications(self.db, terms, size=size, token=request.page_token)
+        return pb.ListApplicationsResponse(
+            applications=[convert.application_pb(a) for a in found], next_page_token=token
+        )
+
+    async def CreateApplication(self, request: pb.CreateApplicationRequest, context: Context) -> pb.Application:
+        application = convert.application_from_pb(request.application)
+
+        def make(uow: UnitOfWork) -> Awaitable[domain.Application]:
+            return usecases.create_application(uow, request.application.round, application, today=seoul_today())
+
+        return await self._once("CreateApplication", request, pb.Application, make, convert.application_pb)
+
+    async def GetApplication(self, request: pb.GetApplicationRequest, context: Context) -> pb.Application:
+        return convert.application_pb(await usecases.get_application(self.db, request.name))
+
+    async def DeclareConflict(self, request: pb.DeclareConflictRequest, context: Context) -> pb.Conflict:
+        c = request.conflict
+        conflict = domain.Conflict(
+            0, domain.reviewer_key(c.reviewer), convert.applicant(c.applicant, "conflict.applicant"), c.reason.strip()
+        )
+        declared = await usecases.declare_conflict(self.db, conflict, round_name=c.round, actor=caller().actor)
+        return convert.conflict_pb(declared)
+
+    async def ScoreApplication(self, request: pb.ScoreApplicationRequest, context: Context) -> pb.Score:
+        s = request.score
+        reviewer = domain.reviewer_key(s.reviewer)
+        async with self._write() as uow:
+            score = await usecases.score_application(uow, s.application, reviewer, dict(s.values), s.comment.strip())
+        return convert.score_pb(score)
+
+    async def RankApplications(
+        self, request: pb.RankApplicationsRequest, context: Context
+    ) -> pb.RankApplicationsResponse:
+        return convert.ranking_pb(await usecases.rank_applications(self.db, request.round))
+
+    async def DecideApplication(self, request: pb.DecideApplicationRequest, context: Context) -> pb.Application:
+        decision = enum_short(pb.ApplicationState, STATE, request.decision)
+        domain.check_decision(decision)
+        async with self._write() as uow:
+            decided = await usecases.decide_application(
+                uow, request.name, decision, request.reason.strip(), etag=request.etag
+            )
+        return convert.application_pb(decided)
+
+    # Spaces
+
+    async def CreateSpace(self, request: pb.CreateSpaceRequest, context: Context) -> pb.Space:
+        space = convert.space_from_pb(request.space)
+        return await self._once(
+            "CreateSpace", request, pb.Space, lambda uow: usecases.create_space(uow, space), convert.space_pb
+        )
+
+    async def ListSpaces(self, request: pb.ListSpacesRequest, context: Context) -> pb.ListSpacesResponse:
+        return pb.ListSpacesResponse(spaces=[convert.space_pb(s) for s in await usecases.list_spaces(self.db)])
+
+    async def AssignSpace(self, request: pb.AssignSpaceRequest, context: Context) -> pb.Assignment:
+        message = request.assignment
+        stay = convert.stay_from_pb(message)
+
+        def make(uow: UnitOfWork) -> Awaitable[domain.Assignment]:
+            return usecases.assign_space(uow, stay, space_name=message.space, company_name=message.company)
+
+        return await self._once("AssignSpace", request, pb.Assignment, make, convert.assignment_pb)
+
+    async def EndAssignment(self, request: pb.EndAssignmentRequest, context: Context) -> pb.Assignment:
+        assignment_id, move_out, reason = convert.ending_from_pb(request)
+        async with self._write() as uow:
+            ended = await usecases.end_assignment(
+                uow, assignment_id, name=request.name, move_out=move_out, reason=reason
+            )
+        return convert.assignment_pb(ended)
+
+    async def GetOccupancy(self, request: pb.GetOccupancyRequest, context: Context) -> pb.Occupancy:
+        day = calendar_date(request.date, "date") or seoul_today()
+        return convert.occupancy_pb(await usecases.occupancy(self.db, day))
+
+    async def GetOccupancyHistory(
+        self, request: pb.GetOccupancyHistoryRequest, context: Context
+    ) -> pb.GetOccupancyHistoryResponse:
+        months = domain.history_months(request.months)
+        start = calendar_date(request.start_date, "start_date")
+        points = await usecases.occupancy_history(self.db, start, months, today=seoul_today())
+        return pb.GetOccupancyHistoryResponse(points=[convert.occupancy_pb(p) for p in points])
+
+    # KPI reports and trends
+
+    async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
+        report = convert.kpi_from_pb(request.report, today=seoul_today())
+        return await self._once(
+            "ReportKpi",
+            request,
+            pb.KpiReport,
+            lambda uow: usecases.report_kpi(uow, request.report.company, report),
+            convert.kpi_pb,
+        )
+
+    async def ListKpiReports(self, request: pb.ListKpiReportsRequest, context: Context) -> pb.ListKpiReportsResponse:
+        reports = await usecases.list_kpi_reports(self.db, request.company, all_versions=request.all_versions)
+        return pb.ListKpiReportsResponse(reports=[convert.kpi_pb(r) for r in reports])
+
+    async def GetKpiTrends(self, request: pb.GetKpiTrendsRequest, context: Context) -> pb.KpiTrends:
+        terms = parse_filter(
+            request.filter, {"round": lambda v: parse_name(v, "rounds", "filter"), "move_in_year": convert.year}
+        )
+        first, last = domain.trend_range(request.start_period, request.end_period)
+        series = await usecases.kpi_trends(
+            self.db, terms, cohort_by=convert.cohort_kind(request.cohort_by), first=first, last=last
+        )
+        return convert.trends_pb(series)
+
+    # Support
+
+    async def SetSupportQuota(self, request: pb.SetSupportQuotaRequest, context: Context) -> pb.SupportQuota:
+        q = request.quota
+        kind = enum_short(pb.SupportKind, SUPPORT, q.kind)
+        domain.check_quota_value(q.quota)
+        async with self._write() as uow:
+            quota = await usecases.set_support_quota(uow, q.company, kind, q.quota)
+        return convert.quota_pb(quota)
+
+    async def RecordSupport(self, request: pb.RecordSupportRequest, context: Context) -> pb.SupportGrant:
+        grant = convert.grant_from_pb(request.grant)
+        return await self._once(
+            "RecordSupport",
+            request,
+            pb.SupportGrant,
+            lambda uow: usecases.record_support(uow, request.grant.company, grant),
+            convert.grant_pb,
+        )
+
+    async def ListSupport(self, request: pb.ListSupportRequest, context: Context) -> pb.ListSupportResponse:
+        return convert.ledger_pb(await usecases.support_ledger(self.db, request.company))
+
+    # Milestones, growth and the dashboard
+
+    async def CreateMilestone(self, request: pb.CreateMilestoneRequest, context: Context) -> pb.Milestone:
+        milestone = convert.milestone_from_pb(request.milestone, today=seoul_today())
+        return await self._once(
+            "CreateMilestone",
+            request,
+            pb.Milestone,
+            lambda uow: usecases.create_milestone(uow, request.milestone.company, milestone),
+            convert.milestone_pb,
+        )
+
+    async def ListMilestones(self, request: pb.ListMilestonesRequest, context: Context) -> pb.ListMilestonesResponse:
+        size = page_size(request.page_size)
+        terms = parse_filter(
+            request.filter,
+            {
+                "company": lambda v: parse_name(v, "companies", "filter"),
+                "kind": short_value(pb.MilestoneKind, MILESTONE),
+            },
+        )
+        found, token = await usecases.list_milestones(self.db, terms, size=size, token=request.page_token)
+        return pb.ListMilestonesResponse(milestones=[convert.milestone_pb(m) for m in found], next_page_token=token)
+
+    async def DeleteMilestone(self, request: pb.DeleteMilestoneRequest, context: Context) -> empty_pb2.Empty:
+        milestone_id = parse_name(request.name, "milestones")
+        async with self._write() as uow:
+            await usecases.delete_milestone(uow, milestone_id, name=request.name)
+        return empty_pb2.Empty()
+
+    async def GetGrowth(self, request: pb.GetGrowthRequest, context: Context) -> pb.Growth:
+        return convert.growth_pb(self.growth, await usecases.growth(self.db, self.growth))
+
+    async def GetProgramStats(self, request: pb.GetProgramStatsRequest, context: Context) -> pb.ProgramStats:
+        return convert.stats_pb(await usecases.program_stats(self.db, self.growth, today=seoul_today()))

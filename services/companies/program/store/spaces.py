@@ -1,0 +1,144 @@
+"""Spaces and assignments, as domain objects. No two assignments of one space overlap in time: on PostgreSQL an
+exclusion constraint refuses what a concurrent writer slipped in (see services/companies/store.py, NO_OVERLAP);
+on SQLite writers are serialized and assign_space() checks in the same transaction as its insert."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.db import now
+from services.companies.program.domain import Assignment, Space
+from services.companies.store import NO_OVERLAP, assignments, spaces
+
+
+def to_space(row: Any) -> Space:
+    return Space(id=row.id, kind=row.kind, label=row.label, floor=row.floor, seats=row.seats)
+
+
+async def insert_space(conn: AsyncConnection, kind: str, label: str, floor: int, seats: int) -> Space:
+    query = spaces.insert().values(kind=kind, label=label, floor=floor, seats=seats).returning(spaces.c.id)
+    space_id = (await conn.execute(query)).scalar_one()
+    return Space(id=space_id, kind=kind, label=label, floor=floor, seats=seats)
+
+
+async def get_space(conn: AsyncConnection, space_id: int) -> Space | None:
+    row = (await conn.execute(sa.select(spaces).where(spaces.c.id == space_id))).first()
+    return to_space(row) if row else None
+
+
+async def find_space(conn: AsyncConnection, label: str) -> Space | None:
+    row = (await conn.execute(sa.select(spaces).where(spaces.c.label == label))).first()
+    return to_space(row) if row else None
+
+
+async def list_spaces(conn: AsyncConnection) -> list[Space]:
+    return [to_space(r) for r in await conn.execute(sa.select(spaces).order_by(spaces.c.kind.desc(), spaces.c.label))]
+
+
+async def space_totals(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(sa.select(spaces.c.kind, sa.func.count()).group_by(spaces.c.kind))
+    return {k: int(n) for k, n in rows.all()}
+
+
+class SpaceTaken(Exception):
+    """Another assignment holds the space for an overlapping period."""
+
+    def __init__(self, assignment: int, company_id: int) -> None:
+        super().__init__(f"assignments/{assignment}")
+        self.assignment = assignment
+        self.company_id = company_id
+
+
+def is_overlap(exc: IntegrityError) -> bool:
+    """The exclusion constraint refused an overlapping assignment (SQLSTATE 23P01)."""
+    return getattr(exc.orig, "sqlstate", None) == "23P01" or NO_OVERLAP in str(exc.orig)
+
+
+def to_assignment(row: Any) -> Assignment:
+    return Assignment(
+        id=row.id,
+        space_id=row.space_id,
+        company_id=row.company_id,
+        move_in=row.move_in,
+        move_out=row.move_out,
+        move_out_reason=row.move_out_reason,
+        kind=row.kind,
+        label=row.label,
+    )
+
+
+def _assignment_query() -> sa.Select[Any]:
+    """Assignments with their space's kind and label."""
+    return sa.select(assignments, spaces.c.kind, spaces.c.label).join(spaces, spaces.c.id == assignments.c.space_id)
+
+
+async def find_overlap(
+    conn: AsyncConnection, space_id: int, move_in: date, move_out: date | None
+) -> tuple[int, int] | None:
+    """(assignment id, company id) of the first assignment of the space that overlaps [move_in, move_out)."""
+    c = assignments.c
+    query = sa.select(c.id, c.company_id).where(
+        c.space_id == space_id,
+        sa.or_(c.move_out.is_(None), c.move_out > move_in),
+        *([c.move_in < move_out] if move_out is not None else []),
+    )
+    row = (await conn.execute(query.order_by(c.move_in).limit(1))).first()
+    return (row.id, row.company_id) if row else None
+
+
+async def assign_space(
+    conn: AsyncConnection, *, space_id: int, company_id: int, move_in: date, move_out: date | None
+) -> Assignment:
+    """Checks and inserts in one transaction (serialized on SQLite; on PostgreSQL the exclusion constraint
+    refuses what a concurrent writer slipped in, as an IntegrityError that is_overlap() recognizes)."""
+    holder = await find_overlap(conn, space_id, move_in, move_out)
+    if holder is not None:
+        raise SpaceTaken(*holder)
+    assignment_id = (
+        await conn.execute(
+            assignments.insert()
+            .values(space_id=space_id, company_id=company_id, move_in=move_in, move_out=move_out, created_at=now())
+            .returning(assignments.c.id)
+        )
+    ).scalar_one()
+    found = await get_assignment(conn, assignment_id)
+    assert found is not None
+    return found
+
+
+async def get_assignment(conn: AsyncConnection, assignment_id: int, *, lock: bool = False) -> Assignment | None:
+    query = _assignment_query().where(assignments.c.id == assignment_id)
+    row = (await conn.execute(query.with_for_update(of=assignments) if lock else query)).first()
+    return to_assignment(row) if row else None
+
+
+async def end_assignment(conn: AsyncConnection, assignment_id: int, move_out: date, reason: str) -> None:
+    await conn.execute(
+        assignments.update().where(assignments.c.id == assignment_id).values(move_out=move_out, move_out_reason=reason)
+    )
+
+
+async def active_assignments(conn: AsyncConnection, day: date) -> list[Assignment]:
+    """The assignments that hold their space on day, by the space's label."""
+    c = assignments.c
+    query = _assignment_query().where(c.move_in <= day, sa.or_(c.move_out.is_(None), c.move_out > day))
+    return [to_assignment(r) for r in await conn.execute(query.order_by(spaces.c.label))]
+
+
+async def assignments_between(conn: AsyncConnection, first: date, last: date) -> list[Assignment]:
+    """Assignments that hold their space at some day from first to last."""
+    c = assignments.c
+    query = _assignment_query().where(c.move_in <= last, sa.or_(c.move_out.is_(None), c.move_out > first))
+    return [to_assignment(r) for r in await conn.execute(query)]
+
+
+async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
+    """company -> the year of its first move-in."""
+    c = assignments.c
+    query = sa.select(c.company_id, sa.func.min(c.move_in)).group_by(c.company_id)
+    return {int(company): first.year for company, first in (await conn.execute(query)).all()}

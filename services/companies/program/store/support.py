@@ -1,0 +1,79 @@
+"""The support ledger and quotas, as domain objects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.db import as_utc, now
+from services.companies.program.domain import SupportGrant
+from services.companies.store import support_grants, support_quotas
+
+
+def to_grant(row: Any) -> SupportGrant:
+    return SupportGrant(
+        id=row.id,
+        company_id=row.company_id,
+        kind=row.kind,
+        amount=row.amount,
+        note=row.note,
+        override_reason=row.override_reason,
+        actor=row.actor,
+        created_at=as_utc(row.created_at),
+        source=row.source or "",
+    )
+
+
+async def set_quota(conn: AsyncConnection, company_id: int, kind: str, quota: int) -> None:
+    c = support_quotas.c
+    done = await conn.execute(
+        support_quotas.update().where(c.company_id == company_id, c.kind == kind).values(quota=quota)
+    )
+    if done.rowcount == 0:
+        await conn.execute(support_quotas.insert().values(company_id=company_id, kind=kind, quota=quota))
+
+
+async def lock_quota(conn: AsyncConnection, company_id: int, kind: str) -> int | None:
+    """The quota, locked for this transaction on PostgreSQL (FOR UPDATE), so that concurrent usage against it
+    is checked one at a time; SQLite's write transactions are serialized anyway."""
+    c = support_quotas.c
+    query = sa.select(c.quota).where(c.company_id == company_id, c.kind == kind).with_for_update()
+    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def used(conn: AsyncConnection, company_id: int, kind: str) -> int:
+    c = support_grants.c
+    query = sa.select(sa.func.coalesce(sa.func.sum(c.amount), 0)).where(c.company_id == company_id, c.kind == kind)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def total_used(conn: AsyncConnection, kind: str) -> int:
+    """Used by every company."""
+    c = support_grants.c
+    query = sa.select(sa.func.coalesce(sa.func.sum(c.amount), 0)).where(c.kind == kind)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def insert_grant(conn: AsyncConnection, grant: SupportGrant) -> SupportGrant:
+    c = support_grants.c
+    values = {
+        "company_id": grant.company_id, "kind": grant.kind, "amount": grant.amount, "note": grant.note,
+        "override_reason": grant.override_reason, "actor": grant.actor, "created_at": now(),
+    }  # fmt: skip
+    grant_id = (await conn.execute(support_grants.insert().values(values).returning(c.id))).scalar_one()
+    return to_grant((await conn.execute(sa.select(support_grants).where(c.id == grant_id))).one())
+
+
+async def support_ledger(
+    conn: AsyncConnection, company_id: int
+) -> tuple[list[SupportGrant], dict[str, int], dict[str, int]]:
+    """The company's grants in order, and by kind what it used and its quotas."""
+    g, q = support_grants.c, support_quotas.c
+    grants = await conn.execute(sa.select(support_grants).where(g.company_id == company_id).order_by(g.id))
+    totals = await conn.execute(
+        sa.select(g.kind, sa.func.sum(g.amount)).where(g.company_id == company_id).group_by(g.kind)
+    )
+    quotas = await conn.execute(sa.select(q.kind, q.quota).where(q.company_id == company_id))
+    return [to_grant(r) for r in grants], {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}

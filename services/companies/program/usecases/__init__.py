@@ -1,0 +1,81 @@
+"""The program's use cases: plain async functions that take a unit of work (a Database for reads) and plain
+values or domain objects, call the domain and the store, emit the events and return domain objects. The servicer
+and event handlers both call them. One module per area, named here as one namespace (usecases.create_round)."""
+
+from __future__ import annotations
+
+from services.companies.program.usecases.kpi import (
+    kpi_trends,
+    list_kpi_reports,
+    report_kpi,
+)
+from services.companies.program.usecases.milestones import (
+    create_milestone,
+    delete_milestone,
+    grown,
+    growth,
+    list_milestones,
+)
+from services.companies.program.usecases.selection import (
+    create_application,
+    create_round,
+    decide_application,
+    declare_conflict,
+    find_application,
+    find_round,
+    get_application,
+    get_round,
+    list_applications,
+    list_rounds,
+    rank_applications,
+    score_application,
+)
+from services.companies.program.usecases.spaces import (
+    assign_space,
+    create_space,
+    end_assignment,
+    list_spaces,
+    occupancy,
+    occupancy_history,
+)
+from services.companies.program.usecases.stats import (
+    program_stats,
+)
+from services.companies.program.usecases.support import (
+    record_support,
+    set_support_quota,
+    support_ledger,
+)
+
+__all__ = [
+    "assign_space",
+    "create_application",
+    "create_milestone",
+    "create_round",
+    "create_space",
+    "decide_application",
+    "declare_conflict",
+    "delete_milestone",
+    "end_assignment",
+    "find_application",
+    "find_round",
+    "get_application",
+    "get_round",
+    "grown",
+    "growth",
+    "kpi_trends",
+    "list_applications",
+    "list_kpi_reports",
+    "list_milestones",
+    "list_rounds",
+    "list_spaces",
+    "occupancy",
+    "occupancy_history",
+    "program_stats",
+    "rank_applications",
+    "record_support",
+    "report_kpi",
+    "score_application",
+    "set_support_quota",
+    "support_ledger",
+]

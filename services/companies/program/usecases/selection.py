@@ -1,0 +1,153 @@
+"""Selection's use cases: rounds, applications, conflicts of interest, scores, the ranking and the decisions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore import errors
+from hubcore.db import Database, UnitOfWork
+from hubcore.requests import PageTokens, check_etag, next_page, parse_name
+from services.companies import store as companies
+from services.companies.api import change_status
+from services.companies.domain import RESIDENT, SELECTED
+from services.companies.program import convert, domain, store
+from services.companies.program.usecases.common import SUBJECT, active_company
+
+
+async def find_round(conn: AsyncConnection, name: str, field: str = "name", *, lock: bool = False) -> domain.Round:
+    r = await store.get_round(conn, parse_name(name, "rounds", field), lock=lock)
+    if r is None:
+        raise errors.NotFound("Round", name)
+    return r
+
+
+async def find_application(conn: AsyncConnection, name: str, field: str = "name") -> domain.Application:
+    a = await store.get_application(conn, parse_name(name, "applications", field))
+    if a is None:
+        raise errors.NotFound("Application", name)
+    return a
+
+
+async def create_round(uow: UnitOfWork, r: domain.Round) -> domain.Round:
+    return await store.insert_round(uow.conn, r)
+
+
+async def get_round(db: Database, name: str) -> domain.Round:
+    async with db.read() as conn:
+        r = await find_round(conn, name)
+        return replace(r, applications=await store.count_applications(conn, r.id))
+
+
+async def list_rounds(db: Database, *, size: int, token: str) -> tuple[list[domain.Round], str]:
+    """A page of rounds, newest first, and the next page's token."""
+    after = PageTokens.decode(token, "rounds", (int,))
+    async with db.read() as conn:
+        found = await store.list_rounds(conn, before=after[0] if after else None, limit=size + 1)
+    page, following = next_page(found, size, "rounds", lambda r: [r.id])
+    return list(page), following
+
+
+async def list_applications(
+    db: Database, terms: dict[str, list[Any]], *, size: int, token: str
+) -> tuple[list[domain.Application], str]:
+    """A page of applications filtered by terms (round ids, states, applicants), and the next page's token."""
+    query_key = f"applications|{sorted(terms.items())}"
+    after = PageTokens.decode(token, query_key, (int,))
+    async with db.read() as conn:
+        found = await store.list_applications(conn, terms, after=after[0] if after else None, limit=size + 1)
+    page, following = next_page(found, size, query_key, lambda a: [a.id])
+    return list(page), following
+
+
+async def create_application(
+    uow: UnitOfWork, round_name: str, application: domain.Application, *, today: date
+) -> domain.Application:
+    """Applies to an open round that offers the seat kind, once per applicant, which must exist."""
+    r = await find_round(uow.conn, round_name, "application.round")
+    r.require_seat_kind(application.seat_kind)
+    r.require_open(today)
+    applicant = application.applicant
+    if applicant.startswith("companies/"):
+        await active_company(uow.conn, applicant, "application.applicant")
+    elif await companies.get_person(uow.conn, parse_name(applicant, "people")) is None:
+        raise errors.NotFound("Person", applicant)
+    existing = await store.find_application(uow.conn, r.id, applicant)
+    if existing is not None:
+        raise errors.AlreadyExists(
+            "Application", f"applications/{existing}", f"{applicant} already applied to {r.name}"
+        )
+    try:
+        return await store.insert_application(uow.conn, replace(application, round_id=r.id))
+    except IntegrityError:  # a concurrent application of the same applicant to the same round won
+        raise errors.AlreadyExists("Application", applicant, f"{applicant} already applied to {round_name}") from None
+
+
+async def get_application(db: Database, name: str) -> domain.Application:
+    async with db.read() as conn:
+        return await find_application(conn, name)
+
+
+async def declare_conflict(db: Database, conflict: domain.Conflict, *, round_name: str, actor: str) -> domain.Conflict:
+    """Declares a reviewer's conflict with an applicant of the round named (conflict.round_id is left to this)."""
+    try:
+        async with db.write(actor=actor) as uow:
+            r = await find_round(uow.conn, round_name, "conflict.round")
+            await store.declare_conflict(uow.conn, replace(conflict, round_id=r.id))
+    except IntegrityError:  # declared at the same moment by another call: it is declared
+        pass
+    return replace(conflict, round_id=parse_name(round_name, "rounds", "conflict.round"))
+
+
+async def score_application(
+    uow: UnitOfWork, application_name: str, reviewer: str, values: dict[str, int], comment: str
+) -> domain.Score:
+    """One score per reviewer and application, on every criterion of the round; not by a reviewer in conflict."""
+    a = await find_application(uow.conn, application_name, "score.application")
+    r = await find_round(uow.conn, f"rounds/{a.round_id}")
+    domain.check_score_values(r, values)
+    domain.check_scorer(reviewer, a, await store.round_conflicts(uow.conn, r.id))
+    if await store.has_score(uow.conn, a.id, reviewer):
+        raise errors.AlreadyExists("Score", f"{a.name}/scores/{reviewer}", f"{reviewer} already scored {a.name}")
+    try:
+        await store.insert_score(uow.conn, a.id, reviewer, values, comment)
+    except IntegrityError:
+        raise errors.AlreadyExists(
+            "Score", f"{application_name}/scores/{reviewer}", f"{reviewer} already scored {application_name}"
+        ) from None
+    return domain.Score(a.name, reviewer, values, comment, domain.weighted_score(r.criteria, values))
+
+
+async def rank_applications(db: Database, round_name: str) -> list[domain.Standing]:
+    async with db.read() as conn:
+        r = await find_round(conn, round_name, "round")
+        applications = await store.round_applications(conn, r.id)
+        scores = await store.round_scores(conn, r.id)
+        conflicts = await store.round_conflicts(conn, r.id)
+    state = {a.name: a.state for a in applications}
+    ranked = domain.rank(
+        r.criteria, [(a.name, a.applicant, a.created_at or datetime.min) for a in applications], scores, conflicts
+    )
+    return [domain.Standing(n, e, state[e.application]) for n, e in enumerate(ranked, 1)]
+
+
+async def decide_application(
+    uow: UnitOfWork, name: str, decision: str, reason: str, *, etag: str
+) -> domain.Application:
+    """Selects, waitlists or rejects within the round's seats; a selected company becomes SELECTED."""
+    a = await find_application(uow.conn, name)
+    check_etag(etag, a.etag)
+    r = await find_round(uow.conn, f"rounds/{a.round_id}", lock=True)  # seats: one decision at a time
+    selected = await store.count_selected(uow.conn, r.id, a.seat_kind)
+    decided = a.decide(decision, reason, selected_of_kind=selected, seats_of_kind=r.seats.get(a.seat_kind, 0))
+    await store.save_application(uow.conn, decided, expected_version=a.version)
+    if decision == SELECTED and a.applicant.startswith("companies/"):
+        company = await active_company(uow.conn, a.applicant, "name")
+        if company.status not in (SELECTED, RESIDENT):  # a resident's renewal stays resident
+            await change_status(uow, company, SELECTED, f"{r.title}: {reason}")
+    await uow.emit(f"{SUBJECT}.application.decided", decided.name, decided.version, convert.decided_event(decided, r))
+    return decided
