@@ -28,7 +28,8 @@ from google.protobuf import field_mask_pb2
 from hub.companies.v1 import companies_pb2 as pb
 
 from bench.results import Result, percentile
-from hubcore.db import Database, as_utc, now, outbox, processed_events
+from hubcore.convert import as_utc
+from hubcore.db import Database, now, outbox, processed_events
 
 MAX_OUTSTANDING = 1000
 CONSUMERS = {"consulting": "consulting-company-directory", "investors": "investors-directory"}

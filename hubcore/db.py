@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hubcore import errors, tracing
-from hubcore.convert import as_utc, timestamp  # noqa: F401  (re-exported for the modules that import them here)
+from hubcore.convert import as_utc
 from hubcore.text import normalize_text
 
 READ_ONLY = "hub_read_only"

@@ -10,7 +10,8 @@ from hub.events.v1 import envelope_pb2
 from hub.ops.v1 import ops_pb2, ops_pb2_grpc
 
 from hubcore import errors
-from hubcore.db import Database, dead_letters, now, outbox, timestamp
+from hubcore.convert import timestamp
+from hubcore.db import Database, dead_letters, now, outbox
 from hubcore.events import EventConsumer
 from hubcore.requests import PageTokens, page_size, parse_name
 

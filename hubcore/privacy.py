@@ -31,7 +31,8 @@ from hub.ops.v1 import privacy_pb2, privacy_pb2_grpc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
-from hubcore.db import Database, as_utc, dead_letters, idempotency_keys, outbox
+from hubcore.convert import as_utc
+from hubcore.db import Database, dead_letters, idempotency_keys, outbox
 from hubcore.events import unpack
 
 # What a service's records say where erased data was: short, and the same everywhere.

@@ -24,9 +24,7 @@ from google.protobuf import descriptor
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-from hubcore.convert import calendar_date, date_message  # noqa: F401  (re-exported)
 from hubcore.errors import Aborted, InvalidArgument, invalid
-from hubcore.text import normalize_text  # noqa: F401  (re-exported: Lists read their query with it)
 
 MAX_STRING = 10_000  # any string field without a rule of its own
 # The business range: every Timestamp and google.type.Date a caller sends must fall in it (no session in year

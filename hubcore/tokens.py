@@ -34,7 +34,8 @@ from hub.events.v1 import envelope_pb2
 from hub.events.v1 import ops_pb2 as ev
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, as_utc, now, revoked_tokens
+from hubcore.convert import as_utc
+from hubcore.db import Database, UnitOfWork, now, revoked_tokens
 from hubcore.events import ConsumerSpec
 
 log = structlog.get_logger()

@@ -33,7 +33,8 @@ from hub.events.v1 import notifications_pb2 as ev
 from sqlalchemy.exc import DBAPIError
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork, as_utc, now, timestamp, uuid7
+from hubcore.convert import as_utc, timestamp
+from hubcore.db import Database, UnitOfWork, now, uuid7
 from services.notifications import channels, domain, messages, store
 from services.notifications.config import Config
 

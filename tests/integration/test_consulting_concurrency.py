@@ -17,7 +17,7 @@ from hub.consulting.v1 import consulting_pb2 as pb
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc
+from hubcore.convert import as_utc
 from services.consulting import store
 from tests.conftest import ADMIN, RunningConsulting
 from tests.integration.consulting_world import (

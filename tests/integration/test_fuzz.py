@@ -87,7 +87,7 @@ _UNSIGNED = {FieldDescriptor.TYPE_UINT32, FieldDescriptor.TYPE_FIXED32, FieldDes
 
 def message(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[Any]:
     """A strategy for messages of this type: each field set or not, nested messages down to depth 3."""
-    cls = message_factory.GetMessageClass(descriptor)
+    cls: Any = message_factory.GetMessageClass(descriptor)  # a generated class: its fields are keyword arguments
     if descriptor.full_name == "google.protobuf.Timestamp":
         return st.builds(lambda s, n: cls(seconds=s, nanos=n), TIMESTAMP_SECONDS, st.integers(-1, 10**9))
     if descriptor.full_name == "google.protobuf.FieldMask":
@@ -331,6 +331,13 @@ EDGE_TIMES: dict[str, st.SearchStrategy[dict[str, int]]] = {
 }
 
 
+def time_type(chain: tuple[FieldDescriptor, ...]) -> str:
+    """The full name of the time type a chain of fields ends in."""
+    last = chain[-1].message_type
+    assert last is not None
+    return str(last.full_name)
+
+
 def time_fields(descriptor: Descriptor, depth: int = 0) -> list[tuple[FieldDescriptor, ...]]:
     """Every Timestamp, Date and Duration field reachable from the message, as the chain of fields to it."""
     found: list[tuple[FieldDescriptor, ...]] = []
@@ -369,7 +376,7 @@ async def test_times_outside_the_business_range_are_invalid_argument_naming_the_
             stub = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
                                        response_deserializer=output.FromString)  # fmt: skip
             for chain in time_fields(input_type):
-                for value in HOSTILE_TIMES[chain[-1].message_type.full_name]:
+                for value in HOSTILE_TIMES[time_type(chain)]:
                     request = cls()
                     field_path = set_time(request, chain, value)
                     with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -411,9 +418,7 @@ async def test_every_rpc_answers_edge_times_without_internal_errors(service: Run
             failures.append(f"{path} refused with {code.name} yet changed rows, for {request!r:.300}")
 
     def fuzz(path: str, input_type: Descriptor, output: Any, chains: list[tuple[FieldDescriptor, ...]]) -> None:
-        edge = st.sampled_from(chains).flatmap(
-            lambda c: st.tuples(st.just(c), EDGE_TIMES[c[-1].message_type.full_name])
-        )
+        edge = st.sampled_from(chains).flatmap(lambda c: st.tuples(st.just(c), EDGE_TIMES[time_type(c)]))
 
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))  # fmt: skip
@@ -510,7 +515,7 @@ async def test_every_list_refuses_forged_page_tokens_with_hostile_positions(serv
     for path in lists:
         channel, metadata = served[path]
         fields, query, fits = LISTS[path]
-        request_type = message_factory.GetMessageClass(_input(path))
+        request_type: Any = message_factory.GetMessageClass(_input(path))
         output = message_factory.GetMessageClass(
             descriptor_pool.Default().FindMethodByName(path.strip("/").replace("/", ".")).output_type
         )
@@ -619,7 +624,7 @@ def _bad_fields(exc: grpc.aio.AioRpcError) -> list[str]:
     from google.rpc import error_details_pb2
     from grpc_status import rpc_status
 
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     found = []
     for detail in status.details if status else []:
         if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):

@@ -13,7 +13,7 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import program_pb2
 from hub.consulting.v1 import consulting_pb2
 
-from hubcore import requests
+from hubcore import convert, requests, text
 from hubcore.errors import Aborted, InvalidArgument
 from services.companies.registry.policy import RULES
 
@@ -173,6 +173,7 @@ def test_a_signed_token_whose_position_has_the_wrong_shape_is_refused(position: 
         assert [field for field, _ in exc.violations] == ["page_token"]
         return
     # The few that fit (a str sort key that happens to look like a date) come back as the declared types.
+    assert decoded is not None
     assert all(isinstance(v, t) and (t is not int or 0 < v < 2**63) for v, t in zip(decoded, types, strict=True))
     assert types == (str, int)
 
@@ -206,8 +207,8 @@ def test_order_by_and_etags() -> None:
 def test_normalize_text_matches_composed_and_decomposed_hangul() -> None:
     import unicodedata
 
-    assert requests.normalize_text(unicodedata.normalize("NFD", "메디비전")) == "메디비전"
-    assert requests.normalize_text("MediVision") == "medivision"
+    assert text.normalize_text(unicodedata.normalize("NFD", "메디비전")) == "메디비전"
+    assert text.normalize_text("MediVision") == "medivision"
 
 
 def test_calendar_date_and_short_value() -> None:
@@ -215,10 +216,10 @@ def test_calendar_date_and_short_value() -> None:
 
     from google.type import date_pb2
 
-    assert requests.calendar_date(date_pb2.Date(), "due_date") is None
-    assert requests.calendar_date(date_pb2.Date(year=2026, month=2, day=28), "due_date") == date(2026, 2, 28)
+    assert convert.calendar_date(date_pb2.Date(), "due_date") is None
+    assert convert.calendar_date(date_pb2.Date(year=2026, month=2, day=28), "due_date") == date(2026, 2, 28)
     with pytest.raises(InvalidArgument, match="due_date"):
-        requests.calendar_date(date_pb2.Date(year=2026, month=2, day=30), "due_date")
+        convert.calendar_date(date_pb2.Date(year=2026, month=2, day=30), "due_date")
     read = requests.short_value(pb.CompanyStatus, "COMPANY_STATUS")
     assert read("resident") == read("COMPANY_STATUS_RESIDENT") == "RESIDENT"
     with pytest.raises(ValueError, match="unknown value"):

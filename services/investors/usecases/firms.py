@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
-from hubcore.requests import check_etag, normalize_text
+from hubcore.requests import check_etag
 from hubcore.settings import token_hash
+from hubcore.text import normalize_text
 from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, paged
 

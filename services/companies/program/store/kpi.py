@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc, now
+from hubcore.convert import as_utc
+from hubcore.db import now
 from services.companies.domain import Company
 from services.companies.program.domain import KpiReport
 from services.companies.store import companies, company_rounds, kpi_reports, to_company

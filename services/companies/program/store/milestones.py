@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc, keyset_after, now
+from hubcore.convert import as_utc
+from hubcore.db import keyset_after, now
 from services.companies.program.domain import Milestone
 from services.companies.store import milestones
 

@@ -9,7 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc, now, save_versioned
+from hubcore.convert import as_utc
+from hubcore.db import now, save_versioned
 from services.companies.domain import SELECTED
 from services.companies.program.domain import Application, Conflict, Criterion, Round
 from services.companies.store import applications, conflicts, rounds, scores

@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import as_utc, now
+from hubcore.convert import as_utc
+from hubcore.db import now
 from services.companies.program.domain import SupportGrant
 from services.companies.store import support_grants, support_quotas
 
