@@ -91,7 +91,7 @@ async def nats_cases(url: str, in_flights: list[int], measure: Measure) -> list[
 
 async def database_cases(companies_url: str, ids: list[int], in_flights: list[int], measure: Measure) -> list[Any]:
     """The primary-key read through the services' engine at each in-flight, and through sqlite3 (floor)."""
-    from services.companies import store
+    from services.companies import tables as store
 
     results = []
     db = Database(companies_url, source="bench")

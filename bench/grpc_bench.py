@@ -151,7 +151,7 @@ async def seed_at_scale(
 ) -> tuple[list[str], list[str], list[str]]:
     """Companies, then firms, partners and mentors at once (different files); then waits until every read
     model fed by their events has them all, and fails loudly if one falls short."""
-    from services.companies import store as companies_store
+    from services.companies import tables as companies_store
     from services.consulting import store as consulting_store
     from services.investors import store as investors_store
     from services.notifications import domain as people

@@ -126,7 +126,7 @@ def person_key(email: str, korean_name: str, company: str) -> str:
 def checked(request: M) -> M:
     """The input rules the server applies to this request, applied here first: a dry run then refuses
     exactly the rows the real run would (what only the database knows, e.g. a duplicate, still waits)."""
-    from services.companies.api import RULES  # here: it loads the service's store, needed by import only
+    from services.companies.registry.policy import RULES  # here: it loads the service's store, needed by import only
 
     try:
         validate(request, RULES.get(type(request)))

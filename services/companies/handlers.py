@@ -14,7 +14,9 @@ from hubcore.convert import calendar_date
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
 from hubcore.requests import parse_name
-from services.companies import domain, store
+from services.companies.program.domain import SupportGrant
+from services.companies.program.domain.support import TECHNICAL_CATEGORIES
+from services.companies.program.store import support as support_store
 from services.companies.registry import store as registry_store
 
 CONSULTATION = "TECHNICAL_CONSULTATION"
@@ -53,15 +55,18 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     company's support ledger, counted once per session (the entry's source is the session), whatever the
     deliveries and event ids; sessions of other types are not this support."""
     done: consulting_events.SessionSnapshot = payload.session  # type: ignore[attr-defined]
-    if done.category not in domain.TECHNICAL_CATEGORIES:
+    if done.category not in TECHNICAL_CATEGORIES:
         return
     company_id = parse_name(done.company, "companies", "session.company")
     if await registry_store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
         raise ValueError(f"{done.name}: {done.company} is not a company of this service")
-    row = await store.record_counted(
-        uow.conn, source=done.name, company_id=company_id, kind=CONSULTATION, amount=1,
-        note=f"{done.session_type_name} · {done.mentor_name}"[:500], override_reason="",
-        actor=(envelope.actor or "service:consulting")[:100],
+    row = await support_store.record_counted(
+        uow.conn,
+        SupportGrant(
+            id=0, company_id=company_id, kind=CONSULTATION, amount=1,
+            note=f"{done.session_type_name} · {done.mentor_name}"[:500],
+            actor=(envelope.actor or "service:consulting")[:100], source=done.name,
+        ),
     )  # fmt: skip
     if row is None:
         return
@@ -71,7 +76,7 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
         1,
         ev.SupportGranted(
             grant=f"supportGrants/{row.id}", company=done.company, kind=CONSULTATION, amount=1,
-            used_after=await store.used(uow.conn, company_id, CONSULTATION), source=done.name,
+            used_after=await support_store.used(uow.conn, company_id, CONSULTATION), source=done.name,
         ),
     )  # fmt: skip
 

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from hubcore.db import Database, outbox, processed_events, uuid7
 from hubcore.events import STREAM
 from hublocal.natsserver import NatsServer
-from services.companies import store as companies_store
+from services.companies import tables as companies_store
 from services.investors import store
 from services.investors.handlers import DIRECTORY
 from tests.conftest import ADMIN, Running, RunningInvestors, eventually

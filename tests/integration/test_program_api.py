@@ -24,8 +24,9 @@ from sqlalchemy.exc import IntegrityError
 
 from hubcore.convert import seoul_today as today
 from hubcore.db import outbox
-from services.companies import store
+from services.companies import tables
 from services.companies.program import store as program_store
+from services.companies.registry import store as registry_store
 from tests.conftest import ADMIN, SERVICE, Running
 
 OFFICE, DESK = pb.SPACE_KIND_PRIVATE_OFFICE, pb.SPACE_KIND_OPEN_DESK
@@ -237,7 +238,7 @@ async def test_bad_input_names_the_field_and_writes_nothing(companies: Running) 
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_fields(bad) == ["grant.amount"]
-    for table in (store.rounds, store.assignments, store.kpi_reports, store.support_grants, outbox):
+    for table in (tables.rounds, tables.assignments, tables.kpi_reports, tables.support_grants, outbox):
         assert await count(c, table) == 0, table.name
 
 
@@ -362,7 +363,7 @@ async def test_concurrent_assignments_of_one_space_exactly_one_wins(companies: R
     lost = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
     assert len(won) == 1 and len(lost) == CALLS - 1, results
     assert {e.code() for e in lost} == {grpc.StatusCode.FAILED_PRECONDITION}, {e.details() for e in lost}
-    assert await count(c, store.assignments) == 1
+    assert await count(c, tables.assignments) == 1
     residents = [f for f in firms if await status_of(c, f) == "RESIDENT"]
     assert residents == [won[0].company], "losers wrote nothing"
 
@@ -377,10 +378,10 @@ async def test_postgresql_refuses_an_overlap_even_without_the_check(companies: R
     space_id = int(office.name.split("/")[1])
     row = {"space_id": space_id, "company_id": company_id, "move_out": None, "created_at": sa.func.now()}
     async with db.write(actor="test") as uow:
-        await uow.conn.execute(store.assignments.insert().values(move_in=date(2026, 1, 1), **row))
+        await uow.conn.execute(tables.assignments.insert().values(move_in=date(2026, 1, 1), **row))
     with pytest.raises(IntegrityError) as caught:
         async with db.write(actor="test") as uow:
-            await uow.conn.execute(store.assignments.insert().values(move_in=date(2030, 1, 1), **row))
+            await uow.conn.execute(tables.assignments.insert().values(move_in=date(2030, 1, 1), **row))
     assert program_store.is_overlap(caught.value)
 
 
@@ -690,7 +691,7 @@ async def test_bad_milestones_name_the_field_and_write_nothing(companies: Runnin
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert (
-        await count(c, store.milestones) == 0 and await count(c, outbox) == 2
+        await count(c, tables.milestones) == 0 and await count(c, outbox) == 2
     )  # the company's registration and selection
 
 
@@ -722,7 +723,7 @@ async def test_kpi_trends_over_time_and_by_cohort(companies: Running) -> None:
         await report(c, b, month, headcount, 10_000_000)
     await report(c, d, "2026-Q1", 10, 0)
     async with c.runtime.db.write(actor="test") as uow:  # a round closed in 2026-02 (as the investors consumer does)
-        await store.apply_closed_round(
+        await registry_store.apply_closed_round(
             uow.conn, round_name="rounds/77", company_id=int(b.split("/")[1]), round_type="SEED",
             amount=500_000_000, closed_on=date(2026, 2, 10),
         )  # fmt: skip
@@ -770,7 +771,7 @@ async def test_technical_consultations_are_never_recorded_by_hand(companies: Run
         grpc.StatusCode.INVALID_ARGUMENT,
     )
     assert bad_fields(bad) == ["grant.kind"] and "consulting" in bad.message
-    assert await count(companies, store.support_grants) == 0
+    assert await count(companies, tables.support_grants) == 0
 
 
 @pytest.mark.parametrize("order_by", ["", "update_time desc", "korean_name", "english_name desc"])

@@ -19,7 +19,7 @@ from hub.investors.v1 import investors_pb2 as ipb
 
 from hubcore.db import outbox, processed_events, uuid7
 from hublocal.natsserver import NatsServer
-from services.companies import store
+from services.companies.registry import store as registry_store
 from tests.conftest import (
     ADMIN,
     SERVICE,
@@ -168,7 +168,7 @@ async def test_firms_grown_by_the_rules_in_the_settings(
         ]  # fmt: skip
         async with c.runtime.db.write(actor="test") as uow:  # as the hub.investors.round.closed consumer does
             for number, (firm, amount) in enumerate([(funded, 1_500_000_000), (applicant, 2_000_000_000)]):
-                await store.apply_closed_round(
+                await registry_store.apply_closed_round(
                     uow.conn, round_name=f"rounds/{number}", company_id=int(firm.split("/")[1]), round_type="SEED",
                     amount=amount, closed_on=date(2026, 2, 1),
                 )  # fmt: skip

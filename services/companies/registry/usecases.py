@@ -19,7 +19,7 @@ from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
 from hubcore.text import normalize_text
 from services.companies import privacy
-from services.companies import store as program_store
+from services.companies.program.store import spaces as program_spaces
 from services.companies.registry import domain, store
 from services.companies.registry.convert import (
     CompanyFields,
@@ -145,11 +145,12 @@ async def change_status(uow: UnitOfWork, company: Company, target: str, reason: 
                                 reason=reason),
     )  # fmt: skip
     if target in (domain.GRADUATED, domain.WITHDRAWN):
-        for row in await program_store.open_assignments(uow.conn, company.id, today):
+        for stay in await program_spaces.open_assignments(uow.conn, company.id, today):
             # A booking that had not begun ends where it starts: it never holds its space.
-            await program_store.end_assignment(uow.conn, row.id, max(today, row.move_in), target)
-            ended = await program_store.get_assignment(uow.conn, row.id)
-            await uow.emit(f"{SUBJECT}.residency.moved_out", f"assignments/{row.id}", 2, residency_event(ended))
+            await program_spaces.end_assignment(uow.conn, stay.id, max(today, stay.move_in), target)
+            ended = await program_spaces.get_assignment(uow.conn, stay.id)
+            assert ended is not None  # locked by open_assignments in this transaction
+            await uow.emit(f"{SUBJECT}.residency.moved_out", stay.name, 2, residency_event(ended))
     return moved
 
 

@@ -8,8 +8,8 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from hubcore.errors import InvalidArgument
-from services.companies.domain import GRADUATED, RESIDENT, SELECTED, Company
 from services.companies.program.domain.kpi import period_end
+from services.companies.registry.domain import GRADUATED, RESIDENT, SELECTED, Company
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, invalid
-from services.companies.domain import SELECTED
+from services.companies.registry.domain import SELECTED
 
 SEAT_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK", "INDIVIDUAL")
 SUBMITTED, WAITLISTED, REJECTED = "SUBMITTED", "WAITLISTED", "REJECTED"

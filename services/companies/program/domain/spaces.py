@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from hubcore.errors import FailedPrecondition, invalid
-from services.companies.domain import GRADUATED, WITHDRAWN
+from services.companies.registry.domain import GRADUATED, WITHDRAWN
 
 SPACE_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK")
 OFFICE, DESK = SPACE_KINDS

@@ -94,3 +94,8 @@ def ledger(grants: list[SupportGrant], used: dict[str, int], quotas: dict[str, i
     """A company's grants with, per kind used or given a quota, the total used and the quota (0: none)."""
     kinds = sorted(set(used) | set(quotas), key=SUPPORT_KINDS.index)
     return SupportLedger(grants, [SupportTotal(k, used.get(k, 0), quotas.get(k, 0)) for k in kinds])
+
+
+# Consulting session categories (hub.consulting.session.completed's session.category) that are 1:1 technical
+# consultations; other sessions (growth strategy, VC advisory, overseas) are not counted as this support.
+TECHNICAL_CATEGORIES = frozenset({"TECHNICAL"})

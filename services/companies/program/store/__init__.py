@@ -1,6 +1,6 @@
 """The program's queries, typed: each returns domain objects (or plain values), never rows. One module per
 area (selection, spaces, kpi, support, milestones), named here as one namespace (store.get_round). The tables
-are the companies service's (services.companies.store)."""
+are the companies service's (services.companies.tables)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
 from hubcore.db import now
-from services.companies.domain import Company
 from services.companies.program.domain import KpiReport
-from services.companies.store import companies, company_rounds, kpi_reports, to_company
+from services.companies.registry.domain import Company
+from services.companies.registry.store import to_company
+from services.companies.tables import companies, company_rounds, kpi_reports
 
 
 def to_kpi_report(row: Any) -> KpiReport:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.convert import as_utc
 from hubcore.db import keyset_after, now
 from services.companies.program.domain import Milestone
-from services.companies.store import milestones
+from services.companies.tables import milestones
 
 
 def to_milestone(row: Any) -> Milestone:

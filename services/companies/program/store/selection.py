@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
 from hubcore.db import now, save_versioned
-from services.companies.domain import SELECTED
 from services.companies.program.domain import Application, Conflict, Criterion, Round
-from services.companies.store import applications, conflicts, rounds, scores
+from services.companies.registry.domain import SELECTED
+from services.companies.tables import applications, conflicts, rounds, scores
 
 
 def to_round(row: Any, applications: int = 0) -> Round:

@@ -1,5 +1,5 @@
 """Spaces and assignments, as domain objects. No two assignments of one space overlap in time: on PostgreSQL an
-exclusion constraint refuses what a concurrent writer slipped in (see services/companies/store.py, NO_OVERLAP);
+exclusion constraint refuses what a concurrent writer slipped in (see services/companies/tables.py, NO_OVERLAP);
 on SQLite writers are serialized and assign_space() checks in the same transaction as its insert."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from services.companies.program.domain import Assignment, Space
-from services.companies.store import NO_OVERLAP, assignments, spaces
+from services.companies.tables import NO_OVERLAP, assignments, spaces
 
 
 def to_space(row: Any) -> Space:
@@ -121,6 +121,15 @@ async def end_assignment(conn: AsyncConnection, assignment_id: int, move_out: da
     await conn.execute(
         assignments.update().where(assignments.c.id == assignment_id).values(move_out=move_out, move_out_reason=reason)
     )
+
+
+async def open_assignments(conn: AsyncConnection, company_id: int, day: date) -> list[Assignment]:
+    """The company's assignments not ended (no move-out reason) that hold a space on or after day, locked."""
+    c = assignments.c
+    query = _assignment_query().where(
+        c.company_id == company_id, c.move_out_reason == "", sa.or_(c.move_out.is_(None), c.move_out > day)
+    )
+    return [to_assignment(r) for r in await conn.execute(query.order_by(c.id).with_for_update(of=assignments))]
 
 
 async def active_assignments(conn: AsyncConnection, day: date) -> list[Assignment]:

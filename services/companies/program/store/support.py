@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.convert import as_utc
 from hubcore.db import now
 from services.companies.program.domain import SupportGrant
-from services.companies.store import support_grants, support_quotas
+from services.companies.tables import support_grants, support_quotas
 
 
 def to_grant(row: Any) -> SupportGrant:
@@ -63,8 +63,19 @@ async def insert_grant(conn: AsyncConnection, grant: SupportGrant) -> SupportGra
         "company_id": grant.company_id, "kind": grant.kind, "amount": grant.amount, "note": grant.note,
         "override_reason": grant.override_reason, "actor": grant.actor, "created_at": now(),
     }  # fmt: skip
+    if grant.source:
+        values["source"] = grant.source
     grant_id = (await conn.execute(support_grants.insert().values(values).returning(c.id))).scalar_one()
     return to_grant((await conn.execute(sa.select(support_grants).where(c.id == grant_id))).one())
+
+
+async def record_counted(conn: AsyncConnection, grant: SupportGrant) -> SupportGrant | None:
+    """A ledger entry counted from another service's event, once per source; None if it was counted before
+    (a concurrent duplicate is refused by the unique index)."""
+    c = support_grants.c
+    if (await conn.execute(sa.select(c.id).where(c.source == grant.source))).first() is not None:
+        return None
+    return await insert_grant(conn, grant)
 
 
 async def support_ledger(

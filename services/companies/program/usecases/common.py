@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.requests import parse_name
-from services.companies import store as companies
-from services.companies.domain import Company
+from services.companies.registry import store as companies
+from services.companies.registry.domain import Company
 
 SUBJECT = "hub.companies"  # the program's events are the companies service's
 

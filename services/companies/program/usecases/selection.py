@@ -10,13 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
+from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import PageTokens, check_etag, next_page, parse_name
-from services.companies import store as companies
-from services.companies.api import change_status
-from services.companies.domain import RESIDENT, SELECTED
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
+from services.companies.registry import store as companies
+from services.companies.registry import usecases as registry
+from services.companies.registry.domain import RESIDENT, SELECTED
 
 
 async def find_round(conn: AsyncConnection, name: str, field: str = "name", *, lock: bool = False) -> domain.Round:
@@ -148,6 +149,6 @@ async def decide_application(
     if decision == SELECTED and a.applicant.startswith("companies/"):
         company = await active_company(uow.conn, a.applicant, "name")
         if company.status not in (SELECTED, RESIDENT):  # a resident's renewal stays resident
-            await change_status(uow, company, SELECTED, f"{r.title}: {reason}")
+            await registry.change_status(uow, company, SELECTED, f"{r.title}: {reason}", today=seoul_today())
     await uow.emit(f"{SUBJECT}.application.decided", decided.name, decided.version, convert.decided_event(decided, r))
     return decided

@@ -8,11 +8,13 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from hubcore import errors
+from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork
-from services.companies.api import change_status, residency_event
-from services.companies.domain import RESIDENT
 from services.companies.program import domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
+from services.companies.registry import usecases as registry
+from services.companies.registry.convert import residency_event
+from services.companies.registry.domain import RESIDENT
 
 
 async def create_space(uow: UnitOfWork, space: domain.Space) -> domain.Space:
@@ -59,7 +61,7 @@ async def assign_space(
             subject=space_name,
         ) from None
     if company.status != RESIDENT:
-        await change_status(uow, company, RESIDENT, f"moved into {assigned.label}")
+        await registry.change_status(uow, company, RESIDENT, f"moved into {assigned.label}", today=seoul_today())
     await uow.emit(f"{SUBJECT}.residency.moved_in", assigned.name, 1, residency_event(assigned))
     return assigned
 
@@ -78,7 +80,7 @@ async def end_assignment(
     if reason in domain.FINAL_MOVE_OUTS:
         company = await active_company(uow.conn, f"companies/{ended.company_id}", "name")
         if company.status != reason:
-            await change_status(uow, company, reason, f"moved out of {ended.label}")
+            await registry.change_status(uow, company, reason, f"moved out of {ended.label}", today=seoul_today())
     await uow.emit(f"{SUBJECT}.residency.moved_out", name, 2, residency_event(ended))
     return ended
 
