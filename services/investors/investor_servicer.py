@@ -30,7 +30,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
     def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
         return self.db.write(actor=caller().actor)
 
-    async def _create(
+    async def _once(
         self, method: str, request: Message, response_type: type[R], build: Callable[[UnitOfWork], Awaitable[R]]
     ) -> R:
         """An idempotent create (request_id): build(uow) runs once per key, its response kept with the change."""
@@ -42,7 +42,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
         async def build(uow: UnitOfWork) -> pb.Firm:
             return convert.firm_pb(await firms.create_firm(uow, convert.firm_fields(request.firm)))
 
-        return await self._create("CreateFirm", request, pb.Firm, build)
+        return await self._once("CreateFirm", request, pb.Firm, build)
 
     async def GetFirm(self, request: pb.GetFirmRequest, context: Context) -> pb.Firm:
         firm_id = parse_name(request.name, "firms")
@@ -72,7 +72,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
             fields = convert.partner_fields(request.partner)
             return convert.partner_pb(await firms.create_partner(uow, firm_id, firm, fields))
 
-        return await self._create("CreatePartner", request, pb.Partner, build)
+        return await self._once("CreatePartner", request, pb.Partner, build)
 
     async def GetPartner(self, request: pb.GetPartnerRequest, context: Context) -> pb.Partner:
         partner_id = parse_name(request.name, "partners")
@@ -160,7 +160,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
         async def build(uow: UnitOfWork) -> pb.Introduction:
             return convert.introduction_pb(await introductions.create_introduction(uow, new))
 
-        return await self._create("CreateIntroduction", request, pb.Introduction, build)
+        return await self._once("CreateIntroduction", request, pb.Introduction, build)
 
     async def GetIntroduction(self, request: pb.GetIntroductionRequest, context: Context) -> pb.Introduction:
         intro_id = parse_name(request.name, "introductions")
@@ -201,7 +201,7 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
         async def build(uow: UnitOfWork) -> pb.Round:
             return convert.round_pb(await rounds.record_round(uow, new))
 
-        return await self._create("CreateRound", request, pb.Round, build)
+        return await self._once("CreateRound", request, pb.Round, build)
 
     async def GetRound(self, request: pb.GetRoundRequest, context: Context) -> pb.Round:
         round_id = parse_name(request.name, "rounds")
