@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
-from google.type import money_pb2
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import investors_pb2_grpc
 
+from hubcore.convert import money
 from hubcore.settings import Settings
 
 T = TypeVar("T")
@@ -27,13 +27,9 @@ S, R = pb.IntroductionState, pb.RoundType
 KEY_FILE = "partner-key"
 
 
-def won(units: int) -> money_pb2.Money:
-    return money_pb2.Money(currency_code="KRW", units=units)
-
-
 def thesis(title: str, sectors: list[str], stages: list[str], low: int, high: int, geo: list[str]) -> pb.Thesis:
     return pb.Thesis(
-        title=title, sectors=sectors, stages=stages, ticket_min=won(low), ticket_max=won(high), geographies=geo
+        title=title, sectors=sectors, stages=stages, ticket_min=money(low), ticket_max=money(high), geographies=geo
     )
 
 
@@ -143,9 +139,9 @@ def run(address: str, token: str) -> None:
             stub.CreateRound(
                 pb.CreateRoundRequest(
                     round=pb.Round(
-                        company=f"companies/{company}", round_type=round_type, amount=won(amount),
+                        company=f"companies/{company}", round_type=round_type, amount=money(amount),
                         lead_firm=firms[lead - 1], status=status,
-                        participants=[pb.Participant(firm=firms[f - 1], amount=won(a)) for f, a in participants],
+                        participants=[pb.Participant(firm=firms[f - 1], amount=money(a)) for f, a in participants],
                     ),
                     request_id=f"demo-round-{number}",
                 ),
