@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from alembic.operations import Operations
 
 
 def config(migrations: str, url: str) -> Config:
@@ -28,66 +29,40 @@ async def downgrade(migrations: str, url: str, revision: str = "base") -> None:
     await asyncio.to_thread(command.downgrade, config(migrations, url), revision)
 
 
-def create_runtime_tables_v1(op: Operations) -> None:
-    """The runtime's tables as of schema v1, written out so that a later change to hubcore.db cannot
-    rewrite history: a change gets a new function here and a migration in every service."""
-    big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-    at = sa.DateTime(timezone=True)
-    op.create_table(
-        "outbox",
-        sa.Column("seq", big_id, primary_key=True, autoincrement=True),
-        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
-        sa.Column("subject", sa.String(200), nullable=False),
-        sa.Column("data", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", at, nullable=False),
-        sa.Column("published_at", at, nullable=True),
-    )
-    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "seq"])
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("event_id", sa.String(36), primary_key=True),
-        sa.Column("processed_at", at, nullable=False),
-    )
-    op.create_table(
-        "dead_letters",
-        sa.Column("id", big_id, primary_key=True, autoincrement=True),
-        sa.Column("consumer", sa.String(100), nullable=False),
-        sa.Column("event_id", sa.String(36), nullable=False),
-        sa.Column("event_type", sa.String(200), nullable=False),
-        sa.Column("data", sa.LargeBinary, nullable=False),
-        sa.Column("error", sa.Text, nullable=False),
-        sa.Column("deliveries", sa.Integer, nullable=False),
-        sa.Column("created_at", at, nullable=False),
-        sa.Column("resolved_at", at, nullable=True),
-    )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("method", sa.String(100), primary_key=True),
-        sa.Column("request_id", sa.String(100), primary_key=True),
-        sa.Column("request_hash", sa.String(64), nullable=False),
-        sa.Column("response", sa.LargeBinary, nullable=False),
-        sa.Column("created_at", at, nullable=False),
-    )
+def baseline(metadata: sa.MetaData) -> tuple[Callable[[], None], Callable[[], None]]:
+    """upgrade() and downgrade() of a service's baseline revision (docs/decisions/0014-schema-baseline.md).
+
+    A new database is never migrated: run_env creates it from the service's tables and stamps the head, so
+    the baseline's upgrade runs only when something else has half-made the database, and says so. Its
+    downgrade drops every table (later revisions have been undone by then, so checkfirst skips theirs)."""
+
+    def upgrade() -> None:
+        raise RuntimeError(
+            "this database has some of the service's tables but no schema revision: it was not made by the hub; "
+            "restore a backup or start from an empty database"
+        )
+
+    def downgrade() -> None:
+        from alembic import op
+
+        metadata.drop_all(op.get_bind())
+
+    return upgrade, downgrade
 
 
-def drop_runtime_tables_v1(op: Operations) -> None:
-    for table in ("idempotency_keys", "dead_letters", "processed_events", "outbox"):
-        op.drop_table(table)
+def _is_new(connection: sa.Connection, metadata: sa.MetaData) -> bool:
+    from alembic.migration import MigrationContext
+
+    if MigrationContext.configure(connection).get_current_revision() is not None:
+        return False
+    existing = set(sa.inspect(connection).get_table_names())
+    return not existing & set(metadata.tables)
 
 
-def create_runtime_tables_v2(op: Operations) -> None:
-    """Schema v2 of the runtime: the access tokens this service knows to be revoked (hubcore.tokens)."""
-    op.create_table(
-        "revoked_tokens",
-        sa.Column("token_id", sa.String(64), primary_key=True),
-        sa.Column("expire_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
-    )
-
-
-def drop_runtime_tables_v2(op: Operations) -> None:
-    op.drop_table("revoked_tokens")
+def _to_head(context: Any) -> bool:
+    destination = context.get_revision_argument()  # "head" comes resolved to the head's revision
+    heads = tuple(context.script.get_heads())
+    return (tuple(destination) if isinstance(destination, tuple) else (destination,)) == heads
 
 
 def run_env(target_metadata: sa.MetaData) -> None:
@@ -107,7 +82,13 @@ def run_env(target_metadata: sa.MetaData) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
-            context.run_migrations()
+            if _is_new(connection, target_metadata) and _to_head(context):
+                # The Alembic cookbook's "building an up to date database from scratch": the tables as
+                # tables.py declares them, stamped at the head, rather than replaying history.
+                target_metadata.create_all(connection)
+                context.get_context().stamp(context.script, "heads")
+            else:
+                context.run_migrations()
 
     async def main() -> None:
         engine = create_async_engine(str(url))

@@ -10,6 +10,10 @@ from sqlalchemy.dialects import postgresql
 from hubcore.db import runtime_metadata
 
 metadata = sa.MetaData()
+# The exclusion constraint below needs gist to compare plain values with =.
+sa.event.listen(
+    metadata, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql")
+)
 big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 at = sa.DateTime(timezone=True)
 
@@ -94,7 +98,7 @@ company_rounds = sa.Table(
 
 # The hub program. Spaces and assignments: no two assignments of one space overlap in time.
 # - PostgreSQL: an exclusion constraint, EXCLUDE USING gist (space_id WITH =, daterange(move_in, move_out)
-#   WITH &&) with btree_gist, created by migration 0003. Two concurrent inserts for a free space cannot both
+#   WITH &&) with btree_gist (PostgreSQL only: ddl_if). Two concurrent inserts for a free space cannot both
 #   commit: the second waits for the first and fails with SQLSTATE 23P01.
 # - SQLite: every write transaction begins IMMEDIATE (hubcore.db), so writers are serialized, and
 #   assign_space() checks for an overlap in the same transaction as its insert.
@@ -176,7 +180,7 @@ assignments = sa.Table(
         (sa.func.daterange(sa.column("move_in"), sa.column("move_out"), sa.literal_column("'[)'")), "&&"),
         name=NO_OVERLAP,
         using="gist",
-    ),
+    ).ddl_if(dialect="postgresql"),
 )
 
 # Every version of every report: a correction is a new row with the next version, never an update.

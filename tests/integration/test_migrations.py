@@ -1,4 +1,5 @@
-"""Each service's migrations: empty -> head -> base -> head, and the models match the migrations."""
+"""Each service's schema: a new database is made from its tables and stamped at the head; base and head
+again; revisions after the baseline undo and redo to the same schema; a half-made database is refused."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from hubcore import migrate
@@ -55,7 +57,29 @@ async def test_upgrade_downgrade_upgrade_and_no_drift(
     await migrate.upgrade(migrations, database_url)
     assert await tables(database_url) == set(metadata.tables)
     assert await drift(database_url, metadata) == [], "models and migrations differ: write a migration"
+    # What an existing database goes through: the revisions after the baseline, down and up again.
+    await migrate.downgrade(migrations, database_url, baseline_of(migrations))
+    await migrate.upgrade(migrations, database_url)
+    assert await drift(database_url, metadata) == [], "a revision after the baseline does not undo/redo cleanly"
     await migrate.downgrade(migrations, database_url)
     assert await tables(database_url) == set()
     await migrate.upgrade(migrations, database_url)
     assert await tables(database_url) == set(metadata.tables)
+
+
+def baseline_of(migrations: str) -> str:
+    (base,) = ScriptDirectory(migrations).get_bases()
+    return base
+
+
+@pytest.mark.parametrize(("migrations", "metadata"), SERVICES)
+async def test_a_half_made_database_is_refused_not_stamped(
+    database_url: str, migrations: str, metadata: sa.MetaData
+) -> None:
+    engine = create_async_engine(database_url)
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: metadata.tables["outbox"].create(c))
+    await engine.dispose()
+    with pytest.raises(RuntimeError, match="no schema revision"):
+        await migrate.upgrade(migrations, database_url)
+    assert await tables(database_url) == {"outbox"}

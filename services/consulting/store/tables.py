@@ -3,8 +3,8 @@
 Double booking is closed in the database, not in application code alone: every session (and every
 program with a room) holds rows in `bookings`, one per resource (mentors/1, companies/2, rooms/3).
 - PostgreSQL: an exclusion constraint, EXCLUDE USING gist (resource WITH =, tstzrange(start_at, end_at)
-  WITH &&), created by the migration with btree_gist. Two concurrent inserts into an empty slot cannot
-  both commit: the second waits for the first and fails with SQLSTATE 23P01.
+  WITH &&) with btree_gist, declared on the table below (PostgreSQL only). Two concurrent inserts into an
+  empty slot cannot both commit: the second waits for the first and fails with SQLSTATE 23P01.
 - SQLite: every write transaction starts with BEGIN IMMEDIATE (hubcore.db), so writers are serialized
   and the overlap check of reserve() runs in the same transaction as the insert: nobody can book in between.
 On both, reserve() (store.sessions) checks first, so the common conflict names the session that holds the time.
@@ -23,6 +23,10 @@ from hubcore.convert import as_utc
 from hubcore.db import runtime_metadata
 
 metadata = sa.MetaData()
+# The exclusion constraint below needs gist to compare plain values with =.
+sa.event.listen(
+    metadata, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql")
+)
 big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 at = sa.DateTime(timezone=True)
 NO_OVERLAP = "ex_bookings_no_overlap"
@@ -149,7 +153,7 @@ bookings = sa.Table(
         (sa.func.tstzrange(sa.column("start_at"), sa.column("end_at"), sa.literal_column("'[)'")), "&&"),
         name=NO_OVERLAP,
         using="gist",
-    ),
+    ).ddl_if(dialect="postgresql"),
 )
 
 action_items = sa.Table(
