@@ -5,40 +5,33 @@ sub-package's store."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
+from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, with_btree_gist
 from hubcore.db import runtime_metadata
 
-metadata = sa.MetaData()
-# The exclusion constraint below needs gist to compare plain values with =.
-sa.event.listen(
-    metadata, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql")
-)
-big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-at = sa.DateTime(timezone=True)
+metadata = with_btree_gist(sa.MetaData())
 
-companies = sa.Table(
+companies = entity(
     "companies",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("sector", sa.String(20), nullable=False),
-    sa.Column("stage", sa.String(20), nullable=False, server_default=""),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("website", sa.String(200), nullable=False, server_default=""),
-    sa.Column("tags", sa.Text, nullable=False, server_default="[]"),  # JSON list, for reads in one row
-    sa.Column("founded_on", sa.Date, nullable=True),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sa.Column("search_text", sa.Text, nullable=False),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("deleted_at", at, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    text("sector", 20),
+    text("stage", 20, default=""),
+    text("status", 20),
+    text("website", 200, default=""),
+    text("tags", default="[]"),  # JSON list, for reads in one row
+    day("founded_on", nullable=True),
+    text("description", default=""),
+    text("search_text"),
+    moment("created_at"),
+    moment("updated_at"),
+    moment("deleted_at", nullable=True),
+    number("version"),
     # Kept by the hub.investors.round.closed consumer from company_rounds, never by the API's writes.
-    sa.Column("funding_raised_krw", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("last_round", sa.String(20), nullable=False, server_default=""),
-    sa.Column("erased_at", at, nullable=True),  # personal data erased on request: a tombstone
+    number("funding_raised_krw", big=True, default="0"),
+    text("last_round", 20, default=""),
+    moment("erased_at", nullable=True),  # personal data erased on request: a tombstone
     sa.Index("ix_companies_status", "status"),
     sa.Index("ix_companies_sector", "sector"),
     sa.Index("ix_companies_created", "created_at", "id"),
@@ -48,27 +41,26 @@ companies = sa.Table(
 company_tags = sa.Table(
     "company_tags",
     metadata,
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), primary_key=True),
-    sa.Column("tag", sa.String(30), primary_key=True),
+    ref("company_id", "companies.id", primary_key=True),
+    text("tag", 30, primary_key=True),
     sa.Index("ix_company_tags_tag", "tag"),
 )
 
-people = sa.Table(
+people = entity(
     "people",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=True),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("title", sa.String(100), nullable=False, server_default=""),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("phone", sa.String(20), nullable=False, server_default=""),
-    sa.Column("search_text", sa.Text, nullable=False),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("erased_at", at, nullable=True),  # personal data erased on request: a tombstone
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    ref("company_id", "companies.id", nullable=True),
+    text("role", 20),
+    text("title", 100, default=""),
+    text("email", 200, default=""),
+    text("phone", 20, default=""),
+    text("search_text"),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
+    moment("erased_at", nullable=True),  # personal data erased on request: a tombstone
     sa.Index("ix_people_company", "company_id", "id"),
 )
 
@@ -76,11 +68,11 @@ people = sa.Table(
 stats_companies = sa.Table(
     "stats_companies",
     metadata,
-    sa.Column("company", sa.String(40), primary_key=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("sector", sa.String(20), nullable=False),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("company", 40, primary_key=True),
+    text("status", 20),
+    text("sector", 20),
+    flag("archived"),
+    number("version"),
 )
 
 # The closed rounds applied to companies' funding, one row per round: a round counts once, whatever
@@ -88,11 +80,11 @@ stats_companies = sa.Table(
 company_rounds = sa.Table(
     "company_rounds",
     metadata,
-    sa.Column("round", sa.String(40), primary_key=True),
-    sa.Column("company_id", big_id, nullable=False),
-    sa.Column("round_type", sa.String(20), nullable=False),
-    sa.Column("amount_krw", sa.BigInteger, nullable=False),
-    sa.Column("closed_on", sa.Date, nullable=True),
+    text("round", 40, primary_key=True),
+    ref("company_id"),
+    text("round_type", 20),
+    number("amount_krw", big=True),
+    day("closed_on", nullable=True),
     sa.Index("ix_company_rounds_company", "company_id"),
 )
 
@@ -104,139 +96,127 @@ company_rounds = sa.Table(
 #   assign_space() checks for an overlap in the same transaction as its insert.
 NO_OVERLAP = "ex_assignments_no_overlap"
 
-rounds = sa.Table(
+rounds = entity(
     "rounds",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("title", sa.String(200), nullable=False),
-    sa.Column("open_date", sa.Date, nullable=False),
-    sa.Column("close_date", sa.Date, nullable=False),
-    sa.Column("seats", sa.Text, nullable=False),  # JSON {kind: count}
-    sa.Column("criteria", sa.Text, nullable=False),  # JSON [[key, title, weight]]
-    sa.Column("questions", sa.Text, nullable=False),  # JSON [text]
-    sa.Column("created_at", at, nullable=False),
+    text("title", 200),
+    day("open_date"),
+    day("close_date"),
+    text("seats"),  # JSON {kind: count}
+    text("criteria"),  # JSON [[key, title, weight]]
+    text("questions"),  # JSON [text]
+    moment("created_at"),
 )
 
-applications = sa.Table(
+applications = entity(
     "applications",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("round_id", big_id, sa.ForeignKey("rounds.id"), nullable=False),
-    sa.Column("applicant", sa.String(40), nullable=False),  # companies/1 or people/2
-    sa.Column("seat_kind", sa.String(20), nullable=False),
-    sa.Column("answers", sa.Text, nullable=False),  # JSON [[question, text]]
-    sa.Column("attachment_urls", sa.Text, nullable=False),  # JSON [url]
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("decision_reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("round_id", "rounds.id"),
+    text("applicant", 40),  # companies/1 or people/2
+    text("seat_kind", 20),
+    text("answers"),  # JSON [[question, text]]
+    text("attachment_urls"),  # JSON [url]
+    text("state", 20),
+    text("decision_reason", 500, default=""),
+    moment("created_at"),
+    number("version"),
     sa.UniqueConstraint("round_id", "applicant", name="uq_applications_round_applicant"),
 )
 
 conflicts = sa.Table(
     "conflicts",
     metadata,
-    sa.Column("round_id", big_id, sa.ForeignKey("rounds.id"), primary_key=True),
-    sa.Column("reviewer", sa.String(100), primary_key=True),
-    sa.Column("applicant", sa.String(40), primary_key=True),
-    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
+    ref("round_id", "rounds.id", primary_key=True),
+    text("reviewer", 100, primary_key=True),
+    text("applicant", 40, primary_key=True),
+    text("reason", 500, default=""),
+    moment("created_at"),
 )
 
 scores = sa.Table(
     "scores",
     metadata,
-    sa.Column("application_id", big_id, sa.ForeignKey("applications.id"), primary_key=True),
-    sa.Column("reviewer", sa.String(100), primary_key=True),  # one score per reviewer and application
-    sa.Column("score_values", sa.Text, nullable=False),  # JSON {criterion: 0-10}
-    sa.Column("comment", sa.String(2000), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
+    ref("application_id", "applications.id", primary_key=True),
+    text("reviewer", 100, primary_key=True),  # one score per reviewer and application
+    text("score_values"),  # JSON {criterion: 0-10}
+    text("comment", 2000, default=""),
+    moment("created_at"),
 )
 
-spaces = sa.Table(
+spaces = entity(
     "spaces",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("label", sa.String(20), nullable=False, unique=True),
-    sa.Column("floor", sa.Integer, nullable=False),
-    sa.Column("seats", sa.Integer, nullable=False),
+    text("kind", 20),
+    text("label", 20, unique=True),
+    number("floor"),
+    number("seats"),
 )
 
-assignments = sa.Table(
+assignments = entity(
     "assignments",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("space_id", big_id, sa.ForeignKey("spaces.id"), nullable=False),
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
-    sa.Column("move_in", sa.Date, nullable=False),
-    sa.Column("move_out", sa.Date, nullable=True),  # the first free day; NULL while open-ended
-    sa.Column("move_out_reason", sa.String(20), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
+    ref("space_id", "spaces.id"),
+    ref("company_id", "companies.id"),
+    day("move_in"),
+    day("move_out", nullable=True),  # the first free day; NULL while open-ended
+    text("move_out_reason", 20, default=""),
+    moment("created_at"),
     sa.Index("ix_assignments_space", "space_id", "move_in"),
     sa.Index("ix_assignments_company", "company_id"),
-    postgresql.ExcludeConstraint(
-        ("space_id", "="),
-        (sa.func.daterange(sa.column("move_in"), sa.column("move_out"), sa.literal_column("'[)'")), "&&"),
-        name=NO_OVERLAP,
-        using="gist",
-    ).ddl_if(dialect="postgresql"),
+    no_overlap(NO_OVERLAP, "space_id", "daterange", "move_in", "move_out"),
 )
 
 # Every version of every report: a correction is a new row with the next version, never an update.
-kpi_reports = sa.Table(
+kpi_reports = entity(
     "kpi_reports",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
-    sa.Column("period", sa.String(7), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("headcount", sa.Integer, nullable=False),
-    sa.Column("revenue_krw", sa.BigInteger, nullable=False),
-    sa.Column("customers", sa.Integer, nullable=False),
-    sa.Column("patents", sa.Integer, nullable=False),
-    sa.Column("note", sa.Text, nullable=False, server_default=""),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    ref("company_id", "companies.id"),
+    text("period", 7),
+    number("version"),
+    number("headcount"),
+    number("revenue_krw", big=True),
+    number("customers"),
+    number("patents"),
+    text("note", default=""),
+    text("actor", 100),
+    moment("created_at"),
     sa.UniqueConstraint("company_id", "period", "version", name="uq_kpi_reports_version"),
 )
 
 support_quotas = sa.Table(
     "support_quotas",
     metadata,
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), primary_key=True),
-    sa.Column("kind", sa.String(30), primary_key=True),
-    sa.Column("quota", sa.BigInteger, nullable=False),
+    ref("company_id", "companies.id", primary_key=True),
+    text("kind", 30, primary_key=True),
+    number("quota", big=True),
 )
 
-support_grants = sa.Table(
+support_grants = entity(
     "support_grants",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
-    sa.Column("kind", sa.String(30), nullable=False),
-    sa.Column("amount", sa.BigInteger, nullable=False),
-    sa.Column("note", sa.String(500), nullable=False, server_default=""),
-    sa.Column("override_reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    ref("company_id", "companies.id"),
+    text("kind", 30),
+    number("amount", big=True),
+    text("note", 500, default=""),
+    text("override_reason", 500, default=""),
+    text("actor", 100),
+    moment("created_at"),
     # What an entry was counted from ("sessions/12"): unique, so a session counts once whatever the deliveries.
-    sa.Column("source", sa.String(60), nullable=True),
+    text("source", 60, nullable=True),
     sa.Index("ix_support_grants_company", "company_id", "kind"),
     sa.Index("uq_support_grants_source", "source", unique=True),
 )
 
-milestones = sa.Table(
+milestones = entity(
     "milestones",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, sa.ForeignKey("companies.id"), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("achieved_on", sa.Date, nullable=False),
-    sa.Column("evidence_url", sa.String(200), nullable=False, server_default=""),
-    sa.Column("evidence", sa.String(1000), nullable=False, server_default=""),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    ref("company_id", "companies.id"),
+    text("kind", 20),
+    day("achieved_on"),
+    text("evidence_url", 200, default=""),
+    text("evidence", 1000, default=""),
+    text("actor", 100),
+    moment("created_at"),
     sa.Index("ix_milestones_company", "company_id", "achieved_on"),
 )
 
@@ -244,29 +224,28 @@ milestones = sa.Table(
 access_tokens = sa.Table(
     "access_tokens",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("subject", sa.String(100), nullable=False),
-    sa.Column("role", sa.String(20), nullable=False),
-    sa.Column("description", sa.String(200), nullable=False, server_default=""),
-    sa.Column("issued_at", at, nullable=False),
-    sa.Column("expire_at", at, nullable=False),
-    sa.Column("issued_by", sa.String(100), nullable=False),
-    sa.Column("revoked_at", at, nullable=True),
-    sa.Column("revoked_by", sa.String(100), nullable=False, server_default=""),
-    sa.Column("revoke_reason", sa.String(500), nullable=False, server_default=""),
+    text("id", 64, primary_key=True),
+    text("subject", 100),
+    text("role", 20),
+    text("description", 200, default=""),
+    moment("issued_at"),
+    moment("expire_at"),
+    text("issued_by", 100),
+    moment("revoked_at", nullable=True),
+    text("revoked_by", 100, default=""),
+    text("revoke_reason", 500, default=""),
     sa.Index("ix_access_tokens_issued", "issued_at", "id"),
 )
 
 # The erasure log: what was erased on request, by whom, when and why (the reason names no personal data).
-erasures = sa.Table(
+erasures = entity(
     "erasures",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("subject", sa.String(40), nullable=False),  # companies/3, people/7
-    sa.Column("reason", sa.String(500), nullable=False),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("erased_at", at, nullable=False),
-    sa.Column("rows_changed", sa.Integer, nullable=False),
+    text("subject", 40),  # companies/3, people/7
+    text("reason", 500),
+    text("actor", 100),
+    moment("erased_at"),
+    number("rows_changed"),
     sa.Index("ix_erasures_subject", "subject"),
 )
 

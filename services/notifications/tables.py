@@ -11,92 +11,88 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hubcore.columns import blob, entity, flag, moment, number, ref, text
 from hubcore.db import runtime_metadata
 
 metadata = sa.MetaData()
-big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-at = sa.DateTime(timezone=True)
 
-recipients = sa.Table(
+recipients = entity(
     "recipients",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("source", sa.String(200), nullable=False, unique=True),  # people/7, programManagers/<email>
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("korean_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("role", sa.String(20), nullable=False, server_default=""),
-    sa.Column("active", sa.Boolean, nullable=False),
-    sa.Column("source_version", sa.BigInteger, nullable=False, server_default="0"),
+    text("source", 200, unique=True),  # people/7, programManagers/<email>
+    text("kind", 20),
+    text("korean_name", 100, default=""),
+    text("english_name", 100, default=""),
+    text("email", 200, default=""),
+    text("company", 40, default=""),
+    text("role", 20, default=""),
+    flag("active"),
+    number("source_version", big=True, default="0"),
     # Preferences; empty means the service's default (see config.py).
-    sa.Column("channels", sa.String(100), nullable=False, server_default=""),
-    sa.Column("language", sa.String(5), nullable=False, server_default=""),
-    sa.Column("time_zone", sa.String(64), nullable=False, server_default=""),
-    sa.Column("quiet_start", sa.Integer, nullable=True),  # minutes after local midnight
-    sa.Column("quiet_end", sa.Integer, nullable=True),
-    sa.Column("muted_rules", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("webhook_url", sa.String(500), nullable=False, server_default=""),
-    sa.Column("preference_version", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
+    text("channels", 100, default=""),
+    text("language", 5, default=""),
+    text("time_zone", 64, default=""),
+    number("quiet_start", nullable=True),  # minutes after local midnight
+    number("quiet_end", nullable=True),
+    text("muted_rules", default="[]"),
+    text("webhook_url", 500, default=""),
+    number("preference_version", default="1"),
+    moment("created_at"),
+    moment("updated_at"),
     sa.Index("ix_recipients_company", "company"),
 )
 
 entities = sa.Table(
     "entities",
     metadata,
-    sa.Column("name", sa.String(100), primary_key=True),  # companies/3, sessions/12, …
-    sa.Column("version", sa.BigInteger, nullable=False),
-    sa.Column("data", sa.LargeBinary, nullable=False),  # the event's snapshot, serialized
-    sa.Column("updated_at", at, nullable=False),
+    text("name", 100, primary_key=True),  # companies/3, sessions/12, …
+    number("version", big=True),
+    blob("data"),  # the event's snapshot, serialized
+    moment("updated_at"),
 )
 
-follow_ups = sa.Table(
+follow_ups = entity(
     "follow_ups",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("key", sa.String(300), nullable=False, unique=True),  # rule:entity:occasion
-    sa.Column("rule", sa.String(60), nullable=False),
-    sa.Column("entity", sa.String(100), nullable=False),
-    sa.Column("occasion", sa.String(100), nullable=False),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("audience", sa.Text, nullable=False),  # JSON list
-    sa.Column("context", sa.Text, nullable=False),  # JSON object: what the templates show
-    sa.Column("state", sa.String(12), nullable=False),
-    sa.Column("due_at", at, nullable=False),
-    sa.Column("expires_at", at, nullable=True),
-    sa.Column("dispatched_at", at, nullable=True),
-    sa.Column("note", sa.String(500), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
+    text("key", 300, unique=True),  # rule:entity:occasion
+    text("rule", 60),
+    text("entity", 100),
+    text("occasion", 100),
+    text("company", 40, default=""),
+    text("audience"),  # JSON list
+    text("context"),  # JSON object: what the templates show
+    text("state", 12),
+    moment("due_at"),
+    moment("expires_at", nullable=True),
+    moment("dispatched_at", nullable=True),
+    text("note", 500, default=""),
+    moment("created_at"),
+    moment("updated_at"),
     sa.Index("ix_follow_ups_due", "state", "due_at"),
     sa.Index("ix_follow_ups_entity", "entity"),
 )
 
-deliveries = sa.Table(
+deliveries = entity(
     "deliveries",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("follow_up_id", big_id, sa.ForeignKey("follow_ups.id"), nullable=False),
-    sa.Column("recipient_id", big_id, sa.ForeignKey("recipients.id"), nullable=False),
-    sa.Column("rule", sa.String(60), nullable=False),
-    sa.Column("entity", sa.String(100), nullable=False),
-    sa.Column("company", sa.String(40), nullable=False, server_default=""),
-    sa.Column("channel", sa.String(10), nullable=False),
-    sa.Column("address", sa.String(500), nullable=False, server_default=""),
-    sa.Column("state", sa.String(12), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("retries_from", sa.Integer, nullable=False, server_default="0"),  # attempts at the last manual retry
-    sa.Column("next_attempt_at", at, nullable=True),
-    sa.Column("lease_until", at, nullable=True),
-    sa.Column("claim", sa.String(36), nullable=False, server_default=""),
-    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
-    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
-    sa.Column("sent_at", at, nullable=True),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
+    ref("follow_up_id", "follow_ups.id"),
+    ref("recipient_id", "recipients.id"),
+    text("rule", 60),
+    text("entity", 100),
+    text("company", 40, default=""),
+    text("channel", 10),
+    text("address", 500, default=""),
+    text("state", 12),
+    number("attempts", default="0"),
+    number("retries_from", default="0"),  # attempts at the last manual retry
+    moment("next_attempt_at", nullable=True),
+    moment("lease_until", nullable=True),
+    text("claim", 36, default=""),
+    text("last_error", default=""),
+    text("subject", 300, default=""),
+    moment("sent_at", nullable=True),
+    moment("created_at"),
+    moment("updated_at"),
     sa.UniqueConstraint("follow_up_id", "recipient_id", "channel", name="uq_deliveries_target"),
     sa.Index("ix_deliveries_due", "state", "next_attempt_at"),
     sa.Index("ix_deliveries_recipient", "recipient_id"),

@@ -16,195 +16,174 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, with_btree_gist
 from hubcore.convert import as_utc
 from hubcore.db import runtime_metadata
 
-metadata = sa.MetaData()
-# The exclusion constraint below needs gist to compare plain values with =.
-sa.event.listen(
-    metadata, "before_create", sa.DDL("CREATE EXTENSION IF NOT EXISTS btree_gist").execute_if(dialect="postgresql")
-)
-big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-at = sa.DateTime(timezone=True)
+metadata = with_btree_gist(sa.MetaData())
 NO_OVERLAP = "ex_bookings_no_overlap"
 
-mentors = sa.Table(
+mentors = entity(
     "mentors",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("affiliation", sa.String(200), nullable=False, server_default=""),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("expertise", sa.Text, nullable=False, server_default="[]"),  # JSON list
-    sa.Column("time_zone", sa.String(64), nullable=False),
-    sa.Column("windows", sa.Text, nullable=False, server_default="[]"),  # JSON [[weekday, start, end], ...]
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    text("kind", 20),
+    text("affiliation", 200, default=""),
+    text("email", 200, default=""),
+    text("expertise", default="[]"),  # JSON list
+    text("time_zone", 64),
+    text("windows", default="[]"),  # JSON [[weekday, start, end], ...]
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
 )
 
 # One row per expertise tag, so that "every mentor tagged vision" is an index lookup.
 mentor_expertise = sa.Table(
     "mentor_expertise",
     metadata,
-    sa.Column("mentor_id", big_id, sa.ForeignKey("mentors.id"), primary_key=True),
-    sa.Column("tag", sa.String(30), primary_key=True),
+    ref("mentor_id", "mentors.id", primary_key=True),
+    text("tag", 30, primary_key=True),
     sa.Index("ix_mentor_expertise_tag", "tag"),
 )
 
-availability_exceptions = sa.Table(
+availability_exceptions = entity(
     "availability_exceptions",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("mentor_id", big_id, sa.ForeignKey("mentors.id"), nullable=False),
-    sa.Column("available", sa.Boolean, nullable=False),
-    sa.Column("start_at", at, nullable=False),
-    sa.Column("end_at", at, nullable=False),
-    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
+    ref("mentor_id", "mentors.id"),
+    flag("available"),
+    moment("start_at"),
+    moment("end_at"),
+    text("reason", 500, default=""),
+    moment("created_at"),
     sa.Index("ix_availability_exceptions_mentor", "mentor_id", "start_at"),
 )
 
-rooms = sa.Table(
+rooms = entity(
     "rooms",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("display_name", sa.String(100), nullable=False),
-    sa.Column("floor", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("capacity", sa.Integer, nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    text("display_name", 100),
+    number("floor", default="0"),
+    number("capacity"),
+    moment("created_at"),
 )
 
-session_types = sa.Table(
+session_types = entity(
     "session_types",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("display_name", sa.String(100), nullable=False),
-    sa.Column("category", sa.String(30), nullable=False),
-    sa.Column("default_minutes", sa.Integer, nullable=False),
-    sa.Column("buffer_before_minutes", sa.Integer, nullable=False),
-    sa.Column("buffer_after_minutes", sa.Integer, nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    text("display_name", 100),
+    text("category", 30),
+    number("default_minutes"),
+    number("buffer_before_minutes"),
+    number("buffer_after_minutes"),
+    moment("created_at"),
 )
 
-sessions = sa.Table(
+sessions = entity(
     "sessions",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, nullable=False),  # companies/{id} in the directory read model
-    sa.Column("mentor_id", big_id, sa.ForeignKey("mentors.id"), nullable=False),
-    sa.Column("session_type_id", big_id, sa.ForeignKey("session_types.id"), nullable=False),
-    sa.Column("room_id", big_id, sa.ForeignKey("rooms.id"), nullable=True),
-    sa.Column("start_at", at, nullable=False),
-    sa.Column("end_at", at, nullable=False),
+    ref("company_id"),  # companies/{id} in the directory read model
+    ref("mentor_id", "mentors.id"),
+    ref("session_type_id", "session_types.id"),
+    ref("room_id", "rooms.id", nullable=True),
+    moment("start_at"),
+    moment("end_at"),
     # The type's buffers when booked: a later change to the type does not move existing bookings.
-    sa.Column("buffer_before_minutes", sa.Integer, nullable=False),
-    sa.Column("buffer_after_minutes", sa.Integer, nullable=False),
-    sa.Column("agenda", sa.Text, nullable=False, server_default=""),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("notes", sa.Text, nullable=False, server_default=""),
-    sa.Column("cancel_reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("sequence", sa.Integer, nullable=False),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    number("buffer_before_minutes"),
+    number("buffer_after_minutes"),
+    text("agenda", default=""),
+    text("state", 20),
+    text("notes", default=""),
+    text("cancel_reason", 500, default=""),
+    number("sequence"),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
     sa.Index("ix_sessions_start", "start_at", "id"),
     sa.Index("ix_sessions_mentor", "mentor_id", "start_at"),
     sa.Index("ix_sessions_company", "company_id", "start_at"),
 )
 
 # A rescheduled session's earlier times: the history a calendar and a program manager can read.
-session_changes = sa.Table(
+session_changes = entity(
     "session_changes",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("session_id", big_id, sa.ForeignKey("sessions.id"), nullable=False),
-    sa.Column("previous_start_at", at, nullable=False),
-    sa.Column("previous_end_at", at, nullable=False),
-    sa.Column("previous_room_id", big_id, nullable=True),
-    sa.Column("new_start_at", at, nullable=False),
-    sa.Column("new_end_at", at, nullable=False),
-    sa.Column("new_room_id", big_id, nullable=True),
-    sa.Column("reason", sa.String(500), nullable=False, server_default=""),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("changed_at", at, nullable=False),
+    ref("session_id", "sessions.id"),
+    moment("previous_start_at"),
+    moment("previous_end_at"),
+    ref("previous_room_id", nullable=True),
+    moment("new_start_at"),
+    moment("new_end_at"),
+    ref("new_room_id", nullable=True),
+    text("reason", 500, default=""),
+    text("actor", 100),
+    moment("changed_at"),
     sa.Index("ix_session_changes_session", "session_id", "id"),
 )
 
 # Time held by a resource. The exclusion constraint (PostgreSQL) is created by the migration; it is
 # declared here too, for PostgreSQL only, so that models and migrations describe the same schema.
-bookings = sa.Table(
+bookings = entity(
     "bookings",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("resource", sa.String(40), nullable=False),  # mentors/1, companies/2, rooms/3
-    sa.Column("holder", sa.String(40), nullable=False),  # sessions/4, programs/5
-    sa.Column("start_at", at, nullable=False),
-    sa.Column("end_at", at, nullable=False),
+    text("resource", 40),  # mentors/1, companies/2, rooms/3
+    text("holder", 40),  # sessions/4, programs/5
+    moment("start_at"),
+    moment("end_at"),
     sa.Index("ix_bookings_resource", "resource", "start_at"),
     sa.Index("ix_bookings_holder", "holder"),
-    postgresql.ExcludeConstraint(
-        ("resource", "="),
-        (sa.func.tstzrange(sa.column("start_at"), sa.column("end_at"), sa.literal_column("'[)'")), "&&"),
-        name=NO_OVERLAP,
-        using="gist",
-    ).ddl_if(dialect="postgresql"),
+    no_overlap(NO_OVERLAP, "resource", "tstzrange", "start_at", "end_at"),
 )
 
-action_items = sa.Table(
+action_items = entity(
     "action_items",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("session_id", big_id, sa.ForeignKey("sessions.id"), nullable=False),
-    sa.Column("company_id", big_id, nullable=False),
-    sa.Column("mentor_id", big_id, nullable=False),
-    sa.Column("description", sa.String(1000), nullable=False),
-    sa.Column("owner", sa.String(100), nullable=False),
-    sa.Column("due_date", sa.Date, nullable=False),
-    sa.Column("state", sa.String(10), nullable=False),
-    sa.Column("completed_at", at, nullable=True),
-    sa.Column("overdue_at", at, nullable=True),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("session_id", "sessions.id"),
+    ref("company_id"),
+    ref("mentor_id"),
+    text("description", 1000),
+    text("owner", 100),
+    day("due_date"),
+    text("state", 10),
+    moment("completed_at", nullable=True),
+    moment("overdue_at", nullable=True),
+    moment("created_at"),
+    number("version"),
     sa.Index("ix_action_items_due", "state", "due_date"),
     sa.Index("ix_action_items_company", "company_id", "id"),
     sa.Index("ix_action_items_mentor", "mentor_id", "id"),
     sa.Index("ix_action_items_owner", "owner", "id"),
 )
 
-programs = sa.Table(
+programs = entity(
     "programs",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("display_name", sa.String(200), nullable=False),
-    sa.Column("kind", sa.String(20), nullable=False),
-    sa.Column("start_at", at, nullable=False),
-    sa.Column("end_at", at, nullable=False),
-    sa.Column("room_id", big_id, sa.ForeignKey("rooms.id"), nullable=True),
-    sa.Column("capacity", sa.Integer, nullable=False),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sa.Column("registered_count", sa.Integer, nullable=False),
-    sa.Column("attended_count", sa.Integer, nullable=False),
-    sa.Column("attendance_recorded_at", at, nullable=True),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("display_name", 200),
+    text("kind", 20),
+    moment("start_at"),
+    moment("end_at"),
+    ref("room_id", "rooms.id", nullable=True),
+    number("capacity"),
+    text("description", default=""),
+    number("registered_count"),
+    number("attended_count"),
+    moment("attendance_recorded_at", nullable=True),
+    moment("created_at"),
+    number("version"),
 )
 
-registrations = sa.Table(
+registrations = entity(
     "registrations",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("program_id", big_id, sa.ForeignKey("programs.id"), nullable=False),
-    sa.Column("participant_name", sa.String(100), nullable=False),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("company_id", big_id, nullable=True),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("created_at", at, nullable=False),
+    ref("program_id", "programs.id"),
+    text("participant_name", 100),
+    text("email", 200, default=""),
+    ref("company_id", nullable=True),
+    text("state", 20),
+    moment("created_at"),
     sa.Index("ix_registrations_program", "program_id", "id"),
 )
 
@@ -212,12 +191,12 @@ registrations = sa.Table(
 company_directory = sa.Table(
     "company_directory",
     metadata,
-    sa.Column("company", sa.String(40), primary_key=True),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("company", 40, primary_key=True),
+    text("korean_name", 100),
+    text("english_name", 100),
+    text("status", 20),
+    flag("archived"),
+    number("version"),
 )
 
 for _table in runtime_metadata.sorted_tables:

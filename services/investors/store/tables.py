@@ -7,80 +7,75 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hubcore.columns import day, entity, flag, moment, number, ref, text
 from hubcore.db import keyset_after, runtime_metadata
 
 Row = sa.Row[Any]  # a row of one of these tables; the stores read it into a domain object at once
 
 
 metadata = sa.MetaData()
-big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-at = sa.DateTime(timezone=True)
 OPEN_ONLY = sa.text("closed_at IS NULL")
 
-firms = sa.Table(
+firms = entity(
     "firms",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("type", sa.String(20), nullable=False),
-    sa.Column("website", sa.String(200), nullable=False, server_default=""),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sa.Column("theses", sa.Text, nullable=False, server_default="[]"),  # JSON: the firm is read whole
-    sa.Column("search_text", sa.Text, nullable=False),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    text("type", 20),
+    text("website", 200, default=""),
+    text("description", default=""),
+    text("theses", default="[]"),  # JSON: the firm is read whole
+    text("search_text"),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
     sa.Index("ix_firms_type", "type"),
 )
 
-partners = sa.Table(
+partners = entity(
     "partners",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("firm_id", big_id, sa.ForeignKey("firms.id"), nullable=False),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("title", sa.String(100), nullable=False, server_default=""),
-    sa.Column("email", sa.String(200), nullable=False, server_default=""),
-    sa.Column("phone", sa.String(20), nullable=False, server_default=""),
-    sa.Column("focus", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("firm_id", "firms.id"),
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    text("title", 100, default=""),
+    text("email", 200, default=""),
+    text("phone", 20, default=""),
+    text("focus", default="[]"),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
     sa.Index("ix_partners_firm", "firm_id", "id"),
 )
 
 # Partner API keys: only the SHA-256 of the key is kept (the keys are 256-bit random, so a fast hash is enough).
-api_keys = sa.Table(
+api_keys = entity(
     "api_keys",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("partner_id", big_id, sa.ForeignKey("partners.id"), nullable=False),
-    sa.Column("firm_id", big_id, sa.ForeignKey("firms.id"), nullable=False),
-    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("prefix", sa.String(16), nullable=False),
-    sa.Column("description", sa.String(200), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("expire_at", at, nullable=False),
-    sa.Column("revoked_at", at, nullable=True),
+    ref("partner_id", "partners.id"),
+    ref("firm_id", "firms.id"),
+    text("key_hash", 64, unique=True),
+    text("prefix", 16),
+    text("description", 200, default=""),
+    moment("created_at"),
+    moment("expire_at"),
+    moment("revoked_at", nullable=True),
     sa.Index("ix_api_keys_partner", "partner_id", "id"),
 )
 
 # The partner API's audit log: one row per call, whatever its outcome.
-partner_calls = sa.Table(
+partner_calls = entity(
     "partner_calls",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("api_key_id", big_id, nullable=True),
-    sa.Column("partner_id", big_id, nullable=True),
-    sa.Column("firm_id", big_id, nullable=True),
-    sa.Column("method", sa.String(200), nullable=False),
-    sa.Column("resource", sa.String(100), nullable=False, server_default=""),
-    sa.Column("code", sa.String(30), nullable=False),
-    sa.Column("called_at", at, nullable=False),
-    sa.Column("request_id", sa.String(64), nullable=False, server_default=""),
-    sa.Column("peer", sa.String(200), nullable=False, server_default=""),
+    ref("api_key_id", nullable=True),
+    ref("partner_id", nullable=True),
+    ref("firm_id", nullable=True),
+    text("method", 200),
+    text("resource", 100, default=""),
+    text("code", 30),
+    moment("called_at"),
+    text("request_id", 64, default=""),
+    text("peer", 200, default=""),
     sa.Index("ix_partner_calls_firm", "firm_id", "id"),
     sa.Index("ix_partner_calls_called_at", "called_at"),  # the retention sweep
 )
@@ -90,10 +85,10 @@ partner_calls = sa.Table(
 partner_refusals = sa.Table(
     "partner_refusals",
     metadata,
-    sa.Column("peer", sa.String(200), primary_key=True),
-    sa.Column("minute", at, primary_key=True),
-    sa.Column("unauthenticated", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("rate_limited", sa.BigInteger, nullable=False, server_default="0"),
+    text("peer", 200, primary_key=True),
+    moment("minute", primary_key=True),
+    number("unauthenticated", big=True, default="0"),
+    number("rate_limited", big=True, default="0"),
     sa.Index("ix_partner_refusals_minute", "minute"),
 )
 
@@ -101,34 +96,33 @@ partner_refusals = sa.Table(
 directory = sa.Table(
     "directory_companies",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=False),
-    sa.Column("korean_name", sa.String(100), nullable=False),
-    sa.Column("english_name", sa.String(100), nullable=False, server_default=""),
-    sa.Column("sector", sa.String(20), nullable=False, server_default=""),
-    sa.Column("stage", sa.String(20), nullable=False, server_default=""),
-    sa.Column("status", sa.String(20), nullable=False, server_default=""),
-    sa.Column("tags", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("website", sa.String(200), nullable=False, server_default=""),
-    sa.Column("archived", sa.Boolean, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("id", primary_key=True, autoincrement=False),
+    text("korean_name", 100),
+    text("english_name", 100, default=""),
+    text("sector", 20, default=""),
+    text("stage", 20, default=""),
+    text("status", 20, default=""),
+    text("tags", default="[]"),
+    text("website", 200, default=""),
+    flag("archived"),
+    number("version"),
 )
 
-introductions = sa.Table(
+introductions = entity(
     "introductions",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, nullable=False),
-    sa.Column("firm_id", big_id, sa.ForeignKey("firms.id"), nullable=False),
-    sa.Column("partner_id", big_id, sa.ForeignKey("partners.id"), nullable=True),
-    sa.Column("state", sa.String(20), nullable=False),
-    sa.Column("note", sa.Text, nullable=False),
-    sa.Column("shared_fields", sa.Text, nullable=False),
-    sa.Column("meeting_at", at, nullable=True),
-    sa.Column("shared_at", at, nullable=True),
-    sa.Column("closed_at", at, nullable=True),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("company_id"),
+    ref("firm_id", "firms.id"),
+    ref("partner_id", "partners.id", nullable=True),
+    text("state", 20),
+    text("note"),
+    text("shared_fields"),
+    moment("meeting_at", nullable=True),
+    moment("shared_at", nullable=True),
+    moment("closed_at", nullable=True),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
     # One open introduction per company and firm: a constraint, so that two concurrent requests cannot both win.
     sa.Index(
         "uq_introductions_open_pair",
@@ -142,44 +136,42 @@ introductions = sa.Table(
     sa.Index("ix_introductions_company", "company_id", "id"),
 )
 
-introduction_history = sa.Table(
+introduction_history = entity(
     "introduction_history",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("introduction_id", big_id, sa.ForeignKey("introductions.id"), nullable=False),
-    sa.Column("from_state", sa.String(20), nullable=False),
-    sa.Column("to_state", sa.String(20), nullable=False),
-    sa.Column("actor", sa.String(100), nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("at", at, nullable=False),
+    ref("introduction_id", "introductions.id"),
+    text("from_state", 20),
+    text("to_state", 20),
+    text("actor", 100),
+    text("reason"),
+    moment("at"),
     sa.Index("ix_introduction_history", "introduction_id", "id"),
 )
 
-rounds = sa.Table(
+rounds = entity(
     "rounds",
     metadata,
-    sa.Column("id", big_id, primary_key=True, autoincrement=True),
-    sa.Column("company_id", big_id, nullable=False),
-    sa.Column("round_type", sa.String(20), nullable=False),
-    sa.Column("amount_krw", sa.BigInteger, nullable=False),
-    sa.Column("pre_money_krw", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("lead_firm_id", big_id, sa.ForeignKey("firms.id"), nullable=True),
-    sa.Column("announced_on", sa.Date, nullable=True),
-    sa.Column("closed_on", sa.Date, nullable=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("reporter", sa.String(100), nullable=False, server_default=""),
-    sa.Column("created_at", at, nullable=False),
-    sa.Column("updated_at", at, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    ref("company_id"),
+    text("round_type", 20),
+    number("amount_krw", big=True),
+    number("pre_money_krw", big=True, default="0"),
+    ref("lead_firm_id", "firms.id", nullable=True),
+    day("announced_on", nullable=True),
+    day("closed_on", nullable=True),
+    text("status", 20),
+    text("reporter", 100, default=""),
+    moment("created_at"),
+    moment("updated_at"),
+    number("version"),
     sa.Index("ix_rounds_company", "company_id", "id"),
 )
 
 round_participants = sa.Table(
     "round_participants",
     metadata,
-    sa.Column("round_id", big_id, sa.ForeignKey("rounds.id"), primary_key=True),
-    sa.Column("firm_id", big_id, sa.ForeignKey("firms.id"), primary_key=True),
-    sa.Column("amount_krw", sa.BigInteger, nullable=False),
+    ref("round_id", "rounds.id", primary_key=True),
+    ref("firm_id", "firms.id", primary_key=True),
+    number("amount_krw", big=True),
     sa.Index("ix_round_participants_firm", "firm_id"),
 )
 
