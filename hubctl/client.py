@@ -230,12 +230,22 @@ class Client:
         except grpc.RpcError as error:
             explain(error)
 
-    def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
+    def pages(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        field: str,
+        limit: int | None = None,
+        *,
+        raise_errors: bool = False,
+    ) -> Iterator[Any]:
         """Every item through all pages (or the first `limit`; 0 or None: all). Stopping at the limit with
-        more to come is remembered, so the command ends by saying so (note_cut_short)."""
+        more to come is remembered, so the command ends by saying so (note_cut_short). A gRPC error ends the
+        command (as call does), or with raise_errors is raised to the caller (as send does)."""
+        ask = self.send if raise_errors else self.call
         seen = 0
         while True:
-            response = self.call(method, request)
+            response = ask(method, request)
             items = getattr(response, field)
             for index, item in enumerate(items):
                 yield item
