@@ -18,7 +18,7 @@ DOMAIN = "hub.kaist.ac.kr"
 
 class HubError(Exception):
     code: int = code_pb2.UNKNOWN  # google.rpc.Code
-    reason: str = "ERROR"
+    reason: str = ""  # ErrorInfo.reason; a class that names none has its code's name (NOT_FOUND)
     metadata: tuple[tuple[str, str], ...] = ()  # trailing metadata besides the status (retry-after)
 
     def __init__(self, message: str, *, details: Iterable[object] = ()) -> None:
@@ -27,7 +27,7 @@ class HubError(Exception):
         self.details = list(details)
 
     def to_status(self) -> status_pb2.Status:
-        info = error_details_pb2.ErrorInfo(reason=self.reason, domain=DOMAIN)
+        info = error_details_pb2.ErrorInfo(reason=self.reason or code_pb2.Code.Name(self.code), domain=DOMAIN)
         packed = []
         for detail in [info, *self.details]:
             any_msg = any_pb2.Any()
@@ -38,7 +38,6 @@ class HubError(Exception):
 
 class InvalidArgument(HubError):
     code = code_pb2.INVALID_ARGUMENT
-    reason = "INVALID_ARGUMENT"
 
     def __init__(self, violations: list[tuple[str, str]]) -> None:
         self.violations = violations
@@ -57,7 +56,6 @@ def invalid(field: str, description: str) -> InvalidArgument:
 
 class NotFound(HubError):
     code = code_pb2.NOT_FOUND
-    reason = "NOT_FOUND"
 
     def __init__(self, resource_type: str, name: str) -> None:
         info = error_details_pb2.ResourceInfo(resource_type=resource_type, resource_name=name)
@@ -66,7 +64,6 @@ class NotFound(HubError):
 
 class AlreadyExists(HubError):
     code = code_pb2.ALREADY_EXISTS
-    reason = "ALREADY_EXISTS"
 
     def __init__(self, resource_type: str, name: str, message: str = "") -> None:
         info = error_details_pb2.ResourceInfo(resource_type=resource_type, resource_name=name)
@@ -75,7 +72,6 @@ class AlreadyExists(HubError):
 
 class FailedPrecondition(HubError):
     code = code_pb2.FAILED_PRECONDITION
-    reason = "FAILED_PRECONDITION"
 
     def __init__(self, message: str, *, type_: str, subject: str) -> None:
         failure = error_details_pb2.PreconditionFailure(
@@ -102,12 +98,10 @@ class StaleWrite(Aborted):
 
 class Unauthenticated(HubError):
     code = code_pb2.UNAUTHENTICATED
-    reason = "UNAUTHENTICATED"
 
 
 class PermissionDenied(HubError):
     code = code_pb2.PERMISSION_DENIED
-    reason = "PERMISSION_DENIED"
 
 
 class ResourceExhausted(HubError):
@@ -125,9 +119,7 @@ class ResourceExhausted(HubError):
 
 class Unavailable(HubError):
     code = code_pb2.UNAVAILABLE
-    reason = "UNAVAILABLE"
 
 
 class Internal(HubError):
     code = code_pb2.INTERNAL
-    reason = "INTERNAL"

@@ -15,7 +15,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -135,6 +135,23 @@ def _is_map(fd: FieldDescriptor) -> bool:
     return fd.message_type is not None and fd.message_type.GetOptions().map_entry
 
 
+def _messages_in(fd: FieldDescriptor, value: Any, *, payloads: bool = True) -> Iterator[tuple[Message, Message]]:
+    """The messages a message field (not a map) holds, each with the message to look into: itself, or for an
+    Any its payload, unpacked (passed over if this process does not know its type, or without payloads).
+    Whoever changes a payload packs it back into its Any."""
+    for item in value if fd.is_repeated else [value]:
+        if not isinstance(item, any_pb2.Any):
+            yield item, item
+            continue
+        if not payloads:
+            continue
+        try:
+            inner = unpack_any(item)
+        except KeyError:
+            continue
+        yield item, inner
+
+
 def scrub_message(message: Message, values: Iterable[str]) -> bool:
     """Replaces the values in every string field of the message, nested messages and Any payloads
     included; returns whether anything changed."""
@@ -153,12 +170,11 @@ def scrub_message(message: Message, values: Iterable[str]) -> bool:
                     elif value_fd.type == FieldDescriptor.TYPE_MESSAGE:
                         changed |= scrub_message(value[key], values)
                 continue
-            items = value if fd.is_repeated else [value]
-            for item in items:
-                if isinstance(item, any_pb2.Any):
-                    changed |= _scrub_any(item, values)
-                else:
-                    changed |= scrub_message(item, values)
+            for item, inner in _messages_in(fd, value):
+                if scrub_message(inner, values):
+                    changed = True
+                    if isinstance(item, any_pb2.Any):
+                        item.Pack(inner)
         elif fd.type == FieldDescriptor.TYPE_STRING:
             if fd.is_repeated:
                 for i, item in enumerate(value):
@@ -173,19 +189,6 @@ def scrub_message(message: Message, values: Iterable[str]) -> bool:
     return changed
 
 
-def _scrub_any(packed: any_pb2.Any, values: list[str]) -> bool:
-    try:
-        descriptor = descriptor_pool.Default().FindMessageTypeByName(packed.TypeName())
-    except KeyError:
-        return False
-    inner = message_factory.GetMessageClass(descriptor)()
-    packed.Unpack(inner)
-    if scrub_message(inner, values):
-        packed.Pack(inner)
-        return True
-    return False
-
-
 def blank_fields(message: Message, fields: Iterable[str]) -> bool:
     """Empties the string fields with these names anywhere in the message (the free text a service erases
     with its subject: agenda, notes, note, reason…); returns whether anything changed."""
@@ -195,17 +198,11 @@ def blank_fields(message: Message, fields: Iterable[str]) -> bool:
     changed = False
     for fd, value in message.ListFields():
         if fd.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(fd):
-            for item in value if fd.is_repeated else [value]:
-                if isinstance(item, any_pb2.Any):
-                    try:
-                        inner = unpack_any(item)
-                    except KeyError:
-                        continue
-                    if blank_fields(inner, fields):
+            for item, inner in _messages_in(fd, value):
+                if blank_fields(inner, fields):
+                    changed = True
+                    if isinstance(item, any_pb2.Any):
                         item.Pack(inner)
-                        changed = True
-                else:
-                    changed |= blank_fields(item, fields)
         elif fd.type == FieldDescriptor.TYPE_STRING and fd.name in fields:
             message.ClearField(fd.name)
             changed = True
@@ -218,19 +215,9 @@ def mentions(message: Message, names: Iterable[str]) -> bool:
     names = tuple(names)
     prefixes = tuple(f"{n}/" for n in names)
     for fd, value in message.ListFields():
-        if fd.type == FieldDescriptor.TYPE_MESSAGE:
-            if _is_map(fd):
-                continue
-            items = value if fd.is_repeated else [value]
-            for item in items:
-                inner = item
-                if isinstance(item, any_pb2.Any):
-                    try:
-                        inner = unpack_any(item)
-                    except KeyError:
-                        continue
-                if mentions(inner, names):
-                    return True
+        if fd.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(fd):
+            if any(mentions(inner, names) for _, inner in _messages_in(fd, value)):
+                return True
         elif fd.type == FieldDescriptor.TYPE_STRING:
             for item in value if fd.is_repeated else [value]:
                 if item in names or item.startswith(prefixes):
@@ -348,11 +335,8 @@ def _mentions_value(message: Message, values: list[str]) -> bool:
     lowered = {v.lower() for v in values}
     for fd, value in message.ListFields():
         if fd.type == FieldDescriptor.TYPE_MESSAGE and not _is_map(fd):
-            for item in value if fd.is_repeated else [value]:
-                if isinstance(item, any_pb2.Any):
-                    continue
-                if _mentions_value(item, values):
-                    return True
+            if any(_mentions_value(inner, values) for _, inner in _messages_in(fd, value, payloads=False)):
+                return True
         elif fd.type == FieldDescriptor.TYPE_STRING:
             for item in value if fd.is_repeated else [value]:
                 if item.strip().lower() in lowered:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import grpc
 import typer
-from google.protobuf.field_mask_pb2 import FieldMask
 from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
 from typer.core import TyperGroup
 
-from hubctl import backup, consulting, dashboard, followups, investors, privacy, program, tokens, transfer
+from hubctl import args, backup, consulting, dashboard, followups, investors, privacy, program, tokens, transfer
 from hubctl.client import (
     EXIT_HELP,
     AllOption,
@@ -24,15 +21,11 @@ from hubctl.client import (
     as_dict,
     current,
     enum_number,
-    fail,
     note_cut_short,
-    print_json,
     print_table,
     short,
     when,
 )
-
-T = TypeVar("T")
 
 
 class GlobalSwitchesAnywhere(TyperGroup):
@@ -98,20 +91,19 @@ def main(
     ctx.obj = Client(Config.load(token=token, tz=tz, as_json=json, config_file=config))
 
 
+PersonArgument = Annotated[str, typer.Argument(help="7 or people/7")]
+
+
 def company_name(text: str) -> str:
-    return text if text.startswith("companies/") else f"companies/{text}"
+    return args.name("companies", text)
 
 
 def person_name(text: str) -> str:
-    return text if text.startswith("people/") else f"people/{text}"
+    return args.name("people", text)
 
 
-def parse_date(text: str, what: str) -> date_pb2.Date:
-    try:
-        d = date.fromisoformat(text)
-    except ValueError:
-        fail(f"{what} must be a date like 2024-03-01, not {text!r}", 3)
-    return date_pb2.Date(year=d.year, month=d.month, day=d.day)
+def founding_day(text: str) -> date_pb2.Date:
+    return args.day(text, "--founded", example="2024-03-01")
 
 
 def company_row(c: cpb.Company, tz: str) -> list[str]:
@@ -153,42 +145,36 @@ def companies_list(
 ) -> None:
     """List companies, newest registrations last."""
     hub = current(ctx)
-    terms = [f"status={s}" for s in status or []] + [f"sector={s}" for s in sector or []]
-    terms += [f'tag="{t}"' for t in tag or []]
+    terms = args.where(status=status, sector=sector, tag=[args.quoted(t) for t in tag or []])
     request = cpb.ListCompaniesRequest(
-        filter=" AND ".join(terms), query=query, order_by=order_by, show_deleted=archived, page_size=200
+        filter=terms, query=query, order_by=order_by, show_deleted=archived, page_size=200
     )
     found = list(hub.pages(hub.companies.ListCompanies, request, "companies", 0 if all_ else limit))
     show_companies(hub, f"companies ({len(found)})", found)
 
 
 @companies_app.command("show")
-def companies_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="42 or companies/42")]) -> None:
+def companies_show(ctx: typer.Context, name: args.CompanyArgument) -> None:
     """One company, with its people."""
     hub = current(ctx)
     company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     people = list(
         hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
     )
-    if hub.config.json:
-        print_json({"company": as_dict(company), "people": [as_dict(p) for p in people]})
+    if hub.printed_json({"company": as_dict(company), "people": [as_dict(p) for p in people]}):
         return
     fields = dict(zip(COMPANY_COLUMNS, company_row(company, hub.config.tz), strict=True))
-    fields |= {"website": company.website, "founded": _date(company.founded_on), "etag": company.etag}
+    fields |= {"website": company.website, "founded": args.iso(company.founded_on), "etag": company.etag}
     fields["description"] = company.description
     print_table(company.name, ["field", "value"], fields.items())
     if people:
         print_table("people", PERSON_COLUMNS, (person_row(p) for p in people))
 
 
-def _date(d: date_pb2.Date) -> str:
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
-
-
 @companies_app.command("add")
 def companies_add(
     ctx: typer.Context,
-    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    korean_name: args.KoreanNameOption,
     sector: Annotated[str, typer.Option(help="medical, education, manufacturing, …")],
     english_name: Annotated[str, typer.Option("--en", help="Latin name")] = "",
     stage: Annotated[str, typer.Option(help="idea, pre_seed, seed, pre_a, series_a, …")] = "",
@@ -210,10 +196,9 @@ def companies_add(
         description=description,
     )
     if founded:
-        company.founded_on.CopyFrom(parse_date(founded, "--founded"))
+        company.founded_on.CopyFrom(founding_day(founded))
     made = hub.call(
-        hub.companies.CreateCompany,
-        cpb.CreateCompanyRequest(company=company, request_id=request_id or str(uuid.uuid4())),
+        hub.companies.CreateCompany, cpb.CreateCompanyRequest(company=company, request_id=args.retry_safe(request_id))
     )
     show_companies(hub, f"registered {made.name}", [made])
 
@@ -221,7 +206,7 @@ def companies_add(
 @companies_app.command("edit")
 def companies_edit(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="42 or companies/42")],
+    name: args.CompanyArgument,
     korean_name: Annotated[str | None, typer.Option("--ko")] = None,
     english_name: Annotated[str | None, typer.Option("--en")] = None,
     sector: str | None = None,
@@ -234,38 +219,21 @@ def companies_edit(
     """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
     hub = current(ctx)
     existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
-    company = cpb.Company(name=existing.name, etag=existing.etag)
-    paths = []
-    for path, value in [
-        ("korean_name", korean_name), ("english_name", english_name), ("website", website), ("description", description)
-    ]:  # fmt: skip
-        if value is not None:
-            setattr(company, path, value)
-            paths.append(path)
-    if sector is not None:
-        company.sector = enum_number(cpb.Sector, "SECTOR", sector, "sector")  # type: ignore[assignment]
-        paths.append("sector")
-    if stage is not None:
-        company.stage = enum_number(cpb.Stage, "STAGE", stage, "stage")  # type: ignore[assignment]
-        paths.append("stage")
-    if tag is not None:
-        company.tags.extend(tag)
-        paths.append("tags")
-    if founded is not None:
-        company.founded_on.CopyFrom(parse_date(founded, "--founded"))
-        paths.append("founded_on")
-    if not paths:
-        fail("nothing to change: give at least one option, e.g. --en 'MediVision'", 2)
-    updated = hub.call(
-        hub.companies.UpdateCompany, cpb.UpdateCompanyRequest(company=company, update_mask=FieldMask(paths=paths))
-    )
+    company, mask = args.edit(
+        existing, "--en 'MediVision'",
+        korean_name=korean_name, english_name=english_name, website=website, description=description,
+        sector=None if sector is None else enum_number(cpb.Sector, "SECTOR", sector, "sector"),
+        stage=None if stage is None else enum_number(cpb.Stage, "STAGE", stage, "stage"),
+        tags=tag, founded_on=None if founded is None else founding_day(founded),
+    )  # fmt: skip
+    updated = hub.call(hub.companies.UpdateCompany, cpb.UpdateCompanyRequest(company=company, update_mask=mask))
     show_companies(hub, f"updated {updated.name}", [updated])
 
 
 @companies_app.command("transition")
 def companies_transition(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="42 or companies/42")],
+    name: args.CompanyArgument,
     status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
     reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
 ) -> None:
@@ -282,8 +250,8 @@ def companies_transition(
 @companies_app.command("archive")
 def companies_archive(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="42 or companies/42")],
-    yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
+    name: args.CompanyArgument,
+    yes: args.YesOption = False,
 ) -> None:
     """Archive a company (it stays readable, and leaves lists and figures)."""
     hub = current(ctx)
@@ -326,14 +294,14 @@ def people_list(
 ) -> None:
     """List people."""
     hub = current(ctx)
-    terms = ([f"company={company_name(company)}"] if company else []) + ([f"role={role}"] if role else [])
-    request = cpb.ListPeopleRequest(filter=" AND ".join(terms), query=query, page_size=200)
+    terms = args.where(company=args.name_if_given("companies", company), role=role)
+    request = cpb.ListPeopleRequest(filter=terms, query=query, page_size=200)
     found = list(hub.pages(hub.companies.ListPeople, request, "people", 0 if all_ else limit))
     show_people(hub, f"people ({len(found)})", found)
 
 
 @people_app.command("show")
-def people_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="7 or people/7")]) -> None:
+def people_show(ctx: typer.Context, name: PersonArgument) -> None:
     hub = current(ctx)
     show_people(
         hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
@@ -343,28 +311,28 @@ def people_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="7 
 @people_app.command("add")
 def people_add(
     ctx: typer.Context,
-    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    korean_name: args.KoreanNameOption,
     role: Annotated[str, typer.Option(help="founder, staff or individual")],
     company: Annotated[str, typer.Option(help="42 or companies/42 (not for individuals)")] = "",
-    english_name: Annotated[str, typer.Option("--en")] = "",
+    english_name: args.EnglishNameOption = "",
     title: str = "",
     email: str = "",
     phone: Annotated[str, typer.Option(help="E.164, e.g. +821012345678")] = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Add a person."""
     hub = current(ctx)
     person = cpb.Person(
         korean_name=korean_name,
         english_name=english_name,
-        company=company_name(company) if company else "",
+        company=args.name_if_given("companies", company),
         role=enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role"),  # type: ignore[arg-type]
         title=title,
         email=email,
         phone=phone,
     )
     made = hub.call(
-        hub.companies.CreatePerson, cpb.CreatePersonRequest(person=person, request_id=request_id or str(uuid.uuid4()))
+        hub.companies.CreatePerson, cpb.CreatePersonRequest(person=person, request_id=args.retry_safe(request_id))
     )
     show_people(hub, f"added {made.name}", [made])
 
@@ -372,7 +340,7 @@ def people_add(
 @people_app.command("edit")
 def people_edit(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="7 or people/7")],
+    name: PersonArgument,
     korean_name: Annotated[str | None, typer.Option("--ko")] = None,
     english_name: Annotated[str | None, typer.Option("--en")] = None,
     company: str | None = None,
@@ -384,34 +352,21 @@ def people_edit(
     """Change the fields given, and nothing else."""
     hub = current(ctx)
     existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
-    person = cpb.Person(name=existing.name, etag=existing.etag)
-    paths = []
-    for path, value in [
-        ("korean_name", korean_name), ("english_name", english_name), ("title", title), ("email", email),
-        ("phone", phone),
-    ]:  # fmt: skip
-        if value is not None:
-            setattr(person, path, value)
-            paths.append(path)
-    if company is not None:
-        person.company = company_name(company) if company else ""
-        paths.append("company")
-    if role is not None:
-        person.role = enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role")  # type: ignore[assignment]
-        paths.append("role")
-    if not paths:
-        fail("nothing to change: give at least one option, e.g. --title CTO", 2)
-    updated = hub.call(
-        hub.companies.UpdatePerson, cpb.UpdatePersonRequest(person=person, update_mask=FieldMask(paths=paths))
-    )
+    person, mask = args.edit(
+        existing, "--title CTO",
+        korean_name=korean_name, english_name=english_name, title=title, email=email, phone=phone,
+        company=None if company is None else args.name_if_given("companies", company),
+        role=None if role is None else enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role"),
+    )  # fmt: skip
+    updated = hub.call(hub.companies.UpdatePerson, cpb.UpdatePersonRequest(person=person, update_mask=mask))
     show_people(hub, f"updated {updated.name}", [updated])
 
 
 @people_app.command("remove")
 def people_remove(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="7 or people/7")],
-    yes: Annotated[bool, typer.Option("--yes", help="Don't ask")] = False,
+    name: PersonArgument,
+    yes: args.YesOption = False,
 ) -> None:
     """Remove a person and their personal data."""
     hub = current(ctx)
@@ -436,8 +391,7 @@ def ops_dead_letters(
     found = list(
         hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
     )
-    if hub.config.json:
-        print_json(found)
+    if hub.printed_json(found):
         return
     rows = [
         (d.name, d.consumer, d.event_type, d.deliveries, when(d.create_time, hub.config.tz), d.error[:60])

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Generic, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
 import grpc
@@ -31,6 +31,7 @@ from rich.text import Text
 from hubcore.settings import DEFAULT_PORTS, ClientSettings
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 def config_dir() -> Path:
@@ -167,8 +168,25 @@ def now_in(tz: str) -> datetime:
     return datetime.now(ZoneInfo(tz))
 
 
+class Stub(Generic[S]):
+    """A service's stub as an attribute of the client, on that service's channel (one per service)."""
+
+    def __init__(self, stub: Callable[[grpc.Channel], S], service: str) -> None:
+        self.stub, self.service = stub, service
+
+    def __get__(self, hub: Client, owner: type[Client]) -> S:
+        return self.stub(hub.channel(self.service))
+
+
 class Client:
     """Stubs over one channel per service; every call carries the token and a deadline."""
+
+    companies = Stub(companies_pb2_grpc.CompanyServiceStub, "companies")
+    program = Stub(program_pb2_grpc.ProgramServiceStub, "companies")  # the hub program: rounds, spaces, KPI, support
+    consulting = Stub(consulting_pb2_grpc.ConsultingServiceStub, "consulting")
+    investors = Stub(investors_pb2_grpc.InvestorServiceStub, "investors")
+    notifications = Stub(notifications_pb2_grpc.NotificationServiceStub, "notifications")
+    access_tokens = Stub(tokens_pb2_grpc.AccessTokenServiceStub, "companies")  # admin and service tokens' register
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -177,48 +195,24 @@ class Client:
 
     def show(self, data: Any, title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """What a command answers: data as JSON with --json, otherwise the rows as a table."""
+        if not self.printed_json(data):
+            print_table(title, columns, rows)
+
+    def printed_json(self, data: Any) -> bool:
+        """With --json, data as JSON, and True: the command then prints no tables."""
         if self.config.json:
             print_json(data)
-        else:
-            print_table(title, columns, rows)
+        return self.config.json
 
     def say(self, data: Any, text: str) -> None:
         """A command's one-line answer: data as JSON with --json, otherwise the text."""
-        if self.config.json:
-            print_json(data)
-        else:
+        if not self.printed_json(data):
             typer.echo(text)
 
     def channel(self, service: str) -> grpc.Channel:
         if service not in self._channels:
             self._channels[service] = grpc.insecure_channel(self.config.addresses[service])
         return self._channels[service]
-
-    @property
-    def companies(self) -> companies_pb2_grpc.CompanyServiceStub:
-        return companies_pb2_grpc.CompanyServiceStub(self.channel("companies"))
-
-    @property
-    def program(self) -> program_pb2_grpc.ProgramServiceStub:
-        """The hub program (rounds, spaces, KPI reports, support): served by the companies service."""
-        return program_pb2_grpc.ProgramServiceStub(self.channel("companies"))
-
-    @property
-    def consulting(self) -> consulting_pb2_grpc.ConsultingServiceStub:
-        return consulting_pb2_grpc.ConsultingServiceStub(self.channel("consulting"))
-
-    @property
-    def investors(self) -> investors_pb2_grpc.InvestorServiceStub:
-        return investors_pb2_grpc.InvestorServiceStub(self.channel("investors"))
-
-    @property
-    def notifications(self) -> notifications_pb2_grpc.NotificationServiceStub:
-        return notifications_pb2_grpc.NotificationServiceStub(self.channel("notifications"))
-
-    @property
-    def access_tokens(self) -> tokens_pb2_grpc.AccessTokenServiceStub:
-        """The register of admin and service tokens: served by the companies service."""
-        return tokens_pb2_grpc.AccessTokenServiceStub(self.channel("companies"))
 
     def ops(self, service: str) -> ops_pb2_grpc.OperationsServiceStub:
         if service not in self.config.addresses:
@@ -236,12 +230,22 @@ class Client:
         except grpc.RpcError as error:
             explain(error)
 
-    def pages(self, method: Callable[..., Any], request: Any, field: str, limit: int | None = None) -> Iterator[Any]:
+    def pages(
+        self,
+        method: Callable[..., Any],
+        request: Any,
+        field: str,
+        limit: int | None = None,
+        *,
+        raise_errors: bool = False,
+    ) -> Iterator[Any]:
         """Every item through all pages (or the first `limit`; 0 or None: all). Stopping at the limit with
-        more to come is remembered, so the command ends by saying so (note_cut_short)."""
+        more to come is remembered, so the command ends by saying so (note_cut_short). A gRPC error ends the
+        command (as call does), or with raise_errors is raised to the caller (as send does)."""
+        ask = self.send if raise_errors else self.call
         seen = 0
         while True:
-            response = self.call(method, request)
+            response = ask(method, request)
             items = getattr(response, field)
             for index, item in enumerate(items):
                 yield item

@@ -4,7 +4,6 @@ Times are typed and shown in Asia/Seoul (or --tz): `--at "2026-12-01 14:00"` mea
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -14,8 +13,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import interval_pb2
 from hub.consulting.v1 import consulting_pb2 as cpb
 
-from hubctl.client import Client, as_dict, current, enum_number, fail, print_json, print_table, short, when
-from hubctl.investors import day, name
+from hubctl import args
+from hubctl.client import Client, as_dict, current, enum_number, fail, print_table, short, when
 
 mentors_app = typer.Typer(help="Faculty, experts and VC advisors: who they are and what they know.")
 sessions_app = typer.Typer(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
@@ -57,14 +56,9 @@ def mentors_list(
 ) -> None:
     """List mentors."""
     hub = current(ctx)
-    terms = ([f'expertise="{expertise}"'] if expertise else []) + ([f"kind={kind}"] if kind else [])
-    found = list(
-        hub.pages(
-            hub.consulting.ListMentors, cpb.ListMentorsRequest(filter=" AND ".join(terms), page_size=200), "mentors"
-        )
-    )
-    if hub.config.json:
-        print_json(found)
+    request = cpb.ListMentorsRequest(filter=args.where(expertise=args.quoted(expertise), kind=kind), page_size=200)
+    found = list(hub.pages(hub.consulting.ListMentors, request, "mentors"))
+    if hub.printed_json(found):
         return
     rows = [
         (m.name.removeprefix("mentors/"), m.korean_name, short(cpb.MentorKind, m.kind, "MENTOR_KIND").lower(),
@@ -77,6 +71,7 @@ def mentors_list(
 # sessions
 
 SESSION_COLUMNS = ["id", "when", "company", "mentor", "type", "room", "state"]
+SessionArgument = Annotated[str, typer.Argument(help="8 or sessions/8")]
 
 
 def session_row(s: cpb.Session, tz: str) -> list[str]:
@@ -93,19 +88,20 @@ def show_sessions(hub: Client, title: str, sessions: list[cpb.Session]) -> None:
 def sessions_list(
     ctx: typer.Context,
     week: Annotated[bool, typer.Option("--week", help="This week (Monday to Sunday)")] = False,
-    mentor: Annotated[str, typer.Option(help="3 or mentors/3")] = "",
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    mentor: args.MentorOption = "",
+    company: args.CompanyOption = "",
     state: Annotated[str, typer.Option(help="scheduled, completed, cancelled, no_show")] = "",
 ) -> None:
     """List sessions, by start time."""
     hub = current(ctx)
-    terms = ([f"mentor={name('mentors', mentor)}"] if mentor else []) + ([f"state={state}"] if state else [])
-    terms += [f"company={name('companies', company)}"] if company else []
-    if week:
-        today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
-        monday = today - timedelta(days=today.weekday())
-        terms += [f"start_after={monday.isoformat()}", f"start_before={(monday + timedelta(days=7)).isoformat()}"]
-    request = cpb.ListSessionsRequest(filter=" AND ".join(terms), page_size=200)
+    today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+    monday = today - timedelta(days=today.weekday())
+    terms = args.where(
+        mentor=args.name_if_given("mentors", mentor), state=state, company=args.name_if_given("companies", company),
+        start_after=monday.isoformat() if week else "",
+        start_before=(monday + timedelta(days=7)).isoformat() if week else "",
+    )  # fmt: skip
+    request = cpb.ListSessionsRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.consulting.ListSessions, request, "sessions"))
     show_sessions(hub, f"sessions ({len(found)})", found)
 
@@ -125,16 +121,15 @@ def sessions_find_slots(
     """Free times that honour mentors' hours, exceptions, sessions, buffers and rooms."""
     hub = current(ctx)
     request = cpb.FindAvailableSlotsRequest(
-        mentors=[name("mentors", m) for m in mentor or []], expertise=expertise,
-        start_date=day(start, "--start"), end_date=day(end, "--end"), time_zone=hub.config.tz,
-        company=name("companies", company) if company else "", need_room=room, page_size=limit,
+        mentors=[args.name("mentors", m) for m in mentor or []], expertise=expertise,
+        start_date=args.day(start, "--start"), end_date=args.day(end, "--end"), time_zone=hub.config.tz,
+        company=args.name_if_given("companies", company), need_room=room, page_size=limit,
     )  # fmt: skip
     request.duration.FromTimedelta(timedelta(minutes=minutes))
     found = hub.call(hub.consulting.FindAvailableSlots, request)
     if found.truncated:
         hub.cut_short = (len(found.slots), f"--limit {2 * limit} or a later --start for the rest")
-    if hub.config.json:
-        print_json(as_dict(found))
+    if hub.printed_json(as_dict(found)):
         return
     tz = hub.config.tz
     rows = [
@@ -147,40 +142,39 @@ def sessions_find_slots(
 @sessions_app.command("schedule")
 def sessions_schedule(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
-    mentor: Annotated[str, typer.Option(help="3 or mentors/3")],
+    company: args.CompanyOption,
+    mentor: args.MentorOption,
     type_: Annotated[str, typer.Option("--type", help="2 or sessionTypes/2")],
     at: Annotated[str, typer.Option(help="Start, e.g. '2026-12-01 14:00' (your --tz)")],
-    minutes: Annotated[int, typer.Option(help="Length")] = 60,
-    room: Annotated[str, typer.Option(help="1 or rooms/1")] = "",
+    minutes: args.MinutesOption = 60,
+    room: args.RoomOption = "",
     agenda: str = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Book a session; refused, naming the holder, if the mentor, company or room is taken."""
     hub = current(ctx)
     session = cpb.Session(
-        company=name("companies", company), mentor=name("mentors", mentor), session_type=name("sessionTypes", type_),
-        interval=span(moment(at, hub.config.tz), minutes), room=name("rooms", room) if room else "", agenda=agenda,
+        company=args.name("companies", company), mentor=args.name("mentors", mentor),
+        session_type=args.name("sessionTypes", type_),
+        interval=span(moment(at, hub.config.tz), minutes), room=args.name_if_given("rooms", room), agenda=agenda,
     )  # fmt: skip
-    made = hub.call(
-        hub.consulting.ScheduleSession,
-        cpb.ScheduleSessionRequest(session=session, request_id=request_id or str(uuid.uuid4())),
-    )
+    request = cpb.ScheduleSessionRequest(session=session, request_id=args.retry_safe(request_id))
+    made = hub.call(hub.consulting.ScheduleSession, request)
     show_sessions(hub, f"scheduled {made.name}", [made])
 
 
 @sessions_app.command("reschedule")
 def sessions_reschedule(
     ctx: typer.Context,
-    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    session: SessionArgument,
     at: Annotated[str, typer.Option(help="New start, e.g. '2026-12-02 10:00'")],
-    minutes: Annotated[int, typer.Option(help="Length")] = 60,
+    minutes: args.MinutesOption = 60,
     reason: str = "",
 ) -> None:
     """Move a session (its history and calendar entry follow)."""
     hub = current(ctx)
     request = cpb.RescheduleSessionRequest(
-        name=name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
+        name=args.name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
     )
     moved = hub.call(hub.consulting.RescheduleSession, request)
     show_sessions(hub, f"rescheduled {moved.name}", [moved])
@@ -189,13 +183,13 @@ def sessions_reschedule(
 @sessions_app.command("cancel")
 def sessions_cancel(
     ctx: typer.Context,
-    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    session: SessionArgument,
     reason: Annotated[str, typer.Option(help="Why (required)")],
 ) -> None:
     """Cancel a session; its time is free again."""
     hub = current(ctx)
     done = hub.call(
-        hub.consulting.CancelSession, cpb.CancelSessionRequest(name=name("sessions", session), reason=reason)
+        hub.consulting.CancelSession, cpb.CancelSessionRequest(name=args.name("sessions", session), reason=reason)
     )
     show_sessions(hub, f"cancelled {done.name}", [done])
 
@@ -203,7 +197,7 @@ def sessions_cancel(
 @sessions_app.command("complete")
 def sessions_complete(
     ctx: typer.Context,
-    session: Annotated[str, typer.Argument(help="8 or sessions/8")],
+    session: SessionArgument,
     notes: Annotated[str, typer.Option(help="What was discussed")] = "",
     action: Annotated[
         list[str] | None, typer.Option(help="An action item as 'owner|due YYYY-MM-DD|what' (repeatable)")
@@ -216,14 +210,13 @@ def sessions_complete(
         parts = [p.strip() for p in text.split("|", 2)]
         if len(parts) != 3:
             fail(f"--action {text!r}: write it as 'owner|2026-12-15|what to do'", 3)
-        d = day(parts[1], "the action item's due date")
+        d = args.day(parts[1], "the action item's due date")
         items.append(cpb.NewActionItem(owner=parts[0], due_date=d, description=parts[2]))
     done = hub.call(
         hub.consulting.CompleteSession,
-        cpb.CompleteSessionRequest(name=name("sessions", session), notes=notes, action_items=items),
+        cpb.CompleteSessionRequest(name=args.name("sessions", session), notes=notes, action_items=items),
     )
-    if hub.config.json:
-        print_json(as_dict(done))
+    if hub.printed_json(as_dict(done)):
         return
     show_sessions(hub, f"completed {done.session.name}", [done.session])
     if done.action_items:
@@ -236,28 +229,27 @@ ACTION_COLUMNS = ["id", "owner", "due", "what", "company", "state"]
 
 
 def action_row(a: cpb.ActionItem) -> list[str]:
-    d = a.due_date
     state = short(cpb.ActionItemState, a.state, "ACTION_ITEM_STATE").lower() + (" (overdue)" if a.overdue else "")
-    return [a.name.removeprefix("actionItems/"), a.owner, f"{d.year:04d}-{d.month:02d}-{d.day:02d}", a.description,
-            a.company, state]  # fmt: skip
+    return [a.name.removeprefix("actionItems/"), a.owner, args.iso(a.due_date), a.description, a.company, state]
 
 
 @actions_app.command("list")
 def actions_list(
     ctx: typer.Context,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones")] = False,
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
-    mentor: Annotated[str, typer.Option(help="3 or mentors/3")] = "",
+    company: args.CompanyOption = "",
+    mentor: args.MentorOption = "",
     owner: Annotated[str, typer.Option(help="Who does it")] = "",
     done: Annotated[bool, typer.Option("--done", help="Completed ones instead of open ones")] = False,
 ) -> None:
     """Open action items (or overdue, or done)."""
     hub = current(ctx)
-    terms = [f"state={'done' if done else 'open'}"] + (["overdue=true"] if overdue else [])
-    terms += [f"company={name('companies', company)}"] if company else []
-    terms += [f"mentor={name('mentors', mentor)}"] if mentor else []
-    terms += [f'owner="{owner}"'] if owner else []
-    request = cpb.ListActionItemsRequest(filter=" AND ".join(terms), page_size=200)
+    terms = args.where(
+        state="done" if done else "open", overdue="true" if overdue else "",
+        company=args.name_if_given("companies", company), mentor=args.name_if_given("mentors", mentor),
+        owner=args.quoted(owner),
+    )  # fmt: skip
+    request = cpb.ListActionItemsRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.consulting.ListActionItems, request, "action_items"))
     hub.show(found, f"action items ({len(found)})", ACTION_COLUMNS, map(action_row, found))
 
@@ -266,7 +258,9 @@ def actions_list(
 def actions_complete(ctx: typer.Context, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
     """Mark an action item done."""
     hub = current(ctx)
-    done = hub.call(hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=name("actionItems", item)))
+    done = hub.call(
+        hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=args.name("actionItems", item))
+    )
     hub.show(done, f"completed {done.name}", ACTION_COLUMNS, [action_row(done)])
 
 
@@ -279,10 +273,9 @@ def programs_list(
 ) -> None:
     """List programs and events with registrations and attendance."""
     hub = current(ctx)
-    request = cpb.ListProgramsRequest(filter=f"kind={kind}" if kind else "", page_size=200)
+    request = cpb.ListProgramsRequest(filter=args.where(kind=kind), page_size=200)
     found = list(hub.pages(hub.consulting.ListPrograms, request, "programs"))
-    if hub.config.json:
-        print_json(found)
+    if hub.printed_json(found):
         return
     tz = hub.config.tz
     rows = [
@@ -299,15 +292,15 @@ def programs_add(
     title: Annotated[str, typer.Option(help="Its name, e.g. 'AI 잡매칭 데이'")],
     kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education, other")],
     at: Annotated[str, typer.Option(help="Start, e.g. '2026-12-10 14:00'")],
-    minutes: Annotated[int, typer.Option(help="Length")] = 120,
+    minutes: args.MinutesOption = 120,
     capacity: Annotated[int, typer.Option(help="Seats (0: no limit)")] = 0,
-    room: Annotated[str, typer.Option(help="1 or rooms/1")] = "",
+    room: args.RoomOption = "",
 ) -> None:
     """Create a program or event."""
     hub = current(ctx)
     program = cpb.Program(
         display_name=title, kind=enum_number(cpb.ProgramKind, "PROGRAM_KIND", kind, "kind"),  # type: ignore[arg-type]
-        interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=name("rooms", room) if room else "",
+        interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=args.name_if_given("rooms", room),
     )  # fmt: skip
     made = hub.call(hub.consulting.CreateProgram, cpb.CreateProgramRequest(program=program))
     hub.say(made, f"created {made.name}: {made.display_name}")

@@ -173,7 +173,7 @@ def command(ctx: typer.Context) -> None:
                 ],
             )  # fmt: skip
     if "funding_raised_krw" in figures:
-        from hubctl.investors import krw
+        from hubctl.args import krw
 
         print_table(
             f"funding ({figures['funding_year']})",

@@ -10,13 +10,14 @@ import typer
 from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubcore.korean import held_mail
-from hubctl.client import AllOption, Client, current, print_json, print_table, short, when
-from hubctl.investors import name
+from hubctl.args import CompanyOption, name, name_if_given, page_size, where
+from hubctl.client import AllOption, Client, current, print_table, short, when
 
 followups_app = typer.Typer(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
 
 DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
 FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
+NewestLimitOption = Annotated[int, typer.Option(help="at most this many, newest first (0: all)")]
 
 
 def delivery_row(d: npb.Delivery, tz: str) -> list[str]:
@@ -33,7 +34,10 @@ def follow_up_row(f: npb.FollowUp, tz: str) -> list[str]:
 
 
 def say_held(hub: Client) -> None:
-    """Email held back by quiet hours is neither lost nor failing: say how much waits and when it leaves."""
+    """Email held back by quiet hours is neither lost nor failing: say how much waits and when it leaves (not
+    with --json: the output stays the answer)."""
+    if hub.config.json:
+        return
     stats = hub.call(hub.notifications.GetNotificationStats, npb.GetNotificationStatsRequest())
     if stats.held_for_quiet_hours:
         tz = ZoneInfo(hub.config.tz)
@@ -47,38 +51,32 @@ def followups_list(
     state: Annotated[str, typer.Option(help="pending, dispatched, cancelled, expired")] = "",
     rule: Annotated[str, typer.Option(help="e.g. session.reminder_24h")] = "",
     about: Annotated[str, typer.Option(help="what it is about, e.g. sessions/12")] = "",
-    limit: Annotated[int, typer.Option(help="at most this many, newest first (0: all)")] = 50,
+    limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """Follow-ups the rules planned, newest first."""
     hub = current(ctx)
-    terms = [f"state={state}"] if state else []
-    terms += [f"rule={rule}"] if rule else []
-    terms += [f"entity={about}"] if about else []
-    request = npb.ListFollowUpsRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    request = npb.ListFollowUpsRequest(filter=where(state=state, rule=rule, entity=about), page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", 0 if all_ else limit))
     hub.show(found, f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
-    if not hub.config.json:
-        say_held(hub)
+    say_held(hub)
 
 
 @followups_app.command("deliveries")
 def followups_deliveries(
     ctx: typer.Context,
     state: Annotated[str, typer.Option(help="pending, sending, sent, failed, cancelled, skipped")] = "",
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
-    limit: Annotated[int, typer.Option(help="at most this many, newest first (0: all)")] = 50,
+    company: CompanyOption = "",
+    limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """The delivery log: who was sent what, by which channel, and how it went."""
     hub = current(ctx)
-    terms = [f"state={state}"] if state else []
-    terms += [f"company={name('companies', company)}"] if company else []
-    request = npb.ListDeliveriesRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    terms = where(state=state, company=name_if_given("companies", company))
+    request = npb.ListDeliveriesRequest(filter=terms, page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", 0 if all_ else limit))
     hub.show(found, f"deliveries ({len(found)})", DELIVERY_COLUMNS, (delivery_row(d, hub.config.tz) for d in found))
-    if not hub.config.json:
-        say_held(hub)
+    say_held(hub)
 
 
 @followups_app.command("stuck")
@@ -86,8 +84,7 @@ def followups_stuck(ctx: typer.Context) -> None:
     """What needs a person: follow-ups overdue for dispatch, deliveries failing or failed."""
     hub = current(ctx)
     stuck = hub.call(hub.notifications.ListStuckFollowUps, npb.ListStuckFollowUpsRequest())
-    if hub.config.json:
-        print_json(stuck)
+    if hub.printed_json(stuck):
         return
     tz = hub.config.tz
     print_table(f"failing deliveries ({stuck.failing_count})", DELIVERY_COLUMNS,

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated
 
 import typer
-from google.type import date_pb2, money_pb2
 from hub.investors.v1 import investors_pb2 as ipb
 
-from hubcore.korean import format_krw
-from hubctl.client import AllOption, as_dict, current, enum_number, fail, print_json, print_table, short, when
+from hubctl import args
+from hubctl.client import AllOption, as_dict, current, enum_number, print_table, short, when
 
 investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
 intros_app = typer.Typer(help="Warm introductions with double opt-in: request, follow, advance.")
@@ -21,34 +18,9 @@ audit_app = typer.Typer(help="The partner API's audit log.")
 STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
 
 
-def krw(units: int) -> str:
-    """Korean reading of an amount: 23억 5,000만 원."""
-    return format_krw(units)
-
-
-def parse_krw(text: str) -> money_pb2.Money:
-    """1500000000, 1,500,000,000, 15억, 15억 5000만, 5000만 → KRW units."""
-    compact = text.replace(",", "").replace(" ", "").removesuffix("원")
-    match = re.fullmatch(r"(?:(\d+)억)?(?:(\d+)만)?(\d+)?", compact)
-    if not compact or not match or not any(match.groups()):
-        fail(f"amount {text!r}: write it like 1500000000 or 15억 or 5000만", 3)
-    eok, man, units = (int(g) if g else 0 for g in match.groups())
-    return money_pb2.Money(currency_code="KRW", units=eok * 100_000_000 + man * 10_000 + units)
-
-
-def name(collection: str, text: str) -> str:
-    return text if text.startswith(collection + "/") else f"{collection}/{text}"
-
-
-def day(text: str, what: str) -> date_pb2.Date:
-    try:
-        d = date.fromisoformat(text)
-    except ValueError:
-        fail(f"{what} must be a date like 2026-03-01, not {text!r}", 3)
-    return date_pb2.Date(year=d.year, month=d.month, day=d.day)
-
-
 # firms
+
+FIRM_COLUMNS = ["id", "이름", "English", "type", "sectors", "theses"]
 
 
 def firm_row(f: ipb.Firm) -> list[str]:
@@ -72,31 +44,25 @@ def firms_list(
 ) -> None:
     """List investor firms."""
     hub = current(ctx)
-    request = ipb.ListFirmsRequest(query=query, filter=f"type={type_}" if type_ else "", page_size=200)
+    request = ipb.ListFirmsRequest(query=query, filter=args.where(type=type_), page_size=200)
     firms = list(hub.pages(hub.investors.ListFirms, request, "firms"))
-    if hub.config.json:
-        print_json(firms)
-    else:
-        print_table(
-            f"firms ({len(firms)})", ["id", "이름", "English", "type", "sectors", "theses"], map(firm_row, firms)
-        )
+    hub.show(firms, f"firms ({len(firms)})", FIRM_COLUMNS, map(firm_row, firms))
 
 
 @investors_app.command("show")
 def firms_show(ctx: typer.Context, firm: Annotated[str, typer.Argument(help="3 or firms/3")]) -> None:
     """A firm, its theses and partners."""
     hub = current(ctx)
-    found = hub.call(hub.investors.GetFirm, ipb.GetFirmRequest(name=name("firms", firm)))
+    found = hub.call(hub.investors.GetFirm, ipb.GetFirmRequest(name=args.name("firms", firm)))
     partners = list(
         hub.pages(hub.investors.ListPartners, ipb.ListPartnersRequest(filter=f"firm={found.name}"), "partners")
     )
-    if hub.config.json:
-        print_json({"firm": as_dict(found), "partners": [as_dict(p) for p in partners]})
+    if hub.printed_json({"firm": as_dict(found), "partners": [as_dict(p) for p in partners]}):
         return
-    print_table(found.name, ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(found)])
+    print_table(found.name, FIRM_COLUMNS, [firm_row(found)])
     rows = [
         (t.title, ", ".join(t.sectors).lower(), ", ".join(t.stages).lower(),
-         f"{krw(t.ticket_min.units)} – {krw(t.ticket_max.units)}", ", ".join(t.geographies))
+         f"{args.krw(t.ticket_min.units)} – {args.krw(t.ticket_max.units)}", ", ".join(t.geographies))
         for t in found.theses
     ]  # fmt: skip
     print_table("theses", ["title", "sectors", "stages", "ticket", "where"], rows)
@@ -107,9 +73,9 @@ def firms_show(ctx: typer.Context, firm: Annotated[str, typer.Argument(help="3 o
 @investors_app.command("add")
 def firms_add(
     ctx: typer.Context,
-    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
+    korean_name: args.KoreanNameOption,
     type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")],
-    english_name: Annotated[str, typer.Option("--en")] = "",
+    english_name: args.EnglishNameOption = "",
     website: str = "",
     description: str = "",
 ) -> None:
@@ -123,15 +89,15 @@ def firms_add(
         description=description,
     )
     made = hub.call(hub.investors.CreateFirm, ipb.CreateFirmRequest(firm=firm))
-    hub.show(made, f"registered {made.name}", ["id", "이름", "English", "type", "sectors", "theses"], [firm_row(made)])
+    hub.show(made, f"registered {made.name}", FIRM_COLUMNS, [firm_row(made)])
 
 
 @investors_app.command("add-partner")
 def partners_add(
     ctx: typer.Context,
-    firm: Annotated[str, typer.Option(help="3 or firms/3")],
-    korean_name: Annotated[str, typer.Option("--ko", help="Name in Hangul")],
-    english_name: Annotated[str, typer.Option("--en")] = "",
+    firm: args.FirmOption,
+    korean_name: args.KoreanNameOption,
+    english_name: args.EnglishNameOption = "",
     title: str = "",
     email: str = "",
     focus: Annotated[list[str] | None, typer.Option(help="A focus area (repeatable)")] = None,
@@ -139,7 +105,7 @@ def partners_add(
     """Add a partner (a person) to a firm."""
     hub = current(ctx)
     partner = ipb.Partner(
-        firm=name("firms", firm), korean_name=korean_name, english_name=english_name, title=title, email=email,
+        firm=args.name("firms", firm), korean_name=korean_name, english_name=english_name, title=title, email=email,
         focus=focus or [],
     )  # fmt: skip
     made = hub.call(hub.investors.CreatePartner, ipb.CreatePartnerRequest(partner=partner))
@@ -149,24 +115,23 @@ def partners_add(
 @investors_app.command("match")
 def firms_match(
     ctx: typer.Context,
-    company: Annotated[str, typer.Argument(help="42 or companies/42")],
+    company: args.CompanyArgument,
     limit: Annotated[int, typer.Option(help="At most this many firms")] = 10,
 ) -> None:
     """Firms whose theses fit a company best, with why."""
     hub = current(ctx)
     found = hub.call(
         hub.investors.MatchInvestors,
-        ipb.MatchInvestorsRequest(company=name("companies", company), max_results=limit),
+        ipb.MatchInvestorsRequest(company=args.name("companies", company), max_results=limit),
     )
-    if hub.config.json:
-        print_json(list(found.matches))
+    if hub.printed_json(list(found.matches)):
         return
     rows = [
         (m.firm.removeprefix("firms/"), m.korean_name, m.fit.score, m.fit.thesis,
          "; ".join(f"{c.component} {c.points}/{c.max_points}: {c.explanation}" for c in m.fit.components))
         for m in found.matches
     ]  # fmt: skip
-    print_table(f"firms for {name('companies', company)}", ["id", "이름", "score", "thesis", "why"], rows)
+    print_table(f"firms for {args.name('companies', company)}", ["id", "이름", "score", "thesis", "why"], rows)
 
 
 # introductions
@@ -183,16 +148,16 @@ INTRO_COLUMNS = ["id", "company", "firm", "state", "updated", "note"]
 @intros_app.command("request")
 def intros_request(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
-    firm: Annotated[str, typer.Option(help="3 or firms/3")],
+    company: args.CompanyOption,
+    firm: args.FirmOption,
     note: Annotated[str, typer.Option(help="Why these two should meet (the firm reads it)")],
     partner: Annotated[str, typer.Option(help="7 or partners/7, to address one partner")] = "",
 ) -> None:
     """Request an introduction (the company is asked to consent first)."""
     hub = current(ctx)
     intro = ipb.Introduction(
-        company=name("companies", company), firm=name("firms", firm), note=note,
-        partner=name("partners", partner) if partner else "",
+        company=args.name("companies", company), firm=args.name("firms", firm), note=note,
+        partner=args.name_if_given("partners", partner),
     )  # fmt: skip
     made = hub.call(hub.investors.CreateIntroduction, ipb.CreateIntroductionRequest(introduction=intro))
     hub.show(made, f"requested {made.name}", INTRO_COLUMNS, [intro_row(made, hub.config.tz)])
@@ -201,16 +166,16 @@ def intros_request(
 @intros_app.command("list")
 def intros_list(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
-    firm: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    company: args.CompanyOption = "",
+    firm: args.FirmOption = "",
     state: Annotated[str, typer.Option(help="requested, company_consented, partner_accepted, …")] = "",
 ) -> None:
     """List introductions."""
     hub = current(ctx)
-    terms = [f"company={name('companies', company)}"] if company else []
-    terms += [f"firm={name('firms', firm)}"] if firm else []
-    terms += [f"state={state}"] if state else []
-    request = ipb.ListIntroductionsRequest(filter=" AND ".join(terms), page_size=200)
+    terms = args.where(
+        company=args.name_if_given("companies", company), firm=args.name_if_given("firms", firm), state=state
+    )
+    request = ipb.ListIntroductionsRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.investors.ListIntroductions, request, "introductions"))
     hub.show(found, f"introductions ({len(found)})", INTRO_COLUMNS, (intro_row(i, hub.config.tz) for i in found))
 
@@ -219,9 +184,8 @@ def intros_list(
 def intros_show(ctx: typer.Context, intro: Annotated[str, typer.Argument(help="5 or introductions/5")]) -> None:
     """An introduction and its history: who moved it, when, and why."""
     hub = current(ctx)
-    found = hub.call(hub.investors.GetIntroduction, ipb.GetIntroductionRequest(name=name("introductions", intro)))
-    if hub.config.json:
-        print_json(found)
+    found = hub.call(hub.investors.GetIntroduction, ipb.GetIntroductionRequest(name=args.name("introductions", intro)))
+    if hub.printed_json(found):
         return
     print_table(found.name, INTRO_COLUMNS, [intro_row(found, hub.config.tz)])
     rows = [
@@ -244,7 +208,7 @@ def intros_advance(
     number = enum_number(ipb.IntroductionState, STATE[0], state, "state")
     moved = hub.call(
         hub.investors.ChangeIntroductionState,
-        ipb.ChangeIntroductionStateRequest(name=name("introductions", intro), state=number, reason=reason),  # type: ignore[arg-type]
+        ipb.ChangeIntroductionStateRequest(name=args.name("introductions", intro), state=number, reason=reason),  # type: ignore[arg-type]
     )
     hub.show(moved, f"{moved.name} is now {state.lower()}", INTRO_COLUMNS, [intro_row(moved, hub.config.tz)])
 
@@ -253,10 +217,9 @@ def intros_advance(
 
 
 def round_row(r: ipb.Round) -> list[str]:
-    d = r.close_date
     return [r.name.removeprefix("rounds/"), r.company, short(ipb.RoundType, r.round_type, "ROUND_TYPE").lower(),
-            krw(r.amount.units), r.lead_firm, short(ipb.RoundStatus, r.status, "ROUND_STATUS").lower(),
-            f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""]  # fmt: skip
+            args.krw(r.amount.units), r.lead_firm, short(ipb.RoundStatus, r.status, "ROUND_STATUS").lower(),
+            args.iso(r.close_date)]  # fmt: skip
 
 
 ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
@@ -265,26 +228,26 @@ ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
 @rounds_app.command("record")
 def rounds_record(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    company: args.CompanyOption,
     type_: Annotated[str, typer.Option("--type", help="pre_seed, seed, pre_a, series_a, …")],
     amount: Annotated[str, typer.Option(help="KRW: 1500000000, 15억, 5000만")],
-    lead: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    lead: args.FirmOption = "",
     pre_money: Annotated[str, typer.Option(help="Pre-money valuation, KRW")] = "",
     closed: Annotated[str, typer.Option(help="Close date YYYY-MM-DD, for a round that has happened")] = "",
 ) -> None:
     """Record a funding round (open, or closed with --closed)."""
     hub = current(ctx)
     new = ipb.Round(
-        company=name("companies", company),
+        company=args.name("companies", company),
         round_type=enum_number(ipb.RoundType, "ROUND_TYPE", type_, "round type"),  # type: ignore[arg-type]
-        amount=parse_krw(amount),
-        lead_firm=name("firms", lead) if lead else "",
+        amount=args.parse_krw(amount),
+        lead_firm=args.name_if_given("firms", lead),
     )
     if pre_money:
-        new.pre_money_valuation.CopyFrom(parse_krw(pre_money))
+        new.pre_money_valuation.CopyFrom(args.parse_krw(pre_money))
     if closed:
         new.status = ipb.ROUND_STATUS_CLOSED
-        new.close_date.CopyFrom(day(closed, "--closed"))
+        new.close_date.CopyFrom(args.day(closed, "--closed"))
     made = hub.call(hub.investors.CreateRound, ipb.CreateRoundRequest(round=new))
     hub.show(made, f"recorded {made.name}", ROUND_COLUMNS, [round_row(made)])
 
@@ -292,15 +255,15 @@ def rounds_record(
 @rounds_app.command("list")
 def rounds_list(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
+    company: args.CompanyOption = "",
     status: Annotated[str, typer.Option(help="open, closed or cancelled")] = "",
 ) -> None:
     """List funding rounds."""
     hub = current(ctx)
-    terms = ([f"company={name('companies', company)}"] if company else []) + ([f"status={status}"] if status else [])
-    found = list(
-        hub.pages(hub.investors.ListRounds, ipb.ListRoundsRequest(filter=" AND ".join(terms), page_size=200), "rounds")
+    request = ipb.ListRoundsRequest(
+        filter=args.where(company=args.name_if_given("companies", company), status=status), page_size=200
     )
+    found = list(hub.pages(hub.investors.ListRounds, request, "rounds"))
     hub.show(found, f"rounds ({len(found)})", ROUND_COLUMNS, map(round_row, found))
 
 
@@ -312,9 +275,9 @@ def rounds_close(
 ) -> None:
     """Close an open round; the company's funding raised grows by it."""
     hub = current(ctx)
-    request = ipb.CloseRoundRequest(name=name("rounds", round_))
+    request = ipb.CloseRoundRequest(name=args.name("rounds", round_))
     if on:
-        request.close_date.CopyFrom(day(on, "--on"))
+        request.close_date.CopyFrom(args.day(on, "--on"))
     closed = hub.call(hub.investors.CloseRound, request)
     hub.show(closed, f"closed {closed.name}", ROUND_COLUMNS, [round_row(closed)])
 
@@ -325,18 +288,17 @@ def rounds_close(
 @audit_app.command("list")
 def audit_list(
     ctx: typer.Context,
-    firm: Annotated[str, typer.Option(help="3 or firms/3")] = "",
+    firm: args.FirmOption = "",
     code: Annotated[str, typer.Option(help="OK, PERMISSION_DENIED, UNAUTHENTICATED, …")] = "",
     limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all)")] = 50,
     all_: AllOption = False,
 ) -> None:
     """Every partner API call: who, what, and the answer."""
     hub = current(ctx)
-    terms = ([f"firm={name('firms', firm)}"] if firm else []) + ([f"code={code}"] if code else [])
-    request = ipb.ListPartnerCallsRequest(filter=" AND ".join(terms), page_size=min(limit, 500) if limit > 0 else 500)
+    terms = args.where(firm=args.name_if_given("firms", firm), code=code)
+    request = ipb.ListPartnerCallsRequest(filter=terms, page_size=args.page_size(limit))
     found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", 0 if all_ else limit))
-    if hub.config.json:
-        print_json(found)
+    if hub.printed_json(found):
         return
     rows = [
         (when(c.call_time, hub.config.tz), c.partner, c.firm, c.method.rsplit("/", 1)[-1], c.resource, c.code)

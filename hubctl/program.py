@@ -3,16 +3,14 @@ ProgramService), for program managers. Companies are shown by their Korean names
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 import typer
-from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 
-from hubctl.client import AllOption, Client, as_dict, current, enum_number, fail, print_json, print_table, short, when
-from hubctl.investors import day, krw, name, parse_krw
+from hubctl import args
+from hubctl.client import AllOption, Client, as_dict, current, enum_number, fail, print_table, short, when
 
 selection_app = typer.Typer(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
 spaces_app = typer.Typer(help="Offices and desks: who sits where, move-ins, move-outs, occupancy.")
@@ -31,14 +29,6 @@ def who(names: dict[str, str], resource: str) -> str:
     return f"{names[resource]} ({resource.split('/')[1]})" if resource in names else resource
 
 
-def iso(d: date_pb2.Date) -> str:
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else ""
-
-
-def show(hub: Client, value: Any, title: str, columns: list[str], rows: list[Any]) -> None:
-    hub.show(value, title, columns, rows)
-
-
 # selection
 
 SEATS = {"offices": pb.SEAT_KIND_PRIVATE_OFFICE, "desks": pb.SEAT_KIND_OPEN_DESK, "individual": pb.SEAT_KIND_INDIVIDUAL}
@@ -47,7 +37,7 @@ STATE = "APPLICATION_STATE"
 
 def round_row(r: pb.Round) -> list[Any]:
     seats = ", ".join(f"{short(pb.SeatKind, s.kind, 'SEAT_KIND').lower()} {s.count}" for s in r.seats)
-    span = f"{iso(r.open_date)} – {iso(r.close_date)}"
+    span = f"{args.iso(r.open_date)} – {args.iso(r.close_date)}"
     return [r.name.removeprefix("rounds/"), r.title, span, seats, r.application_count, f"{r.competition_ratio:.2f}"]
 
 
@@ -64,7 +54,7 @@ def selection_rounds(
     hub = current(ctx)
     request = pb.ListRoundsRequest(page_size=100)
     found = list(hub.pages(hub.program.ListRounds, request, "rounds", 0 if all_ else limit))
-    show(hub, found, f"selection rounds ({len(found)})", ROUND_COLUMNS, [round_row(r) for r in found])
+    hub.show(found, f"selection rounds ({len(found)})", ROUND_COLUMNS, [round_row(r) for r in found])
 
 
 @selection_app.command("open")
@@ -78,7 +68,7 @@ def selection_open(
     desks: Annotated[int, typer.Option(help="Open desks offered")] = 0,
     individual: Annotated[int, typer.Option(help="Seats for individuals")] = 0,
     question: Annotated[list[str] | None, typer.Option(help="A question applicants answer (repeatable)")] = None,
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Open a call for applications."""
     hub = current(ctx)
@@ -91,14 +81,15 @@ def selection_open(
     counts = {"offices": offices, "desks": desks, "individual": individual}
     seats = [pb.Round.Seats(kind=SEATS[k], count=n) for k, n in counts.items() if n]
     r = pb.Round(
-        title=title, open_date=day(start, "--from"), close_date=day(end, "--to"), seats=seats, criteria=criteria,
-        questions=question or [],
+        title=title, open_date=args.day(start, "--from"), close_date=args.day(end, "--to"), seats=seats,
+        criteria=criteria, questions=question or [],
     )  # fmt: skip
-    made = hub.call(hub.program.CreateRound, pb.CreateRoundRequest(round=r, request_id=request_id or str(uuid.uuid4())))
-    show(hub, made, f"opened {made.name}", ROUND_COLUMNS, [round_row(made)])
+    made = hub.call(hub.program.CreateRound, pb.CreateRoundRequest(round=r, request_id=args.retry_safe(request_id)))
+    hub.show(made, f"opened {made.name}", ROUND_COLUMNS, [round_row(made)])
 
 
 APPLICATION_COLUMNS = ["id", "round", "applicant", "seat", "state", "reason", "submitted"]
+ApplicationArgument = Annotated[str, typer.Argument(help="3 or applications/3")]
 
 
 def application_row(a: pb.Application, names: dict[str, str], tz: str) -> list[Any]:
@@ -112,30 +103,31 @@ def application_row(a: pb.Application, names: dict[str, str], tz: str) -> list[A
 @selection_app.command("applications")
 def selection_applications(
     ctx: typer.Context,
-    round_: Annotated[str, typer.Option("--round", help="1 or rounds/1")] = "",
+    round_: args.RoundOption = "",
     state: Annotated[str, typer.Option(help="submitted, selected, waitlisted, rejected")] = "",
     company: Annotated[str, typer.Option(help="Applications of this company (42 or companies/42)")] = "",
 ) -> None:
     """Applications in submission order."""
     hub = current(ctx)
-    terms = [f"round={name('rounds', round_)}"] if round_ else []
-    terms += ([f"state={state}"] if state else []) + ([f"applicant={name('companies', company)}"] if company else [])
-    request = pb.ListApplicationsRequest(filter=" AND ".join(terms), page_size=200)
+    terms = args.where(
+        round=args.name_if_given("rounds", round_), state=state, applicant=args.name_if_given("companies", company)
+    )
+    request = pb.ListApplicationsRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.program.ListApplications, request, "applications"))
     names = company_names(hub) if found and not hub.config.json else {}
     rows = [application_row(a, names, hub.config.tz) for a in found]
-    show(hub, found, f"applications ({len(found)})", APPLICATION_COLUMNS, rows)
+    hub.show(found, f"applications ({len(found)})", APPLICATION_COLUMNS, rows)
 
 
 @selection_app.command("apply")
 def selection_apply(
     ctx: typer.Context,
-    round_: Annotated[str, typer.Option("--round", help="1 or rounds/1")],
+    round_: args.RoundOption,
     company: Annotated[str, typer.Option(help="42 or companies/42 (or --person for an individual)")] = "",
     person: Annotated[str, typer.Option(help="7 or people/7: an individual applicant")] = "",
     seat: Annotated[str, typer.Option(help="office, desk (companies) or individual (people)")] = "desk",
     attachment: Annotated[list[str] | None, typer.Option(help="URL of a pitch deck, plan (repeatable)")] = None,
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Submit an application while the round is open."""
     hub = current(ctx)
@@ -143,22 +135,22 @@ def selection_apply(
         fail("give --company or --person (one of them)", 2)
     kinds = {"office": "PRIVATE_OFFICE", "desk": "OPEN_DESK", "individual": "INDIVIDUAL"}
     application = pb.Application(
-        round=name("rounds", round_),
-        applicant=name("companies", company) if company else name("people", person),
+        round=args.name("rounds", round_),
+        applicant=args.name("companies", company) if company else args.name("people", person),
         seat_kind=enum_number(pb.SeatKind, "SEAT_KIND", kinds.get(seat, seat), "seat"),  # type: ignore[arg-type]
         attachment_urls=attachment or [],
     )
     made = hub.call(
         hub.program.CreateApplication,
-        pb.CreateApplicationRequest(application=application, request_id=request_id or str(uuid.uuid4())),
+        pb.CreateApplicationRequest(application=application, request_id=args.retry_safe(request_id)),
     )
-    show(hub, made, f"submitted {made.name}", APPLICATION_COLUMNS, [application_row(made, {}, hub.config.tz)])
+    hub.show(made, f"submitted {made.name}", APPLICATION_COLUMNS, [application_row(made, {}, hub.config.tz)])
 
 
 @selection_app.command("score")
 def selection_score(
     ctx: typer.Context,
-    application: Annotated[str, typer.Argument(help="3 or applications/3")],
+    application: ApplicationArgument,
     reviewer: Annotated[str, typer.Option(help="The reviewer's email or id")],
     value: Annotated[list[str], typer.Option(help="criterion=score (0-10), e.g. tech=8 (one per criterion)")],
     comment: str = "",
@@ -171,17 +163,17 @@ def selection_score(
         if not number.strip().isdigit():
             fail(f"--value {text!r}: write criterion=score, e.g. tech=8", 3)
         values[key.strip()] = int(number)
-    s = pb.Score(application=name("applications", application), reviewer=reviewer, values=values, comment=comment)
+    s = pb.Score(application=args.name("applications", application), reviewer=reviewer, values=values, comment=comment)
     scored = hub.call(hub.program.ScoreApplication, pb.ScoreApplicationRequest(score=s))
     rows = [[scored.application, scored.reviewer, f"{scored.weighted:.2f}", scored.comment]]
-    show(hub, scored, "scored", ["application", "reviewer", "weighted", "comment"], rows)
+    hub.show(scored, "scored", ["application", "reviewer", "weighted", "comment"], rows)
 
 
 @selection_app.command("rank")
 def selection_rank(ctx: typer.Context, round_: Annotated[str, typer.Argument(help="1 or rounds/1")]) -> None:
     """A round's applications by weighted score, each saying why it stands where it does."""
     hub = current(ctx)
-    ranked = hub.call(hub.program.RankApplications, pb.RankApplicationsRequest(round=name("rounds", round_)))
+    ranked = hub.call(hub.program.RankApplications, pb.RankApplicationsRequest(round=args.name("rounds", round_)))
     names = company_names(hub) if ranked.entries and not hub.config.json else {}
     rows = [
         [e.rank, e.application.removeprefix("applications/"), who(names, e.applicant), f"{e.weighted_score:.2f}",
@@ -189,22 +181,22 @@ def selection_rank(ctx: typer.Context, round_: Annotated[str, typer.Argument(hel
         for e in ranked.entries
     ]  # fmt: skip
     columns = ["#", "application", "applicant", "score", "reviews", "state", "why"]
-    show(hub, as_dict(ranked), f"ranking of {name('rounds', round_)}", columns, rows)
+    hub.show(as_dict(ranked), f"ranking of {args.name('rounds', round_)}", columns, rows)
 
 
 @selection_app.command("decide")
 def selection_decide(
     ctx: typer.Context,
-    application: Annotated[str, typer.Argument(help="3 or applications/3")],
+    application: ApplicationArgument,
     decision: Annotated[str, typer.Argument(help="selected, waitlisted or rejected")],
     reason: Annotated[str, typer.Option(help="Why (required)")],
 ) -> None:
     """Select (the company becomes SELECTED), waitlist or reject an application."""
     hub = current(ctx)
     number = enum_number(pb.ApplicationState, STATE, decision, "decision")
-    request = pb.DecideApplicationRequest(name=name("applications", application), decision=number, reason=reason)  # type: ignore[arg-type]
+    request = pb.DecideApplicationRequest(name=args.name("applications", application), decision=number, reason=reason)  # type: ignore[arg-type]
     decided = hub.call(hub.program.DecideApplication, request)
-    show(hub, decided, f"{decided.name} {decision.lower()}", APPLICATION_COLUMNS,
+    hub.show(decided, f"{decided.name} {decision.lower()}", APPLICATION_COLUMNS,
          [application_row(decided, {}, hub.config.tz)])  # fmt: skip
 
 
@@ -220,7 +212,7 @@ def spaces_list(ctx: typer.Context) -> None:
         [s.name.removeprefix("spaces/"), s.label, short(pb.SpaceKind, s.kind, "SPACE_KIND").lower(), s.floor, s.seats]
         for s in found
     ]
-    show(hub, found, f"spaces ({len(found)})", ["id", "label", "kind", "floor", "seats"], rows)
+    hub.show(found, f"spaces ({len(found)})", ["id", "label", "kind", "floor", "seats"], rows)
 
 
 ASSIGNMENT_COLUMNS = ["id", "space", "company", "move in", "move out", "reason"]
@@ -229,8 +221,8 @@ ASSIGNMENT_COLUMNS = ["id", "space", "company", "move in", "move out", "reason"]
 def assignment_rows(hub: Client, assignments: list[pb.Assignment]) -> list[list[Any]]:
     names = company_names(hub) if assignments and not hub.config.json else {}
     return [
-        [a.name.removeprefix("assignments/"), a.space, who(names, a.company), iso(a.move_in_date),
-         iso(a.move_out_date), short(pb.MoveOutReason, a.move_out_reason, "MOVE_OUT_REASON").lower()]
+        [a.name.removeprefix("assignments/"), a.space, who(names, a.company), args.iso(a.move_in_date),
+         args.iso(a.move_out_date), short(pb.MoveOutReason, a.move_out_reason, "MOVE_OUT_REASON").lower()]
         for a in assignments
     ]  # fmt: skip
 
@@ -239,23 +231,25 @@ def assignment_rows(hub: Client, assignments: list[pb.Assignment]) -> list[list[
 def spaces_assign(
     ctx: typer.Context,
     space: Annotated[str, typer.Option(help="3 or spaces/3")],
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    company: args.CompanyOption,
     start: Annotated[str, typer.Option("--from", help="Move-in day, YYYY-MM-DD")],
     until: Annotated[str, typer.Option(help="First free day after the stay, YYYY-MM-DD (open-ended if unset)")] = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Move a company into a space (it becomes RESIDENT); refused, naming the holder, if the space is taken."""
     hub = current(ctx)
     assignment = pb.Assignment(
-        space=name("spaces", space), company=name("companies", company), move_in_date=day(start, "--from")
+        space=args.name("spaces", space),
+        company=args.name("companies", company),
+        move_in_date=args.day(start, "--from"),
     )
     if until:
-        assignment.move_out_date.CopyFrom(day(until, "--until"))
+        assignment.move_out_date.CopyFrom(args.day(until, "--until"))
     made = hub.call(
         hub.program.AssignSpace,
-        pb.AssignSpaceRequest(assignment=assignment, request_id=request_id or str(uuid.uuid4())),
+        pb.AssignSpaceRequest(assignment=assignment, request_id=args.retry_safe(request_id)),
     )
-    show(hub, made, f"assigned {made.name}", ASSIGNMENT_COLUMNS, assignment_rows(hub, [made]))
+    hub.show(made, f"assigned {made.name}", ASSIGNMENT_COLUMNS, assignment_rows(hub, [made]))
 
 
 @spaces_app.command("end")
@@ -269,10 +263,10 @@ def spaces_end(
     hub = current(ctx)
     number: Any = enum_number(pb.MoveOutReason, "MOVE_OUT_REASON", reason, "reason")
     request = pb.EndAssignmentRequest(
-        name=name("assignments", assignment), move_out_date=day(on, "--on"), reason=number
+        name=args.name("assignments", assignment), move_out_date=args.day(on, "--on"), reason=number
     )
     ended = hub.call(hub.program.EndAssignment, request)
-    show(hub, ended, f"ended {ended.name}", ASSIGNMENT_COLUMNS, assignment_rows(hub, [ended]))
+    hub.show(ended, f"ended {ended.name}", ASSIGNMENT_COLUMNS, assignment_rows(hub, [ended]))
 
 
 @spaces_app.command("occupancy")
@@ -286,20 +280,19 @@ def spaces_occupancy(
     if months:
         history = hub.call(hub.program.GetOccupancyHistory, pb.GetOccupancyHistoryRequest(months=months))
         rows = [
-            [iso(p.date)[:7], f"{p.offices_taken}/{p.offices_total}", f"{p.desks_taken}/{p.desks_total}"]
+            [args.iso(p.date)[:7], f"{p.offices_taken}/{p.offices_total}", f"{p.desks_taken}/{p.desks_total}"]
             for p in history.points
         ]
-        show(hub, as_dict(history), "occupancy by month", ["month", "offices", "desks"], rows)
+        hub.show(as_dict(history), "occupancy by month", ["month", "offices", "desks"], rows)
         return
-    request = pb.GetOccupancyRequest(date=day(on, "--on")) if on else pb.GetOccupancyRequest()
+    request = pb.GetOccupancyRequest(date=args.day(on, "--on")) if on else pb.GetOccupancyRequest()
     occupancy = hub.call(hub.program.GetOccupancy, request)
-    if hub.config.json:
-        print_json(occupancy)
+    if hub.printed_json(occupancy):
         return
     figures = [
         [f"{occupancy.offices_taken}/{occupancy.offices_total}", f"{occupancy.desks_taken}/{occupancy.desks_total}"]
     ]
-    print_table(f"occupancy on {iso(occupancy.date)}", ["offices", "desks"], figures)
+    print_table(f"occupancy on {args.iso(occupancy.date)}", ["offices", "desks"], figures)
     print_table("assignments", ASSIGNMENT_COLUMNS, assignment_rows(hub, list(occupancy.assignments)))
 
 
@@ -310,45 +303,43 @@ KPI_COLUMNS = ["period", "version", "headcount", "revenue", "funding raised", "c
 
 
 def kpi_row(r: pb.KpiReport) -> list[Any]:
-    return [r.period, r.version, r.headcount, krw(r.revenue.units), krw(r.funding_raised.units), r.customers,
+    return [r.period, r.version, r.headcount, args.krw(r.revenue.units), args.krw(r.funding_raised.units), r.customers,
             r.patents, r.note]  # fmt: skip
 
 
 @kpi_app.command("report")
 def kpi_report(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    company: args.CompanyOption,
     period: Annotated[str, typer.Option(help="A month 2026-03 or a quarter 2026-Q1")],
     headcount: int = 0,
     revenue: Annotated[str, typer.Option(help="Revenue of the period: 120000000, 1억 2000만")] = "0",
     customers: int = 0,
     patents: int = 0,
     note: str = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """File a KPI report; a second one for the same period is a correction (a new version)."""
     hub = current(ctx)
     report = pb.KpiReport(
-        company=name("companies", company), period=period, headcount=headcount, revenue=parse_krw(revenue),
+        company=args.name("companies", company), period=period, headcount=headcount, revenue=args.parse_krw(revenue),
         customers=customers, patents=patents, note=note,
     )  # fmt: skip
-    made = hub.call(
-        hub.program.ReportKpi, pb.ReportKpiRequest(report=report, request_id=request_id or str(uuid.uuid4()))
-    )
-    show(hub, made, f"{made.company} {made.period} (version {made.version})", KPI_COLUMNS, [kpi_row(made)])
+    made = hub.call(hub.program.ReportKpi, pb.ReportKpiRequest(report=report, request_id=args.retry_safe(request_id)))
+    hub.show(made, f"{made.company} {made.period} (version {made.version})", KPI_COLUMNS, [kpi_row(made)])
 
 
 @kpi_app.command("list")
 def kpi_list(
     ctx: typer.Context,
-    company: Annotated[str, typer.Argument(help="42 or companies/42")],
+    company: args.CompanyArgument,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Corrections' earlier versions too")] = False,
 ) -> None:
     """A company's KPI reports, newest period first."""
     hub = current(ctx)
-    request = pb.ListKpiReportsRequest(company=name("companies", company), all_versions=all_versions)
+    request = pb.ListKpiReportsRequest(company=args.name("companies", company), all_versions=all_versions)
     found = list(hub.call(hub.program.ListKpiReports, request).reports)
-    show(hub, found, f"KPI reports of {name('companies', company)}", KPI_COLUMNS, [kpi_row(r) for r in found])
+    hub.show(found, f"KPI reports of {args.name('companies', company)}", KPI_COLUMNS, [kpi_row(r) for r in found])
 
 
 @kpi_app.command("trends")
@@ -365,23 +356,21 @@ def kpi_trends(
     kinds: dict[str, Any] = {"": 0, "round": pb.COHORT_KIND_ROUND, "move-in-year": pb.COHORT_KIND_MOVE_IN_YEAR}
     if by not in kinds:
         fail(f"--by {by!r}: one of round, move-in-year", 3)
-    terms = ([f"round={name('rounds', round_)}"] if round_ else []) + ([f"move_in_year={year}"] if year else [])
     request = pb.GetKpiTrendsRequest(
         cohort_by=kinds[by],
-        filter=" AND ".join(terms),
+        filter=args.where(round=args.name_if_given("rounds", round_), move_in_year=year),
         start_period=start,
         end_period=end,
     )
     trends = hub.call(hub.program.GetKpiTrends, request)
-    if hub.config.json:
-        print_json(as_dict(trends))
+    if hub.printed_json(as_dict(trends)):
         return
     columns = ["quarter", "reporting", "headcount (median)", "revenue (median)", "funding (median)"]
     for series in trends.series:
         rows = [
             [p.period, p.companies, f"{p.headcount_sum:,} ({p.headcount_median:g})",
-             f"{krw(p.revenue_sum)} ({krw(int(p.revenue_median))})",
-             f"{krw(p.funding_sum)} ({krw(int(p.funding_median))})"]
+             f"{args.krw(p.revenue_sum)} ({args.krw(int(p.revenue_median))})",
+             f"{args.krw(p.funding_sum)} ({args.krw(int(p.funding_median))})"]
             for p in series.points
         ]  # fmt: skip
         print_table(f"{series.cohort or 'all companies'}: {series.companies} companies", columns, rows)
@@ -395,23 +384,23 @@ SUPPORT = "SUPPORT_KIND"
 @support_app.command("record")
 def support_record(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    company: args.CompanyOption,
     kind: Annotated[str, typer.Option(help="gpu_hours, education_seat, overseas_program, legal_ip_clinic, …")],
     amount: Annotated[int, typer.Option(help="Hours, seats, programs or sessions")],
     note: str = "",
     override: Annotated[str, typer.Option(help="Why going past the quota is right (admins)")] = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Record support given; past a metered kind's quota it is refused unless --override says why."""
     hub = current(ctx)
     grant = pb.SupportGrant(
-        company=name("companies", company), kind=enum_number(pb.SupportKind, SUPPORT, kind, "kind"),  # type: ignore[arg-type]
+        company=args.name("companies", company), kind=enum_number(pb.SupportKind, SUPPORT, kind, "kind"),  # type: ignore[arg-type]
         amount=amount, note=note, override_reason=override,
     )  # fmt: skip
     made = hub.call(
-        hub.program.RecordSupport, pb.RecordSupportRequest(grant=grant, request_id=request_id or str(uuid.uuid4()))
+        hub.program.RecordSupport, pb.RecordSupportRequest(grant=grant, request_id=args.retry_safe(request_id))
     )
-    show(hub, made, f"recorded {made.name}", GRANT_COLUMNS, [grant_row(made, hub.config.tz)])
+    hub.show(made, f"recorded {made.name}", GRANT_COLUMNS, [grant_row(made, hub.config.tz)])
 
 
 GRANT_COLUMNS = ["id", "kind", "amount", "note", "override", "from", "by", "at"]
@@ -423,15 +412,16 @@ def grant_row(g: pb.SupportGrant, tz: str) -> list[Any]:
 
 
 @support_app.command("list")
-def support_list(ctx: typer.Context, company: Annotated[str, typer.Argument(help="42 or companies/42")]) -> None:
+def support_list(ctx: typer.Context, company: args.CompanyArgument) -> None:
     """A company's support ledger, with totals and quotas by kind."""
     hub = current(ctx)
-    ledger = hub.call(hub.program.ListSupport, pb.ListSupportRequest(company=name("companies", company)))
-    if hub.config.json:
-        print_json(as_dict(ledger))
+    ledger = hub.call(hub.program.ListSupport, pb.ListSupportRequest(company=args.name("companies", company)))
+    if hub.printed_json(as_dict(ledger)):
         return
     print_table(
-        f"support of {name('companies', company)}", GRANT_COLUMNS, [grant_row(g, hub.config.tz) for g in ledger.grants]
+        f"support of {args.name('companies', company)}",
+        GRANT_COLUMNS,
+        [grant_row(g, hub.config.tz) for g in ledger.grants],
     )
     totals = [[short(pb.SupportKind, t.kind, SUPPORT).lower(), t.used, t.quota or ""] for t in ledger.totals]
     print_table("totals", ["kind", "used", "quota"], totals)
@@ -440,16 +430,16 @@ def support_list(ctx: typer.Context, company: Annotated[str, typer.Argument(help
 @support_app.command("quota")
 def support_quota(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
+    company: args.CompanyOption,
     quota: Annotated[int, typer.Option(help="The most a company may use")],
     kind: Annotated[str, typer.Option(help="A metered kind")] = "gpu_hours",
 ) -> None:
     """Set a company's quota for a metered support kind."""
     hub = current(ctx)
     number: Any = enum_number(pb.SupportKind, SUPPORT, kind, "kind")
-    q = pb.SupportQuota(company=name("companies", company), kind=number, quota=quota)
+    q = pb.SupportQuota(company=args.name("companies", company), kind=number, quota=quota)
     done = hub.call(hub.program.SetSupportQuota, pb.SetSupportQuotaRequest(quota=q))
-    show(hub, done, f"quota of {done.company}", ["kind", "quota", "used"],
+    hub.show(done, f"quota of {done.company}", ["kind", "quota", "used"],
          [[short(pb.SupportKind, done.kind, SUPPORT).lower(), done.quota, done.used]])  # fmt: skip
 
 
@@ -457,13 +447,14 @@ def support_quota(
 
 MILESTONE = "MILESTONE_KIND"
 MILESTONE_COLUMNS = ["id", "company", "kind", "date", "evidence", "url"]
+MilestoneKindOption = Annotated[str, typer.Option(help="product_launch, first_customer, funding, overseas_entry")]
 
 
 def milestone_rows(hub: Client, found: list[pb.Milestone]) -> list[list[Any]]:
     names = company_names(hub) if found and not hub.config.json else {}
     return [
         [m.name.removeprefix("milestones/"), who(names, m.company), short(pb.MilestoneKind, m.kind, MILESTONE).lower(),
-         iso(m.achieve_date), m.evidence, m.evidence_url]
+         args.iso(m.achieve_date), m.evidence, m.evidence_url]
         for m in found
     ]  # fmt: skip
 
@@ -471,53 +462,52 @@ def milestone_rows(hub: Client, found: list[pb.Milestone]) -> list[list[Any]]:
 @milestones_app.command("add")
 def milestones_add(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")],
-    kind: Annotated[str, typer.Option(help="product_launch, first_customer, funding, overseas_entry")],
+    company: args.CompanyOption,
+    kind: MilestoneKindOption,
     on: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD")],
     evidence: Annotated[str, typer.Option(help="A sentence (this or --url, or both)")] = "",
     url: Annotated[str, typer.Option(help="An http(s) link: a press release, a contract notice")] = "",
-    request_id: Annotated[str, typer.Option(help="Retry-safe id")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """Record a company's milestone."""
     hub = current(ctx)
     m = pb.Milestone(
-        company=name("companies", company), kind=enum_number(pb.MilestoneKind, MILESTONE, kind, "kind"),  # type: ignore[arg-type]
-        achieve_date=day(on, "--on"), evidence=evidence, evidence_url=url,
+        company=args.name("companies", company), kind=enum_number(pb.MilestoneKind, MILESTONE, kind, "kind"),  # type: ignore[arg-type]
+        achieve_date=args.day(on, "--on"), evidence=evidence, evidence_url=url,
     )  # fmt: skip
     made = hub.call(
-        hub.program.CreateMilestone, pb.CreateMilestoneRequest(milestone=m, request_id=request_id or str(uuid.uuid4()))
+        hub.program.CreateMilestone, pb.CreateMilestoneRequest(milestone=m, request_id=args.retry_safe(request_id))
     )
-    show(hub, made, f"recorded {made.name}", MILESTONE_COLUMNS, milestone_rows(hub, [made]))
+    hub.show(made, f"recorded {made.name}", MILESTONE_COLUMNS, milestone_rows(hub, [made]))
 
 
 @milestones_app.command("list")
 def milestones_list(
     ctx: typer.Context,
-    company: Annotated[str, typer.Option(help="42 or companies/42")] = "",
-    kind: Annotated[str, typer.Option(help="product_launch, first_customer, funding, overseas_entry")] = "",
+    company: args.CompanyOption = "",
+    kind: MilestoneKindOption = "",
 ) -> None:
     """Milestones by date."""
     hub = current(ctx)
-    terms = ([f"company={name('companies', company)}"] if company else []) + ([f"kind={kind}"] if kind else [])
-    request = pb.ListMilestonesRequest(filter=" AND ".join(terms), page_size=200)
+    terms = args.where(company=args.name_if_given("companies", company), kind=kind)
+    request = pb.ListMilestonesRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.program.ListMilestones, request, "milestones"))
-    show(hub, found, f"milestones ({len(found)})", MILESTONE_COLUMNS, milestone_rows(hub, found))
+    hub.show(found, f"milestones ({len(found)})", MILESTONE_COLUMNS, milestone_rows(hub, found))
 
 
 @milestones_app.command("remove")
 def milestones_remove(ctx: typer.Context, milestone: Annotated[str, typer.Argument(help="3 or milestones/3")]) -> None:
     """Remove a milestone recorded by mistake."""
     hub = current(ctx)
-    hub.call(hub.program.DeleteMilestone, pb.DeleteMilestoneRequest(name=name("milestones", milestone)))
-    hub.say({"removed": name("milestones", milestone)}, f"removed {name('milestones', milestone)}")
+    hub.call(hub.program.DeleteMilestone, pb.DeleteMilestoneRequest(name=args.name("milestones", milestone)))
+    hub.say({"removed": args.name("milestones", milestone)}, f"removed {args.name('milestones', milestone)}")
 
 
 def growth_command(ctx: typer.Context) -> None:
     """The firms the hub grew, by the rules in its settings (HUB_GROWTH_*), and why each counts."""
     hub = current(ctx)
     growth = hub.call(hub.program.GetGrowth, pb.GetGrowthRequest())
-    if hub.config.json:
-        print_json(as_dict(growth))
+    if hub.printed_json(as_dict(growth)):
         return
     print_table("a firm counts as grown when any one holds", ["rule"], [[r] for r in growth.rules])
     rows = [[f.company.removeprefix("companies/"), f.korean_name, "; ".join(f.reasons)] for f in growth.firms]

@@ -17,7 +17,8 @@ from hub.investors.v1 import investors_pb2 as ipb
 from hub.ops.v1 import ops_pb2
 from hub.ops.v1 import tokens_pb2 as tpb
 
-from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, print_json, when
+from hubctl.args import name, name_if_given, where
+from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, when
 
 tokens_app = typer.Typer(
     help="Admin and service tokens (every service accepts them) and partner API keys: issue (shown once), list, revoke."
@@ -43,10 +44,6 @@ def parse_expiry(text: str, tz: str) -> Timestamp:
         fail(f"--expires {text!r}: write 30d, 12h, 2w, or a date like 2026-12-31", 3)
     stamp.FromDatetime(datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=ZoneInfo(tz)))
     return stamp
-
-
-def _name(collection: str, text: str) -> str:
-    return text if text.startswith(collection + "/") else f"{collection}/{text}"
 
 
 @tokens_app.command("issue")
@@ -78,23 +75,24 @@ def tokens_issue(
     if expires:
         wanted.expire_time.CopyFrom(parse_expiry(expires, hub.config.tz))
     made = hub.call(hub.access_tokens.CreateAccessToken, tpb.CreateAccessTokenRequest(access_token=wanted))
-    if hub.config.json:
-        print_json(made)
-        return
-    typer.echo(f"issued {made.name}: {role} token for {made.subject}, expires {when(made.expire_time, hub.config.tz)}")
-    typer.echo(f"token (shown once): {made.secret}")
+    expires_at = when(made.expire_time, hub.config.tz)
+    _show_once(hub, made, f"issued {made.name}: {role} token for {made.subject}, expires {expires_at}", "token")
 
 
 def _issue_partner_key(hub: Client, partner: str, description: str, expires: str) -> None:
-    key = ipb.ApiKey(partner=_name("partners", partner), description=description)
+    key = ipb.ApiKey(partner=name("partners", partner), description=description)
     if expires:
         key.expire_time.CopyFrom(parse_expiry(expires, hub.config.tz))
     made = hub.call(hub.investors.CreateApiKey, ipb.CreateApiKeyRequest(api_key=key))
-    if hub.config.json:
-        print_json(made)
-        return
-    typer.echo(f"issued {made.name} for {made.partner} ({made.firm}), expires {when(made.expire_time, hub.config.tz)}")
-    typer.echo(f"key (shown once): {made.secret}")
+    expires_at = when(made.expire_time, hub.config.tz)
+    _show_once(hub, made, f"issued {made.name} for {made.partner} ({made.firm}), expires {expires_at}", "key")
+
+
+def _show_once(hub: Client, made: tpb.AccessToken | ipb.ApiKey, issued: str, kind: str) -> None:
+    """A new token or key, with its secret: the one time it is shown (the hub never keeps it)."""
+    if not hub.printed_json(made):
+        typer.echo(issued)
+        typer.echo(f"{kind} (shown once): {made.secret}")
 
 
 @tokens_app.command("list")
@@ -119,10 +117,10 @@ def tokens_list(
     tz = hub.config.tz
     if role in ("", "admin", "service"):
         request = tpb.ListAccessTokensRequest(
-            filter=f"role={role}" if role else "", show_revoked=revoked, show_expired=expired, page_size=200
+            filter=where(role=role), show_revoked=revoked, show_expired=expired, page_size=200
         )
         try:
-            for t in _pages(hub, hub.access_tokens.ListAccessTokens, request, "access_tokens"):
+            for t in hub.pages(hub.access_tokens.ListAccessTokens, request, "access_tokens", raise_errors=True):
                 kind = tpb.AccessTokenRole.Name(t.role).removeprefix("ACCESS_TOKEN_ROLE_").lower()
                 found.append(as_dict(t) | {"kind": kind})
                 revoked_at = when(t.revoke_time, tz) + (f" ({t.revoke_reason})" if t.revoke_reason else "")
@@ -133,10 +131,10 @@ def tokens_list(
             failures.append(("companies (admin and service tokens)", error))
     if role in ("", "partner"):
         keys = ipb.ListApiKeysRequest(
-            filter=f"partner={_name('partners', partner)}" if partner else "", show_revoked=revoked, page_size=200
+            filter=where(partner=name_if_given("partners", partner)), show_revoked=revoked, page_size=200
         )
         try:
-            for k in _pages(hub, hub.investors.ListApiKeys, keys, "api_keys"):
+            for k in hub.pages(hub.investors.ListApiKeys, keys, "api_keys", raise_errors=True):
                 found.append(as_dict(k) | {"kind": "partner"})
                 rows.append(
                     [k.name, "partner", k.partner, k.firm, k.description, "", when(k.expire_time, tz),
@@ -151,16 +149,6 @@ def tokens_list(
         err.print(f"[yellow]not answering:[/yellow] {service}: {problem.code().name}", highlight=False)
     if failures:
         raise SystemExit(EXIT_CODES.get(failures[0][1].code(), 1))
-
-
-def _pages(hub: Client, method: Any, request: Any, field: str) -> Any:
-    """Every item through all pages; a gRPC error is raised to the caller (unlike Client.pages)."""
-    while True:
-        response = hub.send(method, request)
-        yield from getattr(response, field)
-        if not response.next_page_token:
-            return
-        request.page_token = response.next_page_token
 
 
 @tokens_app.command("revoke")
@@ -181,14 +169,13 @@ def tokens_revoke(
     hub = current(ctx)
     text = token.strip()
     if text.startswith("apiKeys/") or text.isdigit():
-        done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=_name("apiKeys", text)))
+        done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=name("apiKeys", text)))
         hub.say(done, f"revoked {done.name} ({done.partner}); the partner API refuses it now")
         return
-    request = tpb.RevokeAccessTokenRequest(name=_name("accessTokens", text), reason=reason)
+    request = tpb.RevokeAccessTokenRequest(name=name("accessTokens", text), reason=reason)
     revoked = hub.call(hub.access_tokens.RevokeAccessToken, request)
     delivered, backlog = _outbox_drained(hub, wait)
-    if hub.config.json:
-        print_json(as_dict(revoked) | {"delivered": delivered, "unpublished_events": backlog})
+    if hub.printed_json(as_dict(revoked) | {"delivered": delivered, "unpublished_events": backlog}):
         return
     typer.echo(f"revoked {revoked.name} ({revoked.subject})")
     if delivered:

@@ -29,6 +29,7 @@ from rich.progress import Progress
 from hubcore.errors import InvalidArgument
 from hubcore.requests import validate
 from hubctl import columns
+from hubctl.args import iso
 from hubctl.client import as_dict, err, explain, fail, print_json, print_table, short
 
 if TYPE_CHECKING:
@@ -121,6 +122,11 @@ def key(text: str) -> str:
 def person_key(email: str, korean_name: str, company: str) -> str:
     """A person is keyed by email, or without one by name within their company."""
     return email or f"{key(korean_name)}|{company}"
+
+
+def import_request_id(kind: str, natural: str) -> str:
+    """The create's request id, from the record's natural key: a re-run of the file never creates it twice."""
+    return f"import-{kind}-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
 
 
 def checked(request: M) -> M:
@@ -300,7 +306,7 @@ def import_companies(
     def add_founder(person: cpb.Person, company: str) -> None:
         person.company = company
         natural = person_key(person.email, person.korean_name, company)
-        request_id = "import-person-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
+        request_id = import_request_id("person", natural)
         hub.send(hub.companies.CreatePerson, cpb.CreatePersonRequest(person=person, request_id=request_id))
 
     def plan(line: int, row: dict[str, str]) -> Plan:
@@ -311,7 +317,7 @@ def import_companies(
         seen.add(natural)
         current = existing.get(natural)
         if current is None:
-            request_id = "import-company-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
+            request_id = import_request_id("company", natural)
             request = checked(cpb.CreateCompanyRequest(company=wanted, request_id=request_id))
             person = founder(row, "")
             note = f"+ founder {person.korean_name} {person.email}".strip() if person else ""
@@ -381,7 +387,7 @@ def import_people(
         current = existing.get(natural)
         label = wanted.email or wanted.korean_name
         if current is None:
-            request_id = "import-person-" + hashlib.sha256(natural.encode()).hexdigest()[:32]
+            request_id = import_request_id("person", natural)
             request = checked(cpb.CreatePersonRequest(person=wanted, request_id=request_id))
             return label, "create", lambda: hub.send(hub.companies.CreatePerson, request), ""
         changed = [f for f in fields if row.get(f) and getattr(wanted, f) != getattr(current, f)]
@@ -397,8 +403,13 @@ def import_people(
     show_report(hub, run_import(hub, sheet.rows, plan, dry_run, label), dry_run, sheet)
 
 
-def export_rows(fmt: str, output: Path | None, headers: list[str], rows: Iterator[dict[str, Any]]) -> int:
-    """Writes rows as they arrive (never the whole set in memory); returns how many."""
+FormatOption = Annotated[str, typer.Option("--format", help="csv or json")]
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="File (default: standard output)")]
+
+
+def export(what: str, fmt: str, output: Path | None, headers: list[str], rows: Iterator[dict[str, Any]]) -> None:
+    """Writes rows as they arrive (never the whole set in memory); to a file, then says how many (on stderr,
+    so standard output stays the export)."""
     if fmt not in ("csv", "json"):
         fail(f"--format must be csv or json, not {fmt!r}", 2)
     target = open(output, "w", encoding="utf-8-sig" if fmt == "csv" else "utf-8", newline="") if output else sys.stdout  # noqa: SIM115
@@ -419,21 +430,17 @@ def export_rows(fmt: str, output: Path | None, headers: list[str], rows: Iterato
     finally:
         if output:
             target.close()
-    return count
+    if output:
+        err.print(f"wrote {count} {what} to {output}")
 
 
 @export_app.command("companies")
-def export_companies(
-    ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: standard output)")] = None,
-) -> None:
+def export_companies(ctx: typer.Context, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
     """Every company (CSV columns match `hubctl import companies`)."""
     hub: Client = ctx.obj
 
     def rows() -> Iterator[dict[str, Any]]:
         for c in all_companies(hub):
-            d = c.founded_on
             yield {
                 "name": c.name,
                 "korean_name": c.korean_name,
@@ -443,21 +450,15 @@ def export_companies(
                 "status": short(cpb.CompanyStatus, c.status, "COMPANY_STATUS").lower(),
                 "tags": ";".join(c.tags) if fmt == "csv" else list(c.tags),
                 "website": c.website,
-                "founded_on": f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else "",
+                "founded_on": iso(c.founded_on),
                 "description": c.description,
             }
 
-    count = export_rows(fmt, output, ["name", "status", *COMPANY_HEADERS], rows())
-    if output:
-        err.print(f"wrote {count} companies to {output}")
+    export("companies", fmt, output, ["name", "status", *COMPANY_HEADERS], rows())
 
 
 @export_app.command("people")
-def export_people(
-    ctx: typer.Context,
-    fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File (default: standard output)")] = None,
-) -> None:
+def export_people(ctx: typer.Context, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
     """Every person (CSV columns match `hubctl import people`)."""
     hub: Client = ctx.obj
 
@@ -467,6 +468,4 @@ def export_people(
             row["role"] = short(cpb.PersonRole, p.role, "PERSON_ROLE").lower()
             yield row
 
-    count = export_rows(fmt, output, ["name", *PERSON_HEADERS], rows())
-    if output:
-        err.print(f"wrote {count} people to {output}")
+    export("people", fmt, output, ["name", *PERSON_HEADERS], rows())

@@ -386,7 +386,7 @@ async def test_investor_commands_and_the_dashboard_with_investors(investors: Run
 
 
 def test_korean_amounts_read_and_written() -> None:
-    from hubctl.investors import krw, parse_krw
+    from hubctl.args import krw, parse_krw
 
     assert [parse_krw(t).units for t in ("1500000000", "1,500,000,000", "15억", "15억 5,000만", "5000만원")] == [
         1_500_000_000, 1_500_000_000, 1_500_000_000, 1_550_000_000, 50_000_000,
