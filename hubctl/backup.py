@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hubcore.settings import Settings
 from hubctl.client import current, err, print_json
-from hublocal import backup
+
+if TYPE_CHECKING:  # the backup module pulls in SQLAlchemy: imported by the commands that use it, not at start-up
+    from hublocal import backup
 
 backup_app = typer.Typer(help="Backups of `make run`'s data (SQLite databases and keys): create, verify, restore.")
 
@@ -54,6 +56,8 @@ def backup_create(
     data_dir: DataDir = None,
 ) -> None:
     """Back up every service's database (one consistent instant, online while the hub runs) and the hub's keys."""
+    from hublocal import backup
+
     directory = directory or Path("backups") / datetime.now(UTC).strftime("hub-%Y%m%dT%H%M%SZ")
     try:
         result = backup.create(_data_dir(data_dir), directory)
@@ -81,6 +85,8 @@ def backup_create(
 @backup_app.command("verify")
 def backup_verify(ctx: typer.Context, directory: Annotated[Path, typer.Argument(help="A backup directory")]) -> None:
     """Check a backup's files against its manifest (size, sha256), and each database's integrity and schema."""
+    from hublocal import backup
+
     try:
         manifest = backup.verify(directory)
     except backup.BackupError as error:
@@ -98,6 +104,8 @@ def backup_restore(
     data_dir: DataDir = None,
 ) -> None:
     """Put a backup in place of the hub's data (the hub must be stopped); the current files are moved aside."""
+    from hublocal import backup
+
     try:
         result = backup.restore(_data_dir(data_dir), directory)
     except backup.HubRunning as error:
