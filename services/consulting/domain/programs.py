@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.resources import Named
 from hubcore.text import clean
 from services.consulting.domain.common import PROGRAM_KINDS, check_interval
 
@@ -15,7 +16,9 @@ REGISTERED, ATTENDED, ABSENT = "REGISTERED", "ATTENDED", "ABSENT"
 
 
 @dataclass(frozen=True)
-class Program:
+class Program(Named):
+    collection = "programs"
+
     id: int
     display_name: str
     kind: str
@@ -29,10 +32,6 @@ class Program:
     attendance_recorded_at: datetime | None = None
     created_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"programs/{self.id}"
 
 
 def new_program(
@@ -54,7 +53,9 @@ def new_program(
 
 
 @dataclass(frozen=True)
-class Registration:
+class Registration(Named):
+    collection = "registrations"
+
     id: int
     program_id: int
     participant_name: str
@@ -62,10 +63,6 @@ class Registration:
     company_id: int | None = None
     state: str = REGISTERED
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"registrations/{self.id}"
 
 
 def check_attendance(program: Program, at: datetime) -> None:

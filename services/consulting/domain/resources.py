@@ -4,11 +4,12 @@ and the companies as this service knows them (a read model of the companies serv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hubcore.errors import InvalidArgument
-from hubcore.text import clean, clean_tags
+from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
+from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
     CATEGORIES,
     DAY_MINUTES,
@@ -50,7 +51,9 @@ def check_windows(windows: Sequence[Window], field_path: str) -> None:
 
 
 @dataclass(frozen=True)
-class Mentor:
+class Mentor(Versioned):
+    collection = "mentors"
+
     id: int
     korean_name: str
     kind: str
@@ -63,14 +66,6 @@ class Mentor:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"mentors/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
 
 def check_mentor(mentor: Mentor) -> None:
@@ -87,37 +82,31 @@ def check_mentor(mentor: Mentor) -> None:
     check_windows(mentor.windows, "mentor.weekly_availability")
 
 
+# How a mentor's values are stored: names NFC and trimmed, email lower case, tags case-folded, a zone given.
+MENTOR_NORMALIZERS: Normalizers = {
+    "korean_name": clean,
+    "english_name": clean,
+    "affiliation": clean,
+    "email": email_address,
+    "expertise": clean_tags,
+    "time_zone": lambda zone: zone.strip() or HUB_ZONE,
+}
+
+
 def new_mentor(**fields: object) -> Mentor:
-    mentor = Mentor(id=0, **fields)  # type: ignore[arg-type]
-    mentor = _normalized_mentor(mentor)
+    mentor = Mentor(id=0, **normalized(fields, MENTOR_NORMALIZERS))  # type: ignore[arg-type]
     check_mentor(mentor)
     return mentor
 
 
-def _normalized_mentor(mentor: Mentor) -> Mentor:
-    return replace(
-        mentor,
-        korean_name=clean(mentor.korean_name),
-        english_name=clean(mentor.english_name),
-        affiliation=clean(mentor.affiliation),
-        email=mentor.email.strip().lower(),
-        expertise=clean_tags(mentor.expertise),
-        time_zone=mentor.time_zone.strip() or HUB_ZONE,
-    )
-
-
 def update_mentor(mentor: Mentor, changes: dict[str, object]) -> tuple[Mentor, list[str]]:
-    candidate = _normalized_mentor(replace(mentor, **changes))  # type: ignore[arg-type]
-    changed = sorted(k for k in changes if getattr(candidate, k) != getattr(mentor, k))
-    if not changed:
-        return mentor, []
-    updated = replace(candidate, version=mentor.version + 1)
-    check_mentor(updated)
-    return updated, changed
+    return revise(mentor, changes, MENTOR_NORMALIZERS, check_mentor)
 
 
 @dataclass(frozen=True)
-class AvailabilityException:
+class AvailabilityException(Named):
+    collection = "availabilityExceptions"
+
     id: int
     mentor_id: int
     available: bool  # True: extra hours; False: away
@@ -126,22 +115,16 @@ class AvailabilityException:
     reason: str = ""
     created_at: datetime | None = None
 
-    @property
-    def name(self) -> str:
-        return f"availabilityExceptions/{self.id}"
-
 
 @dataclass(frozen=True)
-class Room:
+class Room(Named):
+    collection = "rooms"
+
     id: int
     display_name: str
     capacity: int
     floor: int = 0
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"rooms/{self.id}"
 
 
 def new_room(*, display_name: str, capacity: int, floor: int = 0) -> Room:
@@ -159,7 +142,9 @@ def new_room(*, display_name: str, capacity: int, floor: int = 0) -> Room:
 
 
 @dataclass(frozen=True)
-class SessionType:
+class SessionType(Named):
+    collection = "sessionTypes"
+
     id: int
     display_name: str
     category: str
@@ -167,10 +152,6 @@ class SessionType:
     buffer_before: timedelta = timedelta(0)
     buffer_after: timedelta = timedelta(0)
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"sessionTypes/{self.id}"
 
 
 def _whole_minutes(span: timedelta) -> bool:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, invalid
+from hubcore.resources import Named, Versioned
 from services.companies.registry.domain import SELECTED
 
 SEAT_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK", "INDIVIDUAL")
@@ -30,7 +31,9 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class Round:
+class Round(Named):
+    collection = "rounds"
+
     id: int
     title: str
     open_date: date
@@ -40,10 +43,6 @@ class Round:
     questions: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     applications: int = 0  # how many applied: filled by the reads that show it
-
-    @property
-    def name(self) -> str:
-        return f"rounds/{self.id}"
 
     @property
     def total_seats(self) -> int:
@@ -178,7 +177,9 @@ def _explain(e: Ranked, above: Ranked | None, order: list[Criterion]) -> str:
 
 
 @dataclass(frozen=True)
-class Application:
+class Application(Versioned):
+    collection = "applications"
+
     id: int
     round_id: int
     applicant: str  # companies/1 or people/2
@@ -189,14 +190,6 @@ class Application:
     decision_reason: str = ""
     created_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"applications/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     def decide(self, decision: str, reason: str, *, selected_of_kind: int, seats_of_kind: int) -> Application:
         if decision not in DECISIONS[self.state]:
