@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hubcore.errors import InvalidArgument
+from hubcore.errors import InvalidArgument, refuse_if
 from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
@@ -69,15 +69,11 @@ class Mentor(Versioned):
 
 
 def check_mentor(mentor: Mentor) -> None:
-    problems = []
-    if not mentor.korean_name:
-        problems.append(("mentor.korean_name", "is required"))
-    if mentor.kind not in MENTOR_KINDS:
-        problems.append(("mentor.kind", "is required"))
-    if len(mentor.expertise) > MAX_TAGS:
-        problems.append(("mentor.expertise", f"has more than {MAX_TAGS} tags"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not mentor.korean_name, "mentor.korean_name", "is required"),
+        (mentor.kind not in MENTOR_KINDS, "mentor.kind", "is required"),
+        (len(mentor.expertise) > MAX_TAGS, "mentor.expertise", f"has more than {MAX_TAGS} tags"),
+    )
     zone(mentor.time_zone, "mentor.time_zone")
     check_windows(mentor.windows, "mentor.weekly_availability")
 
@@ -129,15 +125,11 @@ class Room(Named):
 
 def new_room(*, display_name: str, capacity: int, floor: int = 0) -> Room:
     room = Room(id=0, display_name=clean(display_name), capacity=capacity, floor=floor)
-    problems = []
-    if not room.display_name:
-        problems.append(("room.display_name", "is required"))
-    if not 1 <= capacity <= 1000:
-        problems.append(("room.capacity", "must be 1 to 1000"))
-    if not -5 <= floor <= 200:
-        problems.append(("room.floor", "must be -5 to 200"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not room.display_name, "room.display_name", "is required"),
+        (not 1 <= capacity <= 1000, "room.capacity", "must be 1 to 1000"),
+        (not -5 <= floor <= 200, "room.floor", "must be -5 to 200"),
+    )
     return room
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 
-from hubcore.errors import FailedPrecondition, InvalidArgument, invalid
+from hubcore.errors import FailedPrecondition, InvalidArgument, invalid, refuse_if
 from hubcore.resources import Named, Versioned
 from services.companies.registry.domain import SELECTED
 
@@ -66,22 +66,16 @@ class Round(Named):
 
 
 def check_round(r: Round) -> None:
-    problems = []
-    if not r.title.strip():
-        problems.append(("round.title", "is required"))
-    if r.close_date < r.open_date:
-        problems.append(("round.close_date", "is before open_date"))
-    if not r.seats or any(n <= 0 for n in r.seats.values()):
-        problems.append(("round.seats", "must offer a positive count of at least one seat kind"))
-    if not r.criteria:
-        problems.append(("round.criteria", "needs at least one criterion"))
     keys = [c.key for c in r.criteria]
-    if len(set(keys)) != len(keys):
-        problems.append(("round.criteria", "has a key twice"))
-    if any(c.weight <= 0 for c in r.criteria):
-        problems.append(("round.criteria", "weights must be positive"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not r.title.strip(), "round.title", "is required"),
+        (r.close_date < r.open_date, "round.close_date", "is before open_date"),
+        (not r.seats or any(n <= 0 for n in r.seats.values()), "round.seats",
+         "must offer a positive count of at least one seat kind"),
+        (not r.criteria, "round.criteria", "needs at least one criterion"),
+        (len(set(keys)) != len(keys), "round.criteria", "has a key twice"),
+        (any(c.weight <= 0 for c in r.criteria), "round.criteria", "weights must be positive"),
+    )  # fmt: skip
 
 
 def competition_ratio(applications: int, seats: int) -> float:
