@@ -123,3 +123,10 @@ class Unavailable(HubError):
 
 class Internal(HubError):
     code = code_pb2.INTERNAL
+
+
+def refuse_if(*checks: tuple[bool, str, str]) -> None:
+    """Field checks declared as data, (failed, field, description) each: INVALID_ARGUMENT naming every failed one."""
+    problems = [(field, description) for failed, field, description in checks if failed]
+    if problems:
+        raise InvalidArgument(problems)

@@ -445,3 +445,32 @@ async def rows(conn: AsyncConnection, table: sa.Table, where: sa.ColumnElement[b
     """Every row of a table that matches, as records for an export."""
     result = await conn.execute(sa.select(table).where(where))
     return [(table.name, dict(row._mapping)) for row in result.all()]
+
+
+async def rows_with_children(
+    conn: AsyncConnection, table: sa.Table, where: sa.ColumnElement[bool], *children: sa.Column[Any]
+) -> list[Record]:
+    """The matching rows of a table, then for each child (a column naming the table's id) the rows under them."""
+    found = await rows(conn, table, where)
+    ids = [row["id"] for _, row in found]
+    for column in children if ids else ():
+        found += await rows(conn, column.table, column.in_(ids))
+    return found
+
+
+async def erase_by_digest(
+    conn: AsyncConnection, texts: Iterable[tuple[sa.Table, tuple[sa.Column[Any], ...]]], salt: str, digests: set[str]
+) -> set[str]:
+    """For a service that holds people only in free text: in each table's columns, the parts that hash to one of
+    a PersonErased's digests become ERASED (row by id). Returns the values found, to scrub from the events."""
+    found: set[str] = set()
+    for table, columns in texts:
+        key = table.c.id
+        for row in (await conn.execute(sa.select(key, *columns))).all():
+            hits = {v for column in columns for v in find_by_digest(row._mapping[column.name], salt, digests)}
+            if hits:
+                found.update(hits)
+                erased = distinct_values(*hits)
+                replaced = {column.name: replace_values(row._mapping[column.name], erased) for column in columns}
+                await conn.execute(table.update().where(key == row[0]).values(replaced))
+    return found

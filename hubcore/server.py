@@ -7,9 +7,9 @@ import asyncio
 import contextlib
 import ipaddress
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import structlog
@@ -54,6 +54,28 @@ class GrpcService:
     roles: dict[str, frozenset[str]]
     default_roles: frozenset[str] | None = None
 
+    @classmethod
+    def of(
+        cls, pb2: Any, pb2_grpc: Any, name: str, servicer: Any, roles: dict[str, frozenset[str]],
+        default_roles: frozenset[str] | None = None,
+    ) -> GrpcService:  # fmt: skip
+        """Service `name` of a generated pair of modules (`hub/x/v1/x_pb2`, `x_pb2_grpc`)."""
+        return cls(
+            getattr(pb2_grpc, f"add_{name}Servicer_to_server"),
+            servicer,
+            pb2.DESCRIPTOR.services_by_name[name],
+            roles,
+            default_roles,
+        )
+
+
+class Policy(Protocol):
+    """A service's `policy` module: the input rules and who may call which method."""
+
+    RULES: dict[type, Rules]
+    ROLES: dict[str, frozenset[str]]
+    DEFAULT_ROLES: frozenset[str]
+
 
 @dataclass
 class Listener:
@@ -96,13 +118,16 @@ class ConfigurationError(RuntimeError):
 class Runtime:
     """Everything one service process runs, started and stopped in the right order."""
 
-    def __init__(self, settings: Settings, *, migrations: str) -> None:
+    def __init__(
+        self, settings: Settings, *, migrations: str, personal_data: PersonalData | None = None,
+        consumers: Iterable[events.ConsumerSpec] = (),
+    ) -> None:  # fmt: skip
         self.settings = settings
         self.migrations = migrations
         self.db = Database(settings.database_url, source=settings.service)
         self.services: list[GrpcService] = []
         self.rules: dict[type, Rules] = {}
-        self.consumer_specs: list[events.ConsumerSpec] = []
+        self.consumer_specs: list[events.ConsumerSpec] = list(consumers)
         self.consumers: list[events.EventConsumer] = []
         self.loops: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self.relay: events.OutboxRelay | None = None
@@ -122,7 +147,7 @@ class Runtime:
         # hub.ops.access_token.revoked through a consumer of its own.
         self.verifier = tokens.TokenVerifier(self.db, settings.token_signing_keys)
         # What the service holds about a company or a person, for PrivacyService (every service serves it).
-        self.personal_data: PersonalData | None = None
+        self.personal_data = personal_data
         # The runtime's tables that grow with traffic; a service adds its own (add_retention).
         published, resolved = outbox.c.published_at, dead_letters.c.resolved_at
         self.retentions = [
@@ -135,6 +160,12 @@ class Runtime:
     def add_service(self, service: GrpcService, rules: dict[type, Rules] | None = None) -> None:
         self.services.append(service)
         self.rules.update(rules or {})
+
+    def add_api(self, pb2: Any, pb2_grpc: Any, name: str, servicer: Any, policy: Policy) -> None:
+        """Serves `name` (see GrpcService.of) on the main port, with its policy's rules and roles."""
+        self.add_service(
+            GrpcService.of(pb2, pb2_grpc, name, servicer, policy.ROLES, policy.DEFAULT_ROLES), policy.RULES
+        )
 
     def add_consumer(self, spec: events.ConsumerSpec) -> None:
         self.consumer_specs.append(spec)

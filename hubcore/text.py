@@ -30,3 +30,8 @@ def search_text(*parts: str) -> str:
 def normalize_text(text: str) -> str:
     """What a search query is compared as: NFC (composed and decomposed Hangul match), case-folded, trimmed."""
     return unicodedata.normalize("NFC", text).casefold().strip()
+
+
+def email_address(text: str) -> str:
+    """An email address as stored and compared: trimmed, lower case."""
+    return text.strip().lower()

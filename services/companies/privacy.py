@@ -29,6 +29,7 @@ from hubcore.privacy import (
     distinct_values,
     response_types,
     rows,
+    rows_with_children,
     scrub_runtime_tables,
     subject_id,
 )
@@ -62,11 +63,9 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
             found += await rows(conn, table, table.c.company_id == number)
         found += await rows(conn, tables.company_rounds, tables.company_rounds.c.company_id == number)
         found += await rows(conn, tables.stats_companies, tables.stats_companies.c.company == name)
-    applications = await rows(conn, tables.applications, tables.applications.c.applicant == name)
-    found += applications
-    ids = [row["id"] for _, row in applications]
-    if ids:
-        found += await rows(conn, tables.scores, tables.scores.c.application_id.in_(ids))
+    found += await rows_with_children(
+        conn, tables.applications, tables.applications.c.applicant == name, tables.scores.c.application_id
+    )
     found += await rows(conn, tables.conflicts, tables.conflicts.c.applicant == name)
     found += await rows(conn, tables.erasures, tables.erasures.c.subject == name)
     return found

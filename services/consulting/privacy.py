@@ -30,10 +30,10 @@ from hubcore.privacy import (
     Record,
     contact_digest,
     distinct_values,
-    find_by_digest,
-    replace_values,
+    erase_by_digest,
     response_types,
     rows,
+    rows_with_children,
     scrub_runtime_tables,
     subject_id,
 )
@@ -52,11 +52,9 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
         return await _person_rows(conn, name, match)
     number = subject_id(name)
     found = await rows(conn, store.company_directory, store.company_directory.c.company == name)
-    sessions = await rows(conn, store.sessions, store.sessions.c.company_id == number)
-    found += sessions
-    ids = [row["id"] for _, row in sessions]
-    if ids:
-        found += await rows(conn, store.session_changes, store.session_changes.c.session_id.in_(ids))
+    found += await rows_with_children(
+        conn, store.sessions, store.sessions.c.company_id == number, store.session_changes.c.session_id
+    )
     found += await rows(conn, store.action_items, store.action_items.c.company_id == number)
     found += await rows(conn, store.bookings, store.bookings.c.resource == name)
     found += await rows(conn, store.registrations, store.registrations.c.company_id == number)
@@ -124,19 +122,9 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
                 found.add(owner)
             await conn.execute(store.action_items.update().where(a.id == item_id).values(owner=ERASED))
     s, c = store.sessions.c, store.session_changes.c
-    texts = ((store.sessions, s.id, (s.agenda, s.notes, s.cancel_reason)), (store.action_items, a.id, (a.description,)),
-             (store.session_changes, c.id, (c.reason,)))  # fmt: skip
-    for table, key, columns in texts:
-        for row in (await conn.execute(sa.select(key, *columns))).all():
-            hits = {v for column in columns for v in find_by_digest(row._mapping[column.name], payload.salt, digests)}
-            if hits:
-                found.update(hits)
-                erased = distinct_values(*hits)
-                await conn.execute(
-                    table.update()
-                    .where(key == row[0])
-                    .values({column.name: replace_values(row._mapping[column.name], erased) for column in columns})
-                )
+    texts = ((store.sessions, (s.agenda, s.notes, s.cancel_reason)), (store.action_items, (a.description,)),
+             (store.session_changes, (c.reason,)))  # fmt: skip
+    found |= await erase_by_digest(conn, texts, payload.salt, digests)
     if found:
         await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
 

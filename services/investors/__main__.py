@@ -16,16 +16,14 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
 def build(settings: Settings) -> Runtime:
-    runtime = Runtime(settings, migrations=MIGRATIONS)
-    runtime.add_service(
-        GrpcService(
-            add_to_server=investors_pb2_grpc.add_InvestorServiceServicer_to_server,
-            servicer=investor_servicer.InvestorApi(runtime.db),
-            descriptor=investors_pb2.DESCRIPTOR.services_by_name["InvestorService"],
-            roles=policy.ROLES,
-            default_roles=policy.DEFAULT_ROLES,
-        ),
-        policy.RULES,
+    runtime = Runtime(
+        settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.CONSUMERS
+    )
+    investors = investor_servicer.InvestorApi(runtime.db)
+    runtime.add_api(investors_pb2, investors_pb2_grpc, "InvestorService", investors, policy)
+    partner_api = partner_servicer.PartnerApi(runtime.db)
+    partners = GrpcService.of(
+        partner_pb2, partner_pb2_grpc, "PartnerService", partner_api, policy.PARTNER_ROLES, policy.PARTNER_DEFAULT_ROLES
     )
     access = partner_access.PartnerAccess(runtime.db)
     runtime.add_listener(
@@ -33,15 +31,7 @@ def build(settings: Settings) -> Runtime:
             name="partner",
             host=settings.partner_host,
             port=settings.partner_port,
-            services=[
-                GrpcService(
-                    add_to_server=partner_pb2_grpc.add_PartnerServiceServicer_to_server,
-                    servicer=partner_servicer.PartnerApi(runtime.db),
-                    descriptor=partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
-                    roles=policy.PARTNER_ROLES,
-                    default_roles=policy.PARTNER_DEFAULT_ROLES,
-                )
-            ],
+            services=[partners],
             rules=policy.PARTNER_RULES,
             authenticate=access.authenticate,
             tls_cert=settings.partner_tls_cert,
@@ -56,9 +46,6 @@ def build(settings: Settings) -> Runtime:
     calls, refusals = store.partner_calls, store.partner_refusals
     runtime.add_retention(Retention(calls, calls.c.called_at, settings.partner_call_retention_days))
     runtime.add_retention(Retention(refusals, refusals.c.minute, settings.partner_refusal_retention_days))
-    runtime.personal_data = privacy.PERSONAL_DATA
-    for spec in handlers.CONSUMERS:
-        runtime.add_consumer(spec)
     return runtime
 
 

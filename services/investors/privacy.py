@@ -25,10 +25,10 @@ from hubcore.privacy import (
     PersonalData,
     Record,
     distinct_values,
-    find_by_digest,
-    replace_values,
+    erase_by_digest,
     response_types,
     rows,
+    rows_with_children,
     scrub_runtime_tables,
     subject_id,
 )
@@ -47,16 +47,11 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
         return []
     number = subject_id(name)
     found = await rows(conn, store.directory, store.directory.c.id == number)
-    introductions = await rows(conn, store.introductions, store.introductions.c.company_id == number)
-    found += introductions
-    ids = [row["id"] for _, row in introductions]
-    if ids:
-        found += await rows(conn, store.introduction_history, store.introduction_history.c.introduction_id.in_(ids))
-    funding = await rows(conn, store.rounds, store.rounds.c.company_id == number)
-    found += funding
-    round_ids = [row["id"] for _, row in funding]
-    if round_ids:
-        found += await rows(conn, store.round_participants, store.round_participants.c.round_id.in_(round_ids))
+    i, r = store.introductions.c, store.rounds.c
+    found += await rows_with_children(
+        conn, store.introductions, i.company_id == number, store.introduction_history.c.introduction_id
+    )
+    found += await rows_with_children(conn, store.rounds, r.company_id == number, store.round_participants.c.round_id)
     return found
 
 
@@ -85,22 +80,12 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     parts of it that hash to the event's digests are replaced, here and in the stored events."""
     assert isinstance(payload, ev.PersonErased)
     digests = set(payload.contact_digests)
-    conn = uow.conn
-    found: set[str] = set()
     i, h = store.introductions.c, store.introduction_history.c
-    for table, key, column in ((store.introductions, i.id, i.note), (store.introduction_history, h.id, h.reason)):
-        for row_id, text in (await conn.execute(sa.select(key, column))).all():
-            values = find_by_digest(text, payload.salt, digests)
-            if values:
-                found.update(values)
-                await conn.execute(
-                    table.update()
-                    .where(key == row_id)
-                    .values({column.name: replace_values(text, distinct_values(*values))})
-                )
+    texts = ((store.introductions, (i.note,)), (store.introduction_history, (h.reason,)))
+    found = await erase_by_digest(uow.conn, texts, payload.salt, digests)
     if found:
         name = payload.person.name or envelope.subject_id
-        await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
+        await scrub_runtime_tables(uow.conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
 
 
 ERASURES = ConsumerSpec(durable="investors-erasures", subjects=["hub.companies.person.erased"], handler=person_erased)

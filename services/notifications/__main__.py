@@ -7,7 +7,7 @@ from pathlib import Path
 from hub.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 
 from hubcore.db import now
-from hubcore.server import GrpcService, Runtime, serve_forever
+from hubcore.server import Runtime, serve_forever
 from hubcore.settings import Settings
 from services.notifications import api, policy, privacy, store
 from services.notifications.config import Config
@@ -20,21 +20,12 @@ MIGRATIONS = str(Path(__file__).parent / "migrations")
 def build(settings: Settings, config: Config | None = None, clock: Clock = now) -> Runtime:
     """clock is the rules' and the scheduler's idea of now (tests move it)."""
     cfg = config or Config.from_env()
-    runtime = Runtime(settings, migrations=MIGRATIONS)
-    runtime.add_service(
-        GrpcService(
-            add_to_server=notifications_pb2_grpc.add_NotificationServiceServicer_to_server,
-            servicer=api.NotificationApi(runtime.db, cfg, clock),
-            descriptor=notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"],
-            roles=policy.ROLES,
-            default_roles=policy.DEFAULT_ROLES,
-        ),
-        policy.RULES,
-    )
-    runtime.personal_data = privacy.PERSONAL_DATA
     handlers = Handlers(cfg, clock)
-    for spec in handlers.consumers():
-        runtime.add_consumer(spec)
+    runtime = Runtime(
+        settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.consumers()
+    )
+    servicer = api.NotificationApi(runtime.db, cfg, clock)
+    runtime.add_api(notifications_pb2, notifications_pb2_grpc, "NotificationService", servicer, policy)
     if cfg.clock_rules_seconds > 0:
         runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db))
     scheduler = Scheduler(runtime.db, cfg, clock=clock)

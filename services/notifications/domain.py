@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from hubcore import errors
+from hubcore.resources import Named
 
 # Follow-up states
 PENDING, DISPATCHED, CANCELLED, EXPIRED = "PENDING", "DISPATCHED", "CANCELLED", "EXPIRED"
@@ -86,7 +87,9 @@ def follow_up_key(rule: str, entity: str, occasion: str) -> str:
 
 
 @dataclass(frozen=True)
-class FollowUp:
+class FollowUp(Named):
+    collection = "followUps"
+
     id: int
     rule: str
     entity: str
@@ -100,10 +103,6 @@ class FollowUp:
     created_at: datetime
     updated_at: datetime
 
-    @property
-    def name(self) -> str:
-        return f"followUps/{self.id}"
-
     def check_cancellable(self) -> None:
         if self.state != PENDING:
             raise errors.FailedPrecondition(
@@ -114,7 +113,9 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(Named):
+    collection = "deliveries"
+
     id: int
     follow_up_id: int
     recipient_id: int
@@ -132,10 +133,6 @@ class Delivery:
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
-
-    @property
-    def name(self) -> str:
-        return f"deliveries/{self.id}"
 
     def check_retryable(self) -> None:
         if self.state in (SENT, SENDING):
@@ -175,7 +172,9 @@ class Preference:
 
 
 @dataclass(frozen=True)
-class Recipient:
+class Recipient(Named):
+    collection = "recipients"
+
     id: int
     source: str  # people/7, programManagers/<email>
     kind: str
@@ -186,10 +185,6 @@ class Recipient:
     active: bool
     preference: Preference
     source_version: int = 0  # the owning service's version of the person we hold
-
-    @property
-    def name(self) -> str:
-        return f"recipients/{self.id}"
 
 
 def effective_channels(chosen: tuple[str, ...] | list[str]) -> tuple[str, ...]:

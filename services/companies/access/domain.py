@@ -7,10 +7,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from hubcore import errors
+from hubcore.resources import Named
 
 
 @dataclass(frozen=True)
-class IssuedToken:
+class IssuedToken(Named):
+    collection = "accessTokens"
+
     id: str
     subject: str
     role: str  # "admin" or "service", as the token carries it
@@ -21,10 +24,6 @@ class IssuedToken:
     revoked_at: datetime | None = None
     revoked_by: str = ""
     revoke_reason: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"accessTokens/{self.id}"
 
     def revoke(self, when: datetime, by: str, reason: str) -> IssuedToken:
         if self.revoked_at is not None:

@@ -12,7 +12,8 @@ from datetime import date, datetime
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
 from hubcore.requests import Check, e164, email, length, max_items, required, url
-from hubcore.text import clean, clean_tags, search_text
+from hubcore.resources import Normalizers, Versioned, normalized, revise
+from hubcore.text import clean, clean_tags, email_address, search_text
 
 SECTORS = (
     "MEDICAL", "EDUCATION", "MANUFACTURING", "MOBILITY", "FINANCE", "RETAIL",
@@ -56,6 +57,9 @@ PERSON_FIELDS: dict[str, list[Check]] = {
     "email": [email, length(3, 200)],
     "phone": [e164],
 }
+# How a masked update's values are stored (names NFC and trimmed, tags case-folded, email lower case).
+COMPANY_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "tags": clean_tags}
+PERSON_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "email": email_address}
 
 
 def field_problems(entity: object, resource: str, fields: Mapping[str, list[Check]]) -> list[tuple[str, str]]:
@@ -70,7 +74,9 @@ def field_problems(entity: object, resource: str, fields: Mapping[str, list[Chec
 
 
 @dataclass(frozen=True)
-class Company:
+class Company(Versioned):
+    collection = "companies"
+
     id: int
     korean_name: str
     sector: str
@@ -88,14 +94,6 @@ class Company:
     funding_raised: int = 0  # KRW, from the closed rounds the investors service reports
     last_round: str = ""
     erased_at: datetime | None = None  # personal data erased on request (a tombstone)
-
-    @property
-    def name(self) -> str:
-        return f"companies/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     @property
     def search_text(self) -> str:
@@ -156,22 +154,13 @@ def check_company(company: Company, today: date) -> None:
 def update_company(company: Company, changes: dict[str, object], *, today: date) -> tuple[Company, list[str]]:
     """Applies the masked fields; returns the new company and the fields whose value changed."""
     company.require_active()
-    normalized = dict(changes)
-    for key in ("korean_name", "english_name"):
-        if key in normalized:
-            normalized[key] = clean(str(normalized[key]))
-    if "tags" in normalized:
-        normalized["tags"] = clean_tags(list(normalized["tags"]))  # type: ignore[call-overload]
-    changed = [k for k, v in normalized.items() if getattr(company, k) != v]
-    if not changed:
-        return company, []
-    updated = replace(company, **normalized, version=company.version + 1)  # type: ignore[arg-type]
-    check_company(updated, today)
-    return updated, sorted(changed)
+    return revise(company, changes, COMPANY_NORMALIZERS, lambda updated: check_company(updated, today))
 
 
 @dataclass(frozen=True)
-class Person:
+class Person(Versioned):
+    collection = "people"
+
     id: int
     korean_name: str
     role: str
@@ -184,14 +173,6 @@ class Person:
     updated_at: datetime | None = None
     version: int = 1
     erased_at: datetime | None = None  # personal data erased on request (a tombstone)
-
-    @property
-    def name(self) -> str:
-        return f"people/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     @property
     def search_text(self) -> str:
@@ -211,27 +192,10 @@ def check_person(person: Person) -> None:
 
 
 def new_person(**fields: object) -> Person:
-    person = Person(id=0, **fields)  # type: ignore[arg-type]
-    person = replace(
-        person,
-        korean_name=clean(person.korean_name),
-        english_name=clean(person.english_name),
-        email=person.email.strip().lower(),
-    )
+    person = Person(id=0, **normalized(fields, PERSON_NORMALIZERS))  # type: ignore[arg-type]
     check_person(person)
     return person
 
 
 def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, list[str]]:
-    normalized = dict(changes)
-    for key in ("korean_name", "english_name"):
-        if key in normalized:
-            normalized[key] = clean(str(normalized[key]))
-    if "email" in normalized:
-        normalized["email"] = str(normalized["email"]).strip().lower()
-    changed = [k for k, v in normalized.items() if getattr(person, k) != v]
-    if not changed:
-        return person, []
-    updated = replace(person, **normalized, version=person.version + 1)  # type: ignore[arg-type]
-    check_person(updated)
-    return updated, sorted(changed)
+    return revise(person, changes, PERSON_NORMALIZERS, check_person)

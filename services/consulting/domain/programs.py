@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.errors import FailedPrecondition, refuse_if
+from hubcore.resources import Named
 from hubcore.text import clean
 from services.consulting.domain.common import PROGRAM_KINDS, check_interval
 
@@ -15,7 +16,9 @@ REGISTERED, ATTENDED, ABSENT = "REGISTERED", "ATTENDED", "ABSENT"
 
 
 @dataclass(frozen=True)
-class Program:
+class Program(Named):
+    collection = "programs"
+
     id: int
     display_name: str
     kind: str
@@ -30,31 +33,25 @@ class Program:
     created_at: datetime | None = None
     version: int = 1
 
-    @property
-    def name(self) -> str:
-        return f"programs/{self.id}"
-
 
 def new_program(
     *, display_name: str, kind: str, start: datetime | None, end: datetime | None, room_id: int | None,
     capacity: int, description: str,
 ) -> Program:  # fmt: skip
-    problems = []
-    if not clean(display_name):
-        problems.append(("program.display_name", "is required"))
-    if kind not in PROGRAM_KINDS:
-        problems.append(("program.kind", "is required"))
-    if not 0 <= capacity <= 100_000:
-        problems.append(("program.capacity", "must be 0 (no limit) to 100000"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not clean(display_name), "program.display_name", "is required"),
+        (kind not in PROGRAM_KINDS, "program.kind", "is required"),
+        (not 0 <= capacity <= 100_000, "program.capacity", "must be 0 (no limit) to 100000"),
+    )
     check_interval(start, end, "program.interval", longest=timedelta(days=366))
     assert start is not None and end is not None
     return Program(0, clean(display_name), kind, start, end, room_id, capacity, description.strip())
 
 
 @dataclass(frozen=True)
-class Registration:
+class Registration(Named):
+    collection = "registrations"
+
     id: int
     program_id: int
     participant_name: str
@@ -62,10 +59,6 @@ class Registration:
     company_id: int | None = None
     state: str = REGISTERED
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"registrations/{self.id}"
 
 
 def check_attendance(program: Program, at: datetime) -> None:

@@ -4,11 +4,12 @@ and the companies as this service knows them (a read model of the companies serv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hubcore.errors import InvalidArgument
-from hubcore.text import clean, clean_tags
+from hubcore.errors import InvalidArgument, refuse_if
+from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
+from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
     CATEGORIES,
     DAY_MINUTES,
@@ -50,7 +51,9 @@ def check_windows(windows: Sequence[Window], field_path: str) -> None:
 
 
 @dataclass(frozen=True)
-class Mentor:
+class Mentor(Versioned):
+    collection = "mentors"
+
     id: int
     korean_name: str
     kind: str
@@ -64,60 +67,42 @@ class Mentor:
     updated_at: datetime | None = None
     version: int = 1
 
-    @property
-    def name(self) -> str:
-        return f"mentors/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
-
 
 def check_mentor(mentor: Mentor) -> None:
-    problems = []
-    if not mentor.korean_name:
-        problems.append(("mentor.korean_name", "is required"))
-    if mentor.kind not in MENTOR_KINDS:
-        problems.append(("mentor.kind", "is required"))
-    if len(mentor.expertise) > MAX_TAGS:
-        problems.append(("mentor.expertise", f"has more than {MAX_TAGS} tags"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not mentor.korean_name, "mentor.korean_name", "is required"),
+        (mentor.kind not in MENTOR_KINDS, "mentor.kind", "is required"),
+        (len(mentor.expertise) > MAX_TAGS, "mentor.expertise", f"has more than {MAX_TAGS} tags"),
+    )
     zone(mentor.time_zone, "mentor.time_zone")
     check_windows(mentor.windows, "mentor.weekly_availability")
 
 
+# How a mentor's values are stored: names NFC and trimmed, email lower case, tags case-folded, a zone given.
+MENTOR_NORMALIZERS: Normalizers = {
+    "korean_name": clean,
+    "english_name": clean,
+    "affiliation": clean,
+    "email": email_address,
+    "expertise": clean_tags,
+    "time_zone": lambda zone: zone.strip() or HUB_ZONE,
+}
+
+
 def new_mentor(**fields: object) -> Mentor:
-    mentor = Mentor(id=0, **fields)  # type: ignore[arg-type]
-    mentor = _normalized_mentor(mentor)
+    mentor = Mentor(id=0, **normalized(fields, MENTOR_NORMALIZERS))  # type: ignore[arg-type]
     check_mentor(mentor)
     return mentor
 
 
-def _normalized_mentor(mentor: Mentor) -> Mentor:
-    return replace(
-        mentor,
-        korean_name=clean(mentor.korean_name),
-        english_name=clean(mentor.english_name),
-        affiliation=clean(mentor.affiliation),
-        email=mentor.email.strip().lower(),
-        expertise=clean_tags(mentor.expertise),
-        time_zone=mentor.time_zone.strip() or HUB_ZONE,
-    )
-
-
 def update_mentor(mentor: Mentor, changes: dict[str, object]) -> tuple[Mentor, list[str]]:
-    candidate = _normalized_mentor(replace(mentor, **changes))  # type: ignore[arg-type]
-    changed = sorted(k for k in changes if getattr(candidate, k) != getattr(mentor, k))
-    if not changed:
-        return mentor, []
-    updated = replace(candidate, version=mentor.version + 1)
-    check_mentor(updated)
-    return updated, changed
+    return revise(mentor, changes, MENTOR_NORMALIZERS, check_mentor)
 
 
 @dataclass(frozen=True)
-class AvailabilityException:
+class AvailabilityException(Named):
+    collection = "availabilityExceptions"
+
     id: int
     mentor_id: int
     available: bool  # True: extra hours; False: away
@@ -126,40 +111,32 @@ class AvailabilityException:
     reason: str = ""
     created_at: datetime | None = None
 
-    @property
-    def name(self) -> str:
-        return f"availabilityExceptions/{self.id}"
-
 
 @dataclass(frozen=True)
-class Room:
+class Room(Named):
+    collection = "rooms"
+
     id: int
     display_name: str
     capacity: int
     floor: int = 0
     created_at: datetime | None = None
 
-    @property
-    def name(self) -> str:
-        return f"rooms/{self.id}"
-
 
 def new_room(*, display_name: str, capacity: int, floor: int = 0) -> Room:
     room = Room(id=0, display_name=clean(display_name), capacity=capacity, floor=floor)
-    problems = []
-    if not room.display_name:
-        problems.append(("room.display_name", "is required"))
-    if not 1 <= capacity <= 1000:
-        problems.append(("room.capacity", "must be 1 to 1000"))
-    if not -5 <= floor <= 200:
-        problems.append(("room.floor", "must be -5 to 200"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not room.display_name, "room.display_name", "is required"),
+        (not 1 <= capacity <= 1000, "room.capacity", "must be 1 to 1000"),
+        (not -5 <= floor <= 200, "room.floor", "must be -5 to 200"),
+    )
     return room
 
 
 @dataclass(frozen=True)
-class SessionType:
+class SessionType(Named):
+    collection = "sessionTypes"
+
     id: int
     display_name: str
     category: str
@@ -167,10 +144,6 @@ class SessionType:
     buffer_before: timedelta = timedelta(0)
     buffer_after: timedelta = timedelta(0)
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"sessionTypes/{self.id}"
 
 
 def _whole_minutes(span: timedelta) -> bool:

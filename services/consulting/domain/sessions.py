@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.resources import Versioned
 from hubcore.text import clean
 from services.consulting.domain.common import MAX_SESSION, MIN_SESSION, check_interval
 from services.consulting.domain.resources import SessionType
@@ -26,7 +27,9 @@ OPEN, DONE = "OPEN", "DONE"  # action items
 
 
 @dataclass(frozen=True)
-class Session:
+class Session(Versioned):
+    collection = "sessions"
+
     id: int
     company_id: int
     mentor_id: int
@@ -44,14 +47,6 @@ class Session:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"sessions/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     def holds(self) -> list[tuple[str, datetime, datetime]]:
         """The bookings this session holds: the mentor with the type's buffers, the company and the room
@@ -158,7 +153,9 @@ def conflict_message(resource: str, holder: str) -> str:
 
 
 @dataclass(frozen=True)
-class ActionItem:
+class ActionItem(Versioned):
+    collection = "actionItems"
+
     id: int
     session_id: int
     company_id: int
@@ -171,14 +168,6 @@ class ActionItem:
     overdue_at: datetime | None = None  # when the overdue event went out
     created_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"actionItems/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     def is_overdue(self, on: date) -> bool:
         return self.state == OPEN and self.due_date < on

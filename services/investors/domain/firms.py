@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from hubcore.text import clean, clean_tags, search_text
+from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
+from hubcore.text import clean, clean_tags, email_address, search_text
 
 FIRM_TYPES = ("VC", "CVC", "ANGEL_NETWORK", "PUBLIC_FUND", "ACCELERATOR")
 # The companies service's vocabulary, as its events carry it (hub.events.v1.CompanySnapshot).
@@ -74,7 +75,9 @@ def new_thesis(
 
 
 @dataclass(frozen=True)
-class Firm:
+class Firm(Versioned):
+    collection = "firms"
+
     id: int
     korean_name: str
     type: str
@@ -85,14 +88,6 @@ class Firm:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"firms/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     @property
     def search_text(self) -> str:
@@ -123,28 +118,27 @@ def new_firm(
     return firm
 
 
+# How a masked update's values are stored: names NFC and trimmed, emails lower case, labels case-folded.
+FIRM_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "theses": tuple}
+PARTNER_NORMALIZERS: Normalizers = {
+    "korean_name": clean,
+    "english_name": clean,
+    "email": email_address,
+    "focus": lambda focus: tuple(clean_tags(focus)),
+}
+
+
 def update_firm(firm: Firm, changes: dict[str, object]) -> tuple[Firm, list[str]]:
-    normalized = dict(changes)
-    for key in ("korean_name", "english_name"):
-        if key in normalized:
-            normalized[key] = clean(str(normalized[key]))
-    if "theses" in normalized:
-        theses = normalized["theses"]
-        assert isinstance(theses, (list, tuple))
-        normalized["theses"] = tuple(theses)
-    changed = [k for k, v in normalized.items() if getattr(firm, k) != v]
-    if not changed:
-        return firm, []
-    updated = replace(firm, **normalized, version=firm.version + 1)  # type: ignore[arg-type]
-    check_firm(updated)
-    return updated, sorted(changed)
+    return revise(firm, changes, FIRM_NORMALIZERS, check_firm)
 
 
 # Partners and their API keys
 
 
 @dataclass(frozen=True)
-class Partner:
+class Partner(Versioned):
+    collection = "partners"
+
     id: int
     firm_id: int
     korean_name: str
@@ -157,48 +151,21 @@ class Partner:
     updated_at: datetime | None = None
     version: int = 1
 
-    @property
-    def name(self) -> str:
-        return f"partners/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
-
 
 def new_partner(**fields: object) -> Partner:
     """A partner as stored: names NFC, email lowercased, focus labels cleaned. Presence and lengths are input
     rules (policy.RULES)."""
-    partner = Partner(id=0, **fields)  # type: ignore[arg-type]
-    return replace(
-        partner,
-        korean_name=clean(partner.korean_name),
-        english_name=clean(partner.english_name),
-        email=partner.email.strip().lower(),
-        focus=tuple(clean_tags(partner.focus)),
-    )
+    return Partner(id=0, **normalized(fields, PARTNER_NORMALIZERS))  # type: ignore[arg-type]
 
 
 def update_partner(partner: Partner, changes: dict[str, object]) -> tuple[Partner, list[str]]:
-    normalized = dict(changes)
-    for key in ("korean_name", "english_name"):
-        if key in normalized:
-            normalized[key] = clean(str(normalized[key]))
-    if "email" in normalized:
-        normalized["email"] = str(normalized["email"]).strip().lower()
-    if "focus" in normalized:
-        focus = normalized["focus"]
-        assert isinstance(focus, (list, tuple))
-        normalized["focus"] = tuple(clean_tags(list(focus)))
-    changed = [k for k, v in normalized.items() if getattr(partner, k) != v]
-    if not changed:
-        return partner, []
-    updated = replace(partner, **normalized, version=partner.version + 1)  # type: ignore[arg-type]
-    return updated, sorted(changed)
+    return revise(partner, changes, PARTNER_NORMALIZERS)
 
 
 @dataclass(frozen=True)
-class ApiKey:
+class ApiKey(Named):
+    collection = "apiKeys"
+
     id: int
     partner_id: int
     firm_id: int
@@ -207,10 +174,6 @@ class ApiKey:
     description: str = ""
     created_at: datetime | None = None
     revoked_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"apiKeys/{self.id}"
 
     def refusal(self, when: datetime) -> str | None:
         """Why the key may not be used at `when`, or None."""
@@ -237,8 +200,10 @@ def key_expiry(requested: datetime | None, issued: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
-class PartnerCall:
+class PartnerCall(Named):
     """A row of the partner API's audit log: one call that reached the API, whatever its outcome."""
+
+    collection = "partnerCalls"
 
     id: int
     api_key_id: int | None
@@ -250,7 +215,3 @@ class PartnerCall:
     called_at: datetime
     request_id: str = ""
     peer: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"partnerCalls/{self.id}"

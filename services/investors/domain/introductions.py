@@ -7,13 +7,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from hubcore.resources import Named, OfCompany, Versioned
 from hubcore.text import clean
 
 # The company directory (a read model of the companies service's events)
 
 
 @dataclass(frozen=True)
-class DirectoryCompany:
+class DirectoryCompany(Named):
+    collection = "companies"
+
     id: int
     korean_name: str
     sector: str
@@ -24,10 +27,6 @@ class DirectoryCompany:
     website: str = ""
     archived: bool = False
     version: int = 0
-
-    @property
-    def name(self) -> str:
-        return f"companies/{self.id}"
 
 
 # What a program manager may share with a firm, and what is shared unless they say otherwise. Everything
@@ -85,7 +84,9 @@ class Transition:
 
 
 @dataclass(frozen=True)
-class Introduction:
+class Introduction(Versioned, OfCompany):
+    collection = "introductions"
+
     id: int
     company_id: int
     firm_id: int
@@ -100,18 +101,6 @@ class Introduction:
     updated_at: datetime | None = None
     version: int = 1
     history: tuple[Transition, ...] = field(default=())
-
-    @property
-    def name(self) -> str:
-        return f"introductions/{self.id}"
-
-    @property
-    def company(self) -> str:
-        return f"companies/{self.company_id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     @property
     def is_open(self) -> bool:

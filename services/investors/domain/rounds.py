@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.resources import OfCompany, Versioned
 from services.investors.domain.firms import MAX_PARTICIPANTS, ROUND_TYPES, won
 from services.investors.domain.introductions import CANCELLED
 
@@ -15,7 +16,9 @@ OPEN, CLOSED = "OPEN", "CLOSED"  # and CANCELLED, shared with introductions
 
 
 @dataclass(frozen=True)
-class Round:
+class Round(Versioned, OfCompany):
+    collection = "rounds"
+
     id: int
     company_id: int
     round_type: str
@@ -30,18 +33,6 @@ class Round:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"rounds/{self.id}"
-
-    @property
-    def company(self) -> str:
-        return f"companies/{self.company_id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     @property
     def firm_ids(self) -> set[int]:

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from hubcore.errors import InvalidArgument, invalid
+from hubcore.resources import Named, OfCompany
 
 ROUND_COHORTS, MOVE_IN_YEAR_COHORTS = "ROUND", "MOVE_IN_YEAR"  # how trends group companies ("": all together)
 
 
 @dataclass(frozen=True)
-class KpiReport:
+class KpiReport(Named, OfCompany):
     """One version of a company's report for a period (a month like 2026-03 or a quarter like 2026-Q1)."""
+
+    collection = "kpiReports"
 
     id: int
     company_id: int
@@ -29,14 +32,6 @@ class KpiReport:
     actor: str = ""
     created_at: datetime | None = None
     funding_raised: int = 0  # KRW raised in closed rounds to the period's end: filled by the reads that show it
-
-    @property
-    def name(self) -> str:
-        return f"kpiReports/{self.id}"
-
-    @property
-    def company(self) -> str:
-        return f"companies/{self.company_id}"
 
 
 def check_figures(*, currency: str, figures: dict[str, int]) -> None:

@@ -8,12 +8,15 @@ from datetime import date, datetime
 from fractions import Fraction
 
 from hubcore.errors import InvalidArgument
+from hubcore.resources import Named, OfCompany
 from services.companies.program.domain.kpi import period_end
 from services.companies.registry.domain import GRADUATED, RESIDENT, SELECTED, Company
 
 
 @dataclass(frozen=True)
-class Milestone:
+class Milestone(Named, OfCompany):
+    collection = "milestones"
+
     id: int
     company_id: int
     kind: str  # one of MILESTONE_KINDS
@@ -22,14 +25,6 @@ class Milestone:
     evidence: str = ""
     actor: str = ""
     created_at: datetime | None = None
-
-    @property
-    def name(self) -> str:
-        return f"milestones/{self.id}"
-
-    @property
-    def company(self) -> str:
-        return f"companies/{self.company_id}"
 
 
 MILESTONE_KINDS = ("PRODUCT_LAUNCH", "FIRST_CUSTOMER", "FUNDING", "OVERSEAS_ENTRY")

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
 
-from hubcore.errors import FailedPrecondition, InvalidArgument, invalid
+from hubcore.errors import FailedPrecondition, InvalidArgument, invalid, refuse_if
+from hubcore.resources import Named, Versioned
 from services.companies.registry.domain import SELECTED
 
 SEAT_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK", "INDIVIDUAL")
@@ -30,7 +31,9 @@ class Criterion:
 
 
 @dataclass(frozen=True)
-class Round:
+class Round(Named):
+    collection = "rounds"
+
     id: int
     title: str
     open_date: date
@@ -40,10 +43,6 @@ class Round:
     questions: list[str] = field(default_factory=list)
     created_at: datetime | None = None
     applications: int = 0  # how many applied: filled by the reads that show it
-
-    @property
-    def name(self) -> str:
-        return f"rounds/{self.id}"
 
     @property
     def total_seats(self) -> int:
@@ -67,22 +66,16 @@ class Round:
 
 
 def check_round(r: Round) -> None:
-    problems = []
-    if not r.title.strip():
-        problems.append(("round.title", "is required"))
-    if r.close_date < r.open_date:
-        problems.append(("round.close_date", "is before open_date"))
-    if not r.seats or any(n <= 0 for n in r.seats.values()):
-        problems.append(("round.seats", "must offer a positive count of at least one seat kind"))
-    if not r.criteria:
-        problems.append(("round.criteria", "needs at least one criterion"))
     keys = [c.key for c in r.criteria]
-    if len(set(keys)) != len(keys):
-        problems.append(("round.criteria", "has a key twice"))
-    if any(c.weight <= 0 for c in r.criteria):
-        problems.append(("round.criteria", "weights must be positive"))
-    if problems:
-        raise InvalidArgument(problems)
+    refuse_if(
+        (not r.title.strip(), "round.title", "is required"),
+        (r.close_date < r.open_date, "round.close_date", "is before open_date"),
+        (not r.seats or any(n <= 0 for n in r.seats.values()), "round.seats",
+         "must offer a positive count of at least one seat kind"),
+        (not r.criteria, "round.criteria", "needs at least one criterion"),
+        (len(set(keys)) != len(keys), "round.criteria", "has a key twice"),
+        (any(c.weight <= 0 for c in r.criteria), "round.criteria", "weights must be positive"),
+    )  # fmt: skip
 
 
 def competition_ratio(applications: int, seats: int) -> float:
@@ -178,7 +171,9 @@ def _explain(e: Ranked, above: Ranked | None, order: list[Criterion]) -> str:
 
 
 @dataclass(frozen=True)
-class Application:
+class Application(Versioned):
+    collection = "applications"
+
     id: int
     round_id: int
     applicant: str  # companies/1 or people/2
@@ -189,14 +184,6 @@ class Application:
     decision_reason: str = ""
     created_at: datetime | None = None
     version: int = 1
-
-    @property
-    def name(self) -> str:
-        return f"applications/{self.id}"
-
-    @property
-    def etag(self) -> str:
-        return str(self.version)
 
     def decide(self, decision: str, reason: str, *, selected_of_kind: int, seats_of_kind: int) -> Application:
         if decision not in DECISIONS[self.state]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from hubcore.errors import FailedPrecondition, invalid
+from hubcore.resources import Named
 from services.companies.registry.domain import GRADUATED, WITHDRAWN
 
 SPACE_KINDS = ("PRIVATE_OFFICE", "OPEN_DESK")
@@ -19,16 +20,14 @@ MAX_HISTORY_MONTHS = 36
 
 
 @dataclass(frozen=True)
-class Space:
+class Space(Named):
+    collection = "spaces"
+
     id: int
     kind: str  # one of SPACE_KINDS
     label: str
     floor: int
     seats: int
-
-    @property
-    def name(self) -> str:
-        return f"spaces/{self.id}"
 
 
 def check_space(*, floor: int, seats: int) -> None:
@@ -38,9 +37,11 @@ def check_space(*, floor: int, seats: int) -> None:
 
 
 @dataclass(frozen=True)
-class Assignment:
+class Assignment(Named):
     """A company's stay in a space, [move_in, move_out): move_out is the first free day, None while open-ended.
     kind and label are the space's."""
+
+    collection = "assignments"
 
     id: int
     space_id: int
@@ -50,10 +51,6 @@ class Assignment:
     move_out_reason: str = ""  # set when the stay was ended
     kind: str = ""
     label: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"assignments/{self.id}"
 
     def check_end(self, move_out: date, *, name: str) -> None:
         """Ending a stay (name as the caller wrote it): once, after the move-in, never beyond what was booked."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hubcore.errors import FailedPrecondition, invalid
+from hubcore.resources import Named, OfCompany
 
 SUPPORT_KINDS = (
     "GPU_HOURS", "EDUCATION_SEAT", "OVERSEAS_PROGRAM", "LEGAL_IP_CLINIC", "INVESTMENT_SUPPORT",
@@ -19,8 +20,10 @@ GPU_HOURS, TECHNICAL_CONSULTATION = "GPU_HOURS", "TECHNICAL_CONSULTATION"
 
 
 @dataclass(frozen=True)
-class SupportGrant:
+class SupportGrant(Named, OfCompany):
     """An entry of a company's support ledger: granted by hand, or counted from another service's event (source)."""
+
+    collection = "supportGrants"
 
     id: int
     company_id: int
@@ -31,14 +34,6 @@ class SupportGrant:
     actor: str = ""
     created_at: datetime | None = None
     source: str = ""  # what it was counted from ("sessions/12"); "" when granted by hand
-
-    @property
-    def name(self) -> str:
-        return f"supportGrants/{self.id}"
-
-    @property
-    def company(self) -> str:
-        return f"companies/{self.company_id}"
 
 
 def check_grant(*, kind: str, amount: int) -> None:

@@ -1,0 +1,63 @@
+"""What every service's entities share: a resource name (`<collection>/<id>`, AIP-122), an etag from the row
+version, and an update that normalizes the masked fields, bumps the version and checks the result. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar, TypeVar
+
+
+class Named:
+    """A mixin for a (frozen) dataclass with an `id`: `collection = "mentors"` gives it `name` mentors/7."""
+
+    collection: ClassVar[str]
+    id: int | str  # an access token's id is a string
+
+    @property
+    def name(self) -> str:
+        return f"{self.collection}/{self.id}"
+
+
+class Versioned(Named):
+    """A named entity updated optimistically: its etag is its row version."""
+
+    version: int
+
+    @property
+    def etag(self) -> str:
+        return str(self.version)
+
+
+class OfCompany:
+    """An entity that belongs to one of the hub's companies (`company_id`)."""
+
+    company_id: int
+
+    @property
+    def company(self) -> str:
+        return f"companies/{self.company_id}"
+
+
+V = TypeVar("V", bound=Versioned)
+Normalizers = Mapping[str, Callable[[Any], Any]]
+
+
+def normalized(changes: Mapping[str, object], normalizers: Normalizers) -> dict[str, object]:
+    """The changes as they are stored: each field through its normalizer (clean names, case-folded tags)."""
+    return {k: normalizers[k](v) if k in normalizers else v for k, v in changes.items()}
+
+
+def revise(
+    entity: V, changes: Mapping[str, object], normalizers: Normalizers, check: Callable[[V], None] | None = None
+) -> tuple[V, list[str]]:
+    """Applies the masked fields, normalized; returns the new entity (version + 1, checked) and the fields whose
+    value changed, sorted, or the entity itself and [] when nothing did (no write, no event)."""
+    values = normalized(changes, normalizers)
+    changed = sorted(k for k, v in values.items() if getattr(entity, k) != v)
+    if not changed:
+        return entity, []
+    updated: V = replace(entity, **values, version=entity.version + 1)  # type: ignore[type-var]
+    if check is not None:
+        check(updated)
+    return updated, changed
