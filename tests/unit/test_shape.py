@@ -57,9 +57,10 @@ def test_servicer_methods_are_thin_and_speak_no_sql() -> None:
     long, sql = {}, []
     for path in servicers:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) and node.end_lineno:
-                if (n := node.end_lineno - node.lineno + 1) > MAX_SERVICER_METHOD_LINES:
-                    long[f"{relative(path)}:{node.name}"] = n
+            if not isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef) or not node.end_lineno:
+                continue
+            if (n := node.end_lineno - node.lineno + 1) > MAX_SERVICER_METHOD_LINES:
+                long[f"{relative(path)}:{node.name}"] = n
         if any(name == "sqlalchemy" or name.startswith("sqlalchemy.") for name in imported(path)):
             sql.append(relative(path))
     assert long == {}
