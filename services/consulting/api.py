@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from google.api import httpbody_pb2
@@ -20,7 +20,7 @@ from hubcore.convert import calendar_date, duration, interval, seoul_today
 from hubcore.db import UnitOfWork, cursor_value
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.server import caller
-from hubcore.servicing import Api
+from hubcore.servicing import Api, Numbered
 from hubcore.text import clean
 from services.consulting import convert, domain
 from services.consulting.convert import ref
@@ -31,11 +31,6 @@ from services.consulting.usecases.booking import Pending, booking, create_booked
 Context: TypeAlias = grpc.aio.ServicerContext
 R = TypeVar("R", bound=Message)
 T = TypeVar("T")
-
-
-class Numbered(Protocol):
-    @property
-    def id(self) -> int: ...
 
 
 I = TypeVar("I", bound=Numbered)  # noqa: E741

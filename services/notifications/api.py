@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 import grpc
 from hub.notifications.v1 import notifications_pb2 as pb
@@ -15,7 +15,7 @@ from hub.notifications.v1 import notifications_pb2_grpc
 from hubcore.db import Database, now
 from hubcore.requests import PageTokens, next_page, page_size, parse_filter, parse_name
 from hubcore.server import caller
-from hubcore.servicing import Api, ListRequest
+from hubcore.servicing import Api, ListRequest, Numbered
 from services.notifications import convert, usecases
 from services.notifications.config import Config
 from services.notifications.policy import DELIVERY_FILTER, FOLLOW_UP_FILTER, RECIPIENT_FILTER, Filter
@@ -23,11 +23,6 @@ from services.notifications.store import Page
 
 Context: TypeAlias = grpc.aio.ServicerContext
 Clock = Callable[[], datetime]
-
-
-class Numbered(Protocol):
-    @property
-    def id(self) -> int: ...
 
 
 E = TypeVar("E", bound=Numbered)
