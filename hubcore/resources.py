@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar, TypeVar
 
+from hubcore.errors import NotFound
+
 
 class Named:
     """A mixin for a (frozen) dataclass with an `id`: `collection = "mentors"` gives it `name` mentors/7."""
@@ -61,3 +63,13 @@ def revise(
     if check is not None:
         check(updated)
     return updated, changed
+
+
+E = TypeVar("E")
+
+
+def found(entity: E | None, kind: str, name: str) -> E:
+    """The entity a read found, or NOT_FOUND naming it (kind "Firm", name as the caller sent it)."""
+    if entity is None:
+        raise NotFound(kind, name)
+    return entity

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 from google.api import httpbody_pb2
@@ -17,23 +17,20 @@ from hub.consulting.v1 import consulting_pb2_grpc
 
 from hubcore import errors
 from hubcore.convert import calendar_date, duration, interval, seoul_today
-from hubcore.db import Database, UnitOfWork, cursor_value
-from hubcore.requests import PageTokens, enum_short, next_page, page_size, parse_name
+from hubcore.db import UnitOfWork, cursor_value
+from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.server import caller
+from hubcore.servicing import Api, Numbered
 from hubcore.text import clean
 from services.consulting import convert, domain
 from services.consulting.convert import ref
+from services.consulting.domain import Ref
 from services.consulting.usecases import programs, resources, sessions, slots
 from services.consulting.usecases.booking import Pending, booking, create_booked
 
 Context: TypeAlias = grpc.aio.ServicerContext
 R = TypeVar("R", bound=Message)
 T = TypeVar("T")
-
-
-class Numbered(Protocol):
-    @property
-    def id(self) -> int: ...
 
 
 I = TypeVar("I", bound=Numbered)  # noqa: E741
@@ -44,13 +41,7 @@ def _page(request: Any, query_key: str, types: tuple[type, ...] = (int,)) -> tup
     return page_size(request.page_size), PageTokens.decode(request.page_token, query_key, types)
 
 
-class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        return self.db.write(actor=caller().actor)
-
+class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     def _booking(self, pending: Pending) -> AbstractAsyncContextManager[UnitOfWork]:
         return booking(self.db, caller().actor, pending)
 
@@ -60,21 +51,16 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     ) -> R:  # fmt: skip
         """An idempotent create (AIP-155): make(uow) is the use case and present() its response, which commits
         with the request's key. books_time: make(uow, pending) books time, inside usecases.booking."""
-        actor = caller().actor
-        if books_time:
+        if not books_time:
+            return await super()._once(method, request, response_type, make, present)
 
-            async def build_booked(uow: UnitOfWork, pending: Pending) -> R:
-                return present(await make(uow, pending))
+        async def build_booked(uow: UnitOfWork, pending: Pending) -> R:
+            return present(await make(uow, pending))
 
-            request_id = request.request_id
-            return await create_booked(
-                self.db, method, request, response_type, build_booked, actor=actor, request_id=request_id
-            )
-
-        async def build(uow: UnitOfWork) -> R:
-            return present(await make(uow))
-
-        return await self.db.create_once(method, request, response_type, build, actor=actor)
+        request_id = request.request_id
+        return await create_booked(
+            self.db, method, request, response_type, build_booked, actor=caller().actor, request_id=request_id
+        )
 
     async def _by_id(
         self, request: Any, query_key: str, fetch: Callable[[int | None, int], Awaitable[list[I]]]
@@ -83,6 +69,14 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         size, after = _page(request, query_key)
         found = await fetch(after[0] if after else None, size + 1)
         return next_page(found, size, query_key, lambda item: [item.id])
+
+    async def _by_parent(
+        self, request: Any, parent: Ref, kind: str, fetch: Callable[..., Awaitable[list[I]]]
+    ) -> tuple[Sequence[I], str]:
+        """A page of a List of one parent's children (a mentor's exceptions), in id order."""
+        return await self._by_id(
+            request, f"{kind}|{parent.id}", lambda after, limit: fetch(self.db, parent.id, after=after, limit=limit)
+        )
 
     # Mentors
 
@@ -131,12 +125,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     async def ListAvailabilityExceptions(
         self, request: pb.ListAvailabilityExceptionsRequest, context: Context
     ) -> pb.ListAvailabilityExceptionsResponse:
-        mentor_id = parse_name(request.mentor, "mentors", "mentor")
-        query_key = f"exceptions|{mentor_id}"
-        page, token = await self._by_id(
-            request, query_key, lambda after, limit: resources.list_exceptions(
-                self.db, mentor_id, after=after, limit=limit)
-        )  # fmt: skip
+        mentor = ref(request.mentor, "mentors", "mentor")
+        page, token = await self._by_parent(request, mentor, "exceptions", resources.list_exceptions)
         return pb.ListAvailabilityExceptionsResponse(
             availability_exceptions=[convert.exception_pb(x) for x in page], next_page_token=token
         )
@@ -145,8 +135,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
         self, request: pb.DeleteAvailabilityExceptionRequest, context: Context
     ) -> empty_pb2.Empty:
         exception = ref(request.name, "availabilityExceptions")
-        async with self._write() as uow:
-            await resources.delete_exception(uow, exception)
+        await self._in_write(lambda uow: resources.delete_exception(uow, exception))
         return empty_pb2.Empty()
 
     # Rooms and session types
@@ -237,15 +226,12 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
 
     async def CancelSession(self, request: pb.CancelSessionRequest, context: Context) -> pb.Session:
         session = ref(request.name, "sessions")
-        async with self._write() as uow:
-            held = await sessions.cancel_session(uow, session, request.etag, request.reason)
-        return convert.session_pb(*held)
+        cancel = lambda uow: sessions.cancel_session(uow, session, request.etag, request.reason)  # noqa: E731
+        return convert.session_pb(*await self._in_write(cancel))
 
     async def MarkSessionNoShow(self, request: pb.MarkSessionNoShowRequest, context: Context) -> pb.Session:
         session = ref(request.name, "sessions")
-        async with self._write() as uow:
-            held = await sessions.mark_no_show(uow, session, request.etag)
-        return convert.session_pb(*held)
+        return convert.session_pb(*await self._in_write(lambda uow: sessions.mark_no_show(uow, session, request.etag)))
 
     async def CompleteSession(self, request: pb.CompleteSessionRequest, context: Context) -> pb.CompleteSessionResponse:
         session = ref(request.name, "sessions")
@@ -280,8 +266,7 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
 
     async def CompleteActionItem(self, request: pb.CompleteActionItemRequest, context: Context) -> pb.ActionItem:
         item = ref(request.name, "actionItems")
-        async with self._write() as uow:
-            done = await sessions.complete_action_item(uow, item, request.etag)
+        done = await self._in_write(lambda uow: sessions.complete_action_item(uow, item, request.etag))
         return convert.action_item_pb(done)
 
     # iCalendar
@@ -339,12 +324,8 @@ class ConsultingApi(consulting_pb2_grpc.ConsultingServiceServicer):
     async def ListRegistrations(
         self, request: pb.ListRegistrationsRequest, context: Context
     ) -> pb.ListRegistrationsResponse:
-        program_id = parse_name(request.program, "programs", "program")
-        query_key = f"registrations|{program_id}"
-        page, token = await self._by_id(
-            request, query_key, lambda after, limit: programs.list_registrations(
-                self.db, program_id, after=after, limit=limit)
-        )  # fmt: skip
+        program = ref(request.program, "programs", "program")
+        page, token = await self._by_parent(request, program, "registrations", programs.list_registrations)
         return pb.ListRegistrationsResponse(
             registrations=[convert.registration_pb(r) for r in page], next_page_token=token
         )

@@ -4,62 +4,52 @@ the result. Rules and roles: policy.py; the work: usecases/; proto <-> domain: c
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
-from typing import TypeAlias, TypeVar
+from functools import partial
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
-from google.protobuf.message import Message
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import investors_pb2_grpc
 
 from hubcore.convert import seoul_today
-from hubcore.db import Database, UnitOfWork
-from hubcore.requests import page_size, parse_filter, parse_name
+from hubcore.db import UnitOfWork
+from hubcore.requests import parse_name
 from hubcore.server import caller
+from hubcore.servicing import Api, listed
 from services.investors import convert, policy
 from services.investors.usecases import firms, introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
-R = TypeVar("R", bound=Message)
+E = TypeVar("E")
+Update = Callable[[UnitOfWork, int, str, str, dict[str, object]], Awaitable[E]]
 
 
-class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        return self.db.write(actor=caller().actor)
-
-    async def _once(
-        self, method: str, request: Message, response_type: type[R], build: Callable[[UnitOfWork], Awaitable[R]]
-    ) -> R:
-        """An idempotent create (request_id): build(uow) runs once per key, its response kept with the change."""
-        return await self.db.create_once(method, request, response_type, build, actor=caller().actor)
+class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
+    async def _update(self, message: Any, paths: Any, field: str, fields: Callable[[Any], Any], update: Update[E]) -> E:
+        """An Update (AIP-134): the masked fields of message (a firm or a partner), written against its etag."""
+        entity_id = parse_name(message.name, f"{field}s", f"{field}.name")
+        changes = convert.masked(fields(message), list(paths))
+        return await self._in_write(lambda uow: update(uow, entity_id, message.name, message.etag, changes))
 
     # Firms
 
     async def CreateFirm(self, request: pb.CreateFirmRequest, context: Context) -> pb.Firm:
-        async def build(uow: UnitOfWork) -> pb.Firm:
-            return convert.firm_pb(await firms.create_firm(uow, convert.firm_fields(request.firm)))
-
-        return await self._once("CreateFirm", request, pb.Firm, build)
+        make = lambda uow: firms.create_firm(uow, convert.firm_fields(request.firm))  # noqa: E731
+        return await self._once("CreateFirm", request, pb.Firm, make, convert.firm_pb)
 
     async def GetFirm(self, request: pb.GetFirmRequest, context: Context) -> pb.Firm:
         firm_id = parse_name(request.name, "firms")
         return convert.firm_pb(await firms.get_firm(self.db, firm_id, request.name))
 
     async def ListFirms(self, request: pb.ListFirmsRequest, context: Context) -> pb.ListFirmsResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.FIRM_FILTER)
-        found, token = await firms.list_firms(self.db, terms, request.query, size=size, token=request.page_token)
+        fetch = partial(firms.list_firms, self.db, query=request.query)
+        found, token = await listed(request, policy.FIRM_FILTER, fetch)
         return pb.ListFirmsResponse(firms=[convert.firm_pb(f) for f in found], next_page_token=token)
 
     async def UpdateFirm(self, request: pb.UpdateFirmRequest, context: Context) -> pb.Firm:
-        message = request.firm
-        firm_id = parse_name(message.name, "firms", "firm.name")
-        changes = convert.masked(convert.firm_fields(message), list(request.update_mask.paths))
-        async with self._write() as uow:
-            firm = await firms.update_firm(uow, firm_id, message.name, message.etag, changes)
+        firm = await self._update(
+            request.firm, request.update_mask.paths, "firm", convert.firm_fields, firms.update_firm
+        )
         return convert.firm_pb(firm)
 
     # Partners
@@ -67,29 +57,21 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
     async def CreatePartner(self, request: pb.CreatePartnerRequest, context: Context) -> pb.Partner:
         firm = request.partner.firm
         firm_id = parse_name(firm, "firms", "partner.firm")
-
-        async def build(uow: UnitOfWork) -> pb.Partner:
-            fields = convert.partner_fields(request.partner)
-            return convert.partner_pb(await firms.create_partner(uow, firm_id, firm, fields))
-
-        return await self._once("CreatePartner", request, pb.Partner, build)
+        make = lambda uow: firms.create_partner(uow, firm_id, firm, convert.partner_fields(request.partner))  # noqa: E731
+        return await self._once("CreatePartner", request, pb.Partner, make, convert.partner_pb)
 
     async def GetPartner(self, request: pb.GetPartnerRequest, context: Context) -> pb.Partner:
         partner_id = parse_name(request.name, "partners")
         return convert.partner_pb(await firms.get_partner(self.db, partner_id, request.name))
 
     async def ListPartners(self, request: pb.ListPartnersRequest, context: Context) -> pb.ListPartnersResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.PARTNER_FILTER)
-        found, token = await firms.list_partners(self.db, terms, size=size, token=request.page_token)
+        found, token = await listed(request, policy.PARTNER_FILTER, partial(firms.list_partners, self.db))
         return pb.ListPartnersResponse(partners=[convert.partner_pb(p) for p in found], next_page_token=token)
 
     async def UpdatePartner(self, request: pb.UpdatePartnerRequest, context: Context) -> pb.Partner:
-        message = request.partner
-        partner_id = parse_name(message.name, "partners", "partner.name")
-        changes = convert.masked(convert.partner_fields(message), list(request.update_mask.paths))
-        async with self._write() as uow:
-            partner = await firms.update_partner(uow, partner_id, message.name, message.etag, changes)
+        partner = await self._update(
+            request.partner, request.update_mask.paths, "partner", convert.partner_fields, firms.update_partner
+        )
         return convert.partner_pb(partner)
 
     # API keys and the audit log
@@ -105,25 +87,18 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
         return convert.api_key_pb(key, secret)  # the secret is shown once: only its hash is stored
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Context) -> pb.ListApiKeysResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.API_KEY_FILTER)
-        found, token = await firms.list_api_keys(
-            self.db, terms, request.show_revoked, size=size, token=request.page_token
-        )
+        fetch = partial(firms.list_api_keys, self.db, show_revoked=request.show_revoked)
+        found, token = await listed(request, policy.API_KEY_FILTER, fetch)
         return pb.ListApiKeysResponse(api_keys=[convert.api_key_pb(k) for k in found], next_page_token=token)
 
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context: Context) -> pb.ApiKey:
         key_id = parse_name(request.name, "apiKeys")
-        async with self._write() as uow:
-            key = await firms.revoke_api_key(uow, key_id, request.name)
-        return convert.api_key_pb(key)
+        return convert.api_key_pb(await self._in_write(lambda uow: firms.revoke_api_key(uow, key_id, request.name)))
 
     async def ListPartnerCalls(
         self, request: pb.ListPartnerCallsRequest, context: Context
     ) -> pb.ListPartnerCallsResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.PARTNER_CALL_FILTER)
-        found, token = await firms.list_partner_calls(self.db, terms, size=size, token=request.page_token)
+        found, token = await listed(request, policy.PARTNER_CALL_FILTER, partial(firms.list_partner_calls, self.db))
         return pb.ListPartnerCallsResponse(
             partner_calls=[convert.partner_call_pb(c) for c in found], next_page_token=token
         )
@@ -156,11 +131,8 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
             note=message.note,
             shared=convert.shared_fields(message),
         )
-
-        async def build(uow: UnitOfWork) -> pb.Introduction:
-            return convert.introduction_pb(await introductions.create_introduction(uow, new))
-
-        return await self._once("CreateIntroduction", request, pb.Introduction, build)
+        make = lambda uow: introductions.create_introduction(uow, new)  # noqa: E731
+        return await self._once("CreateIntroduction", request, pb.Introduction, make, convert.introduction_pb)
 
     async def GetIntroduction(self, request: pb.GetIntroductionRequest, context: Context) -> pb.Introduction:
         intro_id = parse_name(request.name, "introductions")
@@ -169,9 +141,8 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
     async def ListIntroductions(
         self, request: pb.ListIntroductionsRequest, context: Context
     ) -> pb.ListIntroductionsResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.INTRODUCTION_FILTER)
-        found, token = await introductions.list_introductions(self.db, terms, size=size, token=request.page_token)
+        fetch = partial(introductions.list_introductions, self.db)
+        found, token = await listed(request, policy.INTRODUCTION_FILTER, fetch)
         return pb.ListIntroductionsResponse(
             introductions=[convert.introduction_pb(i) for i in found], next_page_token=token
         )
@@ -197,20 +168,15 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
 
     async def CreateRound(self, request: pb.CreateRoundRequest, context: Context) -> pb.Round:
         new = convert.round_of(request.round, reporter=caller().actor, today=seoul_today())
-
-        async def build(uow: UnitOfWork) -> pb.Round:
-            return convert.round_pb(await rounds.record_round(uow, new))
-
-        return await self._once("CreateRound", request, pb.Round, build)
+        make = lambda uow: rounds.record_round(uow, new)  # noqa: E731
+        return await self._once("CreateRound", request, pb.Round, make, convert.round_pb)
 
     async def GetRound(self, request: pb.GetRoundRequest, context: Context) -> pb.Round:
         round_id = parse_name(request.name, "rounds")
         return convert.round_pb(await rounds.get_round(self.db, round_id, request.name))
 
     async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(request.filter, policy.ROUND_FILTER)
-        found, token = await rounds.list_rounds(self.db, terms, size=size, token=request.page_token)
+        found, token = await listed(request, policy.ROUND_FILTER, partial(rounds.list_rounds, self.db))
         return pb.ListRoundsResponse(rounds=[convert.round_pb(r) for r in found], next_page_token=token)
 
     async def CloseRound(self, request: pb.CloseRoundRequest, context: Context) -> pb.Round:
@@ -222,9 +188,8 @@ class InvestorApi(investors_pb2_grpc.InvestorServiceServicer):
 
     async def CancelRound(self, request: pb.CancelRoundRequest, context: Context) -> pb.Round:
         round_id = parse_name(request.name, "rounds")
-        async with self._write() as uow:
-            cancelled = await rounds.cancel_round(uow, round_id, request.name, request.etag, request.reason)
-        return convert.round_pb(cancelled)
+        cancel = lambda uow: rounds.cancel_round(uow, round_id, request.name, request.etag, request.reason)  # noqa: E731
+        return convert.round_pb(await self._in_write(cancel))
 
     async def GetInvestorStats(self, request: pb.GetInvestorStatsRequest, context: Context) -> pb.InvestorStats:
         year = request.year or seoul_today().year

@@ -4,18 +4,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol, TypeAlias
+from typing import TypeAlias, TypeVar
 
 import grpc
 from hub.notifications.v1 import notifications_pb2 as pb
 from hub.notifications.v1 import notifications_pb2_grpc
 
-from hubcore.db import Database, UnitOfWork, now
+from hubcore.db import Database, now
 from hubcore.requests import PageTokens, next_page, page_size, parse_filter, parse_name
 from hubcore.server import caller
+from hubcore.servicing import Api, ListRequest, Numbered
 from services.notifications import convert, usecases
 from services.notifications.config import Config
 from services.notifications.policy import DELIVERY_FILTER, FOLLOW_UP_FILTER, RECIPIENT_FILTER, Filter
@@ -25,38 +25,35 @@ Context: TypeAlias = grpc.aio.ServicerContext
 Clock = Callable[[], datetime]
 
 
-class ListRequest(Protocol):
-    @property
-    def page_size(self) -> int: ...
-    @property
-    def page_token(self) -> str: ...
-    @property
-    def filter(self) -> str: ...
+E = TypeVar("E", bound=Numbered)
 
 
-def page_of(request: ListRequest, allowed: Filter, kind: str) -> tuple[Page, str]:
-    """A List request's page: newest first, by id; the token is the last id seen, bound to the filter."""
+async def page_by_id(
+    db: Database,
+    request: ListRequest,
+    allowed: Filter,
+    kind: str,
+    fetch: Callable[[Database, Page], Awaitable[list[E]]],
+) -> tuple[Sequence[E], str]:
+    """A List's page: newest first, by id; the token is the last id seen, bound to the filter."""
     size = page_size(request.page_size)
     terms = parse_filter(request.filter, allowed)
     query_key = f"{kind}|{sorted(terms.items())}"
     after = PageTokens.decode(request.page_token, query_key, (int,))
-    return Page(terms, after[0] if after is not None else None, size), query_key
+    found = await fetch(db, Page(terms, after[0] if after is not None else None, size))
+    return next_page(found, size, query_key, lambda e: [e.id])
 
 
-class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
+class NotificationApi(Api, notifications_pb2_grpc.NotificationServiceServicer):
     def __init__(self, db: Database, cfg: Config, clock: Clock = now) -> None:
-        self.db = db
+        super().__init__(db)
         self.cfg = cfg
         self.clock = clock
-
-    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        return self.db.write(actor=caller().actor)
 
     # Follow-ups
 
     async def ListFollowUps(self, request: pb.ListFollowUpsRequest, context: Context) -> pb.ListFollowUpsResponse:
-        page, key = page_of(request, FOLLOW_UP_FILTER, "follow_ups")
-        found, token = next_page(await usecases.list_follow_ups(self.db, page), page.size, key, lambda f: [f.id])
+        found, token = await page_by_id(self.db, request, FOLLOW_UP_FILTER, "follow_ups", usecases.list_follow_ups)
         return pb.ListFollowUpsResponse(follow_ups=[convert.follow_up_pb(f) for f in found], next_page_token=token)
 
     async def GetFollowUp(self, request: pb.GetFollowUpRequest, context: Context) -> pb.FollowUp:
@@ -66,15 +63,13 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
     async def CancelFollowUp(self, request: pb.CancelFollowUpRequest, context: Context) -> pb.FollowUp:
         number = parse_name(request.name, "followUps")
         reason = request.reason.strip() or f"cancelled by {caller().actor}"
-        async with self._write() as uow:
-            follow_up = await usecases.cancel_follow_up(uow, number=number, name=request.name, reason=reason)
-        return convert.follow_up_pb(follow_up)
+        cancel = lambda uow: usecases.cancel_follow_up(uow, number=number, name=request.name, reason=reason)  # noqa: E731
+        return convert.follow_up_pb(await self._in_write(cancel))
 
     # Deliveries
 
     async def ListDeliveries(self, request: pb.ListDeliveriesRequest, context: Context) -> pb.ListDeliveriesResponse:
-        page, key = page_of(request, DELIVERY_FILTER, "deliveries")
-        found, token = next_page(await usecases.list_deliveries(self.db, page), page.size, key, lambda d: [d.id])
+        found, token = await page_by_id(self.db, request, DELIVERY_FILTER, "deliveries", usecases.list_deliveries)
         return pb.ListDeliveriesResponse(deliveries=[convert.delivery_pb(d) for d in found], next_page_token=token)
 
     async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Context) -> pb.Delivery:
@@ -83,9 +78,8 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
 
     async def RetryDelivery(self, request: pb.RetryDeliveryRequest, context: Context) -> pb.Delivery:
         number = parse_name(request.name, "deliveries")
-        async with self._write() as uow:
-            delivery = await usecases.retry_delivery(uow, number=number, name=request.name, at=self.clock())
-        return convert.delivery_pb(delivery)
+        retry = lambda uow: usecases.retry_delivery(uow, number=number, name=request.name, at=self.clock())  # noqa: E731
+        return convert.delivery_pb(await self._in_write(retry))
 
     async def RetryRecipientDeliveries(
         self, request: pb.RetryRecipientDeliveriesRequest, context: Context
@@ -97,9 +91,9 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
 
     async def CancelDelivery(self, request: pb.CancelDeliveryRequest, context: Context) -> pb.Delivery:
         number = parse_name(request.name, "deliveries")
-        async with self._write() as uow:
-            delivery = await usecases.cancel_delivery(uow, number=number, name=request.name, actor=caller().actor)
-        return convert.delivery_pb(delivery)
+        actor = caller().actor
+        cancel = lambda uow: usecases.cancel_delivery(uow, number=number, name=request.name, actor=actor)  # noqa: E731
+        return convert.delivery_pb(await self._in_write(cancel))
 
     # Views
 
@@ -118,8 +112,7 @@ class NotificationApi(notifications_pb2_grpc.NotificationServiceServicer):
     # Recipients and preferences
 
     async def ListRecipients(self, request: pb.ListRecipientsRequest, context: Context) -> pb.ListRecipientsResponse:
-        page, key = page_of(request, RECIPIENT_FILTER, "recipients")
-        found, token = next_page(await usecases.list_recipients(self.db, page), page.size, key, lambda r: [r.id])
+        found, token = await page_by_id(self.db, request, RECIPIENT_FILTER, "recipients", usecases.list_recipients)
         recipients = [convert.recipient_pb(r, self.cfg) for r in found]
         return pb.ListRecipientsResponse(recipients=recipients, next_page_token=token)
 

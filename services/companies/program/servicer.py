@@ -3,13 +3,12 @@ result. The rules and roles are in policy.py; __main__ wires ProgramApi with the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import TypeAlias, TypeVar
+from collections.abc import Awaitable
+from functools import partial
+from typing import TypeAlias
 
 import grpc
 from google.protobuf import empty_pb2
-from google.protobuf.message import Message
 from hub.companies.v1 import program_pb2 as pb
 from hub.companies.v1 import program_pb2_grpc
 
@@ -17,6 +16,7 @@ from hubcore.convert import calendar_date, seoul_today
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import enum_short, page_size, parse_filter, parse_name, short_value
 from hubcore.server import caller
+from hubcore.servicing import Api, listed
 from services.companies.program import convert, domain, usecases
 from services.companies.program.convert import MILESTONE, STATE, SUPPORT
 from services.companies.program.policy import DEFAULT_ROLES, ROLES, RULES, growth_rules_from_env
@@ -24,36 +24,12 @@ from services.companies.program.policy import DEFAULT_ROLES, ROLES, RULES, growt
 __all__ = ["DEFAULT_ROLES", "ROLES", "RULES", "ProgramApi", "growth_rules_from_env"]
 
 Context: TypeAlias = grpc.aio.ServicerContext
-T = TypeVar("T")
-R = TypeVar("R", bound=Message)
 
 
-class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
+class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
     def __init__(self, db: Database, growth: domain.GrowthRules | None = None) -> None:
-        self.db = db
+        super().__init__(db)
         self.growth = growth or domain.GrowthRules()
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[UnitOfWork]:
-        async with self.db.write(actor=caller().actor) as uow:
-            yield uow
-
-    async def _once(
-        self,
-        method: str,
-        request: Message,
-        response_type: type[R],
-        make: Callable[[UnitOfWork], Awaitable[T]],
-        to_pb: Callable[[T], R],
-    ) -> R:
-        """The idempotent create (Database.create_once; named _once, the name tests/integration/
-        test_idempotent_retries.py looks for): make(uow) is the use case, to_pb its result's message, which commits
-        with the request's key; a retry with the request_id gets the first response."""
-
-        async def build(uow: UnitOfWork) -> R:
-            return to_pb(await make(uow))
-
-        return await self.db.create_once(method, request, response_type, build, actor=caller().actor)
 
     # Selection
 
@@ -73,16 +49,12 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
     async def ListApplications(
         self, request: pb.ListApplicationsRequest, context: Context
     ) -> pb.ListApplicationsResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(
-            request.filter,
-            {
-                "round": lambda v: parse_name(v, "rounds", "filter"),
-                "state": short_value(pb.ApplicationState, STATE),
-                "applicant": lambda v: convert.applicant(v, "filter"),
-            },
-        )
-        found, token = await usecases.list_applications(self.db, terms, size=size, token=request.page_token)
+        allowed = {
+            "round": lambda v: parse_name(v, "rounds", "filter"),
+            "state": short_value(pb.ApplicationState, STATE),
+            "applicant": lambda v: convert.applicant(v, "filter"),
+        }
+        found, token = await listed(request, allowed, partial(usecases.list_applications, self.db))
         return pb.ListApplicationsResponse(
             applications=[convert.application_pb(a) for a in found], next_page_token=token
         )
@@ -109,9 +81,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
     async def ScoreApplication(self, request: pb.ScoreApplicationRequest, context: Context) -> pb.Score:
         s = request.score
         reviewer = domain.reviewer_key(s.reviewer)
-        async with self._write() as uow:
-            score = await usecases.score_application(uow, s.application, reviewer, dict(s.values), s.comment.strip())
-        return convert.score_pb(score)
+        score = lambda uow: usecases.score_application(uow, s.application, reviewer, dict(s.values), s.comment.strip())  # noqa: E731
+        return convert.score_pb(await self._in_write(score))
 
     async def RankApplications(
         self, request: pb.RankApplicationsRequest, context: Context
@@ -171,13 +142,8 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
         report = convert.kpi_from_pb(request.report, today=seoul_today())
-        return await self._once(
-            "ReportKpi",
-            request,
-            pb.KpiReport,
-            lambda uow: usecases.report_kpi(uow, request.report.company, report),
-            convert.kpi_pb,
-        )
+        make = lambda uow: usecases.report_kpi(uow, request.report.company, report)  # noqa: E731
+        return await self._once("ReportKpi", request, pb.KpiReport, make, convert.kpi_pb)
 
     async def ListKpiReports(self, request: pb.ListKpiReportsRequest, context: Context) -> pb.ListKpiReportsResponse:
         reports = await usecases.list_kpi_reports(self.db, request.company, all_versions=request.all_versions)
@@ -199,19 +165,13 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
         q = request.quota
         kind = enum_short(pb.SupportKind, SUPPORT, q.kind)
         domain.check_quota_value(q.quota)
-        async with self._write() as uow:
-            quota = await usecases.set_support_quota(uow, q.company, kind, q.quota)
-        return convert.quota_pb(quota)
+        set_quota = lambda uow: usecases.set_support_quota(uow, q.company, kind, q.quota)  # noqa: E731
+        return convert.quota_pb(await self._in_write(set_quota))
 
     async def RecordSupport(self, request: pb.RecordSupportRequest, context: Context) -> pb.SupportGrant:
         grant = convert.grant_from_pb(request.grant)
-        return await self._once(
-            "RecordSupport",
-            request,
-            pb.SupportGrant,
-            lambda uow: usecases.record_support(uow, request.grant.company, grant),
-            convert.grant_pb,
-        )
+        make = lambda uow: usecases.record_support(uow, request.grant.company, grant)  # noqa: E731
+        return await self._once("RecordSupport", request, pb.SupportGrant, make, convert.grant_pb)
 
     async def ListSupport(self, request: pb.ListSupportRequest, context: Context) -> pb.ListSupportResponse:
         return convert.ledger_pb(await usecases.support_ledger(self.db, request.company))
@@ -220,24 +180,15 @@ class ProgramApi(program_pb2_grpc.ProgramServiceServicer):
 
     async def CreateMilestone(self, request: pb.CreateMilestoneRequest, context: Context) -> pb.Milestone:
         milestone = convert.milestone_from_pb(request.milestone, today=seoul_today())
-        return await self._once(
-            "CreateMilestone",
-            request,
-            pb.Milestone,
-            lambda uow: usecases.create_milestone(uow, request.milestone.company, milestone),
-            convert.milestone_pb,
-        )
+        make = lambda uow: usecases.create_milestone(uow, request.milestone.company, milestone)  # noqa: E731
+        return await self._once("CreateMilestone", request, pb.Milestone, make, convert.milestone_pb)
 
     async def ListMilestones(self, request: pb.ListMilestonesRequest, context: Context) -> pb.ListMilestonesResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(
-            request.filter,
-            {
-                "company": lambda v: parse_name(v, "companies", "filter"),
-                "kind": short_value(pb.MilestoneKind, MILESTONE),
-            },
-        )
-        found, token = await usecases.list_milestones(self.db, terms, size=size, token=request.page_token)
+        allowed = {
+            "company": lambda v: parse_name(v, "companies", "filter"),
+            "kind": short_value(pb.MilestoneKind, MILESTONE),
+        }
+        found, token = await listed(request, allowed, partial(usecases.list_milestones, self.db))
         return pb.ListMilestonesResponse(milestones=[convert.milestone_pb(m) for m in found], next_page_token=token)
 
     async def DeleteMilestone(self, request: pb.DeleteMilestoneRequest, context: Context) -> empty_pb2.Empty:

@@ -3,7 +3,6 @@ input rules and roles are in policy.py."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import TypeAlias
 
 import grpc
@@ -12,9 +11,8 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
 from hubcore.convert import seoul_today
-from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
-from hubcore.server import caller
+from hubcore.servicing import Api, listed
 from hubcore.text import clean
 from services.companies.registry import convert, usecases
 from services.companies.registry.convert import company_pb, person_pb
@@ -22,21 +20,13 @@ from services.companies.registry.convert import company_pb, person_pb
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
-class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def _write(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        return self.db.write(actor=caller().actor)
-
+class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
     # Companies
 
     async def CreateCompany(self, request: pb.CreateCompanyRequest, context: Context) -> pb.Company:
-        async def build(uow: UnitOfWork) -> pb.Company:
-            fields = convert.company_fields(request.company)
-            return company_pb(await usecases.create_company(uow, fields, today=seoul_today()))
-
-        return await self.db.create_once("CreateCompany", request, pb.Company, build, actor=caller().actor)
+        fields = convert.company_fields(request.company)
+        make = lambda uow: usecases.create_company(uow, fields, today=seoul_today())  # noqa: E731
+        return await self._once("CreateCompany", request, pb.Company, make, company_pb)
 
     async def GetCompany(self, request: pb.GetCompanyRequest, context: Context) -> pb.Company:
         company_id = parse_name(request.name, "companies")
@@ -70,9 +60,8 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
 
     async def DeleteCompany(self, request: pb.DeleteCompanyRequest, context: Context) -> pb.Company:
         company_id = parse_name(request.name, "companies")
-        async with self._write() as uow:
-            archived = await usecases.archive_company(uow, company_id, request.name, request.etag)
-        return company_pb(archived)
+        archive = lambda uow: usecases.archive_company(uow, company_id, request.name, request.etag)  # noqa: E731
+        return company_pb(await self._in_write(archive))
 
     async def ChangeCompanyStatus(self, request: pb.ChangeCompanyStatusRequest, context: Context) -> pb.Company:
         company_id = parse_name(request.name, "companies")
@@ -95,25 +84,20 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
     # People
 
     async def CreatePerson(self, request: pb.CreatePersonRequest, context: Context) -> pb.Person:
-        async def build(uow: UnitOfWork) -> pb.Person:
-            return person_pb(await usecases.create_person(uow, convert.person_fields(request.person)))
-
-        return await self.db.create_once("CreatePerson", request, pb.Person, build, actor=caller().actor)
+        make = lambda uow: usecases.create_person(uow, convert.person_fields(request.person))  # noqa: E731
+        return await self._once("CreatePerson", request, pb.Person, make, person_pb)
 
     async def GetPerson(self, request: pb.GetPersonRequest, context: Context) -> pb.Person:
         person_id = parse_name(request.name, "people")
         return person_pb(await usecases.get_person(self.db, person_id, request.name))
 
     async def ListPeople(self, request: pb.ListPeopleRequest, context: Context) -> pb.ListPeopleResponse:
-        size = page_size(request.page_size)
-        terms = parse_filter(
-            request.filter,
-            {
-                "company": lambda v: parse_name(v, "companies", "filter"),
-                "role": short_value(pb.PersonRole, "PERSON_ROLE"),
-            },
-        )
-        found, token = await usecases.list_people(self.db, terms, request.query, size, request.page_token)
+        allowed = {
+            "company": lambda v: parse_name(v, "companies", "filter"),
+            "role": short_value(pb.PersonRole, "PERSON_ROLE"),
+        }
+        fetch = lambda terms, size, token: usecases.list_people(self.db, terms, request.query, size, token)  # noqa: E731
+        found, token = await listed(request, allowed, fetch)
         return pb.ListPeopleResponse(people=[person_pb(p) for p in found], next_page_token=token)
 
     async def UpdatePerson(self, request: pb.UpdatePersonRequest, context: Context) -> pb.Person:
@@ -136,16 +120,10 @@ class CompanyApi(companies_pb2_grpc.CompanyServiceServicer):
 
     async def ErasePerson(self, request: pb.ErasePersonRequest, context: Context) -> pb.Person:
         person_id = parse_name(request.name, "people")
-
-        async def build(uow: UnitOfWork) -> pb.Person:
-            return person_pb(await usecases.erase_person(uow, person_id, request.name, request.reason.strip()))
-
-        return await self.db.create_once("ErasePerson", request, pb.Person, build, actor=caller().actor)
+        make = lambda uow: usecases.erase_person(uow, person_id, request.name, request.reason.strip())  # noqa: E731
+        return await self._once("ErasePerson", request, pb.Person, make, person_pb)
 
     async def EraseCompany(self, request: pb.EraseCompanyRequest, context: Context) -> pb.Company:
         company_id = parse_name(request.name, "companies")
-
-        async def build(uow: UnitOfWork) -> pb.Company:
-            return company_pb(await usecases.erase_company(uow, company_id, request.name, request.reason.strip()))
-
-        return await self.db.create_once("EraseCompany", request, pb.Company, build, actor=caller().actor)
+        make = lambda uow: usecases.erase_company(uow, company_id, request.name, request.reason.strip())  # noqa: E731
+        return await self._once("EraseCompany", request, pb.Company, make, company_pb)

@@ -15,6 +15,7 @@ from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
+from hubcore.resources import found
 from hubcore.settings import token_hash
 from hubcore.text import normalize_text
 from services.investors import convert, domain, store
@@ -60,10 +61,7 @@ async def _update(
 
 
 async def load_firm(conn: AsyncConnection, firm_id: int, name: str) -> domain.Firm:
-    firm = await store.get_firm(conn, firm_id)
-    if firm is None:
-        raise errors.NotFound("Firm", name)
-    return firm
+    return found(await store.get_firm(conn, firm_id), "Firm", name)
 
 
 async def create_firm(uow: UnitOfWork, fields: convert.FirmFields) -> domain.Firm:
@@ -100,10 +98,7 @@ async def update_firm(uow: UnitOfWork, firm_id: int, name: str, etag: str, chang
 
 
 async def load_partner(conn: AsyncConnection, partner_id: int, name: str) -> domain.Partner:
-    partner = await store.get_partner(conn, partner_id)
-    if partner is None:
-        raise errors.NotFound("Partner", name)
-    return partner
+    return found(await store.get_partner(conn, partner_id), "Partner", name)
 
 
 async def create_partner(uow: UnitOfWork, firm_id: int, firm: str, fields: convert.PartnerFields) -> domain.Partner:

@@ -14,6 +14,7 @@ from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag, parse_name
+from hubcore.resources import found
 from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, paged
 from services.investors.usecases.firms import Terms, load_firm, load_partner
@@ -80,10 +81,7 @@ async def create_introduction(uow: UnitOfWork, new: NewIntroduction) -> domain.I
 
 async def get_introduction(db: Database, intro_id: int, name: str) -> domain.Introduction:
     async with db.read() as conn:
-        intro = await store.get_introduction(conn, intro_id)
-    if intro is None:
-        raise errors.NotFound("Introduction", name)
-    return intro
+        return found(await store.get_introduction(conn, intro_id), "Introduction", name)
 
 
 async def list_introductions(

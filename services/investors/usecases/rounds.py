@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import check_etag
+from hubcore.resources import found
 from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, paged
 from services.investors.usecases.firms import Terms
@@ -49,10 +50,7 @@ async def report_round(uow: UnitOfWork, firm_id: int, new: domain.Round) -> doma
 
 async def get_round(db: Database, round_id: int, name: str) -> domain.Round:
     async with db.read() as conn:
-        found = await store.get_round(conn, round_id)
-    if found is None:
-        raise errors.NotFound("Round", name)
-    return found
+        return found(await store.get_round(conn, round_id), "Round", name)
 
 
 async def list_rounds(db: Database, terms: Terms, *, size: int, token: str) -> tuple[Sequence[domain.Round], str]:
@@ -66,24 +64,22 @@ async def list_rounds(db: Database, terms: Terms, *, size: int, token: str) -> t
 
 
 async def _load_round(uow: UnitOfWork, round_id: int, name: str, etag: str) -> domain.Round:
-    found = await store.get_round(uow.conn, round_id)
-    if found is None:
-        raise errors.NotFound("Round", name)
-    check_etag(etag, found.etag)
-    return found
+    current = found(await store.get_round(uow.conn, round_id), "Round", name)
+    check_etag(etag, current.etag)
+    return current
 
 
 async def close_round(uow: UnitOfWork, round_id: int, name: str, etag: str, on: date) -> domain.Round:
-    found = await _load_round(uow, round_id, name, etag)
-    closed = await store.save_round(uow.conn, found.close(on), expected_version=found.version)
+    current = await _load_round(uow, round_id, name, etag)
+    closed = await store.save_round(uow.conn, current.close(on), expected_version=current.version)
     event = ev.RoundClosed(round=convert.round_snapshot(closed))
     await uow.emit(f"{SUBJECT}.round.closed", closed.name, closed.version, event)
     return closed
 
 
 async def cancel_round(uow: UnitOfWork, round_id: int, name: str, etag: str, reason: str) -> domain.Round:
-    found = await _load_round(uow, round_id, name, etag)
-    cancelled = await store.save_round(uow.conn, found.cancel(), expected_version=found.version)
+    current = await _load_round(uow, round_id, name, etag)
+    cancelled = await store.save_round(uow.conn, current.cancel(), expected_version=current.version)
     event = ev.RoundCancelled(round=convert.round_snapshot(cancelled), reason=reason.strip())
     await uow.emit(f"{SUBJECT}.round.cancelled", cancelled.name, cancelled.version, event)
     return cancelled
