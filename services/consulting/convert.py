@@ -6,22 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
-from google.type import dayofweek_pb2, timeofday_pb2
+from google.type import dayofweek_pb2, interval_pb2, timeofday_pb2
 from hub.consulting.v1 import consulting_pb2 as pb
 from hub.events.v1 import consulting_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import (
-    calendar_date,
-    date_message,
-    duration,
-    duration_message,
-    interval_message,
-    seoul_today,
-    timestamp,
-)
-from hubcore.requests import enum_short, parse_filter, parse_name, short_value
+from hubcore.convert import Reader, Writer, calendar_date, duration, interval_message, seoul_today
+from hubcore.requests import parse_filter, parse_name, short_value
 from hubcore.text import clean
 from services.consulting import domain
 
@@ -136,136 +129,92 @@ def _window_pb(w: domain.Window) -> pb.WeeklyWindow:
     )
 
 
-def mentor_pb(m: domain.Mentor) -> pb.Mentor:
-    return pb.Mentor(
-        name=m.name,
-        korean_name=m.korean_name,
-        english_name=m.english_name,
-        kind=pb.MentorKind.Value(f"MENTOR_KIND_{m.kind}"),
-        affiliation=m.affiliation,
-        email=m.email,
-        expertise=m.expertise,
-        time_zone=m.time_zone,
-        weekly_availability=[_window_pb(w) for w in m.windows],
-        create_time=timestamp(m.created_at),
-        update_time=timestamp(m.updated_at),
-        etag=m.etag,
-    )
+mentor_pb = Writer(
+    pb.Mentor, domain.Mentor, compute={"weekly_availability": lambda m: [_window_pb(w) for w in m.windows]}
+)
+
+
+class MentorFields(TypedDict):
+    korean_name: str
+    english_name: str
+    kind: str
+    affiliation: str
+    email: str
+    expertise: list[str]
+    time_zone: str
+    windows: list[domain.Window]
+
+
+_mentor = Reader(
+    pb.Mentor,
+    MentorFields,
+    "mentor",
+    rename={"windows": "weekly_availability"},
+    read={"windows": lambda m: _windows(m.weekly_availability, "mentor.weekly_availability")},
+)
+mentor_changes = _mentor.changes  # the fields an update mask names, by the domain's names
 
 
 def mentor_fields(message: pb.Mentor) -> dict[str, object]:
-    return {
-        "korean_name": message.korean_name,
-        "english_name": message.english_name,
-        "kind": enum_short(pb.MentorKind, "MENTOR_KIND", message.kind),
-        "affiliation": message.affiliation,
-        "email": message.email,
-        "expertise": list(message.expertise),
-        "time_zone": message.time_zone,
-        "windows": _windows(message.weekly_availability, "mentor.weekly_availability"),
-    }
+    return dict(_mentor(message))
 
 
-def mentor_changes(message: pb.Mentor, paths: Iterable[str]) -> dict[str, object]:
-    """The fields an update mask names, by the domain's names (weekly_availability is windows)."""
-    wanted = mentor_fields(message)
-    fields = {"weekly_availability": "windows"}
-    return {fields.get(p, p): wanted[fields.get(p, p)] for p in paths}
+mentor_snapshot = Writer(ev.MentorSnapshot, domain.Mentor)
 
 
-def mentor_snapshot(mentor: domain.Mentor) -> ev.MentorSnapshot:
-    return ev.MentorSnapshot(
-        name=mentor.name, korean_name=mentor.korean_name, english_name=mentor.english_name, email=mentor.email,
-        time_zone=mentor.time_zone, kind=mentor.kind,
-    )  # fmt: skip
+def _interval(x: domain.AvailabilityException | domain.Session | domain.Slot | domain.Program) -> interval_pb2.Interval:
+    return interval_message(x.start, x.end)
 
 
-def exception_pb(x: domain.AvailabilityException) -> pb.AvailabilityException:
-    return pb.AvailabilityException(
-        name=x.name,
-        mentor=f"mentors/{x.mentor_id}",
-        kind=pb.EXCEPTION_KIND_AVAILABLE if x.available else pb.EXCEPTION_KIND_UNAVAILABLE,
-        interval=interval_message(x.start, x.end),
-        reason=x.reason,
-        create_time=timestamp(x.created_at),
-    )
+exception_pb = Writer(
+    pb.AvailabilityException,
+    domain.AvailabilityException,
+    refs={"mentor": "mentors"},
+    compute={
+        "kind": lambda x: pb.EXCEPTION_KIND_AVAILABLE if x.available else pb.EXCEPTION_KIND_UNAVAILABLE,
+        "interval": _interval,
+    },
+)
 
 
 # Rooms and session types
 
-
-def room_pb(r: domain.Room) -> pb.Room:
-    return pb.Room(
-        name=r.name,
-        display_name=r.display_name,
-        floor=r.floor,
-        capacity=r.capacity,
-        create_time=timestamp(r.created_at),
-    )
-
-
-def session_type_pb(t: domain.SessionType) -> pb.SessionType:
-    return pb.SessionType(
-        name=t.name,
-        display_name=t.display_name,
-        category=pb.SessionCategory.Value(f"SESSION_CATEGORY_{t.category}"),
-        default_duration=duration_message(t.default_duration),
-        buffer_before=duration_message(t.buffer_before),
-        buffer_after=duration_message(t.buffer_after),
-        create_time=timestamp(t.created_at),
-    )
+room_pb = Writer(pb.Room, domain.Room)
+session_type_pb = Writer(pb.SessionType, domain.SessionType)
 
 
 # Sessions and action items
 
 
+SESSION_REFS = {"company": "companies", "mentor": "mentors", "session_type": "sessionTypes", "room": "rooms"}
+_session = Writer(pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval}, skip=("history",))
+change_pb = Writer(
+    pb.SessionChange,
+    domain.SessionChange,
+    refs={"previous_room": "rooms", "new_room": "rooms"},
+    compute={
+        "previous_interval": lambda c: interval_message(c.previous_start, c.previous_end),
+        "new_interval": lambda c: interval_message(c.new_start, c.new_end),
+    },
+)
+_snapshot = Writer(
+    ev.SessionSnapshot,
+    domain.Session,
+    refs={"company": "companies", "room": "rooms"},
+    rename={"start_time": "start", "end_time": "end"},
+    skip=("mentor", "mentor_name", "session_type", "session_type_name", "category"),
+)
+
+
 def session_pb(s: domain.Session, history: list[domain.SessionChange] | None = None) -> pb.Session:
-    return pb.Session(
-        name=s.name,
-        company=f"companies/{s.company_id}",
-        mentor=f"mentors/{s.mentor_id}",
-        session_type=f"sessionTypes/{s.session_type_id}",
-        interval=interval_message(s.start, s.end),
-        room=name_of("rooms", s.room_id),
-        agenda=s.agenda,
-        state=pb.SessionState.Value(f"SESSION_STATE_{s.state}"),
-        notes=s.notes,
-        cancel_reason=s.cancel_reason,
-        sequence=s.sequence,
-        history=[
-            pb.SessionChange(
-                previous_interval=interval_message(c.previous_start, c.previous_end),
-                previous_room=name_of("rooms", c.previous_room_id),
-                new_interval=interval_message(c.new_start, c.new_end),
-                new_room=name_of("rooms", c.new_room_id),
-                reason=c.reason,
-                change_time=timestamp(c.changed_at),
-                actor=c.actor,
-            )
-            for c in history or []
-        ],
-        create_time=timestamp(s.created_at),
-        update_time=timestamp(s.updated_at),
-        etag=s.etag,
-    )
+    return _session(s, history=[change_pb(c) for c in history or []])
 
 
 def session_snapshot(s: domain.Session, mentor: domain.Mentor, kind: domain.SessionType) -> ev.SessionSnapshot:
-    return ev.SessionSnapshot(
-        name=s.name,
-        company=f"companies/{s.company_id}",
-        mentor=mentor.name,
-        mentor_name=mentor.korean_name,
-        session_type=kind.name,
-        session_type_name=kind.display_name,
-        category=kind.category,
-        start_time=timestamp(s.start),
-        end_time=timestamp(s.end),
-        room=name_of("rooms", s.room_id),
-        agenda=s.agenda,
-        state=s.state,
-        sequence=s.sequence,
-    )
+    return _snapshot(
+        s, mentor=mentor.name, mentor_name=mentor.korean_name, session_type=kind.name,
+        session_type_name=kind.display_name, category=kind.category,
+    )  # fmt: skip
 
 
 DEFAULT_SLOTS, MAX_SLOTS = 100, 1000
@@ -300,72 +249,24 @@ def slot_search(request: pb.FindAvailableSlotsRequest) -> domain.SlotSearch:
     )  # fmt: skip
 
 
-def slot_pb(s: domain.Slot) -> pb.Slot:
-    return pb.Slot(
-        mentor=f"mentors/{s.mentor_id}",
-        interval=interval_message(s.start, s.end),
-        rooms=[f"rooms/{r}" for r in s.rooms],
-    )
-
-
-def action_item_pb(a: domain.ActionItem) -> pb.ActionItem:
-    return pb.ActionItem(
-        name=a.name,
-        session=f"sessions/{a.session_id}",
-        company=f"companies/{a.company_id}",
-        mentor=f"mentors/{a.mentor_id}",
-        description=a.description,
-        owner=a.owner,
-        due_date=date_message(a.due_date),
-        state=pb.ActionItemState.Value(f"ACTION_ITEM_STATE_{a.state}"),
-        overdue=a.is_overdue(seoul_today()),
-        complete_time=timestamp(a.completed_at),
-        create_time=timestamp(a.created_at),
-        etag=a.etag,
-    )
-
-
-def action_item_snapshot(a: domain.ActionItem) -> ev.ActionItemSnapshot:
-    return ev.ActionItemSnapshot(
-        name=a.name,
-        session=f"sessions/{a.session_id}",
-        company=f"companies/{a.company_id}",
-        mentor=f"mentors/{a.mentor_id}",
-        description=a.description,
-        owner=a.owner,
-        due_date=date_message(a.due_date),
-        state=a.state,
-    )
+slot_pb = Writer(
+    pb.Slot,
+    domain.Slot,
+    refs={"mentor": "mentors"},
+    compute={"interval": _interval, "rooms": lambda s: [f"rooms/{r}" for r in s.rooms]},
+)
+ACTION_ITEM_REFS = {"session": "sessions", "company": "companies", "mentor": "mentors"}
+action_item_pb = Writer(
+    pb.ActionItem, domain.ActionItem, refs=ACTION_ITEM_REFS, compute={"overdue": lambda a: a.is_overdue(seoul_today())}
+)
+action_item_snapshot = Writer(ev.ActionItemSnapshot, domain.ActionItem, refs=ACTION_ITEM_REFS)
 
 
 # Programs
 
 
-def program_pb(p: domain.Program) -> pb.Program:
-    return pb.Program(
-        name=p.name,
-        display_name=p.display_name,
-        kind=pb.ProgramKind.Value(f"PROGRAM_KIND_{p.kind}"),
-        interval=interval_message(p.start, p.end),
-        room=name_of("rooms", p.room_id),
-        capacity=p.capacity,
-        description=p.description,
-        registered_count=p.registered_count,
-        attended_count=p.attended_count,
-        create_time=timestamp(p.created_at),
-    )
-
-
-def registration_pb(r: domain.Registration) -> pb.Registration:
-    return pb.Registration(
-        name=r.name,
-        program=f"programs/{r.program_id}",
-        participant_name=r.participant_name,
-        email=r.email,
-        company=name_of("companies", r.company_id),
-        state=pb.RegistrationState.Value(f"REGISTRATION_STATE_{r.state}"),
-        create_time=timestamp(r.created_at),
-    )
+program_pb = Writer(pb.Program, domain.Program, refs={"room": "rooms"}, compute={"interval": _interval})
+registration_pb = Writer(pb.Registration, domain.Registration, refs={"program": "programs", "company": "companies"})
 
 
 def attendance_recorded(p: domain.Program, marked: list[domain.Registration]) -> ev.ProgramAttendanceRecorded:

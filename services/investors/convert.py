@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from google.protobuf import timestamp_pb2
 from google.type import date_pb2
@@ -16,15 +16,13 @@ from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import partner_pb2 as ppb
 
 from hubcore import errors
-from hubcore.convert import calendar_date, date_message, krw, money, timestamp
+from hubcore.convert import M, Reader, Writer, calendar_date, krw, money, money_if, ref_name
 from hubcore.requests import enum_number, enum_short, parse_name
 from services.investors import domain
 
 # Values and names
 
-
-def ref(collection: str, number: int | None) -> str:
-    return f"{collection}/{number}" if number else ""
+ref = ref_name
 
 
 def id_of(name: str, collection: str, field: str) -> int | None:
@@ -52,15 +50,11 @@ def state_short(number: int) -> str:
 # Firms
 
 
-def thesis_pb(thesis: domain.Thesis) -> pb.Thesis:
-    message = pb.Thesis(
-        title=thesis.title, sectors=thesis.sectors, stages=thesis.stages, geographies=thesis.geographies
-    )
-    if thesis.ticket_min:
-        message.ticket_min.CopyFrom(money(thesis.ticket_min))
-    if thesis.ticket_max:
-        message.ticket_max.CopyFrom(money(thesis.ticket_max))
-    return message
+thesis_pb = Writer(
+    pb.Thesis,
+    domain.Thesis,
+    compute={"ticket_min": lambda t: money_if(t.ticket_min), "ticket_max": lambda t: money_if(t.ticket_max)},
+)
 
 
 def thesis_of(message: pb.Thesis, field: str) -> domain.Thesis:
@@ -75,19 +69,7 @@ def thesis_of(message: pb.Thesis, field: str) -> domain.Thesis:
     )
 
 
-def firm_pb(firm: domain.Firm) -> pb.Firm:
-    return pb.Firm(
-        name=firm.name,
-        korean_name=firm.korean_name,
-        english_name=firm.english_name,
-        type=enum_number(pb.FirmType, "FIRM_TYPE", firm.type),
-        website=firm.website,
-        description=firm.description,
-        theses=[thesis_pb(t) for t in firm.theses],
-        create_time=timestamp(firm.created_at),
-        update_time=timestamp(firm.updated_at),
-        etag=firm.etag,
-    )
+firm_pb = Writer(pb.Firm, domain.Firm, compute={"theses": lambda firm: [thesis_pb(t) for t in firm.theses]})
 
 
 class FirmFields(TypedDict):
@@ -99,15 +81,13 @@ class FirmFields(TypedDict):
     theses: tuple[domain.Thesis, ...]
 
 
-def firm_fields(message: pb.Firm) -> FirmFields:
-    return {
-        "korean_name": message.korean_name,
-        "english_name": message.english_name,
-        "type": enum_short(pb.FirmType, "FIRM_TYPE", message.type),
-        "website": message.website.strip(),
-        "description": message.description.strip(),
-        "theses": tuple(thesis_of(t, f"firm.theses[{i}]") for i, t in enumerate(message.theses)),
-    }
+firm_fields = Reader(
+    pb.Firm,
+    FirmFields,
+    "firm",
+    strip=("website", "description"),
+    read={"theses": lambda m: tuple(thesis_of(t, f"firm.theses[{i}]") for i, t in enumerate(m.theses))},
+)
 
 
 def masked(fields: FirmFields | PartnerFields, paths: list[str]) -> dict[str, object]:
@@ -115,27 +95,13 @@ def masked(fields: FirmFields | PartnerFields, paths: list[str]) -> dict[str, ob
     return {path: value for path, value in fields.items() if path in paths}
 
 
-def firm_snapshot(firm: domain.Firm) -> ev.FirmSnapshot:
-    return ev.FirmSnapshot(name=firm.name, korean_name=firm.korean_name, english_name=firm.english_name, type=firm.type)
+firm_snapshot = Writer(ev.FirmSnapshot, domain.Firm)
 
 
 # Partners, keys and the audit log
 
 
-def partner_pb(partner: domain.Partner) -> pb.Partner:
-    return pb.Partner(
-        name=partner.name,
-        firm=ref("firms", partner.firm_id),
-        korean_name=partner.korean_name,
-        english_name=partner.english_name,
-        title=partner.title,
-        email=partner.email,
-        phone=partner.phone,
-        focus=partner.focus,
-        create_time=timestamp(partner.created_at),
-        update_time=timestamp(partner.updated_at),
-        etag=partner.etag,
-    )
+partner_pb = Writer(pb.Partner, domain.Partner, refs={"firm": "firms"})
 
 
 class PartnerFields(TypedDict):
@@ -147,97 +113,38 @@ class PartnerFields(TypedDict):
     focus: tuple[str, ...]
 
 
-def partner_fields(message: pb.Partner) -> PartnerFields:
-    return {
-        "korean_name": message.korean_name,
-        "english_name": message.english_name,
-        "title": message.title.strip(),
-        "email": message.email,
-        "phone": message.phone.strip(),
-        "focus": tuple(message.focus),
-    }
-
-
-def partner_snapshot(partner: domain.Partner) -> ev.PartnerSnapshot:
-    return ev.PartnerSnapshot(
-        name=partner.name,
-        firm=ref("firms", partner.firm_id),
-        korean_name=partner.korean_name,
-        english_name=partner.english_name,
-        email=partner.email,
-    )
+# The firm is the parent a create names (CreatePartner reads it), fixed after.
+partner_fields = Reader(pb.Partner, PartnerFields, "partner", strip=("title", "phone"), ignore=("firm",))
+partner_snapshot = Writer(ev.PartnerSnapshot, domain.Partner, refs={"firm": "firms"})
+_api_key = Writer(pb.ApiKey, domain.ApiKey, refs={"partner": "partners", "firm": "firms"}, skip=("secret",))
+partner_call_pb = Writer(
+    pb.PartnerCall, domain.PartnerCall, refs={"api_key": "apiKeys", "partner": "partners", "firm": "firms"}
+)
 
 
 def api_key_pb(key: domain.ApiKey, secret: str = "") -> pb.ApiKey:
-    return pb.ApiKey(
-        name=key.name,
-        partner=ref("partners", key.partner_id),
-        firm=ref("firms", key.firm_id),
-        description=key.description,
-        prefix=key.prefix,
-        expire_time=timestamp(key.expire_at),
-        create_time=timestamp(key.created_at),
-        revoke_time=timestamp(key.revoked_at),
-        secret=secret,
-    )
-
-
-def partner_call_pb(call: domain.PartnerCall) -> pb.PartnerCall:
-    return pb.PartnerCall(
-        name=call.name,
-        api_key=ref("apiKeys", call.api_key_id),
-        partner=ref("partners", call.partner_id),
-        firm=ref("firms", call.firm_id),
-        method=call.method,
-        resource=call.resource,
-        code=call.code,
-        call_time=timestamp(call.called_at),
-        request_id=call.request_id,
-        peer=call.peer,
-    )
+    """The secret is in the answer to the create only."""
+    return _api_key(key, secret=secret)
 
 
 # Introductions
 
 
-def introduction_pb(intro: domain.Introduction) -> pb.Introduction:
-    return pb.Introduction(
-        name=intro.name,
-        company=intro.company,
-        firm=ref("firms", intro.firm_id),
-        partner=ref("partners", intro.partner_id),
-        state=state_number(intro.state),
-        note=intro.note,
-        shared_fields=intro.shared_fields,
-        meeting_time=timestamp(intro.meeting_at),
-        history=[
-            pb.IntroductionTransition(
-                from_state=state_number(s.from_state),
-                to_state=state_number(s.to_state),
-                actor=s.actor,
-                reason=s.reason,
-                time=timestamp(s.at),
-            )
-            for s in intro.history
-        ],
-        create_time=timestamp(intro.created_at),
-        update_time=timestamp(intro.updated_at),
-        etag=intro.etag,
-    )
+transition_pb = Writer(pb.IntroductionTransition, domain.Transition, rename={"time": "at"})
+introduction_pb = Writer(
+    pb.Introduction,
+    domain.Introduction,
+    refs={"firm": "firms", "partner": "partners"},
+    compute={"history": lambda intro: [transition_pb(s) for s in intro.history]},
+)
+introduction_snapshot = Writer(
+    ev.IntroductionSnapshot, domain.Introduction, refs={"firm": "firms", "partner": "partners"}
+)
+_shared = Writer(ppb.SharedIntroduction, domain.Introduction, refs={"partner": "partners"}, skip=("company",))
 
 
 def shared_fields(message: pb.Introduction) -> tuple[str, ...]:
     return domain.shared_fields(list(message.shared_fields))
-
-
-def introduction_snapshot(intro: domain.Introduction) -> ev.IntroductionSnapshot:
-    return ev.IntroductionSnapshot(
-        name=intro.name,
-        company=intro.company,
-        firm=ref("firms", intro.firm_id),
-        partner=ref("partners", intro.partner_id),
-        state=intro.state,
-    )
 
 
 def directory_company_of(snapshot: company_events.CompanySnapshot, version: int) -> domain.DirectoryCompany:
@@ -267,41 +174,27 @@ def shared_pb(intro: domain.Introduction, company: domain.DirectoryCompany | Non
                 shared.tags.extend(value)
             else:
                 setattr(shared, name, value)
-    return ppb.SharedIntroduction(
-        name=intro.name,
-        company=shared,
-        partner=ref("partners", intro.partner_id),
-        state=state_number(intro.state),
-        note=intro.note,
-        meeting_time=timestamp(intro.meeting_at),
-        share_time=timestamp(intro.shared_at),
-        update_time=timestamp(intro.updated_at),
-        etag=intro.etag,
-    )
+    return _shared(intro, company=shared)
 
 
 # Rounds
 
 
-def round_pb(found: domain.Round) -> pb.Round:
-    message = pb.Round(
-        name=found.name,
-        company=found.company,
-        round_type=enum_number(pb.RoundType, "ROUND_TYPE", found.round_type),
-        amount=money(found.amount),
-        lead_firm=ref("firms", found.lead_firm_id),
-        participants=[pb.Participant(firm=ref("firms", f), amount=money(a)) for f, a in found.participants],
-        announce_date=date_message(found.announced_on),
-        close_date=date_message(found.closed_on),
-        status=enum_number(pb.RoundStatus, "ROUND_STATUS", found.status),
-        reporter=found.reporter,
-        create_time=timestamp(found.created_at),
-        update_time=timestamp(found.updated_at),
-        etag=found.etag,
+def _round(message: type[M], participant: Callable[..., Any]) -> Writer[domain.Round, M]:
+    """A round as its API message or its events' snapshot: alike but for the participants' message."""
+    return Writer(
+        message,
+        domain.Round,
+        refs={"lead_firm": "firms"},
+        compute={
+            "participants": lambda r: [participant(firm=ref("firms", f), amount=money(a)) for f, a in r.participants],
+            "pre_money_valuation": lambda r: money_if(r.pre_money),
+        },
     )
-    if found.pre_money:
-        message.pre_money_valuation.CopyFrom(money(found.pre_money))
-    return message
+
+
+round_pb = _round(pb.Round, pb.Participant)
+round_snapshot = _round(ev.RoundSnapshot, ev.RoundParticipant)
 
 
 def round_of(message: pb.Round, *, reporter: str, today: date) -> domain.Round:
@@ -337,23 +230,6 @@ def close_date(message: date_pb2.Date, today: date) -> date:
     return on
 
 
-def round_snapshot(found: domain.Round) -> ev.RoundSnapshot:
-    message = ev.RoundSnapshot(
-        name=found.name,
-        company=found.company,
-        round_type=found.round_type,
-        amount=money(found.amount),
-        lead_firm=ref("firms", found.lead_firm_id),
-        participants=[ev.RoundParticipant(firm=ref("firms", f), amount=money(a)) for f, a in found.participants],
-        announce_date=date_message(found.announced_on),
-        close_date=date_message(found.closed_on),
-        status=found.status,
-    )
-    if found.pre_money:
-        message.pre_money_valuation.CopyFrom(money(found.pre_money))
-    return message
-
-
 def stats_pb(stats: domain.InvestorStats) -> pb.InvestorStats:
     count = pb.InvestorStats.Count
     return pb.InvestorStats(
@@ -368,17 +244,8 @@ def stats_pb(stats: domain.InvestorStats) -> pb.InvestorStats:
 # Matching
 
 
-def fit_pb(fit: domain.Fit) -> pb.Fit:
-    return pb.Fit(
-        score=fit.score,
-        thesis=fit.thesis,
-        components=[
-            pb.ScoreComponent(
-                component=c.component, points=c.points, max_points=c.max_points, explanation=c.explanation
-            )
-            for c in fit.components
-        ],
-    )
+component_pb = Writer(pb.ScoreComponent, domain.Component)
+fit_pb = Writer(pb.Fit, domain.Fit, compute={"components": lambda fit: [component_pb(c) for c in fit.components]})
 
 
 def investor_match_pb(fit: domain.Fit, firm: domain.Firm) -> pb.InvestorMatch:

@@ -10,48 +10,19 @@ from google.type import timeofday_pb2
 from hub.notifications.v1 import notifications_pb2 as pb
 
 from hubcore import errors
-from hubcore.convert import timestamp
+from hubcore.convert import Writer, timestamp
 from hubcore.requests import enum_number, parse_name, short_enum_name
 from services.notifications import domain
 from services.notifications.config import Config
 
-
-def follow_up_pb(follow_up: domain.FollowUp) -> pb.FollowUp:
-    return pb.FollowUp(
-        name=follow_up.name,
-        rule=follow_up.rule,
-        entity=follow_up.entity,
-        occasion=follow_up.occasion,
-        company=follow_up.company,
-        state=enum_number(pb.FollowUpState, "FOLLOW_UP_STATE", follow_up.state),
-        due_time=timestamp(follow_up.due_at),
-        expire_time=timestamp(follow_up.expires_at),
-        dispatch_time=timestamp(follow_up.dispatched_at),
-        note=follow_up.note,
-        create_time=timestamp(follow_up.created_at),
-        update_time=timestamp(follow_up.updated_at),
-    )
-
-
-def delivery_pb(delivery: domain.Delivery) -> pb.Delivery:
-    return pb.Delivery(
-        name=delivery.name,
-        follow_up=f"followUps/{delivery.follow_up_id}",
-        rule=delivery.rule,
-        entity=delivery.entity,
-        company=delivery.company,
-        recipient=f"recipients/{delivery.recipient_id}",
-        channel=enum_number(pb.Channel, "CHANNEL", delivery.channel),
-        address=delivery.address,
-        state=enum_number(pb.DeliveryState, "DELIVERY_STATE", delivery.state),
-        attempts=delivery.attempts,
-        next_attempt_time=timestamp(delivery.next_attempt_at),
-        last_error=delivery.last_error,
-        subject=delivery.subject,
-        send_time=timestamp(delivery.sent_at),
-        create_time=timestamp(delivery.created_at),
-        update_time=timestamp(delivery.updated_at),
-    )
+follow_up_pb = Writer(pb.FollowUp, domain.FollowUp)
+delivery_pb = Writer(
+    pb.Delivery,
+    domain.Delivery,
+    refs={"follow_up": "followUps", "recipient": "recipients"},
+    rename={"send_time": "sent_at"},
+)
+_recipient = Writer(pb.Recipient, domain.Recipient, skip=("preference",))
 
 
 def time_of_day(minutes: int) -> timeofday_pb2.TimeOfDay:
@@ -83,17 +54,7 @@ def preference_pb(recipient: domain.Recipient, cfg: Config) -> pb.Preference:
 
 
 def recipient_pb(recipient: domain.Recipient, cfg: Config) -> pb.Recipient:
-    return pb.Recipient(
-        name=recipient.name,
-        source=recipient.source,
-        kind=enum_number(pb.RecipientKind, "RECIPIENT_KIND", recipient.kind),
-        korean_name=recipient.korean_name,
-        english_name=recipient.english_name,
-        email=recipient.email,
-        company=recipient.company,
-        active=recipient.active,
-        preference=preference_pb(recipient, cfg),
-    )
+    return _recipient(recipient, preference=preference_pb(recipient, cfg))
 
 
 def preference_id(name: str, field: str) -> int:

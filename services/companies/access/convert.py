@@ -6,23 +6,23 @@ from hub.events.v1 import ops_pb2 as ev
 from hub.ops.v1 import tokens_pb2 as pb
 
 from hubcore import errors, tokens
-from hubcore.convert import timestamp
+from hubcore.convert import Writer
 from services.companies.access.domain import IssuedToken
 
 
-def token_pb(token: IssuedToken) -> pb.AccessToken:
-    return pb.AccessToken(
-        name=token.name,
-        subject=token.subject,
-        role=pb.AccessTokenRole.Value(f"ACCESS_TOKEN_ROLE_{token.role.upper()}"),
-        description=token.description,
-        expire_time=timestamp(token.expire_at),
-        create_time=timestamp(token.issued_at),
-        issued_by=token.issued_by,
-        revoke_time=timestamp(token.revoked_at),
-        revoked_by=token.revoked_by,
-        revoke_reason=token.revoke_reason,
-    )
+def _role(token: IssuedToken) -> str:
+    return token.role.upper()  # the token carries admin, the messages ADMIN
+
+
+token_pb = Writer(
+    pb.AccessToken,
+    IssuedToken,
+    rename={"create_time": "issued_at"},
+    skip=("secret",),  # IssueAccessToken's answer sets it
+    compute={"role": lambda t: pb.AccessTokenRole.Value(f"ACCESS_TOKEN_ROLE_{_role(t)}")},
+)
+issued_event = Writer(ev.AccessTokenIssued, IssuedToken, compute={"role": _role})
+revoked_event = Writer(ev.AccessTokenRevoked, IssuedToken, rename={"reason": "revoke_reason"}, compute={"role": _role})
 
 
 def parse_token_name(name: str) -> str:
@@ -30,19 +30,3 @@ def parse_token_name(name: str) -> str:
     if not name.startswith("accessTokens/") or not tokens.valid_id(token_id):
         raise errors.invalid("name", "must look like accessTokens/<16 letters and digits>")
     return token_id
-
-
-def issued_event(token: IssuedToken) -> ev.AccessTokenIssued:
-    return ev.AccessTokenIssued(
-        name=token.name, subject=token.subject, role=token.role.upper(), expire_time=timestamp(token.expire_at)
-    )
-
-
-def revoked_event(token: IssuedToken) -> ev.AccessTokenRevoked:
-    return ev.AccessTokenRevoked(
-        name=token.name,
-        subject=token.subject,
-        role=token.role.upper(),
-        expire_time=timestamp(token.expire_at),
-        reason=token.revoke_reason,
-    )

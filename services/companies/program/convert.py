@@ -12,7 +12,7 @@ from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import calendar_date, date_message, money, timestamp
+from hubcore.convert import Writer, calendar_date
 from hubcore.requests import enum_number, enum_short, parse_name
 from hubcore.text import clean
 from services.companies.program import domain
@@ -65,19 +65,18 @@ def round_from_pb(message: pb.Round) -> domain.Round:
     return r
 
 
-def round_pb(r: domain.Round) -> pb.Round:
-    return pb.Round(
-        name=r.name,
-        title=r.title,
-        open_date=date_message(r.open_date),
-        close_date=date_message(r.close_date),
-        seats=[pb.Round.Seats(kind=enum_number(pb.SeatKind, SEAT, k), count=n) for k, n in sorted(r.seats.items())],
-        criteria=[pb.Round.Criterion(key=c.key, title=c.title, weight=c.weight) for c in r.criteria],
-        questions=r.questions,
-        application_count=r.applications,
-        competition_ratio=r.competition_ratio,
-        create_time=timestamp(r.created_at),
-    )
+criterion_pb = Writer(pb.Round.Criterion, domain.Criterion)
+round_pb = Writer(
+    pb.Round,
+    domain.Round,
+    rename={"application_count": "applications"},
+    compute={
+        "seats": lambda r: [
+            pb.Round.Seats(kind=enum_number(pb.SeatKind, SEAT, k), count=n) for k, n in sorted(r.seats.items())
+        ],
+        "criteria": lambda r: [criterion_pb(c) for c in r.criteria],
+    },
+)
 
 
 def application_from_pb(message: pb.Application) -> domain.Application:
@@ -89,29 +88,16 @@ def application_from_pb(message: pb.Application) -> domain.Application:
     return domain.Application(0, 0, who, seat_kind, answers, list(message.attachment_urls))
 
 
-def application_pb(a: domain.Application) -> pb.Application:
-    return pb.Application(
-        name=a.name,
-        round=f"rounds/{a.round_id}",
-        applicant=a.applicant,
-        seat_kind=enum_number(pb.SeatKind, SEAT, a.seat_kind),
-        answers=[pb.Application.Answer(question=q, text=t) for q, t in a.answers],
-        attachment_urls=a.attachment_urls,
-        state=enum_number(pb.ApplicationState, STATE, a.state),
-        decision_reason=a.decision_reason,
-        create_time=timestamp(a.created_at),
-        etag=a.etag,
-    )
-
-
-def conflict_pb(c: domain.Conflict) -> pb.Conflict:
-    return pb.Conflict(round=c.round, reviewer=c.reviewer, applicant=c.applicant, reason=c.reason)
-
-
-def score_pb(s: domain.Score) -> pb.Score:
-    return pb.Score(
-        application=s.application, reviewer=s.reviewer, values=s.values, comment=s.comment, weighted=float(s.weighted)
-    )
+application_pb = Writer(
+    pb.Application,
+    domain.Application,
+    refs={"round": "rounds"},
+    compute={"answers": lambda a: [pb.Application.Answer(question=q, text=t) for q, t in a.answers]},
+)
+conflict_pb = Writer(pb.Conflict, domain.Conflict)
+score_pb = Writer(
+    pb.Score, domain.Score, compute={"values": lambda s: s.values, "weighted": lambda s: float(s.weighted)}
+)
 
 
 def ranking_pb(standings: Sequence[domain.Standing]) -> pb.RankApplicationsResponse:
@@ -131,11 +117,16 @@ def ranking_pb(standings: Sequence[domain.Standing]) -> pb.RankApplicationsRespo
     )
 
 
+_decided = Writer(
+    ev.ApplicationDecided,
+    domain.Application,
+    rename={"application": "name", "decision": "state", "reason": "decision_reason"},
+    skip=("round",),
+)
+
+
 def decided_event(a: domain.Application, r: domain.Round) -> ev.ApplicationDecided:
-    return ev.ApplicationDecided(
-        application=a.name, round=r.name, applicant=a.applicant, decision=a.state, reason=a.decision_reason,
-        seat_kind=a.seat_kind,
-    )  # fmt: skip
+    return _decided(a, round=r.name)
 
 
 # Spaces
@@ -147,10 +138,7 @@ def space_from_pb(message: pb.Space) -> domain.Space:
     return domain.Space(0, enum_short(pb.SpaceKind, SPACE, message.kind), label, message.floor, message.seats)
 
 
-def space_pb(s: domain.Space) -> pb.Space:
-    return pb.Space(
-        name=s.name, kind=enum_number(pb.SpaceKind, SPACE, s.kind), label=s.label, floor=s.floor, seats=s.seats
-    )
+space_pb = Writer(pb.Space, domain.Space)
 
 
 def stay_from_pb(message: pb.Assignment) -> domain.Assignment:
@@ -171,28 +159,18 @@ def ending_from_pb(request: pb.EndAssignmentRequest) -> tuple[int, date, str]:
     return assignment_id, move_out, enum_short(pb.MoveOutReason, REASON, request.reason)
 
 
-def assignment_pb(a: domain.Assignment) -> pb.Assignment:
-    message = pb.Assignment(
-        name=a.name,
-        space=f"spaces/{a.space_id}",
-        company=f"companies/{a.company_id}",
-        move_in_date=date_message(a.move_in),
-        move_out_reason=enum_number(pb.MoveOutReason, REASON, a.move_out_reason),
-    )
-    if a.move_out:
-        message.move_out_date.CopyFrom(date_message(a.move_out))
-    return message
-
-
-def occupancy_pb(o: domain.Occupancy) -> pb.Occupancy:
-    return pb.Occupancy(
-        date=date_message(o.day),
-        offices_taken=o.offices_taken,
-        offices_total=o.offices_total,
-        desks_taken=o.desks_taken,
-        desks_total=o.desks_total,
-        assignments=[assignment_pb(a) for a in o.assignments],
-    )
+assignment_pb = Writer(
+    pb.Assignment,
+    domain.Assignment,
+    refs={"space": "spaces", "company": "companies"},
+    rename={"move_in_date": "move_in", "move_out_date": "move_out"},
+)
+occupancy_pb = Writer(
+    pb.Occupancy,
+    domain.Occupancy,
+    rename={"date": "day"},
+    compute={"assignments": lambda o: [assignment_pb(a) for a in o.assignments]},
+)
 
 
 # KPI reports and trends
@@ -214,27 +192,8 @@ def kpi_from_pb(message: pb.KpiReport, *, today: date) -> domain.KpiReport:
     )  # fmt: skip
 
 
-def kpi_pb(r: domain.KpiReport) -> pb.KpiReport:
-    return pb.KpiReport(
-        name=r.name,
-        company=r.company,
-        period=r.period,
-        headcount=r.headcount,
-        revenue=money(r.revenue_krw),
-        funding_raised=money(r.funding_raised),
-        customers=r.customers,
-        patents=r.patents,
-        note=r.note,
-        version=r.version,
-        create_time=timestamp(r.created_at),
-    )
-
-
-def kpi_event(r: domain.KpiReport) -> ev.KpiReported:
-    return ev.KpiReported(
-        report=r.name, company=r.company, period=r.period, version=r.version, headcount=r.headcount,
-        revenue_krw=r.revenue_krw, funding_raised_krw=r.funding_raised, customers=r.customers, patents=r.patents,
-    )  # fmt: skip
+kpi_pb = Writer(pb.KpiReport, domain.KpiReport, rename={"revenue": "revenue_krw"})
+kpi_event = Writer(ev.KpiReported, domain.KpiReport, rename={"report": "name", "funding_raised_krw": "funding_raised"})
 
 
 def cohort_kind(number: int) -> str:
@@ -258,10 +217,7 @@ def trends_pb(series: Sequence[domain.TrendSeries]) -> pb.KpiTrends:
 # Support
 
 
-def quota_pb(q: domain.SupportQuota) -> pb.SupportQuota:
-    return pb.SupportQuota(
-        company=q.company, kind=enum_number(pb.SupportKind, SUPPORT, q.kind), quota=q.quota, used=q.used
-    )
+quota_pb = Writer(pb.SupportQuota, domain.SupportQuota)
 
 
 def grant_from_pb(message: pb.SupportGrant) -> domain.SupportGrant:
@@ -273,25 +229,15 @@ def grant_from_pb(message: pb.SupportGrant) -> domain.SupportGrant:
     )
 
 
-def grant_pb(g: domain.SupportGrant) -> pb.SupportGrant:
-    return pb.SupportGrant(
-        name=g.name,
-        company=g.company,
-        kind=enum_number(pb.SupportKind, SUPPORT, g.kind),
-        amount=g.amount,
-        note=g.note,
-        override_reason=g.override_reason,
-        actor=g.actor,
-        create_time=timestamp(g.created_at),
-        source=g.source,
-    )
+grant_pb = Writer(pb.SupportGrant, domain.SupportGrant)
+# The event has never carried the grant's source: kept unset here, as before.
+_granted = Writer(
+    ev.SupportGranted, domain.SupportGrant, rename={"grant": "name"}, skip=("used_after", "quota", "source")
+)
 
 
 def granted_event(g: domain.SupportGrant, *, used_after: int, quota: int) -> ev.SupportGranted:
-    return ev.SupportGranted(
-        grant=g.name, company=g.company, kind=g.kind, amount=g.amount, override_reason=g.override_reason,
-        used_after=used_after, quota=quota,
-    )  # fmt: skip
+    return _granted(g, used_after=used_after, quota=quota)
 
 
 def ledger_pb(ledger: domain.SupportLedger) -> pb.ListSupportResponse:
@@ -319,28 +265,8 @@ def milestone_from_pb(message: pb.Milestone, *, today: date) -> domain.Milestone
     )
 
 
-def milestone_pb(m: domain.Milestone) -> pb.Milestone:
-    return pb.Milestone(
-        name=m.name,
-        company=m.company,
-        kind=enum_number(pb.MilestoneKind, MILESTONE, m.kind),
-        achieve_date=date_message(m.achieved_on),
-        evidence_url=m.evidence_url,
-        evidence=m.evidence,
-        actor=m.actor,
-        create_time=timestamp(m.created_at),
-    )
-
-
-def milestone_event(m: domain.Milestone) -> ev.MilestoneChanged:
-    return ev.MilestoneChanged(
-        milestone=m.name,
-        company=m.company,
-        kind=m.kind,
-        achieve_date=date_message(m.achieved_on),
-        evidence_url=m.evidence_url,
-        evidence=m.evidence,
-    )
+milestone_pb = Writer(pb.Milestone, domain.Milestone)
+milestone_event = Writer(ev.MilestoneChanged, domain.Milestone, rename={"milestone": "name"})
 
 
 def growth_pb(rules: domain.GrowthRules, grown: Sequence[domain.Grown]) -> pb.Growth:
