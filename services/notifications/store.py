@@ -6,7 +6,7 @@ scheduler.py, beside the durability argument they serve."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +19,7 @@ from hubcore import errors
 from hubcore.convert import as_utc
 from hubcore.db import Database, now
 from hubcore.retention import Retention
+from hubcore.rows import Codec, Rows, upsert_newer
 from services.notifications import domain
 from services.notifications.domain import Plan
 from services.notifications.tables import deliveries, entities, follow_ups, metadata, recipients  # noqa: F401
@@ -49,7 +50,7 @@ def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[s
 
 
 async def recipient_by_source(conn: AsyncConnection, source: str) -> domain.Recipient | None:
-    row = (await conn.execute(sa.select(recipients).where(recipients.c.source == source))).first()
+    row = (await conn.execute(RECIPIENTS.select(recipients.c.source == source))).first()
     return to_recipient(row) if row else None
 
 
@@ -127,16 +128,7 @@ async def entity(conn: AsyncConnection, name: str) -> tuple[int, bytes] | None:
 
 async def remember_entity(conn: AsyncConnection, name: str, version: int, data: bytes) -> bool:
     """Keeps the snapshot if it is newer than the one held; returns False for an older (late) event."""
-    current = await entity(conn, name)
-    if current is None:
-        await conn.execute(entities.insert().values(name=name, version=version, data=data, updated_at=now()))
-        return True
-    if version <= current[0]:
-        return False
-    await conn.execute(
-        entities.update().where(entities.c.name == name).values(version=version, data=data, updated_at=now())
-    )
-    return True
+    return await upsert_newer(conn, entities, {"name": name}, {"version": version, "data": data, "updated_at": now()})
 
 
 async def entities_like(conn: AsyncConnection, pattern: str) -> list[tuple[str, bytes]]:
@@ -207,35 +199,30 @@ async def cancel_pending(
 # What the API reads and changes (program managers' views and actions)
 
 
-def to_follow_up(row: sa.Row[Any]) -> domain.FollowUp:
-    return domain.FollowUp(
-        id=row.id, rule=row.rule, entity=row.entity, occasion=row.occasion, company=row.company, state=row.state,
-        due_at=row.due_at, expires_at=row.expires_at, dispatched_at=row.dispatched_at, note=row.note,
-        created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+FOLLOW_UPS = Rows(follow_ups, domain.FollowUp)
+DELIVERIES = Rows(deliveries, domain.Delivery)
+PREFERENCES = Rows(
+    recipients,
+    domain.Preference,
+    columns={"version": "preference_version"},
+    codecs={
+        "channels": Codec(lambda text: tuple(c for c in (text or "").split(",") if c), ",".join),
+        "muted_rules": Codec(lambda text: tuple(json.loads(text or "[]")), lambda rules: json.dumps(list(rules))),
+    },
+)
+RECIPIENTS = Rows(recipients, domain.Recipient)  # with its preference, from the same row
 
-
-def to_delivery(row: sa.Row[Any]) -> domain.Delivery:
-    return domain.Delivery(
-        id=row.id, follow_up_id=row.follow_up_id, recipient_id=row.recipient_id, rule=row.rule, entity=row.entity,
-        company=row.company, channel=row.channel, address=row.address, state=row.state, attempts=row.attempts,
-        retries_from=row.retries_from, next_attempt_at=row.next_attempt_at, last_error=row.last_error,
-        subject=row.subject, sent_at=row.sent_at, created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+follow_up = FOLLOW_UPS.get
+delivery = DELIVERIES.get
 
 
 def to_recipient(row: sa.Row[Any]) -> domain.Recipient:
-    preference = domain.Preference(
-        channels=tuple(c for c in (row.channels or "").split(",") if c), language=row.language,
-        time_zone=row.time_zone, quiet_start=row.quiet_start, quiet_end=row.quiet_end,
-        muted_rules=tuple(json.loads(row.muted_rules or "[]")), webhook_url=row.webhook_url,
-        version=row.preference_version,
-    )  # fmt: skip
-    return domain.Recipient(
-        id=row.id, source=row.source, kind=row.kind, korean_name=row.korean_name, english_name=row.english_name,
-        email=row.email, company=row.company, active=row.active, preference=preference,
-        source_version=row.source_version,
-    )  # fmt: skip
+    return RECIPIENTS.load(row, preference=PREFERENCES.load(row))
+
+
+async def recipient(conn: AsyncConnection, number: int) -> domain.Recipient | None:
+    row = (await conn.execute(RECIPIENTS.select(recipients.c.id == number))).first()
+    return to_recipient(row) if row else None
 
 
 @dataclass(frozen=True)
@@ -246,43 +233,25 @@ class Page:
     after: int | None
     size: int
 
-
-async def _page(conn: AsyncConnection, table: sa.Table, page: Page, columns: dict[str, str]) -> Sequence[sa.Row[Any]]:
-    """page.size + 1 rows, so that the caller knows whether there is a next page."""
-    query = sa.select(table).order_by(table.c.id.desc()).limit(page.size + 1)
-    for key, values in page.terms.items():
-        query = query.where(table.c[columns.get(key, key)].in_(values))
-    if page.after is not None:
-        query = query.where(table.c.id < page.after)
-    return (await conn.execute(query)).all()
+    def query(self, rows: Rows[Any], columns: Mapping[str, str] | None = None) -> sa.Select[Any]:
+        """size + 1 rows, so that the caller knows whether there is a next page."""
+        c, names = rows.table.c, columns or {}
+        where = [c[names.get(key, key)].in_(values) for key, values in self.terms.items()]
+        return rows.page(*where, after=self.after, limit=self.size + 1, descending=True)
 
 
 async def list_follow_ups(conn: AsyncConnection, page: Page) -> list[domain.FollowUp]:
-    return [to_follow_up(row) for row in await _page(conn, follow_ups, page, {})]
+    return await FOLLOW_UPS.all(conn, page.query(FOLLOW_UPS))
 
 
 async def list_deliveries(conn: AsyncConnection, page: Page) -> list[domain.Delivery]:
-    columns = {"recipient": "recipient_id", "follow_up": "follow_up_id"}
-    return [to_delivery(row) for row in await _page(conn, deliveries, page, columns)]
+    return await DELIVERIES.all(
+        conn, page.query(DELIVERIES, {"recipient": "recipient_id", "follow_up": "follow_up_id"})
+    )
 
 
 async def list_recipients(conn: AsyncConnection, page: Page) -> list[domain.Recipient]:
-    return [to_recipient(row) for row in await _page(conn, recipients, page, {})]
-
-
-async def follow_up(conn: AsyncConnection, number: int) -> domain.FollowUp | None:
-    row = (await conn.execute(sa.select(follow_ups).where(follow_ups.c.id == number))).first()
-    return to_follow_up(row) if row else None
-
-
-async def delivery(conn: AsyncConnection, number: int) -> domain.Delivery | None:
-    row = (await conn.execute(sa.select(deliveries).where(deliveries.c.id == number))).first()
-    return to_delivery(row) if row else None
-
-
-async def recipient(conn: AsyncConnection, number: int) -> domain.Recipient | None:
-    row = (await conn.execute(sa.select(recipients).where(recipients.c.id == number))).first()
-    return to_recipient(row) if row else None
+    return [to_recipient(row) for row in await conn.execute(page.query(RECIPIENTS))]
 
 
 async def failed_deliveries_of(conn: AsyncConnection, recipient_id: int) -> list[int]:
@@ -304,12 +273,7 @@ async def save_preference(
     conn: AsyncConnection, recipient: domain.Recipient, changes: dict[str, object], *, name: str
 ) -> None:
     """Writes the changed preference fields if nobody else did meanwhile (StaleWrite otherwise)."""
-    values = dict(changes)
-    for field, value in changes.items():
-        if field == "channels" and isinstance(value, tuple):
-            values[field] = ",".join(value)
-        elif field == "muted_rules" and isinstance(value, tuple):
-            values[field] = json.dumps(list(value))
+    values = PREFERENCES.columns_of(changes)
     version = recipient.preference.version
     r = recipients.c
     result = await conn.execute(
@@ -342,8 +306,8 @@ async def stuck(conn: AsyncConnection, moment: datetime, overdue_after: float, s
     late = (await conn.execute(sa.select(f).where(overdue).order_by(f.c.due_at).limit(size))).all()
     bad = (await conn.execute(sa.select(d).where(failing).order_by(d.c.updated_at.desc()).limit(size))).all()
     return domain.Stuck(
-        overdue=[to_follow_up(row) for row in late],
-        failing=[to_delivery(row) for row in bad],
+        overdue=[FOLLOW_UPS.load(row) for row in late],
+        failing=[DELIVERIES.load(row) for row in bad],
         overdue_count=(await conn.execute(sa.select(sa.func.count()).where(overdue))).scalar_one(),
         failing_count=(await conn.execute(sa.select(sa.func.count()).where(failing))).scalar_one(),
     )

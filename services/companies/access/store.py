@@ -5,47 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
 from hubcore.db import keyset_after
+from hubcore.rows import Rows
 from services.companies.access.domain import IssuedToken
 from services.companies.tables import access_tokens
 
+TOKENS = Rows(access_tokens, IssuedToken)  # the id is the token's own (not generated)
 
-def to_token(row: sa.Row[tuple[object, ...]]) -> IssuedToken:
-    return IssuedToken(
-        id=row.id,
-        subject=row.subject,
-        role=row.role,
-        issued_at=as_utc(row.issued_at),
-        expire_at=as_utc(row.expire_at),
-        issued_by=row.issued_by,
-        description=row.description,
-        revoked_at=as_utc(row.revoked_at) if row.revoked_at else None,
-        revoked_by=row.revoked_by,
-        revoke_reason=row.revoke_reason,
-    )
-
-
-async def insert_token(conn: AsyncConnection, token: IssuedToken) -> None:
-    await conn.execute(
-        access_tokens.insert().values(
-            id=token.id,
-            subject=token.subject,
-            role=token.role,
-            description=token.description,
-            issued_at=token.issued_at,
-            expire_at=token.expire_at,
-            issued_by=token.issued_by,
-        )
-    )
-
-
-async def get_token(conn: AsyncConnection, token_id: str) -> IssuedToken | None:
-    row = (await conn.execute(sa.select(access_tokens).where(access_tokens.c.id == token_id))).first()
-    return to_token(row) if row else None
+get_token = TOKENS.get
+insert_token = TOKENS.insert
 
 
 async def save_revocation(conn: AsyncConnection, token: IssuedToken) -> None:
@@ -64,7 +34,7 @@ async def list_tokens(
     roles if any; without the revoked unless show_revoked; without those expired at expired_before if given."""
     c = access_tokens.c
     columns = [c.issued_at, c.id]
-    query = sa.select(access_tokens).order_by(*columns).limit(limit)
+    query = TOKENS.select().order_by(*columns).limit(limit)
     if roles is not None:
         query = query.where(c.role.in_(roles))
     if not show_revoked:
@@ -73,4 +43,4 @@ async def list_tokens(
         query = query.where(c.expire_at > expired_before)
     if after is not None:
         query = query.where(keyset_after(columns, after, False))
-    return [to_token(r) for r in await conn.execute(query)]
+    return await TOKENS.all(conn, query)

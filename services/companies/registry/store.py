@@ -3,21 +3,17 @@ explicit), each returning domain objects. The tables are in services/companies/t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import date
-from typing import TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import contains, keyset_after, now, save_versioned
+from hubcore.db import contains, keyset_after
+from hubcore.rows import JSON, Rows, TagIndex, any_of, upsert_newer
 from services.companies.registry.domain import Company, Person
 from services.companies.tables import companies, company_rounds, company_tags, people, stats_companies
 
-Row: TypeAlias = sa.Row[tuple[object, ...]]
 # ListCompanies' order_by keys -> the column (and the Company attribute) they sort by.
 COMPANY_ORDER = {
     "create_time": "created_at",
@@ -28,124 +24,23 @@ COMPANY_ORDER = {
 TIME_ORDERS = frozenset({"create_time", "update_time"})
 
 
-def to_company(row: Row) -> Company:
-    return Company(
-        id=row.id,
-        korean_name=row.korean_name,
-        english_name=row.english_name,
-        sector=row.sector,
-        stage=row.stage,
-        status=row.status,
-        website=row.website,
-        tags=json.loads(row.tags),
-        founded_on=row.founded_on,
-        description=row.description,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-        deleted_at=as_utc(row.deleted_at) if row.deleted_at else None,
-        version=row.version,
-        funding_raised=row.funding_raised_krw,
-        last_round=row.last_round,
-        erased_at=as_utc(row.erased_at) if row.erased_at else None,
-    )
+TAGS = TagIndex(company_tags, "company_id", "tags")  # for ListCompanies' tag filter
+COMPANIES = Rows(
+    companies,
+    Company,
+    columns={"funding_raised": "funding_raised_krw"},
+    codecs={"tags": JSON},
+    read_only=("funding_raised", "last_round"),  # apply_closed_round keeps them
+    tags=TAGS,
+)
+PEOPLE = Rows(people, Person)
 
-
-def _company_values(company: Company) -> dict[str, object]:
-    return {
-        "korean_name": company.korean_name,
-        "english_name": company.english_name,
-        "sector": company.sector,
-        "stage": company.stage,
-        "status": company.status,
-        "website": company.website,
-        "tags": json.dumps(company.tags, ensure_ascii=False),
-        "founded_on": company.founded_on,
-        "description": company.description,
-        "search_text": company.search_text,
-        "deleted_at": company.deleted_at,
-        "version": company.version,
-        "erased_at": company.erased_at,
-    }
-
-
-async def get_company(conn: AsyncConnection, company_id: int) -> Company | None:
-    row = (await conn.execute(sa.select(companies).where(companies.c.id == company_id))).first()
-    return to_company(row) if row else None
-
-
-async def insert_company(conn: AsyncConnection, company: Company) -> Company:
-    stamp = now()
-    values = _company_values(company) | {"created_at": stamp, "updated_at": stamp}
-    company_id = (await conn.execute(companies.insert().values(values).returning(companies.c.id))).scalar_one()
-    await _write_tags(conn, company_id, company.tags)
-    return replace(company, id=company_id, created_at=stamp, updated_at=stamp)
-
-
-async def save_company(conn: AsyncConnection, company: Company, *, expected_version: int) -> Company:
-    """Writes the company if nobody changed it since it was read at expected_version (else StaleWrite)."""
-    stamp = now()
-    values = _company_values(company) | {"updated_at": stamp}
-    await save_versioned(conn, companies, company.id, expected_version, values, name=company.name)
-    await conn.execute(company_tags.delete().where(company_tags.c.company_id == company.id))
-    await _write_tags(conn, company.id, company.tags)
-    return replace(company, updated_at=stamp)
-
-
-async def _write_tags(conn: AsyncConnection, company_id: int, tags: list[str]) -> None:
-    if tags:
-        await conn.execute(company_tags.insert(), [{"company_id": company_id, "tag": t} for t in tags])
-
-
-def to_person(row: Row) -> Person:
-    return Person(
-        id=row.id,
-        korean_name=row.korean_name,
-        english_name=row.english_name,
-        company_id=row.company_id,
-        role=row.role,
-        title=row.title,
-        email=row.email,
-        phone=row.phone,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-        version=row.version,
-        erased_at=as_utc(row.erased_at) if row.erased_at else None,
-    )
-
-
-def _person_values(person: Person) -> dict[str, object]:
-    return {
-        "korean_name": person.korean_name,
-        "english_name": person.english_name,
-        "company_id": person.company_id,
-        "role": person.role,
-        "title": person.title,
-        "email": person.email,
-        "phone": person.phone,
-        "search_text": person.search_text,
-        "version": person.version,
-        "erased_at": person.erased_at,
-    }
-
-
-async def get_person(conn: AsyncConnection, person_id: int) -> Person | None:
-    row = (await conn.execute(sa.select(people).where(people.c.id == person_id))).first()
-    return to_person(row) if row else None
-
-
-async def insert_person(conn: AsyncConnection, person: Person) -> Person:
-    stamp = now()
-    values = _person_values(person) | {"created_at": stamp, "updated_at": stamp}
-    person_id = (await conn.execute(people.insert().values(values).returning(people.c.id))).scalar_one()
-    return replace(person, id=person_id, created_at=stamp, updated_at=stamp)
-
-
-async def save_person(conn: AsyncConnection, person: Person, *, expected_version: int) -> Person:
-    """Writes the person if nobody changed them since they were read at expected_version (else StaleWrite)."""
-    stamp = now()
-    values = _person_values(person) | {"updated_at": stamp}
-    await save_versioned(conn, people, person.id, expected_version, values, name=person.name)
-    return replace(person, updated_at=stamp)
+get_company = COMPANIES.get
+insert_company = COMPANIES.insert
+save_company = COMPANIES.save  # if nobody changed it since it was read at expected_version (else StaleWrite)
+get_person = PEOPLE.get
+insert_person = PEOPLE.insert
+save_person = PEOPLE.save
 
 
 async def delete_person(conn: AsyncConnection, person_id: int) -> None:
@@ -156,14 +51,8 @@ async def upsert_stats_row(
     conn: AsyncConnection, *, company: str, status: str, sector: str, archived: bool, version: int
 ) -> None:
     """Applies a snapshot if it is newer than what the read model holds (events may arrive out of order)."""
-    current = (
-        await conn.execute(sa.select(stats_companies.c.version).where(stats_companies.c.company == company))
-    ).scalar_one_or_none()
     values = {"status": status, "sector": sector, "archived": archived, "version": version}
-    if current is None:
-        await conn.execute(stats_companies.insert().values(company=company, **values))
-    elif version > current:
-        await conn.execute(stats_companies.update().where(stats_companies.c.company == company).values(values))
+    await upsert_newer(conn, stats_companies, {"company": company}, values)
 
 
 async def apply_closed_round(
@@ -221,7 +110,7 @@ async def list_companies(
         if key in terms:
             query = query.where(c[key].in_(terms[key]))
     for tag in terms.get("tag", []):
-        query = query.where(c.id.in_(sa.select(company_tags.c.company_id).where(company_tags.c.tag == tag)))
+        query = query.where(c.id.in_(TAGS.owners(tag)))
     if text.strip():
         query = query.where(contains(c.search_text, text))
     if not show_deleted:
@@ -229,7 +118,7 @@ async def list_companies(
     if after is not None:
         query = query.where(keyset_after(sort_columns, after, descending))
     query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(limit)
-    return [to_company(r) for r in await conn.execute(query)]
+    return await COMPANIES.all(conn, query)
 
 
 async def list_people(
@@ -237,13 +126,7 @@ async def list_people(
 ) -> list[Person]:
     """People of any of the companies and roles in terms, matching the text, by id after after_id."""
     c = people.c
-    query = sa.select(people).order_by(c.id).limit(limit)
-    if "company" in terms:
-        query = query.where(c.company_id.in_(terms["company"]))
-    if "role" in terms:
-        query = query.where(c.role.in_(terms["role"]))
+    where = any_of((c.company_id, terms.get("company")), (c.role, terms.get("role")))
     if text.strip():
-        query = query.where(contains(c.search_text, text))
-    if after_id is not None:
-        query = query.where(c.id > after_id)
-    return [to_person(r) for r in await conn.execute(query)]
+        where.append(contains(c.search_text, text))
+    return await PEOPLE.list(conn, *where, after=after_id, limit=limit)

@@ -2,91 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now, save_versioned
+from hubcore.rows import Rows, any_of
 from services.consulting import domain
-from services.consulting.domain import (
-    Program,
-    Registration,
-)
-from services.consulting.store.tables import (
-    Row,
-    action_items,
-    by_id,
-    insert,
-    mentors,
-    programs,
-    registrations,
-    session_types,
-    sessions,
-    utc,
-)
+from services.consulting.domain import Program, Registration
+from services.consulting.store.tables import action_items, mentors, programs, registrations, session_types, sessions
 
 # Programs and registrations
 
 
-def to_program(row: Row) -> Program:
-    return Program(
-        id=row.id,
-        display_name=row.display_name,
-        kind=row.kind,
-        start=as_utc(row.start_at),
-        end=as_utc(row.end_at),
-        room_id=row.room_id,
-        capacity=row.capacity,
-        description=row.description,
-        registered_count=row.registered_count,
-        attended_count=row.attended_count,
-        attendance_recorded_at=utc(row.attendance_recorded_at),
-        created_at=utc(row.created_at),
-        version=row.version,
-    )
+PROGRAMS = Rows(programs, Program, columns={"start": "start_at", "end": "end_at"})
+REGISTRATIONS = Rows(registrations, Registration)
 
-
-async def insert_program(conn: AsyncConnection, p: Program) -> Program:
-    stamp = now()
-    values = {
-        "display_name": p.display_name,
-        "kind": p.kind,
-        "start_at": p.start,
-        "end_at": p.end,
-        "room_id": p.room_id,
-        "capacity": p.capacity,
-        "description": p.description,
-        "registered_count": 0,
-        "attended_count": 0,
-        "created_at": stamp,
-        "version": 1,
-    }
-    new_id = await insert(conn, programs, values)
-    return replace(p, id=new_id, created_at=stamp)
-
-
-async def get_program(conn: AsyncConnection, program_id: int) -> Program | None:
-    row = (await conn.execute(sa.select(programs).where(programs.c.id == program_id))).first()
-    return to_program(row) if row else None
+get_program = PROGRAMS.get
+insert_program = PROGRAMS.insert
+save_program_counts = PROGRAMS.save  # the counts and the attendance, at the next version
 
 
 async def list_programs(conn: AsyncConnection, *, kinds: list[str], after: int | None, limit: int) -> list[Program]:
-    where = [programs.c.kind.in_(kinds)] if kinds else []
-    return [to_program(r) for r in await conn.execute(by_id(programs, *where, after=after, limit=limit))]
-
-
-async def save_program_counts(conn: AsyncConnection, p: Program, *, expected_version: int) -> None:
-    values = {
-        "registered_count": p.registered_count,
-        "attended_count": p.attended_count,
-        "attendance_recorded_at": p.attendance_recorded_at,
-        "version": p.version,
-    }
-    await save_versioned(conn, programs, p.id, expected_version, values, name=p.name)
+    return await PROGRAMS.list(conn, *any_of((programs.c.kind, kinds or None)), after=after, limit=limit)
 
 
 async def take_place(conn: AsyncConnection, program_id: int) -> bool:
@@ -101,42 +40,14 @@ async def take_place(conn: AsyncConnection, program_id: int) -> bool:
     return bool(result.rowcount == 1)
 
 
-def to_registration(row: Row) -> Registration:
-    return Registration(
-        id=row.id,
-        program_id=row.program_id,
-        participant_name=row.participant_name,
-        email=row.email,
-        company_id=row.company_id,
-        state=row.state,
-        created_at=utc(row.created_at),
-    )
-
-
-async def insert_registration(conn: AsyncConnection, r: Registration) -> Registration:
-    stamp = now()
-    values = {
-        "program_id": r.program_id,
-        "participant_name": r.participant_name,
-        "email": r.email,
-        "company_id": r.company_id,
-        "state": r.state,
-        "created_at": stamp,
-    }
-    new_id = await insert(conn, registrations, values)
-    return replace(r, id=new_id, created_at=stamp)
+insert_registration = REGISTRATIONS.insert
+registrations_by_ids = REGISTRATIONS.by_ids
 
 
 async def list_registrations(
     conn: AsyncConnection, program_id: int, *, after: int | None, limit: int
 ) -> list[Registration]:
-    rows = await conn.execute(by_id(registrations, registrations.c.program_id == program_id, after=after, limit=limit))
-    return [to_registration(r) for r in rows]
-
-
-async def registrations_by_ids(conn: AsyncConnection, ids: list[int]) -> dict[int, Registration]:
-    rows = await conn.execute(sa.select(registrations).where(registrations.c.id.in_(ids)))
-    return {r.id: to_registration(r) for r in rows}
+    return await REGISTRATIONS.list(conn, registrations.c.program_id == program_id, after=after, limit=limit)
 
 
 async def set_registration_state(conn: AsyncConnection, registration_id: int, state: str) -> None:

@@ -3,18 +3,13 @@ history: queries that return domain objects."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-from dataclasses import replace
-
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now, save_versioned
+from hubcore.rows import JSON_TUPLE, Rows, any_of, json_codec, upsert_newer
 from services.investors.domain import DirectoryCompany, Introduction, Transition
-from services.investors.store.tables import Row, directory, introduction_history, introductions, page, within
+from services.investors.store.tables import Row, directory, introduction_history, introductions
 
 
 class OpenPairTaken(Exception):
@@ -22,116 +17,41 @@ class OpenPairTaken(Exception):
     the unique index refused this one."""
 
 
-def to_directory_company(row: Row) -> DirectoryCompany:
-    return DirectoryCompany(
-        id=row.id,
-        korean_name=row.korean_name,
-        english_name=row.english_name,
-        sector=row.sector,
-        stage=row.stage,
-        status=row.status,
-        tags=tuple(json.loads(row.tags)),
-        website=row.website,
-        archived=row.archived,
-        version=row.version,
-    )
+DIRECTORY = Rows(directory, DirectoryCompany, codecs={"tags": JSON_TUPLE})  # the id is the company's
+HISTORY = Rows(introduction_history, Transition)
+INTRODUCTIONS = Rows(introductions, Introduction, codecs={"shared_fields": json_codec(tuple, list, ascii=True)})
 
-
-async def get_directory_company(conn: AsyncConnection, company_id: int) -> DirectoryCompany | None:
-    row = (await conn.execute(sa.select(directory).where(directory.c.id == company_id))).first()
-    return to_directory_company(row) if row else None
-
-
-async def directory_by_id(conn: AsyncConnection, ids: Iterable[int]) -> dict[int, DirectoryCompany]:
-    rows = await conn.execute(sa.select(directory).where(directory.c.id.in_(set(ids))))
-    return {r.id: to_directory_company(r) for r in rows}
+get_directory_company = DIRECTORY.get
+directory_by_id = DIRECTORY.by_ids
 
 
 async def live_directory(conn: AsyncConnection) -> list[DirectoryCompany]:
-    rows = await conn.execute(sa.select(directory).where(directory.c.archived.is_(False)).order_by(directory.c.id))
-    return [to_directory_company(r) for r in rows]
+    return await DIRECTORY.all(conn, DIRECTORY.select(directory.c.archived.is_(False)).order_by(directory.c.id))
 
 
 async def upsert_directory_company(conn: AsyncConnection, company: DirectoryCompany) -> bool:
     """Applies a snapshot if it is newer than what the directory holds; returns whether it did."""
-    current = (
-        await conn.execute(sa.select(directory.c.version).where(directory.c.id == company.id))
-    ).scalar_one_or_none()
-    values = {
-        "korean_name": company.korean_name,
-        "english_name": company.english_name,
-        "sector": company.sector,
-        "stage": company.stage,
-        "status": company.status,
-        "tags": json.dumps(list(company.tags), ensure_ascii=False),
-        "website": company.website,
-        "archived": company.archived,
-        "version": company.version,
-    }
-    if current is None:
-        await conn.execute(directory.insert().values(id=company.id, **values))
-        return True
-    if company.version > current:
-        await conn.execute(directory.update().where(directory.c.id == company.id).values(values))
-        return True
-    return False
+    return await upsert_newer(conn, directory, {"id": company.id}, DIRECTORY.values(company))
 
 
 # Introductions
 
 
 def to_introduction(row: Row, history: tuple[Transition, ...] = ()) -> Introduction:
-    return Introduction(
-        id=row.id,
-        company_id=row.company_id,
-        firm_id=row.firm_id,
-        partner_id=row.partner_id,
-        state=row.state,
-        note=row.note,
-        shared_fields=tuple(json.loads(row.shared_fields)),
-        meeting_at=as_utc(row.meeting_at) if row.meeting_at else None,
-        shared_at=as_utc(row.shared_at) if row.shared_at else None,
-        closed_at=as_utc(row.closed_at) if row.closed_at else None,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-        version=row.version,
-        history=history,
-    )
-
-
-def _introduction_values(intro: Introduction) -> dict[str, object]:
-    return {
-        "company_id": intro.company_id,
-        "firm_id": intro.firm_id,
-        "partner_id": intro.partner_id,
-        "state": intro.state,
-        "note": intro.note,
-        "shared_fields": json.dumps(list(intro.shared_fields)),
-        "meeting_at": intro.meeting_at,
-        "shared_at": intro.shared_at,
-        "closed_at": intro.closed_at,
-        "version": intro.version,
-    }
+    return INTRODUCTIONS.load(row, history=history)
 
 
 async def histories(conn: AsyncConnection, ids: list[int]) -> dict[int, tuple[Transition, ...]]:
     h = introduction_history.c
-    rows = await conn.execute(
-        sa.select(introduction_history).where(h.introduction_id.in_(ids)).order_by(h.introduction_id, h.id)
-    )
     found: dict[int, list[Transition]] = {}
-    for r in rows:
-        found.setdefault(r.introduction_id, []).append(
-            Transition(r.from_state, r.to_state, r.actor, r.reason, as_utc(r.at))
-        )
+    for row in await conn.execute(HISTORY.select(h.introduction_id.in_(ids)).order_by(h.introduction_id, h.id)):
+        found.setdefault(row.introduction_id, []).append(HISTORY.load(row))
     return {k: tuple(v) for k, v in found.items()}
 
 
 async def get_introduction(conn: AsyncConnection, intro_id: int) -> Introduction | None:
-    row = (await conn.execute(sa.select(introductions).where(introductions.c.id == intro_id))).first()
-    if row is None:
-        return None
-    return to_introduction(row, (await histories(conn, [intro_id])).get(intro_id, ()))
+    found = await _with_history(conn, INTRODUCTIONS.select(introductions.c.id == intro_id))
+    return found[0] if found else None
 
 
 async def open_introduction(conn: AsyncConnection, company_id: int, firm_id: int) -> int | None:
@@ -156,8 +76,8 @@ async def list_introductions(
     limit: int,
 ) -> list[Introduction]:
     c = introductions.c
-    select = within(sa.select(introductions), (c.company_id, company_ids), (c.firm_id, firm_ids), (c.state, states))
-    return await _with_history(conn, page(select, c.id, after, limit))
+    where = any_of((c.company_id, company_ids), (c.firm_id, firm_ids), (c.state, states))
+    return await _with_history(conn, INTRODUCTIONS.page(*where, after=after, limit=limit))
 
 
 async def shared_introductions(
@@ -165,8 +85,8 @@ async def shared_introductions(
 ) -> list[Introduction]:
     """A firm's introductions that the company consented to share, the newest first."""
     c = introductions.c
-    select = within(sa.select(introductions).where(c.firm_id == firm_id, c.shared_at.is_not(None)), (c.state, states))
-    return await _with_history(conn, page(select, c.id, before, limit, descending=True))
+    where = [c.firm_id == firm_id, c.shared_at.is_not(None), *any_of((c.state, states))]
+    return await _with_history(conn, INTRODUCTIONS.page(*where, after=before, limit=limit, descending=True))
 
 
 async def introductions_by_state(conn: AsyncConnection) -> list[tuple[str, int]]:
@@ -175,42 +95,21 @@ async def introductions_by_state(conn: AsyncConnection) -> list[tuple[str, int]]
     return sorted((state, int(count)) for state, count in rows)
 
 
-async def _write_history(conn: AsyncConnection, intro_id: int, steps: Iterable[Transition]) -> None:
-    rows = [
-        {
-            "introduction_id": intro_id,
-            "from_state": s.from_state,
-            "to_state": s.to_state,
-            "actor": s.actor,
-            "reason": s.reason,
-            "at": s.at,
-        }
-        for s in steps
-    ]
-    if rows:
-        await conn.execute(introduction_history.insert(), rows)
-
-
 async def insert_introduction(conn: AsyncConnection, intro: Introduction) -> Introduction:
     """Raises OpenPairTaken when the unique index of open pairs refuses it."""
-    stamp = now()
-    values = _introduction_values(intro) | {"created_at": stamp, "updated_at": stamp}
     try:
-        query = introductions.insert().values(values).returning(introductions.c.id)
-        intro_id = (await conn.execute(query)).scalar_one()
-        await _write_history(conn, intro_id, intro.history)
+        intro = await INTRODUCTIONS.insert(conn, intro)
+        await HISTORY.insert_many(conn, intro.history, introduction_id=intro.id)
     except IntegrityError as exc:
         if "introductions" not in str(exc.orig):
             raise
         raise OpenPairTaken from exc
-    return replace(intro, id=intro_id, created_at=stamp, updated_at=stamp)
+    return intro
 
 
 async def save_introduction(
     conn: AsyncConnection, intro: Introduction, step: Transition, *, expected_version: int
 ) -> Introduction:
-    stamp = now()
-    values = _introduction_values(intro) | {"updated_at": stamp}
-    await save_versioned(conn, introductions, intro.id, expected_version, values, name=intro.name)
-    await _write_history(conn, intro.id, [step])
-    return replace(intro, updated_at=stamp)
+    intro = await INTRODUCTIONS.save(conn, intro, expected_version=expected_version)
+    await HISTORY.insert(conn, step, introduction_id=intro.id)
+    return intro

@@ -4,35 +4,20 @@ objects."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now, save_versioned
+from hubcore.rows import Rows, any_of
 from services.investors.domain import Round
-from services.investors.store.tables import Row, introductions, page, round_participants, rounds, within
+from services.investors.store.tables import Row, introductions, round_participants, rounds
+
+ROUNDS = Rows(rounds, Round, columns={"amount": "amount_krw", "pre_money": "pre_money_krw"})
 
 
 def to_round(row: Row, participants: tuple[tuple[int, int], ...]) -> Round:
-    return Round(
-        id=row.id,
-        company_id=row.company_id,
-        round_type=row.round_type,
-        amount=row.amount_krw,
-        pre_money=row.pre_money_krw,
-        lead_firm_id=row.lead_firm_id,
-        participants=participants,
-        announced_on=row.announced_on,
-        closed_on=row.closed_on,
-        status=row.status,
-        reporter=row.reporter,
-        created_at=as_utc(row.created_at),
-        updated_at=as_utc(row.updated_at),
-        version=row.version,
-    )
+    return ROUNDS.load(row, participants=participants)
 
 
 async def _with_participants(conn: AsyncConnection, query: sa.Select[tuple[object, ...]]) -> list[Round]:
@@ -49,7 +34,7 @@ async def _with_participants(conn: AsyncConnection, query: sa.Select[tuple[objec
 
 
 async def get_round(conn: AsyncConnection, round_id: int) -> Round | None:
-    found = await _with_participants(conn, sa.select(rounds).where(rounds.c.id == round_id))
+    found = await _with_participants(conn, ROUNDS.select(rounds.c.id == round_id))
     return found[0] if found else None
 
 
@@ -64,44 +49,23 @@ async def list_rounds(
 ) -> list[Round]:
     """Rounds by id; firm_ids: rounds any of those firms took part in (or led)."""
     c, p = rounds.c, round_participants.c
-    select = within(sa.select(rounds), (c.company_id, company_ids), (c.status, statuses))
+    where = any_of((c.company_id, company_ids), (c.status, statuses))
     if firm_ids is not None:
-        select = select.where(c.id.in_(sa.select(p.round_id).where(p.firm_id.in_(firm_ids))))
-    return await _with_participants(conn, page(select, c.id, after, limit))
-
-
-def _round_values(found: Round) -> dict[str, object]:
-    return {
-        "company_id": found.company_id,
-        "round_type": found.round_type,
-        "amount_krw": found.amount,
-        "pre_money_krw": found.pre_money,
-        "lead_firm_id": found.lead_firm_id,
-        "announced_on": found.announced_on,
-        "closed_on": found.closed_on,
-        "status": found.status,
-        "reporter": found.reporter,
-        "version": found.version,
-    }
+        where.append(c.id.in_(sa.select(p.round_id).where(p.firm_id.in_(firm_ids))))
+    return await _with_participants(conn, ROUNDS.page(*where, after=after, limit=limit))
 
 
 async def insert_round(conn: AsyncConnection, new: Round) -> Round:
-    stamp = now()
-    values = _round_values(new) | {"created_at": stamp, "updated_at": stamp}
-    round_id = (await conn.execute(rounds.insert().values(values).returning(rounds.c.id))).scalar_one()
+    new = await ROUNDS.insert(conn, new)
     if new.participants:
         await conn.execute(
             round_participants.insert(),
-            [{"round_id": round_id, "firm_id": f, "amount_krw": a} for f, a in new.participants],
+            [{"round_id": new.id, "firm_id": f, "amount_krw": a} for f, a in new.participants],
         )
-    return replace(new, id=round_id, created_at=stamp, updated_at=stamp)
+    return new
 
 
-async def save_round(conn: AsyncConnection, changed: Round, *, expected_version: int) -> Round:
-    stamp = now()
-    values = _round_values(changed) | {"updated_at": stamp}
-    await save_versioned(conn, rounds, changed.id, expected_version, values, name=changed.name)
-    return replace(changed, updated_at=stamp)
+save_round = ROUNDS.save
 
 
 async def open_round_amounts(conn: AsyncConnection, company_ids: Iterable[int]) -> dict[int, int]:

@@ -11,7 +11,6 @@ from services.companies.program.store.kpi import (
     kpi_reporters,
     latest_kpi_reports,
     list_kpi_reports,
-    to_kpi_report,
 )
 from services.companies.program.store.milestones import (
     delete_milestone,
@@ -19,7 +18,6 @@ from services.companies.program.store.milestones import (
     insert_milestone,
     list_milestones,
     milestones_by_company,
-    to_milestone,
 )
 from services.companies.program.store.selection import (
     application_counts,
@@ -41,8 +39,6 @@ from services.companies.program.store.selection import (
     round_conflicts,
     round_scores,
     save_application,
-    to_application,
-    to_round,
 )
 from services.companies.program.store.spaces import (
     SpaceTaken,
@@ -59,15 +55,12 @@ from services.companies.program.store.spaces import (
     list_spaces,
     move_in_cohorts,
     space_totals,
-    to_assignment,
-    to_space,
 )
 from services.companies.program.store.support import (
     insert_grant,
     lock_quota,
     set_quota,
     support_ledger,
-    to_grant,
     total_used,
     used,
 )
@@ -121,13 +114,6 @@ __all__ = [
     "set_quota",
     "space_totals",
     "support_ledger",
-    "to_application",
-    "to_assignment",
-    "to_grant",
-    "to_kpi_report",
-    "to_milestone",
-    "to_round",
-    "to_space",
     "total_used",
     "used",
 ]

@@ -3,34 +3,19 @@ objects."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now
+from hubcore.rows import Rows, any_of
 from services.companies.program.domain import KpiReport
 from services.companies.registry.domain import Company
-from services.companies.registry.store import to_company
+from services.companies.registry.store import COMPANIES
 from services.companies.tables import companies, company_rounds, kpi_reports
 
-
-def to_kpi_report(row: Any) -> KpiReport:
-    return KpiReport(
-        id=row.id,
-        company_id=row.company_id,
-        period=row.period,
-        headcount=row.headcount,
-        revenue_krw=row.revenue_krw,
-        customers=row.customers,
-        patents=row.patents,
-        note=row.note,
-        version=row.version,
-        actor=row.actor,
-        created_at=as_utc(row.created_at),
-    )
+KPI_REPORTS = Rows(kpi_reports, KpiReport)
 
 
 async def insert_kpi_report(conn: AsyncConnection, report: KpiReport) -> KpiReport:
@@ -42,19 +27,13 @@ async def insert_kpi_report(conn: AsyncConnection, report: KpiReport) -> KpiRepo
             sa.select(sa.func.max(c.version)).where(c.company_id == report.company_id, c.period == report.period)
         )
     ).scalar_one()
-    values = {
-        "company_id": report.company_id, "period": report.period, "version": (latest or 0) + 1,
-        "headcount": report.headcount, "revenue_krw": report.revenue_krw, "customers": report.customers,
-        "patents": report.patents, "note": report.note, "actor": report.actor, "created_at": now(),
-    }  # fmt: skip
-    report_id = (await conn.execute(kpi_reports.insert().values(values).returning(c.id))).scalar_one()
-    return to_kpi_report((await conn.execute(sa.select(kpi_reports).where(c.id == report_id))).one())
+    return await KPI_REPORTS.insert(conn, replace(report, version=(latest or 0) + 1))
 
 
 async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versions: bool) -> list[KpiReport]:
     """The company's reports, newest period first: the latest version of each, or every version."""
     c = kpi_reports.c
-    query = sa.select(kpi_reports).where(c.company_id == company_id)
+    query = KPI_REPORTS.select(c.company_id == company_id)
     if not all_versions:
         newest = (
             sa.select(c.period, sa.func.max(c.version).label("version"))
@@ -63,7 +42,7 @@ async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versio
             .subquery()
         )
         query = query.join(newest, sa.and_(c.period == newest.c.period, c.version == newest.c.version))
-    return [to_kpi_report(r) for r in await conn.execute(query.order_by(c.period.desc(), c.version.desc()))]
+    return await KPI_REPORTS.all(conn, query.order_by(c.period.desc(), c.version.desc()))
 
 
 async def latest_kpi_reports(conn: AsyncConnection) -> dict[int, list[KpiReport]]:
@@ -76,7 +55,7 @@ async def latest_kpi_reports(conn: AsyncConnection) -> dict[int, list[KpiReport]
     )
     found: dict[int, list[KpiReport]] = {}
     for row in await conn.execute(query.order_by(c.company_id, c.period)):
-        found.setdefault(row.company_id, []).append(to_kpi_report(row))
+        found.setdefault(row.company_id, []).append(KPI_REPORTS.load(row))
     return found
 
 
@@ -103,7 +82,5 @@ async def closed_rounds(
 async def hub_firms(conn: AsyncConnection, statuses: tuple[str, ...] | None = None) -> list[Company]:
     """Live (not archived) companies, of the given statuses if any, by id."""
     c = companies.c
-    query = sa.select(companies).where(c.deleted_at.is_(None)).order_by(c.id)
-    if statuses is not None:
-        query = query.where(c.status.in_(statuses))
-    return [to_company(r) for r in await conn.execute(query)]
+    query = COMPANIES.select(c.deleted_at.is_(None), *any_of((c.status, statuses))).order_by(c.id)
+    return await COMPANIES.all(conn, query)

@@ -9,69 +9,51 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now, save_versioned
+from hubcore.db import now
+from hubcore.rows import JSON, Rows, any_of, json_codec
 from services.companies.program.domain import Application, Conflict, Criterion, Round
 from services.companies.registry.domain import SELECTED
 from services.companies.tables import applications, conflicts, rounds, scores
 
+ROUNDS = Rows(
+    rounds,
+    Round,
+    codecs={
+        "seats": json_codec(ascii=True),
+        "criteria": json_codec(
+            lambda rows: [Criterion(*row) for row in rows], lambda cs: [[c.key, c.title, c.weight] for c in cs]
+        ),
+        "questions": JSON,
+    },
+)
+CONFLICTS = Rows(conflicts, Conflict)
+APPLICATIONS = Rows(
+    applications,
+    Application,
+    codecs={
+        "answers": json_codec(lambda pairs: [(q, t) for q, t in pairs], lambda pairs: [list(x) for x in pairs]),
+        "attachment_urls": json_codec(ascii=True),
+    },
+)
 
-def to_round(row: Any, applications: int = 0) -> Round:
-    return Round(
-        id=row.id,
-        title=row.title,
-        open_date=row.open_date,
-        close_date=row.close_date,
-        seats=json.loads(row.seats),
-        criteria=[Criterion(k, t, w) for k, t, w in json.loads(row.criteria)],
-        questions=json.loads(row.questions),
-        created_at=as_utc(row.created_at),
-        applications=applications,
-    )
-
-
-async def insert_round(conn: AsyncConnection, r: Round) -> Round:
-    stamp = now()
-    round_id = (
-        await conn.execute(
-            rounds.insert()
-            .values(
-                title=r.title,
-                open_date=r.open_date,
-                close_date=r.close_date,
-                seats=json.dumps(r.seats),
-                criteria=json.dumps([[c.key, c.title, c.weight] for c in r.criteria], ensure_ascii=False),
-                questions=json.dumps(r.questions, ensure_ascii=False),
-                created_at=stamp,
-            )
-            .returning(rounds.c.id)
-        )
-    ).scalar_one()
-    return replace(r, id=round_id, created_at=stamp)
-
-
-async def get_round(conn: AsyncConnection, round_id: int, *, lock: bool = False) -> Round | None:
-    """lock: FOR UPDATE on PostgreSQL, so that decisions on one round's seats are taken one at a time."""
-    query = sa.select(rounds).where(rounds.c.id == round_id)
-    row = (await conn.execute(query.with_for_update() if lock else query)).first()
-    return to_round(row) if row else None
+get_round = ROUNDS.get
+insert_round = ROUNDS.insert
+get_application = APPLICATIONS.get
+insert_application = APPLICATIONS.insert
+save_application = APPLICATIONS.save
 
 
 async def latest_round(conn: AsyncConnection) -> Round | None:
     """The latest round, with its count of applications."""
-    row = (await conn.execute(sa.select(rounds).order_by(rounds.c.id.desc()).limit(1))).first()
-    return to_round(row, await count_applications(conn, row.id)) if row else None
+    row = (await conn.execute(ROUNDS.select().order_by(rounds.c.id.desc()).limit(1))).first()
+    return ROUNDS.load(row, applications=await count_applications(conn, row.id)) if row else None
 
 
 async def list_rounds(conn: AsyncConnection, *, before: int | None, limit: int) -> list[Round]:
     """Rounds newest first, below the id before if given, each with its count of applications."""
-    c = rounds.c
-    query = sa.select(rounds).order_by(c.id.desc()).limit(limit)
-    if before is not None:
-        query = query.where(c.id < before)
-    found = list(await conn.execute(query))
+    found = await ROUNDS.list(conn, after=before, limit=limit, descending=True)
     counts = await application_counts(conn, [r.id for r in found])
-    return [to_round(r, counts.get(r.id, 0)) for r in found]
+    return [replace(r, applications=counts.get(r.id, 0)) for r in found]
 
 
 async def application_counts(conn: AsyncConnection, round_ids: list[int]) -> dict[int, int]:
@@ -83,45 +65,7 @@ async def application_counts(conn: AsyncConnection, round_ids: list[int]) -> dic
 
 
 async def count_applications(conn: AsyncConnection, round_id: int) -> int:
-    query = sa.select(sa.func.count()).select_from(applications).where(applications.c.round_id == round_id)
-    return int((await conn.execute(query)).scalar_one())
-
-
-def to_application(row: Any) -> Application:
-    return Application(
-        id=row.id,
-        round_id=row.round_id,
-        applicant=row.applicant,
-        seat_kind=row.seat_kind,
-        answers=[(q, t) for q, t in json.loads(row.answers)],
-        attachment_urls=json.loads(row.attachment_urls),
-        state=row.state,
-        decision_reason=row.decision_reason,
-        created_at=as_utc(row.created_at),
-        version=row.version,
-    )
-
-
-async def insert_application(conn: AsyncConnection, a: Application) -> Application:
-    stamp = now()
-    application_id = (
-        await conn.execute(
-            applications.insert()
-            .values(
-                round_id=a.round_id,
-                applicant=a.applicant,
-                seat_kind=a.seat_kind,
-                answers=json.dumps([list(x) for x in a.answers], ensure_ascii=False),
-                attachment_urls=json.dumps(a.attachment_urls),
-                state=a.state,
-                decision_reason=a.decision_reason,
-                created_at=stamp,
-                version=a.version,
-            )
-            .returning(applications.c.id)
-        )
-    ).scalar_one()
-    return replace(a, id=application_id, created_at=stamp)
+    return await APPLICATIONS.count(conn, applications.c.round_id == round_id)
 
 
 async def find_application(conn: AsyncConnection, round_id: int, applicant: str) -> int | None:
@@ -130,15 +74,9 @@ async def find_application(conn: AsyncConnection, round_id: int, applicant: str)
     return (await conn.execute(query)).scalar_one_or_none()
 
 
-async def get_application(conn: AsyncConnection, application_id: int) -> Application | None:
-    row = (await conn.execute(sa.select(applications).where(applications.c.id == application_id))).first()
-    return to_application(row) if row else None
-
-
 async def round_applications(conn: AsyncConnection, round_id: int) -> list[Application]:
     c = applications.c
-    rows = await conn.execute(sa.select(applications).where(c.round_id == round_id).order_by(c.id))
-    return [to_application(r) for r in rows]
+    return await APPLICATIONS.all(conn, APPLICATIONS.select(c.round_id == round_id).order_by(c.id))
 
 
 async def list_applications(
@@ -146,28 +84,15 @@ async def list_applications(
 ) -> list[Application]:
     """Applications by id, after the id after if given, filtered by round ids, states and applicants."""
     c = applications.c
-    query = sa.select(applications).order_by(c.id).limit(limit)
-    for key, column in (("round", c.round_id), ("state", c.state), ("applicant", c.applicant)):
-        if key in terms:
-            query = query.where(column.in_(terms[key]))
-    if after is not None:
-        query = query.where(c.id > after)
-    return [to_application(r) for r in await conn.execute(query)]
-
-
-async def save_application(conn: AsyncConnection, a: Application, *, expected_version: int) -> None:
-    values = {"state": a.state, "decision_reason": a.decision_reason, "version": a.version}
-    await save_versioned(conn, applications, a.id, expected_version, values, name=a.name)
+    where = any_of(
+        (c.round_id, terms.get("round")), (c.state, terms.get("state")), (c.applicant, terms.get("applicant"))
+    )
+    return await APPLICATIONS.list(conn, *where, after=after, limit=limit)
 
 
 async def count_selected(conn: AsyncConnection, round_id: int, seat_kind: str) -> int:
     c = applications.c
-    query = (
-        sa.select(sa.func.count())
-        .select_from(applications)
-        .where(c.round_id == round_id, c.seat_kind == seat_kind, c.state == SELECTED)
-    )
-    return int((await conn.execute(query)).scalar_one())
+    return await APPLICATIONS.count(conn, c.round_id == round_id, c.seat_kind == seat_kind, c.state == SELECTED)
 
 
 async def declare_conflict(conn: AsyncConnection, conflict: Conflict) -> None:
@@ -178,15 +103,7 @@ async def declare_conflict(conn: AsyncConnection, conflict: Conflict) -> None:
         )
     )
     if known.first() is None:  # a concurrent declaration of the same conflict is caught by the primary key
-        await conn.execute(
-            conflicts.insert().values(
-                round_id=conflict.round_id,
-                reviewer=conflict.reviewer,
-                applicant=conflict.applicant,
-                reason=conflict.reason,
-                created_at=now(),
-            )
-        )
+        await CONFLICTS.insert(conn, conflict)
 
 
 async def round_conflicts(conn: AsyncConnection, round_id: int) -> set[tuple[str, str]]:

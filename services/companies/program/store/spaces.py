@@ -11,33 +11,26 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.db import now
+from hubcore.rows import Rows
 from services.companies.program.domain import Assignment, Space
 from services.companies.tables import NO_OVERLAP, assignments, spaces
 
+SPACES = Rows(spaces, Space)
+ASSIGNMENTS = Rows(assignments, Assignment)  # read with their space's kind and label (_assignment_query)
 
-def to_space(row: Any) -> Space:
-    return Space(id=row.id, kind=row.kind, label=row.label, floor=row.floor, seats=row.seats)
+get_space = SPACES.get
 
 
 async def insert_space(conn: AsyncConnection, kind: str, label: str, floor: int, seats: int) -> Space:
-    query = spaces.insert().values(kind=kind, label=label, floor=floor, seats=seats).returning(spaces.c.id)
-    space_id = (await conn.execute(query)).scalar_one()
-    return Space(id=space_id, kind=kind, label=label, floor=floor, seats=seats)
-
-
-async def get_space(conn: AsyncConnection, space_id: int) -> Space | None:
-    row = (await conn.execute(sa.select(spaces).where(spaces.c.id == space_id))).first()
-    return to_space(row) if row else None
+    return await SPACES.insert(conn, Space(0, kind, label, floor, seats))
 
 
 async def find_space(conn: AsyncConnection, label: str) -> Space | None:
-    row = (await conn.execute(sa.select(spaces).where(spaces.c.label == label))).first()
-    return to_space(row) if row else None
+    return await SPACES.first(conn, spaces.c.label == label)
 
 
 async def list_spaces(conn: AsyncConnection) -> list[Space]:
-    return [to_space(r) for r in await conn.execute(sa.select(spaces).order_by(spaces.c.kind.desc(), spaces.c.label))]
+    return await SPACES.all(conn, SPACES.select().order_by(spaces.c.kind.desc(), spaces.c.label))
 
 
 async def space_totals(conn: AsyncConnection) -> dict[str, int]:
@@ -60,16 +53,7 @@ def is_overlap(exc: IntegrityError) -> bool:
 
 
 def to_assignment(row: Any) -> Assignment:
-    return Assignment(
-        id=row.id,
-        space_id=row.space_id,
-        company_id=row.company_id,
-        move_in=row.move_in,
-        move_out=row.move_out,
-        move_out_reason=row.move_out_reason,
-        kind=row.kind,
-        label=row.label,
-    )
+    return ASSIGNMENTS.load(row, kind=row.kind, label=row.label)
 
 
 def _assignment_query() -> sa.Select[Any]:
@@ -99,14 +83,8 @@ async def assign_space(
     holder = await find_overlap(conn, space_id, move_in, move_out)
     if holder is not None:
         raise SpaceTaken(*holder)
-    assignment_id = (
-        await conn.execute(
-            assignments.insert()
-            .values(space_id=space_id, company_id=company_id, move_in=move_in, move_out=move_out, created_at=now())
-            .returning(assignments.c.id)
-        )
-    ).scalar_one()
-    found = await get_assignment(conn, assignment_id)
+    new = await ASSIGNMENTS.insert(conn, Assignment(0, space_id, company_id, move_in, move_out))
+    found = await get_assignment(conn, new.id)
     assert found is not None
     return found
 

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
-from hubcore.db import now
+from hubcore.rows import EMPTY_AS_NULL, Rows
 from services.companies.program.domain import SupportGrant
 from services.companies.tables import support_grants, support_quotas
 
+GRANTS = Rows(support_grants, SupportGrant, codecs={"source": EMPTY_AS_NULL})  # sources are unique
 
-def to_grant(row: Any) -> SupportGrant:
-    return SupportGrant(
-        id=row.id,
-        company_id=row.company_id,
-        kind=row.kind,
-        amount=row.amount,
-        note=row.note,
-        override_reason=row.override_reason,
-        actor=row.actor,
-        created_at=as_utc(row.created_at),
-        source=row.source or "",
-    )
+insert_grant = GRANTS.insert
 
 
 async def set_quota(conn: AsyncConnection, company_id: int, kind: str, quota: int) -> None:
@@ -57,18 +44,6 @@ async def total_used(conn: AsyncConnection, kind: str) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
-async def insert_grant(conn: AsyncConnection, grant: SupportGrant) -> SupportGrant:
-    c = support_grants.c
-    values = {
-        "company_id": grant.company_id, "kind": grant.kind, "amount": grant.amount, "note": grant.note,
-        "override_reason": grant.override_reason, "actor": grant.actor, "created_at": now(),
-    }  # fmt: skip
-    if grant.source:
-        values["source"] = grant.source
-    grant_id = (await conn.execute(support_grants.insert().values(values).returning(c.id))).scalar_one()
-    return to_grant((await conn.execute(sa.select(support_grants).where(c.id == grant_id))).one())
-
-
 async def record_counted(conn: AsyncConnection, grant: SupportGrant) -> SupportGrant | None:
     """A ledger entry counted from another service's event, once per source; None if it was counted before
     (a concurrent duplicate is refused by the unique index)."""
@@ -83,9 +58,9 @@ async def support_ledger(
 ) -> tuple[list[SupportGrant], dict[str, int], dict[str, int]]:
     """The company's grants in order, and by kind what it used and its quotas."""
     g, q = support_grants.c, support_quotas.c
-    grants = await conn.execute(sa.select(support_grants).where(g.company_id == company_id).order_by(g.id))
+    grants = await GRANTS.all(conn, GRANTS.select(g.company_id == company_id).order_by(g.id))
     totals = await conn.execute(
         sa.select(g.kind, sa.func.sum(g.amount)).where(g.company_id == company_id).group_by(g.kind)
     )
     quotas = await conn.execute(sa.select(q.kind, q.quota).where(q.company_id == company_id))
-    return [to_grant(r) for r in grants], {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}
+    return grants, {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}
