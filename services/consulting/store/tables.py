@@ -1,4 +1,4 @@
-"""The consulting service's tables (SQLAlchemy Core), and what every store module shares.
+"""The consulting service's tables (SQLAlchemy Core, in the column vocabulary of hubcore.columns).
 
 Double booking is closed in the database, not in application code alone: every session (and every
 program with a room) holds rows in `bookings`, one per resource (mentors/1, companies/2, rooms/3).
@@ -12,14 +12,9 @@ On both, reserve() (store.sessions) checks first, so the common conflict names t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, with_btree_gist
-from hubcore.convert import as_utc
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -201,25 +196,3 @@ company_directory = sa.Table(
 
 for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
-
-
-Row = sa.Row[Any]  # a row as the database hands it back; each store module maps it to a domain object
-
-
-def by_id(table: sa.Table, *where: sa.ColumnElement[bool], after: int | None, limit: int) -> sa.Select[Any]:
-    """A keyset page of a table in id order: the rows after the id `after` that meet every condition."""
-    query = sa.select(table).where(*where).order_by(table.c.id).limit(limit)
-    return query if after is None else query.where(table.c.id > after)
-
-
-async def insert(conn: AsyncConnection, table: sa.Table, values: dict[str, object]) -> int:
-    """Inserts a row; its new id."""
-    return int((await conn.execute(table.insert().values(values).returning(table.c.id))).scalar_one())
-
-
-def minutes(span: timedelta) -> int:
-    return int(span.total_seconds() // 60)
-
-
-def utc(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
 
 from hubcore.columns import day, entity, flag, moment, number, ref, text
-from hubcore.db import keyset_after, runtime_metadata
+from hubcore.db import runtime_metadata
 
 Row = sa.Row[Any]  # a row of one of these tables; the stores read it into a domain object at once
 
@@ -177,20 +176,3 @@ round_participants = sa.Table(
 
 for _table in runtime_metadata.sorted_tables:
     _table.to_metadata(metadata)
-
-
-def within(query: sa.Select[Any], *terms: tuple[sa.ColumnElement[Any], Collection[object] | None]) -> sa.Select[Any]:
-    """The query, narrowed to rows whose column holds one of the values, for each term that has values
-    (None: the caller did not filter on it)."""
-    for column, values in terms:
-        if values is not None:
-            query = query.where(column.in_(values))
-    return query
-
-
-def page(
-    query: sa.Select[Any], id_column: sa.ColumnElement[int], after: int | None, limit: int, *, descending: bool = False
-) -> sa.Select[Any]:
-    """One keyset page by id: the rows after `after` (None: from the start), at most `limit` of them."""
-    query = query.order_by(id_column.desc() if descending else id_column).limit(limit)
-    return query if after is None else query.where(keyset_after([id_column], [after], descending))
