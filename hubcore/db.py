@@ -235,6 +235,12 @@ class UnitOfWork:
     correlation_id: str = ""
     causation_id: str = ""
     events: list[Event] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Runs the callback once the transaction has committed (never if it rolls back): for what lives
+        outside the database, such as a cache, and must not run ahead of it."""
+        self.committed.append(callback)
 
     async def emit(self, subject: str, subject_id: str, version: int, payload: Message) -> str:
         event_id = uuid7()
@@ -309,6 +315,8 @@ class Database:
         async with self._translate(), self.begin() as conn:
             uow = UnitOfWork(conn, self.source, actor, correlation_id, causation_id)
             yield uow
+        for done in uow.committed:
+            done()
         if uow.events:
             for callback in self._on_commit:
                 callback()

@@ -227,7 +227,8 @@ class TokenVerifier:
         token_id = revoked.name.removeprefix("accessTokens/")
         expire_at = revoked.expire_time.ToDatetime(UTC) if revoked.HasField("expire_time") else now() + MAX_LIFETIME
         await record_revocation(uow, token_id, expire_at)
-        self.remember(token_id, expire_at)
+        # Refused in memory once it is in the table, so that what this process says matches what it keeps.
+        uow.after_commit(lambda: self.remember(token_id, expire_at))
 
     def consumer(self, service: str) -> ConsumerSpec:
         return ConsumerSpec(
