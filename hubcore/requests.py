@@ -269,6 +269,11 @@ def parse_name(name: str, collection: str, field: str = "name") -> int:
     return number
 
 
+def names(collection: str, field: str = "filter") -> Callable[[str], int]:
+    """A filter value that names a resource (mentor=mentors/3) read as its number, as parse_name reads it."""
+    return lambda raw: parse_name(raw, collection, field)
+
+
 def page_size(requested: int) -> int:
     if requested < 0:
         raise invalid("page_size", "must not be negative")

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hubcore.settings import Settings
-from hubctl.client import current, err, print_json
+from hubctl.client import Client, Commands, err, print_json
 
 if TYPE_CHECKING:  # the backup module pulls in SQLAlchemy: imported by the commands that use it, not at start-up
     from hublocal import backup
 
-backup_app = typer.Typer(help="Backups of `make run`'s data (SQLite databases and keys): create, verify, restore.")
+backup_app = Commands(help="Backups of `make run`'s data (SQLite databases and keys): create, verify, restore.")
 
 DataDir = Annotated[
     Path | None,
@@ -49,7 +49,7 @@ def _databases(manifest: dict[str, Any]) -> list[str]:
 
 @backup_app.command("create")
 def backup_create(
-    ctx: typer.Context,
+    hub: Client,
     directory: Annotated[
         Path | None, typer.Argument(help="A new directory (default: backups/hub-<UTC time> here)", show_default=False)
     ] = None,
@@ -64,7 +64,7 @@ def backup_create(
     except backup.BackupError as error:
         _refuse(error, 1)
     manifest = result.manifest
-    if current(ctx).config.json:
+    if hub.config.json:
         print_json({"directory": str(result.directory), **manifest})
         return
     files = ", ".join(manifest["files"]) or "none"
@@ -83,7 +83,7 @@ def backup_create(
 
 
 @backup_app.command("verify")
-def backup_verify(ctx: typer.Context, directory: Annotated[Path, typer.Argument(help="A backup directory")]) -> None:
+def backup_verify(hub: Client, directory: Annotated[Path, typer.Argument(help="A backup directory")]) -> None:
     """Check a backup's files against its manifest (size, sha256), and each database's integrity and schema."""
     from hublocal import backup
 
@@ -91,7 +91,7 @@ def backup_verify(ctx: typer.Context, directory: Annotated[Path, typer.Argument(
         manifest = backup.verify(directory)
     except backup.BackupError as error:
         _refuse(error, 3)
-    if current(ctx).config.json:
+    if hub.config.json:
         print_json({"directory": str(directory), "sound": True, **manifest})
         return
     typer.echo("\n".join([f"{directory}: sound, made {manifest['created_at']}", *_databases(manifest)]))
@@ -99,7 +99,7 @@ def backup_verify(ctx: typer.Context, directory: Annotated[Path, typer.Argument(
 
 @backup_app.command("restore")
 def backup_restore(
-    ctx: typer.Context,
+    hub: Client,
     directory: Annotated[Path, typer.Argument(help="A backup directory made by `hubctl backup create`")],
     data_dir: DataDir = None,
 ) -> None:
@@ -112,7 +112,7 @@ def backup_restore(
         _refuse(error, 5)
     except backup.BackupError as error:
         _refuse(error, 3)
-    if current(ctx).config.json:
+    if hub.config.json:
         print_json({"directory": str(result.directory), "aside": str(result.aside), "republish": result.republish})
         return
     events = sum(result.republish.values())

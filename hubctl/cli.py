@@ -17,9 +17,9 @@ from hubctl.client import (
     EXIT_HELP,
     AllOption,
     Client,
+    Commands,
     Config,
     as_dict,
-    current,
     enum_number,
     note_cut_short,
     print_table,
@@ -45,15 +45,15 @@ class GlobalSwitchesAnywhere(TyperGroup):
         return result
 
 
-app = typer.Typer(
+app = Commands(
     cls=GlobalSwitchesAnywhere,
     help="Hub CRM admin client for program managers. " + EXIT_HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-companies_app = typer.Typer(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
-people_app = typer.Typer(help="Founders, staff and individual residents.")
-ops_app = typer.Typer(help="The event backbone: dead letters, outbox backlog.")
+companies_app = Commands(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
+people_app = Commands(help="Founders, staff and individual residents.")
+ops_app = Commands(help="The event backbone: dead letters, outbox backlog.")
 app.add_typer(companies_app, name="companies")
 app.add_typer(people_app, name="people")
 app.add_typer(ops_app, name="ops")
@@ -131,7 +131,7 @@ def show_companies(hub: Client, title: str, companies: list[cpb.Company]) -> Non
 
 @companies_app.command("list")
 def companies_list(
-    ctx: typer.Context,
+    hub: Client,
     status: Annotated[
         list[str] | None, typer.Option(help="applicant, selected, resident, graduated, withdrawn")
     ] = None,
@@ -144,7 +144,6 @@ def companies_list(
     all_: AllOption = False,
 ) -> None:
     """List companies, newest registrations last."""
-    hub = current(ctx)
     terms = args.where(status=status, sector=sector, tag=[args.quoted(t) for t in tag or []])
     request = cpb.ListCompaniesRequest(
         filter=terms, query=query, order_by=order_by, show_deleted=archived, page_size=200
@@ -154,9 +153,8 @@ def companies_list(
 
 
 @companies_app.command("show")
-def companies_show(ctx: typer.Context, name: args.CompanyArgument) -> None:
+def companies_show(hub: Client, name: args.CompanyArgument) -> None:
     """One company, with its people."""
-    hub = current(ctx)
     company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     people = list(
         hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
@@ -173,7 +171,7 @@ def companies_show(ctx: typer.Context, name: args.CompanyArgument) -> None:
 
 @companies_app.command("add")
 def companies_add(
-    ctx: typer.Context,
+    hub: Client,
     korean_name: args.KoreanNameOption,
     sector: Annotated[str, typer.Option(help="medical, education, manufacturing, …")],
     english_name: Annotated[str, typer.Option("--en", help="Latin name")] = "",
@@ -185,7 +183,6 @@ def companies_add(
     request_id: Annotated[str, typer.Option(help="Retry-safe id: the same id never creates twice")] = "",
 ) -> None:
     """Register a company (as an applicant)."""
-    hub = current(ctx)
     company = cpb.Company(
         korean_name=korean_name,
         english_name=english_name,
@@ -205,7 +202,7 @@ def companies_add(
 
 @companies_app.command("edit")
 def companies_edit(
-    ctx: typer.Context,
+    hub: Client,
     name: args.CompanyArgument,
     korean_name: Annotated[str | None, typer.Option("--ko")] = None,
     english_name: Annotated[str | None, typer.Option("--en")] = None,
@@ -217,7 +214,6 @@ def companies_edit(
     description: str | None = None,
 ) -> None:
     """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
-    hub = current(ctx)
     existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     company, mask = args.edit(
         existing, "--en 'MediVision'",
@@ -232,13 +228,12 @@ def companies_edit(
 
 @companies_app.command("transition")
 def companies_transition(
-    ctx: typer.Context,
+    hub: Client,
     name: args.CompanyArgument,
     status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
     reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
 ) -> None:
     """Move a company along applicant → selected → resident → graduated (or withdrawn)."""
-    hub = current(ctx)
     number = enum_number(cpb.CompanyStatus, "COMPANY_STATUS", status, "status")
     moved = hub.call(
         hub.companies.ChangeCompanyStatus,
@@ -249,12 +244,11 @@ def companies_transition(
 
 @companies_app.command("archive")
 def companies_archive(
-    ctx: typer.Context,
+    hub: Client,
     name: args.CompanyArgument,
     yes: args.YesOption = False,
 ) -> None:
     """Archive a company (it stays readable, and leaves lists and figures)."""
-    hub = current(ctx)
     if not yes and not typer.confirm(f"Archive {company_name(name)}?"):
         raise typer.Exit(1)
     archived = hub.call(hub.companies.DeleteCompany, cpb.DeleteCompanyRequest(name=company_name(name)))
@@ -285,7 +279,7 @@ def show_people(hub: Client, title: str, people: list[cpb.Person]) -> None:
 
 @people_app.command("list")
 def people_list(
-    ctx: typer.Context,
+    hub: Client,
     company: Annotated[str, typer.Option(help="Only this company's people (42 or companies/42)")] = "",
     role: Annotated[str, typer.Option(help="founder, staff or individual")] = "",
     query: Annotated[str, typer.Option("--query", "-q", help="Text in names or email")] = "",
@@ -293,7 +287,6 @@ def people_list(
     all_: AllOption = False,
 ) -> None:
     """List people."""
-    hub = current(ctx)
     terms = args.where(company=args.name_if_given("companies", company), role=role)
     request = cpb.ListPeopleRequest(filter=terms, query=query, page_size=200)
     found = list(hub.pages(hub.companies.ListPeople, request, "people", 0 if all_ else limit))
@@ -301,8 +294,7 @@ def people_list(
 
 
 @people_app.command("show")
-def people_show(ctx: typer.Context, name: PersonArgument) -> None:
-    hub = current(ctx)
+def people_show(hub: Client, name: PersonArgument) -> None:
     show_people(
         hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
     )
@@ -310,7 +302,7 @@ def people_show(ctx: typer.Context, name: PersonArgument) -> None:
 
 @people_app.command("add")
 def people_add(
-    ctx: typer.Context,
+    hub: Client,
     korean_name: args.KoreanNameOption,
     role: Annotated[str, typer.Option(help="founder, staff or individual")],
     company: Annotated[str, typer.Option(help="42 or companies/42 (not for individuals)")] = "",
@@ -321,7 +313,6 @@ def people_add(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Add a person."""
-    hub = current(ctx)
     person = cpb.Person(
         korean_name=korean_name,
         english_name=english_name,
@@ -339,7 +330,7 @@ def people_add(
 
 @people_app.command("edit")
 def people_edit(
-    ctx: typer.Context,
+    hub: Client,
     name: PersonArgument,
     korean_name: Annotated[str | None, typer.Option("--ko")] = None,
     english_name: Annotated[str | None, typer.Option("--en")] = None,
@@ -350,7 +341,6 @@ def people_edit(
     phone: str | None = None,
 ) -> None:
     """Change the fields given, and nothing else."""
-    hub = current(ctx)
     existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
     person, mask = args.edit(
         existing, "--title CTO",
@@ -364,12 +354,11 @@ def people_edit(
 
 @people_app.command("remove")
 def people_remove(
-    ctx: typer.Context,
+    hub: Client,
     name: PersonArgument,
     yes: args.YesOption = False,
 ) -> None:
     """Remove a person and their personal data."""
-    hub = current(ctx)
     if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
         raise typer.Exit(1)
     hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
@@ -381,12 +370,11 @@ def people_remove(
 
 @ops_app.command("dead-letters")
 def ops_dead_letters(
-    ctx: typer.Context,
+    hub: Client,
     service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
     resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
 ) -> None:
     """Events a consumer gave up on."""
-    hub = current(ctx)
     stub = hub.ops(service)
     found = list(
         hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
@@ -402,20 +390,18 @@ def ops_dead_letters(
 
 @ops_app.command("replay")
 def ops_replay(
-    ctx: typer.Context,
+    hub: Client,
     name: Annotated[str, typer.Argument(help="deadLetters/3")],
     service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
 ) -> None:
     """Apply a dead letter's event again, once its cause is fixed."""
-    hub = current(ctx)
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
     hub.say(done, f"replayed {done.name} ({done.event_type})")
 
 
 @ops_app.command("outbox")
-def ops_outbox(ctx: typer.Context) -> None:
+def ops_outbox(hub: Client) -> None:
     """Events waiting to be published, per service."""
-    hub = current(ctx)
     rows = []
     for service in hub.config.addresses:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 import tomllib
@@ -274,6 +275,33 @@ def note_cut_short(hub: Client) -> None:
         )
 
 
-def current(ctx: typer.Context) -> Client:
-    """The client the top-level options made for this command."""
-    return ctx.obj
+F = TypeVar("F", bound=Callable[..., None])
+
+
+class Commands(typer.Typer):
+    """A group of commands that are given the client the top-level options made: a command's first parameter,
+    `hub: Client`, is filled in (it is no option; the command line and --help are the rest of them)."""
+
+    def command(self, *names: Any, **settings: Any) -> Callable[[F], F]:
+        register = super().command(*names, **settings)
+
+        def decorator(run: F) -> F:
+            register(given_client(run))
+            return run
+
+        return decorator
+
+
+def given_client(run: Callable[..., None]) -> Callable[..., None]:
+    """run(hub, **options) as typer's callback(ctx, **options), hub being the client in ctx.obj."""
+    signature = inspect.signature(run, eval_str=True)  # the options' annotations, read in run's module
+    options = list(signature.parameters.values())[1:]
+    context = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+    def callback(ctx: typer.Context, **given: Any) -> None:
+        run(ctx.obj, **given)
+
+    callback.__signature__ = signature.replace(parameters=[context, *options])  # type: ignore[attr-defined]
+    callback.__name__, callback.__qualname__, callback.__doc__ = run.__name__, run.__qualname__, run.__doc__
+    callback.__module__ = run.__module__
+    return callback

@@ -14,12 +14,12 @@ from google.type import interval_pb2
 from hub.consulting.v1 import consulting_pb2 as cpb
 
 from hubctl import args
-from hubctl.client import Client, as_dict, current, enum_number, fail, print_table, short, when
+from hubctl.client import Client, Commands, as_dict, enum_number, fail, print_table, short, when
 
-mentors_app = typer.Typer(help="Faculty, experts and VC advisors: who they are and what they know.")
-sessions_app = typer.Typer(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
-actions_app = typer.Typer(help="Action items from sessions: list (open, overdue), complete.")
-programs_app = typer.Typer(help="Collaboration programs, job matching, salons, education.")
+mentors_app = Commands(help="Faculty, experts and VC advisors: who they are and what they know.")
+sessions_app = Commands(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
+actions_app = Commands(help="Action items from sessions: list (open, overdue), complete.")
+programs_app = Commands(help="Collaboration programs, job matching, salons, education.")
 
 
 def moment(text: str, tz: str) -> Timestamp:
@@ -50,12 +50,11 @@ def hhmm(ts: Timestamp, tz: str) -> str:
 
 @mentors_app.command("list")
 def mentors_list(
-    ctx: typer.Context,
+    hub: Client,
     expertise: Annotated[str, typer.Option(help="Mentors with this expertise tag")] = "",
     kind: Annotated[str, typer.Option(help="faculty, expert or vc")] = "",
 ) -> None:
     """List mentors."""
-    hub = current(ctx)
     request = cpb.ListMentorsRequest(filter=args.where(expertise=args.quoted(expertise), kind=kind), page_size=200)
     found = list(hub.pages(hub.consulting.ListMentors, request, "mentors"))
     if hub.printed_json(found):
@@ -86,14 +85,13 @@ def show_sessions(hub: Client, title: str, sessions: list[cpb.Session]) -> None:
 
 @sessions_app.command("list")
 def sessions_list(
-    ctx: typer.Context,
+    hub: Client,
     week: Annotated[bool, typer.Option("--week", help="This week (Monday to Sunday)")] = False,
     mentor: args.MentorOption = "",
     company: args.CompanyOption = "",
     state: Annotated[str, typer.Option(help="scheduled, completed, cancelled, no_show")] = "",
 ) -> None:
     """List sessions, by start time."""
-    hub = current(ctx)
     today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
     monday = today - timedelta(days=today.weekday())
     terms = args.where(
@@ -108,7 +106,7 @@ def sessions_list(
 
 @sessions_app.command("find-slots")
 def sessions_find_slots(
-    ctx: typer.Context,
+    hub: Client,
     start: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option(help="Last day, YYYY-MM-DD")],
     mentor: Annotated[list[str] | None, typer.Option(help="3 or mentors/3 (repeatable)")] = None,
@@ -119,7 +117,6 @@ def sessions_find_slots(
     limit: Annotated[int, typer.Option(help="At most this many slots")] = 20,
 ) -> None:
     """Free times that honour mentors' hours, exceptions, sessions, buffers and rooms."""
-    hub = current(ctx)
     request = cpb.FindAvailableSlotsRequest(
         mentors=[args.name("mentors", m) for m in mentor or []], expertise=expertise,
         start_date=args.day(start, "--start"), end_date=args.day(end, "--end"), time_zone=hub.config.tz,
@@ -141,7 +138,7 @@ def sessions_find_slots(
 
 @sessions_app.command("schedule")
 def sessions_schedule(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     mentor: args.MentorOption,
     type_: Annotated[str, typer.Option("--type", help="2 or sessionTypes/2")],
@@ -152,7 +149,6 @@ def sessions_schedule(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Book a session; refused, naming the holder, if the mentor, company or room is taken."""
-    hub = current(ctx)
     session = cpb.Session(
         company=args.name("companies", company), mentor=args.name("mentors", mentor),
         session_type=args.name("sessionTypes", type_),
@@ -165,14 +161,13 @@ def sessions_schedule(
 
 @sessions_app.command("reschedule")
 def sessions_reschedule(
-    ctx: typer.Context,
+    hub: Client,
     session: SessionArgument,
     at: Annotated[str, typer.Option(help="New start, e.g. '2026-12-02 10:00'")],
     minutes: args.MinutesOption = 60,
     reason: str = "",
 ) -> None:
     """Move a session (its history and calendar entry follow)."""
-    hub = current(ctx)
     request = cpb.RescheduleSessionRequest(
         name=args.name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
     )
@@ -182,12 +177,11 @@ def sessions_reschedule(
 
 @sessions_app.command("cancel")
 def sessions_cancel(
-    ctx: typer.Context,
+    hub: Client,
     session: SessionArgument,
     reason: Annotated[str, typer.Option(help="Why (required)")],
 ) -> None:
     """Cancel a session; its time is free again."""
-    hub = current(ctx)
     done = hub.call(
         hub.consulting.CancelSession, cpb.CancelSessionRequest(name=args.name("sessions", session), reason=reason)
     )
@@ -196,7 +190,7 @@ def sessions_cancel(
 
 @sessions_app.command("complete")
 def sessions_complete(
-    ctx: typer.Context,
+    hub: Client,
     session: SessionArgument,
     notes: Annotated[str, typer.Option(help="What was discussed")] = "",
     action: Annotated[
@@ -204,7 +198,6 @@ def sessions_complete(
     ] = None,
 ) -> None:
     """Complete a session with notes and action items."""
-    hub = current(ctx)
     items = []
     for text in action or []:
         parts = [p.strip() for p in text.split("|", 2)]
@@ -235,7 +228,7 @@ def action_row(a: cpb.ActionItem) -> list[str]:
 
 @actions_app.command("list")
 def actions_list(
-    ctx: typer.Context,
+    hub: Client,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue ones")] = False,
     company: args.CompanyOption = "",
     mentor: args.MentorOption = "",
@@ -243,7 +236,6 @@ def actions_list(
     done: Annotated[bool, typer.Option("--done", help="Completed ones instead of open ones")] = False,
 ) -> None:
     """Open action items (or overdue, or done)."""
-    hub = current(ctx)
     terms = args.where(
         state="done" if done else "open", overdue="true" if overdue else "",
         company=args.name_if_given("companies", company), mentor=args.name_if_given("mentors", mentor),
@@ -255,9 +247,8 @@ def actions_list(
 
 
 @actions_app.command("complete")
-def actions_complete(ctx: typer.Context, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
+def actions_complete(hub: Client, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
     """Mark an action item done."""
-    hub = current(ctx)
     done = hub.call(
         hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=args.name("actionItems", item))
     )
@@ -269,10 +260,9 @@ def actions_complete(ctx: typer.Context, item: Annotated[str, typer.Argument(hel
 
 @programs_app.command("list")
 def programs_list(
-    ctx: typer.Context, kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education")] = ""
+    hub: Client, kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education")] = ""
 ) -> None:
     """List programs and events with registrations and attendance."""
-    hub = current(ctx)
     request = cpb.ListProgramsRequest(filter=args.where(kind=kind), page_size=200)
     found = list(hub.pages(hub.consulting.ListPrograms, request, "programs"))
     if hub.printed_json(found):
@@ -288,7 +278,7 @@ def programs_list(
 
 @programs_app.command("add")
 def programs_add(
-    ctx: typer.Context,
+    hub: Client,
     title: Annotated[str, typer.Option(help="Its name, e.g. 'AI 잡매칭 데이'")],
     kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education, other")],
     at: Annotated[str, typer.Option(help="Start, e.g. '2026-12-10 14:00'")],
@@ -297,7 +287,6 @@ def programs_add(
     room: args.RoomOption = "",
 ) -> None:
     """Create a program or event."""
-    hub = current(ctx)
     program = cpb.Program(
         display_name=title, kind=enum_number(cpb.ProgramKind, "PROGRAM_KIND", kind, "kind"),  # type: ignore[arg-type]
         interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=args.name_if_given("rooms", room),

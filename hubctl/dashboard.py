@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
-import typer
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 
-from hubctl.client import print_json, print_table
-
-if TYPE_CHECKING:
-    from hubctl.cli import Client
+from hubctl.client import Client, print_json, print_table
 
 # The hub's targets; override in the config file's [targets] table.
 TARGETS = {"firms": 50, "experts": 500, "programs": 24, "participants": 8000, "offices": 16, "desks": 30}
@@ -125,9 +121,8 @@ def gather(
     return figures, missing
 
 
-def command(ctx: typer.Context) -> None:
+def command(hub: Client) -> None:
     """Progress against the hub's targets, occupancy, companies, funding, sessions, introductions."""
-    hub: Client = ctx.obj
     targets = TARGETS | {k: int(v) for k, v in hub.config.targets.items()}
     figures, missing = gather(hub)
     if hub.config.json:

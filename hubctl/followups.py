@@ -11,9 +11,9 @@ from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubcore.korean import held_mail
 from hubctl.args import CompanyOption, name, name_if_given, page_size, where
-from hubctl.client import AllOption, Client, current, print_table, short, when
+from hubctl.client import AllOption, Client, Commands, print_table, short, when
 
-followups_app = typer.Typer(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
+followups_app = Commands(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
 
 DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
 FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
@@ -47,7 +47,7 @@ def say_held(hub: Client) -> None:
 
 @followups_app.command("list")
 def followups_list(
-    ctx: typer.Context,
+    hub: Client,
     state: Annotated[str, typer.Option(help="pending, dispatched, cancelled, expired")] = "",
     rule: Annotated[str, typer.Option(help="e.g. session.reminder_24h")] = "",
     about: Annotated[str, typer.Option(help="what it is about, e.g. sessions/12")] = "",
@@ -55,7 +55,6 @@ def followups_list(
     all_: AllOption = False,
 ) -> None:
     """Follow-ups the rules planned, newest first."""
-    hub = current(ctx)
     request = npb.ListFollowUpsRequest(filter=where(state=state, rule=rule, entity=about), page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", 0 if all_ else limit))
     hub.show(found, f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
@@ -64,14 +63,13 @@ def followups_list(
 
 @followups_app.command("deliveries")
 def followups_deliveries(
-    ctx: typer.Context,
+    hub: Client,
     state: Annotated[str, typer.Option(help="pending, sending, sent, failed, cancelled, skipped")] = "",
     company: CompanyOption = "",
     limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """The delivery log: who was sent what, by which channel, and how it went."""
-    hub = current(ctx)
     terms = where(state=state, company=name_if_given("companies", company))
     request = npb.ListDeliveriesRequest(filter=terms, page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", 0 if all_ else limit))
@@ -80,9 +78,8 @@ def followups_deliveries(
 
 
 @followups_app.command("stuck")
-def followups_stuck(ctx: typer.Context) -> None:
+def followups_stuck(hub: Client) -> None:
     """What needs a person: follow-ups overdue for dispatch, deliveries failing or failed."""
-    hub = current(ctx)
     stuck = hub.call(hub.notifications.ListStuckFollowUps, npb.ListStuckFollowUpsRequest())
     if hub.printed_json(stuck):
         return
@@ -97,21 +94,19 @@ def followups_stuck(ctx: typer.Context) -> None:
 
 
 @followups_app.command("retry")
-def followups_retry(ctx: typer.Context, delivery: Annotated[str, typer.Argument(help="9 or deliveries/9")]) -> None:
+def followups_retry(hub: Client, delivery: Annotated[str, typer.Argument(help="9 or deliveries/9")]) -> None:
     """Send a failed (or skipped) delivery again, now, with a fresh set of attempts."""
-    hub = current(ctx)
     retried = hub.call(hub.notifications.RetryDelivery, npb.RetryDeliveryRequest(name=name("deliveries", delivery)))
     hub.show(retried, f"{retried.name} will be sent again", DELIVERY_COLUMNS, [delivery_row(retried, hub.config.tz)])
 
 
 @followups_app.command("cancel")
 def followups_cancel(
-    ctx: typer.Context,
+    hub: Client,
     follow_up: Annotated[str, typer.Argument(help="4 or followUps/4")],
     reason: Annotated[str, typer.Option(help="why, kept in its note")] = "",
 ) -> None:
     """Cancel a pending follow-up."""
-    hub = current(ctx)
     request = npb.CancelFollowUpRequest(name=name("followUps", follow_up), reason=reason)
     cancelled = hub.call(hub.notifications.CancelFollowUp, request)
     hub.show(cancelled, f"{cancelled.name} cancelled", FOLLOW_UP_COLUMNS, [follow_up_row(cancelled, hub.config.tz)])

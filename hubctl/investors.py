@@ -8,12 +8,12 @@ import typer
 from hub.investors.v1 import investors_pb2 as ipb
 
 from hubctl import args
-from hubctl.client import AllOption, as_dict, current, enum_number, print_table, short, when
+from hubctl.client import AllOption, Client, Commands, as_dict, enum_number, print_table, short, when
 
-investors_app = typer.Typer(help="VC firms, their partners and theses; who fits a company.")
-intros_app = typer.Typer(help="Warm introductions with double opt-in: request, follow, advance.")
-rounds_app = typer.Typer(help="Funding rounds: record, list, close.")
-audit_app = typer.Typer(help="The partner API's audit log.")
+investors_app = Commands(help="VC firms, their partners and theses; who fits a company.")
+intros_app = Commands(help="Warm introductions with double opt-in: request, follow, advance.")
+rounds_app = Commands(help="Funding rounds: record, list, close.")
+audit_app = Commands(help="The partner API's audit log.")
 
 STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
 
@@ -38,21 +38,19 @@ def firm_row(f: ipb.Firm) -> list[str]:
 
 @investors_app.command("list")
 def firms_list(
-    ctx: typer.Context,
+    hub: Client,
     query: Annotated[str, typer.Option("--query", "-q", help="Text in the firm's names")] = "",
     type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")] = "",
 ) -> None:
     """List investor firms."""
-    hub = current(ctx)
     request = ipb.ListFirmsRequest(query=query, filter=args.where(type=type_), page_size=200)
     firms = list(hub.pages(hub.investors.ListFirms, request, "firms"))
     hub.show(firms, f"firms ({len(firms)})", FIRM_COLUMNS, map(firm_row, firms))
 
 
 @investors_app.command("show")
-def firms_show(ctx: typer.Context, firm: Annotated[str, typer.Argument(help="3 or firms/3")]) -> None:
+def firms_show(hub: Client, firm: Annotated[str, typer.Argument(help="3 or firms/3")]) -> None:
     """A firm, its theses and partners."""
-    hub = current(ctx)
     found = hub.call(hub.investors.GetFirm, ipb.GetFirmRequest(name=args.name("firms", firm)))
     partners = list(
         hub.pages(hub.investors.ListPartners, ipb.ListPartnersRequest(filter=f"firm={found.name}"), "partners")
@@ -72,7 +70,7 @@ def firms_show(ctx: typer.Context, firm: Annotated[str, typer.Argument(help="3 o
 
 @investors_app.command("add")
 def firms_add(
-    ctx: typer.Context,
+    hub: Client,
     korean_name: args.KoreanNameOption,
     type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")],
     english_name: args.EnglishNameOption = "",
@@ -80,7 +78,6 @@ def firms_add(
     description: str = "",
 ) -> None:
     """Register a firm (add theses with the API or a later edit)."""
-    hub = current(ctx)
     firm = ipb.Firm(
         korean_name=korean_name,
         english_name=english_name,
@@ -94,7 +91,7 @@ def firms_add(
 
 @investors_app.command("add-partner")
 def partners_add(
-    ctx: typer.Context,
+    hub: Client,
     firm: args.FirmOption,
     korean_name: args.KoreanNameOption,
     english_name: args.EnglishNameOption = "",
@@ -103,7 +100,6 @@ def partners_add(
     focus: Annotated[list[str] | None, typer.Option(help="A focus area (repeatable)")] = None,
 ) -> None:
     """Add a partner (a person) to a firm."""
-    hub = current(ctx)
     partner = ipb.Partner(
         firm=args.name("firms", firm), korean_name=korean_name, english_name=english_name, title=title, email=email,
         focus=focus or [],
@@ -114,12 +110,11 @@ def partners_add(
 
 @investors_app.command("match")
 def firms_match(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyArgument,
     limit: Annotated[int, typer.Option(help="At most this many firms")] = 10,
 ) -> None:
     """Firms whose theses fit a company best, with why."""
-    hub = current(ctx)
     found = hub.call(
         hub.investors.MatchInvestors,
         ipb.MatchInvestorsRequest(company=args.name("companies", company), max_results=limit),
@@ -147,14 +142,13 @@ INTRO_COLUMNS = ["id", "company", "firm", "state", "updated", "note"]
 
 @intros_app.command("request")
 def intros_request(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     firm: args.FirmOption,
     note: Annotated[str, typer.Option(help="Why these two should meet (the firm reads it)")],
     partner: Annotated[str, typer.Option(help="7 or partners/7, to address one partner")] = "",
 ) -> None:
     """Request an introduction (the company is asked to consent first)."""
-    hub = current(ctx)
     intro = ipb.Introduction(
         company=args.name("companies", company), firm=args.name("firms", firm), note=note,
         partner=args.name_if_given("partners", partner),
@@ -165,13 +159,12 @@ def intros_request(
 
 @intros_app.command("list")
 def intros_list(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption = "",
     firm: args.FirmOption = "",
     state: Annotated[str, typer.Option(help="requested, company_consented, partner_accepted, …")] = "",
 ) -> None:
     """List introductions."""
-    hub = current(ctx)
     terms = args.where(
         company=args.name_if_given("companies", company), firm=args.name_if_given("firms", firm), state=state
     )
@@ -181,9 +174,8 @@ def intros_list(
 
 
 @intros_app.command("show")
-def intros_show(ctx: typer.Context, intro: Annotated[str, typer.Argument(help="5 or introductions/5")]) -> None:
+def intros_show(hub: Client, intro: Annotated[str, typer.Argument(help="5 or introductions/5")]) -> None:
     """An introduction and its history: who moved it, when, and why."""
-    hub = current(ctx)
     found = hub.call(hub.investors.GetIntroduction, ipb.GetIntroductionRequest(name=args.name("introductions", intro)))
     if hub.printed_json(found):
         return
@@ -198,13 +190,12 @@ def intros_show(ctx: typer.Context, intro: Annotated[str, typer.Argument(help="5
 
 @intros_app.command("advance")
 def intros_advance(
-    ctx: typer.Context,
+    hub: Client,
     intro: Annotated[str, typer.Argument(help="5 or introductions/5")],
     state: Annotated[str, typer.Argument(help="company_consented, partner_accepted, meeting_held, invested, …")],
     reason: Annotated[str, typer.Option(help="Why, in a sentence (kept in the history)")] = "",
 ) -> None:
     """Move an introduction to its next state (refused if the state machine does not allow it)."""
-    hub = current(ctx)
     number = enum_number(ipb.IntroductionState, STATE[0], state, "state")
     moved = hub.call(
         hub.investors.ChangeIntroductionState,
@@ -227,7 +218,7 @@ ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
 
 @rounds_app.command("record")
 def rounds_record(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     type_: Annotated[str, typer.Option("--type", help="pre_seed, seed, pre_a, series_a, …")],
     amount: Annotated[str, typer.Option(help="KRW: 1500000000, 15억, 5000만")],
@@ -236,7 +227,6 @@ def rounds_record(
     closed: Annotated[str, typer.Option(help="Close date YYYY-MM-DD, for a round that has happened")] = "",
 ) -> None:
     """Record a funding round (open, or closed with --closed)."""
-    hub = current(ctx)
     new = ipb.Round(
         company=args.name("companies", company),
         round_type=enum_number(ipb.RoundType, "ROUND_TYPE", type_, "round type"),  # type: ignore[arg-type]
@@ -254,12 +244,11 @@ def rounds_record(
 
 @rounds_app.command("list")
 def rounds_list(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption = "",
     status: Annotated[str, typer.Option(help="open, closed or cancelled")] = "",
 ) -> None:
     """List funding rounds."""
-    hub = current(ctx)
     request = ipb.ListRoundsRequest(
         filter=args.where(company=args.name_if_given("companies", company), status=status), page_size=200
     )
@@ -269,12 +258,11 @@ def rounds_list(
 
 @rounds_app.command("close")
 def rounds_close(
-    ctx: typer.Context,
+    hub: Client,
     round_: Annotated[str, typer.Argument(metavar="ROUND", help="4 or rounds/4")],
     on: Annotated[str, typer.Option(help="Close date YYYY-MM-DD (default today, Asia/Seoul)")] = "",
 ) -> None:
     """Close an open round; the company's funding raised grows by it."""
-    hub = current(ctx)
     request = ipb.CloseRoundRequest(name=args.name("rounds", round_))
     if on:
         request.close_date.CopyFrom(args.day(on, "--on"))
@@ -287,14 +275,13 @@ def rounds_close(
 
 @audit_app.command("list")
 def audit_list(
-    ctx: typer.Context,
+    hub: Client,
     firm: args.FirmOption = "",
     code: Annotated[str, typer.Option(help="OK, PERMISSION_DENIED, UNAUTHENTICATED, …")] = "",
     limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all)")] = 50,
     all_: AllOption = False,
 ) -> None:
     """Every partner API call: who, what, and the answer."""
-    hub = current(ctx)
     terms = args.where(firm=args.name_if_given("firms", firm), code=code)
     request = ipb.ListPartnerCallsRequest(filter=terms, page_size=args.page_size(limit))
     found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", 0 if all_ else limit))

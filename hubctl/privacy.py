@@ -22,9 +22,9 @@ from google.protobuf.json_format import MessageToDict
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import privacy_pb2, privacy_pb2_grpc
 
-from hubctl.client import Client, current, explain, fail, out, print_json
+from hubctl.client import Client, Commands, explain, fail, out, print_json
 
-privacy_app = typer.Typer(help="Personal data: export what the hub holds about a company or a person; erase it.")
+privacy_app = Commands(help="Personal data: export what the hub holds about a company or a person; erase it.")
 
 
 def subject(text: str) -> str:
@@ -86,12 +86,11 @@ def gather(hub: Client, name: str) -> dict[str, Any]:
 
 @privacy_app.command("export")
 def export_command(
-    ctx: typer.Context,
+    hub: Client,
     name: Annotated[str, typer.Argument(help="people/7 or companies/3")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the JSON here (default: stdout)")] = None,
 ) -> None:
     """Everything every service holds about a company or a person, as one JSON document."""
-    hub = current(ctx)
     document = gather(hub, subject(name))
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if output is None:
@@ -115,7 +114,7 @@ def export_command(
 
 @privacy_app.command("erase")
 def erase_command(
-    ctx: typer.Context,
+    hub: Client,
     name: Annotated[str, typer.Argument(help="people/7 or companies/3")],
     reason: Annotated[str, typer.Option(help="why (the request's reference); kept in the erasure log")],
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
@@ -123,7 +122,6 @@ def erase_command(
 ) -> None:
     """Erases a company's or a person's data in every service (names, email, phone, free text); a tombstone
     with the id stays. Cannot be undone."""
-    hub = current(ctx)
     target = subject(name)
     if not yes and not typer.confirm(f"erase {target} in every service? This cannot be undone"):
         raise SystemExit(1)

@@ -10,13 +10,13 @@ from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 
 from hubctl import args
-from hubctl.client import AllOption, Client, as_dict, current, enum_number, fail, print_table, short, when
+from hubctl.client import AllOption, Client, Commands, as_dict, enum_number, fail, print_table, short, when
 
-selection_app = typer.Typer(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
-spaces_app = typer.Typer(help="Offices and desks: who sits where, move-ins, move-outs, occupancy.")
-kpi_app = typer.Typer(help="KPI reports (versioned) and figures across companies: trends, cohorts.")
-support_app = typer.Typer(help="Support granted (GPU hours, education, clinics, …): the ledger and quotas.")
-milestones_app = typer.Typer(help="Milestones (product launch, first customer, funding, overseas entry).")
+selection_app = Commands(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
+spaces_app = Commands(help="Offices and desks: who sits where, move-ins, move-outs, occupancy.")
+kpi_app = Commands(help="KPI reports (versioned) and figures across companies: trends, cohorts.")
+support_app = Commands(help="Support granted (GPU hours, education, clinics, …): the ledger and quotas.")
+milestones_app = Commands(help="Milestones (product launch, first customer, funding, overseas entry).")
 
 
 def company_names(hub: Client) -> dict[str, str]:
@@ -46,12 +46,11 @@ ROUND_COLUMNS = ["id", "제목", "open", "seats", "applications", "per seat"]
 
 @selection_app.command("rounds")
 def selection_rounds(
-    ctx: typer.Context,
+    hub: Client,
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 50,
     all_: AllOption = False,
 ) -> None:
     """Selection rounds, newest first, with their competition."""
-    hub = current(ctx)
     request = pb.ListRoundsRequest(page_size=100)
     found = list(hub.pages(hub.program.ListRounds, request, "rounds", 0 if all_ else limit))
     hub.show(found, f"selection rounds ({len(found)})", ROUND_COLUMNS, [round_row(r) for r in found])
@@ -59,7 +58,7 @@ def selection_rounds(
 
 @selection_app.command("open")
 def selection_open(
-    ctx: typer.Context,
+    hub: Client,
     title: Annotated[str, typer.Option(help="e.g. '2026 하반기 입주기업 모집'")],
     start: Annotated[str, typer.Option("--from", help="First day applications are taken, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD")],
@@ -71,7 +70,6 @@ def selection_open(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Open a call for applications."""
-    hub = current(ctx)
     criteria = []
     for text in criterion:
         parts = text.split(":")
@@ -102,13 +100,12 @@ def application_row(a: pb.Application, names: dict[str, str], tz: str) -> list[A
 
 @selection_app.command("applications")
 def selection_applications(
-    ctx: typer.Context,
+    hub: Client,
     round_: args.RoundOption = "",
     state: Annotated[str, typer.Option(help="submitted, selected, waitlisted, rejected")] = "",
     company: Annotated[str, typer.Option(help="Applications of this company (42 or companies/42)")] = "",
 ) -> None:
     """Applications in submission order."""
-    hub = current(ctx)
     terms = args.where(
         round=args.name_if_given("rounds", round_), state=state, applicant=args.name_if_given("companies", company)
     )
@@ -121,7 +118,7 @@ def selection_applications(
 
 @selection_app.command("apply")
 def selection_apply(
-    ctx: typer.Context,
+    hub: Client,
     round_: args.RoundOption,
     company: Annotated[str, typer.Option(help="42 or companies/42 (or --person for an individual)")] = "",
     person: Annotated[str, typer.Option(help="7 or people/7: an individual applicant")] = "",
@@ -130,7 +127,6 @@ def selection_apply(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Submit an application while the round is open."""
-    hub = current(ctx)
     if bool(company) == bool(person):
         fail("give --company or --person (one of them)", 2)
     kinds = {"office": "PRIVATE_OFFICE", "desk": "OPEN_DESK", "individual": "INDIVIDUAL"}
@@ -149,14 +145,13 @@ def selection_apply(
 
 @selection_app.command("score")
 def selection_score(
-    ctx: typer.Context,
+    hub: Client,
     application: ApplicationArgument,
     reviewer: Annotated[str, typer.Option(help="The reviewer's email or id")],
     value: Annotated[list[str], typer.Option(help="criterion=score (0-10), e.g. tech=8 (one per criterion)")],
     comment: str = "",
 ) -> None:
     """Record one reviewer's scores of an application (once per reviewer)."""
-    hub = current(ctx)
     values = {}
     for text in value:
         key, _, number = text.partition("=")
@@ -170,9 +165,8 @@ def selection_score(
 
 
 @selection_app.command("rank")
-def selection_rank(ctx: typer.Context, round_: Annotated[str, typer.Argument(help="1 or rounds/1")]) -> None:
+def selection_rank(hub: Client, round_: Annotated[str, typer.Argument(help="1 or rounds/1")]) -> None:
     """A round's applications by weighted score, each saying why it stands where it does."""
-    hub = current(ctx)
     ranked = hub.call(hub.program.RankApplications, pb.RankApplicationsRequest(round=args.name("rounds", round_)))
     names = company_names(hub) if ranked.entries and not hub.config.json else {}
     rows = [
@@ -186,13 +180,12 @@ def selection_rank(ctx: typer.Context, round_: Annotated[str, typer.Argument(hel
 
 @selection_app.command("decide")
 def selection_decide(
-    ctx: typer.Context,
+    hub: Client,
     application: ApplicationArgument,
     decision: Annotated[str, typer.Argument(help="selected, waitlisted or rejected")],
     reason: Annotated[str, typer.Option(help="Why (required)")],
 ) -> None:
     """Select (the company becomes SELECTED), waitlist or reject an application."""
-    hub = current(ctx)
     number = enum_number(pb.ApplicationState, STATE, decision, "decision")
     request = pb.DecideApplicationRequest(name=args.name("applications", application), decision=number, reason=reason)  # type: ignore[arg-type]
     decided = hub.call(hub.program.DecideApplication, request)
@@ -204,9 +197,8 @@ def selection_decide(
 
 
 @spaces_app.command("list")
-def spaces_list(ctx: typer.Context) -> None:
+def spaces_list(hub: Client) -> None:
     """Offices and desks."""
-    hub = current(ctx)
     found = list(hub.call(hub.program.ListSpaces, pb.ListSpacesRequest()).spaces)
     rows = [
         [s.name.removeprefix("spaces/"), s.label, short(pb.SpaceKind, s.kind, "SPACE_KIND").lower(), s.floor, s.seats]
@@ -229,7 +221,7 @@ def assignment_rows(hub: Client, assignments: list[pb.Assignment]) -> list[list[
 
 @spaces_app.command("assign")
 def spaces_assign(
-    ctx: typer.Context,
+    hub: Client,
     space: Annotated[str, typer.Option(help="3 or spaces/3")],
     company: args.CompanyOption,
     start: Annotated[str, typer.Option("--from", help="Move-in day, YYYY-MM-DD")],
@@ -237,7 +229,6 @@ def spaces_assign(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Move a company into a space (it becomes RESIDENT); refused, naming the holder, if the space is taken."""
-    hub = current(ctx)
     assignment = pb.Assignment(
         space=args.name("spaces", space),
         company=args.name("companies", company),
@@ -254,13 +245,12 @@ def spaces_assign(
 
 @spaces_app.command("end")
 def spaces_end(
-    ctx: typer.Context,
+    hub: Client,
     assignment: Annotated[str, typer.Argument(help="5 or assignments/5")],
     on: Annotated[str, typer.Option(help="First free day, YYYY-MM-DD")],
     reason: Annotated[str, typer.Option(help="graduated, withdrawn or relocated")],
 ) -> None:
     """Move a company out; at graduated or withdrawn the company's status follows."""
-    hub = current(ctx)
     number: Any = enum_number(pb.MoveOutReason, "MOVE_OUT_REASON", reason, "reason")
     request = pb.EndAssignmentRequest(
         name=args.name("assignments", assignment), move_out_date=args.day(on, "--on"), reason=number
@@ -271,12 +261,11 @@ def spaces_end(
 
 @spaces_app.command("occupancy")
 def spaces_occupancy(
-    ctx: typer.Context,
+    hub: Client,
     on: Annotated[str, typer.Option(help="A day, YYYY-MM-DD (default today)")] = "",
     months: Annotated[int, typer.Option(help="Instead: month by month, this many months up to this one")] = 0,
 ) -> None:
     """Who occupies what on a day, or occupancy month by month."""
-    hub = current(ctx)
     if months:
         history = hub.call(hub.program.GetOccupancyHistory, pb.GetOccupancyHistoryRequest(months=months))
         rows = [
@@ -309,7 +298,7 @@ def kpi_row(r: pb.KpiReport) -> list[Any]:
 
 @kpi_app.command("report")
 def kpi_report(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     period: Annotated[str, typer.Option(help="A month 2026-03 or a quarter 2026-Q1")],
     headcount: int = 0,
@@ -320,7 +309,6 @@ def kpi_report(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """File a KPI report; a second one for the same period is a correction (a new version)."""
-    hub = current(ctx)
     report = pb.KpiReport(
         company=args.name("companies", company), period=period, headcount=headcount, revenue=args.parse_krw(revenue),
         customers=customers, patents=patents, note=note,
@@ -331,12 +319,11 @@ def kpi_report(
 
 @kpi_app.command("list")
 def kpi_list(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyArgument,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Corrections' earlier versions too")] = False,
 ) -> None:
     """A company's KPI reports, newest period first."""
-    hub = current(ctx)
     request = pb.ListKpiReportsRequest(company=args.name("companies", company), all_versions=all_versions)
     found = list(hub.call(hub.program.ListKpiReports, request).reports)
     hub.show(found, f"KPI reports of {args.name('companies', company)}", KPI_COLUMNS, [kpi_row(r) for r in found])
@@ -344,7 +331,7 @@ def kpi_list(
 
 @kpi_app.command("trends")
 def kpi_trends(
-    ctx: typer.Context,
+    hub: Client,
     by: Annotated[str, typer.Option(help="Series per cohort: round or move-in-year (default: all companies)")] = "",
     round_: Annotated[str, typer.Option("--round", help="Only the cohort of this round (1 or rounds/1)")] = "",
     year: Annotated[int, typer.Option(help="Only the companies that moved in this year")] = 0,
@@ -352,7 +339,6 @@ def kpi_trends(
     end: Annotated[str, typer.Option("--to", help="Last quarter")] = "",
 ) -> None:
     """Headcount, revenue and funding across companies, quarter by quarter: sums and medians."""
-    hub = current(ctx)
     kinds: dict[str, Any] = {"": 0, "round": pb.COHORT_KIND_ROUND, "move-in-year": pb.COHORT_KIND_MOVE_IN_YEAR}
     if by not in kinds:
         fail(f"--by {by!r}: one of round, move-in-year", 3)
@@ -383,7 +369,7 @@ SUPPORT = "SUPPORT_KIND"
 
 @support_app.command("record")
 def support_record(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     kind: Annotated[str, typer.Option(help="gpu_hours, education_seat, overseas_program, legal_ip_clinic, …")],
     amount: Annotated[int, typer.Option(help="Hours, seats, programs or sessions")],
@@ -392,7 +378,6 @@ def support_record(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Record support given; past a metered kind's quota it is refused unless --override says why."""
-    hub = current(ctx)
     grant = pb.SupportGrant(
         company=args.name("companies", company), kind=enum_number(pb.SupportKind, SUPPORT, kind, "kind"),  # type: ignore[arg-type]
         amount=amount, note=note, override_reason=override,
@@ -412,9 +397,8 @@ def grant_row(g: pb.SupportGrant, tz: str) -> list[Any]:
 
 
 @support_app.command("list")
-def support_list(ctx: typer.Context, company: args.CompanyArgument) -> None:
+def support_list(hub: Client, company: args.CompanyArgument) -> None:
     """A company's support ledger, with totals and quotas by kind."""
-    hub = current(ctx)
     ledger = hub.call(hub.program.ListSupport, pb.ListSupportRequest(company=args.name("companies", company)))
     if hub.printed_json(as_dict(ledger)):
         return
@@ -429,13 +413,12 @@ def support_list(ctx: typer.Context, company: args.CompanyArgument) -> None:
 
 @support_app.command("quota")
 def support_quota(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     quota: Annotated[int, typer.Option(help="The most a company may use")],
     kind: Annotated[str, typer.Option(help="A metered kind")] = "gpu_hours",
 ) -> None:
     """Set a company's quota for a metered support kind."""
-    hub = current(ctx)
     number: Any = enum_number(pb.SupportKind, SUPPORT, kind, "kind")
     q = pb.SupportQuota(company=args.name("companies", company), kind=number, quota=quota)
     done = hub.call(hub.program.SetSupportQuota, pb.SetSupportQuotaRequest(quota=q))
@@ -461,7 +444,7 @@ def milestone_rows(hub: Client, found: list[pb.Milestone]) -> list[list[Any]]:
 
 @milestones_app.command("add")
 def milestones_add(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption,
     kind: MilestoneKindOption,
     on: Annotated[str, typer.Option(help="When it happened, YYYY-MM-DD")],
@@ -470,7 +453,6 @@ def milestones_add(
     request_id: args.RequestIdOption = "",
 ) -> None:
     """Record a company's milestone."""
-    hub = current(ctx)
     m = pb.Milestone(
         company=args.name("companies", company), kind=enum_number(pb.MilestoneKind, MILESTONE, kind, "kind"),  # type: ignore[arg-type]
         achieve_date=args.day(on, "--on"), evidence=evidence, evidence_url=url,
@@ -483,12 +465,11 @@ def milestones_add(
 
 @milestones_app.command("list")
 def milestones_list(
-    ctx: typer.Context,
+    hub: Client,
     company: args.CompanyOption = "",
     kind: MilestoneKindOption = "",
 ) -> None:
     """Milestones by date."""
-    hub = current(ctx)
     terms = args.where(company=args.name_if_given("companies", company), kind=kind)
     request = pb.ListMilestonesRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.program.ListMilestones, request, "milestones"))
@@ -496,16 +477,14 @@ def milestones_list(
 
 
 @milestones_app.command("remove")
-def milestones_remove(ctx: typer.Context, milestone: Annotated[str, typer.Argument(help="3 or milestones/3")]) -> None:
+def milestones_remove(hub: Client, milestone: Annotated[str, typer.Argument(help="3 or milestones/3")]) -> None:
     """Remove a milestone recorded by mistake."""
-    hub = current(ctx)
     hub.call(hub.program.DeleteMilestone, pb.DeleteMilestoneRequest(name=args.name("milestones", milestone)))
     hub.say({"removed": args.name("milestones", milestone)}, f"removed {args.name('milestones', milestone)}")
 
 
-def growth_command(ctx: typer.Context) -> None:
+def growth_command(hub: Client) -> None:
     """The firms the hub grew, by the rules in its settings (HUB_GROWTH_*), and why each counts."""
-    hub = current(ctx)
     growth = hub.call(hub.program.GetGrowth, pb.GetGrowthRequest())
     if hub.printed_json(as_dict(growth)):
         return

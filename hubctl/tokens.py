@@ -18,9 +18,9 @@ from hub.ops.v1 import ops_pb2
 from hub.ops.v1 import tokens_pb2 as tpb
 
 from hubctl.args import name, name_if_given, where
-from hubctl.client import EXIT_CODES, Client, as_dict, current, err, explain, fail, when
+from hubctl.client import EXIT_CODES, Client, Commands, as_dict, err, explain, fail, when
 
-tokens_app = typer.Typer(
+tokens_app = Commands(
     help="Admin and service tokens (every service accepts them) and partner API keys: issue (shown once), list, revoke."
 )
 
@@ -48,7 +48,7 @@ def parse_expiry(text: str, tz: str) -> Timestamp:
 
 @tokens_app.command("issue")
 def tokens_issue(
-    ctx: typer.Context,
+    hub: Client,
     role: Annotated[
         str, typer.Option(help="admin (a program manager), service (another hub process) or partner (a VC partner)")
     ] = "",
@@ -60,7 +60,6 @@ def tokens_issue(
     ] = "",
 ) -> None:
     """Issue a token or a partner key. It is shown once: hand it over now; the hub never keeps it."""
-    hub = current(ctx)
     role = (role or ("partner" if partner else "")).strip().lower()
     if role not in ROLES:
         fail("say which kind: --role admin, --role service or --role partner", 2)
@@ -97,7 +96,7 @@ def _show_once(hub: Client, made: tpb.AccessToken | ipb.ApiKey, issued: str, kin
 
 @tokens_app.command("list")
 def tokens_list(
-    ctx: typer.Context,
+    hub: Client,
     role: Annotated[str, typer.Option(help="Only admin, service or partner")] = "",
     partner: Annotated[str, typer.Option(help="Only this partner's keys: 7 or partners/7")] = "",
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked ones")] = False,
@@ -107,7 +106,6 @@ def tokens_list(
 
     A service that does not answer is named, after what the other one answered, and the exit code is its
     error's."""
-    hub = current(ctx)
     role = ("partner" if partner and not role else role).strip().lower()
     if role and role not in ROLES:
         fail(f"unknown role {role!r}; one of: {', '.join(ROLES)}", 3)
@@ -153,7 +151,7 @@ def tokens_list(
 
 @tokens_app.command("revoke")
 def tokens_revoke(
-    ctx: typer.Context,
+    hub: Client,
     token: Annotated[
         str, typer.Argument(metavar="ID", help="accessTokens/… or its id (admin, service); 2 or apiKeys/2 (partner)")
     ],
@@ -166,7 +164,6 @@ def tokens_revoke(
     event: hubctl waits up to --wait seconds for it to leave the companies service's outbox, then says
     whether it did (every service refuses the token within moments) or not yet (only the companies service
     refuses it; the others will once the event bus is back)."""
-    hub = current(ctx)
     text = token.strip()
     if text.startswith("apiKeys/") or text.isdigit():
         done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=name("apiKeys", text)))

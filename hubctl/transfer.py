@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import grpc
 import typer
@@ -30,14 +30,11 @@ from hubcore.errors import InvalidArgument
 from hubcore.requests import validate
 from hubctl import columns
 from hubctl.args import iso
-from hubctl.client import as_dict, err, explain, fail, print_json, print_table, short
-
-if TYPE_CHECKING:
-    from hubctl.cli import Client
+from hubctl.client import Client, Commands, as_dict, err, explain, fail, print_json, print_table, short
 
 M = TypeVar("M", bound=Message)
-import_app = typer.Typer(help="Create or update records from a CSV file; --dry-run shows what would happen.")
-export_app = typer.Typer(help="Write every record, through all pages, as CSV or JSON.")
+import_app = Commands(help="Create or update records from a CSV file; --dry-run shows what would happen.")
+export_app = Commands(help="Write every record, through all pages, as CSV or JSON.")
 
 COMPANY_HEADERS = ["korean_name", "english_name", "sector", "stage", "tags", "website", "founded_on", "description"]
 PERSON_HEADERS = ["korean_name", "english_name", "company", "role", "title", "email", "phone"]
@@ -264,7 +261,7 @@ MAP_HELP = "Your headers: 기업명=korean_name,대표=founder,비고=- (- ignor
 
 @import_app.command("companies")
 def import_companies(
-    ctx: typer.Context,
+    hub: Client,
     file: Annotated[
         Path,
         typer.Argument(
@@ -278,7 +275,6 @@ def import_companies(
     """Companies keyed by Korean name: new ones are registered, known ones updated where they differ.
 
     A founder (대표자) and email column become the company's person (role founder), keyed by email."""
-    hub: Client = ctx.obj
     sheet = read_sheet(file, encoding, "companies", mapping, hub)
     existing = {key(c.korean_name): c for c in all_companies(hub)}
     with_people = {"founder", "email"} & set(sheet.columns.values())
@@ -351,7 +347,7 @@ def import_companies(
 
 @import_app.command("people")
 def import_people(
-    ctx: typer.Context,
+    hub: Client,
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help=f"CSV with columns {', '.join(PERSON_HEADERS)}")
     ],
@@ -360,7 +356,6 @@ def import_people(
     mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,소속=company,비고=-")] = "",
 ) -> None:
     """People keyed by email (or Korean name and company); `company` is the company's Korean name or id."""
-    hub: Client = ctx.obj
     sheet = read_sheet(file, encoding, "people", mapping, hub)
     companies = {key(c.korean_name): c.name for c in all_companies(hub)}
     existing = {person_key(p.email, p.korean_name, p.company): p for p in all_people(hub)}
@@ -435,9 +430,8 @@ def export(what: str, fmt: str, output: Path | None, headers: list[str], rows: I
 
 
 @export_app.command("companies")
-def export_companies(ctx: typer.Context, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
+def export_companies(hub: Client, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
     """Every company (CSV columns match `hubctl import companies`)."""
-    hub: Client = ctx.obj
 
     def rows() -> Iterator[dict[str, Any]]:
         for c in all_companies(hub):
@@ -458,9 +452,8 @@ def export_companies(ctx: typer.Context, fmt: FormatOption = "csv", output: Outp
 
 
 @export_app.command("people")
-def export_people(ctx: typer.Context, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
+def export_people(hub: Client, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
     """Every person (CSV columns match `hubctl import people`)."""
-    hub: Client = ctx.obj
 
     def rows() -> Iterator[dict[str, Any]]:
         for p in hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(page_size=500), "people"):

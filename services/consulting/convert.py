@@ -14,7 +14,7 @@ from hub.events.v1 import consulting_pb2 as ev
 
 from hubcore import errors
 from hubcore.convert import Reader, Writer, calendar_date, duration, interval_message, seoul_today
-from hubcore.requests import parse_filter, parse_name, short_value
+from hubcore.requests import names, parse_filter, parse_name, short_value
 from hubcore.text import clean
 from services.consulting import domain
 
@@ -61,10 +61,10 @@ def session_filter(text: str) -> tuple[domain.SessionFilter, str]:
     terms = parse_filter(
         text,
         {
-            "mentor": lambda v: parse_name(v, "mentors", "filter"),
-            "company": lambda v: parse_name(v, "companies", "filter"),
-            "room": lambda v: parse_name(v, "rooms", "filter"),
-            "session_type": lambda v: parse_name(v, "sessionTypes", "filter"),
+            "mentor": names("mentors"),
+            "company": names("companies"),
+            "room": names("rooms"),
+            "session_type": names("sessionTypes"),
             "state": short_value(pb.SessionState, "SESSION_STATE"),
             "start_after": _when,
             "start_before": _when,
@@ -78,9 +78,9 @@ def action_item_filter(text: str) -> tuple[domain.ActionItemFilter, str]:
     terms = parse_filter(
         text,
         {
-            "company": lambda v: parse_name(v, "companies", "filter"),
-            "mentor": lambda v: parse_name(v, "mentors", "filter"),
-            "session": lambda v: parse_name(v, "sessions", "filter"),
+            "company": names("companies"),
+            "mentor": names("mentors"),
+            "session": names("sessions"),
             "owner": clean,
             "state": short_value(pb.ActionItemState, "ACTION_ITEM_STATE"),
             "overdue": _bool,

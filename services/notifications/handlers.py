@@ -58,6 +58,21 @@ async def firm_names(conn: AsyncConnection, name: str) -> tuple[str, str]:
     return (firm.korean_name, firm.english_name) if firm else (name, "")
 
 
+async def remember_recipient(
+    uow: UnitOfWork,
+    envelope: envelope_pb2.Envelope,
+    snapshot: companies_ev.PersonSnapshot | investors_ev.PartnerSnapshot | consulting_ev.MentorSnapshot,
+    kind: str,
+    **fields: str,
+) -> bool:
+    """A person, partner or mentor of another service as an active recipient: its names and email as of the
+    event, with the fields particular to its kind (company, role, ...). True if this version changed the row."""
+    return await store.upsert_recipient(
+        uow.conn, source=snapshot.name, version=envelope.version, active=True, kind=kind,
+        korean_name=snapshot.korean_name, english_name=snapshot.english_name, email=snapshot.email, **fields,
+    )  # fmt: skip
+
+
 def occurred(envelope: envelope_pb2.Envelope, clock: Clock) -> datetime:
     """When the event happened. Notes about it are due then and expire a few days later, so that a new
     deployment reading the stream from its start (90 days) sends nothing stale."""
@@ -126,17 +141,8 @@ class Handlers:
 
     async def person(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         person: companies_ev.PersonSnapshot = payload.person  # type: ignore[attr-defined]
-        changed = await store.upsert_recipient(
-            uow.conn,
-            source=person.name,
-            version=envelope.version,
-            active=True,
-            kind=domain.PERSON,
-            korean_name=person.korean_name,
-            english_name=person.english_name,
-            email=person.email,
-            company=person.company,
-            role=person.role,
+        changed = await remember_recipient(
+            uow, envelope, person, domain.PERSON, company=person.company, role=person.role
         )
         joined = isinstance(payload, companies_ev.PersonRegistered) or "company" in getattr(
             payload, "changed_fields", []
@@ -207,11 +213,7 @@ class Handlers:
     async def partner(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         """A firm's partner: a recipient whose organisation (the company column) is their firm."""
         partner: investors_ev.PartnerSnapshot = payload.partner  # type: ignore[attr-defined]
-        await store.upsert_recipient(
-            uow.conn, source=partner.name, version=envelope.version, active=True, kind=domain.PARTNER,
-            korean_name=partner.korean_name, english_name=partner.english_name, email=partner.email,
-            company=partner.firm, role="PARTNER",
-        )  # fmt: skip
+        await remember_recipient(uow, envelope, partner, domain.PARTNER, company=partner.firm, role="PARTNER")
 
     async def mentor(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         """A mentor: a recipient of session reminders and recaps. The time zone set in consulting applies when
@@ -219,11 +221,7 @@ class Handlers:
         mentor: consulting_ev.MentorSnapshot = payload.mentor  # type: ignore[attr-defined]
         moved = isinstance(payload, consulting_ev.MentorRegistered) or "time_zone" in payload.changed_fields  # type: ignore[attr-defined]
         zone = {"time_zone": mentor.time_zone} if moved else {}
-        await store.upsert_recipient(
-            uow.conn, source=mentor.name, version=envelope.version, active=True, kind=domain.MENTOR,
-            korean_name=mentor.korean_name, english_name=mentor.english_name, email=mentor.email,
-            company="", role=mentor.kind, **zone,
-        )  # fmt: skip
+        await remember_recipient(uow, envelope, mentor, domain.MENTOR, company="", role=mentor.kind, **zone)
 
     async def introduction(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         snapshot: investors_ev.IntroductionSnapshot = payload.introduction  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ from hub.companies.v1 import program_pb2_grpc
 
 from hubcore.convert import calendar_date, seoul_today
 from hubcore.db import Database, UnitOfWork
-from hubcore.requests import enum_short, page_size, parse_filter, parse_name, short_value
+from hubcore.requests import enum_short, names, page_size, parse_filter, parse_name, short_value
 from hubcore.server import caller
 from hubcore.servicing import Api, listed
 from services.companies.program import convert, domain, usecases
@@ -50,7 +50,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         self, request: pb.ListApplicationsRequest, context: Context
     ) -> pb.ListApplicationsResponse:
         allowed = {
-            "round": lambda v: parse_name(v, "rounds", "filter"),
+            "round": names("rounds"),
             "state": short_value(pb.ApplicationState, STATE),
             "applicant": lambda v: convert.applicant(v, "filter"),
         }
@@ -150,9 +150,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         return pb.ListKpiReportsResponse(reports=[convert.kpi_pb(r) for r in reports])
 
     async def GetKpiTrends(self, request: pb.GetKpiTrendsRequest, context: Context) -> pb.KpiTrends:
-        terms = parse_filter(
-            request.filter, {"round": lambda v: parse_name(v, "rounds", "filter"), "move_in_year": convert.year}
-        )
+        terms = parse_filter(request.filter, {"round": names("rounds"), "move_in_year": convert.year})
         first, last = domain.trend_range(request.start_period, request.end_period)
         series = await usecases.kpi_trends(
             self.db, terms, cohort_by=convert.cohort_kind(request.cohort_by), first=first, last=last
@@ -185,7 +183,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
 
     async def ListMilestones(self, request: pb.ListMilestonesRequest, context: Context) -> pb.ListMilestonesResponse:
         allowed = {
-            "company": lambda v: parse_name(v, "companies", "filter"),
+            "company": names("companies"),
             "kind": short_value(pb.MilestoneKind, MILESTONE),
         }
         found, token = await listed(request, allowed, partial(usecases.list_milestones, self.db))

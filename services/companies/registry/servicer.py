@@ -11,7 +11,7 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
 from hubcore.convert import seoul_today
-from hubcore.requests import page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
+from hubcore.requests import names, page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
 from hubcore.servicing import Api, listed
 from hubcore.text import clean
 from services.companies.registry import convert, usecases
@@ -93,7 +93,7 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
 
     async def ListPeople(self, request: pb.ListPeopleRequest, context: Context) -> pb.ListPeopleResponse:
         allowed = {
-            "company": lambda v: parse_name(v, "companies", "filter"),
+            "company": names("companies"),
             "role": short_value(pb.PersonRole, "PERSON_ROLE"),
         }
         fetch = lambda terms, size, token: usecases.list_people(self.db, terms, request.query, size, token)  # noqa: E731
