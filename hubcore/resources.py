@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from hubcore.errors import NotFound
+
+
+class Numbered(Protocol):
+    """What a List in id order pages by."""
+
+    @property
+    def id(self) -> int: ...
 
 
 class Named:

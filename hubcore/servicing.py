@@ -18,13 +18,6 @@ T = TypeVar("T")
 R = TypeVar("R", bound=Message)
 
 
-class Numbered(Protocol):
-    """What a List in id order pages by."""
-
-    @property
-    def id(self) -> int: ...
-
-
 class ListRequest(Protocol):
     @property
     def filter(self) -> str: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, with_btree_gist
+from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -57,9 +57,7 @@ people = entity(
     text("email", 200, default=""),
     text("phone", 20, default=""),
     text("search_text"),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     moment("erased_at", nullable=True),  # personal data erased on request: a tombstone
     sa.Index("ix_people_company", "company_id", "id"),
 )

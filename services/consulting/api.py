@@ -19,8 +19,9 @@ from hubcore import errors
 from hubcore.convert import calendar_date, duration, interval, seoul_today
 from hubcore.db import UnitOfWork, cursor_value
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
+from hubcore.resources import Numbered
 from hubcore.server import caller
-from hubcore.servicing import Api, Numbered
+from hubcore.servicing import Api
 from hubcore.text import clean
 from services.consulting import convert, domain
 from services.consulting.convert import ref

@@ -14,8 +14,9 @@ from hub.notifications.v1 import notifications_pb2_grpc
 
 from hubcore.db import Database, now
 from hubcore.requests import PageTokens, next_page, page_size, parse_filter, parse_name
+from hubcore.resources import Numbered
 from hubcore.server import caller
-from hubcore.servicing import Api, ListRequest, Numbered
+from hubcore.servicing import Api, ListRequest
 from services.notifications import convert, usecases
 from services.notifications.config import Config
 from services.notifications.policy import DELIVERY_FILTER, FOLLOW_UP_FILTER, RECIPIENT_FILTER, Filter

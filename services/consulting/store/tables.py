@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, with_btree_gist
+from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -31,9 +31,7 @@ mentors = entity(
     text("expertise", default="[]"),  # JSON list
     text("time_zone", 64),
     text("windows", default="[]"),  # JSON [[weekday, start, end], ...]
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
 )
 
 # One row per expertise tag, so that "every mentor tagged vision" is an index lookup.
@@ -94,9 +92,7 @@ sessions = entity(
     text("notes", default=""),
     text("cancel_reason", 500, default=""),
     number("sequence"),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     sa.Index("ix_sessions_start", "start_at", "id"),
     sa.Index("ix_sessions_mentor", "mentor_id", "start_at"),
     sa.Index("ix_sessions_company", "company_id", "start_at"),

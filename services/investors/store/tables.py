@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, number, ref, text
+from hubcore.columns import day, entity, flag, moment, number, ref, text, versioned
 from hubcore.db import runtime_metadata
 
 Row = sa.Row[Any]  # a row of one of these tables; the stores read it into a domain object at once
@@ -25,9 +25,7 @@ firms = entity(
     text("description", default=""),
     text("theses", default="[]"),  # JSON: the firm is read whole
     text("search_text"),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     sa.Index("ix_firms_type", "type"),
 )
 
@@ -41,9 +39,7 @@ partners = entity(
     text("email", 200, default=""),
     text("phone", 20, default=""),
     text("focus", default="[]"),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     sa.Index("ix_partners_firm", "firm_id", "id"),
 )
 
@@ -119,9 +115,7 @@ introductions = entity(
     moment("meeting_at", nullable=True),
     moment("shared_at", nullable=True),
     moment("closed_at", nullable=True),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     # One open introduction per company and firm: a constraint, so that two concurrent requests cannot both win.
     sa.Index(
         "uq_introductions_open_pair",
@@ -159,9 +153,7 @@ rounds = entity(
     day("closed_on", nullable=True),
     text("status", 20),
     text("reporter", 100, default=""),
-    moment("created_at"),
-    moment("updated_at"),
-    number("version"),
+    *versioned(),
     sa.Index("ix_rounds_company", "company_id", "id"),
 )
 

@@ -8,22 +8,18 @@ sees of them, matching; rounds: funding rounds and the dashboard's figures."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database
 from hubcore.requests import PageTokens, next_page
+from hubcore.resources import Numbered
 
 SUBJECT = "hub.investors"
 
 
-class Identified(Protocol):
-    @property
-    def id(self) -> int: ...
-
-
-T = TypeVar("T", bound=Identified)
+T = TypeVar("T", bound=Numbered)
 Fetch = Callable[[AsyncConnection, int | None, int], Awaitable[list[T]]]
 
 

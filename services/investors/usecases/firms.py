@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import investors_pb2 as ev
@@ -15,22 +15,13 @@ from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
-from hubcore.resources import found
+from hubcore.resources import Versioned, found
 from hubcore.settings import token_hash
 from hubcore.text import normalize_text
 from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, paged
 
 Terms = dict[str, list[Any]]  # a List's filter, as hubcore.requests.parse_filter read it with policy's Filter
-
-
-class Versioned(Protocol):
-    @property
-    def name(self) -> str: ...
-    @property
-    def etag(self) -> str: ...
-    @property
-    def version(self) -> int: ...
 
 
 V = TypeVar("V", bound=Versioned)
