@@ -143,6 +143,8 @@ class Rows(Generic[T]):
         self._column_of = dict(read)
         self._dump_of = {name: codec.dump for name, codec in codecs.items()}
         self._stamps = tuple(s for s in STAMPS if s in table.c)
+        # Built once: compiling an INSERT per call cost ~0.1 ms inside the write transaction (SQLite's one writer).
+        self._insert = table.insert().returning(table.c.id) if self._returns_id else table.insert()
         self._stamped = tuple(s for s in self._stamps if s in names)  # the stamps the object shows
 
     # Mapping
@@ -208,12 +210,15 @@ class Rows(Generic[T]):
     async def insert(self, conn: AsyncConnection, obj: T, **columns: object) -> T:
         """Inserts the object, stamped (and columns it has no field for); the object with its new id and stamps."""
         stamp = now()
-        query = self.table.insert().values(self.values(obj) | dict.fromkeys(self._stamps, stamp) | columns)
+        unknown = set(columns) - set(self.table.c.keys())
+        if unknown:  # the statement is prebuilt, so a mistyped column would otherwise be dropped silently
+            raise KeyError(f"{self.table.name} has no columns {sorted(unknown)}")
+        values = self.values(obj) | dict.fromkeys(self._stamps, stamp) | columns
         changes = dict.fromkeys(self._stamped, stamp)
         if self._returns_id:
-            changes["id"] = (await conn.execute(query.returning(self.table.c.id))).scalar_one()
+            changes["id"] = (await conn.execute(self._insert, values)).scalar_one()
         else:
-            await conn.execute(query)
+            await conn.execute(self._insert, values)
         obj = replace(obj, **changes) if changes else obj
         if self.tags:
             await self.tags.write(conn, obj, replace=False)
