@@ -41,12 +41,12 @@ identity_pb = Writer(
 
 
 def code_issued_event(
-    identity: Identity, code: str, link: str, expire_at: datetime, *, invitation: bool
+    identity: Identity, code: str, link: str, expire_at: datetime, *, invitation: bool, scope_name: str
 ) -> ev.SignInCodeIssued:
     return ev.SignInCodeIssued(
         identity=identity.name, email=identity.email, display_name=identity.display_name,
         language=identity.language, code=code, link=link, expire_time=timestamp(expire_at),
-        invitation=invitation, role=_role(identity), scope_name=identity.scope,
+        invitation=invitation, role=_role(identity), scope_name=scope_name,
     )  # fmt: skip
 
 

@@ -196,10 +196,19 @@ async def _mail_code(uow: UnitOfWork, identity: Identity, issuer: Issuer, *, inv
         SignInCode(0, identity.email, code_hash(issuer.key, identity.email, code), when, when + CODE_LIFETIME),
     )
     await store.log_event(uow.conn, SignInEvent(0, when, identity.email, CODE_SENT, peer, identity.id, uow.actor))
+    link, scope_name = issuer.link(identity.email), await _scope_name(uow, identity)
     await uow.emit(
         CODE_ISSUED_SUBJECT, identity.name, held.id,
-        code_issued_event(identity, code, issuer.link(identity.email), held.expire_at, invitation=invitation),
+        code_issued_event(identity, code, link, held.expire_at, invitation=invitation, scope_name=scope_name),
     )  # fmt: skip
+
+
+async def _scope_name(uow: UnitOfWork, identity: Identity) -> str:
+    """How the mail names what the identity acts for: a founder's company by its Korean name."""
+    if identity.role != FOUNDER:
+        return identity.display_name
+    company = await registry_store.get_company(uow.conn, int(identity.scope.removeprefix("companies/")))
+    return company.korean_name if company else identity.scope
 
 
 async def sign_in(
