@@ -120,10 +120,12 @@ async def test_an_invited_founder_signs_in_with_the_mailed_code_and_acts_for_the
     assert old[0] == grpc.StatusCode.UNAUTHENTICATED and "revoked" in old[1]
     await companies.companies.GetCompany(cpb.GetCompanyRequest(name=company.name), metadata=bearer(renewed.secret))
 
-    # Every step is in the sign-in log.
-    async with companies.runtime.db.read() as conn:
-        outcomes = list((await conn.execute(sa.select(tables.sign_in_events.c.outcome).order_by("id"))).scalars())
-    assert outcomes == ["CODE_SENT", "SIGNED_IN", "WRONG_CODE", "RENEWED"]
+    # Every step is in the sign-in log, newest first, with who acted.
+    request = ipb.ListSignInEventsRequest(filter="email=seoyeon@medivision.kr")
+    log = (await stub(companies).ListSignInEvents(request, metadata=ADMIN)).sign_in_events
+    assert [e.outcome for e in log] == ["RENEWED", "WRONG_CODE", "SIGNED_IN", "CODE_SENT"]
+    assert log[0].actor.startswith("founder:accessTokens/") and log[2].identity == identity.name
+    assert log[2].actor.startswith("sign-in:") and log[3].actor.startswith("admin:")
 
 
 async def test_leaving_the_company_ends_the_identity_and_revokes_its_tokens_everywhere(

@@ -12,7 +12,7 @@ from hubcore import errors, tokens
 from hubcore.convert import Writer, timestamp
 from hubcore.requests import enum_short, parse_name
 from hubcore.text import email_address
-from services.companies.access.domain import FOUNDER, LANGUAGES, MENTOR, Identity, IssuedToken
+from services.companies.access.domain import FOUNDER, LANGUAGES, MENTOR, Identity, IssuedToken, SignInEvent
 
 CODE_ISSUED_SUBJECT = "hub.ops.sign_in.code_issued"
 
@@ -38,6 +38,8 @@ identity_pb = Writer(
     rename={"create_time": "created_at", "last_sign_in_time": "last_sign_in_at"},
     compute={"role": lambda i: ipb.IdentityRole.Value(f"IDENTITY_ROLE_{_role(i)}")},
 )
+
+sign_in_event_pb = Writer(ipb.SignInEvent, SignInEvent, refs={"identity": "identities"}, rename={"time": "at"})
 
 
 def code_issued_event(

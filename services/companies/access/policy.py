@@ -40,6 +40,7 @@ class Identities:
             }
         ),
         ipb.ListIdentitiesRequest: Rules({"filter": [length(0, 200)]}),
+        ipb.ListSignInEventsRequest: Rules({"filter": [length(0, 250)]}),
         ipb.RevokeIdentityRequest: Rules({"name": [required, length(1, 40)], "reason": [length(0, 500)]}),
         ipb.RequestSignInCodeRequest: Rules({"email": [required, length(3, 200), email]}),
         ipb.SignInRequest: Rules(

@@ -20,7 +20,13 @@ from hubcore.server import TokenBuckets, caller
 from hubcore.servicing import Api, listed
 from hubcore.text import email_address
 from services.companies.access import usecases
-from services.companies.access.convert import identity_from_pb, identity_pb, parse_token_name, token_pb
+from services.companies.access.convert import (
+    identity_from_pb,
+    identity_pb,
+    parse_token_name,
+    sign_in_event_pb,
+    token_pb,
+)
 from services.companies.access.domain import IssuedToken
 from services.companies.access.usecases import Issuer
 
@@ -130,6 +136,16 @@ class IdentityApi(Api, identities_pb2_grpc.IdentityServiceServicer):
         async with self.db.write(actor=who.actor) as uow:
             token, secret = await usecases.renew(uow, token_id, self.issuer, "")
         return with_secret(token, secret)
+
+    async def ListSignInEvents(
+        self, request: ipb.ListSignInEventsRequest, context: Context
+    ) -> ipb.ListSignInEventsResponse:
+        async def fetch(terms: dict[str, list[object]], size: int, token: str) -> ipb.ListSignInEventsResponse:
+            found, next_token = await usecases.list_sign_in_events(self.db, terms=terms, size=size, page_token=token)
+            events = [sign_in_event_pb(e) for e in found]
+            return ipb.ListSignInEventsResponse(sign_in_events=events, next_page_token=next_token)
+
+        return await listed(request, {"email": str.strip}, fetch)
 
     def _take_peer(self) -> str:
         peer = caller().id  # an open method's caller is its peer address

@@ -321,3 +321,14 @@ async def list_identities(
             conn, roles=roles, scopes=scopes, states=states, after=after[0] if after else None, limit=size + 1
         )
     return next_page(found, size, query_key, lambda i: [i.id])
+
+
+async def list_sign_in_events(
+    db: Database, *, terms: Mapping[str, Sequence[object]], size: int, page_token: str
+) -> tuple[Sequence[SignInEvent], str]:
+    query_key = str(sorted(terms.items()))
+    after = PageTokens.decode(page_token, query_key, (int,))
+    email = email_address(str(terms["email"][0])) if "email" in terms else None
+    async with db.read() as conn:
+        found = await store.list_events(conn, email=email, after=after[0] if after else None, limit=size + 1)
+    return next_page(found, size, query_key, lambda e: [e.id])
