@@ -75,6 +75,8 @@ def admitted(who: Caller, policy: RolePolicy, request: Any) -> None:
     bound = [entry for entry in policy if isinstance(entry, Bound) and entry.role == who.role]
     if not bound:
         raise errors.PermissionDenied(f"the {who.role} role may not call this method")
+    if isinstance(request, Undecodable):
+        return  # it names nothing to bind: INVALID_ARGUMENT follows, as for every caller the method admits
     if not any(entry.admits(who, request) for entry in bound):
         raise errors.PermissionDenied(f"a {who.role} may act only for {who.scope}")
 
