@@ -9,7 +9,7 @@ import contextvars
 import hmac
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,8 @@ log = structlog.get_logger()
 GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc.Code -> the call's status
 
 ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
+FOUNDER, MENTOR = "founder", "mentor"  # bound to one company, one mentor (hubcore.tokens.SCOPED)
+ANYONE = "anyone"  # a method open without credentials (sign-in): the peer's limit still applies
 OPEN_METHODS = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -43,6 +45,40 @@ class Caller:
     @property
     def actor(self) -> str:
         return f"{self.role}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A policy entry admitting a scoped role only where the request names its own resource: `field` (a dotted
+    path into the request) must be the caller's scope or a resource under it ("companies/7/kpiReports/2").
+    The binding comes from the token, never from the request: a request naming another resource is refused."""
+
+    role: str
+    field: str
+
+    def admits(self, who: Caller, request: Any) -> bool:
+        if who.role != self.role or not who.scope:
+            return False
+        value: Any = request
+        for part in self.field.split("."):
+            value = getattr(value, part, "")
+        return isinstance(value, str) and (value == who.scope or value.startswith(who.scope + "/"))
+
+
+RolePolicy = frozenset[str | Bound]  # the roles a method admits, and the scoped roles it binds
+
+
+def admitted(who: Caller, policy: RolePolicy, request: Any) -> None:
+    """PERMISSION_DENIED unless the policy admits the caller's role, or binds it to what this request names."""
+    if who.role in policy:
+        return
+    bound = [entry for entry in policy if isinstance(entry, Bound) and entry.role == who.role]
+    if not bound:
+        raise errors.PermissionDenied(f"the {who.role} role may not call this method")
+    if isinstance(request, Undecodable):
+        return  # it names nothing to bind: INVALID_ARGUMENT follows, as for every caller the method admits
+    if not any(entry.admits(who, request) for entry in bound):
+        raise errors.PermissionDenied(f"a {who.role} may act only for {who.scope}")
 
 
 current_caller: contextvars.ContextVar[Caller] = contextvars.ContextVar("current_caller")
@@ -142,7 +178,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self,
         settings: Settings,
-        policies: dict[str, frozenset[str]],
+        policies: dict[str, RolePolicy],
         rules: dict[type, Rules],
         *,
         authenticate: Authenticator | None = None,
@@ -175,7 +211,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(OPEN_METHODS) or not handler.unary_unary:
             return handler
         inner = handler.unary_unary
-        roles = self.policies.get(method, frozenset())  # a method without a policy admits nobody
+        policy = self.policies.get(method, frozenset())  # a method without a policy admits nobody
         metadata = dict(details.invocation_metadata or ())
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -213,10 +249,12 @@ class Interceptor(grpc.aio.ServerInterceptor):
                         raise errors.ResourceExhausted(
                             f"too many calls from your address; retry in {wait:.1f} s", retry_after=wait
                         )
-                    who = await self._authenticate(metadata)
+                    if ANYONE in policy:
+                        who = Caller(role=ANYONE, id=peer_address(context.peer()))
+                    else:
+                        who = await self._authenticate(metadata)
+                        admitted(who, policy, request)  # an undecodable request names nothing a binding admits
                     current_caller.set(who)
-                    if who.role not in roles:
-                        raise errors.PermissionDenied(f"the {who.role} role may not call this method")
                     if self.limiter and (wait := self.limiter.take(who.id)):
                         limited = True
                         raise errors.ResourceExhausted(
@@ -292,7 +330,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
             if self.verifier is None:
                 raise errors.Unauthenticated("the token is not valid")
             claims = self.verifier.check(token)
-            return Caller(role=claims.role, id=claims.name)
+            return Caller(role=claims.role, id=claims.name, scope=claims.scope)
         digest = token_hash(token)
         role = next((r for h, r in self.tokens.items() if hmac.compare_digest(h, digest)), None)
         who = Caller(role=role, id=digest[:8]) if role else None
@@ -304,8 +342,8 @@ class Interceptor(grpc.aio.ServerInterceptor):
 
 
 def policies_for(
-    service: Any, roles: dict[str, frozenset[str]], default: frozenset[str] | None = None
-) -> dict[str, frozenset[str]]:
+    service: Any, roles: Mapping[str, RolePolicy], default: RolePolicy | None = None
+) -> dict[str, RolePolicy]:
     """Full method paths -> roles, from a service descriptor. Every method needs a policy: a method
     added without one fails at start-up rather than opening silently."""
     result = {}

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,14 +22,19 @@ from nats.js import JetStreamContext
 from hubcore import errors, events, migrate, retention, tls, tokens, tracing
 from hubcore.calls import (  # noqa: F401  (callers import the door's names from here too)
     ADMIN,
+    ANYONE,
+    FOUNDER,
+    MENTOR,
     OPEN_METHODS,
     PARTNER,
     SERVICE,
     Audit,
     Authenticator,
+    Bound,
     Caller,
     CallRecord,
     Interceptor,
+    RolePolicy,
     TokenBuckets,
     caller,
     peer_address,
@@ -51,13 +56,13 @@ class GrpcService:
     add_to_server: Callable[[Any, grpc.aio.Server], None]
     servicer: Any
     descriptor: Any  # the protobuf ServiceDescriptor
-    roles: dict[str, frozenset[str]]
-    default_roles: frozenset[str] | None = None
+    roles: Mapping[str, RolePolicy]
+    default_roles: RolePolicy | None = None
 
     @classmethod
     def of(
-        cls, pb2: Any, pb2_grpc: Any, name: str, servicer: Any, roles: dict[str, frozenset[str]],
-        default_roles: frozenset[str] | None = None,
+        cls, pb2: Any, pb2_grpc: Any, name: str, servicer: Any, roles: Mapping[str, RolePolicy],
+        default_roles: RolePolicy | None = None,
     ) -> GrpcService:  # fmt: skip
         """Service `name` of a generated pair of modules (`hub/x/v1/x_pb2`, `x_pb2_grpc`)."""
         return cls(
@@ -72,9 +77,12 @@ class GrpcService:
 class Policy(Protocol):
     """A service's `policy` module: the input rules and who may call which method."""
 
-    RULES: dict[type, Rules]
-    ROLES: dict[str, frozenset[str]]
-    DEFAULT_ROLES: frozenset[str]
+    @property
+    def RULES(self) -> dict[type, Rules]: ...
+    @property
+    def ROLES(self) -> Mapping[str, RolePolicy]: ...
+    @property
+    def DEFAULT_ROLES(self) -> RolePolicy: ...
 
 
 @dataclass
@@ -95,7 +103,7 @@ class Listener:
     peer_limiter: TokenBuckets | None = None  # per peer address, before authentication
     audit: Audit | None = None
     bound_port: int = 0  # set at start (port 0 picks a free one)
-    policies: dict[str, frozenset[str]] = field(default_factory=dict)  # set at start
+    policies: dict[str, RolePolicy] = field(default_factory=dict)  # set at start
 
     @property
     def tls(self) -> bool:
@@ -140,7 +148,7 @@ class Runtime:
         self.health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once the relay and consumers run
-        self.policies: dict[str, frozenset[str]] = {}  # method path -> roles admitted, on the main port
+        self.policies: dict[str, RolePolicy] = {}  # method path -> roles admitted, on the main port
         self.metrics = Metrics(settings.service)
         self.metrics_port = 0  # where /metrics is served, when settings.metrics_port is set
         # Signed access tokens: every service checks them with the signing key, and learns revocations from
@@ -283,8 +291,8 @@ class Runtime:
         await self.verifier.refresh(self.settings.token_refresh_seconds)
 
     @staticmethod
-    def _policies(services: list[GrpcService]) -> dict[str, frozenset[str]]:
-        policies: dict[str, frozenset[str]] = {}
+    def _policies(services: list[GrpcService]) -> dict[str, RolePolicy]:
+        policies: dict[str, RolePolicy] = {}
         for service in services:
             policies |= policies_for(service.descriptor, service.roles, service.default_roles)
         return policies

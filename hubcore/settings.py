@@ -111,6 +111,11 @@ class Settings:
     partner_call_retention_days: float = 365.0  # the partner API's audit log
     partner_refusal_retention_days: float = 30.0  # refused partner calls, counted per peer and minute
     delivery_retention_days: float = 365.0  # notifications: finished deliveries and their follow-ups
+    # The page where a mailed sign-in code can be typed in (the console's); "" mails the code alone.
+    sign_in_url: str = ""
+    # Asking for sign-in codes and signing in, per peer address: a burst, then this many a second.
+    sign_in_peer_rate: float = 0.2
+    sign_in_peer_burst: int = 10
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -130,6 +135,9 @@ class Settings:
             service_token_hashes=_hashes(_env("SERVICE_TOKEN_SHA256", "")),
             token_signing_keys=tuple(k.strip() for k in _env("TOKEN_SIGNING_KEY", "").split(",") if k.strip()),
             token_refresh_seconds=float(_env("TOKEN_REFRESH_SECONDS", "5")),
+            sign_in_url=_env("SIGN_IN_URL", ""),
+            sign_in_peer_rate=float(_env("SIGN_IN_PEER_RATE", "0.2")),
+            sign_in_peer_burst=int(_env("SIGN_IN_PEER_BURST", "10")),
             grace_period=float(_env("GRACE_PERIOD", "10")),
             max_concurrent_rpcs=int(_env("MAX_CONCURRENT_RPCS", "1000")),
             max_message_bytes=int(_env("MAX_MESSAGE_BYTES", str(4 * 1024 * 1024))),

@@ -2,12 +2,12 @@
 service.
 
 A token is `hubat_<payload>.<mac>`: the payload is base64url JSON (version, key id, token id, subject, role,
-issued-at, expiry, in Unix seconds), the mac base64url HMAC-SHA256 over `hubat_<payload>` with the hub's
-signing key. Any service checks one with the key alone, without asking the issuer or reading its database.
-A revocation is the event hub.ops.access_token.revoked: every service's runtime consumes it into its own
-`revoked_tokens` table (through the inbox, like any event) and keeps the ids in memory, so a check never
-waits on I/O. A token lives at most 90 days, the stream's retention, so a service that starts on an empty
-database still finds every revocation of a token that could still be used.
+the scope of a bound role, issued-at, expiry, in Unix seconds), the mac base64url HMAC-SHA256 over
+`hubat_<payload>` with the hub's signing key. Any service checks one with the key alone, without asking the
+issuer or reading its database. A revocation is the event hub.ops.access_token.revoked: every service's runtime
+consumes it into its own `revoked_tokens` table (through the inbox, like any event) and keeps the ids in memory,
+so a check never waits on I/O. A token lives at most 90 days, the stream's retention, so a service that starts
+on an empty database still finds every revocation of a token that could still be used.
 
 Signing keys rotate: HUB_TOKEN_SIGNING_KEY is a comma-separated list; the first signs, every one verifies.
 """
@@ -41,10 +41,14 @@ from hubcore.events import ConsumerSpec
 log = structlog.get_logger()
 
 PREFIX = "hubat_"  # recognizable (secret scanners, logs) and never confused with partner keys (hubpk_)
-ROLES = ("admin", "service")
+ROLES = ("admin", "service", "founder", "mentor")
+# Roles bound to one resource: the scope claim names it, and the interceptor admits such a caller only to what
+# its method's policy binds to that resource (hubcore.calls.Bound). A founder of two companies holds two tokens.
+SCOPED = {"founder": "companies", "mentor": "mentors"}
 REVOKED_SUBJECT = "hub.ops.access_token.revoked"
 ISSUED_SUBJECT = "hub.ops.access_token.issued"
 DEFAULT_LIFETIME = timedelta(days=30)
+SIGNED_IN_LIFETIME = timedelta(hours=8)  # a token got by sign-in: a working day, renewable while it lives
 MAX_LIFETIME = timedelta(days=90)  # = the HUB stream's max_age: a live token's revocation is always in it
 MIN_KEY_LENGTH = 32
 MAX_TOKEN_LENGTH = 2048
@@ -64,10 +68,20 @@ class Claims:
     role: str
     issued_at: datetime
     expire_at: datetime
+    scope: str = ""  # "companies/7" for a founder, "mentors/3" for a mentor; "" for unscoped roles
 
     @property
     def name(self) -> str:
         return f"accessTokens/{self.id}"
+
+
+def valid_scope(role: str, scope: str) -> bool:
+    """A scoped role names exactly one resource of its collection; the others name none."""
+    collection = SCOPED.get(role)
+    if collection is None:
+        return scope == ""
+    prefix, _, number = scope.partition("/")
+    return prefix == collection and number.isascii() and number.isdigit() and not number.startswith("0")
 
 
 def new_token_id() -> str:
@@ -106,7 +120,7 @@ def _mac(key: str, signed: str) -> str:
 
 
 def sign(claims: Claims, key: str) -> str:
-    payload = {
+    payload: dict[str, Any] = {
         "v": 1,
         "kid": key_id(key),
         "jti": claims.id,
@@ -115,6 +129,8 @@ def sign(claims: Claims, key: str) -> str:
         "iat": int(claims.issued_at.timestamp()),
         "exp": int(claims.expire_at.timestamp()),
     }
+    if claims.scope:
+        payload["scope"] = claims.scope
     signed = PREFIX + _b64(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{signed}.{_mac(key, signed)}"
 
@@ -158,7 +174,11 @@ def _claims(payload: dict[str, Any]) -> Claims:
         raise ValueError("bad id or subject")
     if role not in ROLES or type(iat) is not int or type(exp) is not int:
         raise ValueError("bad role or times")
-    return Claims(token_id, subject, role, datetime.fromtimestamp(iat, UTC), datetime.fromtimestamp(exp, UTC))
+    scope = payload.get("scope", "")
+    if not isinstance(scope, str) or not valid_scope(role, scope):
+        raise ValueError("bad scope")
+    issued, expire = datetime.fromtimestamp(iat, UTC), datetime.fromtimestamp(exp, UTC)
+    return Claims(token_id, subject, role, issued, expire, scope)
 
 
 def expiry(requested: datetime | None, issued: datetime) -> datetime:

@@ -12,7 +12,19 @@ from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
 from typer.core import TyperGroup
 
-from hubctl import args, backup, consulting, dashboard, followups, investors, privacy, program, tokens, transfer
+from hubctl import (
+    args,
+    backup,
+    consulting,
+    dashboard,
+    followups,
+    identities,
+    investors,
+    privacy,
+    program,
+    tokens,
+    transfer,
+)
 from hubctl.client import (
     EXIT_HELP,
     AllOption,
@@ -61,6 +73,7 @@ app.add_typer(investors.investors_app, name="investors")
 app.add_typer(investors.intros_app, name="intros")
 app.add_typer(investors.rounds_app, name="rounds")
 app.add_typer(tokens.tokens_app, name="tokens")
+app.add_typer(identities.identities_app, name="identities")
 app.add_typer(investors.audit_app, name="audit")
 app.add_typer(consulting.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")

@@ -24,7 +24,7 @@ from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
-from hub.ops.v1 import ops_pb2_grpc, tokens_pb2_grpc
+from hub.ops.v1 import identities_pb2_grpc, ops_pb2_grpc, tokens_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -188,6 +188,7 @@ class Client:
     investors = Stub(investors_pb2_grpc.InvestorServiceStub, "investors")
     notifications = Stub(notifications_pb2_grpc.NotificationServiceStub, "notifications")
     access_tokens = Stub(tokens_pb2_grpc.AccessTokenServiceStub, "companies")  # admin and service tokens' register
+    identities = Stub(identities_pb2_grpc.IdentityServiceStub, "companies")  # founders and mentors who sign in
 
     def __init__(self, config: Config) -> None:
         self.config = config

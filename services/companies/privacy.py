@@ -33,7 +33,10 @@ from hubcore.privacy import (
     scrub_runtime_tables,
     subject_id,
 )
+from hubcore.text import email_address
 from services.companies import tables
+from services.companies.access import store as access_store
+from services.companies.access import usecases as access
 from services.companies.registry import store as registry_store
 from services.companies.registry.convert import company_snapshot
 from services.companies.registry.domain import Company, Person
@@ -119,6 +122,9 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
         erased_at=now(), version=person.version + 1,
     )  # fmt: skip
     saved = await registry_store.save_person(uow.conn, tombstone, expected_version=person.version)
+    await access.person_gone(uow, person.id, f"{person.name} was erased on request")
+    if person.email:
+        await access_store.forget_address(uow.conn, email_address(person.email))
     changed = 1 + await _erase_applications(uow.conn, person.name)
     salt = secrets.token_hex(16)
     digests = [contact_digest(salt, v) for v in values]

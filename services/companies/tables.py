@@ -232,7 +232,69 @@ access_tokens = sa.Table(
     moment("revoked_at", nullable=True),
     text("revoked_by", 100, default=""),
     text("revoke_reason", 500, default=""),
+    text("scope", 40, default=""),  # a founder's or mentor's token: the resource it is bound to
+    ref("identity_id", nullable=True),  # a signed-in token's identity: ending the identity revokes it
     sa.Index("ix_access_tokens_issued", "issued_at", "id"),
+    sa.Index("ix_access_tokens_identity", "identity_id"),
+)
+
+# The identities of people who sign in for themselves (founders, mentors): an email bound to a role and scope.
+ACTIVE_ONLY = sa.text("state = 'ACTIVE'")
+identities = entity(
+    "identities",
+    metadata,
+    text("role", 20),
+    text("scope", 40),
+    ref("person_id", nullable=True),  # a founder's person (people.id), whose leaving ends the identity
+    text("email", 200),  # lower-case
+    text("display_name", 100),
+    text("language", 5),
+    text("state", 20),
+    moment("created_at"),
+    text("invited_by", 100),
+    moment("last_sign_in_at", nullable=True),
+    moment("revoked_at", nullable=True),
+    text("revoked_by", 100, default=""),
+    text("revoke_reason", 500, default=""),
+    # One active identity per address, role and scope: two concurrent invitations cannot both win.
+    sa.Index(
+        "uq_identities_active",
+        "email",
+        "role",
+        "scope",
+        unique=True,
+        sqlite_where=ACTIVE_ONLY,
+        postgresql_where=ACTIVE_ONLY,
+    ),
+    sa.Index("ix_identities_person", "person_id"),
+)
+
+# One-time sign-in codes, by address: only an HMAC of the code is kept. A code is used once, within 15 minutes,
+# and is voided by too many wrong attempts.
+sign_in_codes = entity(
+    "sign_in_codes",
+    metadata,
+    text("email", 200),
+    text("code_hash", 64),
+    moment("created_at"),
+    moment("expire_at"),
+    moment("used_at", nullable=True),
+    number("failed_attempts", default="0"),
+    sa.Index("ix_sign_in_codes_email", "email", "created_at"),
+)
+
+# The sign-in log: every code mailed (or not), sign-in, wrong code, renewal and ended identity, with the peer.
+sign_in_events = entity(
+    "sign_in_events",
+    metadata,
+    moment("at"),
+    text("email", 200),
+    text("outcome", 20),
+    text("peer", 100, default=""),
+    ref("identity_id", nullable=True),
+    text("actor", 100, default=""),
+    text("note", 200, default=""),
+    sa.Index("ix_sign_in_events_at", "at", "id"),
 )
 
 # The erasure log: what was erased on request, by whom, when and why (the reason names no personal data).

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hub.consulting.v1 import consulting_pb2 as pb
 
 from hubcore.requests import Check, Rules, email, length, max_items, required
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, MENTOR, SERVICE, Bound, RolePolicy
 from services.consulting import domain
 
 MENTOR_FIELDS: dict[str, list[Check]] = {
@@ -92,7 +92,7 @@ RULES: dict[type, Rules] = {
     pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
 }
 READ = frozenset({ADMIN, SERVICE})
-ROLES = {
+ROLES: dict[str, RolePolicy] = {
     name: READ
     for name in (
         "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
@@ -100,4 +100,10 @@ ROLES = {
         "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
     )
 }  # fmt: skip
+# Mentors read their own record and keep their own availability exceptions (their token's mentor).
+ROLES |= {
+    "GetMentor": READ | {Bound(MENTOR, "name")},
+    "ListAvailabilityExceptions": READ | {Bound(MENTOR, "mentor")},
+    "CreateAvailabilityException": frozenset({ADMIN, Bound(MENTOR, "availability_exception.mentor")}),
+}
 DEFAULT_ROLES = frozenset({ADMIN})

@@ -27,6 +27,7 @@ DELIVERY_STATES = (PENDING, SENDING, SENT, FAILED, CANCELLED, SKIPPED)
 EMAIL, WEBHOOK = "EMAIL", "WEBHOOK"
 CHANNELS = (EMAIL, WEBHOOK)
 PERSON, MENTOR, PARTNER, PROGRAM_MANAGER = "PERSON", "MENTOR", "PARTNER", "PROGRAM_MANAGER"
+IDENTITY = "IDENTITY"  # a sign-in identity: only its codes go to it
 LANGUAGES = ("ko", "en")
 
 # Audiences a plan names; resolved to recipients when the follow-up comes due, so that a contact added

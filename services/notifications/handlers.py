@@ -14,6 +14,7 @@ from hub.events.v1 import companies_pb2 as companies_ev
 from hub.events.v1 import consulting_pb2 as consulting_ev
 from hub.events.v1 import envelope_pb2
 from hub.events.v1 import investors_pb2 as investors_ev
+from hub.events.v1 import ops_pb2 as ops_ev
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -99,6 +100,7 @@ class Handlers:
             "hub.investors.partner.registered": self.partner,
             "hub.investors.partner.updated": self.partner,
             "hub.investors.round.closed": self.round_closed,
+            "hub.ops.sign_in.code_issued": self.sign_in_code,
         }
         for state in ("requested", "company_consented", "company_declined", "partner_accepted", "partner_declined",
                       "cancelled"):  # fmt: skip
@@ -203,6 +205,19 @@ class Handlers:
                 await asyncio.sleep(self.cfg.clock_rules_seconds)
 
         return run
+
+    # access
+
+    async def sign_in_code(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A sign-in code, mailed at once to the identity's address (a recipient of its own; the event's version
+        is the code's number, so the newest code's address and language win)."""
+        assert isinstance(payload, ops_ev.SignInCodeIssued)
+        await store.upsert_recipient(
+            uow.conn, source=payload.identity, version=envelope.version, active=True, kind=domain.IDENTITY,
+            korean_name=payload.display_name, email=payload.email, language=payload.language,
+        )  # fmt: skip
+        now = self.clock()
+        await apply(uow.conn, [rules.sign_in_code(payload, code_id=envelope.version, now=now)])
 
     # investors
 

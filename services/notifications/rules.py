@@ -8,10 +8,11 @@ name templates (templates/<language>/<rule>.txt) and are what recipients unsubsc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from hub.events.v1 import companies_pb2 as companies_ev
+from hub.events.v1 import ops_pb2 as ops_ev
 
 from services.notifications.config import Config
 from services.notifications.domain import (
@@ -45,6 +46,7 @@ INTRO_ANSWERED = "introduction.answered"
 ROUND_CONGRATULATIONS = "round.congratulations"
 ROUND_CLOSED_NOTE = "round.closed_note"
 KPI_REMINDER = "kpi.reminder"
+SIGN_IN_CODE = "access.sign_in_code"
 
 RULES: dict[str, str] = {
     COMPANY_SELECTED: "congratulations to a company's people when it is selected",
@@ -64,7 +66,10 @@ RULES: dict[str, str] = {
     ROUND_CONGRATULATIONS: "congratulations to a company whose funding round closed",
     ROUND_CLOSED_NOTE: "a note to the program managers when a round closes",
     KPI_REMINDER: "a monthly reminder to a resident company whose KPI report for the last month is missing",
+    SIGN_IN_CODE: "a one-time sign-in code, mailed at once to the person who was invited or asked for it",
 }
+# Rules a person asked for, now: never muted, never held for quiet hours, mailed only (not to a webhook).
+ESSENTIAL = frozenset({SIGN_IN_CODE})
 MORNING = time(9)  # day-based reminders go out at 09:00, Seoul time
 
 # Values every template may be rendered with in tests, beyond the companies context (see the unit tests).
@@ -79,6 +84,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "business_days": 3, "answer": "PARTNER_ACCEPTED", "round": "rounds/9", "round_type": "SERIES_A",
     "amount": 1_530_000_000, "lead_firm_ko": "카이스트벤처스", "lead_firm_en": "KAIST Ventures",
     "close_date": "2026-11-30", "period": "2026-11", "due_day": "2026-12-07",
+    "code": "042917", "link": "https://hub.example/sign-in?email=kim%40medi.kr", "invitation": True,
+    "expire_at": "2026-12-01T06:15:00+00:00", "role": "FOUNDER", "scope_name": "메디AI", "display_name": "김서연",
 }  # fmt: skip
 
 
@@ -417,3 +424,15 @@ class CompanyView:
     name: str
     korean_name: str
     english_name: str = ""
+
+
+def sign_in_code(event: ops_ev.SignInCodeIssued, *, code_id: int, now: datetime) -> Plan:
+    """The code at once, to the identity as a recipient of its own (not one of its company's contacts), useful
+    until the code expires. Keyed by the code, so a redelivered event mails nothing twice."""
+    expires = event.expire_time.ToDatetime(UTC)
+    context = {
+        "code": event.code, "link": event.link, "expire_at": expires.isoformat(), "invitation": event.invitation,
+        "role": event.role, "scope_name": event.scope_name, "display_name": event.display_name,
+    }  # fmt: skip
+    return Plan(SIGN_IN_CODE, event.identity, f"code-{code_id}", due_at=now, expires_at=expires,
+                audience=(recipient(event.identity),), context=context)  # fmt: skip

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from hubcore import errors
 from hubcore.convert import as_utc, timestamp
 from hubcore.db import Database, UnitOfWork, now, uuid7
-from services.notifications import channels, domain, messages, store
+from services.notifications import channels, domain, messages, rules, store
 from services.notifications.config import Config
 
 log = structlog.get_logger()
@@ -129,9 +129,10 @@ class Scheduler:
             return
         targets, missing = await self._resolve(conn, json.loads(row.audience))
         count = 0
+        essential = row.rule in rules.ESSENTIAL
         for recipient in targets:
-            muted = row.rule in muted_rules(recipient)
-            for channel in channels_of(recipient):
+            muted = row.rule in muted_rules(recipient) and not essential
+            for channel in (domain.EMAIL,) if essential else channels_of(recipient):
                 address = recipient.email if channel == domain.EMAIL else recipient.webhook_url
                 reason = (
                     f"unsubscribed from {row.rule}" if muted
@@ -259,13 +260,13 @@ class Scheduler:
         skip = ""
         if not recipient.active:
             skip = "the recipient was deleted"
-        elif follow_up.rule in muted_rules(recipient):
+        elif follow_up.rule in muted_rules(recipient) and follow_up.rule not in rules.ESSENTIAL:
             skip = f"unsubscribed from {follow_up.rule}"
         elif not address:
             skip = "no email address" if row.channel == domain.EMAIL else "no webhook URL"
         elif expires and moment > expires:
             skip = "too late: it expired before it could be sent"
-        elif row.channel == domain.EMAIL:
+        elif row.channel == domain.EMAIL and follow_up.rule not in rules.ESSENTIAL:
             until = domain.quiet_until(moment, *self._quiet(recipient))
             if until is not None:
                 if expires and until > expires:

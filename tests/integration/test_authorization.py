@@ -1,7 +1,9 @@
 """One authorization matrix over every method of every service, on both the main ports and the partner
 API, for every kind of caller: no token, malformed, expired, revoked, a partner of firm A, a partner of
-firm B, admin, service. Each cell's expected status comes from the one policy each method declares (the
-roles the server was started with), so a method added without a policy fails here as it fails at start.
+firm B, admin, service, a founder of company A and of company B, mentor A and mentor B. Each cell's expected
+status comes from the one policy each method declares (the roles the server was started with), so a method
+added without a policy fails here as it fails at start. A method that binds a founder or mentor to its own
+resource (hubcore.calls.Bound) is called naming the resource of the A callers: A is admitted, B refused.
 
 A refused call changes no row in any service's database; every call on the partner API by a caller it
 knows is in its audit log (one refused at the door, without a valid key, is only counted per peer-minute)."""
@@ -23,7 +25,7 @@ from hub.ops.v1 import tokens_pb2_grpc
 from hubcore import tokens
 from hubcore.db import now
 from hubcore.server import ADMIN as ADMIN_ROLE
-from hubcore.server import OPEN_METHODS, PARTNER, SERVICE, Runtime
+from hubcore.server import ANYONE, FOUNDER, MENTOR, OPEN_METHODS, PARTNER, SERVICE, Bound, RolePolicy, Runtime
 from services.investors import store as investors_store
 from tests.conftest import (
     ADMIN,
@@ -49,13 +51,14 @@ class Caller:
     metadata: tuple[tuple[str, str], ...]
     role: str | None  # the role it authenticates as; None: it authenticates nowhere
     partner_port_only: bool = False  # partner keys are known to the partner API alone
+    scope: str = ""  # a founder's company, a mentor's mentor
 
 
 @dataclass(frozen=True)
 class Port:
     service: str
     address: str
-    policies: dict[str, frozenset[str]]
+    policies: dict[str, RolePolicy]
     partner: bool
 
 
@@ -77,18 +80,43 @@ async def settled(runtimes: dict[str, Runtime]) -> dict[str, dict[str, int]]:
 
 
 def expected(caller: Caller, port: Port, method: str) -> str:
-    """'refused:<code>' or 'allowed', from the method's declared roles."""
+    """'refused:<code>' or 'allowed', from the method's declared roles (and bindings: the request names the
+    resource of the A callers)."""
+    policy = port.policies[method]
+    if ANYONE in policy:
+        return "allowed"
     if caller.role is None or (caller.partner_port_only and not port.partner):
         return "refused:UNAUTHENTICATED"
-    return "allowed" if caller.role in port.policies[method] else "refused:PERMISSION_DENIED"
+    if caller.role in policy:
+        return "allowed"
+    if any(isinstance(e, Bound) and e.role == caller.role for e in policy):
+        return "allowed" if caller.scope in (COMPANY_A, MENTOR_A) else "refused:PERMISSION_DENIED"
+    return "refused:PERMISSION_DENIED"
 
 
-def request_for(method: str, input_type: Any, introduction: str) -> Any:
-    """An empty request; on the partner API, one naming firm A's introduction where a name is asked for."""
+def request_for(method: str, input_type: Any, introduction: str, bindings: list[Bound]) -> Any:
+    """An empty request; on the partner API, one naming firm A's introduction where a name is asked for; where
+    the method binds founders or mentors, naming company A or mentor A in the bound field."""
     request: Any = message_factory.GetMessageClass(input_type)()
     if "name" in input_type.fields_by_name and "PartnerService" in method:
         request.name = introduction
+    for bound in bindings:
+        *path, last = bound.field.split(".")
+        target = request
+        for part in path:
+            target = getattr(target, part)
+        setattr(target, last, COMPANY_A if bound.role == FOUNDER else MENTOR_A)
     return request
+
+
+COMPANY_A, COMPANY_B, MENTOR_A, MENTOR_B = "companies/1", "companies/2", "mentors/1", "mentors/2"
+
+
+def scoped(role: str, scope: str) -> tuple[tuple[str, str], ...]:
+    """A signed token of a founder or mentor, as sign-in issues them (the verifier needs only the key)."""
+    moment = now().replace(microsecond=0)
+    claims = tokens.Claims(tokens.new_token_id(), "김서연", role, moment, moment + timedelta(hours=8), scope)
+    return bearer(tokens.sign(claims, TOKEN_SIGNING_KEY))
 
 
 async def test_every_method_for_every_caller_follows_its_declared_policy(
@@ -133,6 +161,10 @@ async def test_every_method_for_every_caller_follows_its_declared_policy(
         Caller("partner of firm B", bearer(world.other), PARTNER, partner_port_only=True),
         Caller("admin", ADMIN, ADMIN_ROLE),
         Caller("service", SERVICE_TOKEN, SERVICE),
+        Caller("founder of company A", scoped(FOUNDER, COMPANY_A), FOUNDER, scope=COMPANY_A),
+        Caller("founder of company B", scoped(FOUNDER, COMPANY_B), FOUNDER, scope=COMPANY_B),
+        Caller("mentor A", scoped(MENTOR, MENTOR_A), MENTOR, scope=MENTOR_A),
+        Caller("mentor B", scoped(MENTOR, MENTOR_B), MENTOR, scope=MENTOR_B),
     ]
     ports = [Port(name, f"127.0.0.1:{r.port}", r.policies, False) for name, r in runtimes.items()]
     for listener in investors.runtime.listeners:
@@ -167,8 +199,9 @@ async def test_every_method_for_every_caller_follows_its_declared_policy(
                         call = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
                                                    response_deserializer=lambda b: b)  # fmt: skip
                         try:
-                            await call(request_for(path, input_type, world.accepted), metadata=caller.metadata,
-                                       timeout=10)  # fmt: skip
+                            bindings = [e for e in port.policies[path] if isinstance(e, Bound)]
+                            request = request_for(path, input_type, world.accepted, bindings)
+                            await call(request, metadata=caller.metadata, timeout=10)
                             code = grpc.StatusCode.OK
                         except grpc.aio.AioRpcError as exc:
                             code = exc.code()

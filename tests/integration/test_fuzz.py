@@ -16,6 +16,7 @@ import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hubcore import tokens
+from hubcore.db import now
 from hubcore.requests import PageTokens, page_token_keys
+from hubcore.server import ADMIN as ADMIN_ROLE
 from hubcore.server import Runtime
 from tests.conftest import ADMIN, TOKEN_SIGNING_KEY, make_settings, notify_config, row_counts
 
@@ -227,6 +231,17 @@ async def test_every_rpc_answers_generated_requests_without_internal_errors(serv
     assert total >= len(methods(service)) * min(EXAMPLES, 2)
 
 
+def admitted_caller(service: Runtime, path: str) -> tuple[tuple[str, str], ...]:
+    """The admin token, or for a method only founders and mentors call (RenewAccessToken) a founder's."""
+    if ADMIN_ROLE in service.policies[path]:
+        return ADMIN
+    moment = now().replace(microsecond=0)
+    claims = tokens.Claims(
+        tokens.new_token_id(), "김서연", "founder", moment, moment + timedelta(hours=1), "companies/1"
+    )
+    return (("authorization", f"Bearer {tokens.sign(claims, TOKEN_SIGNING_KEY)}"),)
+
+
 async def test_undecodable_requests_are_invalid_argument(service: Runtime) -> None:
     """Bytes that are not the request message (invalid UTF-8 in a string field, a truncated field, a
     wrong wire type) are the caller's mistake: INVALID_ARGUMENT, never INTERNAL, and nothing changes."""
@@ -244,7 +259,7 @@ async def test_undecodable_requests_are_invalid_argument(service: Runtime) -> No
                     path, request_serializer=lambda b: b, response_deserializer=output.FromString
                 )
                 with pytest.raises(grpc.aio.AioRpcError) as refused:
-                    await stub(body, metadata=ADMIN, timeout=10)
+                    await stub(body, metadata=admitted_caller(service, path), timeout=10)
                 seen[refused.value.code().name] += 1
                 assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (path, body, refused.value.details())
     assert await row_counts(service.db) == before
@@ -457,6 +472,8 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.companies.v1.ProgramService/ListApplications": ({}, "applications|[]", [1]),
     "/hub.companies.v1.ProgramService/ListMilestones": ({}, "milestones|[]", [DAY, 1]),
     "/hub.ops.v1.AccessTokenService/ListAccessTokens": ({}, "[]|False|False", [TIME, "abcdefghijklmnop"]),
+    "/hub.ops.v1.IdentityService/ListIdentities": ({}, "[]", [1]),
+    "/hub.ops.v1.IdentityService/ListSignInEvents": ({}, "[]", [1]),
     "/hub.ops.v1.OperationsService/ListDeadLetters": ({}, "dead_letters:False", [1]),
     "/hub.investors.v1.InvestorService/ListFirms": ({}, "[]|", [1]),
     "/hub.investors.v1.InvestorService/ListPartners": ({}, "[]", [1]),

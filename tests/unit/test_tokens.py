@@ -24,6 +24,8 @@ def claims(**changes: object) -> tokens.Claims:
         "issued_at": NOW,
         "expire_at": NOW + timedelta(days=30),
     } | changes
+    if values["role"] in tokens.SCOPED and "scope" not in changes:  # a bound role names its resource
+        values["scope"] = f"{tokens.SCOPED[str(values['role'])]}/7"
     return tokens.Claims(**values)  # type: ignore[arg-type]
 
 
@@ -138,3 +140,29 @@ def test_a_token_living_longer_than_90_days_is_refused_when_checked() -> None:
     assert "longer than 90 days" in refusal(token)
     backdated = tokens.sign(claims(issued_at=NOW - timedelta(days=200), expire_at=NOW + timedelta(days=1)), KEY)
     assert "longer than 90 days" in refusal(backdated)
+
+
+@pytest.mark.parametrize(
+    ("role", "scope", "accepted"),
+    [
+        ("founder", "companies/7", True),
+        ("mentor", "mentors/3", True),
+        ("founder", "", False),  # a bound role without its resource
+        ("founder", "mentors/3", False),  # another collection
+        ("mentor", "companies/7", False),
+        ("founder", "companies/07", False),  # one spelling per resource
+        ("founder", "companies/7/people/2", False),
+        ("admin", "companies/7", False),  # an unbound role names nothing
+    ],
+)
+def test_the_scope_claim_binds_exactly_one_resource_of_the_roles_collection(
+    role: str, scope: str, accepted: bool
+) -> None:
+    """The binding travels in the signed token: a founder's names one company, a mentor's one mentor, and an
+    admin's none; anything else is refused as a token no service issued."""
+    made = claims(role=role, scope=scope)
+    token = tokens.sign(made, KEY)
+    if accepted:
+        assert tokens.verify(token, (KEY,), NOW) == made
+    else:
+        assert refusal(token) == "the token is not valid"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import program_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, required, url
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, FOUNDER, SERVICE, Bound, RolePolicy
 from hubcore.settings import GrowthSettings
 from services.companies.program import domain
 
@@ -94,7 +94,7 @@ RULES: dict[type, Rules] = {
     pb.DeleteMilestoneRequest: Rules({"name": [required]}),
 }
 READ = frozenset({ADMIN, SERVICE})
-ROLES = {
+ROLES: dict[str, RolePolicy] = {
     name: READ
     for name in (
         "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
@@ -102,6 +102,12 @@ ROLES = {
         "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
     )
 }  # fmt: skip
+# Founders read their own company's KPI history and support ledger, and report its KPIs (their token's company).
+ROLES |= {
+    "ListKpiReports": READ | {Bound(FOUNDER, "company")},
+    "ListSupport": READ | {Bound(FOUNDER, "company")},
+    "ReportKpi": frozenset({ADMIN, Bound(FOUNDER, "report.company")}),
+}
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import companies_pb2 as pb
 
 from hubcore.requests import Check, Rules, length, required
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, FOUNDER, SERVICE, Bound, RolePolicy
 from services.companies.registry.domain import COMPANY_FIELDS, PERSON_FIELDS
 
 
@@ -41,8 +41,9 @@ RULES: dict[type, Rules] = {
 }
 # Program managers do everything; other services may read.
 READ = frozenset({ADMIN, SERVICE})
-ROLES = {
-    "GetCompany": READ,
+# Founders read their own company: the one their token is bound to (hubcore.calls.Bound).
+ROLES: dict[str, RolePolicy] = {
+    "GetCompany": READ | {Bound(FOUNDER, "name")},
     "ListCompanies": READ,
     "GetCompanyStats": READ,
     "GetPerson": READ,

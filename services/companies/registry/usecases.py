@@ -19,6 +19,7 @@ from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
 from hubcore.text import normalize_text
 from services.companies import privacy
+from services.companies.access import usecases as access
 from services.companies.program.store import spaces as program_spaces
 from services.companies.registry import domain, store
 from services.companies.registry.convert import (
@@ -122,6 +123,7 @@ async def archive_company(uow: UnitOfWork, company_id: int, name: str, etag: str
     company = await load_company(uow.conn, company_id, name)
     check_etag(etag, company.etag)
     archived = await store.save_company(uow.conn, company.archive(now()), expected_version=company.version)
+    await access.company_gone(uow, archived.name, f"{archived.name} was archived")
     await _emit_company(uow, "archived", archived, ev.CompanyArchived(company=company_snapshot(archived)))
     return archived
 
@@ -224,6 +226,8 @@ async def update_person(uow: UnitOfWork, person_id: int, name: str, changes: dic
     if "company_id" in changed:
         await _check_company_reference(uow, updated.company_id)
     updated = await store.save_person(uow.conn, updated, expected_version=person.version)
+    if {"company_id", "email"} & set(changed):
+        await access.person_changed(uow, updated)
     await uow.emit(
         f"{SUBJECT}.person.updated", updated.name, updated.version,
         ev.PersonUpdated(person=person_snapshot(updated), changed_fields=[c.removesuffix("_id") for c in changed]),
@@ -235,6 +239,7 @@ async def delete_person(uow: UnitOfWork, person_id: int, name: str, etag: str) -
     person = await load_person(uow.conn, person_id, name)
     check_etag(etag, person.etag)
     await store.delete_person(uow.conn, person_id)
+    await access.person_gone(uow, person_id, f"{person.name} was deleted")
     # Personal data leaves with the person: the event names them, nothing more.
     await uow.emit(
         f"{SUBJECT}.person.deleted", person.name, person.version + 1,
