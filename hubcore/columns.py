@@ -67,6 +67,11 @@ def ref(name: str, target: str | None = None, *, nullable: bool = False, **optio
     return _column(name, ID, *args, default=None, nullable=nullable, **options)
 
 
+def names() -> tuple[sa.Column[Any], ...]:
+    """A person's or an organisation's Korean name and English name ("" if none; hubcore.resources.name_fields)."""
+    return text("korean_name", 100), text("english_name", 100, default="")
+
+
 def versioned() -> tuple[sa.Column[Any], ...]:
     """When a row was made and last changed, and its version for optimistic updates (save_versioned)."""
     return moment("created_at"), moment("updated_at"), number("version")

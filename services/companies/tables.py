@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
+from hubcore.columns import day, entity, flag, moment, names, no_overlap, number, ref, text, versioned, with_btree_gist
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -14,8 +14,7 @@ metadata = with_btree_gist(sa.MetaData())
 companies = entity(
     "companies",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("sector", 20),
     text("stage", 20, default=""),
     text("status", 20),
@@ -49,8 +48,7 @@ company_tags = sa.Table(
 people = entity(
     "people",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     ref("company_id", "companies.id", nullable=True),
     text("role", 20),
     text("title", 100, default=""),

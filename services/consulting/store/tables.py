@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
+from hubcore.columns import day, entity, flag, moment, names, no_overlap, number, ref, text, versioned, with_btree_gist
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -23,8 +23,7 @@ NO_OVERLAP = "ex_bookings_no_overlap"
 mentors = entity(
     "mentors",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("kind", 20),
     text("affiliation", 200, default=""),
     text("email", 200, default=""),
