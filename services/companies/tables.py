@@ -6,7 +6,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, names, no_overlap, number, ref, text, versioned, with_btree_gist
+from hubcore.columns import (
+    day,
+    entity,
+    flag,
+    moment,
+    names,
+    no_overlap,
+    number,
+    ref,
+    tag_table,
+    text,
+    versioned,
+    with_btree_gist,
+)
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -37,13 +50,7 @@ companies = entity(
 )
 
 # One row per tag, so that filtering by tag is an index lookup.
-company_tags = sa.Table(
-    "company_tags",
-    metadata,
-    ref("company_id", "companies.id", primary_key=True),
-    text("tag", 30, primary_key=True),
-    sa.Index("ix_company_tags_tag", "tag"),
-)
+company_tags = tag_table("company_tags", metadata, "company_id", "companies.id")
 
 people = entity(
     "people",
