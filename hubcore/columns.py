@@ -67,6 +67,23 @@ def ref(name: str, target: str | None = None, *, nullable: bool = False, **optio
     return _column(name, ID, *args, default=None, nullable=nullable, **options)
 
 
+def names() -> tuple[sa.Column[Any], ...]:
+    """A person's or an organisation's Korean name and English name ("" if none; hubcore.resources.name_fields)."""
+    return text("korean_name", 100), text("english_name", 100, default="")
+
+
+def tag_table(name: str, metadata: sa.MetaData, owner: str, target: str) -> sa.Table:
+    """A list field's tags, one (owner, tag) row each (hubcore.rows.TagIndex keeps them): with the index on the
+    tag, "every owner tagged x" is an index lookup. owner: the owner's id column, target its "table.id"."""
+    return sa.Table(
+        name,
+        metadata,
+        ref(owner, target, primary_key=True),
+        text("tag", 30, primary_key=True),
+        sa.Index(f"ix_{name}_tag", "tag"),
+    )
+
+
 def versioned() -> tuple[sa.Column[Any], ...]:
     """When a row was made and last changed, and its version for optimistic updates (save_versioned)."""
     return moment("created_at"), moment("updated_at"), number("version")

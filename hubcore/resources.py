@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from hubcore.errors import NotFound
+from hubcore.requests import Check, length, required
+from hubcore.text import clean
 
 
 class Numbered(Protocol):
@@ -50,6 +52,15 @@ class OfCompany:
 
 V = TypeVar("V", bound=Versioned)
 Normalizers = Mapping[str, Callable[[Any], Any]]
+
+# The hub's names: each person and organisation it knows has a Korean name and may have an English one, each at
+# most 100 characters (columns.names() stores them), NFC and trimmed.
+NAME_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean}
+
+
+def name_fields(prefix: str = "") -> dict[str, list[Check]]:
+    """The two names' rules, keyed like the rest of the caller's (prefix "mentor." for a request's fields)."""
+    return {f"{prefix}korean_name": [required, length(1, 100)], f"{prefix}english_name": [length(1, 100)]}
 
 
 def normalized(changes: Mapping[str, object], normalizers: Normalizers) -> dict[str, object]:

@@ -6,7 +6,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
+from hubcore.columns import (
+    day,
+    entity,
+    flag,
+    moment,
+    names,
+    no_overlap,
+    number,
+    ref,
+    tag_table,
+    text,
+    versioned,
+    with_btree_gist,
+)
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -14,8 +27,7 @@ metadata = with_btree_gist(sa.MetaData())
 companies = entity(
     "companies",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("sector", 20),
     text("stage", 20, default=""),
     text("status", 20),
@@ -38,19 +50,12 @@ companies = entity(
 )
 
 # One row per tag, so that filtering by tag is an index lookup.
-company_tags = sa.Table(
-    "company_tags",
-    metadata,
-    ref("company_id", "companies.id", primary_key=True),
-    text("tag", 30, primary_key=True),
-    sa.Index("ix_company_tags_tag", "tag"),
-)
+company_tags = tag_table("company_tags", metadata, "company_id", "companies.id")
 
 people = entity(
     "people",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     ref("company_id", "companies.id", nullable=True),
     text("role", 20),
     text("title", 100, default=""),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -87,9 +87,25 @@ def follow_up_key(rule: str, entity: str, occasion: str) -> str:
 # What the store holds: follow-ups, deliveries and recipients
 
 
+class Cancellable(Named):
+    """A follow-up or a delivery: it may be cancelled while it is pending, and not once it has moved on."""
+
+    noun: ClassVar[str]  # what a message calls it
+    state: str
+
+    def check_cancellable(self) -> None:
+        if self.state != PENDING:
+            raise errors.FailedPrecondition(
+                f"{self.name} is {self.state}; only a pending {self.noun} can be cancelled",
+                type_="STATE",
+                subject=self.name,
+            )
+
+
 @dataclass(frozen=True)
-class FollowUp(Named):
+class FollowUp(Cancellable):
     collection = "followUps"
+    noun = "follow-up"
 
     id: int
     rule: str
@@ -104,18 +120,11 @@ class FollowUp(Named):
     created_at: datetime
     updated_at: datetime
 
-    def check_cancellable(self) -> None:
-        if self.state != PENDING:
-            raise errors.FailedPrecondition(
-                f"{self.name} is {self.state}; only a pending follow-up can be cancelled",
-                type_="STATE",
-                subject=self.name,
-            )
-
 
 @dataclass(frozen=True)
-class Delivery(Named):
+class Delivery(Cancellable):
     collection = "deliveries"
+    noun = "delivery"
 
     id: int
     follow_up_id: int
@@ -139,14 +148,6 @@ class Delivery(Named):
         if self.state in (SENT, SENDING):
             raise errors.FailedPrecondition(
                 f"{self.name} is {self.state}; only one not sent can be retried", type_="STATE", subject=self.name
-            )
-
-    def check_cancellable(self) -> None:
-        if self.state != PENDING:
-            raise errors.FailedPrecondition(
-                f"{self.name} is {self.state}; only a pending delivery can be cancelled",
-                type_="STATE",
-                subject=self.name,
             )
 
 

@@ -89,6 +89,12 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }  # fmt: skip
 
 
+def named(key: str, name: str, korean: str, english: str) -> dict[str, str]:
+    """How the templates name an entity: its resource name, its Korean name (the resource name when we do not know
+    it) and its English name ("" when none)."""
+    return {key: name, f"{key}_ko": korean or name, f"{key}_en": english}
+
+
 def company_context(company: companies_ev.CompanySnapshot) -> dict[str, Any]:
     return {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name}
 
@@ -159,10 +165,9 @@ class SessionView:
 
     def context(self) -> dict[str, Any]:
         return {
-            "session": self.name, "company": self.company, "company_ko": self.company_ko or self.company,
-            "company_en": self.company_en, "mentor": self.mentor, "mentor_ko": self.mentor_name,
-            "mentor_en": "", "session_type": self.session_type, "start": self.start.isoformat(),
-            "end": self.end.isoformat(), "room": self.room, "agenda": self.agenda,
+            "session": self.name, **named("company", self.company, self.company_ko, self.company_en),
+            "mentor": self.mentor, "mentor_ko": self.mentor_name, "mentor_en": "", "session_type": self.session_type,
+            "start": self.start.isoformat(), "end": self.end.isoformat(), "room": self.room, "agenda": self.agenda,
         }  # fmt: skip
 
 
@@ -190,8 +195,8 @@ class ActionItemView:
 
     def context(self) -> dict[str, Any]:
         return {
-            "action_item": self.name, "session": self.session, "company": self.company,
-            "company_ko": self.company_ko or self.company, "company_en": self.company_en,
+            "action_item": self.name, "session": self.session,
+            **named("company", self.company, self.company_ko, self.company_en),
             "description": self.description, "owner": self.owner_shown,
             "due_date": self.due_date.isoformat() if self.due_date else "",
         }  # fmt: skip
@@ -297,10 +302,9 @@ class IntroductionView:
 
     def context(self) -> dict[str, Any]:
         return {
-            "introduction": self.name, "company": self.company, "company_ko": self.company_ko or self.company,
-            "company_en": self.company_en, "firm": self.firm, "firm_ko": self.firm_ko or self.firm,
-            "firm_en": self.firm_en, "partner": self.partner, "partner_ko": self.partner_ko or self.partner,
-            "partner_en": self.partner_en, "note": self.note, "answer": self.state,
+            "introduction": self.name, **named("company", self.company, self.company_ko, self.company_en),
+            **named("firm", self.firm, self.firm_ko, self.firm_en),
+            **named("partner", self.partner, self.partner_ko, self.partner_en), "note": self.note, "answer": self.state,
         }  # fmt: skip
 
 
@@ -354,8 +358,8 @@ class RoundView:
 def round_closed(round_: RoundView, *, now: datetime, cfg: Config) -> list[Action]:
     """Congratulations to the company, and a note to the program managers."""
     context = {
-        "round": round_.name, "company": round_.company, "company_ko": round_.company_ko or round_.company,
-        "company_en": round_.company_en, "round_type": round_.round_type, "amount": round_.amount,
+        "round": round_.name, **named("company", round_.company, round_.company_ko, round_.company_en),
+        "round_type": round_.round_type, "amount": round_.amount,
         "lead_firm_ko": round_.lead_firm_ko or round_.lead_firm, "lead_firm_en": round_.lead_firm_en,
         "close_date": round_.close_date.isoformat() if round_.close_date else "",
     }  # fmt: skip

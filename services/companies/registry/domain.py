@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
 from hubcore.requests import Check, e164, email, length, max_items, required, url
-from hubcore.resources import Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Normalizers, Versioned, name_fields, normalized, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 SECTORS = (
@@ -42,24 +42,22 @@ MAX_TAG_LENGTH = 30  # the company_tags column
 
 # The writable fields' rules, checked on the request (before any work) and on the entity (after cleaning).
 COMPANY_FIELDS: dict[str, list[Check]] = {
-    "korean_name": [required, length(1, 100)],
-    "english_name": [length(1, 100)],
+    **name_fields(),
     "sector": [required],
     "website": [url],
     "tags": [max_items(MAX_TAGS, length(1, MAX_TAG_LENGTH))],
     "description": [length(0, 2000)],
 }
 PERSON_FIELDS: dict[str, list[Check]] = {
-    "korean_name": [required, length(1, 100)],
-    "english_name": [length(1, 100)],
+    **name_fields(),
     "role": [required],
     "title": [length(0, 100)],
     "email": [email, length(3, 200)],
     "phone": [e164],
 }
 # How a masked update's values are stored (names NFC and trimmed, tags case-folded, email lower case).
-COMPANY_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "tags": clean_tags}
-PERSON_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "email": email_address}
+COMPANY_NORMALIZERS: Normalizers = {**NAME_NORMALIZERS, "tags": clean_tags}
+PERSON_NORMALIZERS: Normalizers = {**NAME_NORMALIZERS, "email": email_address}
 
 
 def field_problems(entity: object, resource: str, fields: Mapping[str, list[Check]]) -> list[tuple[str, str]]:

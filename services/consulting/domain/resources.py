@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hubcore.errors import InvalidArgument, refuse_if
-from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
     CATEGORIES,
@@ -80,8 +80,7 @@ def check_mentor(mentor: Mentor) -> None:
 
 # How a mentor's values are stored: names NFC and trimmed, email lower case, tags case-folded, a zone given.
 MENTOR_NORMALIZERS: Normalizers = {
-    "korean_name": clean,
-    "english_name": clean,
+    **NAME_NORMALIZERS,
     "affiliation": clean,
     "email": email_address,
     "expertise": clean_tags,

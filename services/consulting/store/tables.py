@@ -14,7 +14,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, no_overlap, number, ref, text, versioned, with_btree_gist
+from hubcore.columns import (
+    day,
+    entity,
+    flag,
+    moment,
+    names,
+    no_overlap,
+    number,
+    ref,
+    tag_table,
+    text,
+    versioned,
+    with_btree_gist,
+)
 from hubcore.db import runtime_metadata
 
 metadata = with_btree_gist(sa.MetaData())
@@ -23,8 +36,7 @@ NO_OVERLAP = "ex_bookings_no_overlap"
 mentors = entity(
     "mentors",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("kind", 20),
     text("affiliation", 200, default=""),
     text("email", 200, default=""),
@@ -35,13 +47,7 @@ mentors = entity(
 )
 
 # One row per expertise tag, so that "every mentor tagged vision" is an index lookup.
-mentor_expertise = sa.Table(
-    "mentor_expertise",
-    metadata,
-    ref("mentor_id", "mentors.id", primary_key=True),
-    text("tag", 30, primary_key=True),
-    sa.Index("ix_mentor_expertise_tag", "tag"),
-)
+mentor_expertise = tag_table("mentor_expertise", metadata, "mentor_id", "mentors.id")
 
 availability_exceptions = entity(
     "availability_exceptions",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from hubcore.resources import Named, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 FIRM_TYPES = ("VC", "CVC", "ANGEL_NETWORK", "PUBLIC_FUND", "ACCELERATOR")
@@ -119,10 +119,9 @@ def new_firm(
 
 
 # How a masked update's values are stored: names NFC and trimmed, emails lower case, labels case-folded.
-FIRM_NORMALIZERS: Normalizers = {"korean_name": clean, "english_name": clean, "theses": tuple}
+FIRM_NORMALIZERS: Normalizers = {**NAME_NORMALIZERS, "theses": tuple}
 PARTNER_NORMALIZERS: Normalizers = {
-    "korean_name": clean,
-    "english_name": clean,
+    **NAME_NORMALIZERS,
     "email": email_address,
     "focus": lambda focus: tuple(clean_tags(focus)),
 }

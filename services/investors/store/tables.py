@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hubcore.columns import day, entity, flag, moment, number, ref, text, versioned
+from hubcore.columns import day, entity, flag, moment, names, number, ref, text, versioned
 from hubcore.db import runtime_metadata
 
 Row = sa.Row[Any]  # a row of one of these tables; the stores read it into a domain object at once
@@ -18,8 +18,7 @@ OPEN_ONLY = sa.text("closed_at IS NULL")
 firms = entity(
     "firms",
     metadata,
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("type", 20),
     text("website", 200, default=""),
     text("description", default=""),
@@ -33,8 +32,7 @@ partners = entity(
     "partners",
     metadata,
     ref("firm_id", "firms.id"),
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("title", 100, default=""),
     text("email", 200, default=""),
     text("phone", 20, default=""),
@@ -92,8 +90,7 @@ directory = sa.Table(
     "directory_companies",
     metadata,
     ref("id", primary_key=True, autoincrement=False),
-    text("korean_name", 100),
-    text("english_name", 100, default=""),
+    *names(),
     text("sector", 20, default=""),
     text("stage", 20, default=""),
     text("status", 20, default=""),
