@@ -31,6 +31,7 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     CallRecord,
     Interceptor,
     TokenBuckets,
+    also_for_services,
     caller,
     peer_address,
     policies_for,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import program_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, required, url
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, also_for_services
 from hubcore.settings import GrowthSettings
 from services.companies.program import domain
 
@@ -93,15 +93,11 @@ RULES: dict[type, Rules] = {
     pb.ListMilestonesRequest: Rules({"filter": [length(0, 200)]}),
     pb.DeleteMilestoneRequest: Rules({"name": [required]}),
 }
-READ = frozenset({ADMIN, SERVICE})
-ROLES = {
-    name: READ
-    for name in (
-        "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
-        "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
-        "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
-    )
-}  # fmt: skip
+ROLES = also_for_services(
+    "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
+    "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
+    "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
+)  # fmt: skip
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

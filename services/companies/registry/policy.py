@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import companies_pb2 as pb
 
 from hubcore.requests import Check, Rules, length, required
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, also_for_services
 from services.companies.registry.domain import COMPANY_FIELDS, PERSON_FIELDS
 
 
@@ -40,12 +40,5 @@ RULES: dict[type, Rules] = {
     pb.EraseCompanyRequest: ERASURE,
 }
 # Program managers do everything; other services may read.
-READ = frozenset({ADMIN, SERVICE})
-ROLES = {
-    "GetCompany": READ,
-    "ListCompanies": READ,
-    "GetCompanyStats": READ,
-    "GetPerson": READ,
-    "ListPeople": READ,
-}
+ROLES = also_for_services("GetCompany", "ListCompanies", "GetCompanyStats", "GetPerson", "ListPeople")
 DEFAULT_ROLES = frozenset({ADMIN})
