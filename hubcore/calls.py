@@ -88,6 +88,12 @@ def caller() -> Caller:
     return current_caller.get()
 
 
+def also_for_services(*methods: str) -> dict[str, RolePolicy]:
+    """A service's roles per method where program managers (admin) do everything and other services may call
+    these methods too (its reads); any other method falls to the service's DEFAULT_ROLES."""
+    return dict.fromkeys(methods, frozenset({ADMIN, SERVICE}))
+
+
 # Tokens the settings don't know are offered to the authenticator, if the server has one: it returns the
 # caller, None for a token it does not know, or raises Unauthenticated (expired, revoked).
 Authenticator = Callable[[str], Awaitable[Caller | None]]

@@ -379,11 +379,14 @@ def _cursor_part(value: Any, kind: type) -> Any:
     raise invalid("page_token", BAD_PAGE_TOKEN)
 
 
-def parse_filter(text: str, allowed: dict[str, Callable[[str], Any]]) -> dict[str, list[Any]]:
+Terms = dict[str, list[Any]]  # a List's filter as parse_filter reads it: field -> the values any of which match
+
+
+def parse_filter(text: str, allowed: dict[str, Callable[[str], Any]]) -> Terms:
     """A small AIP-160 subset: terms `field = value` (or `field:value`) joined by AND.
 
     Repeating a field ORs its values (status=SELECTED AND status=RESIDENT reads as either)."""
-    result: dict[str, list[Any]] = {}
+    result: Terms = {}
     if not text.strip():
         return result
     for term in re.split(r"\s+AND\s+", text.strip()):

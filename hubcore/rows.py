@@ -69,6 +69,14 @@ def any_of(*terms: tuple[sa.ColumnElement[Any], Collection[object] | None]) -> l
     return [column.in_(values) for column, values in terms if values is not None]
 
 
+def filtered_by(
+    terms: Mapping[str, Collection[object]], columns: Mapping[str, sa.ColumnElement[Any]]
+) -> list[sa.ColumnElement[bool]]:
+    """A List's filter (hubcore.requests.parse_filter's terms: field -> values) as conditions: for each field
+    given, its column holds one of the values. columns: field -> the column it filters on."""
+    return any_of(*((column, terms.get(key)) for key, column in columns.items()))
+
+
 @dataclass(frozen=True)
 class TagIndex:
     """A list field (a company's tags, a mentor's expertise) mirrored into a table of (owner, tag) rows, so that

@@ -36,6 +36,7 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     Interceptor,
     RolePolicy,
     TokenBuckets,
+    also_for_services,
     caller,
     peer_address,
     policies_for,

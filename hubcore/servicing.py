@@ -1,17 +1,18 @@
 """What every service's gRPC servicer shares, so that each method stays parse -> use case -> convert: its
 database, a write as the caller, the idempotent create (`_once`, the name tests/integration/
-test_idempotent_retries.py looks for) and the List step (the request's filter and page into the use case)."""
+test_idempotent_retries.py looks for), the masked update (`_update`) and the List step (the request's filter
+and page into the use case)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 from google.protobuf.message import Message
 
 from hubcore.db import Database, UnitOfWork
-from hubcore.requests import page_size, parse_filter
+from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import caller
 
 T = TypeVar("T")
@@ -28,7 +29,7 @@ class ListRequest(Protocol):
 
 
 class Api:
-    """The base of a servicer: `self.db`, `_write()`, `_in_write(work)` and `_once(...)`."""
+    """The base of a servicer: `self.db`, `_write()`, `_in_write(work)`, `_once(...)`, `_get(...)`, `_update(...)`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -56,6 +57,30 @@ class Api:
             return present(await make(uow))
 
         return await self.db.create_once(method, request, response_type, build, actor=caller().actor)
+
+    async def _get(
+        self, name: str, collection: str, get: Callable[[Database, int, str], Awaitable[T]], present: Callable[[T], R]
+    ) -> R:
+        """A Get (AIP-131): get(db, number, name) reads the resource the name names (NOT_FOUND repeating the name
+        as sent), present() its response."""
+        return present(await get(self.db, parse_name(name, collection), name))
+
+    async def _update(
+        self,
+        request: Any,
+        field: str,
+        collection: str,
+        changes: Callable[[Any, Iterable[str]], dict[str, object]],
+        update: Callable[[UnitOfWork, int, str, str, dict[str, object]], Awaitable[T]],
+        present: Callable[[T], R],
+    ) -> R:
+        """An Update (AIP-134): request.<field> is the resource (named in collection), changes(resource, paths)
+        the fields its update mask names; update(uow, number, name, etag, changes) is the use case, which writes
+        them against the etag the caller read, and present() its response."""
+        resource = getattr(request, field)
+        number = parse_name(resource.name, collection, f"{field}.name")
+        masked = changes(resource, request.update_mask.paths)
+        return present(await self._in_write(lambda uow: update(uow, number, resource.name, resource.etag, masked)))
 
 
 async def listed(

@@ -144,15 +144,15 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     async def CreateRoom(self, request: pb.CreateRoomRequest, context: Context) -> pb.Room:
         message = request.room
         room = domain.new_room(display_name=message.display_name, capacity=message.capacity, floor=message.floor)
-        make = lambda uow: resources.create_room(uow, room)  # noqa: E731
+        make = lambda uow: resources.ROOMS.create(uow, room)  # noqa: E731
         return await self._once("CreateRoom", request, pb.Room, make, convert.room_pb)
 
     async def GetRoom(self, request: pb.GetRoomRequest, context: Context) -> pb.Room:
-        return convert.room_pb(await resources.get_room(self.db, ref(request.name, "rooms")))
+        return convert.room_pb(await resources.ROOMS.read(self.db, ref(request.name, "rooms")))
 
     async def ListRooms(self, request: pb.ListRoomsRequest, context: Context) -> pb.ListRoomsResponse:
         page, token = await self._by_id(
-            request, "rooms", lambda after, limit: resources.list_rooms(self.db, after=after, limit=limit)
+            request, "rooms", lambda after, limit: resources.ROOMS.list(self.db, after=after, limit=limit)
         )
         return pb.ListRoomsResponse(rooms=[convert.room_pb(r) for r in page], next_page_token=token)
 
@@ -165,17 +165,17 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
             buffer_before=duration(message.buffer_before),
             buffer_after=duration(message.buffer_after),
         )
-        make = lambda uow: resources.create_session_type(uow, kind)  # noqa: E731
+        make = lambda uow: resources.SESSION_TYPES.create(uow, kind)  # noqa: E731
         return await self._once("CreateSessionType", request, pb.SessionType, make, convert.session_type_pb)
 
     async def GetSessionType(self, request: pb.GetSessionTypeRequest, context: Context) -> pb.SessionType:
-        return convert.session_type_pb(await resources.get_session_type(self.db, ref(request.name, "sessionTypes")))
+        return convert.session_type_pb(await resources.SESSION_TYPES.read(self.db, ref(request.name, "sessionTypes")))
 
     async def ListSessionTypes(
         self, request: pb.ListSessionTypesRequest, context: Context
     ) -> pb.ListSessionTypesResponse:
         page, token = await self._by_id(
-            request, "sessionTypes", lambda after, limit: resources.list_session_types(
+            request, "sessionTypes", lambda after, limit: resources.SESSION_TYPES.list(
                 self.db, after=after, limit=limit)
         )  # fmt: skip
         return pb.ListSessionTypesResponse(

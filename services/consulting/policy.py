@@ -6,7 +6,7 @@ from __future__ import annotations
 from hub.consulting.v1 import consulting_pb2 as pb
 
 from hubcore.requests import Check, Rules, email, length, max_items, required
-from hubcore.server import ADMIN, MENTOR, SERVICE, Bound, RolePolicy
+from hubcore.server import ADMIN, MENTOR, Bound, also_for_services
 from services.consulting import domain
 
 MENTOR_FIELDS: dict[str, list[Check]] = {
@@ -91,19 +91,13 @@ RULES: dict[type, Rules] = {
     pb.ListRegistrationsRequest: Rules({"program": [required]}),
     pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
 }
-READ = frozenset({ADMIN, SERVICE})
-ROLES: dict[str, RolePolicy] = {
-    name: READ
-    for name in (
-        "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
-        "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
-        "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
-    )
-}  # fmt: skip
+ROLES = also_for_services(
+    "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
+    "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
+    "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
+)  # fmt: skip
 # Mentors read their own record and keep their own availability exceptions (their token's mentor).
-ROLES |= {
-    "GetMentor": READ | {Bound(MENTOR, "name")},
-    "ListAvailabilityExceptions": READ | {Bound(MENTOR, "mentor")},
-    "CreateAvailabilityException": frozenset({ADMIN, Bound(MENTOR, "availability_exception.mentor")}),
-}
+ROLES["GetMentor"] |= {Bound(MENTOR, "name")}
+ROLES["ListAvailabilityExceptions"] |= {Bound(MENTOR, "mentor")}
+ROLES["CreateAvailabilityException"] = frozenset({ADMIN, Bound(MENTOR, "availability_exception.mentor")})
 DEFAULT_ROLES = frozenset({ADMIN})

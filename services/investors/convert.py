@@ -4,7 +4,7 @@ servicers, and by the use cases for the events they emit; the domain never impor
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
@@ -90,9 +90,14 @@ firm_fields = Reader(
 )
 
 
-def masked(fields: FirmFields | PartnerFields, paths: list[str]) -> dict[str, object]:
+def masked(fields: FirmFields | PartnerFields, paths: Iterable[str]) -> dict[str, object]:
     """The fields an update's mask names (the RULES allow only mutable ones)."""
+    paths = set(paths)
     return {path: value for path, value in fields.items() if path in paths}
+
+
+def firm_changes(message: pb.Firm, paths: Iterable[str]) -> dict[str, object]:
+    return masked(firm_fields(message), paths)
 
 
 firm_snapshot = Writer(ev.FirmSnapshot, domain.Firm)
@@ -115,6 +120,12 @@ class PartnerFields(TypedDict):
 
 # The firm is the parent a create names (CreatePartner reads it), fixed after.
 partner_fields = Reader(pb.Partner, PartnerFields, "partner", strip=("title", "phone"), ignore=("firm",))
+
+
+def partner_changes(message: pb.Partner, paths: Iterable[str]) -> dict[str, object]:
+    return masked(partner_fields(message), paths)
+
+
 partner_snapshot = Writer(ev.PartnerSnapshot, domain.Partner, refs={"firm": "firms"})
 _api_key = Writer(pb.ApiKey, domain.ApiKey, refs={"partner": "partners", "firm": "firms"}, skip=("secret",))
 partner_call_pb = Writer(

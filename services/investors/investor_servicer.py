@@ -3,16 +3,14 @@ the result. Rules and roles: policy.py; the work: usecases/; proto <-> domain: c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias
 
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import investors_pb2_grpc
 
 from hubcore.convert import seoul_today
-from hubcore.db import UnitOfWork
 from hubcore.requests import parse_name
 from hubcore.server import caller
 from hubcore.servicing import Api, listed
@@ -20,17 +18,9 @@ from services.investors import convert, policy
 from services.investors.usecases import firms, introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
-E = TypeVar("E")
-Update = Callable[[UnitOfWork, int, str, str, dict[str, object]], Awaitable[E]]
 
 
 class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
-    async def _update(self, message: Any, paths: Any, field: str, fields: Callable[[Any], Any], update: Update[E]) -> E:
-        """An Update (AIP-134): the masked fields of message (a firm or a partner), written against its etag."""
-        entity_id = parse_name(message.name, f"{field}s", f"{field}.name")
-        changes = convert.masked(fields(message), list(paths))
-        return await self._in_write(lambda uow: update(uow, entity_id, message.name, message.etag, changes))
-
     # Firms
 
     async def CreateFirm(self, request: pb.CreateFirmRequest, context: Context) -> pb.Firm:
@@ -38,8 +28,7 @@ class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
         return await self._once("CreateFirm", request, pb.Firm, make, convert.firm_pb)
 
     async def GetFirm(self, request: pb.GetFirmRequest, context: Context) -> pb.Firm:
-        firm_id = parse_name(request.name, "firms")
-        return convert.firm_pb(await firms.get_firm(self.db, firm_id, request.name))
+        return await self._get(request.name, "firms", firms.get_firm, convert.firm_pb)
 
     async def ListFirms(self, request: pb.ListFirmsRequest, context: Context) -> pb.ListFirmsResponse:
         fetch = partial(firms.list_firms, self.db, query=request.query)
@@ -47,10 +36,7 @@ class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
         return pb.ListFirmsResponse(firms=[convert.firm_pb(f) for f in found], next_page_token=token)
 
     async def UpdateFirm(self, request: pb.UpdateFirmRequest, context: Context) -> pb.Firm:
-        firm = await self._update(
-            request.firm, request.update_mask.paths, "firm", convert.firm_fields, firms.update_firm
-        )
-        return convert.firm_pb(firm)
+        return await self._update(request, "firm", "firms", convert.firm_changes, firms.update_firm, convert.firm_pb)
 
     # Partners
 
@@ -61,18 +47,15 @@ class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
         return await self._once("CreatePartner", request, pb.Partner, make, convert.partner_pb)
 
     async def GetPartner(self, request: pb.GetPartnerRequest, context: Context) -> pb.Partner:
-        partner_id = parse_name(request.name, "partners")
-        return convert.partner_pb(await firms.get_partner(self.db, partner_id, request.name))
+        return await self._get(request.name, "partners", firms.get_partner, convert.partner_pb)
 
     async def ListPartners(self, request: pb.ListPartnersRequest, context: Context) -> pb.ListPartnersResponse:
         found, token = await listed(request, policy.PARTNER_FILTER, partial(firms.list_partners, self.db))
         return pb.ListPartnersResponse(partners=[convert.partner_pb(p) for p in found], next_page_token=token)
 
     async def UpdatePartner(self, request: pb.UpdatePartnerRequest, context: Context) -> pb.Partner:
-        partner = await self._update(
-            request.partner, request.update_mask.paths, "partner", convert.partner_fields, firms.update_partner
-        )
-        return convert.partner_pb(partner)
+        update = firms.update_partner
+        return await self._update(request, "partner", "partners", convert.partner_changes, update, convert.partner_pb)
 
     # API keys and the audit log
 
@@ -135,8 +118,7 @@ class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
         return await self._once("CreateIntroduction", request, pb.Introduction, make, convert.introduction_pb)
 
     async def GetIntroduction(self, request: pb.GetIntroductionRequest, context: Context) -> pb.Introduction:
-        intro_id = parse_name(request.name, "introductions")
-        return convert.introduction_pb(await introductions.get_introduction(self.db, intro_id, request.name))
+        return await self._get(request.name, "introductions", introductions.get_introduction, convert.introduction_pb)
 
     async def ListIntroductions(
         self, request: pb.ListIntroductionsRequest, context: Context
@@ -172,8 +154,7 @@ class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
         return await self._once("CreateRound", request, pb.Round, make, convert.round_pb)
 
     async def GetRound(self, request: pb.GetRoundRequest, context: Context) -> pb.Round:
-        round_id = parse_name(request.name, "rounds")
-        return convert.round_pb(await rounds.get_round(self.db, round_id, request.name))
+        return await self._get(request.name, "rounds", rounds.get_round, convert.round_pb)
 
     async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
         found, token = await listed(request, policy.ROUND_FILTER, partial(rounds.list_rounds, self.db))

@@ -24,7 +24,7 @@ from hubcore.requests import (
     short_value,
     url,
 )
-from hubcore.server import ADMIN, PARTNER, SERVICE
+from hubcore.server import ADMIN, PARTNER, also_for_services
 from services.investors import domain
 from services.investors.convert import names
 
@@ -96,7 +96,7 @@ RULES: dict[type, Rules] = {
     pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
 }
 # Program managers only, and other services for the dashboard's figures; partners have their own API.
-ROLES: dict[str, frozenset[str]] = {"GetInvestorStats": frozenset({ADMIN, SERVICE})}
+ROLES = also_for_services("GetInvestorStats")
 DEFAULT_ROLES = frozenset({ADMIN})
 
 REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}

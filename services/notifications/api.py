@@ -58,8 +58,7 @@ class NotificationApi(Api, notifications_pb2_grpc.NotificationServiceServicer):
         return pb.ListFollowUpsResponse(follow_ups=[convert.follow_up_pb(f) for f in found], next_page_token=token)
 
     async def GetFollowUp(self, request: pb.GetFollowUpRequest, context: Context) -> pb.FollowUp:
-        number = parse_name(request.name, "followUps")
-        return convert.follow_up_pb(await usecases.get_follow_up(self.db, number, request.name))
+        return await self._get(request.name, "followUps", usecases.get_follow_up, convert.follow_up_pb)
 
     async def CancelFollowUp(self, request: pb.CancelFollowUpRequest, context: Context) -> pb.FollowUp:
         number = parse_name(request.name, "followUps")
@@ -74,8 +73,7 @@ class NotificationApi(Api, notifications_pb2_grpc.NotificationServiceServicer):
         return pb.ListDeliveriesResponse(deliveries=[convert.delivery_pb(d) for d in found], next_page_token=token)
 
     async def GetDelivery(self, request: pb.GetDeliveryRequest, context: Context) -> pb.Delivery:
-        number = parse_name(request.name, "deliveries")
-        return convert.delivery_pb(await usecases.get_delivery(self.db, number, request.name))
+        return await self._get(request.name, "deliveries", usecases.get_delivery, convert.delivery_pb)
 
     async def RetryDelivery(self, request: pb.RetryDeliveryRequest, context: Context) -> pb.Delivery:
         number = parse_name(request.name, "deliveries")

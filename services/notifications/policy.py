@@ -10,7 +10,7 @@ from collections.abc import Callable
 from hub.notifications.v1 import notifications_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, parse_name, required, short_value, url
-from hubcore.server import ADMIN, SERVICE
+from hubcore.server import ADMIN, also_for_services
 from services.notifications import domain
 
 PREFERENCE_MUTABLE = frozenset(
@@ -41,18 +41,10 @@ RULES: dict[type, Rules] = {
     ),
 }
 # Program managers do everything; other services may read.
-READ = frozenset({ADMIN, SERVICE})
-ROLES = {
-    "ListFollowUps": READ,
-    "GetFollowUp": READ,
-    "ListDeliveries": READ,
-    "GetDelivery": READ,
-    "ListStuckFollowUps": READ,
-    "GetNotificationStats": READ,
-    "ListRecipients": READ,
-    "GetRecipient": READ,
-    "GetPreference": READ,
-}
+ROLES = also_for_services(
+    "ListFollowUps", "GetFollowUp", "ListDeliveries", "GetDelivery", "ListStuckFollowUps", "GetNotificationStats",
+    "ListRecipients", "GetRecipient", "GetPreference",
+)  # fmt: skip
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import program_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, required, url
-from hubcore.server import ADMIN, FOUNDER, SERVICE, Bound, RolePolicy
+from hubcore.server import ADMIN, FOUNDER, Bound, also_for_services
 from hubcore.settings import GrowthSettings
 from services.companies.program import domain
 
@@ -93,21 +93,15 @@ RULES: dict[type, Rules] = {
     pb.ListMilestonesRequest: Rules({"filter": [length(0, 200)]}),
     pb.DeleteMilestoneRequest: Rules({"name": [required]}),
 }
-READ = frozenset({ADMIN, SERVICE})
-ROLES: dict[str, RolePolicy] = {
-    name: READ
-    for name in (
-        "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
-        "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
-        "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
-    )
-}  # fmt: skip
+ROLES = also_for_services(
+    "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
+    "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
+    "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
+)  # fmt: skip
 # Founders read their own company's KPI history and support ledger, and report its KPIs (their token's company).
-ROLES |= {
-    "ListKpiReports": READ | {Bound(FOUNDER, "company")},
-    "ListSupport": READ | {Bound(FOUNDER, "company")},
-    "ReportKpi": frozenset({ADMIN, Bound(FOUNDER, "report.company")}),
-}
+ROLES["ListKpiReports"] |= {Bound(FOUNDER, "company")}
+ROLES["ListSupport"] |= {Bound(FOUNDER, "company")}
+ROLES["ReportKpi"] = frozenset({ADMIN, Bound(FOUNDER, "report.company")})
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hub.companies.v1 import companies_pb2 as pb
 
 from hubcore.requests import Check, Rules, length, required
-from hubcore.server import ADMIN, FOUNDER, SERVICE, Bound, RolePolicy
+from hubcore.server import ADMIN, FOUNDER, Bound, also_for_services
 from services.companies.registry.domain import COMPANY_FIELDS, PERSON_FIELDS
 
 
@@ -40,13 +40,7 @@ RULES: dict[type, Rules] = {
     pb.EraseCompanyRequest: ERASURE,
 }
 # Program managers do everything; other services may read.
-READ = frozenset({ADMIN, SERVICE})
+ROLES = also_for_services("GetCompany", "ListCompanies", "GetCompanyStats", "GetPerson", "ListPeople")
 # Founders read their own company: the one their token is bound to (hubcore.calls.Bound).
-ROLES: dict[str, RolePolicy] = {
-    "GetCompany": READ | {Bound(FOUNDER, "name")},
-    "ListCompanies": READ,
-    "GetCompanyStats": READ,
-    "GetPerson": READ,
-    "ListPeople": READ,
-}
+ROLES["GetCompany"] |= {Bound(FOUNDER, "name")}
 DEFAULT_ROLES = frozenset({ADMIN})

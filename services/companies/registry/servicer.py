@@ -3,6 +3,7 @@ input rules and roles are in policy.py."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TypeAlias
 
 import grpc
@@ -29,8 +30,7 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         return await self._once("CreateCompany", request, pb.Company, make, company_pb)
 
     async def GetCompany(self, request: pb.GetCompanyRequest, context: Context) -> pb.Company:
-        company_id = parse_name(request.name, "companies")
-        return company_pb(await usecases.get_company(self.db, company_id, request.name))
+        return await self._get(request.name, "companies", usecases.get_company, company_pb)
 
     async def ListCompanies(self, request: pb.ListCompaniesRequest, context: Context) -> pb.ListCompaniesResponse:
         size = page_size(request.page_size)
@@ -49,14 +49,8 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         return pb.ListCompaniesResponse(companies=[company_pb(c) for c in found], next_page_token=token)
 
     async def UpdateCompany(self, request: pb.UpdateCompanyRequest, context: Context) -> pb.Company:
-        name = request.company.name
-        company_id = parse_name(name, "companies", "company.name")
-        changes = convert.company_changes(request.company, request.update_mask.paths)
-        async with self._write() as uow:
-            updated = await usecases.update_company(
-                uow, company_id, name, changes, request.company.etag, today=seoul_today()
-            )
-        return company_pb(updated)
+        update = partial(usecases.update_company, today=seoul_today())
+        return await self._update(request, "company", "companies", convert.company_changes, update, company_pb)
 
     async def DeleteCompany(self, request: pb.DeleteCompanyRequest, context: Context) -> pb.Company:
         company_id = parse_name(request.name, "companies")
@@ -88,8 +82,7 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         return await self._once("CreatePerson", request, pb.Person, make, person_pb)
 
     async def GetPerson(self, request: pb.GetPersonRequest, context: Context) -> pb.Person:
-        person_id = parse_name(request.name, "people")
-        return person_pb(await usecases.get_person(self.db, person_id, request.name))
+        return await self._get(request.name, "people", usecases.get_person, person_pb)
 
     async def ListPeople(self, request: pb.ListPeopleRequest, context: Context) -> pb.ListPeopleResponse:
         allowed = {
@@ -101,12 +94,8 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         return pb.ListPeopleResponse(people=[person_pb(p) for p in found], next_page_token=token)
 
     async def UpdatePerson(self, request: pb.UpdatePersonRequest, context: Context) -> pb.Person:
-        name = request.person.name
-        person_id = parse_name(name, "people", "person.name")
-        changes = convert.person_changes(request.person, request.update_mask.paths)
-        async with self._write() as uow:
-            updated = await usecases.update_person(uow, person_id, name, changes, request.person.etag)
-        return person_pb(updated)
+        update = usecases.update_person
+        return await self._update(request, "person", "people", convert.person_changes, update, person_pb)
 
     async def DeletePerson(self, request: pb.DeletePersonRequest, context: Context) -> empty_pb2.Empty:
         person_id = parse_name(request.name, "people")

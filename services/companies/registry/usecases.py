@@ -103,7 +103,7 @@ def _refuse_erased(name: str, erased_at: datetime | None) -> None:
 
 
 async def update_company(
-    uow: UnitOfWork, company_id: int, name: str, changes: dict[str, object], etag: str, *, today: date
+    uow: UnitOfWork, company_id: int, name: str, etag: str, changes: dict[str, object], *, today: date
 ) -> Company:
     """Applies the masked changes; a change that changes nothing writes nothing and emits nothing."""
     company = await load_company(uow.conn, company_id, name)
@@ -215,7 +215,7 @@ async def list_people(
     return next_page(found, size, query_key, lambda p: [p.id])
 
 
-async def update_person(uow: UnitOfWork, person_id: int, name: str, changes: dict[str, object], etag: str) -> Person:
+async def update_person(uow: UnitOfWork, person_id: int, name: str, etag: str, changes: dict[str, object]) -> Person:
     """Applies the masked changes (company as company_id); a change that changes nothing writes nothing."""
     person = await load_person(uow.conn, person_id, name)
     check_etag(etag, person.etag)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from hub.events.v1 import consulting_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import check_etag
 from services.consulting import convert, domain, store
 from services.consulting.usecases.booking import SUBJECT, load
+
+T = TypeVar("T")
 
 # Mentors
 
@@ -72,29 +79,27 @@ async def delete_exception(uow: UnitOfWork, exception: domain.Ref) -> None:
 # Rooms and session types
 
 
-async def create_room(uow: UnitOfWork, room: domain.Room) -> domain.Room:
-    return await store.insert_room(uow.conn, room)
+@dataclass(frozen=True)
+class Catalog(Generic[T]):
+    """What sessions are booked with that has no rules of its own once made (rooms, session types): created,
+    read (NOT_FOUND naming kind) and listed in id order as the store holds it."""
+
+    kind: str
+    insert: Callable[[AsyncConnection, T], Awaitable[T]]
+    get: Callable[[AsyncConnection, int], Awaitable[T | None]]
+    page: Callable[..., Awaitable[list[T]]]  # page(conn, after=..., limit=...)
+
+    async def create(self, uow: UnitOfWork, item: T) -> T:
+        return await self.insert(uow.conn, item)
+
+    async def read(self, db: Database, ref: domain.Ref) -> T:
+        async with db.read() as conn:
+            return await load(conn, self.get, ref, self.kind)
+
+    async def list(self, db: Database, *, after: int | None, limit: int) -> list[T]:
+        async with db.read() as conn:
+            return await self.page(conn, after=after, limit=limit)
 
 
-async def get_room(db: Database, room: domain.Ref) -> domain.Room:
-    async with db.read() as conn:
-        return await load(conn, store.get_room, room, "Room")
-
-
-async def list_rooms(db: Database, *, after: int | None, limit: int) -> list[domain.Room]:
-    async with db.read() as conn:
-        return await store.list_rooms(conn, after=after, limit=limit)
-
-
-async def create_session_type(uow: UnitOfWork, kind: domain.SessionType) -> domain.SessionType:
-    return await store.insert_session_type(uow.conn, kind)
-
-
-async def get_session_type(db: Database, kind: domain.Ref) -> domain.SessionType:
-    async with db.read() as conn:
-        return await load(conn, store.get_session_type, kind, "SessionType")
-
-
-async def list_session_types(db: Database, *, after: int | None, limit: int) -> list[domain.SessionType]:
-    async with db.read() as conn:
-        return await store.list_session_types(conn, after=after, limit=limit)
+ROOMS = Catalog("Room", store.insert_room, store.get_room, store.list_rooms)
+SESSION_TYPES = Catalog("SessionType", store.insert_session_type, store.get_session_type, store.list_session_types)

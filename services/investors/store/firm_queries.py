@@ -9,7 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import contains
-from hubcore.rows import JSON_TUPLE, Rows, any_of, json_codec
+from hubcore.requests import Terms
+from hubcore.rows import JSON_TUPLE, Rows, any_of, filtered_by, json_codec
 from services.investors.domain import ApiKey, Firm, Partner, PartnerCall, Thesis
 from services.investors.store.tables import api_keys, firms, partner_calls, partner_refusals, partners
 
@@ -64,10 +65,8 @@ insert_partner = PARTNERS.insert
 save_partner = PARTNERS.save
 
 
-async def list_partners(
-    conn: AsyncConnection, *, firm_ids: list[int] | None, after: int | None, limit: int
-) -> list[Partner]:
-    return await PARTNERS.list(conn, *any_of((partners.c.firm_id, firm_ids)), after=after, limit=limit)
+async def list_partners(conn: AsyncConnection, terms: Terms, after: int | None, limit: int) -> list[Partner]:
+    return await PARTNERS.list(conn, *filtered_by(terms, {"firm": partners.c.firm_id}), after=after, limit=limit)
 
 
 # API keys and the audit log
@@ -110,18 +109,10 @@ async def revoke_api_key(conn: AsyncConnection, key: ApiKey) -> None:
 insert_partner_call = PARTNER_CALLS.insert
 
 
-async def list_partner_calls(
-    conn: AsyncConnection,
-    *,
-    firm_ids: list[int] | None,
-    api_key_ids: list[int] | None,
-    codes: list[str] | None,
-    before: int | None,
-    limit: int,
-) -> list[PartnerCall]:
-    """The newest calls first."""
+async def list_partner_calls(conn: AsyncConnection, terms: Terms, before: int | None, limit: int) -> list[PartnerCall]:
+    """The newest calls first, of the firms, API keys and codes the terms name."""
     c = partner_calls.c
-    where = any_of((c.firm_id, firm_ids), (c.api_key_id, api_key_ids), (c.code, codes))
+    where = filtered_by(terms, {"firm": c.firm_id, "api_key": c.api_key_id, "code": c.code})
     return await PARTNER_CALLS.list(conn, *where, after=before, limit=limit, descending=True)
 
 

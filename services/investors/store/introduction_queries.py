@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.rows import JSON_TUPLE, Rows, any_of, json_codec, upsert_newer
+from hubcore.requests import Terms
+from hubcore.rows import JSON_TUPLE, Rows, any_of, filtered_by, json_codec, upsert_newer
 from services.investors.domain import DirectoryCompany, Introduction, Transition
 from services.investors.store.tables import Row, directory, introduction_history, introductions
 
@@ -66,17 +67,10 @@ async def _with_history(conn: AsyncConnection, query: sa.Select[tuple[object, ..
     return [to_introduction(r, found.get(r.id, ())) for r in rows]
 
 
-async def list_introductions(
-    conn: AsyncConnection,
-    *,
-    company_ids: list[int] | None,
-    firm_ids: list[int] | None,
-    states: list[str] | None,
-    after: int | None,
-    limit: int,
-) -> list[Introduction]:
+async def list_introductions(conn: AsyncConnection, terms: Terms, after: int | None, limit: int) -> list[Introduction]:
+    """By id, of the companies, firms and states the terms name."""
     c = introductions.c
-    where = any_of((c.company_id, company_ids), (c.firm_id, firm_ids), (c.state, states))
+    where = filtered_by(terms, {"company": c.company_id, "firm": c.firm_id, "state": c.state})
     return await _with_history(conn, INTRODUCTIONS.page(*where, after=after, limit=limit))
 
 

@@ -9,7 +9,8 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.rows import Rows, any_of
+from hubcore.requests import Terms
+from hubcore.rows import Rows, filtered_by
 from services.investors.domain import Round
 from services.investors.store.tables import Row, introductions, round_participants, rounds
 
@@ -38,19 +39,12 @@ async def get_round(conn: AsyncConnection, round_id: int) -> Round | None:
     return found[0] if found else None
 
 
-async def list_rounds(
-    conn: AsyncConnection,
-    *,
-    company_ids: list[int] | None,
-    statuses: list[str] | None,
-    firm_ids: list[int] | None,
-    after: int | None,
-    limit: int,
-) -> list[Round]:
-    """Rounds by id; firm_ids: rounds any of those firms took part in (or led)."""
+async def list_rounds(conn: AsyncConnection, terms: Terms, after: int | None, limit: int) -> list[Round]:
+    """Rounds by id, of the companies and statuses the terms name; a firm term: rounds any of those firms took
+    part in (or led)."""
     c, p = rounds.c, round_participants.c
-    where = any_of((c.company_id, company_ids), (c.status, statuses))
-    if firm_ids is not None:
+    where = filtered_by(terms, {"company": c.company_id, "status": c.status})
+    if (firm_ids := terms.get("firm")) is not None:
         where.append(c.id.in_(sa.select(p.round_id).where(p.firm_id.in_(firm_ids))))
     return await _with_participants(conn, ROUNDS.page(*where, after=after, limit=limit))
 

@@ -13,7 +13,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database
-from hubcore.requests import PageTokens, next_page
+from hubcore.requests import PageTokens, Terms, next_page
 from hubcore.resources import Numbered
 
 SUBJECT = "hub.investors"
@@ -30,3 +30,14 @@ async def paged(db: Database, query: str, token: str, size: int, fetch: Fetch[T]
     async with db.read() as conn:
         rows = await fetch(conn, None if after is None else after[0], size + 1)
     return next_page(rows, size, query, lambda row: [row.id])
+
+
+Filtered = Callable[[AsyncConnection, Terms, int | None, int], Awaitable[list[T]]]
+
+
+async def filtered(db: Database, terms: Terms, token: str, size: int, fetch: Filtered[T]) -> tuple[Sequence[T], str]:
+    """One page of a List whose store query takes the List's filter: fetch(conn, terms, after id or None, limit);
+    the page token is bound to the terms."""
+    return await paged(
+        db, f"{sorted(terms.items())}", token, size, lambda conn, after, limit: fetch(conn, terms, after, limit)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import investors_pb2 as ev
@@ -14,15 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
-from hubcore.requests import check_etag
+from hubcore.requests import Terms, check_etag
 from hubcore.resources import Versioned, found
 from hubcore.settings import token_hash
 from hubcore.text import normalize_text
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, paged
-
-Terms = dict[str, list[Any]]  # a List's filter, as hubcore.requests.parse_filter read it with policy's Filter
-
+from services.investors.usecases import SUBJECT, filtered, paged
 
 V = TypeVar("V", bound=Versioned)
 
@@ -107,10 +104,7 @@ async def get_partner(db: Database, partner_id: int, name: str) -> domain.Partne
 
 
 async def list_partners(db: Database, terms: Terms, *, size: int, token: str) -> tuple[Sequence[domain.Partner], str]:
-    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Partner]]:
-        return store.list_partners(conn, firm_ids=terms.get("firm"), after=after, limit=limit)
-
-    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+    return await filtered(db, terms, token, size, store.list_partners)
 
 
 async def update_partner(
@@ -191,8 +185,4 @@ async def record_partner_call(uow: UnitOfWork, call: domain.PartnerCall) -> None
 async def list_partner_calls(
     db: Database, terms: Terms, *, size: int, token: str
 ) -> tuple[Sequence[domain.PartnerCall], str]:
-    def fetch(conn: AsyncConnection, before: int | None, limit: int) -> Awaitable[list[domain.PartnerCall]]:
-        firms, keys, codes = terms.get("firm"), terms.get("api_key"), terms.get("code")
-        return store.list_partner_calls(conn, firm_ids=firms, api_key_ids=keys, codes=codes, before=before, limit=limit)
-
-    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+    return await filtered(db, terms, token, size, store.list_partner_calls)

@@ -3,7 +3,7 @@ matching firms with companies."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
-from hubcore.requests import check_etag, parse_name
+from hubcore.requests import Terms, check_etag, parse_name
 from hubcore.resources import found
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, paged
-from services.investors.usecases.firms import Terms, load_firm, load_partner
+from services.investors.usecases import SUBJECT, filtered, paged
+from services.investors.usecases.firms import load_firm, load_partner
 
 Shared = tuple[domain.Introduction, domain.DirectoryCompany | None]  # what a partner is shown
 
@@ -87,13 +87,7 @@ async def get_introduction(db: Database, intro_id: int, name: str) -> domain.Int
 async def list_introductions(
     db: Database, terms: Terms, *, size: int, token: str
 ) -> tuple[Sequence[domain.Introduction], str]:
-    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Introduction]]:
-        companies, firms, states = terms.get("company"), terms.get("firm"), terms.get("state")
-        return store.list_introductions(
-            conn, company_ids=companies, firm_ids=firms, states=states, after=after, limit=limit
-        )
-
-    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+    return await filtered(db, terms, token, size, store.list_introductions)
 
 
 async def change_introduction_state(

@@ -3,19 +3,17 @@ figures."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 from hub.events.v1 import investors_pb2 as ev
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork
-from hubcore.requests import check_etag
+from hubcore.requests import Terms, check_etag
 from hubcore.resources import found
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, paged
-from services.investors.usecases.firms import Terms
+from services.investors.usecases import SUBJECT, filtered
 
 
 async def record_round(uow: UnitOfWork, new: domain.Round) -> domain.Round:
@@ -54,13 +52,7 @@ async def get_round(db: Database, round_id: int, name: str) -> domain.Round:
 
 
 async def list_rounds(db: Database, terms: Terms, *, size: int, token: str) -> tuple[Sequence[domain.Round], str]:
-    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.Round]]:
-        companies, statuses, firms = terms.get("company"), terms.get("status"), terms.get("firm")
-        return store.list_rounds(
-            conn, company_ids=companies, statuses=statuses, firm_ids=firms, after=after, limit=limit
-        )
-
-    return await paged(db, f"{sorted(terms.items())}", token, size, fetch)
+    return await filtered(db, terms, token, size, store.list_rounds)
 
 
 async def _load_round(uow: UnitOfWork, round_id: int, name: str, etag: str) -> domain.Round:
