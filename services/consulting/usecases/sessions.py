@@ -186,8 +186,10 @@ async def _with_items(
         items.append(await store.insert_action_item(uow.conn, item))
     mentor, kind = await session_context(uow.conn, done)
     snapshot = convert.session_snapshot(done, mentor, kind)
-    await uow.emit(f"{SUBJECT}.session.{event}", done.name, done.version,
-                   message(session=snapshot, notes=done.notes, action_items=[a.name for a in items]))  # fmt: skip
+    said = message(session=snapshot, notes=done.notes, action_items=[a.name for a in items])
+    if isinstance(said, ev.SessionCompleted) and done.completed_at is not None and not done.notes:
+        said.notes_due_time.FromDatetime(done.completed_at + domain.NOTES_DUE)  # the mentor's nudge then
+    await uow.emit(f"{SUBJECT}.session.{event}", done.name, done.version, said)
     for item in items:
         await uow.emit(f"{SUBJECT}.action_item.created", item.name, item.version,
                        ev.ActionItemCreated(action_item=convert.action_item_snapshot(item)))  # fmt: skip
