@@ -54,7 +54,7 @@ async def active_self(conn: AsyncConnection) -> int | None:
     mentor_id = acting_for(MENTOR)
     if mentor_id is not None:
         mentor = await store.get_mentor(conn, mentor_id)
-        if mentor is None or not mentor.active:
+        if mentor is not None and not mentor.active:
             raise errors.PermissionDenied(f"mentors/{mentor_id} is inactive; ask a program manager")
     return mentor_id
 
