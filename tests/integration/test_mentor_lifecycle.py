@@ -6,6 +6,7 @@ program managers by mail, and a mentor whose notes are missing at 48 hours is nu
 from __future__ import annotations
 
 from datetime import UTC, timedelta
+from email.message import EmailMessage
 
 import grpc
 from hub.companies.v1 import companies_pb2 as cpb
@@ -137,12 +138,12 @@ async def test_a_low_rating_is_mailed_to_the_program_managers_and_missing_notes_
     )
     await api.RecordSessionFeedback(rating, metadata=FOUNDER_A)
 
-    async def to_managers() -> list[object]:
+    async def to_managers() -> list[EmailMessage]:
         return [m for m in mail_sink.messages if "pm@hub.example" in str(m["To"]) and "피드백" in str(m["Subject"])]
 
     [mail] = await eventually(to_managers, timeout=20)
-    body = mail.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
-    assert "메디비전" in str(mail["Subject"]) and "1점" in body and "맞지 않음" in body  # type: ignore[index]
+    body = mail.get_body(("plain",)).get_content()
+    assert "메디비전" in str(mail["Subject"]) and "1점" in body and "맞지 않음" in body
     assert "질문과 맞지 않는 조언이었습니다" in body and noted.name in body
 
     # The mentor writes one session's notes: its nudge is cancelled; the other's goes out at 48 hours.
@@ -158,10 +159,10 @@ async def test_a_low_rating_is_mailed_to_the_program_managers_and_missing_notes_
     notifications.clock.move_to(due[silent.name] + timedelta(seconds=1))
     await notifications.scheduler.tick()
 
-    async def nudged() -> list[object]:
+    async def nudged() -> list[EmailMessage]:
         return [m for m in mail_sink.messages if "kim@kaist.ac.kr" in str(m["To"]) and "메모" in str(m["Subject"])]
 
     [nudge] = await eventually(nudged, timeout=20)
-    assert "48시간" in nudge.get_body(("plain",)).get_content()  # type: ignore[attr-defined]
+    assert "48시간" in nudge.get_body(("plain",)).get_content()
     await notifications.scheduler.tick()
     assert len(await nudged()) == 1  # the written notes' nudge never goes
