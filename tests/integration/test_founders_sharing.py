@@ -111,11 +111,14 @@ async def test_founders_answer_only_their_companys_introductions(investors: Runn
         investors.investors.ListCompanyReads(pb.ListCompanyReadsRequest(parent="companies/1"), metadata=B),
         investors.investors.RevokeSharingGrant(pb.RevokeSharingGrantRequest(name=grant.name), metadata=B),
         investors.investors.UpdateSharingGrant(
-            pb.UpdateSharingGrantRequest(sharing_grant=pb.SharingGrant(name=grant.name, field_groups=[1])), metadata=B
+            pb.UpdateSharingGrantRequest(
+                sharing_grant=pb.SharingGrant(name=grant.name, field_groups=[G.FIELD_GROUP_NAMES])
+            ),
+            metadata=B,
         ),
         investors.investors.CreateSharingGrant(
             pb.CreateSharingGrantRequest(
-                parent="companies/1", sharing_grant=pb.SharingGrant(firm=firm.name, field_groups=[1])
+                parent="companies/1", sharing_grant=pb.SharingGrant(firm=firm.name, field_groups=[G.FIELD_GROUP_NAMES])
             ),
             metadata=B,
         ),
