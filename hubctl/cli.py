@@ -22,6 +22,7 @@ from hubctl import (
     investors,
     privacy,
     program,
+    sharing,
     tokens,
     transfer,
 )
@@ -75,6 +76,7 @@ app.add_typer(investors.rounds_app, name="rounds")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(identities.identities_app, name="identities")
 app.add_typer(investors.audit_app, name="audit")
+app.add_typer(sharing.sharing_app, name="sharing")
 app.add_typer(consulting.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")
 app.add_typer(consulting.actions_app, name="actions")

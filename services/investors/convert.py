@@ -174,18 +174,61 @@ def directory_company_of(snapshot: company_events.CompanySnapshot, version: int)
     )
 
 
-def shared_pb(intro: domain.Introduction, company: domain.DirectoryCompany | None) -> ppb.SharedIntroduction:
-    """What the firm sees: the fields the program manager shared, nothing else of the company or the hub
-    (no status, no history actors, no other firm)."""
+def shared_pb(
+    intro: domain.Introduction, company: domain.DirectoryCompany | None, fields: tuple[str, ...]
+) -> ppb.SharedIntroduction:
+    """What the firm sees: the company's fields it may see (the introduction's shared fields the company
+    granted it), nothing else of the company or the hub (no status, no history actors, no other firm)."""
     shared = ppb.SharedCompany(name=intro.company)
     if company:
-        for name in intro.shared_fields:
+        for name in fields:
             value = getattr(company, name)
             if name == "tags":
                 shared.tags.extend(value)
             else:
                 setattr(shared, name, value)
     return _shared(intro, company=shared)
+
+
+# Sharing grants and the access log
+
+
+def grant_key(name: str, field: str = "name") -> tuple[int, int]:
+    """companies/7/sharingGrants/3 -> (7, 3): the company and the firm."""
+    company, sep, grant = name.partition("/sharingGrants/")
+    try:
+        return parse_name(company, "companies", field), parse_name(f"firms/{grant}" if sep else "", "firms", field)
+    except errors.InvalidArgument:
+        raise errors.invalid(field, "must look like companies/<number>/sharingGrants/<number>") from None
+
+
+def group_numbers(groups: Iterable[str]) -> list[pb.FieldGroup.ValueType]:
+    return [enum_number(pb.FieldGroup, "FIELD_GROUP", g) for g in groups]
+
+
+def field_groups_of(numbers: Iterable[int], field: str) -> tuple[str, ...]:
+    groups = []
+    for number in numbers:
+        if number not in pb.FieldGroup.values() or not number:
+            raise errors.invalid(field, f"{number} is not a field group")
+        groups.append(enum_short(pb.FieldGroup, "FIELD_GROUP", number))
+    return domain.field_groups(groups, field)
+
+
+sharing_grant_pb = Writer(
+    pb.SharingGrant,
+    domain.SharingGrant,
+    refs={"firm": "firms"},
+    rename={"revoke_time": "revoked_at"},
+    compute={"field_groups": lambda g: group_numbers(g.field_groups)},
+)
+company_read_pb = Writer(
+    pb.CompanyRead,
+    domain.CompanyRead,
+    refs={"firm": "firms", "partner": "partners", "api_key": "apiKeys", "partner_call": "partnerCalls"},
+    rename={"read_time": "read_at"},
+    compute={"introductions": lambda r: list(r.introductions), "field_groups": lambda r: group_numbers(r.field_groups)},
+)
 
 
 # Rounds

@@ -1,5 +1,6 @@
 """InvestorService (program managers), thin: each method parses its request, calls one use case and converts
-the result. Rules and roles: policy.py; the work: usecases/; proto <-> domain: convert.py."""
+the result (the founders' methods: sharing_servicer.py).
+Rules and roles: policy.py; the work: usecases/; proto <-> domain: convert.py."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from hub.investors.v1 import investors_pb2_grpc
 from hubcore.convert import seoul_today
 from hubcore.requests import parse_name
 from hubcore.server import caller
-from hubcore.servicing import Api, listed
+from hubcore.servicing import listed
 from services.investors import convert, policy
+from services.investors.sharing_servicer import SharingApi
 from services.investors.usecases import firms, introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
-class InvestorApi(Api, investors_pb2_grpc.InvestorServiceServicer):
+class InvestorApi(SharingApi, investors_pb2_grpc.InvestorServiceServicer):
+    """The program managers' methods; the founders' (introductions, grants, the access log): SharingApi."""
+
     # Firms
 
     async def CreateFirm(self, request: pb.CreateFirmRequest, context: Context) -> pb.Firm:

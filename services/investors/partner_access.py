@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import datetime
 
 import grpc
@@ -16,7 +18,17 @@ from hubcore import errors
 from hubcore.db import Database, now
 from hubcore.server import PARTNER, Caller, CallRecord, peer_address
 from services.investors import domain, store
-from services.investors.usecases import firms
+from services.investors.usecases import firms, sharing
+from services.investors.usecases.introductions import Shared
+
+# What the call's answer showed of companies: set by the servicer, read (once) by the audit hook, which runs in
+# the call's context after the servicer, and writes the access log with the call's audit row.
+SHOWN: ContextVar[tuple[domain.Shown, ...]] = ContextVar("partner_shown", default=())
+
+
+def showed(found: Iterable[Shared]) -> None:
+    """The servicer's answer shows these introductions and, of their companies, these fields."""
+    SHOWN.set(tuple(domain.Shown(intro.id, intro.company_id, fields) for intro, _, fields in found))
 
 
 def _resource(request: object) -> str:
@@ -77,7 +89,10 @@ class PartnerAccess:
 
     async def audit(self, call: CallRecord) -> None:
         """A call that reached the API is a row of the audit log, written before its answer leaves; a call
-        refused at the door (no valid key, over a limit) is only counted."""
+        refused at the door (no valid key, over a limit) is only counted. An answer that showed companies'
+        data is in their access log too, written in the same transaction as the audit row."""
+        shown = SHOWN.get()
+        SHOWN.set(())
         if call.refused:
             self.refused.count(call)
             return
@@ -100,4 +115,6 @@ class PartnerAccess:
             peer=call.peer[:200],
         )
         async with self.db.write(actor=who.actor if who else "anonymous") as uow:
-            await firms.record_partner_call(uow, record)
+            saved = await firms.record_partner_call(uow, record)
+            if shown and call.code == grpc.StatusCode.OK:
+                await sharing.record_reads(uow, saved, shown)

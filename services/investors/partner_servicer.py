@@ -1,7 +1,8 @@
 """PartnerService (VC partners, on its own port), thin: each method parses its request, calls one use case
 and converts the result. Every method first asks for the caller's firm (partner_firm) and hands it to the use
 case, which scopes what it reads and changes to that firm: the door admits only partners, and the use case
-checks again. The door itself (API keys, rate limits, the audit log): partner_access.py."""
+checks again. What an answer shows of companies goes to their access log (`showed`). The door itself (API
+keys, rate limits, the audit log and the access log): partner_access.py."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
+from services.investors.partner_access import showed
 from services.investors.usecases import introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -46,8 +48,9 @@ class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
         found, token = await introductions.list_shared_introductions(
             self.db, firm_id, terms, size=size, token=request.page_token
         )
+        showed(found)
         return ppb.PartnerServiceListIntroductionsResponse(
-            introductions=[convert.shared_pb(i, c) for i, c in found], next_page_token=token
+            introductions=[convert.shared_pb(*shared) for shared in found], next_page_token=token
         )
 
     async def GetIntroduction(
@@ -55,7 +58,9 @@ class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
     ) -> ppb.SharedIntroduction:
         firm_id = partner_firm()
         intro_id = parse_name(request.name, "introductions")
-        return convert.shared_pb(*await introductions.get_shared_introduction(self.db, firm_id, intro_id, request.name))
+        shared = await introductions.get_shared_introduction(self.db, firm_id, intro_id, request.name)
+        showed([shared])
+        return convert.shared_pb(*shared)
 
     async def _move(
         self, name: str, target: str, *, reason: str, etag: str, meeting_at: datetime | None = None
@@ -65,7 +70,9 @@ class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
             intro = await introductions.change_introduction_state(
                 uow, name, target, role=PARTNER, reason=reason, etag=etag, meeting_at=meeting_at, firm_id=firm_id
             )
-        return convert.shared_pb(*await introductions.shared_with(self.db, intro))
+        shared = await introductions.shared_with(self.db, intro)
+        showed([shared])
+        return convert.shared_pb(*shared)
 
     async def RespondToIntroduction(
         self, request: ppb.RespondToIntroductionRequest, context: Context

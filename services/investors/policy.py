@@ -24,7 +24,7 @@ from hubcore.requests import (
     short_value,
     url,
 )
-from hubcore.server import ADMIN, PARTNER, also_for_services
+from hubcore.server import ADMIN, FOUNDER, PARTNER, Bound, RolePolicy, also_for_services
 from services.investors import domain
 from services.investors.convert import names
 
@@ -51,6 +51,11 @@ PARTNER_MUTABLE = frozenset({"korean_name", "english_name", "title", "email", "p
 LISTING: dict[str, list[Check]] = {"filter": [length(0, 500)]}
 REQUEST_ID: dict[str, list[Check]] = {"request_id": [length(1, 100)]}
 NAME: Rules = Rules({"name": [required]})
+
+
+# A reason: required of a program manager acting for a company (the use case: domain.acting_for).
+REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}
+GRANT_GROUPS: dict[str, list[Check]] = {"sharing_grant.field_groups": [max_items(len(domain.FIELD_GROUPS))]}
 
 
 def year_range(value: int) -> str | None:
@@ -88,6 +93,15 @@ RULES: dict[type, Rules] = {
     pb.GetIntroductionRequest: NAME,
     pb.ListIntroductionsRequest: Rules(LISTING),
     pb.ChangeIntroductionStateRequest: Rules({"name": [required], "state": [required], "reason": [length(0, 500)]}),
+    pb.ListCompanyIntroductionsRequest: Rules({"parent": [required], **LISTING}),
+    pb.AnswerIntroductionRequest: Rules({"name": [required], **REASON}),
+    pb.ListSharingGrantsRequest: Rules({"parent": [required]}),
+    pb.CreateSharingGrantRequest: Rules(
+        {"parent": [required], "sharing_grant.firm": [required], **GRANT_GROUPS, **REASON}
+    ),
+    pb.UpdateSharingGrantRequest: Rules({"sharing_grant.name": [required], **GRANT_GROUPS, **REASON}),
+    pb.RevokeSharingGrantRequest: Rules({"name": [required], **REASON}),
+    pb.ListCompanyReadsRequest: Rules({"parent": [required], **LISTING}),
     pb.CreateRoundRequest: Rules({"round.company": [required], "round.round_type": [required], **REQUEST_ID}),
     pb.GetRoundRequest: NAME,
     pb.ListRoundsRequest: Rules(LISTING),
@@ -95,11 +109,24 @@ RULES: dict[type, Rules] = {
     pb.CancelRoundRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
     pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
 }
-# Program managers only, and other services for the dashboard's figures; partners have their own API.
-ROLES = also_for_services("GetInvestorStats")
+# Program managers only, and other services for the dashboard's figures; partners have their own API. Founders
+# answer their company's introductions and decide what firms see of it: bound to their company where the
+# request names it, else the use case checks (another company's introduction is NOT_FOUND for them).
+FOR_FOUNDERS = {
+    "ListCompanyIntroductions": "parent",
+    "ListSharingGrants": "parent",
+    "CreateSharingGrant": "parent",
+    "UpdateSharingGrant": "sharing_grant.name",
+    "RevokeSharingGrant": "name",
+    "ListCompanyReads": "parent",
+}
+ROLES: dict[str, RolePolicy] = {
+    **also_for_services("GetInvestorStats"),
+    **{method: frozenset({ADMIN, Bound(FOUNDER, field)}) for method, field in FOR_FOUNDERS.items()},
+    "AnswerIntroduction": frozenset({ADMIN, FOUNDER}),
+}
 DEFAULT_ROLES = frozenset({ADMIN})
 
-REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}
 PARTNER_RULES: dict[type, Rules] = {
     ppb.PartnerServiceListIntroductionsRequest: Rules({"filter": [length(0, 200)]}),
     ppb.PartnerServiceGetIntroductionRequest: NAME,
@@ -126,6 +153,8 @@ ROUND_FILTER: Filter = {
     "firm": names("firms"),
 }
 SHARED_FILTER: Filter = {"state": INTRODUCTION_STATE}
+COMPANY_INTRODUCTION_FILTER: Filter = {"firm": names("firms"), "state": INTRODUCTION_STATE}
+COMPANY_READ_FILTER: Filter = {"firm": names("firms")}
 
 
 def max_results(requested: int) -> int:

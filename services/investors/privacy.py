@@ -1,11 +1,12 @@
 """Personal data in the investors service: what it holds about a company of the hub (its directory entry,
-introductions with their notes and history, funding rounds), and what it erases when the companies service
-says the company was erased (hub.companies.company.erased, applied by the directory consumer in order with
-the company's other events).
+introductions with their notes and history, funding rounds, the company's sharing grants and access log),
+and what it erases when the companies service says the company was erased (hub.companies.company.erased,
+applied by the directory consumer in order with the company's other events).
 
 Erasing: the directory entry becomes the tombstone the event carries (placeholder name, no website or tags;
 sector, stage and status stay for matching figures), introductions keep their states and dates but lose
-their notes and the reasons in their history, and the company's names leave this service's stored events
+their notes and the reasons in their history, sharing grants lose their reasons (the access log names firms'
+partners, not the hub's people, and stays), and the company's names leave this service's stored events
 and responses. Rounds stay: amounts, dates and firms are the hub's funding figures, and name no person.
 The investors service holds nothing about the hub's people (partners are its own, not people/{id}).
 """
@@ -52,6 +53,8 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
         conn, store.introductions, i.company_id == number, store.introduction_history.c.introduction_id
     )
     found += await rows_with_children(conn, store.rounds, r.company_id == number, store.round_participants.c.round_id)
+    found += await rows(conn, store.sharing_grants, store.sharing_grants.c.company_id == number)
+    found += await rows(conn, store.company_reads, store.company_reads.c.company_id == number)
     return found
 
 
@@ -68,6 +71,8 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     values = distinct_values(held.korean_name, held.english_name, held.website) if held else []
     i, h = store.introductions.c, store.introduction_history.c
     ids = list((await conn.execute(sa.select(i.id).where(i.company_id == number))).scalars())
+    grants = store.sharing_grants
+    await conn.execute(grants.update().where(grants.c.company_id == number).values(reason=""))
     if ids:
         await conn.execute(store.introductions.update().where(i.id.in_(ids)).values(note=""))
         await conn.execute(store.introduction_history.update().where(h.introduction_id.in_(ids)).values(reason=""))
@@ -80,8 +85,12 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     parts of it that hash to the event's digests are replaced, here and in the stored events."""
     assert isinstance(payload, ev.PersonErased)
     digests = set(payload.contact_digests)
-    i, h = store.introductions.c, store.introduction_history.c
-    texts = ((store.introductions, (i.note,)), (store.introduction_history, (h.reason,)))
+    i, h, g = store.introductions.c, store.introduction_history.c, store.sharing_grants.c
+    texts = (
+        (store.introductions, (i.note,)),
+        (store.introduction_history, (h.reason,)),
+        (store.sharing_grants, (g.reason,)),
+    )
     found = await erase_by_digest(uow.conn, texts, payload.salt, digests)
     if found:
         name = payload.person.name or envelope.subject_id

@@ -465,6 +465,7 @@ HOSTILE_POSITIONS: list[Any] = [
 ]  # fmt: skip
 TIME, DAY = "2026-01-01T00:00:00+00:00", "2026-01-01"
 # Each List's query key for the request below (what its token is bound to) and a position that fits it.
+OF_COMPANY = {"parent": "companies/1"}
 LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.companies.v1.CompanyService/ListCompanies": ({}, "[]|create_time|False||False", [TIME, 1]),
     "/hub.companies.v1.CompanyService/ListPeople": ({}, "[]|", [1]),
@@ -481,6 +482,9 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.investors.v1.InvestorService/ListPartnerCalls": ({}, "[]", [1]),
     "/hub.investors.v1.InvestorService/ListIntroductions": ({}, "[]", [1]),
     "/hub.investors.v1.InvestorService/ListRounds": ({}, "[]", [1]),
+    "/hub.investors.v1.InvestorService/ListCompanyIntroductions": (OF_COMPANY, "[('company', [1])]", [1]),
+    "/hub.investors.v1.InvestorService/ListSharingGrants": (OF_COMPANY, "grants|1|False", [1]),
+    "/hub.investors.v1.InvestorService/ListCompanyReads": (OF_COMPANY, "reads|1|[]", [1]),
     "/hub.investors.v1.PartnerService/ListIntroductions": ({}, "partner|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListMentors": ({}, "mentors|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListAvailabilityExceptions": ({"mentor": "mentors/1"}, "exceptions|1", [1]),

@@ -63,7 +63,9 @@ async def test_an_introduction_asks_nudges_and_stops_and_a_closed_round_is_celeb
     assert str(asked["Subject"]) == "[KAIST AI 허브] 카이스트벤처스 소개 동의 요청"
 
     intro = await investors.investors.ChangeIntroductionState(
-        ipb.ChangeIntroductionStateRequest(name=intro.name, state=ipb.INTRODUCTION_STATE_COMPANY_CONSENTED),
+        ipb.ChangeIntroductionStateRequest(
+            name=intro.name, state=ipb.INTRODUCTION_STATE_COMPANY_CONSENTED, reason="전화로 동의"
+        ),
         metadata=ADMIN,
     )
     [request] = await eventually(lambda: _mail(mail_sink, "lee@kv.vc", 1), timeout=20)

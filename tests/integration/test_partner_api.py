@@ -65,7 +65,7 @@ async def walk(investors: RunningInvestors, company: str, firm: str, states: lis
     )
     for state in states:
         await investors.investors.ChangeIntroductionState(
-            pb.ChangeIntroductionStateRequest(name=intro.name, state=state), metadata=ADMIN
+            pb.ChangeIntroductionStateRequest(name=intro.name, state=state, reason="메일로 받은 답"), metadata=ADMIN
         )
     return intro.name
 

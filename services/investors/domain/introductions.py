@@ -57,10 +57,12 @@ STATES = (
 OUTCOMES = (INVESTED, PASSED, ON_HOLD)
 
 # Who may make a transition: a program manager ("admin", also recording answers given to them by mail or
-# phone) and the firm's partner ("partner", through the partner API). The company answers through the hub.
+# phone), the company's founder ("founder", AnswerIntroduction) and the firm's partner ("partner", through the
+# partner API). A program manager records the company's answer only with a reason (sharing.acting_for).
 HUB, FIRM = frozenset({"admin"}), frozenset({"admin", "partner"})
+COMPANY = frozenset({"admin", "founder"})
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
-    REQUESTED: {COMPANY_CONSENTED: HUB, COMPANY_DECLINED: HUB, CANCELLED: HUB},
+    REQUESTED: {COMPANY_CONSENTED: COMPANY, COMPANY_DECLINED: COMPANY, CANCELLED: HUB},
     COMPANY_CONSENTED: {PARTNER_ACCEPTED: FIRM, PARTNER_DECLINED: FIRM, CANCELLED: HUB},
     PARTNER_ACCEPTED: {MEETING_HELD: FIRM, CANCELLED: HUB},
     MEETING_HELD: {INVESTED: FIRM, PASSED: FIRM, ON_HOLD: FIRM},
@@ -81,6 +83,10 @@ class Transition:
     actor: str
     reason: str
     at: datetime
+    on_behalf_of: str = ""  # "companies/7": a program manager recorded the company's answer for it
+
+
+COMPANY_ANSWERS = (COMPANY_CONSENTED, COMPANY_DECLINED)
 
 
 @dataclass(frozen=True)
@@ -111,8 +117,9 @@ class Introduction(Versioned, OfCompany):
         return self.firm_id == firm_id and self.shared_at is not None
 
     def transition(
-        self, target: str, *, role: str, actor: str, reason: str, at: datetime, meeting_at: datetime | None = None
-    ) -> tuple[Introduction, Transition]:
+        self, target: str, *, role: str, actor: str, reason: str, at: datetime, meeting_at: datetime | None = None,
+        on_behalf_of: str = "",
+    ) -> tuple[Introduction, Transition]:  # fmt: skip
         allowed = TRANSITIONS[self.state]
         if target == self.state:
             raise FailedPrecondition(f"{self.name} is already {target}", type_="STATE", subject=self.name)
@@ -129,7 +136,7 @@ class Introduction(Versioned, OfCompany):
             meeting_at = meeting_at or at
             if meeting_at > at + timedelta(minutes=5):
                 raise InvalidArgument([("meeting_time", "is in the future; record a meeting once it took place")])
-        step = Transition(self.state, target, actor, reason.strip(), at)
+        step = Transition(self.state, target, actor, reason.strip(), at, on_behalf_of)
         moved = replace(
             self,
             state=target,

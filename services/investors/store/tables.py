@@ -135,7 +135,41 @@ introduction_history = entity(
     text("actor", 100),
     text("reason"),
     moment("at"),
+    text("on_behalf_of", 100, default=""),
     sa.Index("ix_introduction_history", "introduction_id", "id"),
+)
+
+# What a company lets each firm see on the partner API: one row per company and firm, revoked or not.
+sharing_grants = entity(
+    "sharing_grants",
+    metadata,
+    ref("company_id"),
+    ref("firm_id", "firms.id"),
+    text("field_groups", default="[]"),
+    text("actor", 100),
+    text("reason", default=""),
+    text("on_behalf_of", 100, default=""),
+    text("introduction", 100, default=""),
+    moment("revoked_at", nullable=True),
+    *versioned(),
+    sa.Index("uq_sharing_grants_pair", "company_id", "firm_id", unique=True),
+)
+
+# The access log the founders read: one row per company per partner API call that showed its data, written
+# with the call's audit row (partner_call_id, no foreign key: the audit log's retention may drop that row).
+company_reads = entity(
+    "company_reads",
+    metadata,
+    ref("company_id"),
+    ref("firm_id"),
+    ref("partner_id", nullable=True),
+    ref("api_key_id", nullable=True),
+    text("method", 200),
+    text("introductions", default="[]"),
+    text("field_groups", default="[]"),
+    moment("read_at"),
+    ref("partner_call_id", nullable=True),
+    sa.Index("ix_company_reads_company", "company_id", "id"),
 )
 
 rounds = entity(

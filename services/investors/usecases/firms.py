@@ -178,8 +178,8 @@ async def key_by_secret(db: Database, secret: str) -> domain.ApiKey | None:
 # The partner API's audit log
 
 
-async def record_partner_call(uow: UnitOfWork, call: domain.PartnerCall) -> None:
-    await store.insert_partner_call(uow.conn, call)
+async def record_partner_call(uow: UnitOfWork, call: domain.PartnerCall) -> domain.PartnerCall:
+    return await store.insert_partner_call(uow.conn, call)
 
 
 async def list_partner_calls(

@@ -16,10 +16,11 @@ from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import Terms, check_etag, parse_name
 from hubcore.resources import found
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, filtered, paged
+from services.investors.usecases import SUBJECT, filtered, paged, sharing
 from services.investors.usecases.firms import load_firm, load_partner
 
-Shared = tuple[domain.Introduction, domain.DirectoryCompany | None]  # what a partner is shown
+# What a partner is shown: the introduction, the company, and the company's fields it may see
+Shared = tuple[domain.Introduction, domain.DirectoryCompany | None, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,13 @@ async def list_introductions(
     return await filtered(db, terms, token, size, store.list_introductions)
 
 
+async def list_company_introductions(
+    db: Database, company_id: int, terms: Terms, *, size: int, token: str
+) -> tuple[Sequence[domain.Introduction], str]:
+    """A company's introductions (what its founder reads), by id."""
+    return await filtered(db, {**terms, "company": [company_id]}, token, size, store.list_introductions)
+
+
 async def change_introduction_state(
     uow: UnitOfWork,
     name: str,
@@ -100,14 +108,24 @@ async def change_introduction_state(
     etag: str,
     meeting_at: datetime | None = None,
     firm_id: int | None = None,
+    company_id: int | None = None,
 ) -> domain.Introduction:
     """Moves an introduction and emits hub.investors.introduction.<state>. A partner (firm_id set) acts only
-    on its firm's introductions that were shared with it; any other is NOT_FOUND, as if it did not exist."""
+    on its firm's introductions that were shared with it, a founder (company_id set) only on their company's;
+    any other is NOT_FOUND, as if it did not exist. The company's answer, given by a program manager, needs a
+    reason and records whom it was for; its consent grants the firm what the introduction shares."""
     intro = await store.get_introduction(uow.conn, parse_name(name, "introductions"))
     if intro is None or (firm_id is not None and not intro.visible_to_firm(firm_id)):
         raise errors.NotFound("Introduction", name)
+    if company_id is not None and intro.company_id != company_id:
+        raise errors.NotFound("Introduction", name)
     check_etag(etag, intro.etag)
-    moved, step = intro.transition(target, role=role, actor=uow.actor, reason=reason, at=now(), meeting_at=meeting_at)
+    by = domain.Acting(uow.actor, role, reason)
+    if target in domain.COMPANY_ANSWERS:
+        by = domain.acting_for(intro.company, actor=uow.actor, role=role, reason=reason)
+    moved, step = intro.transition(
+        target, role=role, actor=uow.actor, reason=reason, at=now(), meeting_at=meeting_at, on_behalf_of=by.on_behalf_of
+    )
     saved = await store.save_introduction(uow.conn, moved, step, expected_version=intro.version)
     event = ev.IntroductionStateChanged(
         introduction=convert.introduction_snapshot(saved),
@@ -116,8 +134,11 @@ async def change_introduction_state(
         actor=uow.actor,
         reason=step.reason,
         meeting_time=timestamp(saved.meeting_at) if target == domain.MEETING_HELD else None,
+        on_behalf_of=step.on_behalf_of,
     )
     await uow.emit(f"{SUBJECT}.introduction.{target.lower()}", saved.name, saved.version, event)
+    if target == domain.COMPANY_CONSENTED:
+        await sharing.grant_for_consent(uow, saved, by)
     return saved
 
 
@@ -127,35 +148,46 @@ async def update_directory(uow: UnitOfWork, company: domain.DirectoryCompany) ->
     return await store.upsert_directory_company(uow.conn, company)
 
 
-# What a partner sees: only its firm's introductions that the company consented to share
+# What a partner sees: only its firm's introductions that the company consented to share, and of the company
+# only the introduction's shared fields whose groups the company granted the firm (domain.visible_fields)
+
+
+async def _shown(conn: AsyncConnection, intros: Sequence[domain.Introduction]) -> list[Shared]:
+    companies = await store.directory_by_id(conn, [i.company_id for i in intros])
+    grants = await store.granted_groups(conn, [(i.company_id, i.firm_id) for i in intros])
+    granted = [grants.get((i.company_id, i.firm_id), ()) for i in intros]
+    return [
+        (i, companies.get(i.company_id), domain.visible_fields(i.shared_fields, g))
+        for i, g in zip(intros, granted, strict=True)
+    ]
 
 
 async def shared_with(db: Database, intro: domain.Introduction) -> Shared:
     async with db.read() as conn:
-        return intro, await store.get_directory_company(conn, intro.company_id)
+        return (await _shown(conn, [intro]))[0]
 
 
 async def get_shared_introduction(db: Database, firm_id: int, intro_id: int, name: str) -> Shared:
     async with db.read() as conn:
         intro = await store.get_introduction(conn, intro_id)
-    if intro is None or not intro.visible_to_firm(firm_id):
-        raise errors.NotFound("Introduction", name)
-    return await shared_with(db, intro)
+        if intro is None or not intro.visible_to_firm(firm_id):
+            raise errors.NotFound("Introduction", name)
+        return (await _shown(conn, [intro]))[0]
 
 
 async def list_shared_introductions(
     db: Database, firm_id: int, terms: Terms, *, size: int, token: str
 ) -> tuple[list[Shared], str]:
-    companies: dict[int, domain.DirectoryCompany] = {}
+    shown: dict[int, Shared] = {}
 
     async def fetch(conn: AsyncConnection, before: int | None, limit: int) -> list[domain.Introduction]:
         states = terms.get("state")
         found = await store.shared_introductions(conn, firm_id=firm_id, states=states, before=before, limit=limit)
-        companies.update(await store.directory_by_id(conn, [i.company_id for i in found[:size]]))
+        shown.update((s[0].id, s) for s in await _shown(conn, found[:size]))
         return found
 
     found, next_token = await paged(db, f"partner|{sorted(terms.items())}", token, size, fetch)
-    return [(i, companies.get(i.company_id)) for i in found], next_token
+    return [shown[i.id] for i in found], next_token
 
 
 # Matching

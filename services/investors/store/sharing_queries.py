@@ -1,0 +1,68 @@
+"""Sharing grants (what a company lets each firm see) and the access log of partner reads: queries that
+return domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.rows import JSON_TUPLE, Rows, json_codec
+from services.investors.domain import CompanyRead, SharingGrant
+from services.investors.store.tables import company_reads, sharing_grants
+
+ASCII_TUPLE = json_codec(tuple, list, ascii=True)
+GRANTS = Rows(sharing_grants, SharingGrant, codecs={"field_groups": ASCII_TUPLE})
+READS = Rows(company_reads, CompanyRead, codecs={"introductions": JSON_TUPLE, "field_groups": ASCII_TUPLE})
+
+
+async def get_grant(conn: AsyncConnection, company_id: int, firm_id: int, *, lock: bool = False) -> SharingGrant | None:
+    g = sharing_grants.c
+    query = GRANTS.select(g.company_id == company_id, g.firm_id == firm_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    return GRANTS.load(row) if row else None
+
+
+Pair = tuple[int, int]  # (company, firm)
+
+
+async def granted_groups(conn: AsyncConnection, pairs: Iterable[Pair]) -> dict[Pair, tuple[str, ...]]:
+    """The groups each (company, firm) pair's active grant holds; a pair without one is absent."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    g = sharing_grants.c
+    query = GRANTS.select(
+        g.revoked_at.is_(None), g.company_id.in_({c for c, _ in wanted}), g.firm_id.in_({f for _, f in wanted})
+    )
+    found = [GRANTS.load(row) for row in await conn.execute(query)]
+    return {(x.company_id, x.firm_id): x.field_groups for x in found if (x.company_id, x.firm_id) in wanted}
+
+
+async def company_grants(
+    conn: AsyncConnection, company_id: int, *, show_revoked: bool, after: int | None, limit: int
+) -> list[SharingGrant]:
+    g = sharing_grants.c
+    where = [g.company_id == company_id] + ([] if show_revoked else [g.revoked_at.is_(None)])
+    return await GRANTS.list(conn, *where, after=after, limit=limit)
+
+
+async def insert_grant(conn: AsyncConnection, grant: SharingGrant) -> SharingGrant:
+    return await GRANTS.insert(conn, grant)
+
+
+async def save_grant(conn: AsyncConnection, grant: SharingGrant, *, expected_version: int) -> SharingGrant:
+    return await GRANTS.save(conn, grant, expected_version=expected_version)
+
+
+async def add_company_reads(conn: AsyncConnection, reads: Iterable[CompanyRead]) -> None:
+    await READS.insert_many(conn, reads)
+
+
+async def company_reads_of(
+    conn: AsyncConnection, company_id: int, firms: list[int] | None, *, before: int | None, limit: int
+) -> list[CompanyRead]:
+    """The company's access log, newest first."""
+    r = company_reads.c
+    where = [r.company_id == company_id] + ([r.firm_id.in_(firms)] if firms is not None else [])
+    return await READS.list(conn, *where, after=before, limit=limit, descending=True)
