@@ -61,10 +61,40 @@ def mentors_list(
         return
     rows = [
         (m.name.removeprefix("mentors/"), m.korean_name, short(cpb.MentorKind, m.kind, "MENTOR_KIND").lower(),
-         m.affiliation, ", ".join(m.expertise), m.time_zone)
+         m.affiliation, ", ".join(m.expertise), m.time_zone, MENTOR_STATES.get(m.state, ""))
         for m in found
     ]  # fmt: skip
-    print_table(f"mentors ({len(found)})", ["id", "이름", "kind", "affiliation", "expertise", "zone"], rows)
+    columns = ["id", "이름", "kind", "affiliation", "expertise", "zone", "상태 state"]
+    print_table(f"mentors ({len(found)})", columns, rows)
+
+
+MENTOR_STATES = {cpb.MENTOR_STATE_ACTIVE: "활성 active", cpb.MENTOR_STATE_INACTIVE: "비활성 inactive"}
+MentorArgument = Annotated[str, typer.Argument(metavar="MENTOR", help="3 or mentors/3")]
+
+
+@mentors_app.command("deactivate")
+def mentors_deactivate(
+    hub: Client,
+    mentor: MentorArgument,
+    reason: Annotated[str, typer.Option(help="이유 (why; required, kept with the mentor)")] = "",
+) -> None:
+    """멘토를 비활성화합니다: 예약할 수 없고, 로그인 신원과 토큰이 모두 종료됩니다 (deactivate a mentor: no
+    booking, and their sign-in identities and tokens end)."""
+    request = cpb.DeactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
+    done = hub.call(hub.consulting.DeactivateMentor, request)
+    hub.say(done, f"비활성화함 (deactivated) {done.name}: {done.korean_name}; "
+                  "예약 불가, 로그인 종료 (cannot be booked; sign-in ended)")  # fmt: skip
+
+
+@mentors_app.command("reactivate")
+def mentors_reactivate(
+    hub: Client, mentor: MentorArgument, reason: Annotated[str, typer.Option(help="이유 (why)")] = ""
+) -> None:
+    """비활성화된 멘토를 다시 예약할 수 있게 합니다; 로그인은 새 초대가 필요합니다 (make a mentor bookable again;
+    signing in takes a new invitation)."""
+    request = cpb.ReactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
+    done = hub.call(hub.consulting.ReactivateMentor, request)
+    hub.say(done, f"다시 활성화함 (reactivated) {done.name}: {done.korean_name}")
 
 
 # sessions
@@ -214,6 +244,37 @@ def sessions_complete(
     show_sessions(hub, f"completed {done.session.name}", [done.session])
     if done.action_items:
         print_table("action items", ACTION_COLUMNS, (action_row(a) for a in done.action_items))
+
+
+FITS = {
+    "good-fit": cpb.SESSION_FIT_GOOD_FIT, "deciding": cpb.SESSION_FIT_STILL_DECIDING,
+    "not-a-fit": cpb.SESSION_FIT_NOT_A_FIT,
+}  # fmt: skip
+FIT_NAMES = {cpb.SESSION_FIT_GOOD_FIT: "잘 맞음", cpb.SESSION_FIT_STILL_DECIDING: "판단 중",
+             cpb.SESSION_FIT_NOT_A_FIT: "맞지 않음"}  # fmt: skip
+
+
+@sessions_app.command("feedback")
+def sessions_feedback(
+    hub: Client,
+    session: SessionArgument,
+    rating: Annotated[int, typer.Option(help="평점 1-4 (the founder's rating)")],
+    fit: Annotated[str, typer.Option(help="적합성 (fit): good-fit 잘 맞음, deciding 판단 중, not-a-fit 맞지 않음")],
+    reason: Annotated[str, typer.Option(help="대리 기록 사유 (why you record it for the founder; required)")] = "",
+    comment: Annotated[str, typer.Option(help="창업자의 의견 (the founder's words)")] = "",
+) -> None:
+    """창업자를 대신해 완료된 세션의 피드백을 기록합니다 (record a founder's feedback on a completed session on
+    their behalf; it shows who recorded it and why)."""
+    if fit.strip().lower().replace("_", "-") not in FITS:
+        fail(f"알 수 없는 적합성 (unknown fit) {fit!r}: {', '.join(FITS)}", 3)
+    request = cpb.RecordSessionFeedbackRequest(
+        name=args.name("sessions", session), rating=rating, fit=FITS[fit.strip().lower().replace("_", "-")],
+        comment=comment, reason=reason,
+    )  # fmt: skip
+    done = hub.call(hub.consulting.RecordSessionFeedback, request)
+    given = done.feedback
+    hub.say(done, f"피드백 기록함 (feedback recorded) {done.name}: {given.rating}점, {FIT_NAMES[given.fit]}; "
+                  f"기록자 (by) {given.actor}, 사유 (reason) {given.reason}")  # fmt: skip
 
 
 # action items

@@ -78,6 +78,12 @@ def consulting_figures(hub: Client) -> dict[str, Any]:
         "sessions_by_type": {t.display_name: t.completed for t in stats.sessions_by_type},
         "action_items_open": stats.open_action_items,
         "action_items_overdue": stats.overdue_action_items,
+        # Share of completed sessions the founder rated within 48 hours (target 80 %).
+        "session_feedback": {
+            "due": stats.feedback_due,
+            "rated on time": stats.feedback_on_time,
+            "percent": stats.feedback_completion_percent,
+        },
     }
 
 
@@ -180,6 +186,9 @@ def command(hub: Client) -> None:
         print_table("sessions held by type", ["type", "completed"], sorted(figures["sessions_by_type"].items()))
         overdue = (figures["action_items_open"], figures["action_items_overdue"])
         print_table("action items", ["open", "overdue"], [overdue])
+        rated = figures["session_feedback"]
+        print_table("session feedback within 48 h (target 80 %)", ["due", "rated on time", "%"],
+                    [(rated["due"], rated["rated on time"], f"{rated['percent']:.0f}")])  # fmt: skip
     if "follow_ups" in figures:
         print_table("follow-ups", ["", "count"], list(figures["follow_ups"].items()))
     if missing:

@@ -14,6 +14,7 @@ from hubcore.convert import calendar_date
 from hubcore.db import UnitOfWork
 from hubcore.events import ConsumerSpec
 from hubcore.requests import parse_name
+from services.companies.access import usecases as access
 from services.companies.program.domain import SupportGrant
 from services.companies.program.domain.support import TECHNICAL_CATEGORIES
 from services.companies.program.store import support as support_store
@@ -81,10 +82,25 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     )  # fmt: skip
 
 
+async def end_mentor_identities(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """hub.consulting.mentor.deactivated: the mentor's sign-in identities end and their tokens are revoked (the
+    revocations travel as hub.ops.access_token.revoked to every service). Redelivered, it finds none left."""
+    assert isinstance(payload, consulting_events.MentorDeactivated)
+    mentor = payload.mentor.name or envelope.subject_id
+    parse_name(mentor, "mentors", "mentor.name")
+    who = f" by {envelope.actor}" if envelope.actor else ""
+    await access.mentor_gone(uow, mentor, f"{mentor} was deactivated{who}: {payload.reason}"[:500])
+
+
 CONSUMERS = [
     ConsumerSpec(durable="companies-stats", subjects=["hub.companies.company.>"], handler=project_company),
     ConsumerSpec(durable="companies-funding", subjects=["hub.investors.round.closed"], handler=count_closed_round),
     ConsumerSpec(
         durable="companies-consultations", subjects=["hub.consulting.session.completed"], handler=count_consultation
+    ),
+    ConsumerSpec(
+        durable="companies-mentor-identities",
+        subjects=["hub.consulting.mentor.deactivated"],
+        handler=end_mentor_identities,
     ),
 ]

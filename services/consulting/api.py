@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeAlias, TypeVar
 
 import grpc
@@ -40,6 +40,25 @@ I = TypeVar("I", bound=Numbered)  # noqa: E741
 def _page(request: Any, query_key: str, types: tuple[type, ...] = (int,)) -> tuple[int, list[Any] | None]:
     """The page size and the position after which the page starts (by default, the last row id seen)."""
     return page_size(request.page_size), PageTokens.decode(request.page_token, query_key, types)
+
+
+def _new_items(messages: Sequence[pb.NewActionItem]) -> list[tuple[str, str, date]]:
+    """The action items a session left, checked (description, owner, due date)."""
+    return [
+        domain.new_action_item(
+            index=i,
+            description=item.description,
+            owner=item.owner,
+            due_date=calendar_date(item.due_date, f"action_items[{i}].due_date"),
+        )
+        for i, item in enumerate(messages)
+    ]
+
+
+def _completed(held: sessions.Held, items: Sequence[domain.ActionItem]) -> pb.CompleteSessionResponse:
+    return pb.CompleteSessionResponse(
+        session=convert.session_pb(*held), action_items=[convert.action_item_pb(a) for a in items]
+    )
 
 
 class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
@@ -91,9 +110,10 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     async def ListMentors(self, request: pb.ListMentorsRequest, context: Context) -> pb.ListMentorsResponse:
         terms, query_key = convert.mentor_filter(request.filter)
         kinds, tags = terms.get("kind", []), terms.get("expertise", [])
+        active = [state == domain.ACTIVE for state in terms.get("state", [])]
         page, token = await self._by_id(
             request, query_key, lambda after, limit: resources.list_mentors(
-                self.db, kinds=kinds, tags=tags, after=after, limit=limit)
+                self.db, kinds=kinds, tags=tags, active=active, after=after, limit=limit)
         )  # fmt: skip
         return pb.ListMentorsResponse(mentors=[convert.mentor_pb(m) for m in page], next_page_token=token)
 
@@ -103,6 +123,16 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         async with self._write() as uow:
             updated = await resources.update_mentor(uow, mentor, request.mentor.etag, changes)
         return convert.mentor_pb(updated)
+
+    async def DeactivateMentor(self, request: pb.DeactivateMentorRequest, context: Context) -> pb.Mentor:
+        mentor = ref(request.name, "mentors")
+        deactivate = lambda uow: resources.deactivate_mentor(uow, mentor, request.etag, request.reason)  # noqa: E731
+        return convert.mentor_pb(await self._in_write(deactivate))
+
+    async def ReactivateMentor(self, request: pb.ReactivateMentorRequest, context: Context) -> pb.Mentor:
+        mentor = ref(request.name, "mentors")
+        reactivate = lambda uow: resources.reactivate_mentor(uow, mentor, request.etag, clean(request.reason))  # noqa: E731
+        return convert.mentor_pb(await self._in_write(reactivate))
 
     # Availability exceptions
 
@@ -235,21 +265,27 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         return convert.session_pb(*await self._in_write(lambda uow: sessions.mark_no_show(uow, session, request.etag)))
 
     async def CompleteSession(self, request: pb.CompleteSessionRequest, context: Context) -> pb.CompleteSessionResponse:
-        session = ref(request.name, "sessions")
-        wanted = [
-            domain.new_action_item(
-                index=i,
-                description=item.description,
-                owner=item.owner,
-                due_date=calendar_date(item.due_date, f"action_items[{i}].due_date"),
-            )
-            for i, item in enumerate(request.action_items)
-        ]
+        session, wanted = ref(request.name, "sessions"), _new_items(request.action_items)
         async with self._write() as uow:
             held, items = await sessions.complete_session(uow, session, request.etag, request.notes, wanted)
-        return pb.CompleteSessionResponse(
-            session=convert.session_pb(*held), action_items=[convert.action_item_pb(a) for a in items]
-        )
+        return _completed(held, items)
+
+    async def RecordSessionNotes(
+        self, request: pb.RecordSessionNotesRequest, context: Context
+    ) -> pb.CompleteSessionResponse:
+        session, wanted = ref(request.name, "sessions"), _new_items(request.action_items)
+        async with self._write() as uow:
+            held, items = await sessions.record_notes(uow, session, request.etag, request.notes, wanted)
+        return _completed(held, items)
+
+    async def RecordSessionFeedback(self, request: pb.RecordSessionFeedbackRequest, context: Context) -> pb.Session:
+        session = ref(request.name, "sessions")
+        answer = sessions.FeedbackAnswer(
+            rating=request.rating, fit=enum_short(pb.SessionFit, "SESSION_FIT", request.fit), comment=request.comment,
+            reason=request.reason,
+        )  # fmt: skip
+        record = lambda uow: sessions.record_feedback(uow, session, request.etag, answer)  # noqa: E731
+        return convert.session_pb(*await self._in_write(record))
 
     # Action items
 

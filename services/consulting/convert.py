@@ -50,9 +50,14 @@ def _when(raw: str) -> datetime:
 
 
 def mentor_filter(text: str) -> tuple[dict[str, list[str]], str]:
-    """(kind, expertise) terms of ListMentors, and the page tokens' query key."""
+    """(kind, expertise, state) terms of ListMentors, and the page tokens' query key."""
     terms = parse_filter(
-        text, {"expertise": lambda v: clean(v).casefold(), "kind": short_value(pb.MentorKind, "MENTOR_KIND")}
+        text,
+        {
+            "expertise": lambda v: clean(v).casefold(),
+            "kind": short_value(pb.MentorKind, "MENTOR_KIND"),
+            "state": short_value(pb.MentorState, "MENTOR_STATE"),
+        },
     )
     return terms, f"mentors|{sorted(terms.items())}"
 
@@ -187,7 +192,10 @@ session_type_pb = Writer(pb.SessionType, domain.SessionType)
 
 
 SESSION_REFS = {"company": "companies", "mentor": "mentors", "session_type": "sessionTypes", "room": "rooms"}
-_session = Writer(pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval}, skip=("history",))
+_session = Writer(
+    pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval}, skip=("history", "feedback")
+)
+feedback_pb = Writer(pb.SessionFeedback, domain.Feedback)
 change_pb = Writer(
     pb.SessionChange,
     domain.SessionChange,
@@ -206,8 +214,12 @@ _snapshot = Writer(
 )
 
 
-def session_pb(s: domain.Session, history: list[domain.SessionChange] | None = None) -> pb.Session:
-    return _session(s, history=[change_pb(c) for c in history or []])
+def session_pb(
+    s: domain.Session, history: list[domain.SessionChange] | None = None, feedback: domain.Feedback | None = None
+) -> pb.Session:
+    return _session(
+        s, history=[change_pb(c) for c in history or []], feedback=feedback_pb(feedback) if feedback else None
+    )
 
 
 def session_snapshot(s: domain.Session, mentor: domain.Mentor, kind: domain.SessionType) -> ev.SessionSnapshot:
@@ -331,4 +343,8 @@ def stats_pb(figures: domain.Stats) -> pb.ConsultingStats:
         mentors=figures.mentors,
         open_action_items=figures.open_action_items,
         overdue_action_items=figures.overdue_action_items,
+        feedback_due=figures.feedback_due,
+        feedback_on_time=figures.feedback_on_time,
+        feedback_completion_percent=figures.feedback_completion_percent,
+        active_mentors=figures.active_mentors,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hub.consulting.v1 import consulting_pb2 as pb
 
 from hubcore.requests import Check, Rules, email, length, max_items, required
-from hubcore.server import ADMIN, MENTOR, Bound, also_for_services
+from hubcore.server import ADMIN, FOUNDER, MENTOR, SERVICE, Bound, also_for_services
 from services.consulting import domain
 
 MENTOR_FIELDS: dict[str, list[Check]] = {
@@ -38,6 +38,8 @@ RULES: dict[type, Rules] = {
             **REQUEST_ID,
         }
     ),
+    pb.DeactivateMentorRequest: Rules({"name": [required], "reason": [required, length(1, 500)]}),
+    pb.ReactivateMentorRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
     pb.ListAvailabilityExceptionsRequest: Rules({"mentor": [required]}),
     pb.DeleteAvailabilityExceptionRequest: Rules({"name": [required]}),
     pb.CreateRoomRequest: Rules(
@@ -66,6 +68,16 @@ RULES: dict[type, Rules] = {
     pb.CancelSessionRequest: Rules({"name": [required], "reason": [required, length(1, 500)]}),
     pb.MarkSessionNoShowRequest: Rules({"name": [required]}),
     pb.CompleteSessionRequest: Rules({"name": [required], "action_items": [max_items(50)]}),
+    pb.RecordSessionNotesRequest: Rules({"name": [required], "notes": [required], "action_items": [max_items(50)]}),
+    pb.RecordSessionFeedbackRequest: Rules(
+        {
+            "name": [required],
+            "rating": [required],
+            "fit": [required],
+            "comment": [length(0, 2000)],
+            "reason": [length(0, 500)],
+        }
+    ),
     pb.GetActionItemRequest: Rules({"name": [required]}),
     pb.ListActionItemsRequest: Rules({"filter": [length(0, 500)]}),
     pb.CompleteActionItemRequest: Rules({"name": [required]}),
@@ -96,8 +108,17 @@ ROLES = also_for_services(
     "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
     "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
 )  # fmt: skip
-# Mentors read their own record and keep their own availability exceptions (their token's mentor).
+# Mentors read their own record, set their own week and time zone (use case: those fields only) and keep their own
+# availability exceptions (their token's mentor).
 ROLES["GetMentor"] |= {Bound(MENTOR, "name")}
+ROLES["UpdateMentor"] = frozenset({ADMIN, Bound(MENTOR, "mentor.name")})
 ROLES["ListAvailabilityExceptions"] |= {Bound(MENTOR, "mentor")}
 ROLES["CreateAvailabilityException"] = frozenset({ADMIN, Bound(MENTOR, "availability_exception.mentor")})
+# Where the request names a session or an exception, the use case checks it is the caller's (usecases.booking:
+# load_session, own_sessions; resources.delete_exception): another mentor's or company's is NOT_FOUND to them.
+ROLES["DeleteAvailabilityException"] = frozenset({ADMIN, MENTOR})
+ROLES["GetSession"] = ROLES["ListSessions"] = frozenset({ADMIN, SERVICE, FOUNDER, MENTOR})
+for _method in ("CompleteSession", "RecordSessionNotes", "MarkSessionNoShow"):
+    ROLES[_method] = frozenset({ADMIN, MENTOR})  # the sessions they lead
+ROLES["RecordSessionFeedback"] = frozenset({ADMIN, FOUNDER})  # a program manager with a reason (use case)
 DEFAULT_ROLES = frozenset({ADMIN})

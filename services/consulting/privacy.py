@@ -6,7 +6,8 @@ says a company or a person was erased.
 - hub.companies.company.erased (the directory consumer, in order with the company's other events): the
   directory entry becomes the tombstone; the company's sessions keep their times, mentor, room, type and
   state (the calendar and the hub's consultation figures stay true) but lose agenda, notes, cancel reason
-  and the reasons of their changes; its action items lose description and owner.
+  and the reasons of their changes; its action items lose description and owner; its founders' feedback loses
+  its comment and the reason a program manager gave (the rating and the fit stay, counted in the figures).
 - hub.companies.person.erased (consumer consulting-erasures): the event carries no name; registrations
   and action items whose participant name, email or owner hash to one of its contact digests are emptied
   (the registration stays, counted in the program's figures).
@@ -42,7 +43,7 @@ from services.consulting import store
 SERVICES = [consulting_pb2.DESCRIPTOR.services_by_name["ConsultingService"]]
 RESPONSES = response_types(*SERVICES)
 # The free text emptied with a company, in its rows and in the events and stored responses about it.
-COMPANY_TEXT = ("agenda", "notes", "reason", "description", "owner")
+COMPANY_TEXT = ("agenda", "notes", "reason", "description", "owner", "comment")
 
 
 async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
@@ -56,6 +57,7 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
         conn, store.sessions, store.sessions.c.company_id == number, store.session_changes.c.session_id
     )
     found += await rows(conn, store.action_items, store.action_items.c.company_id == number)
+    found += await rows(conn, store.session_feedback, store.session_feedback.c.company_id == number)
     found += await rows(conn, store.bookings, store.bookings.c.resource == name)
     found += await rows(conn, store.registrations, store.registrations.c.company_id == number)
     return found
@@ -90,6 +92,8 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     if ids:
         await conn.execute(store.sessions.update().where(s.id.in_(ids)).values(agenda="", notes="", cancel_reason=""))
         await conn.execute(store.session_changes.update().where(c.session_id.in_(ids)).values(reason=""))
+    feedback = store.session_feedback
+    await conn.execute(feedback.update().where(feedback.c.company_id == number).values(comment="", reason=""))
     owners = list((await conn.execute(sa.select(a.owner).where(a.company_id == number).distinct())).scalars())
     await conn.execute(store.action_items.update().where(a.company_id == number).values(description="", owner=ERASED))
     values = distinct_values(*values, *(o for o in owners if o != ERASED))
@@ -121,9 +125,9 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
             if owner != name:
                 found.add(owner)
             await conn.execute(store.action_items.update().where(a.id == item_id).values(owner=ERASED))
-    s, c = store.sessions.c, store.session_changes.c
+    s, c, f = store.sessions.c, store.session_changes.c, store.session_feedback.c
     texts = ((store.sessions, (s.agenda, s.notes, s.cancel_reason)), (store.action_items, (a.description,)),
-             (store.session_changes, (c.reason,)))  # fmt: skip
+             (store.session_changes, (c.reason,)), (store.session_feedback, (f.comment, f.reason)))  # fmt: skip
     found |= await erase_by_digest(conn, texts, payload.salt, digests)
     if found:
         await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)

@@ -113,6 +113,8 @@ class Handlers:
             "hub.consulting.action_item.created": self.action_item_created,
             "hub.consulting.action_item.completed": self.action_item_completed,
             "hub.consulting.action_item.overdue": self.action_item_overdue,
+            "hub.consulting.session.notes_recorded": self.session_notes,
+            "hub.consulting.session.feedback_recorded": self.session_feedback,
         }
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -288,6 +290,29 @@ class Handlers:
         if envelope.type.endswith(".completed"):
             await store.remember_entity(uow.conn, f"{snapshot.name}/completion", 1, payload.SerializeToString())
             await self.plan_recap(uow.conn, snapshot.name, occurred(envelope, self.clock))
+            if isinstance(payload, consulting_ev.SessionCompleted) and payload.HasField("notes_due_time"):
+                due = payload.notes_due_time.ToDatetime(tzinfo=UTC)
+                await apply(uow.conn, [rules.session_notes_nudge(view, due, cfg=self.cfg)])
+
+    async def session_notes(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """The mentor wrote the notes after the completion: no nudge."""
+        assert isinstance(payload, consulting_ev.SessionNotesRecorded)
+        await store.remember_entity(
+            uow.conn, payload.session.name, envelope.version, payload.session.SerializeToString()
+        )
+        await apply(uow.conn, [rules.notes_recorded(await self.session_view(uow.conn, payload.session))])
+
+    async def session_feedback(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A low rating or "not a fit" goes to the program managers."""
+        assert isinstance(payload, consulting_ev.SessionFeedbackRecorded)
+        await store.remember_entity(
+            uow.conn, payload.session.name, envelope.version, payload.session.SerializeToString()
+        )
+        view = await self.session_view(uow.conn, payload.session)
+        extra = {"comment": payload.comment, "actor": payload.actor, "reason": payload.reason}
+        at = occurred(envelope, self.clock)
+        actions = rules.session_feedback(view, payload.rating, payload.fit, extra, now=at, cfg=self.cfg)
+        await apply(uow.conn, actions)
 
     async def plan_recap(self, conn: AsyncConnection, session: str, completed_at: datetime) -> None:
         """The recap, with the action items known so far (planning it again while pending updates it)."""

@@ -35,6 +35,8 @@ COMPANY_STATUS_NOTE = "company.status_note"
 SESSION_REMINDER_24H = "session.reminder_24h"
 SESSION_REMINDER_1H = "session.reminder_1h"
 SESSION_RECAP = "session.recap"
+SESSION_NOTES_NUDGE = "session.notes_nudge"
+SESSION_FEEDBACK_FOLLOW_UP = "session.feedback_follow_up"
 ACTION_ITEM_REMINDER = "action_item.reminder"
 ACTION_ITEM_OVERDUE = "action_item.overdue"
 ACTION_ITEM_ESCALATION = "action_item.escalation"
@@ -55,6 +57,8 @@ RULES: dict[str, str] = {
     SESSION_REMINDER_24H: "a reminder to the company and the mentor 24 hours before a session",
     SESSION_REMINDER_1H: "a reminder to the company and the mentor 1 hour before a session",
     SESSION_RECAP: "the notes and action items of a completed session, to the company and the mentor",
+    SESSION_NOTES_NUDGE: "a nudge to the mentor whose notes of a completed session are still missing at 48 hours",
+    SESSION_FEEDBACK_FOLLOW_UP: "the program managers follow up a session rated 1 or a mentor found not a fit",
     ACTION_ITEM_REMINDER: "a reminder the day before an action item falls due",
     ACTION_ITEM_OVERDUE: "a nudge to the owner when an action item is overdue",
     ACTION_ITEM_ESCALATION: "a note to the program managers when an action item stays overdue past the grace period",
@@ -86,6 +90,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "close_date": "2026-11-30", "period": "2026-11", "due_day": "2026-12-07",
     "code": "042917", "link": "https://hub.example/sign-in?email=kim%40medi.kr", "invitation": True,
     "expire_at": "2026-12-01T06:15:00+00:00", "role": "FOUNDER", "scope_name": "메디AI", "display_name": "김서연",
+    "notes_due": "2026-12-03T07:00:00+00:00", "rating": 1, "fit": "NOT_A_FIT", "comment": "기대와 달랐습니다",
+    "actor": "founder:accessTokens/ab12", "reason": "",
 }  # fmt: skip
 
 
@@ -245,6 +251,31 @@ def session_recap(
     return Plan(SESSION_RECAP, session.name, "completed", due, (company_contacts(session.company),
                 recipient(session.mentor)), company=session.company, context=context,
                 expires_at=due + timedelta(hours=cfg.expire_after_hours))  # fmt: skip
+
+
+def session_notes_nudge(session: SessionView, notes_due: datetime, *, cfg: Config) -> Plan:
+    """A session completed without notes: a nudge to the mentor when they fall due (consulting says when: 48
+    hours after the completion), unless they are written by then (notes_recorded cancels it)."""
+    context = session.context() | {"notes_due": notes_due.isoformat()}
+    return Plan(SESSION_NOTES_NUDGE, session.name, "notes", notes_due, (recipient(session.mentor),),
+                company=session.company, expires_at=notes_due + timedelta(hours=cfg.expire_after_hours),
+                context=context)  # fmt: skip
+
+
+def notes_recorded(session: SessionView) -> Cancel:
+    return Cancel(session.name, (SESSION_NOTES_NUDGE,), reason="the mentor wrote the notes")
+
+
+def session_feedback(
+    session: SessionView, rating: int, fit: str, extra: dict[str, str], *, now: datetime, cfg: Config
+) -> list[Action]:
+    """A founder's rating of 1 or "not a fit" is followed up by the program managers, at once (extra: the
+    comment, who recorded it and why, for the note)."""
+    if rating != 1 and fit != "NOT_A_FIT":
+        return []
+    context = session.context() | {"rating": rating, "fit": fit} | extra
+    return [Plan(SESSION_FEEDBACK_FOLLOW_UP, session.name, "feedback", now, (MANAGERS,), company=session.company,
+                 expires_at=now + timedelta(hours=cfg.expire_after_hours), context=context)]  # fmt: skip
 
 
 def _morning(day: date) -> datetime:

@@ -30,7 +30,14 @@ from tests.conftest import (
     RunningNotifications,
     eventually,
 )
-from tests.integration.consulting_world import future_monday, interval, make_mentor, make_type, schedule_request
+from tests.integration.consulting_world import (
+    earlier_today,
+    future_monday,
+    interval,
+    make_mentor,
+    make_type,
+    schedule_request,
+)
 
 COMPANY_KO = "쀍뛝바이오"
 COMPANY_EN = "Qorvexa Biolabs"
@@ -117,6 +124,18 @@ async def spread(
         schedule_request(company.name, mentor, kind, start, agenda=agenda, request_id="privacy-session"),
         metadata=ADMIN,
     )
+    # ... and a held one, rated 1 by a program manager on the founder's behalf, the comment naming them
+    held = await consulting.consulting.ScheduleSession(
+        schedule_request(company.name, mentor, kind, earlier_today(), request_id="privacy-held"), metadata=ADMIN
+    )
+    await consulting.consulting.CompleteSession(kpb.CompleteSessionRequest(name=held.name), metadata=ADMIN)
+    await consulting.consulting.RecordSessionFeedback(
+        kpb.RecordSessionFeedbackRequest(
+            name=held.name, rating=1, fit=kpb.SESSION_FIT_NOT_A_FIT, comment=f"{PERSON_KO} 대표: 기대와 달랐음",
+            reason=f"{PERSON_KO} 대표가 전화로 전함",
+        ),
+        metadata=ADMIN,
+    )  # fmt: skip
     program = await consulting.consulting.CreateProgram(
         kpb.CreateProgramRequest(
             program=kpb.Program(
@@ -237,7 +256,8 @@ async def test_export_and_erase_leave_no_copy(
     sessions = await consulting.consulting.ListSessions(
         kpb.ListSessionsRequest(filter=f"company={company}"), metadata=ADMIN
     )
-    assert len(sessions.sessions) == 1 and not sessions.sessions[0].agenda
+    assert len(sessions.sessions) == 2 and not any(s.agenda or s.feedback.comment for s in sessions.sessions)
+    assert [s.feedback.rating for s in sessions.sessions if s.HasField("feedback")] == [1]  # the figure stays
     from services.notifications import store as n
 
     async with notifications.runtime.db.read() as conn:

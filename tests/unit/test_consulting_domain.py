@@ -243,6 +243,63 @@ def test_new_session_takes_the_types_duration_and_buffers() -> None:
     ]
 
 
+def test_notes_come_with_the_completion_or_once_after_it() -> None:
+    done = session().complete("  ", LATER)
+    assert (done.completed_at, done.notes_at, done.notes) == (LATER, None, "")
+    written = done.record_notes(" 경량화 논의 ", LATER + timedelta(hours=3))
+    assert (written.notes, written.notes_at, written.version) == (
+        "경량화 논의",
+        LATER + timedelta(hours=3),
+        done.version + 1,
+    )
+    with pytest.raises(FailedPrecondition, match="has its notes already"):
+        written.record_notes("다시", LATER)
+    with pytest.raises(FailedPrecondition, match="has its notes already"):
+        session().complete("처음부터", LATER).record_notes("다시", LATER)
+    with pytest.raises(FailedPrecondition, match="completed session"):
+        session().record_notes("아직", LATER)
+    with pytest.raises(InvalidArgument):
+        done.record_notes(" ", LATER)
+
+
+def test_feedback_is_on_a_completed_session_on_time_within_48_hours_and_a_manager_needs_a_reason() -> None:
+    done = session().complete("notes", LATER)
+
+    def give(at: datetime, **overrides: Any) -> domain.Feedback:
+        values: dict[str, Any] = {"rating": 1, "fit": "GOOD_FIT", "comment": " 별로 ", "actor": "founder:x",
+                                  "reason": "", "on_behalf": False, "at": at} | overrides  # fmt: skip
+        return domain.new_feedback(done, **values)
+
+    first = give(LATER + timedelta(hours=48))
+    assert first.on_time and first.needs_follow_up and first.comment == "별로"
+    assert not give(LATER + timedelta(hours=48, seconds=1)).on_time
+    assert not give(LATER, rating=3, fit="STILL_DECIDING").needs_follow_up
+    assert give(LATER, rating=4, fit="NOT_A_FIT").needs_follow_up
+    assert give(LATER, on_behalf=True, reason=" 전화로 받음 ").reason == "전화로 받음"
+    with pytest.raises(InvalidArgument) as caught:
+        give(LATER, rating=5, fit="", on_behalf=True)
+    assert [f for f, _ in caught.value.violations] == ["rating", "fit", "reason"]
+    with pytest.raises(FailedPrecondition, match="completed session"):
+        domain.new_feedback(session(), rating=3, fit="GOOD_FIT", comment="", actor="", reason="", on_behalf=False,
+                            at=LATER)  # fmt: skip
+
+
+def test_a_deactivated_mentor_cannot_be_booked_until_reactivated() -> None:
+    m = mentor()
+    m.check_bookable()
+    away = m.deactivate(" 퇴임 ", LATER)
+    assert (away.active, away.state, away.deactivation_reason, away.version) == (False, "INACTIVE", "퇴임", 2)
+    with pytest.raises(FailedPrecondition, match="inactive"):
+        away.check_bookable()
+    with pytest.raises(FailedPrecondition, match="already inactive"):
+        away.deactivate("again", LATER)
+    back = away.reactivate()
+    back.check_bookable()
+    assert (back.state, back.deactivated_at, back.deactivation_reason) == ("ACTIVE", None, "")
+    with pytest.raises(FailedPrecondition, match="already active"):
+        back.reactivate()
+
+
 def test_action_items_fall_overdue_after_their_due_date() -> None:
     item = domain.ActionItem(1, 4, 2, 1, "IR 자료 보완", "김서연", date(2026, 3, 10))
     assert not item.is_overdue(date(2026, 3, 10)) and item.is_overdue(date(2026, 3, 11))

@@ -126,6 +126,30 @@ def test_the_recap_carries_notes_and_action_items_and_waits_for_them() -> None:
     ]
 
 
+def test_missing_notes_nudge_the_mentor_when_due_and_written_notes_cancel_the_nudge() -> None:
+    due = NOW + timedelta(hours=48)
+    nudge = rules.session_notes_nudge(session("COMPLETED"), due, cfg=CFG)
+    assert nudge.key == "session.notes_nudge:sessions/12:notes" and nudge.due_at == due
+    assert nudge.audience == ("recipient:mentors/4",) and nudge.context["notes_due"] == due.isoformat()
+    cancel = rules.notes_recorded(session("COMPLETED"))
+    assert cancel.entity == "sessions/12" and cancel.rules == (rules.SESSION_NOTES_NUDGE,)
+
+
+def test_a_rating_of_one_or_not_a_fit_goes_to_the_program_managers_and_nothing_else_does() -> None:
+    extra = {"comment": "기대와 달랐습니다", "actor": "founder:accessTokens/ab", "reason": ""}
+    for rating, fit in ((1, "GOOD_FIT"), (3, "NOT_A_FIT")):
+        [plan] = rules.session_feedback(session("COMPLETED"), rating, fit, extra, now=NOW, cfg=CFG)
+        assert isinstance(plan, domain.Plan) and plan.audience == (domain.MANAGERS,) and plan.due_at == NOW
+        assert plan.key == "session.feedback_follow_up:sessions/12:feedback"
+        assert (plan.context["rating"], plan.context["fit"], plan.context["comment"]) == (
+            rating,
+            fit,
+            "기대와 달랐습니다",
+        )
+    for rating, fit in ((2, "STILL_DECIDING"), (4, "GOOD_FIT"), (2, "GOOD_FIT")):
+        assert rules.session_feedback(session("COMPLETED"), rating, fit, extra, now=NOW, cfg=CFG) == []
+
+
 def item(owner: str = "people/7", due: date | None = date(2026, 12, 10)) -> rules.ActionItemView:
     return rules.ActionItemView("actionItems/5", "sessions/12", "companies/3", "벤치마크 정리", owner, due)
 

@@ -308,6 +308,12 @@ async def company_gone(uow: UnitOfWork, company: str, reason: str) -> None:
         await end_identity(uow, identity, reason, GONE)
 
 
+async def mentor_gone(uow: UnitOfWork, mentor: str, reason: str) -> None:
+    """A mentor deactivated in consulting (hub.consulting.mentor.deactivated): every identity bound to mentors/N
+    ends and its tokens are revoked everywhere, as for an archived company's founders."""
+    await company_gone(uow, mentor, reason)
+
+
 async def list_identities(
     db: Database, *, terms: Mapping[str, Sequence[object]], size: int, page_token: str
 ) -> tuple[Sequence[Identity], str]:

@@ -102,3 +102,11 @@ class Stats:
     mentors: int
     open_action_items: int
     overdue_action_items: int
+    active_mentors: int = 0
+    feedback_due: int = 0  # completed sessions whose 48 hours for feedback have passed
+    feedback_on_time: int = 0  # of those, rated within the 48 hours
+
+    @property
+    def feedback_completion_percent(self) -> float:
+        """The share of feedback_due rated on time, in percent (100 when none is due yet); the target is 80."""
+        return round(100.0 * self.feedback_on_time / self.feedback_due, 1) if self.feedback_due else 100.0

@@ -4,10 +4,10 @@ and the companies as this service knows them (a read model of the companies serv
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from hubcore.errors import InvalidArgument, refuse_if
+from hubcore.errors import FailedPrecondition, InvalidArgument, refuse_if
 from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
@@ -66,6 +66,40 @@ class Mentor(Versioned):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    deactivated_at: datetime | None = None  # by a program manager: nobody can book them
+    deactivation_reason: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def state(self) -> str:
+        return ACTIVE if self.active else INACTIVE
+
+    def deactivate(self, reason: str, at: datetime) -> Mentor:
+        if not self.active:
+            raise FailedPrecondition(f"{self.name} is already inactive", type_="MENTOR_STATE", subject=self.name)
+        return replace(self, deactivated_at=at, deactivation_reason=clean(reason), version=self.version + 1)
+
+    def reactivate(self) -> Mentor:
+        if self.active:
+            raise FailedPrecondition(f"{self.name} is already active", type_="MENTOR_STATE", subject=self.name)
+        return replace(self, deactivated_at=None, deactivation_reason="", version=self.version + 1)
+
+    def check_bookable(self) -> None:
+        """A deactivated mentor cannot be booked (nor a session of theirs moved)."""
+        if not self.active:
+            raise FailedPrecondition(
+                f"{self.name} is inactive ({self.deactivation_reason}) and cannot be booked",
+                type_="MENTOR_STATE", subject=self.name,
+            )  # fmt: skip
+
+
+ACTIVE, INACTIVE = "ACTIVE", "INACTIVE"  # mentors
+# What a mentor may change of their own record (UpdateMentor with a mentor's token); the rest is the program
+# managers'.
+SELF_MUTABLE = frozenset({"windows", "time_zone"})
 
 
 def check_mentor(mentor: Mentor) -> None:

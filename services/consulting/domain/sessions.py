@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.errors import FailedPrecondition, InvalidArgument, refuse_if
 from hubcore.resources import Versioned
 from hubcore.text import clean
 from services.consulting.domain.common import MAX_SESSION, MIN_SESSION, check_interval
@@ -47,6 +47,8 @@ class Session(Versioned):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
+    completed_at: datetime | None = None
+    notes_at: datetime | None = None  # when the notes were written (at completion or after)
 
     def holds(self) -> list[tuple[str, datetime, datetime]]:
         """The bookings this session holds: the mentor with the type's buffers, the company and the room
@@ -106,7 +108,74 @@ class Session(Versioned):
     def complete(self, notes: str, at: datetime) -> Session:
         self._move(COMPLETED)
         self._started(at, "completed")
-        return replace(self, state=COMPLETED, notes=notes.strip(), version=self.version + 1)
+        notes = notes.strip()
+        return replace(
+            self, state=COMPLETED, notes=notes, completed_at=at, notes_at=at if notes else None,
+            version=self.version + 1,
+        )  # fmt: skip
+
+    def record_notes(self, notes: str, at: datetime) -> Session:
+        """The notes of a completed session written after its completion (due within NOTES_DUE of it), once."""
+        if self.state != COMPLETED:
+            raise FailedPrecondition(
+                f"{self.name} is {self.state}; notes are written for a completed session",
+                type_="SESSION_STATE", subject=self.name,
+            )  # fmt: skip
+        if self.notes_at is not None or self.notes:
+            raise FailedPrecondition(f"{self.name} has its notes already", type_="NOTES_RECORDED", subject=self.name)
+        refuse_if((not notes.strip(), "notes", "is required"))
+        return replace(self, notes=notes.strip(), notes_at=at, version=self.version + 1)
+
+
+# The founder's feedback after a session, and the mentor's notes: both due within 48 hours of the completion.
+FEEDBACK_WINDOW = NOTES_DUE = timedelta(hours=48)
+FEEDBACK_TARGET_PERCENT = 80.0
+GOOD_FIT, STILL_DECIDING, NOT_A_FIT = "GOOD_FIT", "STILL_DECIDING", "NOT_A_FIT"
+FITS = (GOOD_FIT, STILL_DECIDING, NOT_A_FIT)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the founder thought of a completed session: a rating 1-4 and whether the mentor is a fit. actor
+    recorded it; reason says why when a program manager did, on the founder's behalf."""
+
+    id: int
+    session_id: int
+    company_id: int
+    mentor_id: int
+    rating: int
+    fit: str
+    comment: str = ""
+    actor: str = ""
+    reason: str = ""
+    on_time: bool = False  # within FEEDBACK_WINDOW of the completion
+    created_at: datetime | None = None
+
+    @property
+    def needs_follow_up(self) -> bool:
+        """A rating of 1 or "not a fit": the program managers follow it up."""
+        return self.rating == 1 or self.fit == NOT_A_FIT
+
+
+def new_feedback(
+    session: Session, *, rating: int, fit: str, comment: str, actor: str, reason: str, on_behalf: bool, at: datetime
+) -> Feedback:
+    """Feedback on a completed session; on_behalf: a program manager records it for the founder (reason needed)."""
+    refuse_if(
+        (not 1 <= rating <= 4, "rating", "must be 1 to 4"),
+        (fit not in FITS, "fit", "is required: GOOD_FIT, STILL_DECIDING or NOT_A_FIT"),
+        (on_behalf and not clean(reason), "reason", "is required when a program manager records a founder's feedback"),
+    )
+    if session.state != COMPLETED:
+        raise FailedPrecondition(
+            f"{session.name} is {session.state}; feedback is given on a completed session",
+            type_="SESSION_STATE", subject=session.name,
+        )  # fmt: skip
+    on_time = session.completed_at is not None and at - session.completed_at <= FEEDBACK_WINDOW
+    return Feedback(
+        id=0, session_id=session.id, company_id=session.company_id, mentor_id=session.mentor_id, rating=rating,
+        fit=fit, comment=comment.strip(), actor=actor, reason=clean(reason) if on_behalf else "", on_time=on_time,
+    )  # fmt: skip
 
 
 def new_session(

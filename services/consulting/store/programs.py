@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.rows import Rows, any_of
 from services.consulting import domain
 from services.consulting.domain import Program, Registration
-from services.consulting.store.tables import action_items, mentors, programs, registrations, session_types, sessions
+from services.consulting.store.tables import (
+    action_items,
+    mentors,
+    programs,
+    registrations,
+    session_feedback,
+    session_types,
+    sessions,
+)
 
 # Programs and registrations
 
@@ -63,14 +71,18 @@ async def attended_count(conn: AsyncConnection, program_id: int) -> int:
 # Dashboard figures
 
 
-async def stats(conn: AsyncConnection, on: date) -> domain.Stats:
-    s, t, r, p, a = sessions.c, session_types.c, registrations.c, programs.c, action_items.c
+async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> domain.Stats:
+    """The figures as of the day `on`; feedback counts the sessions completed before completed_before (whose
+    window for feedback has closed)."""
+    s, t, r, p, a, f = sessions.c, session_types.c, registrations.c, programs.c, action_items.c, session_feedback.c
     by_type = await conn.execute(
         sa.select(t.id, t.display_name, t.category, s.state, sa.func.count(s.id))
         .select_from(session_types.outerjoin(sessions, s.session_type_id == t.id))
         .group_by(t.id, t.display_name, t.category, s.state)
         .order_by(t.id)
     )
+
+    due = (s.state == domain.COMPLETED, s.completed_at < completed_before)
 
     async def count(query: sa.Select[Any]) -> int:
         return int((await conn.execute(query)).scalar_one())
@@ -90,4 +102,11 @@ async def stats(conn: AsyncConnection, on: date) -> domain.Stats:
         mentors=await count(sa.select(sa.func.count()).select_from(mentors)),
         open_action_items=await count(sa.select(sa.func.count()).where(a.state == domain.OPEN)),
         overdue_action_items=await count(sa.select(sa.func.count()).where(a.state == domain.OPEN, a.due_date < on)),
+        active_mentors=await count(sa.select(sa.func.count()).where(mentors.c.deactivated_at.is_(None))),
+        feedback_due=await count(sa.select(sa.func.count()).where(*due)),
+        feedback_on_time=await count(
+            sa.select(sa.func.count())
+            .select_from(sessions.join(session_feedback, f.session_id == s.id))
+            .where(*due, f.on_time.is_(True))
+        ),
     )

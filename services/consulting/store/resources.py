@@ -55,15 +55,19 @@ save_mentor = MENTORS.save
 
 
 async def mentors_with_tag(conn: AsyncConnection, tag: str, limit: int = 500) -> list[Mentor]:
-    return await MENTORS.list(conn, mentors.c.id.in_(EXPERTISE.owners(tag)), after=None, limit=limit)
+    """The active mentors with the tag (a deactivated one cannot be booked)."""
+    tagged = mentors.c.id.in_(EXPERTISE.owners(tag))
+    return await MENTORS.list(conn, tagged, mentors.c.deactivated_at.is_(None), after=None, limit=limit)
 
 
 async def list_mentors(
-    conn: AsyncConnection, *, kinds: list[str], tags: list[str], after: int | None, limit: int
+    conn: AsyncConnection, *, kinds: list[str], tags: list[str], active: list[bool], after: int | None, limit: int
 ) -> list[Mentor]:
-    """Mentors in id order, of any of kinds (all when empty) and tagged with every one of tags."""
+    """Mentors in id order, of any of kinds (all when empty), tagged with every one of tags, active or not
+    as each of `active` says."""
     where = any_of((mentors.c.kind, kinds or None))
     where += [mentors.c.id.in_(EXPERTISE.owners(t)) for t in tags]
+    where += [mentors.c.deactivated_at.is_(None) if a else mentors.c.deactivated_at.is_not(None) for a in active]
     return await MENTORS.list(conn, *where, after=after, limit=limit)
 
 
@@ -71,6 +75,7 @@ async def list_mentors(
 
 
 insert_exception = EXCEPTIONS.insert
+get_exception = EXCEPTIONS.get
 
 
 async def exceptions_between(

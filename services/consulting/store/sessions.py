@@ -13,8 +13,15 @@ from hubcore.convert import as_utc
 from hubcore.db import keyset_after, now
 from hubcore.rows import MINUTES, Rows, any_of
 from services.consulting import domain
-from services.consulting.domain import ActionItem, Session, SessionChange
-from services.consulting.store.tables import NO_OVERLAP, action_items, bookings, session_changes, sessions
+from services.consulting.domain import ActionItem, Feedback, Session, SessionChange
+from services.consulting.store.tables import (
+    NO_OVERLAP,
+    action_items,
+    bookings,
+    session_changes,
+    session_feedback,
+    sessions,
+)
 
 
 class BookingConflict(Exception):
@@ -37,6 +44,7 @@ SESSIONS = Rows(
     codecs={"buffer_before": MINUTES, "buffer_after": MINUTES},
 )  # fmt: skip
 ACTION_ITEMS = Rows(action_items, ActionItem)
+FEEDBACK = Rows(session_feedback, Feedback)
 CHANGES = Rows(
     session_changes,
     SessionChange,
@@ -149,6 +157,19 @@ async def changes_of(conn: AsyncConnection, session_ids: list[int]) -> dict[int,
     for row in await conn.execute(CHANGES.select(c.session_id.in_(session_ids)).order_by(c.id)):
         found.setdefault(row.session_id, []).append(CHANGES.load(row))
     return found
+
+
+# Feedback
+
+insert_feedback = FEEDBACK.insert
+
+
+async def feedback_of(conn: AsyncConnection, session_ids: list[int]) -> dict[int, Feedback]:
+    """The founders' feedback on these sessions, by session id (a session without any is not in it)."""
+    if not session_ids:
+        return {}
+    found = await FEEDBACK.all(conn, FEEDBACK.select(session_feedback.c.session_id.in_(session_ids)))
+    return {f.session_id: f for f in found}
 
 
 # Action items

@@ -44,6 +44,8 @@ mentors = entity(
     text("time_zone", 64),
     text("windows", default="[]"),  # JSON [[weekday, start, end], ...]
     *versioned(),
+    moment("deactivated_at", nullable=True),  # by a program manager: not bookable (revision 0003)
+    text("deactivation_reason", 500, default=""),
 )
 
 # One row per expertise tag, so that "every mentor tagged vision" is an index lookup.
@@ -99,6 +101,8 @@ sessions = entity(
     text("cancel_reason", 500, default=""),
     number("sequence"),
     *versioned(),
+    moment("completed_at", nullable=True),  # revision 0003: notes and feedback are due 48 hours after it
+    moment("notes_at", nullable=True),
     sa.Index("ix_sessions_start", "start_at", "id"),
     sa.Index("ix_sessions_mentor", "mentor_id", "start_at"),
     sa.Index("ix_sessions_company", "company_id", "start_at"),
@@ -153,6 +157,23 @@ action_items = entity(
     sa.Index("ix_action_items_company", "company_id", "id"),
     sa.Index("ix_action_items_mentor", "mentor_id", "id"),
     sa.Index("ix_action_items_owner", "owner", "id"),
+)
+
+# The founder's feedback on a completed session, once per session (revision 0003).
+session_feedback = entity(
+    "session_feedback",
+    metadata,
+    ref("session_id", "sessions.id"),
+    ref("company_id"),
+    ref("mentor_id"),
+    number("rating"),
+    text("fit", 20),
+    text("comment", 2000, default=""),
+    text("actor", 100),
+    text("reason", 500, default=""),
+    flag("on_time"),
+    moment("created_at"),
+    sa.Index("uq_session_feedback_session", "session_id", unique=True),
 )
 
 programs = entity(

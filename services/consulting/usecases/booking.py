@@ -1,11 +1,12 @@
-"""What every use case shares: the event subject, loading what the caller named, and the write transaction
-that books time (the booking guarantee's application half; the database's half is in store.tables)."""
+"""What every use case shares: the event subject, loading what the caller named (and only what a founder or a
+mentor may see of it), and the write transaction that books time (the booking guarantee's application half;
+the database's half is in store.tables)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -13,7 +14,8 @@ from google.protobuf.message import Message
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore import errors
+from hubcore import errors, tokens
+from hubcore.calls import FOUNDER, MENTOR, current_caller
 from hubcore.db import Database, UnitOfWork, remember
 from services.consulting import domain, store
 
@@ -29,6 +31,58 @@ async def load(conn: AsyncConnection, loader: Callable[[AsyncConnection, int], A
     if found is None:
         raise errors.NotFound(kind, ref.name)
     return found
+
+
+# Who acts. A founder's token is bound to their company, a mentor's to their mentor (hubcore.tokens.SCOPED):
+# they see and act on that one's sessions alone; another's is NOT_FOUND to them, existence included.
+
+
+def acting_for(role: str) -> int | None:
+    """The number of the company (FOUNDER) or mentor (MENTOR) the caller is bound to, if the caller has that role."""
+    who = current_caller.get(None)
+    if who is None or who.role != role:
+        return None
+    collection, _, number = who.scope.partition("/")
+    if collection != tokens.SCOPED[role] or not number.isdigit():
+        raise errors.PermissionDenied(f"a {role} token must be bound to one of {tokens.SCOPED[role]}")
+    return int(number)
+
+
+async def active_self(conn: AsyncConnection) -> int | None:
+    """A mentor caller's mentor number, refused while that mentor is deactivated (their tokens are being revoked
+    everywhere; here they are refused at once). None for any other caller."""
+    mentor_id = acting_for(MENTOR)
+    if mentor_id is not None:
+        mentor = await store.get_mentor(conn, mentor_id)
+        if mentor is not None and not mentor.active:
+            raise errors.PermissionDenied(f"mentors/{mentor_id} is inactive; ask a program manager")
+    return mentor_id
+
+
+def own_sessions(terms: domain.SessionFilter) -> domain.SessionFilter:
+    """A founder's or a mentor's list of sessions is of their company's or their own, whatever the filter asks."""
+    for role, term in ((FOUNDER, "company"), (MENTOR, "mentor")):
+        own = acting_for(role)
+        if own is None:
+            continue
+        if any(number != own for number in getattr(terms, term)):
+            raise errors.PermissionDenied(f"a {role} may act only for {tokens.SCOPED[role]}/{own}")
+        return replace(terms, company=[own]) if role == FOUNDER else replace(terms, mentor=[own])
+    return terms
+
+
+async def load_session(conn: AsyncConnection, ref: domain.Ref) -> domain.Session:
+    """The session the caller named, or NOT_FOUND, also when a founder or a mentor names one that is not theirs."""
+    mentor_id = await active_self(conn)
+    company_id = acting_for(FOUNDER)
+    session = await store.get_session(conn, ref.id)
+    if (
+        session is None
+        or (mentor_id is not None and session.mentor_id != mentor_id)
+        or (company_id is not None and session.company_id != company_id)
+    ):
+        raise errors.NotFound("Session", ref.name)
+    return session
 
 
 async def session_context(conn: AsyncConnection, session: domain.Session) -> tuple[domain.Mentor, domain.SessionType]:

@@ -82,4 +82,4 @@ async def record_attendance(
 
 async def stats(db: Database, on: date) -> domain.Stats:
     async with db.read() as conn:
-        return await store.stats(conn, on)
+        return await store.stats(conn, on, now() - domain.FEEDBACK_WINDOW)

@@ -10,10 +10,10 @@ from hub.events.v1 import consulting_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
-from hubcore.db import Database, UnitOfWork
+from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
 from services.consulting import convert, domain, store
-from services.consulting.usecases.booking import SUBJECT, load
+from services.consulting.usecases.booking import SUBJECT, active_self, load
 
 T = TypeVar("T")
 
@@ -33,14 +33,20 @@ async def get_mentor(db: Database, mentor: domain.Ref) -> domain.Mentor:
 
 
 async def list_mentors(
-    db: Database, *, kinds: list[str], tags: list[str], after: int | None, limit: int
+    db: Database, *, kinds: list[str], tags: list[str], active: list[bool], after: int | None, limit: int
 ) -> list[domain.Mentor]:
     async with db.read() as conn:
-        return await store.list_mentors(conn, kinds=kinds, tags=tags, after=after, limit=limit)
+        return await store.list_mentors(conn, kinds=kinds, tags=tags, active=active, after=after, limit=limit)
 
 
 async def update_mentor(uow: UnitOfWork, ref: domain.Ref, etag: str, changes: dict[str, object]) -> domain.Mentor:
-    """Applies changes; the event goes out only when what other services know of the mentor changed."""
+    """Applies changes; the event goes out only when what other services know of the mentor changed. A mentor
+    changes their own week and time zone only (the policy binds them to their own record)."""
+    if await active_self(uow.conn) is not None and (others := set(changes) - domain.SELF_MUTABLE):
+        shown = sorted("weekly_availability" if f == "windows" else f for f in others)
+        raise errors.PermissionDenied(
+            f"a mentor may change only their weekly_availability and time_zone, not {', '.join(shown)}"
+        )
     mentor = await load(uow.conn, store.get_mentor, ref, "Mentor")
     check_etag(etag, mentor.etag)
     updated, changed = domain.update_mentor(mentor, changes)
@@ -55,11 +61,31 @@ async def update_mentor(uow: UnitOfWork, ref: domain.Ref, etag: str, changes: di
     return updated
 
 
+async def deactivate_mentor(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: str) -> domain.Mentor:
+    """Nobody can book the mentor any more; the event ends their sign-in identities and tokens everywhere."""
+    mentor = await load(uow.conn, store.get_mentor, ref, "Mentor")
+    check_etag(etag, mentor.etag)
+    done = await store.save_mentor(uow.conn, mentor.deactivate(reason, now()), expected_version=mentor.version)
+    deactivated = ev.MentorDeactivated(mentor=convert.mentor_snapshot(done), reason=done.deactivation_reason)
+    await uow.emit(f"{SUBJECT}.mentor.deactivated", done.name, done.version, deactivated)
+    return done
+
+
+async def reactivate_mentor(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: str) -> domain.Mentor:
+    mentor = await load(uow.conn, store.get_mentor, ref, "Mentor")
+    check_etag(etag, mentor.etag)
+    done = await store.save_mentor(uow.conn, mentor.reactivate(), expected_version=mentor.version)
+    await uow.emit(f"{SUBJECT}.mentor.reactivated", done.name, done.version,
+                   ev.MentorReactivated(mentor=convert.mentor_snapshot(done), reason=reason))  # fmt: skip
+    return done
+
+
 # Availability exceptions
 
 
 async def create_exception(uow: UnitOfWork, mentor: domain.Ref, exception: domain.AvailabilityException
                            ) -> domain.AvailabilityException:  # fmt: skip
+    await active_self(uow.conn)
     await load(uow.conn, store.get_mentor, mentor, "Mentor")
     return await store.insert_exception(uow.conn, exception)
 
@@ -72,8 +98,12 @@ async def list_exceptions(
 
 
 async def delete_exception(uow: UnitOfWork, exception: domain.Ref) -> None:
-    if not await store.delete_exception(uow.conn, exception.id):
+    """Deletes the exception; a mentor deletes only their own (another's is NOT_FOUND to them)."""
+    mentor_id = await active_self(uow.conn)
+    found = await store.get_exception(uow.conn, exception.id)
+    if found is None or (mentor_id is not None and found.mentor_id != mentor_id):
         raise errors.NotFound("AvailabilityException", exception.name)
+    await store.delete_exception(uow.conn, exception.id)
 
 
 # Rooms and session types

@@ -1,4 +1,5 @@
-"""Use cases of sessions (schedule, move, cancel, no-show, complete), their action items, and the calendar."""
+"""Use cases of sessions (schedule, move, cancel, no-show, complete, notes, the founder's feedback), their action
+items, and the calendar. A founder or a mentor sees and acts on their own sessions alone (load_session)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,28 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from hub.events.v1 import consulting_pb2 as ev
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
+from hubcore.calls import FOUNDER
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
 from services.consulting import convert, domain, store
-from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve, session_context
+from services.consulting.usecases.booking import (
+    SUBJECT,
+    Pending,
+    acting_for,
+    active_self,
+    load,
+    load_session,
+    own_sessions,
+    reserve,
+    session_context,
+)
 
-Held = tuple[domain.Session, list[domain.SessionChange]]  # a session and its history of changes
+# A session, its history of changes and the founder's feedback (None until given).
+Held = tuple[domain.Session, list[domain.SessionChange], domain.Feedback | None]
 MAX_EXPORT = 2000
 
 
@@ -40,6 +54,7 @@ async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -
             f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
         )
     mentor = await load(conn, store.get_mentor, new.mentor, "Mentor")
+    mentor.check_bookable()
     kind = await load(conn, store.get_session_type, new.session_type, "SessionType")
     if new.room is not None:
         await load(conn, store.get_room, new.room, "Room")
@@ -54,25 +69,29 @@ async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -
     return session
 
 
+async def _with_history(conn: AsyncConnection, found: list[domain.Session]) -> list[Held]:
+    ids = [s.id for s in found]
+    history, feedback = await store.changes_of(conn, ids), await store.feedback_of(conn, ids)
+    return [(s, history.get(s.id, []), feedback.get(s.id)) for s in found]
+
+
 async def get_session(db: Database, ref: domain.Ref) -> Held:
     async with db.read() as conn:
-        session = await load(conn, store.get_session, ref, "Session")
-        history = await store.changes_of(conn, [session.id])
-    return session, history.get(session.id, [])
+        return (await _with_history(conn, [await load_session(conn, ref)]))[0]
 
 
 async def list_sessions(
     db: Database, terms: domain.SessionFilter, *, after: list[object] | None, limit: int
 ) -> list[Held]:
+    """A page of sessions; a founder's are their company's, a mentor's their own, whatever the filter says."""
+    terms = own_sessions(terms)
     async with db.read() as conn:
-        found = await store.list_sessions(conn, terms, after=after, limit=limit)
-        history = await store.changes_of(conn, [s.id for s in found])
-    return [(s, history.get(s.id, [])) for s in found]
+        await active_self(conn)
+        return await _with_history(conn, await store.list_sessions(conn, terms, after=after, limit=limit))
 
 
 async def _held(uow: UnitOfWork, session: domain.Session) -> Held:
-    history = await store.changes_of(uow.conn, [session.id])
-    return session, history.get(session.id, [])
+    return (await _with_history(uow.conn, [session]))[0]
 
 
 async def reschedule_session(
@@ -81,8 +100,9 @@ async def reschedule_session(
 ) -> Held:  # fmt: skip
     """Moves a scheduled session (end None: it keeps its length; room None: it keeps its room); inside booking()."""
     conn = uow.conn
-    session = await load(conn, store.get_session, ref, "Session")
+    session = await load_session(conn, ref)
     check_etag(etag, session.etag)
+    (await session_context(conn, session))[0].check_bookable()
     if room is not None:
         await load(conn, store.get_room, room, "Room")
     moved = session.reschedule(
@@ -108,7 +128,7 @@ async def reschedule_session(
 
 
 async def cancel_session(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: str) -> Held:
-    session = await load(uow.conn, store.get_session, ref, "Session")
+    session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
     cancelled = await store.save_session(uow.conn, session.cancel(reason), expected_version=session.version)
     await store.release(uow.conn, holder=cancelled.name)
@@ -120,7 +140,8 @@ async def cancel_session(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: st
 
 
 async def mark_no_show(uow: UnitOfWork, ref: domain.Ref, etag: str) -> Held:
-    session = await load(uow.conn, store.get_session, ref, "Session")
+    """The company did not come (or the session did not take place); a mentor marks the sessions they lead."""
+    session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
     missed = await store.save_session(uow.conn, session.no_show(now()), expected_version=session.version)
     await store.release(uow.conn, holder=missed.name)
@@ -133,26 +154,83 @@ async def mark_no_show(uow: UnitOfWork, ref: domain.Ref, etag: str) -> Held:
 async def complete_session(
     uow: UnitOfWork, ref: domain.Ref, etag: str, notes: str, wanted: list[tuple[str, str, date]]
 ) -> tuple[Held, list[domain.ActionItem]]:
-    """Completes a session that has begun, with the action items it left (description, owner, due date)."""
-    conn = uow.conn
-    session = await load(conn, store.get_session, ref, "Session")
+    """Completes a session that has begun, with the action items it left (description, owner, due date). A
+    mentor completes the sessions they lead; notes left empty are due within 48 hours (record_notes)."""
+    session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
-    done = await store.save_session(conn, session.complete(notes, now()), expected_version=session.version)
+    done = await store.save_session(uow.conn, session.complete(notes, now()), expected_version=session.version)
+    return await _with_items(uow, done, wanted, "completed", ev.SessionCompleted)
+
+
+async def record_notes(
+    uow: UnitOfWork, ref: domain.Ref, etag: str, notes: str, wanted: list[tuple[str, str, date]]
+) -> tuple[Held, list[domain.ActionItem]]:
+    """The notes of a completed session written after it (once), with more action items if any."""
+    session = await load_session(uow.conn, ref)
+    check_etag(etag, session.etag)
+    done = await store.save_session(uow.conn, session.record_notes(notes, now()), expected_version=session.version)
+    return await _with_items(uow, done, wanted, "notes_recorded", ev.SessionNotesRecorded)
+
+
+async def _with_items(
+    uow: UnitOfWork, done: domain.Session, wanted: list[tuple[str, str, date]], event: str,
+    message: type[ev.SessionCompleted] | type[ev.SessionNotesRecorded],
+) -> tuple[Held, list[domain.ActionItem]]:  # fmt: skip
+    """Creates the action items a session left and emits the session's event, then each item's."""
     items = []
     for description, owner, due in wanted:
         item = domain.ActionItem(
             id=0, session_id=done.id, company_id=done.company_id, mentor_id=done.mentor_id,
             description=description, owner=owner, due_date=due,
         )  # fmt: skip
-        items.append(await store.insert_action_item(conn, item))
-    mentor, kind = await session_context(conn, done)
+        items.append(await store.insert_action_item(uow.conn, item))
+    mentor, kind = await session_context(uow.conn, done)
     snapshot = convert.session_snapshot(done, mentor, kind)
-    completed = ev.SessionCompleted(session=snapshot, notes=done.notes, action_items=[a.name for a in items])
-    await uow.emit(f"{SUBJECT}.session.completed", done.name, done.version, completed)
+    said = message(session=snapshot, notes=done.notes, action_items=[a.name for a in items])
+    if isinstance(said, ev.SessionCompleted) and done.completed_at is not None and not done.notes:
+        said.notes_due_time.FromDatetime(done.completed_at + domain.NOTES_DUE)  # the mentor's nudge then
+    await uow.emit(f"{SUBJECT}.session.{event}", done.name, done.version, said)
     for item in items:
         await uow.emit(f"{SUBJECT}.action_item.created", item.name, item.version,
                        ev.ActionItemCreated(action_item=convert.action_item_snapshot(item)))  # fmt: skip
     return await _held(uow, done), items
+
+
+@dataclass(frozen=True)
+class FeedbackAnswer:
+    rating: int
+    fit: str  # domain.FITS
+    comment: str
+    reason: str  # why a program manager records it for the founder
+
+
+async def record_feedback(uow: UnitOfWork, ref: domain.Ref, etag: str, answer: FeedbackAnswer) -> Held:
+    """The founder's feedback on a completed session of their company, once; a program manager records it on
+    their behalf with a reason (kept with the actor). The session's version moves, so two at once cannot both
+    be recorded."""
+    session = await load_session(uow.conn, ref)
+    check_etag(etag, session.etag)
+    given = (await store.feedback_of(uow.conn, [session.id])).get(session.id)
+    if given is not None:
+        raise errors.AlreadyExists(
+            "SessionFeedback", session.name, f"{session.name} has its feedback already (recorded by {given.actor})"
+        )
+    feedback = domain.new_feedback(
+        session, rating=answer.rating, fit=answer.fit, comment=answer.comment, actor=uow.actor, reason=answer.reason,
+        on_behalf=acting_for(FOUNDER) is None, at=now(),
+    )  # fmt: skip
+    bumped = await store.save_session(uow.conn, replace(session, version=session.version + 1),
+                                      expected_version=session.version)  # fmt: skip
+    await store.insert_feedback(uow.conn, feedback)
+    mentor, kind = await session_context(uow.conn, bumped)
+    await uow.emit(
+        f"{SUBJECT}.session.feedback_recorded", bumped.name, bumped.version,
+        ev.SessionFeedbackRecorded(
+            session=convert.session_snapshot(bumped, mentor, kind), rating=feedback.rating, fit=feedback.fit,
+            comment=feedback.comment, actor=feedback.actor, reason=feedback.reason, on_time=feedback.on_time,
+        ),
+    )  # fmt: skip
+    return await _held(uow, bumped)
 
 
 # Action items

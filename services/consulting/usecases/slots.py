@@ -34,7 +34,8 @@ async def find_available_slots(db: Database, search: domain.SlotSearch) -> tuple
             for ref in search.mentors:
                 if ref.id not in found:
                     raise errors.NotFound("Mentor", ref.name)
-            mentors = [found[m] for m in dict.fromkeys(m.id for m in search.mentors)]
+            # A deactivated mentor cannot be booked: no free time of theirs is offered.
+            mentors = [found[m] for m in dict.fromkeys(m.id for m in search.mentors) if found[m].active]
         else:
             mentors = await store.mentors_with_tag(conn, search.tag)
         ids = [m.id for m in mentors]
