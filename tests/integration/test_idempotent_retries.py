@@ -216,7 +216,7 @@ async def _report_kpi(c: Any, n: int) -> Prepared:
         company=firm, period="2026-Q1", headcount=8, revenue=money_pb2.Money(currency_code="KRW", units=120_000_000),
         customers=3,
     )  # fmt: skip
-    request = ppb.ReportKpiRequest(report=report, request_id=f"kpi-{n}")
+    request = ppb.ReportKpiRequest(reason="창업자 대신 입력", report=report, request_id=f"kpi-{n}")
     return Prepared(
         lambda r, q: stub(r).ReportKpi(q, metadata=ADMIN, timeout=60),
         request,
