@@ -63,9 +63,10 @@ def kpi_schedule(
 ) -> None:
     """KPI 요청 일정을 만듭니다; 이번 기간의 요청이 바로 나갑니다 (schedule KPI requests; this period's go out now)."""
     schedule = kpb.KpiSchedule(
-        cadence=enum_number(kpb.KpiCadence, CADENCE, cadence, "cadence"),
+        cadence=enum_number(kpb.KpiCadence, CADENCE, cadence, "cadence"),  # type: ignore[arg-type]
         companies=[args.name("companies", c) for c in company or []],
-        figures=[enum_number(kpb.KpiFigure, FIGURE, f, "figure") for f in figure or []], due_days=due_days,
+        figures=[kpb.KpiFigure.ValueType(enum_number(kpb.KpiFigure, FIGURE, f, "figure")) for f in figure or []],
+        due_days=due_days,
     )  # fmt: skip
     request = kpb.CreateKpiScheduleRequest(schedule=schedule, request_id=args.retry_safe(request_id))
     made = hub.call(hub.program.CreateKpiSchedule, request)
