@@ -143,8 +143,8 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
     # KPI reports and trends
 
     async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
-        reason = domain.on_behalf(caller().role, request.reason)
-        report = replace(convert.kpi_from_pb(request.report, today=seoul_today()), reason=reason)
+        report = convert.kpi_from_pb(request.report, today=seoul_today())
+        report = replace(report, reason=domain.on_behalf(caller().role, request.reason))
         make = lambda uow: usecases.report_kpi(uow, request.report.company, report)  # noqa: E731
         return await self._once("ReportKpi", request, pb.KpiReport, make, convert.kpi_pb)
 
