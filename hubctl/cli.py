@@ -20,6 +20,7 @@ from hubctl import (
     followups,
     identities,
     investors,
+    kpi_requests,
     privacy,
     program,
     sharing,
@@ -83,7 +84,8 @@ app.add_typer(consulting.actions_app, name="actions")
 app.add_typer(consulting.programs_app, name="programs")
 app.add_typer(program.selection_app, name="selection")
 app.add_typer(program.spaces_app, name="spaces")
-app.add_typer(program.kpi_app, name="kpi")
+app.add_typer(program.kpi_app, name="kpi")  # with kpi_requests' schedule, schedules and requests
+assert kpi_requests.kpi_app is program.kpi_app
 app.add_typer(program.support_app, name="support")
 app.add_typer(program.milestones_app, name="milestones")
 app.add_typer(followups.followups_app, name="followups")

@@ -14,7 +14,7 @@ from hubctl.client import AllOption, Client, Commands, as_dict, enum_number, fai
 
 selection_app = Commands(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
 spaces_app = Commands(help="Offices and desks: who sits where, move-ins, move-outs, occupancy.")
-kpi_app = Commands(help="KPI reports (versioned) and figures across companies: trends, cohorts.")
+kpi_app = Commands(help="KPI 보고와 요청 (KPI reports, versioned; requests and their completion; trends, cohorts).")
 support_app = Commands(help="Support granted (GPU hours, education, clinics, …): the ledger and quotas.")
 milestones_app = Commands(help="Milestones (product launch, first customer, funding, overseas entry).")
 
@@ -306,14 +306,16 @@ def kpi_report(
     customers: int = 0,
     patents: int = 0,
     note: str = "",
+    reason: Annotated[str, typer.Option(help="창업자 대신 입력하는 이유, 필수 (why you report for the company)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """File a KPI report; a second one for the same period is a correction (a new version)."""
+    """File a KPI report for a company (with --reason); a second one for the period is a correction."""
     report = pb.KpiReport(
         company=args.name("companies", company), period=period, headcount=headcount, revenue=args.parse_krw(revenue),
         customers=customers, patents=patents, note=note,
     )  # fmt: skip
-    made = hub.call(hub.program.ReportKpi, pb.ReportKpiRequest(report=report, request_id=args.retry_safe(request_id)))
+    request = pb.ReportKpiRequest(report=report, reason=reason, request_id=args.retry_safe(request_id))
+    made = hub.call(hub.program.ReportKpi, request)
     hub.show(made, f"{made.company} {made.period} (version {made.version})", KPI_COLUMNS, [kpi_row(made)])
 
 

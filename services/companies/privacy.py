@@ -61,8 +61,8 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     else:
         found += await rows(conn, tables.companies, tables.companies.c.id == number)
         found += await rows(conn, tables.people, tables.people.c.company_id == number)
-        for table in (tables.assignments, tables.kpi_reports, tables.support_quotas, tables.support_grants,
-                      tables.milestones):  # fmt: skip
+        for table in (tables.assignments, tables.kpi_reports, tables.kpi_requests, tables.support_quotas,
+                      tables.support_grants, tables.milestones):  # fmt: skip
             found += await rows(conn, table, table.c.company_id == number)
         found += await rows(conn, tables.company_rounds, tables.company_rounds.c.company_id == number)
         found += await rows(conn, tables.stats_companies, tables.stats_companies.c.company == name)
@@ -159,7 +159,8 @@ async def erase_company(uow: UnitOfWork, company: Company, reason: str) -> Compa
     number, name = saved.id, saved.name
     changed = 1 + await _erase_applications(uow.conn, name)
     for table, emptied in (
-        (tables.kpi_reports, {"note": ""}),
+        (tables.kpi_reports, {"note": "", "reason": ""}),
+        (tables.kpi_requests, {"reason": ""}),
         (tables.support_grants, {"note": "", "override_reason": ""}),
         (tables.milestones, {"evidence": "", "evidence_url": ""}),
     ):

@@ -128,6 +128,7 @@ def seed_kpi_and_support(
                 revenue=money_pb2.Money(currency_code="KRW", units=n * 150_000_000), note="분기 보고",
             ),
             request_id=f"demo-kpi-{n}",
+            reason="데모 데이터: 창업자 대신 입력",
         ),
         metadata=metadata,
     )  # fmt: skip

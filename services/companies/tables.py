@@ -183,7 +183,38 @@ kpi_reports = entity(
     text("note", default=""),
     text("actor", 100),
     moment("created_at"),
+    text("reason", 500, default=""),  # why a program manager filed it for the company (actor says who)
     sa.UniqueConstraint("company_id", "period", "version", name="uq_kpi_reports_version"),
+)
+
+# What program managers ask of companies by cadence, and each period's request (one per company and period).
+kpi_schedules = entity(
+    "kpi_schedules",
+    metadata,
+    text("cadence", 20),
+    text("companies", default="[]"),  # JSON list of company ids; [] = every resident company
+    text("figures", default="[]"),  # JSON list of HEADCOUNT, REVENUE, CUSTOMERS, PATENTS
+    number("due_days"),
+    text("actor", 100),
+    moment("created_at"),
+)
+
+kpi_requests = entity(
+    "kpi_requests",
+    metadata,
+    ref("schedule_id", "kpi_schedules.id"),
+    ref("company_id", "companies.id"),
+    text("period", 7),
+    day("due_on"),
+    text("figures", default="[]"),
+    text("state", 20),
+    ref("report_id", "kpi_reports.id", nullable=True),
+    moment("answered_at", nullable=True),
+    text("answered_by", 100, default=""),
+    text("reason", 500, default=""),
+    moment("created_at"),
+    sa.UniqueConstraint("company_id", "period", name="uq_kpi_requests_period"),
+    sa.Index("ix_kpi_requests_period", "period"),
 )
 
 support_quotas = sa.Table(

@@ -65,6 +65,7 @@ class Config:
     action_item_grace_days: int = 2  # business days after the due date before escalating
     expire_after_hours: float = 72.0  # an immediate note that could not go out in this time is dropped
     kpi_due_business_day: int = 5  # KPI reminders: on this business day of the month, for the month before
+    kpi_request_reminder_days: int = 3  # KPI requests: remind this many days before the due date
     clock_rules_seconds: float = 600.0  # how often the clock's rules (KPI reminders) look; 0: never
 
     @classmethod
@@ -97,6 +98,7 @@ class Config:
             nudge_business_days=int(_env("INTRO_NUDGE_BUSINESS_DAYS", "3")),
             action_item_grace_days=int(_env("ACTION_ITEM_GRACE_DAYS", "2")),
             kpi_due_business_day=int(_env("KPI_REMINDER_BUSINESS_DAY", "5")),
+            kpi_request_reminder_days=int(_env("KPI_REQUEST_REMINDER_DAYS", "3")),
             clock_rules_seconds=float(_env("NOTIFY_CLOCK_SECONDS", "600")),
         )
 

@@ -95,6 +95,8 @@ class Handlers:
             "hub.companies.company.erased": privacy.company_erased,
             "hub.companies.person.erased": privacy.person_erased,
             "hub.companies.kpi.reported": self.kpi_reported,
+            "hub.companies.kpi_request.opened": self.kpi_request,
+            "hub.companies.kpi_request.answered": self.kpi_request,
             "hub.investors.firm.registered": self.firm,
             "hub.investors.firm.updated": self.firm,
             "hub.investors.partner.registered": self.partner,
@@ -180,6 +182,15 @@ class Handlers:
             note=f"reported ({payload.period})",
         )
 
+    async def kpi_request(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A KPI request opened (reminders before and after its due date) or answered (they are cancelled). The
+        newest state wins: an opening that arrives after the answer plans nothing."""
+        assert isinstance(payload, companies_ev.KpiRequestChanged)
+        if not await store.remember_entity(uow.conn, payload.request, envelope.version, payload.SerializeToString()):
+            return
+        names = await company_names(uow.conn, payload.company)
+        await apply(uow.conn, rules.kpi_request_changed(payload, names, now=self.clock(), cfg=self.cfg))
+
     async def clock_rules(self, db: Database) -> int:
         """The rules driven by the clock rather than an event: KPI reminders. Returns what it planned."""
         async with db.write(actor="service:notifications") as uow:
@@ -192,8 +203,12 @@ class Handlers:
                 company = companies_ev.CompanySnapshot.FromString(data)
                 if company.status == "RESIDENT" and not company.HasField("delete_time"):
                     residents.append(rules.CompanyView(company.name, company.korean_name, company.english_name))
+            requested = set()
+            for _, data in await store.entities_like(uow.conn, "kpiRequests/%"):
+                request = companies_ev.KpiRequestChanged.FromString(data)
+                requested.add((request.company, request.period))
             today = self.clock().astimezone(domain.SEOUL).date()
-            plans = rules.kpi_reminders(today, residents, reported, cfg=self.cfg)
+            plans = rules.kpi_reminders(today, residents, reported, cfg=self.cfg, requested=requested)
             done = [await store.apply_plan(uow.conn, p, revive=False) for p in plans if isinstance(p, domain.Plan)]
         return done.count("planned")
 

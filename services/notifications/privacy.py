@@ -62,6 +62,7 @@ def entity_type(name: str) -> Callable[[bytes], Message] | None:
         "firms": investors_ev.FirmSnapshot.FromString,
         "introductions": investors_ev.IntroductionSnapshot.FromString,
         "actionItems": consulting_ev.ActionItemSnapshot.FromString,
+        "kpiRequests": companies_ev.KpiRequestChanged.FromString,
     }.get(kind)
 
 

@@ -48,6 +48,8 @@ INTRO_ANSWERED = "introduction.answered"
 ROUND_CONGRATULATIONS = "round.congratulations"
 ROUND_CLOSED_NOTE = "round.closed_note"
 KPI_REMINDER = "kpi.reminder"
+KPI_REQUEST_REMINDER = "kpi.request_reminder"
+KPI_REQUEST_OVERDUE = "kpi.request_overdue"
 SIGN_IN_CODE = "access.sign_in_code"
 
 RULES: dict[str, str] = {
@@ -69,7 +71,10 @@ RULES: dict[str, str] = {
     INTRO_ANSWERED: "tells the company the partner's answer",
     ROUND_CONGRATULATIONS: "congratulations to a company whose funding round closed",
     ROUND_CLOSED_NOTE: "a note to the program managers when a round closes",
-    KPI_REMINDER: "a monthly reminder to a resident company whose KPI report for the last month is missing",
+    KPI_REMINDER: "a monthly reminder to a resident company whose KPI report for the last month is missing "
+    "(none where a KPI request asks for that month or its quarter: the request's reminders go instead)",
+    KPI_REQUEST_REMINDER: "a reminder to a company days before its KPI request falls due",
+    KPI_REQUEST_OVERDUE: "a nudge to a company the morning after its KPI request fell due unanswered",
     SIGN_IN_CODE: "a one-time sign-in code, mailed at once to the person who was invited or asked for it",
 }
 # Rules a person asked for, now: never muted, never held for quiet hours, mailed only (not to a webhook).
@@ -87,7 +92,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "partner": "partners/3", "partner_ko": "이파트너", "partner_en": "Lee", "note": "시리즈 A 관심",
     "business_days": 3, "answer": "PARTNER_ACCEPTED", "round": "rounds/9", "round_type": "SERIES_A",
     "amount": 1_530_000_000, "lead_firm_ko": "카이스트벤처스", "lead_firm_en": "KAIST Ventures",
-    "close_date": "2026-11-30", "period": "2026-11", "due_day": "2026-12-07",
+    "close_date": "2026-11-30", "period": "2026-11", "due_day": "2026-12-07", "request": "kpiRequests/4",
+    "figures_ko": "인원, 매출", "figures_en": "headcount, revenue",
     "code": "042917", "link": "https://hub.example/sign-in?email=kim%40medi.kr", "invitation": True,
     "expire_at": "2026-12-01T06:15:00+00:00", "role": "FOUNDER", "scope_name": "메디AI", "display_name": "김서연",
     "notes_due": "2026-12-03T07:00:00+00:00", "rating": 1, "fit": "NOT_A_FIT", "comment": "기대와 달랐습니다",
@@ -432,19 +438,21 @@ def nth_business_day(year: int, month: int, n: int) -> date:
 
 
 def kpi_reminders(
-    today: date, residents: list[CompanyView], reported: set[tuple[str, str]], *, cfg: Config
-) -> list[Action]:
+    today: date, residents: list[CompanyView], reported: set[tuple[str, str]], *, cfg: Config,
+    requested: frozenset[tuple[str, str]] | set[tuple[str, str]] = frozenset(),
+) -> list[Action]:  # fmt: skip
     """On the clock: every resident company without a report for last month (its own or its quarter's)
     is reminded on the Nth business day of this month at 09:00, Seoul time (a worker that comes up more than
     three days later lets it expire rather than nag late). Keyed by company and month, so running this every
-    few minutes plans each reminder once; a report filed meanwhile cancels it."""
+    few minutes plans each reminder once; a report filed meanwhile cancels it. A company a KPI request asks
+    for that month (or its quarter) is left to the request's reminders (requested: company, period)."""
     first = today.replace(day=1)
     last_month = first - timedelta(days=1)
     period = f"{last_month.year}-{last_month.month:02d}"
     due_day = nth_business_day(first.year, first.month, cfg.kpi_due_business_day)
     plans: list[Action] = []
     for company in residents:
-        if any((company.name, p) in reported for p in covering_periods(period)):
+        if any((company.name, p) in reported | requested for p in covering_periods(period)):
             continue
         context = {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name,
                    "period": period, "due_day": due_day.isoformat()}  # fmt: skip
@@ -459,6 +467,36 @@ class CompanyView:
     name: str
     korean_name: str
     english_name: str = ""
+
+
+FIGURE_WORDS = {"HEADCOUNT": ("인원", "headcount"), "REVENUE": ("매출", "revenue"),
+                "CUSTOMERS": ("고객", "customers"), "PATENTS": ("특허", "patents")}  # fmt: skip
+
+
+def kpi_request_changed(
+    event: companies_ev.KpiRequestChanged, names: dict[str, str], *, now: datetime, cfg: Config
+) -> list[Action]:
+    """An open request: a reminder to the company at 09:00 N days before its due date (at once if that has
+    passed), and a nudge at 09:00 the day after it unless answered by then. Answered: both cancelled. Keyed by the
+    request and its period, so a redelivered event sends nothing twice."""
+    rules = (KPI_REQUEST_REMINDER, KPI_REQUEST_OVERDUE)
+    if event.state != "OPEN":
+        return [Cancel(event.request, rules, reason=f"answered ({event.report})")]
+    due = date(event.due_date.year, event.due_date.month, event.due_date.day)
+    words = [FIGURE_WORDS[f] for f in event.figures if f in FIGURE_WORDS]
+    context = names | {"company": event.company, "period": event.period, "due_day": due.isoformat(),
+                       "request": event.request, "figures_ko": ", ".join(w[0] for w in words),
+                       "figures_en": ", ".join(w[1] for w in words)}  # fmt: skip
+    audience, late = (company_contacts(event.company),), _morning(due + timedelta(days=1))
+    remind = max(_morning(due - timedelta(days=cfg.kpi_request_reminder_days)), now)
+    plans: list[Action] = [
+        Plan(KPI_REQUEST_OVERDUE, event.request, event.period, late, audience, company=event.company,
+             expires_at=late + timedelta(days=3), context=context),
+    ]  # fmt: skip
+    if remind < late:
+        plans.append(Plan(KPI_REQUEST_REMINDER, event.request, event.period, remind, audience, company=event.company,
+                          expires_at=late, context=context))  # fmt: skip
+    return plans
 
 
 def sign_in_code(event: ops_ev.SignInCodeIssued, *, code_id: int, now: datetime) -> Plan:

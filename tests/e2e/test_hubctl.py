@@ -545,8 +545,10 @@ async def test_program_commands_selection_spaces_kpi_support_milestones(companie
     assert (await run("spaces", "list")).exit_code == 0
     assert (await run("spaces", "occupancy", "--months", "3")).exit_code == 0
 
+    unexplained = await run("kpi", "report", "--company", "1", "--period", "2026-Q1", "--headcount", "8")
+    assert unexplained.exit_code == 3 and "reason" in unexplained.output, unexplained.output
     reported = await run("kpi", "report", "--company", "1", "--period", "2026-Q1", "--headcount", "8",
-                         "--revenue", "1억 2000만")  # fmt: skip
+                         "--revenue", "1억 2000만", "--reason", "창업자 대신 입력")  # fmt: skip
     assert reported.exit_code == 0 and "1억 2,000만 원" in reported.output, reported.output
     bad_period = await run("kpi", "report", "--company", "1", "--period", "2026-13")
     assert bad_period.exit_code == 3 and "report.period" in bad_period.output

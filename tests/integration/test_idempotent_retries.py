@@ -23,6 +23,7 @@ import pytest
 from google.protobuf.message import Message
 from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
@@ -216,7 +217,7 @@ async def _report_kpi(c: Any, n: int) -> Prepared:
         company=firm, period="2026-Q1", headcount=8, revenue=money_pb2.Money(currency_code="KRW", units=120_000_000),
         customers=3,
     )  # fmt: skip
-    request = ppb.ReportKpiRequest(report=report, request_id=f"kpi-{n}")
+    request = ppb.ReportKpiRequest(reason="창업자 대신 입력", report=report, request_id=f"kpi-{n}")
     return Prepared(
         lambda r, q: stub(r).ReportKpi(q, metadata=ADMIN, timeout=60),
         request,
@@ -250,6 +251,18 @@ async def _create_milestone(c: Any, n: int) -> Prepared:
         lambda r, q: stub(r).CreateMilestone(q, metadata=ADMIN, timeout=60),
         request,
         changed(request, lambda q: setattr(q.milestone, "evidence", "삼성서울병원 계약")),
+    )
+
+
+@case("companies.CreateKpiSchedule")
+async def _create_kpi_schedule(c: Any, n: int) -> Prepared:
+    firm = await company(c, f"메디비전{n}", "SELECTED", "RESIDENT")
+    schedule = kpb.KpiSchedule(cadence=kpb.KPI_CADENCE_MONTHLY, companies=[firm], due_days=10)
+    request = kpb.CreateKpiScheduleRequest(schedule=schedule, request_id=f"kpi-schedule-{n}")
+    return Prepared(
+        lambda r, q: stub(r).CreateKpiSchedule(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.schedule, "due_days", 20)),
     )
 
 

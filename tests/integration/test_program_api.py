@@ -215,7 +215,10 @@ async def test_bad_input_names_the_field_and_writes_nothing(companies: Running) 
     assert bad_fields(bad) == ["assignment.space"]
     bad = await refused(
         api.ReportKpi(
-            pb.ReportKpiRequest(report=pb.KpiReport(company="companies/1", period="2026-13")), metadata=ADMIN
+            pb.ReportKpiRequest(
+                reason="창업자 대신 입력", report=pb.KpiReport(company="companies/1", period="2026-13")
+            ),
+            metadata=ADMIN,
         ),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
@@ -223,7 +226,10 @@ async def test_bad_input_names_the_field_and_writes_nothing(companies: Running) 
     next_year = f"{today().year + 1}-Q1"  # a period not begun yet
     bad = await refused(
         api.ReportKpi(
-            pb.ReportKpiRequest(report=pb.KpiReport(company="companies/1", period=next_year)), metadata=ADMIN
+            pb.ReportKpiRequest(
+                reason="창업자 대신 입력", report=pb.KpiReport(company="companies/1", period=next_year)
+            ),
+            metadata=ADMIN,
         ),
         grpc.StatusCode.INVALID_ARGUMENT,
     )
@@ -394,7 +400,7 @@ async def test_kpi_reports_are_versioned_never_overwritten(companies: Running) -
             company=firm, period=period, headcount=headcount,
             revenue=money_pb2.Money(currency_code="KRW", units=revenue), customers=3,
         )  # fmt: skip
-        return await api.ReportKpi(pb.ReportKpiRequest(report=kpi), metadata=ADMIN)
+        return await api.ReportKpi(pb.ReportKpiRequest(reason="창업자 대신 입력", report=kpi), metadata=ADMIN)
 
     first = await report(8, 120_000_000)
     fixed = await report(9, 125_000_000)
@@ -467,7 +473,10 @@ async def test_program_stats(companies: Running) -> None:
     for n in range(5):
         await apply(c, r.name, await company(c, f"지원{n}"))
     await api.ReportKpi(
-        pb.ReportKpiRequest(report=pb.KpiReport(company=firm, period="2026-03", headcount=3)), metadata=ADMIN
+        pb.ReportKpiRequest(
+            reason="창업자 대신 입력", report=pb.KpiReport(company=firm, period="2026-03", headcount=3)
+        ),
+        metadata=ADMIN,
     )
     stats = await api.GetProgramStats(pb.GetProgramStatsRequest(), metadata=SERVICE)
     assert (stats.offices_taken, stats.offices_total, stats.desks_taken, stats.desks_total) == (1, 2, 0, 1)
@@ -699,7 +708,7 @@ async def report(c: Running, firm: str, period: str, headcount: int, revenue: in
     kpi = pb.KpiReport(
         company=firm, period=period, headcount=headcount, revenue=money_pb2.Money(currency_code="KRW", units=revenue)
     )
-    await stub(c).ReportKpi(pb.ReportKpiRequest(report=kpi), metadata=ADMIN)
+    await stub(c).ReportKpi(pb.ReportKpiRequest(reason="창업자 대신 입력", report=kpi), metadata=ADMIN)
 
 
 async def test_kpi_trends_over_time_and_by_cohort(companies: Running) -> None:

@@ -45,7 +45,10 @@ async def test_a_closed_round_updates_the_kpi_funding_figure_exactly_once(
     later, earlier = f"{today.year}-Q{(today.month - 1) // 3 + 1}", "2020-01"  # the latest period that has begun
     for period in (earlier, later):
         await api.ReportKpi(
-            pb.ReportKpiRequest(report=pb.KpiReport(company=made.name, period=period, headcount=5)), metadata=ADMIN
+            pb.ReportKpiRequest(
+                reason="창업자 대신 입력", report=pb.KpiReport(company=made.name, period=period, headcount=5)
+            ),
+            metadata=ADMIN,
         )
 
     async def kpi_funding() -> dict[str, int]:

@@ -235,3 +235,34 @@ def test_kpi_reminders_go_to_resident_companies_missing_last_months_report_on_th
     assert isinstance(january, domain.Plan) and january.occasion == "2026-12"
     assert january.due_at == datetime(2027, 1, 8, 9, tzinfo=SEOUL)
     assert rules.months_covered("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
+    # A company a KPI request asks for the month, or its quarter, gets the request's reminders instead.
+    for asked in ({("companies/1", "2026-11")}, {("companies/1", "2026-Q4")}):
+        assert rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG, requested=asked) == []
+
+
+def kpi_request(state: str = "OPEN", due: date = date(2026, 12, 10)) -> companies_ev.KpiRequestChanged:
+    event = companies_ev.KpiRequestChanged(
+        request="kpiRequests/4", company="companies/1", period="2026-11", figures=["HEADCOUNT", "REVENUE"], state=state,
+    )  # fmt: skip
+    event.due_date.year, event.due_date.month, event.due_date.day = due.year, due.month, due.day
+    return event
+
+
+def test_an_open_kpi_request_is_reminded_before_its_due_date_and_nudged_after_an_answer_cancels_both() -> None:
+    names = {"company_ko": "메디비전", "company_en": "MediVision"}
+    opened_at = datetime(2026, 11, 2, 1, tzinfo=UTC)
+    found = plans(rules.kpi_request_changed(kpi_request(), names, now=opened_at, cfg=CFG))
+    reminder = found["kpi.request_reminder:kpiRequests/4:2026-11"]
+    assert reminder.due_at == datetime(2026, 12, 7, 9, tzinfo=SEOUL) and reminder.audience == ("company:companies/1",)
+    assert reminder.context["figures_ko"] == "인원, 매출" and reminder.context["due_day"] == "2026-12-10"
+    nudge = found["kpi.request_overdue:kpiRequests/4:2026-11"]
+    assert nudge.due_at == datetime(2026, 12, 11, 9, tzinfo=SEOUL) == reminder.expires_at
+    # Opened two days before it falls due: the reminder goes at once.
+    late = datetime(2026, 12, 8, 3, tzinfo=UTC)
+    assert plans(rules.kpi_request_changed(kpi_request(), names, now=late, cfg=CFG))[reminder.key].due_at == late
+    # Opened after it fell due: only the nudge.
+    after = datetime(2026, 12, 12, tzinfo=UTC)
+    assert list(plans(rules.kpi_request_changed(kpi_request(), names, now=after, cfg=CFG))) == [nudge.key]
+    [cancel] = rules.kpi_request_changed(kpi_request("ANSWERED"), names, now=after, cfg=CFG)
+    assert isinstance(cancel, domain.Cancel) and cancel.entity == "kpiRequests/4"
+    assert set(cancel.rules) == {rules.KPI_REQUEST_REMINDER, rules.KPI_REQUEST_OVERDUE}

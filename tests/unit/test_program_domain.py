@@ -3,6 +3,7 @@ decisions and seats, overlapping periods, KPI periods, quotas, milestones, growt
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 
@@ -209,3 +210,41 @@ def test_trend_points_sum_and_median_per_quarter() -> None:
         domain.TrendPoint("2026-Q1", 2, (6, 3.0), (60, 30.0), (5, 2.5)),
         domain.TrendPoint("2026-Q2", 1, (1, 1.0), (10, 10.0), (0, 0.0)),
     ]
+
+
+def test_kpi_schedules_periods_due_dates_and_the_completion_rate() -> None:
+    monthly = replace(domain.new_schedule(domain.MONTHLY, [], [], 0), id=1)
+    quarterly = replace(domain.new_schedule(domain.QUARTERLY, [], ["REVENUE", "HEADCOUNT", "REVENUE"], 5), id=2)
+    assert (monthly.due_days, monthly.figures) == (10, domain.FIGURES)
+    assert quarterly.figures == ("HEADCOUNT", "REVENUE")  # in the form's order, once each
+    assert monthly.period(date(2026, 11, 20)) == "2026-11" and quarterly.period(date(2026, 11, 20)) == "2026-Q4"
+    assert monthly.due_on("2026-12") == date(2027, 1, 10) and quarterly.due_on("2026-Q4") == date(2027, 1, 5)
+    for cadence, figures, due_days, field in (
+        ("WEEKLY", [], 0, "schedule.cadence"), (domain.MONTHLY, [""], 0, "schedule.figures[0]"),
+        (domain.MONTHLY, [], 91, "schedule.due_days"), (domain.MONTHLY, [], -1, "schedule.due_days"),
+    ):  # fmt: skip
+        with pytest.raises(InvalidArgument) as refused:
+            domain.new_schedule(cadence, [], figures, due_days)
+        assert [f for f, _ in refused.value.violations] == [field]
+
+    def asked(company: int, period: str, due: date) -> domain.KpiRequest:
+        return domain.KpiRequest(company, 1, company, period, due, domain.FIGURES)
+
+    def at(day: date) -> datetime:  # 23:30 in Seoul, the last half hour of the day
+        return datetime(day.year, day.month, day.day, 14, 30, tzinfo=UTC)
+
+    due = date(2026, 12, 10)
+    on_time = asked(1, "2026-11", due).answer(7, at(due), "founder:x", "")
+    late = asked(2, "2026-11", due).answer(8, at(due) + timedelta(hours=1), "admin:y", "대리 입력")
+    assert on_time.on_time and not late.on_time and late.answer(9, at(due), "founder:x", "") == late
+    requests = [on_time, late, asked(3, "2026-11", due), asked(1, "2026-Q4", date(2027, 1, 10))]
+    periods, overall = domain.completion(requests, date(2026, 12, 20))
+    assert [(c.period, c.requested, c.answered, c.on_time, c.overdue) for c in periods] == [
+        ("2026-Q4", 1, 0, 0, 0), ("2026-11", 3, 2, 1, 1),
+    ]  # fmt: skip
+    assert periods[1].rate == pytest.approx(1 / 3)
+    assert (overall.requested, overall.on_time, overall.rate) == (4, 1, 0.25)
+    assert domain.Completion("2026-10").rate == 0.0
+    assert domain.on_behalf("founder", "무시됨") == "" and domain.on_behalf("admin", " 출장 ") == "출장"
+    with pytest.raises(InvalidArgument):
+        domain.on_behalf("admin", "  ")

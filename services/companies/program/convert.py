@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
@@ -20,6 +21,7 @@ from services.companies.program import domain
 # The enums' prefixes: tables and events carry the short names (PRIVATE_OFFICE), messages the numbers.
 SEAT, STATE, SPACE, REASON, SUPPORT = "SEAT_KIND", "APPLICATION_STATE", "SPACE_KIND", "MOVE_OUT_REASON", "SUPPORT_KIND"
 MILESTONE, COHORT = "MILESTONE_KIND", "COHORT_KIND"
+CADENCE, FIGURE = "KPI_CADENCE", "KPI_FIGURE"
 
 
 def applicant(value: str, field: str) -> str:
@@ -194,6 +196,52 @@ def kpi_from_pb(message: pb.KpiReport, *, today: date) -> domain.KpiReport:
 
 kpi_pb = Writer(pb.KpiReport, domain.KpiReport, rename={"revenue": "revenue_krw"})
 kpi_event = Writer(ev.KpiReported, domain.KpiReport, rename={"report": "name", "funding_raised_krw": "funding_raised"})
+
+
+# KPI requests
+
+
+def schedule_from_pb(message: kpb.KpiSchedule) -> tuple[domain.KpiSchedule, list[str]]:
+    """The schedule, checked, and the names of the companies it names (the use case finds them)."""
+    figures = [enum_short(kpb.KpiFigure, FIGURE, f) for f in message.figures]
+    cadence = enum_short(kpb.KpiCadence, CADENCE, message.cadence)
+    names = list(dict.fromkeys(message.companies))
+    for i, name in enumerate(names):
+        parse_name(name, "companies", f"schedule.companies[{i}]")
+    return domain.new_schedule(cadence, [], figures, message.due_days), names
+
+
+def request_state(text: str) -> str:
+    """A filter's state: OPEN, ANSWERED, or OVERDUE (open past the due date)."""
+    state = text.strip().upper().removeprefix("KPI_REQUEST_STATE_")
+    if state not in (domain.OPEN, domain.ANSWERED, domain.OVERDUE):
+        raise ValueError(f"{text!r} is not OPEN, ANSWERED or OVERDUE")
+    return state
+
+
+def _figures(entity: domain.KpiSchedule | domain.KpiRequest) -> list[int]:
+    return [enum_number(kpb.KpiFigure, FIGURE, f) for f in entity.figures]
+
+
+schedule_pb = Writer(
+    kpb.KpiSchedule, domain.KpiSchedule,
+    compute={"companies": lambda s: [f"companies/{c}" for c in s.companies], "figures": _figures},
+)  # fmt: skip
+kpi_request_pb = Writer(
+    kpb.KpiRequest, domain.KpiRequest, rename={"due_date": "due_on", "answer_time": "answered_at"},
+    compute={"figures": _figures}, skip=("overdue",),
+)  # fmt: skip
+kpi_request_event = Writer(ev.KpiRequestChanged, domain.KpiRequest, rename={"request": "name", "due_date": "due_on"})
+
+
+def kpi_request_stats_pb(periods: Sequence[domain.Completion], overall: domain.Completion) -> kpb.KpiRequestStats:
+    def period(c: domain.Completion) -> kpb.KpiRequestStats.Period:
+        return kpb.KpiRequestStats.Period(
+            period=c.period, requested=c.requested, answered=c.answered, answered_on_time=c.on_time,
+            on_time_rate=c.rate, overdue=c.overdue,
+        )  # fmt: skip
+
+    return kpb.KpiRequestStats(periods=[period(c) for c in periods], overall=period(overall))
 
 
 def cohort_kind(number: int) -> str:

@@ -4,6 +4,7 @@ growth rules the service is configured with."""
 
 from __future__ import annotations
 
+from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, required, url
@@ -66,9 +67,19 @@ RULES: dict[type, Rules] = {
             "report.period": [required],
             "report.note": [length(0, 2000)],
             "request_id": [length(1, 100)],
+            "reason": [length(0, 500)],
         }
     ),
     pb.ListKpiReportsRequest: Rules({"company": [required]}),
+    kpb.CreateKpiScheduleRequest: Rules(
+        {
+            "schedule.cadence": [required],
+            "schedule.companies": [max_items(500)],
+            "schedule.figures": [max_items(4)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    kpb.ListKpiRequestsRequest: Rules({"filter": [length(0, 200)]}),
     pb.SetSupportQuotaRequest: Rules({"quota.company": [required], "quota.kind": [required]}),
     pb.RecordSupportRequest: Rules(
         {
@@ -97,11 +108,14 @@ ROLES = also_for_services(
     "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
     "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
     "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
+    "ListKpiSchedules", "ListKpiRequests", "GetKpiRequestStats",
 )  # fmt: skip
 # Founders read their own company's KPI history and support ledger, and report its KPIs (their token's company).
 ROLES["ListKpiReports"] |= {Bound(FOUNDER, "company")}
 ROLES["ListSupport"] |= {Bound(FOUNDER, "company")}
-ROLES["ReportKpi"] = frozenset({ADMIN, Bound(FOUNDER, "report.company")})
+ROLES["ReportKpi"] = frozenset({ADMIN, Bound(FOUNDER, "report.company")})  # an admin, only with a reason
+# Founders list their own company's KPI requests (open and answered); program managers schedule them.
+ROLES["ListKpiRequests"] |= {Bound(FOUNDER, "parent")}
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

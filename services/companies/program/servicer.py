@@ -4,11 +4,13 @@ result. The rules and roles are in policy.py; __main__ wires ProgramApi with the
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import replace
 from functools import partial
 from typing import TypeAlias
 
 import grpc
 from google.protobuf import empty_pb2
+from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.companies.v1 import program_pb2_grpc
 
@@ -142,12 +144,38 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
 
     async def ReportKpi(self, request: pb.ReportKpiRequest, context: Context) -> pb.KpiReport:
         report = convert.kpi_from_pb(request.report, today=seoul_today())
+        report = replace(report, reason=domain.on_behalf(caller().role, request.reason))
         make = lambda uow: usecases.report_kpi(uow, request.report.company, report)  # noqa: E731
         return await self._once("ReportKpi", request, pb.KpiReport, make, convert.kpi_pb)
 
     async def ListKpiReports(self, request: pb.ListKpiReportsRequest, context: Context) -> pb.ListKpiReportsResponse:
         reports = await usecases.list_kpi_reports(self.db, request.company, all_versions=request.all_versions)
         return pb.ListKpiReportsResponse(reports=[convert.kpi_pb(r) for r in reports])
+
+    # KPI requests
+
+    async def CreateKpiSchedule(self, request: kpb.CreateKpiScheduleRequest, context: Context) -> kpb.KpiSchedule:
+        schedule, companies = convert.schedule_from_pb(request.schedule)
+        make = lambda uow: usecases.create_schedule(uow, schedule, companies, today=seoul_today())  # noqa: E731
+        return await self._once("CreateKpiSchedule", request, kpb.KpiSchedule, make, convert.schedule_pb)
+
+    async def ListKpiSchedules(
+        self, request: kpb.ListKpiSchedulesRequest, context: Context
+    ) -> kpb.ListKpiSchedulesResponse:
+        schedules = await usecases.list_schedules(self.db)
+        return kpb.ListKpiSchedulesResponse(schedules=[convert.schedule_pb(s) for s in schedules])
+
+    async def ListKpiRequests(
+        self, request: kpb.ListKpiRequestsRequest, context: Context
+    ) -> kpb.ListKpiRequestsResponse:
+        allowed = {"state": convert.request_state, "period": lambda v: domain.check_period(v, "filter")}
+        found, token = await listed(request, allowed, partial(usecases.list_requests, self.db, request.parent))
+        today = seoul_today()
+        requests = [convert.kpi_request_pb(r, overdue=r.overdue(today)) for r in found]
+        return kpb.ListKpiRequestsResponse(requests=requests, next_page_token=token)
+
+    async def GetKpiRequestStats(self, request: kpb.GetKpiRequestStatsRequest, context: Context) -> kpb.KpiRequestStats:
+        return convert.kpi_request_stats_pb(*await usecases.request_stats(self.db, seoul_today()))
 
     async def GetKpiTrends(self, request: pb.GetKpiTrendsRequest, context: Context) -> pb.KpiTrends:
         terms = parse_filter(request.filter, {"round": names("rounds"), "move_in_year": convert.year})

@@ -32,6 +32,7 @@ class KpiReport(Named, OfCompany):
     actor: str = ""
     created_at: datetime | None = None
     funding_raised: int = 0  # KRW raised in closed rounds to the period's end: filled by the reads that show it
+    reason: str = ""  # why a program manager filed it for the company (the actor says who)
 
 
 def check_figures(*, currency: str, figures: dict[str, int]) -> None:

@@ -9,6 +9,16 @@ from services.companies.program.usecases.kpi import (
     list_kpi_reports,
     report_kpi,
 )
+from services.companies.program.usecases.kpi_requests import (
+    answer_request,
+    create_schedule,
+    list_requests,
+    list_schedules,
+    open_due_requests,
+    open_requests,
+    request_loop,
+    request_stats,
+)
 from services.companies.program.usecases.milestones import (
     create_milestone,
     delete_milestone,
@@ -48,10 +58,12 @@ from services.companies.program.usecases.support import (
 )
 
 __all__ = [
+    "answer_request",
     "assign_space",
     "create_application",
     "create_milestone",
     "create_round",
+    "create_schedule",
     "create_space",
     "decide_application",
     "declare_conflict",
@@ -67,14 +79,20 @@ __all__ = [
     "list_applications",
     "list_kpi_reports",
     "list_milestones",
+    "list_requests",
     "list_rounds",
+    "list_schedules",
     "list_spaces",
     "occupancy",
     "occupancy_history",
+    "open_due_requests",
+    "open_requests",
     "program_stats",
     "rank_applications",
     "record_support",
     "report_kpi",
+    "request_loop",
+    "request_stats",
     "score_application",
     "set_support_quota",
     "support_ledger",

@@ -11,6 +11,7 @@ from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
+from services.companies.program.usecases.kpi_requests import answer_request
 
 
 async def report_kpi(uow: UnitOfWork, company_name: str, report: domain.KpiReport) -> domain.KpiReport:
@@ -29,6 +30,7 @@ async def report_kpi(uow: UnitOfWork, company_name: str, report: domain.KpiRepor
     await uow.emit(
         f"{SUBJECT}.kpi.reported", f"{company.name}/kpi/{filed.period}", filed.version, convert.kpi_event(filed)
     )
+    await answer_request(uow, filed)
     return filed
 
 
