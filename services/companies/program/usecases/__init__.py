@@ -16,6 +16,15 @@ from services.companies.program.usecases.milestones import (
     growth,
     list_milestones,
 )
+from services.companies.program.usecases.reviewers import (
+    abstain,
+    assign_reviewer,
+    create_reviewer,
+    get_reviewer,
+    list_assignments,
+    list_reviewers,
+    score_application,
+)
 from services.companies.program.usecases.selection import (
     create_application,
     create_round,
@@ -28,7 +37,6 @@ from services.companies.program.usecases.selection import (
     list_applications,
     list_rounds,
     rank_applications,
-    score_application,
 )
 from services.companies.program.usecases.spaces import (
     assign_space,
@@ -48,9 +56,12 @@ from services.companies.program.usecases.support import (
 )
 
 __all__ = [
+    "abstain",
+    "assign_reviewer",
     "assign_space",
     "create_application",
     "create_milestone",
+    "create_reviewer",
     "create_round",
     "create_space",
     "decide_application",
@@ -60,13 +71,16 @@ __all__ = [
     "find_application",
     "find_round",
     "get_application",
+    "get_reviewer",
     "get_round",
     "grown",
     "growth",
     "kpi_trends",
     "list_applications",
+    "list_assignments",
     "list_kpi_reports",
     "list_milestones",
+    "list_reviewers",
     "list_rounds",
     "list_spaces",
     "occupancy",
