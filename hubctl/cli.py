@@ -22,6 +22,7 @@ from hubctl import (
     investors,
     privacy,
     program,
+    reviewers,  # noqa: F401  (adds `selection reviewers`, `assign`, `assignments` and `score` to `selection`)
     tokens,
     transfer,
 )
