@@ -160,16 +160,17 @@ reviewers = entity(
 )
 
 # Who reviews which application: a reviewer sees and scores only the applications assigned to them.
-review_assignments = sa.Table(
+review_assignments = entity(
     "review_assignments",
     metadata,
-    ref("application_id", "applications.id", primary_key=True),
-    ref("reviewer_id", "reviewers.id", primary_key=True),
+    ref("application_id", "applications.id"),
+    ref("reviewer_id", "reviewers.id"),
     text("assigned_by", 100),
     moment("assigned_at"),
     moment("abstained_at", nullable=True),
     text("abstained_by", 100, default=""),
     text("abstain_reason", 500, default=""),
+    sa.UniqueConstraint("application_id", "reviewer_id", name="uq_review_assignments"),
     sa.Index("ix_review_assignments_reviewer", "reviewer_id", "application_id"),
 )
 

@@ -191,7 +191,7 @@ async def test_a_reviewer_signs_in_and_reviews_only_what_is_assigned_to_them(
         seen += [(x.application, x.reviewer) for x in got.assignments]
         if not (page := got.next_page_token):
             break
-    assert seen == [(a.name, park.name), (a.name, lee.name), (b.name, lee.name), (d.name, park.name)]
+    assert seen == [(a.name, park.name), (d.name, park.name), (a.name, lee.name), (b.name, lee.name)]
     of_round = pb.ListReviewAssignmentsRequest(filter=f"reviewer={lee.name} AND round={r.name}")
     assert len((await api.ListReviewAssignments(of_round, metadata=ADMIN)).assignments) == 2
 

@@ -22,13 +22,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "review_assignments",
-        sa.Column("application_id", ID, sa.ForeignKey("applications.id"), primary_key=True),
-        sa.Column("reviewer_id", ID, sa.ForeignKey("reviewers.id"), primary_key=True),
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
+        sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False),
+        sa.Column("reviewer_id", ID, sa.ForeignKey("reviewers.id"), nullable=False),
         sa.Column("assigned_by", sa.String(100), nullable=False),
         sa.Column("assigned_at", MOMENT, nullable=False),
         sa.Column("abstained_at", MOMENT, nullable=True),
         sa.Column("abstained_by", sa.String(100), nullable=False, server_default=""),
         sa.Column("abstain_reason", sa.String(500), nullable=False, server_default=""),
+        sa.UniqueConstraint("application_id", "reviewer_id", name="uq_review_assignments"),
     )
     op.create_index("ix_review_assignments_reviewer", "review_assignments", ["reviewer_id", "application_id"])
     with op.batch_alter_table("scores") as batch:

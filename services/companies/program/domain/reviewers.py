@@ -56,6 +56,7 @@ class ReviewAssignment:
     abstained_by: str = ""
     abstain_reason: str = ""
     state: str = ASSIGNED
+    id: int = 0  # the order assignments were made in (their pages)
 
     @property
     def application(self) -> str:

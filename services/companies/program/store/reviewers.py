@@ -71,25 +71,17 @@ async def round_has_assignments(conn: AsyncConnection, round_id: int) -> bool:
 
 
 async def list_assignments(
-    conn: AsyncConnection, terms: dict[str, list[Any]], *, after: tuple[int, int] | None, limit: int
+    conn: AsyncConnection, terms: dict[str, list[Any]], *, after: int | None, limit: int
 ) -> list[ReviewAssignment]:
-    """Assignments by application, then reviewer, filtered by reviewer, application and round ids, each with
-    its state."""
+    """Assignments in the order they were made, filtered by reviewer, application and round ids, each with its
+    state."""
     c = review_assignments.c
     where = any_of(
         (c.reviewer_id, terms.get("reviewer")),
         (c.application_id, terms.get("application")),
         (applications.c.round_id, terms.get("round")),
     )
-    if after is not None:
-        where.append(sa.tuple_(c.application_id, c.reviewer_id) > sa.tuple_(*after))
-    query = (
-        sa.select(review_assignments)
-        .join(applications, applications.c.id == c.application_id)
-        .where(*where)
-        .order_by(c.application_id, c.reviewer_id)
-        .limit(limit)
-    )
+    query = ASSIGNMENTS.page(*where, after=after, limit=limit).join(applications, applications.c.id == c.application_id)
     return await with_states(conn, await ASSIGNMENTS.all(conn, query))
 
 

@@ -61,16 +61,16 @@ async def assign_reviewer(
 async def list_assignments(
     db: Database, terms: dict[str, list[Any]], *, size: int, token: str, reviewer: int | None = None
 ) -> tuple[list[domain.ReviewAssignment], str]:
-    """A page of assignments (by application, then reviewer); a reviewer's (their id) own only."""
+    """A page of assignments, in the order they were made; a reviewer's (their id) own only."""
     if reviewer is not None:
         if terms.get("reviewer", [reviewer]) != [reviewer]:
             raise errors.PermissionDenied(f"a reviewer may act only for reviewers/{reviewer}")
         terms = terms | {"reviewer": [reviewer]}
     query_key = f"reviewAssignments|{sorted(terms.items())}"
-    after = PageTokens.decode(token, query_key, (int, int))
+    after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:
-        found = await store.list_assignments(conn, terms, after=(after[0], after[1]) if after else None, limit=size + 1)
-    page, following = next_page(found, size, query_key, lambda a: [a.application_id, a.reviewer_id])
+        found = await store.list_assignments(conn, terms, after=after[0] if after else None, limit=size + 1)
+    page, following = next_page(found, size, query_key, lambda a: [a.id])
     return list(page), following
 
 
