@@ -111,7 +111,10 @@ async def test_a_reviewer_signs_in_and_reviews_only_what_is_assigned_to_them(
         api.ListReviewers(pb.ListReviewersRequest(), metadata=reviewer),
         api.AssignReviewer(pb.AssignReviewerRequest(reviewer=park.name, round=r.name), metadata=reviewer),
         api.RankApplications(pb.RankApplicationsRequest(round=r.name), metadata=reviewer),
-        api.DecideApplication(pb.DecideApplicationRequest(name=a.name, decision=2, reason="x"), metadata=reviewer),
+        api.DecideApplication(
+            pb.DecideApplicationRequest(name=a.name, decision=pb.APPLICATION_STATE_SELECTED, reason="x"),
+            metadata=reviewer,
+        ),
     ):
         await refused(call, grpc.StatusCode.PERMISSION_DENIED)
 
