@@ -11,7 +11,7 @@ from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import PageTokens, next_page
 from services.companies.program import domain, store
-from services.companies.program.usecases.selection import find_application, find_reviewer, find_round
+from services.companies.program.usecases.selection import find_application, find_reviewer, find_round, reviewers_own
 
 
 async def create_reviewer(uow: UnitOfWork, reviewer: domain.Reviewer) -> domain.Reviewer:
@@ -62,10 +62,7 @@ async def list_assignments(
     db: Database, terms: dict[str, list[Any]], *, size: int, token: str, reviewer: int | None = None
 ) -> tuple[list[domain.ReviewAssignment], str]:
     """A page of assignments, in the order they were made; a reviewer's (their id) own only."""
-    if reviewer is not None:
-        if terms.get("reviewer", [reviewer]) != [reviewer]:
-            raise errors.PermissionDenied(f"a reviewer may act only for reviewers/{reviewer}")
-        terms = terms | {"reviewer": [reviewer]}
+    terms = reviewers_own(terms, reviewer)
     query_key = f"reviewAssignments|{sorted(terms.items())}"
     after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:

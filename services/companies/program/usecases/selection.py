@@ -62,16 +62,22 @@ async def list_applications(
 ) -> tuple[list[domain.Application], str]:
     """A page of applications filtered by terms (round ids, states, applicants, assigned reviewers), and the next
     page's token. For a reviewer (their id), only the applications assigned to them."""
-    if reviewer is not None:
-        if terms.get("reviewer", [reviewer]) != [reviewer]:
-            raise errors.PermissionDenied(f"a reviewer may act only for reviewers/{reviewer}")
-        terms = terms | {"reviewer": [reviewer]}
+    terms = reviewers_own(terms, reviewer)
     query_key = f"applications|{sorted(terms.items())}"
     after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:
         found = await store.list_applications(conn, terms, after=after[0] if after else None, limit=size + 1)
     page, following = next_page(found, size, query_key, lambda a: [a.id])
     return list(page), following
+
+
+def reviewers_own(terms: dict[str, list[Any]], reviewer: int | None) -> dict[str, list[Any]]:
+    """A list's terms for a reviewer (their id): theirs only; asking for another reviewer's is PERMISSION_DENIED."""
+    if reviewer is None:
+        return terms
+    if terms.get("reviewer", [reviewer]) != [reviewer]:
+        raise errors.PermissionDenied(f"a reviewer may act only for reviewers/{reviewer}")
+    return terms | {"reviewer": [reviewer]}
 
 
 async def create_application(
