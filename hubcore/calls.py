@@ -28,6 +28,7 @@ GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}  # google.rpc.Cod
 
 ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
 FOUNDER, MENTOR = "founder", "mentor"  # bound to one company, one mentor (hubcore.tokens.SCOPED)
+REVIEWER = "reviewer"  # bound to one selection reviewer (reviewers/N)
 ANYONE = "anyone"  # a method open without credentials (sign-in): the peer's limit still applies
 OPEN_METHODS = (
     "/grpc.health.v1.Health/",

@@ -27,6 +27,7 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     MENTOR,
     OPEN_METHODS,
     PARTNER,
+    REVIEWER,
     SERVICE,
     Audit,
     Authenticator,

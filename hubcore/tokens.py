@@ -41,10 +41,10 @@ from hubcore.events import ConsumerSpec
 log = structlog.get_logger()
 
 PREFIX = "hubat_"  # recognizable (secret scanners, logs) and never confused with partner keys (hubpk_)
-ROLES = ("admin", "service", "founder", "mentor")
+ROLES = ("admin", "service", "founder", "mentor", "reviewer")
 # Roles bound to one resource: the scope claim names it, and the interceptor admits such a caller only to what
 # its method's policy binds to that resource (hubcore.calls.Bound). A founder of two companies holds two tokens.
-SCOPED = {"founder": "companies", "mentor": "mentors"}
+SCOPED = {"founder": "companies", "mentor": "mentors", "reviewer": "reviewers"}
 REVOKED_SUBJECT = "hub.ops.access_token.revoked"
 ISSUED_SUBJECT = "hub.ops.access_token.issued"
 DEFAULT_LIFETIME = timedelta(days=30)
@@ -68,7 +68,7 @@ class Claims:
     role: str
     issued_at: datetime
     expire_at: datetime
-    scope: str = ""  # "companies/7" for a founder, "mentors/3" for a mentor; "" for unscoped roles
+    scope: str = ""  # "companies/7" for a founder, "mentors/3" for a mentor, "reviewers/2"; "" for unscoped roles
 
     @property
     def name(self) -> str:

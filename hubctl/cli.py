@@ -23,6 +23,7 @@ from hubctl import (
     kpi_requests,
     privacy,
     program,
+    reviewers,  # noqa: F401  (adds `selection reviewers`, `assign`, `assignments` and `score` to `selection`)
     sharing,
     tokens,
     transfer,

@@ -1,6 +1,6 @@
-"""hubctl identities: the founders and mentors who sign in for themselves. A program manager invites a person
-(a company's person with an email, or a mentor); the hub mails them a one-time code at once, and again
-whenever they ask. Ending an identity revokes every token it holds."""
+"""hubctl identities: the founders, mentors and reviewers who sign in for themselves. A program manager invites a
+person (a company's person with an email, a mentor, or a selection reviewer); the hub mails them a one-time code
+at once, and again whenever they ask. Ending an identity revokes every token it holds."""
 
 from __future__ import annotations
 
@@ -13,12 +13,21 @@ from hubctl.args import name, name_if_given, where
 from hubctl.client import Client, Commands, as_dict, fail, when
 
 identities_app = Commands(
-    help="로그인 신원 (sign-in identities): 창업자·멘토 초대, 목록, 종료, 로그인 기록 (invite founders and mentors, "
+    help="로그인 신원 (sign-in identities): 창업자·멘토·심사위원 초대, 목록, 종료, 로그인 기록 "
+    "(invite founders, mentors and reviewers, "
     "list, end, the sign-in log)."
 )
 
-ROLES = {"founder": ipb.IDENTITY_ROLE_FOUNDER, "mentor": ipb.IDENTITY_ROLE_MENTOR}
-ROLE_NAMES = {ipb.IDENTITY_ROLE_FOUNDER: "창업자 founder", ipb.IDENTITY_ROLE_MENTOR: "멘토 mentor"}
+ROLES = {
+    "founder": ipb.IDENTITY_ROLE_FOUNDER,
+    "mentor": ipb.IDENTITY_ROLE_MENTOR,
+    "reviewer": ipb.IDENTITY_ROLE_REVIEWER,
+}
+ROLE_NAMES = {
+    ipb.IDENTITY_ROLE_FOUNDER: "창업자 founder",
+    ipb.IDENTITY_ROLE_MENTOR: "멘토 mentor",
+    ipb.IDENTITY_ROLE_REVIEWER: "심사위원 reviewer",
+}
 STATES = {ipb.IDENTITY_STATE_ACTIVE: "사용 중 active", ipb.IDENTITY_STATE_REVOKED: "종료 ended"}
 COLUMNS = ["id", "역할 role", "이름 name", "이메일 email", "범위 scope", "상태 state", "최근 로그인 last sign-in"]
 OUTCOMES = {
@@ -36,6 +45,7 @@ def identities_invite(
     hub: Client,
     person: Annotated[str, typer.Option(help="창업자로 초대할 사람 (a company's person): 7 or people/7")] = "",
     mentor: Annotated[str, typer.Option(help="초대할 멘토 (a mentor): 3 or mentors/3")] = "",
+    reviewer: Annotated[str, typer.Option(help="초대할 심사위원 (a selection reviewer): 2 or reviewers/2")] = "",
     email: Annotated[str, typer.Option(help="멘토의 이메일 (the mentor's email)")] = "",
     display_name: Annotated[str, typer.Option("--name", help="멘토를 부를 이름 (how mails greet the mentor)")] = "",
     language: Annotated[str, typer.Option(help="메일 언어 ko 또는 en (the mails' language)")] = "ko",
@@ -43,11 +53,15 @@ def identities_invite(
     """초대하고 로그인 코드를 메일로 보냅니다 (invite; a sign-in code is mailed at once).
 
     A founder is invited as a person of a company: their email and company make the identity. A mentor is
-    invited by their mentor record with an email and a name."""
-    if bool(person) == bool(mentor):
-        fail("창업자는 --person, 멘토는 --mentor 중 하나를 지정하세요 (say --person 7 or --mentor 3)", 2)
+    invited by their mentor record with an email and a name. A reviewer by their reviewer record (its email
+    and name)."""
+    if sum(map(bool, (person, mentor, reviewer))) != 1:
+        fail("창업자는 --person, 멘토는 --mentor, 심사위원은 --reviewer 중 하나를 지정하세요 "
+             "(say --person 7, --mentor 3 or --reviewer 2)", 2)  # fmt: skip
     if person:
         wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_FOUNDER, person=name("people", person), language=language)
+    elif reviewer:
+        wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_REVIEWER, scope=name("reviewers", reviewer), language=language)
     else:
         if not email or not display_name:
             fail("멘토는 --email 과 --name 이 필요합니다 (a mentor needs --email and --name)", 2)
@@ -66,14 +80,14 @@ def identities_invite(
 @identities_app.command("list")
 def identities_list(
     hub: Client,
-    role: Annotated[str, typer.Option(help="founder 또는 mentor 만 (only founders or mentors)")] = "",
+    role: Annotated[str, typer.Option(help="founder, mentor, reviewer 중 하나만 (only one role)")] = "",
     company: Annotated[str, typer.Option(help="이 기업의 창업자만 (one company's founders): 7 or companies/7")] = "",
     ended: Annotated[bool, typer.Option("--ended", help="종료된 신원 포함 (include ended identities)")] = False,
 ) -> None:
-    """초대된 창업자와 멘토 (the identities, active ones unless --ended)."""
+    """초대된 창업자, 멘토, 심사위원 (the identities, active ones unless --ended)."""
     role = role.strip().lower()
     if role and role not in ROLES:
-        fail(f"알 수 없는 역할 (unknown role) {role!r}: founder, mentor", 3)
+        fail(f"알 수 없는 역할 (unknown role) {role!r}: founder, mentor, reviewer", 3)
     scope = name_if_given("companies", company)
     request = ipb.ListIdentitiesRequest(
         filter=where(role=role.upper(), scope=scope, state="" if ended else "ACTIVE"), page_size=200

@@ -143,38 +143,25 @@ def selection_apply(
     hub.show(made, f"submitted {made.name}", APPLICATION_COLUMNS, [application_row(made, {}, hub.config.tz)])
 
 
-@selection_app.command("score")
-def selection_score(
-    hub: Client,
-    application: ApplicationArgument,
-    reviewer: Annotated[str, typer.Option(help="The reviewer's email or id")],
-    value: Annotated[list[str], typer.Option(help="criterion=score (0-10), e.g. tech=8 (one per criterion)")],
-    comment: str = "",
-) -> None:
-    """Record one reviewer's scores of an application (once per reviewer)."""
-    values = {}
-    for text in value:
-        key, _, number = text.partition("=")
-        if not number.strip().isdigit():
-            fail(f"--value {text!r}: write criterion=score, e.g. tech=8", 3)
-        values[key.strip()] = int(number)
-    s = pb.Score(application=args.name("applications", application), reviewer=reviewer, values=values, comment=comment)
-    scored = hub.call(hub.program.ScoreApplication, pb.ScoreApplicationRequest(score=s))
-    rows = [[scored.application, scored.reviewer, f"{scored.weighted:.2f}", scored.comment]]
-    hub.show(scored, "scored", ["application", "reviewer", "weighted", "comment"], rows)
-
-
 @selection_app.command("rank")
-def selection_rank(hub: Client, round_: Annotated[str, typer.Argument(help="1 or rounds/1")]) -> None:
-    """A round's applications by weighted score, each saying why it stands where it does."""
-    ranked = hub.call(hub.program.RankApplications, pb.RankApplicationsRequest(round=args.name("rounds", round_)))
+def selection_rank(
+    hub: Client,
+    round_: Annotated[str, typer.Argument(help="1 or rounds/1")],
+    normalized: Annotated[
+        bool, typer.Option(help="심사위원별 정규화 점수 순 (by scores normalized per reviewer)")
+    ] = False,
+) -> None:
+    """A round's applications by weighted score (or normalized per reviewer), each saying why it stands there."""
+    scale = pb.SCORE_SCALE_NORMALIZED if normalized else pb.SCORE_SCALE_RAW
+    request = pb.RankApplicationsRequest(round=args.name("rounds", round_), scale=scale)
+    ranked = hub.call(hub.program.RankApplications, request)
     names = company_names(hub) if ranked.entries and not hub.config.json else {}
     rows = [
         [e.rank, e.application.removeprefix("applications/"), who(names, e.applicant), f"{e.weighted_score:.2f}",
-         e.reviews, short(pb.ApplicationState, e.state, STATE).lower(), e.explanation]
+         f"{e.normalized_score:+.2f}", e.reviews, short(pb.ApplicationState, e.state, STATE).lower(), e.explanation]
         for e in ranked.entries
     ]  # fmt: skip
-    columns = ["#", "application", "applicant", "score", "reviews", "state", "why"]
+    columns = ["#", "application", "applicant", "score", "normalized", "reviews", "state", "why"]
     hub.show(as_dict(ranked), f"ranking of {args.name('rounds', round_)}", columns, rows)
 
 

@@ -140,10 +140,38 @@ scores = sa.Table(
     "scores",
     metadata,
     ref("application_id", "applications.id", primary_key=True),
-    text("reviewer", 100, primary_key=True),  # one score per reviewer and application
+    # One score per reviewer and application: reviewers/N, or a free-text name recorded before reviewers existed.
+    text("reviewer", 100, primary_key=True),
     text("score_values"),  # JSON {criterion: 0-10}
     text("comment", 2000, default=""),
     moment("created_at"),
+    text("recorded_by", 100, default=""),  # the caller's actor: the reviewer, or a program manager for them
+    text("reason", 500, default=""),  # why a program manager recorded or corrected it
+)
+
+# The selection's reviewers, who sign in for themselves (identities with role reviewer, scope reviewers/N).
+reviewers = entity(
+    "reviewers",
+    metadata,
+    *names(),
+    text("email", 200),  # lower-case
+    text("affiliation", 200, default=""),
+    moment("created_at"),
+)
+
+# Who reviews which application: a reviewer sees and scores only the applications assigned to them.
+review_assignments = entity(
+    "review_assignments",
+    metadata,
+    ref("application_id", "applications.id"),
+    ref("reviewer_id", "reviewers.id"),
+    text("assigned_by", 100),
+    moment("assigned_at"),
+    moment("abstained_at", nullable=True),
+    text("abstained_by", 100, default=""),
+    text("abstain_reason", 500, default=""),
+    sa.UniqueConstraint("application_id", "reviewer_id", name="uq_review_assignments"),
+    sa.Index("ix_review_assignments_reviewer", "reviewer_id", "application_id"),
 )
 
 spaces = entity(

@@ -1,6 +1,7 @@
 """One authorization matrix over every method of every service, on both the main ports and the partner
 API, for every kind of caller: no token, malformed, expired, revoked, a partner of firm A, a partner of
-firm B, admin, service, a founder of company A and of company B, mentor A and mentor B. Each cell's expected
+firm B, admin, service, a founder of company A and of company B, mentor A and mentor B, reviewer A and reviewer B.
+Each cell's expected
 status comes from the one policy each method declares (the roles the server was started with), so a method
 added without a policy fails here as it fails at start. A method that binds a founder or mentor to its own
 resource (hubcore.calls.Bound) is called naming the resource of the A callers: A is admitted, B refused.
@@ -25,7 +26,18 @@ from hub.ops.v1 import tokens_pb2_grpc
 from hubcore import tokens
 from hubcore.db import now
 from hubcore.server import ADMIN as ADMIN_ROLE
-from hubcore.server import ANYONE, FOUNDER, MENTOR, OPEN_METHODS, PARTNER, SERVICE, Bound, RolePolicy, Runtime
+from hubcore.server import (
+    ANYONE,
+    FOUNDER,
+    MENTOR,
+    OPEN_METHODS,
+    PARTNER,
+    REVIEWER,
+    SERVICE,
+    Bound,
+    RolePolicy,
+    Runtime,
+)
 from services.investors import store as investors_store
 from tests.conftest import (
     ADMIN,
@@ -90,7 +102,7 @@ def expected(caller: Caller, port: Port, method: str) -> str:
     if caller.role in policy:
         return "allowed"
     if any(isinstance(e, Bound) and e.role == caller.role for e in policy):
-        return "allowed" if caller.scope in (COMPANY_A, MENTOR_A) else "refused:PERMISSION_DENIED"
+        return "allowed" if caller.scope in A_SCOPES.values() else "refused:PERMISSION_DENIED"
     return "refused:PERMISSION_DENIED"
 
 
@@ -105,15 +117,17 @@ def request_for(method: str, input_type: Any, introduction: str, bindings: list[
         target = request
         for part in path:
             target = getattr(target, part)
-        setattr(target, last, COMPANY_A if bound.role == FOUNDER else MENTOR_A)
+        setattr(target, last, A_SCOPES[bound.role])
     return request
 
 
 COMPANY_A, COMPANY_B, MENTOR_A, MENTOR_B = "companies/1", "companies/2", "mentors/1", "mentors/2"
+REVIEWER_A, REVIEWER_B = "reviewers/1", "reviewers/2"
+A_SCOPES = {FOUNDER: COMPANY_A, MENTOR: MENTOR_A, REVIEWER: REVIEWER_A}  # what a Bound field names
 
 
 def scoped(role: str, scope: str) -> tuple[tuple[str, str], ...]:
-    """A signed token of a founder or mentor, as sign-in issues them (the verifier needs only the key)."""
+    """A signed token of a founder, mentor or reviewer, as sign-in issues them (the verifier needs only the key)."""
     moment = now().replace(microsecond=0)
     claims = tokens.Claims(tokens.new_token_id(), "김서연", role, moment, moment + timedelta(hours=8), scope)
     return bearer(tokens.sign(claims, TOKEN_SIGNING_KEY))
@@ -165,6 +179,8 @@ async def test_every_method_for_every_caller_follows_its_declared_policy(
         Caller("founder of company B", scoped(FOUNDER, COMPANY_B), FOUNDER, scope=COMPANY_B),
         Caller("mentor A", scoped(MENTOR, MENTOR_A), MENTOR, scope=MENTOR_A),
         Caller("mentor B", scoped(MENTOR, MENTOR_B), MENTOR, scope=MENTOR_B),
+        Caller("reviewer A", scoped(REVIEWER, REVIEWER_A), REVIEWER, scope=REVIEWER_A),
+        Caller("reviewer B", scoped(REVIEWER, REVIEWER_B), REVIEWER, scope=REVIEWER_B),
     ]
     ports = [Port(name, f"127.0.0.1:{r.port}", r.policies, False) for name, r in runtimes.items()]
     for listener in investors.runtime.listeners:

@@ -473,6 +473,8 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.companies.v1.ProgramService/ListApplications": ({}, "applications|[]", [1]),
     "/hub.companies.v1.ProgramService/ListMilestones": ({}, "milestones|[]", [DAY, 1]),
     "/hub.companies.v1.ProgramService/ListKpiRequests": ({}, "kpiRequests|[]", [1]),
+    "/hub.companies.v1.ProgramService/ListReviewers": ({}, "reviewers", [1]),
+    "/hub.companies.v1.ProgramService/ListReviewAssignments": ({}, "reviewAssignments|[]", [1]),
     "/hub.ops.v1.AccessTokenService/ListAccessTokens": ({}, "[]|False|False", [TIME, "abcdefghijklmnop"]),
     "/hub.ops.v1.IdentityService/ListIdentities": ({}, "[]", [1]),
     "/hub.ops.v1.IdentityService/ListSignInEvents": ({}, "[]", [1]),

@@ -266,6 +266,17 @@ async def _create_kpi_schedule(c: Any, n: int) -> Prepared:
     )
 
 
+@case("companies.CreateReviewer")
+async def _create_reviewer(c: Any, n: int) -> Prepared:
+    reviewer = ppb.Reviewer(korean_name="박지훈", email=f"jh.park{n}@kaist.ac.kr", affiliation="KAIST 전산학부")
+    request = ppb.CreateReviewerRequest(reviewer=reviewer, request_id=f"reviewer-{n}")
+    return Prepared(
+        lambda r, q: stub(r).CreateReviewer(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.reviewer, "affiliation", "서울대 경영학과")),
+    )
+
+
 # Investors
 
 

@@ -68,6 +68,47 @@ def test_a_conflicted_reviewers_score_does_not_count() -> None:
     assert ranked[0].score == 5 and ranked[0].reviews == 1
 
 
+def uniform(value: int) -> dict[str, int]:
+    return {"tech": value, "market": value, "team": value}
+
+
+def test_two_reviewers_on_shifted_scales_rank_alike_once_normalized_and_not_before() -> None:
+    """A lenient reviewer scores their four applications 10, 9, 8, 7; a harsh one theirs 5, 4, 3, 2: the same
+    judgement on scales three points apart. Raw, every lenient pick outranks every harsh one; normalized, each
+    reviewer's first, second... stand together."""
+    lenient = [(f"applications/{n}", "reviewers/1", uniform(11 - n)) for n in (1, 2, 3, 4)]
+    harsh = [(f"applications/{n}", "reviewers/2", uniform(10 - n)) for n in (5, 6, 7, 8)]
+    applications = apps("1", "2", "3", "4", "5", "6", "7", "8")
+
+    raw = domain.rank(CRITERIA, applications, lenient + harsh, set())
+    assert [r.application for r in raw] == [f"applications/{n}" for n in (1, 2, 3, 4, 5, 6, 7, 8)]
+    assert (raw[3].score, raw[4].score) == (7, 5)  # the lenient one's worst above the harsh one's best
+
+    normalized = domain.rank(CRITERIA, applications, lenient + harsh, set(), domain.NORMALIZED)
+    assert [r.application for r in normalized] == [f"applications/{n}" for n in (1, 5, 2, 6, 3, 7, 4, 8)]
+    by_name = {r.application: r for r in normalized}
+    for mine, theirs in zip((1, 2, 3, 4), (5, 6, 7, 8), strict=True):
+        assert by_name[f"applications/{mine}"].normalized == pytest.approx(by_name[f"applications/{theirs}"].normalized)
+    assert by_name["applications/1"].normalized == pytest.approx(1.3416, abs=1e-4)  # (10 - 8.5) / sd 1.118
+    assert normalized[0].explanation == "normalized score 1.34 (weighted 10.00) from 1 review(s)"
+    assert normalized[1].explanation == "tied with applications/1 at normalized score 1.34; weighted 5.00 vs 10.00"
+    # Both scores are on every entry whichever orders the ranking.
+    assert [r.normalized for r in raw] == [by_name[r.application].normalized for r in raw]
+
+
+def test_a_reviewer_with_one_score_or_all_alike_is_normalized_to_zero() -> None:
+    z = domain.z_scores({("applications/1", "kim"): Fraction(9), ("applications/2", "lee"): Fraction(7),
+                         ("applications/3", "lee"): Fraction(7)})  # fmt: skip
+    assert z == {("applications/1", "kim"): 0.0, ("applications/2", "lee"): 0.0, ("applications/3", "lee"): 0.0}
+    conflicted = domain.rank(
+        CRITERIA, apps("1", "2"),
+        [("applications/1", "kim", uniform(9)), ("applications/2", "kim", uniform(3))],
+        {("kim", "companies/2")}, domain.NORMALIZED,
+    )  # fmt: skip
+    # A conflicted score counts neither in the ranking nor in the reviewer's scale.
+    assert [(r.application, r.normalized) for r in conflicted] == [("applications/1", 0.0), ("applications/2", None)]
+
+
 def test_score_values_must_cover_the_criteria_within_range() -> None:
     r = domain.Round(1, "2026 상반기", date(2026, 1, 1), date(2026, 1, 31), {"OPEN_DESK": 3}, CRITERIA)
     domain.check_score_values(r, {"tech": 0, "market": 10, "team": 5})

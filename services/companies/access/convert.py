@@ -12,7 +12,7 @@ from hubcore import errors, tokens
 from hubcore.convert import Writer, timestamp
 from hubcore.requests import enum_short, parse_name
 from hubcore.text import email_address
-from services.companies.access.domain import FOUNDER, LANGUAGES, MENTOR, Identity, IssuedToken, SignInEvent
+from services.companies.access.domain import FOUNDER, LANGUAGES, MENTOR, REVIEWER, Identity, IssuedToken, SignInEvent
 
 CODE_ISSUED_SUBJECT = "hub.ops.sign_in.code_issued"
 
@@ -53,8 +53,9 @@ def code_issued_event(
 
 
 def identity_from_pb(sent: ipb.Identity) -> Identity:
-    """The identity a program manager asks for: a founder by their person, a mentor by their mentor and email.
-    What the service sets (a founder's scope, email and name; state, stamps) is filled in by the use case."""
+    """The identity a program manager asks for: a founder by their person, a mentor by their mentor and email, a
+    reviewer by their reviewer record. What the service sets (a founder's scope, a founder's or reviewer's email and
+    name; state, stamps) is filled in by the use case."""
     role = enum_short(ipb.IdentityRole, "IDENTITY_ROLE", sent.role).lower()
     language = sent.language.strip().lower() or "ko"
     problems: list[tuple[str, str]] = [] if language in LANGUAGES else [("identity.language", "must be ko or en")]
@@ -72,6 +73,10 @@ def identity_from_pb(sent: ipb.Identity) -> Identity:
             problems.append(("identity.email", "is required for a mentor"))
         if not sent.display_name.strip():
             problems.append(("identity.display_name", "is required for a mentor"))
+    elif role == REVIEWER:
+        scope = f"reviewers/{parse_name(sent.scope, 'reviewers', 'identity.scope')}"
+        if sent.person or sent.email:
+            problems.append(("identity.scope", "alone names a reviewer (the email and name are their record's)"))
     if problems:
         raise errors.InvalidArgument(problems)
     return Identity(

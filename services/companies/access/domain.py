@@ -10,10 +10,10 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from hubcore import errors
+from hubcore import errors, tokens
 from hubcore.resources import Named
 
-FOUNDER, MENTOR = "founder", "mentor"  # as the token carries them; the messages say FOUNDER, MENTOR
+FOUNDER, MENTOR, REVIEWER = "founder", "mentor", "reviewer"  # as the token carries them; the messages say FOUNDER…
 ACTIVE, REVOKED = "ACTIVE", "REVOKED"
 LANGUAGES = ("ko", "en")
 
@@ -34,7 +34,7 @@ class IssuedToken(Named):
 
     id: str
     subject: str
-    role: str  # "admin", "service", "founder" or "mentor", as the token carries it
+    role: str  # "admin", "service", "founder", "mentor" or "reviewer", as the token carries it
     issued_at: datetime
     expire_at: datetime
     issued_by: str
@@ -42,7 +42,7 @@ class IssuedToken(Named):
     revoked_at: datetime | None = None
     revoked_by: str = ""
     revoke_reason: str = ""
-    scope: str = ""  # companies/7 for a founder, mentors/3 for a mentor
+    scope: str = ""  # companies/7 for a founder, mentors/3 for a mentor, reviewers/2 for a reviewer
     identity_id: int | None = None  # the identity a signed-in token belongs to
 
     def revoke(self, when: datetime, by: str, reason: str) -> IssuedToken:
@@ -127,4 +127,4 @@ def code_hash(key: str, email: str, code: str) -> str:
 
 
 def scope_collection(role: str) -> str:
-    return "companies" if role == FOUNDER else "mentors"
+    return tokens.SCOPED[role]

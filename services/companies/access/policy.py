@@ -1,6 +1,6 @@
 """AccessTokenService's and IdentityService's input rules and roles: program managers manage tokens and
-identities; asking for a sign-in code and signing in are open (limited per peer); a signed-in founder or
-mentor renews their own token."""
+identities; asking for a sign-in code and signing in are open (limited per peer); a signed-in founder, mentor
+or reviewer renews their own token."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import tokens_pb2 as pb
 
 from hubcore.requests import Rules, email, length, matches, required
-from hubcore.server import ADMIN, ANYONE, FOUNDER, MENTOR, RolePolicy
+from hubcore.server import ADMIN, ANYONE, FOUNDER, MENTOR, REVIEWER, RolePolicy
 
 RULES: dict[type, Rules] = {
     pb.CreateAccessTokenRequest: Rules(
@@ -50,6 +50,6 @@ class Identities:
     ROLES: ClassVar[dict[str, RolePolicy]] = {
         "RequestSignInCode": frozenset({ANYONE}),
         "SignIn": frozenset({ANYONE}),
-        "RenewAccessToken": frozenset({FOUNDER, MENTOR}),
+        "RenewAccessToken": frozenset({FOUNDER, MENTOR, REVIEWER}),
     }
     DEFAULT_ROLES: ClassVar[RolePolicy] = frozenset({ADMIN})

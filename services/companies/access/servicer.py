@@ -1,5 +1,6 @@
 """AccessTokenService: program managers issue, list and revoke the signed access tokens every service verifies
-(hubcore.tokens). IdentityService: program managers invite founders and mentors, who sign in with a mailed code.
+(hubcore.tokens). IdentityService: program managers invite founders, mentors and reviewers, who sign in with a
+mailed code.
 Parse, call one use case (usecases.py), convert (convert.py); rules and roles in policy.py."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What AccessTokenService's and IdentityService's methods do: issue a token (the register keeps what it says, the
-caller gets the signed token once), list the register, revoke; invite founders and mentors, mail them one-time
-codes, exchange a code for tokens of their role and scope, renew, and end an identity with its tokens. A
+caller gets the signed token once), list the register, revoke; invite founders, mentors and reviewers, mail them
+one-time codes, exchange a code for tokens of their role and scope, renew, and end an identity with its tokens. A
 revocation commits with its event (hub.ops.access_token.revoked), which every service, this one included,
 applies to its own revoked_tokens."""
 
@@ -26,6 +26,7 @@ from services.companies.access.domain import (
     FOUNDER,
     IDENTITY_REVOKED,
     RENEWED,
+    REVIEWER,
     SIGNED_IN,
     WRONG_CODE,
     Identity,
@@ -35,6 +36,7 @@ from services.companies.access.domain import (
     code_hash,
     new_code,
 )
+from services.companies.program import store as program_store
 from services.companies.registry import store as registry_store
 from services.companies.registry.domain import Person
 
@@ -137,10 +139,13 @@ class Issuer:
 
 
 async def invite(uow: UnitOfWork, wanted: Identity, issuer: Issuer) -> Identity:
-    """A new identity (a founder's from their person: email, company and name), and its first code mailed."""
+    """A new identity (a founder's from their person: email, company and name; a reviewer's from their record:
+    email and name), and its first code mailed."""
     issuer.key  # noqa: B018  (refuses before anything is written when no key is configured)
     if wanted.role == FOUNDER:
         wanted = await _founder(uow, wanted)
+    elif wanted.role == REVIEWER:
+        wanted = await _reviewer(uow, wanted)
     if await store.active_identity(uow.conn, wanted.email, wanted.role, wanted.scope) is not None:
         raise errors.AlreadyExists(
             "Identity", wanted.email, f"{wanted.email} is already an active {wanted.role} of {wanted.scope}"
@@ -171,6 +176,14 @@ async def _founder(uow: UnitOfWork, wanted: Identity) -> Identity:
             f"companies/{person.company_id} is archived", type_="ARCHIVED", subject=person.name
         )
     return replace(wanted, scope=company.name, email=email_address(person.email), display_name=person.korean_name)
+
+
+async def _reviewer(uow: UnitOfWork, wanted: Identity) -> Identity:
+    """A reviewer's identity is their record's: its email and Korean name."""
+    reviewer = await program_store.get_reviewer(uow.conn, int(wanted.scope.removeprefix("reviewers/")))
+    if reviewer is None:
+        raise errors.NotFound("Reviewer", wanted.scope)
+    return replace(wanted, email=email_address(reviewer.email), display_name=reviewer.korean_name)
 
 
 async def request_code(uow: UnitOfWork, email: str, issuer: Issuer, peer: str) -> datetime:

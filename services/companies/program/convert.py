@@ -7,14 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
+from typing import TypedDict
 
 from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import Writer, calendar_date
+from hubcore.convert import Reader, Writer, calendar_date
 from hubcore.requests import enum_number, enum_short, parse_name
+from hubcore.server import REVIEWER, caller
 from hubcore.text import clean
 from services.companies.program import domain
 
@@ -22,6 +24,7 @@ from services.companies.program import domain
 SEAT, STATE, SPACE, REASON, SUPPORT = "SEAT_KIND", "APPLICATION_STATE", "SPACE_KIND", "MOVE_OUT_REASON", "SUPPORT_KIND"
 MILESTONE, COHORT = "MILESTONE_KIND", "COHORT_KIND"
 CADENCE, FIGURE = "KPI_CADENCE", "KPI_FIGURE"
+SCALE, REVIEW = "SCORE_SCALE", "REVIEW_STATE"
 
 
 def applicant(value: str, field: str) -> str:
@@ -97,13 +100,58 @@ application_pb = Writer(
     compute={"answers": lambda a: [pb.Application.Answer(question=q, text=t) for q, t in a.answers]},
 )
 conflict_pb = Writer(pb.Conflict, domain.Conflict)
+
+
+def scale(number: int) -> str:
+    """A ranking's scale: RAW unless NORMALIZED is asked for."""
+    return enum_short(pb.ScoreScale, SCALE, number) or domain.RAW
+
+
+# Reviewers
+
+
+class ReviewerFields(TypedDict):
+    korean_name: str
+    english_name: str
+    email: str
+    affiliation: str
+
+
+reviewer_fields = Reader(pb.Reviewer, ReviewerFields, "reviewer")
+reviewer_pb = Writer(pb.Reviewer, domain.Reviewer)
+review_assignment_pb = Writer(pb.ReviewAssignment, domain.ReviewAssignment, rename={"assign_time": "assigned_at"})
+
+
+def own_reviewer() -> int | None:
+    """The reviewer a reviewer's token names (its id); None for every other caller."""
+    who = caller()
+    return parse_name(who.scope, "reviewers", "scope") if who.role == REVIEWER else None
+
+
+def acting(sent: str, field: str, reason: str = "") -> domain.Acting:
+    """Who a selection call acts as. A reviewer: the one their token names, never another (a request naming
+    another is PERMISSION_DENIED). Anyone else (a program manager): the reviewer the request names, with the reason
+    they give; a name that is not reviewers/N is a free-text reviewer, as recorded before reviewers existed."""
+    who, sent = caller(), sent.strip()
+    if who.role == REVIEWER:
+        if sent and sent != who.scope:
+            raise errors.PermissionDenied(f"a reviewer may act only for {who.scope}")
+        return domain.Acting(who.scope, own=True)
+    if not sent:
+        raise errors.invalid(field, "is required: the reviewer (reviewers/<number>)")
+    if sent.startswith("reviewers/"):
+        return domain.Acting(f"reviewers/{parse_name(sent, 'reviewers', field)}", reason=reason.strip())
+    return domain.Acting(domain.reviewer_key(sent), reason=reason.strip())
+
+
 score_pb = Writer(
     pb.Score, domain.Score, compute={"values": lambda s: s.values, "weighted": lambda s: float(s.weighted)}
 )
 
 
-def ranking_pb(standings: Sequence[domain.Standing]) -> pb.RankApplicationsResponse:
+def ranking_pb(standings: Sequence[domain.Standing], scale: str) -> pb.RankApplicationsResponse:
     return pb.RankApplicationsResponse(
+        scale=enum_number(pb.ScoreScale, SCALE, scale),
         entries=[
             pb.RankApplicationsResponse.Entry(
                 rank=s.rank,
@@ -113,9 +161,10 @@ def ranking_pb(standings: Sequence[domain.Standing]) -> pb.RankApplicationsRespo
                 reviews=s.entry.reviews,
                 state=enum_number(pb.ApplicationState, STATE, s.state),
                 explanation=s.entry.explanation,
+                normalized_score=s.entry.normalized or 0.0,
             )
             for s in standings
-        ]
+        ],
     )
 
 

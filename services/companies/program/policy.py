@@ -7,8 +7,9 @@ from __future__ import annotations
 from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 
-from hubcore.requests import Rules, length, max_items, required, url
-from hubcore.server import ADMIN, FOUNDER, Bound, also_for_services
+from hubcore.requests import Rules, email, length, max_items, required, url
+from hubcore.resources import name_fields
+from hubcore.server import ADMIN, FOUNDER, REVIEWER, Bound, also_for_services
 from hubcore.settings import GrowthSettings
 from services.companies.program import domain
 
@@ -38,7 +39,7 @@ RULES: dict[type, Rules] = {
     pb.DeclareConflictRequest: Rules(
         {
             "conflict.round": [required],
-            "conflict.reviewer": [required, length(1, 100)],
+            "conflict.reviewer": [length(0, 100)],  # required of program managers (convert.acting)
             "conflict.applicant": [required],
             "conflict.reason": [length(0, 500)],
         }
@@ -46,11 +47,26 @@ RULES: dict[type, Rules] = {
     pb.ScoreApplicationRequest: Rules(
         {
             "score.application": [required],
-            "score.reviewer": [required, length(1, 100)],
+            "score.reviewer": [length(0, 100)],  # required of program managers (convert.acting)
             "score.comment": [length(0, 2000)],
+            "reason": [length(0, 500)],
         }
     ),
     pb.RankApplicationsRequest: Rules({"round": [required]}),
+    pb.CreateReviewerRequest: Rules(
+        {
+            **name_fields("reviewer."),
+            "reviewer.email": [required, length(3, 200), email],
+            "reviewer.affiliation": [length(0, 200)],
+            "request_id": [length(1, 100)],
+        }
+    ),
+    pb.GetReviewerRequest: Rules({"name": [required]}),
+    pb.AssignReviewerRequest: Rules({"reviewer": [required], "applications": [max_items(200)]}),
+    pb.ListReviewAssignmentsRequest: Rules({"filter": [length(0, 200)]}),
+    pb.AbstainFromReviewRequest: Rules(
+        {"application": [required], "reviewer": [length(0, 100)], "reason": [required, length(1, 500)]}
+    ),
     pb.DecideApplicationRequest: Rules(
         {"name": [required], "decision": [required], "reason": [required, length(1, 500)]}
     ),
@@ -116,6 +132,13 @@ ROLES["ListSupport"] |= {Bound(FOUNDER, "company")}
 ROLES["ReportKpi"] = frozenset({ADMIN, Bound(FOUNDER, "report.company")})  # an admin, only with a reason
 # Founders list their own company's KPI requests (open and answered); program managers schedule them.
 ROLES["ListKpiRequests"] |= {Bound(FOUNDER, "parent")}
+# Reviewers act for themselves (their token's reviewers/N, never a request's): they see the applications assigned
+# to them (the use cases answer NOT_FOUND for the others), declare conflicts, abstain and score; their own record.
+for method in ("GetApplication", "ListApplications", "ListReviewAssignments"):
+    ROLES[method] = ROLES.get(method, frozenset({ADMIN})) | {REVIEWER}
+for method in ("DeclareConflict", "ScoreApplication", "AbstainFromReview"):
+    ROLES[method] = frozenset({ADMIN, REVIEWER})
+ROLES["GetReviewer"] = frozenset({ADMIN, Bound(REVIEWER, "name")})
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

@@ -55,8 +55,10 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
             "round": names("rounds"),
             "state": short_value(pb.ApplicationState, STATE),
             "applicant": lambda v: convert.applicant(v, "filter"),
+            "reviewer": names("reviewers"),
         }
-        found, token = await listed(request, allowed, partial(usecases.list_applications, self.db))
+        fetch = partial(usecases.list_applications, self.db, reviewer=convert.own_reviewer())
+        found, token = await listed(request, allowed, fetch)
         return pb.ListApplicationsResponse(
             applications=[convert.application_pb(a) for a in found], next_page_token=token
         )
@@ -70,26 +72,66 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         return await self._once("CreateApplication", request, pb.Application, make, convert.application_pb)
 
     async def GetApplication(self, request: pb.GetApplicationRequest, context: Context) -> pb.Application:
-        return convert.application_pb(await usecases.get_application(self.db, request.name))
+        found = await usecases.get_application(self.db, request.name, reviewer=convert.own_reviewer())
+        return convert.application_pb(found)
 
     async def DeclareConflict(self, request: pb.DeclareConflictRequest, context: Context) -> pb.Conflict:
         c = request.conflict
-        conflict = domain.Conflict(
-            0, domain.reviewer_key(c.reviewer), convert.applicant(c.applicant, "conflict.applicant"), c.reason.strip()
-        )
+        reviewer = convert.acting(c.reviewer, "conflict.reviewer").reviewer
+        conflict = domain.Conflict(0, reviewer, convert.applicant(c.applicant, "conflict.applicant"), c.reason.strip())
         declared = await usecases.declare_conflict(self.db, conflict, round_name=c.round, actor=caller().actor)
         return convert.conflict_pb(declared)
 
     async def ScoreApplication(self, request: pb.ScoreApplicationRequest, context: Context) -> pb.Score:
         s = request.score
-        reviewer = domain.reviewer_key(s.reviewer)
-        score = lambda uow: usecases.score_application(uow, s.application, reviewer, dict(s.values), s.comment.strip())  # noqa: E731
+        acting = convert.acting(s.reviewer, "score.reviewer", request.reason)
+        score = lambda uow: usecases.score_application(uow, s.application, acting, dict(s.values), s.comment.strip())  # noqa: E731
         return convert.score_pb(await self._in_write(score))
 
     async def RankApplications(
         self, request: pb.RankApplicationsRequest, context: Context
     ) -> pb.RankApplicationsResponse:
-        return convert.ranking_pb(await usecases.rank_applications(self.db, request.round))
+        scale = convert.scale(request.scale)
+        return convert.ranking_pb(await usecases.rank_applications(self.db, request.round, scale), scale)
+
+    # Reviewers
+
+    async def CreateReviewer(self, request: pb.CreateReviewerRequest, context: Context) -> pb.Reviewer:
+        reviewer = domain.new_reviewer(**convert.reviewer_fields(request.reviewer))
+        make = lambda uow: usecases.create_reviewer(uow, reviewer)  # noqa: E731
+        return await self._once("CreateReviewer", request, pb.Reviewer, make, convert.reviewer_pb)
+
+    async def GetReviewer(self, request: pb.GetReviewerRequest, context: Context) -> pb.Reviewer:
+        return await self._get(request.name, "reviewers", usecases.get_reviewer, convert.reviewer_pb)
+
+    async def ListReviewers(self, request: pb.ListReviewersRequest, context: Context) -> pb.ListReviewersResponse:
+        found, token = await usecases.list_reviewers(
+            self.db, size=page_size(request.page_size), token=request.page_token
+        )
+        return pb.ListReviewersResponse(reviewers=[convert.reviewer_pb(r) for r in found], next_page_token=token)
+
+    async def AssignReviewer(self, request: pb.AssignReviewerRequest, context: Context) -> pb.AssignReviewerResponse:
+        wanted = [name.strip() for name in request.applications]
+        assign = lambda uow: usecases.assign_reviewer(uow, request.reviewer, wanted, request.round.strip())  # noqa: E731
+        assigned, conflicted = await self._in_write(assign)
+        return pb.AssignReviewerResponse(
+            assignments=[convert.review_assignment_pb(a) for a in assigned], conflicted=conflicted
+        )
+
+    async def ListReviewAssignments(
+        self, request: pb.ListReviewAssignmentsRequest, context: Context
+    ) -> pb.ListReviewAssignmentsResponse:
+        allowed = {"reviewer": names("reviewers"), "application": names("applications"), "round": names("rounds")}
+        fetch = partial(usecases.list_assignments, self.db, reviewer=convert.own_reviewer())
+        found, token = await listed(request, allowed, fetch)
+        return pb.ListReviewAssignmentsResponse(
+            assignments=[convert.review_assignment_pb(a) for a in found], next_page_token=token
+        )
+
+    async def AbstainFromReview(self, request: pb.AbstainFromReviewRequest, context: Context) -> pb.ReviewAssignment:
+        acting = convert.acting(request.reviewer, "reviewer", request.reason)
+        abstain = lambda uow: usecases.abstain(uow, request.application, acting, request.reason.strip())  # noqa: E731
+        return convert.review_assignment_pb(await self._in_write(abstain))
 
     async def DecideApplication(self, request: pb.DecideApplicationRequest, context: Context) -> pb.Application:
         decision = enum_short(pb.ApplicationState, STATE, request.decision)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from fractions import Fraction
@@ -21,6 +24,7 @@ DECISIONS: dict[str, frozenset[str]] = {
 }
 
 MAX_SCORE = 10
+RAW, NORMALIZED = "RAW", "NORMALIZED"  # the score a ranking is ordered by
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,29 @@ class Ranked:
     by_criterion: dict[str, Fraction]
     submitted: datetime
     explanation: str = ""
+    normalized: float | None = None  # the mean of its reviewers' z-scores; None: no counted review yet
+
+    @property
+    def normalized_key(self) -> float:
+        """The normalized score as the ranking compares it: floats that differ only by rounding are a tie."""
+        return round(self.normalized or 0.0, 9)
+
+
+def z_scores(weighted: dict[tuple[str, str], Fraction]) -> dict[tuple[str, str], float]:
+    """(application, reviewer) -> how far the reviewer's weighted score of it lies from their own mean over the
+    round, in their own standard deviations (population); 0 for a reviewer with one score or all alike."""
+    by_reviewer: dict[str, list[Fraction]] = defaultdict(list)
+    for (_, reviewer), value in weighted.items():
+        by_reviewer[reviewer].append(value)
+    spread: dict[str, tuple[Fraction, float]] = {}
+    for reviewer, values in by_reviewer.items():
+        mean = sum(values, Fraction(0)) / len(values)
+        spread[reviewer] = (mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)))
+    result = {}
+    for (application, reviewer), value in weighted.items():
+        mean, deviation = spread[reviewer]
+        result[(application, reviewer)] = float(value - mean) / deviation if deviation else 0.0
+    return result
 
 
 def rank(
@@ -118,17 +145,22 @@ def rank(
     applications: list[tuple[str, str, datetime]],
     scores: list[tuple[str, str, dict[str, int]]],
     conflicts: set[tuple[str, str]],
+    scale: str = RAW,
 ) -> list[Ranked]:
-    """Ranks applications (name, applicant, submitted) by the mean of their reviewers' weighted scores.
+    """Ranks applications (name, applicant, submitted) by the mean of their reviewers' weighted scores (RAW) or
+    of their z-scores (NORMALIZED: each reviewer's scores measured against their own mean and spread).
 
-    A score from a reviewer who declared a conflict with the applicant does not count. Ties on the
-    weighted score go to the higher mean on the heaviest criterion, then the next heaviest, then to the
-    earlier submission; each entry explains what set it apart from the one above it. Unscored come last."""
+    A score from a reviewer who declared a conflict with the applicant does not count. Ties go to the higher
+    weighted score (NORMALIZED), then to the higher mean on the heaviest criterion, then the next heaviest, then
+    to the earlier submission; each entry explains what set it apart from the one above it. Unscored come last."""
     applicant_of = {name: applicant for name, applicant, _ in applications}
     counted: dict[str, list[dict[str, int]]] = {name: [] for name, _, _ in applications}
+    weighted: dict[tuple[str, str], Fraction] = {}
     for application, reviewer, values in scores:
         if application in counted and (reviewer, applicant_of[application]) not in conflicts:
             counted[application].append(values)
+            weighted[(application, reviewer)] = weighted_score(criteria, values)
+    z = z_scores(weighted)
     order = sorted(criteria, key=lambda c: (-c.weight, criteria.index(c)))
     entries = []
     for name, applicant, submitted in applications:
@@ -136,29 +168,37 @@ def rank(
         if reviews:
             score: Fraction | None = sum((weighted_score(criteria, v) for v in reviews), Fraction(0)) / len(reviews)
             means = {c.key: Fraction(sum(v[c.key] for v in reviews), len(reviews)) for c in criteria}
+            own = [value for (application, _), value in z.items() if application == name]
+            normalized: float | None = sum(own) / len(own)
         else:
-            score, means = None, {}
-        entries.append(Ranked(name, applicant, score, len(reviews), means, submitted))
+            score, means, normalized = None, {}, None
+        entries.append(Ranked(name, applicant, score, len(reviews), means, submitted, normalized=normalized))
 
     def key(e: Ranked) -> tuple[object, ...]:
         if e.score is None:
-            return (1, 0, (), e.submitted)
-        return (0, -e.score, tuple(-e.by_criterion[c.key] for c in order), e.submitted)
+            return (1, 0, 0, (), e.submitted)
+        first = -e.normalized_key if scale == NORMALIZED else 0
+        return (0, first, -e.score, tuple(-e.by_criterion[c.key] for c in order), e.submitted)
 
     entries.sort(key=key)
     explained = []
     for i, e in enumerate(entries):
-        explained.append(replace(e, explanation=_explain(e, entries[i - 1] if i else None, order)))
+        explained.append(replace(e, explanation=_explain(e, entries[i - 1] if i else None, order, scale)))
     return explained
 
 
-def _number(value: Fraction) -> str:
+def _number(value: Fraction | float) -> str:
     return f"{float(value):.2f}"
 
 
-def _explain(e: Ranked, above: Ranked | None, order: list[Criterion]) -> str:
+def _explain(e: Ranked, above: Ranked | None, order: list[Criterion], scale: str) -> str:
     if e.score is None:
         return "no counted reviews yet"
+    normalized = f"normalized score {_number(e.normalized or 0.0)}"
+    if scale == NORMALIZED and (above is None or above.normalized_key != e.normalized_key):
+        return f"{normalized} (weighted {_number(e.score)}) from {e.reviews} review(s)"
+    if scale == NORMALIZED and above is not None and above.score is not None and above.score != e.score:
+        return f"tied with {above.application} at {normalized}; weighted {_number(e.score)} vs {_number(above.score)}"
     if above is None or above.score != e.score:
         return f"weighted score {_number(e.score)} from {e.reviews} review(s)"
     for c in order:
@@ -239,10 +279,20 @@ class Score:
     values: dict[str, int]
     comment: str = ""
     weighted: Fraction = Fraction(0)
+    recorded_by: str = ""  # the caller's actor: the reviewer themselves, or a program manager for them
+    reason: str = ""  # why a program manager recorded or corrected it
 
 
-def check_scorer(reviewer: str, application: Application, conflicts: set[tuple[str, str]]) -> None:
-    if (reviewer, application.applicant) in conflicts:
+def in_conflict(keys: Collection[str], applicant: str, conflicts: set[tuple[str, str]]) -> bool:
+    """Whether a reviewer known by any of keys declared a conflict with the applicant ((reviewer, applicant) pairs)."""
+    return any((key, applicant) in conflicts for key in keys)
+
+
+def check_scorer(
+    reviewer: str, application: Application, conflicts: set[tuple[str, str]], keys: Collection[str] = ()
+) -> None:
+    """keys: every name the reviewer's conflicts may be under (reviewers/N and their email); the reviewer's own."""
+    if in_conflict({reviewer, *keys}, application.applicant, conflicts):
         raise FailedPrecondition(
             f"{reviewer} declared a conflict of interest with {application.applicant} and cannot score it",
             type_="CONFLICT_OF_INTEREST",

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from hubcore.rows import JSON, Rows, any_of, json_codec
-from services.companies.program.domain import Application, Conflict, Criterion, Round
+from services.companies.program.domain import Application, Conflict, Criterion, Round, Score
 from services.companies.registry.domain import SELECTED
-from services.companies.tables import applications, conflicts, rounds, scores
+from services.companies.tables import applications, conflicts, review_assignments, rounds, scores
 
 ROUNDS = Rows(
     rounds,
@@ -82,11 +82,15 @@ async def round_applications(conn: AsyncConnection, round_id: int) -> list[Appli
 async def list_applications(
     conn: AsyncConnection, terms: dict[str, list[Any]], *, after: int | None, limit: int
 ) -> list[Application]:
-    """Applications by id, after the id after if given, filtered by round ids, states and applicants."""
+    """Applications by id, after the id after if given, filtered by round ids, states, applicants and the
+    reviewers assigned to them."""
     c = applications.c
     where = any_of(
         (c.round_id, terms.get("round")), (c.state, terms.get("state")), (c.applicant, terms.get("applicant"))
     )
+    if terms.get("reviewer"):
+        r = review_assignments.c
+        where.append(c.id.in_(sa.select(r.application_id).where(r.reviewer_id.in_(terms["reviewer"]))))
     return await APPLICATIONS.list(conn, *where, after=after, limit=limit)
 
 
@@ -114,22 +118,16 @@ async def round_conflicts(conn: AsyncConnection, round_id: int) -> set[tuple[str
     return {(r.reviewer, r.applicant) for r in rows}
 
 
-async def has_score(conn: AsyncConnection, application_id: int, reviewer: str) -> bool:
-    c = scores.c
-    found = await conn.execute(sa.select(c.reviewer).where(c.application_id == application_id, c.reviewer == reviewer))
-    return found.first() is not None
-
-
-async def insert_score(
-    conn: AsyncConnection, application_id: int, reviewer: str, values: dict[str, int], comment: str
-) -> None:
+async def insert_score(conn: AsyncConnection, application_id: int, score: Score) -> None:
     await conn.execute(
         scores.insert().values(
             application_id=application_id,
-            reviewer=reviewer,
-            score_values=json.dumps(values, sort_keys=True),
-            comment=comment,
+            reviewer=score.reviewer,
+            score_values=json.dumps(score.values, sort_keys=True),
+            comment=score.comment,
             created_at=now(),
+            recorded_by=score.recorded_by,
+            reason=score.reason,
         )
     )
 

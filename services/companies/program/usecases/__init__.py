@@ -26,6 +26,15 @@ from services.companies.program.usecases.milestones import (
     growth,
     list_milestones,
 )
+from services.companies.program.usecases.reviewers import (
+    abstain,
+    assign_reviewer,
+    create_reviewer,
+    get_reviewer,
+    list_assignments,
+    list_reviewers,
+    score_application,
+)
 from services.companies.program.usecases.selection import (
     create_application,
     create_round,
@@ -38,7 +47,6 @@ from services.companies.program.usecases.selection import (
     list_applications,
     list_rounds,
     rank_applications,
-    score_application,
 )
 from services.companies.program.usecases.spaces import (
     assign_space,
@@ -58,10 +66,13 @@ from services.companies.program.usecases.support import (
 )
 
 __all__ = [
+    "abstain",
     "answer_request",
+    "assign_reviewer",
     "assign_space",
     "create_application",
     "create_milestone",
+    "create_reviewer",
     "create_round",
     "create_schedule",
     "create_space",
@@ -72,14 +83,17 @@ __all__ = [
     "find_application",
     "find_round",
     "get_application",
+    "get_reviewer",
     "get_round",
     "grown",
     "growth",
     "kpi_trends",
     "list_applications",
+    "list_assignments",
     "list_kpi_reports",
     "list_milestones",
     "list_requests",
+    "list_reviewers",
     "list_rounds",
     "list_schedules",
     "list_spaces",

@@ -27,9 +27,13 @@ async def find_round(conn: AsyncConnection, name: str, field: str = "name", *, l
     return r
 
 
-async def find_application(conn: AsyncConnection, name: str, field: str = "name") -> domain.Application:
+async def find_application(
+    conn: AsyncConnection, name: str, field: str = "name", *, reviewer: int | None = None
+) -> domain.Application:
+    """The application named; for a reviewer (their id), only one assigned to them (else NOT_FOUND: they do not
+    learn which others exist)."""
     a = await store.get_application(conn, parse_name(name, "applications", field))
-    if a is None:
+    if a is None or (reviewer is not None and await store.get_review_assignment(conn, a.id, reviewer) is None):
         raise errors.NotFound("Application", name)
     return a
 
@@ -54,15 +58,26 @@ async def list_rounds(db: Database, *, size: int, token: str) -> tuple[list[doma
 
 
 async def list_applications(
-    db: Database, terms: dict[str, list[Any]], *, size: int, token: str
+    db: Database, terms: dict[str, list[Any]], *, size: int, token: str, reviewer: int | None = None
 ) -> tuple[list[domain.Application], str]:
-    """A page of applications filtered by terms (round ids, states, applicants), and the next page's token."""
+    """A page of applications filtered by terms (round ids, states, applicants, assigned reviewers), and the next
+    page's token. For a reviewer (their id), only the applications assigned to them."""
+    terms = reviewers_own(terms, reviewer)
     query_key = f"applications|{sorted(terms.items())}"
     after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:
         found = await store.list_applications(conn, terms, after=after[0] if after else None, limit=size + 1)
     page, following = next_page(found, size, query_key, lambda a: [a.id])
     return list(page), following
+
+
+def reviewers_own(terms: dict[str, list[Any]], reviewer: int | None) -> dict[str, list[Any]]:
+    """A list's terms for a reviewer (their id): theirs only; asking for another reviewer's is PERMISSION_DENIED."""
+    if reviewer is None:
+        return terms
+    if terms.get("reviewer", [reviewer]) != [reviewer]:
+        raise errors.PermissionDenied(f"a reviewer may act only for reviewers/{reviewer}")
+    return terms | {"reviewer": [reviewer]}
 
 
 async def create_application(
@@ -88,42 +103,33 @@ async def create_application(
         raise errors.AlreadyExists("Application", applicant, f"{applicant} already applied to {round_name}") from None
 
 
-async def get_application(db: Database, name: str) -> domain.Application:
+async def get_application(db: Database, name: str, *, reviewer: int | None = None) -> domain.Application:
     async with db.read() as conn:
-        return await find_application(conn, name)
+        return await find_application(conn, name, reviewer=reviewer)
 
 
 async def declare_conflict(db: Database, conflict: domain.Conflict, *, round_name: str, actor: str) -> domain.Conflict:
-    """Declares a reviewer's conflict with an applicant of the round named (conflict.round_id is left to this)."""
+    """Declares a reviewer's conflict with an applicant of the round named (conflict.round_id is left to this);
+    a registered reviewer (reviewers/N) must exist."""
     try:
         async with db.write(actor=actor) as uow:
             r = await find_round(uow.conn, round_name, "conflict.round")
+            if domain.Acting(conflict.reviewer).reviewer_id is not None:
+                await find_reviewer(uow.conn, conflict.reviewer, "conflict.reviewer")
             await store.declare_conflict(uow.conn, replace(conflict, round_id=r.id))
     except IntegrityError:  # declared at the same moment by another call: it is declared
         pass
     return replace(conflict, round_id=parse_name(round_name, "rounds", "conflict.round"))
 
 
-async def score_application(
-    uow: UnitOfWork, application_name: str, reviewer: str, values: dict[str, int], comment: str
-) -> domain.Score:
-    """One score per reviewer and application, on every criterion of the round; not by a reviewer in conflict."""
-    a = await find_application(uow.conn, application_name, "score.application")
-    r = await find_round(uow.conn, f"rounds/{a.round_id}")
-    domain.check_score_values(r, values)
-    domain.check_scorer(reviewer, a, await store.round_conflicts(uow.conn, r.id))
-    if await store.has_score(uow.conn, a.id, reviewer):
-        raise errors.AlreadyExists("Score", f"{a.name}/scores/{reviewer}", f"{reviewer} already scored {a.name}")
-    try:
-        await store.insert_score(uow.conn, a.id, reviewer, values, comment)
-    except IntegrityError:
-        raise errors.AlreadyExists(
-            "Score", f"{application_name}/scores/{reviewer}", f"{reviewer} already scored {application_name}"
-        ) from None
-    return domain.Score(a.name, reviewer, values, comment, domain.weighted_score(r.criteria, values))
+async def find_reviewer(conn: AsyncConnection, name: str, field: str = "name") -> domain.Reviewer:
+    found = await store.get_reviewer(conn, parse_name(name, "reviewers", field))
+    if found is None:
+        raise errors.NotFound("Reviewer", name)
+    return found
 
 
-async def rank_applications(db: Database, round_name: str) -> list[domain.Standing]:
+async def rank_applications(db: Database, round_name: str, scale: str = domain.RAW) -> list[domain.Standing]:
     async with db.read() as conn:
         r = await find_round(conn, round_name, "round")
         applications = await store.round_applications(conn, r.id)
@@ -131,8 +137,9 @@ async def rank_applications(db: Database, round_name: str) -> list[domain.Standi
         conflicts = await store.round_conflicts(conn, r.id)
     state = {a.name: a.state for a in applications}
     ranked = domain.rank(
-        r.criteria, [(a.name, a.applicant, a.created_at or datetime.min) for a in applications], scores, conflicts
-    )
+        r.criteria, [(a.name, a.applicant, a.created_at or datetime.min) for a in applications], scores, conflicts,
+        scale,
+    )  # fmt: skip
     return [domain.Standing(n, e, state[e.application]) for n, e in enumerate(ranked, 1)]
 
 
