@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.convert import as_utc
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.events import ConsumerSpec
-from services.notifications import domain, privacy, rules, store
+from services.notifications import domain, kpi_rules, privacy, rules, store
 from services.notifications.config import Config
 
 log = structlog.get_logger()
@@ -173,7 +173,7 @@ class Handlers:
         await store.remember_entity(
             uow.conn, f"{payload.company}/kpi/{payload.period}", payload.version, payload.SerializeToString()
         )
-        months = rules.months_covered(payload.period)
+        months = kpi_rules.months_covered(payload.period)
         await store.cancel_occasions(
             uow.conn,
             entity=payload.company,
@@ -189,7 +189,7 @@ class Handlers:
         if not await store.remember_entity(uow.conn, payload.request, envelope.version, payload.SerializeToString()):
             return
         names = await company_names(uow.conn, payload.company)
-        await apply(uow.conn, rules.kpi_request_changed(payload, names, now=self.clock(), cfg=self.cfg))
+        await apply(uow.conn, kpi_rules.kpi_request_changed(payload, names, now=self.clock(), cfg=self.cfg))
 
     async def clock_rules(self, db: Database) -> int:
         """The rules driven by the clock rather than an event: KPI reminders. Returns what it planned."""
@@ -202,13 +202,13 @@ class Handlers:
                     continue
                 company = companies_ev.CompanySnapshot.FromString(data)
                 if company.status == "RESIDENT" and not company.HasField("delete_time"):
-                    residents.append(rules.CompanyView(company.name, company.korean_name, company.english_name))
+                    residents.append(kpi_rules.CompanyView(company.name, company.korean_name, company.english_name))
             requested = set()
             for _, data in await store.entities_like(uow.conn, "kpiRequests/%"):
                 request = companies_ev.KpiRequestChanged.FromString(data)
                 requested.add((request.company, request.period))
             today = self.clock().astimezone(domain.SEOUL).date()
-            plans = rules.kpi_reminders(today, residents, reported, cfg=self.cfg, requested=requested)
+            plans = kpi_rules.kpi_reminders(today, residents, reported, cfg=self.cfg, requested=requested)
             done = [await store.apply_plan(uow.conn, p, revive=False) for p in plans if isinstance(p, domain.Plan)]
         return done.count("planned")
 

@@ -219,8 +219,8 @@ async def test_the_reminder_mail_goes_once_and_an_answer_cancels_the_overdue_nud
     plans = {f.rule: f for f in await eventually(planned, timeout=20)}
     due = date(request.due_date.year, request.due_date.month, request.due_date.day)
     reminder = plans[rules.KPI_REQUEST_REMINDER]
-    assert reminder.due_time.ToDatetime(tzinfo=UTC) == rules._morning(due - timedelta(days=3))
-    assert plans[rules.KPI_REQUEST_OVERDUE].due_time.ToDatetime(tzinfo=UTC) == rules._morning(due + timedelta(days=1))
+    assert reminder.due_time.ToDatetime(tzinfo=UTC) == rules.morning_of(due - timedelta(days=3))
+    assert plans[rules.KPI_REQUEST_OVERDUE].due_time.ToDatetime(tzinfo=UTC) == rules.morning_of(due + timedelta(days=1))
 
     notifications.clock.move_to(reminder.due_time.ToDatetime(tzinfo=UTC) + timedelta(seconds=1))
     [mail] = await eventually(lambda: _kpi_mail(mail_sink), timeout=20)

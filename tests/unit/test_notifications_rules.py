@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from hub.events.v1 import companies_pb2 as companies_ev
 
-from services.notifications import domain, rules
+from services.notifications import domain, kpi_rules, rules
 from services.notifications.config import Config
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
@@ -221,23 +221,23 @@ def test_a_closed_round_congratulates_the_company_and_notes_it_for_the_managers(
 
 
 def test_kpi_reminders_go_to_resident_companies_missing_last_months_report_on_the_fifth_business_day() -> None:
-    residents = [rules.CompanyView("companies/1", "메디비전"), rules.CompanyView("companies/2", "닥터노트"),
-                 rules.CompanyView("companies/3", "에듀마인드")]  # fmt: skip
+    residents = [kpi_rules.CompanyView("companies/1", "메디비전"), kpi_rules.CompanyView("companies/2", "닥터노트"),
+                 kpi_rules.CompanyView("companies/3", "에듀마인드")]  # fmt: skip
     reported = {("companies/2", "2026-11"), ("companies/3", "2026-Q4")}  # a quarter's report covers its months
-    [reminder] = rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG)
+    [reminder] = kpi_rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG)
     assert isinstance(reminder, domain.Plan)
     assert reminder.key == "kpi.reminder:companies/1:2026-11" and reminder.audience == ("company:companies/1",)
     # Tue 1, Wed 2, Thu 3, Fri 4, Mon 7 December 2026: the fifth business day, 09:00 in Seoul.
     assert reminder.due_at == datetime(2026, 12, 7, 9, tzinfo=SEOUL)
     assert reminder.expires_at == datetime(2026, 12, 10, 9, tzinfo=SEOUL)  # not sent late
     # In January the month before is December, and New Year's Day is no business day.
-    [january] = rules.kpi_reminders(date(2027, 1, 2), residents[:1], set(), cfg=CFG)
+    [january] = kpi_rules.kpi_reminders(date(2027, 1, 2), residents[:1], set(), cfg=CFG)
     assert isinstance(january, domain.Plan) and january.occasion == "2026-12"
     assert january.due_at == datetime(2027, 1, 8, 9, tzinfo=SEOUL)
-    assert rules.months_covered("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
+    assert kpi_rules.months_covered("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
     # A company a KPI request asks for the month, or its quarter, gets the request's reminders instead.
     for asked in ({("companies/1", "2026-11")}, {("companies/1", "2026-Q4")}):
-        assert rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG, requested=asked) == []
+        assert kpi_rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG, requested=asked) == []
 
 
 def kpi_request(state: str = "OPEN", due: date = date(2026, 12, 10)) -> companies_ev.KpiRequestChanged:
@@ -251,7 +251,7 @@ def kpi_request(state: str = "OPEN", due: date = date(2026, 12, 10)) -> companie
 def test_an_open_kpi_request_is_reminded_before_its_due_date_and_nudged_after_an_answer_cancels_both() -> None:
     names = {"company_ko": "메디비전", "company_en": "MediVision"}
     opened_at = datetime(2026, 11, 2, 1, tzinfo=UTC)
-    found = plans(rules.kpi_request_changed(kpi_request(), names, now=opened_at, cfg=CFG))
+    found = plans(kpi_rules.kpi_request_changed(kpi_request(), names, now=opened_at, cfg=CFG))
     reminder = found["kpi.request_reminder:kpiRequests/4:2026-11"]
     assert reminder.due_at == datetime(2026, 12, 7, 9, tzinfo=SEOUL) and reminder.audience == ("company:companies/1",)
     assert reminder.context["figures_ko"] == "인원, 매출" and reminder.context["due_day"] == "2026-12-10"
@@ -259,10 +259,10 @@ def test_an_open_kpi_request_is_reminded_before_its_due_date_and_nudged_after_an
     assert nudge.due_at == datetime(2026, 12, 11, 9, tzinfo=SEOUL) == reminder.expires_at
     # Opened two days before it falls due: the reminder goes at once.
     late = datetime(2026, 12, 8, 3, tzinfo=UTC)
-    assert plans(rules.kpi_request_changed(kpi_request(), names, now=late, cfg=CFG))[reminder.key].due_at == late
+    assert plans(kpi_rules.kpi_request_changed(kpi_request(), names, now=late, cfg=CFG))[reminder.key].due_at == late
     # Opened after it fell due: only the nudge.
     after = datetime(2026, 12, 12, tzinfo=UTC)
-    assert list(plans(rules.kpi_request_changed(kpi_request(), names, now=after, cfg=CFG))) == [nudge.key]
-    [cancel] = rules.kpi_request_changed(kpi_request("ANSWERED"), names, now=after, cfg=CFG)
+    assert list(plans(kpi_rules.kpi_request_changed(kpi_request(), names, now=after, cfg=CFG))) == [nudge.key]
+    [cancel] = kpi_rules.kpi_request_changed(kpi_request("ANSWERED"), names, now=after, cfg=CFG)
     assert isinstance(cancel, domain.Cancel) and cancel.entity == "kpiRequests/4"
     assert set(cancel.rules) == {rules.KPI_REQUEST_REMINDER, rules.KPI_REQUEST_OVERDUE}
