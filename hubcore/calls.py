@@ -89,6 +89,19 @@ def caller() -> Caller:
     return current_caller.get()
 
 
+def bound_to(role: str) -> int | None:
+    """The number of the resource the caller's token binds them to (a founder's company, a mentor's mentor), if
+    the caller has that role; None for any other caller. For use cases whose requests name resources that are
+    not under the scope (sessions/7, people/3): they check ownership themselves."""
+    who = current_caller.get(None)
+    if who is None or who.role != role:
+        return None
+    collection, _, number = who.scope.partition("/")
+    if collection != tokens.SCOPED.get(role) or not number.isdigit():
+        raise errors.PermissionDenied(f"a {role} token must be bound to one of {tokens.SCOPED.get(role)}")
+    return int(number)
+
+
 def also_for_services(*methods: str) -> dict[str, RolePolicy]:
     """A service's roles per method where program managers (admin) do everything and other services may call
     these methods too (its reads); any other method falls to the service's DEFAULT_ROLES."""

@@ -38,6 +38,7 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     RolePolicy,
     TokenBuckets,
     also_for_services,
+    bound_to,
     caller,
     peer_address,
     policies_for,

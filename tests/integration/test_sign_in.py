@@ -81,7 +81,7 @@ async def test_an_invited_founder_signs_in_with_the_mailed_code_and_acts_for_the
     companies: Running, notifications: RunningNotifications, mail_sink: MailSink
 ) -> None:
     company, person = await company_with_founder(companies, "메디비전", "Seoyeon@MediVision.kr")
-    other, _ = await company_with_founder(companies, "누리로보틱스", "lee@nuri.kr")
+    other, stranger = await company_with_founder(companies, "누리로보틱스", "lee@nuri.kr")
     identity = await invite_founder(companies, person)
     assert (identity.scope, identity.email, identity.display_name) == (company.name, "seoyeon@medivision.kr", "김서연")
     assert identity.state == ipb.IDENTITY_STATE_ACTIVE and identity.invited_by.startswith("admin:")
@@ -100,6 +100,16 @@ async def test_an_invited_founder_signs_in_with_the_mailed_code_and_acts_for_the
     assert own.korean_name == "메디비전"
     program = program_pb2_grpc.ProgramServiceStub(companies.channel)
     await program.ListKpiReports(ppb.ListKpiReportsRequest(company=company.name), metadata=founder)
+    # Their company's people, and no one else: another company's person does not exist for them.
+    people = await companies.companies.ListPeople(cpb.ListPeopleRequest(), metadata=founder)
+    assert [p.name for p in people.people] == [person.name]
+    assert (await companies.companies.GetPerson(cpb.GetPersonRequest(name=person.name), metadata=founder)).email
+    hidden = await failure(companies.companies.GetPerson(cpb.GetPersonRequest(name=stranger.name), metadata=founder))
+    assert hidden[0] == grpc.StatusCode.NOT_FOUND
+    asked = cpb.ListPeopleRequest(filter=f"company={other.name}")
+    assert (await failure(companies.companies.ListPeople(asked, metadata=founder)))[
+        0
+    ] == grpc.StatusCode.PERMISSION_DENIED
     # Another company, any list of every company, and the program managers' calls are not theirs.
     for call in (
         companies.companies.GetCompany(cpb.GetCompanyRequest(name=other.name), metadata=founder),

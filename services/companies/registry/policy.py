@@ -43,4 +43,7 @@ RULES: dict[type, Rules] = {
 ROLES = also_for_services("GetCompany", "ListCompanies", "GetCompanyStats", "GetPerson", "ListPeople")
 # Founders read their own company: the one their token is bound to (hubcore.calls.Bound).
 ROLES["GetCompany"] |= {Bound(FOUNDER, "name")}
+# Founders read their company's people: people/N is not under the scope, so the use cases keep them to their own.
+ROLES["GetPerson"] |= {FOUNDER}
+ROLES["ListPeople"] |= {FOUNDER}
 DEFAULT_ROLES = frozenset({ADMIN})

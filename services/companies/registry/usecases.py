@@ -15,6 +15,7 @@ from hub.events.v1 import companies_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
+from hubcore.calls import FOUNDER, bound_to
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
 from hubcore.text import normalize_text
@@ -178,8 +179,13 @@ async def load_person(conn: AsyncConnection, person_id: int, name: str) -> Perso
 
 
 async def get_person(db: Database, person_id: int, name: str) -> Person:
+    """A person; to a founder, only one of their own company (another is NOT_FOUND, existence included)."""
     async with db.read() as conn:
-        return await load_person(conn, person_id, name)
+        person = await load_person(conn, person_id, name)
+    own = bound_to(FOUNDER)
+    if own is not None and person.company_id != own:
+        raise errors.NotFound("Person", name)
+    return person
 
 
 async def _check_company_reference(uow: UnitOfWork, company_id: int | None) -> None:
@@ -205,7 +211,13 @@ async def create_person(uow: UnitOfWork, fields: PersonFields) -> Person:
 async def list_people(
     db: Database, terms: Mapping[str, Sequence[object]], text: str, size: int, page_token: str
 ) -> tuple[Sequence[Person], str]:
-    """One page of people (by id) of the companies and roles in terms, and the next page's token."""
+    """One page of people (by id) of the companies and roles in terms, and the next page's token. A founder's are
+    their own company's, whatever the filter asks (naming another is PERMISSION_DENIED)."""
+    own = bound_to(FOUNDER)
+    if own is not None:
+        if any(number != own for number in terms.get("company", [])):
+            raise errors.PermissionDenied(f"a founder may act only for companies/{own}")
+        terms = {**terms, "company": [own]}
     query_key = f"{sorted(terms.items())}|{normalize_text(text)}"
     after = PageTokens.decode(page_token, query_key, (int,))
     async with db.read() as conn:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors, tokens
-from hubcore.calls import FOUNDER, MENTOR, current_caller
+from hubcore.calls import FOUNDER, MENTOR, bound_to
 from hubcore.db import Database, UnitOfWork, remember
 from services.consulting import domain, store
 
@@ -37,21 +37,10 @@ async def load(conn: AsyncConnection, loader: Callable[[AsyncConnection, int], A
 # they see and act on that one's sessions alone; another's is NOT_FOUND to them, existence included.
 
 
-def acting_for(role: str) -> int | None:
-    """The number of the company (FOUNDER) or mentor (MENTOR) the caller is bound to, if the caller has that role."""
-    who = current_caller.get(None)
-    if who is None or who.role != role:
-        return None
-    collection, _, number = who.scope.partition("/")
-    if collection != tokens.SCOPED[role] or not number.isdigit():
-        raise errors.PermissionDenied(f"a {role} token must be bound to one of {tokens.SCOPED[role]}")
-    return int(number)
-
-
 async def active_self(conn: AsyncConnection) -> int | None:
     """A mentor caller's mentor number, refused while that mentor is deactivated (their tokens are being revoked
     everywhere; here they are refused at once). None for any other caller."""
-    mentor_id = acting_for(MENTOR)
+    mentor_id = bound_to(MENTOR)
     if mentor_id is not None:
         mentor = await store.get_mentor(conn, mentor_id)
         if mentor is not None and not mentor.active:
@@ -62,7 +51,7 @@ async def active_self(conn: AsyncConnection) -> int | None:
 def own_sessions(terms: domain.SessionFilter) -> domain.SessionFilter:
     """A founder's or a mentor's list of sessions is of their company's or their own, whatever the filter asks."""
     for role, term in ((FOUNDER, "company"), (MENTOR, "mentor")):
-        own = acting_for(role)
+        own = bound_to(role)
         if own is None:
             continue
         if any(number != own for number in getattr(terms, term)):
@@ -74,7 +63,7 @@ def own_sessions(terms: domain.SessionFilter) -> domain.SessionFilter:
 async def load_session(conn: AsyncConnection, ref: domain.Ref) -> domain.Session:
     """The session the caller named, or NOT_FOUND, also when a founder or a mentor names one that is not theirs."""
     mentor_id = await active_self(conn)
-    company_id = acting_for(FOUNDER)
+    company_id = bound_to(FOUNDER)
     session = await store.get_session(conn, ref.id)
     if (
         session is None

@@ -10,7 +10,7 @@ from hub.events.v1 import consulting_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
-from hubcore.calls import FOUNDER
+from hubcore.calls import FOUNDER, bound_to
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
@@ -18,7 +18,6 @@ from services.consulting import convert, domain, store
 from services.consulting.usecases.booking import (
     SUBJECT,
     Pending,
-    acting_for,
     active_self,
     load,
     load_session,
@@ -217,7 +216,7 @@ async def record_feedback(uow: UnitOfWork, ref: domain.Ref, etag: str, answer: F
         )
     feedback = domain.new_feedback(
         session, rating=answer.rating, fit=answer.fit, comment=answer.comment, actor=uow.actor, reason=answer.reason,
-        on_behalf=acting_for(FOUNDER) is None, at=now(),
+        on_behalf=bound_to(FOUNDER) is None, at=now(),
     )  # fmt: skip
     bumped = await store.save_session(uow.conn, replace(session, version=session.version + 1),
                                       expected_version=session.version)  # fmt: skip
