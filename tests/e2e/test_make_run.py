@@ -69,7 +69,9 @@ def start(
             return process
         if not line and process.poll() is not None:
             break
-    process.kill()
+    # The whole group: the launcher's nats-server and services too, or they outlive the test holding its ports.
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
     raise AssertionError("the hub did not start:\n" + "".join(seen))
 
 
@@ -79,7 +81,12 @@ def stop(process: subprocess.Popen[str], output: list[str] | None = None, sig: i
         os.killpg(process.pid, sig)
     else:
         process.send_signal(sig)
-    assert process.wait(timeout=60) == 0
+    try:
+        code = process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # a hub that will not stop must not outlive the test
+        raise
+    assert code == 0
     if output is not None:
         time.sleep(0.5)  # the drain thread takes the last lines
         text = "".join(output)
