@@ -185,19 +185,23 @@ class Scheduler:
     # 2. Claim, 3. send and mark
 
     async def send_due(self) -> int:
-        jobs = await self.claim_due()
-        if not jobs:
-            return 0
-        if self.after_claim:
-            self.after_claim(jobs)
-        # Sends already under way are finished and marked even when the loop is being cancelled: a
-        # cancelled await would leave a message sent and its row SENDING, to be sent again.
-        in_flight = asyncio.ensure_future(self._send_all(jobs))
+        # The claim and its sends are one unit that a stop lets finish and mark, however the loop is
+        # cancelled: a cancelled await would leave a message sent and its row SENDING (to be sent again),
+        # and a claim whose commit landed just as the loop was cancelled would leave its rows SENDING and
+        # unsent until their lease ran out.
+        in_flight = asyncio.ensure_future(self._claim_and_send())
         try:
-            await asyncio.shield(in_flight)
+            return await asyncio.shield(in_flight)
         except asyncio.CancelledError:
             await self._finish(in_flight)
             raise
+
+    async def _claim_and_send(self) -> int:
+        jobs = await self.claim_due()
+        if jobs:
+            if self.after_claim:
+                self.after_claim(jobs)
+            await self._send_all(jobs)
         return len(jobs)
 
     async def _finish(self, in_flight: asyncio.Future[Any]) -> None:

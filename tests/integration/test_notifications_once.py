@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import grpc
 import nats
@@ -181,6 +182,49 @@ async def test_a_worker_dying_between_claim_and_send_leaves_it_to_the_next_once(
         assert_each_once(mail_sink, 2 * 3 + 2)
     finally:
         await stop_notifications(running)
+
+
+async def test_a_stop_arriving_just_as_a_claim_commits_still_sends_and_marks_the_claimed(
+    database_url: str, nats_server: NatsServer, js: JetStreamContext, mail_sink: MailSink, tmp_path: Path
+) -> None:
+    settings = make_settings("notifications", database_url, nats_server.url, tmp_path)
+    running = await start_notifications(settings, notify_config(mail_sink, batch_size=4))
+    scheduler = running.scheduler
+    claim_due = scheduler.claim_due
+    claimed: list[int] = []
+    stop_came, go_on = asyncio.Event(), asyncio.Event()
+
+    async def claim_then_wait_for_the_stop() -> list[Any]:
+        jobs = await claim_due()
+        if jobs and not claimed:
+            claimed.append(len(jobs))  # the claim has committed; the stop arrives before it returns
+            stop_came.set()
+            await go_on.wait()
+        return jobs
+
+    scheduler.claim_due = claim_then_wait_for_the_stop
+    stopping: asyncio.Task[None] | None = None
+    try:
+        await publish(js, hub_history(people=3), "first")
+        await asyncio.wait_for(stop_came.wait(), 30)
+        stopping = asyncio.create_task(stop_notifications(running))
+        loop = next(task for task in running.runtime._tasks if task.get_name() == "scheduler")
+        await eventually(lambda: _cancelled(loop), timeout=30)  # the stop has reached the scheduler's loop
+        go_on.set()
+    finally:
+        go_on.set()
+        await (stopping or stop_notifications(running))
+    async with Database(database_url, source="test").read() as conn:
+        d = store.deliveries.c
+        rows = (await conn.execute(sa.select(d.state, sa.func.count()).group_by(d.state))).all()
+        states: dict[str, int] = {state: count for state, count in rows}
+    assert claimed == [4]
+    assert domain.SENDING not in states, f"claimed rows left unsent by the stop: {states}"
+    assert states.get(domain.SENT, 0) >= 4 and len(mail_sink.messages) == states[domain.SENT]
+
+
+async def _cancelled(task: asyncio.Task[Any]) -> bool:
+    return task.done() or task.cancelling() > 0
 
 
 def worker(url: str, nats_url: str, smtp_port: int, data_dir: Path) -> subprocess.Popen[bytes]:
