@@ -22,11 +22,13 @@ ROLES = {
     "founder": ipb.IDENTITY_ROLE_FOUNDER,
     "mentor": ipb.IDENTITY_ROLE_MENTOR,
     "reviewer": ipb.IDENTITY_ROLE_REVIEWER,
+    "admin": ipb.IDENTITY_ROLE_ADMIN,
 }
 ROLE_NAMES = {
     ipb.IDENTITY_ROLE_FOUNDER: "창업자 founder",
     ipb.IDENTITY_ROLE_MENTOR: "멘토 mentor",
     ipb.IDENTITY_ROLE_REVIEWER: "심사위원 reviewer",
+    ipb.IDENTITY_ROLE_ADMIN: "프로그램 매니저 program manager",
 }
 STATES = {ipb.IDENTITY_STATE_ACTIVE: "사용 중 active", ipb.IDENTITY_STATE_REVOKED: "종료 ended"}
 COLUMNS = ["id", "역할 role", "이름 name", "이메일 email", "범위 scope", "상태 state", "최근 로그인 last sign-in"]
@@ -36,6 +38,7 @@ OUTCOMES = {
     "SIGNED_IN": "로그인 signed in",
     "WRONG_CODE": "잘못된 코드 wrong code",
     "RENEWED": "갱신 renewed",
+    "SIGNED_OUT": "로그아웃 signed out",
     "IDENTITY_REVOKED": "신원 종료 ended",
 }
 
@@ -46,19 +49,24 @@ def identities_invite(
     person: Annotated[str, typer.Option(help="창업자로 초대할 사람 (a company's person): 7 or people/7")] = "",
     mentor: Annotated[str, typer.Option(help="초대할 멘토 (a mentor): 3 or mentors/3")] = "",
     reviewer: Annotated[str, typer.Option(help="초대할 심사위원 (a selection reviewer): 2 or reviewers/2")] = "",
-    email: Annotated[str, typer.Option(help="멘토의 이메일 (the mentor's email)")] = "",
-    display_name: Annotated[str, typer.Option("--name", help="멘토를 부를 이름 (how mails greet the mentor)")] = "",
+    manager: Annotated[bool, typer.Option("--manager", help="프로그램 매니저로 초대 (a program manager)")] = False,
+    email: Annotated[str, typer.Option(help="멘토·매니저의 이메일 (a mentor's or manager's email)")] = "",
+    display_name: Annotated[str, typer.Option("--name", help="메일에서 부를 이름 (how mails greet them)")] = "",
     language: Annotated[str, typer.Option(help="메일 언어 ko 또는 en (the mails' language)")] = "ko",
 ) -> None:
     """초대하고 로그인 코드를 메일로 보냅니다 (invite; a sign-in code is mailed at once).
 
     A founder is invited as a person of a company: their email and company make the identity. A mentor is
     invited by their mentor record with an email and a name. A reviewer by their reviewer record (its email
-    and name)."""
-    if sum(map(bool, (person, mentor, reviewer))) != 1:
-        fail("창업자는 --person, 멘토는 --mentor, 심사위원은 --reviewer 중 하나를 지정하세요 "
-             "(say --person 7, --mentor 3 or --reviewer 2)", 2)  # fmt: skip
-    if person:
+    and name). A program manager (--manager) by an email and a name; they sign in to admin tokens."""
+    if sum(map(bool, (person, mentor, reviewer, manager))) != 1:
+        fail("창업자는 --person, 멘토는 --mentor, 심사위원은 --reviewer, 매니저는 --manager 중 하나를 지정하세요 "
+             "(say --person 7, --mentor 3, --reviewer 2 or --manager)", 2)  # fmt: skip
+    if manager:
+        if not email or not display_name:
+            fail("매니저는 --email 과 --name 이 필요합니다 (a program manager needs --email and --name)", 2)
+        wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_ADMIN, email=email, display_name=display_name, language=language)
+    elif person:
         wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_FOUNDER, person=name("people", person), language=language)
     elif reviewer:
         wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_REVIEWER, scope=name("reviewers", reviewer), language=language)
@@ -72,7 +80,8 @@ def identities_invite(
     made = hub.call(hub.identities.CreateIdentity, ipb.CreateIdentityRequest(identity=wanted))
     hub.say(
         made,
-        f"초대함 (invited) {made.name}: {made.display_name} <{made.email}>, {ROLE_NAMES[made.role]} of {made.scope}; "
+        f"초대함 (invited) {made.name}: {made.display_name} <{made.email}>, {ROLE_NAMES[made.role]}"
+        f"{' of ' + made.scope if made.scope else ''}; "
         "로그인 코드를 메일로 보냈습니다 (a sign-in code is on its way)",
     )
 

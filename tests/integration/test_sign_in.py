@@ -138,6 +138,41 @@ async def test_an_invited_founder_signs_in_with_the_mailed_code_and_acts_for_the
     assert log[2].actor.startswith("sign-in:") and log[3].actor.startswith("admin:")
 
 
+async def test_a_program_manager_signs_in_to_an_admin_token_and_signing_out_revokes_it(
+    companies: Running, notifications: RunningNotifications, mail_sink: MailSink
+) -> None:
+    wanted = ipb.Identity(role=ipb.IDENTITY_ROLE_ADMIN, email="Minji@Hub.KAIST.ac.kr", display_name="김민지")
+    identity = await stub(companies).CreateIdentity(ipb.CreateIdentityRequest(identity=wanted), metadata=ADMIN)
+    assert (identity.role, identity.scope, identity.email) == (ipb.IDENTITY_ROLE_ADMIN, "", "minji@hub.kaist.ac.kr")
+    code, mail = await mailed_code(mail_sink, "minji@hub.kaist.ac.kr")
+    assert "프로그램 매니저로 초대되었습니다" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    [token] = (await sign_in(companies, "minji@hub.kaist.ac.kr", code)).access_tokens
+    assert (token.role, token.scope) == (tpb.ACCESS_TOKEN_ROLE_ADMIN, "")
+    manager = bearer(token.secret)
+    await companies.companies.ListCompanies(cpb.ListCompaniesRequest(), metadata=manager)
+    await stub(companies).ListIdentities(ipb.ListIdentitiesRequest(), metadata=manager)
+
+    signed_out = await stub(companies).SignOut(ipb.SignOutRequest(), metadata=manager)
+    assert signed_out.name == token.name and signed_out.revoke_reason == "signed out"
+    gone = await failure(companies.companies.ListCompanies(cpb.ListCompaniesRequest(), metadata=manager))
+    assert gone[0] == grpc.StatusCode.UNAUTHENTICATED and "revoked" in gone[1]
+    request = ipb.ListSignInEventsRequest(filter="email=minji@hub.kaist.ac.kr")
+    log = (await stub(companies).ListSignInEvents(request, metadata=ADMIN)).sign_in_events
+    assert [e.outcome for e in log] == ["SIGNED_OUT", "SIGNED_IN", "CODE_SENT"]
+    # The machine's configured admin token is not in the register: nothing to revoke, and it keeps working.
+    kept = await failure(stub(companies).SignOut(ipb.SignOutRequest(), metadata=ADMIN))
+    assert kept[0] == grpc.StatusCode.FAILED_PRECONDITION
+    await companies.companies.ListCompanies(cpb.ListCompaniesRequest(), metadata=ADMIN)
+    # A program manager is invited by email and name alone.
+    for bad, field in (
+        (ipb.Identity(role=ipb.IDENTITY_ROLE_ADMIN, email="x@hub.kr"), "identity.display_name"),
+        (ipb.Identity(role=ipb.IDENTITY_ROLE_ADMIN, email="x@hub.kr", display_name="X", scope="companies/1"),
+         "identity.scope"),
+    ):  # fmt: skip
+        refused = await failure(stub(companies).CreateIdentity(ipb.CreateIdentityRequest(identity=bad), metadata=ADMIN))
+        assert refused[0] == grpc.StatusCode.INVALID_ARGUMENT and field in refused[1]
+
+
 async def test_leaving_the_company_ends_the_identity_and_revokes_its_tokens_everywhere(
     companies: Running, notifications: RunningNotifications, mail_sink: MailSink
 ) -> None:

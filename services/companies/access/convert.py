@@ -12,7 +12,16 @@ from hubcore import errors, tokens
 from hubcore.convert import Writer, timestamp
 from hubcore.requests import enum_short, parse_name
 from hubcore.text import email_address
-from services.companies.access.domain import FOUNDER, LANGUAGES, MENTOR, REVIEWER, Identity, IssuedToken, SignInEvent
+from services.companies.access.domain import (
+    ADMIN,
+    FOUNDER,
+    LANGUAGES,
+    MENTOR,
+    REVIEWER,
+    Identity,
+    IssuedToken,
+    SignInEvent,
+)
 
 CODE_ISSUED_SUBJECT = "hub.ops.sign_in.code_issued"
 
@@ -54,8 +63,8 @@ def code_issued_event(
 
 def identity_from_pb(sent: ipb.Identity) -> Identity:
     """The identity a program manager asks for: a founder by their person, a mentor by their mentor and email, a
-    reviewer by their reviewer record. What the service sets (a founder's scope, a founder's or reviewer's email and
-    name; state, stamps) is filled in by the use case."""
+    reviewer by their reviewer record, another program manager by email and name. What the service sets (a
+    founder's scope, a founder's or reviewer's email and name; state, stamps) is filled in by the use case."""
     role = enum_short(ipb.IdentityRole, "IDENTITY_ROLE", sent.role).lower()
     language = sent.language.strip().lower() or "ko"
     problems: list[tuple[str, str]] = [] if language in LANGUAGES else [("identity.language", "must be ko or en")]
@@ -65,14 +74,18 @@ def identity_from_pb(sent: ipb.Identity) -> Identity:
         person_id = parse_name(sent.person, "people", "identity.person")
         if sent.scope or sent.email:
             problems.append(("identity.person", "alone names a founder (the scope and email are their person's)"))
-    elif role == MENTOR:
-        scope = f"mentors/{parse_name(sent.scope, 'mentors', 'identity.scope')}"
+    elif role in (MENTOR, ADMIN):
+        who = "a mentor" if role == MENTOR else "a program manager"
+        if role == MENTOR:
+            scope = f"mentors/{parse_name(sent.scope, 'mentors', 'identity.scope')}"
+        elif sent.scope:
+            problems.append(("identity.scope", "must be empty for a program manager (their tokens have no scope)"))
         if sent.person:
-            problems.append(("identity.person", "must be empty for a mentor"))
+            problems.append(("identity.person", f"must be empty for {who}"))
         if not email:
-            problems.append(("identity.email", "is required for a mentor"))
+            problems.append(("identity.email", f"is required for {who}"))
         if not sent.display_name.strip():
-            problems.append(("identity.display_name", "is required for a mentor"))
+            problems.append(("identity.display_name", f"is required for {who}"))
     elif role == REVIEWER:
         scope = f"reviewers/{parse_name(sent.scope, 'reviewers', 'identity.scope')}"
         if sent.person or sent.email:

@@ -14,6 +14,7 @@ from hubcore import errors, tokens
 from hubcore.resources import Named
 
 FOUNDER, MENTOR, REVIEWER = "founder", "mentor", "reviewer"  # as the token carries them; the messages say FOUNDER…
+ADMIN = "admin"  # a program manager who signs in (the identity's tokens are admin tokens, with no scope)
 ACTIVE, REVOKED = "ACTIVE", "REVOKED"
 LANGUAGES = ("ko", "en")
 
@@ -23,8 +24,8 @@ MAX_FAILED_ATTEMPTS = 5  # wrong codes before an address's code is void (a new o
 CODES_PER_HOUR = 5  # codes mailed to one address in an hour; beyond it requests are answered alike, mailing none
 
 # What the sign-in log records (every sign-in, failure and revocation).
-CODE_SENT, CODE_NOT_SENT, SIGNED_IN, WRONG_CODE, RENEWED, IDENTITY_REVOKED = (
-    "CODE_SENT", "CODE_NOT_SENT", "SIGNED_IN", "WRONG_CODE", "RENEWED", "IDENTITY_REVOKED",
+CODE_SENT, CODE_NOT_SENT, SIGNED_IN, WRONG_CODE, RENEWED, SIGNED_OUT, IDENTITY_REVOKED = (
+    "CODE_SENT", "CODE_NOT_SENT", "SIGNED_IN", "WRONG_CODE", "RENEWED", "SIGNED_OUT", "IDENTITY_REVOKED",
 )  # fmt: skip
 
 

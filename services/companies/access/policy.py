@@ -1,6 +1,6 @@
 """AccessTokenService's and IdentityService's input rules and roles: program managers manage tokens and
 identities; asking for a sign-in code and signing in are open (limited per peer); a signed-in founder, mentor
-or reviewer renews their own token."""
+or reviewer renews their own token; anyone signed in signs out (their token revoked)."""
 
 from __future__ import annotations
 
@@ -51,5 +51,6 @@ class Identities:
         "RequestSignInCode": frozenset({ANYONE}),
         "SignIn": frozenset({ANYONE}),
         "RenewAccessToken": frozenset({FOUNDER, MENTOR, REVIEWER}),
+        "SignOut": frozenset({ADMIN, FOUNDER, MENTOR, REVIEWER}),
     }
     DEFAULT_ROLES: ClassVar[RolePolicy] = frozenset({ADMIN})

@@ -138,6 +138,11 @@ class IdentityApi(Api, identities_pb2_grpc.IdentityServiceServicer):
             token, secret = await usecases.renew(uow, token_id, self.issuer, "")
         return with_secret(token, secret)
 
+    async def SignOut(self, request: ipb.SignOutRequest, context: Context) -> pb.AccessToken:
+        who = caller()
+        async with self.db.write(actor=who.actor) as uow:
+            return token_pb(await usecases.sign_out(uow, who.id, self.issuer, ""))
+
     async def ListSignInEvents(
         self, request: ipb.ListSignInEventsRequest, context: Context
     ) -> ipb.ListSignInEventsResponse:

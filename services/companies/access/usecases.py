@@ -28,6 +28,7 @@ from services.companies.access.domain import (
     RENEWED,
     REVIEWER,
     SIGNED_IN,
+    SIGNED_OUT,
     WRONG_CODE,
     Identity,
     IssuedToken,
@@ -270,6 +271,25 @@ async def renew(uow: UnitOfWork, token_id: str, issuer: Issuer, peer: str) -> tu
     await _revoke_token(uow, current, "renewed", issuer)
     await store.log_event(uow.conn, SignInEvent(0, when, identity.email, RENEWED, peer, identity.id, uow.actor))
     return renewed
+
+
+async def sign_out(uow: UnitOfWork, caller_id: str, issuer: Issuer, peer: str) -> IssuedToken:
+    """Revokes the token presented (a signed-in person's, or a registered admin token), and logs it for its
+    identity, if it has one."""
+    token_id = caller_id.removeprefix("accessTokens/")
+    current = await store.get_token(uow.conn, token_id) if caller_id.startswith("accessTokens/") else None
+    if current is None:
+        raise errors.FailedPrecondition(
+            "this token is not in the register (it is the machine's configured admin token): there is nothing to "
+            "revoke", type_="NOT_REGISTERED", subject="accessTokens",
+        )  # fmt: skip
+    revoked = await _revoke_token(uow, current, "signed out", issuer)
+    if current.identity_id is not None:
+        identity = await store.get_identity(uow.conn, current.identity_id)
+        email = identity.email if identity else ""
+        await store.log_event(uow.conn, SignInEvent(0, revoked.revoked_at or now(), email, SIGNED_OUT, peer,
+                                                    current.identity_id, uow.actor))  # fmt: skip
+    return revoked
 
 
 async def end_identity(uow: UnitOfWork, identity: Identity, reason: str, issuer: Issuer) -> Identity:
