@@ -4,6 +4,8 @@ SIGTERM, and starts again on the same data."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import ipaddress
 import os
 import signal
@@ -12,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -63,16 +66,31 @@ def start(
         line = process.stdout.readline()
         seen.append(line)
         if "Hub CRM is running" in line:
-            if output is not None:
-                output += seen
-                threading.Thread(target=output.extend, args=(process.stdout,), daemon=True).start()
+            # Always drained: the services write to the launcher's pipe too, and a full pipe would stop them.
+            kept: Any = output if output is not None else collections.deque(maxlen=200)
+            kept += seen
+            threading.Thread(target=kept.extend, args=(process.stdout,), daemon=True).start()
             return process
         if not line and process.poll() is not None:
             break
-    # The whole group: the launcher's nats-server and services too, or they outlive the test holding its ports.
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=30)
+    kill_hub(process)
     raise AssertionError("the hub did not start:\n" + "".join(seen))
+
+
+def kill_hub(process: subprocess.Popen[str]) -> None:
+    """SIGKILL to the launcher and every process under it: its nats-server and services each run in a process
+    group of their own (so the terminal's Ctrl-C reaches only the launcher), so killing the launcher's group
+    alone would leave them running, holding the next tests' ports."""
+    pids, look = [], [process.pid]
+    while look:
+        pid = look.pop()
+        pids.append(pid)
+        with contextlib.suppress(OSError):
+            look += [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
 
 
 def stop(process: subprocess.Popen[str], output: list[str] | None = None, sig: int = signal.SIGINT) -> None:
@@ -84,7 +102,7 @@ def stop(process: subprocess.Popen[str], output: list[str] | None = None, sig: i
     try:
         code = process.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # a hub that will not stop must not outlive the test
+        kill_hub(process)  # a hub that will not stop must not outlive the test
         raise
     assert code == 0
     if output is not None:
