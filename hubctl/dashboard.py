@@ -16,11 +16,8 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 
+from hubcore.targets import DISCOVERED, TARGETS
 from hubctl.client import Client, print_json, print_table
-
-# The hub's targets; override in the config file's [targets] table.
-TARGETS = {"firms": 50, "experts": 500, "programs": 24, "participants": 8000, "offices": 16, "desks": 30}
-DISCOVERED = ("SELECTED", "RESIDENT", "GRADUATED")  # firms the hub has discovered (the grown are among them)
 
 
 def companies_figures(hub: Client) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -26,6 +27,7 @@ from hublocal.natsserver import NatsServer
 from hublocal.settings import SERVICES, LaunchSettings
 from hublocal.tls import local_certificate
 from services.companies import seed as companies_seed
+from services.console.config import ConsoleSettings
 from services.consulting import seed as consulting_seed
 from services.investors import seed as investors_seed
 from services.notifications import seed as notifications_seed
@@ -72,6 +74,25 @@ def _secret_file(data_dir: os.PathLike[str], name: str) -> str:
             f.write(secrets.token_urlsafe(32))
     with open(path) as f:
         return f.read().strip()
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def wait_http(name: str, url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartFailed(f"{name} did not start ({_exit(process.returncode)}); its log above says why")
+        if http_ok(url):
+            return
+        time.sleep(0.2)
+    raise StartFailed(f"{name} ({url}) did not answer within {timeout:.0f} s; its log above says why")
 
 
 def wait_serving(name: str, address: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -202,6 +223,8 @@ def main() -> int:
     sink_port = launch.mail_sink_port
     if sink_port:
         wanted["mail sink"] = ("127.0.0.1", sink_port)
+    console = ConsoleSettings.from_env()
+    wanted["console"] = (console.host, console.port)
     taken = [f"{name} ({host}:{port})" for name, (host, port) in wanted.items() if not port_free(host, port)]
     if taken:
         print(f"ports already in use: {', '.join(taken)}. Is another hub running?", file=sys.stderr)
@@ -259,10 +282,20 @@ def main() -> int:
 
         children["nats"] = Child("nats", respawn_nats, lambda: not port_free("127.0.0.1", nats_port), nats.process)
         children["nats"].started = time.monotonic()
+        console_url = f"http://{console.host}:{console.port}"
+
+        def spawn_console() -> subprocess.Popen[bytes]:
+            command = [sys.executable, "-m", "services.console"]
+            return subprocess.Popen(command, env=env, cwd=PROJECT_DIR, process_group=0)
+
+        children["console"] = Child("console", spawn_console, partial(http_ok, f"{console_url}/healthz"),
+                                    spawn_console(), time.monotonic())  # fmt: skip
+        wait_http("console", f"{console_url}/healthz", children["console"].process)
+        addresses_web = {"console": console_url}
         notes = [line for name in SERVICES if name in BANNERS for line in BANNERS[name](data_dir, env)]
         if sink:
             notes += [f"Mail the hub sends lands in {data_dir / 'mail'}/ (an SMTP sink on 127.0.0.1:{sink_port}).", ""]
-        _banner(addresses, databases, nats.url, data_dir, token, notes)
+        _banner(addresses, databases, nats.url, data_dir, token, notes, addresses_web)
         while True:
             time.sleep(0.5)
             for child in children.values():
@@ -292,9 +325,16 @@ def main() -> int:
 
 
 def _banner(
-    addresses: dict[str, str], databases: dict[str, str], nats_url: str, data_dir: object, token: str, notes: list[str]
+    addresses: dict[str, str],
+    databases: dict[str, str],
+    nats_url: str,
+    data_dir: object,
+    token: str,
+    notes: list[str],
+    web: dict[str, str],
 ) -> None:
     lines = ["", "Hub CRM is running (Ctrl-C stops it).", ""]
+    lines += [f"  {name:<14} {url}  (sign in with the token in {data_dir}/admin-token)" for name, url in web.items()]
     lines += [
         f"  {name:<14} grpc://{address:<22} database {database_label(databases[name])}"
         for name, address in addresses.items()

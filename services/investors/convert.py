@@ -147,6 +147,7 @@ introduction_pb = Writer(
     domain.Introduction,
     refs={"firm": "firms", "partner": "partners"},
     compute={"history": lambda intro: [transition_pb(s) for s in intro.history]},
+    skip=("firm_display_name",),  # given per call: usecases.firms.firm_names
 )
 introduction_snapshot = Writer(
     ev.IntroductionSnapshot, domain.Introduction, refs={"firm": "firms", "partner": "partners"}
@@ -221,6 +222,7 @@ sharing_grant_pb = Writer(
     refs={"firm": "firms"},
     rename={"revoke_time": "revoked_at"},
     compute={"field_groups": lambda g: group_numbers(g.field_groups)},
+    skip=("firm_display_name",),  # given per call: usecases.firms.firm_names
 )
 company_read_pb = Writer(
     pb.CompanyRead,

@@ -122,16 +122,18 @@ class InvestorApi(SharingApi, investors_pb2_grpc.InvestorServiceServicer):
         return await self._once("CreateIntroduction", request, pb.Introduction, make, convert.introduction_pb)
 
     async def GetIntroduction(self, request: pb.GetIntroductionRequest, context: Context) -> pb.Introduction:
-        return await self._get(request.name, "introductions", introductions.get_introduction, convert.introduction_pb)
+        intro_id = parse_name(request.name, "introductions")
+        found = await introductions.get_introduction(self.db, intro_id, request.name)
+        [answer] = await firms.with_firm_names(self.db, [found], convert.introduction_pb)
+        return answer
 
     async def ListIntroductions(
         self, request: pb.ListIntroductionsRequest, context: Context
     ) -> pb.ListIntroductionsResponse:
         fetch = partial(introductions.list_introductions, self.db)
         found, token = await listed(request, policy.INTRODUCTION_FILTER, fetch)
-        return pb.ListIntroductionsResponse(
-            introductions=[convert.introduction_pb(i) for i in found], next_page_token=token
-        )
+        named = await firms.with_firm_names(self.db, found, convert.introduction_pb)
+        return pb.ListIntroductionsResponse(introductions=named, next_page_token=token)
 
     async def ChangeIntroductionState(
         self, request: pb.ChangeIntroductionStateRequest, context: Context

@@ -14,7 +14,7 @@ from hubcore.requests import page_size, parse_name
 from hubcore.server import FOUNDER, caller
 from hubcore.servicing import Api, listed
 from services.investors import convert, domain, policy
-from services.investors.usecases import introductions, sharing
+from services.investors.usecases import firms, introductions, sharing
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -38,9 +38,8 @@ class SharingApi(Api):
         company_id = parse_name(request.parent, "companies", "parent")
         fetch = partial(introductions.list_company_introductions, self.db, company_id)
         found, token = await listed(request, policy.COMPANY_INTRODUCTION_FILTER, fetch)
-        return pb.ListIntroductionsResponse(
-            introductions=[convert.introduction_pb(i) for i in found], next_page_token=token
-        )
+        named = await firms.with_firm_names(self.db, found, convert.introduction_pb)
+        return pb.ListIntroductionsResponse(introductions=named, next_page_token=token)
 
     async def AnswerIntroduction(self, request: pb.AnswerIntroductionRequest, context: Context) -> pb.Introduction:
         target = domain.COMPANY_CONSENTED if request.consent else domain.COMPANY_DECLINED
@@ -60,9 +59,8 @@ class SharingApi(Api):
             self.db, company_id, show_revoked=request.show_revoked, size=page_size(request.page_size),
             token=request.page_token,
         )  # fmt: skip
-        return pb.ListSharingGrantsResponse(
-            sharing_grants=[convert.sharing_grant_pb(g) for g in found], next_page_token=token
-        )
+        named = await firms.with_firm_names(self.db, found, convert.sharing_grant_pb)
+        return pb.ListSharingGrantsResponse(sharing_grants=named, next_page_token=token)
 
     async def CreateSharingGrant(self, request: pb.CreateSharingGrantRequest, context: Context) -> pb.SharingGrant:
         company_id = parse_name(request.parent, "companies", "parent")

@@ -146,7 +146,9 @@ def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Pa
             assert "the hub is running" in refused.stderr and "nothing was changed" in refused.stderr
             assert not list(data.glob("before-restore-*"))
             # Nor does a second hub start on the same data directory, whatever its ports.
-            other_ports = ["COMPANIES", "NATS", "INVESTORS", "INVESTORS_PARTNER", "CONSULTING", "NOTIFICATIONS"]
+            other_ports = [
+                "COMPANIES", "NATS", "INVESTORS", "INVESTORS_PARTNER", "CONSULTING", "NOTIFICATIONS", "CONSOLE",
+            ]  # fmt: skip
             second = subprocess.run(
                 [sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=60,
                 env=os.environ | {"HUB_DATA_DIR": str(data), "HUB_MAIL_SINK_PORT": str(free_port())}

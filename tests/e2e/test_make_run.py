@@ -42,6 +42,7 @@ def start(
         "HUB_CONSULTING_PORT": free_port(),
         "HUB_NOTIFICATIONS_PORT": free_port(),
         "HUB_MAIL_SINK_PORT": free_port(),
+        "HUB_CONSOLE_PORT": free_port(),
     } | ports
     env = (
         os.environ
@@ -187,7 +188,7 @@ def _setting(output: list[str], service: str) -> str:
 def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The launcher run to its end (a refusal), with its output."""
     env = os.environ | {"HUB_DATA_DIR": str(data_dir), "HUB_NATS_PORT": str(free_port())} | env
-    for name in ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "INVESTORS_PARTNER", "MAIL_SINK"):
+    for name in ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "INVESTORS_PARTNER", "MAIL_SINK", "CONSOLE"):
         env.setdefault(f"HUB_{name}_PORT", str(free_port()))
     return subprocess.run([sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip

@@ -73,6 +73,8 @@ async def test_founders_answer_only_their_companys_introductions(investors: Runn
         pb.ListCompanyIntroductionsRequest(parent="companies/1"), metadata=A
     )
     assert [i.name for i in listed.introductions] == [intro_a]
+    # A founder may not read firms; the introduction names its firm for them.
+    assert listed.introductions[0].firm_display_name == firm.korean_name != ""
     await refused(
         investors.investors.ListCompanyIntroductions(
             pb.ListCompanyIntroductionsRequest(parent="companies/2"), metadata=A
@@ -90,6 +92,7 @@ async def test_founders_answer_only_their_companys_introductions(investors: Runn
     assert step.actor.startswith("founder:") and step.on_behalf_of == "" and step.reason == "좋습니다"
     [grant] = await grants(investors, A, "companies/1")  # the consent granted what the introduction shares
     assert grant.name == f"companies/1/sharingGrants/{firm.name.split('/')[1]}" and grant.introduction == intro_a
+    assert grant.firm_display_name == firm.korean_name
     assert list(grant.field_groups) == [G.FIELD_GROUP_NAMES, G.FIELD_GROUP_PROFILE, G.FIELD_GROUP_WEBSITE]
 
     # A program manager records company B's answer only with a reason, as done by them for company B.

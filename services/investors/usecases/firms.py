@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -22,6 +22,8 @@ from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT, filtered, paged
 
 V = TypeVar("V", bound=Versioned)
+E = TypeVar("E", domain.Introduction, domain.SharingGrant)
+M = TypeVar("M", bound=Message)
 
 
 async def _update(
@@ -63,6 +65,18 @@ async def create_firm(uow: UnitOfWork, fields: convert.FirmFields) -> domain.Fir
 async def get_firm(db: Database, firm_id: int, name: str) -> domain.Firm:
     async with db.read() as conn:
         return await load_firm(conn, firm_id, name)
+
+
+async def firm_names(db: Database, firm_ids: Iterable[int]) -> dict[int, str]:
+    """The Korean names of the firms an answer names, for the callers who may not read firms (founders)."""
+    async with db.read() as conn:
+        return {i: firm.korean_name for i, firm in (await store.firms_by_id(conn, firm_ids)).items()}
+
+
+async def with_firm_names(db: Database, found: Sequence[E], write: Callable[..., M]) -> list[M]:
+    """Introductions or sharing grants as messages that name their firm (firm_display_name)."""
+    names = await firm_names(db, {item.firm_id for item in found})
+    return [write(item, firm_display_name=names.get(item.firm_id, "")) for item in found]
 
 
 async def list_firms(

@@ -1,0 +1,86 @@
+"""The console's application: its routes, the session and security middleware, and what it holds while it runs
+(the channels to the services, the templates of each language, the sign-in limit per browser address)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from hubcore.calls import TokenBuckets
+from services.console import i18n
+from services.console.backend import Hub
+from services.console.config import ConsoleSettings
+from services.console.pages import auth, companies, home
+from services.console.session import Sealer
+from services.console.web import Page, form, session_middleware
+
+
+@dataclass
+class Console:
+    settings: ConsoleSettings
+    hub: Hub
+    sealer: Sealer
+    templates: dict[str, jinja2.Environment]
+    sign_in_limit: TokenBuckets
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def not_found(request: Request, exc: Any) -> Response:
+    page = Page(request)
+    return page.render("refused.html", http_status=404, refusal=None,
+                       headline=page._("This page does not exist, or it is not yours to see."))  # fmt: skip
+
+
+ROUTES = [
+    Route("/", home.home),
+    Route("/healthz", healthz),
+    Route("/sign-in", auth.sign_in_page),
+    Route("/sign-in/code", form(auth.ask_code), methods=["POST"]),
+    Route("/sign-in", form(auth.sign_in), methods=["POST"]),
+    Route("/sign-in/token", form(auth.sign_in_with_token), methods=["POST"]),
+    Route("/sign-out", form(auth.sign_out), methods=["POST"]),
+    Route("/account", form(auth.switch_account), methods=["POST"]),
+    Route("/language", form(auth.language), methods=["POST"]),
+    Route("/companies", companies.company_list),
+    Route("/companies/{company:int}", companies.company_page),
+    Route(
+        "/companies/{company:int}/introductions/{introduction:int}/answer",
+        form(companies.answer_introduction),
+        methods=["POST"],
+    ),
+    Route("/companies/{company:int}/kpi", form(companies.report_kpi), methods=["POST"]),
+    Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
+]
+
+
+def build(settings: ConsoleSettings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        console = Console(
+            settings, Hub(settings.addresses, settings.grpc_timeout), Sealer(settings.session_key),
+            i18n.environments(settings.time_zone, {}), TokenBuckets(settings.sign_in_rate, settings.sign_in_burst),
+        )  # fmt: skip
+        app.state.console = console
+        try:
+            yield
+        finally:
+            await console.hub.close()
+
+    return Starlette(
+        routes=ROUTES, lifespan=lifespan, exception_handlers={404: not_found},
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=session_middleware)],
+    )  # fmt: skip

@@ -1,0 +1,58 @@
+"""The console's settings, from HUB_… variables like every service's (hubcore.settings): where it listens, where
+the services answer, the key its session cookies are sealed with, and how often one address may try to sign in."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+
+from hubcore.settings import DEFAULT_PORTS, Settings, variable
+
+DEFAULT_CONSOLE_PORT = 50080
+SESSION_HOURS = 8  # as long as a signed-in token lives (hubcore.tokens.SIGNED_IN_LIFETIME)
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    host: str  # HUB_CONSOLE_HOST (127.0.0.1)
+    port: int  # HUB_CONSOLE_PORT (50080)
+    addresses: dict[str, str]  # each service's gRPC address, where `make run` puts it (HUB_<SERVICE>_PORT)
+    # Fernet key for the session cookie: HUB_CONSOLE_SESSION_KEY, else derived from HUB_TOKEN_SIGNING_KEY (so
+    # every replica and a restart read the same cookies), else random (sessions end with the process).
+    session_key: bytes = field(repr=False)
+    time_zone: str = "Asia/Seoul"  # HUB_TZ
+    sign_in_rate: float = 0.2  # HUB_CONSOLE_SIGN_IN_RATE: sign-in attempts a second per browser address…
+    sign_in_burst: int = 10  # HUB_CONSOLE_SIGN_IN_BURST: …after a burst of this many
+    grpc_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> ConsoleSettings:
+        return cls(
+            host=variable("HUB_CONSOLE_HOST", "127.0.0.1"),
+            port=int(variable("HUB_CONSOLE_PORT", str(DEFAULT_CONSOLE_PORT))),
+            addresses={name: service_address(name) for name in DEFAULT_PORTS},
+            session_key=session_key(variable("HUB_CONSOLE_SESSION_KEY"), variable("HUB_TOKEN_SIGNING_KEY")),
+            time_zone=variable("HUB_TZ", "Asia/Seoul"),
+            sign_in_rate=float(variable("HUB_CONSOLE_SIGN_IN_RATE", "0.2")),
+            sign_in_burst=int(variable("HUB_CONSOLE_SIGN_IN_BURST", "10")),
+        )
+
+
+def service_address(name: str) -> str:
+    """HUB_<SERVICE>_ADDRESS, else where the service listens on this machine (its HUB_<SERVICE>_PORT)."""
+    given = variable(f"HUB_{name.upper()}_ADDRESS")
+    if given:
+        return given
+    settings = Settings.from_env(name)
+    host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]", "") else settings.grpc_host
+    return f"{host}:{settings.grpc_port}"
+
+
+def session_key(given: str, signing_key: str) -> bytes:
+    if given:
+        return given.encode()
+    seed = hmac.new(signing_key.encode(), b"hub console sessions", hashlib.sha256).digest() if signing_key else None
+    return base64.urlsafe_b64encode(seed or secrets.token_bytes(32))

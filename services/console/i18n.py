@@ -1,0 +1,127 @@
+"""Korean first, English on request: message catalogs (gettext .po files under locale/, read with Babel when the
+console starts, so nothing is compiled or generated), one Jinja environment per language, and the ways people
+here read numbers, amounts and times (1억 2,000만 원, 2026년 12월 5일 (토) 오후 2:00, in Asia/Seoul)."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from hubcore.korean import format_krw
+from services.console.labels import LABELS, enum_name
+from services.console.session import LANGUAGES
+
+HERE = Path(__file__).parent
+LOCALES = HERE / "locale"
+DOMAIN = "console"
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalog of a language (English is the messages as written)."""
+    po = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return gettext.NullTranslations()
+    with po.open("rb") as f:
+        catalog = read_po(f, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+class Formats:
+    """How one language writes what the pages show."""
+
+    def __init__(self, language: str, time_zone: str) -> None:
+        self.language = language
+        self.zone = ZoneInfo(time_zone)
+
+    def when(self, value: Timestamp | datetime | None, pattern: str = "medium") -> str:
+        moment = _moment(value)
+        if moment is None:
+            return ""
+        if pattern == "medium":
+            pattern = "y년 M월 d일 (E) a h:mm" if self.language == "ko" else "EEE d MMM y, HH:mm"
+        return format_datetime(moment, pattern, tzinfo=self.zone, locale=self.language)
+
+    def day(self, value: Timestamp | datetime | date | None) -> str:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            shown: date | None = value
+        else:
+            moment = _moment(value)
+            shown = moment.astimezone(self.zone).date() if moment else None
+        if shown is None:
+            return ""
+        return format_date(shown, "y년 M월 d일 (E)" if self.language == "ko" else "EEE d MMM y", locale=self.language)
+
+    def number(self, value: float | int) -> str:
+        return format_decimal(value, locale=self.language)
+
+    def won(self, value: Any) -> str:
+        units = getattr(value, "units", value)
+        return format_krw(int(units or 0), self.language)
+
+    def percent(self, part: float, whole: float) -> int:
+        return min(100, round(100 * part / whole)) if whole else 0
+
+
+def _moment(value: Timestamp | datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, Timestamp):
+        if not value.seconds and not value.nanos:
+            return None
+        return value.ToDatetime(tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.Environment]:
+    """A Jinja environment per language: the templates, the catalog's gettext, the language's formats."""
+    made = {}
+    for language in LANGUAGES:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            extensions=["jinja2.ext.i18n"],
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+        formats = Formats(language, time_zone)
+        translate = translations(language).gettext
+
+        def label(short: str, translate: Callable[[str], str] = translate) -> str:
+            return translate(LABELS[short]) if short in LABELS else short
+
+        def enum(message: Any, field: str, label: Callable[[str], str] = label) -> str:
+            return label(enum_name(message, field))
+
+        filters: dict[str, Callable[..., Any]] = {
+            "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
+            "label": label,
+        }  # fmt: skip
+        env.filters.update(filters)
+        env.globals.update(globals_ | {"percent": formats.percent, "language": language})
+        made[language] = env
+    return made
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    return _CATALOGS.setdefault(language, translations(language)).gettext
+
+
+_CATALOGS: dict[str, gettext.NullTranslations] = {}

@@ -1,0 +1,99 @@
+"""The home page. A program manager sees the hub's targets and what needs attention today; a founder, mentor
+or reviewer is taken to their own pages. Each service is asked at once; one that does not answer is named on
+the page instead of failing it whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import kpi_requests_pb2 as kpb
+from hub.companies.v1 import program_pb2 as ppb
+from hub.consulting.v1 import consulting_pb2 as spb
+from hub.investors.v1 import investors_pb2 as ipb
+from hub.notifications.v1 import notifications_pb2 as npb
+from hub.ops.v1 import ops_pb2 as opb
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hubcore.targets import DISCOVERED, TARGETS
+from services.console.backend import Refusal, Signed
+from services.console.web import Page
+
+SERVICES = ("companies", "investors", "consulting", "notifications")
+
+
+async def home(request: Request) -> Response:
+    page = Page(request)
+    account = page.account
+    if account is None:
+        return page.back("/sign-in")
+    if account.role == "founder":
+        return page.back(f"/{account.scope}")
+    if account.role != "admin":
+        return page.render("welcome.html")
+    hub = page.hub
+    asked = {
+        "company_stats": hub.companies.GetCompanyStats(cpb.GetCompanyStatsRequest()),
+        "growth": hub.program.GetGrowth(ppb.GetGrowthRequest()),
+        "program": hub.program.GetProgramStats(ppb.GetProgramStatsRequest()),
+        "consulting": hub.consulting.GetConsultingStats(spb.GetConsultingStatsRequest()),
+        "stuck": hub.notifications.ListStuckFollowUps(npb.ListStuckFollowUpsRequest(page_size=5)),
+        "kpi_overdue": hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(filter="state=OVERDUE", page_size=5)),
+        "waiting": hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(filter="state=REQUESTED", page_size=5)),
+        "completed": hub.consulting.ListSessions(spb.ListSessionsRequest(filter=_recently_completed(), page_size=200)),
+    } | {f"dead:{name}": hub.ops(name).ListDeadLetters(opb.ListDeadLettersRequest(page_size=5)) for name in SERVICES}
+    answers = await _all(asked)
+    stuck = None if isinstance(answers["stuck"], Refusal) else answers["stuck"]
+    overdue, waiting = _ok(answers, "kpi_overdue", "requests"), _ok(answers, "waiting", "introductions")
+    without_notes = [s for s in _ok(answers, "completed", "sessions") if not s.notes_time.seconds][:5]
+    shown = [r.company for r in overdue] + [i.company for i in waiting]
+    return page.render(
+        "home.html", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue, waiting=waiting,
+        without_notes=without_notes, names=await names_of(hub, shown + [s.company for s in without_notes]),
+        dead_letters=[(name, d) for name in SERVICES for d in _ok(answers, f"dead:{name}", "dead_letters")],
+        not_answering=sorted({k.split(":")[-1] for k, v in answers.items() if isinstance(v, Refusal)}),
+    )  # fmt: skip
+
+
+async def names_of(hub: Signed, refs: list[str]) -> dict[str, str]:
+    """What people call the companies a page names (companies/3 → 메디비전); a name that cannot be read stays
+    as it is."""
+    asked = {r: hub.companies.GetCompany(cpb.GetCompanyRequest(name=r)) for r in sorted(set(refs))}
+    found = await _all(asked)
+    return {r: getattr(v, "korean_name", "") or r for r, v in found.items() if not isinstance(v, Refusal)}
+
+
+def _recently_completed() -> str:
+    since = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"state=COMPLETED AND start_after={since}"
+
+
+async def _all(asked: dict[str, Awaitable[Any]]) -> dict[str, Any]:
+    results = await asyncio.gather(*asked.values(), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, Refusal):
+            raise result
+    return dict(zip(asked, results, strict=True))
+
+
+def _ok(answers: dict[str, Any], key: str, field: str) -> list[Any]:
+    answer = answers.get(key)
+    return [] if answer is None or isinstance(answer, Refusal) else list(getattr(answer, field))
+
+
+def _figures(answers: dict[str, Any]) -> dict[str, int | None]:
+    """Each target's figure, None where its service did not answer."""
+    growth, consulting, stats = answers["growth"], answers["consulting"], answers["company_stats"]
+    by_status = {} if isinstance(stats, Refusal) else {c.key: c.count for c in stats.by_status}
+    ok = not isinstance(consulting, Refusal)
+    return {
+        "firms": None if isinstance(growth, Refusal) else growth.firms_grown,
+        "discovered": None if isinstance(stats, Refusal) else sum(by_status.get(s, 0) for s in DISCOVERED),
+        "experts": consulting.people_trained if ok else None,
+        "programs": consulting.programs_held if ok else None,
+        "participants": consulting.participants if ok else None,
+    }

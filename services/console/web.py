@@ -1,0 +1,158 @@
+"""What every page shares: the session read from and written to its cookie, the CSRF check of every form, the
+security headers (a Content-Security-Policy that allows nothing but the console's own files), rendering in the
+reader's language, and a refused call turned into words on the page it came from."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+import jinja2
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console.backend import Hub, Refusal, Signed
+from services.console.config import SESSION_HOURS
+from services.console.i18n import gettext_for
+from services.console.session import COOKIE, Account, Sealer, Session
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+class Page:
+    """One request as a page sees it: the session, the signed-in account, the services called as them."""
+
+    def __init__(self, request: Request, form: FormData | None = None) -> None:
+        self.request = request
+        self.session: Session = request.state.session
+        self.form = form
+        self.app: Any = request.app.state.console
+
+    @property
+    def account(self) -> Account | None:
+        return self.session.account
+
+    @property
+    def hub(self) -> Signed:
+        account = self.account
+        hub: Hub = self.app.hub
+        return hub.signed(account.token if account else "")
+
+    def _(self, message: str) -> str:
+        return gettext_for(self.session.lang)(message)
+
+    def render(self, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
+        env: jinja2.Environment = self.app.templates[self.session.lang]
+        html = env.get_template(template).render(
+            page=self, account=self.account, csrf=self.session.csrf, flash=self.session.take_flash(),
+            path=self.request.url.path, **context,
+        )  # fmt: skip
+        return HTMLResponse(html, status_code=http_status)
+
+    def back(self, to: str, kind: str = "", text: str = "") -> RedirectResponse:
+        """After a form: to a page of ours (never an address the form names elsewhere), with a message."""
+        if kind:
+            self.session.say(kind, text)
+        return RedirectResponse(local(to), status_code=303)
+
+
+def local(target: str) -> str:
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+async def session_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    sealer: Sealer = request.app.state.console.sealer
+    request.state.session = session = sealer.open(request.cookies.get(COOKIE), SESSION_HOURS * 3600)
+    response = await call_next(request)
+    if session.changed:
+        secure = request.url.scheme == "https" or not is_loopback(request.url.hostname or "")
+        response.set_cookie(
+            COOKIE, sealer.seal(session), max_age=SESSION_HOURS * 3600, httponly=True, secure=secure,
+            samesite="lax", path="/",
+        )  # fmt: skip
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def form(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Every form's handler is wrapped in this: a form is taken only when it carries the session's CSRF secret
+    and, where the browser says where it comes from, comes from this console."""
+
+    async def checked(request: Request) -> Response:
+        if await _csrf_ok(request, request.state.session):
+            return await handler(request)
+        page = Page(request)
+        expired = page._(
+            "This form has expired or did not come from this console. Go back, reload the page and try again."
+        )
+        return page.render("refused.html", http_status=403, refusal=None, headline=expired)
+
+    return checked
+
+
+async def _csrf_ok(request: Request, session: Session) -> bool:
+    origin = request.headers.get("origin")
+    if origin and origin != f"{request.url.scheme}://{request.url.netloc}":
+        return False
+    sent = str((await request.form()).get("csrf", "")) or request.headers.get("x-csrf-token", "")
+    return bool(sent) and hmac.compare_digest(sent, session.csrf)
+
+
+def refused(page: Page, refusal: Refusal) -> Response:
+    """A refused call, said in words: on a form, back to its page with the message; otherwise a page of its own."""
+    if refusal.code == grpc.StatusCode.UNAUTHENTICATED:
+        page.session.sign_out()
+        return page.back("/sign-in", "error", page._("Your sign-in has ended. Please sign in again."))
+    headline = headline_of(page, refusal)
+    if page.request.method in UNSAFE and page.form is not None:
+        back = str(page.form.get("back", "")) or page.request.url.path
+        detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
+        return page.back(back, "error", f"{headline} ({detail})")
+    status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)
+    if refusal.code == grpc.StatusCode.UNAVAILABLE:
+        status = 503
+    return page.render("refused.html", http_status=status, refusal=refusal, headline=headline)
+
+
+def headline_of(page: Page, refusal: Refusal) -> str:
+    _ = page._
+    if "BOOKING_CONFLICT" in refusal.kinds:
+        return _("That time is already taken: the mentor or the room has another booking then.")
+    return {
+        grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
+        grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),
+        grpc.StatusCode.PERMISSION_DENIED: _("You are not allowed to do this."),
+        grpc.StatusCode.FAILED_PRECONDITION: _("This cannot be done in its present state."),
+        grpc.StatusCode.ALREADY_EXISTS: _("This already exists."),
+        grpc.StatusCode.ABORTED: _("Someone changed this meanwhile. Reload the page and try again."),
+        grpc.StatusCode.RESOURCE_EXHAUSTED: _("Too many attempts. Wait a little and try again."),
+        grpc.StatusCode.UNAVAILABLE: _("A service of the hub is not answering. Try again in a moment."),
+        grpc.StatusCode.DEADLINE_EXCEEDED: _("A service of the hub is not answering. Try again in a moment."),
+    }.get(refusal.code, _("Something went wrong on our side; the hub's logs say what."))

@@ -1,0 +1,279 @@
+"""The console in a real browser (Debian's chromium, driven by Playwright), against the whole hub as `make run`
+starts it: a program manager signs in and finds a company by its Hangul name; a founder signs in with the code
+mailed to them, consents to an introduction and files the KPI report asked of them, and cannot open another
+company by editing the address; forms without the CSRF secret are refused; every page has a heading and a
+label for every field, and can be walked with the keyboard. Screenshots land in var/screenshots/console/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
+from hub.companies.v1 import kpi_requests_pb2 as kpb
+from hub.companies.v1 import program_pb2 as ppb
+from hub.investors.v1 import investors_pb2 as ipb
+from hub.investors.v1 import investors_pb2_grpc
+from hub.ops.v1 import identities_pb2 as idpb
+from hub.ops.v1 import identities_pb2_grpc
+
+from hubcore.settings import PROJECT_DIR
+from hublocal.natsserver import free_port
+from tests.e2e.test_make_run import start, stop
+
+CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
+SHOTS = PROJECT_DIR / "var" / "screenshots" / "console"
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # pragma: no cover - the Makefile installs it
+    sync_playwright = None  # type: ignore[assignment]
+pytestmark = pytest.mark.skipif(
+    sync_playwright is None or not shutil.which(CHROMIUM),
+    reason=f"browser tests need Playwright and {CHROMIUM} (Debian: apt-get install chromium fonts-noto-cjk)",
+)
+# As root in a container, without the sandbox; no background networking (this machine's network is closed).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+
+class Hub:
+    def __init__(self, data: Path, ports: dict[str, int]) -> None:
+        self.data, self.ports = data, ports
+        self.url = f"http://127.0.0.1:{ports['console']}"
+        self.admin = (("authorization", f"Bearer {(data / 'admin-token').read_text().strip()}"),)
+        self.companies_channel = grpc.insecure_channel(f"127.0.0.1:{ports['companies']}")
+        self.investors_channel = grpc.insecure_channel(f"127.0.0.1:{ports['investors']}")
+        self.companies = companies_pb2_grpc.CompanyServiceStub(self.companies_channel)
+        self.program = program_pb2_grpc.ProgramServiceStub(self.companies_channel)
+        self.identities = identities_pb2_grpc.IdentityServiceStub(self.companies_channel)
+        self.investors = investors_pb2_grpc.InvestorServiceStub(self.investors_channel)
+
+    def codes_mailed_to(self, address: str, count: int) -> list[str]:
+        """The sign-in codes mailed to an address, oldest first, once there are at least count of them."""
+        deadline = time.monotonic() + 30
+        while True:
+            codes = []
+            for path in sorted((self.data / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
+                mail = message_from_bytes(path.read_bytes(), policy=policy.default)
+                body = mail.get_body(("plain",))
+                found = re.search(r"로그인 코드: (\d{6})", body.get_content() if body else "")
+                if address in str(mail["To"]) and found:
+                    codes.append(found.group(1))
+            if len(codes) >= count:
+                return codes
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(codes)} sign-in codes reached {address}, not {count}")
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    data = tmp_path_factory.mktemp("console") / "var"
+    ports = {name: free_port() for name in ("companies", "investors", "consulting", "notifications", "console")}
+    process = start(data, ports["companies"], free_port(), None, HUB_INVESTORS_PORT=ports["investors"],
+                    HUB_CONSULTING_PORT=ports["consulting"], HUB_NOTIFICATIONS_PORT=ports["notifications"],
+                    HUB_CONSOLE_PORT=ports["console"])  # fmt: skip
+    running = Hub(data, ports)
+    try:
+        yield running
+    finally:
+        running.companies_channel.close()
+        running.investors_channel.close()
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    # Script errors, CSP violations, and any file of a page (CSS, icon) that did not load; a page itself may
+    # answer 403 or 404 on purpose, which the browser also logs.
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load" not in m.text
+              else None)  # fmt: skip
+    opened.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+              if r.status >= 400 and r.request.resource_type != "document" and r.request.resource_type != "fetch"
+              else None)  # fmt: skip
+    yield opened
+    context.close()
+    assert not errors, f"the browser reported errors (a CSP violation, a missing file…): {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def accessible(page: Page) -> None:
+    """A page has one main heading, a label for every field, and no field a keyboard cannot reach."""
+    assert page.locator("h1").count() >= 1, page.url
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(e => e.type !== 'hidden' && e.labels.length === 0 && !e.getAttribute('aria-label'))
+            .map(e => e.name || e.id)"""
+    )
+    assert not unlabelled, f"fields without a label on {page.url}: {unlabelled}"
+    assert page.locator("[tabindex^='-']").count() == 0
+
+
+def sign_in_with_token(page: Page, hub: Hub) -> None:
+    page.goto(hub.url + "/")
+    assert page.url.endswith("/sign-in")
+    page.get_by_text("관리자 토큰으로 로그인").click()
+    page.get_by_label("관리자 토큰").fill(hub.admin[0][1].removeprefix("Bearer "))
+    page.locator("form[action='/sign-in/token'] button").click()
+    page.wait_for_url(hub.url + "/")
+
+
+def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_hangul_name(
+    page: Page, hub: Hub
+) -> None:
+    page.goto(hub.url + "/sign-in")
+    accessible(page)
+    shot(page, "01-sign-in")
+    # The keyboard alone does it: the address field has the focus and Tab reaches its button; the first thing
+    # a keyboard reaches on every page is the link that skips to its content.
+    assert page.evaluate("document.activeElement.id") == "email"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "코드 받기"
+    assert page.evaluate("document.querySelector('a, button, input, select, summary').className") == "skip"
+    sign_in_with_token(page, hub)
+    assert page.locator("h1").inner_text() == "오늘의 허브"
+    accessible(page)
+    grown = hub.program.GetGrowth(ppb.GetGrowthRequest(), metadata=hub.admin).firms_grown
+    firms = page.locator(".target").filter(has_text="육성 기업")
+    assert firms.locator(".figure strong").inner_text() == str(grown)
+    assert firms.locator(".figure").inner_text().endswith("/ 50")
+    waiting = page.locator(".card").filter(has_text="기업의 답을 기다리는 소개")
+    assert "에듀마인드" in waiting.inner_text()  # the seed's introduction no company has answered yet
+    shot(page, "02-home")
+
+    page.get_by_role("link", name="기업").first.click()
+    page.get_by_label("이름·태그 검색").fill("메디")
+    page.get_by_role("button", name="검색").click()
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 1 and "메디비전" in rows.first.inner_text() and "8억 원" in rows.first.inner_text()
+    accessible(page)
+    shot(page, "03-companies-search")
+    page.get_by_role("link", name="메디비전").click()
+    assert page.locator("h1").inner_text().startswith("메디비전")
+    assert "한빛벤처스" in page.locator("section").filter(has_text="투자사 소개").first.inner_text()
+    assert page.locator("svg.chart").count() == 2  # revenue and headcount drawn
+    accessible(page)
+    shot(page, "04-company")
+
+    page.get_by_role("button", name="English").click()
+    assert page.locator("h1").inner_text().startswith("메디비전")  # names stay as they are
+    assert page.get_by_role("heading", name="Timeline").count() == 1
+    page.get_by_role("button", name="한국어").click()
+    assert page.get_by_role("heading", name="타임라인").count() == 1
+
+
+def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_their_company(
+    page: Page, hub: Hub
+) -> None:
+    [person] = hub.companies.ListPeople(cpb.ListPeopleRequest(query="박지민"), metadata=hub.admin).people
+    company = person.company
+    wanted = idpb.Identity(role=idpb.IDENTITY_ROLE_FOUNDER, person=person.name)
+    hub.identities.CreateIdentity(idpb.CreateIdentityRequest(identity=wanted), metadata=hub.admin)
+    schedule = kpb.KpiSchedule(cadence=kpb.KPI_CADENCE_MONTHLY, companies=[company])
+    hub.program.CreateKpiSchedule(kpb.CreateKpiScheduleRequest(schedule=schedule), metadata=hub.admin)
+    [asked] = hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(parent=company), metadata=hub.admin).requests
+
+    hub.codes_mailed_to("jimin@edumind.kr", 1)  # the invitation's; asking again voids it
+    page.goto(hub.url + "/sign-in")
+    page.get_by_label("이메일 주소").fill("jimin@edumind.kr")
+    page.get_by_role("button", name="코드 받기").click()
+    assert "여섯 자리 코드" in page.locator(".flash").inner_text()
+    accessible(page)
+    shot(page, "05-sign-in-code")
+    code = hub.codes_mailed_to("jimin@edumind.kr", 2)[-1]
+    page.get_by_label("로그인 코드").fill(code)
+    page.get_by_role("button", name="로그인").click()
+    page.wait_for_url(f"{hub.url}/{company}")
+    assert page.locator("h1").inner_text().startswith("에듀마인드")
+    accessible(page)
+    shot(page, "06-founder-company")
+
+    intro = page.locator(".intro").filter(has_text="에듀테크 포트폴리오")
+    assert intro.locator("strong").inner_text() == "누리캐피탈", "the firm by its name, which founders cannot look up"
+    intro.get_by_label("프로그램 매니저에게 한마디 (선택)").fill("좋습니다, 소개 부탁드립니다")
+    intro.get_by_role("button", name="소개에 동의").click()
+    assert "소개에 동의했습니다" in page.locator(".flash").inner_text()
+    listed = hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(filter=f"company={company}"),
+                                             metadata=hub.admin).introductions  # fmt: skip
+    assert [i.state for i in listed] == [ipb.INTRODUCTION_STATE_COMPANY_CONSENTED]
+    assert listed[0].history[-1].actor.startswith("founder:")
+
+    form = page.locator("form").filter(has_text=asked.period)
+    form.get_by_label("인원").fill("7")
+    form.get_by_label("기간 매출 (원)").fill("35000000")
+    form.get_by_label("고객 수").fill("12")
+    form.get_by_role("button", name="보고 제출").click()
+    assert "KPI 보고를 제출했습니다" in page.locator(".flash").inner_text()
+    reports = hub.program.ListKpiReports(ppb.ListKpiReportsRequest(company=company), metadata=hub.admin).reports
+    [report] = [r for r in reports if r.period == asked.period]
+    assert (report.period, report.headcount, report.revenue.units, report.customers) == (
+        asked.period,
+        7,
+        35_000_000,
+        12,
+    )
+    assert "3,500만 원" in page.locator("table.list").inner_text()
+    shot(page, "07-founder-reported")
+
+    # Another company by editing the address: refused, in words.
+    other = "companies/1" if company != "companies/1" else "companies/2"
+    answer = page.goto(f"{hub.url}/{other}")
+    assert answer is not None and answer.status == 403
+    assert "권한이 없습니다" in page.locator("h1").inner_text() and "메디비전" not in page.content()
+    shot(page, "08-founder-other-company")
+    page.goto(hub.url + "/companies")
+    assert page.url == f"{hub.url}/{company}", "the list of every company is not theirs: they land on their own"
+
+    page.get_by_role("button", name="로그아웃").click()
+    assert "로그아웃했습니다" in page.locator(".flash").inner_text()
+    log = hub.identities.ListSignInEvents(idpb.ListSignInEventsRequest(filter="email=jimin@edumind.kr"),
+                                          metadata=hub.admin).sign_in_events  # fmt: skip
+    assert [e.outcome for e in log][:2] == ["SIGNED_OUT", "SIGNED_IN"]
+
+
+def test_forms_without_the_secret_or_from_elsewhere_are_refused_and_pages_are_locked_down(page: Page, hub: Hub) -> None:
+    answer = page.goto(hub.url + "/sign-in")
+    assert answer is not None
+    headers: dict[str, Any] = answer.headers
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    [cookie] = page.context.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    token = hub.admin[0][1].removeprefix("Bearer ")
+    forged = page.request.post(hub.url + "/sign-in/token", form={"token": token})
+    assert forged.status == 403 and "이 콘솔에서 온 것이 아닙니다" in forged.text()
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    elsewhere = page.request.post(hub.url + "/sign-in/token", form={"token": token, "csrf": csrf},
+                                  headers={"origin": "http://evil.example"})  # fmt: skip
+    assert elsewhere.status == 403
+    page.goto(hub.url + "/")
+    assert page.url.endswith("/sign-in"), "neither form signed anyone in"
+    accepted = page.request.post(hub.url + "/sign-in/token", form={"token": token, "csrf": csrf})
+    assert accepted.ok and "오늘의 허브" in accepted.text()

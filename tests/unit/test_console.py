@@ -1,0 +1,104 @@
+"""The console's parts that need no hub: the sealed session cookie, the CSRF guard on every form, the Korean
+catalog covering every message a page shows, and the Korean ways of writing amounts and times."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from cryptography.fernet import Fernet
+from starlette.routing import Route
+
+from services.console.app import ROUTES
+from services.console.charts import Series, line_chart
+from services.console.i18n import HERE, Formats
+from services.console.pages.companies import period_end
+from services.console.session import Account, Sealer, Session
+
+
+def test_a_session_survives_its_cookie_and_a_forged_or_old_one_is_a_new_session() -> None:
+    sealer = Sealer(Fernet.generate_key())
+    session = Session(lang="en")
+    session.sign_in([Account("secret-token", "accessTokens/abc", "founder", "companies/3", "박지민", time.time() + 60)])
+    session.say("ok", "저장했습니다")
+    cookie = sealer.seal(session)
+    assert "secret-token" not in cookie and "companies/3" not in cookie  # sealed, not merely signed
+    opened = sealer.open(cookie, max_age=3600)
+    assert opened.account is not None and opened.account.scope == "companies/3" and opened.lang == "en"
+    assert opened.csrf == session.csrf and opened.take_flash() == [("ok", "저장했습니다")]
+
+    tampered = cookie[:-6] + ("A" if cookie[-6] != "A" else "B") + cookie[-5:]
+    for bad in (tampered, "garbage", Sealer(Fernet.generate_key()).seal(session)):
+        fresh = sealer.open(bad, max_age=3600)
+        assert fresh.account is None and fresh.csrf != session.csrf
+    later = time.time() + 3601
+    assert sealer.open(cookie, max_age=3600, now=later).account is None, "a cookie older than a session is refused"
+
+
+def test_an_expired_account_is_signed_out_and_signing_in_again_changes_the_csrf_secret() -> None:
+    session = Session()
+    before = session.csrf
+    session.sign_in([Account("t", "", "admin", "", "PM", time.time() - 1)])
+    assert session.account is None
+    assert session.csrf != before
+
+
+def test_every_form_route_checks_the_csrf_secret() -> None:
+    posts = [r for r in ROUTES if isinstance(r, Route) and "POST" in (r.methods or set())]
+    assert len(posts) >= 8
+    for route in posts:
+        assert route.endpoint.__qualname__ == "form.<locals>.checked", route.path
+
+
+def test_every_message_of_the_pages_has_its_korean() -> None:
+    root = Path(HERE)
+    method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
+    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+    keywords = {"_": None, "N_": None, "gettext": None}
+    found = {m[2] for m in extract_from_dir(root, method_map=method_map, options_map=options, keywords=keywords)}
+    with (root / "locale" / "ko" / "LC_MESSAGES" / "console.po").open("rb") as f:
+        catalog = read_po(f)
+    korean = {m.id: m.string for m in catalog if m.id}
+    assert len(found) > 100
+    missing = sorted(m for m in found if not korean.get(m))
+    assert not missing, f"messages without Korean (see services/console/README.md): {missing}"
+    fuzzy = sorted(m.id for m in catalog if m.id and m.fuzzy)
+    assert not fuzzy, f"fuzzy (unchecked) translations: {fuzzy}"
+
+
+@pytest.mark.parametrize(
+    ("units", "korean", "english"),
+    [
+        (120_000_000, "1억 2,000만 원", "₩120,000,000"),
+        (1_500_000_000, "15억 원", "₩1,500,000,000"),
+        (9_000, "9,000원", "₩9,000"),
+        (0, "0원", "₩0"),
+    ],
+)
+def test_amounts_read_the_korean_way(units: int, korean: str, english: str) -> None:
+    assert Formats("ko", "Asia/Seoul").won(units) == korean
+    assert Formats("en", "Asia/Seoul").won(units) == english
+
+
+def test_times_are_shown_in_seoul() -> None:
+    moment = datetime(2026, 12, 5, 5, 30, tzinfo=UTC)  # 14:30 in Seoul
+    assert Formats("ko", "Asia/Seoul").when(moment) == "2026년 12월 5일 (토) 오후 2:30"
+    assert Formats("en", "Asia/Seoul").when(moment) == "Sat 5 Dec 2026, 14:30"
+    assert Formats("ko", "Asia/Seoul").day(moment) == "2026년 12월 5일 (토)"
+    assert Formats("ko", "Asia/Seoul").when(None) == ""
+
+
+def test_months_and_quarters_fall_in_one_order() -> None:
+    periods = ["2026-12", "2026-Q4", "2025-Q1", "2026-11", "2026-01"]
+    assert sorted(periods, key=period_end) == ["2025-Q1", "2026-01", "2026-11", "2026-12", "2026-Q4"]
+
+
+def test_a_chart_is_svg_with_its_labels_escaped_and_its_points_in_order() -> None:
+    svg = line_chart(Series("매출", [("2026-10", 1.0), ("2026-11", 3.0)]), "매출 <분기>", ["1원", "3원"])
+    assert svg.startswith("<svg") and "<title>매출 &lt;분기&gt;</title>" in svg
+    assert svg.index("2026-10") < svg.index("2026-11") and "3원" in svg
+    assert line_chart(Series("x", []), "empty") == ""
