@@ -18,9 +18,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hubcore.calls import TokenBuckets
-from services.console import i18n
+from services.console import i18n, live
 from services.console.backend import Hub
 from services.console.config import ConsoleSettings
+from services.console.live import Live
 from services.console.pages import auth, companies, home
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
@@ -33,6 +34,7 @@ class Console:
     sealer: Sealer
     templates: dict[str, jinja2.Environment]
     sign_in_limit: TokenBuckets
+    live: Live
 
 
 async def healthz(request: Request) -> Response:
@@ -48,6 +50,7 @@ async def not_found(request: Request, exc: Any) -> Response:
 ROUTES = [
     Route("/", home.home),
     Route("/healthz", healthz),
+    Route("/events", live.changes),
     Route("/sign-in", auth.sign_in_page),
     Route("/sign-in/code", form(auth.ask_code), methods=["POST"]),
     Route("/sign-in", form(auth.sign_in), methods=["POST"]),
@@ -73,11 +76,14 @@ def build(settings: ConsoleSettings) -> Starlette:
         console = Console(
             settings, Hub(settings.addresses, settings.grpc_timeout), Sealer(settings.session_key),
             i18n.environments(settings.time_zone, {}), TokenBuckets(settings.sign_in_rate, settings.sign_in_burst),
+            Live(settings.nats_url),
         )  # fmt: skip
         app.state.console = console
+        console.live.start()
         try:
             yield
         finally:
+            await console.live.stop()
             await console.hub.close()
 
     return Starlette(

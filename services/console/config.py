@@ -9,7 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from hubcore.settings import DEFAULT_PORTS, Settings, variable
+from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PORTS, Settings, variable
 
 DEFAULT_CONSOLE_PORT = 50080
 SESSION_HOURS = 8  # as long as a signed-in token lives (hubcore.tokens.SIGNED_IN_LIFETIME)
@@ -23,6 +23,7 @@ class ConsoleSettings:
     # Fernet key for the session cookie: HUB_CONSOLE_SESSION_KEY, else derived from HUB_TOKEN_SIGNING_KEY (so
     # every replica and a restart read the same cookies), else random (sessions end with the process).
     session_key: bytes = field(repr=False)
+    nats_url: str = f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"  # HUB_NATS_URL: where live pages hear of changes
     time_zone: str = "Asia/Seoul"  # HUB_TZ
     sign_in_rate: float = 0.2  # HUB_CONSOLE_SIGN_IN_RATE: sign-in attempts a second per browser address…
     sign_in_burst: int = 10  # HUB_CONSOLE_SIGN_IN_BURST: …after a burst of this many
@@ -35,6 +36,7 @@ class ConsoleSettings:
             port=int(variable("HUB_CONSOLE_PORT", str(DEFAULT_CONSOLE_PORT))),
             addresses={name: service_address(name) for name in DEFAULT_PORTS},
             session_key=session_key(variable("HUB_CONSOLE_SESSION_KEY"), variable("HUB_TOKEN_SIGNING_KEY")),
+            nats_url=variable("HUB_NATS_URL", f"nats://127.0.0.1:{DEFAULT_NATS_PORT}"),
             time_zone=variable("HUB_TZ", "Asia/Seoul"),
             sign_in_rate=float(variable("HUB_CONSOLE_SIGN_IN_RATE", "0.2")),
             sign_in_burst=int(variable("HUB_CONSOLE_SIGN_IN_BURST", "10")),

@@ -59,9 +59,10 @@ class Page:
 
     def render(self, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
         env: jinja2.Environment = self.app.templates[self.session.lang]
+        live_refresh = "x-live" in self.request.headers  # the page's own script: the messages stay for a reload
         html = env.get_template(template).render(
-            page=self, account=self.account, csrf=self.session.csrf, flash=self.session.take_flash(),
-            path=self.request.url.path, **context,
+            page=self, account=self.account, csrf=self.session.csrf, path=self.request.url.path,
+            flash=[] if live_refresh else self.session.take_flash(), live=context.pop("live", None), **context,
         )  # fmt: skip
         return HTMLResponse(html, status_code=http_status)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
 from hub.companies.v1 import kpi_requests_pb2 as kpb
@@ -33,7 +34,7 @@ from tests.e2e.test_make_run import start, stop
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
 SHOTS = PROJECT_DIR / "var" / "screenshots" / "console"
 try:
-    from playwright.sync_api import Browser, Page, sync_playwright
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the Makefile installs it
     sync_playwright = None  # type: ignore[assignment]
 pytestmark = pytest.mark.skipif(
@@ -254,6 +255,21 @@ def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_th
     log = hub.identities.ListSignInEvents(idpb.ListSignInEventsRequest(filter="email=jimin@edumind.kr"),
                                           metadata=hub.admin).sign_in_events  # fmt: skip
     assert [e.outcome for e in log][:2] == ["SIGNED_OUT", "SIGNED_IN"]
+
+
+def test_a_change_made_elsewhere_shows_on_an_open_page_without_a_reload(page: Page, hub: Hub) -> None:
+    sign_in_with_token(page, hub)
+    page.goto(hub.url + "/companies/2")
+    assert page.locator("h1").inner_text().startswith("닥터노트")
+    page.evaluate("window.stillHere = true")  # gone if the page were loaded again
+    company = hub.companies.GetCompany(cpb.GetCompanyRequest(name="companies/2"), metadata=hub.admin)
+    company.english_name = "DoctorNote Health"
+    mask = field_mask_pb2.FieldMask(paths=["english_name"])
+    hub.companies.UpdateCompany(cpb.UpdateCompanyRequest(company=company, update_mask=mask), metadata=hub.admin)
+    expect(page.locator("h1")).to_contain_text("DoctorNote Health", timeout=15_000)
+    assert page.evaluate("window.stillHere") is True and page.evaluate("document.body.dataset.refreshed") == "1"
+    accessible(page)
+    shot(page, "09-live-update")
 
 
 def test_forms_without_the_secret_or_from_elsewhere_are_refused_and_pages_are_locked_down(page: Page, hub: Hub) -> None:

@@ -3,19 +3,24 @@ catalog covering every message a page shows, and the Korean ways of writing amou
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from cryptography.fernet import Fernet
+from hub.events.v1 import companies_pb2 as ev
+from hub.events.v1 import envelope_pb2
 from starlette.routing import Route
 
 from services.console.app import ROUTES
 from services.console.charts import Series, line_chart
 from services.console.i18n import HERE, Formats
+from services.console.live import Live
 from services.console.pages.companies import period_end
 from services.console.session import Account, Sealer, Session
 
@@ -90,6 +95,24 @@ def test_times_are_shown_in_seoul() -> None:
     assert Formats("en", "Asia/Seoul").when(moment) == "Sat 5 Dec 2026, 14:30"
     assert Formats("ko", "Asia/Seoul").day(moment) == "2026년 12월 5일 (토)"
     assert Formats("ko", "Asia/Seoul").when(None) == ""
+
+
+async def test_a_founder_hears_only_of_their_own_company_and_nothing_of_what_changed() -> None:
+    live = Live("nats://unused")
+    founder, manager = live.stream("companies/2"), live.stream(None)
+    assert await anext(founder) == await anext(manager) == "retry: 3000\n\n"  # both now listening
+    for company in ("companies/1", "companies/2"):
+        payload = ev.CompanyUpdated(company=ev.CompanySnapshot(name=company, korean_name="비밀"))
+        envelope = envelope_pb2.Envelope(type="hub.companies.company.updated", subject_id=company)
+        envelope.payload.Pack(payload)
+        await live._heard(SimpleNamespace(data=envelope.SerializeToString()))  # type: ignore[arg-type]
+    heard = await asyncio.wait_for(anext(founder), 1)
+    assert "companies/2" in heard and "companies/1" not in heard and "비밀" not in heard
+    assert "companies/1" in await asyncio.wait_for(anext(manager), 1)
+    assert "companies/2" in await asyncio.wait_for(anext(manager), 1)
+    await founder.aclose()
+    await manager.aclose()
+    assert not live.listeners
 
 
 def test_months_and_quarters_fall_in_one_order() -> None:

@@ -42,8 +42,10 @@ async def company_list(request: Request) -> Response:
         found = await page.hub.companies.ListCompanies(asked)
     except Refusal as refusal:
         return refused(page, refusal)
-    return page.render("companies.html", companies=found.companies, next_page=found.next_page_token, query=query,
-                       status=status, sector=sector, statuses=STATUSES, sectors=SECTORS)  # fmt: skip
+    return page.render(
+        "companies.html", live="*", companies=found.companies, next_page=found.next_page_token, query=query,
+        status=status, sector=sector, statuses=STATUSES, sectors=SECTORS,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ async def company_page(request: Request) -> Response:
     answers = await _all(asked)
     reports = sorted(_ok(answers, "reports", "reports"), key=lambda r: period_end(r.period))
     return page.render(
-        "company.html", company=company, admin=admin,
+        "company.html", live=company.name, company=company, admin=admin,
         people=_ok(answers, "people", "people"), reports=reports,
         requests=[r for r in _ok(answers, "requests", "requests") if r.state == kpb.KPI_REQUEST_STATE_OPEN],
         introductions=_ok(answers, "introductions", "introductions"),

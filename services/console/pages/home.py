@@ -52,7 +52,8 @@ async def home(request: Request) -> Response:
     without_notes = [s for s in _ok(answers, "completed", "sessions") if not s.notes_time.seconds][:5]
     shown = [r.company for r in overdue] + [i.company for i in waiting]
     return page.render(
-        "home.html", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue, waiting=waiting,
+        "home.html", live="*", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue,
+        waiting=waiting,
         without_notes=without_notes, names=await names_of(hub, shown + [s.company for s in without_notes]),
         dead_letters=[(name, d) for name in SERVICES for d in _ok(answers, f"dead:{name}", "dead_letters")],
         not_answering=sorted({k.split(":")[-1] for k, v in answers.items() if isinstance(v, Refusal)}),
