@@ -27,6 +27,8 @@ Parts (--only; all by default; echo always runs):
   --event-seconds; latency from the outbox commit to the consulting and investors directories' commits.
 - dashboard (bench/hubctl_bench.py): hubctl's dashboard composition beside the same composition over echo;
   the command as a process.
+- console (bench/console_bench.py): the console's home page and a company's page (HTTP GET with a signed-in
+  session; p50/p99 are the time to the first byte), each beside the gRPC calls that page makes, made at once.
 - import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
   same file again, as rows/s beside sequential synchronous echo calls.
 
@@ -58,7 +60,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
-from bench import baselines, events_bench, hubctl_bench, seed, services_bench
+from bench import baselines, console_bench, events_bench, hubctl_bench, seed, services_bench
 from bench.results import Failed, Result, summarize
 from hubcore.settings import DEFAULT_PORTS, PROJECT_DIR, token_hash
 from hublocal.natsserver import NatsServer, free_port
@@ -143,7 +145,9 @@ async def wait_ready(check: Callable[[], Awaitable[Any]]) -> None:
                 await asyncio.sleep(0.2)
 
 
-PARTS = ("baselines", "companies", "investors", "consulting", "notifications", "events", "dashboard", "import")
+PARTS = (
+    "baselines", "companies", "investors", "consulting", "notifications", "events", "dashboard", "console", "import",
+)  # fmt: skip
 
 
 async def seed_at_scale(
@@ -317,6 +321,13 @@ async def client(
         if "dashboard" in args.only:
             results += await hubctl_bench.dashboard_cases(
                 addresses, f"127.0.0.1:{echo_port}", payload, token, data_dir, once
+            )
+        if "console" in args.only:
+            console_env = {f"HUB_{name.upper()}_ADDRESS": address for name, address in addresses.items()} | {
+                "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}", "HUB_NATS_URL": nats_url,
+            }  # fmt: skip
+            results += await console_bench.console_cases(
+                os.environ | console_env, addresses, token, names[0], args.in_flight, once
             )
         # Writes last: each leaves background work (relay, consumers) that would slow what follows.
         for name, call in (

@@ -23,7 +23,18 @@ def test_the_bench_runs_every_case_and_writes_its_ratios(tmp_path: Path) -> None
     report = json.loads(results.read_text())
     cases = report["results"] if isinstance(report, dict) else report
     names = {c["method"] for c in cases}
-    for wanted in ("echo", "GetCompany", "CreateCompany", "FindSlots", "ScheduleSession", "dashboard"):
+    for wanted in (
+        "echo",
+        "GetCompany",
+        "CreateCompany",
+        "FindSlots",
+        "ScheduleSession",
+        "dashboard",
+        "console /",
+        "home/gRPC",
+        "console company",
+        "company/gRPC",
+    ):
         assert wanted in names, sorted(names)
     compared = [c for c in cases if c.get("baseline") and c["method"] != c["baseline"]]
     assert compared and all(c["vs_baseline"] is not None for c in compared)
