@@ -198,8 +198,10 @@ def main() -> int:
     # nats-server inherit the umask, and what an older version left readable is fixed here.
     os.umask(PRIVATE_UMASK)
     # A script's `kill` (SIGTERM) and a closed terminal (SIGHUP, which no longer reaches the children in their
-    # own process groups) stop the hub as Ctrl-C does.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # own process groups) stop the hub as Ctrl-C does. Ctrl-C (SIGINT) itself is set too: a shell without job
+    # control starts a background command with SIGINT ignored, Python then leaves it ignored, and the hub
+    # started from such a script (a CI job, `… &`) would not stop on it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
     launch = LaunchSettings.from_env()
     data_dir = launch.data_dir

@@ -32,7 +32,13 @@ from hublocal.natsserver import free_port
 
 
 def start(
-    data_dir: Path, port: int, nats_port: int, output: list[str] | None = None, **ports: int | str
+    data_dir: Path,
+    port: int,
+    nats_port: int,
+    output: list[str] | None = None,
+    *,
+    sigint_ignored: bool = False,
+    **ports: int | str,
 ) -> subprocess.Popen[str]:
     """Starts `make run`'s launcher; every other port is a free one unless given (HUB_INVESTORS_PORT=…).
     With output, every line it prints is kept there, until it exits."""
@@ -59,6 +65,8 @@ def start(
     process = subprocess.Popen(
         [sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        # As a shell without job control starts a background command (a CI script's `make run &`).
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )  # fmt: skip
     assert process.stdout is not None
     deadline = time.monotonic() + 60
@@ -147,6 +155,14 @@ def test_a_killed_service_comes_back_and_ctrl_c_stops_everything_without_a_trace
     finally:
         stop(process, output)
     assert not everything & _running_pids(), "the launcher left processes behind"
+
+
+def test_ctrl_c_stops_a_hub_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """A background job of a shell without job control inherits SIGINT ignored, and Python keeps it so: the
+    launcher sets its own handler, or such a hub (CI's) would never stop on Ctrl-C."""
+    output: list[str] = []
+    process = start(tmp_path, free_port(), free_port(), output, sigint_ignored=True)
+    stop(process, output)
 
 
 def test_mail_held_by_quiet_hours_is_announced_with_when_it_leaves(tmp_path: Path) -> None:
