@@ -22,7 +22,7 @@ from services.console import i18n, live
 from services.console.backend import Hub
 from services.console.config import ConsoleSettings
 from services.console.live import Live
-from services.console.pages import auth, companies, home
+from services.console.pages import auth, companies, home, spaces
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
 
@@ -66,6 +66,9 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/companies/{company:int}/kpi", form(companies.report_kpi), methods=["POST"]),
+    Route("/spaces", spaces.spaces),
+    Route("/spaces/assign", form(spaces.assign), methods=["POST"]),
+    Route("/spaces/assignments/{assignment:int}/end", form(spaces.end), methods=["POST"]),
     Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
 ]
 

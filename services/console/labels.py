@@ -25,6 +25,7 @@ LABELS = {
     "ENERGY": N_("Energy"), "OTHER": N_("Other"),
     "PRODUCT_LAUNCH": N_("Product launched"), "FIRST_CUSTOMER": N_("First customer"), "FUNDING": N_("Funding"),
     "OVERSEAS_ENTRY": N_("Entered an overseas market"),
+    "RELOCATED": N_("Moved to another space"),
 }  # fmt: skip
 
 

@@ -272,6 +272,31 @@ def test_a_change_made_elsewhere_shows_on_an_open_page_without_a_reload(page: Pa
     shot(page, "09-live-update")
 
 
+def test_floors_are_drawn_with_their_occupants_and_a_selected_company_moves_in(page: Page, hub: Hub) -> None:
+    sign_in_with_token(page, hub)
+    page.get_by_role("link", name="공간").click()
+    assert page.locator("h1").inner_text() == "공간"
+    plans = page.locator("svg.plan")
+    assert plans.count() == 3  # floors 6 and 8, and the open space
+    assert page.locator("svg.plan .room").count() == 16 and page.locator("svg.plan .desk").count() == 30
+    before = hub.program.GetOccupancy(ppb.GetOccupancyRequest(), metadata=hub.admin)
+    assert page.locator("svg.plan .room.taken").count() == before.offices_taken
+    accessible(page)
+    shot(page, "10-spaces")
+
+    form = page.locator("form[action='/spaces/assign']")
+    form.get_by_label("기업").select_option(label="코딩하랑")
+    office = form.get_by_label("공간").locator("option").first.inner_text()
+    form.get_by_role("button", name="입주").click()
+    assert "기업이 입주했습니다" in page.locator(".flash").inner_text()
+    after = hub.program.GetOccupancy(ppb.GetOccupancyRequest(), metadata=hub.admin)
+    assert after.offices_taken == before.offices_taken + 1
+    label = office.split(" ")[0]
+    room = page.locator("svg.plan a").filter(has_text=label).filter(has_text="코딩하랑")
+    assert room.count() == 1
+    shot(page, "11-spaces-moved-in")
+
+
 def test_forms_without_the_secret_or_from_elsewhere_are_refused_and_pages_are_locked_down(page: Page, hub: Hub) -> None:
     answer = page.goto(hub.url + "/sign-in")
     assert answer is not None
