@@ -92,7 +92,7 @@ def eventually(check: Any, timeout: float = 60) -> None:
 def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Path) -> None:
     data, backup = tmp_path / "var", tmp_path / "backup"
     port, nats_port = free_port(), free_port()
-    ports: dict[str, int | str] = {"HUB_CONSULTING_PORT": free_port(), "HUB_INVESTORS_PORT": free_port()}
+    ports: dict[str, Any] = {"HUB_CONSULTING_PORT": free_port(), "HUB_INVESTORS_PORT": free_port()}
     process = start(data, port, nats_port, None, **ports)
     written: list[tuple[float, str]] = []  # (when it returned, company name) of the writes during the backup
     try:
