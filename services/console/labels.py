@@ -26,6 +26,8 @@ LABELS = {
     "PRODUCT_LAUNCH": N_("Product launched"), "FIRST_CUSTOMER": N_("First customer"), "FUNDING": N_("Funding"),
     "OVERSEAS_ENTRY": N_("Entered an overseas market"),
     "RELOCATED": N_("Moved to another space"),
+    "PENDING": N_("Waiting"), "SENDING": N_("Sending"), "SENT": N_("Sent"), "FAILED": N_("Failed"),
+    "SKIPPED": N_("Skipped"),
 }  # fmt: skip
 
 

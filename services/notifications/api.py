@@ -108,6 +108,12 @@ class NotificationApi(Api, notifications_pb2_grpc.NotificationServiceServicer):
     ) -> pb.NotificationStats:
         return convert.stats_pb(await usecases.stats(self.db, at=self.clock(), overdue_after=self.cfg.overdue_after))
 
+    async def ListMessageTemplates(
+        self, request: pb.ListMessageTemplatesRequest, context: Context
+    ) -> pb.ListMessageTemplatesResponse:
+        made = usecases.message_templates(request.language.strip().lower() or "ko", self.cfg.time_zone)
+        return pb.ListMessageTemplatesResponse(templates=[convert.message_template_pb(t) for t in made])
+
     # Recipients and preferences
 
     async def ListRecipients(self, request: pb.ListRecipientsRequest, context: Context) -> pb.ListRecipientsResponse:

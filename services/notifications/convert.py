@@ -112,3 +112,6 @@ def stats_pb(stats: domain.Stats) -> pb.NotificationStats:
     return pb.NotificationStats(
         **counts, next_due_time=timestamp(stats.next_due_at), held_until_time=timestamp(stats.held_until)
     )
+
+
+message_template_pb = Writer(pb.MessageTemplate, domain.MessageTemplate)

@@ -152,6 +152,18 @@ class Delivery(Cancellable):
 
 
 @dataclass(frozen=True)
+class MessageTemplate:
+    """A rule's message as it reads, rendered with sample values (a preview)."""
+
+    rule: str
+    description: str
+    language: str
+    subject: str
+    body: str
+    essential: bool
+
+
+@dataclass(frozen=True)
 class Preference:
     """A recipient's own choices; empty (or None) means the service's default (config.py)."""
 

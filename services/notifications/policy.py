@@ -26,6 +26,7 @@ RULES: dict[type, Rules] = {
     pb.CancelDeliveryRequest: Rules({"name": [required]}),
     pb.RetryRecipientDeliveriesRequest: Rules({"name": [required]}),
     pb.ListRecipientsRequest: Rules({"filter": [length(0, 500)]}),
+    pb.ListMessageTemplatesRequest: Rules({"language": [length(0, 5)]}),
     pb.GetRecipientRequest: Rules({"name": [required]}),
     pb.GetPreferenceRequest: Rules({"name": [required]}),
     pb.UpdatePreferenceRequest: Rules(

@@ -80,8 +80,11 @@ RULES: dict[str, str] = {
 ESSENTIAL = frozenset({SIGN_IN_CODE})
 MORNING = time(9)  # day-based reminders go out at 09:00, Seoul time
 
-# Values every template may be rendered with in tests, beyond the companies context (see the unit tests).
+# Values every template may be rendered with: the previews program managers read (ListMessageTemplates) and
+# the unit tests.
 SAMPLE_CONTEXT: dict[str, Any] = {
+    "company": "companies/3", "company_ko": "메디비전", "company_en": "MediVision", "from_status": "SELECTED",
+    "to_status": "RESIDENT",
     "session": "sessions/12", "session_type": "1:1 기술 자문", "mentor": "mentors/4", "mentor_ko": "박교수",
     "mentor_en": "Prof. Park", "start": "2026-12-01T06:00:00+00:00", "end": "2026-12-01T07:00:00+00:00",
     "room": "5층 세미나실 A", "agenda": "GPU 클러스터 활용", "notes": "모델 경량화 방향 논의",

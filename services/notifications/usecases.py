@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import check_etag
-from services.notifications import domain, rules, store
+from services.notifications import domain, messages, rules, store
 from services.notifications.store import Page
 
 T = TypeVar("T")
@@ -97,6 +97,19 @@ async def stuck(db: Database, *, at: datetime, overdue_after: float, size: int) 
 
 async def stats(db: Database, *, at: datetime, overdue_after: float) -> domain.Stats:
     return await _read(db, lambda conn: store.stats(conn, at, overdue_after))
+
+
+def message_templates(language: str, time_zone: str) -> list[domain.MessageTemplate]:
+    """Every rule's message rendered with the sample values, as a recipient of the language would read it."""
+    if language not in domain.LANGUAGES:
+        raise errors.invalid("language", f"must be one of {', '.join(domain.LANGUAGES)}")
+    tz = domain.zone(time_zone, "Asia/Seoul")
+    made = []
+    for rule, description in rules.RULES.items():
+        message = messages.render(rule, language, tz, rules.SAMPLE_CONTEXT, "김서연" if language == "ko" else "Seoyeon")
+        made.append(domain.MessageTemplate(rule, description, language, message.subject, message.body,
+                                           rule in rules.ESSENTIAL))  # fmt: skip
+    return made
 
 
 # Recipients and preferences

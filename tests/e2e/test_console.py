@@ -297,6 +297,25 @@ def test_floors_are_drawn_with_their_occupants_and_a_selected_company_moves_in(p
     shot(page, "11-spaces-moved-in")
 
 
+def test_follow_ups_show_the_latest_mail_and_preview_every_rule_in_both_languages(page: Page, hub: Hub) -> None:
+    sign_in_with_token(page, hub)
+    page.get_by_role("link", name="후속 알림").click()
+    assert page.locator("h1").inner_text() == "후속 알림"
+    latest = page.locator("section").filter(has_text="최근 발송").locator("tbody")
+    expect(latest).to_contain_text("입주를 환영합니다")  # the seed's welcome mails
+    recap = page.locator("details.template").filter(has_text="session.recap")
+    recap.locator("summary").click()
+    assert "메디비전" in recap.inner_text() and "모델 경량화" in recap.inner_text()
+    accessible(page)
+    shot(page, "12-follow-ups")
+    page.get_by_label("미리 보기 언어").select_option("en")
+    page.get_by_role("button", name="보기").click()
+    code = page.locator("details.template").filter(has_text="access.sign_in_code")
+    assert "항상 발송" in code.locator("summary").inner_text()
+    code.locator("summary").click()
+    assert "042917" in code.inner_text() and "MediVision" in page.locator("details.template").first.inner_text()
+
+
 def test_forms_without_the_secret_or_from_elsewhere_are_refused_and_pages_are_locked_down(page: Page, hub: Hub) -> None:
     answer = page.goto(hub.url + "/sign-in")
     assert answer is not None

@@ -407,3 +407,23 @@ async def test_lists_page_and_filter(notifications: RunningNotifications, mail_s
         pb.ListRecipientsRequest(filter="kind=PROGRAM_MANAGER"), metadata=ADMIN
     )
     assert [m.email for m in managers.recipients] == ["pm@hub.example"]
+
+
+async def test_every_rules_message_is_previewed_in_korean_and_english_for_program_managers_only(
+    notifications: RunningNotifications,
+) -> None:
+    api = notifications.api
+    korean = (await api.ListMessageTemplates(pb.ListMessageTemplatesRequest(), metadata=ADMIN)).templates
+    english = (await api.ListMessageTemplates(pb.ListMessageTemplatesRequest(language="en"), metadata=ADMIN)).templates
+    assert [t.rule for t in korean] == [t.rule for t in english] and len(korean) >= 20
+    recap = {t.rule: t for t in korean}["session.recap"]
+    assert recap.language == "ko" and "메디비전" in recap.subject + recap.body and "{{" not in recap.body
+    assert "모델 경량화" in recap.body  # the sample notes
+    code = {t.rule: t for t in english}["access.sign_in_code"]
+    assert code.essential and code.language == "en" and "042917" in code.subject + code.body
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await api.ListMessageTemplates(pb.ListMessageTemplatesRequest(language="fr"), metadata=ADMIN)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "language" in (refused.value.details() or "")
+    with pytest.raises(grpc.aio.AioRpcError) as denied:
+        await api.ListMessageTemplates(pb.ListMessageTemplatesRequest(), metadata=SERVICE)
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
