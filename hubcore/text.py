@@ -35,3 +35,17 @@ def normalize_text(text: str) -> str:
 def email_address(text: str) -> str:
     """An email address as stored and compared: trimmed, lower case."""
     return text.strip().lower()
+
+
+SPREADSHEET_ENCODINGS = ("utf-8-sig", "cp949")  # what Korean spreadsheets save: UTF-8 (with a BOM or not), or CP949
+
+
+def decode_spreadsheet(raw: bytes, encoding: str | None = None) -> str | None:
+    """A CSV file's text: in the encoding given, else UTF-8 (a BOM dropped), else CP949 (Excel's Korean default);
+    None when it is none of them."""
+    for candidate in [encoding] if encoding else SPREADSHEET_ENCODINGS:
+        try:
+            return raw.decode(candidate)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return None

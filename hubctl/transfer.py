@@ -28,6 +28,7 @@ from rich.progress import Progress
 
 from hubcore.errors import InvalidArgument
 from hubcore.requests import validate
+from hubcore.text import decode_spreadsheet
 from hubctl import columns
 from hubctl.args import iso
 from hubctl.client import Client, Commands, as_dict, err, explain, fail, print_json, print_table, short
@@ -63,14 +64,8 @@ def from_spreadsheet_cell(text: str) -> str:
 
 def read_csv(path: Path, encoding: str | None) -> tuple[list[str], list[dict[str, str]]]:
     """The header row as written, and each row by header."""
-    raw = path.read_bytes()
-    for candidate in [encoding] if encoding else ["utf-8-sig", "cp949"]:
-        try:
-            text = raw.decode(candidate)
-            break
-        except (UnicodeDecodeError, LookupError):
-            continue
-    else:
+    text = decode_spreadsheet(path.read_bytes(), encoding)
+    if text is None:
         fail(f"{path}: neither UTF-8 nor CP949; give --encoding", 3)
     reader = csv.DictReader(io.StringIO(text))
     rows = [

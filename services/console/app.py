@@ -22,7 +22,7 @@ from services.console import i18n, live
 from services.console.backend import Hub
 from services.console.config import ConsoleSettings
 from services.console.live import Live
-from services.console.pages import auth, companies, followups, home, spaces
+from services.console.pages import auth, companies, followups, home, programs, spaces
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
 
@@ -68,6 +68,11 @@ ROUTES = [
     Route("/companies/{company:int}/kpi", form(companies.report_kpi), methods=["POST"]),
     Route("/follow-ups", followups.follow_ups),
     Route("/follow-ups/deliveries/{delivery:int}", form(followups.act_on_delivery), methods=["POST"]),
+    Route("/programs", programs.program_list),
+    Route("/programs", form(programs.create_program), methods=["POST"]),
+    Route("/programs/{program:int}", programs.program_page),
+    Route("/programs/{program:int}/registrations", form(programs.register), methods=["POST"]),
+    Route("/programs/{program:int}/attendance", form(programs.attendance), methods=["POST"]),
     Route("/spaces", spaces.spaces),
     Route("/spaces/assign", form(spaces.assign), methods=["POST"]),
     Route("/spaces/assignments/{assignment:int}/end", form(spaces.end), methods=["POST"]),

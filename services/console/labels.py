@@ -28,6 +28,8 @@ LABELS = {
     "RELOCATED": N_("Moved to another space"),
     "PENDING": N_("Waiting"), "SENDING": N_("Sending"), "SENT": N_("Sent"), "FAILED": N_("Failed"),
     "SKIPPED": N_("Skipped"),
+    "COLLABORATION": N_("Collaboration program"), "JOB_MATCHING": N_("Job matching"), "SALON": N_("Salon"),
+    "REGISTERED": N_("Registered"), "ATTENDED": N_("Came"), "ABSENT": N_("Absent"),
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import companies_pb2_grpc, program_pb2_grpc
 from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as ppb
+from hub.consulting.v1 import consulting_pb2 as cspb
+from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import investors_pb2_grpc
 from hub.ops.v1 import identities_pb2 as idpb
@@ -34,7 +37,7 @@ from tests.e2e.test_make_run import start, stop
 CHROMIUM = os.environ.get("HUB_CHROMIUM", "/usr/bin/chromium")
 SHOTS = PROJECT_DIR / "var" / "screenshots" / "console"
 try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
+    from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 except ImportError:  # pragma: no cover - the Makefile installs it
     sync_playwright = None  # type: ignore[assignment]
 pytestmark = pytest.mark.skipif(
@@ -57,6 +60,8 @@ class Hub:
         self.program = program_pb2_grpc.ProgramServiceStub(self.companies_channel)
         self.identities = identities_pb2_grpc.IdentityServiceStub(self.companies_channel)
         self.investors = investors_pb2_grpc.InvestorServiceStub(self.investors_channel)
+        self.consulting_channel = grpc.insecure_channel(f"127.0.0.1:{ports['consulting']}")
+        self.consulting = consulting_pb2_grpc.ConsultingServiceStub(self.consulting_channel)
 
     def codes_mailed_to(self, address: str, count: int) -> list[str]:
         """The sign-in codes mailed to an address, oldest first, once there are at least count of them."""
@@ -89,6 +94,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     finally:
         running.companies_channel.close()
         running.investors_channel.close()
+        running.consulting_channel.close()
         stop(process)
 
 
@@ -314,6 +320,39 @@ def test_follow_ups_show_the_latest_mail_and_preview_every_rule_in_both_language
     assert "항상 발송" in code.locator("summary").inner_text()
     code.locator("summary").click()
     assert "042917" in code.inner_text() and "MediVision" in page.locator("details.template").first.inner_text()
+
+
+def test_a_program_gets_its_registrations_from_an_excel_sheet_in_cp949_and_its_attendance(page: Page, hub: Hub) -> None:
+    sign_in_with_token(page, hub)
+    page.get_by_role("link", name="프로그램").click()
+    page.get_by_label("이름", exact=True).fill("생성형 AI 실무 교육")
+    page.get_by_label("종류").last.select_option("EDUCATION")
+    page.get_by_label("날짜").fill((date.today() - timedelta(days=1)).isoformat())  # attendance once it has begun
+    page.get_by_role("button", name="만들기").click()
+    assert "프로그램을 만들었습니다" in page.locator(".flash").inner_text()
+    program = page.url.removeprefix(hub.url + "/")
+    accessible(page)
+
+    page.get_by_label("이름", exact=True).fill("김하늘")
+    page.get_by_label("이메일", exact=True).fill("sky@example.kr")
+    page.get_by_role("button", name="등록", exact=True).click()
+    sheet = "이름,이메일,직함\n김하늘,sky@example.kr,연구원\n박바다,sea@example.kr,대표\n,nobody@example.kr,\n"
+    page.get_by_label("CSV 파일").set_input_files(
+        files=FilePayload(name="명단.csv", mimeType="text/csv", buffer=sheet.encode("cp949"))
+    )
+    page.get_by_role("button", name="모두 등록").click()
+    said = page.locator(".flash").inner_text()
+    assert "2명 등록했습니다" in said and "읽지 않은 열: 직함" in said and "거절된 줄: 4" in said, said
+    rows = page.locator("table.list tbody tr")
+    assert rows.count() == 2, "the person registered by hand and again in the sheet is one registration"
+    shot(page, "13-program-registrations")
+
+    page.locator("table.list tbody tr").filter(has_text="박바다").get_by_label("참석").check()
+    page.get_by_role("button", name="출석 기록").click()
+    assert "1명 참석" in page.locator(".flash").inner_text()
+    got = hub.consulting.GetProgram(cspb.GetProgramRequest(name=program), metadata=hub.admin)
+    assert (got.registered_count, got.attended_count) == (2, 1)
+    accessible(page)
 
 
 def test_forms_without_the_secret_or_from_elsewhere_are_refused_and_pages_are_locked_down(page: Page, hub: Hub) -> None:
