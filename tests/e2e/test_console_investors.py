@@ -34,6 +34,12 @@ def column(page: Page, state: str, name: str) -> int:
                         f"section.column[data-state='{state}'] article[data-application='{name}']").count()  # fmt: skip
 
 
+def pairs(page: Page, state: str) -> list[tuple[str, ...]]:
+    """The cards of a pipeline column as (company, firm)."""
+    cards = page.locator(f"section.column[data-state='{state}'] .pair").all()
+    return [tuple(a.inner_text() for a in card.locator("a").all()) for card in cards]
+
+
 def introductions(hub: Hub, company: str) -> list[ipb.Introduction]:
     asked = ipb.ListIntroductionsRequest(filter=f"company={company}")
     return list(hub.investors.ListIntroductions(asked, metadata=hub.admin).introductions)
@@ -70,7 +76,16 @@ def test_the_pipeline_shows_the_seed_and_an_introduction_requested_from_a_compan
     assert "AI 헬스케어 시드" in page.locator("#theses + .card").inner_text()
     assert "메디비전" in page.locator("section[aria-labelledby='firm-introductions']").inner_text()
     accessible(page)
+    page.get_by_text("파트너 추가", exact=True).click()
+    page.get_by_label("한글 이름").fill("최유나")
+    page.get_by_label("직함 (선택)").fill("심사역")
     shot(page, "investors-02-firm")
+    page.get_by_role("button", name="파트너 추가하기").click()
+    assert "파트너를 추가했습니다" in page.locator(".flash").inner_text()
+    assert "최유나 · 심사역" in page.locator("section[aria-labelledby='partners']").inner_text()
+    hanbit = firm_named(hub, "한빛벤처스")
+    partners = hub.investors.ListPartners(ipb.ListPartnersRequest(filter=f"firm={hanbit}"), metadata=hub.admin).partners
+    assert sorted(p.korean_name for p in partners) == ["김도윤", "최유나"]
 
     page.get_by_role("link", name="소개 파이프라인").click()
     seeded = hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(), metadata=hub.admin).introductions
@@ -79,8 +94,8 @@ def test_the_pipeline_shows_the_seed_and_an_introduction_requested_from_a_compan
         state = STATE.Name(i.state).removeprefix("INTRODUCTION_STATE_")
         assert column(page, state, i.name) == 1, (i.name, state)
     requested = page.locator("section.column[data-state='REQUESTED']")
-    assert "에듀마인드 → 누리캐피탈" in requested.inner_text() and "오늘 요청" in requested.inner_text()
-    assert "스마트팩토리랩" in page.locator("section.column[data-state='INVESTED']").inner_text()
+    assert ("에듀마인드", "누리캐피탈") in pairs(page, "REQUESTED") and "오늘 요청" in requested.inner_text()
+    assert pairs(page, "INVESTED") == [("스마트팩토리랩", "가온모빌리티 CVC")]
     accessible(page)
     shot(page, "investors-03-pipeline")
 
