@@ -22,7 +22,17 @@ from services.console import i18n, live
 from services.console.backend import Hub
 from services.console.config import ConsoleSettings
 from services.console.live import Live
-from services.console.pages import auth, companies, followups, home, programs, spaces
+from services.console.pages import (
+    auth,
+    companies,
+    followups,
+    home,
+    introductions,
+    investors,
+    programs,
+    selection,
+    spaces,
+)
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
 
@@ -76,6 +86,19 @@ ROUTES = [
     Route("/spaces", spaces.spaces),
     Route("/spaces/assign", form(spaces.assign), methods=["POST"]),
     Route("/spaces/assignments/{assignment:int}/end", form(spaces.end), methods=["POST"]),
+    Route("/investors", investors.firm_list),
+    Route("/investors/firms/{firm:int}", investors.firm_page),
+    Route("/investors/firms/{firm:int}/partners", form(investors.add_partner), methods=["POST"]),
+    Route("/investors/pipeline", introductions.pipeline),
+    Route("/investors/introductions", form(introductions.request_introduction), methods=["POST"]),
+    Route("/investors/introductions/{introduction:int}/state", form(introductions.move_introduction), methods=["POST"]),
+    Route("/investors/matches", introductions.matches),
+    Route("/investors/rounds", investors.funding_rounds),
+    Route("/investors/rounds/{round:int}/close", form(investors.close_round), methods=["POST"]),
+    Route("/selection", selection.round_list),
+    Route("/selection/{round:int}", selection.board),
+    Route("/selection/{round:int}/conflicts", form(selection.declare_conflict), methods=["POST"]),
+    Route("/selection/applications/{application:int}/decision", form(selection.decide), methods=["POST"]),
     Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
 ]
 

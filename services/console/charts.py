@@ -40,3 +40,32 @@ def line_chart(series: Series, title: str, shown: list[str] | None = None) -> st
         ]
     parts.append("</svg>")
     return "".join(parts)
+
+
+def bar_chart(series: Series, title: str, shown: list[str] | None = None) -> str:
+    """One series as bars with their values above them (a bar of 0 shows no value); shown as in line_chart."""
+    if not series.points:
+        return ""
+    values = [v for _, v in series.points]
+    top = max(values) or 1.0
+    slot = (WIDTH - 2 * PAD) / len(values)
+    bar = min(48.0, slot * 0.6)
+    labels = shown or [f"{v:,.0f}" for v in values]
+    base = HEIGHT - PAD
+    parts = [
+        f'<svg class="chart bars" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{PAD}" y1="{base}" x2="{WIDTH - PAD}" y2="{base}" class="axis"/>',
+    ]
+    for i, ((tick, value), label) in enumerate(zip(series.points, labels, strict=True)):
+        middle = PAD + slot * (i + 0.5)
+        height = (value / top) * (HEIGHT - 2 * PAD)
+        if value > 0:
+            parts += [
+                f'<rect x="{middle - bar / 2:.1f}" y="{base - height:.1f}" width="{bar:.1f}" height="{height:.1f}" '
+                f'class="bar"><title>{escape(tick)}: {escape(label)}</title></rect>',
+                f'<text x="{middle:.1f}" y="{base - height - 6:.1f}" class="value">{escape(label)}</text>',
+            ]
+        parts.append(f'<text x="{middle:.1f}" y="{base + 16}" class="tick">{escape(tick)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

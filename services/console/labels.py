@@ -30,6 +30,18 @@ LABELS = {
     "SKIPPED": N_("Skipped"),
     "COLLABORATION": N_("Collaboration program"), "JOB_MATCHING": N_("Job matching"), "SALON": N_("Salon"),
     "REGISTERED": N_("Registered"), "ATTENDED": N_("Came"), "ABSENT": N_("Absent"),
+    # investors: firm types, company stages (theses), funding rounds
+    "VC": N_("Venture capital"), "CVC": N_("Corporate venture capital"), "ANGEL_NETWORK": N_("Angel network"),
+    "PUBLIC_FUND": N_("Public fund"), "ACCELERATOR": N_("Accelerator"),
+    "IDEA": N_("Idea"), "PRE_SEED": N_("Pre-seed"), "SEED": N_("Seed"), "PRE_A": N_("Pre-A"),
+    "SERIES_A": N_("Series A"), "SERIES_B": N_("Series B"), "SERIES_C": N_("Series C"),
+    "SERIES_C_PLUS": N_("Series C and later"), "SERIES_D_PLUS": N_("Series D and later"), "BRIDGE": N_("Bridge"),
+    "OPEN": N_("Open"), "CLOSED": N_("Closed"),
+    # selection: applications, seats, reviews
+    "SUBMITTED": N_("Submitted"), "WAITLISTED": N_("Waitlisted"), "REJECTED": N_("Rejected"),
+    "PRIVATE_OFFICE": N_("Private office"), "OPEN_DESK": N_("Open desk"), "INDIVIDUAL": N_("Individual seat"),
+    "ASSIGNED": N_("Assigned"), "SCORED": N_("Scored"), "ABSTAINED": N_("Abstained"),
+    "CONFLICTED": N_("Conflict of interest"),
 }  # fmt: skip
 
 

@@ -73,6 +73,13 @@ class Page:
         return RedirectResponse(local(to), status_code=303)
 
 
+def admin_only(page: Page) -> Response | None:
+    """The program managers' pages: anyone else is sent to sign in, or to their own home page."""
+    if page.account is None:
+        return page.back("/sign-in")
+    return None if page.account.role == "admin" else page.back("/")
+
+
 def local(target: str) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -146,6 +153,12 @@ def headline_of(page: Page, refusal: Refusal) -> str:
     _ = page._
     if "BOOKING_CONFLICT" in refusal.kinds:
         return _("That time is already taken: the mentor or the room has another booking then.")
+    if "SEATS_FILLED" in refusal.kinds:
+        return _("Every seat of this kind is taken: waitlist the application instead.")
+    if {"STATE_TRANSITION", "DECISION"} & set(refusal.kinds):
+        return _("This step is not possible from where it stands now. Reload the page to see its present state.")
+    if refusal.fields and {name for name, _detail in refusal.fields} == {"reason"}:
+        return _("Say why: this needs a reason.")
     return {
         grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
         grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),

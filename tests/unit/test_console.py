@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,10 +18,11 @@ from hub.events.v1 import envelope_pb2
 from starlette.routing import Route
 
 from services.console.app import ROUTES
-from services.console.charts import Series, line_chart
+from services.console.charts import Series, bar_chart, line_chart
 from services.console.i18n import HERE, Formats
 from services.console.live import Live
 from services.console.pages.companies import period_end
+from services.console.pages.investors import FundingRound, raised_by_quarter
 from services.console.session import Account, Sealer, Session
 
 
@@ -125,3 +126,26 @@ def test_a_chart_is_svg_with_its_labels_escaped_and_its_points_in_order() -> Non
     assert svg.startswith("<svg") and "<title>매출 &lt;분기&gt;</title>" in svg
     assert svg.index("2026-10") < svg.index("2026-11") and "3원" in svg
     assert line_chart(Series("x", []), "empty") == ""
+
+
+def test_a_bar_chart_draws_a_bar_per_point_and_says_only_the_values_that_are_not_zero() -> None:
+    svg = bar_chart(Series("투자", [("2026-Q3", 0.0), ("2026-Q4", 7.3e9)]), "분기별 <투자>", ["0원", "73억 원"])
+    assert svg.startswith("<svg") and "<title>분기별 &lt;투자&gt;</title>" in svg
+    assert svg.count("<rect") == 1 and "73억 원" in svg and "0원" not in svg
+    assert svg.index("2026-Q3") < svg.index("2026-Q4")
+    assert bar_chart(Series("x", []), "empty") == ""
+
+
+def test_funding_is_summed_by_the_quarter_a_round_closed_in_over_the_last_quarters() -> None:
+    def funding(amount: int, status: str, closed: date | None) -> FundingRound:
+        return FundingRound("rounds/1", 1, "companies/1", "메디비전", "SEED", status, amount, 0, "", closed=closed)
+
+    rounds = [
+        funding(800_000_000, "CLOSED", date(2026, 12, 5)),
+        funding(5_000_000_000, "CLOSED", date(2026, 10, 1)),
+        funding(1_500_000_000, "OPEN", None),  # not raised yet
+        funding(300_000_000, "CLOSED", date(2026, 9, 30)),
+        funding(900_000_000, "CLOSED", date(2024, 12, 31)),  # before the chart's quarters
+    ]
+    shown = raised_by_quarter(rounds, date(2026, 12, 20), count=3)
+    assert shown == [("2026-Q2", 0.0), ("2026-Q3", 300_000_000.0), ("2026-Q4", 5_800_000_000.0)]
