@@ -1,7 +1,9 @@
 """`make lint` for deploy/: renders each Kubernetes overlay and validates every object against the
 Kubernetes schemas (kubernetes-validate, strict), then checks what the schemas cannot: probes and
 Services name ports that exist, selectors match pods, every referenced Secret or ConfigMap is made by
-the overlay or listed as made out of band, and compose runs every service with a migration job.
+the overlay or listed as made out of band, and compose runs every service with a migration job. The console
+(HTTP, no database) is checked as what it is: probes on /healthz, no migration, its addresses of the services
+naming their Services and ports, all of it in compose too.
 
 The kustomize binary is not installable from the package registries we reach, so this renders the
 subset of kustomization.yaml we use (resources, namespace, images, labels, generators, JSON 6902
@@ -16,6 +18,9 @@ from typing import Any
 
 import kubernetes_validate
 import yaml
+
+from hubcore.settings import DEFAULT_PORTS
+from services.console.config import DEFAULT_CONSOLE_PORT
 
 DEPLOY = Path(__file__).resolve().parent
 KUBERNETES_VERSION = "1.33.0"
@@ -33,10 +38,15 @@ SUPPORTED = {
 }
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
 # Secrets made outside the manifests (the secret store in prod, cert-manager for TLS).
-OUT_OF_BAND = {"hub-tokens", "partner-api-tls"} | {
+OUT_OF_BAND = {"hub-tokens", "partner-api-tls", "console-session"} | {
     f"{s}-database" for s in ("companies", "investors", "consulting", "notifications")
 }
-SERVICES = ["companies", "investors", "consulting", "notifications"]
+SERVICES = ["companies", "investors", "consulting", "notifications"]  # gRPC, each with a database to migrate
+CONSOLE = "console"  # the web application: HTTP, keeps no data, calls every one of SERVICES
+HEALTHZ = "/healthz"
+PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
+# Every Deployment also has these, of its name (the overlays patch them by kind).
+COMPANIONS = ("Service", "PodDisruptionBudget", "HorizontalPodAutoscaler")
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -144,10 +154,13 @@ def check(objects: list[dict[str, Any]], where: str) -> list[str]:
             if "secret" in volume and volume["secret"]["secretName"] not in secrets:
                 problems.append(f"{name}: volume of unknown Secret {volume['secret']['secretName']}")
         for container in containers(obj):
-            numbers = {p["containerPort"] for p in container.get("ports", [])}
-            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                port = container.get(probe, {}).get("grpc", {}).get("port")
-                if port is not None and port not in numbers:
+            opened = {p["containerPort"] for p in container.get("ports", [])} | {
+                p["name"] for p in container.get("ports", []) if "name" in p
+            }
+            for probe in PROBES:
+                handler = container.get(probe, {})
+                port = (handler.get("grpc") or handler.get("httpGet") or handler.get("tcpSocket") or {}).get("port")
+                if port is not None and port not in opened:
                     problems.append(f"{name}: {probe} on port {port}, which the container does not open")
             for source in container.get("envFrom", []):
                 if source.get("configMapRef", {}).get("name") not in configs | {None}:
@@ -176,11 +189,59 @@ def check(objects: list[dict[str, Any]], where: str) -> list[str]:
         for kind, name in (("Deployment", service_name), ("Job", f"{service_name}-migrate")):
             if name not in by_kind.get(kind, {}):
                 problems.append(f"{where}: no {kind}/{name}")
+    for deployment in [*SERVICES, CONSOLE]:
+        for kind in COMPANIONS:
+            if deployment in by_kind.get("Deployment", {}) and deployment not in by_kind.get(kind, {}):
+                problems.append(f"{where}: Deployment/{deployment} has no {kind}/{deployment}")
+    return problems + check_console(by_kind, where)
+
+
+def check_console(by_kind: dict[str, dict[str, dict[str, Any]]], where: str) -> list[str]:
+    """The console as Kubernetes runs it: HTTP probes on /healthz at the port it listens on, reachable beyond
+    the pod, no database to migrate, and each service's address naming that service's Service and a port of it."""
+    deployment = by_kind.get("Deployment", {}).get(CONSOLE)
+    if deployment is None:
+        return [f"{where}: no Deployment/{CONSOLE}"]
+    name = f"{where}: Deployment/{CONSOLE}"
+    problems = [
+        f"{where}: Job/{job} runs the console, which has no database to migrate"
+        for job, obj in by_kind.get("Job", {}).items()
+        if any(c.get("args", [])[:1] == [f"services.{CONSOLE}"] for c in containers(obj))
+    ]
+    spec = pod_spec(deployment)
+    assert spec is not None  # a Deployment has a pod template
+    container = spec["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    if container.get("args") != [f"services.{CONSOLE}"]:
+        problems.append(f"{name}: runs {container.get('args')}, not services.{CONSOLE}")
+    if env.get("HUB_CONSOLE_HOST") != "0.0.0.0":
+        problems.append(f"{name}: HUB_CONSOLE_HOST must be 0.0.0.0 (on loopback nothing outside the pod reaches it)")
+    listens = int(env.get("HUB_CONSOLE_PORT") or DEFAULT_CONSOLE_PORT)
+    named = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    if listens not in named.values():
+        problems.append(f"{name}: the console listens on {listens}, which the container does not open")
+    for probe in ("readinessProbe", "livenessProbe"):
+        http = container.get(probe, {}).get("httpGet")
+        if not http or http.get("path") != HEALTHZ:
+            problems.append(f"{name}: {probe} must be an HTTP GET of {HEALTHZ}")
+        elif named.get(http["port"], http["port"]) != listens:
+            problems.append(f"{name}: {probe} on port {http['port']}, not the console's {listens}")
+    services = by_kind.get("Service", {})
+    for service in SERVICES:
+        variable = f"HUB_{service.upper()}_ADDRESS"
+        host, _, port = (env.get(variable) or "").rpartition(":")
+        target = services.get(host.split(".")[0])
+        if not host or host.split(".")[0] != service or target is None:
+            problems.append(f"{name}: {variable}={env.get(variable)!r} does not name Service/{service}")
+        elif not port.isdigit() or int(port) not in {p["port"] for p in target["spec"]["ports"]}:
+            problems.append(f"{name}: {variable}={env.get(variable)!r}: Service/{service} has no port {port}")
     return problems
 
 
-def check_compose() -> list[str]:
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+def check_compose(compose: dict[str, Any] | None = None) -> list[str]:
+    """compose.yaml's services (or these, as loaded from it)."""
+    if compose is None:
+        compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
     problems = []
     for name in SERVICES:
         service, migrate = compose.get(name), compose.get(f"{name}-migrate")
@@ -191,6 +252,40 @@ def check_compose() -> list[str]:
             problems.append(f"compose: {name} runs {service['command']} / {migrate['command']}")
         if f"{name}-migrate" not in service.get("depends_on", {}) or "healthcheck" not in service:
             problems.append(f"compose: {name} must wait for its migration and have a health check")
+    return problems + check_compose_console(compose)
+
+
+def check_compose_console(compose: dict[str, Any]) -> list[str]:
+    """The console in compose: after every service is healthy, each one's address by its compose name and
+    port, an HTTP health check of /healthz, no database and no migration, published on loopback only (plain
+    HTTP: beyond loopback the console marks its cookie Secure, and a browser would not send it back)."""
+    console = compose.get(CONSOLE)
+    if not console:
+        return [f"compose: {CONSOLE} is missing"]
+    problems = []
+    env = console.get("environment", {})
+    if console.get("command") != [f"services.{CONSOLE}"]:
+        problems.append(f"compose: {CONSOLE} runs {console.get('command')}")
+    if f"{CONSOLE}-migrate" in compose or any("DATABASE_URL" in variable for variable in env):
+        problems.append(f"compose: {CONSOLE} has no database: no migration, no database URL")
+    if env.get("HUB_CONSOLE_HOST") != "0.0.0.0":
+        problems.append(f"compose: {CONSOLE} must listen on HUB_CONSOLE_HOST 0.0.0.0 to be reached")
+    listens = int(env.get("HUB_CONSOLE_PORT") or DEFAULT_CONSOLE_PORT)
+    published = [str(p) for p in console.get("ports", [])]
+    if not published or any(not p.startswith("127.0.0.1:") or not p.endswith(f":{listens}") for p in published):
+        problems.append(f"compose: {CONSOLE} must publish its port {listens} on 127.0.0.1 only, not {published}")
+    test = console.get("healthcheck", {}).get("test", [])
+    test = test if isinstance(test, str) else " ".join(test)
+    if f"127.0.0.1:{listens}{HEALTHZ}" not in test:
+        problems.append(f"compose: {CONSOLE} needs a health check of http://127.0.0.1:{listens}{HEALTHZ}")
+    depends = console.get("depends_on", {})
+    for name in SERVICES:
+        variable = f"HUB_{name.upper()}_ADDRESS"
+        port = (compose.get(name) or {}).get("environment", {}).get(f"HUB_{name.upper()}_PORT", DEFAULT_PORTS[name])
+        if env.get(variable) != f"{name}:{port}":
+            problems.append(f"compose: {CONSOLE}'s {variable} is {env.get(variable)!r}, not {name}:{port}")
+        if not isinstance(depends, dict) or depends.get(name, {}).get("condition") != "service_healthy":
+            problems.append(f"compose: {CONSOLE} must wait for {name} to be healthy")
     return problems
 
 
