@@ -250,6 +250,8 @@ def main() -> int:
             "HUB_TOKEN_SIGNING_KEY": signing_key(data_dir, launch.token_signing_key),
             "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}",
         }
+        # The link in sign-in mails opens the console's code step for the address (unless set elsewhere).
+        env.setdefault("HUB_SIGN_IN_URL", f"http://{console.host}:{console.port}/sign-in")
         for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
             upper = name.upper()
             if name in DEFAULT_PARTNER_PORTS and not Settings.from_env(name).partner_tls_cert:

@@ -28,6 +28,7 @@ class ConsoleSettings:
     sign_in_rate: float = 0.2  # HUB_CONSOLE_SIGN_IN_RATE: sign-in attempts a second per browser address…
     sign_in_burst: int = 10  # HUB_CONSOLE_SIGN_IN_BURST: …after a burst of this many
     grpc_timeout: float = 10.0
+    trusted_proxies: str = ""  # HUB_CONSOLE_TRUSTED_PROXIES: addresses of the proxies whose X-Forwarded-* count
 
     @classmethod
     def from_env(cls) -> ConsoleSettings:
@@ -40,6 +41,7 @@ class ConsoleSettings:
             time_zone=variable("HUB_TZ", "Asia/Seoul"),
             sign_in_rate=float(variable("HUB_CONSOLE_SIGN_IN_RATE", "0.2")),
             sign_in_burst=int(variable("HUB_CONSOLE_SIGN_IN_BURST", "10")),
+            trusted_proxies=variable("HUB_CONSOLE_TRUSTED_PROXIES"),
         )
 
 

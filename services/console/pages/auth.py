@@ -26,7 +26,13 @@ PASTED_TOKEN_HOURS = 8  # how long the console keeps a pasted admin token signed
 
 
 async def sign_in_page(request: Request) -> Response:
+    """The address step, or the code step once a code was asked for; the link in a sign-in mail
+    (/sign-in?email=…) opens the code step for its address."""
     page = Page(request)
+    mailed = request.query_params.get("email", "").strip()
+    if mailed and "@" in mailed and len(mailed) <= 200:
+        page.session.email, page.session.changed = mailed, True
+        return page.render("sign_in.html", step="code", email=mailed)
     step = "code" if page.session.email and request.query_params.get("step") == "code" else "email"
     return page.render("sign_in.html", step=step, email=page.session.email)
 
