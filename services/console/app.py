@@ -21,7 +21,7 @@ from hubcore.calls import TokenBuckets
 from services.console import i18n
 from services.console.backend import Hub
 from services.console.config import ConsoleSettings
-from services.console.pages import auth, companies, home
+from services.console.pages import auth, calendar, companies, home, mentors, sessions
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
 
@@ -63,6 +63,23 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/companies/{company:int}/kpi", form(companies.report_kpi), methods=["POST"]),
+    Route("/calendar", calendar.week_page),
+    Route("/calendar/book", calendar.book_page),
+    Route("/rooms", calendar.rooms_page),
+    Route("/sessions", form(calendar.schedule), methods=["POST"]),
+    Route("/sessions/{session:int}", sessions.session_page),
+    Route("/sessions/{session:int}/complete", form(sessions.complete), methods=["POST"]),
+    Route("/sessions/{session:int}/notes", form(sessions.record_notes), methods=["POST"]),
+    Route("/sessions/{session:int}/no-show", form(sessions.no_show), methods=["POST"]),
+    Route("/sessions/{session:int}/cancel", form(sessions.cancel), methods=["POST"]),
+    Route("/action-items/{item:int}/complete", form(sessions.complete_action_item), methods=["POST"]),
+    Route("/mentors", mentors.mentor_list),
+    Route("/mentors/{mentor:int}", mentors.mentor_page),
+    Route("/mentors/{mentor:int}/calendar.ics", mentors.export_calendar),
+    Route("/mentors/{mentor:int}/exceptions", form(mentors.create_exception), methods=["POST"]),
+    Route(
+        "/mentors/{mentor:int}/exceptions/{exception:int}/delete", form(mentors.delete_exception), methods=["POST"]
+    ),
     Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
 ]
 

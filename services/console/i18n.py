@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -67,6 +67,30 @@ class Formats:
             return ""
         return format_date(shown, "y년 M월 d일 (E)" if self.language == "ko" else "EEE d MMM y", locale=self.language)
 
+    def clock(self, value: Timestamp | datetime | None) -> str:
+        """The time of day alone: 오후 2:30, 14:30."""
+        moment = _moment(value)
+        if moment is None:
+            return ""
+        return format_datetime(moment, "a h:mm" if self.language == "ko" else "HH:mm", tzinfo=self.zone,
+                               locale=self.language)  # fmt: skip
+
+    def span(self, start: Timestamp | datetime | None, end: Timestamp | datetime | None) -> str:
+        """From one time of day to another, the half of the day said once where it does not change: 오전 10:00–11:00,
+        오전 11:00–오후 12:30, 10:00–11:00."""
+        first, last = self.clock(start), self.clock(end)
+        if self.language == "ko" and first[:2] == last[:2]:
+            last = last[2:].strip()
+        return f"{first}–{last}" if last else first
+
+    def short_day(self, value: date) -> str:
+        """A day of a week already named: 3월 2일 (월), Mon 2 Mar."""
+        return format_date(value, "M월 d일 (E)" if self.language == "ko" else "EEE d MMM", locale=self.language)
+
+    def weekday(self, number: int) -> str:
+        """google.type.DayOfWeek (1 = Monday) as the language abbreviates it: 월, Mon."""
+        return str(get_day_names("abbreviated", locale=self.language)[(number - 1) % 7])
+
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.language)
 
@@ -112,7 +136,8 @@ def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.E
 
         filters: dict[str, Callable[..., Any]] = {
             "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
-            "label": label,
+            "label": label, "clock": formats.clock, "span": formats.span, "short_day": formats.short_day, "weekday": formats.weekday,
+            "short": enum_name,
         }  # fmt: skip
         env.filters.update(filters)
         env.globals.update(globals_ | {"percent": formats.percent, "language": language})

@@ -25,6 +25,13 @@ LABELS = {
     "ENERGY": N_("Energy"), "OTHER": N_("Other"),
     "PRODUCT_LAUNCH": N_("Product launched"), "FIRST_CUSTOMER": N_("First customer"), "FUNDING": N_("Funding"),
     "OVERSEAS_ENTRY": N_("Entered an overseas market"),
+    "GROWTH_STRATEGY": N_("Growth strategy"), "TECHNICAL": N_("Technical advice"), "VC_ADVISORY": N_("VC advisory"),
+    "OVERSEAS_EXPANSION": N_("Overseas expansion"),
+    "FACULTY": N_("Faculty"), "EXPERT": N_("Expert"), "VC": N_("Venture capitalist"),
+    "ACTIVE": N_("Active"), "INACTIVE": N_("Inactive"),
+    "UNAVAILABLE": N_("Not available"), "AVAILABLE": N_("Extra hours"),
+    "OPEN": N_("Open"), "DONE": N_("Done"),
+    "GOOD_FIT": N_("Good fit"), "STILL_DECIDING": N_("Still deciding"), "NOT_A_FIT": N_("Not a fit"),
 }  # fmt: skip
 
 

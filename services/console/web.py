@@ -61,7 +61,7 @@ class Page:
         env: jinja2.Environment = self.app.templates[self.session.lang]
         html = env.get_template(template).render(
             page=self, account=self.account, csrf=self.session.csrf, flash=self.session.take_flash(),
-            path=self.request.url.path, **context,
+            path=self.request.url.path, here=here(self.request), **context,
         )  # fmt: skip
         return HTMLResponse(html, status_code=http_status)
 
@@ -70,6 +70,12 @@ class Page:
         if kind:
             self.session.say(kind, text)
         return RedirectResponse(local(to), status_code=303)
+
+
+def here(request: Request) -> str:
+    """The page's own address within the console, its query included (where the language switch returns)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def local(target: str) -> str:
@@ -125,14 +131,15 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
     return bool(sent) and hmac.compare_digest(sent, session.csrf)
 
 
-def refused(page: Page, refusal: Refusal) -> Response:
-    """A refused call, said in words: on a form, back to its page with the message; otherwise a page of its own."""
+def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
+    """A refused call, said in words: on a form, back to its page (or to `back`) with the message; otherwise a
+    page of its own."""
     if refusal.code == grpc.StatusCode.UNAUTHENTICATED:
         page.session.sign_out()
         return page.back("/sign-in", "error", page._("Your sign-in has ended. Please sign in again."))
     headline = headline_of(page, refusal)
     if page.request.method in UNSAFE and page.form is not None:
-        back = str(page.form.get("back", "")) or page.request.url.path
+        back = back or str(page.form.get("back", "")) or page.request.url.path
         detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
         return page.back(back, "error", f"{headline} ({detail})")
     status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)
@@ -145,6 +152,8 @@ def headline_of(page: Page, refusal: Refusal) -> str:
     _ = page._
     if "BOOKING_CONFLICT" in refusal.kinds:
         return _("That time is already taken: the mentor or the room has another booking then.")
+    if "SESSION_NOT_STARTED" in refusal.kinds:
+        return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
     return {
         grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
         grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),
