@@ -77,9 +77,7 @@ ROUTES = [
     Route("/mentors/{mentor:int}", mentors.mentor_page),
     Route("/mentors/{mentor:int}/calendar.ics", mentors.export_calendar),
     Route("/mentors/{mentor:int}/exceptions", form(mentors.create_exception), methods=["POST"]),
-    Route(
-        "/mentors/{mentor:int}/exceptions/{exception:int}/delete", form(mentors.delete_exception), methods=["POST"]
-    ),
+    Route("/mentors/{mentor:int}/exceptions/{exception:int}/delete", form(mentors.delete_exception), methods=["POST"]),
     Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
 ]
 

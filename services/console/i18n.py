@@ -7,7 +7,7 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +19,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
 
 from hubcore.korean import format_krw
 from services.console.labels import LABELS, enum_name
@@ -57,9 +58,11 @@ class Formats:
             pattern = "y년 M월 d일 (E) a h:mm" if self.language == "ko" else "EEE d MMM y, HH:mm"
         return format_datetime(moment, pattern, tzinfo=self.zone, locale=self.language)
 
-    def day(self, value: Timestamp | datetime | date | None) -> str:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            shown: date | None = value
+    def day(self, value: Timestamp | datetime | date | date_pb2.Date | None) -> str:
+        if isinstance(value, date_pb2.Date):
+            shown: date | None = date(value.year, value.month, value.day) if value.year else None
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            shown = value
         else:
             moment = _moment(value)
             shown = moment.astimezone(self.zone).date() if moment else None
@@ -82,6 +85,19 @@ class Formats:
         if self.language == "ko" and first[:2] == last[:2]:
             last = last[2:].strip()
         return f"{first}–{last}" if last else first
+
+    def period(self, start: Timestamp | None, end: Timestamp | None) -> str:
+        """From one moment to another; whole days (midnight to midnight here) as the days they cover."""
+        first, last = _moment(start), _moment(end)
+        if first is None or last is None:
+            return self.when(first or last)
+        first, last = first.astimezone(self.zone), last.astimezone(self.zone)
+        if first.time() == last.time() == time(0):
+            final = (last - timedelta(days=1)).date()
+            return self.day(first) if final <= first.date() else f"{self.day(first)} – {self.day(final)}"
+        if first.date() == last.date():
+            return f"{self.day(first)} {self.span(first, last)}"
+        return f"{self.when(first)} – {self.when(last)}"
 
     def short_day(self, value: date) -> str:
         """A day of a week already named: 3월 2일 (월), Mon 2 Mar."""
@@ -136,8 +152,8 @@ def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.E
 
         filters: dict[str, Callable[..., Any]] = {
             "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
-            "label": label, "clock": formats.clock, "span": formats.span, "short_day": formats.short_day, "weekday": formats.weekday,
-            "short": enum_name,
+            "label": label, "short": enum_name, "clock": formats.clock, "span": formats.span, "period": formats.period,
+            "short_day": formats.short_day, "weekday": formats.weekday,
         }  # fmt: skip
         env.filters.update(filters)
         env.globals.update(globals_ | {"percent": formats.percent, "language": language})

@@ -33,6 +33,7 @@ HEADERS = {
     "cache-control": "no-store",
 }
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+SAID_IN_FULL = {"BOOKING_CONFLICT", "SESSION_NOT_STARTED"}  # refusals headline_of words completely
 
 
 class Page:
@@ -141,6 +142,8 @@ def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     if page.request.method in UNSAFE and page.form is not None:
         back = back or str(page.form.get("back", "")) or page.request.url.path
         detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
+        if SAID_IN_FULL & set(refusal.kinds):
+            return page.back(back, "error", headline)  # the headline says it all; the detail is the service's English
         return page.back(back, "error", f"{headline} ({detail})")
     status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)
     if refusal.code == grpc.StatusCode.UNAVAILABLE:

@@ -249,7 +249,8 @@ def test_a_mentor_signs_in_with_a_mailed_code_writes_notes_and_keeps_their_excep
     assert f"{away.year}년 {away.month}월 {away.day}일" in listed.inner_text()
     [kept] = consulting.ListAvailabilityExceptions(spb.ListAvailabilityExceptionsRequest(mentor="mentors/1"),
                                                    metadata=hub.admin).availability_exceptions  # fmt: skip
-    assert kept.kind == spb.EXCEPTION_KIND_UNAVAILABLE and kept.interval.start_time.ToDatetime(tzinfo=UTC) == at(away, 0)
+    assert kept.kind == spb.EXCEPTION_KIND_UNAVAILABLE
+    assert kept.interval.start_time.ToDatetime(tzinfo=UTC) == at(away, 0), "from the first day's midnight in Seoul"
     accessible(page)
     shot(page, "calendar-11-mentor-notes-and-exception")
 

@@ -238,8 +238,8 @@ async def schedule(request: Request) -> Response:
         company=choice.company, mentor=choice.mentor, session_type=choice.session_type, room=choice.room,
         agenda=choice.agenda, interval=interval_pb2.Interval(start_time=timestamp(start)),
     )  # fmt: skip
-    asked = spb.ScheduleSessionRequest(session=session,
-                                       request_id=str(page.form.get("request_id", "")) or str(uuid.uuid4()))  # fmt: skip
+    request_id = str(page.form.get("request_id", "")) or str(uuid.uuid4())
+    asked = spb.ScheduleSessionRequest(session=session, request_id=request_id)
     try:
         booked = await page.hub.consulting.ScheduleSession(asked)
     except Refusal as refusal:

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.consulting.v1 import consulting_pb2 as spb
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.consulting.v1 import consulting_pb2 as spb
 
 from services.console.backend import Refusal, Signed
 from services.console.pages.home import _all, _ok

@@ -55,7 +55,9 @@ async def mentor_page(request: Request) -> Response:
 
     asked = {
         "upcoming": hub.consulting.ListSessions(sessions(f"start_after={rfc3339(now)}")),
-        "recent": hub.consulting.ListSessions(sessions(f"start_after={rfc3339(since)}", f"start_before={rfc3339(now)}")),
+        "recent": hub.consulting.ListSessions(
+            sessions(f"start_after={rfc3339(since)}", f"start_before={rfc3339(now)}")
+        ),
         "exceptions": hub.consulting.ListAvailabilityExceptions(
             spb.ListAvailabilityExceptionsRequest(mentor=name, page_size=100)
         ),
@@ -66,10 +68,11 @@ async def mentor_page(request: Request) -> Response:
     answers = await _all(asked)
     upcoming, recent = _ok(answers, "upcoming", "sessions"), _ok(answers, "recent", "sessions")[::-1]
     names = await directory(page, [s.company for s in upcoming + recent])
+    exceptions, items = answers["exceptions"], answers["items"]
     return page.render(
         "mentor.html", mentor=mentor, upcoming=upcoming, recent=recent, names=names,
-        exceptions=None if isinstance(answers["exceptions"], Refusal) else answers["exceptions"].availability_exceptions,
-        items=None if isinstance(answers["items"], Refusal) else answers["items"].action_items,
+        exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions,
+        items=None if isinstance(items, Refusal) else items.action_items,
         missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
         admin=page.account.role == "admin", kinds=EXCEPTION_KINDS, action_rows=range(1, ACTION_ROWS + 1),
         request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),
@@ -105,8 +108,9 @@ async def create_exception(request: Request) -> Response:
     if not form.get("end_time"):
         end += timedelta(days=1)  # a last day without a time: the whole of it
     kind = str(form.get("kind", ""))
+    kind = kind if kind in EXCEPTION_KINDS else "UNSPECIFIED"  # the service says it is required
     exception = spb.AvailabilityException(
-        mentor=name, kind=spb.ExceptionKind.Value(f"EXCEPTION_KIND_{kind}") if kind in EXCEPTION_KINDS else 0,
+        mentor=name, kind=spb.ExceptionKind.Value(f"EXCEPTION_KIND_{kind}"),
         interval=interval_pb2.Interval(start_time=timestamp(start), end_time=timestamp(end)),
         reason=str(form.get("reason", "")),
     )  # fmt: skip
