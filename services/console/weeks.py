@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.type import date_pb2
 
 WEEK = timedelta(days=7)
+YEARS = range(1971, 9999)  # days a page may be asked for: a week's arithmetic stays within what dates can hold
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,7 @@ class Week:
     @classmethod
     def of(cls, asked: str, today: date, zone: ZoneInfo) -> Week:
         """The week holding the day asked (YYYY-MM-DD, any day of it), else the week holding today."""
-        try:
-            day = date.fromisoformat(asked.strip()) if asked.strip() else today
-        except ValueError:
-            day = today
+        day = day_of(asked) or today
         return cls(day - timedelta(days=day.weekday()), zone)
 
     @property
@@ -59,10 +57,12 @@ def rfc3339(moment: datetime) -> str:
 def local_moment(day: str, clock: str, zone: ZoneInfo) -> datetime | None:
     """A day (YYYY-MM-DD) and a wall-clock time (HH:MM) typed into a form, read in the zone; None if either
     cannot be read."""
+    on = day_of(day)
     try:
-        on = date.fromisoformat(day.strip())
         at = time.fromisoformat(clock.strip())
     except ValueError:
+        return None
+    if on is None:
         return None
     return datetime.combine(on, at.replace(second=0, microsecond=0), tzinfo=zone).astimezone(UTC)
 
@@ -77,10 +77,12 @@ def moment_of(text: str) -> datetime | None:
 
 
 def day_of(text: str) -> date | None:
+    """A day typed into a form or an address (YYYY-MM-DD); None if it cannot be read or is out of range."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
+    return day if day.year in YEARS else None
 
 
 def timestamp(moment: datetime) -> Timestamp:

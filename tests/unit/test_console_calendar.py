@@ -26,6 +26,7 @@ def test_a_week_runs_from_monday_to_sunday_in_seoul_whatever_day_is_asked() -> N
     assert Week.of("", today, SEOUL).monday == date(2026, 11, 30)
     assert Week.of("2026-12-13", today, SEOUL).monday == date(2026, 12, 7), "a Sunday is the end of its week"
     assert Week.of("not a day", today, SEOUL).monday == date(2026, 11, 30)
+    assert Week.of("0001-01-01", today, SEOUL).monday == date(2026, 11, 30), "no week before the first day there is"
     week = Week.of("2026-12-07", today, SEOUL)
     assert (week.previous, week.next) == (date(2026, 11, 30), date(2026, 12, 14))
     start, end = week.bounds()
@@ -37,6 +38,7 @@ def test_a_day_and_a_time_typed_in_are_read_in_seoul() -> None:
     assert local_moment("2026-12-07", "10:30", SEOUL) == datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
     assert local_moment("2026-12-07", "", SEOUL) is None
     assert local_moment("12/07/2026", "10:30", SEOUL) is None
+    assert local_moment("9999-12-31", "23:00", SEOUL) is None
     assert moment_of("2026-12-07T01:30:00Z") == datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
     assert moment_of("2026-12-07T01:30:00") is None, "a moment without its offset is not guessed"
 

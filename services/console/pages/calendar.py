@@ -25,7 +25,7 @@ from services.console.labels import enum_name
 from services.console.pages.directory import LIST_SIZE, Directory, directory, every_session
 from services.console.pages.home import _all, _ok
 from services.console.web import Page, headline_of, refused
-from services.console.weeks import Week, date_pb, local_day, local_moment, moment_of, rfc3339, timestamp
+from services.console.weeks import Week, date_pb, day_of, local_day, local_moment, moment_of, rfc3339, timestamp
 
 SEARCH_DAYS = 7  # free slots are looked for in the week from the day chosen
 SLOTS_SHOWN = 120
@@ -201,20 +201,12 @@ def _detail(refusal: Refusal) -> str:
 
 
 def _slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
-    first = max(date.fromisoformat(choice.day), today) if _is_day(choice.day) else today
+    first = max(day_of(choice.day) or today, today)
     return spb.FindAvailableSlotsRequest(
         mentors=[choice.mentor] if choice.mentor else [], start_date=date_pb(first),
         end_date=date_pb(first + timedelta(days=SEARCH_DAYS - 1)), session_type=choice.session_type,
         room=choice.room, company=choice.company, page_size=SLOTS_SHOWN,
     )  # fmt: skip
-
-
-def _is_day(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 async def schedule(request: Request) -> Response:
