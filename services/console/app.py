@@ -24,13 +24,16 @@ from services.console.config import ConsoleSettings
 from services.console.live import Live
 from services.console.pages import (
     auth,
+    calendar,
     companies,
     followups,
     home,
     introductions,
     investors,
+    mentors,
     programs,
     selection,
+    sessions,
     spaces,
 )
 from services.console.session import Sealer
@@ -99,6 +102,21 @@ ROUTES = [
     Route("/selection/{round:int}", selection.board),
     Route("/selection/{round:int}/conflicts", form(selection.declare_conflict), methods=["POST"]),
     Route("/selection/applications/{application:int}/decision", form(selection.decide), methods=["POST"]),
+    Route("/calendar", calendar.week_page),
+    Route("/calendar/book", calendar.book_page),
+    Route("/rooms", calendar.rooms_page),
+    Route("/sessions", form(calendar.schedule), methods=["POST"]),
+    Route("/sessions/{session:int}", sessions.session_page),
+    Route("/sessions/{session:int}/complete", form(sessions.complete), methods=["POST"]),
+    Route("/sessions/{session:int}/notes", form(sessions.record_notes), methods=["POST"]),
+    Route("/sessions/{session:int}/no-show", form(sessions.no_show), methods=["POST"]),
+    Route("/sessions/{session:int}/cancel", form(sessions.cancel), methods=["POST"]),
+    Route("/action-items/{item:int}/complete", form(sessions.complete_action_item), methods=["POST"]),
+    Route("/mentors", mentors.mentor_list),
+    Route("/mentors/{mentor:int}", mentors.mentor_page),
+    Route("/mentors/{mentor:int}/calendar.ics", mentors.export_calendar),
+    Route("/mentors/{mentor:int}/exceptions", form(mentors.create_exception), methods=["POST"]),
+    Route("/mentors/{mentor:int}/exceptions/{exception:int}/delete", form(mentors.delete_exception), methods=["POST"]),
     Mount("/static", StaticFiles(directory=i18n.HERE / "static"), name="static"),
 ]
 

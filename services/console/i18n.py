@@ -7,18 +7,19 @@ from __future__ import annotations
 import gettext
 import io
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_day_names
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.type import date_pb2
 
 from hubcore.korean import format_krw
 from services.console.labels import LABELS, enum_name
@@ -57,15 +58,54 @@ class Formats:
             pattern = "y년 M월 d일 (E) a h:mm" if self.language == "ko" else "EEE d MMM y, HH:mm"
         return format_datetime(moment, pattern, tzinfo=self.zone, locale=self.language)
 
-    def day(self, value: Timestamp | datetime | date | None) -> str:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            shown: date | None = value
+    def day(self, value: Timestamp | datetime | date | date_pb2.Date | None) -> str:
+        if isinstance(value, date_pb2.Date):
+            shown: date | None = date(value.year, value.month, value.day) if value.year else None
+        elif isinstance(value, date) and not isinstance(value, datetime):
+            shown = value
         else:
             moment = _moment(value)
             shown = moment.astimezone(self.zone).date() if moment else None
         if shown is None:
             return ""
         return format_date(shown, "y년 M월 d일 (E)" if self.language == "ko" else "EEE d MMM y", locale=self.language)
+
+    def clock(self, value: Timestamp | datetime | None) -> str:
+        """The time of day alone: 오후 2:30, 14:30."""
+        moment = _moment(value)
+        if moment is None:
+            return ""
+        return format_datetime(moment, "a h:mm" if self.language == "ko" else "HH:mm", tzinfo=self.zone,
+                               locale=self.language)  # fmt: skip
+
+    def span(self, start: Timestamp | datetime | None, end: Timestamp | datetime | None) -> str:
+        """From one time of day to another, the half of the day said once where it does not change: 오전 10:00–11:00,
+        오전 11:00–오후 12:30, 10:00–11:00."""
+        first, last = self.clock(start), self.clock(end)
+        if self.language == "ko" and first[:2] == last[:2]:
+            last = last[2:].strip()
+        return f"{first}–{last}" if last else first
+
+    def period(self, start: Timestamp | None, end: Timestamp | None) -> str:
+        """From one moment to another; whole days (midnight to midnight here) as the days they cover."""
+        first, last = _moment(start), _moment(end)
+        if first is None or last is None:
+            return self.when(first or last)
+        first, last = first.astimezone(self.zone), last.astimezone(self.zone)
+        if first.time() == last.time() == time(0):
+            final = (last - timedelta(days=1)).date()
+            return self.day(first) if final <= first.date() else f"{self.day(first)} – {self.day(final)}"
+        if first.date() == last.date():
+            return f"{self.day(first)} {self.span(first, last)}"
+        return f"{self.when(first)} – {self.when(last)}"
+
+    def short_day(self, value: date) -> str:
+        """A day of a week already named: 3월 2일 (월), Mon 2 Mar."""
+        return format_date(value, "M월 d일 (E)" if self.language == "ko" else "EEE d MMM", locale=self.language)
+
+    def weekday(self, number: int) -> str:
+        """google.type.DayOfWeek (1 = Monday) as the language abbreviates it: 월, Mon."""
+        return str(get_day_names("abbreviated", locale=self.language)[(number - 1) % 7])
 
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.language)
@@ -112,7 +152,8 @@ def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.E
 
         filters: dict[str, Callable[..., Any]] = {
             "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
-            "label": label,
+            "label": label, "short": enum_name, "clock": formats.clock, "span": formats.span, "period": formats.period,
+            "short_day": formats.short_day, "weekday": formats.weekday,
         }  # fmt: skip
         env.filters.update(filters)
         env.globals.update(globals_ | {"percent": formats.percent, "language": language})

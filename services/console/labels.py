@@ -42,6 +42,13 @@ LABELS = {
     "PRIVATE_OFFICE": N_("Private office"), "OPEN_DESK": N_("Open desk"), "INDIVIDUAL": N_("Individual seat"),
     "ASSIGNED": N_("Assigned"), "SCORED": N_("Scored"), "ABSTAINED": N_("Abstained"),
     "CONFLICTED": N_("Conflict of interest"),
+    "GROWTH_STRATEGY": N_("Growth strategy"), "TECHNICAL": N_("Technical advice"), "VC_ADVISORY": N_("VC advisory"),
+    "OVERSEAS_EXPANSION": N_("Overseas expansion"),
+    "FACULTY": N_("Faculty"), "EXPERT": N_("Expert"),
+    "ACTIVE": N_("Active"), "INACTIVE": N_("Inactive"),
+    "UNAVAILABLE": N_("Not available"), "AVAILABLE": N_("Extra hours"),
+    "DONE": N_("Done"),
+    "GOOD_FIT": N_("Good fit"), "STILL_DECIDING": N_("Still deciding"), "NOT_A_FIT": N_("Not a fit"),
 }  # fmt: skip
 
 

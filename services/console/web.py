@@ -33,6 +33,7 @@ HEADERS = {
     "cache-control": "no-store",
 }
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+SAID_IN_FULL = {"BOOKING_CONFLICT", "SESSION_NOT_STARTED"}  # refusals headline_of words completely
 
 
 class Page:
@@ -62,7 +63,8 @@ class Page:
         live_refresh = "x-live" in self.request.headers  # the page's own script: the messages stay for a reload
         html = env.get_template(template).render(
             page=self, account=self.account, csrf=self.session.csrf, path=self.request.url.path,
-            flash=[] if live_refresh else self.session.take_flash(), live=context.pop("live", None), **context,
+            flash=[] if live_refresh else self.session.take_flash(), live=context.pop("live", None),
+            here=here(self.request), **context,
         )  # fmt: skip
         return HTMLResponse(html, status_code=http_status)
 
@@ -78,6 +80,12 @@ def admin_only(page: Page) -> Response | None:
     if page.account is None:
         return page.back("/sign-in")
     return None if page.account.role == "admin" else page.back("/")
+
+
+def here(request: Request) -> str:
+    """The page's own address within the console, its query included (where the language switch returns)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
 
 
 def local(target: str) -> str:
@@ -133,15 +141,18 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
     return bool(sent) and hmac.compare_digest(sent, session.csrf)
 
 
-def refused(page: Page, refusal: Refusal) -> Response:
-    """A refused call, said in words: on a form, back to its page with the message; otherwise a page of its own."""
+def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
+    """A refused call, said in words: on a form, back to its page (or to `back`) with the message; otherwise a
+    page of its own."""
     if refusal.code == grpc.StatusCode.UNAUTHENTICATED:
         page.session.sign_out()
         return page.back("/sign-in", "error", page._("Your sign-in has ended. Please sign in again."))
     headline = headline_of(page, refusal)
     if page.request.method in UNSAFE and page.form is not None:
-        back = str(page.form.get("back", "")) or page.request.url.path
+        back = back or str(page.form.get("back", "")) or page.request.url.path
         detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
+        if SAID_IN_FULL & set(refusal.kinds):
+            return page.back(back, "error", headline)  # the headline says it all; the detail is the service's English
         return page.back(back, "error", f"{headline} ({detail})")
     status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)
     if refusal.code == grpc.StatusCode.UNAVAILABLE:
@@ -159,6 +170,8 @@ def headline_of(page: Page, refusal: Refusal) -> str:
         return _("This step is not possible from where it stands now. Reload the page to see its present state.")
     if refusal.fields and {name for name, _detail in refusal.fields} == {"reason"}:
         return _("Say why: this needs a reason.")
+    if "SESSION_NOT_STARTED" in refusal.kinds:
+        return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
     return {
         grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
         grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),

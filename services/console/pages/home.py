@@ -31,7 +31,7 @@ async def home(request: Request) -> Response:
     account = page.account
     if account is None:
         return page.back("/sign-in")
-    if account.role == "founder":
+    if account.role in ("founder", "mentor"):
         return page.back(f"/{account.scope}")
     if account.role != "admin":
         return page.render("welcome.html")

@@ -1,0 +1,91 @@
+"""What people call the things a calendar page names: mentors, session types, rooms and companies by their
+names rather than their numbers. Each list is asked once, all at once; one the signed-in person may not read (a
+mentor may not list rooms, nor read companies) is simply missing, and the page names the thing by its kind and
+number instead (기업 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.companies.v1 import companies_pb2 as cpb
+from hub.consulting.v1 import consulting_pb2 as spb
+
+from services.console.backend import Refusal, Signed
+from services.console.pages.home import _all, _ok
+from services.console.web import Page
+
+LIST_SIZE = 500  # the services' largest page: every mentor, type and room of a hub fits in one
+
+
+@dataclass
+class Directory:
+    mentors: dict[str, Any] = field(default_factory=dict)  # mentors/3 -> Mentor
+    types: dict[str, Any] = field(default_factory=dict)  # sessionTypes/2 -> SessionType
+    rooms: dict[str, Any] = field(default_factory=dict)  # rooms/1 -> Room
+    companies: dict[str, str] = field(default_factory=dict)  # companies/1 -> 메디비전
+    words: dict[str, str] = field(default_factory=dict)  # companies -> "Company %(n)s", in the reader's language
+
+    def mentor(self, ref: str) -> str:
+        found = self.mentors.get(ref)
+        return found.korean_name if found else self.unknown(ref)
+
+    def kind(self, ref: str) -> str:
+        found = self.types.get(ref)
+        return found.display_name if found else self.unknown(ref)
+
+    def room(self, ref: str) -> str:
+        found = self.rooms.get(ref)
+        return found.display_name if found else self.unknown(ref)
+
+    def company(self, ref: str) -> str:
+        return self.companies.get(ref) or self.unknown(ref)
+
+    def unknown(self, ref: str) -> str:
+        collection, _, number = ref.partition("/")
+        return self.words[collection] % {"n": number} if collection in self.words else ref
+
+
+def words(page: Page) -> dict[str, str]:
+    _ = page._
+    return {
+        "companies": _("Company %(n)s"), "mentors": _("Mentor %(n)s"), "sessionTypes": _("Session type %(n)s"),
+        "rooms": _("Room %(n)s"),
+    }  # fmt: skip
+
+
+async def directory(page: Page, companies: Iterable[str] = ()) -> Directory:
+    """Every mentor, session type and room, and the companies named."""
+    hub = page.hub
+    asked = {
+        "mentors": hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE)),
+        "types": hub.consulting.ListSessionTypes(spb.ListSessionTypesRequest(page_size=LIST_SIZE)),
+        "rooms": hub.consulting.ListRooms(spb.ListRoomsRequest(page_size=LIST_SIZE)),
+    } | {f"company:{ref}": hub.companies.GetCompany(cpb.GetCompanyRequest(name=ref)) for ref in set(companies) if ref}
+    answers = await _all(asked)
+    return Directory(
+        mentors={m.name: m for m in _ok(answers, "mentors", "mentors")},
+        types={t.name: t for t in _ok(answers, "types", "session_types")},
+        rooms={r.name: r for r in _ok(answers, "rooms", "rooms")},
+        companies={
+            key.removeprefix("company:"): value.korean_name
+            for key, value in answers.items()
+            if key.startswith("company:") and not isinstance(value, Refusal)
+        },
+        words=words(page),
+    )
+
+
+async def every_session(hub: Signed, terms: list[str], pages: int = 10) -> list[Any]:
+    """The sessions a filter finds, page after page (ordered by start time); raises the Refusal of the first."""
+    found: list[Any] = []
+    token = ""
+    for _ in range(pages):
+        asked = spb.ListSessionsRequest(filter=" AND ".join(terms), page_size=LIST_SIZE, page_token=token)
+        answer = await hub.consulting.ListSessions(asked)
+        found += answer.sessions
+        token = answer.next_page_token
+        if not token:
+            break
+    return found

@@ -1,0 +1,135 @@
+"""Mentors. The program managers' list, and one mentor's page, which is also a mentor's home: their week, their
+sessions to come and of the last 30 days (the notes of a completed one written there), their open action items,
+and the exceptions to their week (a vacation, extra hours). Each part is asked of the consulting service as the
+signed-in person; a part their token may not read is left out, and the service refuses what they may not do."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from google.type import interval_pb2
+from hub.consulting.v1 import consulting_pb2 as spb
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.console.backend import Refusal
+from services.console.labels import short_names
+from services.console.pages.calendar import program_manager, zone_of
+from services.console.pages.directory import LIST_SIZE, directory
+from services.console.pages.home import _all, _ok
+from services.console.pages.sessions import ACTION_ROWS
+from services.console.web import Page, refused
+from services.console.weeks import local_moment, rfc3339, timestamp
+
+RECENT_DAYS = 30
+EXCEPTION_KINDS = short_names(spb.ExceptionKind)
+
+
+async def mentor_list(request: Request) -> Response:
+    page = Page(request)
+    if away := program_manager(page):
+        return away
+    try:
+        found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
+    except Refusal as refusal:
+        return refused(page, refusal)
+    return page.render("mentors.html", mentors=sorted(found.mentors, key=lambda m: m.korean_name))
+
+
+async def mentor_page(request: Request) -> Response:
+    page = Page(request)
+    if page.account is None:
+        return page.back("/sign-in")
+    name = f"mentors/{request.path_params['mentor']}"
+    hub = page.hub
+    try:
+        mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
+    except Refusal as refusal:
+        return refused(page, refusal)
+    now = datetime.now(UTC)
+    since = now - timedelta(days=RECENT_DAYS)
+
+    def sessions(*terms: str) -> spb.ListSessionsRequest:
+        return spb.ListSessionsRequest(filter=" AND ".join((f"mentor={name}", *terms)), page_size=100)
+
+    asked = {
+        "upcoming": hub.consulting.ListSessions(sessions(f"start_after={rfc3339(now)}")),
+        "recent": hub.consulting.ListSessions(
+            sessions(f"start_after={rfc3339(since)}", f"start_before={rfc3339(now)}")
+        ),
+        "exceptions": hub.consulting.ListAvailabilityExceptions(
+            spb.ListAvailabilityExceptionsRequest(mentor=name, page_size=100)
+        ),
+        "items": hub.consulting.ListActionItems(
+            spb.ListActionItemsRequest(filter=f"mentor={name} AND state=OPEN", page_size=100)
+        ),
+    }
+    answers = await _all(asked)
+    upcoming, recent = _ok(answers, "upcoming", "sessions"), _ok(answers, "recent", "sessions")[::-1]
+    names = await directory(page, [s.company for s in upcoming + recent])
+    exceptions, items = answers["exceptions"], answers["items"]
+    return page.render(
+        "mentor.html", mentor=mentor, upcoming=upcoming, recent=recent, names=names,
+        exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions,
+        items=None if isinstance(items, Refusal) else items.action_items,
+        missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
+        admin=page.account.role == "admin", kinds=EXCEPTION_KINDS, action_rows=range(1, ACTION_ROWS + 1),
+        request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),
+    )  # fmt: skip
+
+
+async def export_calendar(request: Request) -> Response:
+    """The mentor's sessions as an iCalendar file, for their calendar app."""
+    page = Page(request)
+    if page.account is None:
+        return page.back("/sign-in")
+    number = request.path_params["mentor"]
+    try:
+        body = await page.hub.consulting.ExportCalendar(spb.ExportCalendarRequest(owner=f"mentors/{number}"))
+    except Refusal as refusal:
+        return refused(page, refusal)
+    disposition = f'attachment; filename="mentor-{number}.ics"'
+    return Response(body.data, media_type=body.content_type or "text/calendar",
+                    headers={"content-disposition": disposition})  # fmt: skip
+
+
+async def create_exception(request: Request) -> Response:
+    """A vacation or extra hours, typed as days and times in the hub's zone."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    name = f"mentors/{request.path_params['mentor']}"
+    zone = zone_of(page)
+    start = local_moment(str(form.get("start_day", "")), str(form.get("start_time", "")) or "00:00", zone)
+    end = local_moment(str(form.get("end_day", "")), str(form.get("end_time", "")) or "00:00", zone)
+    if start is None or end is None:
+        return page.back(f"/{name}", "error", page._("Enter the first and the last day of the exception."))
+    if not form.get("end_time"):
+        end += timedelta(days=1)  # a last day without a time: the whole of it
+    kind = str(form.get("kind", ""))
+    kind = kind if kind in EXCEPTION_KINDS else "UNSPECIFIED"  # the service says it is required
+    exception = spb.AvailabilityException(
+        mentor=name, kind=spb.ExceptionKind.Value(f"EXCEPTION_KIND_{kind}"),
+        interval=interval_pb2.Interval(start_time=timestamp(start), end_time=timestamp(end)),
+        reason=str(form.get("reason", "")),
+    )  # fmt: skip
+    asked = spb.CreateAvailabilityExceptionRequest(
+        availability_exception=exception, request_id=str(form.get("request_id", "")) or str(uuid.uuid4())
+    )
+    try:
+        await page.hub.consulting.CreateAvailabilityException(asked)
+    except Refusal as refusal:
+        return refused(page, refusal, back=f"/{name}")
+    return page.back(f"/{name}", "ok", page._("The exception is saved."))
+
+
+async def delete_exception(request: Request) -> Response:
+    page = Page(request, await request.form())
+    name = f"mentors/{request.path_params['mentor']}"
+    asked = spb.DeleteAvailabilityExceptionRequest(name=f"availabilityExceptions/{request.path_params['exception']}")
+    try:
+        await page.hub.consulting.DeleteAvailabilityException(asked)
+    except Refusal as refusal:
+        return refused(page, refusal, back=f"/{name}")
+    return page.back(f"/{name}", "ok", page._("The exception is removed."))

@@ -1,0 +1,138 @@
+"""One consulting session: what it is and what became of it, and what may be done with it now: complete it with
+notes and action items, mark a no-show, cancel it with a reason, write the notes of a completed one later,
+complete its action items. Who may do which is the consulting service's to say: a mentor acts on the sessions
+they lead, a program manager on any; a refusal comes back as words on this page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.companies.v1 import companies_pb2 as cpb
+from hub.consulting.v1 import consulting_pb2 as spb
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.console.backend import Refusal
+from services.console.pages.calendar import zone_of
+from services.console.pages.directory import Directory, words
+from services.console.pages.home import _all
+from services.console.web import Page, refused
+from services.console.weeks import date_pb, day_of, local_day
+
+ACTION_ROWS = 3  # action item rows a completion form offers
+
+
+async def session_page(request: Request) -> Response:
+    page = Page(request)
+    if page.account is None:
+        return page.back("/sign-in")
+    name = f"sessions/{request.path_params['session']}"
+    hub = page.hub
+    try:
+        session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
+    except Refusal as refusal:
+        return refused(page, refusal)
+    asked = {
+        "mentor": hub.consulting.GetMentor(spb.GetMentorRequest(name=session.mentor)),
+        "kind": hub.consulting.GetSessionType(spb.GetSessionTypeRequest(name=session.session_type)),
+        "company": hub.companies.GetCompany(cpb.GetCompanyRequest(name=session.company)),
+        "items": hub.consulting.ListActionItems(spb.ListActionItemsRequest(filter=f"session={name}", page_size=100)),
+    }
+    if session.room:
+        asked["room"] = hub.consulting.GetRoom(spb.GetRoomRequest(name=session.room))
+    answers = {k: v for k, v in (await _all(asked)).items() if not isinstance(v, Refusal)}
+    names = Directory(
+        mentors={session.mentor: answers["mentor"]} if "mentor" in answers else {},
+        types={session.session_type: answers["kind"]} if "kind" in answers else {},
+        rooms={session.room: answers["room"]} if "room" in answers else {},
+        companies={session.company: answers["company"].korean_name} if "company" in answers else {},
+        words=words(page),
+    )
+    role = page.account.role
+    return page.render(
+        "session.html", s=session, names=names,
+        items=list(answers["items"].action_items) if "items" in answers else None,
+        week=local_day(session.interval.start_time, zone_of(page)).isoformat(), action_rows=range(1, ACTION_ROWS + 1),
+        leads=role in ("admin", "mentor"), admin=role == "admin",
+    )  # fmt: skip
+
+
+def _here(request: Request) -> str:
+    return f"/sessions/{request.path_params['session']}"
+
+
+def _back(page: Page, fallback: str) -> str:
+    assert page.form is not None
+    return str(page.form.get("back", "")) or fallback
+
+
+def action_items(form: FormData) -> list[spb.NewActionItem]:
+    """The action item rows a form filled in (a row left wholly empty is no item); the service says what is
+    missing in a row begun."""
+    items = []
+    for n in range(1, ACTION_ROWS + 1):
+        description, owner = str(form.get(f"item{n}", "")).strip(), str(form.get(f"owner{n}", "")).strip()
+        due = day_of(str(form.get(f"due{n}", "")))
+        if not (description or owner or due):
+            continue
+        item = spb.NewActionItem(description=description, owner=owner)
+        if due is not None:
+            item.due_date.CopyFrom(date_pb(due))
+        items.append(item)
+    return items
+
+
+async def _act(page: Page, call: Any, said: str) -> Response:
+    back = _back(page, _here(page.request))
+    try:
+        await call
+    except Refusal as refusal:
+        return refused(page, refusal, back=back)
+    return page.back(back, "ok", said)
+
+
+async def complete(request: Request) -> Response:
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    asked = spb.CompleteSessionRequest(name=_here(request)[1:], notes=str(form.get("notes", "")),
+                                       action_items=action_items(form), etag=str(form.get("etag", "")))  # fmt: skip
+    return await _act(page, page.hub.consulting.CompleteSession(asked), page._("The session is completed."))
+
+
+async def record_notes(request: Request) -> Response:
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    asked = spb.RecordSessionNotesRequest(name=_here(request)[1:], notes=str(form.get("notes", "")),
+                                          action_items=action_items(form), etag=str(form.get("etag", "")))  # fmt: skip
+    return await _act(page, page.hub.consulting.RecordSessionNotes(asked), page._("The notes are recorded."))
+
+
+async def no_show(request: Request) -> Response:
+    page = Page(request, await request.form())
+    assert page.form is not None
+    asked = spb.MarkSessionNoShowRequest(name=_here(request)[1:], etag=str(page.form.get("etag", "")))
+    return await _act(page, page.hub.consulting.MarkSessionNoShow(asked), page._("The session is marked a no-show."))
+
+
+async def cancel(request: Request) -> Response:
+    page = Page(request, await request.form())
+    assert page.form is not None
+    asked = spb.CancelSessionRequest(name=_here(request)[1:], reason=str(page.form.get("reason", "")),
+                                     etag=str(page.form.get("etag", "")))  # fmt: skip
+    return await _act(page, page.hub.consulting.CancelSession(asked), page._("The session is cancelled."))
+
+
+async def complete_action_item(request: Request) -> Response:
+    page = Page(request, await request.form())
+    assert page.form is not None
+    asked = spb.CompleteActionItemRequest(name=f"actionItems/{request.path_params['item']}",
+                                          etag=str(page.form.get("etag", "")))  # fmt: skip
+    back = _back(page, "/")
+    try:
+        await page.hub.consulting.CompleteActionItem(asked)
+    except Refusal as refusal:
+        return refused(page, refusal, back=back)
+    return page.back(back, "ok", page._("The action item is done."))
