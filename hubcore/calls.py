@@ -30,6 +30,9 @@ ADMIN, SERVICE, PARTNER = "admin", "service", "partner"
 FOUNDER, MENTOR = "founder", "mentor"  # bound to one company, one mentor (hubcore.tokens.SCOPED)
 REVIEWER = "reviewer"  # bound to one selection reviewer (reviewers/N)
 ANYONE = "anyone"  # a method open without credentials (sign-in): the peer's limit still applies
+# The address of the person behind a front end (the console) that calls an open method for them; believed only
+# from a caller holding a service token, so each person keeps their own sign-in limit.
+FORWARDED_FOR = "x-hub-forwarded-for"
 OPEN_METHODS = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -270,7 +273,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                             f"too many calls from your address; retry in {wait:.1f} s", retry_after=wait
                         )
                     if ANYONE in policy:
-                        who = Caller(role=ANYONE, id=peer_address(context.peer()))
+                        who = Caller(role=ANYONE, id=await self._open_caller(metadata, context.peer()))
                     else:
                         who = await self._authenticate(metadata)
                         admitted(who, policy, request)  # an undecodable request names nothing a binding admits
@@ -338,6 +341,18 @@ class Interceptor(grpc.aio.ServerInterceptor):
             request_deserializer=tolerant_decode,
             response_serializer=handler.response_serializer,
         )
+
+    async def _open_caller(self, metadata: dict[str, Any], peer: str) -> str:
+        """Who calls an open method: the peer's address, or the address a service forwards (FORWARDED_FOR)."""
+        forwarded = str(metadata.get(FORWARDED_FOR, "")).strip()[:64]
+        if forwarded and "authorization" in metadata:
+            try:
+                front = await self._authenticate(metadata)
+            except errors.HubError:
+                front = None
+            if front is not None and front.role == SERVICE:
+                return forwarded
+        return peer_address(peer)
 
     async def _authenticate(self, metadata: dict[str, Any]) -> Caller:
         header = str(metadata.get("authorization", ""))

@@ -252,6 +252,11 @@ def main() -> int:
         }
         # The link in sign-in mails opens the console's code step for the address (unless set elsewhere).
         env.setdefault("HUB_SIGN_IN_URL", f"http://{console.host}:{console.port}/sign-in")
+        # The console signs people in as a service that passes on each browser's address (each person keeps their
+        # own sign-in limit); its token is kept in var/console-service-token like the admin token.
+        console_token = _secret_file(data_dir, "console-service-token")
+        hashes = ",".join(h for h in (env.get("HUB_SERVICE_TOKEN_SHA256", ""), token_hash(console_token)) if h)
+        env |= {"HUB_SERVICE_TOKEN_SHA256": hashes, "HUB_CONSOLE_SERVICE_TOKEN": console_token}
         for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
             upper = name.upper()
             if name in DEFAULT_PARTNER_PORTS and not Settings.from_env(name).partner_tls_cert:

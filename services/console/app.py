@@ -125,7 +125,8 @@ def build(settings: ConsoleSettings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         console = Console(
-            settings, Hub(settings.addresses, settings.grpc_timeout), Sealer(settings.session_key),
+            settings, Hub(settings.addresses, settings.grpc_timeout, settings.service_token),
+            Sealer(settings.session_key),
             i18n.environments(settings.time_zone, {}), TokenBuckets(settings.sign_in_rate, settings.sign_in_burst),
             Live(settings.nats_url),
         )  # fmt: skip

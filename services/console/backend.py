@@ -16,6 +16,8 @@ from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import identities_pb2_grpc, ops_pb2_grpc
 
+from hubcore.calls import FORWARDED_FOR
+
 # Each stub the pages use: its attribute name -> (service, stub class).
 STUBS: dict[str, tuple[str, Any]] = {
     "companies": ("companies", companies_pb2_grpc.CompanyServiceStub),
@@ -55,12 +57,21 @@ class Refusal(Exception):
 class Hub:
     """The channels to the services, shared by every request."""
 
-    def __init__(self, addresses: dict[str, str], timeout: float) -> None:
+    def __init__(self, addresses: dict[str, str], timeout: float, service_token: str = "") -> None:
         self.timeout = timeout
+        self.service_token = service_token
         self.channels = {name: grpc.aio.insecure_channel(address) for name, address in addresses.items()}
 
     def signed(self, token: str) -> Signed:
         return Signed(self, token)
+
+    def for_browser(self, address: str) -> Signed:
+        """The open calls (asking for a code, signing in) made for a browser: with the console's service token
+        and the browser's address, so the service limits each person, not the console as one caller. Without a
+        service token they go as the console itself."""
+        if not self.service_token:
+            return Signed(self, "")
+        return Signed(self, self.service_token, ((FORWARDED_FOR, address),))
 
     async def close(self) -> None:
         for channel in self.channels.values():
@@ -70,9 +81,9 @@ class Hub:
 class Signed:
     """The services as one person calls them: `await hub.companies.GetCompany(request)` carries their token."""
 
-    def __init__(self, hub: Hub, token: str) -> None:
+    def __init__(self, hub: Hub, token: str, extra: tuple[tuple[str, str], ...] = ()) -> None:
         self._hub = hub
-        self._metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._metadata = ((("authorization", f"Bearer {token}"),) if token else ()) + extra
 
     def __getattr__(self, name: str) -> _Service:
         service, stub = STUBS[name]

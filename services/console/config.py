@@ -29,6 +29,9 @@ class ConsoleSettings:
     sign_in_burst: int = 10  # HUB_CONSOLE_SIGN_IN_BURST: …after a burst of this many
     grpc_timeout: float = 10.0
     trusted_proxies: str = ""  # HUB_CONSOLE_TRUSTED_PROXIES: addresses of the proxies whose X-Forwarded-* count
+    # HUB_CONSOLE_SERVICE_TOKEN: a service token the console signs people in with, passing on their address so the
+    # companies service limits sign-in attempts per person; without it, per console.
+    service_token: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls) -> ConsoleSettings:
@@ -42,6 +45,7 @@ class ConsoleSettings:
             sign_in_rate=float(variable("HUB_CONSOLE_SIGN_IN_RATE", "0.2")),
             sign_in_burst=int(variable("HUB_CONSOLE_SIGN_IN_BURST", "10")),
             trusted_proxies=variable("HUB_CONSOLE_TRUSTED_PROXIES"),
+            service_token=variable("HUB_CONSOLE_SERVICE_TOKEN"),
         )
 
 

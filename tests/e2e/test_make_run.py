@@ -471,6 +471,7 @@ def test_no_secret_reaches_the_logs_of_a_full_run(tmp_path: Path) -> None:
         "access token signature": issued.secret.rsplit(".", 1)[-1],
         "forged token": bogus,
         "signing key": (tmp_path / "token-signing-key").read_text().strip(),
+        "console's service token": (tmp_path / "console-service-token").read_text().strip(),
         "webhook secret": webhook_secret,
     }
     text = "".join(output)

@@ -22,11 +22,13 @@ from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import identities_pb2_grpc
 from hub.ops.v1 import tokens_pb2 as tpb
 
+from hubcore.calls import FORWARDED_FOR
 from hublocal.mailsink import MailSink
 from hublocal.natsserver import NatsServer
 from services.companies import tables
 from tests.conftest import (
     ADMIN,
+    SERVICE,
     Running,
     RunningNotifications,
     eventually,
@@ -305,3 +307,27 @@ async def test_too_many_sign_in_attempts_from_one_address_are_refused_before_any
     finally:
         await running.channel.close()
         await running.runtime.stop()
+
+
+async def test_a_front_end_with_a_service_token_passes_on_each_persons_address_and_no_one_else_can(
+    companies: Running,
+) -> None:
+    """The console signs people in for them: with its service token, the address it forwards is the caller, so
+    one person's attempts do not use up everyone's; the same header from anyone else is ignored."""
+    api, burst = stub(companies), companies.runtime.settings.sign_in_peer_burst
+
+    def ask(*metadata: tuple[str, str]) -> Awaitable[object]:
+        return api.RequestSignInCode(ipb.RequestSignInCodeRequest(email="nobody@hub.kr"), metadata=metadata)
+
+    first = (*SERVICE, (FORWARDED_FOR, "203.0.113.5"))
+    for _ in range(burst):
+        await ask(*first)
+    assert (await failure(ask(*first)))[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
+    await ask(*SERVICE, (FORWARDED_FOR, "203.0.113.6"))  # another person behind the same console
+    # Without a service token the header is nobody's word: the limit is the real peer's.
+    for n in range(burst):
+        await ask((FORWARDED_FOR, f"198.51.100.{n}"))
+    assert (await failure(ask((FORWARDED_FOR, "198.51.100.99"))))[0] == grpc.StatusCode.RESOURCE_EXHAUSTED
+    request = ipb.ListSignInEventsRequest(page_size=100)
+    peers = {e.peer for e in (await api.ListSignInEvents(request, metadata=ADMIN)).sign_in_events}
+    assert {"203.0.113.5", "203.0.113.6"} <= peers and not any(p.startswith("198.51.100.") for p in peers)

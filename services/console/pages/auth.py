@@ -12,7 +12,7 @@ from hub.ops.v1 import tokens_pb2 as tpb
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.console.backend import Refusal
+from services.console.backend import Hub, Refusal, Signed
 from services.console.session import LANGUAGES, Account
 from services.console.web import Page, local, refused
 
@@ -37,6 +37,12 @@ async def sign_in_page(request: Request) -> Response:
     return page.render("sign_in.html", step=step, email=page.session.email)
 
 
+def _front(page: Page) -> Signed:
+    """The services as the console calls the open sign-in methods for this browser."""
+    hub: Hub = page.app.hub
+    return hub.for_browser(page.request.client.host if page.request.client else "")
+
+
 def _limited(page: Page) -> Response | None:
     peer = page.request.client.host if page.request.client else "?"
     if wait := page.app.sign_in_limit.take(peer):
@@ -51,7 +57,7 @@ async def ask_code(request: Request) -> Response:
         return limited
     email = str(page.form.get("email", "")).strip() if page.form else ""
     try:
-        await page.hub.identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
+        await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
     except Refusal as refusal:
         return refused(page, refusal)
     page.session.email = email
@@ -67,7 +73,7 @@ async def sign_in(request: Request) -> Response:
     assert page.form is not None
     email, code = page.session.email, str(page.form.get("code", "")).strip()
     try:
-        signed = await page.hub.identities.SignIn(ipb.SignInRequest(email=email, code=code))
+        signed = await _front(page).identities.SignIn(ipb.SignInRequest(email=email, code=code))
     except Refusal as refusal:
         page.form = None  # a wrong code is said on the code step itself
         page.session.say("error", page._("The code is wrong, used or expired. Check the latest mail, or ask "
