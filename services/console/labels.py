@@ -49,6 +49,9 @@ LABELS = {
     "UNAVAILABLE": N_("Not available"), "AVAILABLE": N_("Extra hours"),
     "DONE": N_("Done"),
     "GOOD_FIT": N_("Good fit"), "STILL_DECIDING": N_("Still deciding"), "NOT_A_FIT": N_("Not a fit"),
+    # what a company shares with a firm (FieldGroup): the proto says which fields each group holds
+    "NAMES": N_("Names (Korean and English)"), "PROFILE": N_("Profile (sector, stage, tags)"),
+    "WEBSITE": N_("Website"),
 }  # fmt: skip
 
 

@@ -33,7 +33,12 @@ HEADERS = {
     "cache-control": "no-store",
 }
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
-SAID_IN_FULL = {"BOOKING_CONFLICT", "SESSION_NOT_STARTED"}  # refusals headline_of words completely
+# Refusals headline_of words completely (the service's English detail adds nothing).
+SAID_IN_FULL = {
+    "BOOKING_CONFLICT", "SESSION_NOT_STARTED", "CONFLICT_OF_INTEREST", "REVIEW_ABSTAINED", "REVIEW_SCORED",
+    "REVIEW_CONFLICTED",
+}  # fmt: skip
+SAID_FIELDS = {"sharing_grant.field_groups"}  # fields whose refusal headline_of words completely
 
 
 class Page:
@@ -151,7 +156,8 @@ def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     if page.request.method in UNSAFE and page.form is not None:
         back = back or str(page.form.get("back", "")) or page.request.url.path
         detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
-        if SAID_IN_FULL & set(refusal.kinds):
+        fields = {name for name, _detail in refusal.fields}
+        if SAID_IN_FULL & set(refusal.kinds) or (fields and fields <= SAID_FIELDS):
             return page.back(back, "error", headline)  # the headline says it all; the detail is the service's English
         return page.back(back, "error", f"{headline} ({detail})")
     status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)
@@ -170,6 +176,14 @@ def headline_of(page: Page, refusal: Refusal) -> str:
         return _("This step is not possible from where it stands now. Reload the page to see its present state.")
     if refusal.fields and {name for name, _detail in refusal.fields} == {"reason"}:
         return _("Say why: this needs a reason.")
+    if refusal.fields and {name for name, _detail in refusal.fields} == {"sharing_grant.field_groups"}:
+        return _("Choose at least one kind of information to share; to share nothing, stop sharing with the firm.")
+    if "CONFLICT_OF_INTEREST" in refusal.kinds:
+        return _("A conflict of interest with this applicant is declared: it cannot be scored.")
+    if "REVIEW_ABSTAINED" in refusal.kinds:
+        return _("You stepped back from this application: it can no longer be scored.")
+    if {"REVIEW_SCORED", "REVIEW_CONFLICTED"} & set(refusal.kinds):
+        return _("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")
     if "SESSION_NOT_STARTED" in refusal.kinds:
         return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
     return {

@@ -106,6 +106,11 @@ async def test_a_reviewer_signs_in_and_reviews_only_what_is_assigned_to_them(
     others = pb.ListApplicationsRequest(filter=f"reviewer={lee.name}")
     await refused(api.ListApplications(others, metadata=reviewer), grpc.StatusCode.PERMISSION_DENIED)
     assert (await api.GetReviewer(pb.GetReviewerRequest(name=park.name), metadata=reviewer)).korean_name == "박지훈"
+    # The round they review in, with the criteria they score; a round they review nothing in does not exist for them.
+    shown = await api.GetRound(pb.GetRoundRequest(name=r.name), metadata=reviewer)
+    assert [c.key for c in shown.criteria] == list(VALUES)
+    elsewhere = await new_round(c)
+    await refused(api.GetRound(pb.GetRoundRequest(name=elsewhere.name), metadata=reviewer), grpc.StatusCode.NOT_FOUND)
     for call in (
         api.GetReviewer(pb.GetReviewerRequest(name=lee.name), metadata=reviewer),
         api.ListReviewers(pb.ListReviewersRequest(), metadata=reviewer),

@@ -133,8 +133,9 @@ ROLES["ReportKpi"] = frozenset({ADMIN, Bound(FOUNDER, "report.company")})  # an 
 # Founders list their own company's KPI requests (open and answered); program managers schedule them.
 ROLES["ListKpiRequests"] |= {Bound(FOUNDER, "parent")}
 # Reviewers act for themselves (their token's reviewers/N, never a request's): they see the applications assigned
-# to them (the use cases answer NOT_FOUND for the others), declare conflicts, abstain and score; their own record.
-for method in ("GetApplication", "ListApplications", "ListReviewAssignments"):
+# to them and the rounds of those (its criteria are what they score; the use cases answer NOT_FOUND for the others),
+# declare conflicts, abstain and score; their own record.
+for method in ("GetApplication", "ListApplications", "ListReviewAssignments", "GetRound"):
     ROLES[method] = ROLES.get(method, frozenset({ADMIN})) | {REVIEWER}
 for method in ("DeclareConflict", "ScoreApplication", "AbstainFromReview"):
     ROLES[method] = frozenset({ADMIN, REVIEWER})

@@ -42,7 +42,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         )
 
     async def GetRound(self, request: pb.GetRoundRequest, context: Context) -> pb.Round:
-        return convert.round_pb(await usecases.get_round(self.db, request.name))
+        return convert.round_pb(await usecases.get_round(self.db, request.name, reviewer=convert.own_reviewer()))
 
     async def ListRounds(self, request: pb.ListRoundsRequest, context: Context) -> pb.ListRoundsResponse:
         found, token = await usecases.list_rounds(self.db, size=page_size(request.page_size), token=request.page_token)

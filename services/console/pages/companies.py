@@ -177,3 +177,20 @@ async def report_kpi(request: Request) -> Response:
     except Refusal as refusal:
         return refused(page, refusal)
     return page.back(f"/{company}", "ok", page._("The KPI report is filed."))
+
+
+async def profile_page(request: Request) -> Response:
+    """The company's profile as the hub keeps it, with its people. Founders read it here; changing it is the
+    program managers' (the companies service lets founders read their company, not update it)."""
+    page = Page(request)
+    if page.account is None:
+        return page.back("/sign-in")
+    name, hub = f"companies/{request.path_params['company']}", page.hub
+    try:
+        company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
+    except Refusal as refusal:
+        return refused(page, refusal)
+    people = await _all({"people": hub.companies.ListPeople(cpb.ListPeopleRequest(filter=f"company={name}",
+                                                                                   page_size=100))})  # fmt: skip
+    return page.render("profile.html", company=company, people=_ok(people, "people", "people"),
+                       admin=page.account.role == "admin")  # fmt: skip

@@ -1,6 +1,6 @@
 """The home page. A program manager sees the hub's targets and what needs attention today; a founder, mentor
-or reviewer is taken to their own pages. Each service is asked at once; one that does not answer is named on
-the page instead of failing it whole."""
+or reviewer is taken to their own page (/companies/N, /mentors/N, /reviewers/N). Each service is asked at once;
+one that does not answer is named on the page instead of failing it whole."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ async def home(request: Request) -> Response:
     account = page.account
     if account is None:
         return page.back("/sign-in")
-    if account.role in ("founder", "mentor"):
+    if account.role in ("founder", "mentor", "reviewer"):
         return page.back(f"/{account.scope}")
     if account.role != "admin":
         return page.render("welcome.html")

@@ -60,13 +60,16 @@ async def save_abstention(conn: AsyncConnection, assignment: ReviewAssignment) -
     )
 
 
-async def round_has_assignments(conn: AsyncConnection, round_id: int) -> bool:
+async def round_has_assignments(conn: AsyncConnection, round_id: int, reviewer_id: int | None = None) -> bool:
+    """Whether anyone (or the reviewer) is assigned to an application of the round."""
     query = (
         sa.select(review_assignments.c.reviewer_id)
         .join(applications, applications.c.id == review_assignments.c.application_id)
         .where(applications.c.round_id == round_id)
         .limit(1)
     )
+    if reviewer_id is not None:
+        query = query.where(review_assignments.c.reviewer_id == reviewer_id)
     return (await conn.execute(query)).first() is not None
 
 

@@ -42,9 +42,12 @@ async def create_round(uow: UnitOfWork, r: domain.Round) -> domain.Round:
     return await store.insert_round(uow.conn, r)
 
 
-async def get_round(db: Database, name: str) -> domain.Round:
+async def get_round(db: Database, name: str, *, reviewer: int | None = None) -> domain.Round:
+    """The round; for a reviewer (their id), only one they are assigned in (else NOT_FOUND)."""
     async with db.read() as conn:
         r = await find_round(conn, name)
+        if reviewer is not None and not await store.round_has_assignments(conn, r.id, reviewer):
+            raise errors.NotFound("Round", name)
         return replace(r, applications=await store.count_applications(conn, r.id))
 
 
