@@ -262,6 +262,7 @@ def sessions_feedback(
     fit: Annotated[str, typer.Option(help="적합성 (fit): good-fit 잘 맞음, deciding 판단 중, not-a-fit 맞지 않음")],
     reason: Annotated[str, typer.Option(help="대리 기록 사유 (why you record it for the founder; required)")] = "",
     comment: Annotated[str, typer.Option(help="창업자의 의견 (the founder's words)")] = "",
+    request_id: args.RequestIdOption = "",
 ) -> None:
     """창업자를 대신해 완료된 세션의 피드백을 기록합니다 (record a founder's feedback on a completed session on
     their behalf; it shows who recorded it and why)."""
@@ -269,7 +270,7 @@ def sessions_feedback(
         fail(f"알 수 없는 적합성 (unknown fit) {fit!r}: {', '.join(FITS)}", 3)
     request = cpb.RecordSessionFeedbackRequest(
         name=args.name("sessions", session), rating=rating, fit=FITS[fit.strip().lower().replace("_", "-")],
-        comment=comment, reason=reason,
+        comment=comment, reason=reason, request_id=args.retry_safe(request_id),
     )  # fmt: skip
     done = hub.call(hub.consulting.RecordSessionFeedback, request)
     given = done.feedback

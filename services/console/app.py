@@ -123,6 +123,7 @@ ROUTES = [
     Route("/sessions/{session:int}/notes", form(sessions.record_notes), methods=["POST"]),
     Route("/sessions/{session:int}/no-show", form(sessions.no_show), methods=["POST"]),
     Route("/sessions/{session:int}/cancel", form(sessions.cancel), methods=["POST"]),
+    Route("/sessions/{session:int}/feedback", form(sessions.record_feedback), methods=["POST"]),
     Route("/action-items/{item:int}/complete", form(sessions.complete_action_item), methods=["POST"]),
     Route("/mentors", mentors.mentor_list),
     Route("/mentors/{mentor:int}", mentors.mentor_page),

@@ -55,6 +55,10 @@ def _new_items(messages: Sequence[pb.NewActionItem]) -> list[tuple[str, str, dat
     ]
 
 
+def _session(held: sessions.Held) -> pb.Session:
+    return convert.session_pb(*held)
+
+
 def _completed(held: sessions.Held, items: Sequence[domain.ActionItem]) -> pb.CompleteSessionResponse:
     return pb.CompleteSessionResponse(
         session=convert.session_pb(*held), action_items=[convert.action_item_pb(a) for a in items]
@@ -231,7 +235,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         start, end = interval(message.interval, "session.interval", end_optional=True)
         new = sessions.NewSession(company, mentor, kind, room, start, end, message.agenda)
         make = lambda uow, pending: sessions.schedule_session(uow, pending, new)  # noqa: E731
-        return await self._once("ScheduleSession", request, pb.Session, make, convert.session_pb, books_time=True)
+        return await self._once("ScheduleSession", request, pb.Session, make, _session, books_time=True)
 
     async def GetSession(self, request: pb.GetSessionRequest, context: Context) -> pb.Session:
         return convert.session_pb(*await sessions.get_session(self.db, ref(request.name, "sessions")))
@@ -285,7 +289,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
             reason=request.reason,
         )  # fmt: skip
         record = lambda uow: sessions.record_feedback(uow, session, request.etag, answer)  # noqa: E731
-        return convert.session_pb(*await self._in_write(record))
+        return await self._once("RecordSessionFeedback", request, pb.Session, record, _session)
 
     # Action items
 

@@ -193,8 +193,9 @@ session_type_pb = Writer(pb.SessionType, domain.SessionType)
 
 SESSION_REFS = {"company": "companies", "mentor": "mentors", "session_type": "sessionTypes", "room": "rooms"}
 _session = Writer(
-    pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval}, skip=("history", "feedback")
-)
+    pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval},
+    skip=("history", "feedback", "company_display_name"),  # given per call: usecases.sessions.Held
+)  # fmt: skip
 feedback_pb = Writer(pb.SessionFeedback, domain.Feedback)
 change_pb = Writer(
     pb.SessionChange,
@@ -215,11 +216,13 @@ _snapshot = Writer(
 
 
 def session_pb(
-    s: domain.Session, history: list[domain.SessionChange] | None = None, feedback: domain.Feedback | None = None
-) -> pb.Session:
+    s: domain.Session, history: list[domain.SessionChange] | None = None, feedback: domain.Feedback | None = None,
+    company_display_name: str = "",
+) -> pb.Session:  # fmt: skip
     return _session(
-        s, history=[change_pb(c) for c in history or []], feedback=feedback_pb(feedback) if feedback else None
-    )
+        s, history=[change_pb(c) for c in history or []], feedback=feedback_pb(feedback) if feedback else None,
+        company_display_name=company_display_name,
+    )  # fmt: skip
 
 
 def session_snapshot(s: domain.Session, mentor: domain.Mentor, kind: domain.SessionType) -> ev.SessionSnapshot:

@@ -76,6 +76,7 @@ RULES: dict[type, Rules] = {
             "fit": [required],
             "comment": [length(0, 2000)],
             "reason": [length(0, 500)],
+            **REQUEST_ID,
         }
     ),
     pb.GetActionItemRequest: Rules({"name": [required]}),
@@ -114,11 +115,18 @@ ROLES["GetMentor"] |= {Bound(MENTOR, "name")}
 ROLES["UpdateMentor"] = frozenset({ADMIN, Bound(MENTOR, "mentor.name")})
 ROLES["ListAvailabilityExceptions"] |= {Bound(MENTOR, "mentor")}
 ROLES["CreateAvailabilityException"] = frozenset({ADMIN, Bound(MENTOR, "availability_exception.mentor")})
-# Where the request names a session or an exception, the use case checks it is the caller's (usecases.booking:
-# load_session, own_sessions; resources.delete_exception): another mentor's or company's is NOT_FOUND to them.
+# Where the request names a session, an action item or an exception, the use case checks it is the caller's
+# (usecases.booking: load_session, load_action_item, own_only; resources.delete_exception): another mentor's or
+# company's is NOT_FOUND to them, and a List is forced to their own (a filter naming another's: PERMISSION_DENIED).
 ROLES["DeleteAvailabilityException"] = frozenset({ADMIN, MENTOR})
 ROLES["GetSession"] = ROLES["ListSessions"] = frozenset({ADMIN, SERVICE, FOUNDER, MENTOR})
-for _method in ("CompleteSession", "RecordSessionNotes", "MarkSessionNoShow"):
-    ROLES[_method] = frozenset({ADMIN, MENTOR})  # the sessions they lead
+for _method in ("CompleteSession", "RecordSessionNotes", "MarkSessionNoShow", "CompleteActionItem"):
+    ROLES[_method] = frozenset({ADMIN, MENTOR})  # the sessions they lead, and those sessions' action items
+for _method in ("GetActionItem", "ListActionItems"):
+    ROLES[_method] |= {MENTOR}
+# Rooms and session types are not secret: a mentor's pages name them. A mentor exports their own calendar.
+for _method in ("GetRoom", "ListRooms", "GetSessionType", "ListSessionTypes"):
+    ROLES[_method] |= {MENTOR}
+ROLES["ExportCalendar"] |= {Bound(MENTOR, "owner")}
 ROLES["RecordSessionFeedback"] = frozenset({ADMIN, FOUNDER})  # a program manager with a reason (use case)
 DEFAULT_ROLES = frozenset({ADMIN})

@@ -1,8 +1,9 @@
 """The console in a real browser (Debian's chromium, driven by Playwright), against the whole hub as `make run`
 starts it: a program manager signs in and finds a company by its Hangul name; a founder signs in with the code
-mailed to them, consents to an introduction and files the KPI report asked of them, and cannot open another
-company by editing the address; forms without the CSRF secret are refused; every page has a heading and a
-label for every field, and can be walked with the keyboard. Screenshots land in var/screenshots/console/."""
+mailed to them, consents to an introduction, files the KPI report asked of them, rates a completed session (a
+resent form is the same feedback), and cannot open another company by editing the address; forms without the
+CSRF secret are refused; every page has a heading and a label for every field, and can be walked with the
+keyboard. Screenshots land in var/screenshots/console/."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -205,6 +206,8 @@ def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_th
     schedule = kpb.KpiSchedule(cadence=kpb.KPI_CADENCE_MONTHLY, companies=[company])
     hub.program.CreateKpiSchedule(kpb.CreateKpiScheduleRequest(schedule=schedule), metadata=hub.admin)
     [asked] = hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(parent=company), metadata=hub.admin).requests
+    held = completed_session(hub, company, "후속 투자 유치 전략", days_ago=3)
+    later = completed_session(hub, company, "해외 투자사 네트워크 소개", days_ago=4)
 
     hub.codes_mailed_to("jimin@edumind.kr", 1)  # the invitation's; asking again voids it
     page.goto(hub.url + "/sign-in")
@@ -248,6 +251,45 @@ def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_th
     assert "3,500만 원" in page.locator("table.list").inner_text()
     shot(page, "07-founder-reported")
 
+    # The completed session, rated: 1 to 4, whether the mentor fits, a word.
+    rate = page.locator("section").filter(has=page.get_by_role("heading", name="완료된 세션 평가"))
+    form = rate.locator("form").filter(has_text="후속 투자 유치 전략")
+    form.get_by_text("3 · 도움이 됨").click()
+    form.get_by_label("멘토가 우리 회사와 잘 맞나요?").select_option(label="잘 맞음")
+    words = "밸류에이션 논리를 정리하는 데 도움이 됐습니다"
+    form.get_by_label("프로그램 매니저에게 남길 말 (선택)").fill(words)
+    sent = {field: form.locator(f"input[name={field}]").get_attribute("value") or ""
+            for field in ("csrf", "request_id", "back")}  # fmt: skip
+    accessible(page)
+    shot(page, "07b-founder-rates-a-session")
+    form.get_by_role("button", name="피드백 보내기").click()
+    assert "감사합니다. 피드백을 기록했습니다." in page.locator(".flash").inner_text()
+    assert rate.locator("form").filter(has_text="후속 투자 유치 전략").count() == 0, "rated once"
+    given = hub.consulting.GetSession(cspb.GetSessionRequest(name=held.name), metadata=hub.admin).feedback
+    assert (given.rating, given.fit, given.comment) == (3, cspb.SESSION_FIT_GOOD_FIT, words)
+    assert given.actor.startswith("founder:") and not given.reason
+    # The same form sent again (a second press, a reload): the same feedback, not a refusal.
+    resent: dict[str, str | float | bool] = {**sent, "rating": "3", "fit": "GOOD_FIT", "comment": words}
+    again = page.request.post(f"{hub.url}/{held.name}/feedback", form=resent)
+    assert again.ok and "감사합니다. 피드백을 기록했습니다." in again.text()
+    after = hub.consulting.GetSession(cspb.GetSessionRequest(name=held.name), metadata=hub.admin).feedback
+    assert after == given
+    # Another, rated on the session's own page, which then shows the feedback.
+    page.goto(f"{hub.url}/{later.name}")
+    on_page = page.locator("form[action$='/feedback']")
+    on_page.get_by_text("2 · 조금 도움이 됨").click()
+    on_page.get_by_label("멘토가 우리 회사와 잘 맞나요?").select_option(label="판단 보류")
+    accessible(page)
+    shot(page, "07c-founder-rates-on-the-session-page")
+    on_page.get_by_role("button", name="피드백 보내기").click()
+    assert "감사합니다. 피드백을 기록했습니다." in page.locator(".flash").inner_text()
+    assert page.url == f"{hub.url}/{later.name}" and page.locator("form[action$='/feedback']").count() == 0
+    shown = page.locator("section").filter(has=page.get_by_role("heading", name="창업자 피드백")).inner_text()
+    assert "평점 2 / 4" in shown and "판단 보류" in shown
+    page.goto(f"{hub.url}/{company}")
+    assert page.get_by_role("heading", name="완료된 세션 평가").count() == 0, "nothing left to rate"
+    shot(page, "07d-founder-rated")
+
     # Another company by editing the address: refused, in words.
     other = "companies/1" if company != "companies/1" else "companies/2"
     answer = page.goto(f"{hub.url}/{other}")
@@ -262,6 +304,17 @@ def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_th
     log = hub.identities.ListSignInEvents(idpb.ListSignInEventsRequest(filter="email=jimin@edumind.kr"),
                                           metadata=hub.admin).sign_in_events  # fmt: skip
     assert [e.outcome for e in log][:2] == ["SIGNED_OUT", "SIGNED_IN"]
+
+
+def completed_session(hub: Hub, company: str, agenda: str, *, days_ago: int) -> cspb.Session:
+    """A session of the company some days ago at 11:00 in Seoul with the demo's VC (최유나), held and completed."""
+    start = datetime.now(UTC).replace(hour=2, minute=0, second=0, microsecond=0) - timedelta(days=days_ago)
+    session = cspb.Session(company=company, mentor="mentors/4", session_type="sessionTypes/3", agenda=agenda)
+    session.interval.start_time.FromDatetime(start)
+    booked = hub.consulting.ScheduleSession(cspb.ScheduleSessionRequest(session=session, request_id=f"e2e-{agenda}"),
+                                            metadata=hub.admin)  # fmt: skip
+    hub.consulting.CompleteSession(cspb.CompleteSessionRequest(name=booked.name), metadata=hub.admin)
+    return booked
 
 
 def test_a_change_made_elsewhere_shows_on_an_open_page_without_a_reload(page: Page, hub: Hub) -> None:

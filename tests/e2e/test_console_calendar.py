@@ -1,12 +1,14 @@
 """The consulting calendar in a real browser, against the whole hub as `make run` starts it: a program manager
 books a session in a free slot the consulting service finds, sees it in the week, is told in Korean words that
 the same mentor is taken at that time, and completes a session with notes and an action item; a mentor invited
-over gRPC signs in with the code mailed to them, lands on their own page, writes the notes of a session they
-completed and keeps the exceptions to their week. Every page is checked for headings, labels and keyboard
-reach; screenshots land in var/screenshots/console/calendar-*.png."""
+over gRPC signs in with the code mailed to them, lands on their own page, where companies, rooms and session
+types have their names, writes the notes of a session they completed with an action item and marks it done,
+exports their own calendar (not another's) and keeps the exceptions to their week. Every page is checked for
+headings, labels and keyboard reach; screenshots land in var/screenshots/console/calendar-*.png."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -225,17 +227,47 @@ def test_a_mentor_signs_in_with_a_mailed_code_writes_notes_and_keeps_their_excep
     assert page.locator("h1").inner_text().startswith("김도현")
     upcoming = page.locator("section").filter(has=page.get_by_role("heading", name="다가오는 세션"))
     assert "의료영상 판독 모델 검증 설계" in upcoming.inner_text()  # the demo's sessions of next week
+    # Named as people say them, though a mentor may not read companies: the sessions carry their company's name.
+    seeded = upcoming.locator("li").filter(has_text="의료영상 판독 모델 검증 설계").inner_text()
+    assert "메디비전" in seeded and "1:1 기술 자문" in seeded and "501호 회의실" in seeded, seeded
+    numbered = re.findall(r"(?:기업|회의실|세션 유형) \d+", page.locator("main").inner_text())
+    assert not numbered, f"named by number: {numbered}"
     assert page.get_by_role("link", name="내 세션").count() == 1
     assert page.get_by_role("link", name="캘린더", exact=True).count() == 0
     accessible(page)
     shot(page, "calendar-10-mentor-home")
 
     entry = page.locator("ul.sessions li").filter(has_text="튜터링 모델 평가 지표")
+    assert "에듀마인드" in entry.inner_text() and "성장전략 컨설팅" not in entry.inner_text()
     entry.get_by_label("세션 노트").fill("평가 지표를 정답률에서 학습 효과 중심으로 바꾸기로 함")
+    entry.get_by_label("후속 조치 1").fill("학습 효과 지표 초안 공유")
+    entry.get_by_label("담당자").first.fill("박지민")
+    entry.get_by_label("기한").first.fill((today() + timedelta(days=10)).isoformat())
     entry.get_by_role("button", name="노트 기록").click()
     assert "세션 노트를 기록했습니다" in page.locator(".flash").inner_text()
     noted = consulting.GetSession(spb.GetSessionRequest(name=booked.name), metadata=hub.admin)
     assert noted.notes.startswith("평가 지표를") and noted.notes_time.seconds
+
+    # The action items of their sessions, each with its company, and done with a press of a button.
+    items = page.locator("section").filter(has=page.get_by_role("heading", name="진행 중인 후속 조치"))
+    item = items.locator("li").filter(has_text="학습 효과 지표 초안 공유")
+    assert "박지민" in item.inner_text() and item.get_by_role("link", name="에듀마인드").count() == 1
+    accessible(page)
+    shot(page, "calendar-10b-mentor-action-item")
+    item.get_by_role("button", name="완료 처리").click()
+    assert "후속 조치를 완료 처리했습니다" in page.locator(".flash").inner_text()
+    assert "학습 효과 지표 초안 공유" not in page.locator("main").inner_text(), "an item done is no longer open"
+    [action] = consulting.ListActionItems(spb.ListActionItemsRequest(filter=f"session={booked.name}"),
+                                          metadata=hub.admin).action_items  # fmt: skip
+    assert action.state == spb.ACTION_ITEM_STATE_DONE
+
+    # Their own calendar, for their calendar app; another mentor's is not theirs.
+    export = page.get_by_role("link", name="캘린더 앱으로 내보내기 (iCalendar)")
+    assert export.get_attribute("href") == "/mentors/1/calendar.ics"
+    calendar = page.request.get(hub.url + "/mentors/1/calendar.ics")
+    assert calendar.ok and calendar.headers["content-type"].startswith("text/calendar")
+    assert "튜터링 모델 평가 지표" in calendar.text() and "에듀마인드" in calendar.text()
+    assert page.request.get(hub.url + "/mentors/2/calendar.ics").status == 403
 
     away = today() + timedelta(days=30)
     exceptions = page.locator("form[action='/mentors/1/exceptions']")
@@ -254,8 +286,10 @@ def test_a_mentor_signs_in_with_a_mailed_code_writes_notes_and_keeps_their_excep
     accessible(page)
     shot(page, "calendar-11-mentor-notes-and-exception")
 
-    # Their own session's page: they may complete it, but cancelling is the program managers'.
-    upcoming.get_by_role("link").first.click()
+    # Their own session's page, named: they may complete it, but cancelling is the program managers'.
+    upcoming.locator("li").filter(has_text="의료영상 판독 모델 검증 설계").get_by_role("link").first.click()
+    assert page.locator("h1").inner_text() == "메디비전 · 1:1 기술 자문"
+    assert "501호 회의실" in page.locator(".facts").inner_text()
     assert page.locator("form[action$='/complete']").count() == 1
     assert page.locator("form[action$='/cancel']").count() == 0
     accessible(page)

@@ -41,6 +41,7 @@ from tests.conftest import (
     start_investors,
 )
 from tests.integration.consulting_world import (
+    earlier_today,
     future_monday,
     interval,
     know_company,
@@ -52,6 +53,7 @@ from tests.integration.consulting_world import (
     week,
 )
 from tests.integration.test_investors_api import add_company, create_firm, won
+from tests.integration.test_mentors_self_service import signed
 from tests.integration.test_partner_api import bearer, issue_key, walk
 from tests.integration.test_program_api import CRITERIA, OFFICE, bad_fields, company, day, refused, space, stub
 
@@ -413,6 +415,23 @@ async def _schedule_session(s: Any, n: int) -> Prepared:
         lambda r, q: r.consulting.ScheduleSession(q, metadata=ADMIN, timeout=60),
         request,
         changed(request, lambda q: setattr(q.session, "agenda", "투자 유치 전략")),
+    )
+
+
+@case("consulting.RecordSessionFeedback")
+async def _record_feedback(s: Any, n: int) -> Prepared:
+    mentor, kind = await make_mentor(s), await make_type(s)
+    firm = await know_company(s, 30 + n)
+    held = await s.consulting.ScheduleSession(schedule_request(firm, mentor, kind, earlier_today()), metadata=ADMIN)
+    await s.consulting.CompleteSession(spb.CompleteSessionRequest(name=held.name), metadata=ADMIN)
+    founder = signed("founder", firm)  # the founder themself, as the console sends it
+    request = spb.RecordSessionFeedbackRequest(
+        name=held.name, rating=3, fit=spb.SESSION_FIT_GOOD_FIT, comment="도움이 됐습니다", request_id=f"feedback-{n}"
+    )
+    return Prepared(
+        lambda r, q: r.consulting.RecordSessionFeedback(q, metadata=founder, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q, "rating", 4)),
     )
 
 

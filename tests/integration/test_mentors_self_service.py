@@ -25,6 +25,7 @@ from tests.integration.consulting_world import (
     interval,
     know_company,
     make_mentor,
+    make_room,
     make_type,
     schedule_request,
     week,
@@ -161,6 +162,109 @@ async def test_a_mentor_keeps_their_own_calendar_and_nothing_of_another_mentor(c
         assert (await failure(call))[0] == DENIED
 
 
+def due(year: int, month: int, day: int, description: str) -> pb.NewActionItem:
+    item = pb.NewActionItem(description=description, owner="김서연")
+    item.due_date.year, item.due_date.month, item.due_date.day = year, month, day
+    return item
+
+
+async def test_a_mentor_reads_rooms_and_types_works_their_own_action_items_and_exports_their_calendar(
+    consulting: RunningConsulting,
+) -> None:
+    w = await World(consulting).build()
+    api, db = w.api, consulting.runtime.db
+    room = await make_room(consulting)
+    # Rooms and session types are not secret: a mentor's pages name them.
+    assert [r.name for r in (await api.ListRooms(pb.ListRoomsRequest(), metadata=MENTOR_A)).rooms] == [room.name]
+    assert (await api.GetRoom(pb.GetRoomRequest(name=room.name), metadata=MENTOR_B)).display_name == "501호 회의실"
+    listed_types = await api.ListSessionTypes(pb.ListSessionTypesRequest(), metadata=MENTOR_A)
+    assert [t.display_name for t in listed_types.session_types] == ["1:1 기술 자문"]
+    assert (await api.GetSessionType(pb.GetSessionTypeRequest(name=w.kind.name), metadata=MENTOR_B)).name == w.kind.name
+
+    # Each mentor's completed session left action items; a mentor sees and completes only their own.
+    a1, b1 = await w.book("companies/1", w.a), await w.book("companies/2", w.b)
+    done_a = await api.CompleteSession(
+        pb.CompleteSessionRequest(name=a1.name, action_items=[due(2030, 1, 15, "IR 자료 보완")]), metadata=MENTOR_A
+    )
+    done_b = await api.CompleteSession(
+        pb.CompleteSessionRequest(name=b1.name, action_items=[due(2030, 2, 1, "특허 출원 검토")]), metadata=MENTOR_B
+    )
+    [mine], [theirs] = done_a.action_items, done_b.action_items
+    for terms in ("", "state=OPEN", "company=companies/1", f"mentor={w.a.name}", f"session={a1.name}"):
+        found = await api.ListActionItems(pb.ListActionItemsRequest(filter=terms), metadata=MENTOR_A)
+        assert [i.name for i in found.action_items] == [mine.name], terms
+    for terms in (f"session={b1.name}", "company=companies/2"):  # another's session: none of theirs there
+        assert not (await api.ListActionItems(pb.ListActionItemsRequest(filter=terms), metadata=MENTOR_A)).action_items
+    naming_b = pb.ListActionItemsRequest(filter=f"mentor={w.b.name}")
+    assert (await failure(api.ListActionItems(naming_b, metadata=MENTOR_A)))[0] == DENIED
+    assert (await api.GetActionItem(pb.GetActionItemRequest(name=mine.name), metadata=MENTOR_A)).description == (
+        "IR 자료 보완"
+    )
+    code, message = await failure(api.GetActionItem(pb.GetActionItemRequest(name=theirs.name), metadata=MENTOR_A))
+    assert (code, message) == (NOT_FOUND, f"{theirs.name} not found")
+    before = await row_counts(db)
+    complete_theirs = pb.CompleteActionItemRequest(name=theirs.name)
+    assert (await failure(api.CompleteActionItem(complete_theirs, metadata=MENTOR_A)))[0] == NOT_FOUND
+    assert await row_counts(db) == before
+    assert (await api.GetActionItem(pb.GetActionItemRequest(name=theirs.name), metadata=ADMIN)).etag == theirs.etag
+    completed = await api.CompleteActionItem(pb.CompleteActionItemRequest(name=mine.name, etag=mine.etag),
+                                             metadata=MENTOR_A)  # fmt: skip
+    assert completed.state == pb.ACTION_ITEM_STATE_DONE and completed.HasField("complete_time")
+    # A founder lists no action items (policy); the matrix in test_authorization.py covers every role.
+    assert (await failure(api.ListActionItems(pb.ListActionItemsRequest(), metadata=FOUNDER_A)))[0] == DENIED
+
+    # Their own calendar, named by company; another mentor's or a company's is not theirs to export.
+    exported = await api.ExportCalendar(pb.ExportCalendarRequest(owner=w.a.name), metadata=MENTOR_A)
+    text = exported.data.decode()
+    assert exported.content_type.startswith("text/calendar") and "메디비전" in text and "누리로보틱스" not in text
+    for owner in (w.b.name, "companies/1"):
+        assert (await failure(api.ExportCalendar(pb.ExportCalendarRequest(owner=owner), metadata=MENTOR_A)))[0] == (
+            DENIED
+        )
+
+
+async def test_sessions_name_their_company_for_whoever_reads_them_in_one_query_a_page(
+    consulting: RunningConsulting,
+) -> None:
+    w = await World(consulting).build()
+    api = w.api
+    await know_company(consulting, 3, "스마트팩토리랩")
+    booked = await w.book("companies/1", w.a)  # a write's answer names it too
+    assert booked.company_display_name == "메디비전"
+    for company in ("companies/2", "companies/3", "companies/2"):
+        await w.book(company, w.a)
+    names = {"companies/1": "메디비전", "companies/2": "누리로보틱스", "companies/3": "스마트팩토리랩"}
+    for who in (ADMIN, MENTOR_A):
+        listed = (await api.ListSessions(pb.ListSessionsRequest(), metadata=who)).sessions
+        assert len(listed) == 4 and all(s.company_display_name == names[s.company] for s in listed)
+    mine = await api.ListSessions(pb.ListSessionsRequest(), metadata=FOUNDER_A)
+    assert [s.company_display_name for s in mine.sessions] == ["메디비전"]
+    got = await api.GetSession(pb.GetSessionRequest(name=booked.name), metadata=MENTOR_A)
+    assert got.company_display_name == "메디비전"
+    done = await api.CompleteSession(pb.CompleteSessionRequest(name=booked.name), metadata=MENTOR_A)
+    assert done.session.company_display_name == "메디비전"
+
+    # The directory learns a new name (a newer event): the sessions say it from then on.
+    await know_company(consulting, 1, "메디비전헬스", version=2)
+    assert (await api.GetSession(pb.GetSessionRequest(name=booked.name), metadata=ADMIN)).company_display_name == (
+        "메디비전헬스"
+    )
+
+    # One query of the directory for a page of sessions, however many companies it names.
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    engine = consulting.runtime.db.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        await api.ListSessions(pb.ListSessionsRequest(), metadata=ADMIN)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert sum("company_directory" in s for s in statements) == 1, statements
+
+
 async def test_founders_see_their_company_sessions_and_rate_each_completed_one_once(
     consulting: RunningConsulting,
 ) -> None:
@@ -207,8 +311,15 @@ async def test_founders_see_their_company_sessions_and_rate_each_completed_one_o
         assert got[0] == code and said in got[1], (request, got)
     assert await row_counts(consulting.runtime.db) == before
 
-    # The founder rates it, once; a program manager records another on the founder's behalf, with the reason.
-    given = await api.RecordSessionFeedback(feedback(rated.name, comment="기대와 달랐습니다"), metadata=FOUNDER_A)
+    # The founder rates it, once; a retry with the request_id gets the first answer (the console's form carries
+    # one); a program manager records another on the founder's behalf, with the reason.
+    first = feedback(rated.name, comment="기대와 달랐습니다", request_id="feedback-rated", etag=rated.etag)
+    given = await api.RecordSessionFeedback(first, metadata=FOUNDER_A)
+    assert await api.RecordSessionFeedback(first, metadata=FOUNDER_A) == given
+    reused = feedback(rated.name, rating=4, request_id="feedback-rated")
+    code, message = await failure(api.RecordSessionFeedback(reused, metadata=FOUNDER_A))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in message
+    assert given.company_display_name == "메디비전"
     fb = given.feedback
     assert (fb.rating, fb.fit, fb.comment, fb.reason, fb.on_time) == (
         1,
@@ -277,6 +388,8 @@ async def test_a_deactivated_mentor_cannot_be_booked_nor_act_until_reactivated(c
     for call in (
         api.ListSessions(pb.ListSessionsRequest(), metadata=MENTOR_A),
         api.CompleteSession(pb.CompleteSessionRequest(name=held.name), metadata=MENTOR_A),
+        api.ListActionItems(pb.ListActionItemsRequest(), metadata=MENTOR_A),
+        api.ExportCalendar(pb.ExportCalendarRequest(owner=w.a.name), metadata=MENTOR_A),
     ):
         assert (await failure(call))[0] == DENIED
     active = await api.ListMentors(pb.ListMentorsRequest(filter="state=ACTIVE"), metadata=ADMIN)

@@ -87,7 +87,7 @@ async def week_page(request: Request) -> Response:
         sessions = await every_session(page.hub, terms)
     except Refusal as refusal:
         return refused(page, refusal)
-    names = await directory(page, [s.company for s in sessions])
+    names = await directory(page, sessions)
     return page.render(
         "calendar.html", week=week, rows=week_rows(week, sessions, names, mentor), mentor=mentor,
         mentors=sorted(names.mentors.values(), key=lambda m: m.korean_name), today=datetime.now(zone).date(),

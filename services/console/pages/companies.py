@@ -1,6 +1,6 @@
 """Companies: the program managers' list (Hangul search, filters by status and sector) and one company's page,
 which is also a founder's home: everything that happened to it on one timeline, its KPI reports drawn, and, for
-its founder, the introductions to answer and the KPI requests to report on."""
+its founder, the introductions to answer, the KPI requests to report on and the completed sessions to rate."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from services.console.backend import Refusal, Signed
 from services.console.charts import Series, line_chart
 from services.console.labels import short_names
 from services.console.pages.home import _all, _ok
+from services.console.pages.sessions import to_rate
 from services.console.web import Page, refused
 
 STATUSES = short_names(cpb.CompanyStatus)
@@ -71,13 +72,15 @@ async def company_page(request: Request) -> Response:
         return refused(page, refusal)
     answers = await _all(company_calls(hub, name, admin))
     reports = sorted(_ok(answers, "reports", "reports"), key=lambda r: period_end(r.period))
+    sessions = _ok(answers, "sessions", "sessions")
+    rate = to_rate(sessions) if page.account.role == "founder" else []
     return page.render(
         "company.html", live=company.name, company=company, admin=admin,
         people=_ok(answers, "people", "people"), reports=reports,
         requests=[r for r in _ok(answers, "requests", "requests") if r.state == kpb.KPI_REQUEST_STATE_OPEN],
         introductions=_ok(answers, "introductions", "introductions"),
         grants=_ok(answers, "grants", "sharing_grants"),
-        sessions=_ok(answers, "sessions", "sessions"),
+        sessions=sessions, rate=rate, request_ids={s.name: str(uuid.uuid4()) for s in rate},
         timeline=_timeline(page, company, answers),
         revenue_chart=_revenue_chart(page, reports), headcount_chart=_headcount_chart(page, reports),
         missing=sorted(k for k, v in answers.items() if isinstance(v, Refusal)),

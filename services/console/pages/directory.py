@@ -1,7 +1,8 @@
 """What people call the things a calendar page names: mentors, session types, rooms and companies by their
 names rather than their numbers. Each list is asked once, all at once; one the signed-in person may not read (a
-mentor may not list rooms, nor read companies) is simply missing, and the page names the thing by its kind and
-number instead (기업 3)."""
+mentor may not list mentors) is simply missing, and the page names the thing by its kind and number instead
+(멘토 3). Companies are named by the sessions themselves (`company_display_name`, from the consulting service's
+company directory), which whoever may read a session may read, a mentor included."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as spb
 
 from services.console.backend import Refusal, Signed
@@ -55,26 +55,36 @@ def words(page: Page) -> dict[str, str]:
     }  # fmt: skip
 
 
-async def directory(page: Page, companies: Iterable[str] = ()) -> Directory:
-    """Every mentor, session type and room, and the companies named."""
+def company_names(sessions: Iterable[Any]) -> dict[str, str]:
+    """companies/1 -> 메디비전, as the sessions name their companies."""
+    return {s.company: s.company_display_name for s in sessions if s.company_display_name}
+
+
+async def directory(page: Page, sessions: Iterable[Any] = ()) -> Directory:
+    """Every mentor, session type and room, and the companies the sessions name."""
     hub = page.hub
     asked = {
         "mentors": hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE)),
         "types": hub.consulting.ListSessionTypes(spb.ListSessionTypesRequest(page_size=LIST_SIZE)),
         "rooms": hub.consulting.ListRooms(spb.ListRoomsRequest(page_size=LIST_SIZE)),
-    } | {f"company:{ref}": hub.companies.GetCompany(cpb.GetCompanyRequest(name=ref)) for ref in set(companies) if ref}
+    }
     answers = await _all(asked)
     return Directory(
         mentors={m.name: m for m in _ok(answers, "mentors", "mentors")},
         types={t.name: t for t in _ok(answers, "types", "session_types")},
         rooms={r.name: r for r in _ok(answers, "rooms", "rooms")},
-        companies={
-            key.removeprefix("company:"): value.korean_name
-            for key, value in answers.items()
-            if key.startswith("company:") and not isinstance(value, Refusal)
-        },
+        companies=company_names(sessions),
         words=words(page),
     )
+
+
+async def name_companies_of(page: Page, names: Directory, items: Iterable[Any]) -> None:
+    """Adds the companies of action items that the page's sessions did not name (an item of an older session),
+    from their sessions, each asked once."""
+    wanted = {a.session for a in items if a.session and a.company not in names.companies}
+    asked = {ref: page.hub.consulting.GetSession(spb.GetSessionRequest(name=ref)) for ref in wanted}
+    found = [v for v in (await _all(asked)).values() if not isinstance(v, Refusal)]
+    names.companies |= company_names(found)
 
 
 async def every_session(hub: Signed, terms: list[str], pages: int = 10) -> list[Any]:

@@ -1,6 +1,7 @@
 """Mentors. The program managers' list, and one mentor's page, which is also a mentor's home: their week, their
-sessions to come and of the last 30 days (the notes of a completed one written there), their open action items,
-and the exceptions to their week (a vacation, extra hours). Each part is asked of the consulting service as the
+sessions to come and of the last 30 days (the notes of a completed one written there), the open action items of
+their sessions (each with its company and a button to mark it done), the exceptions to their week (a vacation,
+extra hours), and their calendar as an iCalendar file. Each part is asked of the consulting service as the
 signed-in person; a part their token may not read is left out, and the service refuses what they may not do."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import Response
 from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.pages.calendar import program_manager, zone_of
-from services.console.pages.directory import LIST_SIZE, directory
+from services.console.pages.directory import LIST_SIZE, directory, name_companies_of
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import ACTION_ROWS
 from services.console.web import Page, refused
@@ -67,12 +68,13 @@ async def mentor_page(request: Request) -> Response:
     }
     answers = await _all(asked)
     upcoming, recent = _ok(answers, "upcoming", "sessions"), _ok(answers, "recent", "sessions")[::-1]
-    names = await directory(page, [s.company for s in upcoming + recent])
-    exceptions, items = answers["exceptions"], answers["items"]
+    names = await directory(page, upcoming + recent)
+    exceptions = answers["exceptions"]
+    items = None if isinstance(answers["items"], Refusal) else list(answers["items"].action_items)
+    await name_companies_of(page, names, items or [])
     return page.render(
         "mentor.html", mentor=mentor, upcoming=upcoming, recent=recent, names=names,
-        exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions,
-        items=None if isinstance(items, Refusal) else items.action_items,
+        exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions, items=items,
         missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
         admin=page.account.role == "admin", kinds=EXCEPTION_KINDS, action_rows=range(1, ACTION_ROWS + 1),
         request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),

@@ -1,26 +1,34 @@
 """One consulting session: what it is and what became of it, and what may be done with it now: complete it with
 notes and action items, mark a no-show, cancel it with a reason, write the notes of a completed one later,
-complete its action items. Who may do which is the consulting service's to say: a mentor acts on the sessions
-they lead, a program manager on any; a refusal comes back as words on this page."""
+complete its action items, and (its founder) rate a completed one. Who may do which is the consulting service's
+to say: a mentor acts on the sessions they lead, a program manager on any, a founder rates their company's; a
+refusal comes back as words on the page the form was on."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
-from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as spb
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.console.backend import Refusal
+from services.console.labels import short_names
 from services.console.pages.calendar import zone_of
-from services.console.pages.directory import Directory, words
+from services.console.pages.directory import Directory, company_names, words
 from services.console.pages.home import _all
 from services.console.web import Page, refused
 from services.console.weeks import date_pb, day_of, local_day
 
 ACTION_ROWS = 3  # action item rows a completion form offers
+FITS = short_names(spb.SessionFit)
+
+
+def to_rate(sessions: list[Any]) -> list[Any]:
+    """The completed sessions that have no feedback yet (a founder rates each once)."""
+    return [s for s in sessions if s.state == spb.SESSION_STATE_COMPLETED and not s.feedback.create_time.seconds]
 
 
 async def session_page(request: Request) -> Response:
@@ -36,7 +44,6 @@ async def session_page(request: Request) -> Response:
     asked = {
         "mentor": hub.consulting.GetMentor(spb.GetMentorRequest(name=session.mentor)),
         "kind": hub.consulting.GetSessionType(spb.GetSessionTypeRequest(name=session.session_type)),
-        "company": hub.companies.GetCompany(cpb.GetCompanyRequest(name=session.company)),
         "items": hub.consulting.ListActionItems(spb.ListActionItemsRequest(filter=f"session={name}", page_size=100)),
     }
     if session.room:
@@ -46,15 +53,15 @@ async def session_page(request: Request) -> Response:
         mentors={session.mentor: answers["mentor"]} if "mentor" in answers else {},
         types={session.session_type: answers["kind"]} if "kind" in answers else {},
         rooms={session.room: answers["room"]} if "room" in answers else {},
-        companies={session.company: answers["company"].korean_name} if "company" in answers else {},
-        words=words(page),
-    )
+        companies=company_names([session]), words=words(page),
+    )  # fmt: skip
     role = page.account.role
     return page.render(
         "session.html", s=session, names=names,
         items=list(answers["items"].action_items) if "items" in answers else None,
         week=local_day(session.interval.start_time, zone_of(page)).isoformat(), action_rows=range(1, ACTION_ROWS + 1),
-        leads=role in ("admin", "mentor"), admin=role == "admin",
+        leads=role in ("admin", "mentor"), admin=role == "admin", rate=role == "founder" and bool(to_rate([session])),
+        request_id=str(uuid.uuid4()),
     )  # fmt: skip
 
 
@@ -136,3 +143,20 @@ async def complete_action_item(request: Request) -> Response:
     except Refusal as refusal:
         return refused(page, refusal, back=back)
     return page.back(back, "ok", page._("The action item is done."))
+
+
+async def record_feedback(request: Request) -> Response:
+    """The founder's feedback on a completed session of their company: 1 to 4, whether the mentor fits them, a
+    word. The form's request_id makes a second press of the button (or a resent form) the same feedback; it sends
+    no etag, since notes written meanwhile change nothing the founder rates (the service takes one feedback)."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    rating, fit = str(form.get("rating", "")), str(form.get("fit", ""))
+    asked = spb.RecordSessionFeedbackRequest(
+        name=_here(request)[1:], rating=int(rating) if rating.isdigit() and len(rating) < 3 else 0,
+        fit=spb.SessionFit.Value(f"SESSION_FIT_{fit}") if fit in FITS else spb.SESSION_FIT_UNSPECIFIED,
+        comment=str(form.get("comment", "")), request_id=str(form.get("request_id", "")) or str(uuid.uuid4()),
+    )  # fmt: skip
+    said = page._("Thank you: your feedback is recorded.")
+    return await _act(page, page.hub.consulting.RecordSessionFeedback(asked), said)

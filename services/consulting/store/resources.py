@@ -143,6 +143,9 @@ async def get_company(conn: AsyncConnection, company: str) -> DirectoryCompany |
 
 
 async def company_names(conn: AsyncConnection, names: list[str]) -> dict[str, str]:
+    """The Korean names of the companies named (companies/N), those the directory knows: one query."""
+    if not names:
+        return {}
     c = company_directory.c
     rows = await conn.execute(sa.select(c.company, c.korean_name).where(c.company.in_(names)))
     return {r.company: r.korean_name for r in rows}

@@ -48,8 +48,12 @@ async def active_self(conn: AsyncConnection) -> int | None:
     return mentor_id
 
 
-def own_sessions(terms: domain.SessionFilter) -> domain.SessionFilter:
-    """A founder's or a mentor's list of sessions is of their company's or their own, whatever the filter asks."""
+Terms = TypeVar("Terms", domain.SessionFilter, domain.ActionItemFilter)
+
+
+def own_only(terms: Terms) -> Terms:
+    """A founder's or a mentor's list (of sessions, of action items) is of their company's or their own, whatever
+    the filter asks; a filter naming another's is PERMISSION_DENIED."""
     for role, term in ((FOUNDER, "company"), (MENTOR, "mentor")):
         own = bound_to(role)
         if own is None:
@@ -72,6 +76,15 @@ async def load_session(conn: AsyncConnection, ref: domain.Ref) -> domain.Session
     ):
         raise errors.NotFound("Session", ref.name)
     return session
+
+
+async def load_action_item(conn: AsyncConnection, ref: domain.Ref) -> domain.ActionItem:
+    """The action item the caller named, or NOT_FOUND, also when a mentor names one of a session they do not lead."""
+    mentor_id = await active_self(conn)
+    item = await store.get_action_item(conn, ref.id)
+    if item is None or (mentor_id is not None and item.mentor_id != mentor_id):
+        raise errors.NotFound("ActionItem", ref.name)
+    return item
 
 
 async def session_context(conn: AsyncConnection, session: domain.Session) -> tuple[domain.Mentor, domain.SessionType]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from hub.events.v1 import consulting_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,15 +21,23 @@ from services.consulting.usecases.booking import (
     Pending,
     active_self,
     load,
+    load_action_item,
     load_session,
-    own_sessions,
+    own_only,
     reserve,
     session_context,
 )
 
-# A session, its history of changes and the founder's feedback (None until given).
-Held = tuple[domain.Session, list[domain.SessionChange], domain.Feedback | None]
 MAX_EXPORT = 2000
+
+
+class Held(NamedTuple):
+    """A session as an answer shows it (convert.session_pb(*held))."""
+
+    session: domain.Session
+    history: list[domain.SessionChange]
+    feedback: domain.Feedback | None  # the founder's, None until given
+    company_name: str  # the company's Korean name in the directory, "" until it has heard of the company
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class NewSession:
     agenda: str
 
 
-async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -> domain.Session:
+async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -> Held:
     """Books the mentor (with the type's buffers), the company and the room; run inside booking()."""
     conn = uow.conn
     company = await store.get_company(conn, new.company.name)
@@ -65,13 +74,18 @@ async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -
     await reserve(uow, pending, session.name, session.holds())
     await uow.emit(f"{SUBJECT}.session.scheduled", session.name, session.version,
                    ev.SessionScheduled(session=convert.session_snapshot(session, mentor, kind)))  # fmt: skip
-    return session
+    return Held(session, [], None, company.korean_name)
 
 
 async def _with_history(conn: AsyncConnection, found: list[domain.Session]) -> list[Held]:
+    """What the answers show of sessions besides their rows, in one query each for a whole page, none per row."""
     ids = [s.id for s in found]
     history, feedback = await store.changes_of(conn, ids), await store.feedback_of(conn, ids)
-    return [(s, history.get(s.id, []), feedback.get(s.id)) for s in found]
+    names = await store.company_names(conn, list({convert.name_of("companies", s.company_id) for s in found}))
+    return [
+        Held(s, history.get(s.id, []), feedback.get(s.id), names.get(convert.name_of("companies", s.company_id), ""))
+        for s in found
+    ]
 
 
 async def get_session(db: Database, ref: domain.Ref) -> Held:
@@ -83,7 +97,7 @@ async def list_sessions(
     db: Database, terms: domain.SessionFilter, *, after: list[object] | None, limit: int
 ) -> list[Held]:
     """A page of sessions; a founder's are their company's, a mentor's their own, whatever the filter says."""
-    terms = own_sessions(terms)
+    terms = own_only(terms)
     async with db.read() as conn:
         await active_self(conn)
         return await _with_history(conn, await store.list_sessions(conn, terms, after=after, limit=limit))
@@ -237,18 +251,22 @@ async def record_feedback(uow: UnitOfWork, ref: domain.Ref, etag: str, answer: F
 
 async def get_action_item(db: Database, ref: domain.Ref) -> domain.ActionItem:
     async with db.read() as conn:
-        return await load(conn, store.get_action_item, ref, "ActionItem")
+        return await load_action_item(conn, ref)
 
 
 async def list_action_items(
     db: Database, terms: domain.ActionItemFilter, *, on: date, after: int | None, limit: int
 ) -> list[domain.ActionItem]:
+    """A page of action items; a mentor's are those of the sessions they lead, whatever the filter says."""
+    terms = own_only(terms)
     async with db.read() as conn:
+        await active_self(conn)
         return await store.list_action_items(conn, terms, on=on, after=after, limit=limit)
 
 
 async def complete_action_item(uow: UnitOfWork, ref: domain.Ref, etag: str) -> domain.ActionItem:
-    item = await load(uow.conn, store.get_action_item, ref, "ActionItem")
+    """Done; a mentor completes those of the sessions they lead."""
+    item = await load_action_item(uow.conn, ref)
     check_etag(etag, item.etag)
     done = item.complete(now())
     await store.save_action_item(uow.conn, done, expected_version=item.version)
@@ -277,10 +295,12 @@ async def sweep_overdue(uow: UnitOfWork, on: date) -> int:
 
 
 async def export_calendar(db: Database, owner: domain.Ref, start: datetime | None, end: datetime | None) -> bytes:
-    """A mentor's or a company's sessions from start (default: 30 days ago) to end, as an iCalendar file."""
+    """A mentor's or a company's sessions from start (default: 30 days ago) to end, as an iCalendar file. A mentor
+    exports their own (policy: the owner is their scope)."""
     mentor_owned = owner.name.startswith("mentors/")
     start = start or now() - timedelta(days=30)
     async with db.read() as conn:
+        await active_self(conn)
         if mentor_owned:
             title = f"{(await load(conn, store.get_mentor, owner, 'Mentor')).korean_name} 자문 일정"
         else:
