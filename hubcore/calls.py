@@ -19,6 +19,7 @@ from grpc_status import rpc_status
 from opentelemetry.trace import SpanKind, StatusCode
 
 from hubcore import errors, tokens, tracing
+from hubcore.db import caller_scope
 from hubcore.metrics import Metrics
 from hubcore.requests import Rules, current_page_keys, page_token_keys, validate
 from hubcore.settings import Settings, token_hash
@@ -278,6 +279,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                         who = await self._authenticate(metadata)
                         admitted(who, policy, request)  # an undecodable request names nothing a binding admits
                     current_caller.set(who)
+                    caller_scope.set(who.scope)  # a request id is a retry of this party's request alone
                     if self.limiter and (wait := self.limiter.take(who.id)):
                         limited = True
                         raise errors.ResourceExhausted(

@@ -10,6 +10,7 @@ handler only arbitrates between processes.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import os
 import time
@@ -124,6 +125,17 @@ dead_letters = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# The scope of the caller whose request is being served (a founder's companies/7, a partner's firms/3; "" for
+# program managers and services), set by the call door: a request id names a retry of that caller's request only,
+# so another party who learnt the id gets nothing of the first answer.
+caller_scope: contextvars.ContextVar[str] = contextvars.ContextVar("caller_scope", default="")
+
+
+def _scoped(method: str) -> str:
+    scope = caller_scope.get()
+    return f"{method}@{scope}" if scope else method
+
 
 idempotency_keys = sa.Table(
     "idempotency_keys",
@@ -367,6 +379,7 @@ class Database:
         if not request_id:
             return await work()
         fingerprint = request_fingerprint(request)
+        method = _scoped(method)
         key = (method, request_id)
         # Duplicates in this process wait for the first (a client retrying in a loop, or ten at once); the
         # others (another replica) are settled after the fact, below.
@@ -435,7 +448,7 @@ async def remember(uow: UnitOfWork, method: str, request_id: str, request: Messa
     if request_id:
         await uow.conn.execute(
             idempotency_keys.insert().values(
-                method=method,
+                method=_scoped(method),
                 request_id=request_id,
                 request_hash=request_fingerprint(request),
                 response=response.SerializeToString(),

@@ -316,6 +316,9 @@ async def test_founders_see_their_company_sessions_and_rate_each_completed_one_o
     first = feedback(rated.name, comment="기대와 달랐습니다", request_id="feedback-rated", etag=rated.etag)
     given = await api.RecordSessionFeedback(first, metadata=FOUNDER_A)
     assert await api.RecordSessionFeedback(first, metadata=FOUNDER_A) == given
+    # The same request and request_id from another founder is not a retry of theirs: no first answer for them.
+    stolen = await failure(api.RecordSessionFeedback(first, metadata=FOUNDER_B))
+    assert stolen[0] == NOT_FOUND and "기대와 달랐습니다" not in stolen[1]
     reused = feedback(rated.name, rating=4, request_id="feedback-rated")
     code, message = await failure(api.RecordSessionFeedback(reused, metadata=FOUNDER_A))
     assert code == grpc.StatusCode.INVALID_ARGUMENT and "request_id" in message
