@@ -15,7 +15,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
@@ -272,7 +272,7 @@ def _enum_short(message: Message, name: str) -> str:
 class Step:
     """What importing one row does: its action, the write (None: nothing to write), a company's founder to
     create after it (their company filled in from the write's answer), the fields an update changes as
-    (field, now, then) text, and why a rejected row is (reason)."""
+    (field, now, then) text (a create's as (field, "", value)), and why a rejected row is (reason)."""
 
     line: int
     key: str
@@ -297,6 +297,11 @@ def founder_request(person: cpb.Person, company: str) -> cpb.CreatePersonRequest
 
 def _changes(wanted: Message, current: Message, fields: list[str]) -> list[tuple[str, str, str]]:
     return [(f, shown(current, f), shown(wanted, f)) for f in fields]
+
+
+def _values(made: Message, fields: list[str]) -> list[tuple[str, str, str]]:
+    """What a create sets, as (field, "", value) for the fields it fills."""
+    return [(f, "", value) for f in fields if (value := shown(made, f))]
 
 
 def plan_companies(
@@ -340,7 +345,7 @@ def plan_companies(
             request = checked(cpb.CreateCompanyRequest(company=wanted, request_id=once))
             person = founder(row, "")
             note = f"+ founder {person.korean_name} {person.email}".strip() if person else ""
-            return Step(line, wanted.korean_name, CREATE, note, request, person)
+            return Step(line, wanted.korean_name, CREATE, note, request, person, _values(wanted, COMPANY_FIELDS))
         changed = [f for f in COMPANY_FIELDS if f in row and row[f] != "" and getattr(wanted, f) != getattr(current, f)]
         wanted.name, wanted.etag = current.name, current.etag
         update = cpb.UpdateCompanyRequest(company=wanted, update_mask=FieldMask(paths=changed))
@@ -386,7 +391,9 @@ def plan_people(
         label = wanted.email or wanted.korean_name
         if current is None:
             request = checked(cpb.CreatePersonRequest(person=wanted, request_id=import_request_id("person", natural)))
-            return Step(line, label, CREATE, request=request)
+            values = [("company", "", row["company"])] if company else []
+            values += _values(wanted, ["english_name", "role", "title", "email", "phone"])
+            return Step(line, label, CREATE, request=request, changes=values)
         changed = [f for f in PERSON_FIELDS if row.get(f) and getattr(wanted, f) != getattr(current, f)]
         if not changed:
             return Step(line, label, UNCHANGED)
@@ -397,7 +404,10 @@ def plan_people(
     return _planned(rows, plan, lambda row: row.get("email", "").lower() or row.get("korean_name", ""))
 
 
-def _planned(rows: list[dict[str, str]], plan: Any, label: Any) -> list[Step]:
+def _planned(
+    rows: list[dict[str, str]], plan: Callable[[int, dict[str, str]], Step], label: Callable[[dict[str, str]], str]
+) -> list[Step]:
+    """Each row's step; a row the plan refused (Rejected) is a rejected step, named by label(row)."""
     steps = []
     for line, row in enumerate(rows, start=2):  # line 1 is the header
         try:

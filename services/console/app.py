@@ -35,6 +35,7 @@ from services.console.pages import (
     selection,
     sessions,
     spaces,
+    transfer,
 )
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
@@ -79,6 +80,11 @@ ROUTES = [
         methods=["POST"],
     ),
     Route("/companies/{company:int}/kpi", form(companies.report_kpi), methods=["POST"]),
+    Route("/import", transfer.import_page),
+    Route("/import", form(transfer.preview), methods=["POST"]),
+    Route("/import/apply", form(transfer.apply), methods=["POST"]),
+    Route("/export", transfer.export_page),
+    Route("/export/{kind}.csv", transfer.export_csv),
     Route("/follow-ups", followups.follow_ups),
     Route("/follow-ups/deliveries/{delivery:int}", form(followups.act_on_delivery), methods=["POST"]),
     Route("/programs", programs.program_list),
