@@ -37,6 +37,7 @@ from services.console.pages import (
     sessions,
     sharing,
     spaces,
+    transfer,
 )
 from services.console.session import Sealer
 from services.console.web import Page, form, session_middleware
@@ -86,6 +87,11 @@ ROUTES = [
     Route("/companies/{company:int}/sharing", form(sharing.grant), methods=["POST"]),
     Route("/companies/{company:int}/sharing/{firm:int}", form(sharing.change), methods=["POST"]),
     Route("/companies/{company:int}/sharing/{firm:int}/revoke", form(sharing.revoke), methods=["POST"]),
+    Route("/import", transfer.import_page),
+    Route("/import", form(transfer.preview), methods=["POST"]),
+    Route("/import/apply", form(transfer.apply), methods=["POST"]),
+    Route("/export", transfer.export_page),
+    Route("/export/{kind}.csv", transfer.export_csv),
     Route("/follow-ups", followups.follow_ups),
     Route("/follow-ups/deliveries/{delivery:int}", form(followups.act_on_delivery), methods=["POST"]),
     Route("/programs", programs.program_list),

@@ -1,8 +1,9 @@
 """Companies and people: values, rules and the status lifecycle. Pure Python: no database, no network.
 
-Each field's rules are declared once, here (COMPANY_FIELDS, PERSON_FIELDS): the request interceptor applies
-them to the request (registry/policy.py), check_company and check_person to the entity, with what only the
-domain knows on top (the sectors and roles, today, a tag that case folding lengthened, a person's company)."""
+Each field's rules are declared once, in hubcore.directory (COMPANY_FIELDS, PERSON_FIELDS), where an import's
+preview finds them too: the request interceptor applies them to the request (registry/policy.py), check_company
+and check_person to the entity, with what only the domain knows on top (the sectors and roles, today, a tag that
+case folding lengthened, a person's company)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from hubcore.directory import COMPANY_FIELDS, PERSON_FIELDS
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from hubcore.requests import Check, e164, email, length, max_items, required, url
-from hubcore.resources import NAME_NORMALIZERS, Normalizers, Versioned, name_fields, normalized, revise
+from hubcore.requests import Check
+from hubcore.resources import NAME_NORMALIZERS, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 SECTORS = (
@@ -36,24 +38,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RESIDENT: frozenset({GRADUATED, WITHDRAWN}),
     GRADUATED: frozenset(),
     WITHDRAWN: frozenset(),
-}
-MAX_TAGS = 20
-MAX_TAG_LENGTH = 30  # the company_tags column
-
-# The writable fields' rules, checked on the request (before any work) and on the entity (after cleaning).
-COMPANY_FIELDS: dict[str, list[Check]] = {
-    **name_fields(),
-    "sector": [required],
-    "website": [url],
-    "tags": [max_items(MAX_TAGS, length(1, MAX_TAG_LENGTH))],
-    "description": [length(0, 2000)],
-}
-PERSON_FIELDS: dict[str, list[Check]] = {
-    **name_fields(),
-    "role": [required],
-    "title": [length(0, 100)],
-    "email": [email, length(3, 200)],
-    "phone": [e164],
 }
 # How a masked update's values are stored (names NFC and trimmed, tags case-folded, email lower case).
 COMPANY_NORMALIZERS: Normalizers = {**NAME_NORMALIZERS, "tags": clean_tags}
