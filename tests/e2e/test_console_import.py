@@ -89,7 +89,7 @@ def test_a_cp949_sheet_is_previewed_applied_and_applied_again_without_change_the
     unknown = outcome(page, 5)
     assert unknown[0] == "rejected" and "'우주'은(는) 알 수 없는 값입니다" in unknown[1] and "로보틱스" in unknown[1]
     website = outcome(page, 6)
-    assert website[0] == "rejected" and "홈페이지" in website[1] and "https://로 시작하는 웹 주소" in website[1]
+    assert website[0] == "rejected" and "웹사이트" in website[1] and "https://로 시작하는 웹 주소" in website[1]
     assert "읽지 않은 열: 비고" in page.locator("main").inner_text()
     assert company(hub, "한빛로보틱스") is None, "a preview writes nothing"
     accessible(page)
