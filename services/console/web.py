@@ -146,6 +146,15 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
     return bool(sent) and hmac.compare_digest(sent, session.csrf)
 
 
+async def act(page: Page, call: Awaitable[Any], back: str, said: str) -> Response:
+    """A form's one call: back to `back` with `said` when the service agrees, or with its refusal in words."""
+    try:
+        await call
+    except Refusal as refusal:
+        return refused(page, refusal, back=back)
+    return page.back(back, "ok", said)
+
+
 def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     """A refused call, said in words: on a form, back to its page (or to `back`) with the message; otherwise a
     page of its own."""

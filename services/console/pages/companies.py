@@ -24,7 +24,7 @@ from services.console.charts import Series, line_chart
 from services.console.labels import short_names
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import to_rate
-from services.console.web import Page, refused
+from services.console.web import Page, act, refused
 
 STATUSES = short_names(cpb.CompanyStatus)
 SECTORS = short_names(cpb.Sector)
@@ -175,11 +175,7 @@ async def report_kpi(request: Request) -> Response:
     )  # fmt: skip
     asked = ppb.ReportKpiRequest(report=report, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()),
                                  reason=str(form.get("reason", "")))  # fmt: skip
-    try:
-        await page.hub.program.ReportKpi(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
-    return page.back(f"/{company}", "ok", page._("The KPI report is filed."))
+    return await act(page, page.hub.program.ReportKpi(asked), f"/{company}", page._("The KPI report is filed."))
 
 
 async def profile_page(request: Request) -> Response:

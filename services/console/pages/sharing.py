@@ -20,7 +20,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, short_names
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, refused
+from services.console.web import Page, act, refused
 
 GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE
 READS_PAGE = 50
@@ -139,12 +139,8 @@ async def grant(request: Request) -> Response:
         parent=company, reason=str(page.form.get("reason", "")),
         sharing_grant=ipb.SharingGrant(firm=str(page.form.get("firm", "")), field_groups=_chosen(page)),
     )  # fmt: skip
-    try:
-        await page.hub.investors.CreateSharingGrant(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{company}/sharing")
     said = page._("Shared. The firm sees what you chose from its next read.")
-    return page.back(f"/{company}/sharing", "ok", said)
+    return await act(page, page.hub.investors.CreateSharingGrant(asked), f"/{company}/sharing", said)
 
 
 async def change(request: Request) -> Response:
@@ -157,12 +153,8 @@ async def change(request: Request) -> Response:
         etag=str(page.form.get("etag", "")),
     )  # fmt: skip
     asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(page.form.get("reason", "")))
-    try:
-        await page.hub.investors.UpdateSharingGrant(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{company}/sharing")
     said = page._("Changed. The firm sees what you chose from its next read.")
-    return page.back(f"/{company}/sharing", "ok", said)
+    return await act(page, page.hub.investors.UpdateSharingGrant(asked), f"/{company}/sharing", said)
 
 
 async def revoke(request: Request) -> Response:
@@ -174,9 +166,5 @@ async def revoke(request: Request) -> Response:
         name=f"{company}/sharingGrants/{request.path_params['firm']}", reason=str(page.form.get("reason", "")),
         etag=str(page.form.get("etag", "")),
     )  # fmt: skip
-    try:
-        await page.hub.investors.RevokeSharingGrant(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{company}/sharing")
     said = page._("Sharing stopped. The firm sees nothing of the company from its next read.")
-    return page.back(f"/{company}/sharing", "ok", said)
+    return await act(page, page.hub.investors.RevokeSharingGrant(asked), f"/{company}/sharing", said)

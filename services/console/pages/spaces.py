@@ -20,7 +20,7 @@ from services.console.backend import Refusal
 from services.console.charts import Series, line_chart
 from services.console.labels import short_names
 from services.console.pages.home import _all, names_of
-from services.console.web import Page, refused
+from services.console.web import Page, act, refused
 
 MOVE_OUT_REASONS = short_names(ppb.MoveOutReason)
 
@@ -92,11 +92,7 @@ async def assign(request: Request) -> Response:
                                 move_in_date=_day(str(form.get("move_in", ""))))  # fmt: skip
     request_id = str(form.get("request_id", "")) or str(uuid.uuid4())
     asked = ppb.AssignSpaceRequest(assignment=assignment, request_id=request_id)
-    try:
-        await page.hub.program.AssignSpace(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
-    return page.back("/spaces", "ok", page._("The company has moved in."))
+    return await act(page, page.hub.program.AssignSpace(asked), "/spaces", page._("The company has moved in."))
 
 
 async def end(request: Request) -> Response:
@@ -109,8 +105,5 @@ async def end(request: Request) -> Response:
     )  # fmt: skip
     if reason in MOVE_OUT_REASONS:  # otherwise left unset: the service names the field
         asked.reason = ppb.MoveOutReason.Value(f"MOVE_OUT_REASON_{reason}")
-    try:
-        await page.hub.program.EndAssignment(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
-    return page.back("/spaces", "ok", page._("The assignment ends on the day given."))
+    said = page._("The assignment ends on the day given.")
+    return await act(page, page.hub.program.EndAssignment(asked), "/spaces", said)
