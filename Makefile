@@ -7,7 +7,7 @@ SITE    = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purel
 PROTOS := $(shell find protos -name '*.proto')
 export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
 
-.PHONY: run test lint bench gen install clean
+.PHONY: run test lint bench catalog gen install clean
 .DEFAULT_GOAL := run
 
 $(VENV)/.installed: pyproject.toml
@@ -45,6 +45,9 @@ lint: gen
 	$(BIN)/mypy
 	cd gen && ../$(BIN)/buf lint image.binpb --path hub --config ../protos/buf.yaml
 	$(PY) deploy/validate.py
+
+catalog: gen
+	$(PY) -m services.console.catalog $(WORDS)
 
 bench: gen
 	$(PY) -m bench.grpc_bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)

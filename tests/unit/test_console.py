@@ -6,20 +6,18 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 from cryptography.fernet import Fernet
 from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from starlette.routing import Route
 
 from services.console.app import ROUTES
+from services.console.catalog import read, said_by_the_pages
 from services.console.charts import Series, bar_chart, line_chart
-from services.console.i18n import HERE, Formats
+from services.console.i18n import Formats
 from services.console.live import Live
 from services.console.pages.companies import period_end
 from services.console.pages.investors import FundingRound, raised_by_quarter
@@ -61,17 +59,12 @@ def test_every_form_route_checks_the_csrf_secret() -> None:
 
 
 def test_every_message_of_the_pages_has_its_korean() -> None:
-    root = Path(HERE)
-    method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
-    options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "N_": None, "gettext": None}
-    found = {m[2] for m in extract_from_dir(root, method_map=method_map, options_map=options, keywords=keywords)}
-    with (root / "locale" / "ko" / "LC_MESSAGES" / "console.po").open("rb") as f:
-        catalog = read_po(f)
+    found = said_by_the_pages()
+    catalog = read()
     korean = {m.id: m.string for m in catalog if m.id}
     assert len(found) > 100
     missing = sorted(m for m in found if not korean.get(m))
-    assert not missing, f"messages without Korean (see services/console/README.md): {missing}"
+    assert not missing, f"messages without Korean (make catalog, then write them): {missing}"
     fuzzy = sorted(m.id for m in catalog if m.id and m.fuzzy)
     assert not fuzzy, f"fuzzy (unchecked) translations: {fuzzy}"
 
