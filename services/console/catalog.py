@@ -29,7 +29,8 @@ def said_by_the_pages() -> set[str]:
     method_map = [("templates/**.html", "jinja2"), ("**.py", "python")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {"_": None, "N_": None, "gettext": None}
-    return {m[2] for m in extract_from_dir(HERE, method_map=method_map, options_map=options, keywords=keywords)}
+    found = extract_from_dir(HERE, method_map=method_map, options_map=options, keywords=keywords)
+    return {m[2] for m in found if isinstance(m[2], str)}  # the console says no plurals
 
 
 def read() -> Catalog:
@@ -51,7 +52,7 @@ def update(words: dict[str, str]) -> list[str]:
     PO.write_bytes(
         b"".join(line for line in written.getvalue().splitlines(keepends=True) if not line.startswith(CHURN))
     )
-    return sorted(m.id for m in fresh if m.id and not m.string)
+    return sorted(str(m.id) for m in fresh if m.id and not m.string)
 
 
 if __name__ == "__main__":
