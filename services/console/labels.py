@@ -52,6 +52,10 @@ LABELS = {
     # what a company shares with a firm (FieldGroup): the proto says which fields each group holds
     "NAMES": N_("Names (Korean and English)"), "PROFILE": N_("Profile (sector, stage, tags)"),
     "WEBSITE": N_("Website"),
+    # support granted (SupportKind), with the unit its amounts count
+    "GPU_HOURS": N_("GPU cluster (hours)"), "EDUCATION_SEAT": N_("AI education (seats)"),
+    "OVERSEAS_PROGRAM": N_("Overseas expansion program"), "LEGAL_IP_CLINIC": N_("Legal and IP clinic"),
+    "INVESTMENT_SUPPORT": N_("Investment support"), "TECHNICAL_CONSULTATION": N_("Technical consultations"),
 }  # fmt: skip
 
 
@@ -59,6 +63,13 @@ def short_names(enum: Any) -> list[str]:
     """An enum's values as short names, without UNSPECIFIED: [APPLICANT, SELECTED, …]."""
     prefix = _prefix(enum.DESCRIPTOR.name)
     return [name.removeprefix(prefix) for name, number in enum.items() if number]
+
+
+def enum_value(enum: Any, short: str) -> int:
+    """The number of a short name a form sent (GPU_HOURS → SUPPORT_KIND_GPU_HOURS's); 0 (unset, which the
+    service refuses naming the field) for anything else."""
+    full = _prefix(enum.DESCRIPTOR.name) + short
+    return int(enum.Value(full)) if short and full in enum.DESCRIPTOR.values_by_name else 0
 
 
 def _prefix(enum_type: str) -> str:

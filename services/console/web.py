@@ -36,7 +36,7 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 # Refusals headline_of words completely (the service's English detail adds nothing).
 SAID_IN_FULL = {
     "BOOKING_CONFLICT", "SESSION_NOT_STARTED", "CONFLICT_OF_INTEREST", "REVIEW_ABSTAINED", "REVIEW_SCORED",
-    "REVIEW_CONFLICTED",
+    "REVIEW_CONFLICTED", "NO_QUOTA", "QUOTA_EXCEEDED",
 }  # fmt: skip
 SAID_FIELDS = {"sharing_grant.field_groups"}  # fields whose refusal headline_of words completely
 
@@ -62,6 +62,12 @@ class Page:
 
     def _(self, message: str) -> str:
         return gettext_for(self.session.lang)(message)
+
+    @property
+    def filters(self) -> dict[str, Callable[..., str]]:
+        """The templates' formats (when, day, number, won, enum) in the person's language, for text built in code."""
+        env: jinja2.Environment = self.app.templates[self.session.lang]
+        return env.filters
 
     def render(self, template: str, http_status: int = 200, **context: Any) -> HTMLResponse:
         env: jinja2.Environment = self.app.templates[self.session.lang]
@@ -193,6 +199,10 @@ def headline_of(page: Page, refusal: Refusal) -> str:
         return _("You stepped back from this application: it can no longer be scored.")
     if {"REVIEW_SCORED", "REVIEW_CONFLICTED"} & set(refusal.kinds):
         return _("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")
+    if "NO_QUOTA" in refusal.kinds:
+        return _("This kind of support is counted against a quota, and the company has none yet: set it first.")
+    if "QUOTA_EXCEEDED" in refusal.kinds:
+        return _("This would go over the company's quota: say why in the form to record it anyway.")
     if "SESSION_NOT_STARTED" in refusal.kinds:
         return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
     return {

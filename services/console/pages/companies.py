@@ -6,28 +6,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.ops.v1 import identities_pb2 as idpb
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.console.backend import Refusal, Signed
 from services.console.charts import Series, line_chart
-from services.console.labels import short_names
+from services.console.labels import enum_value, short_names
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import to_rate
+from services.console.pages.timeline import timeline
 from services.console.web import Page, act, refused
 
 STATUSES = short_names(cpb.CompanyStatus)
 SECTORS = short_names(cpb.Sector)
+SUPPORT_KINDS = short_names(ppb.SupportKind)
 PAGE_SIZE = 50
 
 
@@ -48,16 +51,6 @@ async def company_list(request: Request) -> Response:
         "companies.html", live="*", companies=found.companies, next_page=found.next_page_token, query=query,
         status=status, sector=sector, statuses=STATUSES, sectors=SECTORS,
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Moment:
-    """One line of a company's timeline."""
-
-    when: Any  # a Timestamp
-    kind: str  # company, session, introduction, kpi, milestone
-    text: str
-    link: str = ""
 
 
 async def company_page(request: Request) -> Response:
@@ -81,7 +74,8 @@ async def company_page(request: Request) -> Response:
         introductions=_ok(answers, "introductions", "introductions"),
         grants=_ok(answers, "grants", "sharing_grants"),
         sessions=sessions, rate=rate, request_ids={s.name: str(uuid.uuid4()) for s in rate},
-        timeline=_timeline(page, company, answers),
+        timeline=timeline(page, company, answers), invited=_invited(answers),
+        support=_ok(answers, "support", "totals"), support_kinds=SUPPORT_KINDS, support_request=str(uuid.uuid4()),
         revenue_chart=_revenue_chart(page, reports), headcount_chart=_headcount_chart(page, reports),
         missing=sorted(k for k, v in answers.items() if isinstance(v, Refusal)),
         intro_states={v: k.removeprefix("INTRODUCTION_STATE_") for k, v in ipb.IntroductionState.items()},
@@ -99,25 +93,38 @@ def company_calls(hub: Signed, name: str, admin: bool) -> dict[str, Awaitable[An
         "grants": hub.investors.ListSharingGrants(ipb.ListSharingGrantsRequest(parent=name)),
         "sessions": hub.consulting.ListSessions(spb.ListSessionsRequest(filter=f"company={name}", page_size=100)),
     }
+    asked["support"] = hub.program.ListSupport(ppb.ListSupportRequest(company=name))
     if admin:
-        asked["milestones"] = hub.program.ListMilestones(ppb.ListMilestonesRequest(filter=f"company={name}"))
+        asked |= {
+            "milestones": hub.program.ListMilestones(ppb.ListMilestonesRequest(filter=f"company={name}")),
+            "applications": hub.program.ListApplications(ppb.ListApplicationsRequest(filter=f"applicant={name}")),
+            "occupancy": hub.program.GetOccupancy(ppb.GetOccupancyRequest()),
+            "spaces": hub.program.ListSpaces(ppb.ListSpacesRequest()),
+            "rounds": hub.investors.ListRounds(ipb.ListRoundsRequest(filter=f"company={name}")),
+            "identities": hub.identities.ListIdentities(
+                idpb.ListIdentitiesRequest(filter=f"scope={name} AND state=ACTIVE", page_size=100)
+            ),
+        }
     return asked
 
 
-def _timeline(page: Page, company: Any, answers: dict[str, Any]) -> list[Moment]:
-    _ = page._
-    moments = [Moment(company.create_time, "company", _("Registered with the hub"))]
-    session, introduction, report, milestone = _("Session"), _("Introduction"), _("KPI report"), _("Milestone")
-    for s in _ok(answers, "sessions", "sessions"):
-        moments.append(Moment(s.interval.start_time, "session", f"{session}: {s.agenda or s.session_type}"))
-    for i in _ok(answers, "introductions", "introductions"):
-        moments.append(Moment(i.create_time, "introduction", f"{introduction}: {i.firm_display_name or i.firm}"))
-    for r in _ok(answers, "reports", "reports"):
-        moments.append(Moment(r.create_time, "kpi", f"{report} {r.period}"))
-    for m in _ok(answers, "milestones", "milestones"):
-        kind = page.app.templates[page.session.lang].filters["enum"](m, "kind")
-        moments.append(Moment(m.create_time, "milestone", f"{milestone}: {kind}"))
-    return sorted(moments, key=lambda m: (m.when.seconds, m.when.nanos), reverse=True)
+def _invited(answers: dict[str, Any]) -> dict[str, Any]:
+    """The people of the company who may sign in, by person: their identity."""
+    return {i.person: i for i in _ok(answers, "identities", "identities") if i.person}
+
+
+async def invite_founder(request: Request) -> Response:
+    """A program manager lets one of a company's people sign in for it: the service mails them how."""
+    page = Page(request, await request.form())
+    company, person = f"companies/{request.path_params['company']}", f"people/{request.path_params['person']}"
+    asked = idpb.CreateIdentityRequest(identity=idpb.Identity(role=idpb.IDENTITY_ROLE_FOUNDER, person=person))
+    try:
+        await page.hub.identities.CreateIdentity(asked)
+    except Refusal as refusal:
+        if refusal.code == grpc.StatusCode.ALREADY_EXISTS:  # a page left open, or a second program manager
+            return page.back(f"/{company}", "error", page._("They were invited already: they can sign in."))
+        return refused(page, refusal, back=f"/{company}")
+    return page.back(f"/{company}", "ok", page._("Invited: a mail tells them how to sign in with a code."))
 
 
 def _revenue_chart(page: Page, reports: list[Any]) -> Markup:
@@ -176,6 +183,43 @@ async def report_kpi(request: Request) -> Response:
     asked = ppb.ReportKpiRequest(report=report, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()),
                                  reason=str(form.get("reason", "")))  # fmt: skip
     return await act(page, page.hub.program.ReportKpi(asked), f"/{company}", page._("The KPI report is filed."))
+
+
+async def record_support(request: Request) -> Response:
+    """A program manager records support given to the company (GPU hours, a seat in a class…), against its quota;
+    going over the quota needs a reason, which the service asks for."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    company = f"companies/{request.path_params['company']}"
+    grant = ppb.SupportGrant(
+        company=company, kind=_support_kind(form.get("kind")), amount=_count(form.get("amount")),
+        note=str(form.get("note", "")), override_reason=str(form.get("override_reason", "")),
+    )  # fmt: skip
+    asked = ppb.RecordSupportRequest(grant=grant, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()))
+    return await act(page, page.hub.program.RecordSupport(asked), f"/{company}", page._("The support is recorded."))
+
+
+async def set_quota(request: Request) -> Response:
+    """A program manager sets how much of a metered kind of support the company may use."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    company = f"companies/{request.path_params['company']}"
+    quota = ppb.SupportQuota(company=company, kind=_support_kind(form.get("kind")), quota=_count(form.get("quota")))
+    said = page._("The quota is set.")
+    return await act(page, page.hub.program.SetSupportQuota(ppb.SetSupportQuotaRequest(quota=quota)), f"/{company}",
+                     said)  # fmt: skip
+
+
+def _support_kind(sent: object) -> ppb.SupportKind.ValueType:
+    return ppb.SupportKind.ValueType(enum_value(ppb.SupportKind, str(sent or "")))
+
+
+def _count(sent: object) -> int:
+    """A whole number typed in (1,000 too); -1, which the service refuses naming the field, for anything else."""
+    text = str(sent or "").replace(",", "").strip()
+    return int(text) if text.isdigit() else -1
 
 
 async def profile_page(request: Request) -> Response:
