@@ -25,7 +25,7 @@ FIELDS = {
     "korean_name": N_("Korean name"), "english_name": N_("English name"), "sector": N_("Sector"),
     "stage": N_("Stage"), "tags": N_("Tags"), "website": N_("Website"), "founded_on": N_("Founding date"),
     "description": N_("Description"), "founder": N_("Founder"), "email": N_("Email"), "company": N_("Company"),
-    "role": N_("Role"), "title": N_("Title"), "phone": N_("Phone"),
+    "role": N_("Role"), "title": N_("Title"), "phone": N_("Phone"), "participant_name": N_("Name"),
 }  # fmt: skip
 ROLES = {"FOUNDER": N_("Founder"), "STAFF": N_("Staff"), "INDIVIDUAL": N_("Individual resident")}
 OUTCOMES = {

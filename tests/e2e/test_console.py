@@ -396,7 +396,10 @@ def test_a_program_gets_its_registrations_from_an_excel_sheet_in_cp949_and_its_a
     )
     page.get_by_role("button", name="모두 등록").click()
     said = page.locator(".flash").inner_text()
-    assert "2명 등록했습니다" in said and "읽지 않은 열: 직함" in said and "거절된 줄: 4" in said, said
+    assert (
+        "2명 등록했습니다" in said and "읽지 않은 열: 직함" in said and "거절된 줄: 4: 이름: 꼭 있어야 합니다" in said
+    ), said
+    assert "required" not in said, "the service's English is worded"
     rows = page.locator("table.list tbody tr")
     assert rows.count() == 2, "the person registered by hand and again in the sheet is one registration"
     shot(page, "13-program-registrations")

@@ -20,8 +20,9 @@ from hubcore.convert import interval_message
 from hubcore.text import decode_spreadsheet
 from services.console.backend import Refusal
 from services.console.labels import short_names
+from services.console.outcomes import refusal_notes
 from services.console.pages.home import _all
-from services.console.web import Page, refused
+from services.console.web import Page, headline_of, refused
 
 KINDS = short_names(spb.ProgramKind)
 # The columns a registrations sheet may have, in Korean or English (the first row names them).
@@ -134,7 +135,8 @@ async def register(request: Request) -> Response:
         except Refusal as refusal:
             if not sheet:
                 return refused(page, refusal)
-            problems.append(f"{number}: {'; '.join(f'{f}: {d}' for f, d in refusal.fields) or refusal.message}")
+            notes = refusal_notes(page._, refusal, headline_of(page, refusal))
+            problems.append(f"{number}: {'; '.join(f'{n.field}: {n.text}' if n.field else n.text for n in notes)}")
     said = page._("%(count)s registered.") % {"count": added}
     if unknown:
         said += " " + page._("Columns not read: %(columns)s.") % {"columns": ", ".join(unknown)}
