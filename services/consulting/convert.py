@@ -73,6 +73,7 @@ def session_filter(text: str) -> tuple[domain.SessionFilter, str]:
             "state": short_value(pb.SessionState, "SESSION_STATE"),
             "start_after": _when,
             "start_before": _when,
+            "has_notes": _bool,
         },
     )
     query_key = f"sessions|{sorted((k, [str(x) for x in v]) for k, v in terms.items())}"

@@ -534,3 +534,27 @@ async def test_directory_applies_only_newer_versions_and_refuses_archived(consul
     request = schedule_request("companies/5", mentor, kind, future_monday())
     exc = await refused(c.consulting.ScheduleSession(request, metadata=ADMIN), grpc.StatusCode.FAILED_PRECONDITION)
     assert "archived" in exc.details()
+
+
+async def test_sessions_completed_without_their_notes_are_found_by_filter(consulting: RunningConsulting) -> None:
+    c = consulting
+    kind = await make_type(c)
+    written, unwritten = [
+        await c.consulting.ScheduleSession(
+            schedule_request(await know_company(c, n), await make_mentor(c), kind, earlier_today()), metadata=ADMIN
+        )
+        for n in (1, 2)
+    ]
+    await c.consulting.CompleteSession(pb.CompleteSessionRequest(name=written.name, notes="실증 계획 합의"),
+                                       metadata=ADMIN)  # fmt: skip
+    await c.consulting.CompleteSession(pb.CompleteSessionRequest(name=unwritten.name), metadata=ADMIN)
+
+    async def listed(text: str) -> list[str]:
+        found = await c.consulting.ListSessions(pb.ListSessionsRequest(filter=text), metadata=ADMIN)
+        return [s.name for s in found.sessions]
+
+    assert await listed("state=COMPLETED AND has_notes=false") == [unwritten.name]
+    assert await listed("has_notes=true") == [written.name]
+    exc = await refused(c.consulting.ListSessions(pb.ListSessionsRequest(filter="has_notes=maybe"), metadata=ADMIN),
+                        grpc.StatusCode.INVALID_ARGUMENT)  # fmt: skip
+    assert "filter" in str(details(exc, error_details_pb2.BadRequest))

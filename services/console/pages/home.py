@@ -39,7 +39,7 @@ async def home(request: Request) -> Response:
     answers = await _all(home_calls(hub))
     stuck = None if isinstance(answers["stuck"], Refusal) else answers["stuck"]
     overdue, waiting = _ok(answers, "kpi_overdue", "requests"), _ok(answers, "waiting", "introductions")
-    without_notes = [s for s in _ok(answers, "completed", "sessions") if not s.notes_time.seconds][:5]
+    without_notes = _ok(answers, "without_notes", "sessions")
     shown = [r.company for r in overdue] + [i.company for i in waiting]
     return page.render(
         "home.html", live="*", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue,
@@ -68,13 +68,14 @@ def home_calls(hub: Signed) -> dict[str, Awaitable[Any]]:
         "stuck": hub.notifications.ListStuckFollowUps(npb.ListStuckFollowUpsRequest(page_size=5)),
         "kpi_overdue": hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(filter="state=OVERDUE", page_size=5)),
         "waiting": hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(filter="state=REQUESTED", page_size=5)),
-        "completed": hub.consulting.ListSessions(spb.ListSessionsRequest(filter=_recently_completed(), page_size=200)),
+        "without_notes": hub.consulting.ListSessions(spb.ListSessionsRequest(filter=_without_notes(), page_size=5)),
     } | {f"dead:{name}": hub.ops(name).ListDeadLetters(opb.ListDeadLettersRequest(page_size=5)) for name in SERVICES}
 
 
-def _recently_completed() -> str:
+def _without_notes() -> str:
+    """The sessions of the last 30 days completed without their notes (the oldest first: the most overdue)."""
     since = (datetime.now(UTC) - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"state=COMPLETED AND start_after={since}"
+    return f"state=COMPLETED AND has_notes=false AND start_after={since}"
 
 
 async def _all(asked: dict[str, Awaitable[Any]]) -> dict[str, Any]:

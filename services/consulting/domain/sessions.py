@@ -278,6 +278,7 @@ class SessionFilter:
     state: list[str] = field(default_factory=list)
     start_after: list[datetime] = field(default_factory=list)  # each: starts at or after
     start_before: list[datetime] = field(default_factory=list)  # each: starts before
+    has_notes: list[bool] = field(default_factory=list)  # each: its notes are written (true) or not (false)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ async def list_sessions(
         query = query.where(c.start_at >= value)
     for value in terms.start_before:
         query = query.where(c.start_at < value)
+    for written in terms.has_notes:
+        query = query.where(c.notes_at.is_not(None) if written else c.notes_at.is_(None))
     if after is not None:
         query = query.where(keyset_after([c.start_at, c.id], after, False))
     return await SESSIONS.all(conn, query.order_by(c.start_at, c.id).limit(limit))
