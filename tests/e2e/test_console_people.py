@@ -209,7 +209,8 @@ def test_a_reviewer_sees_only_what_is_assigned_scores_and_is_refused_in_words_wh
     rows = page.locator("table.reviews tbody tr")
     assert [rows.nth(i).get_attribute("data-application") for i in range(rows.count())] == mine
     assert other.name not in page.content()
-    assert selection.title in rows.first.inner_text() and "기업 6" in rows.first.inner_text()
+    # Each applicant by its name, which the service gives with the application (a reviewer cannot look it up).
+    assert selection.title in rows.first.inner_text() and "비전검사" in rows.first.inner_text()
     accessible(page)
     shot(page, "people-10-reviewer-home")
 
@@ -217,6 +218,7 @@ def test_a_reviewer_sees_only_what_is_assigned_scores_and_is_refused_in_words_wh
     rows.first.get_by_role("link").click()
     page.wait_for_url(f"{hub.url}/{scored.name}")
     assert "비전 기반 불량 검출" in page.locator("section").filter(has_text="답변").first.inner_text()
+    assert "비전검사" in page.locator("h1").inner_text()
     accessible(page)
     shot(page, "people-11-application")
     form = page.locator("form.score")

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import tokens_pb2 as tpb
@@ -99,7 +100,12 @@ async def test_a_reviewer_signs_in_and_reviews_only_what_is_assigned_to_them(
     # They see what is assigned to them, and nothing else.
     mine = await api.ListApplications(pb.ListApplicationsRequest(), metadata=reviewer)
     assert [x.name for x in mine.applications] == [a.name, d.name]
-    assert (await api.GetApplication(pb.GetApplicationRequest(name=a.name), metadata=reviewer)).name == a.name
+    # By their applicants' names, which a reviewer may not look up, so they know whom they judge.
+    assert [x.applicant_display_name for x in mine.applications] == ["메디비전", "에듀마인드"]
+    read = await api.GetApplication(pb.GetApplicationRequest(name=a.name), metadata=reviewer)
+    assert (read.name, read.applicant_display_name) == (a.name, "메디비전") and a.applicant_display_name == "메디비전"
+    asked = cpb.GetCompanyRequest(name=a.applicant)
+    await refused(c.companies.GetCompany(asked, metadata=reviewer), grpc.StatusCode.PERMISSION_DENIED)
     await refused(
         api.GetApplication(pb.GetApplicationRequest(name=b.name), metadata=reviewer), grpc.StatusCode.NOT_FOUND
     )

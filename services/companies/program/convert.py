@@ -97,6 +97,7 @@ application_pb = Writer(
     pb.Application,
     domain.Application,
     refs={"round": "rounds"},
+    rename={"applicant_display_name": "applicant_name"},
     compute={"answers": lambda a: [pb.Application.Answer(question=q, text=t) for q, t in a.answers]},
 )
 conflict_pb = Writer(pb.Conflict, domain.Conflict)

@@ -4,7 +4,8 @@ the reviewer's score on the round's criteria, stepping back, or declaring a conf
 
 Every call is the reviewer's own: the companies service shows them only what is assigned to them (another
 application is NOT_FOUND) and decides what they may do; a form offered here is a courtesy. A reviewer may not
-read companies or people, so an applicant is named by kind and number (기업 3); a program manager sees names."""
+read companies or people: an application carries its applicant's name (`applicant_display_name`), so that they
+know whom they judge and can declare a conflict of interest."""
 
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ from hub.companies.v1 import program_pb2 as ppb
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.console.backend import Refusal, Signed
+from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.pages.selection import applicant_names
 from services.console.web import Page, refused
 
 LIST_SIZE = 500
@@ -63,7 +63,7 @@ async def reviewer_home(request: Request) -> Response:
             return refused(page, answer)
     applications = {a.name: a for a in answers["applications"]}
     titles = await round_titles(page, {a.round for a in applications.values()})
-    names = await applicant_words(page, [a.applicant for a in applications.values()])
+    names = {a.applicant: a.applicant_display_name or a.applicant for a in applications.values()}
     reviews = []
     for assignment in answers["assignments"]:
         a = applications.get(assignment.application)
@@ -97,12 +97,12 @@ async def application_page(request: Request) -> Response:
     selection_round = None if isinstance(answers["round"], Refusal) else answers["round"]
     assignments = [] if isinstance(answers["assignments"], Refusal) else answers["assignments"]
     mine = next((a for a in assignments if a.reviewer == account.scope), None) if account.role == "reviewer" else None
-    names = await applicant_words(page, [application.applicant])
     untitled = page._("Selection round %(n)s") % {"n": number_of(application.round)}
     others = [(number_of(a.reviewer), enum_name(a, "state")) for a in assignments] if mine is None else []
     return page.render(
         "application.html", application=application, number=number_of(name), round=selection_round,
-        round_title=selection_round.title if selection_round else untitled, applicant=names[application.applicant],
+        round_title=selection_round.title if selection_round else untitled,
+        applicant=application.applicant_display_name or application.applicant,
         mine=mine, state=enum_name(mine, "state") if mine else "", assignments=others,
         reviewer_home=f"/{account.scope}" if account.role == "reviewer" else "",
     )  # fmt: skip
@@ -113,21 +113,6 @@ async def round_titles(page: Page, rounds: set[str]) -> dict[str, str]:
     found = await _all({r: page.hub.program.GetRound(ppb.GetRoundRequest(name=r)) for r in sorted(rounds)})
     words = page._("Selection round %(n)s")
     return {r: words % {"n": number_of(r)} if isinstance(v, Refusal) else v.title for r, v in found.items()}
-
-
-async def applicant_words(page: Page, applicants: list[str]) -> dict[str, str]:
-    """How the page names applicants: by their names for a program manager; by kind and number for a reviewer,
-    who may not read companies or people (asking would only be refused)."""
-    assert page.account is not None
-    hub: Signed = page.hub
-    names = await applicant_names(hub, applicants) if page.account.role == "admin" else {}
-    words = {"companies": page._("Company %(n)s"), "people": page._("Person %(n)s")}
-
-    def said(ref: str) -> str:
-        collection, _, number = ref.partition("/")
-        return names.get(ref) or (words[collection] % {"n": number} if collection in words else ref)
-
-    return {a: said(a) for a in applicants}
 
 
 def _value(text: str) -> int:

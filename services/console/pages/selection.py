@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as ppb
 from starlette.requests import Request
 from starlette.responses import Response
 
-from services.console.backend import Refusal, Signed
+from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of, to_date
@@ -96,7 +95,7 @@ async def board(request: Request) -> Response:
     assignments = [] if "assignments" in missing else answers["assignments"]
     who = {r.name: r.korean_name for r in reviewers}
     applications = answers["applications"]
-    names = await applicant_names(hub, [a.applicant for a in applications])
+    names = {a.applicant: a.applicant_display_name or a.applicant for a in applications}
     entries = _entries(applications, answers["ranking"].entries, assignments, names, who)
     columns = {state: [e for e in entries if e.state == state] for state in STATES}
     seats = [Seats(enum_name(s, "kind"), s.count, sum(1 for e in columns["SELECTED"] if e.seat == enum_name(s, "kind")))
@@ -128,18 +127,6 @@ def _entries(
             a.decision_reason, a.etag, DECISIONS.get(state, []), reviews.get(a.name, []),
         ))  # fmt: skip
     return entries
-
-
-async def applicant_names(hub: Signed, applicants: list[str]) -> dict[str, str]:
-    """What people call the applicants: a company's Korean name, a person's; a name that cannot be read stays."""
-    asked = {
-        a: hub.companies.GetCompany(cpb.GetCompanyRequest(name=a))
-        if a.startswith("companies/")
-        else hub.companies.GetPerson(cpb.GetPersonRequest(name=a))
-        for a in sorted(set(applicants))
-    }
-    found = await _all(asked)
-    return {a: getattr(v, "korean_name", "") or a for a, v in found.items() if not isinstance(v, Refusal)}
 
 
 async def decide(request: Request) -> Response:

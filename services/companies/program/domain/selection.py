@@ -224,6 +224,7 @@ class Application(Versioned):
     decision_reason: str = ""
     created_at: datetime | None = None
     version: int = 1
+    applicant_name: str = ""  # the applicant's Korean name, read beside it (not kept with the application)
 
     def decide(self, decision: str, reason: str, *, selected_of_kind: int, seats_of_kind: int) -> Application:
         if decision not in DECISIONS[self.state]:

@@ -62,6 +62,7 @@ from services.companies.program.store.selection import (
     round_conflicts,
     round_scores,
     save_application,
+    with_applicant_names,
 )
 from services.companies.program.store.spaces import (
     SpaceTaken,
@@ -157,5 +158,6 @@ __all__ = [
     "support_ledger",
     "total_used",
     "used",
+    "with_applicant_names",
     "with_states",
 ]

@@ -13,7 +13,7 @@ from hubcore.db import now
 from hubcore.rows import JSON, Rows, any_of, json_codec
 from services.companies.program.domain import Application, Conflict, Criterion, Round, Score
 from services.companies.registry.domain import SELECTED
-from services.companies.tables import applications, conflicts, review_assignments, rounds, scores
+from services.companies.tables import applications, companies, conflicts, people, review_assignments, rounds, scores
 
 ROUNDS = Rows(
     rounds,
@@ -92,6 +92,20 @@ async def list_applications(
         r = review_assignments.c
         where.append(c.id.in_(sa.select(r.application_id).where(r.reviewer_id.in_(terms["reviewer"]))))
     return await APPLICATIONS.list(conn, *where, after=after, limit=limit)
+
+
+async def with_applicant_names(conn: AsyncConnection, found: list[Application]) -> list[Application]:
+    """The applications with their applicants' Korean names, read in one query per kind of applicant."""
+    ids: dict[str, set[int]] = {"companies": set(), "people": set()}
+    for a in found:
+        kind, _, number = a.applicant.partition("/")
+        ids[kind].add(int(number))
+    names: dict[str, str] = {}
+    for kind, table in (("companies", companies), ("people", people)):
+        if ids[kind]:
+            rows = await conn.execute(sa.select(table.c.id, table.c.korean_name).where(table.c.id.in_(ids[kind])))
+            names |= {f"{kind}/{row.id}": row.korean_name or "" for row in rows}
+    return [replace(a, applicant_name=names.get(a.applicant, "")) for a in found]
 
 
 async def count_selected(conn: AsyncConnection, round_id: int, seat_kind: str) -> int:

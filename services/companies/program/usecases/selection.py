@@ -70,8 +70,8 @@ async def list_applications(
     after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:
         found = await store.list_applications(conn, terms, after=after[0] if after else None, limit=size + 1)
-    page, following = next_page(found, size, query_key, lambda a: [a.id])
-    return list(page), following
+        page, following = next_page(found, size, query_key, lambda a: [a.id])
+        return await store.with_applicant_names(conn, list(page)), following
 
 
 def reviewers_own(terms: dict[str, list[Any]], reviewer: int | None) -> dict[str, list[Any]]:
@@ -101,14 +101,17 @@ async def create_application(
             "Application", f"applications/{existing}", f"{applicant} already applied to {r.name}"
         )
     try:
-        return await store.insert_application(uow.conn, replace(application, round_id=r.id))
+        made = await store.insert_application(uow.conn, replace(application, round_id=r.id))
     except IntegrityError:  # a concurrent application of the same applicant to the same round won
         raise errors.AlreadyExists("Application", applicant, f"{applicant} already applied to {round_name}") from None
+    [named] = await store.with_applicant_names(uow.conn, [made])
+    return named
 
 
 async def get_application(db: Database, name: str, *, reviewer: int | None = None) -> domain.Application:
     async with db.read() as conn:
-        return await find_application(conn, name, reviewer=reviewer)
+        [found] = await store.with_applicant_names(conn, [await find_application(conn, name, reviewer=reviewer)])
+        return found
 
 
 async def declare_conflict(db: Database, conflict: domain.Conflict, *, round_name: str, actor: str) -> domain.Conflict:
@@ -161,4 +164,5 @@ async def decide_application(
         if company.status not in (SELECTED, RESIDENT):  # a resident's renewal stays resident
             await registry.change_status(uow, company, SELECTED, f"{r.title}: {reason}", today=seoul_today())
     await uow.emit(f"{SUBJECT}.application.decided", decided.name, decided.version, convert.decided_event(decided, r))
-    return decided
+    [named] = await store.with_applicant_names(uow.conn, [decided])
+    return named
