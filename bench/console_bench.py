@@ -1,8 +1,9 @@
-"""The console's cases of `make bench` (issue 15): the home page and a company's page as a browser asks for
+"""The console's cases of `make bench` (issue 15): the home page, a company's page and one mentor's week in the
+calendar as a browser asks for
 them (an HTTP/1.1 GET with the session cookie, over kept-alive connections, one per request in flight), with
 p50/p99 of the time to the first byte; each beside the gRPC calls that page makes, made at once through the
-console's own backend ("home/gRPC", "company/gRPC"). The ratio is what the console adds: the session, the
-rendering, HTTP."""
+console's own backend ("home/gRPC", "company/gRPC", "calendar/gRPC"). The ratio is what the console adds: the
+session, the rendering, HTTP."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from http.cookiejar import CookieJar
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hub.companies.v1 import companies_pb2 as cpb
 
@@ -24,7 +27,9 @@ from hubcore.settings import PROJECT_DIR
 from hublocal.natsserver import free_port
 from services.console.backend import Hub
 from services.console.pages.companies import company_calls
+from services.console.pages.directory import directory_calls, every_session
 from services.console.pages.home import home_calls
+from services.console.weeks import Week, rfc3339
 
 Measure = Callable[[str, Callable[[int], Awaitable[Any]], int, str], Awaitable[Result]]
 
@@ -38,7 +43,7 @@ class Browser:
         self.first_bytes: list[float] = []
 
     async def get(self, path: str) -> None:
-        reader, writer = self.idle.pop() if self.idle else await asyncio.open_connection("127.0.0.1", self.port)
+        reader, writer = await self._connection()
         began = time.perf_counter()
         writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {self.cookie}\r\n\r\n".encode())
         status = await reader.readline()
@@ -52,6 +57,16 @@ class Browser:
         self.idle.append((reader, writer))
         if not status.startswith(b"HTTP/1.1 200"):
             raise Failed(f"GET {path}: {status.decode(errors='replace').strip()}")
+
+    async def _connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A kept-alive connection, or a new one: the console closes one left idle past its keep-alive time
+        (while a baseline runs), as a browser finds."""
+        while self.idle:
+            reader, writer = self.idle.pop()
+            if not writer.is_closing() and not reader.at_eof():
+                return reader, writer
+            writer.close()
+        return await asyncio.open_connection("127.0.0.1", self.port)
 
     def close(self) -> None:
         for _, writer in self.idle:
@@ -91,7 +106,13 @@ def start_console(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
 
 
 async def console_cases(
-    env: dict[str, str], addresses: dict[str, str], token: str, company: str, in_flight: list[int], once: Measure
+    env: dict[str, str],
+    addresses: dict[str, str],
+    token: str,
+    company: str,
+    mentor: str,
+    in_flight: list[int],
+    once: Measure,
 ) -> list[Result]:
     port = free_port()
     process = await asyncio.to_thread(start_console, env, port)
@@ -108,8 +129,21 @@ async def console_cases(
             await signed.companies.GetCompany(cpb.GetCompanyRequest(name=company))
             return await asyncio.gather(*company_calls(signed, company, True).values())
 
-        cases = [("home/gRPC", home_rpcs, "console /", "/"), ("company/gRPC", company_rpcs, "console company",
-                 f"/{company}")]  # fmt: skip
+        # One mentor's week in the calendar: next week, where the bench's sessions begin (50 for a mentor).
+        zone = ZoneInfo("Asia/Seoul")
+        week = Week.of((datetime.now(zone) + timedelta(days=7)).date().isoformat(), datetime.now(zone).date(), zone)
+        start, end = week.bounds()
+        terms = [f"start_after={rfc3339(start)}", f"start_before={rfc3339(end)}", f"mentor={mentor}"]
+
+        async def calendar_rpcs(n: int) -> Any:
+            return await asyncio.gather(every_session(signed, terms), *directory_calls(signed).values())
+
+        cases = [
+            ("home/gRPC", home_rpcs, "console /", "/"),
+            ("company/gRPC", company_rpcs, "console company", f"/{company}"),
+            ("calendar/gRPC", calendar_rpcs, "console calendar week",
+             f"/calendar?week={week.monday.isoformat()}&mentor={mentor}"),
+        ]  # fmt: skip
         for baseline, rpcs, name, path in cases:
             for flight in in_flight:
                 results.append(await once(baseline, rpcs, flight, "echo"))

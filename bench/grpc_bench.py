@@ -27,8 +27,9 @@ Parts (--only; all by default; echo always runs):
   --event-seconds; latency from the outbox commit to the consulting and investors directories' commits.
 - dashboard (bench/hubctl_bench.py): hubctl's dashboard composition beside the same composition over echo;
   the command as a process.
-- console (bench/console_bench.py): the console's home page and a company's page (HTTP GET with a signed-in
-  session; p50/p99 are the time to the first byte), each beside the gRPC calls that page makes, made at once.
+- console (bench/console_bench.py): the console's home page, a company's page and one mentor's calendar week
+  (HTTP GET with a signed-in session; p50/p99 are the time to the first byte), each beside the gRPC calls that
+  page makes, made at once.
 - import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
   same file again, as rows/s beside sequential synchronous echo calls.
 
@@ -327,7 +328,7 @@ async def client(
                 "PYTHONPATH": f"{PROJECT_DIR}{os.pathsep}{PROJECT_DIR / 'gen'}", "HUB_NATS_URL": nats_url,
             }  # fmt: skip
             results += await console_bench.console_cases(
-                os.environ | console_env, addresses, token, names[0], args.in_flight, once
+                os.environ | console_env, addresses, token, names[0], mentors[0], args.in_flight, once
             )
         # Writes last: each leaves background work (relay, consumers) that would slow what follows.
         for name, call in (
