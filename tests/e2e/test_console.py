@@ -331,6 +331,20 @@ def test_a_change_made_elsewhere_shows_on_an_open_page_without_a_reload(page: Pa
     accessible(page)
     shot(page, "09-live-update")
 
+    # Someone typing is not interrupted: the page keeps what they typed and says it changed meanwhile.
+    page.get_by_text("지원 혜택 기록 또는 한도 설정").click()
+    amount = page.get_by_label("수량 (종류에 따라 시간, 석 또는 회)")
+    amount.fill("12")
+    company = hub.companies.GetCompany(cpb.GetCompanyRequest(name="companies/2"), metadata=hub.admin)
+    company.english_name = "DoctorNote"
+    hub.companies.UpdateCompany(cpb.UpdateCompanyRequest(company=company, update_mask=mask), metadata=hub.admin)
+    expect(page.locator("#live-note")).to_be_visible(timeout=15_000)
+    assert amount.input_value() == "12" and page.evaluate("document.body.dataset.refreshed") == "1"
+    assert page.locator("h1").inner_text().endswith("DoctorNote Health"), "what was shown stays until they reload"
+    shot(page, "09b-live-while-typing")
+    page.locator("#live-note").get_by_role("link").click()
+    expect(page.locator("h1")).to_have_text(re.compile(r"DoctorNote$"))
+
 
 def test_floors_are_drawn_with_their_occupants_and_a_selected_company_moves_in(page: Page, hub: Hub) -> None:
     sign_in_with_token(page, hub)

@@ -6,9 +6,22 @@
   if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) return;
   let timer = null;
 
+  // A field someone is in, or has changed: text from its default, a box or a choice from the one it came with
+  // (a <select> has no defaultValue: its options say what was marked selected, else the first one stands).
+  function changed(field) {
+    if (field.tagName === "SELECT" && field.multiple) {
+      return [...field.options].some((o) => o.selected !== o.defaultSelected);
+    }
+    if (field.tagName === "SELECT") {
+      return field.selectedIndex !== Math.max(0, [...field.options].findIndex((o) => o.defaultSelected));
+    }
+    if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+    return field.value !== field.defaultValue;
+  }
+
   function typing() {
     return [...document.querySelectorAll("main input, main textarea, main select")].some(
-      (field) => field.type !== "hidden" && (field.value !== field.defaultValue || document.activeElement === field)
+      (field) => field.type !== "hidden" && (changed(field) || document.activeElement === field)
     );
   }
 
