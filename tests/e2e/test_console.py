@@ -248,7 +248,7 @@ def test_a_founder_signs_in_with_a_mailed_code_consents_reports_and_sees_only_th
         35_000_000,
         12,
     )
-    assert "3,500만 원" in page.locator("table.list").inner_text()
+    assert "3,500만 원" in page.locator("section[aria-labelledby=kpi] table.list").inner_text()
     shot(page, "07-founder-reported")
 
     # The completed session, rated: 1 to 4, whether the mentor fits, a word.

@@ -20,7 +20,7 @@ from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import partner_pb2 as ptb
 from hub.investors.v1 import partner_pb2_grpc
 from hub.ops.v1 import identities_pb2 as idpb
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.test_console import Hub, accessible, browser, hub, page, pytestmark, shot, sign_in_with_token
 from tests.e2e.test_console_calendar import choose
@@ -249,3 +249,31 @@ def test_an_invitation_to_someone_without_an_address_cannot_be_sent_and_a_second
     asked = idpb.ListIdentitiesRequest(filter=f"scope={medivision.name}")
     invited = [i for i in hub.identities.ListIdentities(asked, metadata=hub.admin).identities if i.person == person]
     assert len(invited) == 1, invited
+
+
+def test_two_program_managers_on_one_board_see_each_others_decisions_without_a_reload(
+    page: Page, founder_page: Page, hub: Hub
+) -> None:
+    other = founder_page  # a second browser, here a second program manager
+    [selection_round] = hub.program.ListRounds(ppb.ListRoundsRequest(), metadata=hub.admin).rounds
+    asked = ppb.ListApplicationsRequest(filter=f"round={selection_round.name} AND state=SUBMITTED")
+    waiting = hub.program.ListApplications(asked, metadata=hub.admin).applications[0]
+    board = f"{hub.url}/selection/{selection_round.name.rpartition('/')[2]}"
+    for browser_page in (page, other):
+        sign_in_with_token(browser_page, hub)
+        browser_page.goto(board)
+        assert column(browser_page, "SUBMITTED", waiting.name) == 1
+    page.evaluate("window.stillHere = true")
+
+    card = other.locator(f"article[data-application='{waiting.name}']")
+    card.get_by_text("결정하기").click()
+    card.get_by_label("결정", exact=True).select_option("WAITLISTED")
+    card.get_by_label("사유 (지원자에게 전달될 수 있음)").fill("다음 기수 우선 검토")
+    card.get_by_role("button", name="결정 기록").click()
+    assert "결정을 기록했습니다" in other.locator(".flash").inner_text()
+
+    moved = page.locator(f"section.column[data-state='WAITLISTED'] article[data-application='{waiting.name}']")
+    expect(moved).to_have_count(1, timeout=15_000)
+    assert page.evaluate("window.stillHere") is True, "the board changed in place"
+    assert column(page, "SUBMITTED", waiting.name) == 0
+    shot(page, "journey-09-board-seen-by-another")

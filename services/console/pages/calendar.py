@@ -89,7 +89,7 @@ async def week_page(request: Request) -> Response:
         return refused(page, refusal)
     names = await directory(page, sessions)
     return page.render(
-        "calendar.html", week=week, rows=week_rows(week, sessions, names, mentor), mentor=mentor,
+        "calendar.html", live="*", week=week, rows=week_rows(week, sessions, names, mentor), mentor=mentor,
         mentors=sorted(names.mentors.values(), key=lambda m: m.korean_name), today=datetime.now(zone).date(),
         count=len(sessions),
     )  # fmt: skip

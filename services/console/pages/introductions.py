@@ -88,7 +88,7 @@ async def pipeline(request: Request) -> Response:
         card = Card(i.name, number_of(i.name), i.company, names.get(i.company, i.company), i.firm, firm, state,
                     i.note, days, age_of(page, days), NEXT.get(state, []), i.etag)  # fmt: skip
         cards.setdefault(state, []).append(card)
-    return page.render("pipeline.html", cards=cards, open_states=OPEN, ended_states=ENDED,
+    return page.render("pipeline.html", live="*", cards=cards, open_states=OPEN, ended_states=ENDED,
                        total=len(introductions))  # fmt: skip
 
 

@@ -102,7 +102,7 @@ async def board(request: Request) -> Response:
              for s in selection_round.seats]  # fmt: skip
     conflicts = [(reviewer, e) for e in entries for reviewer, state in e.reviewers if state == "CONFLICTED"]
     return page.render(
-        "selection_round.html", round=selection_round, number=number_of(name), scale=scale, seats=seats,
+        "selection_round.html", live="*", round=selection_round, number=number_of(name), scale=scale, seats=seats,
         ranking=sorted(entries, key=lambda e: e.rank or len(entries) + 1), columns=columns, states=STATES,
         conflicts=conflicts, reviewers=reviewers, missing=missing,
         opens=to_date(selection_round.open_date), closes=to_date(selection_round.close_date),

@@ -19,8 +19,12 @@
     return field.value !== field.defaultValue;
   }
 
+  // A form someone opened (a <details> closed when the page came) is work begun too.
+  let openAtLoad = new Set(document.querySelectorAll("main details[open]"));
+
   function typing() {
-    return [...document.querySelectorAll("main input, main textarea, main select")].some(
+    const opened = [...document.querySelectorAll("main details[open]")].some((d) => !openAtLoad.has(d));
+    return opened || [...document.querySelectorAll("main input, main textarea, main select")].some(
       (field) => field.type !== "hidden" && (changed(field) || document.activeElement === field)
     );
   }
@@ -37,6 +41,7 @@
     const main = document.querySelector("main");
     if (fresh && main) {
       main.replaceWith(fresh);
+      openAtLoad = new Set(document.querySelectorAll("main details[open]"));
       document.body.dataset.refreshed = String(Number(document.body.dataset.refreshed || "0") + 1);
     }
   }
