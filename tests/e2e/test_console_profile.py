@@ -40,7 +40,9 @@ def test_a_company_is_registered_in_a_form_and_its_profile_changed_without_overw
     shot(page, "profile-01-refused")
 
     page.get_by_label("웹사이트 (선택)").fill("https://bareun.example")
-    sent = {f: page.locator(f"main form input[name={f}]").input_value() for f in ("csrf", "request_id")}
+    sent: dict[str, str | float | bool] = {
+        f: page.locator(f"main form input[name={f}]").input_value() for f in ("csrf", "request_id")
+    }
     page.get_by_role("button", name="등록", exact=True).click()
     assert "기업을 등록했습니다" in page.locator(".flash").inner_text()
     assert page.locator("h1").inner_text().startswith("바른로봇")
