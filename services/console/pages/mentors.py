@@ -177,7 +177,7 @@ async def _change_week(page: Page, change: Change, again: str = "") -> Response:
     form = page.form
     assert form is not None
     name = f"mentors/{page.request.path_params['mentor']}"
-    back = f"/{name}#week-title"
+    back = f"/{name}"
     try:
         mentor = await page.hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
         week = change([hours.Window.of(w) for w in mentor.weekly_availability])
@@ -185,9 +185,9 @@ async def _change_week(page: Page, change: Change, again: str = "") -> Response:
         mask = field_mask_pb2.FieldMask(paths=["weekly_availability"])
         await page.hub.consulting.UpdateMentor(spb.UpdateMentorRequest(mentor=changed, update_mask=mask))
     except hours.Problem as problem:
-        return page.back(f"{again or back}#week-title", "error", _problem_words(page, problem))
+        return page.back(again or back, "error", _problem_words(page, problem))
     except Refusal as refusal:
-        return refused(page, refusal, back=f"{again}#week-title" if again else back)
+        return refused(page, refusal, back=again or back)
     return page.back(back, "ok", page._("The usual week is saved."))
 
 

@@ -80,7 +80,7 @@ async def reschedule(request: Request) -> Response:
     start = moment_of(slot) if slot else local_moment(day, clock, zone)
     if start is not None:
         day, clock = local_text(timestamp(start), zone)
-    again = f"{here}?{urlencode({'day': day, 'time': clock, 'find': '1'})}#reschedule-title"
+    again = f"{here}?{urlencode({'day': day, 'time': clock, 'find': '1'})}"
     if start is None:
         return page.back(again, "error", page._("Enter the new day and time, or choose a free time."))
     asked = spb.RescheduleSessionRequest(
