@@ -90,9 +90,14 @@ async def _with_history(conn: AsyncConnection, found: list[domain.Session]) -> l
     )
     return [
         Held(
-            s, history.get(s.id, []), feedback.get(s.id), names.get(convert.name_of("companies", s.company_id), ""),
-            mentors.get(s.mentor_id, ""), kinds.get(s.session_type_id, ""), rooms.get(s.room_id or 0, ""),
-        )  # fmt: skip
+            s,
+            history.get(s.id, []),
+            feedback.get(s.id),
+            names.get(convert.name_of("companies", s.company_id), ""),
+            mentors.get(s.mentor_id, ""),
+            kinds.get(s.session_type_id, ""),
+            rooms.get(s.room_id or 0, ""),
+        )
         for s in found
     ]
 
