@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.type import interval_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as spb
@@ -378,8 +379,8 @@ def test_a_mentor_changes_their_usual_week_and_the_booking_page_offers_the_new_h
     assert windows_of(consulting, hub, "mentors/5") == [(5, 9, 30, 12)]
     current = consulting.GetMentor(spb.GetMentorRequest(name="mentors/5"), metadata=hub.admin)
     current.weekly_availability.add(day=4, start_time={"hours": 13}, end_time={"hours": 15})
-    consulting.UpdateMentor(spb.UpdateMentorRequest(mentor=current, update_mask={"paths": ["weekly_availability"]}),
-                            metadata=hub.admin)  # fmt: skip
+    mask = field_mask_pb2.FieldMask(paths=["weekly_availability"])
+    consulting.UpdateMentor(spb.UpdateMentorRequest(mentor=current, update_mask=mask), metadata=hub.admin)
     add.get_by_label("요일").select_option(label="금요일")
     add.get_by_label("시작", exact=True).fill("14:00")
     add.get_by_label("종료", exact=True).fill("17:00")
@@ -438,7 +439,8 @@ def test_a_program_manager_reschedules_a_session_and_a_taken_time_is_refused_in_
     again = consulting.GetSession(spb.GetSessionRequest(name=moving.name), metadata=hub.admin)
     assert again.interval.start_time.ToDatetime(tzinfo=UTC) == at(tuesday, 10) and again.sequence == 0
     offered = page.locator("fieldset.slots")
-    assert offered.first.locator("legend").inner_text().startswith(f"{tuesday.year}년 {tuesday.month}월 {tuesday.day}일")
+    first_day = offered.first.locator("legend").inner_text()
+    assert first_day.startswith(f"{tuesday.year}년 {tuesday.month}월 {tuesday.day}일")
     assert "오후 2:00" not in offered.first.inner_text(), "the other session's time is not offered"
     accessible(page)
     shot(page, "calendar-18-reschedule-conflict")
