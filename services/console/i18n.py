@@ -107,6 +107,10 @@ class Formats:
         """google.type.DayOfWeek (1 = Monday) as the language abbreviates it: 월, Mon."""
         return str(get_day_names("abbreviated", locale=self.language)[(number - 1) % 7])
 
+    def weekday_name(self, number: int) -> str:
+        """google.type.DayOfWeek (1 = Monday) in full: 월요일, Monday."""
+        return str(get_day_names("wide", locale=self.language)[(number - 1) % 7])
+
     def number(self, value: float | int) -> str:
         return format_decimal(value, locale=self.language)
 
@@ -153,7 +157,7 @@ def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.E
         filters: dict[str, Callable[..., Any]] = {
             "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
             "label": label, "short": enum_name, "clock": formats.clock, "span": formats.span, "period": formats.period,
-            "short_day": formats.short_day, "weekday": formats.weekday,
+            "short_day": formats.short_day, "weekday": formats.weekday, "weekday_name": formats.weekday_name,
         }  # fmt: skip
         env.filters.update(filters)
         env.globals.update(globals_ | {"percent": formats.percent, "language": language})

@@ -192,10 +192,11 @@ session_type_pb = Writer(pb.SessionType, domain.SessionType)
 # Sessions and action items
 
 
+DISPLAY_NAMES = ("company_display_name", "mentor_display_name", "session_type_display_name", "room_display_name")
 SESSION_REFS = {"company": "companies", "mentor": "mentors", "session_type": "sessionTypes", "room": "rooms"}
 _session = Writer(
     pb.Session, domain.Session, refs=SESSION_REFS, compute={"interval": _interval},
-    skip=("history", "feedback", "company_display_name"),  # given per call: usecases.sessions.Held
+    skip=("history", "feedback", *DISPLAY_NAMES),  # given per call: usecases.sessions.Held
 )  # fmt: skip
 feedback_pb = Writer(pb.SessionFeedback, domain.Feedback)
 change_pb = Writer(
@@ -218,11 +219,13 @@ _snapshot = Writer(
 
 def session_pb(
     s: domain.Session, history: list[domain.SessionChange] | None = None, feedback: domain.Feedback | None = None,
-    company_display_name: str = "",
+    *names: str,
 ) -> pb.Session:  # fmt: skip
+    """names: the company's, the mentor's, the type's and the room's display names, as usecases.sessions.Held
+    carries them."""
     return _session(
         s, history=[change_pb(c) for c in history or []], feedback=feedback_pb(feedback) if feedback else None,
-        company_display_name=company_display_name,
+        **dict(zip(DISPLAY_NAMES, names, strict=False)),
     )  # fmt: skip
 
 

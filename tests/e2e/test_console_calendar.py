@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from google.type import interval_pb2
+from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.consulting.v1 import consulting_pb2_grpc
 from hub.ops.v1 import identities_pb2 as idpb
@@ -310,3 +312,174 @@ def test_a_mentor_signs_in_with_a_mailed_code_writes_notes_and_keeps_their_excep
     page.get_by_role("button", name="한국어").click()
     page.get_by_role("button", name="로그아웃").click()
     assert "로그아웃했습니다" in page.locator(".flash").inner_text()
+
+
+def sign_in_with_code(page: Page, hub: Hub, email: str) -> None:
+    """Signs in someone just invited (the invitation mailed them a first code; asking again voids it)."""
+    hub.codes_mailed_to(email, 1)
+    page.goto(hub.url + "/sign-in")
+    page.get_by_label("이메일 주소").fill(email)
+    page.get_by_role("button", name="코드 받기").click()
+    page.get_by_label("로그인 코드").fill(hub.codes_mailed_to(email, 2)[-1])
+    page.get_by_role("button", name="로그인").click()
+
+
+def windows_of(consulting: consulting_pb2_grpc.ConsultingServiceStub, hub: Hub, mentor: str) -> list[tuple]:
+    found = consulting.GetMentor(spb.GetMentorRequest(name=mentor), metadata=hub.admin).weekly_availability
+    return sorted((w.day, w.start_time.hours, w.start_time.minutes, w.end_time.hours) for w in found)
+
+
+def test_a_mentor_changes_their_usual_week_and_the_booking_page_offers_the_new_hours(
+    page: Page, hub: Hub, consulting: consulting_pb2_grpc.ConsultingServiceStub
+) -> None:
+    # 정하늘 (mentors/5) keeps Wednesday 14:00-18:00 in Seoul.
+    email = "haneul.jung@patent.example"
+    invited = idpb.Identity(role=idpb.IDENTITY_ROLE_MENTOR, scope="mentors/5", email=email, display_name="정하늘")
+    hub.identities.CreateIdentity(idpb.CreateIdentityRequest(identity=invited), metadata=hub.admin)
+    sign_in_with_code(page, hub, email)
+    page.wait_for_url(f"{hub.url}/mentors/5")
+    week = page.locator("table.hours")
+    assert week.locator("tr").nth(2).inner_text().split() == ["수요일", "14:00–18:00", "삭제"]
+    assert week.locator("tr").first.inner_text().split() == ["월요일", "없음"]
+    assert "Asia/Seoul" in page.locator("section").filter(has=week).inner_text()
+    accessible(page)
+    shot(page, "calendar-14-mentor-week")
+
+    add = page.locator("form[action='/mentors/5/hours']")
+    add.get_by_label("요일").select_option(label="금요일")
+    add.get_by_label("시작", exact=True).fill("09:30")
+    add.get_by_label("종료", exact=True).fill("12:00")
+    add.get_by_role("button", name="시간 추가하기").click()
+    assert "평소 가능 시간을 저장했습니다" in page.locator(".flash").inner_text()
+    assert week.locator("tr").nth(4).inner_text().split() == ["금요일", "09:30–12:00", "삭제"]
+    assert windows_of(consulting, hub, "mentors/5") == [(3, 14, 0, 18), (5, 9, 30, 12)]
+
+    # Refused before anything is sent, the field named and what was typed kept: an end before the start, an
+    # overlap with the week's hours, a time that cannot be read.
+    for day, start, end, said in [
+        ("월요일", "15:00", "10:00", "종료: 끝나는 시각은 시작 시각보다 뒤여야 합니다."),
+        ("수요일", "17:00", "19:00", "시작: 이미 있는 수요일 14:00–18:00 시간과 겹칩니다."),
+        ("화요일", "10:00", "6시", "종료: 시각은 09:30처럼 HH:MM으로 쓰세요"),
+    ]:
+        add.get_by_label("요일").select_option(label=day)
+        add.get_by_label("시작", exact=True).fill(start)
+        add.get_by_label("종료", exact=True).fill(end)
+        add.get_by_role("button", name="시간 추가하기").click()
+        assert said in page.locator(".flash.error").inner_text()
+        assert add.get_by_label("종료", exact=True).input_value() == end
+        assert add.locator("#hours-day option:checked").inner_text() == day
+    assert windows_of(consulting, hub, "mentors/5") == [(3, 14, 0, 18), (5, 9, 30, 12)], "nothing changed"
+    accessible(page)
+    shot(page, "calendar-15-mentor-week-refused")
+
+    # Wednesday's hours removed; then a program manager changes the week meanwhile, and the page's form, drawn
+    # before, is refused rather than overwriting it.
+    week.get_by_role("button", name="수요일 14:00–18:00 삭제").click()
+    assert "평소 가능 시간을 저장했습니다" in page.locator(".flash").inner_text()
+    assert windows_of(consulting, hub, "mentors/5") == [(5, 9, 30, 12)]
+    current = consulting.GetMentor(spb.GetMentorRequest(name="mentors/5"), metadata=hub.admin)
+    current.weekly_availability.add(day=4, start_time={"hours": 13}, end_time={"hours": 15})
+    mask = field_mask_pb2.FieldMask(paths=["weekly_availability"])
+    consulting.UpdateMentor(spb.UpdateMentorRequest(mentor=current, update_mask=mask), metadata=hub.admin)
+    add.get_by_label("요일").select_option(label="금요일")
+    add.get_by_label("시작", exact=True).fill("14:00")
+    add.get_by_label("종료", exact=True).fill("17:00")
+    add.get_by_role("button", name="시간 추가하기").click()
+    assert "그사이 다른 사람이 변경했습니다" in page.locator(".flash.error").inner_text()
+    assert windows_of(consulting, hub, "mentors/5") == [(4, 13, 0, 15), (5, 9, 30, 12)]
+    add.get_by_role("button", name="시간 추가하기").click()  # the page drawn again: its etag is the week's now
+    assert windows_of(consulting, hub, "mentors/5") == [(4, 13, 0, 15), (5, 9, 30, 12), (5, 14, 0, 17)]
+    shot(page, "calendar-16-mentor-week-changed")
+    page.get_by_role("button", name="로그아웃").click()
+
+    # The booking page offers the new hours: Thursday from 13:00, Friday from 09:30 and 14:00; no Wednesday.
+    monday = seed_monday() + timedelta(days=14)
+    sign_in_with_token(page, hub)
+    page.goto(hub.url + "/calendar/book")
+    find = page.locator("form[action='/calendar/book']")
+    choose(find, "find", company="메디비전", mentor="정하늘 · 특허법인 변리사", kind="1:1 기술 자문 (60분)")
+    find.get_by_label("검색 시작일").fill(monday.isoformat())
+    find.get_by_role("button", name="빈 시간 찾기").click()
+    days = page.locator("fieldset.slots")
+    assert [d.locator("legend").inner_text().split(" (")[1][0] for d in days.all()] == ["목", "금"]
+    thursday, friday = days.nth(0), days.nth(1)
+    assert thursday.locator("label.slot").first.inner_text().strip() == "오후 1:00"
+    friday_slots = [s.strip() for s in friday.locator("label.slot").all_inner_texts()]
+    assert friday_slots[0] == "오전 9:30" and "오후 2:00" in friday_slots, friday_slots
+    accessible(page)
+    shot(page, "calendar-17-booking-in-the-new-hours")
+
+
+def test_a_program_manager_reschedules_a_session_and_a_taken_time_is_refused_in_words(
+    page: Page, hub: Hub, consulting: consulting_pb2_grpc.ConsultingServiceStub
+) -> None:
+    # 박정훈 (weekdays 10:00-17:00) with 에듀마인드 on a Tuesday at 10:00, and with 누리로보틱스 at 14:00.
+    tuesday = seed_monday() + timedelta(days=22)
+    booked = []
+    for company, hour in (("companies/3", 10), ("companies/2", 14)):
+        session = spb.Session(
+            company=company, mentor="mentors/3", session_type="sessionTypes/2", agenda=f"검색 품질 점검 {hour}시",
+            interval=interval_pb2.Interval(start_time=timestamp(at(tuesday, hour))),
+        )  # fmt: skip
+        asked = spb.ScheduleSessionRequest(session=session, request_id=f"e2e-reschedule-{hour}")
+        booked.append(consulting.ScheduleSession(asked, metadata=hub.admin))
+    moving = booked[0]
+    sign_in_with_token(page, hub)
+    page.goto(f"{hub.url}/{moving.name}")
+    form = page.locator("form[action$='/reschedule']")
+    assert form.locator("#move-day").input_value() == tuesday.isoformat()
+    assert form.locator("#move-time").input_value() == "10:00"
+
+    # Onto the other session's time: refused in words, the time kept, the free times of that week offered.
+    form.locator("#move-time").fill("14:30")
+    form.get_by_role("button", name="일정 변경").click()
+    assert "이미 예약된 시간입니다" in page.locator(".flash.error").inner_text()
+    assert "Traceback" not in page.content()
+    assert page.locator("#move-time").input_value() == "14:30"
+    again = consulting.GetSession(spb.GetSessionRequest(name=moving.name), metadata=hub.admin)
+    assert again.interval.start_time.ToDatetime(tzinfo=UTC) == at(tuesday, 10) and again.sequence == 0
+    offered = page.locator("fieldset.slots")
+    first_day = offered.first.locator("legend").inner_text()
+    assert first_day.startswith(f"{tuesday.year}년 {tuesday.month}월 {tuesday.day}일")
+    assert "오후 2:00" not in offered.first.inner_text(), "the other session's time is not offered"
+    accessible(page)
+    shot(page, "calendar-18-reschedule-conflict")
+
+    # A free time of Wednesday chosen, with a reason.
+    wednesday = offered.nth(1)
+    wednesday.locator("label.slot").filter(has_text="오전 11:00").click()
+    page.locator("#slot-reason").fill("멘토 출장 일정 변경")
+    page.get_by_role("button", name="고른 시간으로 변경").click()
+    assert "세션 일정을" in page.locator(".flash").inner_text()
+    moved = consulting.GetSession(spb.GetSessionRequest(name=moving.name), metadata=hub.admin)
+    assert moved.interval.start_time.ToDatetime(tzinfo=UTC) == at(tuesday + timedelta(days=1), 11)
+    assert moved.history[-1].reason == "멘토 출장 일정 변경" and moved.sequence == 1
+    assert "멘토 출장 일정 변경" in page.locator("section").filter(has_text="변경 이력").inner_text()
+    accessible(page)
+    shot(page, "calendar-19-rescheduled")
+
+    # A day and a time typed in: Thursday 15:00.
+    page.locator("#move-day").fill((tuesday + timedelta(days=2)).isoformat())
+    page.locator("#move-time").fill("15:00")
+    page.get_by_role("button", name="일정 변경").click()
+    moved = consulting.GetSession(spb.GetSessionRequest(name=moving.name), metadata=hub.admin)
+    assert moved.interval.start_time.ToDatetime(tzinfo=UTC) == at(tuesday + timedelta(days=2), 15)
+    page.get_by_role("button", name="로그아웃").click()
+
+    # The founder of 에듀마인드, who may not read mentors or session types, reads them by name.
+    [person] = hub.companies.ListPeople(cpb.ListPeopleRequest(query="박지민"), metadata=hub.admin).people
+    wanted = idpb.Identity(role=idpb.IDENTITY_ROLE_FOUNDER, person=person.name)
+    hub.identities.CreateIdentity(idpb.CreateIdentityRequest(identity=wanted), metadata=hub.admin)
+    sign_in_with_code(page, hub, "jimin@edumind.kr")
+    page.wait_for_url(f"{hub.url}/companies/3")
+    line = page.locator("section").filter(has=page.get_by_role("heading", name="세션", exact=True)).locator("li")
+    text = line.filter(has_text="검색 품질 점검 10시").inner_text()
+    assert "박정훈" in text and "1:1 기술 자문" in text, text
+    numbered = re.findall(r"(?:멘토|세션 유형) \d+|mentors/\d|sessionTypes/\d", page.locator("main").inner_text())
+    assert not numbered, f"named by number: {numbered}"
+    page.goto(f"{hub.url}/{moving.name}")
+    assert page.locator("h1").inner_text() == "에듀마인드 · 1:1 기술 자문"
+    assert "박정훈" in page.locator(".facts").inner_text()
+    assert page.locator("form[action$='/reschedule']").count() == 0, "moving a session is the program managers'"
+    accessible(page)
+    shot(page, "calendar-20-founder-session")

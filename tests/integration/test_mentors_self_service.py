@@ -239,6 +239,11 @@ async def test_sessions_name_their_company_for_whoever_reads_them_in_one_query_a
         assert len(listed) == 4 and all(s.company_display_name == names[s.company] for s in listed)
     mine = await api.ListSessions(pb.ListSessionsRequest(), metadata=FOUNDER_A)
     assert [s.company_display_name for s in mine.sessions] == ["메디비전"]
+    # A founder may not read mentors or session types: the session names them (and its room, none here).
+    assert [(s.mentor_display_name, s.session_type_display_name, s.room_display_name) for s in mine.sessions] == [
+        ("김도현", "1:1 기술 자문", "")
+    ]
+    assert booked.mentor_display_name == "김도현" and booked.session_type_display_name == "1:1 기술 자문"
     got = await api.GetSession(pb.GetSessionRequest(name=booked.name), metadata=MENTOR_A)
     assert got.company_display_name == "메디비전"
     done = await api.CompleteSession(pb.CompleteSessionRequest(name=booked.name), metadata=MENTOR_A)

@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from google.type import date_pb2, interval_pb2
+import pytest
+from google.type import date_pb2, dayofweek_pb2, interval_pb2
 from hub.consulting.v1 import consulting_pb2 as spb
 from starlette.datastructures import FormData, QueryParams
 
+from services.console import hours
 from services.console.i18n import Formats
 from services.console.pages.calendar import Choice, week_rows
-from services.console.pages.directory import Directory
+from services.console.pages.directory import Directory, session_names
 from services.console.pages.sessions import action_items
 from services.console.weeks import Week, local_moment, moment_of, rfc3339, timestamp
 
@@ -111,3 +113,62 @@ def test_times_and_periods_are_written_the_korean_way() -> None:
     assert ko.period(*one) == "2027년 1월 4일 (월)"
     hours = (timestamp(datetime(2027, 1, 4, 5, tzinfo=UTC)), timestamp(datetime(2027, 1, 4, 9, tzinfo=UTC)))
     assert ko.period(*hours) == "2027년 1월 4일 (월) 오후 2:00–6:00"
+
+
+def test_a_weekly_window_typed_in_is_read_and_checked_before_anything_is_sent() -> None:
+    monday = hours.read_window("1", "09:00", "12:30")
+    assert monday == hours.Window(1, 540, 750) and (monday.start_text, monday.end_text) == ("09:00", "12:30")
+    assert hours.read_window("7", "18:00", "24:00").end == 1440, "24:00 ends a day"
+    for day, start, end, field, kind in [
+        ("1", "12:00", "09:00", "end", "order"),
+        ("1", "09:00", "09:00", "end", "order"),
+        ("1", "9시", "12:00", "start", "malformed"),
+        ("1", "24:00", "24:00", "start", "malformed"),
+        ("1", "09:00", "12:60", "end", "malformed"),
+        ("1", "09:00", "25:00", "end", "malformed"),
+        ("8", "09:00", "12:00", "day", "malformed"),
+        ("", "09:00", "12:00", "day", "malformed"),
+    ]:
+        with pytest.raises(hours.Problem) as problem:
+            hours.read_window(day, start, end)
+        assert (problem.value.field, problem.value.kind) == (field, kind), (day, start, end)
+
+
+def test_a_window_joins_the_week_unless_it_overlaps_one_of_the_same_day() -> None:
+    week = [hours.Window(3, 600, 720), hours.Window(1, 540, 720)]
+    added = hours.with_window(week, hours.Window(1, 720, 780))  # touching is not overlapping
+    assert added == [hours.Window(1, 540, 720), hours.Window(1, 720, 780), hours.Window(3, 600, 720)]
+    assert hours.with_window(week, hours.Window(2, 540, 720))[1] == hours.Window(2, 540, 720)
+    with pytest.raises(hours.Problem) as problem:
+        hours.with_window(week, hours.Window(1, 690, 800))
+    assert problem.value.kind == "overlap" and problem.value.other == hours.Window(1, 540, 720)
+    assert hours.without_window(added, hours.Window(1, 720, 780)) == sorted(week)
+    days = hours.by_day(week)
+    assert [d for d, _ in days] == [1, 2, 3, 4, 5, 6, 7] and days[0][1] == [hours.Window(1, 540, 720)]
+    assert days[1][1] == []
+
+
+def test_weekly_windows_go_to_the_service_and_back_unchanged() -> None:
+    w = hours.Window(5, 13 * 60 + 30, 1440)
+    message = w.pb()
+    assert message.day == dayofweek_pb2.FRIDAY and (message.end_time.hours, message.end_time.minutes) == (24, 0)
+    assert hours.Window.of(message) == w
+
+
+def test_weekdays_are_named_in_full_in_korean() -> None:
+    assert [Formats("ko", "Asia/Seoul").weekday_name(d) for d in (1, 7)] == ["월요일", "일요일"]
+    assert Formats("en", "Asia/Seoul").weekday_name(1) == "Monday"
+
+
+def test_a_reader_who_may_not_list_mentors_types_or_rooms_reads_the_names_the_sessions_give() -> None:
+    session = spb.Session(
+        mentor="mentors/3", session_type="sessionTypes/2", room="rooms/1", mentor_display_name="김도현",
+        session_type_display_name="1:1 기술 자문", room_display_name="501호 회의실",
+    )  # fmt: skip
+    unnamed = spb.Session(mentor="mentors/4", session_type="sessionTypes/5")
+    words = {"mentors": "멘토 %(n)s", "sessionTypes": "세션 유형 %(n)s", "rooms": "회의실 %(n)s"}
+    names = Directory(words=words, named=session_names([session, unnamed]))
+    assert (names.mentor("mentors/3"), names.kind("sessionTypes/2"), names.room("rooms/1")) == (
+        "김도현", "1:1 기술 자문", "501호 회의실"
+    )  # fmt: skip
+    assert (names.mentor("mentors/4"), names.kind("sessionTypes/5")) == ("멘토 4", "세션 유형 5")

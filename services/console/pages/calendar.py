@@ -172,22 +172,12 @@ async def book_page(request: Request) -> Response:
         "rooms": hub.consulting.ListRooms(spb.ListRoomsRequest(page_size=LIST_SIZE)),
     }
     searched = request.query_params.get("find") == "1"
-    search = _slot_search(choice, today)
+    search = slot_search(choice, today)
     if searched:
         asked["slots"] = hub.consulting.FindAvailableSlots(search)
     answers = await _all(asked)
-    found = answers.get("slots")
-    search_refused = headline_of(page, found) if isinstance(found, Refusal) else ""
-    slots = [] if found is None or isinstance(found, Refusal) else list(found.slots)
-    by_day: dict[date, list[Any]] = defaultdict(list)
-    for slot in slots:
-        by_day[local_day(slot.interval.start_time, zone)].append(slot)
     return page.render(
-        "book.html", choice=choice, searched=searched, search_refused=search_refused,
-        search_from=date(search.start_date.year, search.start_date.month, search.start_date.day),
-        search_detail=_detail(found) if isinstance(found, Refusal) else "",
-        slot_days=[SlotDay(d, s) for d, s in sorted(by_day.items())],
-        truncated=bool(found is not None and not isinstance(found, Refusal) and found.truncated),
+        "book.html", choice=choice, searched=searched, free=FreeTimes.of(page, search, answers.get("slots")),
         companies=_ok(answers, "companies", "companies"),
         mentors=sorted(_ok(answers, "mentors", "mentors"), key=lambda m: m.korean_name),
         types=_ok(answers, "types", "session_types"), rooms=_ok(answers, "rooms", "rooms"),
@@ -196,11 +186,39 @@ async def book_page(request: Request) -> Response:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class FreeTimes:
+    """What FindAvailableSlots answered, as the slot pickers show it (the booking page, a session's reschedule):
+    the free times by day in the hub's zone, or the refusal in words."""
+
+    since: date
+    days: list[SlotDay]
+    truncated: bool = False
+    refused: str = ""  # headline_of's words
+    detail: str = ""
+
+    @classmethod
+    def of(cls, page: Page, search: spb.FindAvailableSlotsRequest, found: Any) -> FreeTimes:
+        since = date(search.start_date.year, search.start_date.month, search.start_date.day)
+        if isinstance(found, Refusal):
+            return cls(since, [], refused=headline_of(page, found), detail=_detail(found))
+        return cls(since, slot_days(found.slots if found else [], zone_of(page)), bool(found and found.truncated))
+
+
+def slot_days(slots: Any, zone: ZoneInfo) -> list[SlotDay]:
+    by_day: dict[date, list[Any]] = defaultdict(list)
+    for slot in slots:
+        by_day[local_day(slot.interval.start_time, zone)].append(slot)
+    return [SlotDay(d, s) for d, s in sorted(by_day.items())]
+
+
 def _detail(refusal: Refusal) -> str:
     return "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
 
 
-def _slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
+def slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
+    """The free times of the week from the day chosen (not before today), for the choice's mentor, type,
+    company and room."""
     first = max(day_of(choice.day) or today, today)
     return spb.FindAvailableSlotsRequest(
         mentors=[choice.mentor] if choice.mentor else [], start_date=date_pb(first),

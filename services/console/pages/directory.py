@@ -2,7 +2,8 @@
 names rather than their numbers. Each list is asked once, all at once; one the signed-in person may not read (a
 mentor may not list mentors) is simply missing, and the page names the thing by its kind and number instead
 (멘토 3). Companies are named by the sessions themselves (`company_display_name`, from the consulting service's
-company directory), which whoever may read a session may read, a mentor included."""
+company directory), which whoever may read a session may read, a mentor included; so are its mentor, type and room
+for a founder, who may not list those (`mentor_display_name`…)."""
 
 from __future__ import annotations
 
@@ -27,17 +28,19 @@ class Directory:
     companies: dict[str, str] = field(default_factory=dict)  # companies/1 -> 메디비전
     words: dict[str, str] = field(default_factory=dict)  # companies -> "Company %(n)s", in the reader's language
 
+    named: dict[str, str] = field(default_factory=dict)  # mentors/3 -> 김도현, as the sessions name them
+
     def mentor(self, ref: str) -> str:
         found = self.mentors.get(ref)
-        return found.korean_name if found else self.unknown(ref)
+        return found.korean_name if found else self.named.get(ref) or self.unknown(ref)
 
     def kind(self, ref: str) -> str:
         found = self.types.get(ref)
-        return found.display_name if found else self.unknown(ref)
+        return found.display_name if found else self.named.get(ref) or self.unknown(ref)
 
     def room(self, ref: str) -> str:
         found = self.rooms.get(ref)
-        return found.display_name if found else self.unknown(ref)
+        return found.display_name if found else self.named.get(ref) or self.unknown(ref)
 
     def company(self, ref: str) -> str:
         return self.companies.get(ref) or self.unknown(ref)
@@ -60,8 +63,22 @@ def company_names(sessions: Iterable[Any]) -> dict[str, str]:
     return {s.company: s.company_display_name for s in sessions if s.company_display_name}
 
 
+def session_names(sessions: Iterable[Any]) -> dict[str, str]:
+    """mentors/3 -> 김도현, sessionTypes/2 -> 1:1 기술 자문, rooms/1 -> 501호, as the sessions name them: what a
+    founder, who may not list mentors, types or rooms, reads of them."""
+    named = {}
+    for s in sessions:
+        for ref, shown in ((s.mentor, s.mentor_display_name), (s.session_type, s.session_type_display_name),
+                           (s.room, s.room_display_name)):  # fmt: skip
+            if ref and shown:
+                named[ref] = shown
+    return named
+
+
 async def directory(page: Page, sessions: Iterable[Any] = ()) -> Directory:
-    """Every mentor, session type and room, and the companies the sessions name."""
+    """Every mentor, session type and room, and the companies the sessions name (and their mentors, types and
+    rooms, for a reader who may not list those)."""
+    sessions = list(sessions)
     answers = await _all(directory_calls(page.hub))
     return Directory(
         mentors={m.name: m for m in _ok(answers, "mentors", "mentors")},
@@ -69,6 +86,7 @@ async def directory(page: Page, sessions: Iterable[Any] = ()) -> Directory:
         rooms={r.name: r for r in _ok(answers, "rooms", "rooms")},
         companies=company_names(sessions),
         words=words(page),
+        named=session_names(sessions),
     )
 
 

@@ -1,19 +1,24 @@
 """Mentors. The program managers' list, and one mentor's page, which is also a mentor's home: their week, their
 sessions to come and of the last 30 days (the notes of a completed one written there), the open action items of
 their sessions (each with its company and a button to mark it done), the exceptions to their week (a vacation,
-extra hours), and their calendar as an iCalendar file. Each part is asked of the consulting service as the
+extra hours), their usual week (changed by the mentor or a program manager: a window added or removed), and
+their calendar as an iCalendar file. Each part is asked of the consulting service as the
 signed-in person; a part their token may not read is left out, and the service refuses what they may not do."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
+from google.protobuf import field_mask_pb2
 from google.type import interval_pb2
 from hub.consulting.v1 import consulting_pb2 as spb
 from starlette.requests import Request
 from starlette.responses import Response
 
+from services.console import hours
 from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.pages.calendar import program_manager, zone_of
@@ -78,6 +83,9 @@ async def mentor_page(request: Request) -> Response:
         missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
         admin=page.account.role == "admin", kinds=EXCEPTION_KINDS, action_rows=range(1, ACTION_ROWS + 1),
         request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),
+        week=hours.by_day(hours.Window.of(w) for w in mentor.weekly_availability),
+        keeps_week=page.account.role == "admin" or page.account.scope == name,
+        draft={k: request.query_params.get(f"hours_{k}", "") for k in ("day", "start", "end")},
     )  # fmt: skip
 
 
@@ -135,3 +143,65 @@ async def delete_exception(request: Request) -> Response:
     except Refusal as refusal:
         return refused(page, refusal, back=f"/{name}")
     return page.back(f"/{name}", "ok", page._("The exception is removed."))
+
+
+# The usual week
+
+
+async def add_hours(request: Request) -> Response:
+    """A window added to the mentor's week, checked here first (a malformed time, an end before the start, an
+    overlap: said with the field, nothing sent), then sent with the etag the page was drawn with."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    typed = {k: str(form.get(k, "")) for k in ("day", "start", "end")}
+    again = f"/mentors/{request.path_params['mentor']}?{urlencode({f'hours_{k}': v for k, v in typed.items()})}"
+    return await _change_week(page, lambda week: hours.with_window(week, hours.read_window(**typed)), again)
+
+
+async def remove_hours(request: Request) -> Response:
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    try:
+        gone = hours.read_window(str(form.get("day", "")), str(form.get("start", "")), str(form.get("end", "")))
+    except hours.Problem:
+        gone = None  # not a window the page drew: nothing to remove
+    return await _change_week(page, lambda week: hours.without_window(week, gone) if gone else week)
+
+
+Change = Callable[[list[hours.Window]], list[hours.Window]]
+
+
+async def _change_week(page: Page, change: Change, again: str = "") -> Response:
+    form = page.form
+    assert form is not None
+    name = f"mentors/{page.request.path_params['mentor']}"
+    back = f"/{name}"
+    try:
+        mentor = await page.hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
+        week = change([hours.Window.of(w) for w in mentor.weekly_availability])
+        changed = spb.Mentor(name=name, weekly_availability=[w.pb() for w in week], etag=str(form.get("etag", "")))
+        mask = field_mask_pb2.FieldMask(paths=["weekly_availability"])
+        await page.hub.consulting.UpdateMentor(spb.UpdateMentorRequest(mentor=changed, update_mask=mask))
+    except hours.Problem as problem:
+        return page.back(again or back, "error", _problem_words(page, problem))
+    except Refusal as refusal:
+        return refused(page, refusal, back=again or back)
+    return page.back(back, "ok", page._("The usual week is saved."))
+
+
+def _problem_words(page: Page, problem: hours.Problem) -> str:
+    _ = page._
+    field = {"day": _("Day of the week"), "start": _("From"), "end": _("Until")}[problem.field]
+    if problem.kind == "order":
+        return _("%(field)s: the hours must end after they start.") % {"field": field}
+    if problem.kind == "overlap" and problem.other:
+        other = problem.other
+        shown = f"{page.filters['weekday_name'](other.day)} {other.start_text}–{other.end_text}"
+        return _("%(field)s: these hours overlap %(hours)s, which the week already has.") % {
+            "field": field, "hours": shown
+        }  # fmt: skip
+    if problem.field == "day":
+        return _("%(field)s: choose a day of the week.") % {"field": field}
+    return _("%(field)s: write a time as HH:MM, such as 09:30 (24:00 only as an end).") % {"field": field}

@@ -1,5 +1,6 @@
 """One consulting session: what it is and what became of it, and what may be done with it now: complete it with
-notes and action items, mark a no-show, cancel it with a reason, write the notes of a completed one later,
+notes and action items, mark a no-show, move it to another time (a conflict answered with the free times of
+that week), cancel it with a reason, write the notes of a completed one later,
 complete its action items, and (its founder) rate a completed one. Who may do which is the consulting service's
 to say: a mentor acts on the sessions they lead, a program manager on any, a founder rates their company's; a
 refusal comes back as words on the page the form was on."""
@@ -7,8 +8,11 @@ refusal comes back as words on the page the form was on."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
+from google.type import interval_pb2
 from hub.consulting.v1 import consulting_pb2 as spb
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -16,11 +20,11 @@ from starlette.responses import Response
 
 from services.console.backend import Refusal
 from services.console.labels import short_names
-from services.console.pages.calendar import zone_of
-from services.console.pages.directory import Directory, company_names, words
+from services.console.pages.calendar import Choice, FreeTimes, slot_search, zone_of
+from services.console.pages.directory import Directory, company_names, session_names, words
 from services.console.pages.home import _all
 from services.console.web import Page, refused
-from services.console.weeks import date_pb, day_of, local_day
+from services.console.weeks import date_pb, day_of, local_day, local_moment, local_text, moment_of, timestamp
 
 ACTION_ROWS = 3  # action item rows a completion form offers
 FITS = short_names(spb.SessionFit)
@@ -41,28 +45,54 @@ async def session_page(request: Request) -> Response:
         session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
     except Refusal as refusal:
         return refused(page, refusal)
-    asked = {
-        "mentor": hub.consulting.GetMentor(spb.GetMentorRequest(name=session.mentor)),
-        "kind": hub.consulting.GetSessionType(spb.GetSessionTypeRequest(name=session.session_type)),
-        "items": hub.consulting.ListActionItems(spb.ListActionItemsRequest(filter=f"session={name}", page_size=100)),
-    }
-    if session.room:
-        asked["room"] = hub.consulting.GetRoom(spb.GetRoomRequest(name=session.room))
-    answers = {k: v for k, v in (await _all(asked)).items() if not isinstance(v, Refusal)}
-    names = Directory(
-        mentors={session.mentor: answers["mentor"]} if "mentor" in answers else {},
-        types={session.session_type: answers["kind"]} if "kind" in answers else {},
-        rooms={session.room: answers["room"]} if "room" in answers else {},
-        companies=company_names([session]), words=words(page),
-    )  # fmt: skip
-    role = page.account.role
+    role, zone = page.account.role, zone_of(page)
+    moving = role == "admin" and session.state == spb.SESSION_STATE_SCHEDULED
+    day, clock = local_text(session.interval.start_time, zone)
+    choice = Choice(company=session.company, mentor=session.mentor, session_type=session.session_type,
+                    room=session.room, day=request.query_params.get("day", day),
+                    time=request.query_params.get("time", clock))  # fmt: skip
+    search = slot_search(choice, datetime.now(zone).date())
+    items_of = spb.ListActionItemsRequest(filter=f"session={name}", page_size=100)
+    asked = {"items": hub.consulting.ListActionItems(items_of)}
+    if moving and request.query_params.get("find") == "1":  # a reschedule refused: the free times of that week
+        asked["slots"] = hub.consulting.FindAvailableSlots(search)
+    answers = await _all(asked)
+    items = answers["items"]
+    names = Directory(companies=company_names([session]), words=words(page), named=session_names([session]))
     return page.render(
-        "session.html", s=session, names=names,
-        items=list(answers["items"].action_items) if "items" in answers else None,
-        week=local_day(session.interval.start_time, zone_of(page)).isoformat(), action_rows=range(1, ACTION_ROWS + 1),
+        "session.html", s=session, names=names, items=None if isinstance(items, Refusal) else list(items.action_items),
+        week=local_day(session.interval.start_time, zone).isoformat(), action_rows=range(1, ACTION_ROWS + 1),
         leads=role in ("admin", "mentor"), admin=role == "admin", rate=role == "founder" and bool(to_rate([session])),
-        request_id=str(uuid.uuid4()),
+        request_id=str(uuid.uuid4()), moving=moving, choice=choice,
+        free=FreeTimes.of(page, search, answers["slots"]) if "slots" in answers else None,
     )  # fmt: skip
+
+
+async def reschedule(request: Request) -> Response:
+    """Moves a scheduled session to the free time chosen (start) or to the day and time typed in, Seoul time; it
+    keeps its length and room. A refusal (a conflict above all) comes back with the time kept and the free times
+    of that week offered."""
+    page = Page(request, await request.form())
+    form = page.form
+    assert form is not None
+    here, zone = _here(request), zone_of(page)
+    slot, day, clock = str(form.get("start", "")), str(form.get("day", "")), str(form.get("time", ""))
+    start = moment_of(slot) if slot else local_moment(day, clock, zone)
+    if start is not None:
+        day, clock = local_text(timestamp(start), zone)
+    again = f"{here}?{urlencode({'day': day, 'time': clock, 'find': '1'})}"
+    if start is None:
+        return page.back(again, "error", page._("Enter the new day and time, or choose a free time."))
+    asked = spb.RescheduleSessionRequest(
+        name=here[1:], interval=interval_pb2.Interval(start_time=timestamp(start)),
+        reason=str(form.get("reason", "")), etag=str(form.get("etag", "")),
+    )  # fmt: skip
+    try:
+        moved = await page.hub.consulting.RescheduleSession(asked)
+    except Refusal as refusal:
+        return refused(page, refusal, back=again)
+    when = page.app.templates[page.session.lang].filters["when"](moved.interval.start_time)
+    return page.back(here, "ok", page._("The session is moved to %(when)s.") % {"when": when})
 
 
 def _here(request: Request) -> str:

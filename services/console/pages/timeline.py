@@ -43,7 +43,7 @@ def timeline(page: Page, company: Any, answers: dict[str, Any]) -> list[Moment]:
             when = timestamp(midnight(date(s.move_in_date.year, s.move_in_date.month, s.move_in_date.day), zone))
             moments.append(Moment(when, "space", f"{moved_in}: {spaces.get(s.space, s.space)}", "/spaces"))
     for s in _ok(answers, "sessions", "sessions"):
-        text = f"{session}: {s.agenda or s.session_type} · {enum(s, 'state')}"
+        text = f"{session}: {s.agenda or s.session_type_display_name or s.session_type} · {enum(s, 'state')}"
         moments.append(Moment(s.interval.start_time, "session", text, f"/{s.name}"))
     for i in _ok(answers, "introductions", "introductions"):
         text = f"{introduction}: {i.firm_display_name or i.firm} · {enum(i, 'state')}"

@@ -149,3 +149,22 @@ async def company_names(conn: AsyncConnection, names: list[str]) -> dict[str, st
     c = company_directory.c
     rows = await conn.execute(sa.select(c.company, c.korean_name).where(c.company.in_(names)))
     return {r.company: r.korean_name for r in rows}
+
+
+async def display_names(
+    conn: AsyncConnection, mentor_ids: set[int], type_ids: set[int], room_ids: set[int]
+) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """The Korean names of the mentors and the display names of the session types and rooms asked: one query
+    each for a whole page of sessions."""
+
+    async def names(table: sa.Table, column: sa.Column[str], ids: set[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = await conn.execute(sa.select(table.c.id, column).where(table.c.id.in_(sorted(ids))))
+        return {r[0]: r[1] for r in rows}
+
+    return (
+        await names(mentors, mentors.c.korean_name, mentor_ids),
+        await names(session_types, session_types.c.display_name, type_ids),
+        await names(rooms, rooms.c.display_name, room_ids),
+    )

@@ -38,6 +38,9 @@ class Held(NamedTuple):
     history: list[domain.SessionChange]
     feedback: domain.Feedback | None  # the founder's, None until given
     company_name: str  # the company's Korean name in the directory, "" until it has heard of the company
+    mentor_name: str = ""  # the mentor's Korean name, the type's and the room's display names
+    type_name: str = ""
+    room_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,7 @@ async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -
     mentor = await load(conn, store.get_mentor, new.mentor, "Mentor")
     mentor.check_bookable()
     kind = await load(conn, store.get_session_type, new.session_type, "SessionType")
-    if new.room is not None:
-        await load(conn, store.get_room, new.room, "Room")
+    room = await load(conn, store.get_room, new.room, "Room") if new.room is not None else None
     session = domain.new_session(
         company_id=new.company.id, mentor_id=new.mentor.id, session_type=kind, start=new.start, end=new.end,
         room_id=new.room.id if new.room else None, agenda=new.agenda,
@@ -74,7 +76,8 @@ async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -
     await reserve(uow, pending, session.name, session.holds())
     await uow.emit(f"{SUBJECT}.session.scheduled", session.name, session.version,
                    ev.SessionScheduled(session=convert.session_snapshot(session, mentor, kind)))  # fmt: skip
-    return Held(session, [], None, company.korean_name)
+    return Held(session, [], None, company.korean_name, mentor.korean_name, kind.display_name,
+                room.display_name if room else "")  # fmt: skip
 
 
 async def _with_history(conn: AsyncConnection, found: list[domain.Session]) -> list[Held]:
@@ -82,8 +85,19 @@ async def _with_history(conn: AsyncConnection, found: list[domain.Session]) -> l
     ids = [s.id for s in found]
     history, feedback = await store.changes_of(conn, ids), await store.feedback_of(conn, ids)
     names = await store.company_names(conn, list({convert.name_of("companies", s.company_id) for s in found}))
+    mentors, kinds, rooms = await store.display_names(
+        conn, {s.mentor_id for s in found}, {s.session_type_id for s in found}, {s.room_id for s in found if s.room_id}
+    )
     return [
-        Held(s, history.get(s.id, []), feedback.get(s.id), names.get(convert.name_of("companies", s.company_id), ""))
+        Held(
+            s,
+            history.get(s.id, []),
+            feedback.get(s.id),
+            names.get(convert.name_of("companies", s.company_id), ""),
+            mentors.get(s.mentor_id, ""),
+            kinds.get(s.session_type_id, ""),
+            rooms.get(s.room_id or 0, ""),
+        )
         for s in found
     ]
 
