@@ -25,7 +25,9 @@ def month_start(back: int) -> datetime:
     return datetime(year, month, 1, tzinfo=SEOUL).astimezone(UTC)
 
 
-async def held_program(c: RunningConsulting, title: str, kind: int, people: list[tuple[str, str, str, bool]]) -> str:
+async def held_program(
+    c: RunningConsulting, title: str, kind: pb.ProgramKind.ValueType, people: list[tuple[str, str, str, bool]]
+) -> str:
     """A program under way whose attendance is recorded: (name, email, company, attended) per person."""
     start = earlier_today(hours=1)
     made = await c.consulting.CreateProgram(

@@ -109,7 +109,6 @@ async def month_totals(conn: AsyncConnection, months: list[tuple[str, datetime]]
     ]
 
 
-
 async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> domain.Stats:
     """The figures as of the day `on`; feedback counts the sessions completed before completed_before (whose
     window for feedback has closed)."""
