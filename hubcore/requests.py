@@ -90,6 +90,15 @@ def max_items(limit: int, item: Check | None = None) -> Check:
     return check
 
 
+def at_most(high: int) -> Check:
+    """A count from 0 (which means the method's default) to high."""
+
+    def check(value: Any) -> str | None:
+        return f"must be between 0 and {high}" if not 0 <= value <= high else None
+
+    return check
+
+
 def matches(pattern: str, what: str) -> Check:
     compiled = re.compile(pattern)
 

@@ -103,6 +103,13 @@ class Formats:
         """A day of a week already named: 3월 2일 (월), Mon 2 Mar."""
         return format_date(value, "M월 d일 (E)" if self.language == "ko" else "EEE d MMM", locale=self.language)
 
+    def month(self, label: str, with_year: bool = True) -> str:
+        """A month as the services name it ("2026-03"), as the language says it: 2026년 3월 (3월), Mar 2026 (Mar)."""
+        year, month = map(int, label.split("-"))
+        if self.language == "ko":
+            return f"{year}년 {month}월" if with_year else f"{month}월"
+        return format_date(date(year, month, 1), "MMM y" if with_year else "MMM", locale=self.language)
+
     def weekday(self, number: int) -> str:
         """google.type.DayOfWeek (1 = Monday) as the language abbreviates it: 월, Mon."""
         return str(get_day_names("abbreviated", locale=self.language)[(number - 1) % 7])
@@ -158,6 +165,7 @@ def environments(time_zone: str, globals_: dict[str, Any]) -> dict[str, jinja2.E
             "when": formats.when, "day": formats.day, "number": formats.number, "won": formats.won, "enum": enum,
             "label": label, "short": enum_name, "clock": formats.clock, "span": formats.span, "period": formats.period,
             "short_day": formats.short_day, "weekday": formats.weekday, "weekday_name": formats.weekday_name,
+            "month": formats.month,
         }  # fmt: skip
         env.filters.update(filters)
         env.globals.update(globals_ | {"percent": formats.percent, "language": language})

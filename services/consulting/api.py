@@ -18,6 +18,7 @@ from hub.consulting.v1 import consulting_pb2_grpc
 from hubcore import errors
 from hubcore.convert import calendar_date, duration, interval, seoul_today
 from hubcore.db import UnitOfWork, cursor_value
+from hubcore.months import DEFAULT_MONTHS
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.resources import Numbered
 from hubcore.server import caller
@@ -385,4 +386,5 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     # Dashboard
 
     async def GetConsultingStats(self, request: pb.GetConsultingStatsRequest, context: Context) -> pb.ConsultingStats:
-        return convert.stats_pb(await programs.stats(self.db, seoul_today()))
+        months = request.months or DEFAULT_MONTHS
+        return convert.stats_pb(await programs.stats(self.db, seoul_today(), months))

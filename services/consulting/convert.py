@@ -354,4 +354,11 @@ def stats_pb(figures: domain.Stats) -> pb.ConsultingStats:
         feedback_on_time=figures.feedback_on_time,
         feedback_completion_percent=figures.feedback_completion_percent,
         active_mentors=figures.active_mentors,
-    )
+        by_month=[
+            pb.MonthTotals(
+                month=m.month, programs_held=m.programs_held, participants=m.participants,
+                people_trained=m.people_trained,
+            )
+            for m in figures.by_month
+        ],
+    )  # fmt: skip

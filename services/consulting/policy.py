@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from hub.consulting.v1 import consulting_pb2 as pb
 
-from hubcore.requests import Check, Rules, email, length, max_items, required
+from hubcore.months import MAX_MONTHS
+from hubcore.requests import Check, Rules, at_most, email, length, max_items, required
 from hubcore.server import ADMIN, FOUNDER, MENTOR, SERVICE, Bound, also_for_services
 from services.consulting import domain
 
@@ -103,6 +104,7 @@ RULES: dict[type, Rules] = {
     ),
     pb.ListRegistrationsRequest: Rules({"program": [required]}),
     pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
+    pb.GetConsultingStatsRequest: Rules({"months": [at_most(MAX_MONTHS)]}),
 }
 ROLES = also_for_services(
     "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",

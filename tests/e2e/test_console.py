@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import grpc
 import pytest
@@ -152,9 +153,27 @@ def sign_in_with_token(page: Page, hub: Hub) -> None:
     page.wait_for_url(hub.url + "/")
 
 
+def hold_an_education_program(hub: Hub) -> None:
+    """A program that began an hour ago, its attendance taken: two of three came (the program's first figures)."""
+    start = datetime.now(UTC) - timedelta(hours=1)
+    program = cspb.Program(display_name="AI 실무 교육 2기", kind=cspb.PROGRAM_KIND_EDUCATION, capacity=10)
+    program.interval.start_time.FromDatetime(start)
+    program.interval.end_time.FromDatetime(start + timedelta(hours=2))
+    made = hub.consulting.CreateProgram(cspb.CreateProgramRequest(program=program), metadata=hub.admin)
+    marks = []
+    for name, email, attended in (("김서연", "seoyeon@example.kr", True), ("이준호", "", True), ("최민지", "", False)):
+        registration = cspb.Registration(program=made.name, participant_name=name, email=email)
+        registered = hub.consulting.CreateRegistration(
+            cspb.CreateRegistrationRequest(registration=registration), metadata=hub.admin
+        )
+        marks.append(cspb.AttendanceMark(registration=registered.name, attended=attended))
+    hub.consulting.RecordAttendance(cspb.RecordAttendanceRequest(program=made.name, marks=marks), metadata=hub.admin)
+
+
 def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_hangul_name(
     page: Page, hub: Hub
 ) -> None:
+    hold_an_education_program(hub)
     page.goto(hub.url + "/sign-in")
     accessible(page)
     shot(page, "01-sign-in")
@@ -173,6 +192,19 @@ def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_
     assert firms.locator(".figure").inner_text().endswith("/ 50")
     waiting = page.locator(".card").filter(has_text="기업의 답을 기다리는 소개")
     assert "에듀마인드" in waiting.inner_text()  # the seed's introduction no company has answered yet
+    # The chart: a line per target but firms grown, month by month; its table says the figures, the last month's
+    # those of the cards (the program held above; the seed's companies, discovered this month in a new hub).
+    stats = hub.companies.GetCompanyStats(cpb.GetCompanyStatsRequest(), metadata=hub.admin)
+    discovered = sum(c.count for c in stats.by_status if c.key in ("SELECTED", "RESIDENT", "GRADUATED"))
+    assert page.locator("svg.chart.wide polyline").count() == 4
+    legend = page.locator("svg.chart.wide text.legend").all_text_contents()
+    assert legend == [f"발굴 기업 {100 * discovered // 50}%", "전문가 양성 0.4%", "협업 프로그램 4.2%", "참여자 <0.1%"]
+    page.locator("details.figures summary").click()
+    rows = page.locator("#targets-by-month tbody tr")
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Seoul"))
+    assert rows.count() == 12 and rows.last.locator("th").inner_text() == f"{today.year}년 {today.month}월"
+    assert rows.last.locator("td").all_inner_texts() == [str(discovered), "2", "1", "2"]
+    assert rows.first.locator("td").all_inner_texts() == ["0", "0", "0", "0"]  # nothing before this hub began
     shot(page, "02-home")
 
     page.get_by_role("link", name="기업").first.click()

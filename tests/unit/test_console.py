@@ -14,9 +14,10 @@ from hub.events.v1 import companies_pb2 as ev
 from hub.events.v1 import envelope_pb2
 from starlette.routing import Route
 
+from hubcore.months import last_months
 from services.console.app import ROUTES
 from services.console.catalog import read, said_by_the_pages
-from services.console.charts import Series, bar_chart, line_chart
+from services.console.charts import Series, bar_chart, line_chart, percent_chart
 from services.console.i18n import Formats
 from services.console.live import Live
 from services.console.pages.companies import period_end
@@ -119,6 +120,30 @@ def test_a_chart_is_svg_with_its_labels_escaped_and_its_points_in_order() -> Non
     assert svg.startswith("<svg") and "<title>매출 &lt;분기&gt;</title>" in svg
     assert svg.index("2026-10") < svg.index("2026-11") and "3원" in svg
     assert line_chart(Series("x", []), "empty") == ""
+
+
+def test_a_percent_chart_draws_a_line_per_series_on_a_round_scale_and_names_each_with_its_last_value() -> None:
+    firms = Series("발굴 기업", [("11월", 0.0), ("12월", 10.0)])
+    people = Series("참여자 <명>", [("11월", 0.0), ("12월", 0.025)])
+    svg = percent_chart([firms, people, Series("빈", [])], "목표 <월별>")
+    assert svg.startswith("<svg") and "<title>목표 &lt;월별&gt;</title>" in svg
+    assert svg.count("<polyline") == 2 and 'class="line s0"' in svg and 'class="line s1"' in svg
+    assert ">발굴 기업 10%<" in svg and ">참여자 &lt;명&gt; &lt;0.1%<" in svg
+    assert ">10%<" in svg and ">2%<" in svg and ">100%<" not in svg  # 0 to 10 %, in fifths
+    assert ">125%<" in percent_chart([Series("초과", [("1월", 110.0)])], "t")
+    assert percent_chart([Series("x", [])], "empty") == ""
+
+
+def test_months_read_the_korean_way() -> None:
+    korean, english = Formats("ko", "Asia/Seoul"), Formats("en", "Asia/Seoul")
+    assert (korean.month("2026-03"), korean.month("2026-03", False)) == ("2026년 3월", "3월")
+    assert (english.month("2026-03"), english.month("2026-03", False)) == ("Mar 2026", "Mar")
+
+
+def test_the_last_months_end_at_seoul_midnight_on_the_first() -> None:
+    months = last_months(3, date(2026, 1, 31))
+    assert [label for label, _ in months] == ["2025-11", "2025-12", "2026-01"]
+    assert months[-1][1] == datetime(2026, 1, 31, 15, tzinfo=UTC)  # 2026-02-01 00:00 in Seoul
 
 
 def test_a_bar_chart_draws_a_bar_per_point_and_says_only_the_values_that_are_not_zero() -> None:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from hub.companies.v1 import companies_pb2 as pb
 
 from hubcore.directory import REQUEST_ID, WRITES
-from hubcore.requests import Rules, length, required
+from hubcore.months import MAX_MONTHS
+from hubcore.requests import Rules, at_most, length, required
 from hubcore.server import ADMIN, FOUNDER, Bound, also_for_services
 
 ERASURE = Rules({"name": [required], "reason": [required, length(1, 500)], "request_id": REQUEST_ID})
@@ -24,6 +25,7 @@ RULES: dict[type, Rules] = {
     pb.ListPeopleRequest: Rules({"query": [length(0, 100)], "filter": [length(0, 500)]}),
     pb.ErasePersonRequest: ERASURE,
     pb.EraseCompanyRequest: ERASURE,
+    pb.GetCompanyStatsRequest: Rules({"months": [at_most(MAX_MONTHS)]}),
 }
 # Program managers do everything; other services may read.
 ROLES = also_for_services("GetCompany", "ListCompanies", "GetCompanyStats", "GetPerson", "ListPeople")

@@ -12,6 +12,7 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
 from hubcore.convert import seoul_today
+from hubcore.months import DEFAULT_MONTHS, last_months
 from hubcore.requests import names, page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
 from hubcore.servicing import Api, listed
 from hubcore.text import clean
@@ -67,12 +68,14 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         return company_pb(moved)
 
     async def GetCompanyStats(self, request: pb.GetCompanyStatsRequest, context: Context) -> pb.CompanyStats:
-        by_status, by_sector = await usecases.company_stats(self.db)
+        months = last_months(request.months or DEFAULT_MONTHS, seoul_today())
+        by_status, by_sector, discovered = await usecases.company_stats(self.db, months)
         count = pb.CompanyStats.Count
         return pb.CompanyStats(
             by_status=[count(key=k, count=v) for k, v in sorted(by_status.items())],
             by_sector=[count(key=k, count=v) for k, v in sorted(by_sector.items())],
             total=sum(by_status.values()),
+            discovered_by_month=[pb.MonthCount(month=m, count=n) for m, n in discovered],
         )
 
     # People

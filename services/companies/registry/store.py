@@ -4,12 +4,13 @@ explicit), each returning domain objects. The tables are in services/companies/t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import contains, keyset_after
+from hubcore.months import running_totals
 from hubcore.rows import JSON, Rows, TagIndex, any_of, upsert_newer
 from services.companies.registry.domain import Company, Person
 from services.companies.tables import companies, company_rounds, company_tags, people, stats_companies
@@ -95,6 +96,13 @@ async def stats(conn: AsyncConnection) -> tuple[dict[str, int], dict[str, int]]:
         sa.select(stats_companies.c.sector, sa.func.count()).where(live).group_by(stats_companies.c.sector)
     )
     return {k: n for k, n in by_status.all()}, {k: n for k, n in by_sector.all()}
+
+
+async def registered_by_month(conn: AsyncConnection, statuses: Sequence[str], ends: list[datetime]) -> list[int]:
+    """Live companies now in one of the statuses, registered before each end (one pass over the companies)."""
+    c = companies.c
+    where = (c.status.in_(statuses), c.deleted_at.is_(None))
+    return [int(n) for n in (await conn.execute(sa.select(*running_totals(c.created_at, ends)).where(*where))).one()]
 
 
 async def list_companies(

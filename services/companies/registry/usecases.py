@@ -18,6 +18,7 @@ from hubcore import errors
 from hubcore.calls import FOUNDER, bound_to
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
+from hubcore.targets import DISCOVERED
 from hubcore.text import normalize_text
 from services.companies import privacy
 from services.companies.access import usecases as access
@@ -157,10 +158,15 @@ async def change_status(uow: UnitOfWork, company: Company, target: str, reason: 
     return moved
 
 
-async def company_stats(db: Database) -> tuple[dict[str, int], dict[str, int]]:
-    """Live companies by status and by sector, from the read model the company events keep."""
+async def company_stats(
+    db: Database, months: list[tuple[str, datetime]]
+) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
+    """Live companies by status and by sector, from the read model the company events keep; and the companies
+    discovered, by the month they were registered (label, running total at its end)."""
     async with db.read() as conn:
-        return await store.stats(conn)
+        by_status, by_sector = await store.stats(conn)
+        discovered = await store.registered_by_month(conn, DISCOVERED, [end for _, end in months])
+    return by_status, by_sector, list(zip([label for label, _ in months], discovered, strict=True))
 
 
 async def erase_company(uow: UnitOfWork, company_id: int, name: str, reason: str) -> Company:

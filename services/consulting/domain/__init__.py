@@ -43,6 +43,7 @@ from services.consulting.domain.programs import (
     ABSENT,
     ATTENDED,
     REGISTERED,
+    MonthTotals,
     Program,
     Registration,
     Stats,
@@ -99,10 +100,10 @@ __all__ = [
     "MAX_BUFFER", "MAX_SEARCH_DAYS", "MAX_SESSION", "MAX_TAGS", "MENTOR_KINDS", "MIN_SESSION", "NOTES_DUE", "NO_SHOW",
     "OPEN", "PROGRAM_KINDS", "REGISTERED", "SCHEDULED", "SELF_MUTABLE", "SESSION_TRANSITIONS", "ActionItem",
     "ActionItemFilter", "AvailabilityException", "Busy", "CalendarEntry", "DirectoryCompany", "Feedback", "Mentor",
-    "Period", "Program", "Ref", "Registration", "Room", "Session", "SessionChange", "SessionFilter", "SessionType",
-    "Slot", "SlotSearch", "Stats", "TypeCount", "Window", "available_periods", "check_attendance", "check_capacity",
-    "check_interval", "check_mentor", "check_windows", "clip", "conflict_message", "find_slots", "local_instant",
-    "merge", "new_action_item", "new_feedback", "new_mentor", "new_program", "new_room", "new_session",
+    "MonthTotals", "Period", "Program", "Ref", "Registration", "Room", "Session", "SessionChange", "SessionFilter",
+    "SessionType", "Slot", "SlotSearch", "Stats", "TypeCount", "Window", "available_periods", "check_attendance",
+    "check_capacity", "check_interval", "check_mentor", "check_windows", "clip", "conflict_message", "find_slots",
+    "local_instant", "merge", "new_action_item", "new_feedback", "new_mentor", "new_program", "new_room", "new_session",
     "new_session_type", "overlaps", "search_window", "session_uid", "subtract", "to_ical", "update_mentor",
     "weekly_periods", "zone"
 ]  # fmt: skip

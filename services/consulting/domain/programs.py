@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, refuse_if
@@ -93,6 +93,16 @@ class TypeCount:
 
 
 @dataclass(frozen=True)
+class MonthTotals:
+    """The three program figures as they stood at the end of a month ("2026-03", Asia/Seoul)."""
+
+    month: str
+    programs_held: int
+    participants: int
+    people_trained: int
+
+
+@dataclass(frozen=True)
 class Stats:
     by_type: list[TypeCount]
     programs_held: int
@@ -105,6 +115,7 @@ class Stats:
     active_mentors: int = 0
     feedback_due: int = 0  # completed sessions whose 48 hours for feedback have passed
     feedback_on_time: int = 0  # of those, rated within the 48 hours
+    by_month: list[MonthTotals] = field(default_factory=list)  # the running totals, oldest month first
 
     @property
     def feedback_completion_percent(self) -> float:

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hubcore.months import running_totals
 from hubcore.rows import Rows, any_of
 from services.consulting import domain
 from services.consulting.domain import Program, Registration
@@ -71,6 +72,43 @@ async def attended_count(conn: AsyncConnection, program_id: int) -> int:
 # Dashboard figures
 
 
+def _person() -> Any:
+    """Who attended, as one value: the email address (letter case aside), or the name and company without one."""
+    r = registrations.c
+    named = r.participant_name + "|" + sa.func.coalesce(sa.cast(r.company_id, sa.String), "")
+    return sa.case((r.email != "", sa.func.lower(r.email)), else_=named)
+
+
+_ATTENDED = registrations.join(programs, registrations.c.program_id == programs.c.id)
+
+
+def _trained() -> sa.Select[Any]:
+    """One row per person who attended an education program, with the start of the first they attended."""
+    r, p = registrations.c, programs.c
+    first = sa.func.min(p.start_at).label("first")
+    return (
+        sa.select(first)
+        .select_from(_ATTENDED)
+        .where(r.state == domain.ATTENDED, p.kind == "EDUCATION")
+        .group_by(_person())
+    )
+
+
+async def month_totals(conn: AsyncConnection, months: list[tuple[str, datetime]]) -> list[domain.MonthTotals]:
+    """The program figures at the end of each month (label, end): a program and its attendances count from
+    its start, a person trained from the start of their first education program attended."""
+    r, p = registrations.c, programs.c
+    ends = [end for _, end in months]
+    first = _trained().subquery().c.first
+    held = sa.select(*running_totals(p.start_at, ends)).where(p.attendance_recorded_at.is_not(None))
+    attended = sa.select(*running_totals(p.start_at, ends)).select_from(_ATTENDED).where(r.state == domain.ATTENDED)
+    rows = [(await conn.execute(q)).one() for q in (held, attended, sa.select(*running_totals(first, ends)))]
+    return [
+        domain.MonthTotals(label, int(rows[0][i]), int(rows[1][i]), int(rows[2][i]))
+        for i, (label, _) in enumerate(months)
+    ]
+
+
 async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> domain.Stats:
     """The figures as of the day `on`; feedback counts the sessions completed before completed_before (whose
     window for feedback has closed)."""
@@ -91,11 +129,7 @@ async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> 
         by_type=[domain.TypeCount(*row) for row in by_type],
         programs_held=await count(sa.select(sa.func.count()).where(p.attendance_recorded_at.is_not(None))),
         participants=await count(sa.select(sa.func.count()).where(r.state == domain.ATTENDED)),
-        people_trained=await count(
-            sa.select(sa.func.count())
-            .select_from(registrations.join(programs, r.program_id == p.id))
-            .where(r.state == domain.ATTENDED, p.kind == "EDUCATION")
-        ),
+        people_trained=await count(sa.select(sa.func.count()).select_from(_trained().subquery())),
         companies_served=await count(
             sa.select(sa.func.count(sa.distinct(s.company_id))).where(s.state == domain.COMPLETED)
         ),

@@ -8,6 +8,7 @@ from datetime import date
 
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
+from hubcore.months import last_months
 from services.consulting import convert, domain, store
 from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve
 
@@ -80,6 +81,8 @@ async def record_attendance(
     return program, updated
 
 
-async def stats(db: Database, on: date) -> domain.Stats:
+async def stats(db: Database, on: date, months: int) -> domain.Stats:
+    """The dashboard's figures as of the day `on`, with their running totals over the last `months` months."""
     async with db.read() as conn:
-        return await store.stats(conn, on, now() - domain.FEEDBACK_WINDOW)
+        figures = await store.stats(conn, on, now() - domain.FEEDBACK_WINDOW)
+        return replace(figures, by_month=await store.month_totals(conn, last_months(months, on)))
