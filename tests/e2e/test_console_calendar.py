@@ -483,3 +483,73 @@ def test_a_program_manager_reschedules_a_session_and_a_taken_time_is_refused_in_
     assert page.locator("form[action$='/reschedule']").count() == 0, "moving a session is the program managers'"
     accessible(page)
     shot(page, "calendar-20-founder-session")
+
+
+def test_a_program_manager_adds_a_room_a_session_type_and_a_mentor_invites_deactivates_and_brings_them_back(
+    page: Page, hub: Hub, consulting: consulting_pb2_grpc.ConsultingServiceStub
+) -> None:
+    sign_in_with_token(page, hub)
+    page.goto(hub.url + "/rooms")
+    page.get_by_text("회의실 추가", exact=True).click()
+    page.get_by_label("이름", exact=True).first.fill("601호 세미나실")
+    page.get_by_label("층 (선택)").fill("6")
+    page.get_by_label("좌석").fill("열두")
+    page.get_by_role("button", name="회의실 추가하기").click()
+    assert page.locator(".flash.error").count() == 1, "a seat count that is not a number is refused"
+    page.get_by_text("회의실 추가", exact=True).click()
+    page.get_by_label("이름", exact=True).first.fill("601호 세미나실")
+    page.get_by_label("층 (선택)").fill("6")
+    page.get_by_label("좌석").fill("12")
+    page.get_by_role("button", name="회의실 추가하기").click()
+    assert "회의실을 추가했습니다" in page.locator(".flash").inner_text()
+    assert "601호 세미나실" in page.locator("section[aria-labelledby=rooms]").inner_text()
+    page.get_by_text("세션 유형 추가", exact=True).click()
+    added = page.locator("form[action='/session-types']")
+    added.get_by_label("이름", exact=True).fill("AI 교육 상담")
+    added.get_by_label("분류").select_option("TECHNICAL")
+    added.get_by_label("길이 (분)").fill("45")
+    added.get_by_label("세션 뒤 멘토 여유 시간 (분, 선택)").fill("15")
+    accessible(page)
+    page.get_by_role("button", name="세션 유형 추가하기").click()
+    assert "세션 유형을 추가했습니다" in page.locator(".flash").inner_text()
+    [kind] = [t for t in consulting.ListSessionTypes(spb.ListSessionTypesRequest(), metadata=hub.admin).session_types
+              if t.display_name == "AI 교육 상담"]  # fmt: skip
+    assert (kind.default_duration.seconds, kind.buffer_after.seconds, kind.category) == (
+        45 * 60, 15 * 60, spb.SESSION_CATEGORY_TECHNICAL
+    )  # fmt: skip
+    shot(page, "calendar-21-rooms-and-types-added")
+
+    page.goto(hub.url + "/mentors")
+    page.get_by_text("멘토 추가", exact=True).click()
+    page.get_by_label("한글 이름").fill("정유진")
+    page.get_by_label("종류").select_option("EXPERT")
+    page.get_by_label("소속 (선택)").fill("전 네이버 클로바 리드")
+    page.get_by_label("이메일").fill("yujin@mentors.kr")
+    page.get_by_label("전문 분야, 쉼표로 구분 (선택)").fill("LLM, 의료")
+    accessible(page)
+    page.get_by_role("button", name="멘토 추가하기").click()
+    assert "멘토를 추가하고 초대했습니다" in page.locator(".flash").inner_text()
+    assert page.locator("h1").inner_text() == "정유진"
+    assert "로그인 가능" in page.locator("section[aria-labelledby=standing]").inner_text()
+    assert hub.codes_mailed_to("yujin@mentors.kr", 1), "the invitation is mailed"
+    mentor = page.url.removeprefix(hub.url + "/")
+    made = consulting.GetMentor(spb.GetMentorRequest(name=mentor), metadata=hub.admin)
+    assert (made.kind, list(made.expertise)) == (spb.MENTOR_KIND_EXPERT, ["llm", "의료"])
+    shot(page, "calendar-22-mentor-added")
+
+    page.get_by_text("비활성화", exact=True).click()
+    page.get_by_label("사유", exact=True).fill("계약 종료")
+    page.get_by_role("button", name="멘토 비활성화하기").click()
+    assert "멘토를 비활성화했습니다" in page.locator(".flash").inner_text()
+    standing = page.locator("section[aria-labelledby=standing]").inner_text()
+    assert "비활성화됨: 계약 종료" in standing and "로그인 가능" not in standing, "their sign-in ended with it"
+    assert page.get_by_role("button", name="로그인 초대").count() == 0, "no invitation while inactive"
+    gone = consulting.GetMentor(spb.GetMentorRequest(name=mentor), metadata=hub.admin)
+    assert gone.state == spb.MENTOR_STATE_INACTIVE
+    shot(page, "calendar-23-mentor-deactivated")
+    page.get_by_role("button", name="다시 활성화").click()
+    assert "멘토를 다시 활성화했습니다" in page.locator(".flash").inner_text()
+    assert consulting.GetMentor(spb.GetMentorRequest(name=mentor), metadata=hub.admin).state == spb.MENTOR_STATE_ACTIVE
+    page.get_by_role("button", name="로그인 초대").click()
+    assert "초대했습니다" in page.locator(".flash").inner_text()
+    assert "로그인 가능" in page.locator("section[aria-labelledby=standing]").inner_text()

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from services.console.backend import Refusal
 from services.console.labels import enum_name
+from services.console.pages.consulting_setup import CATEGORIES
 from services.console.pages.directory import LIST_SIZE, Directory, directory, every_session
 from services.console.pages.home import _all, _ok
 from services.console.web import Page, headline_of, refused
@@ -267,5 +268,6 @@ async def rooms_page(request: Request) -> Response:
     if away := program_manager(page):
         return away
     names = await directory(page)
-    return page.render("rooms.html", rooms=sorted(names.rooms.values(), key=lambda r: r.display_name),
-                       types=list(names.types.values()))  # fmt: skip
+    rooms = sorted(names.rooms.values(), key=lambda r: r.display_name)
+    return page.render("rooms.html", rooms=rooms, types=list(names.types.values()), categories=CATEGORIES,
+                       request_id=str(uuid.uuid4()))  # fmt: skip

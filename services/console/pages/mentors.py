@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from google.protobuf import field_mask_pb2
 from google.type import interval_pb2
 from hub.consulting.v1 import consulting_pb2 as spb
+from hub.ops.v1 import identities_pb2 as idpb
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,6 +23,7 @@ from services.console import hours
 from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.pages.calendar import program_manager, zone_of
+from services.console.pages.consulting_setup import MENTOR_KINDS
 from services.console.pages.directory import LIST_SIZE, directory, name_companies_of
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import ACTION_ROWS
@@ -40,7 +42,8 @@ async def mentor_list(request: Request) -> Response:
         found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
     except Refusal as refusal:
         return refused(page, refusal)
-    return page.render("mentors.html", mentors=sorted(found.mentors, key=lambda m: m.korean_name))
+    return page.render("mentors.html", mentors=sorted(found.mentors, key=lambda m: m.korean_name),
+                       kinds=MENTOR_KINDS, request_id=str(uuid.uuid4()))  # fmt: skip
 
 
 async def mentor_page(request: Request) -> Response:
@@ -71,6 +74,10 @@ async def mentor_page(request: Request) -> Response:
             spb.ListActionItemsRequest(filter=f"mentor={name} AND state=OPEN", page_size=100)
         ),
     }
+    if page.account.role == "admin":  # whether they can sign in
+        asked["identities"] = hub.identities.ListIdentities(
+            idpb.ListIdentitiesRequest(filter=f"scope={name} AND state=ACTIVE", page_size=10)
+        )
     answers = await _all(asked)
     upcoming, recent = _ok(answers, "upcoming", "sessions"), _ok(answers, "recent", "sessions")[::-1]
     names = await directory(page, upcoming + recent)
@@ -81,7 +88,8 @@ async def mentor_page(request: Request) -> Response:
         "mentor.html", mentor=mentor, upcoming=upcoming, recent=recent, names=names,
         exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions, items=items,
         missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
-        admin=page.account.role == "admin", kinds=EXCEPTION_KINDS, action_rows=range(1, ACTION_ROWS + 1),
+        admin=page.account.role == "admin", kinds=EXCEPTION_KINDS,
+        signs_in=bool(_ok(answers, "identities", "identities")), action_rows=range(1, ACTION_ROWS + 1),
         request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),
         week=hours.by_day(hours.Window.of(w) for w in mentor.weekly_availability),
         keeps_week=page.account.role == "admin" or page.account.scope == name,
