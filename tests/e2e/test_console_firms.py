@@ -175,12 +175,12 @@ def test_a_partner_is_edited_on_the_firms_page(page: Page, hub: Hub) -> None:
     shot(page, "firms-05-partner")
 
 
-def recipient_named(notifications: notifications_pb2_grpc.NotificationServiceStub, hub: Hub, email: str) -> npb.Recipient:
+def recipient_named(api: notifications_pb2_grpc.NotificationServiceStub, hub: Hub, email: str) -> npb.Recipient:
     """The recipient the notifications service keeps for an address (fed by events: waited for)."""
     deadline = time.monotonic() + 30
     while True:
         asked = npb.ListRecipientsRequest(filter=f"email={email}")
-        found = notifications.ListRecipients(asked, metadata=hub.admin).recipients
+        found = api.ListRecipients(asked, metadata=hub.admin).recipients
         if found or time.monotonic() > deadline:
             return found[0]
         time.sleep(0.3)

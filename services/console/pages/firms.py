@@ -22,10 +22,11 @@ from services.console.backend import Refusal
 from services.console.labels import enum_value
 from services.console.web import Page, act, refused
 
+# The companies service's sectors and stages, as the Thesis message names them.
 SECTORS = (
     "MEDICAL", "EDUCATION", "MANUFACTURING", "MOBILITY", "FINANCE", "RETAIL",
     "MEDIA", "SECURITY", "ROBOTICS", "AGRICULTURE", "ENERGY", "OTHER",
-)  # fmt: skip  (the companies service's sectors, as the Thesis message names them)
+)  # fmt: skip
 STAGES = ("IDEA", "PRE_SEED", "SEED", "PRE_A", "SERIES_A", "SERIES_B", "SERIES_C_PLUS")
 FIRM_FIELDS = ("korean_name", "english_name", "website", "description")
 PARTNER_FIELDS = ("korean_name", "english_name", "title", "email", "phone")
@@ -40,7 +41,7 @@ def text(form: FormData, name: str) -> str:
 
 
 def listed(value: str) -> list[str]:
-    """"KR, US SG" → [KR, US, SG]: codes typed in one field."""
+    """KR, US SG → [KR, US, SG]: codes typed in one field."""
     return value.replace(",", " ").split()
 
 
@@ -60,8 +61,13 @@ def thesis_of(form: FormData) -> ipb.Thesis:
     return ipb.Thesis(
         title=text(form, "title"), sectors=[s for s in form.getlist("sector") if s in SECTORS],
         stages=[s for s in form.getlist("stage") if s in STAGES], ticket_min=money_if(amount(form, "ticket_min")),
-        ticket_max=money_if(amount(form, "ticket_max")), geographies=[g.upper() for g in listed(text(form, "geographies"))],
+        ticket_max=money_if(amount(form, "ticket_max")),
+        geographies=[g.upper() for g in listed(text(form, "geographies"))],
     )  # fmt: skip
+
+
+def firm_type(form: FormData) -> ipb.FirmType.ValueType:
+    return ipb.FirmType.ValueType(enum_value(ipb.FirmType, text(form, "type")))
 
 
 def has_thesis(form: FormData) -> bool:
@@ -87,7 +93,7 @@ async def create_firm(request: Request) -> Response:
     assert form is not None
     firm = ipb.Firm(
         korean_name=text(form, "korean_name"), english_name=text(form, "english_name"),
-        type=enum_value(ipb.FirmType, text(form, "type")), website=text(form, "website"),
+        type=firm_type(form), website=text(form, "website"),
         description=text(form, "description"),
     )  # fmt: skip
     try:
@@ -110,8 +116,9 @@ async def edit_firm(request: Request) -> Response:
     assert form is not None
     name = f"firms/{request.path_params['firm']}"
     back = f"/investors/{name}"
-    wanted = ipb.Firm(name=name, etag=text(form, "etag"), type=enum_value(ipb.FirmType, text(form, "type")),
-                      **{f: text(form, f) for f in FIRM_FIELDS})  # fmt: skip
+    wanted = ipb.Firm(name=name, etag=text(form, "etag"), type=firm_type(form))
+    for field in FIRM_FIELDS:
+        setattr(wanted, field, text(form, field))
     try:
         current = await page.hub.investors.GetFirm(ipb.GetFirmRequest(name=name))
     except Refusal as refusal:
@@ -160,8 +167,9 @@ async def edit_partner(request: Request) -> Response:
     form = page.form
     assert form is not None
     name = f"partners/{request.path_params['partner']}"
-    wanted = ipb.Partner(name=name, etag=text(form, "etag"), focus=clean_tags(text(form, "focus").split(",")),
-                         **{f: text(form, f) for f in PARTNER_FIELDS})  # fmt: skip
+    wanted = ipb.Partner(name=name, etag=text(form, "etag"), focus=clean_tags(text(form, "focus").split(",")))
+    for field in PARTNER_FIELDS:
+        setattr(wanted, field, text(form, field))
     try:
         current = await page.hub.investors.GetPartner(ipb.GetPartnerRequest(name=name))
     except Refusal as refusal:

@@ -66,7 +66,8 @@ async def firm_list(request: Request) -> Response:
     except Refusal as refusal:
         return refused(page, refusal)
     return page.render("investors.html", firms=found.firms, next_page=found.next_page_token, query=query,
-                       kind=kind, kinds=FIRM_TYPES, request_id=str(uuid.uuid4()), sectors=SECTORS, stages=STAGES)  # fmt: skip
+                       kind=kind, kinds=FIRM_TYPES, request_id=str(uuid.uuid4()), sectors=SECTORS,
+                       stages=STAGES)  # fmt: skip
 
 
 async def firm_page(request: Request) -> Response:

@@ -82,7 +82,8 @@ async def recipient_page(request: Request) -> Response:
     preference = recipient.preference
     return page.render(
         "recipient.html", recipient=recipient, preference=preference,
-        who=recipient.korean_name or recipient.english_name or recipient.email or recipient.name, channels=CHANNELS, languages=LANGUAGES,
+        who=recipient.korean_name or recipient.english_name or recipient.email or recipient.name,
+        channels=CHANNELS, languages=LANGUAGES,
         chosen=[CHANNEL_OF[c] for c in preference.channels],
         rules=[t for t in _ok(answers, "templates", "templates") if not t.essential],
         deliveries=_ok(answers, "deliveries", "deliveries"), quiet_start=clock(preference.quiet_start),
@@ -101,7 +102,7 @@ async def change_preference(request: Request) -> Response:
         return page.back(back, "error", page._("Write the quiet hours as times of day, such as 22:00 and 08:00."))
     wanted = npb.Preference(
         name=f"{recipient}/preference", etag=text(form, "etag"), quiet_start=starts, quiet_end=ends,
-        channels=[enum_value(npb.Channel, c) for c in form.getlist("channel") if c in CHANNELS],
+        channels=[npb.Channel.ValueType(enum_value(npb.Channel, c)) for c in form.getlist("channel") if c in CHANNELS],
         muted_rules=sorted(str(r) for r in form.getlist("muted")), **{f: text(form, f) for f in PREFERENCE_FIELDS},
     )  # fmt: skip
     try:
