@@ -42,7 +42,8 @@ def test_a_thesis_is_read_from_its_form() -> None:
 
 def test_an_edit_sends_only_the_fields_changed() -> None:
     current = ipb.Firm(korean_name="새봄벤처스", website="https://saebom.vc", type=ipb.FIRM_TYPE_VC)
-    wanted = ipb.Firm(korean_name="새봄벤처스", english_name="Saebom", website="https://saebom.vc", type=ipb.FIRM_TYPE_CVC)
+    wanted = ipb.Firm(korean_name="새봄벤처스", english_name="Saebom", website="https://saebom.vc")
+    wanted.type = ipb.FIRM_TYPE_CVC
     assert firms.changed(current, wanted, (*firms.FIRM_FIELDS, "type")) == ["english_name", "type"]
 
 
