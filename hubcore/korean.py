@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,17 @@ def format_krw(amount: int, language: str = "ko") -> str:
         if count:
             parts.append(f"{count:,}{label}")
     return f"{sign}{' '.join(parts)} 원"
+
+
+def read_krw(text: str) -> int | None:
+    """An amount as people type it: 1500000000, 1,500,000,000, 15억, 15억 5000만, 5000만 원 → won; None when it
+    is not one."""
+    compact = text.replace(",", "").replace(" ", "").removesuffix("원")
+    match = re.fullmatch(r"(?:(\d+)조)?(?:(\d+)억)?(?:(\d+)만)?(\d+)?", compact)
+    if not compact or not match or not any(match.groups()):
+        return None
+    jo, eok, man, units = (int(g) if g else 0 for g in match.groups())
+    return jo * 10**12 + eok * 10**8 + man * 10**4 + units
 
 
 def held_mail(count: int, until: datetime, tz: ZoneInfo, today: date) -> str:

@@ -3,7 +3,6 @@ amounts and list filters (one wording of each help text and error, whichever com
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from typing import Annotated, Any, Protocol, TypeVar
@@ -13,7 +12,7 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 from google.type import date_pb2, money_pb2
 
-from hubcore.korean import format_krw
+from hubcore.korean import format_krw, read_krw
 from hubctl.client import fail
 
 
@@ -95,12 +94,10 @@ def krw(units: int) -> str:
 
 def parse_krw(text: str) -> money_pb2.Money:
     """1500000000, 1,500,000,000, 15억, 15억 5000만, 5000만 → KRW units."""
-    compact = text.replace(",", "").replace(" ", "").removesuffix("원")
-    match = re.fullmatch(r"(?:(\d+)억)?(?:(\d+)만)?(\d+)?", compact)
-    if not compact or not match or not any(match.groups()):
+    units = read_krw(text)
+    if units is None:
         fail(f"amount {text!r}: write it like 1500000000 or 15억 or 5000만", 3)
-    eok, man, units = (int(g) if g else 0 for g in match.groups())
-    return money_pb2.Money(currency_code="KRW", units=eok * 100_000_000 + man * 10_000 + units)
+    return money_pb2.Money(currency_code="KRW", units=units)
 
 
 def edit(existing: M, example: str, **fields: Any) -> tuple[M, FieldMask]:

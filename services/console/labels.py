@@ -56,6 +56,9 @@ LABELS = {
     "GPU_HOURS": N_("GPU cluster (hours)"), "EDUCATION_SEAT": N_("AI education (seats)"),
     "OVERSEAS_PROGRAM": N_("Overseas expansion program"), "LEGAL_IP_CLINIC": N_("Legal and IP clinic"),
     "INVESTMENT_SUPPORT": N_("Investment support"), "TECHNICAL_CONSULTATION": N_("Technical consultations"),
+    # notifications: channels and the kinds of recipient
+    "EMAIL": N_("Email"), "WEBHOOK": N_("Webhook"), "PERSON": N_("Company person"), "MENTOR": N_("Mentor"),
+    "PARTNER": N_("Investor partner"), "PROGRAM_MANAGER": N_("Program manager"), "IDENTITY": N_("Sign-in identity"),
 }  # fmt: skip
 
 

@@ -172,7 +172,9 @@ def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
         back = back or str(page.form.get("back", "")) or page.request.url.path
         detail = "; ".join(f"{f}: {d}" for f, d in refusal.fields) or refusal.message
         fields = {name for name, _detail in refusal.fields}
-        if SAID_IN_FULL & set(refusal.kinds) or (fields and fields <= SAID_FIELDS):
+        # A stale etag: the headline says what happened; the etags themselves mean nothing to a reader.
+        said_in_full = SAID_IN_FULL & set(refusal.kinds) or refusal.code == grpc.StatusCode.ABORTED
+        if said_in_full or (fields and fields <= SAID_FIELDS):
             return page.back(back, "error", headline)  # the headline says it all; the detail is the service's English
         return page.back(back, "error", f"{headline} ({detail})")
     status = {grpc.StatusCode.NOT_FOUND: 404, grpc.StatusCode.PERMISSION_DENIED: 403}.get(refusal.code, 409)

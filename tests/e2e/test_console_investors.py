@@ -77,8 +77,9 @@ def test_the_pipeline_shows_the_seed_and_an_introduction_requested_from_a_compan
     assert "메디비전" in page.locator("section[aria-labelledby='firm-introductions']").inner_text()
     accessible(page)
     page.get_by_text("파트너 추가", exact=True).click()
-    page.get_by_label("한글 이름").fill("최유나")
-    page.get_by_label("직함 (선택)").fill("심사역")
+    adding = page.locator("form[action$='/partners']")  # each partner has an edit form with the same labels
+    adding.get_by_label("한글 이름").fill("최유나")
+    adding.get_by_label("직함 (선택)").fill("심사역")
     shot(page, "investors-02-firm")
     page.get_by_role("button", name="파트너 추가하기").click()
     assert "파트너를 추가했습니다" in page.locator(".flash").inner_text()

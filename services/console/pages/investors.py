@@ -19,6 +19,7 @@ from starlette.responses import Response
 from services.console.backend import Refusal, Signed
 from services.console.charts import Series, bar_chart
 from services.console.labels import enum_name, short_names
+from services.console.pages.firms import SECTORS, STAGES
 from services.console.pages.home import _all, _ok, names_of
 from services.console.web import Page, admin_only, refused
 
@@ -65,7 +66,8 @@ async def firm_list(request: Request) -> Response:
     except Refusal as refusal:
         return refused(page, refusal)
     return page.render("investors.html", firms=found.firms, next_page=found.next_page_token, query=query,
-                       kind=kind, kinds=FIRM_TYPES)  # fmt: skip
+                       kind=kind, kinds=FIRM_TYPES, request_id=str(uuid.uuid4()), sectors=SECTORS,
+                       stages=STAGES)  # fmt: skip
 
 
 async def firm_page(request: Request) -> Response:
@@ -91,7 +93,8 @@ async def firm_page(request: Request) -> Response:
     return page.render(
         "firm.html", firm=firm, partners=_ok(answers, "partners", "partners"), introductions=introductions,
         rounds=rounds, fits=_ok(answers, "fits", "matches"), names=names, request_id=str(uuid.uuid4()),
-        missing=sorted(k for k, v in answers.items() if isinstance(v, Refusal)),
+        missing=sorted(k for k, v in answers.items() if isinstance(v, Refusal)), kinds=FIRM_TYPES, sectors=SECTORS,
+        stages=STAGES,
     )  # fmt: skip
 
 
