@@ -152,6 +152,12 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
     return bool(sent) and hmac.compare_digest(sent, session.csrf)
 
 
+async def posted(request: Request) -> tuple[Page, FormData]:
+    """A form's page and what it sent."""
+    sent = await request.form()
+    return Page(request, sent), sent
+
+
 async def act(page: Page, call: Awaitable[Any], back: str, said: str) -> Response:
     """A form's one call: back to `back` with `said` when the service agrees, or with its refusal in words."""
     try:

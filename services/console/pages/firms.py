@@ -20,7 +20,7 @@ from hubcore.korean import read_krw
 from hubcore.text import clean_tags
 from services.console.backend import Refusal
 from services.console.labels import enum_value
-from services.console.web import Page, act, refused
+from services.console.web import Page, act, posted, refused
 
 # The companies service's sectors and stages, as the Thesis message names them.
 SECTORS = (
@@ -88,9 +88,7 @@ def not_an_amount(page: Page, back: str) -> Response:
 
 
 async def create_firm(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     firm = ipb.Firm(
         korean_name=text(form, "korean_name"), english_name=text(form, "english_name"),
         type=firm_type(form), website=text(form, "website"),
@@ -111,9 +109,7 @@ async def create_firm(request: Request) -> Response:
 
 async def edit_firm(request: Request) -> Response:
     """The firm's fields changed on its page: only those that differ are sent."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     name = f"firms/{request.path_params['firm']}"
     back = f"/investors/{name}"
     wanted = ipb.Firm(name=name, etag=text(form, "etag"), type=firm_type(form))
@@ -133,9 +129,7 @@ async def edit_firm(request: Request) -> Response:
 async def change_theses(request: Request) -> Response:
     """A thesis added (no index), edited (its index) or removed (remove=1): the firm's theses are replaced whole,
     as UpdateFirm takes them, under the etag of the page the person saw."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     name = f"firms/{request.path_params['firm']}"
     back = f"/investors/{name}"
     index = request.path_params.get("thesis")
@@ -163,9 +157,7 @@ async def change_theses(request: Request) -> Response:
 
 async def edit_partner(request: Request) -> Response:
     """A partner's fields changed on their firm's page: only those that differ are sent."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     name = f"partners/{request.path_params['partner']}"
     wanted = ipb.Partner(name=name, etag=text(form, "etag"), focus=clean_tags(text(form, "focus").split(",")))
     for field in PARTNER_FIELDS:

@@ -19,7 +19,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, enum_name
 from services.console.pages.home import _all, names_of
 from services.console.pages.investors import every, firm_names, number_of
-from services.console.web import Page, admin_only, refused
+from services.console.web import Page, admin_only, posted, refused
 
 # The board: the open states in the order an introduction goes through them, then where it ended.
 OPEN = ["REQUESTED", "COMPANY_CONSENTED", "PARTNER_ACCEPTED", "MEETING_HELD", "ON_HOLD"]
@@ -94,9 +94,7 @@ async def pipeline(request: Request) -> Response:
 
 async def move_introduction(request: Request) -> Response:
     """A step along the pipeline; the company's answer, given by mail or phone, is recorded with a reason."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     state = str(form.get("state", ""))
     wanted = ipb.IntroductionState.Value(f"INTRODUCTION_STATE_{state}") if state in OPEN + ENDED else 0
     asked = ipb.ChangeIntroductionStateRequest(
@@ -163,9 +161,7 @@ def _match(page: Page, m: Any, introductions: list[Any]) -> Match:
 async def request_introduction(request: Request) -> Response:
     """Requests an introduction of a company to a firm; the request id the page drew makes a second click of
     the same form answer with the same introduction instead of a refusal."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     company, firm = str(form.get("company", "")), str(form.get("firm", ""))
     introduction = ipb.Introduction(company=company, firm=firm, note=str(form.get("note", "")).strip())
     asked = ipb.CreateIntroductionRequest(

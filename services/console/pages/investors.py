@@ -21,7 +21,7 @@ from services.console.charts import Series, bar_chart
 from services.console.labels import enum_name, short_names
 from services.console.pages.firms import SECTORS, STAGES
 from services.console.pages.home import _all, _ok, names_of
-from services.console.web import Page, admin_only, refused
+from services.console.web import Page, admin_only, posted, refused
 
 FIRM_TYPES = short_names(ipb.FirmType)
 QUARTERS = 8  # the funding chart: this quarter and the seven before it
@@ -99,9 +99,7 @@ async def firm_page(request: Request) -> Response:
 
 
 async def add_partner(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     firm = f"firms/{request.path_params['firm']}"
     partner = ipb.Partner(
         firm=firm, korean_name=str(form.get("korean_name", "")), english_name=str(form.get("english_name", "")),

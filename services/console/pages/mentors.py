@@ -27,7 +27,7 @@ from services.console.pages.consulting_setup import MENTOR_KINDS
 from services.console.pages.directory import LIST_SIZE, directory, name_companies_of
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import ACTION_ROWS
-from services.console.web import Page, refused
+from services.console.web import Page, posted, refused
 from services.console.weeks import local_moment, rfc3339, timestamp
 
 RECENT_DAYS = 30
@@ -114,9 +114,7 @@ async def export_calendar(request: Request) -> Response:
 
 async def create_exception(request: Request) -> Response:
     """A vacation or extra hours, typed as days and times in the hub's zone."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     name = f"mentors/{request.path_params['mentor']}"
     zone = zone_of(page)
     start = local_moment(str(form.get("start_day", "")), str(form.get("start_time", "")) or "00:00", zone)
@@ -159,18 +157,14 @@ async def delete_exception(request: Request) -> Response:
 async def add_hours(request: Request) -> Response:
     """A window added to the mentor's week, checked here first (a malformed time, an end before the start, an
     overlap: said with the field, nothing sent), then sent with the etag the page was drawn with."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     typed = {k: str(form.get(k, "")) for k in ("day", "start", "end")}
     again = f"/mentors/{request.path_params['mentor']}?{urlencode({f'hours_{k}': v for k, v in typed.items()})}"
     return await _change_week(page, lambda week: hours.with_window(week, hours.read_window(**typed)), again)
 
 
 async def remove_hours(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     try:
         gone = hours.read_window(str(form.get("day", "")), str(form.get("start", "")), str(form.get("end", "")))
     except hours.Problem:

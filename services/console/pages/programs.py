@@ -22,7 +22,7 @@ from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.outcomes import refusal_notes
 from services.console.pages.home import _all
-from services.console.web import Page, headline_of, refused
+from services.console.web import Page, headline_of, posted, refused
 
 KINDS = short_names(spb.ProgramKind)
 # The columns a registrations sheet may have, in Korean or English (the first row names them).
@@ -47,9 +47,7 @@ async def program_list(request: Request) -> Response:
 
 
 async def create_program(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     zone = ZoneInfo(page.app.settings.time_zone)
     try:
         day = datetime.strptime(str(form.get("day", "")), "%Y-%m-%d").date()
@@ -107,9 +105,7 @@ def _rows(text: str) -> tuple[list[dict[str, str]], list[str]]:
 async def register(request: Request) -> Response:
     """One person from the form, or every row of an uploaded sheet: each created once (a row sent again is the
     same registration), the refused ones reported with their row number and why."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     program = f"programs/{request.path_params['program']}"
     upload = form.get("sheet")
     if isinstance(upload, UploadFile) and upload.filename:
@@ -146,9 +142,7 @@ async def register(request: Request) -> Response:
 
 
 async def attendance(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     program = f"programs/{request.path_params['program']}"
     came = set(form.getlist("attended"))
     marks = [spb.AttendanceMark(registration=str(r), attended=str(r) in came) for r in form.getlist("registration")]

@@ -19,7 +19,7 @@ from services.console.labels import enum_value, short_names
 from services.console.pages.firms import changed, text
 from services.console.pages.home import _all, _ok
 from services.console.pages.investors import every
-from services.console.web import Page, act, admin_only, refused
+from services.console.web import Page, act, admin_only, posted, refused
 
 KINDS = short_names(npb.RecipientKind)
 CHANNELS = short_names(npb.Channel)
@@ -92,9 +92,7 @@ async def recipient_page(request: Request) -> Response:
 
 
 async def change_preference(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     recipient = f"recipients/{request.path_params['recipient']}"
     back = f"/follow-ups/{recipient}"
     starts, ends = time_of_day(text(form, "quiet_start")), time_of_day(text(form, "quiet_end"))

@@ -15,7 +15,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of, to_date
-from services.console.web import Page, admin_only, refused
+from services.console.web import Page, admin_only, posted, refused
 
 STATES = ["SUBMITTED", "WAITLISTED", "SELECTED", "REJECTED"]
 # What may become of an application (the service's DECISIONS; it refuses any other).
@@ -131,9 +131,7 @@ def _entries(
 
 async def decide(request: Request) -> Response:
     """Selects, waitlists or rejects an application, with the reason the service keeps with it."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     decision = str(form.get("decision", ""))
     wanted = ppb.ApplicationState.Value(f"APPLICATION_STATE_{decision}") if decision in STATES else 0
     asked = ppb.DecideApplicationRequest(
@@ -151,9 +149,7 @@ async def decide(request: Request) -> Response:
 
 async def declare_conflict(request: Request) -> Response:
     """Records for a reviewer that they may not score an applicant: their score of it stops counting."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     round_name = f"rounds/{request.path_params['round']}"
     conflict = ppb.Conflict(
         round=round_name,

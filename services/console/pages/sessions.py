@@ -23,7 +23,7 @@ from services.console.labels import short_names
 from services.console.pages.calendar import Choice, FreeTimes, slot_search, zone_of
 from services.console.pages.directory import Directory, company_names, session_names, words
 from services.console.pages.home import _all
-from services.console.web import Page, refused
+from services.console.web import Page, posted, refused
 from services.console.weeks import date_pb, day_of, local_day, local_moment, local_text, moment_of, timestamp
 
 ACTION_ROWS = 3  # action item rows a completion form offers
@@ -72,9 +72,7 @@ async def reschedule(request: Request) -> Response:
     """Moves a scheduled session to the free time chosen (start) or to the day and time typed in, Seoul time; it
     keeps its length and room. A refusal (a conflict above all) comes back with the time kept and the free times
     of that week offered."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     here, zone = _here(request), zone_of(page)
     slot, day, clock = str(form.get("start", "")), str(form.get("day", "")), str(form.get("time", ""))
     start = moment_of(slot) if slot else local_moment(day, clock, zone)
@@ -130,18 +128,14 @@ async def _act(page: Page, call: Any, said: str) -> Response:
 
 
 async def complete(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     asked = spb.CompleteSessionRequest(name=_here(request)[1:], notes=str(form.get("notes", "")),
                                        action_items=action_items(form), etag=str(form.get("etag", "")))  # fmt: skip
     return await _act(page, page.hub.consulting.CompleteSession(asked), page._("The session is completed."))
 
 
 async def record_notes(request: Request) -> Response:
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     asked = spb.RecordSessionNotesRequest(name=_here(request)[1:], notes=str(form.get("notes", "")),
                                           action_items=action_items(form), etag=str(form.get("etag", "")))  # fmt: skip
     return await _act(page, page.hub.consulting.RecordSessionNotes(asked), page._("The notes are recorded."))
@@ -179,9 +173,7 @@ async def record_feedback(request: Request) -> Response:
     """The founder's feedback on a completed session of their company: 1 to 4, whether the mentor fits them, a
     word. The form's request_id makes a second press of the button (or a resent form) the same feedback; it sends
     no etag, since notes written meanwhile change nothing the founder rates (the service takes one feedback)."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     rating, fit = str(form.get("rating", "")), str(form.get("fit", ""))
     asked = spb.RecordSessionFeedbackRequest(
         name=_here(request)[1:], rating=int(rating) if rating.isdigit() and len(rating) < 3 else 0,
