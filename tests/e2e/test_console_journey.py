@@ -9,6 +9,7 @@ Screenshots land in var/screenshots/console/journey-*.png."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -221,6 +222,13 @@ def test_one_company_from_import_to_an_accepted_introduction_and_the_dashboard_s
     assert "세션: 병원 도입 전략 · 완료" in moments
     assert "투자사 소개: 한빛벤처스 · 투자사 수락" in moments
     assert "company" in moments and "허브에 등록" in moments, moments
+    # And what the follow-ups wrote about it (sent as the events arrive, so within moments).
+    deadline = time.monotonic() + 30
+    while not (messages := page.locator("ol.timeline li[data-kind=followup]").all_inner_texts()):
+        assert time.monotonic() < deadline, "no follow-up about the company on its timeline"
+        page.wait_for_timeout(500)
+        page.reload()
+    assert any(FOUNDER in m for m in messages), messages
     assert "지원 혜택: GPU 클러스터 (시간) 40" in moments
     accessible(page)
     shot(page, "journey-08-company-timeline")

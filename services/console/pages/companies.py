@@ -15,6 +15,7 @@ from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.notifications.v1 import notifications_pb2 as npb
 from hub.ops.v1 import identities_pb2 as idpb
 from markupsafe import Markup
 from starlette.requests import Request
@@ -101,6 +102,9 @@ def company_calls(hub: Signed, name: str, admin: bool) -> dict[str, Awaitable[An
             "occupancy": hub.program.GetOccupancy(ppb.GetOccupancyRequest()),
             "spaces": hub.program.ListSpaces(ppb.ListSpacesRequest()),
             "rounds": hub.investors.ListRounds(ipb.ListRoundsRequest(filter=f"company={name}")),
+            "deliveries": hub.notifications.ListDeliveries(
+                npb.ListDeliveriesRequest(filter=f"company={name}", page_size=50)
+            ),
             "identities": hub.identities.ListIdentities(
                 idpb.ListIdentitiesRequest(filter=f"scope={name} AND state=ACTIVE", page_size=100)
             ),

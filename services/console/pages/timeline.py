@@ -22,7 +22,7 @@ class Moment:
     """One line of a company's timeline."""
 
     when: Timestamp
-    kind: str  # company, application, space, session, introduction, round, kpi, support, milestone
+    kind: str  # company, application, space, session, introduction, round, kpi, support, followup, milestone
     text: str
     link: str = ""
 
@@ -32,7 +32,7 @@ def timeline(page: Page, company: Any, answers: dict[str, Any]) -> list[Moment]:
     zone = ZoneInfo(page.app.settings.time_zone)
     moments = [Moment(company.create_time, "company", _("Registered with the hub"))]
     applied, moved_in, session, introduction = _("Applied"), _("Moved in"), _("Session"), _("Introduction")
-    report, support, milestone = _("KPI report"), _("Support"), _("Milestone")
+    report, support, milestone, message = _("KPI report"), _("Support"), _("Milestone"), _("Message")
     for a in _ok(answers, "applications", "applications"):
         text = f"{applied} ({enum(a, 'seat_kind')}) · {enum(a, 'state')}"
         text += f": {a.decision_reason}" if a.decision_reason else ""
@@ -61,6 +61,10 @@ def timeline(page: Page, company: Any, answers: dict[str, Any]) -> list[Moment]:
         moments.append(Moment(r.create_time, "kpi", f"{report} {r.period}"))
     for g in _ok(answers, "support", "grants"):
         moments.append(Moment(g.create_time, "support", f"{support}: {enum(g, 'kind')} {g.amount:,}"))
+    for d in _ok(answers, "deliveries", "deliveries"):  # what the follow-ups sent (or try to) about it
+        when = d.send_time if d.send_time.seconds else d.create_time
+        text = f"{message}: {d.subject or d.rule} → {d.address or d.recipient} · {enum(d, 'state')}"
+        moments.append(Moment(when, "followup", text, "/follow-ups"))
     for m in _ok(answers, "milestones", "milestones"):
         moments.append(Moment(m.create_time, "milestone", f"{milestone}: {enum(m, 'kind')}"))
     return sorted(moments, key=lambda m: (m.when.seconds, m.when.nanos), reverse=True)
