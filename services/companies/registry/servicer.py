@@ -16,7 +16,7 @@ from hubcore.requests import names, page_size, parse_filter, parse_name, parse_o
 from hubcore.servicing import Api, listed
 from hubcore.text import clean
 from services.companies.registry import convert, usecases
-from services.companies.registry.convert import company_pb, person_pb
+from services.companies.registry.convert import company_pb, person_pb, saved_view_pb
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -116,3 +116,19 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         company_id = parse_name(request.name, "companies")
         make = lambda uow: usecases.erase_company(uow, company_id, request.name, request.reason.strip())  # noqa: E731
         return await self._once("EraseCompany", request, pb.Company, make, company_pb)
+
+    # Saved views
+
+    async def CreateSavedView(self, request: pb.CreateSavedViewRequest, context: Context) -> pb.SavedView:
+        make = lambda uow: usecases.create_saved_view(uow, convert.saved_view_fields(request.saved_view))  # noqa: E731
+        return await self._once("CreateSavedView", request, pb.SavedView, make, saved_view_pb)
+
+    async def ListSavedViews(self, request: pb.ListSavedViewsRequest, context: Context) -> pb.ListSavedViewsResponse:
+        fetch = lambda terms, size, token: usecases.list_saved_views(self.db, terms, size, token)  # noqa: E731
+        found, token = await listed(request, {"list": str.strip}, fetch)
+        return pb.ListSavedViewsResponse(saved_views=[saved_view_pb(v) for v in found], next_page_token=token)
+
+    async def DeleteSavedView(self, request: pb.DeleteSavedViewRequest, context: Context) -> empty_pb2.Empty:
+        view_id = parse_name(request.name, "savedViews")
+        await self._in_write(lambda uow: usecases.delete_saved_view(uow, view_id, request.name))
+        return empty_pb2.Empty()

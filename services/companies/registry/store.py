@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import contains, keyset_after
 from hubcore.rows import JSON, Rows, TagIndex, any_of, upsert_newer
-from services.companies.registry.domain import Company, Person
-from services.companies.tables import companies, company_rounds, company_tags, people, stats_companies
+from services.companies.registry.domain import Company, Person, SavedView
+from services.companies.tables import companies, company_rounds, company_tags, people, saved_views, stats_companies
 
 # ListCompanies' order_by keys -> the column (and the Company attribute) they sort by.
 COMPANY_ORDER = {
@@ -34,6 +34,7 @@ COMPANIES = Rows(
     tags=TAGS,
 )
 PEOPLE = Rows(people, Person)
+SAVED_VIEWS = Rows(saved_views, SavedView)
 
 get_company = COMPANIES.get
 insert_company = COMPANIES.insert
@@ -41,6 +42,8 @@ save_company = COMPANIES.save  # if nobody changed it since it was read at expec
 get_person = PEOPLE.get
 insert_person = PEOPLE.insert
 save_person = PEOPLE.save
+get_saved_view = SAVED_VIEWS.get
+insert_saved_view = SAVED_VIEWS.insert
 
 
 async def delete_person(conn: AsyncConnection, person_id: int) -> None:
@@ -130,3 +133,19 @@ async def list_people(
     if text.strip():
         where.append(contains(c.search_text, text))
     return await PEOPLE.list(conn, *where, after=after_id, limit=limit)
+
+
+async def find_saved_view(conn: AsyncConnection, list_name: str, title: str) -> SavedView | None:
+    c = saved_views.c
+    return await SAVED_VIEWS.first(conn, c.list == list_name, c.title == title)
+
+
+async def list_saved_views(
+    conn: AsyncConnection, *, terms: Mapping[str, Sequence[object]], after_id: int | None, limit: int
+) -> list[SavedView]:
+    """The views of any of the lists in terms, oldest first."""
+    return await SAVED_VIEWS.list(conn, *any_of((saved_views.c.list, terms.get("list"))), after=after_id, limit=limit)
+
+
+async def delete_saved_view(conn: AsyncConnection, view_id: int) -> None:
+    await conn.execute(saved_views.delete().where(saved_views.c.id == view_id))
