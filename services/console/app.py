@@ -33,6 +33,7 @@ from services.console.pages import (
     mentors,
     programs,
     reviewers,
+    saved_views,
     selection,
     sessions,
     sharing,
@@ -75,6 +76,8 @@ ROUTES = [
     Route("/account", form(auth.switch_account), methods=["POST"]),
     Route("/language", form(auth.language), methods=["POST"]),
     Route("/companies", companies.company_list),
+    Route("/companies/views", form(saved_views.save_view), methods=["POST"]),
+    Route("/companies/views/{view:int}/delete", form(saved_views.delete_view), methods=["POST"]),
     Route("/companies/{company:int}", companies.company_page),
     Route(
         "/companies/{company:int}/introductions/{introduction:int}/answer",

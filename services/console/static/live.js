@@ -6,9 +6,18 @@
   if (!scope || !window.EventSource || !window.fetch || !window.DOMParser) return;
   let timer = null;
 
+  // A select has no defaultValue: it is changed when its choice differs from the page's (the option marked
+  // selected, else the first one).
+  function changed(field) {
+    if (field.tagName !== "SELECT") return field.value !== field.defaultValue;
+    const options = [...field.options];
+    if (field.multiple) return options.some((option) => option.selected !== option.defaultSelected);
+    return field.selectedIndex !== Math.max(0, options.findIndex((option) => option.defaultSelected));
+  }
+
   function typing() {
     return [...document.querySelectorAll("main input, main textarea, main select")].some(
-      (field) => field.type !== "hidden" && (field.value !== field.defaultValue || document.activeElement === field)
+      (field) => field.type !== "hidden" && (changed(field) || document.activeElement === field)
     );
   }
 
