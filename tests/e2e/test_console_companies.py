@@ -2,12 +2,14 @@
 test_console.py): a program manager signed in with a mailed code filters the list by status, sector, stage and
 tag and saves it as a view; another program manager, on a fresh page, sees the view with who saved it, opens it
 with one click and finds the filters applied, is refused in words when saving another view under the same title,
-and deletes it, which the first one's open page shows without a reload. Checked over gRPC. Screenshots land in
+and deletes it, which the first one's open page shows without a reload; a cohort (the companies selected in a
+round) filtered and saved. Checked over gRPC. Screenshots land in
 var/screenshots/console/companies-*.png."""
 
 from __future__ import annotations
 
 from hub.companies.v1 import companies_pb2 as cpb
+from hub.companies.v1 import program_pb2 as ppb
 from hub.ops.v1 import identities_pb2 as idpb
 from playwright.sync_api import Browser, Page, expect
 
@@ -58,6 +60,8 @@ def test_a_program_manager_saves_a_view_another_opens_it_is_refused_a_duplicate_
     search.get_by_role("button", name="검색").click()
     assert sorted(names_listed(page)) == ["닥터노트", "메디비전"]
     search = page.get_by_role("search")
+    cohorts = search.get_by_label("기수(선발된 모집)").locator("option").all_inner_texts()
+    assert any("입주기업 모집" in c for c in cohorts), cohorts  # the seed's selection round
     search.get_by_label("단계").select_option("SEED")
     search.get_by_label("태그(모두 포함").fill("Vision")
     search.get_by_role("button", name="검색").click()
@@ -121,3 +125,25 @@ def test_a_program_manager_saves_a_view_another_opens_it_is_refused_a_duplicate_
         shot(page, "companies-06-deleted-elsewhere")
     finally:
         context.close()
+
+
+def test_a_cohort_lists_the_companies_selected_in_a_round(page: Page, hub: Hub) -> None:
+    [call] = hub.program.ListRounds(ppb.ListRoundsRequest(), metadata=hub.admin).rounds
+    [visioninspect] = hub.companies.ListCompanies(
+        cpb.ListCompaniesRequest(query="비전검사"), metadata=hub.admin
+    ).companies
+    asked = ppb.ListApplicationsRequest(filter=f"applicant={visioninspect.name}")
+    [application] = hub.program.ListApplications(asked, metadata=hub.admin).applications
+    decided = ppb.DecideApplicationRequest(name=application.name, decision=ppb.APPLICATION_STATE_SELECTED, reason="1위")
+    hub.program.DecideApplication(decided, metadata=hub.admin)
+    sign_in_with_token(page, hub)
+    page.goto(hub.url + "/companies")
+    page.get_by_role("search").get_by_label("기수(선발된 모집)").select_option(call.name)
+    page.get_by_role("search").get_by_role("button", name="검색").click()
+    assert names_listed(page) == ["비전검사"]
+    page.get_by_label("이 검색과 필터를 다음 이름의 보기로 저장").fill("올해 선발 기업")
+    page.get_by_role("button", name="보기 저장").click()
+    view = page.locator("section.saved-views li.current")
+    assert "올해 선발 기업" in view.inner_text() and f"{call.title} 선발" in view.inner_text()
+    accessible(page)
+    shot(page, "companies-07-cohort")

@@ -92,8 +92,10 @@ def test_a_saved_views_query_is_stored_normalized_or_refused_saying_why() -> Non
         "q=%EB%A9%94%EB%94%94&status=RESIDENT&sector=MEDICAL&tag=ai"
     )
     assert domain.view_query("") == ""
+    assert domain.view_query("tag=b&cohort=rounds/3&tag=a") == "cohort=rounds%2F3&tag=b&tag=a"
     for bad, said in [
         ("page=2", "unknown key 'page'"),
+        ("cohort=companies/1", "cohort: 'companies/1' is not a round's name"),
         ("status=ASLEEP", "status: unknown value 'ASLEEP'"),
         ("stage=SEED&stage=PRE_A", "stage is given more than once"),
         ("q=" + "가" * 101, "q: at most 100 characters"),

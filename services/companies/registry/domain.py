@@ -7,6 +7,7 @@ case folding lengthened, a person's company)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -188,7 +189,7 @@ def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, l
 
 VIEW_LISTS = ("companies",)
 # The companies list's URL query: the text searched, then ListCompanies' filter fields, in the order stored.
-VIEW_KEYS = ("q", "status", "sector", "stage", "tag")
+VIEW_KEYS = ("q", "status", "sector", "stage", "cohort", "tag")
 VIEW_VALUES = {"status": tuple(TRANSITIONS), "sector": SECTORS, "stage": STAGES[1:]}
 VIEW_PREFIXES = {"status": "COMPANY_STATUS_", "sector": "SECTOR_", "stage": "STAGE_"}
 MAX_VIEW_TAGS = 20
@@ -248,6 +249,10 @@ def _view_value(key: str, raw: str) -> str:
     if key == "q":
         if len(value) > 100:
             raise ValueError("q: at most 100 characters")
+        return value
+    if key == "cohort":
+        if value and not re.fullmatch(r"rounds/[1-9][0-9]{0,17}", value):
+            raise ValueError(f"cohort: {raw!r} is not a round's name (rounds/3)")
         return value
     if key == "tag":
         if len(value.casefold()) > 30:

@@ -41,6 +41,7 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
                 "sector": short_value(pb.Sector, "SECTOR"),
                 "stage": short_value(pb.Stage, "STAGE"),
                 "tag": lambda v: clean(v).casefold(),
+                "cohort": names("rounds"),
             },
         )
         order, descending = parse_order_by(request.order_by, usecases.COMPANY_ORDERS, "create_time")

@@ -1,4 +1,4 @@
-"""Companies: the program managers' list (Hangul search, filters by status, sector, stage and tags, the team's
+"""Companies: the program managers' list (Hangul search, filters by status, sector, stage, cohort and tags, the team's
 saved views: pages/saved_views.py) and one company's page,
 which is also a founder's home: everything that happened to it on one timeline, its KPI reports drawn, and, for
 its founder, the introductions to answer, the KPI requests to report on and the completed sessions to rate."""
@@ -41,7 +41,10 @@ async def company_list(request: Request) -> Response:
     filters = Filters.of(request.query_params)
     asked = cpb.ListCompaniesRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("page", ""),
                                      filter=filters.filter, query=filters.q, order_by="korean_name")  # fmt: skip
-    answers = await _all({"companies": page.hub.companies.ListCompanies(asked), "views": saved_views(page)})
+    answers = await _all({
+        "companies": page.hub.companies.ListCompanies(asked), "views": saved_views(page),
+        "rounds": page.hub.program.ListRounds(ppb.ListRoundsRequest(page_size=100)),  # the cohorts
+    })  # fmt: skip
     if isinstance(found := answers["companies"], Refusal):
         return refused(page, found)
     views = answers["views"]
@@ -49,6 +52,7 @@ async def company_list(request: Request) -> Response:
         "companies.html", live="*", companies=found.companies, next_page=found.next_page_token, filters=filters,
         statuses=STATUSES, sectors=SECTORS, stages=STAGES, views=[] if isinstance(views, Refusal) else views,
         views_refused=isinstance(views, Refusal), view_request=new_request_id(),
+        cohorts={r.name: r.title for r in _ok(answers, "rounds", "rounds")},
     )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ no data) and checks the query; the team shares them, so any program manager may 
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ STATUSES = short_names(cpb.CompanyStatus)
 SECTORS = short_names(cpb.Sector)
 STAGES = short_names(cpb.Stage)
 LIST = "companies"
+ROUND = re.compile(r"rounds/[1-9][0-9]{0,17}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Filters:
     status: str = ""
     sector: str = ""
     stage: str = ""
+    cohort: str = ""  # rounds/N: the companies selected in that selection round
     tags: tuple[str, ...] = ()
 
     @classmethod
@@ -42,18 +45,20 @@ class Filters:
         does not know is dropped. Tags come repeated (a saved view) or as one field separated by commas (the form)."""
         pick = lambda key, known: value if (value := params.get(key, "").strip()) in known else ""  # noqa: E731
         tags = clean_tags(t for sent in params.getlist("tag") for t in sent.split(","))
+        cohort = params.get("cohort", "").strip()
         return cls(clean(params.get("q", "")), pick("status", STATUSES), pick("sector", SECTORS), pick("stage", STAGES),
-                   tuple(tags))  # fmt: skip
+                   cohort if ROUND.fullmatch(cohort) else "", tuple(tags))  # fmt: skip
 
     @property
     def filter(self) -> str:
         """ListCompanies' filter."""
-        terms = [f"{key}={value}" for key, value in self.fields if key in ("status", "sector", "stage")]
+        terms = [f"{key}={value}" for key, value in self.fields if key in ("status", "sector", "stage", "cohort")]
         return " AND ".join(terms + [f'tag="{t}"' for t in self.tags if '"' not in t])
 
     @property
     def fields(self) -> list[tuple[str, str]]:
-        pairs = [("q", self.q), ("status", self.status), ("sector", self.sector), ("stage", self.stage)]
+        pairs = [("q", self.q), ("status", self.status), ("sector", self.sector), ("stage", self.stage),
+                 ("cohort", self.cohort)]  # fmt: skip
         return [(key, value) for key, value in pairs if value] + [("tag", t) for t in self.tags]
 
     @property
