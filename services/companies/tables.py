@@ -67,6 +67,20 @@ people = entity(
     sa.Index("ix_people_company", "company_id", "id"),
 )
 
+# Saved views of a list (the console's companies list): a title and the list's URL query, shared by the program
+# managers. A title is unique within its list; deleting a view deletes its row.
+saved_views = entity(
+    "saved_views",
+    metadata,
+    text("list", 20),
+    text("title", 100),
+    text("query", 1000),
+    text("creator", 100),
+    text("creator_display_name", 100, default=""),
+    moment("created_at"),
+    sa.UniqueConstraint("list", "title", name="uq_saved_views_title"),
+)
+
 # Read model for the dashboard, fed by this service's own events: one row per live company.
 stats_companies = sa.Table(
     "stats_companies",

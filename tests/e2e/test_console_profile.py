@@ -23,7 +23,8 @@ def test_a_company_is_registered_in_a_form_and_its_profile_changed_without_overw
     page: Page, hub: Hub
 ) -> None:
     sign_in_with_token(page, hub)
-    page.goto(hub.url + "/companies/new")
+    page.get_by_role("navigation", name="주 메뉴").get_by_role("link", name="기업").click()
+    page.get_by_role("link", name="기업 등록").click()
     assert page.locator("h1").inner_text() == "기업 등록"
     page.get_by_label("한글 이름").fill("바른로봇")
     page.get_by_label("영문 이름 (선택)").fill("Bareun Robotics")

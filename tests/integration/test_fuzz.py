@@ -469,6 +469,7 @@ OF_COMPANY = {"parent": "companies/1"}
 LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.companies.v1.CompanyService/ListCompanies": ({}, "[]|create_time|False||False", [TIME, 1]),
     "/hub.companies.v1.CompanyService/ListPeople": ({}, "[]|", [1]),
+    "/hub.companies.v1.CompanyService/ListSavedViews": ({}, "[]", [1]),
     "/hub.companies.v1.ProgramService/ListRounds": ({}, "rounds", [1]),
     "/hub.companies.v1.ProgramService/ListApplications": ({}, "applications|[]", [1]),
     "/hub.companies.v1.ProgramService/ListMilestones": ({}, "milestones|[]", [DAY, 1]),

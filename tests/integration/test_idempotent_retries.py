@@ -241,6 +241,17 @@ async def _record_support(c: Any, n: int) -> Prepared:
     )
 
 
+@case("companies.CreateSavedView")
+async def _create_saved_view(c: Any, n: int) -> Prepared:
+    view = cpb.SavedView(list="companies", title=f"입주 AI 헬스케어 {n}", query="status=RESIDENT&sector=MEDICAL")
+    request = cpb.CreateSavedViewRequest(saved_view=view, request_id=f"saved-view-{n}")
+    return Prepared(
+        lambda r, q: r.companies.CreateSavedView(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.saved_view, "query", "stage=SEED")),
+    )
+
+
 @case("companies.CreateMilestone")
 async def _create_milestone(c: Any, n: int) -> Prepared:
     firm = await company(c, f"메디비전{n}", "SELECTED")

@@ -85,3 +85,24 @@ def test_person_company_rules() -> None:
         domain.new_person(korean_name="김서연", role="INDIVIDUAL", company_id=3)
     person = domain.new_person(korean_name="김서연", role="FOUNDER", company_id=3, email=" Seoyeon@MediVision.kr ")
     assert person.email == "seoyeon@medivision.kr"
+
+
+def test_a_saved_views_query_is_stored_normalized_or_refused_saying_why() -> None:
+    assert domain.view_query("?tag=AI&sector=sector_medical&q=+메디+&status=resident&stage=&tag=ai") == (
+        "q=%EB%A9%94%EB%94%94&status=RESIDENT&sector=MEDICAL&tag=ai"
+    )
+    assert domain.view_query("") == ""
+    assert domain.view_query("tag=b&cohort=rounds/3&tag=a") == "cohort=rounds%2F3&tag=b&tag=a"
+    for bad, said in [
+        ("page=2", "unknown key 'page'"),
+        ("cohort=companies/1", "cohort: 'companies/1' is not a round's name"),
+        ("status=ASLEEP", "status: unknown value 'ASLEEP'"),
+        ("stage=SEED&stage=PRE_A", "stage is given more than once"),
+        ("q=" + "가" * 101, "q: at most 100 characters"),
+        ("&".join(f"tag=t{n}" for n in range(21)), "at most 20 tags"),
+    ]:
+        with pytest.raises(ValueError, match=said):
+            domain.view_query(bad)
+    with pytest.raises(InvalidArgument) as caught:
+        domain.new_saved_view(list="people", title=" ", query="x=1", creator="admin:x", creator_display_name="")
+    assert [f for f, _ in caught.value.violations] == ["saved_view.list", "saved_view.title", "saved_view.query"]

@@ -10,7 +10,7 @@ from hub.companies.v1 import companies_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore.convert import Reader, Writer, date_message
-from services.companies.registry.domain import Company, Person
+from services.companies.registry.domain import Company, Person, SavedView
 
 
 class CompanyFields(TypedDict):
@@ -45,6 +45,14 @@ person_pb = Writer(pb.Person, Person, refs={"company": "companies"})
 person_fields = Reader(pb.Person, PersonFields, "person", refs={"company": "companies"}, strip=("title", "phone"))
 person_changes = person_fields.changes
 person_snapshot = Writer(ev.PersonSnapshot, Person, refs={"company": "companies"})
+
+saved_view_pb = Writer(pb.SavedView, SavedView)
+saved_view_changed = Writer(ev.SavedViewChanged, SavedView)
+
+
+def saved_view_fields(view: pb.SavedView) -> dict[str, str]:
+    """What a CreateSavedView gives; the creator and the time are the service's."""
+    return {"list": view.list, "title": view.title, "query": view.query}
 
 
 class Assignment(Protocol):

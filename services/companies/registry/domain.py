@@ -7,14 +7,16 @@ case folding lengthened, a person's company)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from urllib.parse import parse_qsl, urlencode
 
 from hubcore.directory import COMPANY_FIELDS, PERSON_FIELDS
 from hubcore.errors import FailedPrecondition, InvalidArgument
 from hubcore.requests import Check
-from hubcore.resources import NAME_NORMALIZERS, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 SECTORS = (
@@ -181,3 +183,82 @@ def new_person(**fields: object) -> Person:
 
 def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, list[str]]:
     return revise(person, changes, PERSON_NORMALIZERS, check_person)
+
+
+# Saved views: a list's search and filters under a title, shared by the program managers.
+
+VIEW_LISTS = ("companies",)
+# The companies list's URL query: the text searched, then ListCompanies' filter fields, in the order stored.
+VIEW_KEYS = ("q", "status", "sector", "stage", "cohort", "tag")
+VIEW_VALUES = {"status": tuple(TRANSITIONS), "sector": SECTORS, "stage": STAGES[1:]}
+VIEW_PREFIXES = {"status": "COMPANY_STATUS_", "sector": "SECTOR_", "stage": "STAGE_"}
+MAX_VIEW_TAGS = 20
+
+
+@dataclass(frozen=True)
+class SavedView(Named):
+    collection = "savedViews"
+
+    id: int
+    list: str
+    title: str
+    query: str
+    creator: str  # the caller's actor
+    creator_display_name: str = ""  # whom the creator's token was issued to
+    created_at: datetime | None = None
+
+
+def new_saved_view(*, list: str, title: str, query: str, creator: str, creator_display_name: str) -> SavedView:
+    problems = []
+    if list not in VIEW_LISTS:
+        problems.append(("saved_view.list", f"must be one of {', '.join(VIEW_LISTS)}"))
+    if not clean(title):
+        problems.append(("saved_view.title", "is required"))
+    try:
+        query = view_query(query)
+    except ValueError as exc:
+        problems.append(("saved_view.query", str(exc)))
+    if problems:
+        raise InvalidArgument(problems)
+    return SavedView(0, list, clean(title), query, creator, creator_display_name)
+
+
+def view_query(text: str) -> str:
+    """The companies list's URL query normalized (keys in VIEW_KEYS' order, short enum names, tags case-folded,
+    empty values dropped), or ValueError saying what is wrong."""
+    try:
+        pairs = parse_qsl(text.strip().removeprefix("?"), max_num_fields=50)
+    except ValueError:
+        raise ValueError("cannot be read as a URL query (key=value joined by &)") from None
+    found: dict[str, list[str]] = {}
+    for key, raw in pairs:
+        if key not in VIEW_KEYS:
+            raise ValueError(f"unknown key {key!r} (known: {', '.join(VIEW_KEYS)})")
+        value = _view_value(key, raw)
+        if value and value not in found.setdefault(key, []):
+            found[key].append(value)
+        if key != "tag" and len(found[key]) > 1:
+            raise ValueError(f"{key} is given more than once")
+    if len(found.get("tag", [])) > MAX_VIEW_TAGS:
+        raise ValueError(f"at most {MAX_VIEW_TAGS} tags")
+    return urlencode([(key, value) for key in VIEW_KEYS for value in found.get(key, [])])
+
+
+def _view_value(key: str, raw: str) -> str:
+    value = clean(raw)
+    if key == "q":
+        if len(value) > 100:
+            raise ValueError("q: at most 100 characters")
+        return value
+    if key == "cohort":
+        if value and not re.fullmatch(r"rounds/[1-9][0-9]{0,17}", value):
+            raise ValueError(f"cohort: {raw!r} is not a round's name (rounds/3)")
+        return value
+    if key == "tag":
+        if len(value.casefold()) > 30:
+            raise ValueError("tag: at most 30 characters each")
+        return value.casefold()
+    short = value.upper().removeprefix(VIEW_PREFIXES[key])
+    if value and short not in VIEW_VALUES[key]:
+        raise ValueError(f"{key}: unknown value {raw!r} (known: {', '.join(VIEW_VALUES[key])})")
+    return short

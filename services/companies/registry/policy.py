@@ -26,6 +26,16 @@ RULES: dict[type, Rules] = {
     pb.ErasePersonRequest: ERASURE,
     pb.EraseCompanyRequest: ERASURE,
     pb.GetCompanyStatsRequest: Rules({"months": [at_most(MAX_MONTHS)]}),
+    pb.CreateSavedViewRequest: Rules(
+        {
+            "saved_view.list": [required],
+            "saved_view.title": [required, length(1, 100)],
+            "saved_view.query": [length(0, 1000)],
+            "request_id": REQUEST_ID,
+        }
+    ),
+    pb.ListSavedViewsRequest: Rules({"filter": [length(0, 200)]}),
+    pb.DeleteSavedViewRequest: Rules({"name": [required]}),
 }
 # Program managers do everything; other services may read.
 ROLES = also_for_services("GetCompany", "ListCompanies", "GetCompanyStats", "GetPerson", "ListPeople")

@@ -17,7 +17,7 @@ from hubcore.requests import names, page_size, parse_filter, parse_name, parse_o
 from hubcore.servicing import Api, listed
 from hubcore.text import clean
 from services.companies.registry import convert, usecases
-from services.companies.registry.convert import company_pb, person_pb
+from services.companies.registry.convert import company_pb, person_pb, saved_view_pb
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -42,6 +42,7 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
                 "sector": short_value(pb.Sector, "SECTOR"),
                 "stage": short_value(pb.Stage, "STAGE"),
                 "tag": lambda v: clean(v).casefold(),
+                "cohort": names("rounds"),
             },
         )
         order, descending = parse_order_by(request.order_by, usecases.COMPANY_ORDERS, "create_time")
@@ -119,3 +120,19 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
         company_id = parse_name(request.name, "companies")
         make = lambda uow: usecases.erase_company(uow, company_id, request.name, request.reason.strip())  # noqa: E731
         return await self._once("EraseCompany", request, pb.Company, make, company_pb)
+
+    # Saved views
+
+    async def CreateSavedView(self, request: pb.CreateSavedViewRequest, context: Context) -> pb.SavedView:
+        make = lambda uow: usecases.create_saved_view(uow, convert.saved_view_fields(request.saved_view))  # noqa: E731
+        return await self._once("CreateSavedView", request, pb.SavedView, make, saved_view_pb)
+
+    async def ListSavedViews(self, request: pb.ListSavedViewsRequest, context: Context) -> pb.ListSavedViewsResponse:
+        fetch = lambda terms, size, token: usecases.list_saved_views(self.db, terms, size, token)  # noqa: E731
+        found, token = await listed(request, {"list": str.strip}, fetch)
+        return pb.ListSavedViewsResponse(saved_views=[saved_view_pb(v) for v in found], next_page_token=token)
+
+    async def DeleteSavedView(self, request: pb.DeleteSavedViewRequest, context: Context) -> empty_pb2.Empty:
+        view_id = parse_name(request.name, "savedViews")
+        await self._in_write(lambda uow: usecases.delete_saved_view(uow, view_id, request.name))
+        return empty_pb2.Empty()

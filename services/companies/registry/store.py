@@ -12,8 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.db import contains, keyset_after
 from hubcore.months import running_totals
 from hubcore.rows import JSON, Rows, TagIndex, any_of, upsert_newer
-from services.companies.registry.domain import Company, Person
-from services.companies.tables import companies, company_rounds, company_tags, people, stats_companies
+from services.companies.registry.domain import Company, Person, SavedView
+from services.companies.tables import (
+    applications,
+    companies,
+    company_rounds,
+    company_tags,
+    people,
+    saved_views,
+    stats_companies,
+)
 
 # ListCompanies' order_by keys -> the column (and the Company attribute) they sort by.
 COMPANY_ORDER = {
@@ -35,6 +43,7 @@ COMPANIES = Rows(
     tags=TAGS,
 )
 PEOPLE = Rows(people, Person)
+SAVED_VIEWS = Rows(saved_views, SavedView)
 
 get_company = COMPANIES.get
 insert_company = COMPANIES.insert
@@ -42,6 +51,8 @@ save_company = COMPANIES.save  # if nobody changed it since it was read at expec
 get_person = PEOPLE.get
 insert_person = PEOPLE.insert
 save_person = PEOPLE.save
+get_saved_view = SAVED_VIEWS.get
+insert_saved_view = SAVED_VIEWS.insert
 
 
 async def delete_person(conn: AsyncConnection, person_id: int) -> None:
@@ -109,7 +120,7 @@ async def list_companies(
     conn: AsyncConnection, *, terms: Mapping[str, Sequence[object]], text: str, show_deleted: bool, order: str,
     descending: bool, after: Sequence[object] | None, limit: int,
 ) -> list[Company]:  # fmt: skip
-    """Companies matching the filter terms (status, sector, stage: any of; tag: all of) and the text, in the
+    """Companies matching the filter terms (status, sector, stage, cohort: any of; tag: all of) and the text, in the
     order's keyset after the position `after` (the order's value, the id)."""
     c = companies.c
     sort_columns = [c[COMPANY_ORDER[order]], c.id]
@@ -119,6 +130,8 @@ async def list_companies(
             query = query.where(c[key].in_(terms[key]))
     for tag in terms.get("tag", []):
         query = query.where(c.id.in_(TAGS.owners(tag)))
+    if "cohort" in terms:
+        query = query.where(_selected_in(c.id, terms["cohort"]))
     if text.strip():
         query = query.where(contains(c.search_text, text))
     if not show_deleted:
@@ -127,6 +140,14 @@ async def list_companies(
         query = query.where(keyset_after(sort_columns, after, descending))
     query = query.order_by(*(col.desc() if descending else col.asc() for col in sort_columns)).limit(limit)
     return await COMPANIES.all(conn, query)
+
+
+def _selected_in(company_id: sa.ColumnElement[int], rounds: Sequence[object]) -> sa.ColumnElement[bool]:
+    """The company was selected in one of the rounds (a cohort): an application of it there decided SELECTED.
+    Applicants are names (companies/1), so the id is written as one; the (round, applicant) index finds them."""
+    a = applications.c
+    selected = sa.select(a.applicant).where(a.round_id.in_(rounds), a.state == "SELECTED")
+    return (sa.literal("companies/") + sa.cast(company_id, sa.String)).in_(selected)
 
 
 async def list_people(
@@ -138,3 +159,19 @@ async def list_people(
     if text.strip():
         where.append(contains(c.search_text, text))
     return await PEOPLE.list(conn, *where, after=after_id, limit=limit)
+
+
+async def find_saved_view(conn: AsyncConnection, list_name: str, title: str) -> SavedView | None:
+    c = saved_views.c
+    return await SAVED_VIEWS.first(conn, c.list == list_name, c.title == title)
+
+
+async def list_saved_views(
+    conn: AsyncConnection, *, terms: Mapping[str, Sequence[object]], after_id: int | None, limit: int
+) -> list[SavedView]:
+    """The views of any of the lists in terms, oldest first."""
+    return await SAVED_VIEWS.list(conn, *any_of((saved_views.c.list, terms.get("list"))), after=after_id, limit=limit)
+
+
+async def delete_saved_view(conn: AsyncConnection, view_id: int) -> None:
+    await conn.execute(saved_views.delete().where(saved_views.c.id == view_id))

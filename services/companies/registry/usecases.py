@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as ev
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
@@ -21,6 +22,7 @@ from hubcore.requests import PageTokens, check_etag, next_page
 from hubcore.targets import DISCOVERED
 from hubcore.text import normalize_text
 from services.companies import privacy
+from services.companies.access import store as access_store
 from services.companies.access import usecases as access
 from services.companies.program.store import spaces as program_spaces
 from services.companies.registry import domain, store
@@ -30,8 +32,9 @@ from services.companies.registry.convert import (
     company_snapshot,
     person_snapshot,
     residency_event,
+    saved_view_changed,
 )
-from services.companies.registry.domain import Company, Person
+from services.companies.registry.domain import Company, Person, SavedView
 
 SUBJECT = "hub.companies"
 T = TypeVar("T")
@@ -271,3 +274,46 @@ async def erase_person(uow: UnitOfWork, person_id: int, name: str, reason: str) 
     if person.erased_at is not None:
         return person
     return await privacy.erase_person(uow, person, reason)
+
+
+# Saved views
+
+
+async def create_saved_view(uow: UnitOfWork, fields: Mapping[str, str]) -> SavedView:
+    """A view under a title of its own in its list; who saved it is the caller, named as their token is."""
+    view = domain.new_saved_view(**fields, creator=uow.actor, creator_display_name=await _holder(uow.conn, uow.actor))
+    exists = errors.AlreadyExists("SavedView", view.title, f"a view titled {view.title!r} is in the {view.list} list")
+    if await store.find_saved_view(uow.conn, view.list, view.title) is not None:
+        raise exists
+    try:
+        saved = await store.insert_saved_view(uow.conn, view)
+    except IntegrityError:  # the same title saved at the same moment
+        raise exists from None
+    await uow.emit(f"{SUBJECT}.saved_view.created", saved.name, 1, saved_view_changed(saved))
+    return saved
+
+
+async def _holder(conn: AsyncConnection, actor: str) -> str:
+    """Whom the actor's token was issued to ("" for a configured token, which is not in the register)."""
+    token = actor.partition(":")[2]
+    if not token.startswith("accessTokens/"):
+        return ""
+    issued = await access_store.TOKENS.get(conn, token.removeprefix("accessTokens/"))
+    return issued.subject if issued else ""
+
+
+async def list_saved_views(
+    db: Database, terms: Mapping[str, Sequence[object]], size: int, page_token: str
+) -> tuple[Sequence[SavedView], str]:
+    query_key = f"{sorted(terms.items())}"
+    after = PageTokens.decode(page_token, query_key, (int,))
+    async with db.read() as conn:
+        found = await store.list_saved_views(conn, terms=terms, after_id=after[0] if after else None, limit=size + 1)
+    return next_page(found, size, query_key, lambda v: [v.id])
+
+
+async def delete_saved_view(uow: UnitOfWork, view_id: int, name: str) -> None:
+    """Any program manager may delete any view: the team shares them."""
+    view = _found(await store.get_saved_view(uow.conn, view_id), "SavedView", name)
+    await store.delete_saved_view(uow.conn, view_id)
+    await uow.emit(f"{SUBJECT}.saved_view.deleted", view.name, 2, saved_view_changed(view))

@@ -1,4 +1,5 @@
-"""Companies: the program managers' list (Hangul search, filters by status and sector) and one company's page,
+"""Companies: the program managers' list (Hangul search, filters by status, sector, stage, cohort and tags, the team's
+saved views: pages/saved_views.py) and one company's page,
 which is also a founder's home: everything that happened to it on one timeline, its KPI reports drawn, and, for
 its founder, the introductions to answer, the KPI requests to report on and the completed sessions to rate."""
 
@@ -25,12 +26,11 @@ from services.console.backend import Refusal, Signed
 from services.console.charts import Series, line_chart
 from services.console.labels import enum_value, short_names
 from services.console.pages.home import _all, _ok
+from services.console.pages.saved_views import SECTORS, STAGES, STATUSES, Filters, new_request_id, saved_views
 from services.console.pages.sessions import to_rate
 from services.console.pages.timeline import timeline
 from services.console.web import Page, act, refused
 
-STATUSES = short_names(cpb.CompanyStatus)
-SECTORS = short_names(cpb.Sector)
 SUPPORT_KINDS = short_names(ppb.SupportKind)
 PAGE_SIZE = 50
 
@@ -39,18 +39,21 @@ async def company_list(request: Request) -> Response:
     page = Page(request)
     if (account := page.account) is None or account.role != "admin":
         return page.back("/")
-    query = request.query_params.get("q", "").strip()
-    status, sector = request.query_params.get("status", ""), request.query_params.get("sector", "")
-    terms = ([f"status={status}"] if status in STATUSES else []) + ([f"sector={sector}"] if sector in SECTORS else [])
+    filters = Filters.of(request.query_params)
     asked = cpb.ListCompaniesRequest(page_size=PAGE_SIZE, page_token=request.query_params.get("page", ""),
-                                     filter=" AND ".join(terms), query=query, order_by="korean_name")  # fmt: skip
-    try:
-        found = await page.hub.companies.ListCompanies(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+                                     filter=filters.filter, query=filters.q, order_by="korean_name")  # fmt: skip
+    answers = await _all({
+        "companies": page.hub.companies.ListCompanies(asked), "views": saved_views(page),
+        "rounds": page.hub.program.ListRounds(ppb.ListRoundsRequest(page_size=100)),  # the cohorts
+    })  # fmt: skip
+    if isinstance(found := answers["companies"], Refusal):
+        return refused(page, found)
+    views = answers["views"]
     return page.render(
-        "companies.html", live="*", companies=found.companies, next_page=found.next_page_token, query=query,
-        status=status, sector=sector, statuses=STATUSES, sectors=SECTORS,
+        "companies.html", live="*", companies=found.companies, next_page=found.next_page_token, filters=filters,
+        statuses=STATUSES, sectors=SECTORS, stages=STAGES, views=[] if isinstance(views, Refusal) else views,
+        views_refused=isinstance(views, Refusal), view_request=new_request_id(),
+        cohorts={r.name: r.title for r in _ok(answers, "rounds", "rounds")},
     )  # fmt: skip
 
 
