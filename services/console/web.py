@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -150,6 +151,18 @@ async def _csrf_ok(request: Request, session: Session) -> bool:
         return False
     sent = str((await request.form()).get("csrf", "")) or request.headers.get("x-csrf-token", "")
     return bool(sent) and hmac.compare_digest(sent, session.csrf)
+
+
+WHOLE = re.compile(r"-?\d+")
+
+
+def whole_number(sent: object, *, blank: int = -1) -> int:
+    """A whole number typed into a form (1,000 too): `blank` when nothing was typed, and -1 for anything that is
+    not a number, which the service refuses naming the field (never a crash of ours)."""
+    text = str(sent or "").replace(",", "").strip()
+    if not text:
+        return blank
+    return int(text) if WHOLE.fullmatch(text) else -1
 
 
 async def posted(request: Request) -> tuple[Page, FormData]:

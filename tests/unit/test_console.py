@@ -23,6 +23,7 @@ from services.console.live import Live
 from services.console.pages.companies import period_end
 from services.console.pages.investors import FundingRound, raised_by_quarter
 from services.console.session import Account, Sealer, Session
+from services.console.web import whole_number
 
 
 def test_a_session_survives_its_cookie_and_a_forged_or_old_one_is_a_new_session() -> None:
@@ -167,3 +168,15 @@ def test_funding_is_summed_by_the_quarter_a_round_closed_in_over_the_last_quarte
     ]
     shown = raised_by_quarter(rounds, date(2026, 12, 20), count=3)
     assert shown == [("2026-Q2", 0.0), ("2026-Q3", 300_000_000.0), ("2026-Q4", 5_800_000_000.0)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "blank", "read"),
+    [("1,000", -1, 1000), (" 12 ", -1, 12), ("", -1, -1), (None, 0, 0), ("", 0, 0), ("-5", -1, -5), ("--5", -1, -1),
+     ("열두", -1, -1), ("1.5", -1, -1)],
+)  # fmt: skip
+def test_a_number_typed_into_a_form_is_read_or_left_for_the_service_to_refuse(
+    typed: str, blank: int, read: int
+) -> None:
+    # "--5" once reached int() and failed the whole request; now the service refuses it, naming the field.
+    assert whole_number(typed, blank=blank) == read

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 
+import grpc
 from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import tokens_pb2 as tpb
 from starlette.requests import Request
@@ -136,3 +137,15 @@ async def language(request: Request) -> Response:
         page.session.lang = wanted
         page.session.changed = True
     return page.back(local(str(page.form.get("back", "/"))))
+
+
+async def invite(page: Page, identity: ipb.Identity, back: str, said: str) -> Response:
+    """Someone let sign in (a founder, a mentor): the companies service mails them how. An invitation already
+    sent (a page left open, a second program manager) is said so, in words."""
+    try:
+        await page.hub.identities.CreateIdentity(ipb.CreateIdentityRequest(identity=identity))
+    except Refusal as refusal:
+        if refusal.code == grpc.StatusCode.ALREADY_EXISTS:
+            return page.back(back, "error", page._("They were invited already: they can sign in."))
+        return refused(page, refusal, back=back)
+    return page.back(back, "ok", said)

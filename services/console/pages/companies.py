@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Awaitable
 from typing import Any
 
-import grpc
 from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import kpi_requests_pb2 as kpb
@@ -25,11 +24,12 @@ from starlette.responses import Response
 from services.console.backend import Refusal, Signed
 from services.console.charts import Series, line_chart
 from services.console.labels import enum_value, short_names
+from services.console.pages.auth import invite
 from services.console.pages.home import _all, _ok
 from services.console.pages.saved_views import SECTORS, STAGES, STATUSES, Filters, new_request_id, saved_views
 from services.console.pages.sessions import to_rate
 from services.console.pages.timeline import timeline
-from services.console.web import Page, act, refused
+from services.console.web import Page, act, posted, refused, whole_number
 
 SUPPORT_KINDS = short_names(ppb.SupportKind)
 PAGE_SIZE = 50
@@ -124,14 +124,8 @@ async def invite_founder(request: Request) -> Response:
     """A program manager lets one of a company's people sign in for it: the service mails them how."""
     page = Page(request, await request.form())
     company, person = f"companies/{request.path_params['company']}", f"people/{request.path_params['person']}"
-    asked = idpb.CreateIdentityRequest(identity=idpb.Identity(role=idpb.IDENTITY_ROLE_FOUNDER, person=person))
-    try:
-        await page.hub.identities.CreateIdentity(asked)
-    except Refusal as refusal:
-        if refusal.code == grpc.StatusCode.ALREADY_EXISTS:  # a page left open, or a second program manager
-            return page.back(f"/{company}", "error", page._("They were invited already: they can sign in."))
-        return refused(page, refusal, back=f"/{company}")
-    return page.back(f"/{company}", "ok", page._("Invited: a mail tells them how to sign in with a code."))
+    founder = idpb.Identity(role=idpb.IDENTITY_ROLE_FOUNDER, person=person)
+    return await invite(page, founder, f"/{company}", page._("Invited: a mail tells them how to sign in with a code."))
 
 
 def _revenue_chart(page: Page, reports: list[Any]) -> Markup:
@@ -173,14 +167,11 @@ async def answer_introduction(request: Request) -> Response:
 
 async def report_kpi(request: Request) -> Response:
     """A KPI report for a period (answering the request for it); a program manager files one with a reason."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
 
     def number(field: str) -> int:
-        text = str(form.get(field, "0")).replace(",", "").strip() or "0"
-        return int(text) if text.lstrip("-").isdigit() else -1  # the service names the field that is wrong
+        return whole_number(form.get(field), blank=0)
 
     report = ppb.KpiReport(
         company=company, period=str(form.get("period", "")), headcount=number("headcount"),
@@ -195,12 +186,10 @@ async def report_kpi(request: Request) -> Response:
 async def record_support(request: Request) -> Response:
     """A program manager records support given to the company (GPU hours, a seat in a class…), against its quota;
     going over the quota needs a reason, which the service asks for."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     grant = ppb.SupportGrant(
-        company=company, kind=_support_kind(form.get("kind")), amount=_count(form.get("amount")),
+        company=company, kind=_support_kind(form.get("kind")), amount=whole_number(form.get("amount")),
         note=str(form.get("note", "")), override_reason=str(form.get("override_reason", "")),
     )  # fmt: skip
     asked = ppb.RecordSupportRequest(grant=grant, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()))
@@ -209,11 +198,11 @@ async def record_support(request: Request) -> Response:
 
 async def set_quota(request: Request) -> Response:
     """A program manager sets how much of a metered kind of support the company may use."""
-    page = Page(request, await request.form())
-    form = page.form
-    assert form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
-    quota = ppb.SupportQuota(company=company, kind=_support_kind(form.get("kind")), quota=_count(form.get("quota")))
+    quota = ppb.SupportQuota(
+        company=company, kind=_support_kind(form.get("kind")), quota=whole_number(form.get("quota"))
+    )
     said = page._("The quota is set.")
     return await act(page, page.hub.program.SetSupportQuota(ppb.SetSupportQuotaRequest(quota=quota)), f"/{company}",
                      said)  # fmt: skip
@@ -221,12 +210,6 @@ async def set_quota(request: Request) -> Response:
 
 def _support_kind(sent: object) -> ppb.SupportKind.ValueType:
     return ppb.SupportKind.ValueType(enum_value(ppb.SupportKind, str(sent or "")))
-
-
-def _count(sent: object) -> int:
-    """A whole number typed in (1,000 too); -1, which the service refuses naming the field, for anything else."""
-    text = str(sent or "").replace(",", "").strip()
-    return int(text) if text.isdigit() else -1
 
 
 async def profile_page(request: Request) -> Response:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import grpc
 from google.protobuf import duration_pb2
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.ops.v1 import identities_pb2 as idpb
@@ -16,7 +15,8 @@ from starlette.responses import Response
 from hubcore.text import clean_tags
 from services.console.backend import Refusal
 from services.console.labels import enum_value, short_names
-from services.console.web import Page, act, refused
+from services.console.pages.auth import invite
+from services.console.web import Page, act, refused, whole_number
 
 MENTOR_KINDS = short_names(spb.MentorKind)
 CATEGORIES = short_names(spb.SessionCategory)
@@ -28,14 +28,11 @@ def _text(page: Page, field: str) -> str:
 
 
 def _number(page: Page, field: str) -> int:
-    """A whole number typed in; -1, which the service refuses naming the field, for anything else."""
-    text = _text(page, field).replace(",", "")
-    return int(text) if text.isdigit() else -1
+    return whole_number(_text(page, field))
 
 
 def _minutes(page: Page, field: str) -> duration_pb2.Duration:
-    minutes = _number(page, field) if _text(page, field) else 0
-    return duration_pb2.Duration(seconds=minutes * 60)
+    return duration_pb2.Duration(seconds=whole_number(_text(page, field), blank=0) * 60)
 
 
 async def add_mentor(request: Request) -> Response:
@@ -69,14 +66,8 @@ async def invite_mentor(request: Request) -> Response:
 async def _invite(page: Page, mentor: spb.Mentor) -> Response:
     wanted = idpb.Identity(role=idpb.IDENTITY_ROLE_MENTOR, scope=mentor.name, email=mentor.email,
                            display_name=mentor.korean_name)  # fmt: skip
-    try:
-        await page.hub.identities.CreateIdentity(idpb.CreateIdentityRequest(identity=wanted))
-    except Refusal as refusal:
-        if refusal.code == grpc.StatusCode.ALREADY_EXISTS:  # a page left open, or a second program manager
-            return page.back(f"/{mentor.name}", "error", page._("They were invited already: they can sign in."))
-        return refused(page, refusal, back=f"/{mentor.name}")
     said = page._("The mentor is added and invited: a mail tells them how to sign in with a code.")
-    return page.back(f"/{mentor.name}", "ok", said)
+    return await invite(page, wanted, f"/{mentor.name}", said)
 
 
 async def deactivate_mentor(request: Request) -> Response:

@@ -22,7 +22,7 @@ from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.outcomes import refusal_notes
 from services.console.pages.home import _all
-from services.console.web import Page, headline_of, posted, refused
+from services.console.web import Page, headline_of, posted, refused, whole_number
 
 KINDS = short_names(spb.ProgramKind)
 # The columns a registrations sheet may have, in Korean or English (the first row names them).
@@ -57,7 +57,7 @@ async def create_program(request: Request) -> Response:
     program = spb.Program(
         display_name=str(form.get("display_name", "")), description=str(form.get("description", "")),
         interval=interval_message(datetime.combine(day, start, zone), datetime.combine(day, end, zone)),
-        capacity=int(str(form.get("capacity", "0")) or 0) if str(form.get("capacity", "0")).isdigit() else -1,
+        capacity=whole_number(form.get("capacity", "0")),
     )  # fmt: skip
     if form.get("kind") in KINDS:  # otherwise unset: the service names the field
         program.kind = spb.ProgramKind.Value(f"PROGRAM_KIND_{form.get('kind')}")

@@ -21,7 +21,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, refused
+from services.console.web import Page, refused, whole_number
 
 LIST_SIZE = 500
 DONE = ("SCORED", "ABSTAINED", "CONFLICTED")
@@ -115,17 +115,12 @@ async def round_titles(page: Page, rounds: set[str]) -> dict[str, str]:
     return {r: words % {"n": number_of(r)} if isinstance(v, Refusal) else v.title for r, v in found.items()}
 
 
-def _value(text: str) -> int:
-    text = text.strip()
-    return int(text) if text.isdigit() else -1  # the service names the criterion that is wrong
-
-
 async def score(request: Request) -> Response:
     """The reviewer's score, on every criterion of the round, under the name their token gives."""
     page = Page(request, await request.form())
     assert page.form is not None
     name = f"applications/{request.path_params['application']}"
-    values = {k.removeprefix("score-"): _value(str(v)) for k, v in page.form.multi_items() if k.startswith("score-")}
+    values = {k.removeprefix("score-"): whole_number(v) for k, v in page.form.multi_items() if k.startswith("score-")}
     given = ppb.Score(application=name, values=values, comment=str(page.form.get("comment", "")).strip())
     try:
         scored = await page.hub.program.ScoreApplication(ppb.ScoreApplicationRequest(score=given))
