@@ -192,7 +192,7 @@ class Grid:
 
 async def sessions(url: str, type_id: int, grid: Grid, first: int, count: int, *, batch: int = SESSION_BATCH) -> None:
     """Sessions grid.at(first) .. grid.at(first + count - 1), as ScheduleSession would store them (the
-    session row, then one booking per resource it holds), with executemany."""
+    session row, one booking per resource it holds, and the dashboard's counts), with executemany."""
     from services.consulting import domain, store
 
     if len(grid.mentors) > len(grid.companies):
@@ -222,6 +222,7 @@ async def sessions(url: str, type_id: int, grid: Grid, first: int, count: int, *
                     for r, s, e in saved.holds()
                 ]
                 await uow.conn.execute(store.bookings.insert(), holds)
+                await store.count_sessions(uow.conn, [(session, 1) for session in made])
     finally:
         await db.close()
 

@@ -13,13 +13,14 @@ own columns.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
@@ -247,6 +248,17 @@ class Rows(Generic[T]):
         if self.tags:
             await self.tags.write(conn, obj, replace=True)
         return replace(obj, **stamp) if "updated_at" in self._stamped else obj
+
+
+async def add_counts(conn: AsyncConnection, table: sa.Table, keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """Adds each row's numbers to the row of its keys, inserting it if there is none, in one statement:
+    concurrent writers (another replica, another transaction) add up instead of overwriting each other."""
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(table)
+    added = {name: table.c[name] + insert.excluded[name] for name in rows[0] if name not in keys}
+    await conn.execute(insert.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=added), rows)
 
 
 async def upsert_newer(

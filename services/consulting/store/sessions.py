@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 
@@ -11,14 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
 from hubcore.db import keyset_after, now
-from hubcore.rows import MINUTES, Rows, any_of
+from hubcore.rows import MINUTES, Rows, add_counts, any_of
 from services.consulting import domain
 from services.consulting.domain import ActionItem, Feedback, Session, SessionChange
 from services.consulting.store.tables import (
     NO_OVERLAP,
     action_items,
     bookings,
+    served_companies,
     session_changes,
+    session_counts,
     session_feedback,
     sessions,
 )
@@ -53,8 +56,39 @@ CHANGES = Rows(
 
 session_values = SESSIONS.values
 get_session = SESSIONS.get
-insert_session = SESSIONS.insert
-save_session = SESSIONS.save
+
+
+async def insert_session(conn: AsyncConnection, session: Session) -> Session:
+    made = await SESSIONS.insert(conn, session)
+    await count_sessions(conn, [(made, 1)])
+    return made
+
+
+async def save_session(conn: AsyncConnection, session: Session, *, before: Session) -> Session:
+    """Writes the session over its row as it was read (`before`; StaleWrite if it moved on meanwhile) and moves
+    it between the dashboard's counts when its state changed."""
+    saved = await SESSIONS.save(conn, session, expected_version=before.version)
+    if session.state != before.state:
+        await count_sessions(conn, [(before, -1), (session, 1)])
+    return saved
+
+
+async def count_sessions(conn: AsyncConnection, changes: list[tuple[Session, int]]) -> None:
+    """Adds each (session, +1 or -1) to the dashboard's counts: by type and state, and the companies served."""
+    by_state: Counter[tuple[int, str]] = Counter()
+    served: Counter[int] = Counter()
+    for session, n in changes:
+        by_state[session.session_type_id, session.state] += n
+        if session.state == domain.COMPLETED:
+            served[session.company_id] += n
+    rows = [
+        {"session_type_id": t, "state": state, "sessions": n, "on_time_feedback": 0}
+        for (t, state), n in by_state.items()
+    ]
+    await add_counts(conn, session_counts, ("session_type_id", "state"), rows)
+    await add_counts(
+        conn, served_companies, ("company_id",), [{"company_id": c, "completed": n} for c, n in served.items()]
+    )
 
 
 async def list_sessions(
@@ -163,7 +197,13 @@ async def changes_of(conn: AsyncConnection, session_ids: list[int]) -> dict[int,
 
 # Feedback
 
-insert_feedback = FEEDBACK.insert
+
+async def insert_feedback(conn: AsyncConnection, feedback: Feedback, session: Session) -> None:
+    await FEEDBACK.insert(conn, feedback)
+    if feedback.on_time:
+        row = {"session_type_id": session.session_type_id, "state": session.state, "sessions": 0,
+               "on_time_feedback": 1}  # fmt: skip
+        await add_counts(conn, session_counts, ("session_type_id", "state"), [row])
 
 
 async def feedback_of(conn: AsyncConnection, session_ids: list[int]) -> dict[int, Feedback]:

@@ -106,7 +106,22 @@ sessions = entity(
     sa.Index("ix_sessions_start", "start_at", "id"),
     sa.Index("ix_sessions_mentor", "mentor_id", "start_at"),
     sa.Index("ix_sessions_company", "company_id", "start_at"),
+    sa.Index("ix_sessions_completed", "completed_at"),  # revision 0004: the feedback window's recent completions
 )
+
+# The dashboard's session figures (revision 0004), kept by store.sessions in the transaction of every session
+# write, so that GetConsultingStats reads a few rows instead of counting every session.
+session_counts = sa.Table(
+    "session_counts",
+    metadata,
+    ref("session_type_id", primary_key=True),
+    text("state", 20, primary_key=True),
+    number("sessions"),
+    number("on_time_feedback"),  # of these sessions, those the founder rated within the feedback window
+)
+
+# Companies that completed a session, with how many: "companies served" is its row count (revision 0004).
+served_companies = sa.Table("served_companies", metadata, ref("company_id", primary_key=True), number("completed"))
 
 # A rescheduled session's earlier times: the history a calendar and a program manager can read.
 session_changes = entity(

@@ -135,7 +135,7 @@ async def reschedule_session(
     moved = session.reschedule(
         start, end or start + (session.end - session.start), room.id if room is not None else session.room_id
     )
-    moved = await store.save_session(conn, moved, expected_version=session.version)
+    moved = await store.save_session(conn, moved, before=session)
     await reserve(uow, pending, moved.name, moved.holds())
     await store.add_change(conn, session, moved, reason, uow.actor)
     mentor, kind = await session_context(conn, moved)
@@ -157,7 +157,7 @@ async def reschedule_session(
 async def cancel_session(uow: UnitOfWork, ref: domain.Ref, etag: str, reason: str) -> Held:
     session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
-    cancelled = await store.save_session(uow.conn, session.cancel(reason), expected_version=session.version)
+    cancelled = await store.save_session(uow.conn, session.cancel(reason), before=session)
     await store.release(uow.conn, holder=cancelled.name)
     mentor, kind = await session_context(uow.conn, cancelled)
     snapshot = convert.session_snapshot(cancelled, mentor, kind)
@@ -170,7 +170,7 @@ async def mark_no_show(uow: UnitOfWork, ref: domain.Ref, etag: str) -> Held:
     """The company did not come (or the session did not take place); a mentor marks the sessions they lead."""
     session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
-    missed = await store.save_session(uow.conn, session.no_show(now()), expected_version=session.version)
+    missed = await store.save_session(uow.conn, session.no_show(now()), before=session)
     await store.release(uow.conn, holder=missed.name)
     mentor, kind = await session_context(uow.conn, missed)
     await uow.emit(f"{SUBJECT}.session.no_show", missed.name, missed.version,
@@ -185,7 +185,7 @@ async def complete_session(
     mentor completes the sessions they lead; notes left empty are due within 48 hours (record_notes)."""
     session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
-    done = await store.save_session(uow.conn, session.complete(notes, now()), expected_version=session.version)
+    done = await store.save_session(uow.conn, session.complete(notes, now()), before=session)
     return await _with_items(uow, done, wanted, "completed", ev.SessionCompleted)
 
 
@@ -195,7 +195,7 @@ async def record_notes(
     """The notes of a completed session written after it (once), with more action items if any."""
     session = await load_session(uow.conn, ref)
     check_etag(etag, session.etag)
-    done = await store.save_session(uow.conn, session.record_notes(notes, now()), expected_version=session.version)
+    done = await store.save_session(uow.conn, session.record_notes(notes, now()), before=session)
     return await _with_items(uow, done, wanted, "notes_recorded", ev.SessionNotesRecorded)
 
 
@@ -246,9 +246,8 @@ async def record_feedback(uow: UnitOfWork, ref: domain.Ref, etag: str, answer: F
         session, rating=answer.rating, fit=answer.fit, comment=answer.comment, actor=uow.actor, reason=answer.reason,
         on_behalf=bound_to(FOUNDER) is None, at=now(),
     )  # fmt: skip
-    bumped = await store.save_session(uow.conn, replace(session, version=session.version + 1),
-                                      expected_version=session.version)  # fmt: skip
-    await store.insert_feedback(uow.conn, feedback)
+    bumped = await store.save_session(uow.conn, replace(session, version=session.version + 1), before=session)
+    await store.insert_feedback(uow.conn, feedback, bumped)
     mentor, kind = await session_context(uow.conn, bumped)
     await uow.emit(
         f"{SUBJECT}.session.feedback_recorded", bumped.name, bumped.version,

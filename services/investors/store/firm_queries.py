@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import contains
 from hubcore.requests import Terms
-from hubcore.rows import JSON_TUPLE, Rows, any_of, filtered_by, json_codec
+from hubcore.rows import JSON_TUPLE, Rows, add_counts, any_of, filtered_by, json_codec
 from services.investors.domain import ApiKey, Firm, Partner, PartnerCall, Thesis
 from services.investors.store.tables import api_keys, firms, partner_calls, partner_refusals, partners
 
@@ -118,19 +117,8 @@ async def list_partner_calls(conn: AsyncConnection, terms: Terms, before: int | 
 
 async def add_partner_refusals(conn: AsyncConnection, counts: dict[tuple[str, datetime], tuple[int, int]]) -> None:
     """Adds refused calls to their (peer, minute) rows: another replica may have written the same rows."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(partner_refusals)
-    c = partner_refusals.c
-    upsert = insert.on_conflict_do_update(
-        index_elements=[c.peer, c.minute],
-        set_={
-            "unauthenticated": c.unauthenticated + insert.excluded.unauthenticated,
-            "rate_limited": c.rate_limited + insert.excluded.rate_limited,
-        },
-    )
     rows = [
         {"peer": peer, "minute": minute, "unauthenticated": unauthenticated, "rate_limited": limited}
         for (peer, minute), (unauthenticated, limited) in counts.items()
     ]
-    if rows:
-        await conn.execute(upsert, rows)
+    await add_counts(conn, partner_refusals, ("peer", "minute"), rows)
