@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from hubcore.calls import TokenBuckets
 from services.console import i18n, live
-from services.console.backend import Hub
+from services.console.backend import Hub, Refusal
 from services.console.config import ConsoleSettings
 from services.console.live import Live
 from services.console.pages import (
@@ -45,7 +45,7 @@ from services.console.pages import (
     transfer,
 )
 from services.console.session import Sealer
-from services.console.web import Page, form, session_middleware
+from services.console.web import Page, form, refusal_said, session_middleware
 
 
 @dataclass
@@ -191,6 +191,6 @@ def build(settings: ConsoleSettings) -> Starlette:
             await console.hub.close()
 
     return Starlette(
-        routes=ROUTES, lifespan=lifespan, exception_handlers={404: not_found},
+        routes=ROUTES, lifespan=lifespan, exception_handlers={404: not_found, Refusal: refusal_said},
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=session_middleware)],
     )  # fmt: skip

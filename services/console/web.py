@@ -180,6 +180,12 @@ async def act(page: Page, call: Awaitable[Any], back: str, said: str) -> Respons
     return page.back(back, "ok", said)
 
 
+async def refusal_said(request: Request, refusal: Any) -> Response:
+    """A refusal no handler catches (the app's handler for them): said as `refused` says it, so that a page or a
+    form whose one call is refused just awaits it."""
+    return refused(Page(request, await request.form() if request.method in UNSAFE else None), refusal)
+
+
 def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     """A refused call, said in words: on a form, back to its page (or to `back`) with the message; otherwise a
     page of its own."""

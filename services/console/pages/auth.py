@@ -57,10 +57,7 @@ async def ask_code(request: Request) -> Response:
     if limited := _limited(page):
         return limited
     email = str(page.form.get("email", "")).strip() if page.form else ""
-    try:
-        await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
     page.session.email = email
     page.session.say("ok", page._("If this address is invited, a six-digit code is on its way. It works once, "
                                   "for 15 minutes."))  # fmt: skip

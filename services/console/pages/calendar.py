@@ -84,10 +84,7 @@ async def week_page(request: Request) -> Response:
     terms = [f"start_after={rfc3339(start)}", f"start_before={rfc3339(end)}"]
     if mentor:
         terms.append(f"mentor={mentor}")
-    try:
-        sessions = await every_session(page.hub, terms)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    sessions = await every_session(page.hub, terms)
     names = await directory(page, sessions)
     return page.render(
         "calendar.html", live="*", week=week, rows=week_rows(week, sessions, names, mentor), mentor=mentor,

@@ -63,10 +63,7 @@ async def company_page(request: Request) -> Response:
         return page.back("/sign-in")
     name = f"companies/{request.path_params['company']}"
     hub, admin = page.hub, page.account.role == "admin"
-    try:
-        company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
     answers = await _all(company_calls(hub, name, admin))
     reports = sorted(_ok(answers, "reports", "reports"), key=lambda r: period_end(r.period))
     sessions = _ok(answers, "sessions", "sessions")
@@ -157,10 +154,7 @@ async def answer_introduction(request: Request) -> Response:
         name=f"introductions/{request.path_params['introduction']}", consent=page.form.get("answer") == "consent",
         reason=str(page.form.get("reason", "")), etag=str(page.form.get("etag", "")),
     )  # fmt: skip
-    try:
-        await page.hub.investors.AnswerIntroduction(answer)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.investors.AnswerIntroduction(answer)
     said = page._("You agreed to the introduction.") if answer.consent else page._("You declined the introduction.")
     return page.back(f"/{company}", "ok", said)
 
@@ -219,10 +213,7 @@ async def profile_page(request: Request) -> Response:
     if page.account is None:
         return page.back("/sign-in")
     name, hub = f"companies/{request.path_params['company']}", page.hub
-    try:
-        company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
     people = await _all({"people": hub.companies.ListPeople(cpb.ListPeopleRequest(filter=f"company={name}",
                                                                                    page_size=100))})  # fmt: skip
     return page.render("profile.html", company=company, people=_ok(people, "people", "people"),

@@ -37,10 +37,7 @@ async def edit_company(request: Request) -> Response:
     page = Page(request)
     if (away := admin_only(page)) is not None:
         return away
-    try:
-        company = await page.hub.companies.GetCompany(cpb.GetCompanyRequest(name=_name(request)))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    company = await page.hub.companies.GetCompany(cpb.GetCompanyRequest(name=_name(request)))
     row = company_row(company)
     return _form(page, company, {f: str(row.get(f, "")) for f in FIELDS} | {"etag": company.etag}, [])
 

@@ -40,12 +40,9 @@ async def act_on_delivery(request: Request) -> Response:
     name = f"deliveries/{request.path_params['delivery']}"
     api = page.hub.notifications
     retry = page.form.get("act") == "retry"
-    try:
-        if retry:
-            await api.RetryDelivery(npb.RetryDeliveryRequest(name=name))
-        else:
-            await api.CancelDelivery(npb.CancelDeliveryRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    if retry:
+        await api.RetryDelivery(npb.RetryDeliveryRequest(name=name))
+    else:
+        await api.CancelDelivery(npb.CancelDeliveryRequest(name=name))
     said = page._("It will be sent again in a moment.") if retry else page._("The delivery is cancelled.")
     return page.back("/follow-ups", "ok", said)

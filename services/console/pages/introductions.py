@@ -101,10 +101,7 @@ async def move_introduction(request: Request) -> Response:
         name=f"introductions/{request.path_params['introduction']}", state=ipb.IntroductionState.ValueType(wanted),
         reason=str(form.get("reason", "")).strip(), etag=str(form.get("etag", "")),
     )  # fmt: skip
-    try:
-        moved = await page.hub.investors.ChangeIntroductionState(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    moved = await page.hub.investors.ChangeIntroductionState(asked)
     label = page.app.templates[page.session.lang].filters["enum"](moved, "state")
     return page.back(str(form.get("back", "")) or "/investors/pipeline", "ok",
                      page._("The introduction is now: %(state)s") % {"state": label})  # fmt: skip
@@ -167,9 +164,6 @@ async def request_introduction(request: Request) -> Response:
     asked = ipb.CreateIntroductionRequest(
         introduction=introduction, request_id=str(form.get("request_id", "")) or str(uuid.uuid4())
     )
-    try:
-        await page.hub.investors.CreateIntroduction(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.investors.CreateIntroduction(asked)
     back = f"/investors/matches?company={number_of(company)}"
     return page.back(back, "ok", page._("The introduction is requested: the company is asked to agree first."))

@@ -38,10 +38,7 @@ async def mentor_list(request: Request) -> Response:
     page = Page(request)
     if away := program_manager(page):
         return away
-    try:
-        found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
     return page.render("mentors.html", mentors=sorted(found.mentors, key=lambda m: m.korean_name),
                        kinds=MENTOR_KINDS, request_id=str(uuid.uuid4()))  # fmt: skip
 
@@ -52,10 +49,7 @@ async def mentor_page(request: Request) -> Response:
         return page.back("/sign-in")
     name = f"mentors/{request.path_params['mentor']}"
     hub = page.hub
-    try:
-        mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
     now = datetime.now(UTC)
     since = now - timedelta(days=RECENT_DAYS)
 
@@ -103,10 +97,7 @@ async def export_calendar(request: Request) -> Response:
     if page.account is None:
         return page.back("/sign-in")
     number = request.path_params["mentor"]
-    try:
-        body = await page.hub.consulting.ExportCalendar(spb.ExportCalendarRequest(owner=f"mentors/{number}"))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    body = await page.hub.consulting.ExportCalendar(spb.ExportCalendarRequest(owner=f"mentors/{number}"))
     disposition = f'attachment; filename="mentor-{number}.ics"'
     return Response(body.data, media_type=body.content_type or "text/calendar",
                     headers={"content-disposition": disposition})  # fmt: skip

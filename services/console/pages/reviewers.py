@@ -46,10 +46,7 @@ async def reviewer_home(request: Request) -> Response:
     if page.account is None:
         return page.back("/sign-in")
     name, hub = f"reviewers/{request.path_params['reviewer']}", page.hub
-    try:
-        reviewer = await hub.program.GetReviewer(ppb.GetReviewerRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    reviewer = await hub.program.GetReviewer(ppb.GetReviewerRequest(name=name))
     answers = await _all({
         "assignments": every(hub.program.ListReviewAssignments,
                              ppb.ListReviewAssignmentsRequest(filter=f"reviewer={name}", page_size=LIST_SIZE),
@@ -84,10 +81,7 @@ async def application_page(request: Request) -> Response:
     if (account := page.account) is None:
         return page.back("/sign-in")
     name, hub = f"applications/{request.path_params['application']}", page.hub
-    try:
-        application = await hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    application = await hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
     answers = await _all({
         "round": hub.program.GetRound(ppb.GetRoundRequest(name=application.round)),
         "assignments": every(hub.program.ListReviewAssignments,

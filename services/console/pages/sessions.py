@@ -41,10 +41,7 @@ async def session_page(request: Request) -> Response:
         return page.back("/sign-in")
     name = f"sessions/{request.path_params['session']}"
     hub = page.hub
-    try:
-        session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
     role, zone = page.account.role, zone_of(page)
     moving = role == "admin" and session.state == spb.SESSION_STATE_SCHEDULED
     day, clock = local_text(session.interval.start_time, zone)

@@ -72,10 +72,7 @@ async def sharing_page(request: Request) -> Response:
     company, hub = f"companies/{request.path_params['company']}", page.hub
     firm = request.query_params.get("firm", "")
     firm = firm if FIRM.fullmatch(firm) else ""
-    try:
-        found = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=company))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=company))
     answers = await _all({
         "grants": every(hub.investors.ListSharingGrants, ipb.ListSharingGrantsRequest(
             parent=company, show_revoked=True, page_size=100), "sharing_grants"),

@@ -137,10 +137,7 @@ async def export_csv(request: Request) -> Response:
         return page.render("refused.html", http_status=404, refusal=None,
                            headline=page._("This page does not exist, or it is not yours to see."))  # fmt: skip
     lines = imports.exported(page.hub, kind)
-    try:
-        first = await anext(lines)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    first = await anext(lines)
 
     async def body() -> AsyncIterator[str]:
         yield first
