@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from services.console.backend import Hub, Refusal, Signed
 from services.console.session import LANGUAGES, Account
-from services.console.web import Page, local, refused
+from services.console.web import Page, local, posted, refused
 
 ROLES = {
     tpb.ACCESS_TOKEN_ROLE_ADMIN: "admin",
@@ -117,9 +117,8 @@ async def sign_out(request: Request) -> Response:
 
 async def switch_account(request: Request) -> Response:
     """A founder of two companies acts for one at a time."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    chosen = str(page.form.get("account", ""))
+    page, form = await posted(request)
+    chosen = str(form.get("account", ""))
     if chosen.isdigit() and int(chosen) < len(page.session.accounts):
         page.session.current = int(chosen)
         page.session.changed = True
@@ -127,13 +126,12 @@ async def switch_account(request: Request) -> Response:
 
 
 async def language(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    wanted = str(page.form.get("lang", "ko"))
+    page, form = await posted(request)
+    wanted = str(form.get("lang", "ko"))
     if wanted in LANGUAGES:
         page.session.lang = wanted
         page.session.changed = True
-    return page.back(local(str(page.form.get("back", "/"))))
+    return page.back(local(str(form.get("back", "/"))))
 
 
 async def invite(page: Page, identity: ipb.Identity, back: str, said: str) -> Response:

@@ -25,7 +25,7 @@ from services.console.labels import enum_name
 from services.console.pages.consulting_setup import CATEGORIES
 from services.console.pages.directory import LIST_SIZE, Directory, directory, every_session
 from services.console.pages.home import _all, _ok
-from services.console.web import Page, headline_of, refused
+from services.console.web import Page, headline_of, posted, refused
 from services.console.weeks import Week, date_pb, day_of, local_day, local_moment, moment_of, rfc3339, timestamp
 
 SEARCH_DAYS = 7  # free slots are looked for in the week from the day chosen
@@ -228,13 +228,12 @@ def slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
 async def schedule(request: Request) -> Response:
     """Books a session: at the free slot chosen (start), or at the day and time typed in. A refusal (a conflict
     above all) goes back to the booking page with the choices kept and the free slots of that week shown."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     if away := program_manager(page):
         return away
     zone = zone_of(page)
-    choice = Choice.of(page.form)
-    slot = str(page.form.get("start", ""))
+    choice = Choice.of(form)
+    slot = str(form.get("start", ""))
     start = moment_of(slot) if slot else local_moment(choice.day, choice.time, zone)
     if slot and start is not None:
         day, clock = start.astimezone(zone).date().isoformat(), start.astimezone(zone).strftime("%H:%M")
@@ -246,7 +245,7 @@ async def schedule(request: Request) -> Response:
         company=choice.company, mentor=choice.mentor, session_type=choice.session_type, room=choice.room,
         agenda=choice.agenda, interval=interval_pb2.Interval(start_time=timestamp(start)),
     )  # fmt: skip
-    request_id = str(page.form.get("request_id", "")) or str(uuid.uuid4())
+    request_id = str(form.get("request_id", "")) or str(uuid.uuid4())
     asked = spb.ScheduleSessionRequest(session=session, request_id=request_id)
     try:
         booked = await page.hub.consulting.ScheduleSession(asked)

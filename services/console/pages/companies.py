@@ -147,12 +147,11 @@ def period_end(period: str) -> tuple[int, int, int]:
 
 async def answer_introduction(request: Request) -> Response:
     """The founder's half of the double opt-in: consent or decline, in words of their own."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     answer = ipb.AnswerIntroductionRequest(
-        name=f"introductions/{request.path_params['introduction']}", consent=page.form.get("answer") == "consent",
-        reason=str(page.form.get("reason", "")), etag=str(page.form.get("etag", "")),
+        name=f"introductions/{request.path_params['introduction']}", consent=form.get("answer") == "consent",
+        reason=str(form.get("reason", "")), etag=str(form.get("etag", "")),
     )  # fmt: skip
     await page.hub.investors.AnswerIntroduction(answer)
     said = page._("You agreed to the introduction.") if answer.consent else page._("You declined the introduction.")

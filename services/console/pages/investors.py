@@ -169,8 +169,7 @@ def raised_by_quarter(rounds: list[FundingRound], today: date, count: int = QUAR
 
 
 async def close_round(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    asked = ipb.CloseRoundRequest(name=f"rounds/{request.path_params['round']}", etag=str(page.form.get("etag", "")))
+    page, form = await posted(request)
+    asked = ipb.CloseRoundRequest(name=f"rounds/{request.path_params['round']}", etag=str(form.get("etag", "")))
     await page.hub.investors.CloseRound(asked)
     return page.back("/investors/rounds", "ok", page._("The round is closed; it now counts in the company's funding."))

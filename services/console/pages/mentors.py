@@ -27,7 +27,7 @@ from services.console.pages.consulting_setup import MENTOR_KINDS
 from services.console.pages.directory import LIST_SIZE, directory, name_companies_of
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import ACTION_ROWS
-from services.console.web import Page, posted, refused
+from services.console.web import Page, act, posted, refused
 from services.console.weeks import local_moment, rfc3339, timestamp
 
 RECENT_DAYS = 30
@@ -47,8 +47,7 @@ async def mentor_page(request: Request) -> Response:
     page = Page(request)
     if page.account is None:
         return page.back("/sign-in")
-    name = f"mentors/{request.path_params['mentor']}"
-    hub = page.hub
+    name, hub = f"mentors/{request.path_params['mentor']}", page.hub
     mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
     now = datetime.now(UTC)
     since = now - timedelta(days=RECENT_DAYS)
@@ -124,22 +123,15 @@ async def create_exception(request: Request) -> Response:
     asked = spb.CreateAvailabilityExceptionRequest(
         availability_exception=exception, request_id=str(form.get("request_id", "")) or str(uuid.uuid4())
     )
-    try:
-        await page.hub.consulting.CreateAvailabilityException(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("The exception is saved."))
+    said = page._("The exception is saved.")
+    return await act(page, page.hub.consulting.CreateAvailabilityException(asked), f"/{name}", said)
 
 
 async def delete_exception(request: Request) -> Response:
     page = Page(request, await request.form())
-    name = f"mentors/{request.path_params['mentor']}"
     asked = spb.DeleteAvailabilityExceptionRequest(name=f"availabilityExceptions/{request.path_params['exception']}")
-    try:
-        await page.hub.consulting.DeleteAvailabilityException(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("The exception is removed."))
+    back, said = f"/mentors/{request.path_params['mentor']}", page._("The exception is removed.")
+    return await act(page, page.hub.consulting.DeleteAvailabilityException(asked), back, said)
 
 
 # The usual week

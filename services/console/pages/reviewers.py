@@ -21,7 +21,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, refused, whole_number
+from services.console.web import Page, act, posted, refused, whole_number
 
 LIST_SIZE = 500
 DONE = ("SCORED", "ABSTAINED", "CONFLICTED")
@@ -111,11 +111,10 @@ async def round_titles(page: Page, rounds: set[str]) -> dict[str, str]:
 
 async def score(request: Request) -> Response:
     """The reviewer's score, on every criterion of the round, under the name their token gives."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    values = {k.removeprefix("score-"): whole_number(v) for k, v in page.form.multi_items() if k.startswith("score-")}
-    given = ppb.Score(application=name, values=values, comment=str(page.form.get("comment", "")).strip())
+    values = {k.removeprefix("score-"): whole_number(v) for k, v in form.multi_items() if k.startswith("score-")}
+    given = ppb.Score(application=name, values=values, comment=str(form.get("comment", "")).strip())
     try:
         scored = await page.hub.program.ScoreApplication(ppb.ScoreApplicationRequest(score=given))
     except Refusal as refusal:
@@ -129,28 +128,23 @@ async def score(request: Request) -> Response:
 
 async def abstain(request: Request) -> Response:
     """The reviewer steps back from an application, saying why."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    asked = ppb.AbstainFromReviewRequest(application=name, reason=str(page.form.get("reason", "")).strip())
-    try:
-        await page.hub.program.AbstainFromReview(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("You stepped back from this application."))
+    asked = ppb.AbstainFromReviewRequest(application=name, reason=str(form.get("reason", "")).strip())
+    said = page._("You stepped back from this application.")
+    return await act(page, page.hub.program.AbstainFromReview(asked), f"/{name}", said)
 
 
 async def declare_conflict(request: Request) -> Response:
     """The reviewer's own conflict of interest with the application's applicant, in its round."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    try:
+
+    async def declare() -> None:
         application = await page.hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
         conflict = ppb.Conflict(round=application.round, applicant=application.applicant,
-                                reason=str(page.form.get("reason", "")).strip())  # fmt: skip
+                                reason=str(form.get("reason", "")).strip())  # fmt: skip
         await page.hub.program.DeclareConflict(ppb.DeclareConflictRequest(conflict=conflict))
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
+
     said = page._("Your conflict of interest is recorded: you will not score this applicant.")
-    return page.back(f"/{name}", "ok", said)
+    return await act(page, declare(), f"/{name}", said)

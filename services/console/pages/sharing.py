@@ -20,7 +20,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, short_names
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, act, refused
+from services.console.web import Page, act, posted, refused
 
 GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE
 READS_PAGE = 50
@@ -129,12 +129,11 @@ def _chosen(page: Page) -> list[ipb.FieldGroup.ValueType]:
 
 async def grant(request: Request) -> Response:
     """Grants a firm the field groups chosen (a firm whose grant was revoked is granted again)."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     asked = ipb.CreateSharingGrantRequest(
-        parent=company, reason=str(page.form.get("reason", "")),
-        sharing_grant=ipb.SharingGrant(firm=str(page.form.get("firm", "")), field_groups=_chosen(page)),
+        parent=company, reason=str(form.get("reason", "")),
+        sharing_grant=ipb.SharingGrant(firm=str(form.get("firm", "")), field_groups=_chosen(page)),
     )  # fmt: skip
     said = page._("Shared. The firm sees what you chose from its next read.")
     return await act(page, page.hub.investors.CreateSharingGrant(asked), f"/{company}/sharing", said)
@@ -142,26 +141,24 @@ async def grant(request: Request) -> Response:
 
 async def change(request: Request) -> Response:
     """Replaces what a firm may see with the field groups chosen."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     wanted = ipb.SharingGrant(
         name=f"{company}/sharingGrants/{request.path_params['firm']}", field_groups=_chosen(page),
-        etag=str(page.form.get("etag", "")),
+        etag=str(form.get("etag", "")),
     )  # fmt: skip
-    asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(page.form.get("reason", "")))
+    asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(form.get("reason", "")))
     said = page._("Changed. The firm sees what you chose from its next read.")
     return await act(page, page.hub.investors.UpdateSharingGrant(asked), f"/{company}/sharing", said)
 
 
 async def revoke(request: Request) -> Response:
     """Stops sharing anything with a firm."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     asked = ipb.RevokeSharingGrantRequest(
-        name=f"{company}/sharingGrants/{request.path_params['firm']}", reason=str(page.form.get("reason", "")),
-        etag=str(page.form.get("etag", "")),
+        name=f"{company}/sharingGrants/{request.path_params['firm']}", reason=str(form.get("reason", "")),
+        etag=str(form.get("etag", "")),
     )  # fmt: skip
     said = page._("Sharing stopped. The firm sees nothing of the company from its next read.")
     return await act(page, page.hub.investors.RevokeSharingGrant(asked), f"/{company}/sharing", said)
