@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import tokens_pb2 as tpb
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -52,11 +54,19 @@ def _limited(page: Page) -> Response | None:
     return None
 
 
-async def ask_code(request: Request) -> Response:
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    email = str(page.form.get("email", "")).strip() if page.form else ""
+def _attempt(handler: Callable[[Page, FormData], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A sign-in attempt's form: taken only within the limit per browser address."""
+
+    async def counted(request: Request) -> Response:
+        page, form = await posted(request)
+        return _limited(page) or await handler(page, form)
+
+    return counted
+
+
+@_attempt
+async def ask_code(page: Page, form: FormData) -> Response:
+    email = str(form.get("email", "")).strip()
     await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
     page.session.email = email
     page.session.say("ok", page._("If this address is invited, a six-digit code is on its way. It works once, "
@@ -64,12 +74,9 @@ async def ask_code(request: Request) -> Response:
     return page.back("/sign-in?step=code")
 
 
-async def sign_in(request: Request) -> Response:
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    assert page.form is not None
-    email, code = page.session.email, str(page.form.get("code", "")).strip()
+@_attempt
+async def sign_in(page: Page, form: FormData) -> Response:
+    email, code = page.session.email, str(form.get("code", "")).strip()
     try:
         signed = await _front(page).identities.SignIn(ipb.SignInRequest(email=email, code=code))
     except Refusal as refusal:
@@ -86,13 +93,10 @@ async def sign_in(request: Request) -> Response:
     return page.back("/")
 
 
-async def sign_in_with_token(request: Request) -> Response:
+@_attempt
+async def sign_in_with_token(page: Page, form: FormData) -> Response:
     """A program manager's admin token, checked by a call only admins may make."""
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    assert page.form is not None
-    secret = str(page.form.get("token", "")).strip()
+    secret = str(form.get("token", "")).strip()
     probe = page.app.hub.signed(secret)
     try:
         await probe.identities.ListIdentities(ipb.ListIdentitiesRequest(page_size=1))

@@ -142,23 +142,25 @@ async def grant(request: Request) -> Response:
 async def change(request: Request) -> Response:
     """Replaces what a firm may see with the field groups chosen."""
     page, form = await posted(request)
-    company = f"companies/{request.path_params['company']}"
-    wanted = ipb.SharingGrant(
-        name=f"{company}/sharingGrants/{request.path_params['firm']}", field_groups=_chosen(page),
-        etag=str(form.get("etag", "")),
-    )  # fmt: skip
+    wanted = ipb.SharingGrant(name=_grant_name(request), field_groups=_chosen(page), etag=str(form.get("etag", "")))
     asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(form.get("reason", "")))
     said = page._("Changed. The firm sees what you chose from its next read.")
-    return await act(page, page.hub.investors.UpdateSharingGrant(asked), f"/{company}/sharing", said)
+    return await act(page, page.hub.investors.UpdateSharingGrant(asked), _page_of(request), said)
 
 
 async def revoke(request: Request) -> Response:
     """Stops sharing anything with a firm."""
     page, form = await posted(request)
-    company = f"companies/{request.path_params['company']}"
-    asked = ipb.RevokeSharingGrantRequest(
-        name=f"{company}/sharingGrants/{request.path_params['firm']}", reason=str(form.get("reason", "")),
-        etag=str(form.get("etag", "")),
-    )  # fmt: skip
+    asked = ipb.RevokeSharingGrantRequest(name=_grant_name(request), reason=str(form.get("reason", "")),
+                                          etag=str(form.get("etag", "")))  # fmt: skip
     said = page._("Sharing stopped. The firm sees nothing of the company from its next read.")
-    return await act(page, page.hub.investors.RevokeSharingGrant(asked), f"/{company}/sharing", said)
+    return await act(page, page.hub.investors.RevokeSharingGrant(asked), _page_of(request), said)
+
+
+def _grant_name(request: Request) -> str:
+    """The grant to the firm the address names: companies/7/sharingGrants/4."""
+    return f"companies/{request.path_params['company']}/sharingGrants/{request.path_params['firm']}"
+
+
+def _page_of(request: Request) -> str:
+    return f"/companies/{request.path_params['company']}/sharing"
