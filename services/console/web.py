@@ -56,6 +56,16 @@ class Page:
         return self.session.account
 
     @property
+    def role(self) -> str:
+        """The signed-in account's role (admin, founder, mentor, reviewer), or "" for no one."""
+        return self.account.role if self.account else ""
+
+    @property
+    def scope(self) -> str:
+        """What the signed-in account is bound to (companies/7, mentors/3…), or ""."""
+        return self.account.scope if self.account else ""
+
+    @property
     def hub(self) -> Signed:
         account = self.account
         hub: Hub = self.app.hub
@@ -94,6 +104,35 @@ def admin_only(page: Page) -> Response | None:
     return None if page.account.role == "admin" else page.back("/")
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+Gated = Callable[[Request, Page], Awaitable[Response]]  # a handler given the page its gate let through
+
+
+def admins(handler: Gated) -> Handler:
+    """A handler of the program managers' (admin_only lets them through)."""
+
+    async def gated(request: Request) -> Response:
+        page = await page_of(request)
+        return admin_only(page) or await handler(request, page)
+
+    return gated
+
+
+def signed_in(handler: Gated) -> Handler:
+    """A page for anyone signed in (the services decide what of it they may see); anyone else signs in first."""
+
+    async def gated(request: Request) -> Response:
+        page = await page_of(request)
+        return page.back("/sign-in") if page.account is None else await handler(request, page)
+
+    return gated
+
+
+async def page_of(request: Request) -> Page:
+    """The request's page, a form's with what it sent."""
+    return Page(request, await request.form() if request.method in UNSAFE else None)
+
+
 def here(request: Request) -> str:
     """The page's own address within the console, its query included (where the language switch returns)."""
     query = request.url.query
@@ -129,7 +168,7 @@ async def session_middleware(request: Request, call_next: Callable[[Request], Aw
     return response
 
 
-def form(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def form(handler: Handler) -> Handler:
     """Every form's handler is wrapped in this: a form is taken only when it carries the session's CSRF secret
     and, where the browser says where it comes from, comes from this console."""
 
@@ -183,7 +222,7 @@ async def act(page: Page, call: Awaitable[Any], back: str, said: str) -> Respons
 async def refusal_said(request: Request, refusal: Any) -> Response:
     """A refusal no handler catches (the app's handler for them): said as `refused` says it, so that a page or a
     form whose one call is refused just awaits it."""
-    return refused(Page(request, await request.form() if request.method in UNSAFE else None), refusal)
+    return refused(await page_of(request), refusal)
 
 
 def refused(page: Page, refusal: Refusal, back: str = "") -> Response:

@@ -25,7 +25,7 @@ from services.console.labels import enum_name
 from services.console.pages.consulting_setup import CATEGORIES
 from services.console.pages.directory import LIST_SIZE, Directory, directory, every_session
 from services.console.pages.home import _all, _ok
-from services.console.web import Page, headline_of, posted, refused
+from services.console.web import Page, admins, headline_of, refused
 from services.console.weeks import Week, date_pb, day_of, local_day, local_moment, moment_of, rfc3339, timestamp
 
 SEARCH_DAYS = 7  # free slots are looked for in the week from the day chosen
@@ -40,13 +40,6 @@ REFS = {
 
 def zone_of(page: Page) -> ZoneInfo:
     return ZoneInfo(page.app.settings.time_zone)
-
-
-def program_manager(page: Page) -> Response | None:
-    """The calendar's pages are the program managers'; anyone else is taken to their own home."""
-    if page.account is None:
-        return page.back("/sign-in")
-    return None if page.account.role == "admin" else page.back("/")
 
 
 # The week
@@ -73,10 +66,8 @@ class Row:
     days: list[list[Entry]]
 
 
-async def week_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def week_page(request: Request, page: Page) -> Response:
     zone = zone_of(page)
     week = Week.of(request.query_params.get("week", ""), datetime.now(zone).date(), zone)
     mentor = _ref(request.query_params, "mentor")
@@ -153,10 +144,8 @@ class SlotDay:
     slots: list[Any]  # Slot
 
 
-async def book_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def book_page(request: Request, page: Page) -> Response:
     zone = zone_of(page)
     today = datetime.now(zone).date()
     choice = Choice.of(request.query_params)
@@ -225,12 +214,12 @@ def slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
     )  # fmt: skip
 
 
-async def schedule(request: Request) -> Response:
+@admins
+async def schedule(request: Request, page: Page) -> Response:
     """Books a session: at the free slot chosen (start), or at the day and time typed in. A refusal (a conflict
     above all) goes back to the booking page with the choices kept and the free slots of that week shown."""
-    page, form = await posted(request)
-    if away := program_manager(page):
-        return away
+    form = page.form
+    assert form is not None
     zone = zone_of(page)
     choice = Choice.of(form)
     slot = str(form.get("start", ""))
@@ -259,10 +248,8 @@ async def schedule(request: Request) -> Response:
 # Rooms and session types
 
 
-async def rooms_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def rooms_page(request: Request, page: Page) -> Response:
     names = await directory(page)
     rooms = sorted(names.rooms.values(), key=lambda r: r.display_name)
     return page.render("rooms.html", rooms=rooms, types=list(names.types.values()), categories=CATEGORIES,

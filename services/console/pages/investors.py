@@ -21,7 +21,7 @@ from services.console.charts import Series, bar_chart
 from services.console.labels import enum_name, short_names
 from services.console.pages.firms import SECTORS, STAGES
 from services.console.pages.home import _all, _ok, names_of
-from services.console.web import Page, admin_only, posted, refused
+from services.console.web import Page, admins, posted, refused
 
 FIRM_TYPES = short_names(ipb.FirmType)
 QUARTERS = 8  # the funding chart: this quarter and the seven before it
@@ -54,10 +54,8 @@ def to_date(value: Any) -> date | None:
     return date(value.year, value.month, value.day) if value and value.year else None
 
 
-async def firm_list(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def firm_list(request: Request, page: Page) -> Response:
     query, kind = request.query_params.get("q", "").strip(), request.query_params.get("type", "")
     asked = ipb.ListFirmsRequest(page_size=100, page_token=request.query_params.get("page", ""), query=query,
                                  filter=f"type={kind}" if kind in FIRM_TYPES else "")  # fmt: skip
@@ -67,10 +65,8 @@ async def firm_list(request: Request) -> Response:
                        stages=STAGES)  # fmt: skip
 
 
-async def firm_page(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def firm_page(request: Request, page: Page) -> Response:
     name, hub = f"firms/{request.path_params['firm']}", page.hub
     firm = await hub.investors.GetFirm(ipb.GetFirmRequest(name=name))
     answers = await _all({
@@ -123,10 +119,8 @@ class FundingRound:
     etag: str = ""
 
 
-async def funding_rounds(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def funding_rounds(request: Request, page: Page) -> Response:
     hub = page.hub
     answers = await _all({
         "rounds": every(hub.investors.ListRounds, ipb.ListRoundsRequest(page_size=500), "rounds"),

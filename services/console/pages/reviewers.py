@@ -21,7 +21,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, act, posted, refused, whole_number
+from services.console.web import Page, act, posted, refused, signed_in, whole_number
 
 LIST_SIZE = 500
 DONE = ("SCORED", "ABSTAINED", "CONFLICTED")
@@ -41,10 +41,8 @@ class Review:
     abstain_reason: str
 
 
-async def reviewer_home(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def reviewer_home(request: Request, page: Page) -> Response:
     name, hub = f"reviewers/{request.path_params['reviewer']}", page.hub
     reviewer = await hub.program.GetReviewer(ppb.GetReviewerRequest(name=name))
     answers = await _all({
@@ -76,10 +74,8 @@ async def reviewer_home(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def application_page(request: Request) -> Response:
-    page = Page(request)
-    if (account := page.account) is None:
-        return page.back("/sign-in")
+@signed_in
+async def application_page(request: Request, page: Page) -> Response:
     name, hub = f"applications/{request.path_params['application']}", page.hub
     application = await hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
     answers = await _all({
@@ -90,7 +86,7 @@ async def application_page(request: Request) -> Response:
     })  # fmt: skip
     selection_round = None if isinstance(answers["round"], Refusal) else answers["round"]
     assignments = [] if isinstance(answers["assignments"], Refusal) else answers["assignments"]
-    mine = next((a for a in assignments if a.reviewer == account.scope), None) if account.role == "reviewer" else None
+    mine = next((a for a in assignments if a.reviewer == page.scope), None) if page.role == "reviewer" else None
     untitled = page._("Selection round %(n)s") % {"n": number_of(application.round)}
     others = [(number_of(a.reviewer), enum_name(a, "state")) for a in assignments] if mine is None else []
     return page.render(
@@ -98,7 +94,7 @@ async def application_page(request: Request) -> Response:
         round_title=selection_round.title if selection_round else untitled,
         applicant=application.applicant_display_name or application.applicant,
         mine=mine, state=enum_name(mine, "state") if mine else "", assignments=others,
-        reviewer_home=f"/{account.scope}" if account.role == "reviewer" else "",
+        reviewer_home=f"/{page.scope}" if page.role == "reviewer" else "",
     )  # fmt: skip
 
 

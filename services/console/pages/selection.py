@@ -15,7 +15,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of, to_date
-from services.console.web import Page, admin_only, posted, refused
+from services.console.web import Page, admins, posted, refused
 
 STATES = ["SUBMITTED", "WAITLISTED", "SELECTED", "REJECTED"]
 # What may become of an application (the service's DECISIONS; it refuses any other).
@@ -23,10 +23,8 @@ DECISIONS = {"SUBMITTED": ["SELECTED", "WAITLISTED", "REJECTED"], "WAITLISTED": 
 SCALES = {"raw": ppb.SCORE_SCALE_RAW, "normalized": ppb.SCORE_SCALE_NORMALIZED}
 
 
-async def round_list(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def round_list(request: Request, page: Page) -> Response:
     rounds = await every(page.hub.program.ListRounds, ppb.ListRoundsRequest(page_size=100), "rounds", most=100)
     shown = [(r, number_of(r.name), to_date(r.open_date), to_date(r.close_date)) for r in rounds]
     return page.render("selection.html", rounds=shown)
@@ -65,10 +63,8 @@ class Seats:
     selected: int
 
 
-async def board(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def board(request: Request, page: Page) -> Response:
     name, hub = f"rounds/{request.path_params['round']}", page.hub
     scale = request.query_params.get("scale", "raw")
     scale = scale if scale in SCALES else "raw"

@@ -23,7 +23,7 @@ from services.console.labels import short_names
 from services.console.pages.calendar import Choice, FreeTimes, slot_search, zone_of
 from services.console.pages.directory import Directory, company_names, session_names, words
 from services.console.pages.home import _all
-from services.console.web import Page, act, posted, refused
+from services.console.web import Page, act, posted, refused, signed_in
 from services.console.weeks import date_pb, day_of, local_day, local_moment, local_text, moment_of, timestamp
 
 ACTION_ROWS = 3  # action item rows a completion form offers
@@ -35,13 +35,11 @@ def to_rate(sessions: list[Any]) -> list[Any]:
     return [s for s in sessions if s.state == spb.SESSION_STATE_COMPLETED and not s.feedback.create_time.seconds]
 
 
-async def session_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def session_page(request: Request, page: Page) -> Response:
     name, hub = f"sessions/{request.path_params['session']}", page.hub
     session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
-    role, zone = page.account.role, zone_of(page)
+    role, zone = page.role, zone_of(page)
     moving = role == "admin" and session.state == spb.SESSION_STATE_SCHEDULED
     day, clock = local_text(session.interval.start_time, zone)
     choice = Choice(company=session.company, mentor=session.mentor, session_type=session.session_type,

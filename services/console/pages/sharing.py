@@ -20,7 +20,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, short_names
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, act, posted, refused
+from services.console.web import Page, act, posted, refused, signed_in
 
 GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE
 READS_PAGE = 50
@@ -65,10 +65,8 @@ class Read:
     introductions: list[int]
 
 
-async def sharing_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def sharing_page(request: Request, page: Page) -> Response:
     company, hub = f"companies/{request.path_params['company']}", page.hub
     firm = request.query_params.get("firm", "")
     firm = firm if FIRM.fullmatch(firm) else ""
@@ -93,7 +91,7 @@ async def sharing_page(request: Request) -> Response:
     offered = sorted(((f, n or f) for f, n in names.items() if f not in held), key=lambda pair: pair[1])
     reads = answers["reads"]
     return page.render(
-        "sharing.html", company=found, number=number_of(company), admin=page.account.role == "admin",
+        "sharing.html", company=found, number=number_of(company), admin=page.role == "admin",
         active=[g for g in grants if g.active], revoked=[g for g in grants if not g.active], offered=offered,
         groups=GROUPS, reads=[_read(page, r, names) for r in reads.company_reads], next_page=reads.next_page_token,
         firm=firm, firms=sorted(names.items(), key=lambda pair: pair[1]),
