@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.console.backend import Hub, Refusal, Signed
 from services.console.config import SESSION_HOURS
 from services.console.i18n import gettext_for
+from services.console.labels import N_
 from services.console.session import COOKIE, Account, Sealer, Session
 
 CSP = (
@@ -247,30 +248,40 @@ def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     return page.render("refused.html", http_status=status, refusal=refusal, headline=headline)
 
 
+# A refusal's headline by what it names, the first that fits: (any of these precondition kinds, or exactly these
+# fields: its BadRequest names no others; the words).
+HEADLINES = [
+    ("BOOKING_CONFLICT", "",
+     N_("That time is already taken: the mentor or the room has another booking then.")),
+    ("SEATS_FILLED", "",
+     N_("Every seat of this kind is taken: waitlist the application instead.")),
+    ("STATE_TRANSITION DECISION", "",
+     N_("This step is not possible from where it stands now. Reload the page to see its present state.")),
+    ("", "reason",
+     N_("Say why: this needs a reason.")),
+    ("", "sharing_grant.field_groups",
+     N_("Choose at least one kind of information to share; to share nothing, stop sharing with the firm.")),
+    ("CONFLICT_OF_INTEREST", "",
+     N_("A conflict of interest with this applicant is declared: it cannot be scored.")),
+    ("REVIEW_ABSTAINED", "",
+     N_("You stepped back from this application: it can no longer be scored.")),
+    ("REVIEW_SCORED REVIEW_CONFLICTED", "",
+     N_("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")),
+    ("NO_QUOTA", "",
+     N_("This kind of support is counted against a quota, and the company has none yet: set it first.")),
+    ("QUOTA_EXCEEDED", "",
+     N_("This would go over the company's quota: say why in the form to record it anyway.")),
+    ("SESSION_NOT_STARTED", "",
+     N_("This session has not begun yet: it can be completed or marked a no-show once it has started.")),
+]  # fmt: skip
+
+
 def headline_of(page: Page, refusal: Refusal) -> str:
     _ = page._
-    if "BOOKING_CONFLICT" in refusal.kinds:
-        return _("That time is already taken: the mentor or the room has another booking then.")
-    if "SEATS_FILLED" in refusal.kinds:
-        return _("Every seat of this kind is taken: waitlist the application instead.")
-    if {"STATE_TRANSITION", "DECISION"} & set(refusal.kinds):
-        return _("This step is not possible from where it stands now. Reload the page to see its present state.")
-    if refusal.fields and {name for name, _detail in refusal.fields} == {"reason"}:
-        return _("Say why: this needs a reason.")
-    if refusal.fields and {name for name, _detail in refusal.fields} == {"sharing_grant.field_groups"}:
-        return _("Choose at least one kind of information to share; to share nothing, stop sharing with the firm.")
-    if "CONFLICT_OF_INTEREST" in refusal.kinds:
-        return _("A conflict of interest with this applicant is declared: it cannot be scored.")
-    if "REVIEW_ABSTAINED" in refusal.kinds:
-        return _("You stepped back from this application: it can no longer be scored.")
-    if {"REVIEW_SCORED", "REVIEW_CONFLICTED"} & set(refusal.kinds):
-        return _("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")
-    if "NO_QUOTA" in refusal.kinds:
-        return _("This kind of support is counted against a quota, and the company has none yet: set it first.")
-    if "QUOTA_EXCEEDED" in refusal.kinds:
-        return _("This would go over the company's quota: say why in the form to record it anyway.")
-    if "SESSION_NOT_STARTED" in refusal.kinds:
-        return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
+    named = {name for name, _detail in refusal.fields}
+    for kinds, fields, words in HEADLINES:
+        if set(kinds.split()) & set(refusal.kinds) or (fields and named == set(fields.split())):
+            return _(words)
     return {
         grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
         grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),
