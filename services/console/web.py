@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.console.backend import Hub, Refusal, Signed
 from services.console.config import SESSION_HOURS
 from services.console.i18n import gettext_for
+from services.console.labels import N_
 from services.console.session import COOKIE, Account, Sealer, Session
 
 CSP = (
@@ -54,6 +55,16 @@ class Page:
     @property
     def account(self) -> Account | None:
         return self.session.account
+
+    @property
+    def role(self) -> str:
+        """The signed-in account's role (admin, founder, mentor, reviewer), or "" for no one."""
+        return self.account.role if self.account else ""
+
+    @property
+    def scope(self) -> str:
+        """What the signed-in account is bound to (companies/7, mentors/3…), or ""."""
+        return self.account.scope if self.account else ""
 
     @property
     def hub(self) -> Signed:
@@ -94,6 +105,35 @@ def admin_only(page: Page) -> Response | None:
     return None if page.account.role == "admin" else page.back("/")
 
 
+Handler = Callable[[Request], Awaitable[Response]]
+Gated = Callable[[Request, Page], Awaitable[Response]]  # a handler given the page its gate let through
+
+
+def admins(handler: Gated) -> Handler:
+    """A handler of the program managers' (admin_only lets them through)."""
+
+    async def gated(request: Request) -> Response:
+        page = await page_of(request)
+        return admin_only(page) or await handler(request, page)
+
+    return gated
+
+
+def signed_in(handler: Gated) -> Handler:
+    """A page for anyone signed in (the services decide what of it they may see); anyone else signs in first."""
+
+    async def gated(request: Request) -> Response:
+        page = await page_of(request)
+        return page.back("/sign-in") if page.account is None else await handler(request, page)
+
+    return gated
+
+
+async def page_of(request: Request) -> Page:
+    """The request's page, a form's with what it sent."""
+    return Page(request, await request.form() if request.method in UNSAFE else None)
+
+
 def here(request: Request) -> str:
     """The page's own address within the console, its query included (where the language switch returns)."""
     query = request.url.query
@@ -129,7 +169,7 @@ async def session_middleware(request: Request, call_next: Callable[[Request], Aw
     return response
 
 
-def form(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+def form(handler: Handler) -> Handler:
     """Every form's handler is wrapped in this: a form is taken only when it carries the session's CSRF secret
     and, where the browser says where it comes from, comes from this console."""
 
@@ -180,6 +220,12 @@ async def act(page: Page, call: Awaitable[Any], back: str, said: str) -> Respons
     return page.back(back, "ok", said)
 
 
+async def refusal_said(request: Request, refusal: Any) -> Response:
+    """A refusal no handler catches (the app's handler for them): said as `refused` says it, so that a page or a
+    form whose one call is refused just awaits it."""
+    return refused(await page_of(request), refusal)
+
+
 def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     """A refused call, said in words: on a form, back to its page (or to `back`) with the message; otherwise a
     page of its own."""
@@ -202,30 +248,40 @@ def refused(page: Page, refusal: Refusal, back: str = "") -> Response:
     return page.render("refused.html", http_status=status, refusal=refusal, headline=headline)
 
 
+# A refusal's headline by what it names, the first that fits: (any of these precondition kinds, or exactly these
+# fields: its BadRequest names no others; the words).
+HEADLINES = [
+    ("BOOKING_CONFLICT", "",
+     N_("That time is already taken: the mentor or the room has another booking then.")),
+    ("SEATS_FILLED", "",
+     N_("Every seat of this kind is taken: waitlist the application instead.")),
+    ("STATE_TRANSITION DECISION", "",
+     N_("This step is not possible from where it stands now. Reload the page to see its present state.")),
+    ("", "reason",
+     N_("Say why: this needs a reason.")),
+    ("", "sharing_grant.field_groups",
+     N_("Choose at least one kind of information to share; to share nothing, stop sharing with the firm.")),
+    ("CONFLICT_OF_INTEREST", "",
+     N_("A conflict of interest with this applicant is declared: it cannot be scored.")),
+    ("REVIEW_ABSTAINED", "",
+     N_("You stepped back from this application: it can no longer be scored.")),
+    ("REVIEW_SCORED REVIEW_CONFLICTED", "",
+     N_("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")),
+    ("NO_QUOTA", "",
+     N_("This kind of support is counted against a quota, and the company has none yet: set it first.")),
+    ("QUOTA_EXCEEDED", "",
+     N_("This would go over the company's quota: say why in the form to record it anyway.")),
+    ("SESSION_NOT_STARTED", "",
+     N_("This session has not begun yet: it can be completed or marked a no-show once it has started.")),
+]  # fmt: skip
+
+
 def headline_of(page: Page, refusal: Refusal) -> str:
     _ = page._
-    if "BOOKING_CONFLICT" in refusal.kinds:
-        return _("That time is already taken: the mentor or the room has another booking then.")
-    if "SEATS_FILLED" in refusal.kinds:
-        return _("Every seat of this kind is taken: waitlist the application instead.")
-    if {"STATE_TRANSITION", "DECISION"} & set(refusal.kinds):
-        return _("This step is not possible from where it stands now. Reload the page to see its present state.")
-    if refusal.fields and {name for name, _detail in refusal.fields} == {"reason"}:
-        return _("Say why: this needs a reason.")
-    if refusal.fields and {name for name, _detail in refusal.fields} == {"sharing_grant.field_groups"}:
-        return _("Choose at least one kind of information to share; to share nothing, stop sharing with the firm.")
-    if "CONFLICT_OF_INTEREST" in refusal.kinds:
-        return _("A conflict of interest with this applicant is declared: it cannot be scored.")
-    if "REVIEW_ABSTAINED" in refusal.kinds:
-        return _("You stepped back from this application: it can no longer be scored.")
-    if {"REVIEW_SCORED", "REVIEW_CONFLICTED"} & set(refusal.kinds):
-        return _("This review is already settled (scored, or in conflict of interest). Reload the page to see it.")
-    if "NO_QUOTA" in refusal.kinds:
-        return _("This kind of support is counted against a quota, and the company has none yet: set it first.")
-    if "QUOTA_EXCEEDED" in refusal.kinds:
-        return _("This would go over the company's quota: say why in the form to record it anyway.")
-    if "SESSION_NOT_STARTED" in refusal.kinds:
-        return _("This session has not begun yet: it can be completed or marked a no-show once it has started.")
+    named = {name for name, _detail in refusal.fields}
+    for kinds, fields, words in HEADLINES:
+        if set(kinds.split()) & set(refusal.kinds) or (fields and named == set(fields.split())):
+            return _(words)
     return {
         grpc.StatusCode.INVALID_ARGUMENT: _("Some of what was entered is not right."),
         grpc.StatusCode.NOT_FOUND: _("This page does not exist, or it is not yours to see."),

@@ -7,7 +7,9 @@ import asyncio
 import time
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
+from typing import Any
 
+import grpc
 import pytest
 from cryptography.fernet import Fernet
 from hub.events.v1 import companies_pb2 as ev
@@ -16,6 +18,7 @@ from starlette.routing import Route
 
 from hubcore.months import last_months
 from services.console.app import ROUTES
+from services.console.backend import Refusal
 from services.console.catalog import read, said_by_the_pages
 from services.console.charts import Series, bar_chart, line_chart, percent_chart
 from services.console.i18n import Formats
@@ -23,7 +26,7 @@ from services.console.live import Live
 from services.console.pages.companies import period_end
 from services.console.pages.investors import FundingRound, raised_by_quarter
 from services.console.session import Account, Sealer, Session
-from services.console.web import whole_number
+from services.console.web import headline_of, whole_number
 
 
 def test_a_session_survives_its_cookie_and_a_forged_or_old_one_is_a_new_session() -> None:
@@ -180,3 +183,16 @@ def test_a_number_typed_into_a_form_is_read_or_left_for_the_service_to_refuse(
 ) -> None:
     # "--5" once reached int() and failed the whole request; now the service refuses it, naming the field.
     assert whole_number(typed, blank=blank) == read
+
+
+def test_a_refusal_is_headlined_by_the_first_kind_or_field_it_names_else_by_its_code() -> None:
+    page: Any = SimpleNamespace(_=lambda message: message)
+    conflict = Refusal(grpc.StatusCode.FAILED_PRECONDITION, "", kinds=["BOOKING_CONFLICT", "NO_QUOTA"])
+    assert headline_of(page, conflict).startswith("That time is already taken")
+    scored = Refusal(grpc.StatusCode.FAILED_PRECONDITION, "", kinds=["REVIEW_CONFLICTED"])
+    assert headline_of(page, scored).startswith("This review is already settled")
+    reason = Refusal(grpc.StatusCode.INVALID_ARGUMENT, "", fields=[("reason", "required")])
+    assert headline_of(page, reason) == "Say why: this needs a reason."
+    more = Refusal(grpc.StatusCode.INVALID_ARGUMENT, "", fields=[("reason", "required"), ("etag", "stale")])
+    assert headline_of(page, more) == "Some of what was entered is not right."
+    assert headline_of(page, Refusal(grpc.StatusCode.INTERNAL, "")).startswith("Something went wrong")

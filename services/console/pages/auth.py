@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 from hub.ops.v1 import identities_pb2 as ipb
 from hub.ops.v1 import tokens_pb2 as tpb
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
 from services.console.backend import Hub, Refusal, Signed
 from services.console.session import LANGUAGES, Account
-from services.console.web import Page, local, refused
+from services.console.web import Page, local, posted, refused
 
 ROLES = {
     tpb.ACCESS_TOKEN_ROLE_ADMIN: "admin",
@@ -52,27 +54,29 @@ def _limited(page: Page) -> Response | None:
     return None
 
 
-async def ask_code(request: Request) -> Response:
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    email = str(page.form.get("email", "")).strip() if page.form else ""
-    try:
-        await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
-    except Refusal as refusal:
-        return refused(page, refusal)
+def _attempt(handler: Callable[[Page, FormData], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A sign-in attempt's form: taken only within the limit per browser address."""
+
+    async def counted(request: Request) -> Response:
+        page, form = await posted(request)
+        return _limited(page) or await handler(page, form)
+
+    return counted
+
+
+@_attempt
+async def ask_code(page: Page, form: FormData) -> Response:
+    email = str(form.get("email", "")).strip()
+    await _front(page).identities.RequestSignInCode(ipb.RequestSignInCodeRequest(email=email))
     page.session.email = email
     page.session.say("ok", page._("If this address is invited, a six-digit code is on its way. It works once, "
                                   "for 15 minutes."))  # fmt: skip
     return page.back("/sign-in?step=code")
 
 
-async def sign_in(request: Request) -> Response:
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    assert page.form is not None
-    email, code = page.session.email, str(page.form.get("code", "")).strip()
+@_attempt
+async def sign_in(page: Page, form: FormData) -> Response:
+    email, code = page.session.email, str(form.get("code", "")).strip()
     try:
         signed = await _front(page).identities.SignIn(ipb.SignInRequest(email=email, code=code))
     except Refusal as refusal:
@@ -89,13 +93,10 @@ async def sign_in(request: Request) -> Response:
     return page.back("/")
 
 
-async def sign_in_with_token(request: Request) -> Response:
+@_attempt
+async def sign_in_with_token(page: Page, form: FormData) -> Response:
     """A program manager's admin token, checked by a call only admins may make."""
-    page = Page(request, await request.form())
-    if limited := _limited(page):
-        return limited
-    assert page.form is not None
-    secret = str(page.form.get("token", "")).strip()
+    secret = str(form.get("token", "")).strip()
     probe = page.app.hub.signed(secret)
     try:
         await probe.identities.ListIdentities(ipb.ListIdentitiesRequest(page_size=1))
@@ -120,9 +121,8 @@ async def sign_out(request: Request) -> Response:
 
 async def switch_account(request: Request) -> Response:
     """A founder of two companies acts for one at a time."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    chosen = str(page.form.get("account", ""))
+    page, form = await posted(request)
+    chosen = str(form.get("account", ""))
     if chosen.isdigit() and int(chosen) < len(page.session.accounts):
         page.session.current = int(chosen)
         page.session.changed = True
@@ -130,13 +130,12 @@ async def switch_account(request: Request) -> Response:
 
 
 async def language(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    wanted = str(page.form.get("lang", "ko"))
+    page, form = await posted(request)
+    wanted = str(form.get("lang", "ko"))
     if wanted in LANGUAGES:
         page.session.lang = wanted
         page.session.changed = True
-    return page.back(local(str(page.form.get("back", "/"))))
+    return page.back(local(str(form.get("back", "/"))))
 
 
 async def invite(page: Page, identity: ipb.Identity, back: str, said: str) -> Response:

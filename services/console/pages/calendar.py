@@ -25,7 +25,7 @@ from services.console.labels import enum_name
 from services.console.pages.consulting_setup import CATEGORIES
 from services.console.pages.directory import LIST_SIZE, Directory, directory, every_session
 from services.console.pages.home import _all, _ok
-from services.console.web import Page, headline_of, refused
+from services.console.web import Page, admins, headline_of, refused
 from services.console.weeks import Week, date_pb, day_of, local_day, local_moment, moment_of, rfc3339, timestamp
 
 SEARCH_DAYS = 7  # free slots are looked for in the week from the day chosen
@@ -40,13 +40,6 @@ REFS = {
 
 def zone_of(page: Page) -> ZoneInfo:
     return ZoneInfo(page.app.settings.time_zone)
-
-
-def program_manager(page: Page) -> Response | None:
-    """The calendar's pages are the program managers'; anyone else is taken to their own home."""
-    if page.account is None:
-        return page.back("/sign-in")
-    return None if page.account.role == "admin" else page.back("/")
 
 
 # The week
@@ -73,10 +66,8 @@ class Row:
     days: list[list[Entry]]
 
 
-async def week_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def week_page(request: Request, page: Page) -> Response:
     zone = zone_of(page)
     week = Week.of(request.query_params.get("week", ""), datetime.now(zone).date(), zone)
     mentor = _ref(request.query_params, "mentor")
@@ -84,10 +75,7 @@ async def week_page(request: Request) -> Response:
     terms = [f"start_after={rfc3339(start)}", f"start_before={rfc3339(end)}"]
     if mentor:
         terms.append(f"mentor={mentor}")
-    try:
-        sessions = await every_session(page.hub, terms)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    sessions = await every_session(page.hub, terms)
     names = await directory(page, sessions)
     return page.render(
         "calendar.html", live="*", week=week, rows=week_rows(week, sessions, names, mentor), mentor=mentor,
@@ -156,10 +144,8 @@ class SlotDay:
     slots: list[Any]  # Slot
 
 
-async def book_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def book_page(request: Request, page: Page) -> Response:
     zone = zone_of(page)
     today = datetime.now(zone).date()
     choice = Choice.of(request.query_params)
@@ -228,16 +214,15 @@ def slot_search(choice: Choice, today: date) -> spb.FindAvailableSlotsRequest:
     )  # fmt: skip
 
 
-async def schedule(request: Request) -> Response:
+@admins
+async def schedule(request: Request, page: Page) -> Response:
     """Books a session: at the free slot chosen (start), or at the day and time typed in. A refusal (a conflict
     above all) goes back to the booking page with the choices kept and the free slots of that week shown."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    if away := program_manager(page):
-        return away
+    form = page.form
+    assert form is not None
     zone = zone_of(page)
-    choice = Choice.of(page.form)
-    slot = str(page.form.get("start", ""))
+    choice = Choice.of(form)
+    slot = str(form.get("start", ""))
     start = moment_of(slot) if slot else local_moment(choice.day, choice.time, zone)
     if slot and start is not None:
         day, clock = start.astimezone(zone).date().isoformat(), start.astimezone(zone).strftime("%H:%M")
@@ -249,7 +234,7 @@ async def schedule(request: Request) -> Response:
         company=choice.company, mentor=choice.mentor, session_type=choice.session_type, room=choice.room,
         agenda=choice.agenda, interval=interval_pb2.Interval(start_time=timestamp(start)),
     )  # fmt: skip
-    request_id = str(page.form.get("request_id", "")) or str(uuid.uuid4())
+    request_id = str(form.get("request_id", "")) or str(uuid.uuid4())
     asked = spb.ScheduleSessionRequest(session=session, request_id=request_id)
     try:
         booked = await page.hub.consulting.ScheduleSession(asked)
@@ -263,10 +248,8 @@ async def schedule(request: Request) -> Response:
 # Rooms and session types
 
 
-async def rooms_page(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
+@admins
+async def rooms_page(request: Request, page: Page) -> Response:
     names = await directory(page)
     rooms = sorted(names.rooms.values(), key=lambda r: r.display_name)
     return page.render("rooms.html", rooms=rooms, types=list(names.types.values()), categories=CATEGORIES,

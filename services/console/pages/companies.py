@@ -29,7 +29,7 @@ from services.console.pages.home import _all, _ok
 from services.console.pages.saved_views import SECTORS, STAGES, STATUSES, Filters, new_request_id, saved_views
 from services.console.pages.sessions import to_rate
 from services.console.pages.timeline import timeline
-from services.console.web import Page, act, posted, refused, whole_number
+from services.console.web import Page, act, posted, refused, signed_in, whole_number
 
 SUPPORT_KINDS = short_names(ppb.SupportKind)
 PAGE_SIZE = 50
@@ -57,20 +57,15 @@ async def company_list(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def company_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def company_page(request: Request, page: Page) -> Response:
     name = f"companies/{request.path_params['company']}"
-    hub, admin = page.hub, page.account.role == "admin"
-    try:
-        company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    hub, admin = page.hub, page.role == "admin"
+    company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
     answers = await _all(company_calls(hub, name, admin))
     reports = sorted(_ok(answers, "reports", "reports"), key=lambda r: period_end(r.period))
     sessions = _ok(answers, "sessions", "sessions")
-    rate = to_rate(sessions) if page.account.role == "founder" else []
+    rate = to_rate(sessions) if page.role == "founder" else []
     return page.render(
         "company.html", live=company.name, company=company, admin=admin,
         people=_ok(answers, "people", "people"), reports=reports,
@@ -150,17 +145,13 @@ def period_end(period: str) -> tuple[int, int, int]:
 
 async def answer_introduction(request: Request) -> Response:
     """The founder's half of the double opt-in: consent or decline, in words of their own."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     answer = ipb.AnswerIntroductionRequest(
-        name=f"introductions/{request.path_params['introduction']}", consent=page.form.get("answer") == "consent",
-        reason=str(page.form.get("reason", "")), etag=str(page.form.get("etag", "")),
+        name=f"introductions/{request.path_params['introduction']}", consent=form.get("answer") == "consent",
+        reason=str(form.get("reason", "")), etag=str(form.get("etag", "")),
     )  # fmt: skip
-    try:
-        await page.hub.investors.AnswerIntroduction(answer)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.investors.AnswerIntroduction(answer)
     said = page._("You agreed to the introduction.") if answer.consent else page._("You declined the introduction.")
     return page.back(f"/{company}", "ok", said)
 
@@ -212,18 +203,13 @@ def _support_kind(sent: object) -> ppb.SupportKind.ValueType:
     return ppb.SupportKind.ValueType(enum_value(ppb.SupportKind, str(sent or "")))
 
 
-async def profile_page(request: Request) -> Response:
+@signed_in
+async def profile_page(request: Request, page: Page) -> Response:
     """The company's profile as the hub keeps it, with its people. Founders read it here; changing it is the
     program managers' (the companies service lets founders read their company, not update it)."""
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
     name, hub = f"companies/{request.path_params['company']}", page.hub
-    try:
-        company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
     people = await _all({"people": hub.companies.ListPeople(cpb.ListPeopleRequest(filter=f"company={name}",
                                                                                    page_size=100))})  # fmt: skip
     return page.render("profile.html", company=company, people=_ok(people, "people", "people"),
-                       admin=page.account.role == "admin")  # fmt: skip
+                       admin=page.role == "admin")  # fmt: skip

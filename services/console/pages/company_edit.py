@@ -20,27 +20,20 @@ from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.outcomes import Note, refusal_notes, rejected
 from services.console.pages.companies import SECTORS
-from services.console.web import Page, admin_only, headline_of, refused
+from services.console.web import Page, admins, headline_of, refused
 
 STAGES = short_names(cpb.Stage)
 FIELDS = ("korean_name", "english_name", "sector", "stage", "tags", "website", "founded_on", "description")
 
 
-async def new_company(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def new_company(request: Request, page: Page) -> Response:
     return _form(page, None, {f: "" for f in FIELDS}, [])
 
 
-async def edit_company(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
-    try:
-        company = await page.hub.companies.GetCompany(cpb.GetCompanyRequest(name=_name(request)))
-    except Refusal as refusal:
-        return refused(page, refusal)
+@admins
+async def edit_company(request: Request, page: Page) -> Response:
+    company = await page.hub.companies.GetCompany(cpb.GetCompanyRequest(name=_name(request)))
     row = company_row(company)
     return _form(page, company, {f: str(row.get(f, "")) for f in FIELDS} | {"etag": company.etag}, [])
 

@@ -56,10 +56,7 @@ async def add_mentor(request: Request) -> Response:
 
 async def invite_mentor(request: Request) -> Response:
     page = Page(request, await request.form())
-    try:
-        mentor = await page.hub.consulting.GetMentor(spb.GetMentorRequest(name=_mentor(request)))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    mentor = await page.hub.consulting.GetMentor(spb.GetMentorRequest(name=_mentor(request)))
     return await _invite(page, mentor)
 
 

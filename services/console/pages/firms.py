@@ -162,10 +162,7 @@ async def edit_partner(request: Request) -> Response:
     wanted = ipb.Partner(name=name, etag=text(form, "etag"), focus=clean_tags(text(form, "focus").split(",")))
     for field in PARTNER_FIELDS:
         setattr(wanted, field, text(form, field))
-    try:
-        current = await page.hub.investors.GetPartner(ipb.GetPartnerRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    current = await page.hub.investors.GetPartner(ipb.GetPartnerRequest(name=name))
     back = f"/investors/{current.firm}"
     paths = changed(current, wanted, PARTNER_FIELDS) + (["focus"] if list(current.focus) != list(wanted.focus) else [])
     if not paths:

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from services.console.backend import Refusal
 from services.console.pages.home import _all, _ok
-from services.console.web import Page, refused
+from services.console.web import Page, posted, refused
 
 
 async def follow_ups(request: Request) -> Response:
@@ -35,17 +35,13 @@ async def follow_ups(request: Request) -> Response:
 
 async def act_on_delivery(request: Request) -> Response:
     """Retry a failed delivery now, or cancel one still waiting."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"deliveries/{request.path_params['delivery']}"
     api = page.hub.notifications
-    retry = page.form.get("act") == "retry"
-    try:
-        if retry:
-            await api.RetryDelivery(npb.RetryDeliveryRequest(name=name))
-        else:
-            await api.CancelDelivery(npb.CancelDeliveryRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    retry = form.get("act") == "retry"
+    if retry:
+        await api.RetryDelivery(npb.RetryDeliveryRequest(name=name))
+    else:
+        await api.CancelDelivery(npb.CancelDeliveryRequest(name=name))
     said = page._("It will be sent again in a moment.") if retry else page._("The delivery is cancelled.")
     return page.back("/follow-ups", "ok", said)

@@ -19,7 +19,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, enum_name
 from services.console.pages.home import _all, names_of
 from services.console.pages.investors import every, firm_names, number_of
-from services.console.web import Page, admin_only, posted, refused
+from services.console.web import Page, admins, posted, refused
 
 # The board: the open states in the order an introduction goes through them, then where it ended.
 OPEN = ["REQUESTED", "COMPANY_CONSENTED", "PARTNER_ACCEPTED", "MEETING_HELD", "ON_HOLD"]
@@ -65,10 +65,8 @@ def age_of(page: Page, days: int) -> str:
     return page._("requested 1 day ago") if days == 1 else page._("requested %(days)s days ago") % {"days": days}
 
 
-async def pipeline(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def pipeline(request: Request, page: Page) -> Response:
     hub = page.hub
     answers = await _all({
         "introductions": every(hub.investors.ListIntroductions, ipb.ListIntroductionsRequest(page_size=500),
@@ -101,10 +99,7 @@ async def move_introduction(request: Request) -> Response:
         name=f"introductions/{request.path_params['introduction']}", state=ipb.IntroductionState.ValueType(wanted),
         reason=str(form.get("reason", "")).strip(), etag=str(form.get("etag", "")),
     )  # fmt: skip
-    try:
-        moved = await page.hub.investors.ChangeIntroductionState(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    moved = await page.hub.investors.ChangeIntroductionState(asked)
     label = page.app.templates[page.session.lang].filters["enum"](moved, "state")
     return page.back(str(form.get("back", "")) or "/investors/pipeline", "ok",
                      page._("The introduction is now: %(state)s") % {"state": label})  # fmt: skip
@@ -123,10 +118,8 @@ class Match:
     open_state: str  # the open introduction's state, "" when one may be requested
 
 
-async def matches(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def matches(request: Request, page: Page) -> Response:
     hub, chosen = page.hub, request.query_params.get("company", "")
     company_name = f"companies/{chosen}" if chosen.isdigit() else ""
     asked: dict[str, Any] = {
@@ -167,9 +160,6 @@ async def request_introduction(request: Request) -> Response:
     asked = ipb.CreateIntroductionRequest(
         introduction=introduction, request_id=str(form.get("request_id", "")) or str(uuid.uuid4())
     )
-    try:
-        await page.hub.investors.CreateIntroduction(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.investors.CreateIntroduction(asked)
     back = f"/investors/matches?company={number_of(company)}"
     return page.back(back, "ok", page._("The introduction is requested: the company is asked to agree first."))

@@ -21,7 +21,7 @@ from services.console.charts import Series, bar_chart
 from services.console.labels import enum_name, short_names
 from services.console.pages.firms import SECTORS, STAGES
 from services.console.pages.home import _all, _ok, names_of
-from services.console.web import Page, admin_only, posted, refused
+from services.console.web import Page, admins, posted, refused
 
 FIRM_TYPES = short_names(ipb.FirmType)
 QUARTERS = 8  # the funding chart: this quarter and the seven before it
@@ -54,31 +54,21 @@ def to_date(value: Any) -> date | None:
     return date(value.year, value.month, value.day) if value and value.year else None
 
 
-async def firm_list(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def firm_list(request: Request, page: Page) -> Response:
     query, kind = request.query_params.get("q", "").strip(), request.query_params.get("type", "")
     asked = ipb.ListFirmsRequest(page_size=100, page_token=request.query_params.get("page", ""), query=query,
                                  filter=f"type={kind}" if kind in FIRM_TYPES else "")  # fmt: skip
-    try:
-        found = await page.hub.investors.ListFirms(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await page.hub.investors.ListFirms(asked)
     return page.render("investors.html", firms=found.firms, next_page=found.next_page_token, query=query,
                        kind=kind, kinds=FIRM_TYPES, request_id=str(uuid.uuid4()), sectors=SECTORS,
                        stages=STAGES)  # fmt: skip
 
 
-async def firm_page(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def firm_page(request: Request, page: Page) -> Response:
     name, hub = f"firms/{request.path_params['firm']}", page.hub
-    try:
-        firm = await hub.investors.GetFirm(ipb.GetFirmRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    firm = await hub.investors.GetFirm(ipb.GetFirmRequest(name=name))
     answers = await _all({
         "partners": hub.investors.ListPartners(ipb.ListPartnersRequest(filter=f"firm={name}", page_size=100)),
         "introductions": every(hub.investors.ListIntroductions,
@@ -106,10 +96,7 @@ async def add_partner(request: Request) -> Response:
         title=str(form.get("title", "")), email=str(form.get("email", "")),
     )  # fmt: skip
     asked = ipb.CreatePartnerRequest(partner=partner, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()))
-    try:
-        await page.hub.investors.CreatePartner(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.investors.CreatePartner(asked)
     return page.back(f"/investors/{firm}", "ok", page._("The partner is added."))
 
 
@@ -132,10 +119,8 @@ class FundingRound:
     etag: str = ""
 
 
-async def funding_rounds(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def funding_rounds(request: Request, page: Page) -> Response:
     hub = page.hub
     answers = await _all({
         "rounds": every(hub.investors.ListRounds, ipb.ListRoundsRequest(page_size=500), "rounds"),
@@ -178,11 +163,7 @@ def raised_by_quarter(rounds: list[FundingRound], today: date, count: int = QUAR
 
 
 async def close_round(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    asked = ipb.CloseRoundRequest(name=f"rounds/{request.path_params['round']}", etag=str(page.form.get("etag", "")))
-    try:
-        await page.hub.investors.CloseRound(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    page, form = await posted(request)
+    asked = ipb.CloseRoundRequest(name=f"rounds/{request.path_params['round']}", etag=str(form.get("etag", "")))
+    await page.hub.investors.CloseRound(asked)
     return page.back("/investors/rounds", "ok", page._("The round is closed; it now counts in the company's funding."))

@@ -22,40 +22,29 @@ from starlette.responses import Response
 from services.console import hours
 from services.console.backend import Refusal
 from services.console.labels import short_names
-from services.console.pages.calendar import program_manager, zone_of
+from services.console.pages.calendar import zone_of
 from services.console.pages.consulting_setup import MENTOR_KINDS
 from services.console.pages.directory import LIST_SIZE, directory, name_companies_of
 from services.console.pages.home import _all, _ok
 from services.console.pages.sessions import ACTION_ROWS
-from services.console.web import Page, posted, refused
+from services.console.web import Page, act, admins, posted, refused, signed_in
 from services.console.weeks import local_moment, rfc3339, timestamp
 
 RECENT_DAYS = 30
 EXCEPTION_KINDS = short_names(spb.ExceptionKind)
 
 
-async def mentor_list(request: Request) -> Response:
-    page = Page(request)
-    if away := program_manager(page):
-        return away
-    try:
-        found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
-    except Refusal as refusal:
-        return refused(page, refusal)
+@admins
+async def mentor_list(request: Request, page: Page) -> Response:
+    found = await page.hub.consulting.ListMentors(spb.ListMentorsRequest(page_size=LIST_SIZE))
     return page.render("mentors.html", mentors=sorted(found.mentors, key=lambda m: m.korean_name),
                        kinds=MENTOR_KINDS, request_id=str(uuid.uuid4()))  # fmt: skip
 
 
-async def mentor_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
-    name = f"mentors/{request.path_params['mentor']}"
-    hub = page.hub
-    try:
-        mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+@signed_in
+async def mentor_page(request: Request, page: Page) -> Response:
+    name, hub = f"mentors/{request.path_params['mentor']}", page.hub
+    mentor = await hub.consulting.GetMentor(spb.GetMentorRequest(name=name))
     now = datetime.now(UTC)
     since = now - timedelta(days=RECENT_DAYS)
 
@@ -74,7 +63,7 @@ async def mentor_page(request: Request) -> Response:
             spb.ListActionItemsRequest(filter=f"mentor={name} AND state=OPEN", page_size=100)
         ),
     }
-    if page.account.role == "admin":  # whether they can sign in
+    if page.role == "admin":  # whether they can sign in
         asked["identities"] = hub.identities.ListIdentities(
             idpb.ListIdentitiesRequest(filter=f"scope={name} AND state=ACTIVE", page_size=10)
         )
@@ -88,25 +77,20 @@ async def mentor_page(request: Request) -> Response:
         "mentor.html", mentor=mentor, upcoming=upcoming, recent=recent, names=names,
         exceptions=None if isinstance(exceptions, Refusal) else exceptions.availability_exceptions, items=items,
         missing=sorted(k for k in ("upcoming", "recent") if isinstance(answers[k], Refusal)),
-        admin=page.account.role == "admin", kinds=EXCEPTION_KINDS,
+        admin=page.role == "admin", kinds=EXCEPTION_KINDS,
         signs_in=bool(_ok(answers, "identities", "identities")), action_rows=range(1, ACTION_ROWS + 1),
         request_id=str(uuid.uuid4()), today=datetime.now(zone_of(page)).date().isoformat(),
         week=hours.by_day(hours.Window.of(w) for w in mentor.weekly_availability),
-        keeps_week=page.account.role == "admin" or page.account.scope == name,
+        keeps_week=page.role == "admin" or page.scope == name,
         draft={k: request.query_params.get(f"hours_{k}", "") for k in ("day", "start", "end")},
     )  # fmt: skip
 
 
-async def export_calendar(request: Request) -> Response:
+@signed_in
+async def export_calendar(request: Request, page: Page) -> Response:
     """The mentor's sessions as an iCalendar file, for their calendar app."""
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
     number = request.path_params["mentor"]
-    try:
-        body = await page.hub.consulting.ExportCalendar(spb.ExportCalendarRequest(owner=f"mentors/{number}"))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    body = await page.hub.consulting.ExportCalendar(spb.ExportCalendarRequest(owner=f"mentors/{number}"))
     disposition = f'attachment; filename="mentor-{number}.ics"'
     return Response(body.data, media_type=body.content_type or "text/calendar",
                     headers={"content-disposition": disposition})  # fmt: skip
@@ -133,22 +117,15 @@ async def create_exception(request: Request) -> Response:
     asked = spb.CreateAvailabilityExceptionRequest(
         availability_exception=exception, request_id=str(form.get("request_id", "")) or str(uuid.uuid4())
     )
-    try:
-        await page.hub.consulting.CreateAvailabilityException(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("The exception is saved."))
+    said = page._("The exception is saved.")
+    return await act(page, page.hub.consulting.CreateAvailabilityException(asked), f"/{name}", said)
 
 
 async def delete_exception(request: Request) -> Response:
     page = Page(request, await request.form())
-    name = f"mentors/{request.path_params['mentor']}"
     asked = spb.DeleteAvailabilityExceptionRequest(name=f"availabilityExceptions/{request.path_params['exception']}")
-    try:
-        await page.hub.consulting.DeleteAvailabilityException(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("The exception is removed."))
+    back, said = f"/mentors/{request.path_params['mentor']}", page._("The exception is removed.")
+    return await act(page, page.hub.consulting.DeleteAvailabilityException(asked), back, said)
 
 
 # The usual week

@@ -36,10 +36,7 @@ async def program_list(request: Request) -> Response:
         return page.back("/")
     kind = request.query_params.get("kind", "")
     asked = spb.ListProgramsRequest(page_size=200, filter=f"kind={kind}" if kind in KINDS else "")
-    try:
-        found = await page.hub.consulting.ListPrograms(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await page.hub.consulting.ListPrograms(asked)
     programs = sorted(found.programs, key=lambda p: p.interval.start_time.seconds, reverse=True)
     return page.render("programs.html", live="*", programs=programs, kinds=KINDS, kind=kind,
                        registered=sum(p.registered_count for p in programs),
@@ -61,12 +58,9 @@ async def create_program(request: Request) -> Response:
     )  # fmt: skip
     if form.get("kind") in KINDS:  # otherwise unset: the service names the field
         program.kind = spb.ProgramKind.Value(f"PROGRAM_KIND_{form.get('kind')}")
-    try:
-        made = await page.hub.consulting.CreateProgram(
-            spb.CreateProgramRequest(program=program, request_id=str(form.get("request_id", "")))
-        )
-    except Refusal as refusal:
-        return refused(page, refusal)
+    made = await page.hub.consulting.CreateProgram(
+        spb.CreateProgramRequest(program=program, request_id=str(form.get("request_id", "")))
+    )
     return page.back(f"/{made.name}", "ok", page._("The program is created."))
 
 
@@ -146,10 +140,7 @@ async def attendance(request: Request) -> Response:
     program = f"programs/{request.path_params['program']}"
     came = set(form.getlist("attended"))
     marks = [spb.AttendanceMark(registration=str(r), attended=str(r) in came) for r in form.getlist("registration")]
-    try:
-        answer: Any = await page.hub.consulting.RecordAttendance(spb.RecordAttendanceRequest(program=program,
-                                                                                            marks=marks))  # fmt: skip
-    except Refusal as refusal:
-        return refused(page, refusal)
+    answer: Any = await page.hub.consulting.RecordAttendance(spb.RecordAttendanceRequest(program=program,
+                                                                                        marks=marks))  # fmt: skip
     said = page._("Attendance recorded: %(attended)s came.") % {"attended": answer.program.attended_count}
     return page.back(f"/{program}", "ok", said)

@@ -19,7 +19,7 @@ from services.console.labels import enum_value, short_names
 from services.console.pages.firms import changed, text
 from services.console.pages.home import _all, _ok
 from services.console.pages.investors import every
-from services.console.web import Page, act, admin_only, posted, refused
+from services.console.web import Page, act, admins, posted, refused
 
 KINDS = short_names(npb.RecipientKind)
 CHANNELS = short_names(npb.Channel)
@@ -38,16 +38,11 @@ def matches(recipient: Any, query: str) -> bool:
     return folded(query) in folded(f"{recipient.korean_name} {recipient.english_name} {recipient.email}")
 
 
-async def recipient_list(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def recipient_list(request: Request, page: Page) -> Response:
     query, kind = request.query_params.get("q", "").strip(), request.query_params.get("kind", "")
     asked = npb.ListRecipientsRequest(page_size=500, filter=f"kind={kind}" if kind in KINDS else "")
-    try:
-        found = await every(page.hub.notifications.ListRecipients, asked, "recipients", MOST)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await every(page.hub.notifications.ListRecipients, asked, "recipients", MOST)
     shown = [r for r in found if matches(r, query)] if query else found
     return page.render("recipients.html", recipients=shown, query=query, kind=kind, kinds=KINDS,
                        channel_of=CHANNEL_OF)  # fmt: skip
@@ -66,10 +61,8 @@ def time_of_day(typed: str) -> timeofday_pb2.TimeOfDay | None:
     return timeofday_pb2.TimeOfDay(hours=int(hours), minutes=int(minutes[:2]))
 
 
-async def recipient_page(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def recipient_page(request: Request, page: Page) -> Response:
     name, api = f"recipients/{request.path_params['recipient']}", page.hub.notifications
     answers = await _all({
         "recipient": api.GetRecipient(npb.GetRecipientRequest(name=name)),

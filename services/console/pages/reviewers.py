@@ -21,7 +21,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, refused, whole_number
+from services.console.web import Page, act, posted, refused, signed_in, whole_number
 
 LIST_SIZE = 500
 DONE = ("SCORED", "ABSTAINED", "CONFLICTED")
@@ -41,15 +41,10 @@ class Review:
     abstain_reason: str
 
 
-async def reviewer_home(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def reviewer_home(request: Request, page: Page) -> Response:
     name, hub = f"reviewers/{request.path_params['reviewer']}", page.hub
-    try:
-        reviewer = await hub.program.GetReviewer(ppb.GetReviewerRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    reviewer = await hub.program.GetReviewer(ppb.GetReviewerRequest(name=name))
     answers = await _all({
         "assignments": every(hub.program.ListReviewAssignments,
                              ppb.ListReviewAssignmentsRequest(filter=f"reviewer={name}", page_size=LIST_SIZE),
@@ -79,15 +74,10 @@ async def reviewer_home(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def application_page(request: Request) -> Response:
-    page = Page(request)
-    if (account := page.account) is None:
-        return page.back("/sign-in")
+@signed_in
+async def application_page(request: Request, page: Page) -> Response:
     name, hub = f"applications/{request.path_params['application']}", page.hub
-    try:
-        application = await hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    application = await hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
     answers = await _all({
         "round": hub.program.GetRound(ppb.GetRoundRequest(name=application.round)),
         "assignments": every(hub.program.ListReviewAssignments,
@@ -96,7 +86,7 @@ async def application_page(request: Request) -> Response:
     })  # fmt: skip
     selection_round = None if isinstance(answers["round"], Refusal) else answers["round"]
     assignments = [] if isinstance(answers["assignments"], Refusal) else answers["assignments"]
-    mine = next((a for a in assignments if a.reviewer == account.scope), None) if account.role == "reviewer" else None
+    mine = next((a for a in assignments if a.reviewer == page.scope), None) if page.role == "reviewer" else None
     untitled = page._("Selection round %(n)s") % {"n": number_of(application.round)}
     others = [(number_of(a.reviewer), enum_name(a, "state")) for a in assignments] if mine is None else []
     return page.render(
@@ -104,7 +94,7 @@ async def application_page(request: Request) -> Response:
         round_title=selection_round.title if selection_round else untitled,
         applicant=application.applicant_display_name or application.applicant,
         mine=mine, state=enum_name(mine, "state") if mine else "", assignments=others,
-        reviewer_home=f"/{account.scope}" if account.role == "reviewer" else "",
+        reviewer_home=f"/{page.scope}" if page.role == "reviewer" else "",
     )  # fmt: skip
 
 
@@ -117,11 +107,10 @@ async def round_titles(page: Page, rounds: set[str]) -> dict[str, str]:
 
 async def score(request: Request) -> Response:
     """The reviewer's score, on every criterion of the round, under the name their token gives."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    values = {k.removeprefix("score-"): whole_number(v) for k, v in page.form.multi_items() if k.startswith("score-")}
-    given = ppb.Score(application=name, values=values, comment=str(page.form.get("comment", "")).strip())
+    values = {k.removeprefix("score-"): whole_number(v) for k, v in form.multi_items() if k.startswith("score-")}
+    given = ppb.Score(application=name, values=values, comment=str(form.get("comment", "")).strip())
     try:
         scored = await page.hub.program.ScoreApplication(ppb.ScoreApplicationRequest(score=given))
     except Refusal as refusal:
@@ -135,28 +124,23 @@ async def score(request: Request) -> Response:
 
 async def abstain(request: Request) -> Response:
     """The reviewer steps back from an application, saying why."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    asked = ppb.AbstainFromReviewRequest(application=name, reason=str(page.form.get("reason", "")).strip())
-    try:
-        await page.hub.program.AbstainFromReview(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
-    return page.back(f"/{name}", "ok", page._("You stepped back from this application."))
+    asked = ppb.AbstainFromReviewRequest(application=name, reason=str(form.get("reason", "")).strip())
+    said = page._("You stepped back from this application.")
+    return await act(page, page.hub.program.AbstainFromReview(asked), f"/{name}", said)
 
 
 async def declare_conflict(request: Request) -> Response:
     """The reviewer's own conflict of interest with the application's applicant, in its round."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     name = f"applications/{request.path_params['application']}"
-    try:
+
+    async def declare() -> None:
         application = await page.hub.program.GetApplication(ppb.GetApplicationRequest(name=name))
         conflict = ppb.Conflict(round=application.round, applicant=application.applicant,
-                                reason=str(page.form.get("reason", "")).strip())  # fmt: skip
+                                reason=str(form.get("reason", "")).strip())  # fmt: skip
         await page.hub.program.DeclareConflict(ppb.DeclareConflictRequest(conflict=conflict))
-    except Refusal as refusal:
-        return refused(page, refusal, back=f"/{name}")
+
     said = page._("Your conflict of interest is recorded: you will not score this applicant.")
-    return page.back(f"/{name}", "ok", said)
+    return await act(page, declare(), f"/{name}", said)

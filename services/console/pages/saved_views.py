@@ -19,7 +19,7 @@ from starlette.responses import Response
 from hubcore.text import clean, clean_tags
 from services.console.backend import Refusal
 from services.console.labels import short_names
-from services.console.web import Page, act, refused
+from services.console.web import Page, act, posted, refused
 
 STATUSES = short_names(cpb.CompanyStatus)
 SECTORS = short_names(cpb.Sector)
@@ -104,8 +104,7 @@ async def save_view(request: Request) -> Response:
 
 async def delete_view(request: Request) -> Response:
     """POST /companies/views/N/delete: any program manager may, the team shares them."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    back = str(page.form.get("back", "")) or "/companies"
+    page, form = await posted(request)
+    back = str(form.get("back", "")) or "/companies"
     asked = cpb.DeleteSavedViewRequest(name=f"savedViews/{request.path_params['view']}")
     return await act(page, page.hub.companies.DeleteSavedView(asked), back, page._("The view is deleted."))

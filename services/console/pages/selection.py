@@ -15,7 +15,7 @@ from services.console.backend import Refusal
 from services.console.labels import enum_name
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of, to_date
-from services.console.web import Page, admin_only, posted, refused
+from services.console.web import Page, admins, posted, refused
 
 STATES = ["SUBMITTED", "WAITLISTED", "SELECTED", "REJECTED"]
 # What may become of an application (the service's DECISIONS; it refuses any other).
@@ -23,14 +23,9 @@ DECISIONS = {"SUBMITTED": ["SELECTED", "WAITLISTED", "REJECTED"], "WAITLISTED": 
 SCALES = {"raw": ppb.SCORE_SCALE_RAW, "normalized": ppb.SCORE_SCALE_NORMALIZED}
 
 
-async def round_list(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
-    try:
-        rounds = await every(page.hub.program.ListRounds, ppb.ListRoundsRequest(page_size=100), "rounds", most=100)
-    except Refusal as refusal:
-        return refused(page, refusal)
+@admins
+async def round_list(request: Request, page: Page) -> Response:
+    rounds = await every(page.hub.program.ListRounds, ppb.ListRoundsRequest(page_size=100), "rounds", most=100)
     shown = [(r, number_of(r.name), to_date(r.open_date), to_date(r.close_date)) for r in rounds]
     return page.render("selection.html", rounds=shown)
 
@@ -68,17 +63,12 @@ class Seats:
     selected: int
 
 
-async def board(request: Request) -> Response:
-    page = Page(request)
-    if (away := admin_only(page)) is not None:
-        return away
+@admins
+async def board(request: Request, page: Page) -> Response:
     name, hub = f"rounds/{request.path_params['round']}", page.hub
     scale = request.query_params.get("scale", "raw")
     scale = scale if scale in SCALES else "raw"
-    try:
-        selection_round = await hub.program.GetRound(ppb.GetRoundRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    selection_round = await hub.program.GetRound(ppb.GetRoundRequest(name=name))
     answers = await _all({
         "applications": every(hub.program.ListApplications,
                               ppb.ListApplicationsRequest(filter=f"round={name}", page_size=500), "applications"),
@@ -138,10 +128,7 @@ async def decide(request: Request) -> Response:
         name=f"applications/{request.path_params['application']}", reason=str(form.get("reason", "")).strip(),
         decision=ppb.ApplicationState.ValueType(wanted), etag=str(form.get("etag", "")),
     )  # fmt: skip
-    try:
-        decided = await page.hub.program.DecideApplication(asked)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    decided = await page.hub.program.DecideApplication(asked)
     label = page.app.templates[page.session.lang].filters["enum"](decided, "state")
     back = str(form.get("back", "")) or f"/selection/{number_of(decided.round)}"
     return page.back(back, "ok", page._("The decision is recorded: %(state)s") % {"state": label})
@@ -157,9 +144,6 @@ async def declare_conflict(request: Request) -> Response:
         applicant=str(form.get("applicant", "")),
         reason=str(form.get("reason", "")).strip(),
     )
-    try:
-        await page.hub.program.DeclareConflict(ppb.DeclareConflictRequest(conflict=conflict))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    await page.hub.program.DeclareConflict(ppb.DeclareConflictRequest(conflict=conflict))
     said = page._("The conflict of interest is recorded: that reviewer's score of the applicant no longer counts.")
     return page.back(f"/selection/{number_of(round_name)}", "ok", said)

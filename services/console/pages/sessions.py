@@ -23,7 +23,7 @@ from services.console.labels import short_names
 from services.console.pages.calendar import Choice, FreeTimes, slot_search, zone_of
 from services.console.pages.directory import Directory, company_names, session_names, words
 from services.console.pages.home import _all
-from services.console.web import Page, posted, refused
+from services.console.web import Page, act, posted, refused, signed_in
 from services.console.weeks import date_pb, day_of, local_day, local_moment, local_text, moment_of, timestamp
 
 ACTION_ROWS = 3  # action item rows a completion form offers
@@ -35,17 +35,11 @@ def to_rate(sessions: list[Any]) -> list[Any]:
     return [s for s in sessions if s.state == spb.SESSION_STATE_COMPLETED and not s.feedback.create_time.seconds]
 
 
-async def session_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
-    name = f"sessions/{request.path_params['session']}"
-    hub = page.hub
-    try:
-        session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
-    except Refusal as refusal:
-        return refused(page, refusal)
-    role, zone = page.account.role, zone_of(page)
+@signed_in
+async def session_page(request: Request, page: Page) -> Response:
+    name, hub = f"sessions/{request.path_params['session']}", page.hub
+    session = await hub.consulting.GetSession(spb.GetSessionRequest(name=name))
+    role, zone = page.role, zone_of(page)
     moving = role == "admin" and session.state == spb.SESSION_STATE_SCHEDULED
     day, clock = local_text(session.interval.start_time, zone)
     choice = Choice(company=session.company, mentor=session.mentor, session_type=session.session_type,
@@ -119,12 +113,7 @@ def action_items(form: FormData) -> list[spb.NewActionItem]:
 
 
 async def _act(page: Page, call: Any, said: str) -> Response:
-    back = _back(page, _here(page.request))
-    try:
-        await call
-    except Refusal as refusal:
-        return refused(page, refusal, back=back)
-    return page.back(back, "ok", said)
+    return await act(page, call, _back(page, _here(page.request)), said)
 
 
 async def complete(request: Request) -> Response:
@@ -142,31 +131,24 @@ async def record_notes(request: Request) -> Response:
 
 
 async def no_show(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    asked = spb.MarkSessionNoShowRequest(name=_here(request)[1:], etag=str(page.form.get("etag", "")))
+    page, form = await posted(request)
+    asked = spb.MarkSessionNoShowRequest(name=_here(request)[1:], etag=str(form.get("etag", "")))
     return await _act(page, page.hub.consulting.MarkSessionNoShow(asked), page._("The session is marked a no-show."))
 
 
 async def cancel(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
-    asked = spb.CancelSessionRequest(name=_here(request)[1:], reason=str(page.form.get("reason", "")),
-                                     etag=str(page.form.get("etag", "")))  # fmt: skip
+    page, form = await posted(request)
+    asked = spb.CancelSessionRequest(name=_here(request)[1:], reason=str(form.get("reason", "")),
+                                     etag=str(form.get("etag", "")))  # fmt: skip
     return await _act(page, page.hub.consulting.CancelSession(asked), page._("The session is cancelled."))
 
 
 async def complete_action_item(request: Request) -> Response:
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     asked = spb.CompleteActionItemRequest(name=f"actionItems/{request.path_params['item']}",
-                                          etag=str(page.form.get("etag", "")))  # fmt: skip
-    back = _back(page, "/")
-    try:
-        await page.hub.consulting.CompleteActionItem(asked)
-    except Refusal as refusal:
-        return refused(page, refusal, back=back)
-    return page.back(back, "ok", page._("The action item is done."))
+                                          etag=str(form.get("etag", "")))  # fmt: skip
+    said = page._("The action item is done.")
+    return await act(page, page.hub.consulting.CompleteActionItem(asked), _back(page, "/"), said)
 
 
 async def record_feedback(request: Request) -> Response:

@@ -20,7 +20,7 @@ from services.console.backend import Refusal
 from services.console.labels import N_, short_names
 from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
-from services.console.web import Page, act, refused
+from services.console.web import Page, act, posted, refused, signed_in
 
 GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE
 READS_PAGE = 50
@@ -65,17 +65,12 @@ class Read:
     introductions: list[int]
 
 
-async def sharing_page(request: Request) -> Response:
-    page = Page(request)
-    if page.account is None:
-        return page.back("/sign-in")
+@signed_in
+async def sharing_page(request: Request, page: Page) -> Response:
     company, hub = f"companies/{request.path_params['company']}", page.hub
     firm = request.query_params.get("firm", "")
     firm = firm if FIRM.fullmatch(firm) else ""
-    try:
-        found = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=company))
-    except Refusal as refusal:
-        return refused(page, refusal)
+    found = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=company))
     answers = await _all({
         "grants": every(hub.investors.ListSharingGrants, ipb.ListSharingGrantsRequest(
             parent=company, show_revoked=True, page_size=100), "sharing_grants"),
@@ -96,7 +91,7 @@ async def sharing_page(request: Request) -> Response:
     offered = sorted(((f, n or f) for f, n in names.items() if f not in held), key=lambda pair: pair[1])
     reads = answers["reads"]
     return page.render(
-        "sharing.html", company=found, number=number_of(company), admin=page.account.role == "admin",
+        "sharing.html", company=found, number=number_of(company), admin=page.role == "admin",
         active=[g for g in grants if g.active], revoked=[g for g in grants if not g.active], offered=offered,
         groups=GROUPS, reads=[_read(page, r, names) for r in reads.company_reads], next_page=reads.next_page_token,
         firm=firm, firms=sorted(names.items(), key=lambda pair: pair[1]),
@@ -132,12 +127,11 @@ def _chosen(page: Page) -> list[ipb.FieldGroup.ValueType]:
 
 async def grant(request: Request) -> Response:
     """Grants a firm the field groups chosen (a firm whose grant was revoked is granted again)."""
-    page = Page(request, await request.form())
-    assert page.form is not None
+    page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
     asked = ipb.CreateSharingGrantRequest(
-        parent=company, reason=str(page.form.get("reason", "")),
-        sharing_grant=ipb.SharingGrant(firm=str(page.form.get("firm", "")), field_groups=_chosen(page)),
+        parent=company, reason=str(form.get("reason", "")),
+        sharing_grant=ipb.SharingGrant(firm=str(form.get("firm", "")), field_groups=_chosen(page)),
     )  # fmt: skip
     said = page._("Shared. The firm sees what you chose from its next read.")
     return await act(page, page.hub.investors.CreateSharingGrant(asked), f"/{company}/sharing", said)
@@ -145,26 +139,26 @@ async def grant(request: Request) -> Response:
 
 async def change(request: Request) -> Response:
     """Replaces what a firm may see with the field groups chosen."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    company = f"companies/{request.path_params['company']}"
-    wanted = ipb.SharingGrant(
-        name=f"{company}/sharingGrants/{request.path_params['firm']}", field_groups=_chosen(page),
-        etag=str(page.form.get("etag", "")),
-    )  # fmt: skip
-    asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(page.form.get("reason", "")))
+    page, form = await posted(request)
+    wanted = ipb.SharingGrant(name=_grant_name(request), field_groups=_chosen(page), etag=str(form.get("etag", "")))
+    asked = ipb.UpdateSharingGrantRequest(sharing_grant=wanted, reason=str(form.get("reason", "")))
     said = page._("Changed. The firm sees what you chose from its next read.")
-    return await act(page, page.hub.investors.UpdateSharingGrant(asked), f"/{company}/sharing", said)
+    return await act(page, page.hub.investors.UpdateSharingGrant(asked), _page_of(request), said)
 
 
 async def revoke(request: Request) -> Response:
     """Stops sharing anything with a firm."""
-    page = Page(request, await request.form())
-    assert page.form is not None
-    company = f"companies/{request.path_params['company']}"
-    asked = ipb.RevokeSharingGrantRequest(
-        name=f"{company}/sharingGrants/{request.path_params['firm']}", reason=str(page.form.get("reason", "")),
-        etag=str(page.form.get("etag", "")),
-    )  # fmt: skip
+    page, form = await posted(request)
+    asked = ipb.RevokeSharingGrantRequest(name=_grant_name(request), reason=str(form.get("reason", "")),
+                                          etag=str(form.get("etag", "")))  # fmt: skip
     said = page._("Sharing stopped. The firm sees nothing of the company from its next read.")
-    return await act(page, page.hub.investors.RevokeSharingGrant(asked), f"/{company}/sharing", said)
+    return await act(page, page.hub.investors.RevokeSharingGrant(asked), _page_of(request), said)
+
+
+def _grant_name(request: Request) -> str:
+    """The grant to the firm the address names: companies/7/sharingGrants/4."""
+    return f"companies/{request.path_params['company']}/sharingGrants/{request.path_params['firm']}"
+
+
+def _page_of(request: Request) -> str:
+    return f"/companies/{request.path_params['company']}/sharing"

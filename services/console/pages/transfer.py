@@ -22,25 +22,21 @@ from hubcore.text import decode_spreadsheet
 from services.console import imports, outcomes
 from services.console.backend import Refusal
 from services.console.imports import KINDS, MAX_BYTES, MAX_ROWS, Carried
-from services.console.web import Page, admin_only, headline_of, refused
+from services.console.web import Page, admins, headline_of, refused
 
 EXAMPLES = {"companies": "기업명, 영문명, 분야, 단계, 태그", "people": "성명, 소속, 구분, 직책, 이메일"}
 
 
-async def import_page(request: Request) -> Response:
-    page = Page(request)
-    if away := admin_only(page):
-        return away
+@admins
+async def import_page(request: Request, page: Page) -> Response:
     kind = request.query_params.get("kind", "")
     return page.render("import.html", kinds=KINDS, kind=kind if kind in KINDS else "companies", preview=None,
                        result=None)  # fmt: skip
 
 
-async def preview(request: Request) -> Response:
+@admins
+async def preview(request: Request, page: Page) -> Response:
     """The file read and each row planned against the hub as it is; nothing written."""
-    page = Page(request, await request.form())
-    if away := admin_only(page):
-        return away
     form, _ = page.form, page._
     assert form is not None
     kind = str(form.get("kind", ""))
@@ -75,11 +71,9 @@ async def preview(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def apply(request: Request) -> Response:
+@admins
+async def apply(request: Request, page: Page) -> Response:
     """The previewed file again: planned anew, and each row the preview showed written (imports.apply)."""
-    page = Page(request, await request.form())
-    if away := admin_only(page):
-        return away
     form, _ = page.form, page._
     assert form is not None
     carried = imports.unseal(page.app.sealer, page.session.csrf, str(form.get("sealed", "")))
@@ -120,27 +114,20 @@ def unreadable(page: Page, kind: str, error: sheets.SheetError) -> str:
     return said % {"example": EXAMPLES[kind], "headers": ", ".join(error.headers) or "-"}
 
 
-async def export_page(request: Request) -> Response:
-    page = Page(request)
-    if away := admin_only(page):
-        return away
+@admins
+async def export_page(request: Request, page: Page) -> Response:
     return page.render("export.html")
 
 
-async def export_csv(request: Request) -> Response:
+@admins
+async def export_csv(request: Request, page: Page) -> Response:
     """Every company or person as a CSV file, written as the pages of the listing arrive."""
-    page = Page(request)
-    if away := admin_only(page):
-        return away
     kind = request.path_params["kind"]
     if kind not in KINDS:
         return page.render("refused.html", http_status=404, refusal=None,
                            headline=page._("This page does not exist, or it is not yours to see."))  # fmt: skip
     lines = imports.exported(page.hub, kind)
-    try:
-        first = await anext(lines)
-    except Refusal as refusal:
-        return refused(page, refusal)
+    first = await anext(lines)
 
     async def body() -> AsyncIterator[str]:
         yield first
