@@ -51,6 +51,7 @@ class OfCompany:
 
 
 V = TypeVar("V", bound=Versioned)
+N = TypeVar("N", bound=Named)
 Normalizers = Mapping[str, Callable[[Any], Any]]
 
 # The hub's names: each person and organisation it knows has a Korean name and may have an English one, each at
@@ -66,6 +67,19 @@ def name_fields(prefix: str = "") -> dict[str, list[Check]]:
 def normalized(changes: Mapping[str, object], normalizers: Normalizers) -> dict[str, object]:
     """The changes as they are stored: each field through its normalizer (clean names, case-folded tags)."""
     return {k: normalizers[k](v) if k in normalizers else v for k, v in changes.items()}
+
+
+def created(
+    kind: Callable[..., N],
+    fields: Mapping[str, object],
+    normalizers: Normalizers,
+    check: Callable[[N], None] | None = None,
+) -> N:
+    """A new entity (id 0 until the store numbers it), its fields normalized as an update's are, then checked."""
+    entity = kind(id=0, **normalized(fields, normalizers))
+    if check is not None:
+        check(entity)
+    return entity
 
 
 def revise(

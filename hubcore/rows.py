@@ -13,7 +13,7 @@ own columns.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from operator import attrgetter
@@ -24,12 +24,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.convert import as_utc
-from hubcore.db import keyset_after, now, save_versioned
+from hubcore.db import Database, keyset_after, now, save_versioned
+from hubcore.requests import PageTokens, Terms, next_page
+from hubcore.resources import Numbered
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T", bound="DataclassInstance")
+N = TypeVar("N", bound=Numbered)
 STAMPS = ("created_at", "updated_at")
 
 
@@ -275,3 +278,27 @@ async def upsert_newer(
         await conn.execute(table.update().where(*where).values(values))
         return True
     return False
+
+
+# Pages of a List in id order (keyset, AIP-158)
+
+Fetch = Callable[[AsyncConnection, int | None, int], Awaitable[list[N]]]
+Filtered = Callable[[AsyncConnection, Terms, int | None, int], Awaitable[list[N]]]
+
+
+async def paged(db: Database, query: str, token: str, size: int, fetch: Fetch[N]) -> tuple[list[N], str]:
+    """One page of a List by id: fetch(conn, after id or None, limit) reads size + 1 rows; returns the page
+    and the next page's token, bound to the query ("" on the last page)."""
+    after = PageTokens.decode(token, query, (int,))
+    async with db.read() as conn:
+        found = await fetch(conn, None if after is None else after[0], size + 1)
+    page, following = next_page(found, size, query, lambda row: [row.id])
+    return list(page), following
+
+
+async def filtered(db: Database, terms: Terms, token: str, size: int, fetch: Filtered[N]) -> tuple[list[N], str]:
+    """One page of a List whose store query takes the List's filter: fetch(conn, terms, after id or None, limit);
+    the page token is bound to the terms."""
+    return await paged(
+        db, f"{sorted(terms.items())}", token, size, lambda conn, after, limit: fetch(conn, terms, after, limit)
+    )

@@ -330,7 +330,7 @@ STATE_FIELDS = {
 }
 
 
-def stats_pb(figures: domain.Stats) -> pb.ConsultingStats:
+def _sessions_by_type(figures: domain.Stats) -> list[pb.ConsultingStats.TypeCount]:
     by_type: dict[int, pb.ConsultingStats.TypeCount] = {}
     for row in figures.by_type:
         entry = by_type.setdefault(
@@ -341,24 +341,15 @@ def stats_pb(figures: domain.Stats) -> pb.ConsultingStats:
         )
         if row.state in STATE_FIELDS:
             setattr(entry, STATE_FIELDS[row.state], row.count)
-    return pb.ConsultingStats(
-        sessions_by_type=list(by_type.values()),
-        programs_held=figures.programs_held,
-        participants=figures.participants,
-        people_trained=figures.people_trained,
-        companies_served=figures.companies_served,
-        mentors=figures.mentors,
-        open_action_items=figures.open_action_items,
-        overdue_action_items=figures.overdue_action_items,
-        feedback_due=figures.feedback_due,
-        feedback_on_time=figures.feedback_on_time,
-        feedback_completion_percent=figures.feedback_completion_percent,
-        active_mentors=figures.active_mentors,
-        by_month=[
-            pb.MonthTotals(
-                month=m.month, programs_held=m.programs_held, participants=m.participants,
-                people_trained=m.people_trained,
-            )
-            for m in figures.by_month
-        ],
-    )  # fmt: skip
+    return list(by_type.values())
+
+
+month_totals_pb = Writer(pb.MonthTotals, domain.MonthTotals)
+stats_pb = Writer(
+    pb.ConsultingStats,
+    domain.Stats,
+    compute={
+        "sessions_by_type": _sessions_by_type,
+        "by_month": lambda figures: [month_totals_pb(m) for m in figures.by_month],
+    },
+)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from hubcore import errors, tokens
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, next_page
+from hubcore.rows import paged
 from hubcore.text import email_address
 from services.companies.access import store
 from services.companies.access.convert import CODE_ISSUED_SUBJECT, code_issued_event, issued_event, revoked_event
@@ -350,24 +351,18 @@ async def mentor_gone(uow: UnitOfWork, mentor: str, reason: str) -> None:
 async def list_identities(
     db: Database, *, terms: Mapping[str, Sequence[object]], size: int, page_token: str
 ) -> tuple[Sequence[Identity], str]:
-    query_key = str(sorted(terms.items()))
-    after = PageTokens.decode(page_token, query_key, (int,))
     roles = [str(r).lower() for r in terms["role"]] if "role" in terms else None
     scopes = [str(s) for s in terms["scope"]] if "scope" in terms else None
     states = [str(s) for s in terms["state"]] if "state" in terms else None
-    async with db.read() as conn:
-        found = await store.list_identities(
-            conn, roles=roles, scopes=scopes, states=states, after=after[0] if after else None, limit=size + 1
-        )
-    return next_page(found, size, query_key, lambda i: [i.id])
+    fetch = lambda conn, after, limit: store.list_identities(  # noqa: E731
+        conn, roles=roles, scopes=scopes, states=states, after=after, limit=limit
+    )
+    return await paged(db, str(sorted(terms.items())), page_token, size, fetch)
 
 
 async def list_sign_in_events(
     db: Database, *, terms: Mapping[str, Sequence[object]], size: int, page_token: str
 ) -> tuple[Sequence[SignInEvent], str]:
-    query_key = str(sorted(terms.items()))
-    after = PageTokens.decode(page_token, query_key, (int,))
     email = email_address(str(terms["email"][0])) if "email" in terms else None
-    async with db.read() as conn:
-        found = await store.list_events(conn, email=email, after=after[0] if after else None, limit=size + 1)
-    return next_page(found, size, query_key, lambda e: [e.id])
+    fetch = lambda conn, after, limit: store.list_events(conn, email=email, after=after, limit=limit)  # noqa: E731
+    return await paged(db, str(sorted(terms.items())), page_token, size, fetch)

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 from hubcore.directory import COMPANY_FIELDS, PERSON_FIELDS
 from hubcore.errors import FailedPrecondition, InvalidArgument
 from hubcore.requests import Check
-from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, created, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 SECTORS = (
@@ -176,9 +176,7 @@ def check_person(person: Person) -> None:
 
 
 def new_person(**fields: object) -> Person:
-    person = Person(id=0, **normalized(fields, PERSON_NORMALIZERS))  # type: ignore[arg-type]
-    check_person(person)
-    return person
+    return created(Person, fields, PERSON_NORMALIZERS, check_person)
 
 
 def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, list[str]]:

@@ -19,6 +19,7 @@ from hubcore import errors
 from hubcore.calls import FOUNDER, bound_to
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
+from hubcore.rows import paged
 from hubcore.targets import DISCOVERED
 from hubcore.text import normalize_text
 from services.companies import privacy
@@ -227,13 +228,8 @@ async def list_people(
         if any(number != own for number in terms.get("company", [])):
             raise errors.PermissionDenied(f"a founder may act only for companies/{own}")
         terms = {**terms, "company": [own]}
-    query_key = f"{sorted(terms.items())}|{normalize_text(text)}"
-    after = PageTokens.decode(page_token, query_key, (int,))
-    async with db.read() as conn:
-        found = await store.list_people(
-            conn, terms=terms, text=text, after_id=after[0] if after else None, limit=size + 1
-        )
-    return next_page(found, size, query_key, lambda p: [p.id])
+    fetch = lambda conn, after, limit: store.list_people(conn, terms=terms, text=text, after_id=after, limit=limit)  # noqa: E731
+    return await paged(db, f"{sorted(terms.items())}|{normalize_text(text)}", page_token, size, fetch)
 
 
 async def update_person(uow: UnitOfWork, person_id: int, name: str, etag: str, changes: dict[str, object]) -> Person:
@@ -305,11 +301,8 @@ async def _holder(conn: AsyncConnection, actor: str) -> str:
 async def list_saved_views(
     db: Database, terms: Mapping[str, Sequence[object]], size: int, page_token: str
 ) -> tuple[Sequence[SavedView], str]:
-    query_key = f"{sorted(terms.items())}"
-    after = PageTokens.decode(page_token, query_key, (int,))
-    async with db.read() as conn:
-        found = await store.list_saved_views(conn, terms=terms, after_id=after[0] if after else None, limit=size + 1)
-    return next_page(found, size, query_key, lambda v: [v.id])
+    fetch = lambda conn, after, limit: store.list_saved_views(conn, terms=terms, after_id=after, limit=limit)  # noqa: E731
+    return await paged(db, f"{sorted(terms.items())}", page_token, size, fetch)
 
 
 async def delete_saved_view(uow: UnitOfWork, view_id: int, name: str) -> None:

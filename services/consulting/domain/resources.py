@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument, refuse_if
-from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, created, revise
 from hubcore.text import clean, clean_tags, email_address
 from services.consulting.domain.common import (
     CATEGORIES,
@@ -123,9 +123,7 @@ MENTOR_NORMALIZERS: Normalizers = {
 
 
 def new_mentor(**fields: object) -> Mentor:
-    mentor = Mentor(id=0, **normalized(fields, MENTOR_NORMALIZERS))  # type: ignore[arg-type]
-    check_mentor(mentor)
-    return mentor
+    return created(Mentor, fields, MENTOR_NORMALIZERS, check_mentor)
 
 
 def update_mentor(mentor: Mentor, changes: dict[str, object]) -> tuple[Mentor, list[str]]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from hubcore.errors import FailedPrecondition, InvalidArgument
-from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, normalized, revise
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, created, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
 FIRM_TYPES = ("VC", "CVC", "ANGEL_NETWORK", "PUBLIC_FUND", "ACCELERATOR")
@@ -154,7 +154,7 @@ class Partner(Versioned):
 def new_partner(**fields: object) -> Partner:
     """A partner as stored: names NFC, email lowercased, focus labels cleaned. Presence and lengths are input
     rules (policy.RULES)."""
-    return Partner(id=0, **normalized(fields, PARTNER_NORMALIZERS))  # type: ignore[arg-type]
+    return created(Partner, fields, PARTNER_NORMALIZERS)
 
 
 def update_partner(partner: Partner, changes: dict[str, object]) -> tuple[Partner, list[str]]:

@@ -16,10 +16,11 @@ from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import Terms, check_etag
 from hubcore.resources import Versioned, found
+from hubcore.rows import filtered, paged
 from hubcore.settings import token_hash
 from hubcore.text import normalize_text
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, filtered, paged
+from services.investors.usecases import SUBJECT
 
 V = TypeVar("V", bound=Versioned)
 E = TypeVar("E", domain.Introduction, domain.SharingGrant)

@@ -15,8 +15,9 @@ from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import Terms, check_etag, parse_name
 from hubcore.resources import found
+from hubcore.rows import filtered, paged
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, filtered, paged, sharing
+from services.investors.usecases import SUBJECT, sharing
 from services.investors.usecases.firms import load_firm, load_partner
 
 # What a partner is shown: the introduction, the company, and the company's fields it may see

@@ -12,8 +12,9 @@ from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import Terms, check_etag
 from hubcore.resources import found
+from hubcore.rows import filtered
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, filtered
+from services.investors.usecases import SUBJECT
 
 
 async def record_round(uow: UnitOfWork, new: domain.Round) -> domain.Round:

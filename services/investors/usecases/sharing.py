@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import Terms, check_etag
+from hubcore.rows import paged
 from services.investors import domain, store
-from services.investors.usecases import SUBJECT, paged
+from services.investors.usecases import SUBJECT
 from services.investors.usecases.firms import load_firm
 
 

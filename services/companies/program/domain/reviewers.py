@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from hubcore.errors import FailedPrecondition, NotFound, invalid, refuse_if
-from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, normalized
+from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, created
 from hubcore.text import clean, email_address
 from services.companies.program.domain.selection import Application, reviewer_key
 
@@ -36,7 +36,7 @@ REVIEWER_NORMALIZERS: Normalizers = {**NAME_NORMALIZERS, "email": email_address,
 
 
 def new_reviewer(**fields: object) -> Reviewer:
-    reviewer = Reviewer(id=0, **normalized(fields, REVIEWER_NORMALIZERS))  # type: ignore[arg-type]
+    reviewer = created(Reviewer, fields, REVIEWER_NORMALIZERS)
     refuse_if(
         (not reviewer.korean_name, "reviewer.korean_name", "is required"),
         (not reviewer.email, "reviewer.email", "is required: the sign-in codes are mailed to it"),

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
-from hubcore.requests import PageTokens, next_page
+from hubcore.rows import paged
 from services.companies.program import domain, store
 from services.companies.program.usecases.selection import find_application, find_reviewer, find_round, reviewers_own
 
@@ -24,11 +24,8 @@ async def get_reviewer(db: Database, number: int, name: str) -> domain.Reviewer:
 
 
 async def list_reviewers(db: Database, *, size: int, token: str) -> tuple[list[domain.Reviewer], str]:
-    after = PageTokens.decode(token, "reviewers", (int,))
-    async with db.read() as conn:
-        found = await store.list_reviewers(conn, after=after[0] if after else None, limit=size + 1)
-    page, following = next_page(found, size, "reviewers", lambda r: [r.id])
-    return list(page), following
+    fetch = lambda conn, after, limit: store.list_reviewers(conn, after=after, limit=limit)  # noqa: E731
+    return await paged(db, "reviewers", token, size, fetch)
 
 
 async def assign_reviewer(
@@ -63,12 +60,8 @@ async def list_assignments(
 ) -> tuple[list[domain.ReviewAssignment], str]:
     """A page of assignments, in the order they were made; a reviewer's (their id) own only."""
     terms = reviewers_own(terms, reviewer)
-    query_key = f"reviewAssignments|{sorted(terms.items())}"
-    after = PageTokens.decode(token, query_key, (int,))
-    async with db.read() as conn:
-        found = await store.list_assignments(conn, terms, after=after[0] if after else None, limit=size + 1)
-    page, following = next_page(found, size, query_key, lambda a: [a.id])
-    return list(page), following
+    fetch = lambda conn, after, limit: store.list_assignments(conn, terms, after=after, limit=limit)  # noqa: E731
+    return await paged(db, f"reviewAssignments|{sorted(terms.items())}", token, size, fetch)
 
 
 async def _assignment(

@@ -13,6 +13,7 @@ from hubcore import errors
 from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import PageTokens, check_etag, next_page, parse_name
+from hubcore.rows import paged
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.registry import store as companies
@@ -53,11 +54,8 @@ async def get_round(db: Database, name: str, *, reviewer: int | None = None) -> 
 
 async def list_rounds(db: Database, *, size: int, token: str) -> tuple[list[domain.Round], str]:
     """A page of rounds, newest first, and the next page's token."""
-    after = PageTokens.decode(token, "rounds", (int,))
-    async with db.read() as conn:
-        found = await store.list_rounds(conn, before=after[0] if after else None, limit=size + 1)
-    page, following = next_page(found, size, "rounds", lambda r: [r.id])
-    return list(page), following
+    fetch = lambda conn, before, limit: store.list_rounds(conn, before=before, limit=limit)  # noqa: E731
+    return await paged(db, "rounds", token, size, fetch)
 
 
 async def list_applications(
