@@ -4,7 +4,8 @@ SQLite: WAL, synchronous=FULL (WAL with NORMAL can roll back acknowledged commit
 a busy timeout, and BEGIN IMMEDIATE for writes (a deferred BEGIN that reads then writes gets SQLITE_BUSY
 at once in WAL mode, ignoring the busy timeout). Reads begin deferred so they never queue behind writers.
 Writers of one process queue in order on a lock before BEGIN IMMEDIATE (Database.begin), so SQLite's busy
-handler only arbitrates between processes.
+handler only arbitrates between processes. SQLite reads run on the event loop itself, without aiosqlite's
+thread (hubcore/sqlite.py: the connection settings and the reader engine).
 """
 
 from __future__ import annotations
@@ -19,22 +20,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from hub.events.v1 import envelope_pb2
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from hubcore import errors, tracing
+from hubcore import errors, sqlite, tracing
 from hubcore.convert import as_utc
+from hubcore.sqlite import READ_ONLY
 from hubcore.text import normalize_text
 
-READ_ONLY = "hub_read_only"
 R = TypeVar("R", bound=Message)  # a response message
 WRITER_WAIT_SECONDS = 30.0  # SQLite: how long a write waits for the others (the same as busy_timeout)
 
@@ -157,43 +156,11 @@ revoked_tokens = sa.Table(
 )
 
 
-def private_sqlite_file(path: Path) -> None:
-    """The database file exists, 0600, before SQLite opens it: SQLite creates a new one 0644, and gives its
-    -wal and -shm files the database's mode. A folder made for it is 0700; an existing one is left as it is."""
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, mode=0o700)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
-    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if file.exists():
-            file.chmod(0o600)
-
-
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            private_sqlite_file(Path(path))
+        sqlite.private_file(url)
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=0)
-
-        @sa_event.listens_for(engine.sync_engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
-            cursor = dbapi_conn.cursor()
-            # The busy timeout first; and the journal mode set only when it is not WAL yet, since asking for
-            # it needs a lock that another process opening the same file may hold ("database is locked").
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.execute("PRAGMA journal_mode")
-            if str(cursor.fetchone()[0]).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode=WAL")
-            for pragma in ("synchronous=FULL", "foreign_keys=ON"):
-                cursor.execute(f"PRAGMA {pragma}")
-            cursor.close()
-
-        @sa_event.listens_for(engine.sync_engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
-
+        sqlite.set_up(engine.sync_engine)
         return engine
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
@@ -303,6 +270,7 @@ class Database:
         self.source = source
         self.engine = create_engine(url, pool_size=pool_size)
         self.is_sqlite = url.startswith("sqlite")
+        self._reader = sqlite.reader(url, pool_size=pool_size) if self.is_sqlite else None
         self._on_commit: list[Callable[[], None]] = []
         # SQLite has one writer at a time. Writers of this process queue here, in arrival order, instead of
         # in SQLite's busy handler, which polls with sleeps of up to 100 ms and lets a late-comer win: at 16
@@ -311,16 +279,27 @@ class Database:
         # Idempotency keys being worked on in this process: their lock and how many calls hold or await it.
         self._keys: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
+    @property
+    def sync_engines(self) -> list[sa.Engine]:
+        """Where statements are executed, for event listeners: the engine, and SQLite's reader beside it."""
+        return [self.engine.sync_engine, *([self._reader] if self._reader is not None else [])]
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Called after every commit that wrote events (the relay's wake-up)."""
         self._on_commit.append(callback)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self._translate(), self.engine.connect() as conn:
-            await conn.execution_options(**{READ_ONLY: True})
-            async with conn.begin():
-                yield conn
+        if self._reader is not None:
+            async with self._translate():
+                with self._reader.connect() as conn, conn.execution_options(**{READ_ONLY: True}).begin():
+                    # The stores take an AsyncConnection and use execute and dialect alone (test_shape).
+                    yield cast(AsyncConnection, sqlite.LoopConnection(conn))
+            return
+        async with self._translate(), self.engine.connect() as async_conn:
+            await async_conn.execution_options(**{READ_ONLY: True})
+            async with async_conn.begin():
+                yield async_conn
 
     @asynccontextmanager
     async def write(self, *, actor: str, correlation_id: str = "", causation_id: str = "") -> AsyncIterator[UnitOfWork]:
@@ -442,6 +421,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
 
 
 async def remember(uow: UnitOfWork, method: str, request_id: str, request: Message, response: Message) -> None:

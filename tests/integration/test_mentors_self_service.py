@@ -261,12 +261,14 @@ async def test_sessions_name_their_company_for_whoever_reads_them_in_one_query_a
     def seen(conn: object, cursor: object, statement: str, *rest: object) -> None:
         statements.append(statement)
 
-    engine = consulting.runtime.db.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", seen)
+    engines = consulting.runtime.db.sync_engines
+    for engine in engines:
+        sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         await api.ListSessions(pb.ListSessionsRequest(), metadata=ADMIN)
     finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
+        for engine in engines:
+            sa.event.remove(engine, "before_cursor_execute", seen)
     assert sum("company_directory" in s for s in statements) == 1, statements
 
 

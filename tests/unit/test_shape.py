@@ -89,6 +89,19 @@ def test_the_runtime_never_imports_a_service_and_services_never_import_each_othe
     assert across == {}
 
 
+def test_stores_use_a_connection_for_execute_and_its_dialect_alone() -> None:
+    """On SQLite a read transaction's connection is hubcore.sqlite.LoopConnection, which has these two (and
+    run_sync): a store calling conn.stream or conn.scalar would work on PostgreSQL and fail on SQLite reads."""
+    used: dict[str, set[str]] = {}
+    makers = {ROOT / "hubcore" / "db.py", ROOT / "hubcore" / "sqlite.py"}  # where the connections are made
+    for path in set(sources(SERVICES, ROOT / "hubcore")) - makers:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "conn":
+                used.setdefault(node.attr, set()).add(relative(path))
+    assert "execute" in used, "no conn.execute found: the check would pass on nothing"
+    assert {attr: files for attr, files in used.items() if attr not in {"execute", "dialect"}} == {}
+
+
 @pytest.mark.parametrize("module", ["sqlalchemy", "grpc", "nats", "aiosqlite", "asyncpg", "httpx", "aiosmtplib"])
 def test_domain_modules_do_no_io(module: str) -> None:
     domains = [p for p in sources(SERVICES) if p.name in {"domain.py", "rules.py"} or "domain" in p.parent.parts]
