@@ -330,3 +330,12 @@ def test_icalendar_round_trip_keeps_uid_and_raises_sequence_on_reschedule() -> N
     assert after.decoded("dtstart") == utc("2026-03-03T01:00") and after.decoded("dtend") == utc("2026-03-03T02:00")
     assert str(after["summary"]) == "1:1 기술 자문 · 메디비전 × 김교수" and str(after["location"]) == "501호"
     assert str(gone["status"]) == "CANCELLED" and str(gone["uid"]) == "session-5@hub.kaist.ac.kr"
+
+
+def test_a_conflict_names_the_kind_of_what_is_taken_in_words() -> None:
+    said = [domain.conflict_message(r, "sessions/4") for r in ("companies/2", "mentors/1", "rooms/3")]
+    assert said == [
+        "company companies/2 is already booked at an overlapping time by sessions/4",
+        "mentor mentors/1 is already booked at an overlapping time by sessions/4",
+        "room rooms/3 is already booked at an overlapping time by sessions/4",
+    ]

@@ -144,17 +144,23 @@ def find_slots(
     *, mentor_id: int, available: Sequence[Period], mentor_busy: Busy, duration: timedelta,
     buffer_before: timedelta, buffer_after: timedelta, step: timedelta, not_before: datetime,
     company_busy: Busy | None = None, rooms: dict[int, Busy] | None = None, limit: int = 1000,
+    starts_before: datetime | None = None,
 ) -> list[Slot]:  # fmt: skip
-    """Candidate starts every `step` from the start of each available period. A slot lies inside the
-    mentor's available time; the session with its buffers meets none of the mentor's bookings (which carry
-    their own buffers); the company, when given, is free; and, when rooms are given, at least one is free."""
+    """Candidate starts every `step` from the start of each available period, from not_before (and before
+    starts_before, when given). A slot lies inside the mentor's available time; the session with its buffers
+    meets none of the mentor's bookings (which carry their own buffers); the company, when given, is free;
+    and, when rooms are given, at least one is free."""
     slots: list[Slot] = []
     for period_start, period_end in available:
+        if starts_before is not None and period_start >= starts_before:
+            break
         start = period_start
         if start < not_before:
             skipped = -(-(not_before - period_start) // step)  # ceiling
             start = period_start + skipped * step
         while start + duration <= period_end and len(slots) < limit:
+            if starts_before is not None and start >= starts_before:
+                break
             end = start + duration
             if not mentor_busy.meets(start - buffer_before, end + buffer_after) and not (
                 company_busy and company_busy.meets(start, end)

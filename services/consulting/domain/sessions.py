@@ -213,9 +213,12 @@ class SessionChange:
     actor: str
 
 
+RESOURCE_WORDS = {"mentors": "mentor", "companies": "company", "rooms": "room"}
+
+
 def conflict_message(resource: str, holder: str) -> str:
-    what = resource.split("/", 1)[0].rstrip("s")
-    return f"{what} {resource} is already booked at an overlapping time by {holder}"
+    collection = resource.split("/", 1)[0]
+    return f"{RESOURCE_WORDS.get(collection, collection)} {resource} is already booked at an overlapping time by {holder}"
 
 
 # Action items

@@ -3,7 +3,9 @@ company free too when asked."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.db import Database, now
@@ -40,31 +42,55 @@ async def find_available_slots(db: Database, search: domain.SlotSearch) -> tuple
             mentors = await store.mentors_with_tag(conn, search.tag)
         ids = [m.id for m in mentors]
         exceptions = await store.exceptions_between(conn, ids, search.start, search.end)
-        reach = domain.MAX_BUFFER * 2  # bookings carry buffers; look that far beyond the window
         rooms = []
         if search.room is not None:
             rooms = [await load(conn, store.get_room, search.room, "Room")]
         elif search.need_room:
             rooms = await store.all_rooms(conn, search.min_room_capacity)
-        company = [search.company] if search.company else []
-        resources = [m.name for m in mentors] + [r.name for r in rooms] + company
-        busy = await store.busy_between(conn, resources, search.start - reach, search.end + reach)
+        available = {
+            m.id: domain.available_periods(m, exceptions.get(m.id, []), search.start, search.end) for m in mentors
+        }
+        slots: list[domain.Slot] = []
+        # The window in parts of 1, 2, 4… days, earliest first: a page is usually full within the first, and then
+        # the bookings of the rest of the window are never read (a month of a busy calendar is thousands).
+        part_start, days = search.start, 1
+        while part_start < search.end and len(slots) <= search.limit:
+            part_end = min(part_start + timedelta(days=days), search.end)
+            part = await _slots_starting_in(
+                conn, search, mentors, rooms, available, duration, kind, part_start, part_end
+            )
+            slots += part[: search.limit + 1 - len(slots)]
+            part_start, days = part_end, days * 2
+    return slots[: search.limit], len(slots) > search.limit
 
+
+async def _slots_starting_in(
+    conn: AsyncConnection, search: domain.SlotSearch, mentors: list[domain.Mentor], rooms: list[domain.Room],
+    available: dict[int, list[domain.Period]], duration: timedelta, kind: domain.SessionType | None,
+    start: datetime, end: datetime,
+) -> list[domain.Slot]:  # fmt: skip
+    """The free slots that start in [start, end), in (start, mentor) order; their bookings are read up to the
+    end of the last such slot, and as far again as buffers reach (bookings carry their own)."""
+    reach = domain.MAX_BUFFER * 2
+    company = [search.company] if search.company else []
+    resources = [m.name for m in mentors] + [r.name for r in rooms] + company
+    busy = await store.busy_between(conn, resources, start - reach, end + duration + reach)
     room_busy = {r.id: domain.Busy.of(busy[r.name]) for r in rooms} if (rooms or search.need_room) else None
     slots: list[domain.Slot] = []
     for mentor in mentors:
         slots += domain.find_slots(
             mentor_id=mentor.id,
-            available=domain.available_periods(mentor, exceptions.get(mentor.id, []), search.start, search.end),
+            available=available[mentor.id],
             mentor_busy=domain.Busy.of(busy[mentor.name]),
             duration=duration,
             buffer_before=kind.buffer_before if kind else timedelta(0),
             buffer_after=kind.buffer_after if kind else timedelta(0),
             step=search.step,
-            not_before=now(),
+            not_before=max(now(), start),
             company_busy=domain.Busy.of(busy[search.company]) if search.company else None,
             rooms=room_busy,
             limit=search.limit + 1,
+            starts_before=end,
         )
     slots.sort(key=lambda s: (s.start, s.mentor_id))
-    return slots[: search.limit], len(slots) > search.limit
+    return slots
