@@ -486,6 +486,9 @@ def main() -> int:
                 # The partner API's per-key rate limit (5/s) would make ListIntroductions measure the limiter.
                 "HUB_PARTNER_RATE": "1000000",
                 "HUB_PARTNER_BURST": "1000000",
+                # The bench's client is one peer: the per-address limit would be what the partner case measures.
+                "HUB_PARTNER_PEER_RATE": "1000000",
+                "HUB_PARTNER_PEER_BURST": "1000000",
                 # Notifications: no mail server (nothing is due to anyone in the bench) and no clock rules.
                 "HUB_SMTP_HOST": "127.0.0.1",
                 "HUB_SMTP_PORT": str(free_port()),
