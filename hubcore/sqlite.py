@@ -16,22 +16,19 @@ T = TypeVar("T")
 READ_ONLY = "hub_read_only"  # an execution option: this transaction only reads (BEGIN, not BEGIN IMMEDIATE)
 
 
-def private_sqlite_file(path: Path) -> None:
-    """The database file exists, 0600, before SQLite opens it: SQLite creates a new one 0644, and gives its
-    -wal and -shm files the database's mode. A folder made for it is 0700; an existing one is left as it is."""
+def private_file(url: str) -> None:
+    """The database file of a SQLite URL exists, 0600, before SQLite opens it (none for :memory:): SQLite creates
+    a new one 0644, and gives its -wal and -shm files the database's mode. A folder made for it is 0700; an
+    existing one is left as it is."""
+    path = Path(url.split("///", 1)[-1])
+    if str(path) in ("", ".", ":memory:"):
+        return
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # an empty file is an empty database
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         if file.exists():
             file.chmod(0o600)
-
-
-def private_file(url: str) -> None:
-    """private_sqlite_file for the file of a SQLite URL (none for :memory:)."""
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        private_sqlite_file(Path(path))
 
 
 def set_up(engine: sa.Engine) -> None:
@@ -67,8 +64,7 @@ def reader(url: str, *, pool_size: int) -> sa.Engine:
     microseconds in sqlite3; through aiosqlite it took about nine hops to its thread and back, each with a
     greenlet switch (0.32 ms against 6 us for a primary-key read, docs/performance.md). The pool grows
     instead of waiting (max_overflow=-1): a checkout that waited would block the loop, and with it the very
-    reads that would give a connection back."""
-    private_file(url)
+    reads that would give a connection back. The file is the write engine's, made private by create_engine."""
     plain = sa.make_url(url).set(drivername="sqlite")
     engine = sa.create_engine(
         plain, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size, max_overflow=-1

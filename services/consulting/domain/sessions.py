@@ -218,7 +218,8 @@ RESOURCE_WORDS = {"mentors": "mentor", "companies": "company", "rooms": "room"}
 
 def conflict_message(resource: str, holder: str) -> str:
     collection = resource.split("/", 1)[0]
-    return f"{RESOURCE_WORDS.get(collection, collection)} {resource} is already booked at an overlapping time by {holder}"
+    what = RESOURCE_WORDS.get(collection, collection)
+    return f"{what} {resource} is already booked at an overlapping time by {holder}"
 
 
 # Action items

@@ -81,14 +81,16 @@ async def count_sessions(conn: AsyncConnection, changes: list[tuple[Session, int
         by_state[session.session_type_id, session.state] += n
         if session.state == domain.COMPLETED:
             served[session.company_id] += n
-    rows = [
-        {"session_type_id": t, "state": state, "sessions": n, "on_time_feedback": 0}
-        for (t, state), n in by_state.items()
-    ]
+    rows = [_counts(t, state, sessions=n) for (t, state), n in by_state.items()]
     await add_counts(conn, session_counts, ("session_type_id", "state"), rows)
     await add_counts(
         conn, served_companies, ("company_id",), [{"company_id": c, "completed": n} for c, n in served.items()]
     )
+
+
+def _counts(type_id: int, state: str, *, sessions: int = 0, on_time_feedback: int = 0) -> dict[str, object]:
+    """What one write adds to a session_counts row."""
+    return {"session_type_id": type_id, "state": state, "sessions": sessions, "on_time_feedback": on_time_feedback}
 
 
 async def list_sessions(
@@ -201,8 +203,7 @@ async def changes_of(conn: AsyncConnection, session_ids: list[int]) -> dict[int,
 async def insert_feedback(conn: AsyncConnection, feedback: Feedback, session: Session) -> None:
     await FEEDBACK.insert(conn, feedback)
     if feedback.on_time:
-        row = {"session_type_id": session.session_type_id, "state": session.state, "sessions": 0,
-               "on_time_feedback": 1}  # fmt: skip
+        row = _counts(session.session_type_id, session.state, on_time_feedback=1)
         await add_counts(conn, session_counts, ("session_type_id", "state"), [row])
 
 
