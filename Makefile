@@ -7,7 +7,7 @@ SITE    = $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purel
 PROTOS := $(shell find protos -name '*.proto')
 export PYTHONPATH := $(CURDIR):$(CURDIR)/gen
 
-.PHONY: run test lint bench catalog gen install clean
+.PHONY: run test lint bench bench-check catalog gen install clean
 .DEFAULT_GOAL := run
 
 $(VENV)/.installed: pyproject.toml
@@ -49,8 +49,13 @@ lint: gen
 catalog: gen
 	$(PY) -m services.console.catalog $(WORDS)
 
+# DB=postgres: one fresh database per service on HUB_BENCH_POSTGRES_URL's server (127.0.0.1:5432 by default).
 bench: gen
-	$(PY) -m bench.grpc_bench $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
+	$(PY) -m bench.grpc_bench $(if $(SCALE),--scale $(SCALE)) $(if $(DB),--db $(DB)) $(BENCH_ARGS)
+
+# The last run's ratios against the committed baseline (bench/baseline-<db>.json): names what fell.
+bench-check: gen
+	$(PY) -m bench.check
 
 clean:
 	rm -rf gen var .pytest_cache .mypy_cache .ruff_cache

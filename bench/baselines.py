@@ -7,6 +7,7 @@
 - Database primary-key read: `SELECT … FROM companies WHERE id = ?` on the companies service's own SQLite
   file, through hubcore.db.Database (the same SQLAlchemy async engine, pool and read transaction the
   services use), and through plain sqlite3 on the event loop, one connection, no transaction: the floor.
+  On PostgreSQL (--db postgres) the floor is a pool of plain asyncpg connections, 16 at most.
 """
 
 from __future__ import annotations
@@ -105,9 +106,11 @@ async def database_cases(companies_url: str, ids: list[int], in_flights: list[in
             return row
 
         for in_flight in in_flights:
-            results.append(await measure("PK read (SQLAlchemy)", engine_read, in_flight, "PK read (sqlite3)"))
+            results.append(await measure("PK read (SQLAlchemy)", engine_read, in_flight, raw_floor(companies_url)))
     finally:
         await db.close()
+    if companies_url.startswith("postgresql"):
+        results[:0] = await _asyncpg_reads(companies_url, ids, in_flights, measure)
     if companies_url.startswith("sqlite"):
         raw = sqlite3.connect(companies_url.split("///", 1)[1], isolation_level=None, check_same_thread=False)
         sql = "SELECT * FROM companies WHERE id = ?"
@@ -125,3 +128,26 @@ async def database_cases(companies_url: str, ids: list[int], in_flights: list[in
         finally:
             raw.close()
     return results
+
+
+def raw_floor(url: str) -> str:
+    """The name of the raw driver's primary-key read: what the engine's read is set beside."""
+    return "PK read (asyncpg)" if url.startswith("postgresql") else "PK read (sqlite3)"
+
+
+async def _asyncpg_reads(url: str, ids: list[int], in_flights: list[int], measure: Measure) -> list[Any]:
+    """The floor on PostgreSQL: a pool of plain asyncpg connections, one prepared statement, no transaction."""
+    import asyncpg
+
+    pool = await asyncpg.create_pool(url.replace("postgresql+asyncpg", "postgresql"), min_size=1, max_size=16)
+    sql = "SELECT * FROM companies WHERE id = $1"
+
+    async def raw_read(n: int) -> Any:
+        row = await pool.fetchrow(sql, ids[n % len(ids)])
+        assert row is not None
+        return row
+
+    try:
+        return [await measure("PK read (asyncpg)", raw_read, in_flight, "echo") for in_flight in in_flights]
+    finally:
+        await pool.close()

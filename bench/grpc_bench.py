@@ -2,7 +2,9 @@
 
 Every server is its own process, so the client never shares an event loop with what it measures: the
 echo server (a generic bytes handler, no interceptors), nats-server from the wheel, and the services
-exactly as deployed (`python -m services.<name>`, SQLite under a temporary directory).
+exactly as deployed (`python -m services.<name>`, SQLite under a temporary directory, or with --db postgres
+(`make bench DB=postgres`) one fresh PostgreSQL database per service, hub_bench_<service>, created on the
+server --postgres names and dropped afterwards).
 Each case runs a warm-up, then a fixed duration with N calls kept in flight; the table gives calls/s,
 p50/p99 latency and calls/s as a fraction of a baseline measured in the same run (the echo server at the
 same in-flight, unless the case names another). Results also go to var/bench/results.json. Reads run
@@ -33,8 +35,9 @@ Parts (--only; all by default; echo always runs):
 - import (bench/hubctl_bench.py): `hubctl import companies` of a generated CSV (--import-rows), then the
   same file again, as rows/s beside sequential synchronous echo calls.
 
-Options: --scale, --seconds (per case), --warmup (per case), --in-flight 1,16, --only PARTS, --sessions N,
---event-rate, --event-seconds, --import-rows N, --json PATH.
+Options: --scale, --db sqlite|postgres, --postgres URL, --seconds (per case), --warmup (per case),
+--in-flight 1,16, --only PARTS, --sessions N, --event-rate, --event-seconds, --import-rows N, --json PATH.
+`make bench-check` (bench/check.py) compares the ratios of var/bench/results.json with the committed baseline.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hub.companies.v1 import companies_pb2 as pb
@@ -382,7 +386,7 @@ def compare(results: list[Result]) -> None:
 
 
 ORDER = [
-    "echo", "NATS pub→deliver", "PK read (sqlite3)", "PK read (SQLAlchemy)",
+    "echo", "NATS pub→deliver", "PK read (sqlite3)", "PK read (asyncpg)", "PK read (SQLAlchemy)",
     "GetCompany", "ListCompanies", "CreateCompany", "GetFirm", "ListFirms", "MatchInvestors", "P.ListIntros",
     "UpdateFirm", "FindSlots", "GetSession", "ListSessions", "ScheduleSession", "GetRecipient", "ListRecipients",
     "UpdatePreference", "event → consulting directory", "event → investors directory",
@@ -431,6 +435,31 @@ def wait_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: f
     raise RuntimeError(f"{what} did not listen on {port} within {timeout:.0f} s")
 
 
+BENCH_DATABASE = "hub_bench_{service}"
+
+
+async def fresh_databases(server: str, services: list[str]) -> str:
+    """One empty database per service on the server (dropped first if a run left it); the services' URL."""
+    await drop_databases(server, services)
+    connection = await asyncpg.connect(server)
+    try:
+        for name in services:
+            await connection.execute(f'CREATE DATABASE "{BENCH_DATABASE.format(service=name)}"')
+    finally:
+        await connection.close()
+    base = server.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{BENCH_DATABASE}"
+
+
+async def drop_databases(server: str, services: list[str]) -> None:
+    connection = await asyncpg.connect(server)
+    try:
+        for name in services:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE.format(service=name)}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0, help="measured duration of each case")
@@ -448,6 +477,17 @@ def main() -> int:
         default=os.environ.get("SCALE") or "full",
         help="what is seeded: full (the issue's 10,000 companies, 2,000 investors, 1,000 mentors, 200,000 "
         "sessions; the default) or tenth (a tenth of each, for a quick run); also from $SCALE",
+    )
+    parser.add_argument(
+        "--db",
+        choices=["sqlite", "postgres"],
+        default=os.environ.get("DB") or "sqlite",
+        help="the services' databases: SQLite files (the default) or PostgreSQL; also from $DB",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("HUB_BENCH_POSTGRES_URL") or "postgresql://postgres@127.0.0.1:5432/postgres",
+        help="with --db postgres: a server where the bench may create and drop hub_bench_* databases",
     )
     parser.add_argument("--sessions", type=int, default=0, help="consulting sessions to seed (default: the scale's)")
     parser.add_argument("--event-rate", type=float, default=500.0, help="events/s offered in the event latency case")
@@ -494,9 +534,11 @@ def main() -> int:
                 "HUB_SMTP_PORT": str(free_port()),
                 "HUB_NOTIFY_CLOCK_SECONDS": "0",
             }
+            if args.db == "postgres":
+                service_env["HUB_DATABASE_URL"] = run_loop(fresh_databases(args.postgres, services))[0]
             urls = {
                 name: service_env.get(f"HUB_{name.upper()}_DATABASE_URL")
-                or service_env.get("HUB_DATABASE_URL")
+                or service_env.get("HUB_DATABASE_URL", "").replace("{service}", name)
                 or f"sqlite+aiosqlite:///{data_dir / (name + '.db')}"
                 for name in services
             }
@@ -552,8 +594,12 @@ def main() -> int:
                 except subprocess.TimeoutExpired:
                     process.kill()
             nats.stop()
+            if args.db == "postgres":
+                run_loop(drop_databases(args.postgres, services))
 
     info = {
+        "db": args.db,
+        "scale": args.scale,
         "client_loop": loop,
         "python": platform.python_version(),
         "grpcio": grpc.__version__,
