@@ -51,9 +51,11 @@ from services.companies.program.domain.kpi_requests import (
     Completion,
     KpiRequest,
     KpiSchedule,
+    audience_of,
     completion,
     new_schedule,
     on_behalf,
+    reporting,
 )
 from services.companies.program.domain.milestones import (
     HUB_FIRMS,
@@ -219,6 +221,7 @@ __all__ = [
     "TrendPoint",
     "TrendSeries",
     "anniversary",
+    "audience_of",
     "check_applicant_seat",
     "check_countries",
     "check_decision",
@@ -259,6 +262,7 @@ __all__ = [
     "quarterly",
     "raised_by",
     "rank",
+    "reporting",
     "revenue_growth",
     "reviewer_key",
     "runway",

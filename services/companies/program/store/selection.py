@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from hubcore.rows import JSON, Rows, any_of, json_codec
-from services.companies.program.domain import Application, Conflict, Criterion, Round, Score
+from services.companies.program.domain import REJECTED, Application, Conflict, Criterion, Round, Score
 from services.companies.registry.domain import SELECTED
 from services.companies.tables import applications, companies, conflicts, people, review_assignments, rounds, scores
 
@@ -167,3 +167,13 @@ async def round_cohorts(conn: AsyncConnection) -> dict[int, int]:
         .group_by(c.applicant)
     )
     return {int(applicant.split("/")[1]): int(r) for applicant, r in (await conn.execute(query)).all()}
+
+
+async def decided_companies(conn: AsyncConnection) -> tuple[set[int], set[int]]:
+    """The companies some round rejected, and those some round selected (ids)."""
+    c = applications.c
+    query = sa.select(c.applicant, c.state).where(c.state.in_((SELECTED, REJECTED)), c.applicant.like("companies/%"))
+    rejected, admitted = set(), set()
+    for applicant, state in (await conn.execute(query)).all():
+        (admitted if state == SELECTED else rejected).add(int(applicant.split("/")[1]))
+    return rejected, admitted
