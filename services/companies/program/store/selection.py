@@ -173,7 +173,8 @@ async def decided_companies(conn: AsyncConnection) -> tuple[set[int], set[int]]:
     """The companies some round rejected, and those some round selected (ids)."""
     c = applications.c
     query = sa.select(c.applicant, c.state).where(c.state.in_((SELECTED, REJECTED)), c.applicant.like("companies/%"))
-    rejected, admitted = set(), set()
+    rejected: set[int] = set()
+    admitted: set[int] = set()
     for applicant, state in (await conn.execute(query)).all():
         (admitted if state == SELECTED else rejected).add(int(applicant.split("/")[1]))
     return rejected, admitted
