@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -178,3 +179,12 @@ async def decided_companies(conn: AsyncConnection) -> tuple[set[int], set[int]]:
     for applicant, state in (await conn.execute(query)).all():
         (admitted if state == SELECTED else rejected).add(int(applicant.split("/")[1]))
     return rejected, admitted
+
+
+async def round_decisions(conn: AsyncConnection, round_id: int) -> list[tuple[int, str, date | None]]:
+    """The round's decided company applications: (company id, SELECTED or REJECTED, the day decided)."""
+    c = applications.c
+    query = sa.select(c.applicant, c.state, c.decided_on).where(
+        c.round_id == round_id, c.state.in_((SELECTED, REJECTED)), c.applicant.like("companies/%")
+    )
+    return [(int(a.split("/")[1]), state, day) for a, state, day in (await conn.execute(query)).all()]
