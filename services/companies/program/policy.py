@@ -91,7 +91,7 @@ RULES: dict[type, Rules] = {
         {
             "schedule.cadence": [required],
             "schedule.companies": [max_items(500)],
-            "schedule.figures": [max_items(4)],
+            "schedule.figures": [max_items(10)],  # as many as KpiFigure has
             "request_id": [length(1, 100)],
         }
     ),
