@@ -11,11 +11,19 @@ from zoneinfo import ZoneInfo
 
 from hubcore.errors import invalid
 from hubcore.resources import Named, OfCompany
-from services.companies.program.domain.kpi import period_end
+from services.companies.program.domain.kpi import months_in, period_end
+from services.companies.registry.domain import GRADUATED, RESIDENT, SELECTED, Company
 
 SEOUL = ZoneInfo("Asia/Seoul")
-MONTHLY, QUARTERLY = "MONTHLY", "QUARTERLY"
-FIGURES = ("HEADCOUNT", "REVENUE", "CUSTOMERS", "PATENTS")
+MONTHLY, QUARTERLY, YEARLY = "MONTHLY", "QUARTERLY", "YEARLY"
+CADENCES = (MONTHLY, QUARTERLY, YEARLY)
+FIGURES = (
+    "HEADCOUNT", "REVENUE", "CUSTOMERS", "PATENTS", "CASH_ON_HAND", "MONTHLY_BURN", "EMPLOYMENT", "EXPORTS", "IP",
+    "OVERSEAS",
+)  # fmt: skip
+BASIC_FIGURES = FIGURES[:4]  # what a schedule that names none asks for (as before the optional figures)
+RESIDENTS, GRADUATES, CONTROL_GROUP = "RESIDENTS", "GRADUATES", "CONTROL_GROUP"
+AUDIENCES = (RESIDENTS, GRADUATES, CONTROL_GROUP)
 OPEN, ANSWERED, OVERDUE = "OPEN", "ANSWERED", "OVERDUE"  # OVERDUE: a filter's word for open past the due date
 DEFAULT_DUE_DAYS, MAX_DUE_DAYS = 10, 90
 ADMIN = "admin"  # the role of the program managers, who act for a company only with a reason
@@ -32,9 +40,12 @@ class KpiSchedule(Named):
     due_days: int
     actor: str = ""
     created_at: datetime | None = None
+    audience: str = "RESIDENTS"  # whom it asks when companies is empty: RESIDENTS, GRADUATES or CONTROL_GROUP
 
     def period(self, today: date) -> str:
-        """The period that today falls in, by the schedule's cadence: 2026-11, or 2026-Q4."""
+        """The period that today falls in, by the schedule's cadence: 2026-11, 2026-Q4 or 2026."""
+        if self.cadence == YEARLY:
+            return str(today.year)
         if self.cadence == QUARTERLY:
             return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
         return f"{today.year}-{today.month:02d}"
@@ -43,20 +54,52 @@ class KpiSchedule(Named):
         return period_end(period) + timedelta(days=self.due_days)
 
 
-def new_schedule(cadence: str, companies: Iterable[int], figures: Iterable[str], due_days: int) -> KpiSchedule:
-    """A checked schedule: a cadence, figures without repeats (none: every figure), a due date within reach."""
-    if cadence not in (MONTHLY, QUARTERLY):
-        raise invalid("schedule.cadence", "must be MONTHLY or QUARTERLY")
+def new_schedule(
+    cadence: str, companies: Iterable[int], figures: Iterable[str], due_days: int, audience: str = ""
+) -> KpiSchedule:
+    """A checked schedule: a cadence, figures without repeats (none: the basic four), a due date within reach,
+    an audience (none: the residents)."""
+    if cadence not in CADENCES:
+        raise invalid("schedule.cadence", "must be MONTHLY, QUARTERLY or YEARLY")
+    if audience and audience not in AUDIENCES:
+        raise invalid("schedule.audience", f"must be one of {', '.join(AUDIENCES)}")
     if not 0 <= due_days <= MAX_DUE_DAYS:
         raise invalid("schedule.due_days", f"must be between 1 and {MAX_DUE_DAYS} (0: {DEFAULT_DUE_DAYS})")
-    asked = tuple(dict.fromkeys(figures)) or FIGURES
+    asked = tuple(dict.fromkeys(figures)) or BASIC_FIGURES
     for i, figure in enumerate(figures):
         if figure not in FIGURES:
             raise invalid(f"schedule.figures[{i}]", f"must be one of {', '.join(FIGURES)}")
     return KpiSchedule(
         0, cadence, tuple(dict.fromkeys(companies)), tuple(f for f in FIGURES if f in asked),
-        due_days or DEFAULT_DUE_DAYS,
+        due_days or DEFAULT_DUE_DAYS, audience=audience or RESIDENTS,
     )  # fmt: skip
+
+
+def reporting(company: Company, start: date) -> bool:
+    """Still asked for a period that starts on `start`: live, and not closed before the period began."""
+    return company.deleted_at is None and (company.closed_on is None or company.closed_on >= start)
+
+
+def audience_of(
+    audience: str, firms: Iterable[Company], *, rejected: set[int], admitted: set[int], start: date
+) -> set[int]:
+    """The companies (ids) a schedule of that audience asks for the period starting on `start`: the residents;
+    the graduates who consented to keep reporting; or the control group, companies a round did not select
+    (rejected) that no round admitted and that consented. Nobody closed before the period began."""
+    chosen = set()
+    for c in firms:
+        if not reporting(c, start):
+            continue
+        if audience == GRADUATES:
+            wanted = c.status == GRADUATED and c.reporting_consent
+        elif audience == CONTROL_GROUP:
+            wanted = c.id in rejected and c.id not in admitted and c.reporting_consent
+            wanted = wanted and c.status not in (SELECTED, RESIDENT, GRADUATED)
+        else:
+            wanted = c.status == RESIDENT
+        if wanted:
+            chosen.add(c.id)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -140,5 +183,5 @@ def completion(requests: Iterable[KpiRequest], today: date) -> tuple[list[Comple
 
 
 def _order(period: str) -> tuple[date, int]:
-    """Periods by their end, a quarter after the months it holds."""
-    return period_end(period), "Q" in period
+    """Periods by their end, a quarter after the months it holds and a year after its quarters."""
+    return period_end(period), months_in(period)
