@@ -270,3 +270,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
 
     async def GetProgramStats(self, request: pb.GetProgramStatsRequest, context: Context) -> pb.ProgramStats:
         return convert.stats_pb(await usecases.program_stats(self.db, self.growth, today=seoul_today()))
+
+    async def GetOutcomeReport(self, request: pb.GetOutcomeReportRequest, context: Context) -> pb.OutcomeReport:
+        period = domain.report_period(request.year, request.start_month, request.end_month)
+        return convert.outcome_report_pb(await usecases.outcome_report(self.db, period, self.growth))

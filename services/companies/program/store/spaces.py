@@ -129,3 +129,8 @@ async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
     c = assignments.c
     query = sa.select(c.company_id, sa.func.min(c.move_in)).group_by(c.company_id)
     return {int(company): first.year for company, first in (await conn.execute(query)).all()}
+
+
+async def all_assignments(conn: AsyncConnection) -> list[Assignment]:
+    """Every stay, with its space's kind and label, in id order (a graduate's last move-out may be years old)."""
+    return [to_assignment(r) for r in await conn.execute(_assignment_query().order_by(assignments.c.id))]
