@@ -159,7 +159,7 @@ def outcome_tables(report: ppb.OutcomeReport, consulting: ConsultingPart, target
     for month in figures.subjects("office_occupancy_pct"):
         months.rows.append([Cell(month), *(figures.cell(key, month) for key, _ in MONTH_COLUMNS)])
     summary = Table("summary", "보육 평가 (기간)", ["항목", "값"])
-    summary.rows += [[Cell(label), figures.cell(key)] for key, label in SUMMARY_ROWS]
+    summary.rows.extend([Cell(label), figures.cell(key)] for key, label in SUMMARY_ROWS)
     support = Table("support", "지원 실적 (종류별)", ["지원 종류", "지원 실적", "한도 합계", "소진율(%)"])
     for kind in figures.subjects("support_used"):
         used, quota = figures.cell("support_used", kind), figures.cell("support_quota", kind)

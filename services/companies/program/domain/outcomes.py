@@ -160,9 +160,15 @@ def _months_between(first: date, last: date) -> list[date]:
     return [month_start(first, n) for n in range(count)]
 
 
+ATTRIBUTES = {"exports_usd": ("exports_usd", "exports")}  # a figure's attribute on KpiReport, by its names
+
+
 def _value(report: KpiReport, figure: str) -> int | None:
-    value = getattr(report, figure, None)
-    return None if value is None else int(value)
+    for attribute in ATTRIBUTES.get(figure, (figure,)):
+        value = getattr(report, attribute, None)
+        if value is not None:
+            return int(value)
+    return None
 
 
 def flow(reports: Sequence[KpiReport], figure: str) -> tuple[int | None, list[str]]:
