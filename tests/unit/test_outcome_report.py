@@ -175,8 +175,12 @@ def program(id_: int, start: datetime, attended: int) -> spb.Program:
 
 
 def test_tables_have_korean_headers_and_a_sources_sheet() -> None:
-    programs = [program(1, datetime(2026, 3, 1, 1, tzinfo=UTC), 30), program(2, datetime(2025, 12, 31, 16, tzinfo=UTC), 5),
-                program(3, datetime(2025, 12, 31, 14, tzinfo=UTC), 7), program(4, datetime(2026, 5, 1, tzinfo=UTC), 0)]  # fmt: skip
+    programs = [
+        program(1, datetime(2026, 3, 1, 1, tzinfo=UTC), 30),
+        program(2, datetime(2025, 12, 31, 16, tzinfo=UTC), 5),  # 2026-01-01 in Seoul
+        program(3, datetime(2025, 12, 31, 14, tzinfo=UTC), 7),  # 2025 in Seoul
+        program(4, datetime(2026, 5, 1, tzinfo=UTC), 0),  # no attendance recorded
+    ]
     stats = spb.ConsultingStats(by_month=[spb.MonthTotals(month=m, people_trained=n)
                                           for m, n in [("2025-12", 10), ("2026-06", 25), ("2026-12", 40)]])  # fmt: skip
     part = reports.consulting_part(programs, stats, "2026-01", "2026-12")
