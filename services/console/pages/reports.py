@@ -88,7 +88,8 @@ async def reports_page(request: Request, page: Page) -> Response:
     this_year = seoul_today().year
     return page.render(
         "reports.html", year=year, years=list(range(this_year, this_year - 6, -1)), tables=tables[:-1],
-        sources=tables[-1], chart=Markup(occupancy_chart(page, outcome)), period=(outcome.start_month, outcome.end_month),
+        sources=tables[-1], chart=Markup(occupancy_chart(page, outcome)),
+        period=(outcome.start_month, outcome.end_month),
     )  # fmt: skip
 
 
