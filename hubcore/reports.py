@@ -200,7 +200,7 @@ def xlsx_bytes(tables: Sequence[Table], title: str) -> bytes:
     from openpyxl.styles import Font
 
     book = Workbook()
-    book.remove(book.active)  # type: ignore[arg-type]
+    book.remove(book.active)
     for table in tables:
         sheet = book.create_sheet(table.title[:31].replace("/", "·"))
         sheet.append(table.headers)

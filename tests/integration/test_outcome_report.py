@@ -93,9 +93,9 @@ async def seed(c: Running) -> dict[str, str]:
             )  # fmt: skip
     quota = pb.SupportQuota(company=firms["a"], kind=pb.SUPPORT_KIND_GPU_HOURS, quota=100)
     await api.SetSupportQuota(pb.SetSupportQuotaRequest(quota=quota), metadata=ADMIN)
-    for firm, kind, amount in (("a", pb.SUPPORT_KIND_GPU_HOURS, 40), ("a", pb.SUPPORT_KIND_GPU_HOURS, 15),
-                               ("b", pb.SUPPORT_KIND_EDUCATION_SEAT, 2)):  # fmt: skip
-        grant = pb.SupportGrant(company=firms[firm], kind=kind, amount=amount)
+    for firm, support, amount in (("a", pb.SUPPORT_KIND_GPU_HOURS, 40), ("a", pb.SUPPORT_KIND_GPU_HOURS, 15),
+                                  ("b", pb.SUPPORT_KIND_EDUCATION_SEAT, 2)):  # fmt: skip
+        grant = pb.SupportGrant(company=firms[firm], kind=support, amount=amount)
         await api.RecordSupport(pb.RecordSupportRequest(grant=grant), metadata=ADMIN)
     return firms
 
@@ -206,8 +206,8 @@ async def test_the_yearly_report_matches_the_raw_rows(companies: Running) -> Non
     assert found["revenue_krw", a][0] == 320_000_000 + 120_000_000  # the correction, not the months inside Q1
     assert found["jobs_created", a][0] == 3 + 2 and found["exports_usd", a][0] == 12_000
     assert found["investment_krw", a] == (500_000_000, {"rounds/1"})
-    for key, value in expected_months(rows).items():
-        assert found[key] == value, key
+    for month, value in expected_months(rows).items():
+        assert found[month] == value, month
     assert found["office_turnover_pct", "2026-10"][0] == 50.0  # 한빛소재 graduated; 누리로봇's relocation is not
     assert found["office_turnover_pct", "2026-05"] == (0.0, set())
     # Survival: 닥터노트 graduated 2025-01-31 and closed 2025-10-01; 오래된졸업 graduated 2021-01-31, still going.

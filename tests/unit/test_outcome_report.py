@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from hub.companies.v1 import program_pb2 as ppb
@@ -32,7 +33,7 @@ class Report(domain.KpiReport):
     ip_granted: int | None = None
 
 
-def report(id_: int, period: str, revenue: int, version: int = 1, **figures: int) -> Report:
+def report(id_: int, period: str, revenue: int, version: int = 1, **figures: Any) -> Report:
     return Report(id_, 1, period, 0, revenue, 0, 0, version=version, **figures)
 
 

@@ -330,9 +330,9 @@ def outcome_report(
         label = month_label(month)
         figures.append(_figure("office_occupancy_pct", label, *occupancy_pct(stays, OFFICE, offices, month)))
         figures.append(_figure("desk_occupancy_pct", label, *occupancy_pct(stays, DESK, desks, month)))
-        value, sources = turnover_pct(stays, offices, month)
-        figures.append(_figure("office_turnover_pct", label, value, sources))
-        turnover_total += value or 0
+        turnover, sources = turnover_pct(stays, offices, month)
+        figures.append(_figure("office_turnover_pct", label, turnover, sources))
+        turnover_total += turnover or 0
         turnover_sources += sources
     used: dict[str, tuple[int, list[str]]] = {}
     for grant in grants:
