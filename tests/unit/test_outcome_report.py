@@ -5,7 +5,7 @@ sources sheet, the XLSX and the CSV with its BOM."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,15 +22,7 @@ from services.companies.registry.domain import Company
 Y = domain.report_period(2026, "", "")
 
 
-@dataclass(frozen=True)
-class Report(domain.KpiReport):
-    """A report with the optional figures (the KPI branch's KpiReport has them too)."""
-
-    full_time_employees: int | None = None
-    hires: int | None = None
-    exports_usd: int | None = None
-    ip_filed: int | None = None
-    ip_granted: int | None = None
+Report = domain.KpiReport
 
 
 def report(id_: int, period: str, revenue: int, version: int = 1, **figures: Any) -> Report:

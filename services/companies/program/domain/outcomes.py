@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 
 from hubcore.convert import SEOUL
 from hubcore.errors import invalid
-from services.companies.program.domain.kpi import KpiReport
+from services.companies.program.domain.kpi import SURVIVAL_YEARS, KpiReport, period_end, period_start, survival
 from services.companies.program.domain.spaces import DESK, OFFICE, Assignment, month_start
 from services.companies.program.domain.support import SUPPORT_KINDS, SupportGrant
 from services.companies.registry.domain import GRADUATED, Company
@@ -36,7 +36,6 @@ from services.companies.registry.domain import GRADUATED, Company
 MAX_REPORT_MONTHS = 60
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 RELOCATED = "RELOCATED"
-SURVIVAL_YEARS = (1, 3, 5)
 FLOWS = ("revenue_krw", "hires", "exports_usd", "ip_filed", "ip_granted")
 STOCKS = ("full_time_employees",)
 FIRM_FIGURES = (
@@ -106,13 +105,7 @@ def report_period(year: int, start_month: str, end_month: str) -> Period:
 
 def report_span(period: str) -> tuple[date, date]:
     """The first and last day of a report's period: a year "2026", a quarter "2026-Q1" or a month "2026-03"."""
-    year, _, part = period.partition("-")
-    if not part:
-        return date(int(year), 1, 1), date(int(year), 12, 31)
-    first_month = (int(part[1]) - 1) * 3 + 1 if part.startswith("Q") else int(part)
-    months = 3 if part.startswith("Q") else 1
-    first = date(int(year), first_month, 1)
-    return first, month_start(first, months) - timedelta(days=1)
+    return period_start(period), period_end(period)
 
 
 def source_of(report: KpiReport) -> str:
@@ -209,19 +202,11 @@ def graduation_day(company_id: int, stays: Sequence[Assignment]) -> tuple[date |
 
 
 def survived(graduated: date, closed: date | None, years: int, until: date) -> int | None:
-    """1 when a firm that graduated on `graduated` still operated `years` years later, 0 when it had closed by
-    then; None when that day is after `until` (not yet measurable)."""
-    mark = _years_after(graduated, years)
-    if mark > until:
-        return None
-    return 0 if closed is not None and closed <= mark else 1
-
-
-def _years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+    """1 when a firm that graduated on `graduated` was still in business at its `years`-year anniversary, 0
+    when it had closed before; None when the anniversary is after `until` (not yet measurable). The KPI
+    domain's survival() decides."""
+    [counted] = survival([(graduated, closed)], until, (years,))
+    return counted.survived if counted.eligible else None
 
 
 def seoul_day(moment: datetime | None) -> date | None:
@@ -300,7 +285,7 @@ def outcome_report(
             for s in stays
         )
         graduated, graduation_sources = graduation_day(company.id, stays)
-        closed = getattr(company, "close_date", None)
+        closed = company.closed_on
         if not (stayed or counted or company.status == GRADUATED):
             continue
         rows.append(FirmRow(company, graduated, closed))
@@ -348,22 +333,16 @@ def outcome_report(
             figures.append(_figure("support_used", kind, *used.get(kind, (0, []))))
             quota, sources = quota_by_kind.get(kind, (0, []))
             figures.append(_figure("support_quota", kind, quota if kind in quota_by_kind else None, sources))
-    for years in SURVIVAL_YEARS:
-        marks = [
-            (f, row)
-            for row in rows
-            for f in figures
-            if f.subject == row.company.name and f.figure == f"survival_{years}y"
-        ]
-        measured = [(f, row) for f, row in marks if f.value is not None]
-        rate = round(100 * sum(f.value or 0 for f, _ in measured) / len(measured), 1) if measured else None
-        figures.append(_figure(f"survival_{years}y_pct", "", rate, [s for f, _ in measured for s in f.sources]))
+    graduates = [(row.graduation_date, row.close_date) for row in rows if row.graduation_date is not None]
+    for counted in survival(graduates, period.end, SURVIVAL_YEARS):
+        name = f"survival_{counted.years}y"
+        measured = [f for f in figures if f.figure == name and f.value is not None]
+        rate = round(100 * counted.rate, 1) if counted.eligible else None
+        figures.append(_figure(f"{name}_pct", "", rate, [s for f in measured for s in f.sources]))
     figures += [
         _figure("office_turnover_pct", "", round(turnover_total, 1) if offices else None, turnover_sources),
         _figure("jobs_created", "", jobs_total, jobs_sources),
-        _figure(
-            "funds_attracted_krw", "", sum(r.amount_krw for r in in_period_rounds), [r.round for r in in_period_rounds]
-        ),
+        _figure("funds_attracted_krw", "", *_rounds_total(in_period_rounds)),
         _figure("firms_grown", "", len(grown), [c.name for c in grown]),
     ]
     return OutcomeReport(period, rows, figures)
