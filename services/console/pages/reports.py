@@ -74,7 +74,7 @@ def occupancy_chart(page: Page, outcome: ppb.OutcomeReport) -> str:
         (f.subject, f.value) for f in outcome.figures if f.figure == "office_occupancy_pct" and f.HasField("value")
     ]
     points = [(f"{m[2:4]}.{m[5:]}", float(v)) for m, v in months]
-    title = page._("Office occupancy by month (%)")
+    title = page._("Office occupancy by month, in percent")
     return line_chart(Series(title, points), title, [f"{v:.1f}%" for _, v in points])
 
 
