@@ -334,10 +334,10 @@ def outcome_report(
             quota, sources = quota_by_kind.get(kind, (0, []))
             figures.append(_figure("support_quota", kind, quota if kind in quota_by_kind else None, sources))
     graduates = [(row.graduation_date, row.close_date) for row in rows if row.graduation_date is not None]
-    for counted in survival(graduates, period.end, SURVIVAL_YEARS):
-        name = f"survival_{counted.years}y"
+    for measure in survival(graduates, period.end, SURVIVAL_YEARS):
+        name = f"survival_{measure.years}y"
         measured = [f for f in figures if f.figure == name and f.value is not None]
-        rate = round(100 * counted.rate, 1) if counted.eligible else None
+        rate = round(100 * measure.rate, 1) if measure.eligible else None
         figures.append(_figure(f"{name}_pct", "", rate, [s for f in measured for s in f.sources]))
     figures += [
         _figure("office_turnover_pct", "", round(turnover_total, 1) if offices else None, turnover_sources),
