@@ -134,3 +134,11 @@ async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
 async def all_assignments(conn: AsyncConnection) -> list[Assignment]:
     """Every stay, with its space's kind and label, in id order (a graduate's last move-out may be years old)."""
     return [to_assignment(r) for r in await conn.execute(_assignment_query().order_by(assignments.c.id))]
+
+
+async def graduations(conn: AsyncConnection) -> dict[int, date]:
+    """company -> the day it graduated: its last move-out with reason GRADUATED."""
+    a = assignments.c
+    query = sa.select(a.company_id, sa.func.max(a.move_out)).where(a.move_out_reason == "GRADUATED")
+    rows = (await conn.execute(query.group_by(a.company_id))).all()
+    return {int(company): day for company, day in rows if day is not None}
