@@ -15,7 +15,7 @@ from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import Reader, Writer, calendar_date, date_message, money, timestamp
+from hubcore.convert import Reader, Writer, calendar_date, money, timestamp
 from hubcore.requests import enum_number, enum_short, parse_name
 from hubcore.server import REVIEWER, caller
 from hubcore.text import clean
@@ -489,26 +489,4 @@ def stats_pb(s: domain.ProgramStats) -> pb.ProgramStats:
         gpu_hours_used=s.gpu_hours_used,
         technical_consultations=s.technical_consultations,
         firms_grown=s.firms_grown,
-    )
-
-
-def outcome_report_pb(report: domain.OutcomeReport) -> pb.OutcomeReport:
-    return pb.OutcomeReport(
-        start_month=domain.month_label(report.period.first),
-        end_month=domain.month_label(report.period.last),
-        firms=[
-            pb.OutcomeReport.Firm(
-                company=f.company.name,
-                korean_name=f.company.korean_name,
-                english_name=f.company.english_name,
-                status=f.company.status,
-                graduation_date=date_message(f.graduation_date),
-                close_date=date_message(f.close_date),
-            )
-            for f in report.firms
-        ],
-        figures=[
-            pb.OutcomeFigure(figure=f.figure, subject=f.subject, value=f.value, sources=f.sources)
-            for f in report.figures
-        ],
     )
