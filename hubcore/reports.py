@@ -87,6 +87,7 @@ class ConsultingPart:
     participants: int
     people_trained: int | None  # None when consulting's series does not reach the period
     attended: dict[str, int] = field(default_factory=dict)  # program -> attendances
+    trained_basis: str = ""  # the running totals it is the difference of
 
 
 def month_of(day: date) -> str:
@@ -104,15 +105,15 @@ def consulting_part(
         started = program.interval.start_time.ToDatetime(tzinfo=SEOUL)
         if program.attended_count and start_month <= month_of(started) <= end_month:
             held[program.name] = program.attended_count
-    trained = None
+    trained, basis = None, ""
     if stats is not None and stats.by_month:
         totals = {m.month: m.people_trained for m in stats.by_month}
-        months = sorted(totals)
-        inside = [m for m in months if m <= end_month]
-        before = [m for m in months if m < start_month]
-        if inside and (before or months[0] <= start_month):
-            trained = totals[inside[-1]] - (totals[before[-1]] if before else 0)
-    return ConsultingPart(sorted(held, key=_by_id), sum(held.values()), trained, held)
+        inside = [m for m in sorted(totals) if m <= end_month]
+        before = [m for m in sorted(totals) if m < start_month]
+        if inside and before:  # without the month before the period, its first month's total is no difference
+            trained = totals[inside[-1]] - totals[before[-1]]
+            basis = f"consulting:people_trained {before[-1]}..{inside[-1]}"
+    return ConsultingPart(sorted(held, key=_by_id), sum(held.values()), trained, held, basis)
 
 
 def _by_id(name: str) -> tuple[str, int]:
@@ -168,7 +169,10 @@ def outcome_tables(report: ppb.OutcomeReport, consulting: ConsultingPart, target
     goals = Table("targets", "허브 목표 대비 실적", ["목표", "목표치", "실적", "달성률(%)", "기준"])
     achieved: dict[str, Cell] = {
         "firms": figures.cell("firms_grown"),
-        "experts": Cell("" if consulting.people_trained is None else consulting.people_trained, ("consulting:stats",)),
+        "experts": Cell(
+            "" if consulting.people_trained is None else consulting.people_trained,
+            (consulting.trained_basis,) if consulting.trained_basis else (),
+        ),
         "programs": Cell(len(consulting.programs), tuple(consulting.programs)),
         "participants": Cell(consulting.participants, tuple(consulting.programs)),
     }

@@ -178,6 +178,13 @@ def test_tables_have_korean_headers_and_a_sources_sheet() -> None:
                                           for m, n in [("2025-12", 10), ("2026-06", 25), ("2026-12", 40)]])  # fmt: skip
     part = reports.consulting_part(programs, stats, "2026-01", "2026-12")
     assert (part.programs, part.participants, part.people_trained) == (["programs/1", "programs/2"], 35, 30)
+    assert part.trained_basis == "consulting:people_trained 2025-12..2026-12"
+    assert (
+        reports.consulting_part(
+            [], spb.ConsultingStats(by_month=stats.by_month[1:]), "2026-06", "2026-12"
+        ).people_trained
+        is None
+    )
     tables = reports.outcome_tables(outcome_pb(), part, {"programs": 24})
     assert [t.key for t in tables] == ["outcomes", "incubator", "summary", "support", "targets", "sources"]
     firms = tables[0]
