@@ -24,6 +24,7 @@ from hubctl import (
     kpi_requests,
     privacy,
     program,
+    report,
     reviewers,  # noqa: F401  (adds `selection reviewers`, `assign`, `assignments` and `score` to `selection`)
     sharing,
     tokens,
@@ -470,4 +471,5 @@ def ops_outbox(hub: Client) -> None:
 
 
 app.command("dashboard")(dashboard.command)
+app.command("report")(report.command)
 app.command("growth")(program.growth_command)

@@ -271,6 +271,8 @@ HEADLINES = [
      N_("This kind of support is counted against a quota, and the company has none yet: set it first.")),
     ("QUOTA_EXCEEDED", "",
      N_("This would go over the company's quota: say why in the form to record it anyway.")),
+    ("", "year",
+     N_("Choose a year from 2000 to 2100.")),
     ("SESSION_NOT_STARTED", "",
      N_("This session has not begun yet: it can be completed or marked a no-show once it has started.")),
 ]  # fmt: skip

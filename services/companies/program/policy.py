@@ -120,6 +120,7 @@ RULES: dict[type, Rules] = {
     ),
     pb.ListMilestonesRequest: Rules({"filter": [length(0, 200)]}),
     pb.DeleteMilestoneRequest: Rules({"name": [required]}),
+    pb.GetOutcomeReportRequest: Rules({"start_month": [length(0, 7)], "end_month": [length(0, 7)]}),
 }
 ROLES = also_for_services(
     "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
@@ -141,6 +142,7 @@ for method in ("GetApplication", "ListApplications", "ListReviewAssignments", "G
 for method in ("DeclareConflict", "ScoreApplication", "AbstainFromReview"):
     ROLES[method] = frozenset({ADMIN, REVIEWER})
 ROLES["GetReviewer"] = frozenset({ADMIN, Bound(REVIEWER, "name")})
+# The yearly outcome report is program managers' (DEFAULT_ROLES) and the console's, with their token.
 DEFAULT_ROLES = frozenset({ADMIN})
 
 

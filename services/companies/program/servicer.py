@@ -19,7 +19,7 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import enum_short, names, page_size, parse_filter, parse_name, short_value
 from hubcore.server import caller
 from hubcore.servicing import Api, listed
-from services.companies.program import convert, domain, usecases
+from services.companies.program import convert, convert_report, domain, usecases
 from services.companies.program.convert import MILESTONE, STATE, SUPPORT
 from services.companies.program.policy import DEFAULT_ROLES, ROLES, RULES, growth_rules_from_env
 
@@ -278,3 +278,7 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
 
     async def GetProgramStats(self, request: pb.GetProgramStatsRequest, context: Context) -> pb.ProgramStats:
         return convert.stats_pb(await usecases.program_stats(self.db, self.growth, today=seoul_today()))
+
+    async def GetOutcomeReport(self, request: pb.GetOutcomeReportRequest, context: Context) -> pb.OutcomeReport:
+        period = domain.report_period(request.year, request.start_month, request.end_month)
+        return convert_report.outcome_report_pb(await usecases.outcome_report(self.db, period, self.growth))

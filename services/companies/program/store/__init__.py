@@ -11,6 +11,7 @@ from services.companies.program.store.kpi import (
     kpi_reporters,
     latest_kpi_reports,
     list_kpi_reports,
+    mirrored_rounds,
 )
 from services.companies.program.store.kpi_requests import (
     all_requests,
@@ -69,6 +70,7 @@ from services.companies.program.store.selection import (
 from services.companies.program.store.spaces import (
     SpaceTaken,
     active_assignments,
+    all_assignments,
     assign_space,
     assignments_between,
     end_assignment,
@@ -84,6 +86,8 @@ from services.companies.program.store.spaces import (
     space_totals,
 )
 from services.companies.program.store.support import (
+    all_grants,
+    all_quotas,
     insert_grant,
     lock_quota,
     set_quota,
@@ -95,6 +99,9 @@ from services.companies.program.store.support import (
 __all__ = [
     "SpaceTaken",
     "active_assignments",
+    "all_assignments",
+    "all_grants",
+    "all_quotas",
     "all_requests",
     "application_counts",
     "assign",
@@ -148,6 +155,7 @@ __all__ = [
     "lock_quota",
     "mark_answered",
     "milestones_by_company",
+    "mirrored_rounds",
     "move_in_cohorts",
     "open_request",
     "requested",

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.convert import as_utc
 from hubcore.db import now
 from hubcore.rows import JSON_TUPLE, Rows, any_of, json_codec
-from services.companies.program.domain import KpiReport, with_sources
+from services.companies.program.domain import ClosedRound, KpiReport, with_sources
 from services.companies.registry.domain import Company
 from services.companies.registry.store import COMPANIES
 from services.companies.tables import companies, company_rounds, kpi_reports
@@ -103,3 +103,10 @@ async def hub_firms(conn: AsyncConnection, statuses: tuple[str, ...] | None = No
     c = companies.c
     query = COMPANIES.select(c.deleted_at.is_(None), *any_of((c.status, statuses))).order_by(c.id)
     return await COMPANIES.all(conn, query)
+
+
+async def mirrored_rounds(conn: AsyncConnection) -> list[ClosedRound]:
+    """The closed rounds counted toward funding (company_rounds), each with the investors service's round name."""
+    r = company_rounds.c
+    rows = await conn.execute(sa.select(r.round, r.company_id, r.amount_krw, r.closed_on).order_by(r.round))
+    return [ClosedRound(row.round, int(row.company_id), int(row.amount_krw), row.closed_on) for row in rows]

@@ -131,6 +131,11 @@ async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
     return {int(company): first.year for company, first in (await conn.execute(query)).all()}
 
 
+async def all_assignments(conn: AsyncConnection) -> list[Assignment]:
+    """Every stay, with its space's kind and label, in id order (a graduate's last move-out may be years old)."""
+    return [to_assignment(r) for r in await conn.execute(_assignment_query().order_by(assignments.c.id))]
+
+
 async def graduations(conn: AsyncConnection) -> dict[int, date]:
     """company -> the day it graduated: its last move-out with reason GRADUATED."""
     a = assignments.c

@@ -64,3 +64,15 @@ async def support_ledger(
     )
     quotas = await conn.execute(sa.select(q.kind, q.quota).where(q.company_id == company_id))
     return grants, {k: int(n) for k, n in totals.all()}, {k: int(n) for k, n in quotas.all()}
+
+
+async def all_grants(conn: AsyncConnection) -> list[SupportGrant]:
+    """Every entry of every company's ledger, in order."""
+    return await GRANTS.all(conn, GRANTS.select().order_by(support_grants.c.id))
+
+
+async def all_quotas(conn: AsyncConnection) -> dict[tuple[int, str], int]:
+    """(company, kind) -> quota."""
+    q = support_quotas.c
+    rows = await conn.execute(sa.select(q.company_id, q.kind, q.quota))
+    return {(int(row.company_id), row.kind): int(row.quota) for row in rows}

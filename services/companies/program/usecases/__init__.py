@@ -27,6 +27,9 @@ from services.companies.program.usecases.milestones import (
     growth,
     list_milestones,
 )
+from services.companies.program.usecases.outcomes import (
+    outcome_report,
+)
 from services.companies.program.usecases.reviewers import (
     abstain,
     assign_reviewer,
@@ -103,6 +106,7 @@ __all__ = [
     "occupancy_history",
     "open_due_requests",
     "open_requests",
+    "outcome_report",
     "program_stats",
     "rank_applications",
     "record_support",
