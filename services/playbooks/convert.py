@@ -69,8 +69,9 @@ def changes_of(message: pb.Playbook, paths: Any) -> dict[str, object]:
 
 
 def fact_pb(fact: Fact) -> pb.Fact:
+    values = {k: str(v) for k, v in fact.values.items()}
     return pb.Fact(kind=fact.kind, subject=fact.subject, company=fact.company,
-                   occur_time=timestamp(fact.occurred_at), values={k: str(v) for k, v in fact.values.items()})  # fmt: skip
+                   occur_time=timestamp(fact.occurred_at), values=values)  # fmt: skip
 
 
 outcome_pb = Writer(

@@ -36,7 +36,7 @@ def kpi_report(envelope: envelope_pb2.Envelope, event: companies_ev.KpiReported)
     values: dict[str, Any] = {"report": event.report, "period": event.period, "version": event.version}
     for figure in FIGURES:
         optional = event.DESCRIPTOR.fields_by_name[figure].has_presence
-        if not optional or event.HasField(figure):
+        if not optional or event.HasField(figure):  # type: ignore[arg-type]
             values[figure] = getattr(event, figure)
     return Fact(domain.KPI_REPORT, event.report, event.company, datetime.min, values, envelope.id)
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 from hub.playbooks.v1 import playbooks_pb2 as pb
 
-from hubcore.requests import Rules, length, max_items, parse_name, required
+from hubcore.requests import Check, Rules, length, max_items, parse_name, required
 from hubcore.server import ADMIN, also_for_services
 from services.playbooks import domain
 
 MUTABLE = frozenset({"display_name", "description", "trigger", "actions"})
-PLAYBOOK = {
+PLAYBOOK: dict[str, list[Check]] = {
     "playbook.display_name": [required, length(1, 100)],
     "playbook.description": [length(0, 2000)],
     "playbook.trigger": [required],
@@ -22,9 +22,7 @@ PLAYBOOK = {
 RULES: dict[type, Rules] = {
     pb.CreatePlaybookRequest: Rules({**PLAYBOOK, "request_id": [length(0, 64)]}),
     pb.GetPlaybookRequest: Rules({"name": [required]}),
-    pb.UpdatePlaybookRequest: Rules(
-        {"playbook.name": [required], **PLAYBOOK}, "update_mask", "playbook", MUTABLE
-    ),
+    pb.UpdatePlaybookRequest: Rules({"playbook.name": [required], **PLAYBOOK}, "update_mask", "playbook", MUTABLE),
     pb.EnablePlaybookRequest: Rules({"name": [required]}),
     pb.DisablePlaybookRequest: Rules({"name": [required]}),
     pb.DryRunPlaybookRequest: Rules({"start_time": [required], "end_time": [required]}),

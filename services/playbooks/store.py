@@ -211,8 +211,8 @@ FIRING_STATE = {
     domain.FAILED: lambda: firings.c.id.in_(
         sa.select(firing_actions.c.firing_id).where(firing_actions.c.state == domain.FAILED)
     ),
-    domain.DONE: lambda: ~firings.c.id.in_(
-        sa.select(firing_actions.c.firing_id).where(firing_actions.c.state != domain.DONE)
+    domain.DONE: lambda: (
+        ~firings.c.id.in_(sa.select(firing_actions.c.firing_id).where(firing_actions.c.state != domain.DONE))
     ),
 }
 
@@ -253,10 +253,11 @@ async def claim_due(conn: AsyncConnection, moment: datetime, lease: float, limit
         .limit(limit)
     )
     claimed = []
+    free = sa.or_(a.lease_until.is_(None), a.lease_until < moment)
     for action in await ACTIONS.all(conn, query):
         result = await conn.execute(
             firing_actions.update()
-            .where(a.id == action.id, a.state == domain.PENDING, sa.or_(a.lease_until.is_(None), a.lease_until < moment))
+            .where(a.id == action.id, a.state == domain.PENDING, free)
             .values(lease_until=moment + timedelta(seconds=lease))
         )
         if result.rowcount == 1:

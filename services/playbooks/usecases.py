@@ -188,7 +188,7 @@ async def list_firings(db: Database, terms: Mapping[str, list[Any]], after: int 
         return await store.list_firings(conn, terms, after, limit)
 
 
-def stored_or_given(name: str, given: Playbook | None) -> None:
+def stored_or_given(name: str, given: object | None) -> None:
     errors.refuse_if(
         (bool(name) == (given is not None), "name", "exactly one of name and playbook must be given"),
     )

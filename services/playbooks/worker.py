@@ -157,7 +157,8 @@ class Worker:
         )  # fmt: skip
         made = await self.consulting.ScheduleSession(
             cpb.ScheduleSessionRequest(session=session, request_id=record.request_id),
-            metadata=self.metadata, timeout=self.cfg.call_timeout,
+            metadata=self.metadata,
+            timeout=self.cfg.call_timeout,
         )
         await self._called("ScheduleSession")
         return f"{made.name} booked with {made.mentor} at {plan['start']}", [made.name]
@@ -168,7 +169,8 @@ class Worker:
         if not plan:
             matched = await self.investors.MatchInvestors(
                 ipb.MatchInvestorsRequest(company=firing.company, max_results=action.top),
-                metadata=self.metadata, timeout=self.cfg.call_timeout,
+                metadata=self.metadata,
+                timeout=self.cfg.call_timeout,
             )
             plan = {"firms": [m.firm for m in matched.matches[: action.top]]}
             await self._plan(record, plan)
@@ -208,4 +210,3 @@ class Worker:
             event_id = await uow.emit("hub.playbooks.notice.requested", firing.name, record.position + 1, notice)
             await store.update_action(uow.conn, record.id, state=domain.DONE, attempts=record.attempts + 1,
                                       outcome=f"{action.told} told", results=[event_id], lease_until=None)  # fmt: skip
-
