@@ -163,6 +163,8 @@ def request_id(firing_id: int, position: int, part: str = "") -> str:
 def check_playbook(playbook: Playbook, prefix: str = "playbook") -> None:
     """INVALID_ARGUMENT naming each field a rule cannot work with."""
     problems: list[tuple[str, str]] = []
+    if not 1 <= len(playbook.display_name.strip()) <= 100:
+        problems.append((f"{prefix}.display_name", "is required (up to 100 characters)"))
     t, where = playbook.trigger, f"{prefix}.trigger"
     if t.kind not in TRIGGERS:
         problems.append((f"{where}.kind", f"must be one of {', '.join(TRIGGERS)}"))
