@@ -30,7 +30,17 @@ PERSON_FIELDS: dict[str, list[Check]] = {
     "phone": [e164],
 }
 COMPANY_MUTABLE = frozenset(
-    {"korean_name", "english_name", "sector", "stage", "website", "tags", "founded_on", "description"}
+    {
+        "korean_name",
+        "english_name",
+        "sector",
+        "stage",
+        "website",
+        "tags",
+        "founded_on",
+        "description",
+        "reporting_consent",
+    }
 )
 PERSON_MUTABLE = frozenset({"korean_name", "english_name", "company", "role", "title", "email", "phone"})
 REQUEST_ID = [length(1, 100)]

@@ -44,6 +44,8 @@ companies = entity(
     number("funding_raised_krw", big=True, default="0"),
     text("last_round", 20, default=""),
     moment("erased_at", nullable=True),  # personal data erased on request: a tombstone
+    day("closed_on", nullable=True),  # ceased business (CloseCompany); KPI requests stop after it
+    sa.Column("reporting_consent", sa.Boolean, nullable=False, server_default=sa.false()),  # keeps reporting
     sa.Index("ix_companies_status", "status"),
     sa.Index("ix_companies_sector", "sector"),
     sa.Index("ix_companies_created", "created_at", "id"),
@@ -226,6 +228,16 @@ kpi_reports = entity(
     text("actor", 100),
     moment("created_at"),
     text("reason", 500, default=""),  # why a program manager filed it for the company (actor says who)
+    # The optional figures, NULL: not reported (a version holds those it carried over from the one before).
+    number("cash_on_hand_krw", big=True, nullable=True),
+    number("monthly_burn_krw", big=True, nullable=True),
+    number("full_time_employees", nullable=True),
+    number("hires", nullable=True),
+    number("exports_usd", big=True, nullable=True),
+    number("ip_filed", nullable=True),
+    number("ip_granted", nullable=True),
+    text("overseas_countries", default="[]"),  # JSON list of ISO 3166-1 alpha-2 codes
+    text("figure_sources", default="{}"),  # JSON {figure: [version, actor, entered at]}: who set each figure
     sa.UniqueConstraint("company_id", "period", "version", name="uq_kpi_reports_version"),
 )
 
@@ -235,10 +247,11 @@ kpi_schedules = entity(
     metadata,
     text("cadence", 20),
     text("companies", default="[]"),  # JSON list of company ids; [] = every resident company
-    text("figures", default="[]"),  # JSON list of HEADCOUNT, REVENUE, CUSTOMERS, PATENTS
+    text("figures", default="[]"),  # JSON list of HEADCOUNT, REVENUE, … (domain FIGURES)
     number("due_days"),
     text("actor", 100),
     moment("created_at"),
+    text("audience", 20, default="RESIDENTS"),  # whom it asks when companies is []: RESIDENTS, GRADUATES, …
 )
 
 kpi_requests = entity(

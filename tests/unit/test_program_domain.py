@@ -256,7 +256,7 @@ def test_trend_points_sum_and_median_per_quarter() -> None:
 def test_kpi_schedules_periods_due_dates_and_the_completion_rate() -> None:
     monthly = replace(domain.new_schedule(domain.MONTHLY, [], [], 0), id=1)
     quarterly = replace(domain.new_schedule(domain.QUARTERLY, [], ["REVENUE", "HEADCOUNT", "REVENUE"], 5), id=2)
-    assert (monthly.due_days, monthly.figures) == (10, domain.FIGURES)
+    assert (monthly.due_days, monthly.figures) == (10, domain.BASIC_FIGURES)
     assert quarterly.figures == ("HEADCOUNT", "REVENUE")  # in the form's order, once each
     assert monthly.period(date(2026, 11, 20)) == "2026-11" and quarterly.period(date(2026, 11, 20)) == "2026-Q4"
     assert monthly.due_on("2026-12") == date(2027, 1, 10) and quarterly.due_on("2026-Q4") == date(2027, 1, 5)

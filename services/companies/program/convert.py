@@ -7,14 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from typing import TypedDict
+from typing import Any, TypedDict
 
+from google.type import money_pb2
 from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import Reader, Writer, calendar_date
+from hubcore.convert import Reader, Writer, calendar_date, money, timestamp
 from hubcore.requests import enum_number, enum_short, parse_name
 from hubcore.server import REVIEWER, caller
 from hubcore.text import clean
@@ -23,7 +24,7 @@ from services.companies.program import domain
 # The enums' prefixes: tables and events carry the short names (PRIVATE_OFFICE), messages the numbers.
 SEAT, STATE, SPACE, REASON, SUPPORT = "SEAT_KIND", "APPLICATION_STATE", "SPACE_KIND", "MOVE_OUT_REASON", "SUPPORT_KIND"
 MILESTONE, COHORT = "MILESTONE_KIND", "COHORT_KIND"
-CADENCE, FIGURE = "KPI_CADENCE", "KPI_FIGURE"
+CADENCE, FIGURE, AUDIENCE = "KPI_CADENCE", "KPI_FIGURE", "KPI_AUDIENCE"
 SCALE, REVIEW = "SCORE_SCALE", "REVIEW_STATE"
 
 
@@ -228,24 +229,90 @@ occupancy_pb = Writer(
 # KPI reports and trends
 
 
+def _amount(message: pb.KpiReport, field: str) -> tuple[int | None, str]:
+    """An optional Money figure as (whole units or None when unset, the currency it was sent in)."""
+    if not message.HasField(field):  # type: ignore[arg-type]
+        return None, ""
+    value = getattr(message, field)
+    if value.nanos:
+        raise errors.invalid(f"report.{field}.nanos", "must be 0: figures are whole won or dollars")
+    return int(value.units), value.currency_code
+
+
+def _count(message: pb.KpiReport, field: str) -> int | None:
+    return getattr(message, field) if message.HasField(field) else None  # type: ignore[arg-type]
+
+
 def kpi_from_pb(message: pb.KpiReport, *, today: date) -> domain.KpiReport:
-    """The report, its company left to the use case (company_id 0)."""
+    """The report, its company left to the use case (company_id 0); an optional figure left unset is None."""
     period = domain.check_period(message.period, today=today)
+    (cash, cash_in), (burn, burn_in), (exports, exports_in) = (
+        _amount(message, f) for f in ("cash_on_hand", "monthly_burn", "exports")
+    )
+    counts: dict[str, Any] = {f: _count(message, f) for f in ("full_time_employees", "hires", "ip_filed", "ip_granted")}
+    currencies = {
+        f"report.{f}": (sent, wanted)
+        for f, value, sent, wanted in (
+            ("cash_on_hand", cash, cash_in, "KRW"), ("monthly_burn", burn, burn_in, "KRW"),
+            ("exports", exports, exports_in, "USD"),
+        )
+        if value is not None
+    }  # fmt: skip
     domain.check_figures(
         currency=message.revenue.currency_code,
         figures={
             "report.headcount": message.headcount, "report.revenue.units": message.revenue.units,
             "report.customers": message.customers, "report.patents": message.patents,
+            "report.cash_on_hand.units": cash, "report.monthly_burn.units": burn, "report.exports.units": exports,
+            **{f"report.{f}": v for f, v in counts.items()},
         },
+        currencies=currencies,
     )  # fmt: skip
     return domain.KpiReport(
         0, 0, period, message.headcount, message.revenue.units, message.customers, message.patents,
-        note=message.note.strip(),
+        note=message.note.strip(), cash_on_hand_krw=cash, monthly_burn_krw=burn, exports_usd=exports,
+        overseas_countries=domain.check_countries(message.overseas_countries), **counts,
     )  # fmt: skip
 
 
-kpi_pb = Writer(pb.KpiReport, domain.KpiReport, rename={"revenue": "revenue_krw"})
-kpi_event = Writer(ev.KpiReported, domain.KpiReport, rename={"report": "name", "funding_raised_krw": "funding_raised"})
+def _usd(amount: int | None) -> money_pb2.Money | None:
+    return money_pb2.Money(currency_code="USD", units=amount) if amount is not None else None
+
+
+def _krw(amount: int | None) -> money_pb2.Money | None:
+    return money(amount) if amount is not None else None
+
+
+def figure_sources_pb(report: domain.KpiReport) -> list[pb.KpiFigureSource]:
+    return [
+        pb.KpiFigureSource(
+            figure=domain.FIGURE_NAMES.get(s.figure, s.figure),
+            version=s.version,
+            actor=s.actor,
+            enter_time=timestamp(s.entered_at),
+        )
+        for s in report.sources()
+    ]
+
+
+kpi_pb = Writer(
+    pb.KpiReport,
+    domain.KpiReport,
+    rename={"revenue": "revenue_krw"},
+    compute={
+        "cash_on_hand": lambda r: _krw(r.cash_on_hand_krw),
+        "monthly_burn": lambda r: _krw(r.monthly_burn_krw),
+        "exports": lambda r: _usd(r.exports_usd),
+        "overseas_countries": lambda r: list(r.overseas_countries),
+        "figure_sources": figure_sources_pb,
+    },
+)
+kpi_event = Writer(
+    ev.KpiReported,
+    domain.KpiReport,
+    rename={"report": "name", "funding_raised_krw": "funding_raised"},
+    compute={"overseas_countries": lambda r: list(r.overseas_countries)},
+)
 
 
 # KPI requests
@@ -258,7 +325,8 @@ def schedule_from_pb(message: kpb.KpiSchedule) -> tuple[domain.KpiSchedule, list
     names = list(dict.fromkeys(message.companies))
     for i, name in enumerate(names):
         parse_name(name, "companies", f"schedule.companies[{i}]")
-    return domain.new_schedule(cadence, [], figures, message.due_days), names
+    audience = enum_short(kpb.KpiAudience, AUDIENCE, message.audience)
+    return domain.new_schedule(cadence, [], figures, message.due_days, audience), names
 
 
 def request_state(text: str) -> str:

@@ -22,6 +22,7 @@ class CompanyFields(TypedDict):
     tags: list[str]
     founded_on: date | None
     description: str
+    reporting_consent: bool
 
 
 class PersonFields(TypedDict):

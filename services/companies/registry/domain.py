@@ -78,6 +78,8 @@ class Company(Versioned):
     funding_raised: int = 0  # KRW, from the closed rounds the investors service reports
     last_round: str = ""
     erased_at: datetime | None = None  # personal data erased on request (a tombstone)
+    closed_on: date | None = None  # ceased business (CloseCompany); KPI requests stop after it
+    reporting_consent: bool = False  # keeps reporting KPIs after graduating, or after not being selected
 
     @property
     def search_text(self) -> str:
@@ -108,6 +110,7 @@ class Company(Versioned):
 def new_company(
     *, korean_name: str, sector: str, today: date, english_name: str = "", stage: str = "", website: str = "",
     tags: list[str] | None = None, founded_on: date | None = None, description: str = "",
+    reporting_consent: bool = False,
 ) -> Company:  # fmt: skip
     """today: the hub's date (Asia/Seoul), which a founding date may not be after."""
     company = Company(
@@ -120,6 +123,7 @@ def new_company(
         tags=clean_tags(tags or []),
         founded_on=founded_on,
         description=description.strip(),
+        reporting_consent=reporting_consent,
     )
     check_company(company, today)
     return company
@@ -139,6 +143,23 @@ def update_company(company: Company, changes: dict[str, object], *, today: date)
     """Applies the masked fields; returns the new company and the fields whose value changed."""
     company.require_active()
     return revise(company, changes, COMPANY_NORMALIZERS, lambda updated: check_company(updated, today))
+
+
+def close(company: Company, closed_on: date, reason: str, *, today: date) -> Company:
+    """The company closed on that day (not after today, Asia/Seoul); the same day again is the company itself;
+    another day is a correction, which needs a reason."""
+    if closed_on > today:
+        raise InvalidArgument([("close_date", "is in the future")])
+    if company.closed_on == closed_on:
+        return company
+    if company.closed_on is not None and not reason.strip():
+        raise FailedPrecondition(
+            f"{company.name} closed on {company.closed_on.isoformat()}: another close date corrects it and needs a"
+            " reason",
+            type_="CLOSE_DATE",
+            subject=company.name,
+        )
+    return replace(company, closed_on=closed_on, version=company.version + 1)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ RULES: dict[type, Rules] = {
     pb.GetCompanyRequest: Rules({"name": [required]}),
     pb.DeleteCompanyRequest: Rules({"name": [required]}),
     pb.ChangeCompanyStatusRequest: Rules({"name": [required], "status": [required], "reason": [length(0, 500)]}),
+    pb.CloseCompanyRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
     pb.ListCompaniesRequest: Rules({"query": [length(0, 100)], "filter": [length(0, 500)]}),
     pb.GetPersonRequest: Rules({"name": [required]}),
     pb.DeletePersonRequest: Rules({"name": [required]}),

@@ -11,7 +11,8 @@ from google.protobuf import empty_pb2
 from hub.companies.v1 import companies_pb2 as pb
 from hub.companies.v1 import companies_pb2_grpc
 
-from hubcore.convert import seoul_today
+from hubcore import errors
+from hubcore.convert import calendar_date, seoul_today
 from hubcore.months import DEFAULT_MONTHS, last_months
 from hubcore.requests import names, page_size, parse_filter, parse_name, parse_order_by, short_enum_name, short_value
 from hubcore.servicing import Api, listed
@@ -67,6 +68,17 @@ class CompanyApi(Api, companies_pb2_grpc.CompanyServiceServicer):
                 uow, company_id, request.name, target, request.reason.strip(), request.etag, today=seoul_today()
             )
         return company_pb(moved)
+
+    async def CloseCompany(self, request: pb.CloseCompanyRequest, context: Context) -> pb.Company:
+        company_id = parse_name(request.name, "companies")
+        closed_on = calendar_date(request.close_date, "close_date")
+        if closed_on is None:
+            raise errors.invalid("close_date", "is required")
+        async with self._write() as uow:
+            closed = await usecases.close_company(
+                uow, company_id, request.name, closed_on, request.reason.strip(), today=seoul_today()
+            )
+        return company_pb(closed)
 
     async def GetCompanyStats(self, request: pb.GetCompanyStatsRequest, context: Context) -> pb.CompanyStats:
         months = last_months(request.months or DEFAULT_MONTHS, seoul_today())

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.calls import FOUNDER, bound_to
+from hubcore.convert import date_message
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
 from hubcore.rows import paged
@@ -132,6 +133,25 @@ async def archive_company(uow: UnitOfWork, company_id: int, name: str, etag: str
     await access.company_gone(uow, archived.name, f"{archived.name} was archived")
     await _emit_company(uow, "archived", archived, ev.CompanyArchived(company=company_snapshot(archived)))
     return archived
+
+
+async def close_company(
+    uow: UnitOfWork, company_id: int, name: str, closed_on: date, reason: str, *, today: date
+) -> Company:
+    """Records the day the company ceased business, with hub.companies.company.closed. The same day again
+    changes nothing (no write, no event); another day corrects it and needs a reason."""
+    company = await load_company(uow.conn, company_id, name)
+    _refuse_erased(company.name, company.erased_at)
+    closed = domain.close(company, closed_on, reason, today=today)
+    if closed is company:
+        return company
+    saved = await store.save_company(uow.conn, closed, expected_version=company.version)
+    payload = ev.CompanyClosed(
+        company=company_snapshot(saved), close_date=date_message(closed_on),
+        previous_close_date=date_message(company.closed_on), reason=reason,
+    )  # fmt: skip
+    await _emit_company(uow, "closed", saved, payload)
+    return saved
 
 
 async def change_company_status(

@@ -63,7 +63,8 @@ async def update_company(request: Request) -> Response:
         return refused(page, refusal)
     except Rejected as why:
         return _form(page, current, typed, rejected(page._, why))
-    changed = [f for f in sorted(COMPANY_MUTABLE) if shown(wanted, f) != shown(current, f)]
+    # The form does not show the reporting consent (set by CompanyService's UpdateCompany or hubctl): never sent.
+    changed = [f for f in sorted(COMPANY_MUTABLE - {"reporting_consent"}) if shown(wanted, f) != shown(current, f)]
     if not changed:
         return page.back(f"/{name}", "ok", page._("Nothing changed."))
     wanted.name, wanted.etag = name, typed.get("etag", "")

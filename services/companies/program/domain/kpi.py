@@ -4,9 +4,10 @@ the trends across cohorts of companies, quarter by quarter. Pure Python."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from hubcore.errors import InvalidArgument, invalid
 from hubcore.resources import Named, OfCompany
@@ -33,15 +34,117 @@ class KpiReport(Named, OfCompany):
     created_at: datetime | None = None
     funding_raised: int = 0  # KRW raised in closed rounds to the period's end: filled by the reads that show it
     reason: str = ""  # why a program manager filed it for the company (the actor says who)
+    # The optional figures (None: not reported; a correction that leaves one unset carries it over).
+    cash_on_hand_krw: int | None = None
+    monthly_burn_krw: int | None = None
+    full_time_employees: int | None = None
+    hires: int | None = None
+    exports_usd: int | None = None
+    ip_filed: int | None = None
+    ip_granted: int | None = None
+    overseas_countries: tuple[str, ...] = ()  # ISO 3166-1 alpha-2; empty: not reported
+    # figure -> (version, actor, when) of the version that last set it: see with_sources.
+    figure_sources: Mapping[str, tuple[int, str, datetime | None]] | None = None
+
+    @property
+    def runway_months(self) -> float | None:
+        return runway(self.cash_on_hand_krw, self.monthly_burn_krw)
+
+    def sources(self) -> list[FigureSource]:
+        """Each figure's source, in the order of FIGURE_FIELDS."""
+        known = self.figure_sources or {}
+        return [FigureSource(f, *known[f]) for f in (*CORE_FIGURES, *OPTIONAL_FIGURES) if f in known]
 
 
-def check_figures(*, currency: str, figures: dict[str, int]) -> None:
-    """A report's revenue is in KRW and no figure is negative (figures by field)."""
-    if currency not in ("", "KRW"):
-        raise invalid("report.revenue.currency_code", "must be KRW")
-    bad = [(f, "must not be negative") for f, v in figures.items() if v < 0]
+@dataclass(frozen=True)
+class FigureSource:
+    figure: str
+    version: int
+    actor: str
+    entered_at: datetime | None
+
+
+CORE_FIGURES = ("headcount", "revenue_krw", "customers", "patents")  # every version sets them
+OPTIONAL_FIGURES = (
+    "cash_on_hand_krw", "monthly_burn_krw", "full_time_employees", "hires", "exports_usd", "ip_filed", "ip_granted",
+    "overseas_countries",
+)  # fmt: skip
+# A figure's name as the API's KpiReport calls it (figure_sources[].figure).
+FIGURE_NAMES = {"revenue_krw": "revenue", "cash_on_hand_krw": "cash_on_hand", "monthly_burn_krw": "monthly_burn",
+                "exports_usd": "exports"}  # fmt: skip
+
+
+def runway(cash: int | None, burn: int | None) -> float | None:
+    """Months of runway: cash on hand / monthly burn, to one decimal (half up); None when either is unknown or
+    the company is not burning (burn 0)."""
+    if cash is None or burn is None or burn <= 0:
+        return None
+    return float((Decimal(cash) / Decimal(burn)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def reported(report: KpiReport, figure: str) -> bool:
+    value = getattr(report, figure)
+    return value is not None and value != ()
+
+
+def with_sources(report: KpiReport, previous: KpiReport | None) -> KpiReport:
+    """A new version as it is kept: each optional figure it leaves unset carried over from the previous version,
+    and for every figure the version, actor and time that last set it (this one, or the source the previous
+    version names). The report's version, actor and created_at are the new version's."""
+    this = (report.version, report.actor, report.created_at)
+    before = dict(previous.figure_sources or {}) if previous is not None else {}
+    sources = {f: this for f in CORE_FIGURES}
+    carried: dict[str, object] = {}
+    for figure in OPTIONAL_FIGURES:
+        if reported(report, figure):
+            sources[figure] = this
+        elif previous is not None and reported(previous, figure):
+            carried[figure] = getattr(previous, figure)
+            if figure in before:
+                sources[figure] = before[figure]
+    return replace(report, **carried, figure_sources=sources)  # type: ignore[arg-type]
+
+
+def check_figures(
+    *, currency: str, figures: Mapping[str, int | None], currencies: Mapping[str, tuple[str, str]] | None = None
+) -> None:
+    """A report's revenue is in KRW and no figure is negative (figures by field). currencies: for each optional
+    amount given, field -> (the currency it was sent in, the one it must be: KRW, or USD for exports)."""
+    bad = [] if currency in ("", "KRW") else [("report.revenue.currency_code", "must be KRW")]
+    for field, (sent, wanted) in (currencies or {}).items():
+        if sent != wanted:
+            bad.append((f"{field}.currency_code", f"must be {wanted}"))
+    bad += [(f, "must not be negative") for f, v in figures.items() if v is not None and v < 0]
     if bad:
         raise InvalidArgument(bad)
+
+
+def territories() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes, as babel's CLDR data knows the territories (not regions like 001 or EU)."""
+    global _TERRITORIES
+    if _TERRITORIES is None:
+        from babel import Locale
+
+        known = Locale("en").territories
+        _TERRITORIES = frozenset(
+            str(code)
+            for code in known
+            if re.fullmatch("[A-Z]{2}", str(code)) and code not in ("EU", "EZ", "UN", "ZZ", "QO")
+        )
+    return _TERRITORIES
+
+
+_TERRITORIES: frozenset[str] | None = None
+
+
+def check_countries(codes: Iterable[str], field: str = "report.overseas_countries") -> tuple[str, ...]:
+    """Country codes, upper-cased and without repeats, each an ISO 3166-1 alpha-2 code (KR, US, VN)."""
+    cleaned = [code.strip().upper() for code in codes]
+    bad = [(f"{field}[{i}]", "must be an ISO 3166-1 alpha-2 country code like US or VN")
+           for i, code in enumerate(cleaned) if code not in territories()]  # fmt: skip
+    if bad:
+        raise InvalidArgument(bad)
+    return tuple(dict.fromkeys(cleaned))
 
 
 def raised_by(end: date, rounds: Iterable[tuple[int, date | None]]) -> int:
@@ -49,15 +152,15 @@ def raised_by(end: date, rounds: Iterable[tuple[int, date | None]]) -> int:
     return sum(amount for amount, closed in rounds if closed is None or closed <= end)
 
 
-PERIOD = r"(\d{4})-(0[1-9]|1[0-2]|Q[1-4])"
+PERIOD = r"(\d{4})(?:-(0[1-9]|1[0-2]|Q[1-4]))?"
 
 
 def check_period(period: str, field: str = "report.period", *, today: date | None = None) -> str:
-    """A month or quarter within the hub's business years; with today, one that has begun (a report on a period
-    not yet begun is a typo, and would count in trends as if it had happened)."""
+    """A month, quarter or year within the hub's business years; with today, one that has begun (a report on a
+    period not yet begun is a typo, and would count in trends as if it had happened)."""
     match = re.fullmatch(PERIOD, period.strip().upper())
     if not match:
-        raise InvalidArgument([(field, "must be a month like 2026-03 or a quarter like 2026-Q1")])
+        raise InvalidArgument([(field, "must be a month like 2026-03, a quarter like 2026-Q1 or a year like 2026")])
     if not 2000 <= int(match.group(1)) <= 2100:
         raise InvalidArgument([(field, "must be a period between 2000 and 2100")])
     if today is not None and period_start(match.group(0)) > today:
@@ -65,15 +168,28 @@ def check_period(period: str, field: str = "report.period", *, today: date | Non
     return match.group(0)
 
 
+def is_year(period: str) -> bool:
+    return "-" not in period
+
+
+def months_in(period: str) -> int:
+    """How many months a period spans: 1, 3 (a quarter) or 12 (a year)."""
+    return 12 if is_year(period) else 3 if "Q" in period else 1
+
+
 def period_start(period: str) -> date:
-    """The first day of a month (2026-03) or a quarter (2026-Q1)."""
+    """The first day of a month (2026-03), a quarter (2026-Q1) or a year (2026)."""
+    if is_year(period):
+        return date(int(period), 1, 1)
     year, part = period.split("-")
     month = (int(part[1]) - 1) * 3 + 1 if part.startswith("Q") else int(part)
     return date(int(year), month, 1)
 
 
 def period_end(period: str) -> date:
-    """The last day of a month (2026-03) or a quarter (2026-Q1)."""
+    """The last day of a month (2026-03), a quarter (2026-Q1) or a year (2026)."""
+    if is_year(period):
+        return date(int(period), 12, 31)
     year, part = period.split("-")
     month = int(part[1]) * 3 if part.startswith("Q") else int(part)
     following = date(int(year) + (month == 12), month % 12 + 1, 1)
@@ -81,7 +197,9 @@ def period_end(period: str) -> date:
 
 
 def quarter_of(period: str) -> str:
-    """2026-05 -> 2026-Q2; a quarter stays itself."""
+    """2026-05 -> 2026-Q2; a quarter stays itself, and so does a year (which no quarter holds)."""
+    if is_year(period):
+        return period
     year, part = period.split("-")
     return period if part.startswith("Q") else f"{year}-Q{(int(part) - 1) // 3 + 1}"
 
@@ -92,6 +210,8 @@ def quarterly(reports: list[tuple[str, int, int]]) -> dict[str, tuple[int, int]]
     result: dict[str, tuple[int, int]] = {}
     months: dict[str, list[tuple[str, int, int]]] = {}
     for period, headcount, revenue in reports:
+        if is_year(period):  # a year's report (graduates, the control group) is no quarter's figure
+            continue
         if "Q" in period:
             result[period] = (headcount, revenue)
         else:
@@ -134,11 +254,14 @@ def trend_points(figures: list[tuple[str, int, int, int]]) -> list[TrendPoint]:
 
 
 def trend_range(start: str, end: str) -> tuple[str | None, str | None]:
-    """The quarters a trend covers, from its start and end periods (either may be empty: open)."""
+    """The quarters a trend covers, from its start and end periods (either may be empty: open; a year starts
+    at its first quarter and ends at its last)."""
     first, last = (
         quarter_of(check_period(text, field)) if text else None
         for text, field in ((start, "start_period"), (end, "end_period"))
     )
+    first = f"{first}-Q1" if first and is_year(first) else first
+    last = f"{last}-Q4" if last and is_year(last) else last
     if first and last and last < first:
         raise invalid("end_period", f"is before start_period {first}")
     return first, last
@@ -203,3 +326,52 @@ def trends(
                 figures.append((quarter, headcount, revenue, raised_by(period_end(quarter), funding.get(company, []))))
         series.append(TrendSeries(cohort, len(members), trend_points(figures)))
     return series
+
+
+# Survival: of the firms tracked since a day (graduates from their graduation, the control group from the day its
+# round decided), how many were still in business N years on.
+
+SURVIVAL_YEARS = (1, 3, 5)
+
+
+@dataclass(frozen=True)
+class Survival:
+    """Survival at `years`: firms tracked for at least that long (eligible), those still in business at their
+    anniversary (survived: no close date, or one after it) and those that closed by then (closed)."""
+
+    years: int
+    eligible: int
+    survived: int
+    closed: int
+
+    @property
+    def rate(self) -> float:
+        return self.survived / self.eligible if self.eligible else 0.0
+
+
+def anniversary(start: date, years: int) -> date:
+    """The day `years` years after start (28 February for a 29 February start in a common year)."""
+    try:
+        return start.replace(year=start.year + years)
+    except ValueError:
+        return start.replace(year=start.year + years, day=28)
+
+
+def survival(
+    firms: Iterable[tuple[date, date | None]], on: date, years: Iterable[int] = SURVIVAL_YEARS
+) -> list[Survival]:
+    """Survival at each of `years` as of the day `on`, of firms given as (tracked since, closed on or None). A
+    firm is eligible at N years when its N-year anniversary is on or before `on`; it survived when it had not
+    closed before that anniversary (a close date after `on` is not known yet and does not count)."""
+    rows = list(firms)
+    result = []
+    for n in years:
+        eligible = survived = 0
+        for start, closed in rows:
+            mark = anniversary(start, n)
+            if mark > on:
+                continue
+            eligible += 1
+            survived += closed is None or closed >= mark
+        result.append(Survival(n, eligible, survived, eligible - survived))
+    return result

@@ -11,11 +11,18 @@ from zoneinfo import ZoneInfo
 
 from hubcore.errors import invalid
 from hubcore.resources import Named, OfCompany
-from services.companies.program.domain.kpi import period_end
+from services.companies.program.domain.kpi import months_in, period_end
 
 SEOUL = ZoneInfo("Asia/Seoul")
-MONTHLY, QUARTERLY = "MONTHLY", "QUARTERLY"
-FIGURES = ("HEADCOUNT", "REVENUE", "CUSTOMERS", "PATENTS")
+MONTHLY, QUARTERLY, YEARLY = "MONTHLY", "QUARTERLY", "YEARLY"
+CADENCES = (MONTHLY, QUARTERLY, YEARLY)
+FIGURES = (
+    "HEADCOUNT", "REVENUE", "CUSTOMERS", "PATENTS", "CASH_ON_HAND", "MONTHLY_BURN", "EMPLOYMENT", "EXPORTS", "IP",
+    "OVERSEAS",
+)  # fmt: skip
+BASIC_FIGURES = FIGURES[:4]  # what a schedule that names none asks for (as before the optional figures)
+RESIDENTS, GRADUATES, CONTROL_GROUP = "RESIDENTS", "GRADUATES", "CONTROL_GROUP"
+AUDIENCES = (RESIDENTS, GRADUATES, CONTROL_GROUP)
 OPEN, ANSWERED, OVERDUE = "OPEN", "ANSWERED", "OVERDUE"  # OVERDUE: a filter's word for open past the due date
 DEFAULT_DUE_DAYS, MAX_DUE_DAYS = 10, 90
 ADMIN = "admin"  # the role of the program managers, who act for a company only with a reason
@@ -32,9 +39,12 @@ class KpiSchedule(Named):
     due_days: int
     actor: str = ""
     created_at: datetime | None = None
+    audience: str = "RESIDENTS"  # whom it asks when companies is empty: RESIDENTS, GRADUATES or CONTROL_GROUP
 
     def period(self, today: date) -> str:
-        """The period that today falls in, by the schedule's cadence: 2026-11, or 2026-Q4."""
+        """The period that today falls in, by the schedule's cadence: 2026-11, 2026-Q4 or 2026."""
+        if self.cadence == YEARLY:
+            return str(today.year)
         if self.cadence == QUARTERLY:
             return f"{today.year}-Q{(today.month - 1) // 3 + 1}"
         return f"{today.year}-{today.month:02d}"
@@ -43,19 +53,22 @@ class KpiSchedule(Named):
         return period_end(period) + timedelta(days=self.due_days)
 
 
-def new_schedule(cadence: str, companies: Iterable[int], figures: Iterable[str], due_days: int) -> KpiSchedule:
-    """A checked schedule: a cadence, figures without repeats (none: every figure), a due date within reach."""
-    if cadence not in (MONTHLY, QUARTERLY):
-        raise invalid("schedule.cadence", "must be MONTHLY or QUARTERLY")
+def new_schedule(
+    cadence: str, companies: Iterable[int], figures: Iterable[str], due_days: int, audience: str = ""
+) -> KpiSchedule:
+    """A checked schedule: a cadence, figures without repeats (none: the basic four), a due date within reach,
+    an audience (none: the residents)."""
+    if cadence not in CADENCES:
+        raise invalid("schedule.cadence", "must be MONTHLY, QUARTERLY or YEARLY")
     if not 0 <= due_days <= MAX_DUE_DAYS:
         raise invalid("schedule.due_days", f"must be between 1 and {MAX_DUE_DAYS} (0: {DEFAULT_DUE_DAYS})")
-    asked = tuple(dict.fromkeys(figures)) or FIGURES
+    asked = tuple(dict.fromkeys(figures)) or BASIC_FIGURES
     for i, figure in enumerate(figures):
         if figure not in FIGURES:
             raise invalid(f"schedule.figures[{i}]", f"must be one of {', '.join(FIGURES)}")
     return KpiSchedule(
         0, cadence, tuple(dict.fromkeys(companies)), tuple(f for f in FIGURES if f in asked),
-        due_days or DEFAULT_DUE_DAYS,
+        due_days or DEFAULT_DUE_DAYS, audience=audience or RESIDENTS,
     )  # fmt: skip
 
 
@@ -140,5 +153,5 @@ def completion(requests: Iterable[KpiRequest], today: date) -> tuple[list[Comple
 
 
 def _order(period: str) -> tuple[date, int]:
-    """Periods by their end, a quarter after the months it holds."""
-    return period_end(period), "Q" in period
+    """Periods by their end, a quarter after the months it holds and a year after its quarters."""
+    return period_end(period), months_in(period)

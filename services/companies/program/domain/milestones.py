@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from hubcore.errors import InvalidArgument
 from hubcore.resources import Named, OfCompany
-from services.companies.program.domain.kpi import period_end
+from services.companies.program.domain.kpi import months_in, period_end
 from services.companies.registry.domain import GRADUATED, RESIDENT, SELECTED, Company
 
 
@@ -68,10 +68,6 @@ class GrowthRules:
         if self.milestone_kinds:
             rules.append(f"a milestone of kind {', '.join(self.milestone_kinds)}")
         return rules
-
-
-def months_in(period: str) -> int:
-    return 3 if "Q" in period else 1
 
 
 def revenue_growth(reports: list[tuple[str, int]]) -> tuple[str, str, Fraction] | None:

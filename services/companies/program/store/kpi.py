@@ -4,30 +4,49 @@ objects."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.rows import Rows, any_of
-from services.companies.program.domain import KpiReport
+from hubcore.convert import as_utc
+from hubcore.db import now
+from hubcore.rows import JSON_TUPLE, Rows, any_of, json_codec
+from services.companies.program.domain import KpiReport, with_sources
 from services.companies.registry.domain import Company
 from services.companies.registry.store import COMPANIES
 from services.companies.tables import companies, company_rounds, kpi_reports
 
-KPI_REPORTS = Rows(kpi_reports, KpiReport)
+
+def _load_sources(stored: dict[str, list[Any]]) -> dict[str, tuple[int, str, datetime | None]]:
+    return {f: (int(v), a, as_utc(datetime.fromisoformat(t)) if t else None) for f, (v, a, t) in stored.items()}
+
+
+def _dump_sources(sources: dict[str, tuple[int, str, datetime | None]] | None) -> dict[str, list[Any]]:
+    return {f: [v, a, t.isoformat() if t else None] for f, (v, a, t) in (sources or {}).items()}
+
+
+KPI_REPORTS = Rows(
+    kpi_reports,
+    KpiReport,
+    codecs={"overseas_countries": JSON_TUPLE, "figure_sources": json_codec(_load_sources, _dump_sources)},
+)
 
 
 async def insert_kpi_report(conn: AsyncConnection, report: KpiReport) -> KpiReport:
-    """The next version of the company's report for the period; earlier versions stay as they are. Two
-    concurrent reports for one period cannot take the same version (unique constraint)."""
+    """The next version of the company's report for the period; earlier versions stay as they are. The figures
+    it leaves unset are carried over from the latest version, and every figure names the version that set it
+    (domain.with_sources). Two concurrent reports for one period cannot take the same version (unique
+    constraint). report.created_at is when it is filed."""
     c = kpi_reports.c
-    latest = (
-        await conn.execute(
-            sa.select(sa.func.max(c.version)).where(c.company_id == report.company_id, c.period == report.period)
-        )
-    ).scalar_one()
-    return await KPI_REPORTS.insert(conn, replace(report, version=(latest or 0) + 1))
+    query = KPI_REPORTS.select(c.company_id == report.company_id, c.period == report.period)
+    found = await KPI_REPORTS.all(conn, query.order_by(c.version.desc()).limit(1))
+    previous = found[0] if found else None
+    stamp = now()  # the version's time, which its own figures' sources name
+    version = replace(report, version=previous.version + 1 if previous else 1, created_at=stamp)
+    filed = await KPI_REPORTS.insert(conn, with_sources(version, previous), created_at=stamp)
+    return replace(filed, created_at=stamp)
 
 
 async def list_kpi_reports(conn: AsyncConnection, company_id: int, *, all_versions: bool) -> list[KpiReport]:
