@@ -151,7 +151,12 @@ async def test_the_runway_rule_acts_once_per_episode_whatever_is_delivered_twice
     await report(companies, company, cash=40_000_000, burn=10_000_000)  # runway 4.0
 
     [first] = await done(playbooks, rule, 1)
-    assert (first.subject, first.company, first.episode, first.playbook_revision) == (company, company, 1, rule.revision)
+    assert (first.subject, first.company, first.episode, first.playbook_revision) == (
+        company,
+        company,
+        1,
+        rule.revision,
+    )
     assert first.facts[0].values["runway_months"] == "4.0"
     [booked] = await sessions(consulting, company)
     assert first.actions[0].results == [booked.name] and booked.session_type == rule.actions[0].session_type

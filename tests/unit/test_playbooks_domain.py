@@ -84,7 +84,7 @@ def test_a_low_rating_or_not_a_fit() -> None:
             Trigger(domain.KPI_THRESHOLD, metric="mood", comparison=domain.BELOW),
             (Action(domain.NOTIFY, audience=domain.COMPANY),),
             "playbook.trigger.metric",
-        ),  # fmt: skip
+        ),
         (
             Trigger(domain.NO_SESSION, days=0),
             (Action(domain.NOTIFY, audience=domain.COMPANY),),
@@ -95,7 +95,7 @@ def test_a_low_rating_or_not_a_fit() -> None:
             RUNWAY,
             (Action(domain.BOOK_CONSULTATION, expertise="growth", within_days=14),),
             "playbook.actions[0].session_type",
-        ),  # fmt: skip
+        ),
         (RUNWAY, (Action(domain.NOTIFY),), "playbook.actions[0].audience"),
         (RUNWAY, (Action(domain.CHASE_PARTNER),), "playbook.actions[0].kind"),
         (RUNWAY, (Action(domain.PROPOSE_INTRODUCTIONS, top=0),), "playbook.actions[0].top"),
