@@ -133,8 +133,8 @@ async def test_bad_requests_name_their_field_and_change_nothing(playbooks: Runni
         (pb.DryRunPlaybookRequest(name=examples[0].name, end_time=ts(start)), "start_time"),
         (pb.DryRunPlaybookRequest(name=examples[0].name, playbook=notify_rule(), start_time=ts(start),
                                   end_time=ts(start + timedelta(1))), "name"),
-        (pb.DryRunPlaybookRequest(start_time=ts(start), end_time=ts(start + timedelta(days=400)), name=examples[0].name),
-         "end_time"),
+        (pb.DryRunPlaybookRequest(start_time=ts(start), end_time=ts(start + timedelta(days=400)),
+                                  name=examples[0].name), "end_time"),
         (pb.DryRunPlaybookRequest(start_time=ts(start), end_time=ts(start + timedelta(1)), name="x"), "name"),
     ]  # fmt: skip
     for request, field in cases:
