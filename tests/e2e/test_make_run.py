@@ -47,6 +47,7 @@ def start(
         "HUB_INVESTORS_PARTNER_PORT": free_port(),
         "HUB_CONSULTING_PORT": free_port(),
         "HUB_NOTIFICATIONS_PORT": free_port(),
+        "HUB_PLAYBOOKS_PORT": free_port(),
         "HUB_MAIL_SINK_PORT": free_port(),
         "HUB_CONSOLE_PORT": free_port(),
     } | ports
