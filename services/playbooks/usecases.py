@@ -23,6 +23,9 @@ from services.playbooks.domain import Fact, Firing, FiringAction, Playbook
 
 SUBJECT = "hub.playbooks"
 EXAMPLES = Path(__file__).parent / "examples"
+# The issue's order, so the runway rule is playbooks/1 on a new hub; any other file follows by name.
+FIRST = ("runway-under-6", "no-session-60-days", "introduction-unanswered-14-days", "session-rated-low",
+         "kpi-request-overdue-7-days")  # fmt: skip
 
 
 def _actor() -> str:
@@ -93,7 +96,8 @@ async def seed_examples(uow: UnitOfWork) -> list[Playbook]:
     reads one, fills in the session type and runs it dry before switching it on."""
     present = await store.keyed_playbooks(uow.conn)
     made = []
-    for path in sorted(EXAMPLES.glob("*.json")):
+    ordered = sorted(EXAMPLES.glob("*.json"), key=lambda p: (FIRST.index(p.stem) if p.stem in FIRST else 99, p.stem))
+    for path in ordered:
         data = json.loads(path.read_text(encoding="utf-8"))
         if path.stem in present:
             continue
