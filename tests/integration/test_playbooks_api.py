@@ -26,8 +26,8 @@ EXAMPLES = {
 
 
 def notify_rule(**trigger: Any) -> pb.Playbook:
-    values = {"kind": pb.TRIGGER_KIND_KPI_THRESHOLD, "metric": "runway_months", "comparison": pb.COMPARISON_BELOW,
-              "threshold": 6} | trigger  # fmt: skip
+    values: dict[str, Any] = {"kind": pb.TRIGGER_KIND_KPI_THRESHOLD, "metric": "runway_months",
+                              "comparison": pb.COMPARISON_BELOW, "threshold": 6} | trigger  # fmt: skip
     return pb.Playbook(
         display_name="런웨이 경고",
         trigger=pb.Trigger(**values),

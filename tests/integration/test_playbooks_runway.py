@@ -216,7 +216,7 @@ async def test_a_worker_killed_mid_action_resumes_and_every_effect_stays_single(
     await firms(investors)
     rule = await runway_rule(running, consulting)
 
-    async def kill_at(call: str, nth: int) -> None:
+    async def kill_at(call: str, nth: int) -> Any:
         """The worker hangs right after the nth such call returned, before it writes the outcome; the test
         then stops the service, which cancels the worker there."""
         seen: list[str] = []
@@ -231,7 +231,7 @@ async def test_a_worker_killed_mid_action_resumes_and_every_effect_stays_single(
                 await asyncio.Event().wait()
 
         running.worker.after_call = hang
-        return stuck  # type: ignore[return-value]
+        return stuck
 
     stuck = await kill_at("ScheduleSession", 1)
     await report(companies, company, cash=40_000_000, burn=10_000_000)
@@ -290,7 +290,7 @@ async def test_a_dry_run_over_the_seeded_history_lists_the_firings_it_would_have
     example = next(p for p in await seeded(playbooks) if p.trigger.kind == pb.TRIGGER_KIND_KPI_THRESHOLD)
     assert not example.enabled
     before = await row_counts(playbooks.runtime.db)
-    window = {"start_time": ts(start), "end_time": ts(now() + timedelta(minutes=1))}
+    window: dict[str, Any] = {"start_time": ts(start), "end_time": ts(now() + timedelta(minutes=1))}
     stored = await playbooks.api.DryRunPlaybook(pb.DryRunPlaybookRequest(name=example.name, **window), metadata=ADMIN)
     assert stored.facts_read == 5
     assert [(f.subject, f.episode) for f in stored.firings] == [(company, 1), (company, 2)]

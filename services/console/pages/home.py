@@ -90,7 +90,7 @@ def home_calls(hub: Signed) -> dict[str, Awaitable[Any]]:
     } | {f"dead:{name}": hub.ops(name).ListDeadLetters(opb.ListDeadLettersRequest(page_size=5)) for name in SERVICES}
 
 
-FIRING_STATES = {
+FIRING_STATES: dict[int, str] = {
     pbpb.FIRING_STATE_RUNNING: N_("running"),
     pbpb.FIRING_STATE_DONE: N_("done"),
     pbpb.FIRING_STATE_FAILED: N_("failed"),
