@@ -6,16 +6,15 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.convert import as_utc
 from hubcore.db import Database, now
-from hubcore.rows import Rows, json_codec
+from hubcore.rows import Rows, insert_ignoring_conflict, json_codec, utc
 from services.playbooks import domain
 from services.playbooks.domain import Action, Fact, Firing, FiringAction, Playbook, Trigger
 from services.playbooks.tables import episodes, facts, firing_actions, firings, metadata, playbooks  # noqa: F401
@@ -78,16 +77,6 @@ def fact_json(fact: Fact) -> dict[str, Any]:
 def fact_of(item: Mapping[str, Any]) -> Fact:
     return Fact(item["kind"], item["subject"], item["company"], datetime.fromisoformat(item["occurred_at"]),
                 item.get("values", {}))  # fmt: skip
-
-
-def utc(value: datetime) -> datetime:
-    """Times are stored in UTC: SQLite keeps the wall time it is given and drops the zone."""
-    return as_utc(value).astimezone(UTC)
-
-
-def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 # Playbooks

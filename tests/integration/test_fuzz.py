@@ -37,7 +37,7 @@ from tests.conftest import ADMIN, TOKEN_SIGNING_KEY, make_settings, notify_confi
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "8"))
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
-SERVICES = ["companies", "investors", "consulting", "notifications"]
+SERVICES = ["companies", "investors", "consulting", "notifications", "playbooks"]
 
 TEXT = st.one_of(
     st.text(max_size=40),
@@ -501,6 +501,8 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.notifications.v1.NotificationService/ListFollowUps": ({}, "follow_ups|[]", [1]),
     "/hub.notifications.v1.NotificationService/ListDeliveries": ({}, "deliveries|[]", [1]),
     "/hub.notifications.v1.NotificationService/ListRecipients": ({}, "recipients|[]", [1]),
+    "/hub.playbooks.v1.PlaybookService/ListPlaybooks": ({}, "playbooks", [1]),
+    "/hub.playbooks.v1.PlaybookService/ListFirings": ({}, "firings|[]", [1]),
 }  # fmt: skip
 
 
