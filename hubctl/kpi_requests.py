@@ -15,10 +15,23 @@ from hubctl.client import Client, as_dict, enum_number, print_table, when
 from hubctl.program import company_names, kpi_app, who
 
 CADENCE, FIGURE = "KPI_CADENCE", "KPI_FIGURE"
-CADENCES = {kpb.KPI_CADENCE_MONTHLY: "매월 monthly", kpb.KPI_CADENCE_QUARTERLY: "분기 quarterly"}
+CADENCES = {
+    kpb.KPI_CADENCE_MONTHLY: "매월 monthly", kpb.KPI_CADENCE_QUARTERLY: "분기 quarterly",
+    kpb.KPI_CADENCE_YEARLY: "매년 yearly",
+}  # fmt: skip
 FIGURES = {
     kpb.KPI_FIGURE_HEADCOUNT: "인원 headcount", kpb.KPI_FIGURE_REVENUE: "매출 revenue",
     kpb.KPI_FIGURE_CUSTOMERS: "고객 customers", kpb.KPI_FIGURE_PATENTS: "특허 patents",
+    kpb.KPI_FIGURE_CASH_ON_HAND: "현금 cash on hand", kpb.KPI_FIGURE_MONTHLY_BURN: "월 소진액 monthly burn",
+    kpb.KPI_FIGURE_EMPLOYMENT: "고용 employment", kpb.KPI_FIGURE_EXPORTS: "수출 exports",
+    kpb.KPI_FIGURE_IP: "지식재산권 IP", kpb.KPI_FIGURE_OVERSEAS: "해외 진출 overseas",
+}  # fmt: skip
+AUDIENCE = "KPI_AUDIENCE"
+AUDIENCES = {
+    kpb.KPI_AUDIENCE_UNSPECIFIED: "입주 기업 전체 all residents",
+    kpb.KPI_AUDIENCE_RESIDENTS: "입주 기업 전체 all residents",
+    kpb.KPI_AUDIENCE_GRADUATES: "보고 동의한 졸업 기업 consenting graduates",
+    kpb.KPI_AUDIENCE_CONTROL_GROUP: "보고 동의한 미선정 지원 기업 control group",
 }  # fmt: skip
 SCHEDULE_COLUMNS = ["id", "주기 cadence", "대상 companies", "항목 figures", "마감 due", "만든 이 by"]
 REQUEST_COLUMNS = [
@@ -28,7 +41,7 @@ RATE_COLUMNS = ["기간 period", "요청 requested", "답변 answered", "기한 
 
 
 def schedule_row(s: kpb.KpiSchedule, names: dict[str, str]) -> list[Any]:
-    covered = ", ".join(who(names, c) for c in s.companies) or "입주 기업 전체 all residents"
+    covered = ", ".join(who(names, c) for c in s.companies) or AUDIENCES[s.audience]
     figures = ", ".join(FIGURES[f] for f in s.figures)
     return [s.name.split("/")[1], CADENCES[s.cadence], covered, figures, f"기간 종료 +{s.due_days}일 (days)", s.actor]
 
@@ -51,13 +64,21 @@ def rate_row(p: kpb.KpiRequestStats.Period) -> list[Any]:
 @kpi_app.command("schedule")
 def kpi_schedule(
     hub: Client,
-    cadence: Annotated[str, typer.Option(help="요청 주기: monthly 또는 quarterly (how often)")],
+    cadence: Annotated[str, typer.Option(help="요청 주기: monthly, quarterly 또는 yearly (how often)")],
     company: Annotated[
         list[str] | None, typer.Option(help="대상 기업, 반복 가능; 없으면 입주 기업 전체 (42 or companies/42)")
     ] = None,
     figure: Annotated[
-        list[str] | None, typer.Option(help="요청 항목 headcount, revenue, customers, patents; 없으면 전부")
+        list[str] | None,
+        typer.Option(
+            help="요청 항목 headcount, revenue, customers, patents, cash_on_hand, monthly_burn, employment, exports,"
+            " ip, overseas; 없으면 앞의 네 가지"
+        ),
     ] = None,
+    audience: Annotated[
+        str,
+        typer.Option(help="대상: residents(입주 기업), graduates(졸업 기업), control_group(대조군); 기본 residents"),
+    ] = "",
     due_days: Annotated[int, typer.Option(help="기간이 끝난 뒤 며칠 안에 제출 (days after the period ends)")] = 10,
     request_id: args.RequestIdOption = "",
 ) -> None:
@@ -67,6 +88,7 @@ def kpi_schedule(
         companies=[args.name("companies", c) for c in company or []],
         figures=[kpb.KpiFigure.ValueType(enum_number(kpb.KpiFigure, FIGURE, f, "figure")) for f in figure or []],
         due_days=due_days,
+        audience=enum_number(kpb.KpiAudience, AUDIENCE, audience, "audience") if audience else 0,  # type: ignore[arg-type]
     )  # fmt: skip
     request = kpb.CreateKpiScheduleRequest(schedule=schedule, request_id=args.retry_safe(request_id))
     made = hub.call(hub.program.CreateKpiSchedule, request)

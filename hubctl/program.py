@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+from google.type import money_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 
@@ -276,6 +277,38 @@ def spaces_occupancy(
 
 
 KPI_COLUMNS = ["period", "version", "headcount", "revenue", "funding raised", "customers", "patents", "note"]
+# The optional figures (issue 17), a second table: "-" where a figure was not reported.
+FIGURE_COLUMNS = [
+    "기간 period", "버전 version", "현금 cash", "월 소진 burn", "런웨이 runway", "정규직 FTE", "채용 hires",
+    "수출 exports", "IP 출원/등록 filed/granted", "해외 overseas",
+]  # fmt: skip
+
+
+def _amount(r: pb.KpiReport, field: str) -> str:
+    if not r.HasField(field):  # type: ignore[arg-type]
+        return "-"
+    money = getattr(r, field)
+    return args.krw(money.units) if money.currency_code == "KRW" else f"${money.units:,}"
+
+
+def _count(r: pb.KpiReport, field: str) -> str:
+    return str(getattr(r, field)) if r.HasField(field) else "-"  # type: ignore[arg-type]
+
+
+def runway(r: pb.KpiReport) -> str:
+    """런웨이: cash / burn in months, or - when it cannot be said."""
+    return f"{r.runway_months:g}개월" if r.HasField("runway_months") else "-"
+
+
+def figure_row(r: pb.KpiReport) -> list[Any]:
+    ip = (
+        "-"
+        if not (r.HasField("ip_filed") or r.HasField("ip_granted"))
+        else f"{_count(r, 'ip_filed')}/{_count(r, 'ip_granted')}"
+    )
+    return [r.period, r.version, _amount(r, "cash_on_hand"), _amount(r, "monthly_burn"), runway(r),
+            _count(r, "full_time_employees"), _count(r, "hires"), _amount(r, "exports"), ip,
+            ", ".join(r.overseas_countries) or "-"]  # fmt: skip
 
 
 def kpi_row(r: pb.KpiReport) -> list[Any]:
@@ -283,27 +316,72 @@ def kpi_row(r: pb.KpiReport) -> list[Any]:
             r.patents, r.note]  # fmt: skip
 
 
+def show_reports(hub: Client, data: Any, title: str, reports: list[pb.KpiReport]) -> None:
+    """The reports' basic figures, then their optional ones (runway included)."""
+    hub.show(data, title, KPI_COLUMNS, [kpi_row(r) for r in reports])
+    if not hub.config.json and reports:
+        print_table("추가 지표와 런웨이 (figures and runway)", FIGURE_COLUMNS, [figure_row(r) for r in reports])
+
+
+SOURCE_COLUMNS = ["항목 figure", "버전 version", "입력한 사람 entered by", "입력 시각 when"]
+FIGURE_LABELS = {
+    "headcount": "인원", "revenue": "매출", "customers": "고객", "patents": "특허", "cash_on_hand": "현금",
+    "monthly_burn": "월 소진액", "full_time_employees": "정규직", "hires": "채용", "exports": "수출",
+    "ip_filed": "IP 출원", "ip_granted": "IP 등록", "overseas_countries": "해외 진출",
+}  # fmt: skip
+
+
 @kpi_app.command("report")
 def kpi_report(
     hub: Client,
     company: args.CompanyOption,
-    period: Annotated[str, typer.Option(help="A month 2026-03 or a quarter 2026-Q1")],
+    period: Annotated[str, typer.Option(help="기간: 월 2026-03, 분기 2026-Q1, 연도 2026 (a month, quarter or year)")],
     headcount: int = 0,
     revenue: Annotated[str, typer.Option(help="Revenue of the period: 120000000, 1억 2000만")] = "0",
     customers: int = 0,
     patents: int = 0,
     note: str = "",
+    cash: Annotated[str, typer.Option(help="기말 보유 현금 (cash on hand, KRW): 3억")] = "",
+    burn: Annotated[str, typer.Option(help="월 평균 순소진액 (monthly burn, KRW): 5000만")] = "",
+    employees: Annotated[int | None, typer.Option(help="기말 정규직 수 (full-time employees)")] = None,
+    hires: Annotated[int | None, typer.Option(help="기간 중 채용 (hires)")] = None,
+    exports: Annotated[int | None, typer.Option(help="기간 중 수출액, 미국 달러 (exports, USD)")] = None,
+    ip_filed: Annotated[int | None, typer.Option(help="지식재산권 출원 (IP filed)")] = None,
+    ip_granted: Annotated[int | None, typer.Option(help="지식재산권 등록 (IP granted)")] = None,
+    country: Annotated[
+        list[str] | None, typer.Option(help="해외 진출 국가, 반복 가능 (ISO 코드 VN, US; overseas countries)")
+    ] = None,
     reason: Annotated[str, typer.Option(help="창업자 대신 입력하는 이유, 필수 (why you report for the company)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """File a KPI report for a company (with --reason); a second one for the period is a correction."""
+    """기업의 KPI 보고를 입력합니다 (--reason 필수); 같은 기간의 두 번째 보고는 정정이며, 비워 둔 항목은 이전
+    버전에서 이어집니다 (file a KPI report; a second one for the period is a correction that keeps the figures it
+    leaves out)."""
     report = pb.KpiReport(
         company=args.name("companies", company), period=period, headcount=headcount, revenue=args.parse_krw(revenue),
         customers=customers, patents=patents, note=note,
+        cash_on_hand=args.parse_krw(cash) if cash else None, monthly_burn=args.parse_krw(burn) if burn else None,
+        full_time_employees=employees, hires=hires, ip_filed=ip_filed, ip_granted=ip_granted,
+        exports=money_pb2.Money(currency_code="USD", units=exports) if exports is not None else None,
+        overseas_countries=country or [],
     )  # fmt: skip
     request = pb.ReportKpiRequest(report=report, reason=reason, request_id=args.retry_safe(request_id))
     made = hub.call(hub.program.ReportKpi, request)
-    hub.show(made, f"{made.company} {made.period} (version {made.version})", KPI_COLUMNS, [kpi_row(made)])
+    show_reports(hub, made, f"{made.company} {made.period} (version {made.version})", [made])
+    if not hub.config.json and made.figure_sources:
+        print_table(
+            "항목별 입력 출처 (who entered each figure)",
+            SOURCE_COLUMNS,
+            [
+                [
+                    f"{FIGURE_LABELS.get(f.figure, '')} {f.figure}".strip(),
+                    f.version,
+                    f.actor,
+                    when(f.enter_time, hub.config.tz),
+                ]
+                for f in made.figure_sources
+            ],
+        )
 
 
 @kpi_app.command("list")
@@ -315,7 +393,7 @@ def kpi_list(
     """A company's KPI reports, newest period first."""
     request = pb.ListKpiReportsRequest(company=args.name("companies", company), all_versions=all_versions)
     found = list(hub.call(hub.program.ListKpiReports, request).reports)
-    hub.show(found, f"KPI reports of {args.name('companies', company)}", KPI_COLUMNS, [kpi_row(r) for r in found])
+    show_reports(hub, found, f"KPI reports of {args.name('companies', company)}", found)
 
 
 @kpi_app.command("trends")
@@ -349,6 +427,38 @@ def kpi_trends(
             for p in series.points
         ]  # fmt: skip
         print_table(f"{series.cohort or 'all companies'}: {series.companies} companies", columns, rows)
+
+
+def _survival(s: pb.CohortComparison.Survival) -> str:
+    return f"{s.survived}/{s.eligible} ({s.rate:.0%})" if s.eligible else "- (0)"
+
+
+@kpi_app.command("compare")
+def kpi_compare(
+    hub: Client,
+    round_: Annotated[str, typer.Option("--round", help="선발 라운드 (the selection round): 1 or rounds/1")],
+    year: Annotated[str, typer.Option(help="비교 연도 2025; 없으면 작년 (the year; default last year)")] = "",
+) -> None:
+    """라운드 선발 기업과 대조군(보고 동의한 미선정 지원 기업) 비교: 매출·고용·투자유치·수출 중앙값과 1·3·5년
+    생존율 (a round's admitted firms against its control group)."""
+    request = pb.GetCohortComparisonRequest(round=args.name("rounds", round_), period=year)
+    got = hub.call(hub.program.GetCohortComparison, request)
+    if hub.printed_json(as_dict(got)):
+        return
+    a, b = got.cohort, got.control_group
+    rows: list[list[Any]] = [
+        ["기업 수 firms", a.firms, b.firms],
+        ["보고 기업 reporting", a.reporters, b.reporters],
+        ["매출 중앙값 revenue (median)", args.krw(int(a.revenue_median)), args.krw(int(b.revenue_median))],
+        ["정규직 중앙값 full-time employees (median)", f"{a.full_time_employees_median:g}",
+         f"{b.full_time_employees_median:g}"],
+        ["투자유치 중앙값 investment (median)", args.krw(int(a.investment_median)), args.krw(int(b.investment_median))],
+        ["수출 중앙값 exports (median, USD)", f"${a.exports_median:,.0f}", f"${b.exports_median:,.0f}"],
+    ]  # fmt: skip
+    for sa_, sb in zip(a.survival, b.survival, strict=True):
+        rows.append([f"{sa_.years}년 생존 survival at {sa_.years}y", _survival(sa_), _survival(sb)])
+    print_table(f"{got.round} {got.period}년: 선발 기업 대 대조군 (cohort vs control group)",
+                ["지표 figure", "선발 기업 cohort", "대조군 control group"], rows)  # fmt: skip
 
 
 # support

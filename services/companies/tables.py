@@ -139,6 +139,7 @@ applications = entity(
     text("decision_reason", 500, default=""),
     moment("created_at"),
     number("version"),
+    day("decided_on", nullable=True),  # the day of its last decision (Asia/Seoul): a control group's start
     sa.UniqueConstraint("round_id", "applicant", name="uq_applications_round_applicant"),
 )
 

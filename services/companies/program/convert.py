@@ -366,6 +366,35 @@ def cohort_kind(number: int) -> str:
     return enum_short(pb.CohortKind, COHORT, number)
 
 
+def comparison_year(period: str, *, today: date) -> str:
+    """The year compared: "2026" (begun by today); unset: last year."""
+    if not period.strip():
+        return str(today.year - 1)
+    year = domain.check_period(period, "period", today=today)
+    if not domain.is_year(year):
+        raise errors.invalid("period", "must be a year like 2026")
+    return year
+
+
+def _group_pb(g: domain.GroupFigures) -> pb.CohortComparison.Group:
+    return pb.CohortComparison.Group(
+        firms=g.firms, reporters=g.reporters, revenue_median=g.revenue_median,
+        full_time_employees_median=g.full_time_employees_median, exports_median=g.exports_median,
+        investment_median=g.investment_median,
+        survival=[
+            pb.CohortComparison.Survival(years=s.years, eligible=s.eligible, survived=s.survived, closed=s.closed,
+                                         rate=s.rate)
+            for s in g.survival
+        ],
+    )  # fmt: skip
+
+
+def comparison_pb(
+    r: domain.Round, year: str, cohort: domain.GroupFigures, control: domain.GroupFigures
+) -> pb.CohortComparison:
+    return pb.CohortComparison(round=r.name, period=year, cohort=_group_pb(cohort), control_group=_group_pb(control))
+
+
 def trends_pb(series: Sequence[domain.TrendSeries]) -> pb.KpiTrends:
     response = pb.KpiTrends()
     for s in series:

@@ -91,7 +91,7 @@ RULES: dict[type, Rules] = {
         {
             "schedule.cadence": [required],
             "schedule.companies": [max_items(500)],
-            "schedule.figures": [max_items(4)],
+            "schedule.figures": [max_items(10)],  # as many as KpiFigure has
             "request_id": [length(1, 100)],
         }
     ),
@@ -108,6 +108,7 @@ RULES: dict[type, Rules] = {
     ),
     pb.ListSupportRequest: Rules({"company": [required]}),
     pb.GetKpiTrendsRequest: Rules({"filter": [length(0, 200)]}),
+    pb.GetCohortComparisonRequest: Rules({"round": [required], "period": [length(0, 10)]}),
     pb.CreateMilestoneRequest: Rules(
         {
             "milestone.company": [required],
@@ -123,7 +124,7 @@ RULES: dict[type, Rules] = {
 ROLES = also_for_services(
     "GetRound", "ListRounds", "GetApplication", "ListApplications", "RankApplications", "ListSpaces",
     "GetOccupancy", "GetOccupancyHistory", "ListKpiReports",
-    "ListSupport", "GetProgramStats", "GetKpiTrends", "ListMilestones", "GetGrowth",
+    "ListSupport", "GetProgramStats", "GetKpiTrends", "GetCohortComparison", "ListMilestones", "GetGrowth",
     "ListKpiSchedules", "ListKpiRequests", "GetKpiRequestStats",
 )  # fmt: skip
 # Founders read their own company's KPI history and support ledger, and report its KPIs (their token's company).

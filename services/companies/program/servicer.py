@@ -227,6 +227,14 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         )
         return convert.trends_pb(series)
 
+    async def GetCohortComparison(
+        self, request: pb.GetCohortComparisonRequest, context: Context
+    ) -> pb.CohortComparison:
+        today = seoul_today()
+        year = convert.comparison_year(request.period, today=today)
+        r, cohort, control = await usecases.cohort_comparison(self.db, request.round, year, today=today)
+        return convert.comparison_pb(r, year, cohort, control)
+
     # Support
 
     async def SetSupportQuota(self, request: pb.SetSupportQuotaRequest, context: Context) -> pb.SupportQuota:

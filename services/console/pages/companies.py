@@ -64,12 +64,14 @@ async def company_page(request: Request, page: Page) -> Response:
     company = await hub.companies.GetCompany(cpb.GetCompanyRequest(name=name))
     answers = await _all(company_calls(hub, name, admin))
     reports = sorted(_ok(answers, "reports", "reports"), key=lambda r: period_end(r.period))
+    open_requests = [r for r in _ok(answers, "requests", "requests") if r.state == kpb.KPI_REQUEST_STATE_OPEN]
     sessions = _ok(answers, "sessions", "sessions")
     rate = to_rate(sessions) if page.role == "founder" else []
     return page.render(
         "company.html", live=company.name, company=company, admin=admin,
         people=_ok(answers, "people", "people"), reports=reports,
-        requests=[r for r in _ok(answers, "requests", "requests") if r.state == kpb.KPI_REQUEST_STATE_OPEN],
+        requests=open_requests, asked={r.name: asked_figures(r) for r in open_requests},
+        optional_figures=OPTIONAL_FIGURES,
         introductions=_ok(answers, "introductions", "introductions"),
         grants=_ok(answers, "grants", "sharing_grants"),
         sessions=sessions, rate=rate, request_ids={s.name: str(uuid.uuid4()) for s in rate},
@@ -156,18 +158,39 @@ async def answer_introduction(request: Request) -> Response:
     return page.back(f"/{company}", "ok", said)
 
 
+# The figures a request may ask for beyond the basic four (the form shows a field for each one it asks).
+OPTIONAL_FIGURES = ("CASH_ON_HAND", "MONTHLY_BURN", "EMPLOYMENT", "EXPORTS", "IP", "OVERSEAS")
+
+
+def asked_figures(r: kpb.KpiRequest) -> list[str]:
+    """The figures a request asks for, by short name (HEADCOUNT, CASH_ON_HAND…)."""
+    return [kpb.KpiFigure.Name(f).removeprefix("KPI_FIGURE_") for f in r.figures]
+
+
 async def report_kpi(request: Request) -> Response:
-    """A KPI report for a period (answering the request for it); a program manager files one with a reason."""
+    """A KPI report for a period (answering the request for it); a program manager files one with a reason. The
+    optional figures left blank are not reported (a correction keeps what an earlier version said)."""
     page, form = await posted(request)
     company = f"companies/{request.path_params['company']}"
 
     def number(field: str) -> int:
         return whole_number(form.get(field), blank=0)
 
+    def given(field: str) -> int | None:
+        return whole_number(form.get(field)) if str(form.get(field) or "").strip() else None
+
+    def amount(field: str, currency: str = "KRW") -> money_pb2.Money | None:
+        units = given(field)
+        return money_pb2.Money(currency_code=currency, units=units) if units is not None else None
+
+    countries = str(form.get("overseas_countries") or "").replace(",", " ").split()
     report = ppb.KpiReport(
         company=company, period=str(form.get("period", "")), headcount=number("headcount"),
         revenue=money_pb2.Money(currency_code="KRW", units=number("revenue")), customers=number("customers"),
         patents=number("patents"), note=str(form.get("note", "")),
+        cash_on_hand=amount("cash_on_hand"), monthly_burn=amount("monthly_burn"), exports=amount("exports", "USD"),
+        full_time_employees=given("full_time_employees"), hires=given("hires"), ip_filed=given("ip_filed"),
+        ip_granted=given("ip_granted"), overseas_countries=countries,
     )  # fmt: skip
     asked = ppb.ReportKpiRequest(report=report, request_id=str(form.get("request_id", "")) or str(uuid.uuid4()),
                                  reason=str(form.get("reason", "")))  # fmt: skip

@@ -1,5 +1,6 @@
 """Issue 17: a KPI report's optional figures (cash, burn, employment, exports, IP, overseas countries) and who
-set each; a company's close date and its consent to keep reporting; a KPI schedule's audience."""
+set each; a company's close date and its consent to keep reporting; a KPI schedule's audience; the day an
+application was decided (a control group is tracked from it)."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,9 +22,13 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reporting_consent", sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table("kpi_schedules") as batch:
         batch.add_column(sa.Column("audience", sa.String(20), nullable=False, server_default="RESIDENTS"))
+    with op.batch_alter_table("applications") as batch:
+        batch.add_column(sa.Column("decided_on", sa.Date(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("applications") as batch:
+        batch.drop_column("decided_on")
     with op.batch_alter_table("kpi_schedules") as batch:
         batch.drop_column("audience")
     with op.batch_alter_table("companies") as batch:

@@ -375,3 +375,81 @@ def survival(
             survived += closed is None or closed >= mark
         result.append(Survival(n, eligible, survived, eligible - survived))
     return result
+
+
+# A cohort against its control group, for one year.
+
+
+@dataclass(frozen=True)
+class YearFigures:
+    """A firm's figures for a year: revenue (KRW), full-time employees at its end, exports (USD); None: not
+    reported."""
+
+    revenue_krw: int
+    full_time_employees: int | None
+    exports_usd: int | None
+
+
+def year_figures(reports: Iterable[KpiReport], year: str) -> YearFigures | None:
+    """The firm's figures for the year from its reports (the latest version of each period): its yearly report
+    if it filed one; otherwise its months and quarters in the year, revenue and exports summed (a quarter's
+    report stands for the months in it) and the employees of the latest that gives them. None: no report
+    covers the year."""
+    rows = [r for r in reports if r.period == year or (not is_year(r.period) and r.period.startswith(f"{year}-"))]
+    if not rows:
+        return None
+    yearly = [r for r in rows if r.period == year]
+    if yearly:
+        r = yearly[0]
+        return YearFigures(r.revenue_krw, r.full_time_employees, r.exports_usd)
+    quarters = {r.period for r in rows if "Q" in r.period}
+    counted = [r for r in rows if "Q" in r.period or quarter_of(r.period) not in quarters]
+    exports = [r.exports_usd for r in counted if r.exports_usd is not None]
+    employed = sorted((period_end(r.period), months_in(r.period), r.full_time_employees) for r in rows
+                      if r.full_time_employees is not None)  # fmt: skip
+    return YearFigures(
+        sum(r.revenue_krw for r in counted), employed[-1][2] if employed else None, sum(exports) if exports else None
+    )
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    firms: int
+    reporters: int
+    revenue_median: float
+    full_time_employees_median: float
+    exports_median: float
+    investment_median: float
+    survival: list[Survival]
+
+
+def group_figures(
+    firms: Iterable[int],
+    year: str,
+    *,
+    reports: Mapping[int, list[KpiReport]],
+    funding: Mapping[int, list[tuple[int, date | None]]],
+    tracked: Mapping[int, tuple[date, date | None]],
+    on: date,
+) -> GroupFigures:
+    """One group's comparison figures for the year: its firms, those with a report covering the year, the
+    medians across them of revenue, full-time employees and exports (each across the firms that gave it), the
+    median across every firm of the investment attracted in the year (closed rounds dated in it), and survival
+    as of `on` of the firms tracked (firm -> (tracked since, closed on))."""
+    members = list(dict.fromkeys(firms))
+    start, end = period_start(year), period_end(year)
+    figures = [f for f in (year_figures(reports.get(m, []), year) for m in members) if f is not None]
+    employed = [f.full_time_employees for f in figures if f.full_time_employees is not None]
+    invested = [
+        sum(amount for amount, closed in funding.get(m, []) if closed is not None and start <= closed <= end)
+        for m in members
+    ]
+    return GroupFigures(
+        firms=len(members),
+        reporters=len(figures),
+        revenue_median=median([f.revenue_krw for f in figures]),
+        full_time_employees_median=median(employed),
+        exports_median=median([f.exports_usd for f in figures if f.exports_usd is not None]),
+        investment_median=median(invested),
+        survival=survival([tracked[m] for m in members if m in tracked], on),
+    )

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from hubcore.errors import invalid
 from hubcore.resources import Named, OfCompany
 from services.companies.program.domain.kpi import months_in, period_end
+from services.companies.registry.domain import GRADUATED, RESIDENT, SELECTED, Company
 
 SEOUL = ZoneInfo("Asia/Seoul")
 MONTHLY, QUARTERLY, YEARLY = "MONTHLY", "QUARTERLY", "YEARLY"
@@ -60,6 +61,8 @@ def new_schedule(
     an audience (none: the residents)."""
     if cadence not in CADENCES:
         raise invalid("schedule.cadence", "must be MONTHLY, QUARTERLY or YEARLY")
+    if audience and audience not in AUDIENCES:
+        raise invalid("schedule.audience", f"must be one of {', '.join(AUDIENCES)}")
     if not 0 <= due_days <= MAX_DUE_DAYS:
         raise invalid("schedule.due_days", f"must be between 1 and {MAX_DUE_DAYS} (0: {DEFAULT_DUE_DAYS})")
     asked = tuple(dict.fromkeys(figures)) or BASIC_FIGURES
@@ -70,6 +73,33 @@ def new_schedule(
         0, cadence, tuple(dict.fromkeys(companies)), tuple(f for f in FIGURES if f in asked),
         due_days or DEFAULT_DUE_DAYS, audience=audience or RESIDENTS,
     )  # fmt: skip
+
+
+def reporting(company: Company, start: date) -> bool:
+    """Still asked for a period that starts on `start`: live, and not closed before the period began."""
+    return company.deleted_at is None and (company.closed_on is None or company.closed_on >= start)
+
+
+def audience_of(
+    audience: str, firms: Iterable[Company], *, rejected: set[int], admitted: set[int], start: date
+) -> set[int]:
+    """The companies (ids) a schedule of that audience asks for the period starting on `start`: the residents;
+    the graduates who consented to keep reporting; or the control group, companies a round did not select
+    (rejected) that no round admitted and that consented. Nobody closed before the period began."""
+    chosen = set()
+    for c in firms:
+        if not reporting(c, start):
+            continue
+        if audience == GRADUATES:
+            wanted = c.status == GRADUATED and c.reporting_consent
+        elif audience == CONTROL_GROUP:
+            wanted = c.id in rejected and c.id not in admitted and c.reporting_consent
+            wanted = wanted and c.status not in (SELECTED, RESIDENT, GRADUATED)
+        else:
+            wanted = c.status == RESIDENT
+        if wanted:
+            chosen.add(c.id)
+    return chosen
 
 
 @dataclass(frozen=True)

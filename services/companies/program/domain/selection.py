@@ -225,6 +225,7 @@ class Application(Versioned):
     created_at: datetime | None = None
     version: int = 1
     applicant_name: str = ""  # the applicant's Korean name, read beside it (not kept with the application)
+    decided_on: date | None = None  # the day of its last decision, Asia/Seoul
 
     def decide(self, decision: str, reason: str, *, selected_of_kind: int, seats_of_kind: int) -> Application:
         if decision not in DECISIONS[self.state]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from hubcore.rows import JSON, Rows, any_of, json_codec
-from services.companies.program.domain import Application, Conflict, Criterion, Round, Score
+from services.companies.program.domain import REJECTED, Application, Conflict, Criterion, Round, Score
 from services.companies.registry.domain import SELECTED
 from services.companies.tables import applications, companies, conflicts, people, review_assignments, rounds, scores
 
@@ -167,3 +168,23 @@ async def round_cohorts(conn: AsyncConnection) -> dict[int, int]:
         .group_by(c.applicant)
     )
     return {int(applicant.split("/")[1]): int(r) for applicant, r in (await conn.execute(query)).all()}
+
+
+async def decided_companies(conn: AsyncConnection) -> tuple[set[int], set[int]]:
+    """The companies some round rejected, and those some round selected (ids)."""
+    c = applications.c
+    query = sa.select(c.applicant, c.state).where(c.state.in_((SELECTED, REJECTED)), c.applicant.like("companies/%"))
+    rejected: set[int] = set()
+    admitted: set[int] = set()
+    for applicant, state in (await conn.execute(query)).all():
+        (admitted if state == SELECTED else rejected).add(int(applicant.split("/")[1]))
+    return rejected, admitted
+
+
+async def round_decisions(conn: AsyncConnection, round_id: int) -> list[tuple[int, str, date | None]]:
+    """The round's decided company applications: (company id, SELECTED or REJECTED, the day decided)."""
+    c = applications.c
+    query = sa.select(c.applicant, c.state, c.decided_on).where(
+        c.round_id == round_id, c.state.in_((SELECTED, REJECTED)), c.applicant.like("companies/%")
+    )
+    return [(int(a.split("/")[1]), state, day) for a, state, day in (await conn.execute(query)).all()]

@@ -129,3 +129,11 @@ async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
     c = assignments.c
     query = sa.select(c.company_id, sa.func.min(c.move_in)).group_by(c.company_id)
     return {int(company): first.year for company, first in (await conn.execute(query)).all()}
+
+
+async def graduations(conn: AsyncConnection) -> dict[int, date]:
+    """company -> the day it graduated: its last move-out with reason GRADUATED."""
+    a = assignments.c
+    query = sa.select(a.company_id, sa.func.max(a.move_out)).where(a.move_out_reason == "GRADUATED")
+    rows = (await conn.execute(query.group_by(a.company_id))).all()
+    return {int(company): day for company, day in rows if day is not None}

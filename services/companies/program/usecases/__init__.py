@@ -5,6 +5,7 @@ and event handlers both call them. One module per area, named here as one namesp
 from __future__ import annotations
 
 from services.companies.program.usecases.kpi import (
+    cohort_comparison,
     kpi_trends,
     list_kpi_reports,
     report_kpi,
@@ -70,6 +71,7 @@ __all__ = [
     "answer_request",
     "assign_reviewer",
     "assign_space",
+    "cohort_comparison",
     "create_application",
     "create_milestone",
     "create_reviewer",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +14,8 @@ from hubcore.db import Database, UnitOfWork
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.program.usecases.kpi_requests import answer_request
+from services.companies.program.usecases.selection import find_round
+from services.companies.registry.domain import SELECTED
 
 
 async def report_kpi(uow: UnitOfWork, company_name: str, report: domain.KpiReport) -> domain.KpiReport:
@@ -58,3 +62,29 @@ async def kpi_trends(
         rounds=terms.get("round"), years=terms.get("move_in_year"),
     )  # fmt: skip
     return domain.trends(groups, reports, funding, first=first, last=last)
+
+
+async def cohort_comparison(
+    db: Database, round_name: str, year: str, *, today: date
+) -> tuple[domain.Round, domain.GroupFigures, domain.GroupFigures]:
+    """The round's admitted firms against its control group (the firms it rejected that consented to report and
+    that no round admitted) for the year, survival as of today: admitted firms are tracked from their
+    graduation, the control group from the day the round decided (its close date where that was not kept)."""
+    async with db.read() as conn:
+        r = await find_round(conn, round_name)
+        decisions = await store.round_decisions(conn, r.id)
+        firms = {f.id: f for f in await store.hub_firms(conn)}
+        _, admitted_anywhere = await store.decided_companies(conn)
+        reports = await store.latest_kpi_reports(conn)
+        funding = await store.closed_rounds(conn)
+        graduated = await store.graduations(conn)
+    cohort = sorted({c for c, state, _ in decisions if state == SELECTED and c in firms})
+    control = {
+        c: decided or r.close_date
+        for c, state, decided in decisions
+        if state == domain.REJECTED and c in firms and firms[c].reporting_consent and c not in admitted_anywhere
+    }
+    tracked = {c: (graduated[c], firms[c].closed_on) for c in cohort if c in graduated}
+    tracked |= {c: (since, firms[c].closed_on) for c, since in control.items()}
+    group = partial(domain.group_figures, year=year, reports=reports, funding=funding, tracked=tracked, on=today)
+    return r, group(cohort), group(sorted(control))

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.convert import seoul_today
@@ -27,15 +28,22 @@ OPEN_EVERY_SECONDS = 3600.0  # how often the clock looks for periods that have b
 async def create_schedule(
     uow: UnitOfWork, schedule: domain.KpiSchedule, company_names: Sequence[str], *, today: date
 ) -> domain.KpiSchedule:
-    """The schedule, for the resident companies named (none: every resident company); this period's requests
-    open at once."""
+    """The schedule, for the companies named (none: every company of its audience as each period opens), each
+    of which must be of its audience now (a resident; a consenting graduate; a consenting rejected applicant);
+    this period's requests open at once."""
     ids = []
+    members = await audience(uow.conn, schedule.audience, schedule.period(today)) if company_names else set()
     for i, name in enumerate(company_names):
         company = await active_company(uow.conn, name, f"schedule.companies[{i}]")
-        if company.status != RESIDENT:
+        if schedule.audience == domain.RESIDENTS and company.status != RESIDENT:
             raise errors.FailedPrecondition(
                 f"{name} is {company.status}, not RESIDENT: KPI requests go to residents", type_="STATUS", subject=name
             )
+        if company.id not in members:
+            raise errors.FailedPrecondition(
+                f"{name} is not of the schedule's audience {schedule.audience} (consent, status, close date)",
+                type_="AUDIENCE", subject=name,
+            )  # fmt: skip
         ids.append(company.id)
     made = await store.insert_schedule(uow.conn, replace(schedule, companies=tuple(ids), actor=uow.actor))
     await open_requests(uow, today, [made])
@@ -47,19 +55,28 @@ async def list_schedules(db: Database) -> list[domain.KpiSchedule]:
         return await store.list_schedules(conn)
 
 
+async def audience(conn: AsyncConnection, audience: str, period: str) -> set[int]:
+    """The companies of the audience for the period (domain.audience_of), as they stand now."""
+    rejected, admitted = await store.decided_companies(conn)
+    firms = await store.hub_firms(conn)
+    start = domain.period_start(period)
+    return domain.audience_of(audience, firms, rejected=rejected, admitted=admitted, start=start)
+
+
 async def open_requests(
     uow: UnitOfWork, today: date, schedules: Sequence[domain.KpiSchedule] | None = None
 ) -> list[domain.KpiRequest]:
-    """Each schedule's request for the period today falls in, to each resident company it covers that was not
-    asked for that period yet (by any schedule): running it again opens nothing twice. A company that reported
-    the period already has its request answered by that report."""
+    """Each schedule's request for the period today falls in, to each company of its audience it covers
+    (residents; consenting graduates; the consenting control group; none closed before the period began) that
+    was not asked for that period yet (by any schedule): running it again opens nothing twice. A company that
+    reported the period already has its request answered by that report."""
     schedules = await store.list_schedules(uow.conn) if schedules is None else schedules
-    residents = {c.id for c in await store.hub_firms(uow.conn, (RESIDENT,))}
     opened = []
     for schedule in schedules:
         period = schedule.period(today)
+        members = await audience(uow.conn, schedule.audience, period)
         asked = await store.requested(uow.conn, period)
-        for company_id in sorted((set(schedule.companies) or residents) & residents - asked):
+        for company_id in sorted((set(schedule.companies) or members) & members - asked):
             request = domain.KpiRequest(0, schedule.id, company_id, period, schedule.due_on(period), schedule.figures)
             made = await store.insert_request(uow.conn, request)
             reported = await store.first_report(uow.conn, company_id, period)

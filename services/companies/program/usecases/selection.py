@@ -156,6 +156,7 @@ async def decide_application(
     r = await find_round(uow.conn, f"rounds/{a.round_id}", lock=True)  # seats: one decision at a time
     selected = await store.count_selected(uow.conn, r.id, a.seat_kind)
     decided = a.decide(decision, reason, selected_of_kind=selected, seats_of_kind=r.seats.get(a.seat_kind, 0))
+    decided = replace(decided, decided_on=seoul_today())
     await store.save_application(uow.conn, decided, expected_version=a.version)
     if decision == SELECTED and a.applicant.startswith("companies/"):
         company = await active_company(uow.conn, a.applicant, "name")
