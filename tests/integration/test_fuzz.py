@@ -278,6 +278,7 @@ def _varint(value: int) -> bytes:
 async def test_a_huge_request_is_refused_and_the_others_go_on(service: Runtime) -> None:
     """Past the message size limit (HUB_MAX_MESSAGE_BYTES, 4 MiB) a request is RESOURCE_EXHAUSTED before
     any handler runs, while calls beside it are answered."""
+
     def text_fields(input_type: Any) -> list[Any]:
         return [f for f in input_type.fields if f.type == FieldDescriptor.TYPE_STRING and not f.is_repeated]
 
