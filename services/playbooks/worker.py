@@ -32,6 +32,9 @@ FINAL = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND, grpc.Statu
          grpc.StatusCode.UNAUTHENTICATED}  # fmt: skip
 
 
+MAX_REPLANS = 3  # searches again after the slot found was taken before it could be booked
+
+
 class Failed(Exception):
     """An action that cannot succeed: it is marked FAILED with this outcome, without retries."""
 
@@ -131,7 +134,8 @@ class Worker:
     async def _book(self, record: FiringAction, firing: domain.Firing, action: Action) -> tuple[str, list[str]]:
         """The first free slot of the session type within the days given, scheduled for the company."""
         plan = dict(record.plan)
-        if not plan:
+        replans = int(plan.get("replans", 0))
+        if "mentor" not in plan:
             today = self.clock().astimezone(SEOUL).date()
             last = today + timedelta(days=action.within_days)
             request = cpb.FindAvailableSlotsRequest(
@@ -148,18 +152,27 @@ class Worker:
                 raise Failed(f"no free slot of {action.session_type} within {action.within_days} days")
             slot = slots[0]
             plan = {"mentor": slot.mentor, "start": slot.interval.start_time.ToJsonString(),
-                    "end": slot.interval.end_time.ToJsonString()}  # fmt: skip
+                    "end": slot.interval.end_time.ToJsonString(), "replans": replans}  # fmt: skip
             await self._plan(record, plan)
+            await self._called("FindAvailableSlots")
         start, end = (datetime.fromisoformat(plan[k].replace("Z", "+00:00")) for k in ("start", "end"))
         session = cpb.Session(
             company=firing.company, mentor=plan["mentor"], session_type=action.session_type,
             interval=interval_message(start, end), agenda=f"[플레이북] {firing.playbook_display_name}"[:2000],
         )  # fmt: skip
-        made = await self.consulting.ScheduleSession(
-            cpb.ScheduleSessionRequest(session=session, request_id=record.request_id),
-            metadata=self.metadata,
-            timeout=self.cfg.call_timeout,
-        )
+        # A new plan is a new request: its own id, derived from the firing, the action and the plan's number.
+        key = domain.request_id(firing.id, record.position, f"plan-{replans}") if replans else record.request_id
+        try:
+            made = await self.consulting.ScheduleSession(
+                cpb.ScheduleSessionRequest(session=session, request_id=key),
+                metadata=self.metadata,
+                timeout=self.cfg.call_timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            # The slot was taken meanwhile (BOOKING_CONFLICT, or the mentor's week changed): the retry searches again.
+            if error.code() == grpc.StatusCode.FAILED_PRECONDITION and replans < MAX_REPLANS:
+                await self._plan(record, {"replans": replans + 1})
+            raise
         await self._called("ScheduleSession")
         return f"{made.name} booked with {made.mentor} at {plan['start']}", [made.name]
 

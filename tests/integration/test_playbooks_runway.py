@@ -7,6 +7,8 @@ makes none."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -49,10 +51,12 @@ def won(amount: int) -> money_pb2.Money:
     return money_pb2.Money(currency_code="KRW", units=amount)
 
 
-async def hub_company(companies: Running, consulting: RunningConsulting, investors: RunningInvestors) -> str:
+async def hub_company(
+    companies: Running, consulting: RunningConsulting, investors: RunningInvestors, korean_name: str = "메디비전"
+) -> str:
     """A resident seed-stage medical company that consulting's and investors' directories know."""
     made = await companies.companies.CreateCompany(
-        cpb.CreateCompanyRequest(company=cpb.Company(korean_name="메디비전", english_name="MediVision",
+        cpb.CreateCompanyRequest(company=cpb.Company(korean_name=korean_name, english_name="MediVision",
                                                      sector=cpb.SECTOR_MEDICAL, stage=cpb.STAGE_SEED)),
         metadata=ADMIN,
     )  # fmt: skip
@@ -216,24 +220,7 @@ async def test_a_worker_killed_mid_action_resumes_and_every_effect_stays_single(
     await firms(investors)
     rule = await runway_rule(running, consulting)
 
-    async def kill_at(call: str, nth: int) -> Any:
-        """The worker hangs right after the nth such call returned, before it writes the outcome; the test
-        then stops the service, which cancels the worker there."""
-        seen: list[str] = []
-        import asyncio
-
-        stuck = asyncio.Event()
-
-        async def hang(what: str) -> None:
-            seen.append(what)
-            if what == call and seen.count(call) == nth:
-                stuck.set()
-                await asyncio.Event().wait()
-
-        running.worker.after_call = hang
-        return stuck
-
-    stuck = await kill_at("ScheduleSession", 1)
+    stuck = kill_at(running, "ScheduleSession", 1)
     await report(companies, company, cash=40_000_000, burn=10_000_000)
     await eventually(lambda: _is_set(stuck), timeout=30)
     await running.close()  # killed: ScheduleSession was carried out, its outcome not yet written
@@ -248,7 +235,7 @@ async def test_a_worker_killed_mid_action_resumes_and_every_effect_stays_single(
     # Restarted: the booking is asked again with the same request (the same session comes back); then killed
     # again after the first introduction of three.
     running = await start_playbooks(settings, config)
-    stuck = await kill_at("CreateIntroduction", 1)
+    stuck = kill_at(running, "CreateIntroduction", 1)
     await eventually(lambda: _is_set(stuck), timeout=30)
     await running.close()
     assert len(await introductions(investors, company)) == 1
@@ -263,6 +250,66 @@ async def test_a_worker_killed_mid_action_resumes_and_every_effect_stays_single(
         assert fired.actions[0].attempts == 1  # the killed attempts wrote nothing: they are not counted
     finally:
         await running.close()
+
+
+def kill_at(running: RunningPlaybooks, call: str, nth: int) -> asyncio.Event:
+    """The worker hangs right after the nth such call returned, before it writes what came of it; the test then
+    stops the service, which cancels the worker there. Returns the event set once it hangs."""
+    seen: list[str] = []
+    stuck = asyncio.Event()
+
+    async def hang(what: str) -> None:
+        seen.append(what)
+        if what == call and seen.count(call) == nth:
+            stuck.set()
+            await asyncio.Event().wait()
+
+    running.worker.after_call = hang
+    return stuck
+
+
+async def test_a_slot_taken_before_it_was_booked_is_searched_again_and_booked_once(
+    companies: Running, consulting: RunningConsulting, investors: RunningInvestors, playbooks_database: str,
+    nats_server: NatsServer, tmp_path: Path,
+) -> None:  # fmt: skip
+    settings = make_settings("playbooks", playbooks_database, nats_server.url, tmp_path)
+    config = playbooks_config(consulting.address, investors.address, lease_seconds=1.0)
+    running = await start_playbooks(settings, config)
+    company = await hub_company(companies, consulting, investors)
+    other = await hub_company(companies, consulting, investors, "누리로보틱스")
+    await firms(investors)
+    rule = await runway_rule(running, consulting)
+    stuck = kill_at(running, "FindAvailableSlots", 1)
+    await report(companies, company, cash=40_000_000, burn=10_000_000)
+    await eventually(lambda: _is_set(stuck), timeout=30)
+    await running.close()  # the slot is chosen and written, not yet booked
+    database = Database(playbooks_database, source="test")
+    async with database.read() as conn:
+        plan = json.loads((await conn.execute(sa.select(firing_actions.c.plan))).scalars().first())
+    await database.close()
+    # Someone else books that very slot meanwhile.
+    taken = spb.Session(company=other, mentor=plan["mentor"], session_type=rule.actions[0].session_type,
+                        interval=interval_of(plan["start"], plan["end"]))  # fmt: skip
+    await consulting.consulting.ScheduleSession(spb.ScheduleSessionRequest(session=taken, request_id="theirs"),
+                                                metadata=ADMIN)  # fmt: skip
+    running = await start_playbooks(settings, config)
+    try:
+        [fired] = await done(running, rule, 1)
+        [booked] = await sessions(consulting, company)
+        assert fired.actions[0].results == [booked.name]
+        assert booked.interval.start_time.ToJsonString() != plan["start"]  # another slot, found again
+        assert fired.actions[0].attempts == 2 and len(await sessions(consulting, other)) == 1
+    finally:
+        await running.close()
+
+
+def interval_of(start: str, end: str) -> Any:
+    from google.type import interval_pb2
+
+    made = interval_pb2.Interval()
+    made.start_time.FromJsonString(start)
+    made.end_time.FromJsonString(end)
+    return made
 
 
 async def _is_set(event: Any) -> bool:
