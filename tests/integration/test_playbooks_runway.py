@@ -285,7 +285,8 @@ async def test_a_slot_taken_before_it_was_booked_is_searched_again_and_booked_on
     await running.close()  # the slot is chosen and written, not yet booked
     database = Database(playbooks_database, source="test")
     async with database.read() as conn:
-        plan = json.loads((await conn.execute(sa.select(firing_actions.c.plan).limit(1))).scalar_one())
+        booking = sa.select(firing_actions.c.plan).where(firing_actions.c.position == 0)
+        plan = json.loads((await conn.execute(booking)).scalar_one())
     await database.close()
     # Someone else books that very slot meanwhile.
     taken = spb.Session(company=other, mentor=plan["mentor"], session_type=rule.actions[0].session_type,
