@@ -127,15 +127,24 @@ async def tick(uow: UnitOfWork, at: datetime) -> int:
     made = 0
     for item in await store.enabled_playbooks(uow.conn):
         if domain.timed(item.trigger):
-            for key in await store.keys_of(uow.conn, item.trigger):
-                made += await evaluate(uow, item, key, at) is not None
+            by_key: dict[str, list[Fact]] = {}
+            for fact in await store.history(uow.conn, item.trigger, at):  # one read per rule, not one per subject
+                by_key.setdefault(domain.key_of(item.trigger, fact), []).append(fact)
+            for key, facts in by_key.items():
+                if key:
+                    made += await evaluate(uow, item, key, at, facts) is not None
     return made
 
 
-async def evaluate(uow: UnitOfWork, item: Playbook, key: str, at: datetime) -> int | None:
-    """Whether the rule's condition holds for the subject now: a new episode fires (once: the firing's unique
-    key is the rule, the subject and the episode), a cleared one is closed. Returns the new firing's id."""
-    holding, matched = domain.holds(item.trigger, await store.facts_of(uow.conn, item.trigger, key), at)
+async def evaluate(
+    uow: UnitOfWork, item: Playbook, key: str, at: datetime, facts: list[Fact] | None = None
+) -> int | None:
+    """Whether the rule's condition holds for the subject now (from its facts, read here unless given): a new
+    episode fires (once: the firing's unique key is the rule, the subject and the episode), a cleared one is
+    closed. Returns the new firing's id."""
+    if facts is None:
+        facts = await store.facts_of(uow.conn, item.trigger, key)
+    holding, matched = domain.holds(item.trigger, facts, at)
     number, was_holding = await store.episode(uow.conn, item.id, key)
     if holding == was_holding:
         return None
