@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import grpc
 import typer
+from google.protobuf import field_mask_pb2
 from google.type import date_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.ops.v1 import ops_pb2
@@ -260,6 +261,36 @@ def companies_transition(
         cpb.ChangeCompanyStatusRequest(name=company_name(name), status=number, reason=reason),  # type: ignore[arg-type]
     )
     show_companies(hub, f"{moved.name} is now {status.lower()}", [moved])
+
+
+@companies_app.command("close")
+def companies_close(
+    hub: Client,
+    name: args.CompanyArgument,
+    on: Annotated[str, typer.Option(help="폐업일 YYYY-MM-DD (the day it ceased business)")],
+    reason: Annotated[str, typer.Option(help="이미 기록된 폐업일을 고칠 때 필수 (why, when correcting it)")] = "",
+) -> None:
+    """기업의 폐업일을 기록합니다; 이후 KPI 요청이 나가지 않고 생존율에 반영됩니다 (record that a company closed)."""
+    request = cpb.CloseCompanyRequest(name=company_name(name), close_date=args.day(on, "--on"), reason=reason)
+    closed = hub.call(hub.companies.CloseCompany, request)
+    hub.say(closed, f"{closed.korean_name} ({closed.name}) 폐업일 기록 (closed on) {args.iso(closed.close_date)}")
+
+
+@companies_app.command("consent")
+def companies_consent(
+    hub: Client,
+    name: args.CompanyArgument,
+    withdraw: Annotated[bool, typer.Option("--withdraw", help="동의 철회 (the company no longer agrees)")] = False,
+) -> None:
+    """졸업 후(또는 미선정 후)에도 KPI를 보고하기로 한 동의를 기록합니다 (record the company's consent to keep
+    reporting: graduates and the control group get a yearly request while it holds)."""
+    company = cpb.Company(name=company_name(name), reporting_consent=not withdraw)
+    request = cpb.UpdateCompanyRequest(
+        company=company, update_mask=field_mask_pb2.FieldMask(paths=["reporting_consent"])
+    )
+    updated = hub.call(hub.companies.UpdateCompany, request)
+    said = "보고 동의함 (consents to report)" if updated.reporting_consent else "보고 동의 없음 (no consent)"
+    hub.say(updated, f"{updated.korean_name} ({updated.name}): {said}")
 
 
 @companies_app.command("archive")

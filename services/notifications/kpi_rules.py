@@ -14,14 +14,17 @@ from services.notifications.domain import Action, Cancel, Plan, company_contacts
 from services.notifications.rules import KPI_REMINDER, KPI_REQUEST_OVERDUE, KPI_REQUEST_REMINDER, morning_of
 
 
-def covering_periods(month: str) -> tuple[str, str]:
-    """A month ("2026-11") is reported by its own report or by its quarter's ("2026-Q4")."""
+def covering_periods(month: str) -> tuple[str, str, str]:
+    """A month ("2026-11") is reported by its own report, its quarter's ("2026-Q4") or its year's ("2026")."""
     year, number = month.split("-")
-    return month, f"{year}-Q{(int(number) - 1) // 3 + 1}"
+    return month, f"{year}-Q{(int(number) - 1) // 3 + 1}", year
 
 
 def months_covered(period: str) -> list[str]:
-    """The months a report covers: 2026-11 -> [2026-11]; 2026-Q4 -> [2026-10, 2026-11, 2026-12]."""
+    """The months a report covers: 2026-11 -> [2026-11]; 2026-Q4 -> [2026-10, 2026-11, 2026-12]; a year (the
+    graduates' and the control group's yearly report) its twelve."""
+    if "-" not in period:
+        return [f"{period}-{m:02d}" for m in range(1, 13)]
     year, part = period.split("-")
     if part.startswith("Q"):
         first = (int(part[1]) - 1) * 3 + 1

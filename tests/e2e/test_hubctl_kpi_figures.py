@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-from google.protobuf import field_mask_pb2
 from hub.companies.v1 import companies_pb2 as cpb
 
 from hubcore.convert import seoul_today
@@ -44,13 +43,8 @@ async def test_kpi_report_with_figures_yearly_graduates_and_compare(companies: R
     # A graduate that consented gets the yearly request.
     for status in ("selected", "resident", "graduated"):
         assert (await hubctl(companies, "companies", "transition", "1", status)).exit_code == 0
-    await companies.companies.UpdateCompany(
-        cpb.UpdateCompanyRequest(
-            company=cpb.Company(name="companies/1", reporting_consent=True),
-            update_mask=field_mask_pb2.FieldMask(paths=["reporting_consent"]),
-        ),
-        metadata=ADMIN,
-    )
+    consented = await hubctl(companies, "companies", "consent", "1")
+    assert consented.exit_code == 0 and "보고 동의함" in consented.stdout, consented.output
     scheduled = await hubctl(
         companies, "kpi", "schedule", "--cadence", "yearly", "--audience", "graduates", "--figure", "employment"
     )
@@ -74,3 +68,11 @@ async def test_kpi_report_with_figures_yearly_graduates_and_compare(companies: R
     assert f"{int(year) - 1}년" in compared.stdout
     missing = await hubctl(companies, "kpi", "compare", "--round", "99")
     assert missing.exit_code != 0
+
+    # Closing: the date is kept; a later one without a reason is refused; the graduate is not asked next year.
+    closed = await hubctl(companies, "companies", "close", "1", "--on", seoul_today().isoformat())
+    assert closed.exit_code == 0 and "폐업일 기록" in closed.stdout, closed.output
+    future = await hubctl(companies, "companies", "close", "1", "--on", f"{int(year) + 1}-01-01", "--reason", "x")
+    assert future.exit_code != 0 and "close_date" in future.output, future.output
+    found = await companies.companies.GetCompany(cpb.GetCompanyRequest(name="companies/1"), metadata=ADMIN)
+    assert found.HasField("close_date") and found.reporting_consent

@@ -118,3 +118,25 @@ def test_survival_counts_eligible_survived_and_closed_per_horizon() -> None:
     assert five.rate == 0.5
     assert domain.survival([], on)[0].rate == 0.0
     assert domain.anniversary(date(2024, 2, 29), 1) == date(2025, 2, 28)
+
+
+def report(period: str, revenue: int, **figures: object) -> domain.KpiReport:
+    return domain.KpiReport(0, 1, period, 1, revenue, 0, 0, **figures)  # type: ignore[arg-type]
+
+
+def test_a_firms_year_from_its_yearly_report_or_its_months_and_quarters() -> None:
+    yearly = [report("2025", 100, full_time_employees=9, exports_usd=7), report("2025-Q1", 5)]
+    assert domain.year_figures(yearly, "2025") == domain.YearFigures(100, 9, 7)
+    rolled = [
+        report("2025-Q1", 30, exports_usd=10), report("2025-02", 99, exports_usd=99),  # the quarter stands
+        report("2025-04", 10, full_time_employees=3), report("2025-05", 10, full_time_employees=4),
+        report("2024-12", 1000, full_time_employees=50), report("2026-01", 1000),  # other years
+    ]  # fmt: skip
+    assert domain.year_figures(rolled, "2025") == domain.YearFigures(50, 4, 10)
+    assert domain.year_figures(rolled, "2023") is None
+    group = domain.group_figures(
+        [1, 2, 1], "2025", reports={1: yearly, 2: []}, funding={2: [(40, date(2025, 3, 1)), (9, None)]},
+        tracked={1: (date(2020, 1, 1), None)}, on=date(2026, 1, 1),
+    )  # fmt: skip
+    assert (group.firms, group.reporters, group.revenue_median, group.investment_median) == (2, 1, 100.0, 20.0)
+    assert [(s.years, s.eligible, s.survived) for s in group.survival] == [(1, 1, 1), (3, 1, 1), (5, 1, 1)]

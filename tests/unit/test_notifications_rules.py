@@ -235,6 +235,9 @@ def test_kpi_reminders_go_to_resident_companies_missing_last_months_report_on_th
     assert isinstance(january, domain.Plan) and january.occasion == "2026-12"
     assert january.due_at == datetime(2027, 1, 8, 9, tzinfo=SEOUL)
     assert kpi_rules.months_covered("2026-Q4") == ["2026-10", "2026-11", "2026-12"]
+    # A yearly report (graduates, the control group) covers its twelve months, and reports each of them.
+    assert kpi_rules.months_covered("2026") == [f"2026-{m:02d}" for m in range(1, 13)]
+    assert kpi_rules.kpi_reminders(date(2026, 12, 3), residents[:1], {("companies/1", "2026")}, cfg=CFG) == []
     # A company a KPI request asks for the month, or its quarter, gets the request's reminders instead.
     for asked in ({("companies/1", "2026-11")}, {("companies/1", "2026-Q4")}):
         assert kpi_rules.kpi_reminders(date(2026, 12, 3), residents, reported, cfg=CFG, requested=asked) == []

@@ -137,9 +137,11 @@ def _headcount_chart(page: Page, reports: list[Any]) -> Markup:
 
 
 def period_end(period: str) -> tuple[int, int, int]:
-    """Where a KPI period ends, to put months and quarters in one order: 2026-11 < 2026-Q4 < 2026-12… the
-    quarter sorts with the last month it covers, after it."""
+    """Where a KPI period ends, to put months, quarters and years in one order: 2026-11 < 2026-12 < 2026-Q4 <
+    2026… a quarter sorts with the last month it covers, after it, and a year after its last quarter."""
     year, _, part = period.partition("-")
+    if not part and year.isdigit():  # a year (graduates' reports) after its December and its fourth quarter
+        return int(year), 12, 2
     if part.startswith("Q") and part[1:].isdigit():
         return int(year), 3 * int(part[1:]), 1
     return (int(year), int(part), 0) if year.isdigit() and part.isdigit() else (0, 0, 0)

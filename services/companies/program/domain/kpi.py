@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
 
 from hubcore.errors import InvalidArgument, invalid
 from hubcore.resources import Named, OfCompany
@@ -119,22 +120,13 @@ def check_figures(
         raise InvalidArgument(bad)
 
 
+@cache
 def territories() -> frozenset[str]:
     """ISO 3166-1 alpha-2 codes, as babel's CLDR data knows the territories (not regions like 001 or EU)."""
-    global _TERRITORIES
-    if _TERRITORIES is None:
-        from babel import Locale
+    from babel import Locale
 
-        known = Locale("en").territories
-        _TERRITORIES = frozenset(
-            str(code)
-            for code in known
-            if re.fullmatch("[A-Z]{2}", str(code)) and code not in ("EU", "EZ", "UN", "ZZ", "QO")
-        )
-    return _TERRITORIES
-
-
-_TERRITORIES: frozenset[str] | None = None
+    known = (str(code) for code in Locale("en").territories)
+    return frozenset(c for c in known if re.fullmatch("[A-Z]{2}", c) and c not in ("EU", "EZ", "UN", "ZZ", "QO"))
 
 
 def check_countries(codes: Iterable[str], field: str = "report.overseas_countries") -> tuple[str, ...]:
