@@ -39,9 +39,10 @@ SUPPORTED = {
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
 # Secrets made outside the manifests (the secret store in prod, cert-manager for TLS).
 OUT_OF_BAND = {"hub-tokens", "partner-api-tls", "console-session"} | {
-    f"{s}-database" for s in ("companies", "investors", "consulting", "notifications")
+    f"{s}-database" for s in ("companies", "investors", "consulting", "notifications", "playbooks")
 }
-SERVICES = ["companies", "investors", "consulting", "notifications"]  # gRPC, each with a database to migrate
+# gRPC, each with a database to migrate
+SERVICES = ["companies", "investors", "consulting", "notifications", "playbooks"]
 CONSOLE = "console"  # the web application: HTTP, keeps no data, calls every one of SERVICES
 HEALTHZ = "/healthz"
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")

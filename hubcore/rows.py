@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from datetime import UTC as UTC_ZONE
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -51,6 +52,17 @@ class Codec:
 def json_codec(load: Callable[[Any], Any] = _same, dump: Callable[[Any], Any] = _same, *, ascii: bool = False) -> Codec:
     """A JSON text column: load gets the decoded value, dump gives what to encode."""
     return Codec(lambda text: load(json.loads(text)), lambda value: json.dumps(dump(value), ensure_ascii=ascii))
+
+
+def utc(value: datetime) -> datetime:
+    """An instant as it is stored: in UTC (SQLite keeps the wall time it is given and drops the zone)."""
+    return as_utc(value).astimezone(UTC_ZONE)
+
+
+def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> Any:
+    """INSERT … ON CONFLICT (key) DO NOTHING in the connection's dialect (two writers may insert at once)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -17,7 +17,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 PRIVATE_UMASK = 0o077
 
 # Each service's default gRPC port on the embedded setup; NATS on its own port, never 4222.
-DEFAULT_PORTS = {"companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064}
+DEFAULT_PORTS = {
+    "companies": 50061, "investors": 50062, "consulting": 50063, "notifications": 50064, "playbooks": 50065,
+}  # fmt: skip
 DEFAULT_NATS_PORT = 14222
 DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink of `make run` (messages land in var/mail/)
 # Services with an external API for callers outside the hub listen on a second port (the partner API).
@@ -254,3 +256,13 @@ class GrowthSettings:
 def _kinds(text: str) -> tuple[str, ...]:
     text = text.strip()
     return () if text.lower() in ("", "none") else tuple(k.strip().upper() for k in text.split(","))
+
+
+def service_address(name: str) -> str:
+    """HUB_<SERVICE>_ADDRESS, else where the service listens on this machine (its HUB_<SERVICE>_PORT)."""
+    given = variable(f"HUB_{name.upper()}_ADDRESS")
+    if given:
+        return given
+    settings = Settings.from_env(name)
+    host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]", "") else settings.grpc_host
+    return f"{host}:{settings.grpc_port}"

@@ -22,6 +22,7 @@ from hubctl import (
     identities,
     investors,
     kpi_requests,
+    playbooks,
     privacy,
     program,
     report,
@@ -92,6 +93,7 @@ assert kpi_requests.kpi_app is program.kpi_app
 app.add_typer(program.support_app, name="support")
 app.add_typer(program.milestones_app, name="milestones")
 app.add_typer(followups.followups_app, name="followups")
+app.add_typer(playbooks.playbook_app, name="playbook")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
 app.add_typer(backup.backup_app, name="backup")

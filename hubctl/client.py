@@ -25,6 +25,7 @@ from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import identities_pb2_grpc, ops_pb2_grpc, tokens_pb2_grpc
+from hub.playbooks.v1 import playbooks_pb2_grpc
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -187,6 +188,7 @@ class Client:
     consulting = Stub(consulting_pb2_grpc.ConsultingServiceStub, "consulting")
     investors = Stub(investors_pb2_grpc.InvestorServiceStub, "investors")
     notifications = Stub(notifications_pb2_grpc.NotificationServiceStub, "notifications")
+    playbooks = Stub(playbooks_pb2_grpc.PlaybookServiceStub, "playbooks")
     access_tokens = Stub(tokens_pb2_grpc.AccessTokenServiceStub, "companies")  # admin and service tokens' register
     identities = Stub(identities_pb2_grpc.IdentityServiceStub, "companies")  # founders and mentors who sign in
 

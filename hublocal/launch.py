@@ -255,8 +255,12 @@ def main() -> int:
         # The console signs people in as a service that passes on each browser's address (each person keeps their
         # own sign-in limit); its token is kept in var/console-service-token like the admin token.
         console_token = _secret_file(data_dir, "console-service-token")
-        hashes = ",".join(h for h in (env.get("HUB_SERVICE_TOKEN_SHA256", ""), token_hash(console_token)) if h)
-        env |= {"HUB_SERVICE_TOKEN_SHA256": hashes, "HUB_CONSOLE_SERVICE_TOKEN": console_token}
+        # The playbooks service books consultations and proposes introductions with a service token of its own.
+        playbooks_token = env.get("HUB_PLAYBOOKS_SERVICE_TOKEN") or _secret_file(data_dir, "playbooks-service-token")
+        known = (env.get("HUB_SERVICE_TOKEN_SHA256", ""), token_hash(console_token), token_hash(playbooks_token))
+        hashes = ",".join(h for h in known if h)
+        env |= {"HUB_SERVICE_TOKEN_SHA256": hashes, "HUB_CONSOLE_SERVICE_TOKEN": console_token,
+                "HUB_PLAYBOOKS_SERVICE_TOKEN": playbooks_token}  # fmt: skip
         for name in SERVICES:  # external APIs get TLS: a local certificate unless one is configured
             upper = name.upper()
             if name in DEFAULT_PARTNER_PORTS and not Settings.from_env(name).partner_tls_cert:

@@ -10,7 +10,7 @@ from hubcore.settings import DEFAULT_MAIL_SINK_PORT, DEFAULT_NATS_PORT, Settings
 
 # The services `make run` starts, in start order; each is `python -m services.<name>`, and `hubctl backup`
 # copies their databases.
-SERVICES = ["companies", "investors", "consulting", "notifications"]
+SERVICES = ["companies", "investors", "consulting", "notifications", "playbooks"]
 
 
 @dataclass(frozen=True)

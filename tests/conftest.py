@@ -414,3 +414,67 @@ async def row_counts(db: Database) -> dict[str, int]:
             for name in names
             if name != "alembic_version"
         }
+
+
+@dataclass
+class RunningPlaybooks:
+    runtime: Runtime
+    channel: grpc.aio.Channel
+    api: Any  # playbooks_pb2_grpc.PlaybookServiceStub
+    clock: Clock
+
+    @property
+    def worker(self) -> Any:
+        return self.runtime.worker  # type: ignore[attr-defined]
+
+    @property
+    def handlers(self) -> Any:
+        return self.runtime.handlers  # type: ignore[attr-defined]
+
+    async def close(self) -> None:
+        await self.channel.close()
+        await self.runtime.stop()
+
+
+def playbooks_config(consulting: str, investors: str, **extra: Any) -> Any:
+    """The playbooks service for tests: the test's consulting and investors, the test's service token, the clock's
+    rules run when a test calls them, fast polling and retries."""
+    from services.playbooks.config import Config
+
+    values: dict[str, Any] = {
+        "consulting_address": consulting, "investors_address": investors, "service_token": SERVICE_TOKEN,
+        "clock_seconds": 0, "poll_seconds": 0.05, "retry_base": 0.05, "retry_cap": 0.2, "max_attempts": 3,
+        "lease_seconds": 5.0,
+    }  # fmt: skip
+    return Config().with_(**(values | extra))
+
+
+async def start_playbooks(settings: Settings, config: Any, clock: Clock | None = None) -> RunningPlaybooks:
+    from hub.playbooks.v1 import playbooks_pb2_grpc
+
+    from services.playbooks.__main__ import build
+
+    clock = clock or Clock()
+    runtime = build(settings, config, clock)
+    await runtime.start()
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
+    return RunningPlaybooks(runtime, channel, playbooks_pb2_grpc.PlaybookServiceStub(channel), clock)
+
+
+@pytest.fixture
+async def playbooks_database(new_database: Callable[[str], Awaitable[str]]) -> str:
+    return await new_database("playbooks")
+
+
+@pytest.fixture
+async def playbooks(
+    playbooks_database: str, nats_server: NatsServer, tmp_path: Path, consulting: RunningConsulting,
+    investors: RunningInvestors,
+) -> AsyncIterator[RunningPlaybooks]:  # fmt: skip
+    """The playbooks service, in this event loop, with a database of its own, the test's NATS, and the test's
+    consulting and investors services to act through."""
+    settings = make_settings("playbooks", playbooks_database, nats_server.url, tmp_path)
+    running = await start_playbooks(settings, playbooks_config(consulting.address, investors.address))
+    await asyncio.wait_for(running.runtime.ready.wait(), 10)
+    yield running
+    await running.close()

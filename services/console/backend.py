@@ -15,6 +15,7 @@ from hub.consulting.v1 import consulting_pb2_grpc
 from hub.investors.v1 import investors_pb2_grpc
 from hub.notifications.v1 import notifications_pb2_grpc
 from hub.ops.v1 import identities_pb2_grpc, ops_pb2_grpc
+from hub.playbooks.v1 import playbooks_pb2_grpc
 
 from hubcore.calls import FORWARDED_FOR
 
@@ -26,6 +27,7 @@ STUBS: dict[str, tuple[str, Any]] = {
     "investors": ("investors", investors_pb2_grpc.InvestorServiceStub),
     "consulting": ("consulting", consulting_pb2_grpc.ConsultingServiceStub),
     "notifications": ("notifications", notifications_pb2_grpc.NotificationServiceStub),
+    "playbooks": ("playbooks", playbooks_pb2_grpc.PlaybookServiceStub),
 }
 
 

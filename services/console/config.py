@@ -9,7 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PORTS, Settings, variable
+from hubcore.settings import DEFAULT_NATS_PORT, DEFAULT_PORTS, service_address, variable
 
 DEFAULT_CONSOLE_PORT = 50080
 SESSION_HOURS = 8  # as long as a signed-in token lives (hubcore.tokens.SIGNED_IN_LIFETIME)
@@ -47,16 +47,6 @@ class ConsoleSettings:
             trusted_proxies=variable("HUB_CONSOLE_TRUSTED_PROXIES"),
             service_token=variable("HUB_CONSOLE_SERVICE_TOKEN"),
         )
-
-
-def service_address(name: str) -> str:
-    """HUB_<SERVICE>_ADDRESS, else where the service listens on this machine (its HUB_<SERVICE>_PORT)."""
-    given = variable(f"HUB_{name.upper()}_ADDRESS")
-    if given:
-        return given
-    settings = Settings.from_env(name)
-    host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]", "") else settings.grpc_host
-    return f"{host}:{settings.grpc_port}"
 
 
 def session_key(given: str, signing_key: str) -> bytes:

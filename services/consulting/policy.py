@@ -131,4 +131,6 @@ for _method in ("GetRoom", "ListRooms", "GetSessionType", "ListSessionTypes"):
     ROLES[_method] |= {MENTOR}
 ROLES["ExportCalendar"] |= {Bound(MENTOR, "owner")}
 ROLES["RecordSessionFeedback"] = frozenset({ADMIN, FOUNDER})  # a program manager with a reason (use case)
+# The playbooks service books the consultations its rules call for, with a service token and a request_id.
+ROLES["ScheduleSession"] = frozenset({ADMIN, SERVICE})
 DEFAULT_ROLES = frozenset({ADMIN})

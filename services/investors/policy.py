@@ -124,6 +124,8 @@ ROLES: dict[str, RolePolicy] = {
     **also_for_services("GetInvestorStats"),
     **{method: frozenset({ADMIN, Bound(FOUNDER, field)}) for method, field in FOR_FOUNDERS.items()},
     "AnswerIntroduction": frozenset({ADMIN, FOUNDER}),
+    # The playbooks service shortlists investors and proposes introductions its rules call for (service token).
+    **also_for_services("MatchInvestors", "CreateIntroduction"),
 }
 DEFAULT_ROLES = frozenset({ADMIN})
 

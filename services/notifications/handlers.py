@@ -117,6 +117,7 @@ class Handlers:
             "hub.consulting.action_item.overdue": self.action_item_overdue,
             "hub.consulting.session.notes_recorded": self.session_notes,
             "hub.consulting.session.feedback_recorded": self.session_feedback,
+            "hub.playbooks.notice.requested": self.playbook_notice,
         }
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -380,3 +381,11 @@ class Handlers:
         item = await self._action_item(uow, envelope, payload)
         if item is not None and item.state == "OPEN":
             await apply(uow.conn, rules.action_item_overdue(item, now=occurred(envelope, self.clock), cfg=self.cfg))
+
+    # playbooks
+
+    async def playbook_notice(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A playbook's action asks for someone to be told: planned once per firing and action."""
+        names = await company_names(uow.conn, payload.company) if payload.company else {}  # type: ignore[attr-defined]
+        at = occurred(envelope, self.clock)
+        await apply(uow.conn, rules.playbook_notice(payload, names, now=at, cfg=self.cfg))

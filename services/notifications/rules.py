@@ -50,6 +50,7 @@ KPI_REMINDER = "kpi.reminder"
 KPI_REQUEST_REMINDER = "kpi.request_reminder"
 KPI_REQUEST_OVERDUE = "kpi.request_overdue"
 SIGN_IN_CODE = "access.sign_in_code"
+PLAYBOOK_NOTICE = "playbook.notice"
 
 RULES: dict[str, str] = {
     COMPANY_SELECTED: "congratulations to a company's people when it is selected",
@@ -75,6 +76,7 @@ RULES: dict[str, str] = {
     KPI_REQUEST_REMINDER: "a reminder to a company days before its KPI request falls due",
     KPI_REQUEST_OVERDUE: "a nudge to a company the morning after its KPI request fell due unanswered",
     SIGN_IN_CODE: "a one-time sign-in code, mailed at once to the person who was invited or asked for it",
+    PLAYBOOK_NOTICE: "what a playbook's action asks to tell the program managers, a company or a partner",
 }
 # Rules a person asked for, now: never muted, never held for quiet hours, mailed only (not to a webhook).
 ESSENTIAL = frozenset({SIGN_IN_CODE})
@@ -100,6 +102,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "expire_at": "2026-12-01T06:15:00+00:00", "role": "FOUNDER", "scope_name": "메디AI", "display_name": "김서연",
     "notes_due": "2026-12-03T07:00:00+00:00", "rating": 1, "fit": "NOT_A_FIT", "comment": "기대와 달랐습니다",
     "actor": "founder:accessTokens/ab12", "reason": "",
+    "playbook": "playbooks/1", "playbook_name": "런웨이 6개월 미만", "firing": "firings/3", "kind": "NOTIFY",
+    "subject": "companies/3", "message": "런웨이가 6개월 미만입니다.", "facts": {"runway_months": "4.0"},
 }  # fmt: skip
 
 
@@ -421,3 +425,25 @@ def sign_in_code(event: ops_ev.SignInCodeIssued, *, code_id: int, now: datetime)
     }  # fmt: skip
     return Plan(SIGN_IN_CODE, event.identity, f"code-{code_id}", due_at=now, expires_at=expires,
                 audience=(recipient(event.identity),), context=context)  # fmt: skip
+
+
+# Playbooks: a rule's action asks for someone to be told (hub.playbooks.notice.requested).
+
+NOTICE_AUDIENCES = {"PROGRAM_MANAGERS": MANAGERS, "COMPANY": "company", "PARTNER": "partner"}
+
+
+def playbook_notice(notice: Any, names: dict[str, str], *, now: datetime, cfg: Config) -> list[Action]:
+    """One message per firing and action (its occasion), at once: to the program managers, the company's
+    people, or the introduction's partner (the program managers when it names none)."""
+    audience = {
+        "COMPANY": company_contacts(notice.company),
+        "PARTNER": recipient(notice.partner) if notice.partner else MANAGERS,
+    }.get(notice.audience, MANAGERS)
+    context = {
+        "playbook": notice.playbook, "playbook_name": notice.display_name, "firing": notice.firing,
+        "kind": notice.kind, "subject": notice.subject, "message": notice.message, "facts": dict(notice.facts),
+        "company": notice.company,
+        **names,
+    }  # fmt: skip
+    return [Plan(PLAYBOOK_NOTICE, notice.firing, f"action-{notice.action}", audience=(audience,),
+                 company=notice.company, context=context, **_immediate(now, cfg))]  # fmt: skip

@@ -8,18 +8,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.convert import as_utc
 from hubcore.db import Database, now
 from hubcore.retention import Retention
-from hubcore.rows import Codec, Rows, upsert_newer
+from hubcore.rows import Codec, Rows, insert_ignoring_conflict, upsert_newer, utc
 from services.notifications import domain
 from services.notifications.domain import Plan
 from services.notifications.tables import deliveries, entities, follow_ups, metadata, recipients  # noqa: F401
@@ -38,12 +37,6 @@ def retentions(days: float) -> list[Retention]:
         Retention(deliveries, deliveries.c.updated_at, days, finished),
         Retention(follow_ups, follow_ups.c.updated_at, days, over),
     ]
-
-
-def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[str]) -> sa.Insert:
-    """INSERT … ON CONFLICT DO NOTHING in the connection's dialect (two replicas may insert at once)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 # Recipients
@@ -355,11 +348,6 @@ async def cancel_occasions(
         .where(f.entity == entity, f.rule == rule, f.occasion.in_(list(occasions)), f.state == domain.PENDING)
         .values(state=domain.CANCELLED, note=note, updated_at=now())
     )
-
-
-def utc(value: datetime) -> datetime:
-    """Times are stored in UTC: SQLite keeps the wall time it is given and drops the zone."""
-    return as_utc(value).astimezone(UTC)
 
 
 async def metric_counts(db: Database) -> dict[str, dict[tuple[str, ...], float]]:

@@ -87,10 +87,11 @@ class Hub:
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     data = tmp_path_factory.mktemp("console") / "var"
     ports = {name: free_port() for name in ("companies", "investors", "partner", "consulting", "notifications",
-                                            "console")}  # fmt: skip
+                                            "playbooks", "console")}  # fmt: skip
     process = start(data, ports["companies"], free_port(), None, HUB_INVESTORS_PORT=ports["investors"],
                     HUB_INVESTORS_PARTNER_PORT=ports["partner"], HUB_CONSULTING_PORT=ports["consulting"],
-                    HUB_NOTIFICATIONS_PORT=ports["notifications"], HUB_CONSOLE_PORT=ports["console"])  # fmt: skip
+                    HUB_NOTIFICATIONS_PORT=ports["notifications"],
+                    HUB_PLAYBOOKS_PORT=ports["playbooks"], HUB_CONSOLE_PORT=ports["console"])  # fmt: skip
     running = Hub(data, ports)
     try:
         yield running

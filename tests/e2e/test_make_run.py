@@ -47,6 +47,7 @@ def start(
         "HUB_INVESTORS_PARTNER_PORT": free_port(),
         "HUB_CONSULTING_PORT": free_port(),
         "HUB_NOTIFICATIONS_PORT": free_port(),
+        "HUB_PLAYBOOKS_PORT": free_port(),
         "HUB_MAIL_SINK_PORT": free_port(),
         "HUB_CONSOLE_PORT": free_port(),
     } | ports
@@ -204,7 +205,8 @@ def _setting(output: list[str], service: str) -> str:
 def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
     """The launcher run to its end (a refusal), with its output."""
     env = os.environ | {"HUB_DATA_DIR": str(data_dir), "HUB_NATS_PORT": str(free_port())} | env
-    for name in ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "INVESTORS_PARTNER", "MAIL_SINK", "CONSOLE"):
+    names = ("COMPANIES", "INVESTORS", "CONSULTING", "NOTIFICATIONS", "PLAYBOOKS", "INVESTORS_PARTNER", "MAIL_SINK")
+    for name in (*names, "CONSOLE"):
         env.setdefault(f"HUB_{name}_PORT", str(free_port()))
     return subprocess.run([sys.executable, "-m", "hublocal.launch"], cwd=PROJECT_DIR, env=env,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -212,12 +214,12 @@ def launch_once(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
 
 def test_one_database_for_every_service_is_refused_in_one_line(tmp_path: Path) -> None:
     """Every service has an outbox (and processed_events, alembic_version…): one database cannot hold
-    four. The launcher says so before it starts anything, and how to give each its own."""
+    five. The launcher says so before it starts anything, and how to give each its own."""
     for url in ("postgresql+asyncpg://hub:s3cret-pw@db.example:5432/hub", f"sqlite+aiosqlite:///{tmp_path}/hub.db"):
         refused = launch_once(tmp_path, HUB_DATABASE_URL=url)
         assert refused.returncode == 1
         [line] = refused.stderr.splitlines()
-        assert "companies, investors, consulting, notifications would share one database" in line
+        assert "companies, investors, consulting, notifications, playbooks would share one database" in line
         assert "HUB_DATABASE_URL=" in line and "hub_{service}" in line
         assert ("createdb hub_companies" in line) == url.startswith("postgresql")
         assert "s3cret-pw" not in line and "Traceback" not in refused.stdout

@@ -52,6 +52,7 @@ def test_every_buf_curl_example_works_as_printed(tmp_path: Path) -> None:
     output: list[str] = []
     process = start(data, ports["companies"], free_port(), output, HUB_INVESTORS_PORT=ports["investors"],
                     HUB_CONSULTING_PORT=ports["consulting"], HUB_NOTIFICATIONS_PORT=ports["notifications"],
+                    HUB_PLAYBOOKS_PORT=ports["playbooks"],
                     HUB_INVESTORS_PARTNER_PORT=ports["partner"])  # fmt: skip
     try:
         examples = [example for doc in DOCS for example in buf_examples(doc.read_text())]

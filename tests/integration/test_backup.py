@@ -67,7 +67,7 @@ def test_a_backup_verifies_and_restores_and_its_events_are_published_again(hub: 
     (hub / "nats" / "jetstream").mkdir(parents=True)
     (hub / "consulting.db-wal").write_bytes(b"")  # a WAL left beside the old file must not meet the new one
     done = backup.restore(hub, made.directory)
-    assert done.republish == {"companies": 0, "investors": 0, "consulting": 3, "notifications": 0}
+    assert done.republish == {"companies": 0, "investors": 0, "consulting": 3, "notifications": 0, "playbooks": 0}
     assert done.aside and {p.name for p in done.aside.iterdir()} >= {
         "consulting.db",
         "consulting.db-wal",

@@ -19,12 +19,15 @@ from services.investors.__main__ import MIGRATIONS as INVESTORS_MIGRATIONS
 from services.investors.store import metadata as investors_metadata
 from services.notifications.__main__ import MIGRATIONS as NOTIFICATIONS_MIGRATIONS
 from services.notifications.store import metadata as notifications_metadata
+from services.playbooks.__main__ import MIGRATIONS as PLAYBOOKS_MIGRATIONS
+from services.playbooks.store import metadata as playbooks_metadata
 
 SERVICES = [
     pytest.param(COMPANIES_MIGRATIONS, companies_metadata, id="companies"),
     pytest.param(INVESTORS_MIGRATIONS, investors_metadata, id="investors"),
     pytest.param(CONSULTING_MIGRATIONS, consulting_metadata, id="consulting"),
     pytest.param(NOTIFICATIONS_MIGRATIONS, notifications_metadata, id="notifications"),
+    pytest.param(PLAYBOOKS_MIGRATIONS, playbooks_metadata, id="playbooks"),
 ]
 
 

@@ -16,6 +16,7 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 from hub.ops.v1 import ops_pb2 as opb
+from hub.playbooks.v1 import playbooks_pb2 as pbpb
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,7 +27,7 @@ from services.console.charts import Series, percent_chart
 from services.console.labels import N_
 from services.console.web import Page
 
-SERVICES = ("companies", "investors", "consulting", "notifications")
+SERVICES = ("companies", "investors", "consulting", "notifications", "playbooks")
 MONTHS = 12  # the chart's months, up to this one
 # The chart's lines: (figure, its target, its name). Firms grown has no line: the services judge growth by the
 # rules in force today (settings), over reports and rounds that arrive late, so it has no honest past by month.
@@ -52,13 +53,14 @@ async def home(request: Request) -> Response:
     stuck = None if isinstance(answers["stuck"], Refusal) else answers["stuck"]
     overdue, waiting = _ok(answers, "kpi_overdue", "requests"), _ok(answers, "waiting", "introductions")
     without_notes = _ok(answers, "without_notes", "sessions")
-    shown = [r.company for r in overdue] + [i.company for i in waiting]
+    firings = _ok(answers, "firings", "firings")
+    shown = [r.company for r in overdue] + [i.company for i in waiting] + [f.company for f in firings if f.company]
     by_month = _by_month(answers)
     return page.render(
         "home.html", live="*", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue,
         chart=_chart(page, by_month), by_month=by_month,
         lines=[(key, page._(name), TARGETS[target]) for key, target, name in LINES],
-        waiting=waiting,
+        waiting=waiting, firings=firings, firing_state=_firing_state,
         without_notes=without_notes, names=await names_of(hub, shown + [s.company for s in without_notes]),
         dead_letters=[(name, d) for name in SERVICES for d in _ok(answers, f"dead:{name}", "dead_letters")],
         not_answering=sorted({k.split(":")[-1] for k, v in answers.items() if isinstance(v, Refusal)}),
@@ -84,7 +86,19 @@ def home_calls(hub: Signed) -> dict[str, Awaitable[Any]]:
         "kpi_overdue": hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(filter="state=OVERDUE", page_size=5)),
         "waiting": hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(filter="state=REQUESTED", page_size=5)),
         "without_notes": hub.consulting.ListSessions(spb.ListSessionsRequest(filter=_without_notes(), page_size=5)),
+        "firings": hub.playbooks.ListFirings(pbpb.ListFiringsRequest(page_size=5)),
     } | {f"dead:{name}": hub.ops(name).ListDeadLetters(opb.ListDeadLettersRequest(page_size=5)) for name in SERVICES}
+
+
+FIRING_STATES: dict[int, str] = {
+    pbpb.FIRING_STATE_RUNNING: N_("running"),
+    pbpb.FIRING_STATE_DONE: N_("done"),
+    pbpb.FIRING_STATE_FAILED: N_("failed"),
+}
+
+
+def _firing_state(state: int) -> str:
+    return FIRING_STATES.get(state, "")
 
 
 def _without_notes() -> str:
