@@ -31,6 +31,7 @@ def build(settings: Settings) -> Runtime:
     programs = program.ProgramApi(runtime.db, program_policy.growth_rules_from_env())
     runtime.add_api(program_pb2, program_pb2_grpc, "ProgramService", programs, program_policy)
     runtime.add_loop("kpi-requests", program.usecases.request_loop(runtime.db))  # each period's KPI requests
+    runtime.add_loop("move-ins", program.usecases.move_in_loop(runtime.db))  # a future move-in's day
     # The register of the hub's access tokens lives here (every service verifies them on its own).
     tokens = AccessTokenApi(runtime.db, runtime.verifier, settings.token_signing_keys)
     runtime.add_api(tokens_pb2, tokens_pb2_grpc, "AccessTokenService", tokens, access_policy)

@@ -66,6 +66,7 @@ people = entity(
     text("search_text"),
     *versioned(),
     moment("erased_at", nullable=True),  # personal data erased on request: a tombstone
+    text("status", 20, default=""),  # an individual resident's lifecycle ("" is APPLICANT); "" for the others
     sa.Index("ix_people_company", "company_id", "id"),
 )
 
@@ -204,13 +205,17 @@ assignments = entity(
     "assignments",
     metadata,
     ref("space_id", "spaces.id"),
-    ref("company_id", "companies.id"),
+    # The holder: a company or an individual resident (a person with role INDIVIDUAL), exactly one of the two.
+    ref("company_id", "companies.id", nullable=True),
+    ref("person_id", "people.id", nullable=True),
     day("move_in"),
     day("move_out", nullable=True),  # the first free day; NULL while open-ended
     text("move_out_reason", 20, default=""),
     moment("created_at"),
     sa.Index("ix_assignments_space", "space_id", "move_in"),
     sa.Index("ix_assignments_company", "company_id"),
+    sa.Index("ix_assignments_person", "person_id"),
+    sa.CheckConstraint("(company_id IS NULL) <> (person_id IS NULL)", name="ck_assignments_one_holder"),
     no_overlap(NO_OVERLAP, "space_id", "daterange", "move_in", "move_out"),
 )
 

@@ -194,13 +194,31 @@ def space_from_pb(message: pb.Space) -> domain.Space:
 space_pb = Writer(pb.Space, domain.Space)
 
 
+def stay_holder(message: pb.Assignment) -> tuple[str, str]:
+    """The holder a new assignment names (companies/3 or people/7) and the field it was given in: holder, or
+    company as the clients written before individuals could hold a space give it."""
+    if message.holder and message.company and message.holder != message.company:
+        raise errors.invalid("assignment.holder", f"names {message.holder} but assignment.company {message.company}")
+    if message.holder:
+        return message.holder, "assignment.holder"
+    if message.company:
+        return message.company, "assignment.company"
+    raise errors.invalid("assignment.holder", "is required (companies/{id} or people/{id})")
+
+
 def stay_from_pb(message: pb.Assignment) -> domain.Assignment:
-    """A new assignment's space, company and dates, checked (id 0)."""
+    """A new assignment's space, holder (a company or a person) and dates, checked (id 0)."""
     space_id = parse_name(message.space, "spaces", "assignment.space")
-    company_id = parse_name(message.company, "companies", "assignment.company")
+    holder, field = stay_holder(message)
+    if holder.startswith("people/"):
+        company_id, person_id = None, parse_name(holder, "people", field)
+    else:
+        company_id, person_id = parse_name(holder, "companies", field), None
     move_in = calendar_date(message.move_in_date, "assignment.move_in_date")
     move_out = calendar_date(message.move_out_date, "assignment.move_out_date")
-    return domain.Assignment(0, space_id, company_id, domain.check_stay(move_in, move_out), move_out)
+    return domain.Assignment(
+        0, space_id, company_id, domain.check_stay(move_in, move_out), move_out, person_id=person_id
+    )
 
 
 def ending_from_pb(request: pb.EndAssignmentRequest) -> tuple[int, date, str]:
@@ -216,7 +234,7 @@ assignment_pb = Writer(
     pb.Assignment,
     domain.Assignment,
     refs={"space": "spaces", "company": "companies"},
-    rename={"move_in_date": "move_in", "move_out_date": "move_out"},
+    rename={"move_in_date": "move_in", "move_out_date": "move_out", "space_kind": "kind"},
 )
 occupancy_pb = Writer(
     pb.Occupancy,

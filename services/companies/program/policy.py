@@ -73,9 +73,7 @@ RULES: dict[type, Rules] = {
     pb.CreateSpaceRequest: Rules(
         {"space.kind": [required], "space.label": [required, length(1, 20)], "request_id": [length(1, 100)]}
     ),
-    pb.AssignSpaceRequest: Rules(
-        {"assignment.space": [required], "assignment.company": [required], "request_id": [length(1, 100)]}
-    ),
+    pb.AssignSpaceRequest: Rules({"assignment.space": [required], "request_id": [length(1, 100)]}),
     pb.EndAssignmentRequest: Rules({"name": [required], "reason": [required]}),
     pb.ReportKpiRequest: Rules(
         {

@@ -158,7 +158,8 @@ class ProgramApi(Api, program_pb2_grpc.ProgramServiceServicer):
         stay = convert.stay_from_pb(message)
 
         def make(uow: UnitOfWork) -> Awaitable[domain.Assignment]:
-            return usecases.assign_space(uow, stay, space_name=message.space, company_name=message.company)
+            holder, field = convert.stay_holder(message)
+            return usecases.assign_space(uow, stay, space_name=message.space, holder_name=holder, holder_field=field)
 
         return await self._once("AssignSpace", request, pb.Assignment, make, convert.assignment_pb)
 

@@ -41,11 +41,11 @@ company_changes = company_fields.changes  # the masked fields of an UpdateCompan
 company_snapshot = Writer(ev.CompanySnapshot, Company)
 
 
-person_pb = Writer(pb.Person, Person, refs={"company": "companies"})
+person_pb = Writer(pb.Person, Person, refs={"company": "companies"}, rename={"status": "residency"})
 # The API's company is the domain's company_id.
 person_fields = Reader(pb.Person, PersonFields, "person", refs={"company": "companies"}, strip=("title", "phone"))
 person_changes = person_fields.changes
-person_snapshot = Writer(ev.PersonSnapshot, Person, refs={"company": "companies"})
+person_snapshot = Writer(ev.PersonSnapshot, Person, refs={"company": "companies"}, rename={"status": "residency"})
 
 saved_view_pb = Writer(pb.SavedView, SavedView)
 saved_view_changed = Writer(ev.SavedViewChanged, SavedView)
@@ -69,7 +69,9 @@ class Assignment(Protocol):
     @property
     def kind(self) -> str: ...
     @property
-    def company_id(self) -> int: ...
+    def company_id(self) -> int | None: ...
+    @property
+    def holder(self) -> str: ...
     @property
     def move_in(self) -> date: ...
     @property
@@ -85,7 +87,8 @@ def residency_event(assignment: Assignment) -> ev.ResidencyChanged:
         space=f"spaces/{assignment.space_id}",
         space_label=assignment.label,
         space_kind=assignment.kind,
-        company=f"companies/{assignment.company_id}",
+        company=f"companies/{assignment.company_id}" if assignment.company_id is not None else "",
+        holder=assignment.holder,
         move_in_date=date_message(assignment.move_in),
         move_out_reason=assignment.move_out_reason,
     )

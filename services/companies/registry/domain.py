@@ -95,16 +95,21 @@ class Company(Versioned):
 
     def transition(self, target: str) -> Company:
         self.require_active()
-        if target == self.status:
-            raise FailedPrecondition(f"{self.name} is already {target}", type_="STATUS", subject=self.name)
-        if target not in TRANSITIONS[self.status]:
-            allowed = ", ".join(sorted(TRANSITIONS[self.status])) or "none (final)"
-            raise FailedPrecondition(
-                f"{self.name} cannot go from {self.status} to {target}; allowed from {self.status}: {allowed}",
-                type_="STATUS_TRANSITION",
-                subject=self.name,
-            )
+        check_transition(self.name, self.status, target)
         return replace(self, status=target, version=self.version + 1)
+
+
+def check_transition(name: str, status: str, target: str) -> None:
+    """The hub's lifecycle (TRANSITIONS), the same for a company and an individual resident."""
+    if target == status:
+        raise FailedPrecondition(f"{name} is already {target}", type_="STATUS", subject=name)
+    if target not in TRANSITIONS[status]:
+        allowed = ", ".join(sorted(TRANSITIONS[status])) or "none (final)"
+        raise FailedPrecondition(
+            f"{name} cannot go from {status} to {target}; allowed from {status}: {allowed}",
+            type_="STATUS_TRANSITION",
+            subject=name,
+        )
 
 
 def new_company(
@@ -178,10 +183,33 @@ class Person(Versioned):
     updated_at: datetime | None = None
     version: int = 1
     erased_at: datetime | None = None  # personal data erased on request (a tombstone)
+    status: str = ""  # an individual resident's lifecycle ("" is APPLICANT); always "" for founders and staff
 
     @property
     def search_text(self) -> str:
         return search_text(self.korean_name, self.english_name, self.email)
+
+    @property
+    def residency(self) -> str:
+        """The lifecycle status of an individual resident (APPLICANT until selected); "" for the others."""
+        return (self.status or APPLICANT) if self.role == "INDIVIDUAL" else ""
+
+    def require_individual(self) -> None:
+        """Only an individual resident (role INDIVIDUAL, not erased) has a residency of its own."""
+        if self.role != "INDIVIDUAL":
+            raise FailedPrecondition(
+                f"{self.name} is a {self.role.lower()} of companies/{self.company_id}: the company holds the space",
+                type_="NOT_INDIVIDUAL",
+                subject=self.name,
+            )
+        if self.erased_at is not None:
+            raise FailedPrecondition(f"{self.name} was erased", type_="ERASED", subject=self.name)
+
+    def transition(self, target: str) -> Person:
+        """The company's lifecycle (TRANSITIONS), for an individual resident."""
+        self.require_individual()
+        check_transition(self.name, self.residency, target)
+        return replace(self, status=target, version=self.version + 1)
 
 
 def check_person(person: Person) -> None:

@@ -182,6 +182,25 @@ async def change_status(uow: UnitOfWork, company: Company, target: str, reason: 
     return moved
 
 
+async def change_person_status(uow: UnitOfWork, person: Person, target: str, reason: str, *, today: date) -> Person:
+    """An individual resident's lifecycle, as change_status for a company: the transition and its event
+    (hub.companies.person.status_changed); at GRADUATED or WITHDRAWN, every space the person still holds is freed
+    from today, each with its moved_out event, in the same transaction."""
+    moved = await store.save_person(uow.conn, person.transition(target), expected_version=person.version)
+    await uow.emit(
+        f"{SUBJECT}.person.status_changed", moved.name, moved.version,
+        ev.PersonStatusChanged(person=person_snapshot(moved), from_status=person.residency, to_status=target,
+                               reason=reason),
+    )  # fmt: skip
+    if target in (domain.GRADUATED, domain.WITHDRAWN):
+        for stay in await program_spaces.open_assignments(uow.conn, None, today, person_id=person.id):
+            await program_spaces.end_assignment(uow.conn, stay.id, max(today, stay.move_in), target)
+            ended = await program_spaces.get_assignment(uow.conn, stay.id)
+            assert ended is not None  # locked by open_assignments in this transaction
+            await uow.emit(f"{SUBJECT}.residency.moved_out", stay.name, 2, residency_event(ended))
+    return moved
+
+
 async def company_stats(
     db: Database, months: list[tuple[str, datetime]]
 ) -> tuple[dict[str, int], dict[str, int], list[tuple[str, int]]]:
@@ -275,6 +294,13 @@ async def update_person(uow: UnitOfWork, person_id: int, name: str, etag: str, c
 async def delete_person(uow: UnitOfWork, person_id: int, name: str, etag: str) -> None:
     person = await load_person(uow.conn, person_id, name)
     check_etag(etag, person.etag)
+    if await program_spaces.held_by_person(uow.conn, person_id):
+        raise errors.FailedPrecondition(
+            f"{person.name} has held a space: an individual resident's stays are the hub's record; erase the"
+            " person's data instead (ErasePerson)",
+            type_="RESIDENT",
+            subject=person.name,
+        )
     await store.delete_person(uow.conn, person_id)
     await access.person_gone(uow, person_id, f"{person.name} was deleted")
     # Personal data leaves with the person: the event names them, nothing more.

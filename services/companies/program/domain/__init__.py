@@ -139,9 +139,11 @@ from services.companies.program.domain.spaces import (
     history,
     history_months,
     history_points,
+    holder_name,
     month_start,
     occupancy,
     overlaps,
+    starts_later,
 )
 from services.companies.program.domain.stats import ProgramStats
 from services.companies.program.domain.support import (
@@ -268,6 +270,7 @@ __all__ = [
     "history",
     "history_months",
     "history_points",
+    "holder_name",
     "in_conflict",
     "is_year",
     "ledger",
@@ -293,6 +296,7 @@ __all__ = [
     "revenue_growth",
     "reviewer_key",
     "runway",
+    "starts_later",
     "survival",
     "trend_points",
     "trend_range",

@@ -38,19 +38,26 @@ def check_space(*, floor: int, seats: int) -> None:
 
 @dataclass(frozen=True)
 class Assignment(Named):
-    """A company's stay in a space, [move_in, move_out): move_out is the first free day, None while open-ended.
-    kind and label are the space's."""
+    """A holder's stay in a space, [move_in, move_out): move_out is the first free day, None while open-ended.
+    The holder is a company (company_id) or an individual resident (person_id), exactly one of the two. kind and
+    label are the space's."""
 
     collection = "assignments"
 
     id: int
     space_id: int
-    company_id: int
+    company_id: int | None
     move_in: date
     move_out: date | None = None
     move_out_reason: str = ""  # set when the stay was ended
     kind: str = ""
     label: str = ""
+    person_id: int | None = None
+
+    @property
+    def holder(self) -> str:
+        """The holder's resource name: companies/3 or people/7."""
+        return holder_name(self.company_id, self.person_id)
 
     def check_end(self, move_out: date, *, name: str) -> None:
         """Ending a stay (name as the caller wrote it): once, after the move-in, never beyond what was booked."""
@@ -66,6 +73,15 @@ class Assignment(Named):
                 type_="EXTENDS",
                 subject=name,
             )
+
+
+def holder_name(company_id: int | None, person_id: int | None) -> str:
+    return f"companies/{company_id}" if company_id is not None else f"people/{person_id}"
+
+
+def starts_later(stay: Assignment, today: date) -> bool:
+    """A move-in dated after today (Asia/Seoul) makes its holder resident on that day, not at once."""
+    return stay.move_in > today
 
 
 def check_stay(move_in: date | None, move_out: date | None) -> date:
@@ -96,15 +112,19 @@ class Occupancy:
     desks_taken: int
     desks_total: int
     assignments: list[Assignment] = field(default_factory=list)
+    resident_companies: int = 0  # distinct holders on the day, by kind
+    resident_individuals: int = 0
 
 
 def occupancy(day: date, active: Sequence[Assignment], totals: dict[str, int], *, listed: bool = True) -> Occupancy:
-    """The spaces taken on day by the active assignments, against the totals by kind; listed: with the
-    assignments themselves."""
+    """The spaces taken on day by the active assignments, against the totals by kind, and the residents who
+    hold them (companies and individuals alike); listed: with the assignments themselves."""
     taken = {kind: len({a.space_id for a in active if a.kind == kind}) for kind in SPACE_KINDS}
     return Occupancy(
-        day, taken[OFFICE], totals.get(OFFICE, 0), taken[DESK], totals.get(DESK, 0), list(active) if listed else []
-    )
+        day, taken[OFFICE], totals.get(OFFICE, 0), taken[DESK], totals.get(DESK, 0), list(active) if listed else [],
+        resident_companies=len({a.company_id for a in active if a.company_id is not None}),
+        resident_individuals=len({a.person_id for a in active if a.person_id is not None}),
+    )  # fmt: skip
 
 
 def history_months(months: int) -> int:

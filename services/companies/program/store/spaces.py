@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.rows import Rows
 from services.companies.program.domain import Assignment, Space
+from services.companies.program.domain.spaces import holder_name
 from services.companies.tables import NO_OVERLAP, assignments, spaces
 
 SPACES = Rows(spaces, Space)
@@ -39,12 +40,12 @@ async def space_totals(conn: AsyncConnection) -> dict[str, int]:
 
 
 class SpaceTaken(Exception):
-    """Another assignment holds the space for an overlapping period."""
+    """Another assignment holds the space for an overlapping period (its holder: companies/3 or people/7)."""
 
-    def __init__(self, assignment: int, company_id: int) -> None:
+    def __init__(self, assignment: int, holder: str) -> None:
         super().__init__(f"assignments/{assignment}")
         self.assignment = assignment
-        self.company_id = company_id
+        self.holder = holder
 
 
 def is_overlap(exc: IntegrityError) -> bool:
@@ -63,27 +64,33 @@ def _assignment_query() -> sa.Select[Any]:
 
 async def find_overlap(
     conn: AsyncConnection, space_id: int, move_in: date, move_out: date | None
-) -> tuple[int, int] | None:
-    """(assignment id, company id) of the first assignment of the space that overlaps [move_in, move_out)."""
+) -> tuple[int, str] | None:
+    """(assignment id, holder's name) of the first assignment of the space that overlaps [move_in, move_out)."""
     c = assignments.c
-    query = sa.select(c.id, c.company_id).where(
+    query = sa.select(c.id, c.company_id, c.person_id).where(
         c.space_id == space_id,
         sa.or_(c.move_out.is_(None), c.move_out > move_in),
         *([c.move_in < move_out] if move_out is not None else []),
     )
     row = (await conn.execute(query.order_by(c.move_in).limit(1))).first()
-    return (row.id, row.company_id) if row else None
+    return (row.id, holder_name(row.company_id, row.person_id)) if row else None
 
 
 async def assign_space(
-    conn: AsyncConnection, *, space_id: int, company_id: int, move_in: date, move_out: date | None
+    conn: AsyncConnection,
+    *,
+    space_id: int,
+    company_id: int | None,
+    move_in: date,
+    move_out: date | None,
+    person_id: int | None = None,
 ) -> Assignment:
     """Checks and inserts in one transaction (serialized on SQLite; on PostgreSQL the exclusion constraint
     refuses what a concurrent writer slipped in, as an IntegrityError that is_overlap() recognizes)."""
     holder = await find_overlap(conn, space_id, move_in, move_out)
     if holder is not None:
         raise SpaceTaken(*holder)
-    new = await ASSIGNMENTS.insert(conn, Assignment(0, space_id, company_id, move_in, move_out))
+    new = await ASSIGNMENTS.insert(conn, Assignment(0, space_id, company_id, move_in, move_out, person_id=person_id))
     found = await get_assignment(conn, new.id)
     assert found is not None
     return found
@@ -101,12 +108,14 @@ async def end_assignment(conn: AsyncConnection, assignment_id: int, move_out: da
     )
 
 
-async def open_assignments(conn: AsyncConnection, company_id: int, day: date) -> list[Assignment]:
-    """The company's assignments not ended (no move-out reason) that hold a space on or after day, locked."""
+async def open_assignments(
+    conn: AsyncConnection, company_id: int | None, day: date, *, person_id: int | None = None
+) -> list[Assignment]:
+    """The holder's (a company's, or with person_id an individual's) assignments not ended (no move-out reason)
+    that hold a space on or after day, locked."""
     c = assignments.c
-    query = _assignment_query().where(
-        c.company_id == company_id, c.move_out_reason == "", sa.or_(c.move_out.is_(None), c.move_out > day)
-    )
+    holder = c.company_id == company_id if person_id is None else c.person_id == person_id
+    query = _assignment_query().where(holder, c.move_out_reason == "", sa.or_(c.move_out.is_(None), c.move_out > day))
     return [to_assignment(r) for r in await conn.execute(query.order_by(c.id).with_for_update(of=assignments))]
 
 
@@ -127,7 +136,7 @@ async def assignments_between(conn: AsyncConnection, first: date, last: date) ->
 async def move_in_cohorts(conn: AsyncConnection) -> dict[int, int]:
     """company -> the year of its first move-in."""
     c = assignments.c
-    query = sa.select(c.company_id, sa.func.min(c.move_in)).group_by(c.company_id)
+    query = sa.select(c.company_id, sa.func.min(c.move_in)).where(c.company_id.is_not(None)).group_by(c.company_id)
     return {int(company): first.year for company, first in (await conn.execute(query)).all()}
 
 
@@ -139,6 +148,24 @@ async def all_assignments(conn: AsyncConnection) -> list[Assignment]:
 async def graduations(conn: AsyncConnection) -> dict[int, date]:
     """company -> the day it graduated: its last move-out with reason GRADUATED."""
     a = assignments.c
-    query = sa.select(a.company_id, sa.func.max(a.move_out)).where(a.move_out_reason == "GRADUATED")
+    query = sa.select(a.company_id, sa.func.max(a.move_out)).where(
+        a.move_out_reason == "GRADUATED", a.company_id.is_not(None)
+    )
     rows = (await conn.execute(query.group_by(a.company_id))).all()
     return {int(company): day for company, day in rows if day is not None}
+
+
+async def due_move_ins(conn: AsyncConnection, day: date) -> list[Assignment]:
+    """The stays that hold their space on day (not ended), for the clock that makes their holders resident on the
+    day of the move-in; the holders already resident are filtered by the caller."""
+    c = assignments.c
+    query = _assignment_query().where(
+        c.move_in <= day, c.move_out_reason == "", sa.or_(c.move_out.is_(None), c.move_out > day)
+    )
+    return [to_assignment(r) for r in await conn.execute(query.order_by(c.move_in, c.id))]
+
+
+async def held_by_person(conn: AsyncConnection, person_id: int) -> bool:
+    """Whether the person has ever been assigned a space."""
+    found = await conn.execute(sa.select(assignments.c.id).where(assignments.c.person_id == person_id).limit(1))
+    return found.first() is not None

@@ -57,6 +57,8 @@ from services.companies.program.usecases.spaces import (
     create_space,
     end_assignment,
     list_spaces,
+    move_in_due,
+    move_in_loop,
     occupancy,
     occupancy_history,
 )
@@ -102,6 +104,8 @@ __all__ = [
     "list_rounds",
     "list_schedules",
     "list_spaces",
+    "move_in_due",
+    "move_in_loop",
     "occupancy",
     "occupancy_history",
     "open_due_requests",

@@ -150,7 +150,7 @@ async def rank_applications(db: Database, round_name: str, scale: str = domain.R
 async def decide_application(
     uow: UnitOfWork, name: str, decision: str, reason: str, *, etag: str
 ) -> domain.Application:
-    """Selects, waitlists or rejects within the round's seats; a selected company becomes SELECTED."""
+    """Selects, waitlists or rejects within the round's seats; a selected company or individual becomes SELECTED."""
     a = await find_application(uow.conn, name)
     check_etag(etag, a.etag)
     r = await find_round(uow.conn, f"rounds/{a.round_id}", lock=True)  # seats: one decision at a time
@@ -162,6 +162,10 @@ async def decide_application(
         company = await active_company(uow.conn, a.applicant, "name")
         if company.status not in (SELECTED, RESIDENT):  # a resident's renewal stays resident
             await registry.change_status(uow, company, SELECTED, f"{r.title}: {reason}", today=seoul_today())
+    if decision == SELECTED and a.applicant.startswith("people/"):
+        person = await registry.load_person(uow.conn, int(a.applicant.split("/")[1]), a.applicant)
+        if person.role == "INDIVIDUAL" and person.erased_at is None and person.residency not in (SELECTED, RESIDENT):
+            await registry.change_person_status(uow, person, SELECTED, f"{r.title}: {reason}", today=seoul_today())
     await uow.emit(f"{SUBJECT}.application.decided", decided.name, decided.version, convert.decided_event(decided, r))
     [named] = await store.with_applicant_names(uow.conn, [decided])
     return named
