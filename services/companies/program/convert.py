@@ -195,30 +195,20 @@ space_pb = Writer(pb.Space, domain.Space)
 
 
 def stay_holder(message: pb.Assignment) -> tuple[str, str]:
-    """The holder a new assignment names (companies/3 or people/7) and the field it was given in: holder, or
-    company as the clients written before individuals could hold a space give it."""
+    """The holder a new assignment names and its field: holder, or company as older clients give it."""
     if message.holder and message.company and message.holder != message.company:
         raise errors.invalid("assignment.holder", f"names {message.holder} but assignment.company {message.company}")
-    if message.holder:
-        return message.holder, "assignment.holder"
-    if message.company:
-        return message.company, "assignment.company"
-    raise errors.invalid("assignment.holder", "is required (companies/{id} or people/{id})")
+    given = message.holder or not message.company
+    return (message.holder, "assignment.holder") if given else (message.company, "assignment.company")
 
 
 def stay_from_pb(message: pb.Assignment) -> domain.Assignment:
     """A new assignment's space, holder (a company or a person) and dates, checked (id 0)."""
-    space_id = parse_name(message.space, "spaces", "assignment.space")
-    holder, field = stay_holder(message)
-    if holder.startswith("people/"):
-        company_id, person_id = None, parse_name(holder, "people", field)
-    else:
-        company_id, person_id = parse_name(holder, "companies", field), None
+    company_id, person_id = domain.holder_ids(*stay_holder(message))
     move_in = calendar_date(message.move_in_date, "assignment.move_in_date")
     move_out = calendar_date(message.move_out_date, "assignment.move_out_date")
-    return domain.Assignment(
-        0, space_id, company_id, domain.check_stay(move_in, move_out), move_out, person_id=person_id
-    )
+    space_id, stay = parse_name(message.space, "spaces", "assignment.space"), domain.check_stay(move_in, move_out)
+    return domain.Assignment(0, space_id, company_id, stay, move_out, person_id=person_id)
 
 
 def ending_from_pb(request: pb.EndAssignmentRequest) -> tuple[int, date, str]:

@@ -17,7 +17,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("status", sa.String(20), nullable=False, server_default=""))
     with op.batch_alter_table("assignments") as batch:
         batch.alter_column("company_id", existing_type=ID, nullable=True)
-        batch.add_column(sa.Column("person_id", ID, sa.ForeignKey("people.id"), nullable=True))
+        batch.add_column(
+            sa.Column("person_id", ID, sa.ForeignKey("people.id", name="fk_assignments_person"), nullable=True)
+        )
         batch.create_index("ix_assignments_person", ["person_id"])
         batch.create_check_constraint("ck_assignments_one_holder", "(company_id IS NULL) <> (person_id IS NULL)")
     op.execute(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from hubcore.errors import FailedPrecondition, invalid
+from hubcore.requests import parse_name
 from hubcore.resources import Named
 from services.companies.registry.domain import GRADUATED, WITHDRAWN
 
@@ -77,6 +78,15 @@ class Assignment(Named):
 
 def holder_name(company_id: int | None, person_id: int | None) -> str:
     return f"companies/{company_id}" if company_id is not None else f"people/{person_id}"
+
+
+def holder_ids(name: str, field: str) -> tuple[int | None, int | None]:
+    """(company id, person id) of a holder's name: companies/3 or people/7 (an individual resident)."""
+    if name.startswith("people/"):
+        return None, parse_name(name, "people", field)
+    if not name.startswith("companies/"):
+        raise invalid(field, "must name the holder: companies/<number> or people/<number>")
+    return parse_name(name, "companies", field), None
 
 
 def starts_later(stay: Assignment, today: date) -> bool:
