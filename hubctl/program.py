@@ -26,6 +26,13 @@ def company_names(hub: Client) -> dict[str, str]:
     return {c.name: c.korean_name for c in hub.pages(hub.companies.ListCompanies, request, "companies")}
 
 
+def holder_names(hub: Client) -> dict[str, str]:
+    """companies/N and people/N (the individual residents) -> their Korean names, for the spaces' tables."""
+    request = cpb.ListPeopleRequest(page_size=500, filter="role=INDIVIDUAL")
+    people = {p.name: p.korean_name for p in hub.pages(hub.companies.ListPeople, request, "people")}
+    return company_names(hub) | people
+
+
 def who(names: dict[str, str], resource: str) -> str:
     return f"{names[resource]} ({resource.split('/')[1]})" if resource in names else resource
 
@@ -195,13 +202,16 @@ def spaces_list(hub: Client) -> None:
     hub.show(found, f"spaces ({len(found)})", ["id", "label", "kind", "floor", "seats"], rows)
 
 
-ASSIGNMENT_COLUMNS = ["id", "space", "company", "move in", "move out", "reason"]
+ASSIGNMENT_COLUMNS = ["id", "공간 (space)", "입주자 (holder)", "구분", "입주일 (move in)", "퇴거일 (move out)", "사유"]
+HOLDER_KINDS = {"companies": "기업", "people": "개인"}
 
 
 def assignment_rows(hub: Client, assignments: list[pb.Assignment]) -> list[list[Any]]:
-    names = company_names(hub) if assignments and not hub.config.json else {}
+    """One row per stay; the holder (a company or an individual resident) by its Korean name."""
+    names = holder_names(hub) if assignments and not hub.config.json else {}
     return [
-        [a.name.removeprefix("assignments/"), a.space, who(names, a.company), args.iso(a.move_in_date),
+        [a.name.removeprefix("assignments/"), a.space, who(names, a.holder or a.company),
+         HOLDER_KINDS.get((a.holder or a.company).split("/")[0], ""), args.iso(a.move_in_date),
          args.iso(a.move_out_date), short(pb.MoveOutReason, a.move_out_reason, "MOVE_OUT_REASON").lower()]
         for a in assignments
     ]  # fmt: skip
@@ -211,17 +221,19 @@ def assignment_rows(hub: Client, assignments: list[pb.Assignment]) -> list[list[
 def spaces_assign(
     hub: Client,
     space: Annotated[str, typer.Option(help="3 or spaces/3")],
-    company: args.CompanyOption,
-    start: Annotated[str, typer.Option("--from", help="Move-in day, YYYY-MM-DD")],
+    start: Annotated[str, typer.Option("--from", help="입주일 (move-in day), YYYY-MM-DD")],
+    company: Annotated[str, typer.Option(help="입주 기업: 42 or companies/42")] = "",
+    person: Annotated[str, typer.Option(help="개인 입주자 (an individual resident): 7 or people/7")] = "",
     until: Annotated[str, typer.Option(help="First free day after the stay, YYYY-MM-DD (open-ended if unset)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Move a company into a space (it becomes RESIDENT); refused, naming the holder, if the space is taken."""
-    assignment = pb.Assignment(
-        space=args.name("spaces", space),
-        company=args.name("companies", company),
-        move_in_date=args.day(start, "--from"),
-    )
+    """입주: a company (--company) or an individual resident (--person) moves into a space. The holder becomes
+    RESIDENT on the move-in day (at once if it is today or past); refused, naming the holder, if the space is
+    taken."""
+    if bool(company) == bool(person):
+        fail("입주자를 하나만 지정하세요: --company 또는 --person (give exactly one of --company, --person)", 2)
+    holder = args.name("companies", company) if company else args.name("people", person)
+    assignment = pb.Assignment(space=args.name("spaces", space), holder=holder, move_in_date=args.day(start, "--from"))
     if until:
         assignment.move_out_date.CopyFrom(args.day(until, "--until"))
     made = hub.call(
@@ -238,7 +250,7 @@ def spaces_end(
     on: Annotated[str, typer.Option(help="First free day, YYYY-MM-DD")],
     reason: Annotated[str, typer.Option(help="graduated, withdrawn or relocated")],
 ) -> None:
-    """Move a company out; at graduated or withdrawn the company's status follows."""
+    """퇴거: the holder moves out; at graduated or withdrawn its status (a company's or an individual's) follows."""
     number: Any = enum_number(pb.MoveOutReason, "MOVE_OUT_REASON", reason, "reason")
     request = pb.EndAssignmentRequest(
         name=args.name("assignments", assignment), move_out_date=args.day(on, "--on"), reason=number
@@ -269,8 +281,10 @@ def spaces_occupancy(
     figures = [
         [f"{occupancy.offices_taken}/{occupancy.offices_total}", f"{occupancy.desks_taken}/{occupancy.desks_total}"]
     ]
-    print_table(f"occupancy on {args.iso(occupancy.date)}", ["offices", "desks"], figures)
-    print_table("assignments", ASSIGNMENT_COLUMNS, assignment_rows(hub, list(occupancy.assignments)))
+    figures[0] += [occupancy.resident_companies, occupancy.resident_individuals]
+    columns = ["보육실 (offices)", "오픈 데스크 (desks)", "입주 기업", "개인 입주자"]
+    print_table(f"입주 현황 {args.iso(occupancy.date)} (occupancy)", columns, figures)
+    print_table("입주 배정 (assignments)", ASSIGNMENT_COLUMNS, assignment_rows(hub, list(occupancy.assignments)))
 
 
 # KPI
