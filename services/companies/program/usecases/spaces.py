@@ -79,10 +79,6 @@ async def assign_space(
         raise errors.NotFound("Space", space_name)
     holder = await holder_of(uow.conn, stay, holder_name, holder_field)
     today = seoul_today()
-    if domain.starts_later(stay, today):  # refused now, not on the day, if the lifecycle does not allow it
-        status = holder.status if isinstance(holder, Company) else holder.residency
-        if status != RESIDENT:
-            holder.transition(RESIDENT)
     try:
         assigned = await store.assign_space(
             uow.conn, space_id=stay.space_id, company_id=stay.company_id, person_id=stay.person_id,
@@ -104,6 +100,8 @@ async def assign_space(
         ) from None
     if not domain.starts_later(assigned, today):
         await become_resident(uow, holder, f"moved into {assigned.label}", today=today)
+    elif (holder.status if isinstance(holder, Company) else holder.residency) != RESIDENT:
+        holder.transition(RESIDENT)  # refused now, not on the day, if the lifecycle does not allow it
     await uow.emit(f"{SUBJECT}.residency.moved_in", assigned.name, 1, residency_event(assigned))
     return assigned
 
