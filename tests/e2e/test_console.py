@@ -395,13 +395,31 @@ def test_floors_are_drawn_with_their_occupants_and_a_selected_company_moves_in(p
     form.get_by_label("기업").select_option(label="코딩하랑")
     office = form.get_by_label("공간").locator("option").first.inner_text()
     form.get_by_role("button", name="입주").click()
-    assert "기업이 입주했습니다" in page.locator(".flash").inner_text()
+    assert "공간을 배정했습니다" in page.locator(".flash").inner_text()
     after = hub.program.GetOccupancy(ppb.GetOccupancyRequest(), metadata=hub.admin)
     assert after.offices_taken == before.offices_taken + 1
     label = office.split(" ")[0]
     room = page.locator("svg.plan a").filter(has_text=label).filter(has_text="코딩하랑")
     assert room.count() == 1
     shot(page, "11-spaces-moved-in")
+
+    # An individual resident (the seed's 오지훈, a person admitted without a company), once selected, moves in
+    # beside the companies: drawn on the plan by name, without a link, and counted as an individual.
+    applications = hub.program.ListApplications(ppb.ListApplicationsRequest(page_size=500), metadata=hub.admin)
+    [application] = [a for a in applications.applications if a.applicant.startswith("people/")]
+    hub.program.DecideApplication(
+        ppb.DecideApplicationRequest(name=application.name, decision=ppb.APPLICATION_STATE_SELECTED, reason="선정"),
+        metadata=hub.admin,
+    )
+    page.reload()
+    form = page.locator("form[action='/spaces/assign']")
+    form.get_by_label("입주자").select_option(label="오지훈")
+    form.get_by_role("button", name="입주").click()
+    assert "공간을 배정했습니다" in page.locator(".flash").inner_text()
+    assert page.locator("svg.plan").filter(has_text="오지훈").count() == 1
+    assert page.locator("svg.plan a").filter(has_text="오지훈").count() == 0
+    assert "개인 1명" in page.locator("p.facts").nth(1).inner_text()
+    assert page.locator("#residents ~ form, section[aria-labelledby=residents]").filter(has_text="오지훈").count() >= 1
 
 
 def test_follow_ups_show_the_latest_mail_and_preview_every_rule_in_both_languages(page: Page, hub: Hub) -> None:

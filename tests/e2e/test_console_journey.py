@@ -110,7 +110,7 @@ def test_one_company_from_import_to_an_accepted_introduction_and_the_dashboard_s
     form.get_by_label("기업").select_option(label="숨결헬스")
     space = form.get_by_label("공간").locator("option").first.inner_text().split(" ")[0]
     form.get_by_role("button", name="입주").click()
-    assert "기업이 입주했습니다" in page.locator(".flash").inner_text()
+    assert "공간을 배정했습니다" in page.locator(".flash").inner_text()
     assert page.locator("svg.plan a").filter(has_text="숨결헬스").count() == 1
     shot(page, "journey-03-moved-in")
 

@@ -1,6 +1,7 @@
 """Spaces: floors 6 and 8 drawn as plans with each office's occupant and since when, the open desks, occupancy
-over the last twelve months, and the program managers' two acts: moving a company into a free space, and
-ending an assignment (graduated, withdrawn, or moved to another space)."""
+over the last twelve months, and the program managers' two acts: moving a resident (a selected company, or a
+selected individual: a person admitted without a company) into a free space, and ending an assignment
+(graduated, withdrawn, or moved to another space)."""
 
 from __future__ import annotations
 
@@ -36,13 +37,16 @@ async def spaces(request: Request) -> Response:
         "history": hub.program.GetOccupancyHistory(ppb.GetOccupancyHistoryRequest(months=12)),
         "candidates": hub.companies.ListCompanies(cpb.ListCompaniesRequest(
             filter="status=SELECTED", page_size=200, order_by="korean_name")),
+        "individuals": hub.companies.ListPeople(cpb.ListPeopleRequest(filter="role=INDIVIDUAL", page_size=500)),
     })  # fmt: skip
     for key in ("spaces", "today"):
         if isinstance(answers[key], Refusal):
             return refused(page, answers[key])
     occupancy = answers["today"]
     by_space = {a.space: a for a in occupancy.assignments}
-    names = await names_of(hub, [a.company for a in occupancy.assignments])
+    individuals = [] if isinstance(answers["individuals"], Refusal) else list(answers["individuals"].people)
+    names = await names_of(hub, [a.company for a in occupancy.assignments if a.company])
+    names |= {p.name: p.korean_name for p in individuals}
     formats = page.app.templates[page.session.lang].filters
 
     def room(space: Any) -> plans.Room:
@@ -50,7 +54,9 @@ async def spaces(request: Request) -> Response:
         if held is None:
             return plans.Room(space.label, "", "", "")
         since = formats["day"](date(held.move_in_date.year, held.move_in_date.month, held.move_in_date.day))
-        return plans.Room(space.label, names.get(held.company, held.company), f"/{held.company}", since)
+        holder = held.holder or held.company  # an individual has no page of its own: no link
+        link = f"/{holder}" if holder.startswith("companies/") else ""
+        return plans.Room(space.label, names.get(holder, holder), link, since)
 
     all_spaces = sorted(answers["spaces"].spaces, key=lambda s: (s.floor, s.label))
     offices = [s for s in all_spaces if s.kind == ppb.SPACE_KIND_PRIVATE_OFFICE]
@@ -73,6 +79,7 @@ async def spaces(request: Request) -> Response:
         free=[s for s in all_spaces if s.name not in by_space],
         assignments=sorted(occupancy.assignments, key=lambda a: a.space), labels={s.name: s.label for s in all_spaces},
         names=names, candidates=[] if isinstance(answers["candidates"], Refusal) else answers["candidates"].companies,
+        selected_individuals=[p for p in individuals if p.status == cpb.COMPANY_STATUS_SELECTED],
         reasons=MOVE_OUT_REASONS, today=seoul_today().isoformat(),
     )  # fmt: skip
 
@@ -88,11 +95,13 @@ async def assign(request: Request) -> Response:
     page = Page(request, await request.form())
     assert page.form is not None
     form = page.form
-    assignment = ppb.Assignment(space=str(form.get("space", "")), company=str(form.get("company", "")),
+    holder = str(form.get("holder", "")) or str(form.get("company", ""))  # a company or an individual
+    assignment = ppb.Assignment(space=str(form.get("space", "")), holder=holder,
                                 move_in_date=_day(str(form.get("move_in", ""))))  # fmt: skip
     request_id = str(form.get("request_id", "")) or str(uuid.uuid4())
     asked = ppb.AssignSpaceRequest(assignment=assignment, request_id=request_id)
-    return await act(page, page.hub.program.AssignSpace(asked), "/spaces", page._("The company has moved in."))
+    said = page._("The space is assigned: the resident moves in on the move-in day.")
+    return await act(page, page.hub.program.AssignSpace(asked), "/spaces", said)
 
 
 async def end(request: Request) -> Response:
