@@ -78,11 +78,17 @@ def hold(space_name: str, holder: str, move_in: date, move_out: date | None = No
 
 
 async def status_events(c: Running, subject: str) -> list[tuple[str, str]]:
+    """(holder, to_status) of each person.status_changed or company.status_changed event, in order."""
     found = []
     for _, payload in await events(c, subject):
-        message = ev.PersonStatusChanged() if "person" in subject else ev.CompanyStatusChanged()
-        payload.Unpack(message)
-        found.append((message.person.name if "person" in subject else message.company.name, message.to_status))
+        if "person" in subject:
+            person = ev.PersonStatusChanged()
+            payload.Unpack(person)
+            found.append((person.person.name, person.to_status))
+        else:
+            firm = ev.CompanyStatusChanged()
+            payload.Unpack(firm)
+            found.append((firm.company.name, firm.to_status))
     return found
 
 
