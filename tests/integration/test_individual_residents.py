@@ -15,9 +15,12 @@ from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
 
 from hubcore.convert import seoul_today as today
+from hubcore.db import dead_letters
+from hublocal.mailsink import MailSink
 from services.companies import tables
 from services.companies.program import usecases
-from tests.conftest import ADMIN, SERVICE, Running
+from tests.conftest import ADMIN, SERVICE, Running, RunningNotifications, eventually
+from tests.integration.test_notifications import company_with_founder, mail_to, move, recipient
 from tests.integration.test_program_api import (
     CRITERIA,
     DESK,
@@ -252,3 +255,26 @@ async def test_concurrent_holders_of_one_desk_exactly_one_wins(companies: Runnin
         ).scalar_one()
     moved_in = date(won[0].move_in_date.year, won[0].move_in_date.month, won[0].move_in_date.day)
     assert people_resident + firms_resident == (1 if moved_in <= today() else 0), "losers wrote nothing"
+
+
+async def test_the_notifications_consumer_takes_an_individuals_move_in_and_still_welcomes_a_company(
+    companies: Running, notifications: RunningNotifications, mail_sink: MailSink
+) -> None:
+    """A person's stay emits person.status_changed and residency events with holder people/N; the notifications
+    worker, which expects companies, passes over them (nothing dead-lettered) and a company that moves in after
+    the individual still gets its welcome."""
+    c, api = companies, stub(companies)
+    desk, office = await space(c, "D-01", DESK, 8), await space(c, "601")
+    person = await individual(c, "김서연")
+    await api.AssignSpace(hold(desk.name, person, today()), metadata=ADMIN)
+    firm, founder = await company_with_founder(c, "메디비전", "seoyeon@medivision.kr")
+    await recipient(notifications, founder.name)
+    await move(c, firm, "SELECTED")
+    await api.AssignSpace(hold(office.name, firm.name, today()), metadata=ADMIN)
+
+    async def welcomed() -> bool:
+        return any("입주를 환영합니다" in str(m["Subject"]) for m in mail_to(mail_sink, "seoyeon@medivision.kr"))
+
+    await eventually(welcomed, timeout=20)
+    async with notifications.runtime.db.read() as conn:
+        assert (await conn.execute(sa.select(sa.func.count()).select_from(dead_letters))).scalar_one() == 0

@@ -106,3 +106,21 @@ def test_a_saved_views_query_is_stored_normalized_or_refused_saying_why() -> Non
     with pytest.raises(InvalidArgument) as caught:
         domain.new_saved_view(list="people", title=" ", query="x=1", creator="admin:x", creator_display_name="")
     assert [f for f, _ in caught.value.violations] == ["saved_view.list", "saved_view.title", "saved_view.query"]
+
+
+def test_an_individual_resident_has_the_companies_lifecycle_and_keeps_its_role() -> None:
+    from dataclasses import replace
+
+    person = replace(domain.new_person(korean_name="김서연", role="INDIVIDUAL"), id=7)
+    assert person.residency == "APPLICANT"
+    selected = person.transition("SELECTED")
+    assert (selected.residency, selected.version) == ("SELECTED", person.version + 1)
+    assert selected.transition("RESIDENT").transition("GRADUATED").residency == "GRADUATED"
+    with pytest.raises(FailedPrecondition, match="cannot go from APPLICANT to RESIDENT"):
+        person.transition("RESIDENT")
+    with pytest.raises(FailedPrecondition, match="the role cannot change"):
+        domain.update_person(selected, {"role": "FOUNDER", "company_id": 3})
+    founder = replace(domain.new_person(korean_name="최민준", role="FOUNDER", company_id=3), id=8)
+    assert founder.residency == ""
+    with pytest.raises(FailedPrecondition, match="the company holds the space"):
+        founder.transition("SELECTED")

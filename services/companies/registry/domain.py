@@ -229,7 +229,15 @@ def new_person(**fields: object) -> Person:
 
 
 def update_person(person: Person, changes: dict[str, object]) -> tuple[Person, list[str]]:
-    return revise(person, changes, PERSON_NORMALIZERS, check_person)
+    """The masked fields; an individual resident who has a lifecycle (selected or further) stays an individual."""
+    updated, changed = revise(person, changes, PERSON_NORMALIZERS, check_person)
+    if person.status and updated.role != person.role:
+        raise FailedPrecondition(
+            f"{person.name} is an individual resident ({person.status}): the role cannot change",
+            type_="INDIVIDUAL_RESIDENT",
+            subject=person.name,
+        )
+    return updated, changed
 
 
 # Saved views: a list's search and filters under a title, shared by the program managers.
