@@ -13,11 +13,14 @@ import sqlalchemy as sa
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.companies.v1 import program_pb2 as pb
 from hub.events.v1 import companies_pb2 as ev
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from hubcore import migrate
 from hubcore.convert import seoul_today as today
 from hubcore.db import dead_letters
 from hublocal.mailsink import MailSink
 from services.companies import tables
+from services.companies.__main__ import MIGRATIONS
 from services.companies.program import usecases
 from tests.conftest import ADMIN, SERVICE, Running, RunningNotifications, eventually
 from tests.integration.test_notifications import company_with_founder, mail_to, move, recipient
@@ -278,3 +281,41 @@ async def test_the_notifications_consumer_takes_an_individuals_move_in_and_still
     await eventually(welcomed, timeout=20)
     async with notifications.runtime.db.read() as conn:
         assert (await conn.execute(sa.select(sa.func.count()).select_from(dead_letters))).scalar_one() == 0
+
+
+async def test_the_migration_makes_the_individuals_already_selected_selected(database_url: str) -> None:
+    """0012 on a database with individuals: the one selected in a round is SELECTED, the one only applying stays
+    an applicant (""), a founder has no lifecycle."""
+    await migrate.upgrade(MIGRATIONS, database_url)  # a new database is made at the head: back to 0011
+    await migrate.downgrade(MIGRATIONS, database_url, "0011")
+    engine = create_async_engine(database_url)
+    person = (
+        "INSERT INTO people (id, korean_name, english_name, role, title, email, phone, search_text, created_at,"
+        " updated_at, version) VALUES (:id, :name, '', :role, '', '', '', :search, CURRENT_TIMESTAMP,"
+        " CURRENT_TIMESTAMP, 1)"
+    )
+    application = (
+        "INSERT INTO applications (id, round_id, applicant, seat_kind, answers, attachment_urls, state,"
+        " decision_reason, created_at, version) VALUES (:id, 1, :applicant, :kind, '[]', '[]', :state, '',"
+        " CURRENT_TIMESTAMP, 1)"
+    )
+    async with engine.begin() as conn:
+        for n, (name, role) in enumerate(
+            (("김서연", "INDIVIDUAL"), ("이도윤", "INDIVIDUAL"), ("최민준", "INDIVIDUAL")), 1
+        ):
+            await conn.execute(sa.text(person), {"id": n, "name": name, "role": role, "search": name})
+        await conn.execute(
+            sa.text(
+                "INSERT INTO rounds (id, title, open_date, close_date, seats, criteria, questions, created_at)"
+                " VALUES (1, '2025 모집', '2025-01-01', '2025-01-31', '{}', '[]', '[]', CURRENT_TIMESTAMP)"
+            )
+        )
+        for n, (applicant, state) in enumerate((("people/1", "SELECTED"), ("people/2", "SUBMITTED")), 1):
+            await conn.execute(
+                sa.text(application), {"id": n, "applicant": applicant, "kind": "INDIVIDUAL", "state": state}
+            )
+    await migrate.upgrade(MIGRATIONS, database_url)
+    async with engine.connect() as conn:
+        found = dict((await conn.execute(sa.text("SELECT id, status FROM people ORDER BY id"))).all())
+    await engine.dispose()
+    assert found == {1: "SELECTED", 2: "", 3: ""}
