@@ -316,6 +316,7 @@ async def test_the_migration_makes_the_individuals_already_selected_selected(dat
             )
     await migrate.upgrade(MIGRATIONS, database_url)
     async with engine.connect() as conn:
-        found = dict((await conn.execute(sa.text("SELECT id, status FROM people ORDER BY id"))).all())
+        rows = (await conn.execute(sa.text("SELECT id, status FROM people ORDER BY id"))).all()
+        found: dict[int, str] = {int(r[0]): str(r[1]) for r in rows}
     await engine.dispose()
     assert found == {1: "SELECTED", 2: "", 3: ""}
