@@ -58,6 +58,7 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     found: list[Record] = []
     if name.startswith("people/"):
         found += await rows(conn, tables.people, tables.people.c.id == number)
+        found += await rows(conn, tables.assignments, tables.assignments.c.person_id == number)  # a resident's stays
     else:
         found += await rows(conn, tables.companies, tables.companies.c.id == number)
         found += await rows(conn, tables.people, tables.people.c.company_id == number)

@@ -24,6 +24,7 @@ from services.companies.__main__ import MIGRATIONS
 from services.companies.program import usecases
 from tests.conftest import ADMIN, SERVICE, Running, RunningNotifications, eventually
 from tests.integration.test_notifications import company_with_founder, mail_to, move, recipient
+from tests.integration.test_privacy import export, text_of
 from tests.integration.test_program_api import (
     CRITERIA,
     DESK,
@@ -320,3 +321,12 @@ async def test_the_migration_makes_the_individuals_already_selected_selected(dat
         found: dict[int, str] = {int(r[0]): str(r[1]) for r in rows}
     await engine.dispose()
     assert found == {1: "SELECTED", 2: "", 3: ""}
+
+
+async def test_an_individuals_export_holds_its_stays(companies: Running) -> None:
+    c, api = companies, stub(companies)
+    desk = await space(c, "D-01", DESK, 8)
+    person = await individual(c, "김서연")
+    held = await api.AssignSpace(hold(desk.name, person, today()), metadata=ADMIN)
+    exported = text_of(await export(c.channel, person))
+    assert '"assignments"' in exported and held.name.split("/")[1] in exported, exported
