@@ -21,7 +21,7 @@ from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.registry import store as people
 from services.companies.registry import usecases as registry
 from services.companies.registry.convert import residency_event
-from services.companies.registry.domain import RESIDENT, Company, Person
+from services.companies.registry.domain import RESIDENT, SELECTED, Company, Person
 
 log = structlog.get_logger()
 MOVE_IN_EVERY_SECONDS = 600.0  # the clock that makes a future move-in's holder resident on its day
@@ -41,6 +41,11 @@ async def holder_of(conn: AsyncConnection, stay: domain.Assignment, name: str, f
     if stay.person_id is not None:
         return await individual(conn, name, field)
     return await active_company(conn, name, field)
+
+
+def status_of(holder: Company | Person) -> str:
+    """The lifecycle status of a company or an individual resident."""
+    return holder.status if isinstance(holder, Company) else holder.residency
 
 
 async def become_resident(uow: UnitOfWork, holder: Company | Person, reason: str, *, today: date) -> None:
@@ -100,15 +105,15 @@ async def assign_space(
         ) from None
     if not domain.starts_later(assigned, today):
         await become_resident(uow, holder, f"moved into {assigned.label}", today=today)
-    elif (holder.status if isinstance(holder, Company) else holder.residency) != RESIDENT:
+    elif status_of(holder) != RESIDENT:
         holder.transition(RESIDENT)  # refused now, not on the day, if the lifecycle does not allow it
     await uow.emit(f"{SUBJECT}.residency.moved_in", assigned.name, 1, residency_event(assigned))
     return assigned
 
 
 async def move_in_due(db: Database, *, today: date) -> int:
-    """Makes the holders of the stays that hold their space today RESIDENT, if they are not yet (a move-in that
-    was dated in the future), each in its own transaction with its status event; how many became resident."""
+    """Makes the SELECTED holders of the stays that hold their space today RESIDENT (a move-in that was dated in
+    the future), each in its own transaction with its status event; how many became resident."""
     async with db.read() as conn:
         due = await store.due_move_ins(conn, today)
     moved = 0
@@ -119,9 +124,11 @@ async def move_in_due(db: Database, *, today: date) -> int:
                 holder = await people.get_person(uow.conn, stay.person_id)
             else:
                 holder = await people.get_company(uow.conn, stay.company_id or 0)
-            if holder is None or (holder.status if isinstance(holder, Company) else holder.residency) == RESIDENT:
+            # Only a SELECTED holder moves in on the day: a resident already is, and one that left (or an
+            # archived or erased one) is not moved back by an old booking.
+            if holder is None or status_of(holder) != SELECTED or getattr(holder, "deleted_at", None) is not None:
                 continue
-            if isinstance(holder, Company) and holder.deleted_at is not None:
+            if getattr(holder, "erased_at", None) is not None:
                 continue
             await become_resident(uow, holder, f"moved into {stay.label} on {stay.move_in}", today=today)
             moved += 1
