@@ -183,10 +183,11 @@ async def test_the_targets_figures_count_people_and_kinds_as_computed_independen
 
 async def test_a_period_with_one_end_or_backwards_is_refused(consulting: RunningConsulting) -> None:
     today = seoul_today()
+    yesterday = today - timedelta(days=1)
     for request, field in [
         (pb.GetConsultingStatsRequest(period_start=day(today)), "period_end"),
         (pb.GetConsultingStatsRequest(period_end=day(today)), "period_start"),
-        (pb.GetConsultingStatsRequest(period_start=day(today), period_end=day(today - timedelta(days=1))), "period_end"),
+        (pb.GetConsultingStatsRequest(period_start=day(today), period_end=day(yesterday)), "period_end"),
         (pb.GetConsultingStatsRequest(period_start=date_pb2.Date(year=2026, month=2, day=30),
                                       period_end=day(today)), "period_start"),
     ]:  # fmt: skip
