@@ -205,3 +205,51 @@ def test_wrong_counting_settings_stop_the_start(monkeypatch: pytest.MonkeyPatch)
             m.setenv(name, value)
             with pytest.raises(ValueError, match=name):
                 counting()
+
+
+async def test_the_attendees_kept_equal_the_registrations_after_an_erasure_and_revision_0005_fills_them(
+    consulting: RunningConsulting,
+) -> None:
+    """program_attendees, which the figures count, equals the registrations deduplicated here: as recorded, after
+    registrations are rewritten as the person.erased handler rewrites them (it then calls refresh_attendees, as
+    here; tests/integration/test_privacy.py runs the handler itself), and as revision 0005 fills it on a
+    database from before it."""
+    import sqlalchemy as sa
+
+    from hubcore import migrate
+    from services.consulting import store
+    from services.consulting.__main__ import MIGRATIONS
+
+    c = consulting
+    await crafted_hub(c)
+
+    async def kept() -> set[tuple[int, str]]:
+        async with c.runtime.db.read() as conn:
+            return {(row[0], row[1]) for row in await conn.execute(sa.select(store.program_attendees))}
+
+    async def from_registrations() -> set[tuple[int, str]]:
+        r = store.registrations.c
+        async with c.runtime.db.read() as conn:
+            rows = await conn.execute(sa.select(r.program_id, r.participant_name, r.email, r.company_id)
+                                      .where(r.state == "ATTENDED"))  # fmt: skip
+            company = lambda n: "" if n is None else str(n)  # noqa: E731
+            return {(p, person(name, email, company(co))) for p, name, email, co in rows}
+
+    expected = await from_registrations()
+    assert await kept() == expected and len(expected) == 15  # the participants counted per program
+    # An erasure rewrites 홍길동's registrations (name and email gone): the kept rows follow them.
+    async with c.runtime.db.write(actor="test") as uow:
+        r = store.registrations.c
+        await uow.conn.execute(
+            store.registrations.update().where(sa.func.lower(r.email) == "gildong@vc.kr").values(
+                participant_name="(삭제됨)", email="")
+        )  # fmt: skip
+        await store.refresh_attendees(uow.conn, [4, 5, 6])
+    assert await kept() == await from_registrations() != expected
+
+    url = c.runtime.db.engine.url.render_as_string(hide_password=False)
+    before = await kept()
+    await c.runtime.db.engine.dispose()
+    await migrate.downgrade(MIGRATIONS, url, "0004")
+    await migrate.upgrade(MIGRATIONS, url)
+    assert await kept() == before

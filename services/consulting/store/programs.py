@@ -15,6 +15,7 @@ from services.consulting.domain import Period, Program, Registration
 from services.consulting.store.tables import (
     action_items,
     mentors,
+    program_attendees,
     programs,
     registrations,
     served_companies,
@@ -81,23 +82,30 @@ def _person() -> Any:
     return sa.case((r.email != "", sa.func.lower(r.email)), else_=named)
 
 
-_ATTENDED = registrations.join(programs, registrations.c.program_id == programs.c.id)
-
-
 def _within(period: Period | None, moment: Any = programs.c.start_at) -> tuple[Any, ...]:
     """Programs that started within the period ([start, end) in UTC), or every program without one (a trained
     person counts in the period when the class that made them trained started within it)."""
     return () if period is None else (moment >= period[0], moment < period[1])
 
 
+async def refresh_attendees(conn: AsyncConnection, program_ids: list[int]) -> None:
+    """Rewrites the programs' rows of program_attendees from their registrations: one per person who attended
+    (a person registered twice at one program counts once there). In the transaction that changed them."""
+    ids, r, a = sorted(set(program_ids)), registrations.c, program_attendees.c
+    if not ids:
+        return
+    await conn.execute(program_attendees.delete().where(a.program_id.in_(ids)))
+    came = sa.select(r.program_id, _person()).where(r.program_id.in_(ids), r.state == domain.ATTENDED).distinct()
+    await conn.execute(program_attendees.insert().from_select(["program_id", "person"], came))
+
+
 def _presences(*where: Any) -> sa.Subquery:
-    """One row per person and program attended (a person registered twice at one program counts once there)."""
-    r, p = registrations.c, programs.c
+    """One row per person and program attended, with the program's start (from program_attendees)."""
+    a, p = program_attendees.c, programs.c
     return (
-        sa.select(_person().label("person"), p.id.label("program_id"), p.start_at.label("start_at"))
-        .select_from(_ATTENDED)
-        .where(r.state == domain.ATTENDED, *where)
-        .distinct()
+        sa.select(a.person, a.program_id, p.start_at)
+        .select_from(program_attendees.join(programs, p.id == a.program_id))
+        .where(*where)
         .subquery()
     )
 
@@ -106,6 +114,8 @@ def _trained(min_classes: int) -> sa.Select[Any]:
     """One row per person who attended at least min_classes education programs, with the start of the class
     that made them trained (their min_classes-th, in order of start)."""
     classes = _presences(programs.c.kind == "EDUCATION")
+    if min_classes == 1:  # the first class: a grouped minimum, no sort by person and start
+        return sa.select(sa.func.min(classes.c.start_at).label("first")).group_by(classes.c.person)
     order = sa.func.row_number().over(
         partition_by=classes.c.person, order_by=(classes.c.start_at, classes.c.program_id)
     )

@@ -70,6 +70,7 @@ async def record_attendance(
         state = domain.ATTENDED if attended else domain.ABSENT
         await store.set_registration_state(conn, number, state)
         updated.append(replace(found[number], state=state))
+    await store.refresh_attendees(conn, [program.id])
     program = replace(
         program,
         attended_count=await store.attended_count(conn, program.id),
