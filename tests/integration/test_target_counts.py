@@ -173,7 +173,11 @@ async def test_the_targets_figures_count_people_and_kinds_as_computed_independen
     first = today - timedelta(days=99)
     request = pb.GetConsultingStatsRequest(period_start=day(first), period_end=day(today))
     stats = await c.consulting.GetConsultingStats(request, metadata=SERVICE)
-    period = tuple(datetime(d.year, d.month, d.day, tzinfo=SEOUL) for d in (first, today + timedelta(days=1)))
+    after = today + timedelta(days=1)
+    period = (
+        datetime(first.year, first.month, first.day, tzinfo=SEOUL),
+        datetime(after.year, after.month, after.day, tzinfo=SEOUL),
+    )
     assert figures(stats) == expected(held, min_classes=2, kinds={"COLLABORATION", "SALON"}, period=period)
     assert (stats.programs_held, stats.people_trained, stats.collaboration_programs_held) == (5, 2, 2)
     # A period that ends before the classes that trained anyone: nobody trained in it.
