@@ -154,6 +154,9 @@ async def test_the_targets_figures_count_people_and_kinds_as_computed_independen
     assert (stats.people_trained, stats.participants, stats.distinct_participants) == (4, 15, 7)
     assert stats.programs_held == 7 and stats.collaboration_programs_held == 2
     assert list(stats.collaboration_kinds) == [COLLABORATION] and stats.trained_min_classes == 1
+    # Each program says its different people too: 김서연, registered twice at the second class, is one there.
+    second = await c.consulting.GetProgram(pb.GetProgramRequest(name=held[1].name), metadata=SERVICE)
+    assert second.attended_count == len(held[1].people) == 2
     last = stats.by_month[-1]
     assert (last.programs_held, last.participants, last.people_trained, last.collaboration_programs_held) == (
         7, 15, 4, 2,
@@ -254,6 +257,11 @@ async def test_the_attendees_kept_equal_the_registrations_after_an_erasure_and_r
     url = c.runtime.db.engine.url.render_as_string(hide_password=False)
     before = await kept()
     await c.runtime.db.engine.dispose()
+    async with c.runtime.db.engine.begin() as conn:  # as main counted it: attended registrations
+        await conn.execute(store.programs.update().values(attended_count=99))
     await migrate.downgrade(MIGRATIONS, url, "0004")
     await migrate.upgrade(MIGRATIONS, url)
     assert await kept() == before
+    async with c.runtime.db.read() as conn:
+        counted = dict((await conn.execute(sa.select(store.programs.c.id, store.programs.c.attended_count))).all())
+    assert counted == {n: sum(1 for p, _ in before if p == n) for n in counted}

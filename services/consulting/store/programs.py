@@ -67,8 +67,8 @@ async def set_registration_state(conn: AsyncConnection, registration_id: int, st
 
 
 async def attended_count(conn: AsyncConnection, program_id: int) -> int:
-    c = registrations.c
-    query = sa.select(sa.func.count()).where(c.program_id == program_id, c.state == domain.ATTENDED)
+    """The different people who attended (its rows of program_attendees, refreshed first)."""
+    query = sa.select(sa.func.count()).where(program_attendees.c.program_id == program_id)
     return int((await conn.execute(query)).scalar_one())
 
 

@@ -24,6 +24,11 @@ def upgrade() -> None:
         "ELSE participant_name || '|' || coalesce(CAST(company_id AS VARCHAR), '') END "
         "FROM registrations WHERE state = 'ATTENDED'"
     )
+    # A program's attended_count is its different people from now on (it counted attended registrations).
+    op.execute(
+        "UPDATE programs SET attended_count = "
+        "(SELECT COUNT(*) FROM program_attendees a WHERE a.program_id = programs.id)"
+    )
 
 
 def downgrade() -> None:
