@@ -264,9 +264,11 @@ class CountingSettings:
 
     @classmethod
     def from_env(cls) -> CountingSettings:
-        classes, kinds = variable("HUB_TRAINED_MIN_CLASSES"), variable("HUB_COLLABORATION_KINDS")
+        classes, kinds = variable("HUB_TRAINED_MIN_CLASSES").strip(), variable("HUB_COLLABORATION_KINDS")
+        if classes and not classes.isdigit():
+            raise ValueError(f"HUB_TRAINED_MIN_CLASSES must be a whole number of classes, not {classes!r}")
         return cls(
-            trained_min_classes=int(classes) if classes.strip() else cls.trained_min_classes,
+            trained_min_classes=int(classes) if classes else cls.trained_min_classes,
             collaboration_kinds=_kinds(kinds) if kinds.strip() else cls.collaboration_kinds,
         )
 

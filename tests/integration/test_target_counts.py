@@ -207,7 +207,9 @@ def test_wrong_counting_settings_stop_the_start(monkeypatch: pytest.MonkeyPatch)
     from services.consulting.usecases.programs import counting
 
     assert counting().collaboration_kinds == ("COLLABORATION",)
-    for name, value in [("HUB_COLLABORATION_KINDS", "WORKSHOP"), ("HUB_TRAINED_MIN_CLASSES", "0")]:
+    wrong = [("HUB_COLLABORATION_KINDS", "WORKSHOP"), ("HUB_TRAINED_MIN_CLASSES", "0"),
+             ("HUB_TRAINED_MIN_CLASSES", "two"), ("HUB_COLLABORATION_KINDS", "none")]  # fmt: skip
+    for name, value in wrong:
         with monkeypatch.context() as m:
             m.setenv(name, value)
             with pytest.raises(ValueError, match=name):
