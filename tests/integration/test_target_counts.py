@@ -5,6 +5,7 @@ the settings' defaults, with other settings, and within a targets' period."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -244,17 +245,28 @@ async def test_the_attendees_kept_equal_the_registrations_after_an_erasure_and_r
             company = lambda n: "" if n is None else str(n)  # noqa: E731
             return {(p, person(name, email, company(co))) for p, name, email, co in rows}
 
+    async def attended_counts() -> dict[int, int]:
+        async with c.runtime.db.read() as conn:
+            p = store.programs.c
+            return dict((await conn.execute(sa.select(p.id, p.attended_count).where(p.attended_count > 0))).all())
+
+    def per_program(rows: set[tuple[int, str]]) -> dict[int, int]:
+        return dict(Counter(p for p, _ in rows))
+
     expected = await from_registrations()
     assert await kept() == expected and len(expected) == 15  # the participants counted per program
-    # An erasure rewrites 홍길동's registrations (name and email gone): the kept rows follow them.
+    # Erasures rewrite 김서연's and 이준호's (of companies/1) registrations, name and email gone: at the first
+    # class they are now one "(삭제됨)" of companies/1, so it had three people and has two.
     async with c.runtime.db.write(actor="test") as uow:
         r = store.registrations.c
-        await uow.conn.execute(
-            store.registrations.update().where(sa.func.lower(r.email) == "gildong@vc.kr").values(
-                participant_name="(삭제됨)", email="")
-        )  # fmt: skip
-        await store.refresh_attendees(uow.conn, [4, 5, 6])
+        erased = sa.or_(sa.func.lower(r.email) == "seoyeon@medivision.kr",
+                        sa.and_(r.participant_name == "이준호", r.company_id == 1))  # fmt: skip
+        programs = list((await uow.conn.execute(sa.select(r.program_id).where(erased))).scalars())
+        await uow.conn.execute(store.registrations.update().where(erased).values(participant_name="(삭제됨)", email=""))
+        await store.refresh_attendees(uow.conn, programs)
     assert await kept() == await from_registrations() != expected
+    assert await attended_counts() == per_program(await kept())  # each program's count follows its rows
+    assert (await attended_counts())[1] == 2
 
     url = c.runtime.db.engine.url.render_as_string(hide_password=False)
     before = await kept()

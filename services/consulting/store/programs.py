@@ -97,6 +97,8 @@ async def refresh_attendees(conn: AsyncConnection, program_ids: list[int]) -> No
     await conn.execute(program_attendees.delete().where(a.program_id.in_(ids)))
     came = sa.select(r.program_id, _person()).where(r.program_id.in_(ids), r.state == domain.ATTENDED).distinct()
     await conn.execute(program_attendees.insert().from_select(["program_id", "person"], came))
+    people = sa.select(sa.func.count()).where(a.program_id == programs.c.id).scalar_subquery()
+    await conn.execute(programs.update().where(programs.c.id.in_(ids)).values(attended_count=people))
 
 
 def _presences(*where: Any) -> sa.Subquery:
@@ -136,10 +138,9 @@ async def month_totals(
     p = programs.c
     ends = [end for _, end in months]
     first = _trained(counting.trained_min_classes).subquery().c.first
-    presences = _presences().c.start_at
     queries = (
         sa.select(*running_totals(p.start_at, ends)).where(*_held()),
-        sa.select(*running_totals(presences, ends)),
+        sa.select(*running_totals(p.start_at, ends, weight=p.attended_count)).where(*_held()),
         sa.select(*running_totals(first, ends)),
         sa.select(*running_totals(p.start_at, ends)).where(*_held(counting.collaboration_kinds)),
     )
@@ -152,11 +153,8 @@ async def held_programs(
 ) -> list[domain.HeldProgram]:
     """The programs of these kinds held in the period, oldest first, each with the different people who came."""
     p = programs.c
-    came = _presences(*_within(period))
-    people = sa.select(came.c.program_id, sa.func.count().label("people")).group_by(came.c.program_id).subquery()
     rows = await conn.execute(
-        sa.select(p.id, p.display_name, p.kind, p.start_at, sa.func.coalesce(people.c.people, 0))
-        .select_from(programs.outerjoin(people, people.c.program_id == p.id))
+        sa.select(p.id, p.display_name, p.kind, p.start_at, p.attended_count)
         .where(*_held(kinds), *_within(period))
         .order_by(p.start_at, p.id)
     )
@@ -194,7 +192,7 @@ async def stats(
         await conn.execute(
             sa.select(
                 count(*_held(), *_within(period), over=programs),
-                count(over=_presences(*_within(period))),
+                count(*_held(), *_within(period), of=sa.func.sum(programs.c.attended_count), over=programs),
                 count(over=sa.select(_presences(*_within(period)).c.person).distinct().subquery()),
                 count(*_within(period, qualified.c.first), over=qualified),
                 count(over=served_companies),
