@@ -515,7 +515,7 @@ def main() -> int:
             )
             processes.append(echo)
             # Every service runs whatever is measured: the hub is seeded at scale, read models and all.
-            services = ["companies", "investors", "consulting", "notifications"]
+            services = ["companies", "investors", "consulting", "notifications", "playbooks"]
             ports = {name: free_port() for name in services}
             ports["investors_partner"] = free_port()
             service_env = env | {

@@ -26,6 +26,7 @@ def last_months(count: int, today: date) -> list[tuple[str, datetime]]:
     return months[::-1]
 
 
-def running_totals(moment: Any, ends: list[datetime]) -> list[Any]:
-    """One column per end: how many rows have `moment` before it (0 when there are none)."""
-    return [sa.func.coalesce(sa.func.sum(sa.case((moment < end, 1), else_=0)), 0) for end in ends]
+def running_totals(moment: Any, ends: list[datetime], weight: Any = 1) -> list[Any]:
+    """One column per end: how many rows have `moment` before it (0 when there are none), each row counting
+    `weight` (a column: a row that stands for several)."""
+    return [sa.func.coalesce(sa.func.sum(sa.case((moment < end, weight), else_=0)), 0) for end in ends]

@@ -72,10 +72,13 @@ STATUS_KO = {"APPLICANT": "지원", "SELECTED": "선정", "RESIDENT": "입주", 
 SURVIVAL_KO = {1.0: "생존", 0.0: "폐업"}
 TARGET_ROWS = [
     ("firms", "성장 기업", "성장 규칙을 충족한 기업 (누적, 현재 기준)"),
-    ("experts", "전문가 양성", "기간 중 처음 교육 프로그램에 참석한 사람"),
-    ("programs", "협력 프로그램", "기간 중 열리고 출석이 기록된 프로그램"),
-    ("participants", "참여자", "그 프로그램들의 출석 인원"),
+    ("experts", "전문가 양성", "기간 중 교육 수료 기준(교육 프로그램 N회 출석, HUB_TRAINED_MIN_CLASSES)을 채운 사람"),
+    ("programs", "협력 프로그램", "기간 중 열리고 출석이 기록된 협업 종류의 프로그램 (HUB_COLLABORATION_KINDS)"),
+    ("participants", "참여자", "기간 중 열린 모든 종류 프로그램의 출석 인원 (프로그램별 합)"),
 ]
+
+
+COLLABORATION = {spb.PROGRAM_KIND_COLLABORATION}  # consulting's default, when it did not answer
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class ConsultingPart:
     people_trained: int | None  # None when consulting's series does not reach the period
     attended: dict[str, int] = field(default_factory=dict)  # program -> attendances
     trained_basis: str = ""  # the running totals it is the difference of
+    collaboration: list[str] = field(default_factory=list)  # the held programs of the collaboration kinds
 
 
 def month_of(day: date) -> str:
@@ -97,14 +101,19 @@ def month_of(day: date) -> str:
 def consulting_part(
     programs: Iterable[spb.Program], stats: spb.ConsultingStats | None, start_month: str, end_month: str
 ) -> ConsultingPart:
-    """Programs whose start falls in the period's months and whose attendance was recorded; people trained in
+    """Programs whose start falls in the period's months and whose attendance was recorded (the collaboration
+    programs among them by the kinds consulting counts as such, stats.collaboration_kinds); people trained in
     the period from consulting's running totals by month (the total at the period's last month, or the latest
     month when the period runs on, minus the total before its first)."""
     held: dict[str, int] = {}
+    kinds = set(stats.collaboration_kinds) if stats is not None and stats.collaboration_kinds else COLLABORATION
+    collaboration = []
     for program in programs:
         started = program.interval.start_time.ToDatetime(tzinfo=SEOUL)
         if program.attended_count and start_month <= month_of(started) <= end_month:
             held[program.name] = program.attended_count
+            if program.kind in kinds:
+                collaboration.append(program.name)
     trained, basis = None, ""
     if stats is not None and stats.by_month:
         totals = {m.month: m.people_trained for m in stats.by_month}
@@ -113,7 +122,9 @@ def consulting_part(
         if inside and before:  # without the month before the period, its first month's total is no difference
             trained = totals[inside[-1]] - totals[before[-1]]
             basis = f"consulting:people_trained {before[-1]}..{inside[-1]}"
-    return ConsultingPart(sorted(held, key=_by_id), sum(held.values()), trained, held, basis)
+    return ConsultingPart(
+        sorted(held, key=_by_id), sum(held.values()), trained, held, basis, sorted(collaboration, key=_by_id)
+    )
 
 
 def _by_id(name: str) -> tuple[str, int]:
@@ -173,7 +184,7 @@ def outcome_tables(report: ppb.OutcomeReport, consulting: ConsultingPart, target
             "" if consulting.people_trained is None else consulting.people_trained,
             (consulting.trained_basis,) if consulting.trained_basis else (),
         ),
-        "programs": Cell(len(consulting.programs), tuple(consulting.programs)),
+        "programs": Cell(len(consulting.collaboration), tuple(consulting.collaboration)),
         "participants": Cell(consulting.participants, tuple(consulting.programs)),
     }
     for key, label, basis in TARGET_ROWS:

@@ -253,6 +253,26 @@ class GrowthSettings:
         )
 
 
+@dataclass(frozen=True)
+class CountingSettings:
+    """What the targets' figures count (services/consulting): HUB_TRAINED_MIN_CLASSES, how many education
+    programs a person attends to count as trained (default 1); HUB_COLLABORATION_KINDS, the program kinds that
+    are collaboration programs (comma-separated, default COLLABORATION)."""
+
+    trained_min_classes: int = 1
+    collaboration_kinds: tuple[str, ...] = ("COLLABORATION",)
+
+    @classmethod
+    def from_env(cls) -> CountingSettings:
+        classes, kinds = variable("HUB_TRAINED_MIN_CLASSES").strip(), variable("HUB_COLLABORATION_KINDS")
+        if classes and not classes.isdigit():
+            raise ValueError(f"HUB_TRAINED_MIN_CLASSES must be a whole number of classes, not {classes!r}")
+        return cls(
+            trained_min_classes=int(classes) if classes else cls.trained_min_classes,
+            collaboration_kinds=_kinds(kinds) if kinds.strip() else cls.collaboration_kinds,
+        )
+
+
 def _kinds(text: str) -> tuple[str, ...]:
     text = text.strip()
     return () if text.lower() in ("", "none") else tuple(k.strip().upper() for k in text.split(","))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date
 from typing import Any
 
 import grpc
@@ -16,8 +17,11 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.notifications.v1 import notifications_pb2 as npb
 
-from hubcore.targets import DISCOVERED, TARGETS
-from hubctl.client import Client, print_json, print_table
+from hubcore.convert import SEOUL, date_message, seoul_today
+from hubcore.targets import DISCOVERED, TARGETS, TargetPeriod, pace, pace_ko
+from hubctl.client import Client, print_json, print_table, short
+
+KIND = "PROGRAM_KIND"
 
 
 def companies_figures(hub: Client) -> dict[str, Any]:
@@ -67,11 +71,33 @@ def investors_figures(hub: Client) -> dict[str, Any]:
 
 
 def consulting_figures(hub: Client) -> dict[str, Any]:
-    stats = hub.send(hub.consulting.GetConsultingStats, spb.GetConsultingStatsRequest())
+    """The program figures within the targets' period (hubcore.targets): experts trained, collaboration programs
+    (with the programs behind the figure), participants per program and different people in all."""
+    period = TargetPeriod.from_env()
+    request = spb.GetConsultingStatsRequest(
+        period_start=date_message(period.start), period_end=date_message(period.end)
+    )
+    stats = hub.send(hub.consulting.GetConsultingStats, request)
     return {
         "experts": stats.people_trained,
-        "programs": stats.programs_held,
+        "trained_min_classes": stats.trained_min_classes,
+        "programs": stats.collaboration_programs_held,
+        "collaboration_kinds": [
+            spb.ProgramKind.Name(k).removeprefix("PROGRAM_KIND_") for k in stats.collaboration_kinds
+        ],
+        "collaboration_programs": [
+            {
+                "program": p.program,
+                "display_name": p.display_name,
+                "kind": short(spb.ProgramKind, p.kind, KIND),
+                "start": p.start_time.ToDatetime(tzinfo=UTC).astimezone(SEOUL).date().isoformat(),
+                "participants": p.participants,
+            }
+            for p in stats.collaboration_programs
+        ],
+        "programs_held_all_kinds": stats.programs_held,
         "participants": stats.participants,
+        "distinct_participants": stats.distinct_participants,
         "sessions_by_type": {t.display_name: t.completed for t in stats.sessions_by_type},
         "action_items_open": stats.open_action_items,
         "action_items_overdue": stats.overdue_action_items,
@@ -124,22 +150,61 @@ def gather(
     return figures, missing
 
 
+TARGET_ROWS = [
+    ("firms", "성장 기업 (firms grown)"), ("experts", "전문가 양성 (experts trained)"),
+    ("programs", "협업 프로그램 (collaboration programs)"), ("participants", "참여자 (participants, per program)"),
+]  # fmt: skip
+
+
+def progress(figures: dict[str, Any], targets: dict[str, int], period: TargetPeriod, today: date) -> dict[str, Any]:
+    """Each target's figure, goal, share and pace within the period on `today`."""
+    shown: dict[str, Any] = {"period": {"start": period.start.isoformat(), "end": period.end.isoformat()}}
+    for key, _ in TARGET_ROWS:
+        value = figures.get(key)
+        if value is not None:
+            p = pace(value, targets[key], period, today)
+            shown[key] = {
+                "now": value, "goal": targets[key], "state": p.state, "per_month_needed": p.per_month,
+                "expected_by_now": p.expected, "period_elapsed_percent": p.elapsed_percent, "pace": pace_ko(key, p),
+            }  # fmt: skip
+    return shown
+
+
 def command(hub: Client) -> None:
     """Progress against the hub's targets, occupancy, companies, funding, sessions, introductions."""
     targets = TARGETS | {k: int(v) for k, v in hub.config.targets.items()}
+    period = TargetPeriod.from_env()
     figures, missing = gather(hub)
+    paced = progress(figures, targets, period, seoul_today())
     if hub.config.json:
-        print_json({"figures": figures, "targets": targets, "not_answering": missing})
+        print_json({"figures": figures, "targets": targets, "progress": paced, "not_answering": missing})
         return
     rows = []
-    for key, label in [
-        ("firms", "firms discovered and grown"), ("experts", "experts trained"),
-        ("programs", "collaboration programs"), ("participants", "participants"),
-    ]:  # fmt: skip
-        value = figures.get(key)
+    for key, label in TARGET_ROWS:
+        value, at = figures.get(key), paced.get(key)
         share = f"{value / targets[key]:.0%}" if value is not None and targets[key] else ""
-        rows.append((label, "—" if value is None else f"{value:,}", f"{targets[key]:,}", share))
-    print_table("progress against the hub's targets", ["target", "now", "goal", "%"], rows)
+        rows.append((label, "—" if value is None else f"{value:,}", f"{targets[key]:,}", share,
+                     "" if at is None else f"{at['expected_by_now']:,}", "" if at is None else at["pace"]))  # fmt: skip
+    elapsed = round(100 * min(max((seoul_today() - period.start).days, 0), period.days) / period.days)
+    print_table(
+        f"목표 대비 실적 — 기간 {period.start} ~ {period.end} ({elapsed}% 경과; HUB_TARGETS_START/END)",
+        ["목표", "실적", "목표치", "%", "계획상 지금", "필요 속도"],
+        rows,
+    )
+    if "distinct_participants" in figures:
+        print_table(
+            "참여자 (기간 중)",
+            ["프로그램별 참여자 합", "서로 다른 사람", "교육 수료 기준 (HUB_TRAINED_MIN_CLASSES)"],
+            [(f"{figures['participants']:,}", f"{figures['distinct_participants']:,}",
+              f"교육 프로그램 {figures['trained_min_classes']}회 이상 출석")],
+        )  # fmt: skip
+        kinds, every = ", ".join(figures["collaboration_kinds"]), figures["programs_held_all_kinds"]
+        print_table(
+            f"협업 프로그램 (종류: {kinds}; HUB_COLLABORATION_KINDS) — 기간 중 열린 프로그램 {every:,}개 중",
+            ["프로그램", "이름", "종류", "시작", "참여자"],
+            [(p["program"], p["display_name"], p["kind"], p["start"], p["participants"])
+             for p in figures["collaboration_programs"]],
+        )  # fmt: skip
     if "firms_grown" in figures:
         why = [(f["korean_name"], f["company"], "; ".join(f["reasons"])) for f in figures["firms_grown"]]
         rules = " | ".join(figures["growth_rules"]) or "no rule is on (HUB_GROWTH_*)"

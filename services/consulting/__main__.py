@@ -9,11 +9,13 @@ from hub.consulting.v1 import consulting_pb2, consulting_pb2_grpc
 from hubcore.server import Runtime, serve_forever
 from hubcore.settings import Settings
 from services.consulting import api, handlers, policy, privacy
+from services.consulting.usecases import programs
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
 def build(settings: Settings, *, sweep_seconds: float = handlers.SWEEP_SECONDS) -> Runtime:
+    programs.counting()  # a wrong HUB_TRAINED_MIN_CLASSES or HUB_COLLABORATION_KINDS stops the start, named
     runtime = Runtime(
         settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.CONSUMERS
     )

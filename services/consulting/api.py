@@ -386,5 +386,5 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     # Dashboard
 
     async def GetConsultingStats(self, request: pb.GetConsultingStatsRequest, context: Context) -> pb.ConsultingStats:
-        months = request.months or DEFAULT_MONTHS
-        return convert.stats_pb(await programs.stats(self.db, seoul_today(), months))
+        months, period = request.months or DEFAULT_MONTHS, convert.stats_period(request)
+        return convert.stats_pb(await programs.stats(self.db, seoul_today(), months, period, programs.counting()))

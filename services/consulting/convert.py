@@ -13,7 +13,7 @@ from hub.consulting.v1 import consulting_pb2 as pb
 from hub.events.v1 import consulting_pb2 as ev
 
 from hubcore import errors
-from hubcore.convert import Reader, Writer, calendar_date, duration, interval_message, seoul_today
+from hubcore.convert import SEOUL, Reader, Writer, calendar_date, duration, interval_message, seoul_today, timestamp
 from hubcore.requests import names, parse_filter, parse_name, short_value
 from hubcore.text import clean
 from services.consulting import domain
@@ -344,12 +344,42 @@ def _sessions_by_type(figures: domain.Stats) -> list[pb.ConsultingStats.TypeCoun
     return list(by_type.values())
 
 
+def stats_period(request: pb.GetConsultingStatsRequest) -> domain.Period | None:
+    """The targets' period a request names (its first and last Seoul days, both counted) as [start, end) in UTC;
+    None when it names none."""
+    first = calendar_date(request.period_start, "period_start")
+    last = calendar_date(request.period_end, "period_end")
+    if first is None and last is None:
+        return None
+    if first is None or last is None:
+        missing = "period_start" if first is None else "period_end"
+        raise errors.invalid(missing, "is required when the other end of the period is given")
+    if last < first:
+        raise errors.invalid("period_end", "must not be before period_start")
+    midnight = [datetime(d.year, d.month, d.day, tzinfo=SEOUL).astimezone(UTC) for d in (first, last)]
+    return midnight[0], midnight[1] + timedelta(days=1)
+
+
 month_totals_pb = Writer(pb.MonthTotals, domain.MonthTotals)
+held_program_pb = Writer(
+    pb.HeldProgram,
+    domain.HeldProgram,
+    compute={
+        "program": lambda held: held.name,
+        "kind": lambda held: pb.ProgramKind.Value(f"PROGRAM_KIND_{held.kind}"),
+        "start_time": lambda held: timestamp(held.start),
+    },
+)
 stats_pb = Writer(
     pb.ConsultingStats,
     domain.Stats,
     compute={
         "sessions_by_type": _sessions_by_type,
         "by_month": lambda figures: [month_totals_pb(m) for m in figures.by_month],
+        "collaboration_programs": lambda figures: [held_program_pb(p) for p in figures.collaboration_programs],
+        "collaboration_kinds": lambda figures: [
+            pb.ProgramKind.Value(f"PROGRAM_KIND_{k}") for k in figures.counting.collaboration_kinds
+        ],
+        "trained_min_classes": lambda figures: figures.counting.trained_min_classes,
     },
 )

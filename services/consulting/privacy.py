@@ -114,12 +114,15 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     conn = uow.conn
     found: set[str] = set()
     r, a = store.registrations.c, store.action_items.c
-    for row in (await conn.execute(sa.select(r.id, r.participant_name, r.email))).all():
+    rewritten: list[int] = []
+    for row in (await conn.execute(sa.select(r.id, r.program_id, r.participant_name, r.email))).all():
         if matches(row.participant_name) or matches(row.email):
             found.update(v for v in (row.participant_name, row.email) if v)
             await conn.execute(
                 store.registrations.update().where(r.id == row.id).values(participant_name=ERASED, email="")
             )
+            rewritten.append(row.program_id)
+    await store.refresh_attendees(conn, rewritten)  # the figures count who attended as the rows now say
     for item_id, owner in (await conn.execute(sa.select(a.id, a.owner))).all():
         if owner == name or matches(owner):
             if owner != name:

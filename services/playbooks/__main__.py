@@ -9,7 +9,7 @@ from hub.playbooks.v1 import playbooks_pb2, playbooks_pb2_grpc
 from hubcore.db import now
 from hubcore.server import Runtime, serve_forever
 from hubcore.settings import Settings
-from services.playbooks import api, policy, store, usecases
+from services.playbooks import api, policy, privacy, store, usecases
 from services.playbooks.config import Config
 from services.playbooks.handlers import Clock, Handlers
 from services.playbooks.worker import Worker
@@ -21,7 +21,9 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
     """clock is the rules' and the worker's idea of now (tests move it)."""
     cfg = config or Config.from_env()
     handlers = Handlers(clock)
-    runtime = Runtime(settings, migrations=MIGRATIONS, consumers=handlers.consumers())
+    runtime = Runtime(
+        settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.consumers()
+    )
     runtime.add_api(playbooks_pb2, playbooks_pb2_grpc, "PlaybookService", api.PlaybookApi(runtime.db, clock), policy)
 
     async def seed() -> None:

@@ -18,7 +18,7 @@ from hub.events.v1 import investors_pb2 as investors_ev
 from hubcore.convert import as_utc, instant
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.events import ConsumerSpec
-from services.playbooks import domain, usecases
+from services.playbooks import domain, privacy, usecases
 from services.playbooks.domain import Fact
 
 log = structlog.get_logger()
@@ -88,6 +88,7 @@ ROUTES: dict[str, Handler] = {
 for _event in ("scheduled", "rescheduled", "cancelled", "no_show", "completed"):
     ROUTES[f"hub.consulting.session.{_event}"] = session
 ROUTES["hub.investors.introduction.requested"] = introduction
+ERASED = "hub.companies.company.erased"  # privacy.company_erased, in order with the company's other events
 INTRODUCTIONS = "hub.investors.introduction."  # .requested and one subject per state it moves to
 
 
@@ -96,6 +97,9 @@ class Handlers:
         self.clock = clock
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        if envelope.type == ERASED:
+            await privacy.company_erased(uow, envelope, payload)
+            return
         route = ROUTES.get(envelope.type) or (introduction if envelope.type.startswith(INTRODUCTIONS) else None)
         if route is None:  # events no trigger reads are acknowledged and ignored
             return

@@ -60,7 +60,7 @@ def read_models(data: Path) -> dict[str, set[tuple[str, int]]]:
 def outbox_events(data: Path) -> tuple[int, int]:
     """Every service's outbox rows, and how many are still unpublished."""
     total = unpublished = 0
-    for service in ("companies", "investors", "consulting", "notifications"):
+    for service in ("companies", "investors", "consulting", "notifications", "playbooks"):
         [(n, u)] = rows(data / f"{service}.db", "SELECT count(*), count(*) - count(published_at) FROM outbox")
         total, unpublished = total + n, unpublished + u
     return total, unpublished
@@ -162,7 +162,7 @@ def test_backup_while_the_hub_writes_then_restore_after_more_writes(tmp_path: Pa
 
     manifest = json.loads(created.stdout)
     assert manifest["hub_running"] is True
-    assert set(manifest["databases"]) == {"companies", "investors", "consulting", "notifications"}
+    assert set(manifest["databases"]) == {"companies", "investors", "consulting", "notifications", "playbooks"}
     for entry in manifest["databases"].values():
         assert entry["schema_revision"] and len(entry["sha256"]) == 64 and entry["bytes"] > 0
     assert {"admin-token", "token-signing-key", "partner-key"} <= set(manifest["files"])

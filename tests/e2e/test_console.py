@@ -33,6 +33,7 @@ from hub.ops.v1 import identities_pb2 as idpb
 from hub.ops.v1 import identities_pb2_grpc
 
 from hubcore.settings import PROJECT_DIR
+from hubcore.targets import TargetPeriod, pace
 from hublocal.natsserver import free_port
 from tests.e2e.test_make_run import start, stop
 
@@ -156,13 +157,18 @@ def sign_in_with_token(page: Page, hub: Hub) -> None:
 
 def hold_an_education_program(hub: Hub) -> None:
     """A program that began an hour ago, its attendance taken: two of three came (the program's first figures)."""
+    hold_a_program(hub, "AI 실무 교육 2기", cspb.PROGRAM_KIND_EDUCATION,
+                   [("김서연", "seoyeon@example.kr", True), ("이준호", "", True), ("최민지", "", False)])  # fmt: skip
+
+
+def hold_a_program(hub: Hub, title: str, kind: cspb.ProgramKind.ValueType, people: list[tuple[str, str, bool]]) -> None:
     start = datetime.now(UTC) - timedelta(hours=1)
-    program = cspb.Program(display_name="AI 실무 교육 2기", kind=cspb.PROGRAM_KIND_EDUCATION, capacity=10)
+    program = cspb.Program(display_name=title, kind=kind, capacity=10)
     program.interval.start_time.FromDatetime(start)
     program.interval.end_time.FromDatetime(start + timedelta(hours=2))
     made = hub.consulting.CreateProgram(cspb.CreateProgramRequest(program=program), metadata=hub.admin)
     marks = []
-    for name, email, attended in (("김서연", "seoyeon@example.kr", True), ("이준호", "", True), ("최민지", "", False)):
+    for name, email, attended in people:
         registration = cspb.Registration(program=made.name, participant_name=name, email=email)
         registered = hub.consulting.CreateRegistration(
             cspb.CreateRegistrationRequest(registration=registration), metadata=hub.admin
@@ -175,6 +181,10 @@ def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_
     page: Page, hub: Hub
 ) -> None:
     hold_an_education_program(hub)
+    # A collaboration program one of the class also came to, and a salon, which is no collaboration program.
+    hold_a_program(hub, "투자 설명회", cspb.PROGRAM_KIND_COLLABORATION,
+                   [("김서연", "SeoYeon@example.kr", True), ("박하늘", "haneul@example.kr", True)])  # fmt: skip
+    hold_a_program(hub, "창업 살롱", cspb.PROGRAM_KIND_SALON, [("박하늘", "haneul@example.kr", True)])
     page.goto(hub.url + "/sign-in")
     accessible(page)
     shot(page, "01-sign-in")
@@ -191,6 +201,23 @@ def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_
     firms = page.locator(".target").filter(has_text="육성 기업")
     assert firms.locator(".figure strong").inner_text() == str(grown)
     assert firms.locator(".figure").inner_text().endswith("/ 50")
+    # The cards count within the targets' period (by default three years from 2025-03-01) and say the pace.
+    period, today = TargetPeriod.from_env(), datetime.now(ZoneInfo("Asia/Seoul")).date()
+    assert period == TargetPeriod(date(2025, 3, 1), date(2028, 2, 29))
+    assert "기간: 2025년 3월 1일 (토) – 2028년 2월 29일 (화)" in page.locator("#target-period").inner_text()
+    experts = page.locator("#card-experts")
+    assert experts.locator(".figure strong").inner_text() == "2"  # 김서연 and 이준호, each once
+    needed = pace(2, 500, period, today).per_month
+    assert f"월 {needed:,}명 필요" in experts.locator(".pace").inner_text()
+    programs = page.locator("#card-programs")
+    assert programs.locator(".figure strong").inner_text() == "1"  # the briefing; not the class, not the salon
+    programs.locator("details summary").click()
+    assert programs.locator("details li").all_inner_texts()[0].startswith("투자 설명회")
+    assert "협업 프로그램" in programs.locator("details summary").inner_text()
+    participants = page.locator("#card-participants")
+    # Per program: 2 at the class, 2 at the briefing, 1 at the salon; different people: 김서연, 이준호, 박하늘.
+    assert participants.locator(".figure strong").inner_text() == "5"
+    assert participants.locator(".distinct").inner_text() == "서로 다른 사람 3명"
     waiting = page.locator(".card").filter(has_text="기업의 답을 기다리는 소개")
     assert "에듀마인드" in waiting.inner_text()  # the seed's introduction no company has answered yet
     # The chart: a line per target but firms grown, month by month; its table says the figures, the last month's
@@ -204,7 +231,7 @@ def test_a_program_manager_signs_in_sees_the_targets_and_finds_a_company_by_its_
     rows = page.locator("#targets-by-month tbody tr")
     today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Seoul"))
     assert rows.count() == 12 and rows.last.locator("th").inner_text() == f"{today.year}년 {today.month}월"
-    assert rows.last.locator("td").all_inner_texts() == [str(discovered), "2", "1", "2"]
+    assert rows.last.locator("td").all_inner_texts() == [str(discovered), "2", "1", "5"]
     assert rows.first.locator("td").all_inner_texts() == ["0", "0", "0", "0"]  # nothing before this hub began
     shot(page, "02-home")
 

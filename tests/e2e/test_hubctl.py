@@ -719,3 +719,42 @@ async def test_tokens_revoke_says_whether_the_revocation_left_while_nats_is_down
     delivered = await run("tokens", "revoke", name, "--wait", "10")
     assert "모든 서비스에 전달됨 (delivered to every service)" in delivered.stdout, delivered.output
     await eventually(lambda: refused_by_investors(haneul))
+
+
+async def test_dashboard_counts_people_and_kinds_within_the_targets_period(consulting: RunningConsulting) -> None:
+    """The crafted hub of tests/integration/test_target_counts.py, seen through `hubctl dashboard` with a period
+    of the last 100 days: the figures within it, the programs behind the collaboration figure, and the pace."""
+    from datetime import timedelta
+
+    from hubcore.convert import seoul_today
+    from hubcore.targets import TargetPeriod, pace
+    from tests.integration.test_target_counts import crafted_hub
+
+    await crafted_hub(consulting)
+    today = seoul_today()
+    period = TargetPeriod(today - timedelta(days=99), today + timedelta(days=100))
+    env = {
+        "HUB_CONSULTING_ADDRESS": consulting.address, "HUB_TOKEN": ADMIN_TOKEN, "HUB_DATA_DIR": "/nonexistent",
+        "HUB_TARGETS_START": period.start.isoformat(), "HUB_TARGETS_END": period.end.isoformat(),
+    }  # fmt: skip
+
+    async def run(*args: str) -> Result:
+        return await asyncio.to_thread(runner.invoke, app, ["--config", "/nonexistent/c.toml", *args], env=env)
+
+    answer = json.loads((await run("--json", "dashboard")).stdout)
+    figures, progress = answer["figures"], answer["progress"]
+    # Inside the period: classes 2 and 3, the briefing, the salon and the job fair (the first class and the
+    # workshop fell before it). A person counts as trained in the period when the class that made them trained
+    # started in it: only 이준호 of companies/2 (김서연, three classes, was trained at her first, before it).
+    assert (figures["experts"], figures["participants"], figures["distinct_participants"]) == (1, 11, 6)
+    assert figures["programs"] == 1 and figures["programs_held_all_kinds"] == 5
+    assert [p["display_name"] for p in figures["collaboration_programs"]] == ["투자 설명회"]
+    assert figures["collaboration_programs"][0]["participants"] == 3
+    assert progress["period"] == {"start": period.start.isoformat(), "end": period.end.isoformat()}
+    expected = pace(1, 500, period, today)  # 499 people in the 101 days left of 200 (3.32 months): 151 a month
+    assert progress["experts"]["per_month_needed"] == expected.per_month == 151
+    assert progress["experts"]["pace"] == "월 151명 필요 (계획보다 늦음)"
+    shown = await run("dashboard")
+    assert shown.exit_code == 0, shown.output
+    for text in ("월 151명 필요", "투자 설명회", "서로 다른 사람", f"{period.start} ~ {period.end}"):
+        assert text in shown.output, shown.output

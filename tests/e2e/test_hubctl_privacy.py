@@ -39,12 +39,13 @@ async def test_export_then_erase_with_hubctl(
     assert await eventually(in_directory)
     env = {"HUB_CONSULTING_ADDRESS": consulting.address, "HUB_INVESTORS_ADDRESS": investors.address}
 
-    # Export: one document; the silent notifications service is named, the exit code says so (7)
+    # Export: one document; the silent services (notifications, playbooks: not started here) are named, the exit
+    # code says so (7)
     path = tmp_path / "export.json"
     exported = await hubctl(companies, "privacy", "export", company.name, "-o", str(path), env=env)
     assert exported.exit_code == 7, exported.output
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["subject"] == company.name and set(document["not_answering"]) == {"notifications"}
+    assert document["subject"] == company.name and set(document["not_answering"]) == {"notifications", "playbooks"}
     assert set(document["services"]) == {"companies", "consulting", "investors"}
     assert document["services"]["companies"]["tables"]["companies"][0]["korean_name"] == "쀏뛞랩스"
     assert document["services"]["consulting"]["tables"]["company_directory"][0]["korean_name"] == "쀏뛞랩스"

@@ -239,7 +239,7 @@ def test_make_run_on_postgresql_from_one_setting(tmp_path: Path) -> None:
     server = sa.engine.make_url(os.environ["HUB_TEST_DATABASE_URL"])
     prefix = f"hub_launch_{uuid.uuid4().hex[:8]}"
     url = server.set(database=prefix, password="pw-not-shown").render_as_string(hide_password=False) + "_{service}"
-    names = [f"{prefix}_{s}" for s in ("companies", "investors", "consulting", "notifications")]
+    names = [f"{prefix}_{s}" for s in ("companies", "investors", "consulting", "notifications", "playbooks")]
 
     async def admin(statement: str) -> None:
         engine = create_async_engine(server, isolation_level="AUTOCOMMIT")

@@ -187,10 +187,13 @@ async def test_bad_input_is_invalid_argument_naming_the_field_and_writes_nothing
         assert field in fields, (method, fields, exc.details())
     assert await count(c, store.sessions) == 0 and await count(c, store.mentors) == 1
     assert await count(c, store.session_types) == 1
-    # Reading is allowed to other services; writing is not.
+    # Reading is allowed to other services, and scheduling (the playbooks book consultations); other writes are not.
     await c.consulting.GetMentor(pb.GetMentorRequest(name=mentor.name), metadata=SERVICE)
+    cancel = pb.CancelSessionRequest(name="sessions/1", reason="x")
+    await refused(c.consulting.CancelSession(cancel, metadata=SERVICE), grpc.StatusCode.PERMISSION_DENIED)
     request = schedule_request(company, mentor, kind, future_monday())
-    await refused(c.consulting.ScheduleSession(request, metadata=SERVICE), grpc.StatusCode.PERMISSION_DENIED)
+    created = await c.consulting.ScheduleSession(request, metadata=SERVICE)
+    assert created.name and await count(c, store.sessions) == 1
 
 
 async def test_reschedule_keeps_history_cancel_and_no_show_free_the_time(consulting: RunningConsulting) -> None:

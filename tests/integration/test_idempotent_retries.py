@@ -28,6 +28,7 @@ from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import partner_pb2 as rpb
+from hub.playbooks.v1 import playbooks_pb2 as bpb
 
 from hubcore.convert import seoul_today as today
 from hublocal.natsserver import NatsServer
@@ -35,10 +36,12 @@ from tests.conftest import (
     ADMIN,
     investors_settings,
     make_settings,
+    playbooks_config,
     row_counts,
     start_companies,
     start_consulting,
     start_investors,
+    start_playbooks,
 )
 from tests.integration.consulting_world import (
     earlier_today,
@@ -55,6 +58,7 @@ from tests.integration.consulting_world import (
 from tests.integration.test_investors_api import add_company, create_firm, won
 from tests.integration.test_mentors_self_service import signed
 from tests.integration.test_partner_api import bearer, issue_key, walk
+from tests.integration.test_playbooks_api import notify_rule, seeded
 from tests.integration.test_program_api import CRITERIA, OFFICE, bad_fields, company, day, refused, space, stub
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
@@ -524,6 +528,19 @@ def _own_nodes(function: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+# Playbooks
+
+
+@case("playbooks.CreatePlaybook")
+async def _create_playbook(c: Any, n: int) -> Prepared:
+    request = bpb.CreatePlaybookRequest(playbook=notify_rule(threshold=n + 1), request_id=f"playbook-{n}")
+    return Prepared(
+        lambda r, q: r.api.CreatePlaybook(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.playbook, "display_name", "다른 규칙")),
+    )
+
+
 def test_every_idempotent_method_has_a_case() -> None:
     found = idempotent_methods()
     assert len(found) >= 20, found  # the scan itself works
@@ -544,6 +561,10 @@ async def replicas(
         for _ in range(count):
             if service == "investors":
                 running: Any = await start_investors(investors_settings(url, nats.url, tmp_path))
+            elif service == "playbooks":  # acts through no other service in these cases
+                settings = make_settings(service, url, nats.url, tmp_path)
+                running = await start_playbooks(settings, playbooks_config("127.0.0.1:9", "127.0.0.1:9"))
+                await seeded(running)  # the examples are in before anything is counted
             else:
                 start = {"companies": start_companies, "consulting": start_consulting}[service]
                 running = await start(make_settings(service, url, nats.url, tmp_path))

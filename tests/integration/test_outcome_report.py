@@ -294,7 +294,8 @@ async def test_hubctl_report_writes_xlsx_and_csv_with_sources(
     by_firm = {row[0].value: [c.value for c in row] for row in outcomes.iter_rows(min_row=2)}
     assert by_firm[firms["a"]][1:4] == ["메디비전", "입주", 440_000_000]
     goals = {row[0].value: [c.value for c in row] for row in book["허브 목표 대비 실적"].iter_rows(min_row=2)}
-    assert goals["협력 프로그램"][2] == 1 and goals["참여자"][2] == 2
+    # An education class is no collaboration program (HUB_COLLABORATION_KINDS); its two people are participants.
+    assert goals["협력 프로그램"][2] == 0 and goals["참여자"][2] == 2
     sources = [[c.value for c in row] for row in book["출처"].iter_rows(min_row=2)]
     revenue = next(r for r in sources if r[1] == firms["a"] and r[2] == "매출액(원)")
     assert revenue[3] == 440_000_000 and "kpiReports/" in revenue[4] and " v2" in revenue[4]

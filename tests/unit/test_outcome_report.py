@@ -161,8 +161,10 @@ def outcome_pb() -> ppb.OutcomeReport:
     )  # fmt: skip
 
 
-def program(id_: int, start: datetime, attended: int) -> spb.Program:
-    p = spb.Program(name=f"programs/{id_}", attended_count=attended)
+def program(
+    id_: int, start: datetime, attended: int, kind: spb.ProgramKind.ValueType = spb.PROGRAM_KIND_COLLABORATION
+) -> spb.Program:
+    p = spb.Program(name=f"programs/{id_}", attended_count=attended, kind=kind)
     p.interval.start_time.FromDatetime(start)
     return p
 
@@ -170,14 +172,22 @@ def program(id_: int, start: datetime, attended: int) -> spb.Program:
 def test_tables_have_korean_headers_and_a_sources_sheet() -> None:
     programs = [
         program(1, datetime(2026, 3, 1, 1, tzinfo=UTC), 30),
-        program(2, datetime(2025, 12, 31, 16, tzinfo=UTC), 5),  # 2026-01-01 in Seoul
+        program(2, datetime(2025, 12, 31, 16, tzinfo=UTC), 5, spb.PROGRAM_KIND_SALON),  # 2026-01-01 in Seoul
+        program(5, datetime(2026, 4, 1, tzinfo=UTC), 4, spb.PROGRAM_KIND_EDUCATION),
         program(3, datetime(2025, 12, 31, 14, tzinfo=UTC), 7),  # 2025 in Seoul
         program(4, datetime(2026, 5, 1, tzinfo=UTC), 0),  # no attendance recorded
     ]
     stats = spb.ConsultingStats(by_month=[spb.MonthTotals(month=m, people_trained=n)
                                           for m, n in [("2025-12", 10), ("2026-06", 25), ("2026-12", 40)]])  # fmt: skip
     part = reports.consulting_part(programs, stats, "2026-01", "2026-12")
-    assert (part.programs, part.participants, part.people_trained) == (["programs/1", "programs/2"], 35, 30)
+    assert (part.programs, part.participants, part.people_trained) == (
+        ["programs/1", "programs/2", "programs/5"], 39, 30,
+    )  # fmt: skip
+    assert part.collaboration == ["programs/1"]  # the salon and the class are no collaboration programs
+    salons_too = spb.ConsultingStats(collaboration_kinds=[spb.PROGRAM_KIND_COLLABORATION, spb.PROGRAM_KIND_SALON])
+    assert reports.consulting_part(programs, salons_too, "2026-01", "2026-12").collaboration == [
+        "programs/1", "programs/2",
+    ]  # fmt: skip
     assert part.trained_basis == "consulting:people_trained 2025-12..2026-12"
     assert (
         reports.consulting_part(
@@ -193,7 +203,8 @@ def test_tables_have_korean_headers_and_a_sources_sheet() -> None:
     sources = {(r[1].value, r[2].value): r[4].value for r in tables[-1].rows}
     assert sources["companies/1", "매출액(원)"] == "kpiReports/12 v2"
     assert sources["2026-01", "보육실 입주율(%)"] == "assignments/1"
-    assert sources["협력 프로그램", "실적"] == "programs/1, programs/2"
+    assert sources["협력 프로그램", "실적"] == "programs/1"
+    assert sources["참여자", "실적"] == "programs/1, programs/2, programs/5"
     support = tables[3].rows[0]
     assert [c.value for c in support] == ["GPU 사용시간", 50, 100, 50.0]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from hub.companies.v1 import companies_pb2 as cpb
@@ -21,6 +22,8 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hubcore import targets
+from hubcore.convert import date_message, seoul_today
 from hubcore.targets import DISCOVERED, TARGETS
 from services.console.backend import Refusal, Signed
 from services.console.charts import Series, percent_chart
@@ -37,6 +40,44 @@ LINES = (
     ("programs", "programs", N_("Collaboration programs")),
     ("participants", "participants", N_("Participants")),
 )
+# The target cards: (figure, its name, what a month of it needs, in the person's language).
+CARDS = (
+    ("firms", N_("Firms grown"), N_("%(count)s firms a month needed")),
+    ("experts", N_("Experts trained"), N_("%(count)s people a month needed")),
+    ("programs", N_("Collaboration programs"), N_("%(count)s programs a month needed")),
+    ("participants", N_("Participants"), N_("%(count)s people a month needed")),
+)
+PACE_STATES = {
+    targets.REACHED: N_("Reached"),
+    targets.ON_PACE: N_("On pace"),
+    targets.BEHIND: N_("Behind pace"),
+    targets.BEFORE: N_("The period has not begun"),
+    targets.ENDED: N_("The period has ended"),
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    """One target on the home page: the figure within the period (None: its service did not answer) and its pace."""
+
+    key: str
+    label: str
+    value: int | None
+    goal: int
+    pace: targets.Pace | None
+    needed: str  # "월 14명 필요", or "" once reached or ended
+    state: str  # the pace's state in words
+
+
+def cards(page: Page, figures: dict[str, Any], period: targets.TargetPeriod, today: date) -> list[Card]:
+    shown = []
+    for key, label, needed in CARDS:
+        value, goal = figures[key], TARGETS[key]
+        pace = None if value is None else targets.pace(value, goal, period, today)
+        text = page._(needed) % {"count": f"{pace.per_month:,}"} if pace and pace.per_month else ""
+        state = page._(PACE_STATES[pace.state]) if pace else ""
+        shown.append(Card(key, page._(label), value, goal, pace, text, state))
+    return shown
 
 
 async def home(request: Request) -> Response:
@@ -49,15 +90,21 @@ async def home(request: Request) -> Response:
     if account.role != "admin":
         return page.render("welcome.html")
     hub = page.hub
-    answers = await _all(home_calls(hub))
+    period = targets.TargetPeriod.from_env()
+    answers = await _all(home_calls(hub, period))
     stuck = None if isinstance(answers["stuck"], Refusal) else answers["stuck"]
     overdue, waiting = _ok(answers, "kpi_overdue", "requests"), _ok(answers, "waiting", "introductions")
     without_notes = _ok(answers, "without_notes", "sessions")
     firings = _ok(answers, "firings", "firings")
     shown = [r.company for r in overdue] + [i.company for i in waiting] + [f.company for f in firings if f.company]
-    by_month = _by_month(answers)
+    by_month, figures = _by_month(answers), _figures(answers)
+    consulting = None if isinstance(answers["consulting"], Refusal) else answers["consulting"]
     return page.render(
-        "home.html", live="*", figures=_figures(answers), targets=TARGETS, stuck=stuck, overdue=overdue,
+        "home.html", live="*", figures=figures, targets=TARGETS, stuck=stuck, overdue=overdue,
+        cards=cards(page, figures, period, seoul_today()), period=period, consulting=consulting,
+        elapsed=targets.pace(0, 1, period, seoul_today()).elapsed_percent,
+        collaboration_kinds=[spb.ProgramKind.Name(k).removeprefix("PROGRAM_KIND_")
+                             for k in (consulting.collaboration_kinds if consulting else [])],
         chart=_chart(page, by_month), by_month=by_month,
         lines=[(key, page._(name), TARGETS[target]) for key, target, name in LINES],
         waiting=waiting, firings=firings, firing_state=_firing_state,
@@ -75,13 +122,18 @@ async def names_of(hub: Signed, refs: list[str]) -> dict[str, str]:
     return {r: getattr(v, "korean_name", "") or r for r, v in found.items() if not isinstance(v, Refusal)}
 
 
-def home_calls(hub: Signed) -> dict[str, Awaitable[Any]]:
-    """What the home page asks, all at once (make bench measures the same calls beside the page)."""
+def home_calls(hub: Signed, period: targets.TargetPeriod | None = None) -> dict[str, Awaitable[Any]]:
+    """What the home page asks, all at once (make bench measures the same calls beside the page); consulting's
+    program figures within the targets' period."""
+    period = period or targets.TargetPeriod.from_env()
+    consulting = spb.GetConsultingStatsRequest(
+        months=MONTHS, period_start=date_message(period.start), period_end=date_message(period.end)
+    )
     return {
         "company_stats": hub.companies.GetCompanyStats(cpb.GetCompanyStatsRequest(months=MONTHS)),
         "growth": hub.program.GetGrowth(ppb.GetGrowthRequest()),
         "program": hub.program.GetProgramStats(ppb.GetProgramStatsRequest()),
-        "consulting": hub.consulting.GetConsultingStats(spb.GetConsultingStatsRequest(months=MONTHS)),
+        "consulting": hub.consulting.GetConsultingStats(consulting),
         "stuck": hub.notifications.ListStuckFollowUps(npb.ListStuckFollowUpsRequest(page_size=5)),
         "kpi_overdue": hub.program.ListKpiRequests(kpb.ListKpiRequestsRequest(filter="state=OVERDUE", page_size=5)),
         "waiting": hub.investors.ListIntroductions(ipb.ListIntroductionsRequest(filter="state=REQUESTED", page_size=5)),
@@ -121,7 +173,7 @@ def _ok(answers: dict[str, Any], key: str, field: str) -> list[Any]:
 
 
 def _figures(answers: dict[str, Any]) -> dict[str, int | None]:
-    """Each target's figure, None where its service did not answer."""
+    """Each target's figure (consulting's within the targets' period), None where its service did not answer."""
     growth, consulting, stats = answers["growth"], answers["consulting"], answers["company_stats"]
     by_status = {} if isinstance(stats, Refusal) else {c.key: c.count for c in stats.by_status}
     ok = not isinstance(consulting, Refusal)
@@ -129,8 +181,9 @@ def _figures(answers: dict[str, Any]) -> dict[str, int | None]:
         "firms": None if isinstance(growth, Refusal) else growth.firms_grown,
         "discovered": None if isinstance(stats, Refusal) else sum(by_status.get(s, 0) for s in DISCOVERED),
         "experts": consulting.people_trained if ok else None,
-        "programs": consulting.programs_held if ok else None,
+        "programs": consulting.collaboration_programs_held if ok else None,
         "participants": consulting.participants if ok else None,
+        "distinct_participants": consulting.distinct_participants if ok else None,
     }
 
 
@@ -143,7 +196,7 @@ def _by_month(answers: dict[str, Any]) -> dict[str, dict[str, int]]:
         months.setdefault(m.month, {})["discovered"] = m.count
     for t in [] if isinstance(consulting, Refusal) else consulting.by_month:
         months.setdefault(t.month, {}).update(
-            experts=t.people_trained, programs=t.programs_held, participants=t.participants
+            experts=t.people_trained, programs=t.collaboration_programs_held, participants=t.participants
         )
     return {month: months[month] for month in sorted(months)[-MONTHS:]}
 

@@ -100,6 +100,39 @@ class MonthTotals:
     programs_held: int
     participants: int
     people_trained: int
+    collaboration_programs_held: int = 0
+
+
+@dataclass(frozen=True)
+class Counting:
+    """What the targets' figures count (hubcore.settings.CountingSettings): a person is trained once they have
+    attended trained_min_classes education programs; programs of collaboration_kinds are collaboration programs.
+    A person attending three classes is one person trained (at the threshold), not three."""
+
+    trained_min_classes: int = 1
+    collaboration_kinds: tuple[str, ...] = ("COLLABORATION",)
+
+    def __post_init__(self) -> None:
+        unknown = [k for k in self.collaboration_kinds if k not in PROGRAM_KINDS]
+        if unknown or not self.collaboration_kinds:
+            raise ValueError(f"HUB_COLLABORATION_KINDS: {unknown or 'none'} (program kinds: {PROGRAM_KINDS})")
+        if not 1 <= self.trained_min_classes <= 100:
+            raise ValueError(f"HUB_TRAINED_MIN_CLASSES must be 1 to 100, not {self.trained_min_classes}")
+
+
+@dataclass(frozen=True)
+class HeldProgram:
+    """A program whose attendance was recorded, with the different people who attended it."""
+
+    id: int
+    display_name: str
+    kind: str
+    start: datetime
+    participants: int
+
+    @property
+    def name(self) -> str:
+        return f"programs/{self.id}"
 
 
 @dataclass(frozen=True)
@@ -116,6 +149,13 @@ class Stats:
     feedback_due: int = 0  # completed sessions whose 48 hours for feedback have passed
     feedback_on_time: int = 0  # of those, rated within the 48 hours
     by_month: list[MonthTotals] = field(default_factory=list)  # the running totals, oldest month first
+    distinct_participants: int = 0  # different people at any program (participants counts per program)
+    collaboration_programs: list[HeldProgram] = field(default_factory=list)  # held, of the collaboration kinds
+    counting: Counting = field(default_factory=Counting)
+
+    @property
+    def collaboration_programs_held(self) -> int:
+        return len(self.collaboration_programs)
 
     @property
     def feedback_completion_percent(self) -> float:

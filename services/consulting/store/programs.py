@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.months import running_totals
 from hubcore.rows import Rows, any_of
 from services.consulting import domain
-from services.consulting.domain import Program, Registration
+from services.consulting.domain import Period, Program, Registration
 from services.consulting.store.tables import (
     action_items,
     mentors,
+    program_attendees,
     programs,
     registrations,
     served_companies,
@@ -66,8 +67,8 @@ async def set_registration_state(conn: AsyncConnection, registration_id: int, st
 
 
 async def attended_count(conn: AsyncConnection, program_id: int) -> int:
-    c = registrations.c
-    query = sa.select(sa.func.count()).where(c.program_id == program_id, c.state == domain.ATTENDED)
+    """The different people who attended (its rows of program_attendees, refreshed first)."""
+    query = sa.select(sa.func.count()).where(program_attendees.c.program_id == program_id)
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -81,45 +82,95 @@ def _person() -> Any:
     return sa.case((r.email != "", sa.func.lower(r.email)), else_=named)
 
 
-_ATTENDED = registrations.join(programs, registrations.c.program_id == programs.c.id)
+def _within(period: Period | None, moment: Any = programs.c.start_at) -> tuple[Any, ...]:
+    """Programs that started within the period ([start, end) in UTC), or every program without one (a trained
+    person counts in the period when the class that made them trained started within it)."""
+    return () if period is None else (moment >= period[0], moment < period[1])
 
 
-def _trained() -> sa.Select[Any]:
-    """One row per person who attended an education program, with the start of the first they attended."""
-    r, p = registrations.c, programs.c
-    first = sa.func.min(p.start_at).label("first")
+async def refresh_attendees(conn: AsyncConnection, program_ids: list[int]) -> None:
+    """Rewrites the programs' rows of program_attendees from their registrations: one per person who attended
+    (a person registered twice at one program counts once there). In the transaction that changed them."""
+    ids, r, a = sorted(set(program_ids)), registrations.c, program_attendees.c
+    if not ids:
+        return
+    await conn.execute(program_attendees.delete().where(a.program_id.in_(ids)))
+    came = sa.select(r.program_id, _person()).where(r.program_id.in_(ids), r.state == domain.ATTENDED).distinct()
+    await conn.execute(program_attendees.insert().from_select(["program_id", "person"], came))
+    people = sa.select(sa.func.count()).where(a.program_id == programs.c.id).scalar_subquery()
+    await conn.execute(programs.update().where(programs.c.id.in_(ids)).values(attended_count=people))
+
+
+def _presences(*where: Any) -> sa.Subquery:
+    """One row per person and program attended, with the program's start (from program_attendees)."""
+    a, p = program_attendees.c, programs.c
     return (
-        sa.select(first)
-        .select_from(_ATTENDED)
-        .where(r.state == domain.ATTENDED, p.kind == "EDUCATION")
-        .group_by(_person())
+        sa.select(a.person, a.program_id, p.start_at)
+        .select_from(program_attendees.join(programs, p.id == a.program_id))
+        .where(*where)
+        .subquery()
     )
 
 
-async def month_totals(conn: AsyncConnection, months: list[tuple[str, datetime]]) -> list[domain.MonthTotals]:
+def _trained(min_classes: int) -> sa.Select[Any]:
+    """One row per person who attended at least min_classes education programs, with the start of the class
+    that made them trained (their min_classes-th, in order of start)."""
+    classes = _presences(programs.c.kind == "EDUCATION")
+    if min_classes == 1:  # the first class: a grouped minimum, no sort by person and start
+        return sa.select(sa.func.min(classes.c.start_at).label("first")).group_by(classes.c.person)
+    order = sa.func.row_number().over(
+        partition_by=classes.c.person, order_by=(classes.c.start_at, classes.c.program_id)
+    )
+    numbered = sa.select(classes.c.start_at, order.label("n")).subquery()
+    return sa.select(numbered.c.start_at.label("first")).where(numbered.c.n == min_classes)
+
+
+def _held(kinds: tuple[str, ...] | None = None) -> tuple[Any, ...]:
+    p = programs.c
+    return (p.attendance_recorded_at.is_not(None), *(() if kinds is None else (p.kind.in_(kinds),)))
+
+
+async def month_totals(
+    conn: AsyncConnection, months: list[tuple[str, datetime]], counting: domain.Counting
+) -> list[domain.MonthTotals]:
     """The program figures at the end of each month (label, end): a program and its attendances count from
-    its start, a person trained from the start of their first education program attended."""
-    r, p = registrations.c, programs.c
+    its start, a person trained from the start of the class that made them trained."""
+    p = programs.c
     ends = [end for _, end in months]
-    first = _trained().subquery().c.first
-    held = sa.select(*running_totals(p.start_at, ends)).where(p.attendance_recorded_at.is_not(None))
-    attended = sa.select(*running_totals(p.start_at, ends)).select_from(_ATTENDED).where(r.state == domain.ATTENDED)
-    rows = [(await conn.execute(q)).one() for q in (held, attended, sa.select(*running_totals(first, ends)))]
-    return [
-        domain.MonthTotals(label, int(rows[0][i]), int(rows[1][i]), int(rows[2][i]))
-        for i, (label, _) in enumerate(months)
-    ]
+    first = _trained(counting.trained_min_classes).subquery().c.first
+    queries = (
+        sa.select(*running_totals(p.start_at, ends)).where(*_held()),
+        sa.select(*running_totals(p.start_at, ends, weight=p.attended_count)).where(*_held()),
+        sa.select(*running_totals(first, ends)),
+        sa.select(*running_totals(p.start_at, ends)).where(*_held(counting.collaboration_kinds)),
+    )
+    rows = [(await conn.execute(q)).one() for q in queries]
+    return [domain.MonthTotals(label, *(int(row[i]) for row in rows)) for i, (label, _) in enumerate(months)]
 
 
-async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> domain.Stats:
-    """The figures as of the day `on`; feedback counts the sessions completed before completed_before (whose
-    window for feedback has closed). Sessions are read from their counts (session_counts, served_companies),
+async def held_programs(
+    conn: AsyncConnection, kinds: tuple[str, ...], period: Period | None
+) -> list[domain.HeldProgram]:
+    """The programs of these kinds held in the period, oldest first, each with the different people who came."""
+    p = programs.c
+    rows = await conn.execute(
+        sa.select(p.id, p.display_name, p.kind, p.start_at, p.attended_count)
+        .where(*_held(kinds), *_within(period))
+        .order_by(p.start_at, p.id)
+    )
+    return [domain.HeldProgram(*row) for row in rows]
+
+
+async def stats(
+    conn: AsyncConnection, on: date, completed_before: datetime, counting: domain.Counting, period: Period | None
+) -> domain.Stats:
+    """The figures as of the day `on`, the program figures of the programs started within the period (all
+    without one); feedback counts the sessions completed before completed_before (whose window for feedback
+    has closed). Sessions are read from their counts (session_counts, served_companies),
     less the few completed since completed_before, so the cost does not grow with the sessions held."""
-    s, t, r, p, a, f, n = (
+    s, t, a, f, n = (
         sessions.c,
         session_types.c,
-        registrations.c,
-        programs.c,
         action_items.c,
         session_feedback.c,
         session_counts.c,
@@ -130,6 +181,7 @@ async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> 
         .order_by(t.id, n.state)
     )
     completed = n.state == domain.COMPLETED
+    qualified = _trained(counting.trained_min_classes).subquery()
     recent = (s.state == domain.COMPLETED, s.completed_at >= completed_before)
 
     def count(*where: Any, of: Any = None, over: Any = None) -> Any:
@@ -139,9 +191,10 @@ async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> 
     figures = (
         await conn.execute(
             sa.select(
-                count(p.attendance_recorded_at.is_not(None)),
-                count(r.state == domain.ATTENDED),
-                count(over=_trained().subquery()),
+                count(*_held(), *_within(period), over=programs),
+                count(*_held(), *_within(period), of=sa.func.sum(programs.c.attended_count), over=programs),
+                count(over=sa.select(_presences(*_within(period)).c.person).distinct().subquery()),
+                count(*_within(period, qualified.c.first), over=qualified),
                 count(over=served_companies),
                 count(over=mentors),
                 count(a.state == domain.OPEN),
@@ -153,10 +206,14 @@ async def stats(conn: AsyncConnection, on: date, completed_before: datetime) -> 
             )
         )
     ).one()
-    held, participants, trained, served, all_mentors, open_items, overdue, active, due, on_time = map(int, figures)
+    held, participants, distinct, trained, served, all_mentors, open_items, overdue, active, due, on_time = map(
+        int, figures
+    )
+    collaboration = await held_programs(conn, counting.collaboration_kinds, period)
     return domain.Stats(
         by_type=[domain.TypeCount(*row) for row in by_type],
         programs_held=held, participants=participants, people_trained=trained, companies_served=served,
         mentors=all_mentors, open_action_items=open_items, overdue_action_items=overdue, active_mentors=active,
-        feedback_due=due, feedback_on_time=on_time,
+        feedback_due=due, feedback_on_time=on_time, distinct_participants=distinct,
+        collaboration_programs=collaboration, counting=counting,
     )  # fmt: skip

@@ -220,6 +220,18 @@ registrations = entity(
     sa.Index("ix_registrations_program", "program_id", "id"),
 )
 
+# Who attended each program, one row per program and person (a person is an email address, letter case aside,
+# or a name and company without one): the program figures count these rows instead of deduplicating every
+# registration on each call (revision 0005); refreshed from a program's registrations whenever its attendance
+# is recorded or an erasure rewrites them (store.refresh_attendees).
+program_attendees = sa.Table(
+    "program_attendees",
+    metadata,
+    ref("program_id", "programs.id", primary_key=True),
+    text("person", 320, primary_key=True),
+    sa.Index("ix_program_attendees_person", "person"),
+)
+
 # Read model of the companies service, fed by hub.companies.company.> events (newest version wins).
 company_directory = sa.Table(
     "company_directory",

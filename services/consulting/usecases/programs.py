@@ -9,6 +9,7 @@ from datetime import date
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.months import last_months
+from hubcore.settings import CountingSettings
 from services.consulting import convert, domain, store
 from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve
 
@@ -69,6 +70,7 @@ async def record_attendance(
         state = domain.ATTENDED if attended else domain.ABSENT
         await store.set_registration_state(conn, number, state)
         updated.append(replace(found[number], state=state))
+    await store.refresh_attendees(conn, [program.id])
     program = replace(
         program,
         attended_count=await store.attended_count(conn, program.id),
@@ -81,8 +83,17 @@ async def record_attendance(
     return program, updated
 
 
-async def stats(db: Database, on: date, months: int) -> domain.Stats:
-    """The dashboard's figures as of the day `on`, with their running totals over the last `months` months."""
+def counting() -> domain.Counting:
+    """What the targets' figures count, from the settings (read per call; __main__ checks them at start-up)."""
+    settings = CountingSettings.from_env()
+    return domain.Counting(settings.trained_min_classes, settings.collaboration_kinds)
+
+
+async def stats(
+    db: Database, on: date, months: int, period: domain.Period | None, counting: domain.Counting
+) -> domain.Stats:
+    """The dashboard's figures as of the day `on` (the program figures within the targets' period, when one is
+    given), with their running totals over the last `months` months."""
     async with db.read() as conn:
-        figures = await store.stats(conn, on, now() - domain.FEEDBACK_WINDOW)
-        return replace(figures, by_month=await store.month_totals(conn, last_months(months, on)))
+        figures = await store.stats(conn, on, now() - domain.FEEDBACK_WINDOW, counting, period)
+        return replace(figures, by_month=await store.month_totals(conn, last_months(months, on), counting))
