@@ -353,3 +353,37 @@ stats_pb = Writer(
         "by_month": lambda figures: [month_totals_pb(m) for m in figures.by_month],
     },
 )
+
+
+# The GPU cluster
+
+
+gpu_node_pb = Writer(pb.GpuNode, domain.GpuNode)
+_gpu_booking = Writer(
+    pb.GpuBooking, domain.GpuBooking, refs={"node": "gpuNodes", "company": "companies"},
+    compute={"interval": lambda b: interval_message(b.start, b.end)}, skip=("node_display_name",),
+)  # fmt: skip
+_gpu_booking_snapshot = Writer(
+    ev.GpuBookingSnapshot, domain.GpuBooking, refs={"node": "gpuNodes", "company": "companies"},
+    rename={"start_time": "start", "end_time": "end"}, skip=("node_display_name",),
+)  # fmt: skip
+
+
+def gpu_booking_pb(booking: domain.GpuBooking, node_name: str = "") -> pb.GpuBooking:
+    return _gpu_booking(booking, node_display_name=node_name)
+
+
+def gpu_booking_snapshot(booking: domain.GpuBooking, node: domain.GpuNode) -> ev.GpuBookingSnapshot:
+    return _gpu_booking_snapshot(booking, node_display_name=node.display_name)
+
+
+def gpu_quota_pb(quota: domain.GpuQuota, period: tuple[datetime, datetime] | None, used: int) -> pb.GpuQuota:
+    made = pb.GpuQuota(
+        company=quota.company, hours=quota.hours, period=pb.GpuQuotaPeriod.Value(f"GPU_QUOTA_PERIOD_{quota.period}"),
+        used_hours=used,
+    )  # fmt: skip
+    if quota.term_start is not None and quota.term_end is not None:
+        made.term_interval.CopyFrom(interval_message(quota.term_start, quota.term_end))
+    if period is not None:
+        made.period_interval.CopyFrom(interval_message(*period))
+    return made

@@ -38,6 +38,17 @@ from services.consulting.domain.common import (
     check_interval,
     zone,
 )
+from services.consulting.domain.gpu import (
+    GPU_BOOKING_STATES,
+    QUOTA_PERIODS,
+    GpuBooking,
+    GpuNode,
+    GpuQuota,
+    check_within_quota,
+    new_gpu_booking,
+    new_gpu_node,
+    new_gpu_quota,
+)
 from services.consulting.domain.ical import CalendarEntry, session_uid, to_ical
 from services.consulting.domain.programs import (
     ABSENT,
