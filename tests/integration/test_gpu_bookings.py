@@ -197,3 +197,28 @@ async def test_founders_act_for_their_own_company_only(consulting: RunningConsul
         )
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "gpu_booking.interval.start_time" in (bad.value.details() or "")
+
+
+@pytest.mark.parametrize("counts", ["1", "0"])
+async def test_a_no_show_keeps_or_returns_its_hours_as_the_setting_says(
+    consulting: RunningConsulting, monkeypatch: pytest.MonkeyPatch, counts: str
+) -> None:
+    c = consulting
+    monkeypatch.setenv("HUB_GPU_NO_SHOW_COUNTS", counts)
+    node = await make_node(c)
+    company = await know_company(c, 6)
+    await set_quota(c, company, 5)
+    began = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    async with c.runtime.db.write(actor="test") as uow:  # a booking whose start has passed (BookGpu needs a future one)
+        held = await store.insert_gpu_booking(
+            uow.conn, store.GpuBooking(0, int(node.name.split("/")[1]), 6, began, began + timedelta(hours=3), hours=3)
+        )
+        await store.reserve(uow.conn, held.holds(), holder=held.name)
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await c.consulting.CancelGpuBooking(pb.CancelGpuBookingRequest(name=held.name, reason="늦음"), metadata=ADMIN)
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    missed = await c.consulting.MarkGpuBookingNoShow(pb.MarkGpuBookingNoShowRequest(name=held.name), metadata=ADMIN)
+    assert (missed.state, missed.hours) == (pb.GPU_BOOKING_STATE_NO_SHOW, 3 if counts == "1" else 0)
+    quota = await c.consulting.GetGpuQuota(pb.GetGpuQuotaRequest(company=company, time=ts(began)), metadata=ADMIN)
+    assert quota.used_hours == (3 if counts == "1" else 0)
+    assert await table_count(c, store.bookings, store.bookings.c.holder == held.name) == 0  # the node is free
