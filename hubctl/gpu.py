@@ -153,11 +153,14 @@ def gpu_set_quota(
     per program term)."""
     quota = cpb.GpuQuota(
         company=args.name("companies", company), hours=hours,
-        period=enum_number(cpb.GpuQuotaPeriod, "GPU_QUOTA_PERIOD", period, "--period"),
+        period=enum_number(cpb.GpuQuotaPeriod, "GPU_QUOTA_PERIOD", period, "--period"),  # type: ignore[arg-type]
     )  # fmt: skip
     if term_start or term_end:
-        first = datetime.fromisoformat(term_start or term_end).replace(tzinfo=ZoneInfo(hub.config.tz))
-        last = datetime.fromisoformat(term_end or term_start).replace(tzinfo=ZoneInfo(hub.config.tz))
+        zone = ZoneInfo(hub.config.tz)
+        first_day = args.day(term_start or term_end, "--term-start")
+        last_day = args.day(term_end or term_start, "--term-end")
+        first = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone)
+        last = datetime(last_day.year, last_day.month, last_day.day, tzinfo=zone)
         term = interval_pb2.Interval()
         term.start_time.FromDatetime(first)
         term.end_time.FromDatetime(last + timedelta(days=1))

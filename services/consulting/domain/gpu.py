@@ -99,7 +99,7 @@ def new_gpu_booking(*, node_id: int, company_id: int, start: datetime, end: date
     refuse_if(
         (end <= start, "gpu_booking.interval.end_time", "must be after start_time"),
         (end - start > MAX_GPU_BOOKING, "gpu_booking.interval", "must be at most 7 days long"),
-        (bool(start.minute or start.second or start.microsecond), "gpu_booking.interval.start_time", "must be on the hour"),
+        (start.minute + start.second + start.microsecond > 0, "gpu_booking.interval.start_time", "must be on the hour"),
         ((end - start) % HOUR != timedelta(0), "gpu_booking.interval", "must be whole hours"),
         (len(purpose) > 500, "gpu_booking.purpose", "must be at most 500 characters"),
     )
@@ -144,7 +144,9 @@ def new_gpu_quota(
 def check_within_quota(quota: GpuQuota | None, booking: GpuBooking, used: int, subject: str) -> None:
     """FAILED_PRECONDITION unless the booking's hours fit in what is left of its period's quota."""
     if quota is None:
-        raise FailedPrecondition(f"{subject} has no GPU quota; ask a program manager", type_="NO_QUOTA", subject=subject)
+        raise FailedPrecondition(
+            f"{subject} has no GPU quota; ask a program manager", type_="NO_QUOTA", subject=subject
+        )
     if quota.period_of(booking.start) is None:
         raise FailedPrecondition(
             f"{subject}'s GPU quota is for the term {quota.term_start:%Y-%m-%d} to {quota.term_end:%Y-%m-%d}; "

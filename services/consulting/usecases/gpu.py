@@ -87,8 +87,9 @@ async def _changed(
     await store.release(uow.conn, holder=saved.name)  # the slot is free again
     node = await store.get_gpu_node(uow.conn, saved.node_id)
     assert node is not None  # foreign key
-    await uow.emit(f"{SUBJECT}.gpu_booking.{event}", saved.name, saved.version,
-                   ev.GpuBookingChanged(gpu_booking=convert.gpu_booking_snapshot(saved, node), reason=reason))  # fmt: skip
+    snapshot = convert.gpu_booking_snapshot(saved, node)
+    changed = ev.GpuBookingChanged(gpu_booking=snapshot, reason=reason)
+    await uow.emit(f"{SUBJECT}.gpu_booking.{event}", saved.name, saved.version, changed)
     return saved, node.display_name
 
 
