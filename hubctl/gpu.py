@@ -166,3 +166,18 @@ def gpu_set_quota(
         term.end_time.FromDatetime(last + timedelta(days=1))
         quota.term_interval.CopyFrom(term)
     show_quota(hub, hub.call(hub.consulting.SetGpuQuota, cpb.SetGpuQuotaRequest(quota=quota)))
+
+
+@gpu_app.command("usage")
+def gpu_usage(
+    hub: Client, month: Annotated[str, typer.Option(help="월 YYYY-MM (an Asia/Seoul month; default this month)")] = ""
+) -> None:
+    """노드별 월간 사용률: 예약된 시간 / 그 달의 시간 (each node's booked hours in a month, against its hours)."""
+    found = hub.call(hub.consulting.GetGpuUtilization, cpb.GetGpuUtilizationRequest(month=month))
+    rows = [
+        (n.node.removeprefix("gpuNodes/"), n.display_name, n.kind, n.booked_hours, n.no_show_hours, n.hours_in_month,
+         f"{n.utilization_percent:.1f}%")
+        for n in found.nodes
+    ]  # fmt: skip
+    columns = ["id", "이름 name", "종류 kind", "예약 booked h", "미사용 no-show h", "월 시간 month h", "사용률 use"]
+    hub.show(found, f"GPU 사용률 (utilization) {found.month}: {found.utilization_percent:.1f}%", columns, rows)

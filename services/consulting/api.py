@@ -456,3 +456,8 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         company = ref(request.company, "companies", "company")
         at = instant(request.time) if request.HasField("time") else now()
         return convert.gpu_quota_pb(*await gpu.get_quota(self.db, company, at))
+
+    async def GetGpuUtilization(self, request: pb.GetGpuUtilizationRequest, context: Context) -> pb.GpuUtilization:
+        month = domain.month_named(request.month, "month") if request.month else domain.seoul_month(now())
+        found = await gpu.utilization(self.db, month)
+        return convert.gpu_utilization_pb(month, found)

@@ -387,3 +387,18 @@ def gpu_quota_pb(quota: domain.GpuQuota, period: tuple[datetime, datetime] | Non
     if period is not None:
         made.period_interval.CopyFrom(interval_message(*period))
     return made
+
+
+def gpu_utilization_pb(month: tuple[datetime, datetime], nodes: list[domain.NodeUtilization]) -> pb.GpuUtilization:
+    booked, hours = sum(n.booked_hours for n in nodes), sum(n.hours_in_month for n in nodes)
+    return pb.GpuUtilization(
+        month=month[0].astimezone(domain.zone(domain.HUB_ZONE, "month")).strftime("%Y-%m"),
+        nodes=[
+            pb.GpuNodeUtilization(
+                node=n.node.name, display_name=n.node.display_name, kind=n.node.kind, booked_hours=n.booked_hours,
+                no_show_hours=n.no_show_hours, hours_in_month=n.hours_in_month, utilization_percent=n.percent,
+            )
+            for n in nodes
+        ],
+        utilization_percent=round(100 * booked / hours, 1) if hours else 0.0,
+    )  # fmt: skip

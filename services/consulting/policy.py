@@ -121,12 +121,13 @@ RULES: dict[type, Rules] = {
     pb.ListGpuBookingsRequest: Rules({}),
     pb.SetGpuQuotaRequest: Rules({"quota.company": [required], "quota.period": [required]}),
     pb.GetGpuQuotaRequest: Rules({"company": [required]}),
+    pb.GetGpuUtilizationRequest: Rules({"month": [length(0, 7)]}),
 }
 ROLES = also_for_services(
     "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
     "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
     "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats", "ListGpuNodes",
-    "ListGpuBookings", "GetGpuQuota",
+    "ListGpuBookings", "GetGpuQuota", "GetGpuUtilization",
 )  # fmt: skip
 # Mentors read their own record, set their own week and time zone (use case: those fields only) and keep their own
 # availability exceptions (their token's mentor).

@@ -55,3 +55,9 @@ async def test_nodes_quota_book_cancel_and_list(consulting: RunningConsulting) -
     assert term.exit_code == 0 and "기수 term" in term.stdout and "2027-03-01 00:00 – 2027-09-01 00:00" in term.stdout
     bad = await run("gpu", "set-quota", "--company", "8", "--hours", "1", "--period", "yearly")
     assert bad.exit_code == 3 and "monthly, term" in bad.output, bad.output
+    month = at[:7]
+    usage = await run("gpu", "usage", "--month", month)
+    assert usage.exit_code == 0 and f"GPU 사용률 (utilization) {month}" in usage.stdout, usage.output
+    assert "A100 node 1" in usage.stdout
+    wrong = await run("gpu", "usage", "--month", "12월")
+    assert wrong.exit_code == 3 and "month" in wrong.output, wrong.output

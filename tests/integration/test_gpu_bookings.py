@@ -222,3 +222,34 @@ async def test_a_no_show_keeps_or_returns_its_hours_as_the_setting_says(
     quota = await c.consulting.GetGpuQuota(pb.GetGpuQuotaRequest(company=company, time=ts(began)), metadata=ADMIN)
     assert quota.used_hours == (3 if counts == "1" else 0)
     assert await table_count(c, store.bookings, store.bookings.c.holder == held.name) == 0  # the node is free
+
+
+async def test_utilization_per_node_and_month(consulting: RunningConsulting) -> None:
+    c = consulting
+    a, b = await make_node(c, "A100 node 1"), await make_node(c, "H100 node 1")
+    company = await know_company(c, 11)
+    await set_quota(c, company, 100)
+    first = month_start()
+    # 10 hours inside the month on node a, and 6 hours that cross into the next month (2 of them in this one).
+    await c.consulting.BookGpu(book_request(a, company, first + timedelta(hours=3), hours=10), metadata=ADMIN)
+    following = month_start(3)
+    crossing = await c.consulting.BookGpu(book_request(a, company, following - timedelta(hours=2), hours=6),
+                                          metadata=ADMIN)  # fmt: skip
+    dropped = await c.consulting.BookGpu(book_request(b, company, first + timedelta(hours=3), hours=5), metadata=ADMIN)
+    await c.consulting.CancelGpuBooking(pb.CancelGpuBookingRequest(name=dropped.name, reason="취소"), metadata=ADMIN)
+    month = first.astimezone(SEOUL).strftime("%Y-%m")
+    found = await c.consulting.GetGpuUtilization(pb.GetGpuUtilizationRequest(month=month), metadata=ADMIN)
+    hours = int((following - first) / timedelta(hours=1))
+    assert found.month == month
+    assert [(n.node, n.booked_hours, n.hours_in_month) for n in found.nodes] == [
+        (a.name, 12, hours),
+        (b.name, 0, hours),
+    ]
+    assert found.nodes[0].utilization_percent == round(100 * 12 / hours, 1)
+    assert found.utilization_percent == round(100 * 12 / (2 * hours), 1)
+    later = following.astimezone(SEOUL).strftime("%Y-%m")
+    next_month = await c.consulting.GetGpuUtilization(pb.GetGpuUtilizationRequest(month=later), metadata=ADMIN)
+    assert next_month.nodes[0].booked_hours == 4, crossing.name
+    with pytest.raises(grpc.aio.AioRpcError) as bad:
+        await c.consulting.GetGpuUtilization(pb.GetGpuUtilizationRequest(month="2026-13"), metadata=ADMIN)
+    assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "month" in (bad.value.details() or "")

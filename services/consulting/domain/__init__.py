@@ -44,10 +44,14 @@ from services.consulting.domain.gpu import (
     GpuBooking,
     GpuNode,
     GpuQuota,
+    NodeUtilization,
     check_within_quota,
+    month_named,
     new_gpu_booking,
     new_gpu_node,
     new_gpu_quota,
+    seoul_month,
+    utilization,
 )
 from services.consulting.domain.ical import CalendarEntry, session_uid, to_ical
 from services.consulting.domain.programs import (
@@ -149,6 +153,7 @@ __all__ = [
     "GpuQuota",
     "Mentor",
     "MonthTotals",
+    "NodeUtilization",
     "Period",
     "Program",
     "Ref",
@@ -175,6 +180,7 @@ __all__ = [
     "find_slots",
     "local_instant",
     "merge",
+    "month_named",
     "new_action_item",
     "new_feedback",
     "new_gpu_booking",
@@ -187,10 +193,12 @@ __all__ = [
     "new_session_type",
     "overlaps",
     "search_window",
+    "seoul_month",
     "session_uid",
     "subtract",
     "to_ical",
     "update_mentor",
+    "utilization",
     "weekly_periods",
     "zone"
 ]  # fmt: skip

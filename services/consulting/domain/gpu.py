@@ -8,9 +8,9 @@ says a no-show counts; a cancelled one consumes nothing. Pure Python."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from hubcore.errors import FailedPrecondition, refuse_if
+from hubcore.errors import FailedPrecondition, invalid, refuse_if
 from hubcore.resources import Named, OfCompany, Versioned
 from hubcore.text import clean
 from services.consulting.domain.common import HUB_ZONE, zone
@@ -120,10 +120,7 @@ class GpuQuota(OfCompany):
         if self.period == TERM:
             assert self.term_start is not None and self.term_end is not None
             return (self.term_start, self.term_end) if self.term_start <= at < self.term_end else None
-        local = at.astimezone(zone(HUB_ZONE, "time_zone"))
-        first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return first.astimezone(at.tzinfo), following.astimezone(at.tzinfo)
+        return seoul_month(at)
 
 
 def new_gpu_quota(
@@ -158,3 +155,55 @@ def check_within_quota(quota: GpuQuota | None, booking: GpuBooking, used: int, s
             f"{booking.hours} more would exceed the quota",
             type_="QUOTA_EXCEEDED", subject=subject,
         )  # fmt: skip
+
+
+def seoul_month(at: datetime) -> tuple[datetime, datetime]:
+    """The Asia/Seoul calendar month containing `at`: [its first midnight, the next month's), in UTC."""
+    local = at.astimezone(zone(HUB_ZONE, "time_zone"))
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first.astimezone(UTC), following.astimezone(UTC)
+
+
+def month_named(text: str, field_path: str) -> tuple[datetime, datetime]:
+    """YYYY-MM as its Asia/Seoul month, or INVALID_ARGUMENT naming the field."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        first = datetime(year, month, 1, 12, tzinfo=zone(HUB_ZONE, "time_zone"))
+    except ValueError:
+        raise invalid(field_path, "must be a month like 2026-12") from None
+    if not 2000 <= year <= 2100:
+        raise invalid(field_path, "must be a month from 2000-01 to 2100-12")
+    return seoul_month(first)
+
+
+@dataclass(frozen=True)
+class NodeUtilization:
+    node: GpuNode
+    booked_hours: int
+    no_show_hours: int
+    hours_in_month: int
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.booked_hours / self.hours_in_month, 1) if self.hours_in_month else 0.0
+
+
+def utilization(
+    nodes: list[GpuNode], bookings: list[GpuBooking], month: tuple[datetime, datetime]
+) -> list[NodeUtilization]:
+    """Each node's hours of the month held by its booked bookings and by its no-shows, clipped to the month."""
+    start, end = month
+    held: dict[tuple[int, str], timedelta] = {}
+    for b in bookings:
+        overlap = min(b.end, end) - max(b.start, start)
+        if overlap > timedelta(0) and b.state != CANCELLED:
+            held[b.node_id, b.state] = held.get((b.node_id, b.state), timedelta(0)) + overlap
+    hours = int((end - start) / HOUR)
+    return [
+        NodeUtilization(
+            n, int(held.get((n.id, BOOKED), timedelta(0)) / HOUR), int(held.get((n.id, NO_SHOW), timedelta(0)) / HOUR),
+            hours,
+        )
+        for n in nodes
+    ]  # fmt: skip

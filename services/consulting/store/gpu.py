@@ -70,3 +70,13 @@ async def gpu_hours_used(conn: AsyncConnection, company_id: int, start: datetime
         c.company_id == company_id, c.start_at >= start, c.start_at < end
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+async def all_gpu_nodes(conn: AsyncConnection) -> list[GpuNode]:
+    return await GPU_NODES.all(conn, GPU_NODES.select().order_by(gpu_nodes.c.id))
+
+
+async def gpu_bookings_between(conn: AsyncConnection, start: datetime, end: datetime) -> list[GpuBooking]:
+    """Every booking (of any state) whose time overlaps [start, end)."""
+    c = gpu_bookings.c
+    return await GPU_BOOKINGS.all(conn, GPU_BOOKINGS.select(c.start_at < end, c.end_at > start))

@@ -143,3 +143,11 @@ async def get_quota(
         period = quota.period_of(at)
         used = await store.gpu_hours_used(conn, company.id, *period) if period is not None else 0
     return quota, period, used
+
+
+async def utilization(db: Database, month: tuple[datetime, datetime]) -> list[domain.NodeUtilization]:
+    """Each node's booked and no-show hours in the month (two queries, whatever the number of nodes)."""
+    async with db.read() as conn:
+        nodes = await store.all_gpu_nodes(conn)
+        found = await store.gpu_bookings_between(conn, *month)
+    return domain.utilization(nodes, found, month)
