@@ -1,6 +1,7 @@
 """The companies service's support ledger follows the GPU bookings of the consulting service, over a real
 nats-server: a booking's hours count once, a cancellation returns them once, and the ledger's GPU_HOURS equal the
-hours the bookings consume after events are delivered again (the same event, and a re-publish with a new id)."""
+hours the bookings consume after the worker dies between its commit and its ack (JetStream redelivers) and after
+events are delivered again (the same event, and a re-publish with a new id)."""
 
 from __future__ import annotations
 
@@ -31,19 +32,40 @@ async def test_ledger_gpu_hours_equal_the_bookings_after_redelivery(
     node = await make_node(consulting)
     await set_quota(consulting, firm, 10)
     start = month_start() + timedelta(hours=9)
-    kept = await consulting.consulting.BookGpu(book_request(node, firm, start, hours=2), metadata=ADMIN)
-    dropped = await consulting.consulting.BookGpu(
-        book_request(node, firm, start + timedelta(hours=4), hours=3), metadata=ADMIN
-    )
-    await consulting.consulting.CancelGpuBooking(
-        spb.CancelGpuBookingRequest(name=dropped.name, etag=dropped.etag, reason="취소"), metadata=ADMIN
-    )
     api = stub(companies)
 
     async def ledger() -> list[tuple[int, str]]:
         found = await api.ListSupport(pb.ListSupportRequest(company=firm), metadata=SERVICE)
         return sorted((g.amount, g.source) for g in found.grants if g.kind == pb.SUPPORT_KIND_GPU_HOURS)
 
+    # The worker dies after committing the first booking's entry and before acking it (its loop is restarted).
+    consumer = next(c for c in companies.runtime.consumers if c.spec.durable == "companies-gpu-hours")
+    consumer.crash_after_commit = True
+    kept = await consulting.consulting.BookGpu(book_request(node, firm, start, hours=2), metadata=ADMIN)
+
+    async def committed() -> bool:
+        return await ledger() == [(2, kept.name)]
+
+    assert await eventually(committed, timeout=20), await ledger()
+    consumer.crash_after_commit = False
+
+    async def redelivered_and_acked() -> bool:  # one event, delivered twice (consumer sequence 2), acked
+        info = await consumer.info()
+        assert info.delivered is not None and info.ack_floor is not None
+        return (
+            (info.delivered.consumer_seq or 0) >= 2
+            and info.num_ack_pending == 0
+            and info.ack_floor.stream_seq == (info.delivered.stream_seq)
+        )
+
+    assert await eventually(redelivered_and_acked, timeout=30)  # after AckWait, the inbox drops the copy
+    assert await ledger() == [(2, kept.name)]
+    dropped = await consulting.consulting.BookGpu(
+        book_request(node, firm, start + timedelta(hours=4), hours=3), metadata=ADMIN
+    )
+    await consulting.consulting.CancelGpuBooking(
+        spb.CancelGpuBookingRequest(name=dropped.name, etag=dropped.etag, reason="취소"), metadata=ADMIN
+    )
     expected = sorted([(2, kept.name), (3, dropped.name), (-3, f"{dropped.name}/cancelled")])
 
     async def settled() -> bool:
@@ -56,7 +78,6 @@ async def test_ledger_gpu_hours_equal_the_bookings_after_redelivery(
         query = sa.select(outbox.c.data).where(outbox.c.subject.like("hub.consulting.gpu_booking.%"))
         sent = [envelope_pb2.Envelope.FromString(d) for d in (await conn.execute(query)).scalars()]
     assert len(sent) == 3
-    consumer = next(c for c in companies.runtime.consumers if c.spec.durable == "companies-gpu-hours")
     for envelope in sent:
         assert await consumer.apply(envelope) is False  # applied before: the inbox skips it
         copy = envelope_pb2.Envelope()
