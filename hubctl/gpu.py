@@ -181,3 +181,25 @@ def gpu_usage(
     ]  # fmt: skip
     columns = ["id", "이름 name", "종류 kind", "예약 booked h", "미사용 no-show h", "월 시간 month h", "사용률 use"]
     hub.show(found, f"GPU 사용률 (utilization) {found.month}: {found.utilization_percent:.1f}%", columns, rows)
+
+
+@gpu_app.command("wait")
+def gpu_wait(
+    hub: Client,
+    node: NodeOption,
+    company: args.CompanyOption,
+    at: Annotated[str, typer.Option(help="시작, 예: '2026-12-01 22:00' (start, your --tz)")],
+    hours: Annotated[int, typer.Option(help="시간수 (whole hours)")] = 1,
+    request_id: args.RequestIdOption = "",
+) -> None:
+    """이미 예약된 시간의 대기 명단에 올립니다: 비면 먼저 기다린 기업에 알립니다 (wait for a taken slot; when it is
+    freed, the first company waiting is told and may book it)."""
+    entry = cpb.GpuWaitlistEntry(
+        node=args.name("gpuNodes", node), company=args.name("companies", company),
+        interval=span(moment(at, hub.config.tz), 60 * hours),
+    )  # fmt: skip
+    made = hub.call(
+        hub.consulting.JoinGpuWaitlist, cpb.JoinGpuWaitlistRequest(entry=entry, request_id=args.retry_safe(request_id))
+    )
+    slot = f"{when(made.interval.start_time, hub.config.tz)}–{hhmm(made.interval.end_time, hub.config.tz)}"
+    hub.say(made, f"대기 등록함 (waiting) {made.name}: {made.node} {slot}, {made.company}")

@@ -461,3 +461,14 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         month = domain.month_named(request.month, "month") if request.month else domain.seoul_month(now())
         found = await gpu.utilization(self.db, month)
         return convert.gpu_utilization_pb(month, found)
+
+    async def JoinGpuWaitlist(self, request: pb.JoinGpuWaitlistRequest, context: Context) -> pb.GpuWaitlistEntry:
+        message = request.entry
+        start, end = interval(message.interval, "entry.interval")
+        assert end is not None
+        new = gpu.NewGpuBooking(
+            node=ref(message.node, "gpuNodes", "entry.node"),
+            company=ref(message.company, "companies", "entry.company"), start=start, end=end, purpose="",
+        )  # fmt: skip
+        make = lambda uow: gpu.join_waitlist(uow, new)  # noqa: E731
+        return await self._once("JoinGpuWaitlist", request, pb.GpuWaitlistEntry, make, convert.gpu_waitlist_pb)

@@ -402,3 +402,9 @@ def gpu_utilization_pb(month: tuple[datetime, datetime], nodes: list[domain.Node
         ],
         utilization_percent=round(100 * booked / hours, 1) if hours else 0.0,
     )  # fmt: skip
+
+
+gpu_waitlist_pb = Writer(
+    pb.GpuWaitlistEntry, domain.GpuWaitlistEntry, refs={"node": "gpuNodes", "company": "companies"},
+    compute={"interval": lambda e: interval_message(e.start, e.end)},
+)  # fmt: skip

@@ -122,6 +122,9 @@ RULES: dict[type, Rules] = {
     pb.SetGpuQuotaRequest: Rules({"quota.company": [required], "quota.period": [required]}),
     pb.GetGpuQuotaRequest: Rules({"company": [required]}),
     pb.GetGpuUtilizationRequest: Rules({"month": [length(0, 7)]}),
+    pb.JoinGpuWaitlistRequest: Rules(
+        {"entry.node": [required], "entry.company": [required], "request_id": [required, length(1, 100)]}
+    ),
 }
 ROLES = also_for_services(
     "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
@@ -158,4 +161,5 @@ ROLES["ListGpuNodes"] |= {FOUNDER}
 ROLES["BookGpu"] = frozenset({ADMIN, Bound(FOUNDER, "gpu_booking.company")})
 ROLES["CancelGpuBooking"] = ROLES["ListGpuBookings"] = frozenset({ADMIN, SERVICE, FOUNDER})
 ROLES["GetGpuQuota"] |= {Bound(FOUNDER, "company")}
+ROLES["JoinGpuWaitlist"] = frozenset({ADMIN, Bound(FOUNDER, "entry.company")})
 DEFAULT_ROLES = frozenset({ADMIN})

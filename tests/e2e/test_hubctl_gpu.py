@@ -61,3 +61,5 @@ async def test_nodes_quota_book_cancel_and_list(consulting: RunningConsulting) -
     assert "A100 node 1" in usage.stdout
     wrong = await run("gpu", "usage", "--month", "12월")
     assert wrong.exit_code == 3 and "month" in wrong.output, wrong.output
+    waits = await run("gpu", "wait", "--node", "1", "--company", "7", "--at", at)
+    assert waits.exit_code == 0 and "대기 등록함 (waiting) gpuWaitlist/1" in waits.stdout, waits.output

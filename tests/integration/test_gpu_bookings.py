@@ -14,7 +14,10 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from hub.consulting.v1 import consulting_pb2 as pb
+from hub.events.v1 import consulting_pb2 as ev
+from hub.events.v1 import envelope_pb2
 
+from hubcore.db import outbox
 from services.consulting import store
 from tests.conftest import ADMIN, RunningConsulting
 from tests.integration.consulting_world import interval, know_company, ts
@@ -253,3 +256,52 @@ async def test_utilization_per_node_and_month(consulting: RunningConsulting) -> 
     with pytest.raises(grpc.aio.AioRpcError) as bad:
         await c.consulting.GetGpuUtilization(pb.GetGpuUtilizationRequest(month="2026-13"), metadata=ADMIN)
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "month" in (bad.value.details() or "")
+
+
+def wait_request(node: pb.GpuNode, company: str, start: datetime, hours: int = 1) -> pb.JoinGpuWaitlistRequest:
+    entry = pb.GpuWaitlistEntry(
+        node=node.name, company=company, interval=interval(start, start + timedelta(hours=hours))
+    )
+    return pb.JoinGpuWaitlistRequest(entry=entry, request_id=f"wait-{company}-{start.isoformat()}-{hours}")
+
+
+async def offers(c: RunningConsulting) -> list[str]:
+    async with c.runtime.db.read() as conn:
+        query = sa.select(outbox.c.data).where(outbox.c.subject == "hub.consulting.gpu_waitlist.offered")
+        found = []
+        for data in (await conn.execute(query.order_by(outbox.c.seq))).scalars():
+            packed = envelope_pb2.Envelope.FromString(data).payload
+            said = ev.GpuSlotOffered()
+            packed.Unpack(said)
+            found.append(f"{said.entry} {said.company}")
+    return found
+
+
+async def test_a_freed_slot_is_offered_to_the_first_firm_waiting(consulting: RunningConsulting) -> None:
+    c = consulting
+    node = await make_node(c)
+    holder, first, second = [await know_company(c, n, f"회사{n}") for n in (1, 2, 3)]
+    for company in (holder, first, second):
+        await set_quota(c, company, 10)
+    start = month_start() + timedelta(hours=20)
+    taken = await c.consulting.BookGpu(book_request(node, holder, start, hours=3), metadata=ADMIN)
+    with pytest.raises(grpc.aio.AioRpcError) as free:
+        await c.consulting.JoinGpuWaitlist(wait_request(node, first, start + timedelta(hours=5)), metadata=ADMIN)
+    assert free.value.code() == grpc.StatusCode.FAILED_PRECONDITION and "free" in (free.value.details() or "")
+    # The first firm waits for the slot's second hour (a founder, for their own company); the second for all three.
+    waiting = await c.consulting.JoinGpuWaitlist(
+        wait_request(node, first, start + timedelta(hours=1)), metadata=signed("founder", first)
+    )
+    assert waiting.state == pb.GPU_WAITLIST_STATE_WAITING
+    later = await c.consulting.JoinGpuWaitlist(wait_request(node, second, start, hours=3), metadata=ADMIN)
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await c.consulting.JoinGpuWaitlist(wait_request(node, second, start), metadata=signed("founder", first))
+    assert other.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert await offers(c) == []
+    await c.consulting.CancelGpuBooking(pb.CancelGpuBookingRequest(name=taken.name, reason="취소"), metadata=ADMIN)
+    assert await offers(c) == [f"{waiting.name} {first}"], "only the first firm waiting is offered"
+    async with c.runtime.db.read() as conn:
+        states = dict((await conn.execute(sa.select(store.gpu_waitlist.c.id, store.gpu_waitlist.c.state))).all())
+    assert states == {1: "OFFERED", 2: "WAITING"}, later.name
+    # The offer holds nothing: the firm books it with BookGpu, within its quota.
+    await c.consulting.BookGpu(book_request(node, first, start + timedelta(hours=1)), metadata=signed("founder", first))

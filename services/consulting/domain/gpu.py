@@ -207,3 +207,26 @@ def utilization(
         )
         for n in nodes
     ]  # fmt: skip
+
+
+WAITING, OFFERED = "WAITING", "OFFERED"
+
+
+@dataclass(frozen=True)
+class GpuWaitlistEntry(Named, OfCompany):
+    """A firm waiting for a taken slot of a node; offered it, first come first offered, once the slot is free."""
+
+    collection = "gpuWaitlist"
+
+    id: int
+    node_id: int
+    company_id: int
+    start: datetime
+    end: datetime
+    state: str = WAITING
+    created_at: datetime | None = None
+    offered_at: datetime | None = None
+
+    @property
+    def node(self) -> str:
+        return f"gpuNodes/{self.node_id}"

@@ -3,6 +3,7 @@ reserve, release), the one guarantee of mentors and rooms."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -10,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from hubcore.rows import Rows
-from services.consulting.domain import GpuBooking, GpuNode, GpuQuota
-from services.consulting.store.tables import gpu_bookings, gpu_nodes, gpu_quotas
+from services.consulting.domain import GpuBooking, GpuNode, GpuQuota, GpuWaitlistEntry
+from services.consulting.domain.gpu import OFFERED, WAITING
+from services.consulting.store.tables import gpu_bookings, gpu_nodes, gpu_quotas, gpu_waitlist
 
 GPU_NODES = Rows(gpu_nodes, GpuNode)
 GPU_BOOKINGS = Rows(gpu_bookings, GpuBooking, columns={"start": "start_at", "end": "end_at"})
@@ -80,3 +82,24 @@ async def gpu_bookings_between(conn: AsyncConnection, start: datetime, end: date
     """Every booking (of any state) whose time overlaps [start, end)."""
     c = gpu_bookings.c
     return await GPU_BOOKINGS.all(conn, GPU_BOOKINGS.select(c.start_at < end, c.end_at > start))
+
+
+GPU_WAITLIST = Rows(gpu_waitlist, GpuWaitlistEntry, columns={"start": "start_at", "end": "end_at"})
+insert_waitlist_entry = GPU_WAITLIST.insert
+
+
+async def waiting_for(conn: AsyncConnection, node_id: int, start: datetime, end: datetime) -> list[GpuWaitlistEntry]:
+    """The firms waiting for a slot of the node that overlaps [start, end), first come first."""
+    c = gpu_waitlist.c
+    query = GPU_WAITLIST.select(c.node_id == node_id, c.state == WAITING, c.start_at < end, c.end_at > start)
+    return await GPU_WAITLIST.all(conn, query.order_by(c.id))
+
+
+async def mark_offered(conn: AsyncConnection, entry: GpuWaitlistEntry) -> GpuWaitlistEntry | None:
+    """Claims the entry for its offer (a conditional update: of two writers, one offers); None if it was claimed."""
+    c = gpu_waitlist.c
+    at = now()
+    done = await conn.execute(
+        gpu_waitlist.update().where(c.id == entry.id, c.state == WAITING).values(state=OFFERED, offered_at=at)
+    )
+    return replace(entry, state=OFFERED, offered_at=at) if done.rowcount == 1 else None

@@ -247,6 +247,20 @@ gpu_bookings = entity(
     sa.Index("ix_gpu_bookings_node", "node_id", "start_at"),
 )
 
+# Firms waiting for a taken GPU slot, first come first offered (usecases.gpu.offer_freed).
+gpu_waitlist = entity(
+    "gpu_waitlist",
+    metadata,
+    ref("node_id", "gpu_nodes.id"),
+    ref("company_id"),
+    moment("start_at"),
+    moment("end_at"),
+    text("state", 10),
+    moment("created_at"),
+    moment("offered_at", nullable=True),
+    sa.Index("ix_gpu_waitlist_node", "node_id", "state", "id"),
+)
+
 # A company's GPU quota: hours per calendar month (Asia/Seoul) or per program term. The row is locked (FOR UPDATE)
 # by every booking of the company, so the used-hours check and the insert commit one company at a time.
 gpu_quotas = sa.Table(

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore import errors
 from hubcore.calls import FOUNDER, bound_to
+from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
 from hubcore.settings import gpu_no_show_counts
@@ -80,6 +81,46 @@ async def _own_booking(conn: AsyncConnection, ref: domain.Ref) -> domain.GpuBook
     return found
 
 
+async def join_waitlist(uow: UnitOfWork, new: NewGpuBooking) -> domain.GpuWaitlistEntry:
+    """Waits for a slot that is taken now (a free one is FAILED_PRECONDITION: book it)."""
+    conn = uow.conn
+    company = await _company(conn, new.company)
+    if company.closed:
+        raise errors.FailedPrecondition(
+            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
+        )
+    node = await load(conn, store.get_gpu_node, new.node, "GpuNode")
+    wanted = domain.new_gpu_booking(node_id=node.id, company_id=new.company.id, start=new.start, end=new.end,
+                                    purpose="")  # fmt: skip
+    if wanted.start <= now():
+        raise errors.invalid("entry.interval.start_time", "must be in the future")
+    if await store.find_conflict(conn, wanted.holds(), holder="") is None:
+        raise errors.FailedPrecondition(
+            f"{node.name} is free then; book it instead of waiting", type_="SLOT_FREE", subject=node.name
+        )
+    entry = domain.GpuWaitlistEntry(0, node.id, new.company.id, wanted.start, wanted.end)
+    return await store.insert_waitlist_entry(conn, entry)
+
+
+async def offer_freed(uow: UnitOfWork, node: domain.GpuNode, start: datetime, end: datetime) -> None:
+    """After a booking of the node freed [start, end): the first firm waiting for a slot in it that is now wholly
+    free is offered it, once (the event tells the notifications worker, which tells the company)."""
+    for entry in await store.waiting_for(uow.conn, node.id, start, end):
+        if entry.start <= now():
+            continue  # too late to use
+        if await store.find_conflict(uow.conn, [(node.name, entry.start, entry.end)], holder="") is not None:
+            continue  # still partly taken by another booking
+        offered = await store.mark_offered(uow.conn, entry)
+        if offered is None:
+            continue
+        said = ev.GpuSlotOffered(
+            entry=offered.name, node=node.name, node_display_name=node.display_name, company=offered.company,
+            start_time=timestamp(offered.start), end_time=timestamp(offered.end),
+        )  # fmt: skip
+        await uow.emit(f"{SUBJECT}.gpu_waitlist.offered", offered.name, 1, said)
+        return
+
+
 async def _changed(
     uow: UnitOfWork, before: domain.GpuBooking, after: domain.GpuBooking, event: str, reason: str
 ) -> tuple[domain.GpuBooking, str]:
@@ -90,6 +131,7 @@ async def _changed(
     snapshot = convert.gpu_booking_snapshot(saved, node)
     changed = ev.GpuBookingChanged(gpu_booking=snapshot, reason=reason)
     await uow.emit(f"{SUBJECT}.gpu_booking.{event}", saved.name, saved.version, changed)
+    await offer_freed(uow, node, max(saved.start, now()), saved.end)
     return saved, node.display_name
 
 
