@@ -286,3 +286,9 @@ def service_address(name: str) -> str:
     settings = Settings.from_env(name)
     host = "127.0.0.1" if settings.grpc_host in ("0.0.0.0", "::", "[::]", "") else settings.grpc_host
     return f"{host}:{settings.grpc_port}"
+
+
+def gpu_no_show_counts() -> bool:
+    """HUB_GPU_NO_SHOW_COUNTS (default 1): a GPU booking marked a no-show still consumes its hours of the company's
+    quota (and its support ledger); 0 returns them. Read when a no-show is marked, so a change counts at once."""
+    return _env("GPU_NO_SHOW_COUNTS", "1").strip().lower() not in ("0", "false", "no")

@@ -19,6 +19,7 @@ from hubctl import (
     consulting,
     dashboard,
     followups,
+    gpu,
     identities,
     investors,
     kpi_requests,
@@ -86,6 +87,7 @@ app.add_typer(consulting.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")
 app.add_typer(consulting.actions_app, name="actions")
 app.add_typer(consulting.programs_app, name="programs")
+app.add_typer(gpu.gpu_app, name="gpu")
 app.add_typer(program.selection_app, name="selection")
 app.add_typer(program.spaces_app, name="spaces")
 app.add_typer(program.kpi_app, name="kpi")  # with kpi_requests' schedule, schedules and requests

@@ -16,7 +16,7 @@ from hubcore.events import ConsumerSpec
 from hubcore.requests import parse_name
 from services.companies.access import usecases as access
 from services.companies.program.domain import SupportGrant
-from services.companies.program.domain.support import TECHNICAL_CATEGORIES
+from services.companies.program.domain.support import GPU_HOURS, TECHNICAL_CATEGORIES
 from services.companies.program.store import support as support_store
 from services.companies.registry import store as registry_store
 
@@ -82,6 +82,43 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     )  # fmt: skip
 
 
+async def count_gpu_hours(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+    """hub.consulting.gpu_booking.{booked,cancelled,no_show}: the company's GPU_HOURS in its support ledger follow
+    its GPU bookings. A booking counts its hours once (source gpuBookings/N); its cancellation, or a no-show that
+    does not count, returns them once (source gpuBookings/N/cancelled, .../no_show: a negative entry). The sources
+    are unique, so a redelivered or re-published event changes nothing, in whatever order the events arrive: the
+    ledger's GPU_HOURS equal the hours the company's bookings consume in consulting."""
+    assert isinstance(payload, consulting_events.GpuBookingChanged)
+    booking = payload.gpu_booking
+    booked = int((booking.end_time.ToSeconds() - booking.start_time.ToSeconds()) // 3600)
+    amount = booked if booking.state == "BOOKED" else booking.hours - booked
+    if amount == 0:
+        return  # a no-show that counts: its hours stay as booked
+    source = booking.name if booking.state == "BOOKED" else f"{booking.name}/{booking.state.lower()}"
+    company_id = parse_name(booking.company, "companies", "gpu_booking.company")
+    if await registry_store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
+        raise ValueError(f"{booking.name}: {booking.company} is not a company of this service")
+    note = f"{booking.node_display_name} · {booking.state}"[:500]
+    row = await support_store.record_counted(
+        uow.conn,
+        SupportGrant(
+            id=0, company_id=company_id, kind=GPU_HOURS, amount=amount, note=note,
+            actor=(envelope.actor or "service:consulting")[:100], source=source,
+        ),
+    )  # fmt: skip
+    if row is None:
+        return
+    await uow.emit(
+        "hub.companies.support.granted",
+        f"supportGrants/{row.id}",
+        1,
+        ev.SupportGranted(
+            grant=f"supportGrants/{row.id}", company=booking.company, kind=GPU_HOURS, amount=amount,
+            used_after=await support_store.used(uow.conn, company_id, GPU_HOURS), source=source,
+        ),
+    )  # fmt: skip
+
+
 async def end_mentor_identities(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     """hub.consulting.mentor.deactivated: the mentor's sign-in identities end and their tokens are revoked (the
     revocations travel as hub.ops.access_token.revoked to every service). Redelivered, it finds none left."""
@@ -98,6 +135,7 @@ CONSUMERS = [
     ConsumerSpec(
         durable="companies-consultations", subjects=["hub.consulting.session.completed"], handler=count_consultation
     ),
+    ConsumerSpec(durable="companies-gpu-hours", subjects=["hub.consulting.gpu_booking.>"], handler=count_gpu_hours),
     ConsumerSpec(
         durable="companies-mentor-identities",
         subjects=["hub.consulting.mentor.deactivated"],

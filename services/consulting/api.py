@@ -16,8 +16,8 @@ from hub.consulting.v1 import consulting_pb2 as pb
 from hub.consulting.v1 import consulting_pb2_grpc
 
 from hubcore import errors
-from hubcore.convert import calendar_date, duration, interval, seoul_today
-from hubcore.db import UnitOfWork, cursor_value
+from hubcore.convert import calendar_date, duration, instant, interval, seoul_today
+from hubcore.db import UnitOfWork, cursor_value, now
 from hubcore.months import DEFAULT_MONTHS
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.resources import Numbered
@@ -27,7 +27,7 @@ from hubcore.text import clean
 from services.consulting import convert, domain
 from services.consulting.convert import ref
 from services.consulting.domain import Ref
-from services.consulting.usecases import programs, resources, sessions, slots
+from services.consulting.usecases import gpu, programs, resources, sessions, slots
 from services.consulting.usecases.booking import Pending, booking, create_booked
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -58,6 +58,10 @@ def _new_items(messages: Sequence[pb.NewActionItem]) -> list[tuple[str, str, dat
 
 def _session(held: sessions.Held) -> pb.Session:
     return convert.session_pb(*held)
+
+
+def _gpu_booking(found: tuple[domain.GpuBooking, str]) -> pb.GpuBooking:
+    return convert.gpu_booking_pb(*found)
 
 
 def _completed(held: sessions.Held, items: Sequence[domain.ActionItem]) -> pb.CompleteSessionResponse:
@@ -388,3 +392,83 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     async def GetConsultingStats(self, request: pb.GetConsultingStatsRequest, context: Context) -> pb.ConsultingStats:
         months, period = request.months or DEFAULT_MONTHS, convert.stats_period(request)
         return convert.stats_pb(await programs.stats(self.db, seoul_today(), months, period, programs.counting()))
+
+    # The GPU cluster
+
+    async def CreateGpuNode(self, request: pb.CreateGpuNodeRequest, context: Context) -> pb.GpuNode:
+        message = request.gpu_node
+        node = domain.new_gpu_node(display_name=message.display_name, kind=message.kind, gpus=message.gpus)
+        make = lambda uow: gpu.create_node(uow, node)  # noqa: E731
+        return await self._once("CreateGpuNode", request, pb.GpuNode, make, convert.gpu_node_pb)
+
+    async def ListGpuNodes(self, request: pb.ListGpuNodesRequest, context: Context) -> pb.ListGpuNodesResponse:
+        page, token = await self._by_id(
+            request, "gpuNodes", lambda after, limit: gpu.list_nodes(self.db, after=after, limit=limit)
+        )
+        return pb.ListGpuNodesResponse(gpu_nodes=[convert.gpu_node_pb(n) for n in page], next_page_token=token)
+
+    async def BookGpu(self, request: pb.BookGpuRequest, context: Context) -> pb.GpuBooking:
+        message = request.gpu_booking
+        start, end = interval(message.interval, "gpu_booking.interval")
+        assert end is not None
+        new = gpu.NewGpuBooking(
+            node=ref(message.node, "gpuNodes", "gpu_booking.node"),
+            company=ref(message.company, "companies", "gpu_booking.company"),
+            start=start, end=end, purpose=message.purpose,
+        )  # fmt: skip
+        make = lambda uow, pending: gpu.book(uow, pending, new)  # noqa: E731
+        return await self._once("BookGpu", request, pb.GpuBooking, make, _gpu_booking, books_time=True)
+
+    async def CancelGpuBooking(self, request: pb.CancelGpuBookingRequest, context: Context) -> pb.GpuBooking:
+        booking = ref(request.name, "gpuBookings")
+        cancel = lambda uow: gpu.cancel(uow, booking, request.etag, request.reason)  # noqa: E731
+        return _gpu_booking(await self._in_write(cancel))
+
+    async def MarkGpuBookingNoShow(self, request: pb.MarkGpuBookingNoShowRequest, context: Context) -> pb.GpuBooking:
+        booking = ref(request.name, "gpuBookings")
+        return _gpu_booking(await self._in_write(lambda uow: gpu.mark_no_show(uow, booking, request.etag)))
+
+    async def ListGpuBookings(self, request: pb.ListGpuBookingsRequest, context: Context) -> pb.ListGpuBookingsResponse:
+        company = convert.optional_ref(request.company, "companies", "company")
+        node = convert.optional_ref(request.node, "gpuNodes", "node")
+        size, after = _page(request, f"gpuBookings|{request.company}|{request.node}")
+        found = await gpu.list_bookings(
+            self.db, company=company, node=node, after=after[0] if after else None, limit=size + 1
+        )
+        page, token = next_page(found, size, f"gpuBookings|{request.company}|{request.node}", lambda b: [b[0].id])
+        return pb.ListGpuBookingsResponse(gpu_bookings=[_gpu_booking(b) for b in page], next_page_token=token)
+
+    async def SetGpuQuota(self, request: pb.SetGpuQuotaRequest, context: Context) -> pb.GpuQuota:
+        message = request.quota
+        company = ref(message.company, "companies", "quota.company")
+        term_start, term_end = None, None
+        if message.HasField("term_interval"):
+            term_start, term_end = interval(message.term_interval, "quota.term_interval")
+        quota = domain.new_gpu_quota(
+            company_id=company.id, hours=message.hours,
+            period=enum_short(pb.GpuQuotaPeriod, "GPU_QUOTA_PERIOD", message.period),
+            term_start=term_start, term_end=term_end,
+        )  # fmt: skip
+        await self._in_write(lambda uow: gpu.set_quota(uow, company, quota))
+        return convert.gpu_quota_pb(*await gpu.get_quota(self.db, company, term_start or now()))
+
+    async def GetGpuQuota(self, request: pb.GetGpuQuotaRequest, context: Context) -> pb.GpuQuota:
+        company = ref(request.company, "companies", "company")
+        at = instant(request.time) if request.HasField("time") else now()
+        return convert.gpu_quota_pb(*await gpu.get_quota(self.db, company, at))
+
+    async def GetGpuUtilization(self, request: pb.GetGpuUtilizationRequest, context: Context) -> pb.GpuUtilization:
+        month = domain.month_named(request.month, "month") if request.month else domain.seoul_month(now())
+        found = await gpu.utilization(self.db, month)
+        return convert.gpu_utilization_pb(month, found)
+
+    async def JoinGpuWaitlist(self, request: pb.JoinGpuWaitlistRequest, context: Context) -> pb.GpuWaitlistEntry:
+        message = request.entry
+        start, end = interval(message.interval, "entry.interval")
+        assert end is not None
+        new = gpu.NewGpuBooking(
+            node=ref(message.node, "gpuNodes", "entry.node"),
+            company=ref(message.company, "companies", "entry.company"), start=start, end=end, purpose="",
+        )  # fmt: skip
+        make = lambda uow: gpu.join_waitlist(uow, new)  # noqa: E731
+        return await self._once("JoinGpuWaitlist", request, pb.GpuWaitlistEntry, make, convert.gpu_waitlist_pb)

@@ -383,3 +383,58 @@ stats_pb = Writer(
         "trained_min_classes": lambda figures: figures.counting.trained_min_classes,
     },
 )
+
+
+# The GPU cluster
+
+
+gpu_node_pb = Writer(pb.GpuNode, domain.GpuNode)
+_gpu_booking = Writer(
+    pb.GpuBooking, domain.GpuBooking, refs={"node": "gpuNodes", "company": "companies"},
+    compute={"interval": lambda b: interval_message(b.start, b.end)}, skip=("node_display_name",),
+)  # fmt: skip
+_gpu_booking_snapshot = Writer(
+    ev.GpuBookingSnapshot, domain.GpuBooking, refs={"node": "gpuNodes", "company": "companies"},
+    rename={"start_time": "start", "end_time": "end"}, skip=("node_display_name",),
+)  # fmt: skip
+
+
+def gpu_booking_pb(booking: domain.GpuBooking, node_name: str = "") -> pb.GpuBooking:
+    return _gpu_booking(booking, node_display_name=node_name)
+
+
+def gpu_booking_snapshot(booking: domain.GpuBooking, node: domain.GpuNode) -> ev.GpuBookingSnapshot:
+    return _gpu_booking_snapshot(booking, node_display_name=node.display_name)
+
+
+def gpu_quota_pb(quota: domain.GpuQuota, period: tuple[datetime, datetime] | None, used: int) -> pb.GpuQuota:
+    made = pb.GpuQuota(
+        company=quota.company, hours=quota.hours, period=pb.GpuQuotaPeriod.Value(f"GPU_QUOTA_PERIOD_{quota.period}"),
+        used_hours=used,
+    )  # fmt: skip
+    if quota.term_start is not None and quota.term_end is not None:
+        made.term_interval.CopyFrom(interval_message(quota.term_start, quota.term_end))
+    if period is not None:
+        made.period_interval.CopyFrom(interval_message(*period))
+    return made
+
+
+def gpu_utilization_pb(month: tuple[datetime, datetime], nodes: list[domain.NodeUtilization]) -> pb.GpuUtilization:
+    booked, hours = sum(n.booked_hours for n in nodes), sum(n.hours_in_month for n in nodes)
+    return pb.GpuUtilization(
+        month=month[0].astimezone(domain.zone(domain.HUB_ZONE, "month")).strftime("%Y-%m"),
+        nodes=[
+            pb.GpuNodeUtilization(
+                node=n.node.name, display_name=n.node.display_name, kind=n.node.kind, booked_hours=n.booked_hours,
+                no_show_hours=n.no_show_hours, hours_in_month=n.hours_in_month, utilization_percent=n.percent,
+            )
+            for n in nodes
+        ],
+        utilization_percent=round(100 * booked / hours, 1) if hours else 0.0,
+    )  # fmt: skip
+
+
+gpu_waitlist_pb = Writer(
+    pb.GpuWaitlistEntry, domain.GpuWaitlistEntry, refs={"node": "gpuNodes", "company": "companies"},
+    compute={"interval": lambda e: interval_message(e.start, e.end)},
+)  # fmt: skip

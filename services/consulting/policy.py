@@ -105,11 +105,32 @@ RULES: dict[type, Rules] = {
     pb.ListRegistrationsRequest: Rules({"program": [required]}),
     pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
     pb.GetConsultingStatsRequest: Rules({"months": [at_most(MAX_MONTHS)]}),
+    pb.CreateGpuNodeRequest: Rules(
+        {"gpu_node.display_name": [required, length(1, 100)], "gpu_node.kind": [required, length(1, 30)], **REQUEST_ID}
+    ),
+    pb.BookGpuRequest: Rules(
+        {
+            "gpu_booking.node": [required],
+            "gpu_booking.company": [required],
+            "gpu_booking.purpose": [length(0, 500)],
+            "request_id": [required, length(1, 100)],
+        }
+    ),
+    pb.CancelGpuBookingRequest: Rules({"name": [required], "reason": [required, length(1, 500)]}),
+    pb.MarkGpuBookingNoShowRequest: Rules({"name": [required]}),
+    pb.ListGpuBookingsRequest: Rules({}),
+    pb.SetGpuQuotaRequest: Rules({"quota.company": [required], "quota.period": [required]}),
+    pb.GetGpuQuotaRequest: Rules({"company": [required]}),
+    pb.GetGpuUtilizationRequest: Rules({"month": [length(0, 7)]}),
+    pb.JoinGpuWaitlistRequest: Rules(
+        {"entry.node": [required], "entry.company": [required], "request_id": [required, length(1, 100)]}
+    ),
 }
 ROLES = also_for_services(
     "GetMentor", "ListMentors", "ListAvailabilityExceptions", "GetRoom", "ListRooms", "GetSessionType",
     "ListSessionTypes", "FindAvailableSlots", "GetSession", "ListSessions", "GetActionItem", "ListActionItems",
-    "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats",
+    "ExportCalendar", "GetProgram", "ListPrograms", "ListRegistrations", "GetConsultingStats", "ListGpuNodes",
+    "ListGpuBookings", "GetGpuQuota", "GetGpuUtilization",
 )  # fmt: skip
 # Mentors read their own record, set their own week and time zone (use case: those fields only) and keep their own
 # availability exceptions (their token's mentor).
@@ -133,4 +154,12 @@ ROLES["ExportCalendar"] |= {Bound(MENTOR, "owner")}
 ROLES["RecordSessionFeedback"] = frozenset({ADMIN, FOUNDER})  # a program manager with a reason (use case)
 # The playbooks service books the consultations its rules call for, with a service token and a request_id.
 ROLES["ScheduleSession"] = frozenset({ADMIN, SERVICE})
+# GPU time: a founder books, cancels and lists their own company's (the use case: another's booking is NOT_FOUND
+# to them, a list is forced to their company) and reads their quota; nodes are not secret. Program managers set
+# quotas, add nodes and mark no-shows.
+ROLES["ListGpuNodes"] |= {FOUNDER}
+ROLES["BookGpu"] = frozenset({ADMIN, Bound(FOUNDER, "gpu_booking.company")})
+ROLES["CancelGpuBooking"] = ROLES["ListGpuBookings"] = frozenset({ADMIN, SERVICE, FOUNDER})
+ROLES["GetGpuQuota"] |= {Bound(FOUNDER, "company")}
+ROLES["JoinGpuWaitlist"] = frozenset({ADMIN, Bound(FOUNDER, "entry.company")})
 DEFAULT_ROLES = frozenset({ADMIN})

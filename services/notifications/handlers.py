@@ -118,6 +118,7 @@ class Handlers:
             "hub.consulting.session.notes_recorded": self.session_notes,
             "hub.consulting.session.feedback_recorded": self.session_feedback,
             "hub.playbooks.notice.requested": self.playbook_notice,
+            "hub.consulting.gpu_waitlist.offered": self.gpu_slot_offered,
         }
 
     async def handle(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -272,6 +273,14 @@ class Handlers:
         at = occurred(envelope, self.clock)
         actions = rules.introduction_changed(view, at=at, now=at, cfg=self.cfg)
         await apply(uow.conn, actions)
+
+    async def gpu_slot_offered(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
+        """A freed GPU slot offered to the first company waiting for it: its people are told at once."""
+        assert isinstance(payload, consulting_ev.GpuSlotOffered)
+        names = await company_names(uow.conn, payload.company)
+        await apply(
+            uow.conn, [rules.gpu_slot_offered(payload, names, now=occurred(envelope, self.clock), cfg=self.cfg)]
+        )
 
     async def round_closed(self, uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
         assert isinstance(payload, investors_ev.RoundClosed)

@@ -51,6 +51,7 @@ KPI_REQUEST_REMINDER = "kpi.request_reminder"
 KPI_REQUEST_OVERDUE = "kpi.request_overdue"
 SIGN_IN_CODE = "access.sign_in_code"
 PLAYBOOK_NOTICE = "playbook.notice"
+GPU_SLOT_OFFERED = "gpu.slot_offered"
 
 RULES: dict[str, str] = {
     COMPANY_SELECTED: "congratulations to a company's people when it is selected",
@@ -77,6 +78,7 @@ RULES: dict[str, str] = {
     KPI_REQUEST_OVERDUE: "a nudge to a company the morning after its KPI request fell due unanswered",
     SIGN_IN_CODE: "a one-time sign-in code, mailed at once to the person who was invited or asked for it",
     PLAYBOOK_NOTICE: "what a playbook's action asks to tell the program managers, a company or a partner",
+    GPU_SLOT_OFFERED: "tells the first company waiting for a GPU slot that it was freed (it may book it now)",
 }
 # Rules a person asked for, now: never muted, never held for quiet hours, mailed only (not to a webhook).
 ESSENTIAL = frozenset({SIGN_IN_CODE})
@@ -104,6 +106,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "actor": "founder:accessTokens/ab12", "reason": "",
     "playbook": "playbooks/1", "playbook_name": "런웨이 6개월 미만", "firing": "firings/3", "kind": "NOTIFY",
     "subject": "companies/3", "message": "런웨이가 6개월 미만입니다.", "facts": {"runway_months": "4.0"},
+    "entry": "gpuWaitlist/2", "node": "gpuNodes/1", "node_name": "A100 node 1",
 }  # fmt: skip
 
 
@@ -447,3 +450,16 @@ def playbook_notice(notice: Any, names: dict[str, str], *, now: datetime, cfg: C
     }  # fmt: skip
     return [Plan(PLAYBOOK_NOTICE, notice.firing, f"action-{notice.action}", audience=(audience,),
                  company=notice.company, context=context, **_immediate(now, cfg))]  # fmt: skip
+
+
+def gpu_slot_offered(offer: Any, names: dict[str, str], *, now: datetime, cfg: Config) -> Plan:
+    """At once, to the company's people; keyed by the waitlist entry, so a redelivered event mails nothing twice.
+    offer: hub.consulting.gpu_waitlist.offered (GpuSlotOffered)."""
+    context = {
+        "entry": offer.entry, "company": offer.company, **names, "node": offer.node,
+        "node_name": offer.node_display_name or offer.node,
+        "start": offer.start_time.ToDatetime(tzinfo=UTC).isoformat(),
+        "end": offer.end_time.ToDatetime(tzinfo=UTC).isoformat(),
+    }  # fmt: skip
+    return Plan(GPU_SLOT_OFFERED, offer.entry, "offered", audience=(company_contacts(offer.company),),
+                company=offer.company, context=context, **_immediate(now, cfg))  # fmt: skip

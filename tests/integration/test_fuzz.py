@@ -503,6 +503,8 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.consulting.v1.ConsultingService/ListActionItems": ({}, "actionItems|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListPrograms": ({}, "programs|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListRegistrations": ({"program": "programs/1"}, "registrations|1", [1]),
+    "/hub.consulting.v1.ConsultingService/ListGpuNodes": ({}, "gpuNodes", [1]),
+    "/hub.consulting.v1.ConsultingService/ListGpuBookings": ({}, "gpuBookings||", [1]),
     "/hub.notifications.v1.NotificationService/ListFollowUps": ({}, "follow_ups|[]", [1]),
     "/hub.notifications.v1.NotificationService/ListDeliveries": ({}, "deliveries|[]", [1]),
     "/hub.notifications.v1.NotificationService/ListRecipients": ({}, "recipients|[]", [1]),

@@ -55,6 +55,8 @@ from tests.integration.consulting_world import (
     schedule_request,
     week,
 )
+from tests.integration.test_gpu_bookings import book_request, make_node, month_start, wait_request
+from tests.integration.test_gpu_bookings import set_quota as set_gpu_quota
 from tests.integration.test_investors_api import add_company, create_firm, won
 from tests.integration.test_mentors_self_service import signed
 from tests.integration.test_partner_api import bearer, issue_key, walk
@@ -430,6 +432,45 @@ async def _schedule_session(s: Any, n: int) -> Prepared:
         lambda r, q: r.consulting.ScheduleSession(q, metadata=ADMIN, timeout=60),
         request,
         changed(request, lambda q: setattr(q.session, "agenda", "투자 유치 전략")),
+    )
+
+
+@case("consulting.CreateGpuNode")
+async def _create_gpu_node(s: Any, n: int) -> Prepared:
+    request = spb.CreateGpuNodeRequest(gpu_node=spb.GpuNode(display_name=f"A100 node {n}", kind="A100", gpus=8),
+                                       request_id=f"gpu-node-{n}")  # fmt: skip
+    return Prepared(
+        lambda r, q: r.consulting.CreateGpuNode(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.gpu_node, "gpus", 4)),
+    )
+
+
+@case("consulting.BookGpu")
+async def _book_gpu(s: Any, n: int) -> Prepared:
+    node = await make_node(s, f"A100 node {n}")
+    firm = await know_company(s, 50 + n)
+    await set_gpu_quota(s, firm, 10)
+    request = book_request(node, firm, month_start() + timedelta(hours=10), hours=2, tag=f"{n}")
+    return Prepared(
+        lambda r, q: r.consulting.BookGpu(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.gpu_booking, "purpose", "추론")),
+    )
+
+
+@case("consulting.JoinGpuWaitlist")
+async def _join_gpu_waitlist(s: Any, n: int) -> Prepared:
+    node = await make_node(s, f"A100 node {n}")
+    holder, waiting = await know_company(s, 60 + n), await know_company(s, 70 + n)
+    await set_gpu_quota(s, holder, 10)
+    start = month_start() + timedelta(hours=10)
+    await s.consulting.BookGpu(book_request(node, holder, start, hours=2, tag=f"w{n}"), metadata=ADMIN)
+    request = wait_request(node, waiting, start)
+    return Prepared(
+        lambda r, q: r.consulting.JoinGpuWaitlist(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: q.entry.interval.end_time.FromSeconds(q.entry.interval.end_time.seconds + 3600)),
     )
 
 

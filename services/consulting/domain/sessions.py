@@ -213,7 +213,7 @@ class SessionChange:
     actor: str
 
 
-RESOURCE_WORDS = {"mentors": "mentor", "companies": "company", "rooms": "room"}
+RESOURCE_WORDS = {"mentors": "mentor", "companies": "company", "rooms": "room", "gpuNodes": "GPU node"}
 
 
 def conflict_message(resource: str, holder: str) -> str:

@@ -5,6 +5,7 @@ Double booking is closed in the database: see store.tables (the bookings table a
 and store.sessions (reserve, release, find_conflict, is_overlap).
 """
 
+from services.consulting.store.gpu import *  # noqa: F403
 from services.consulting.store.programs import *  # noqa: F403
 from services.consulting.store.resources import *  # noqa: F403
 from services.consulting.store.sessions import *  # noqa: F403

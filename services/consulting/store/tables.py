@@ -232,6 +232,60 @@ program_attendees = sa.Table(
     sa.Index("ix_program_attendees_person", "person"),
 )
 
+# The GPU cluster (revision 0006): nodes are resources like rooms, booked through `bookings` (gpuNodes/N held by
+# gpuBookings/M), so the same exclusion constraint and serialized writes keep two bookings of a node apart.
+gpu_nodes = entity(
+    "gpu_nodes",
+    metadata,
+    text("display_name", 100),
+    text("kind", 30),
+    number("gpus"),
+    moment("created_at"),
+)
+
+gpu_bookings = entity(
+    "gpu_bookings",
+    metadata,
+    ref("node_id", "gpu_nodes.id"),
+    ref("company_id"),  # companies/{id} in the directory read model
+    moment("start_at"),
+    moment("end_at"),
+    text("purpose", 500, default=""),
+    text("state", 20),
+    text("cancel_reason", 500, default=""),
+    number("hours"),  # what it consumes of the company's quota now (0 once cancelled)
+    *versioned(),
+    sa.Index("ix_gpu_bookings_company", "company_id", "start_at"),
+    sa.Index("ix_gpu_bookings_node", "node_id", "start_at"),
+)
+
+# Firms waiting for a taken GPU slot, first come first offered (usecases.gpu.offer_freed).
+gpu_waitlist = entity(
+    "gpu_waitlist",
+    metadata,
+    ref("node_id", "gpu_nodes.id"),
+    ref("company_id"),
+    moment("start_at"),
+    moment("end_at"),
+    text("state", 10),
+    moment("created_at"),
+    moment("offered_at", nullable=True),
+    sa.Index("ix_gpu_waitlist_node", "node_id", "state", "id"),
+)
+
+# A company's GPU quota: hours per calendar month (Asia/Seoul) or per program term. The row is locked (FOR UPDATE)
+# by every booking of the company, so the used-hours check and the insert commit one company at a time.
+gpu_quotas = sa.Table(
+    "gpu_quotas",
+    metadata,
+    ref("company_id", primary_key=True),
+    number("hours"),
+    text("period", 10),
+    moment("term_start", nullable=True),
+    moment("term_end", nullable=True),
+    moment("updated_at"),
+)
+
 # Read model of the companies service, fed by hub.companies.company.> events (newest version wins).
 company_directory = sa.Table(
     "company_directory",
