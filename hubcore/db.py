@@ -156,6 +156,12 @@ revoked_tokens = sa.Table(
 )
 
 
+def add_runtime_tables(metadata: sa.MetaData) -> None:
+    """Copies the runtime's tables into a service's metadata, after its own: everything its migrations create."""
+    for table in runtime_metadata.sorted_tables:
+        table.to_metadata(metadata)
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     if url.startswith("sqlite"):
         sqlite.private_file(url)
