@@ -17,9 +17,10 @@ from hubcore.calls import FOUNDER, bound_to
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
+from hubcore.resources import found
 from hubcore.settings import gpu_no_show_counts
 from services.consulting import convert, domain, store
-from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve
+from services.consulting.usecases.booking import SUBJECT, Pending, load, open_company, reserve
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,12 @@ async def list_nodes(db: Database, *, after: int | None, limit: int) -> list[dom
         return await store.list_gpu_nodes(conn, after=after, limit=limit)
 
 
-async def _company(conn: AsyncConnection, company: domain.Ref) -> domain.DirectoryCompany:
-    found = await store.get_company(conn, company.name)
-    if found is None:
-        raise errors.NotFound("Company", company.name)
-    return found
-
-
 async def _wanted(
     conn: AsyncConnection, new: NewGpuBooking, *, purpose: str, field: str
 ) -> tuple[domain.GpuNode, domain.GpuBooking]:
     """The node and the booking a company asks for, to book or to wait for: the company is open, the node exists
     and the time is in the future (else INVALID_ARGUMENT naming `field`)."""
-    company = await _company(conn, new.company)
-    if company.closed:
-        raise errors.FailedPrecondition(
-            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
-        )
+    await open_company(conn, new.company)
     node = await load(conn, store.get_gpu_node, new.node, "GpuNode")
     wanted = domain.new_gpu_booking(
         node_id=node.id, company_id=new.company.id, start=new.start, end=new.end, purpose=purpose
@@ -168,7 +158,7 @@ async def list_bookings(
 
 
 async def set_quota(uow: UnitOfWork, company: domain.Ref, quota: domain.GpuQuota) -> domain.GpuQuota:
-    await _company(uow.conn, company)
+    found(await store.get_company(uow.conn, company.name), "Company", company.name)
     await store.lock_gpu_quota(uow.conn, company.id)  # after the bookings checking against the old one
     await store.set_gpu_quota(uow.conn, quota)
     return quota
