@@ -21,6 +21,7 @@ from hubcore.db import UnitOfWork, cursor_value, now
 from hubcore.months import DEFAULT_MONTHS
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.resources import Numbered
+from hubcore.rows import keyset_page
 from hubcore.server import caller
 from hubcore.servicing import Api
 from hubcore.text import clean
@@ -95,9 +96,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         self, request: Any, query_key: str, fetch: Callable[[int | None, int], Awaitable[list[I]]]
     ) -> tuple[Sequence[I], str]:
         """A page of a List in id order: fetch(after, limit) reads the rows after the last id seen."""
-        size, after = _page(request, query_key)
-        found = await fetch(after[0] if after else None, size + 1)
-        return next_page(found, size, query_key, lambda item: [item.id])
+        return await keyset_page(query_key, request.page_token, page_size(request.page_size), fetch)
 
     async def _by_parent(
         self, request: Any, parent: Ref, kind: str, fetch: Callable[..., Awaitable[list[I]]]
