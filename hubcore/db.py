@@ -72,12 +72,20 @@ def contains(column: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool
 
 
 async def save_versioned(
-    conn: AsyncConnection, table: sa.Table, row_id: Any, expected_version: int, values: dict[str, Any], *, name: str
+    conn: AsyncConnection,
+    table: sa.Table,
+    row_id: Any,
+    expected_version: int,
+    values: dict[str, Any],
+    *,
+    name: str,
+    version: str = "version",
 ) -> None:
     """Writes values over a row only if it is still at the version we read (optimistic concurrency); otherwise
-    another transaction won, and the caller gets ABORTED (StaleWrite) to read it again."""
+    another transaction won, and the caller gets ABORTED (StaleWrite) to read it again. `version` names the
+    column that holds it (a part of a row versioned on its own has its own)."""
     result = await conn.execute(
-        table.update().where(table.c.id == row_id, table.c.version == expected_version).values(values)
+        table.update().where(table.c.id == row_id, table.c[version] == expected_version).values(values)
     )
     if result.rowcount != 1:
         raise errors.StaleWrite(name)

@@ -65,6 +65,16 @@ def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[s
     return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
+async def update_or_insert(
+    conn: AsyncConnection, table: sa.Table, key: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """The row with this key takes the values, or is made with them when there is none (a row the caller's
+    transaction has locked, or one writers replace in turn: two first inserts at once still collide)."""
+    where = [table.c[column] == value for column, value in key.items()]
+    if (await conn.execute(table.update().where(*where).values(values))).rowcount == 0:
+        await conn.execute(table.insert().values({**key, **values}))
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return as_utc(value) if value is not None else None
 
