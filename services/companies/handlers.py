@@ -84,8 +84,16 @@ async def count_gpu_hours(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
 
 
 async def _count_support(
-    uow: UnitOfWork, envelope: envelope_pb2.Envelope, *, record: str, company: str, field: str, kind: str,
-    amount: int, note: str, source: str,
+    uow: UnitOfWork,
+    envelope: envelope_pb2.Envelope,
+    *,
+    record: str,
+    company: str,
+    field: str,
+    kind: str,
+    amount: int,
+    note: str,
+    source: str,
 ) -> None:
     """One entry in the company's support ledger for another service's record, once per source; emits
     hub.companies.support.granted when it was counted now (a redelivery counts nothing)."""
