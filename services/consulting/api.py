@@ -24,7 +24,7 @@ from hubcore.resources import Numbered
 from hubcore.rows import keyset_page
 from hubcore.server import caller
 from hubcore.servicing import Api
-from hubcore.text import clean
+from hubcore.text import clean, email_address
 from services.consulting import convert, domain
 from services.consulting.convert import ref
 from services.consulting.domain import Ref
@@ -361,7 +361,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         company = convert.optional_ref(message.company, "companies", "registration.company")
         registration = domain.Registration(
             id=0, program_id=program.id, participant_name=clean(message.participant_name),
-            email=message.email.strip().lower(), company_id=company.id if company else None,
+            email=email_address(message.email), company_id=company.id if company else None,
         )  # fmt: skip
         make = lambda uow: programs.create_registration(uow, program, registration, message.company)  # noqa: E731
         return await self._once("CreateRegistration", request, pb.Registration, make, convert.registration_pb)

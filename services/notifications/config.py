@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, replace
 
 from hubcore.settings import DEFAULT_MAIL_SINK_PORT, env_field, from_env_fields, variable
+from hubcore.text import email_address
 
 
 def parse_hours(text: str) -> tuple[int, int]:
@@ -79,7 +80,7 @@ class Config:
             cls,
             quiet_start=quiet[0],
             quiet_end=quiet[1],
-            manager_emails=tuple(e.strip().lower() for e in emails if e.strip()),
+            manager_emails=tuple(email_address(e) for e in emails if e.strip()),
         )
 
     def with_(self, **changes: object) -> Config:
