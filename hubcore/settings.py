@@ -2,7 +2,7 @@
 
 Every read of the environment in the hub goes through this module: the services' Settings, tracing's OTEL_*
 switch, hubctl's connection settings (ClientSettings) and, through `variable`/`environment`, the local
-tooling's own (hublocal/settings.py), and the services' own settings dataclasses (notifications, playbooks),
+tooling's own (hublocal/settings.py), and the services' own settings dataclasses (notifications, playbooks, console),
 whose fields name their variable with `env_field` and are read by `from_env_fields`. A new setting is added
 here or as an `env_field` (and to docs/operations.md)."""
 
