@@ -72,12 +72,20 @@ def contains(column: sa.ColumnElement[str], query: str) -> sa.ColumnElement[bool
 
 
 async def save_versioned(
-    conn: AsyncConnection, table: sa.Table, row_id: Any, expected_version: int, values: dict[str, Any], *, name: str
+    conn: AsyncConnection,
+    table: sa.Table,
+    row_id: Any,
+    expected_version: int,
+    values: dict[str, Any],
+    *,
+    name: str,
+    version: str = "version",
 ) -> None:
     """Writes values over a row only if it is still at the version we read (optimistic concurrency); otherwise
-    another transaction won, and the caller gets ABORTED (StaleWrite) to read it again."""
+    another transaction won, and the caller gets ABORTED (StaleWrite) to read it again. `version` names the
+    column that holds it (a part of a row versioned on its own has its own)."""
     result = await conn.execute(
-        table.update().where(table.c.id == row_id, table.c.version == expected_version).values(values)
+        table.update().where(table.c.id == row_id, table.c[version] == expected_version).values(values)
     )
     if result.rowcount != 1:
         raise errors.StaleWrite(name)
@@ -154,6 +162,12 @@ revoked_tokens = sa.Table(
     sa.Column("expire_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+
+def add_runtime_tables(metadata: sa.MetaData) -> None:
+    """Copies the runtime's tables into a service's metadata, after its own: everything its migrations create."""
+    for table in runtime_metadata.sorted_tables:
+        table.to_metadata(metadata)
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -412,6 +412,21 @@ class PersonalData:
     services: list[ServiceDescriptor] = field(default_factory=list)
     is_erased: IsErased | None = None
 
+    async def scrub(
+        self,
+        conn: AsyncConnection,
+        *,
+        names: Iterable[str],
+        values: Iterable[str],
+        fields: Iterable[str] = (),
+        everywhere: bool = False,
+    ) -> int:
+        """scrub_runtime_tables, with the stored responses of this service's methods: what every erasure ends with."""
+        responses = response_types(*self.services)
+        return await scrub_runtime_tables(
+            conn, names=names, values=values, responses=responses, fields=fields, everywhere=everywhere
+        )
+
 
 class PrivacyApi(privacy_pb2_grpc.PrivacyServiceServicer):
     def __init__(self, db: Database, service: str, data: PersonalData | None) -> None:

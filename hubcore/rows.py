@@ -65,6 +65,16 @@ def insert_ignoring_conflict(conn: AsyncConnection, table: sa.Table, key: list[s
     return dialect.insert(table).on_conflict_do_nothing(index_elements=key)
 
 
+async def update_or_insert(
+    conn: AsyncConnection, table: sa.Table, key: Mapping[str, Any], values: Mapping[str, Any]
+) -> None:
+    """The row with this key takes the values, or is made with them when there is none (a row the caller's
+    transaction has locked, or one writers replace in turn: two first inserts at once still collide)."""
+    where = [table.c[column] == value for column, value in key.items()]
+    if (await conn.execute(table.update().where(*where).values(values))).rowcount == 0:
+        await conn.execute(table.insert().values({**key, **values}))
+
+
 def _utc(value: datetime | None) -> datetime | None:
     return as_utc(value) if value is not None else None
 
@@ -301,14 +311,21 @@ Fetch = Callable[[AsyncConnection, int | None, int], Awaitable[list[N]]]
 Filtered = Callable[[AsyncConnection, Terms, int | None, int], Awaitable[list[N]]]
 
 
-async def paged(db: Database, query: str, token: str, size: int, fetch: Fetch[N]) -> tuple[list[N], str]:
-    """One page of a List by id: fetch(conn, after id or None, limit) reads size + 1 rows; returns the page
-    and the next page's token, bound to the query ("" on the last page)."""
+async def keyset_page(
+    query: str, token: str, size: int, fetch: Callable[[int | None, int], Awaitable[Sequence[N]]]
+) -> tuple[list[N], str]:
+    """One page of a List by id (keyset paging): fetch(after id or None, limit) reads size + 1 rows after the last
+    id the token carries; returns the page and the next page's token, bound to the query ("" on the last page)."""
     after = PageTokens.decode(token, query, (int,))
-    async with db.read() as conn:
-        found = await fetch(conn, None if after is None else after[0], size + 1)
+    found = await fetch(None if after is None else after[0], size + 1)
     page, following = next_page(found, size, query, lambda row: [row.id])
     return list(page), following
+
+
+async def paged(db: Database, query: str, token: str, size: int, fetch: Fetch[N]) -> tuple[list[N], str]:
+    """keyset_page in one read: fetch(conn, after id or None, limit)."""
+    async with db.read() as conn:
+        return await keyset_page(query, token, size, lambda after, limit: fetch(conn, after, limit))
 
 
 async def filtered(db: Database, terms: Terms, token: str, size: int, fetch: Filtered[N]) -> tuple[list[N], str]:

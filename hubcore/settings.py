@@ -2,14 +2,19 @@
 
 Every read of the environment in the hub goes through this module: the services' Settings, tracing's OTEL_*
 switch, hubctl's connection settings (ClientSettings) and, through `variable`/`environment`, the local
-tooling's own (hublocal/settings.py). A new setting is added here (and to docs/operations.md)."""
+tooling's own (hublocal/settings.py), and the services' own settings dataclasses (notifications, playbooks, console),
+whose fields name their variable with `env_field` and are read by `from_env_fields`. A new setting is added
+here or as an `env_field` (and to docs/operations.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 # The data directory holds personal data, stored responses and key hashes: whatever a service or the
@@ -47,6 +52,32 @@ def environment() -> dict[str, str]:
 
 def _env(name: str, default: str) -> str:
     return variable(f"HUB_{name}", default)
+
+
+def flag(value: str) -> bool:
+    """A yes/no setting: 1, true, yes or on (any case) is yes; anything else no."""
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_field(name: str, default: T, **options: Any) -> T:
+    """A field of a service's own settings dataclass read from HUB_<name> by `from_env_fields`, as the type of
+    its default (a bool with `flag`); unset, the default."""
+    made: T = field(default=default, metadata={"env": name}, **options)
+    return made
+
+
+def from_env_fields(cls: type[T], **given: Any) -> T:
+    """A settings dataclass with every `env_field` that is set read from the environment, and `given` for the
+    fields read some other way."""
+    values = dict(given)
+    found: tuple[Field[Any], ...] = fields(cls)  # type: ignore[arg-type]
+    for f in found:
+        name = f.metadata.get("env")
+        if name is None or f.name in values or not is_set(f"HUB_{name}"):
+            continue
+        raw, default = variable(f"HUB_{name}"), f.default
+        values[f.name] = flag(raw) if isinstance(default, bool) else type(default)(raw)  # type: ignore[misc]
+    return cls(**values)
 
 
 def _optional_int(value: str) -> int | None:

@@ -58,27 +58,9 @@ async def count_consultation(uow: UnitOfWork, envelope: envelope_pb2.Envelope, p
     done: consulting_events.SessionSnapshot = payload.session  # type: ignore[attr-defined]
     if done.category not in TECHNICAL_CATEGORIES:
         return
-    company_id = parse_name(done.company, "companies", "session.company")
-    if await registry_store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
-        raise ValueError(f"{done.name}: {done.company} is not a company of this service")
-    row = await support_store.record_counted(
-        uow.conn,
-        SupportGrant(
-            id=0, company_id=company_id, kind=CONSULTATION, amount=1,
-            note=f"{done.session_type_name} · {done.mentor_name}"[:500],
-            actor=(envelope.actor or "service:consulting")[:100], source=done.name,
-        ),
-    )  # fmt: skip
-    if row is None:
-        return
-    await uow.emit(
-        "hub.companies.support.granted",
-        f"supportGrants/{row.id}",
-        1,
-        ev.SupportGranted(
-            grant=f"supportGrants/{row.id}", company=done.company, kind=CONSULTATION, amount=1,
-            used_after=await support_store.used(uow.conn, company_id, CONSULTATION), source=done.name,
-        ),
+    await _count_support(
+        uow, envelope, record=done.name, company=done.company, field="session.company", kind=CONSULTATION, amount=1,
+        note=f"{done.session_type_name} · {done.mentor_name}", source=done.name,
     )  # fmt: skip
 
 
@@ -95,14 +77,33 @@ async def count_gpu_hours(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
     if amount == 0:
         return  # a no-show that counts: its hours stay as booked
     source = booking.name if booking.state == "BOOKED" else f"{booking.name}/{booking.state.lower()}"
-    company_id = parse_name(booking.company, "companies", "gpu_booking.company")
+    await _count_support(
+        uow, envelope, record=booking.name, company=booking.company, field="gpu_booking.company", kind=GPU_HOURS,
+        amount=amount, note=f"{booking.node_display_name} · {booking.state}", source=source,
+    )  # fmt: skip
+
+
+async def _count_support(
+    uow: UnitOfWork,
+    envelope: envelope_pb2.Envelope,
+    *,
+    record: str,
+    company: str,
+    field: str,
+    kind: str,
+    amount: int,
+    note: str,
+    source: str,
+) -> None:
+    """One entry in the company's support ledger for another service's record, once per source; emits
+    hub.companies.support.granted when it was counted now (a redelivery counts nothing)."""
+    company_id = parse_name(company, "companies", field)
     if await registry_store.get_company(uow.conn, company_id) is None:  # consulting knows companies from our events
-        raise ValueError(f"{booking.name}: {booking.company} is not a company of this service")
-    note = f"{booking.node_display_name} · {booking.state}"[:500]
+        raise ValueError(f"{record}: {company} is not a company of this service")
     row = await support_store.record_counted(
         uow.conn,
         SupportGrant(
-            id=0, company_id=company_id, kind=GPU_HOURS, amount=amount, note=note,
+            id=0, company_id=company_id, kind=kind, amount=amount, note=note[:500],
             actor=(envelope.actor or "service:consulting")[:100], source=source,
         ),
     )  # fmt: skip
@@ -113,8 +114,8 @@ async def count_gpu_hours(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
         f"supportGrants/{row.id}",
         1,
         ev.SupportGranted(
-            grant=f"supportGrants/{row.id}", company=booking.company, kind=GPU_HOURS, amount=amount,
-            used_after=await support_store.used(uow.conn, company_id, GPU_HOURS), source=source,
+            grant=f"supportGrants/{row.id}", company=company, kind=kind, amount=amount,
+            used_after=await support_store.used(uow.conn, company_id, kind), source=source,
         ),
     )  # fmt: skip
 

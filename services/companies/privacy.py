@@ -27,10 +27,8 @@ from hubcore.privacy import (
     Record,
     contact_digest,
     distinct_values,
-    response_types,
     rows,
     rows_with_children,
-    scrub_runtime_tables,
     subject_id,
 )
 from hubcore.text import email_address
@@ -41,12 +39,6 @@ from services.companies.registry import store as registry_store
 from services.companies.registry.convert import company_snapshot
 from services.companies.registry.domain import Company, Person
 
-SERVICES = [
-    companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
-    program_pb2.DESCRIPTOR.services_by_name["ProgramService"],
-    tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
-]
-RESPONSES = response_types(*SERVICES)
 # The free text emptied with the subject, in its rows and in the events and stored responses about it.
 PERSON_TEXT = ("title", "reason", "text", "attachment_urls", "comment")
 COMPANY_TEXT = ("description", "reason", "text", "attachment_urls", "comment", "note", "override_reason",
@@ -81,7 +73,15 @@ async def is_erased(conn: AsyncConnection, name: str) -> bool:
     return bool(row and row.erased_at)
 
 
-PERSONAL_DATA = PersonalData(export=export, services=SERVICES, is_erased=is_erased)
+PERSONAL_DATA = PersonalData(
+    export=export,
+    services=[
+        companies_pb2.DESCRIPTOR.services_by_name["CompanyService"],
+        program_pb2.DESCRIPTOR.services_by_name["ProgramService"],
+        tokens_pb2.DESCRIPTOR.services_by_name["AccessTokenService"],
+    ],
+    is_erased=is_erased,
+)
 
 
 async def _erase_applications(conn: AsyncConnection, name: str) -> int:
@@ -144,8 +144,8 @@ async def erase_person(uow: UnitOfWork, person: Person, reason: str) -> Person:
             contact_digests=digests,
         ),
     )
-    changed += await scrub_runtime_tables(
-        uow.conn, names=(person.name,), values=values, responses=RESPONSES, fields=PERSON_TEXT, everywhere=True
+    changed += await PERSONAL_DATA.scrub(
+        uow.conn, names=(person.name,), values=values, fields=PERSON_TEXT, everywhere=True
     )
     await _log(uow, person.name, reason, changed)
     return saved
@@ -169,9 +169,7 @@ async def erase_company(uow: UnitOfWork, company: Company, reason: str) -> Compa
     await uow.emit(
         "hub.companies.company.erased", name, saved.version, ev.CompanyErased(company=company_snapshot(saved))
     )
-    changed += await scrub_runtime_tables(
-        uow.conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT
-    )
+    changed += await PERSONAL_DATA.scrub(uow.conn, names=(name,), values=values, fields=COMPANY_TEXT)
     await _log(uow, name, reason, changed)
     return saved
 

@@ -20,7 +20,7 @@ from hubcore.columns import (
     versioned,
     with_btree_gist,
 )
-from hubcore.db import runtime_metadata
+from hubcore.db import add_runtime_tables
 
 metadata = with_btree_gist(sa.MetaData())
 
@@ -407,5 +407,4 @@ erasures = entity(
 )
 
 # Everything the migrations must create: the service's tables and the runtime's.
-for _table in runtime_metadata.sorted_tables:
-    _table.to_metadata(metadata)
+add_runtime_tables(metadata)

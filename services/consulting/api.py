@@ -21,9 +21,10 @@ from hubcore.db import UnitOfWork, cursor_value, now
 from hubcore.months import DEFAULT_MONTHS
 from hubcore.requests import PageTokens, enum_short, next_page, page_size
 from hubcore.resources import Numbered
+from hubcore.rows import keyset_page
 from hubcore.server import caller
 from hubcore.servicing import Api
-from hubcore.text import clean
+from hubcore.text import clean, email_address
 from services.consulting import convert, domain
 from services.consulting.convert import ref
 from services.consulting.domain import Ref
@@ -95,9 +96,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         self, request: Any, query_key: str, fetch: Callable[[int | None, int], Awaitable[list[I]]]
     ) -> tuple[Sequence[I], str]:
         """A page of a List in id order: fetch(after, limit) reads the rows after the last id seen."""
-        size, after = _page(request, query_key)
-        found = await fetch(after[0] if after else None, size + 1)
-        return next_page(found, size, query_key, lambda item: [item.id])
+        return await keyset_page(query_key, request.page_token, page_size(request.page_size), fetch)
 
     async def _by_parent(
         self, request: Any, parent: Ref, kind: str, fetch: Callable[..., Awaitable[list[I]]]
@@ -362,7 +361,7 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         company = convert.optional_ref(message.company, "companies", "registration.company")
         registration = domain.Registration(
             id=0, program_id=program.id, participant_name=clean(message.participant_name),
-            email=message.email.strip().lower(), company_id=company.id if company else None,
+            email=email_address(message.email), company_id=company.id if company else None,
         )  # fmt: skip
         make = lambda uow: programs.create_registration(uow, program, registration, message.company)  # noqa: E731
         return await self._once("CreateRegistration", request, pb.Registration, make, convert.registration_pb)

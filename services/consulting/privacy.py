@@ -32,16 +32,12 @@ from hubcore.privacy import (
     contact_digest,
     distinct_values,
     erase_by_digest,
-    response_types,
     rows,
     rows_with_children,
-    scrub_runtime_tables,
     subject_id,
 )
 from services.consulting import store
 
-SERVICES = [consulting_pb2.DESCRIPTOR.services_by_name["ConsultingService"]]
-RESPONSES = response_types(*SERVICES)
 # The free text emptied with a company, in its rows and in the events and stored responses about it.
 COMPANY_TEXT = ("agenda", "notes", "reason", "description", "owner", "comment")
 
@@ -76,7 +72,7 @@ async def _person_rows(conn: AsyncConnection, name: str, match: list[str]) -> li
     return found
 
 
-PERSONAL_DATA = PersonalData(export=export, services=SERVICES)
+PERSONAL_DATA = PersonalData(export=export, services=[consulting_pb2.DESCRIPTOR.services_by_name["ConsultingService"]])
 
 
 async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -97,7 +93,7 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     owners = list((await conn.execute(sa.select(a.owner).where(a.company_id == number).distinct())).scalars())
     await conn.execute(store.action_items.update().where(a.company_id == number).values(description="", owner=ERASED))
     values = distinct_values(*values, *(o for o in owners if o != ERASED))
-    await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES, fields=COMPANY_TEXT)
+    await PERSONAL_DATA.scrub(conn, names=(name,), values=values, fields=COMPANY_TEXT)
 
 
 async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -133,7 +129,7 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
              (store.session_changes, (c.reason,)), (store.session_feedback, (f.comment, f.reason)))  # fmt: skip
     found |= await erase_by_digest(conn, texts, payload.salt, digests)
     if found:
-        await scrub_runtime_tables(conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
+        await PERSONAL_DATA.scrub(conn, names=(name,), values=found, everywhere=True)
 
 
 ERASURES = ConsumerSpec(durable="consulting-erasures", subjects=["hub.companies.person.erased"], handler=person_erased)

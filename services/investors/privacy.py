@@ -27,19 +27,12 @@ from hubcore.privacy import (
     Record,
     distinct_values,
     erase_by_digest,
-    response_types,
     rows,
     rows_with_children,
-    scrub_runtime_tables,
     subject_id,
 )
 from services.investors import store
 
-SERVICES = [
-    investors_pb2.DESCRIPTOR.services_by_name["InvestorService"],
-    partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
-]
-RESPONSES = response_types(*SERVICES)
 TEXT = ("note", "reason")  # an introduction's note and the reasons of its transitions
 
 
@@ -58,7 +51,13 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     return found
 
 
-PERSONAL_DATA = PersonalData(export=export, services=SERVICES)
+PERSONAL_DATA = PersonalData(
+    export=export,
+    services=[
+        investors_pb2.DESCRIPTOR.services_by_name["InvestorService"],
+        partner_pb2.DESCRIPTOR.services_by_name["PartnerService"],
+    ],
+)
 
 
 async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> list[str]:
@@ -76,7 +75,7 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     if ids:
         await conn.execute(store.introductions.update().where(i.id.in_(ids)).values(note=""))
         await conn.execute(store.introduction_history.update().where(h.introduction_id.in_(ids)).values(reason=""))
-    await scrub_runtime_tables(conn, names=(f"companies/{number}",), values=values, responses=RESPONSES, fields=TEXT)
+    await PERSONAL_DATA.scrub(conn, names=(f"companies/{number}",), values=values, fields=TEXT)
     return values
 
 
@@ -94,7 +93,7 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     found = await erase_by_digest(uow.conn, texts, payload.salt, digests)
     if found:
         name = payload.person.name or envelope.subject_id
-        await scrub_runtime_tables(uow.conn, names=(name,), values=found, responses=RESPONSES, everywhere=True)
+        await PERSONAL_DATA.scrub(uow.conn, names=(name,), values=found, everywhere=True)
 
 
 ERASURES = ConsumerSpec(durable="investors-erasures", subjects=["hub.companies.person.erased"], handler=person_erased)

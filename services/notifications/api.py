@@ -13,8 +13,9 @@ from hub.notifications.v1 import notifications_pb2 as pb
 from hub.notifications.v1 import notifications_pb2_grpc
 
 from hubcore.db import Database, now
-from hubcore.requests import PageTokens, next_page, page_size, parse_filter, parse_name
+from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.resources import Numbered
+from hubcore.rows import keyset_page
 from hubcore.server import caller
 from hubcore.servicing import Api, ListRequest
 from services.notifications import convert, usecases
@@ -40,9 +41,8 @@ async def page_by_id(
     size = page_size(request.page_size)
     terms = parse_filter(request.filter, allowed)
     query_key = f"{kind}|{sorted(terms.items())}"
-    after = PageTokens.decode(request.page_token, query_key, (int,))
-    found = await fetch(db, Page(terms, after[0] if after is not None else None, size))
-    return next_page(found, size, query_key, lambda e: [e.id])
+    # The store's Page reads size + 1 rows itself.
+    return await keyset_page(query_key, request.page_token, size, lambda after, _: fetch(db, Page(terms, after, size)))
 
 
 class NotificationApi(Api, notifications_pb2_grpc.NotificationServiceServicer):

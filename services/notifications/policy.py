@@ -11,6 +11,7 @@ from hub.notifications.v1 import notifications_pb2 as pb
 
 from hubcore.requests import Rules, length, max_items, parse_name, required, short_value, url
 from hubcore.server import ADMIN, also_for_services
+from hubcore.text import email_address
 from services.notifications import domain
 
 PREFERENCE_MUTABLE = frozenset(
@@ -72,6 +73,6 @@ DELIVERY_FILTER: Filter = {
 RECIPIENT_FILTER: Filter = {
     "source": str,
     "kind": short_value(pb.RecipientKind, "RECIPIENT_KIND"),
-    "email": lambda v: v.strip().lower(),
+    "email": email_address,
     "company": _company,
 }

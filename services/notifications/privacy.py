@@ -36,15 +36,11 @@ from hubcore.privacy import (
     distinct_values,
     mentions,
     replace_values,
-    response_types,
     scrub_json,
     scrub_message,
-    scrub_runtime_tables,
 )
 from services.notifications import domain, store
 
-SERVICES = [notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]
-RESPONSES = response_types(*SERVICES)
 # The free text of a company's sessions, action items and introductions in the snapshots the rules keep.
 COMPANY_TEXT = ("agenda", "notes", "description", "owner", "note", "reason")
 
@@ -123,7 +119,9 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     return found
 
 
-PERSONAL_DATA = PersonalData(export=export, services=SERVICES)
+PERSONAL_DATA = PersonalData(
+    export=export, services=[notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"]]
+)
 
 
 async def _scrub_entities(
@@ -199,7 +197,7 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
         await _scrub_entities(conn, (name,), values, COMPANY_TEXT)
         await _scrub_follow_ups(conn, f.company == name, values)
         await _scrub_deliveries(conn, d.company == name, values)
-        await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES)
+        await PERSONAL_DATA.scrub(conn, names=(name,), values=values)
 
 
 async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
@@ -223,6 +221,4 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     if values:
         await _scrub_follow_ups(conn, sa.true(), values)
         await _scrub_entities(conn, (name,), values, everywhere=True)
-        await scrub_runtime_tables(
-            conn, names=(name, f"recipients/{current.id}"), values=values, responses=RESPONSES, everywhere=True
-        )
+        await PERSONAL_DATA.scrub(conn, names=(name, f"recipients/{current.id}"), values=values, everywhere=True)

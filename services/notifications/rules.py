@@ -120,8 +120,13 @@ def company_context(company: companies_ev.CompanySnapshot) -> dict[str, Any]:
     return {"company": company.name, "company_ko": company.korean_name, "company_en": company.english_name}
 
 
+def _expires(due: datetime, cfg: Config) -> datetime:
+    """When a note due then that could not go out is dropped."""
+    return due + timedelta(hours=cfg.expire_after_hours)
+
+
 def _immediate(now: datetime, cfg: Config) -> dict[str, Any]:
-    return {"due_at": now, "expires_at": now + timedelta(hours=cfg.expire_after_hours)}
+    return {"due_at": now, "expires_at": _expires(now, cfg)}
 
 
 def company_status_changed(
@@ -265,7 +270,7 @@ def session_recap(
     due = completed_at + timedelta(minutes=2)
     return Plan(SESSION_RECAP, session.name, "completed", due, (company_contacts(session.company),
                 recipient(session.mentor)), company=session.company, context=context,
-                expires_at=due + timedelta(hours=cfg.expire_after_hours))  # fmt: skip
+                expires_at=_expires(due, cfg))  # fmt: skip
 
 
 def session_notes_nudge(session: SessionView, notes_due: datetime, *, cfg: Config) -> Plan:
@@ -273,7 +278,7 @@ def session_notes_nudge(session: SessionView, notes_due: datetime, *, cfg: Confi
     hours after the completion), unless they are written by then (notes_recorded cancels it)."""
     context = session.context() | {"notes_due": notes_due.isoformat()}
     return Plan(SESSION_NOTES_NUDGE, session.name, "notes", notes_due, (recipient(session.mentor),),
-                company=session.company, expires_at=notes_due + timedelta(hours=cfg.expire_after_hours),
+                company=session.company, expires_at=_expires(notes_due, cfg),
                 context=context)  # fmt: skip
 
 
@@ -290,7 +295,7 @@ def session_feedback(
         return []
     context = session.context() | {"rating": rating, "fit": fit} | extra
     return [Plan(SESSION_FEEDBACK_FOLLOW_UP, session.name, "feedback", now, (MANAGERS,), company=session.company,
-                 expires_at=now + timedelta(hours=cfg.expire_after_hours), context=context)]  # fmt: skip
+                 expires_at=_expires(now, cfg), context=context)]  # fmt: skip
 
 
 def morning_of(day: date) -> datetime:
@@ -317,7 +322,7 @@ def action_item_overdue(item: ActionItemView, *, now: datetime, cfg: Config) -> 
     context = item.context() | {"business_days": cfg.action_item_grace_days}
     return [
         Plan(ACTION_ITEM_OVERDUE, item.name, occasion, now, item.audience(), company=item.company,
-             expires_at=now + timedelta(hours=cfg.expire_after_hours), context=context),
+             expires_at=_expires(now, cfg), context=context),
         Plan(ACTION_ITEM_ESCALATION, item.name, occasion, max(escalate, now), (MANAGERS,), company=item.company,
              context=context),
     ]  # fmt: skip
@@ -362,7 +367,7 @@ def introduction_changed(intro: IntroductionView, *, at: datetime, now: datetime
     N business days (Korean public holidays are not business days) and tell the program managers after 2N.
     Any answer, decline or cancellation stops the waiting; an answer is passed on to the company."""
     context = intro.context()
-    expires = now + timedelta(hours=cfg.expire_after_hours)
+    expires = _expires(now, cfg)
     if intro.state == "REQUESTED":
         return [Plan(INTRO_CONSENT_REQUEST, intro.name, "requested", now, (company_contacts(intro.company),),
                      company=intro.company, expires_at=expires, context=context)]  # fmt: skip
@@ -409,7 +414,7 @@ def round_closed(round_: RoundView, *, now: datetime, cfg: Config) -> list[Actio
         "lead_firm_ko": round_.lead_firm_ko or round_.lead_firm, "lead_firm_en": round_.lead_firm_en,
         "close_date": round_.close_date.isoformat() if round_.close_date else "",
     }  # fmt: skip
-    expires = now + timedelta(hours=cfg.expire_after_hours)
+    expires = _expires(now, cfg)
     return [
         Plan(ROUND_CONGRATULATIONS, round_.name, "closed", now, (company_contacts(round_.company),),
              company=round_.company, expires_at=expires, context=context),

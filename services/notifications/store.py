@@ -14,9 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore import errors
 from hubcore.convert import as_utc
-from hubcore.db import Database, now
+from hubcore.db import Database, now, save_versioned
 from hubcore.retention import Retention
 from hubcore.rows import Codec, Rows, insert_ignoring_conflict, upsert_newer, utc
 from services.notifications import domain
@@ -266,16 +265,9 @@ async def save_preference(
     conn: AsyncConnection, recipient: domain.Recipient, changes: dict[str, object], *, name: str
 ) -> None:
     """Writes the changed preference fields if nobody else did meanwhile (StaleWrite otherwise)."""
-    values = PREFERENCES.columns_of(changes)
     version = recipient.preference.version
-    r = recipients.c
-    result = await conn.execute(
-        recipients.update()
-        .where(r.id == recipient.id, r.preference_version == version)
-        .values(**values, preference_version=version + 1, updated_at=now())
-    )
-    if result.rowcount != 1:
-        raise errors.StaleWrite(name)
+    values = PREFERENCES.columns_of(changes) | {"preference_version": version + 1, "updated_at": now()}
+    await save_versioned(conn, recipients, recipient.id, version, values, name=name, version="preference_version")
 
 
 def _failing(moment: datetime) -> sa.ColumnElement[bool]:

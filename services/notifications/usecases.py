@@ -14,16 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import check_etag
+from hubcore.resources import found
 from services.notifications import domain, messages, rules, store
 from services.notifications.store import Page
 
 T = TypeVar("T")
-
-
-def _found(value: T | None, resource_type: str, name: str) -> T:
-    if value is None:
-        raise errors.NotFound(resource_type, name)
-    return value
 
 
 async def _read(db: Database, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -39,14 +34,14 @@ async def list_follow_ups(db: Database, page: Page) -> list[domain.FollowUp]:
 
 
 async def get_follow_up(db: Database, number: int, name: str) -> domain.FollowUp:
-    return _found(await _read(db, lambda conn: store.follow_up(conn, number)), "FollowUp", name)
+    return found(await _read(db, lambda conn: store.follow_up(conn, number)), "FollowUp", name)
 
 
 async def cancel_follow_up(uow: UnitOfWork, *, number: int, name: str, reason: str) -> domain.FollowUp:
     """A pending follow-up will not be dispatched; the reason is its note."""
-    _found(await store.follow_up(uow.conn, number), "FollowUp", name).check_cancellable()
+    found(await store.follow_up(uow.conn, number), "FollowUp", name).check_cancellable()
     await store.update_follow_up(uow.conn, number, state=domain.CANCELLED, note=reason[:500])
-    return _found(await store.follow_up(uow.conn, number), "FollowUp", name)
+    return found(await store.follow_up(uow.conn, number), "FollowUp", name)
 
 
 # Deliveries
@@ -57,23 +52,23 @@ async def list_deliveries(db: Database, page: Page) -> list[domain.Delivery]:
 
 
 async def get_delivery(db: Database, number: int, name: str) -> domain.Delivery:
-    return _found(await _read(db, lambda conn: store.delivery(conn, number)), "Delivery", name)
+    return found(await _read(db, lambda conn: store.delivery(conn, number)), "Delivery", name)
 
 
 async def retry_delivery(uow: UnitOfWork, *, number: int, name: str, at: datetime) -> domain.Delivery:
     """Due again at once, with a fresh count of attempts (retries_from), whatever claim it had released."""
-    delivery = _found(await store.delivery(uow.conn, number), "Delivery", name)
+    delivery = found(await store.delivery(uow.conn, number), "Delivery", name)
     delivery.check_retryable()
     await store.update_delivery(
         uow.conn, number, state=domain.PENDING, next_attempt_at=at, retries_from=delivery.attempts, claim="",
         lease_until=None,
     )  # fmt: skip
-    return _found(await store.delivery(uow.conn, number), "Delivery", name)
+    return found(await store.delivery(uow.conn, number), "Delivery", name)
 
 
 async def retry_recipient_deliveries(uow: UnitOfWork, *, number: int, name: str, at: datetime) -> list[domain.Delivery]:
     """Every failed delivery of one recipient, due again at once (as retry_delivery does for one)."""
-    _found(await store.recipient(uow.conn, number), "Recipient", name)
+    found(await store.recipient(uow.conn, number), "Recipient", name)
     return [
         await retry_delivery(uow, number=failed, name=f"deliveries/{failed}", at=at)
         for failed in await store.failed_deliveries_of(uow.conn, number)
@@ -81,11 +76,11 @@ async def retry_recipient_deliveries(uow: UnitOfWork, *, number: int, name: str,
 
 
 async def cancel_delivery(uow: UnitOfWork, *, number: int, name: str, actor: str) -> domain.Delivery:
-    _found(await store.delivery(uow.conn, number), "Delivery", name).check_cancellable()
+    found(await store.delivery(uow.conn, number), "Delivery", name).check_cancellable()
     await store.update_delivery(
         uow.conn, number, state=domain.CANCELLED, next_attempt_at=None, last_error=f"cancelled by {actor}"
     )
-    return _found(await store.delivery(uow.conn, number), "Delivery", name)
+    return found(await store.delivery(uow.conn, number), "Delivery", name)
 
 
 # Views
@@ -120,7 +115,7 @@ async def list_recipients(db: Database, page: Page) -> list[domain.Recipient]:
 
 
 async def get_recipient(db: Database, number: int, name: str) -> domain.Recipient:
-    return _found(await _read(db, lambda conn: store.recipient(conn, number)), "Recipient", name)
+    return found(await _read(db, lambda conn: store.recipient(conn, number)), "Recipient", name)
 
 
 async def update_preference(
@@ -128,9 +123,9 @@ async def update_preference(
 ) -> domain.Recipient:
     """Changes the fields given (an update that changes nothing keeps the etag)."""
     domain.check_preference(wanted, set(rules.RULES) - rules.ESSENTIAL)  # a sign-in code cannot be muted
-    recipient = _found(await store.recipient(uow.conn, number), "Recipient", name)
+    recipient = found(await store.recipient(uow.conn, number), "Recipient", name)
     check_etag(etag, str(recipient.preference.version))
     changes = recipient.preference.changes(wanted)
     if changes:
         await store.save_preference(uow.conn, recipient, changes, name=name)
-    return _found(await store.recipient(uow.conn, number), "Recipient", name)
+    return found(await store.recipient(uow.conn, number), "Recipient", name)

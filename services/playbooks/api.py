@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TypeAlias
 
 import grpc
@@ -14,7 +15,8 @@ from hub.playbooks.v1 import playbooks_pb2_grpc
 
 from hubcore.convert import instant
 from hubcore.db import Database, now
-from hubcore.requests import PageTokens, next_page, page_size, parse_filter, parse_name
+from hubcore.requests import page_size, parse_filter, parse_name
+from hubcore.rows import keyset_page
 from hubcore.servicing import Api
 from services.playbooks import convert, domain, usecases
 from services.playbooks.policy import FIRING_FILTER
@@ -37,10 +39,8 @@ class PlaybookApi(Api, playbooks_pb2_grpc.PlaybookServiceServicer):
         return await self._get(request.name, "playbooks", usecases.get_playbook, convert.playbook_pb)
 
     async def ListPlaybooks(self, request: pb.ListPlaybooksRequest, context: Context) -> pb.ListPlaybooksResponse:
-        size = page_size(request.page_size)
-        after = PageTokens.decode(request.page_token, "playbooks", (int,))
-        found = await usecases.list_playbooks(self.db, after[0] if after else None, size + 1)
-        page, token = next_page(found, size, "playbooks", lambda p: [p.id])
+        fetch = partial(usecases.list_playbooks, self.db)
+        page, token = await keyset_page("playbooks", request.page_token, page_size(request.page_size), fetch)
         return pb.ListPlaybooksResponse(playbooks=[convert.playbook_pb(p) for p in page], next_page_token=token)
 
     async def UpdatePlaybook(self, request: pb.UpdatePlaybookRequest, context: Context) -> pb.Playbook:
@@ -74,12 +74,10 @@ class PlaybookApi(Api, playbooks_pb2_grpc.PlaybookServiceServicer):
         return pb.DryRunPlaybookResponse(firings=[convert.firing_pb(f) for f in firings], facts_read=read)
 
     async def ListFirings(self, request: pb.ListFiringsRequest, context: Context) -> pb.ListFiringsResponse:
-        size = page_size(request.page_size)
         terms = parse_filter(request.filter, FIRING_FILTER)
-        query = f"firings|{sorted(terms.items())}"
-        after = PageTokens.decode(request.page_token, query, (int,))
-        found = await usecases.list_firings(self.db, terms, after[0] if after else None, size + 1)
-        page, token = next_page(found, size, query, lambda f: [f.id])
+        fetch = partial(usecases.list_firings, self.db, terms)
+        size = page_size(request.page_size)
+        page, token = await keyset_page(f"firings|{sorted(terms.items())}", request.page_token, size, fetch)
         return pb.ListFiringsResponse(firings=[convert.firing_pb(f) for f in page], next_page_token=token)
 
     async def GetFiring(self, request: pb.GetFiringRequest, context: Context) -> pb.Firing:

@@ -3,9 +3,9 @@ answer, the service token it calls them with, and how often the clock's rules an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
-from hubcore.settings import _env, service_address
+from hubcore.settings import env_field, from_env_fields, service_address
 
 
 @dataclass(frozen=True)
@@ -14,30 +14,22 @@ class Config:
     # HUB_PLAYBOOKS_SERVICE_TOKEN: a token whose SHA-256 is among their HUB_SERVICE_TOKEN_SHA256.
     consulting_address: str = ""
     investors_address: str = ""
-    service_token: str = field(default="", repr=False)
-    call_timeout: float = 10.0
+    service_token: str = env_field("PLAYBOOKS_SERVICE_TOKEN", "", repr=False)
+    call_timeout: float = env_field("PLAYBOOKS_CALL_TIMEOUT", 10.0)
     # The clock's rules (no session in N days, an introduction unanswered, a KPI request overdue): every so
     # many seconds; 0 leaves them to whoever calls Handlers.tick (tests).
-    clock_seconds: float = 300.0
+    clock_seconds: float = env_field("PLAYBOOKS_CLOCK_SECONDS", 300.0)
     # The action worker: polls for pending actions; retries a failed call with back-off, max_attempts in all.
-    poll_seconds: float = 1.0
+    poll_seconds: float = env_field("PLAYBOOKS_POLL_SECONDS", 1.0)
     lease_seconds: float = 60.0
-    max_attempts: int = 5
-    retry_base: float = 30.0
-    retry_cap: float = 1800.0
+    max_attempts: int = env_field("PLAYBOOKS_MAX_ATTEMPTS", 5)
+    retry_base: float = env_field("PLAYBOOKS_RETRY_BASE", 30.0)
+    retry_cap: float = env_field("PLAYBOOKS_RETRY_CAP", 1800.0)
 
     @classmethod
     def from_env(cls) -> Config:
-        return cls(
-            consulting_address=service_address("consulting"),
-            investors_address=service_address("investors"),
-            service_token=_env("PLAYBOOKS_SERVICE_TOKEN", ""),
-            call_timeout=float(_env("PLAYBOOKS_CALL_TIMEOUT", "10")),
-            clock_seconds=float(_env("PLAYBOOKS_CLOCK_SECONDS", "300")),
-            poll_seconds=float(_env("PLAYBOOKS_POLL_SECONDS", "1")),
-            max_attempts=int(_env("PLAYBOOKS_MAX_ATTEMPTS", "5")),
-            retry_base=float(_env("PLAYBOOKS_RETRY_BASE", "30")),
-            retry_cap=float(_env("PLAYBOOKS_RETRY_CAP", "1800")),
+        return from_env_fields(
+            cls, consulting_address=service_address("consulting"), investors_address=service_address("investors")
         )
 
     def with_(self, **changes: object) -> Config:

@@ -26,17 +26,12 @@ from hubcore.privacy import (
     PersonalData,
     Record,
     distinct_values,
-    response_types,
     rows,
     rows_with_children,
     scrub_json,
-    scrub_runtime_tables,
 )
 from services.playbooks import domain
 from services.playbooks.tables import facts, firing_actions, firings
-
-SERVICES = [playbooks_pb2.DESCRIPTOR.services_by_name["PlaybookService"]]
-RESPONSES = response_types(*SERVICES)
 
 
 async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Record]:
@@ -46,7 +41,7 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     return found + await rows_with_children(conn, firings, firings.c.company == name, firing_actions.c.firing_id)
 
 
-PERSONAL_DATA = PersonalData(export=export, services=SERVICES)
+PERSONAL_DATA = PersonalData(export=export, services=[playbooks_pb2.DESCRIPTOR.services_by_name["PlaybookService"]])
 
 
 async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> list[str]:
@@ -64,5 +59,5 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
             scrubbed = scrub_json(row[1], values)
             if scrubbed != row[1]:
                 await conn.execute(table.update().where(table.c.id == row[0]).values({column.name: scrubbed}))
-    await scrub_runtime_tables(conn, names=(name,), values=values, responses=RESPONSES)
+    await PERSONAL_DATA.scrub(conn, names=(name,), values=values)
     return values

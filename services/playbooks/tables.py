@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hubcore.columns import entity, flag, moment, number, ref, text, versioned
-from hubcore.db import runtime_metadata
+from hubcore.db import add_runtime_tables
 
 metadata = sa.MetaData()
 
@@ -93,5 +93,4 @@ firing_actions = entity(
 )
 
 # Everything the migrations must create: the service's tables and the runtime's.
-for _table in runtime_metadata.sorted_tables:
-    _table.to_metadata(metadata)
+add_runtime_tables(metadata)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import companies_pb2 as ev
@@ -20,6 +19,7 @@ from hubcore.calls import FOUNDER, bound_to
 from hubcore.convert import date_message
 from hubcore.db import Database, UnitOfWork, cursor_value, now
 from hubcore.requests import PageTokens, check_etag, next_page
+from hubcore.resources import found
 from hubcore.rows import paged
 from hubcore.targets import DISCOVERED
 from hubcore.text import normalize_text
@@ -39,7 +39,6 @@ from services.companies.registry.convert import (
 from services.companies.registry.domain import Company, Person, SavedView
 
 SUBJECT = "hub.companies"
-T = TypeVar("T")
 COMPANY_ORDERS = tuple(store.COMPANY_ORDER)  # ListCompanies' order_by keys
 
 
@@ -50,14 +49,8 @@ async def _emit_company(uow: UnitOfWork, event: str, company: Company, payload: 
 # Companies
 
 
-def _found(entity: T | None, kind: str, name: str) -> T:
-    if entity is None:
-        raise errors.NotFound(kind, name)
-    return entity
-
-
 async def load_company(conn: AsyncConnection, company_id: int, name: str) -> Company:
-    return _found(await store.get_company(conn, company_id), "Company", name)
+    return found(await store.get_company(conn, company_id), "Company", name)
 
 
 async def get_company(db: Database, company_id: int, name: str) -> Company:
@@ -224,7 +217,7 @@ async def erase_company(uow: UnitOfWork, company_id: int, name: str, reason: str
 
 
 async def load_person(conn: AsyncConnection, person_id: int, name: str) -> Person:
-    return _found(await store.get_person(conn, person_id), "Person", name)
+    return found(await store.get_person(conn, person_id), "Person", name)
 
 
 async def get_person(db: Database, person_id: int, name: str) -> Person:
@@ -353,6 +346,6 @@ async def list_saved_views(
 
 async def delete_saved_view(uow: UnitOfWork, view_id: int, name: str) -> None:
     """Any program manager may delete any view: the team shares them."""
-    view = _found(await store.get_saved_view(uow.conn, view_id), "SavedView", name)
+    view = found(await store.get_saved_view(uow.conn, view_id), "SavedView", name)
     await store.delete_saved_view(uow.conn, view_id)
     await uow.emit(f"{SUBJECT}.saved_view.deleted", view.name, 2, saved_view_changed(view))

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hubcore.convert import interval_message
-from hubcore.text import decode_spreadsheet
+from hubcore.text import decode_spreadsheet, email_address
 from services.console.backend import Refusal
 from services.console.labels import short_names
 from services.console.outcomes import refusal_notes
@@ -83,7 +83,7 @@ async def program_page(request: Request) -> Response:
 
 def _request_id(program: str, name: str, email: str) -> str:
     """The same person registered twice for a program (a file uploaded again) is one registration."""
-    return "console-" + hashlib.sha256(f"{program}|{name.strip()}|{email.strip().lower()}".encode()).hexdigest()[:32]
+    return "console-" + hashlib.sha256(f"{program}|{name.strip()}|{email_address(email)}".encode()).hexdigest()[:32]
 
 
 def _rows(text: str) -> tuple[list[dict[str, str]], list[str]]:

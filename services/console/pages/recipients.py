@@ -5,7 +5,6 @@ preference changed meanwhile is refused in words, not overwritten."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -14,6 +13,7 @@ from hub.notifications.v1 import notifications_pb2 as npb
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hubcore.text import search_text
 from services.console.backend import Refusal
 from services.console.labels import enum_value, short_names
 from services.console.pages.firms import changed, text
@@ -29,13 +29,9 @@ PREFERENCE_FIELDS = ("language", "time_zone", "webhook_url")
 MOST = 2000  # ListRecipients has no text search: the page reads this many and searches them itself
 
 
-def folded(value: str) -> str:
-    return unicodedata.normalize("NFC", value).casefold()
-
-
 def matches(recipient: Any, query: str) -> bool:
     """Whether a recipient's names or email hold what was typed (Hangul or Latin, any case)."""
-    return folded(query) in folded(f"{recipient.korean_name} {recipient.english_name} {recipient.email}")
+    return search_text(query) in search_text(f"{recipient.korean_name} {recipient.english_name} {recipient.email}")
 
 
 @admins

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
 from hubcore.retention import Retention
-from hubcore.rows import Rows
+from hubcore.rows import Rows, update_or_insert
 from services.consulting.domain import GpuBooking, GpuNode, GpuQuota, GpuWaitlistEntry
 from services.consulting.domain.gpu import OFFERED, WAITING
 from services.consulting.store.tables import gpu_bookings, gpu_nodes, gpu_quotas, gpu_waitlist
@@ -59,11 +59,8 @@ async def get_gpu_quota(conn: AsyncConnection, company_id: int) -> GpuQuota | No
 
 async def set_gpu_quota(conn: AsyncConnection, quota: GpuQuota) -> None:
     """Replaces the company's quota (a new term starts a new period), or makes it."""
-    c = gpu_quotas.c
     values = GPU_QUOTAS.values(quota) | {"updated_at": now()}
-    done = await conn.execute(gpu_quotas.update().where(c.company_id == quota.company_id).values(values))
-    if done.rowcount == 0:
-        await conn.execute(gpu_quotas.insert().values(values))
+    await update_or_insert(conn, gpu_quotas, {"company_id": quota.company_id}, values)
 
 
 async def gpu_hours_used(conn: AsyncConnection, company_id: int, start: datetime, end: datetime) -> int:

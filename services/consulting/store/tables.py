@@ -28,7 +28,7 @@ from hubcore.columns import (
     versioned,
     with_btree_gist,
 )
-from hubcore.db import runtime_metadata
+from hubcore.db import add_runtime_tables
 
 metadata = with_btree_gist(sa.MetaData())
 NO_OVERLAP = "ex_bookings_no_overlap"
@@ -298,5 +298,5 @@ company_directory = sa.Table(
     number("version"),
 )
 
-for _table in runtime_metadata.sorted_tables:
-    _table.to_metadata(metadata)
+# Everything the migrations must create: the service's tables and the runtime's.
+add_runtime_tables(metadata)

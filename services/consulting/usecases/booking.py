@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors, tokens
 from hubcore.calls import FOUNDER, MENTOR, bound_to
 from hubcore.db import Database, UnitOfWork, remember
+from hubcore.resources import found
 from services.consulting import domain, store
 
 SUBJECT = "hub.consulting"
@@ -27,10 +28,16 @@ R = TypeVar("R", bound=Message)
 async def load(conn: AsyncConnection, loader: Callable[[AsyncConnection, int], Awaitable[T | None]], ref: domain.Ref,
                kind: str) -> T:  # fmt: skip
     """What the caller named, or NOT_FOUND repeating the name as sent."""
-    found = await loader(conn, ref.id)
-    if found is None:
-        raise errors.NotFound(kind, ref.name)
-    return found
+    return found(await loader(conn, ref.id), kind, ref.name)
+
+
+async def open_company(conn: AsyncConnection, company: domain.Ref) -> domain.DirectoryCompany:
+    """The company named, as the directory knows it (NOT_FOUND otherwise), which may still book: an archived or
+    withdrawn one is FAILED_PRECONDITION."""
+    held = found(await store.get_company(conn, company.name), "Company", company.name)
+    if held.closed:
+        raise errors.FailedPrecondition(f"{company.name} is {held.closed}", type_="COMPANY_STATE", subject=company.name)
+    return held
 
 
 # Who acts. A founder's token is bound to their company, a mentor's to their mentor (hubcore.tokens.SCOPED):

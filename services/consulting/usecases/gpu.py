@@ -17,9 +17,10 @@ from hubcore.calls import FOUNDER, bound_to
 from hubcore.convert import timestamp
 from hubcore.db import Database, UnitOfWork, now
 from hubcore.requests import check_etag
+from hubcore.resources import found
 from hubcore.settings import gpu_no_show_counts
 from services.consulting import convert, domain, store
-from services.consulting.usecases.booking import SUBJECT, Pending, load, reserve
+from services.consulting.usecases.booking import SUBJECT, Pending, load, open_company, reserve
 
 
 @dataclass(frozen=True)
@@ -40,27 +41,25 @@ async def list_nodes(db: Database, *, after: int | None, limit: int) -> list[dom
         return await store.list_gpu_nodes(conn, after=after, limit=limit)
 
 
-async def _company(conn: AsyncConnection, company: domain.Ref) -> domain.DirectoryCompany:
-    found = await store.get_company(conn, company.name)
-    if found is None:
-        raise errors.NotFound("Company", company.name)
-    return found
+async def _wanted(
+    conn: AsyncConnection, new: NewGpuBooking, *, purpose: str, field: str
+) -> tuple[domain.GpuNode, domain.GpuBooking]:
+    """The node and the booking a company asks for, to book or to wait for: the company is open, the node exists
+    and the time is in the future (else INVALID_ARGUMENT naming `field`)."""
+    await open_company(conn, new.company)
+    node = await load(conn, store.get_gpu_node, new.node, "GpuNode")
+    wanted = domain.new_gpu_booking(
+        node_id=node.id, company_id=new.company.id, start=new.start, end=new.end, purpose=purpose
+    )
+    if wanted.start <= now():
+        raise errors.invalid(field, "must be in the future")
+    return node, wanted
 
 
 async def book(uow: UnitOfWork, pending: Pending, new: NewGpuBooking) -> tuple[domain.GpuBooking, str]:
     """Books the node for the company within its quota; run inside usecases.booking.booking()."""
     conn = uow.conn
-    company = await _company(conn, new.company)
-    if company.closed:
-        raise errors.FailedPrecondition(
-            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
-        )
-    node = await load(conn, store.get_gpu_node, new.node, "GpuNode")
-    booking = domain.new_gpu_booking(
-        node_id=node.id, company_id=new.company.id, start=new.start, end=new.end, purpose=new.purpose
-    )
-    if booking.start <= now():
-        raise errors.invalid("gpu_booking.interval.start_time", "must be in the future")
+    node, booking = await _wanted(conn, new, purpose=new.purpose, field="gpu_booking.interval.start_time")
     quota = await store.lock_gpu_quota(conn, new.company.id)  # first: the company's bookings queue here
     period = quota.period_of(booking.start) if quota is not None else None
     used = await store.gpu_hours_used(conn, new.company.id, *period) if period is not None else 0
@@ -84,16 +83,7 @@ async def _own_booking(conn: AsyncConnection, ref: domain.Ref) -> domain.GpuBook
 async def join_waitlist(uow: UnitOfWork, new: NewGpuBooking) -> domain.GpuWaitlistEntry:
     """Waits for a slot that is taken now (a free one is FAILED_PRECONDITION: book it)."""
     conn = uow.conn
-    company = await _company(conn, new.company)
-    if company.closed:
-        raise errors.FailedPrecondition(
-            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
-        )
-    node = await load(conn, store.get_gpu_node, new.node, "GpuNode")
-    wanted = domain.new_gpu_booking(node_id=node.id, company_id=new.company.id, start=new.start, end=new.end,
-                                    purpose="")  # fmt: skip
-    if wanted.start <= now():
-        raise errors.invalid("entry.interval.start_time", "must be in the future")
+    node, wanted = await _wanted(conn, new, purpose="", field="entry.interval.start_time")
     if await store.find_conflict(conn, wanted.holds(), holder="") is None:
         raise errors.FailedPrecondition(
             f"{node.name} is free then; book it instead of waiting", type_="SLOT_FREE", subject=node.name
@@ -168,7 +158,7 @@ async def list_bookings(
 
 
 async def set_quota(uow: UnitOfWork, company: domain.Ref, quota: domain.GpuQuota) -> domain.GpuQuota:
-    await _company(uow.conn, company)
+    found(await store.get_company(uow.conn, company.name), "Company", company.name)
     await store.lock_gpu_quota(uow.conn, company.id)  # after the bookings checking against the old one
     await store.set_gpu_quota(uow.conn, quota)
     return quota

@@ -23,6 +23,7 @@ from services.consulting.usecases.booking import (
     load,
     load_action_item,
     load_session,
+    open_company,
     own_only,
     reserve,
     session_context,
@@ -57,13 +58,7 @@ class NewSession:
 async def schedule_session(uow: UnitOfWork, pending: Pending, new: NewSession) -> Held:
     """Books the mentor (with the type's buffers), the company and the room; run inside booking()."""
     conn = uow.conn
-    company = await store.get_company(conn, new.company.name)
-    if company is None:
-        raise errors.NotFound("Company", new.company.name)
-    if company.closed:
-        raise errors.FailedPrecondition(
-            f"{new.company.name} is {company.closed}", type_="COMPANY_STATE", subject=new.company.name
-        )
+    company = await open_company(conn, new.company)
     mentor = await load(conn, store.get_mentor, new.mentor, "Mentor")
     mentor.check_bookable()
     kind = await load(conn, store.get_session_type, new.session_type, "SessionType")

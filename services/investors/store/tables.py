@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hubcore.columns import day, entity, flag, moment, names, number, ref, text, versioned
-from hubcore.db import runtime_metadata
+from hubcore.db import add_runtime_tables
 
 Row = sa.Row[Any]  # a row of one of these tables; the stores read it into a domain object at once
 
@@ -197,5 +197,5 @@ round_participants = sa.Table(
     sa.Index("ix_round_participants_firm", "firm_id"),
 )
 
-for _table in runtime_metadata.sorted_tables:
-    _table.to_metadata(metadata)
+# Everything the migrations must create: the service's tables and the runtime's.
+add_runtime_tables(metadata)

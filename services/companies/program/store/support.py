@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore.rows import EMPTY_AS_NULL, Rows
+from hubcore.rows import EMPTY_AS_NULL, Rows, update_or_insert
 from services.companies.program.domain import SupportGrant
 from services.companies.tables import support_grants, support_quotas
 
@@ -15,12 +15,7 @@ insert_grant = GRANTS.insert
 
 
 async def set_quota(conn: AsyncConnection, company_id: int, kind: str, quota: int) -> None:
-    c = support_quotas.c
-    done = await conn.execute(
-        support_quotas.update().where(c.company_id == company_id, c.kind == kind).values(quota=quota)
-    )
-    if done.rowcount == 0:
-        await conn.execute(support_quotas.insert().values(company_id=company_id, kind=kind, quota=quota))
+    await update_or_insert(conn, support_quotas, {"company_id": company_id, "kind": kind}, {"quota": quota})
 
 
 async def lock_quota(conn: AsyncConnection, company_id: int, kind: str) -> int | None:

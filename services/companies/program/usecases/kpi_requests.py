@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import structlog
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork, now
-from hubcore.requests import PageTokens, next_page
+from hubcore.rows import keyset_page
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.registry.domain import RESIDENT
@@ -109,13 +110,10 @@ async def list_requests(
     async with db.read() as conn:
         if parent:
             terms = terms | {"company": [(await active_company(conn, parent, "parent")).id]}
-        query_key = f"kpiRequests|{sorted(terms.items())}"
-        after = PageTokens.decode(token, query_key, (int,))
-        found = await store.list_requests(
-            conn, terms, today=seoul_today(), after=after[0] if after else None, limit=size + 1
+        fetch = partial(store.list_requests, conn, terms, today=seoul_today())
+        return await keyset_page(
+            f"kpiRequests|{sorted(terms.items())}", token, size, lambda after, limit: fetch(after=after, limit=limit)
         )
-    page, following = next_page(found, size, query_key, lambda r: [r.id])
-    return list(page), following
 
 
 async def request_stats(db: Database, today: date) -> tuple[list[domain.Completion], domain.Completion]:

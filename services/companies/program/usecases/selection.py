@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore import errors
 from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork
-from hubcore.requests import PageTokens, check_etag, next_page, parse_name
-from hubcore.rows import paged
+from hubcore.requests import check_etag, parse_name
+from hubcore.rows import keyset_page, paged
 from services.companies.program import convert, domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.registry import store as companies
@@ -64,12 +65,12 @@ async def list_applications(
     """A page of applications filtered by terms (round ids, states, applicants, assigned reviewers), and the next
     page's token. For a reviewer (their id), only the applications assigned to them."""
     terms = reviewers_own(terms, reviewer)
-    query_key = f"applications|{sorted(terms.items())}"
-    after = PageTokens.decode(token, query_key, (int,))
     async with db.read() as conn:
-        found = await store.list_applications(conn, terms, after=after[0] if after else None, limit=size + 1)
-        page, following = next_page(found, size, query_key, lambda a: [a.id])
-        return await store.with_applicant_names(conn, list(page)), following
+        fetch = partial(store.list_applications, conn, terms)
+        page, following = await keyset_page(
+            f"applications|{sorted(terms.items())}", token, size, lambda after, limit: fetch(after=after, limit=limit)
+        )
+        return await store.with_applicant_names(conn, page), following
 
 
 def reviewers_own(terms: dict[str, list[Any]], reviewer: int | None) -> dict[str, list[Any]]:

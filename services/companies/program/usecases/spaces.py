@@ -16,6 +16,7 @@ from hubcore import errors
 from hubcore.convert import seoul_today
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import parse_name
+from hubcore.resources import found
 from services.companies.program import domain, store
 from services.companies.program.usecases.common import SUBJECT, active_company
 from services.companies.registry import store as people
@@ -29,9 +30,7 @@ MOVE_IN_EVERY_SECONDS = 600.0  # the clock that makes a future move-in's holder 
 
 async def individual(conn: AsyncConnection, name: str, field: str) -> Person:
     """The individual resident named (people/7): a person with role INDIVIDUAL, not erased."""
-    person = await people.get_person(conn, parse_name(name, "people", field))
-    if person is None:
-        raise errors.NotFound("Person", name)
+    person = found(await people.get_person(conn, parse_name(name, "people", field)), "Person", name)
     person.require_individual()
     return person
 
