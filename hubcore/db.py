@@ -425,6 +425,21 @@ class Database:
             self._reader.dispose()
 
 
+async def stored_responses(conn: AsyncConnection, method: str, request_ids: list[str]) -> dict[str, tuple[str, bytes]]:
+    """The requests among request_ids already answered (a batch's items, each its own retry): by request id, the
+    first request's fingerprint and response. One query, in the caller's transaction."""
+    k, found = idempotency_keys.c, {}
+    for start in range(0, len(request_ids), 500):
+        chunk = [i for i in request_ids[start : start + 500] if i]
+        rows = await conn.execute(
+            sa.select(k.request_id, k.request_hash, k.response).where(
+                k.method == _scoped(method), k.request_id.in_(chunk)
+            )
+        )
+        found.update({row.request_id: (row.request_hash, row.response) for row in rows})
+    return found
+
+
 async def remember(uow: UnitOfWork, method: str, request_id: str, request: Message, response: Message) -> None:
     if request_id:
         await uow.conn.execute(

@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from services.consulting.domain.programs import Registration
+
 SAME, SUSPECT = "same", "suspect"
 
 
@@ -121,3 +123,40 @@ class People:
             if found is not None:
                 suspects.append((index, found.reason))
         return Found(None, "", tuple(suspects))
+
+
+# What became of each request of an import (BatchCreateRegistrations)
+
+CREATED, ALREADY_DONE, SAME_PERSON, REJECTED = "CREATED", "ALREADY_DONE", "SAME_PERSON", "REJECTED"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One request as read: the registration, or the problem (field, reason) that refused it."""
+
+    registration: Registration | None
+    request_id: str = ""
+    fingerprint: str = ""
+    problem: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Suspect:
+    registration: Registration
+    index: int  # the request of the call that made it (1 for the first), 0 when registered before
+    reason: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: str
+    registration: Registration | None = None
+    field: str = ""
+    reason: str = ""
+    suspects: tuple[Suspect, ...] = ()
+    same_as: int = 0  # SAME_PERSON: the earlier request of the call that registered them (1 for the first)
+
+
+def who(registration: Registration) -> Who:
+    company = f"companies/{registration.company_id}" if registration.company_id else ""
+    return Who(registration.participant_name, registration.email, registration.phone, company)

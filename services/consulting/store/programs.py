@@ -56,6 +56,18 @@ insert_registration = REGISTRATIONS.insert
 registrations_by_ids = REGISTRATIONS.by_ids
 
 
+async def lock_program(conn: AsyncConnection, program_id: int) -> Program | None:
+    """The program, its row locked until the transaction ends (PostgreSQL; SQLite's writers are serialized):
+    two imports into one program take their turns, so each sees the people the other registered."""
+    return await PROGRAMS.get(conn, program_id, lock=True)
+
+
+async def program_registrations(conn: AsyncConnection, program_id: int) -> list[Registration]:
+    """Every registration of the program, in the order made."""
+    r = registrations.c
+    return await REGISTRATIONS.all(conn, REGISTRATIONS.select(r.program_id == program_id).order_by(r.id))
+
+
 async def list_registrations(
     conn: AsyncConnection, program_id: int, *, after: int | None, limit: int
 ) -> list[Registration]:

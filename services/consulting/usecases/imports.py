@@ -1,0 +1,95 @@
+"""Many registrations for one program at once (a spreadsheet import, BatchCreateRegistrations): each request its
+own outcome, in one transaction that holds the program, so the people it compares against cannot change under
+it. A request is done once (its request_id, kept as CreateRegistration's, so a single create and a batch retry
+each other); a person already registered, or registered by an earlier request, is not registered twice
+(domain/people.py says who is the same person); a validate_only call does all of it and rolls back."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from hubcore import errors
+from hubcore.db import Database, UnitOfWork, stored_responses
+from services.consulting import domain, store
+from services.consulting.domain import ALREADY_DONE, CREATED, REJECTED, SAME_PERSON, Asked, Outcome, Suspect
+
+METHOD = "CreateRegistration"  # the idempotency keys' method: a batch's item is a CreateRegistration
+
+
+# keep(uow, i, made) writes request i's idempotency key with its response; stored_id(response) reads the
+# registration number back from a kept response.
+Keep = Callable[[UnitOfWork, int, domain.Registration], Awaitable[None]]
+
+
+class _DryRun(Exception):
+    """Rolls a validate_only call back once its outcomes are known."""
+
+
+async def register_many(
+    db: Database, ref: domain.Ref, asked: list[Asked], *, validate_only: bool, actor: str, keep: Keep,
+    stored_id: Callable[[bytes], int],
+) -> list[Outcome]:  # fmt: skip
+    outcomes: list[Outcome] = []
+    try:
+        async with db.write(actor=actor) as uow:
+            outcomes = await _register(uow, ref, asked, keep, stored_id)
+            if validate_only:
+                raise _DryRun
+    except _DryRun:
+        pass
+    return outcomes
+
+
+async def _register(
+    uow: UnitOfWork, ref: domain.Ref, asked: list[Asked], keep: Keep, stored_id: Callable[[bytes], int]
+) -> list[Outcome]:
+    conn = uow.conn
+    program = await store.lock_program(conn, ref.id)
+    if program is None:
+        raise errors.NotFound("Program", ref.name)
+    existing = await store.program_registrations(conn, program.id)
+    people = domain.People(domain.who(r) for r in existing)
+    owners: list[tuple[domain.Registration, int]] = [(r, 0) for r in existing]  # beside people.whos
+    by_id = {r.id: r for r in existing}
+    kept = await stored_responses(conn, METHOD, [a.request_id for a in asked])
+    done = {key: (fingerprint, stored_id(response)) for key, (fingerprint, response) in kept.items()}
+    companies: dict[int, bool] = {}
+    outcomes: list[Outcome] = []
+    for i, one in enumerate(asked):
+        if one.problem is not None or one.registration is None:
+            outcomes.append(Outcome(REJECTED, None, *(one.problem or ("", ""))))
+            continue
+        if one.request_id in done:
+            fingerprint, number = done[one.request_id]
+            first = by_id.get(number) if fingerprint == one.fingerprint else None
+            outcomes.append(
+                Outcome(ALREADY_DONE, first)
+                if first is not None
+                else Outcome(REJECTED, None, "request_id", "was already used for a different request")
+            )
+            continue
+        new = domain.who(one.registration)
+        found = people.find(new)
+        suspects = tuple(Suspect(*owners[j], reason) for j, reason in found.suspects)
+        if found.same is not None:
+            same, index = owners[found.same]
+            outcomes.append(Outcome(SAME_PERSON, same, reason=found.reason, suspects=suspects, same_as=index))
+            continue
+        company = one.registration.company_id
+        if company is not None and company not in companies:
+            companies[company] = await store.get_company(conn, f"companies/{company}") is not None
+        if company is not None and not companies[company]:
+            outcomes.append(Outcome(REJECTED, None, "registration.company", f"companies/{company} is not known"))
+            continue
+        if not await store.take_place(conn, program.id):
+            outcomes.append(Outcome(REJECTED, None, "", f"{program.name} is full ({program.capacity} places)"))
+            continue
+        made = await store.insert_registration(conn, one.registration)
+        await keep(uow, i, made)
+        if one.request_id:
+            done[one.request_id] = (one.fingerprint, made.id)  # the same request again below is this one
+        by_id[made.id] = made
+        people.add(new)
+        owners.append((made, i + 1))
+        outcomes.append(Outcome(CREATED, made, suspects=suspects))
+    return outcomes
