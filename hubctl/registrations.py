@@ -159,18 +159,28 @@ def registration_action(d: Done) -> tuple[str, str]:
     return "rejected", f"{o.field}: {o.reason}" if o.field else o.reason
 
 
-def attendance_action(d: Done, marks: dict[str, bool]) -> tuple[str, str]:
-    """The report's action and detail of an attendance row: its mark (attended, absent, unchanged, not marked),
-    or its registration's outcome where that says more (the same person as another row, rejected)."""
-    action, detail = registration_action(d)
-    if action not in ("created", "unchanged"):
-        return action, detail
-    walk_in = "현장 등록 (registered now) " if action == "created" else ""
-    if d.row.attended is None:
-        return "not marked", f"{walk_in}{d.person} 참석 칸이 비어 있음 (blank)"
-    if d.person in marks:
-        return ("attended" if d.row.attended else "absent"), walk_in + d.person
-    return "unchanged", f"{walk_in}{d.person} 이미 기록됨 (already so)"
+def attendance_actions(done: list[Done], marks: dict[str, bool]) -> list[tuple[str, str]]:
+    """Each attendance row's action and detail: the first row of a person carries their mark (attended, absent,
+    unchanged, not marked); a later row of the same person says so; a refused row says why."""
+    first: dict[str, int] = {}
+    actions = []
+    for d in done:
+        action, detail = registration_action(d)
+        if action == "rejected" or (action == "same person" and d.same_line):
+            actions.append((action, detail))
+            continue
+        if d.person in first:
+            actions.append(("same person", f"= line {first[d.person]} ({d.person})"))
+            continue
+        first[d.person] = d.row.line
+        walk_in = "현장 등록 (registered now) " if action == "created" else ""
+        if d.row.attended is None:
+            actions.append(("not marked", f"{walk_in}{d.person} 참석 칸이 비어 있음 (blank)"))
+        elif d.person in marks:
+            actions.append((("attended" if marks[d.person] else "absent"), walk_in + d.person))
+        else:
+            actions.append(("unchanged", f"{walk_in}{d.person} 이미 기록됨 (already so)"))
+    return actions
 
 
 def changed_marks(done: list[Done]) -> dict[str, bool]:

@@ -243,8 +243,7 @@ def import_attendance(
     marks = registrations.changed_marks(done)
     if marks and not dry_run:
         registrations.record_marks(hub, target, marks)
-    for d in done:
-        action, detail = registrations.attendance_action(d, marks)
+    for d, (action, detail) in zip(done, registrations.attendance_actions(done, marks), strict=True):
         report.add(d.row.line, d.row.name, action, " ".join(filter(None, [detail, d.row.note])))
     show_report(hub, report, dry_run, sheet)
 

@@ -124,6 +124,14 @@ class People:
                 suspects.append((index, found.reason))
         return Found(None, "", tuple(suspects))
 
+    def alike(self, new: Who, itself: int) -> tuple[tuple[int, str], ...]:
+        """Who else may be the person known at index itself (a request done before, seen again): every one the
+        rule matches, the same or suspected, so a re-run still lists what a program manager should check."""
+        name, email, _ = new.keys
+        near = [*self._by_name.get(name, []), *([self._by_email[email]] if email in self._by_email else [])]
+        found = ((i, match(new, self.whos[i])) for i in dict.fromkeys(near) if i != itself)
+        return tuple((i, m.reason) for i, m in found if m is not None)
+
 
 # What became of each request of an import (BatchCreateRegistrations)
 

@@ -51,6 +51,7 @@ async def _register(
     people = domain.People(domain.who(r) for r in existing)
     owners: list[tuple[domain.Registration, int]] = [(r, 0) for r in existing]  # beside people.whos
     by_id = {r.id: r for r in existing}
+    position = {r.id: j for j, r in enumerate(existing)}  # a registration's index in people and owners
     kept = await stored_responses(conn, METHOD, [a.request_id for a in asked])
     done = {key: (fingerprint, stored_id(response)) for key, (fingerprint, response) in kept.items()}
     companies: dict[int, bool] = {}
@@ -62,11 +63,11 @@ async def _register(
         if one.request_id in done:
             fingerprint, number = done[one.request_id]
             first = by_id.get(number) if fingerprint == one.fingerprint else None
-            outcomes.append(
-                Outcome(ALREADY_DONE, first)
-                if first is not None
-                else Outcome(REJECTED, None, "request_id", "was already used for a different request")
-            )
+            if first is None:
+                outcomes.append(Outcome(REJECTED, None, "request_id", "was already used for a different request"))
+                continue
+            alike = people.alike(domain.who(first), position[first.id])
+            outcomes.append(Outcome(ALREADY_DONE, first, suspects=tuple(Suspect(*owners[j], why) for j, why in alike)))
             continue
         new = domain.who(one.registration)
         found = people.find(new)
@@ -88,7 +89,7 @@ async def _register(
         await keep(uow, i, made)
         if one.request_id:
             done[one.request_id] = (one.fingerprint, made.id)  # the same request again below is this one
-        by_id[made.id] = made
+        by_id[made.id], position[made.id] = made, len(owners)
         people.add(new)
         owners.append((made, i + 1))
         outcomes.append(Outcome(CREATED, made, suspects=suspects))
