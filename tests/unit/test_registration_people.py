@@ -13,7 +13,10 @@ from hubctl.registrations import attendance_mark
 from services.consulting.domain import SAME, SUSPECT, People, Who, name_key, phone_key
 from services.consulting.domain.people import match
 
-SHEET = "이름,이메일,전화,소속,참석\n김서연,seoyeon@medivision.kr,010-1234-5678,메디비전,O\n이준호,,010 2222 3333,누리로봇,X\n"
+SHEET = (
+    "이름,이메일,전화,소속,참석\n김서연,seoyeon@medivision.kr,010-1234-5678,메디비전,O\n"
+    "이준호,,010 2222 3333,누리로봇,X\n"
+)
 
 
 # Encodings
@@ -51,8 +54,11 @@ def test_english_headers_and_the_hubs_synonyms() -> None:
     assert set(sheet.columns.values()) == {"korean_name", "email", "phone", "company"}
 
 
-@pytest.mark.parametrize(("cell", "came"), [("O", True), ("○", True), ("y", True), ("참석", True), (" 출석 ", True),
-                                            ("X", False), ("불참", False), ("n", False), ("", None), ("  ", None)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("cell", "came"),
+    [("O", True), ("○", True), ("y", True), ("참석", True), (" 출석 ", True),
+     ("X", False), ("불참", False), ("n", False), ("", None), ("  ", None)],
+)  # fmt: skip
 def test_attendance_cells(cell: str, came: bool | None) -> None:
     assert attendance_mark(cell) is came
 
