@@ -88,12 +88,17 @@ def sheet_rows(hub: Client, program: str, sheet: Sheet, *, attendance: bool) -> 
                 row.problem = f"attended: {raw.get('attended')!r} — 참석/불참, O/X, Y/N"
                 rows.append(row)
                 continue
-        registration = cpb.Registration(program=program, participant_name=name, email=email, phone=phone,
-                                        company=company)  # fmt: skip
-        once = import_request_id("registration", "|".join((program, name, email, phone, company)))
-        row.request = cpb.CreateRegistrationRequest(registration=registration, request_id=once)
+        row.request = registration_request(program, name, email, phone, company)
         rows.append(row)
     return rows
+
+
+def registration_request(program: str, name: str, email: str, phone: str, company: str
+                         ) -> cpb.CreateRegistrationRequest:  # fmt: skip
+    """The request for one person, its id from the values sent: the same row sent again is the same request."""
+    registration = cpb.Registration(program=program, participant_name=name, email=email, phone=phone, company=company)
+    once = import_request_id("registration", "|".join((program, name, email, phone, company)))
+    return cpb.CreateRegistrationRequest(registration=registration, request_id=once)
 
 
 @dataclass
@@ -214,9 +219,11 @@ def begun(hub: Client, program: str) -> cpb.Program:
 
 # One at a time
 
+ProgramArgument = Annotated[str, typer.Argument(help="The program: 7 or programs/7")]
+
 
 @programs_app.command("registrations")
-def programs_registrations(hub: Client, program: Annotated[str, typer.Argument(help="7 or programs/7")]) -> None:
+def programs_registrations(hub: Client, program: ProgramArgument) -> None:
     """List a program's registrations (신청자) with their attendance."""
     request = cpb.ListRegistrationsRequest(program=program_name(program), page_size=500)
     found = list(hub.pages(hub.consulting.ListRegistrations, request, "registrations"))
@@ -230,7 +237,7 @@ def programs_registrations(hub: Client, program: Annotated[str, typer.Argument(h
 @programs_app.command("register")
 def programs_register(
     hub: Client,
-    program: Annotated[str, typer.Argument(help="7 or programs/7")],
+    program: ProgramArgument,
     name: Annotated[str, typer.Option(help="참가자 이름, e.g. 김서연")],
     email: Annotated[str, typer.Option(help="이메일")] = "",
     phone: Annotated[str, typer.Option(help="전화, e.g. 010-1234-5678")] = "",
@@ -239,11 +246,7 @@ def programs_register(
     """Register one person, unless they are registered already (same email; same name and phone; same name and
     company without an email): then the registration they have is named."""
     target = program_name(program)
-    registration = cpb.Registration(program=target, participant_name=name, email=email, phone=phone, company=company)
-    request = cpb.CreateRegistrationRequest(
-        registration=registration, request_id=import_request_id("registration", "|".join((target, name, email,
-                                                                                          phone, company)))
-    )  # fmt: skip
+    request = registration_request(target, name, email, phone, company)
     asked = cpb.BatchCreateRegistrationsRequest(parent=target, requests=[request])
     outcome = hub.call(hub.consulting.BatchCreateRegistrations, asked).outcomes[0]
     action, detail = registration_action(Done(Row(0, name, request), outcome))
@@ -258,7 +261,7 @@ def programs_register(
 @programs_app.command("attend")
 def programs_attend(
     hub: Client,
-    program: Annotated[str, typer.Argument(help="7 or programs/7")],
+    program: ProgramArgument,
     registrations: Annotated[list[str], typer.Argument(help="Registration numbers (3) or names (registrations/3)")],
     absent: Annotated[bool, typer.Option("--absent", help="Mark them absent (불참) instead")] = False,
 ) -> None:

@@ -194,7 +194,6 @@ def import_people(
     show_report(hub, run_import(hub, steps, dry_run), dry_run, sheet)
 
 
-PROGRAM_HELP = "The program: 7 or programs/7"
 SHEET_HELP = "CSV (UTF-8 or CP949) with columns 이름/name and any of 이메일, 전화, 소속 (a hub company)"
 ENCODING_HELP = "utf-8, cp949, euc-kr, … (default: detected)"
 
@@ -202,7 +201,7 @@ ENCODING_HELP = "utf-8, cp949, euc-kr, … (default: detected)"
 @import_app.command("registrations")
 def import_registrations(
     hub: Client,
-    program: Annotated[str, typer.Argument(help=PROGRAM_HELP)],
+    program: registrations.ProgramArgument,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=SHEET_HELP)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write nothing")] = False,
     encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
@@ -224,7 +223,7 @@ def import_registrations(
 @import_app.command("attendance")
 def import_attendance(
     hub: Client,
-    program: Annotated[str, typer.Argument(help=PROGRAM_HELP)],
+    program: registrations.ProgramArgument,
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=SHEET_HELP + ", 참석 (O/X)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write nothing")] = False,
     encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
