@@ -440,6 +440,18 @@ async def stored_responses(conn: AsyncConnection, method: str, request_ids: list
     return found
 
 
+async def remember_many(uow: UnitOfWork, method: str, answered: list[tuple[str, Message, Message]]) -> None:
+    """remember() for many requests (request_id, request, response) at once: one batched statement."""
+    rows = [
+        {"method": _scoped(method), "request_id": key, "request_hash": request_fingerprint(request),
+         "response": response.SerializeToString(), "created_at": now()}
+        for key, request, response in answered
+        if key
+    ]  # fmt: skip
+    if rows:
+        await uow.conn.execute(idempotency_keys.insert(), rows)
+
+
 async def remember(uow: UnitOfWork, method: str, request_id: str, request: Message, response: Message) -> None:
     if request_id:
         await uow.conn.execute(

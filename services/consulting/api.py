@@ -17,7 +17,7 @@ from hub.consulting.v1 import consulting_pb2_grpc
 
 from hubcore import errors
 from hubcore.convert import calendar_date, duration, instant, interval, seoul_today
-from hubcore.db import UnitOfWork, cursor_value, now, remember
+from hubcore.db import UnitOfWork, cursor_value, now, remember_many
 from hubcore.months import DEFAULT_MONTHS
 from hubcore.requests import PageTokens, enum_short, next_page, page_size, parse_name
 from hubcore.resources import Numbered
@@ -370,9 +370,9 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
         program = ref(request.parent, "programs", "parent")
         asked = [convert.batch_item(item, program, BATCH_ITEM) for item in request.requests]
 
-        async def keep(uow: UnitOfWork, i: int, made: domain.Registration) -> None:
-            item = request.requests[i]
-            await remember(uow, imports.METHOD, item.request_id, item, convert.registration_pb(made))
+        async def keep(uow: UnitOfWork, made: list[tuple[int, domain.Registration]]) -> None:
+            items = [(request.requests[i], convert.registration_pb(r)) for i, r in made]
+            await remember_many(uow, imports.METHOD, [(item.request_id, item, answer) for item, answer in items])
 
         outcomes = await imports.register_many(
             self.db, program, asked, validate_only=request.validate_only, actor=caller().actor, keep=keep,

@@ -53,6 +53,15 @@ async def take_place(conn: AsyncConnection, program_id: int) -> bool:
 
 
 insert_registration = REGISTRATIONS.insert
+insert_registrations = REGISTRATIONS.insert_all  # an import's, in a few statements, with their ids in order
+
+
+async def add_places(conn: AsyncConnection, program_id: int, count: int) -> None:
+    """Counts count more registrations (an import that checked the places left with the program locked)."""
+    c = programs.c
+    await conn.execute(programs.update().where(c.id == program_id).values(registered_count=c.registered_count + count))
+
+
 registrations_by_ids = REGISTRATIONS.by_ids
 
 

@@ -7,6 +7,7 @@ each other); a person already registered, or registered by an earlier request, i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from hubcore import errors
 from hubcore.db import Database, UnitOfWork, stored_responses
@@ -16,9 +17,9 @@ from services.consulting.domain import ALREADY_DONE, CREATED, REJECTED, SAME_PER
 METHOD = "CreateRegistration"  # the idempotency keys' method: a batch's item is a CreateRegistration
 
 
-# keep(uow, i, made) writes request i's idempotency key with its response; stored_id(response) reads the
+# keep(uow, [(i, made), …]) writes each request i's idempotency key with its response; stored_id(response) reads the
 # registration number back from a kept response.
-Keep = Callable[[UnitOfWork, int, domain.Registration], Awaitable[None]]
+Keep = Callable[[UnitOfWork, list[tuple[int, domain.Registration]]], Awaitable[None]]
 
 
 class _DryRun(Exception):
@@ -43,6 +44,8 @@ async def register_many(
 async def _register(
     uow: UnitOfWork, ref: domain.Ref, asked: list[Asked], keep: Keep, stored_id: Callable[[bytes], int]
 ) -> list[Outcome]:
+    """Decides every request in memory against the program's people, then writes the new registrations, their
+    places and their request ids in a few statements: a 2,000-row sheet is not 6,000 round trips."""
     conn = uow.conn
     program = await store.lock_program(conn, ref.id)
     if program is None:
@@ -54,7 +57,9 @@ async def _register(
     position = {r.id: j for j, r in enumerate(existing)}  # a registration's index in people and owners
     kept = await stored_responses(conn, METHOD, [a.request_id for a in asked])
     done = {key: (fingerprint, stored_id(response)) for key, (fingerprint, response) in kept.items()}
+    places = program.capacity - program.registered_count if program.capacity else len(asked)
     companies: dict[int, bool] = {}
+    pending: list[tuple[int, domain.Registration]] = []  # (request, registration to insert; id -1, -2, …)
     outcomes: list[Outcome] = []
     for i, one in enumerate(asked):
         if one.problem is not None or one.registration is None:
@@ -82,15 +87,38 @@ async def _register(
         if company is not None and not companies[company]:
             outcomes.append(Outcome(REJECTED, None, "registration.company", f"companies/{company} is not known"))
             continue
-        if not await store.take_place(conn, program.id):
+        if len(pending) >= places:
             outcomes.append(Outcome(REJECTED, None, "", f"{program.name} is full ({program.capacity} places)"))
             continue
-        made = await store.insert_registration(conn, one.registration)
-        await keep(uow, i, made)
+        made = replace(one.registration, id=-len(pending) - 1)
+        pending.append((i, made))
         if one.request_id:
             done[one.request_id] = (one.fingerprint, made.id)  # the same request again below is this one
         by_id[made.id], position[made.id] = made, len(owners)
         people.add(new)
         owners.append((made, i + 1))
         outcomes.append(Outcome(CREATED, made, suspects=suspects))
-    return outcomes
+    return await _write(uow, program, pending, outcomes, keep)
+
+
+async def _write(
+    uow: UnitOfWork, program: domain.Program, pending: list[tuple[int, domain.Registration]],
+    outcomes: list[Outcome], keep: Keep,
+) -> list[Outcome]:  # fmt: skip
+    """Inserts the pending registrations, counts their places, keeps their request ids; the outcomes with the
+    registrations' real numbers."""
+    made = await store.insert_registrations(uow.conn, [r for _, r in pending])
+    if not made:
+        return outcomes
+    await store.add_places(uow.conn, program.id, len(made))
+    await keep(uow, [(i, r) for (i, _), r in zip(pending, made, strict=True)])
+    real = {-k - 1: r for k, r in enumerate(made)}
+
+    def named(r: domain.Registration) -> domain.Registration:
+        return real.get(r.id, r)
+
+    return [
+        replace(o, registration=o.registration and named(o.registration),
+                suspects=tuple(replace(s, registration=named(s.registration)) for s in o.suspects))
+        for o in outcomes
+    ]  # fmt: skip
