@@ -155,7 +155,7 @@ async def test_cp949_sheets_with_duplicates_and_bad_rows_then_the_dashboard(
     # Both sheets again: nothing changes.
     again = json.loads((await run("--json", "import", "registrations", program, str(sheet))).stdout)
     assert again["counts"] == {"unchanged": 5, "same person": 2, "rejected": 2}
-    # Still listed, each with the other (on PostgreSQL the dry run spent sequence values: names as made).
+    # Still listed, each with the other.
     assert [(s["line"], s["may_be"]) for s in again["suspected_duplicates"]] == [
         (6, f"{made[3].name} 박지민"),
         (7, f"{made[2].name} 박지민"),

@@ -2,7 +2,7 @@
 own outcome, in one transaction that holds the program, so the people it compares against cannot change under
 it. A request is done once (its request_id, kept as CreateRegistration's, so a single create and a batch retry
 each other); a person already registered, or registered by an earlier request, is not registered twice
-(domain/people.py says who is the same person); a validate_only call does all of it and rolls back."""
+(domain/people.py says who is the same person); a validate_only call decides all of it and writes nothing."""
 
 from __future__ import annotations
 
@@ -22,30 +22,23 @@ METHOD = "CreateRegistration"  # the idempotency keys' method: a batch's item is
 Keep = Callable[[UnitOfWork, list[tuple[int, domain.Registration]]], Awaitable[None]]
 
 
-class _DryRun(Exception):
-    """Rolls a validate_only call back once its outcomes are known."""
-
-
 async def register_many(
     db: Database, ref: domain.Ref, asked: list[Asked], *, validate_only: bool, actor: str, keep: Keep,
     stored_id: Callable[[bytes], int],
 ) -> list[Outcome]:  # fmt: skip
-    outcomes: list[Outcome] = []
-    try:
-        async with db.write(actor=actor) as uow:
-            outcomes = await _register(uow, ref, asked, keep, stored_id)
-            if validate_only:
-                raise _DryRun
-    except _DryRun:
-        pass
-    return outcomes
+    """Each request's outcome, in one transaction holding the program; validate_only decides all of it (against
+    the program as it is, with the same lock) and writes nothing."""
+    async with db.write(actor=actor) as uow:
+        outcomes, pending = await _decide(uow, ref, asked, stored_id)
+        return outcomes if validate_only else await _write(uow, ref.id, pending, outcomes, keep)
 
 
-async def _register(
-    uow: UnitOfWork, ref: domain.Ref, asked: list[Asked], keep: Keep, stored_id: Callable[[bytes], int]
-) -> list[Outcome]:
-    """Decides every request in memory against the program's people, then writes the new registrations, their
-    places and their request ids in a few statements: a 2,000-row sheet is not 6,000 round trips."""
+async def _decide(
+    uow: UnitOfWork, ref: domain.Ref, asked: list[Asked], stored_id: Callable[[bytes], int]
+) -> tuple[list[Outcome], list[tuple[int, domain.Registration]]]:
+    """Every request decided in memory against the program's people (those to create numbered -1, -2, …), so
+    _write can insert them, their places and their request ids in a few statements: a 2,000-row sheet is not
+    6,000 round trips."""
     conn = uow.conn
     program = await store.lock_program(conn, ref.id)
     if program is None:
@@ -98,19 +91,19 @@ async def _register(
         people.add(new)
         owners.append((made, i + 1))
         outcomes.append(Outcome(CREATED, made, suspects=suspects))
-    return await _write(uow, program, pending, outcomes, keep)
+    return outcomes, pending
 
 
 async def _write(
-    uow: UnitOfWork, program: domain.Program, pending: list[tuple[int, domain.Registration]],
-    outcomes: list[Outcome], keep: Keep,
+    uow: UnitOfWork, program_id: int, pending: list[tuple[int, domain.Registration]], outcomes: list[Outcome],
+    keep: Keep,
 ) -> list[Outcome]:  # fmt: skip
     """Inserts the pending registrations, counts their places, keeps their request ids; the outcomes with the
     registrations' real numbers."""
     made = await store.insert_registrations(uow.conn, [r for _, r in pending])
     if not made:
         return outcomes
-    await store.add_places(uow.conn, program.id, len(made))
+    await store.add_places(uow.conn, program_id, len(made))
     await keep(uow, [(i, r) for (i, _), r in zip(pending, made, strict=True)])
     real = {-k - 1: r for k, r in enumerate(made)}
 
