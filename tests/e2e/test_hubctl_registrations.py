@@ -15,7 +15,7 @@ from typer.testing import Result
 
 from hubcore.convert import interval_message, seoul_today
 from services.consulting import store
-from tests.conftest import ADMIN, Running, RunningConsulting, eventually
+from tests.conftest import ADMIN, Running, RunningConsulting, eventually, row_counts
 from tests.e2e.test_hubctl import hubctl, write_csv
 
 REGISTRATIONS = [
@@ -152,7 +152,8 @@ async def test_cp949_sheets_with_duplicates_and_bad_rows_then_the_dashboard(
     people = len(expected_people())
     assert (first["experts"], first["participants"], first["distinct_participants"]) == (people, people, people)
 
-    # Both sheets again: nothing changes.
+    # Both sheets again: nothing changes (no registration, no mark, no event, no request id kept).
+    before = await row_counts(consulting.runtime.db)
     again = json.loads((await run("--json", "import", "registrations", program, str(sheet))).stdout)
     assert again["counts"] == {"unchanged": 5, "same person": 2, "rejected": 2}
     # Still listed, each with the other.
@@ -166,6 +167,7 @@ async def test_cp949_sheets_with_duplicates_and_bad_rows_then_the_dashboard(
         (r.name, r.state) for r in after
     ]
     assert await figures() == first
+    assert await row_counts(consulting.runtime.db) == before
     answer = await consulting.consulting.GetProgram(pb.GetProgramRequest(name=program), metadata=ADMIN)
     assert (answer.registered_count, answer.attended_count) == (6, people)
 
