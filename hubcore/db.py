@@ -439,6 +439,33 @@ class Database:
             self._reader.dispose()
 
 
+async def stored_responses(conn: AsyncConnection, method: str, request_ids: list[str]) -> dict[str, tuple[str, bytes]]:
+    """The requests among request_ids already answered (a batch's items, each its own retry): by request id, the
+    first request's fingerprint and response. One query, in the caller's transaction."""
+    k, found = idempotency_keys.c, {}
+    for start in range(0, len(request_ids), 500):
+        chunk = [i for i in request_ids[start : start + 500] if i]
+        rows = await conn.execute(
+            sa.select(k.request_id, k.request_hash, k.response).where(
+                k.method == _scoped(method), k.request_id.in_(chunk)
+            )
+        )
+        found.update({row.request_id: (row.request_hash, row.response) for row in rows})
+    return found
+
+
+async def remember_many(uow: UnitOfWork, method: str, answered: list[tuple[str, Message, Message]]) -> None:
+    """remember() for many requests (request_id, request, response) at once: one batched statement."""
+    rows = [
+        {"method": _scoped(method), "request_id": key, "request_hash": request_fingerprint(request),
+         "response": response.SerializeToString(), "created_at": now()}
+        for key, request, response in answered
+        if key
+    ]  # fmt: skip
+    if rows:
+        await uow.conn.execute(idempotency_keys.insert(), rows)
+
+
 async def remember(uow: UnitOfWork, method: str, request_id: str, request: Message, response: Message) -> None:
     if request_id:
         await uow.conn.execute(

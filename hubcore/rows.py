@@ -261,6 +261,22 @@ class Rows(Generic[T]):
             await self.tags.write(conn, obj, replace=False)
         return obj
 
+    async def insert_all(self, conn: AsyncConnection, objs: Sequence[T]) -> Sequence[T]:
+        """Inserts the objects, stamped, in as few statements as the driver batches (SQLAlchemy's
+        insertmanyvalues); the objects with their new ids and stamps, in the order given."""
+        assert not self.tags, f"{self.table.name}: insert_all writes no tags"
+        if not objs:
+            return ()
+        stamp = now()
+        rows = [self.values(obj) | dict.fromkeys(self._stamps, stamp) for obj in objs]
+        changes: dict[str, Any] = dict.fromkeys(self._stamped, stamp)
+        if not self._returns_id:
+            await conn.execute(self.table.insert(), rows)
+            return [replace(obj, **changes) for obj in objs]
+        statement = self.table.insert().returning(self.table.c.id, sort_by_parameter_order=True)
+        ids = (await conn.execute(statement, rows)).scalars().all()
+        return [replace(obj, id=i, **changes) for obj, i in zip(objs, ids, strict=True)]
+
     async def insert_many(self, conn: AsyncConnection, objs: Iterable[T], **columns: object) -> None:
         """Inserts the objects (with the same columns they have no field for), stamped, in one statement."""
         stamps = dict.fromkeys(self._stamps, now())

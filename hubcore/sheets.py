@@ -64,7 +64,18 @@ PERSON_SYNONYMS: dict[str, list[str]] = {
     "email": ["이메일", "메일", "전자우편", "이메일주소", "e-mail", "mail", "email address"],
     "phone": ["전화번호", "휴대폰", "휴대전화", "핸드폰", "연락처", "mobile", "phone number", "tel"],
 }  # fmt: skip
-SYNONYMS = {"companies": COMPANY_SYNONYMS, "people": PERSON_SYNONYMS}
+# A program's registrations or attendance sheet (hubctl import registrations|attendance): korean_name is the
+# participant's name in whatever script it is written; company is a company of the hub (Korean or English name).
+REGISTRATION_SYNONYMS: dict[str, list[str]] = {
+    "korean_name": ["이름", "성명", "성함", "참가자", "참가자명", "참석자", "참석자명", "신청자", "신청자명", "name",
+                    "participant", "participant name", "full name"],
+    "email": PERSON_SYNONYMS["email"],
+    "phone": ["전화", "전화번호", "휴대폰번호", "휴대전화번호", *PERSON_SYNONYMS["phone"], "phone"],
+    "company": ["소속", "회사", "기업", "기업명", "회사명", "소속기업", "소속회사", "소속기관", "기관", "company",
+                "company name", "organization", "affiliation"],
+    "attended": ["참석", "출석", "참석여부", "출석여부", "참석확인", "출석확인", "attendance", "present"],
+}  # fmt: skip
+SYNONYMS = {"companies": COMPANY_SYNONYMS, "people": PERSON_SYNONYMS, "registrations": REGISTRATION_SYNONYMS}
 IGNORE = "-"  # a mapping's 비고=- : ignore that column without being told
 # Enum values as program managers write them in Korean (the console's own words among them), besides the
 # English names (medical, pre-seed); compared normalized, so "시리즈 A" is "시리즈A".

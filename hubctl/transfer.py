@@ -32,7 +32,7 @@ from hubcore.sheets import (  # noqa: F401 (spreadsheet_cell and from_spreadshee
     spreadsheet_cell,
 )
 from hubcore.text import decode_spreadsheet
-from hubctl import columns
+from hubctl import columns, registrations
 from hubctl.client import Client, Commands, as_dict, err, explain, fail, print_json, print_table, short
 
 import_app = Commands(help="Create or update records from a CSV file; --dry-run shows what would happen.")
@@ -70,6 +70,7 @@ def read_sheet(path: Path, encoding: str | None, kind: str, mapping: str, hub: C
 @dataclass
 class Report:
     rows: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, key, action, detail
+    suspects: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, name, who it may be, why
 
     def add(self, line: int, natural_key: str, action: str, detail: str = "") -> None:
         self.rows.append((line, natural_key, action, detail))
@@ -122,6 +123,9 @@ def show_report(hub: Client, report: Report, dry_run: bool, sheet: Sheet) -> Non
                 "columns": sheet.columns,
                 "ignored_columns": sheet.ignored,
                 "rows": [{"line": ln, "key": k, "action": a, "detail": d} for ln, k, a, d in report.rows],
+                "suspected_duplicates": [
+                    {"line": ln, "name": n, "may_be": m, "reason": r} for ln, n, m, r in report.suspects
+                ],
             }
         )
     else:
@@ -132,6 +136,9 @@ def show_report(hub: Client, report: Report, dry_run: bool, sheet: Sheet) -> Non
                 ["line", "key", "action", "detail"],
                 interesting,
             )
+        if report.suspects:
+            print_table("중복 의심: 확인해 주세요 (suspected duplicates, for you to check)",
+                        ["line", "name", "may be", "why"], report.suspects)  # fmt: skip
         summary = ", ".join(f"{n} {a}" for a, n in sorted(counts.items())) or "no rows"
         typer.echo(("would be: " if dry_run else "") + summary)
     if counts.get("rejected"):
@@ -185,6 +192,73 @@ def import_people(
     sheet = read_sheet(file, encoding, "people", mapping, hub)
     steps = sheets.plan_people(sheet.rows, all_companies(hub), all_people(hub))
     show_report(hub, run_import(hub, steps, dry_run), dry_run, sheet)
+
+
+SHEET_HELP = "CSV (UTF-8 or CP949) with columns 이름/name and any of 이메일, 전화, 소속 (a hub company)"
+ENCODING_HELP = "utf-8, cp949, euc-kr, … (default: detected)"
+
+
+@import_app.command("registrations")
+def import_registrations(
+    hub: Client,
+    program: registrations.ProgramArgument,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=SHEET_HELP)],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write nothing")] = False,
+    encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
+    mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,소속=company,비고=-")] = "",
+) -> None:
+    """Register a sheet's people for a program (신청자 명단), each once: a row of someone registered already
+    (same email; same name and phone; same name and company without an email) is not registered again, and
+    rows that may be the same person are listed for you to check. Re-running the file changes nothing."""
+    target = registrations.program_name(program)
+    sheet = read_sheet(file, encoding, "registrations", mapping, hub)
+    rows = registrations.sheet_rows(hub, target, sheet, attendance=False)
+    report = Report()
+    for d in _registered(hub, target, rows, dry_run, report):
+        action, detail = registrations.registration_action(d)
+        report.add(d.row.line, d.row.name, action, " ".join(filter(None, [detail, d.row.note])))
+    show_report(hub, report, dry_run, sheet)
+
+
+@import_app.command("attendance")
+def import_attendance(
+    hub: Client,
+    program: registrations.ProgramArgument,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=SHEET_HELP + ", 참석 (O/X)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would happen; write nothing")] = False,
+    encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
+    mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,출석체크=attended,비고=-")] = "",
+) -> None:
+    """Record who came to a program that has begun (출석부): each row's person is found among its registrations
+    by the same rules as `import registrations` (one who did not register is registered first), then marked
+    attended or absent by the 참석 column (O/X, Y/N, 참석/불참; a blank cell marks nothing; without the column,
+    everyone listed came). Only marks that change something are sent: a re-run changes nothing."""
+    target = registrations.program_name(program)
+    registrations.begun(hub, target)
+    sheet = read_sheet(file, encoding, "registrations", mapping, hub)
+    rows = registrations.sheet_rows(hub, target, sheet, attendance=True)
+    report = Report()
+    done = _registered(hub, target, rows, dry_run, report)
+    marks = registrations.changed_marks(done)
+    if marks and not dry_run:
+        registrations.record_marks(hub, target, marks)
+    for d, (action, detail) in zip(done, registrations.attendance_actions(done, marks), strict=True):
+        report.add(d.row.line, d.row.name, action, " ".join(filter(None, [detail, d.row.note])))
+    show_report(hub, report, dry_run, sheet)
+
+
+def _registered(
+    hub: Client, program: str, rows: list[registrations.Row], dry_run: bool, report: Report
+) -> list[registrations.Done]:
+    """The rows registered (or found registered), those refused before sending reported as rejected, and the
+    suspected duplicates noted."""
+    for row in rows:
+        if row.request is None:
+            report.add(row.line, row.name, "rejected", row.problem)
+    done = registrations.register_rows(hub, program, rows, dry_run)
+    for d in done:
+        report.suspects += [(d.row.line, d.row.name, who, why) for who, why in d.suspects]
+    return done
 
 
 FormatOption = Annotated[str, typer.Option("--format", help="csv or json")]

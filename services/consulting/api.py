@@ -17,18 +17,19 @@ from hub.consulting.v1 import consulting_pb2_grpc
 
 from hubcore import errors
 from hubcore.convert import calendar_date, duration, instant, interval, seoul_today
-from hubcore.db import UnitOfWork, cursor_value, now
+from hubcore.db import UnitOfWork, cursor_value, now, remember_many
 from hubcore.months import DEFAULT_MONTHS
-from hubcore.requests import PageTokens, enum_short, next_page, page_size
+from hubcore.requests import PageTokens, enum_short, next_page, page_size, parse_name
 from hubcore.resources import Numbered
 from hubcore.rows import keyset_page
 from hubcore.server import caller
 from hubcore.servicing import Api
-from hubcore.text import clean, email_address
+from hubcore.text import clean
 from services.consulting import convert, domain
 from services.consulting.convert import ref
 from services.consulting.domain import Ref
-from services.consulting.usecases import gpu, programs, resources, sessions, slots
+from services.consulting.policy import BATCH_ITEM
+from services.consulting.usecases import gpu, imports, programs, resources, sessions, slots
 from services.consulting.usecases.booking import Pending, booking, create_booked
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -358,13 +359,27 @@ class ConsultingApi(Api, consulting_pb2_grpc.ConsultingServiceServicer):
     async def CreateRegistration(self, request: pb.CreateRegistrationRequest, context: Context) -> pb.Registration:
         message = request.registration
         program = ref(message.program, "programs", "registration.program")
-        company = convert.optional_ref(message.company, "companies", "registration.company")
-        registration = domain.Registration(
-            id=0, program_id=program.id, participant_name=clean(message.participant_name),
-            email=email_address(message.email), company_id=company.id if company else None,
-        )  # fmt: skip
+        registration = convert.registration_fields(message, program)
         make = lambda uow: programs.create_registration(uow, program, registration, message.company)  # noqa: E731
         return await self._once("CreateRegistration", request, pb.Registration, make, convert.registration_pb)
+
+    async def BatchCreateRegistrations(
+        self, request: pb.BatchCreateRegistrationsRequest, context: Context
+    ) -> pb.BatchCreateRegistrationsResponse:
+        program = ref(request.parent, "programs", "parent")
+        asked = [convert.batch_item(item, program, BATCH_ITEM) for item in request.requests]
+
+        async def keep(uow: UnitOfWork, made: list[tuple[int, domain.Registration]]) -> None:
+            items = [(request.requests[i], convert.registration_pb(r)) for i, r in made]
+            await remember_many(uow, imports.METHOD, [(item.request_id, item, answer) for item, answer in items])
+
+        outcomes = await imports.register_many(
+            self.db, program, asked, validate_only=request.validate_only, actor=caller().actor, keep=keep,
+            stored_id=lambda kept: parse_name(pb.Registration.FromString(kept).name, "registrations"),
+        )  # fmt: skip
+        return pb.BatchCreateRegistrationsResponse(
+            outcomes=[convert.outcome_pb(o, request.validate_only) for o in outcomes]
+        )
 
     async def ListRegistrations(
         self, request: pb.ListRegistrationsRequest, context: Context

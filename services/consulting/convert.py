@@ -14,8 +14,9 @@ from hub.events.v1 import consulting_pb2 as ev
 
 from hubcore import errors
 from hubcore.convert import SEOUL, Reader, Writer, calendar_date, duration, interval_message, seoul_today, timestamp
-from hubcore.requests import names, parse_filter, parse_name, short_value
-from hubcore.text import clean
+from hubcore.db import request_fingerprint
+from hubcore.requests import Rules, names, parse_filter, parse_name, short_value, validate
+from hubcore.text import clean, email_address
 from services.consulting import domain
 
 # Names and filters
@@ -286,6 +287,48 @@ action_item_snapshot = Writer(ev.ActionItemSnapshot, domain.ActionItem, refs=ACT
 
 program_pb = Writer(pb.Program, domain.Program, refs={"room": "rooms"}, compute={"interval": _interval})
 registration_pb = Writer(pb.Registration, domain.Registration, refs={"program": "programs", "company": "companies"})
+
+
+def registration_fields(message: pb.Registration, program: domain.Ref) -> domain.Registration:
+    company = optional_ref(message.company, "companies", "registration.company")
+    return domain.Registration(
+        id=0, program_id=program.id, participant_name=clean(message.participant_name),
+        email=email_address(message.email), company_id=company.id if company else None, phone=clean(message.phone),
+    )  # fmt: skip
+
+
+def batch_item(item: pb.CreateRegistrationRequest, program: domain.Ref, rules: Rules) -> domain.Asked:
+    """One request of a batch, checked by the single create's rules; a bad one is refused alone."""
+    try:
+        validate(item, rules)
+        if item.registration.program not in ("", program.name):
+            raise errors.invalid("registration.program", f"must be the batch's parent, {program.name}")
+        registration = registration_fields(item.registration, program)
+    except errors.InvalidArgument as refused:
+        return domain.Asked(None, problem=refused.violations[0])
+    return domain.Asked(registration, item.request_id, request_fingerprint(item))
+
+
+def outcome_pb(outcome: domain.Outcome, validate_only: bool) -> pb.RegistrationOutcome:
+    """An outcome; in a validate_only call what the call itself made has no name (it was rolled back)."""
+
+    def named(registration: domain.Registration, made_here: bool) -> pb.Registration:
+        message = registration_pb(registration)
+        if made_here and validate_only:
+            message.ClearField("name")
+        return message
+
+    made_here = outcome.result == domain.CREATED or outcome.same_as > 0
+    return pb.RegistrationOutcome(
+        result=pb.RegistrationOutcome.Result.Value(f"RESULT_{outcome.result}"),
+        registration=named(outcome.registration, made_here) if outcome.registration else None,
+        field=outcome.field, reason=outcome.reason, same_as_request=outcome.same_as,
+        suspects=[
+            pb.SuspectedDuplicate(registration=named(s.registration, s.index > 0).name, request_index=s.index,
+                                  participant_name=s.registration.participant_name, reason=s.reason)
+            for s in outcome.suspects
+        ],
+    )  # fmt: skip
 
 
 def attendance_recorded(p: domain.Program, marked: list[domain.Registration]) -> ev.ProgramAttendanceRecorded:

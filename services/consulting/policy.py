@@ -24,6 +24,16 @@ MENTOR_MUTABLE = frozenset(
 )
 REQUEST_ID: dict[str, list[Check]] = {"request_id": [length(1, 100)]}
 
+REGISTRATION_FIELDS: dict[str, list[Check]] = {
+    "registration.participant_name": [required, length(1, 100)],
+    "registration.email": [email, length(3, 200)],
+    "registration.phone": [length(0, 40)],
+    **REQUEST_ID,
+}
+MAX_BATCH = 2000  # requests in one BatchCreateRegistrations: a large sheet in one call
+# A batch's request, checked on its own: registration.program may be empty (the batch's parent is meant).
+BATCH_ITEM = Rules(REGISTRATION_FIELDS)
+
 RULES: dict[type, Rules] = {
     pb.CreateMentorRequest: Rules({**MENTOR_FIELDS, **REQUEST_ID}),
     pb.GetMentorRequest: Rules({"name": [required]}),
@@ -94,14 +104,9 @@ RULES: dict[type, Rules] = {
     ),
     pb.GetProgramRequest: Rules({"name": [required]}),
     pb.ListProgramsRequest: Rules({"filter": [length(0, 500)]}),
-    pb.CreateRegistrationRequest: Rules(
-        {
-            "registration.program": [required],
-            "registration.participant_name": [required, length(1, 100)],
-            "registration.email": [email, length(3, 200)],
-            **REQUEST_ID,
-        }
-    ),
+    pb.CreateRegistrationRequest: Rules({"registration.program": [required], **REGISTRATION_FIELDS}),
+    # Each request's own rules are applied per request by the method (a bad row refuses that row alone).
+    pb.BatchCreateRegistrationsRequest: Rules({"parent": [required], "requests": [max_items(MAX_BATCH)]}),
     pb.ListRegistrationsRequest: Rules({"program": [required]}),
     pb.RecordAttendanceRequest: Rules({"program": [required], "marks": [max_items(1000)]}),
     pb.GetConsultingStatsRequest: Rules({"months": [at_most(MAX_MONTHS)]}),

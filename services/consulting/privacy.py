@@ -111,11 +111,11 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
     found: set[str] = set()
     r, a = store.registrations.c, store.action_items.c
     rewritten: list[int] = []
-    for row in (await conn.execute(sa.select(r.id, r.program_id, r.participant_name, r.email))).all():
+    for row in (await conn.execute(sa.select(r.id, r.program_id, r.participant_name, r.email, r.phone))).all():
         if matches(row.participant_name) or matches(row.email):
-            found.update(v for v in (row.participant_name, row.email) if v)
+            found.update(v for v in (row.participant_name, row.email, row.phone) if v)
             await conn.execute(
-                store.registrations.update().where(r.id == row.id).values(participant_name=ERASED, email="")
+                store.registrations.update().where(r.id == row.id).values(participant_name=ERASED, email="", phone="")
             )
             rewritten.append(row.program_id)
     await store.refresh_attendees(conn, rewritten)  # the figures count who attended as the rows now say

@@ -148,7 +148,7 @@ async def spread(
     await consulting.consulting.CreateRegistration(
         kpb.CreateRegistrationRequest(
             registration=kpb.Registration(
-                program=program.name, participant_name=PERSON_KO, email=EMAIL, company=company.name
+                program=program.name, participant_name=PERSON_KO, email=EMAIL, phone=PHONE, company=company.name
             ),
             request_id="privacy-registration",
         ),

@@ -59,6 +59,7 @@ class Registration(Named):
     company_id: int | None = None
     state: str = REGISTERED
     created_at: datetime | None = None
+    phone: str = ""
 
 
 def check_attendance(program: Program, at: datetime) -> None:

@@ -53,7 +53,28 @@ async def take_place(conn: AsyncConnection, program_id: int) -> bool:
 
 
 insert_registration = REGISTRATIONS.insert
+insert_registrations = REGISTRATIONS.insert_all  # an import's, in a few statements, with their ids in order
+
+
+async def add_places(conn: AsyncConnection, program_id: int, count: int) -> None:
+    """Counts count more registrations (an import that checked the places left with the program locked)."""
+    c = programs.c
+    await conn.execute(programs.update().where(c.id == program_id).values(registered_count=c.registered_count + count))
+
+
 registrations_by_ids = REGISTRATIONS.by_ids
+
+
+async def lock_program(conn: AsyncConnection, program_id: int) -> Program | None:
+    """The program, its row locked until the transaction ends (PostgreSQL; SQLite's writers are serialized):
+    two imports into one program take their turns, so each sees the people the other registered."""
+    return await PROGRAMS.get(conn, program_id, lock=True)
+
+
+async def program_registrations(conn: AsyncConnection, program_id: int) -> list[Registration]:
+    """Every registration of the program, in the order made."""
+    r = registrations.c
+    return await REGISTRATIONS.all(conn, REGISTRATIONS.select(r.program_id == program_id).order_by(r.id))
 
 
 async def list_registrations(

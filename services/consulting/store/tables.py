@@ -217,6 +217,7 @@ registrations = entity(
     ref("company_id", nullable=True),
     text("state", 20),
     moment("created_at"),
+    text("phone", 40, default=""),
     sa.Index("ix_registrations_program", "program_id", "id"),
 )
 
