@@ -23,11 +23,14 @@ from hubctl import (
     identities,
     investors,
     kpi_requests,
+    mentors,
     playbooks,
     privacy,
     program,
+    recipients,
     report,
     reviewers,  # noqa: F401  (adds `selection reviewers`, `assign`, `assignments` and `score` to `selection`)
+    rooms,
     sharing,
     tokens,
     transfer,
@@ -83,10 +86,12 @@ app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(identities.identities_app, name="identities")
 app.add_typer(investors.audit_app, name="audit")
 app.add_typer(sharing.sharing_app, name="sharing")
-app.add_typer(consulting.mentors_app, name="mentors")
+app.add_typer(mentors.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")
 app.add_typer(consulting.actions_app, name="actions")
 app.add_typer(consulting.programs_app, name="programs")
+app.add_typer(rooms.rooms_app, name="rooms")
+app.add_typer(rooms.session_types_app, name="session-types")
 app.add_typer(gpu.gpu_app, name="gpu")
 app.add_typer(program.selection_app, name="selection")
 app.add_typer(program.spaces_app, name="spaces")
@@ -95,6 +100,8 @@ assert kpi_requests.kpi_app is program.kpi_app
 app.add_typer(program.support_app, name="support")
 app.add_typer(program.milestones_app, name="milestones")
 app.add_typer(followups.followups_app, name="followups")
+app.add_typer(recipients.recipients_app, name="recipients")
+app.add_typer(recipients.preferences_app, name="preferences")
 app.add_typer(playbooks.playbook_app, name="playbook")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")

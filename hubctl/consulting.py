@@ -1,4 +1,5 @@
-"""hubctl mentors | sessions | actions | programs: the consulting calendar, for program managers.
+"""hubctl sessions | actions | programs: the consulting calendar, for program managers (mentors: mentors.py; rooms,
+session types, no-shows and the calendar export: rooms.py).
 
 Times are typed and shown in Asia/Seoul (or --tz): `--at "2026-12-01 14:00"` means 14:00 in that zone."""
 
@@ -16,10 +17,14 @@ from hub.consulting.v1 import consulting_pb2 as cpb
 from hubctl import args
 from hubctl.client import Client, Commands, as_dict, enum_number, fail, print_table, short, when
 
-mentors_app = Commands(help="Faculty, experts and VC advisors: who they are and what they know.")
-sessions_app = Commands(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
-actions_app = Commands(help="Action items from sessions: list (open, overdue), complete.")
-programs_app = Commands(help="Collaboration programs, job matching, salons, education.")
+sessions_app = Commands(
+    help="상담 일정: 빈 시간 찾기, 예약, 변경, 취소, 완료, 노쇼, 캘린더 내보내기 (the consulting calendar: find slots, "
+    "schedule, reschedule, cancel, complete, no-show, export)."
+)
+actions_app = Commands(help="상담의 후속 조치: 목록(진행 중, 기한 지남), 완료 (action items from sessions).")
+programs_app = Commands(
+    help="협업 프로그램, 잡매칭, 살롱, 교육 (collaboration programs, job matching, salons, education)."
+)
 
 
 def moment(text: str, tz: str) -> Timestamp:
@@ -43,58 +48,6 @@ def span(start: Timestamp, minutes: int) -> interval_pb2.Interval:
 
 def hhmm(ts: Timestamp, tz: str) -> str:
     return when(ts, tz)[-5:]
-
-
-# mentors
-
-
-@mentors_app.command("list")
-def mentors_list(
-    hub: Client,
-    expertise: Annotated[str, typer.Option(help="Mentors with this expertise tag")] = "",
-    kind: Annotated[str, typer.Option(help="faculty, expert or vc")] = "",
-) -> None:
-    """List mentors."""
-    request = cpb.ListMentorsRequest(filter=args.where(expertise=args.quoted(expertise), kind=kind), page_size=200)
-    found = list(hub.pages(hub.consulting.ListMentors, request, "mentors"))
-    if hub.printed_json(found):
-        return
-    rows = [
-        (m.name.removeprefix("mentors/"), m.korean_name, short(cpb.MentorKind, m.kind, "MENTOR_KIND").lower(),
-         m.affiliation, ", ".join(m.expertise), m.time_zone, MENTOR_STATES.get(m.state, ""))
-        for m in found
-    ]  # fmt: skip
-    columns = ["id", "이름", "kind", "affiliation", "expertise", "zone", "상태 state"]
-    print_table(f"mentors ({len(found)})", columns, rows)
-
-
-MENTOR_STATES = {cpb.MENTOR_STATE_ACTIVE: "활성 active", cpb.MENTOR_STATE_INACTIVE: "비활성 inactive"}
-MentorArgument = Annotated[str, typer.Argument(metavar="MENTOR", help="3 or mentors/3")]
-
-
-@mentors_app.command("deactivate")
-def mentors_deactivate(
-    hub: Client,
-    mentor: MentorArgument,
-    reason: Annotated[str, typer.Option(help="이유 (why; required, kept with the mentor)")] = "",
-) -> None:
-    """멘토를 비활성화합니다: 예약할 수 없고, 로그인 신원과 토큰이 모두 종료됩니다 (deactivate a mentor: no
-    booking, and their sign-in identities and tokens end)."""
-    request = cpb.DeactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
-    done = hub.call(hub.consulting.DeactivateMentor, request)
-    hub.say(done, f"비활성화함 (deactivated) {done.name}: {done.korean_name}; "
-                  "예약 불가, 로그인 종료 (cannot be booked; sign-in ended)")  # fmt: skip
-
-
-@mentors_app.command("reactivate")
-def mentors_reactivate(
-    hub: Client, mentor: MentorArgument, reason: Annotated[str, typer.Option(help="이유 (why)")] = ""
-) -> None:
-    """비활성화된 멘토를 다시 예약할 수 있게 합니다; 로그인은 새 초대가 필요합니다 (make a mentor bookable again;
-    signing in takes a new invitation)."""
-    request = cpb.ReactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
-    done = hub.call(hub.consulting.ReactivateMentor, request)
-    hub.say(done, f"다시 활성화함 (reactivated) {done.name}: {done.korean_name}")
 
 
 # sessions

@@ -108,6 +108,76 @@ def partners_add(
     hub.say(made, f"added {made.name} ({made.korean_name}) to {made.firm}")
 
 
+FIRM_TYPES = "vc, cvc, angel_network, public_fund, accelerator"
+PARTNER_COLUMNS = ["id", "이름 name", "투자사 firm", "직함 title", "이메일 email", "전화 phone", "관심 focus"]
+PartnerArgument = Annotated[str, typer.Argument(metavar="PARTNER", help="투자사 파트너 (a partner): 5 or partners/5")]
+
+
+def partner_row(p: ipb.Partner) -> list[str]:
+    return [p.name.removeprefix("partners/"), p.korean_name, p.firm, p.title, p.email, p.phone, ", ".join(p.focus)]
+
+
+@investors_app.command("edit")
+def firms_edit(
+    hub: Client,
+    firm: Annotated[str, typer.Argument(metavar="FIRM", help="투자사 (a firm): 3 or firms/3")],
+    korean_name: Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")] = None,
+    english_name: Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")] = None,
+    type_: Annotated[str | None, typer.Option("--type", help=FIRM_TYPES)] = None,
+    website: Annotated[str | None, typer.Option(help="웹사이트 (website)")] = None,
+    description: Annotated[str | None, typer.Option(help="소개 (description)")] = None,
+    etag: args.EtagOption = "",
+) -> None:
+    """투자사의 주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change a firm's fields given, and
+    nothing else; refused if the firm changed meanwhile)."""
+    saved = args.saved_edit(
+        hub, hub.investors.GetFirm, ipb.GetFirmRequest(name=args.name("firms", firm)), hub.investors.UpdateFirm,
+        ipb.UpdateFirmRequest, "--website https://hanbit.vc", etag,
+        korean_name=korean_name, english_name=english_name, website=website, description=description,
+        type=None if type_ is None else enum_number(ipb.FirmType, "FIRM_TYPE", type_, "type"),
+    )  # fmt: skip
+    hub.show(saved, f"수정함 (updated) {saved.name}", FIRM_COLUMNS, [firm_row(saved)])
+
+
+@investors_app.command("partners")
+def partners_list(
+    hub: Client, firm: Annotated[str, typer.Option(help="이 투자사만 (one firm): 3 or firms/3")] = ""
+) -> None:
+    """투자사 파트너 목록 (the firms' partners)."""
+    request = ipb.ListPartnersRequest(filter=args.where(firm=args.name_if_given("firms", firm)), page_size=200)
+    hub.table(hub.pages(hub.investors.ListPartners, request, "partners"), "파트너 partners", PARTNER_COLUMNS,
+              partner_row)  # fmt: skip
+
+
+@investors_app.command("partner")
+def partners_show(hub: Client, partner: PartnerArgument) -> None:
+    """파트너 한 명과 그 버전 (one partner, with their etag for an edit)."""
+    found = hub.call(hub.investors.GetPartner, ipb.GetPartnerRequest(name=args.name("partners", partner)))
+    hub.show(found, found.name, [*PARTNER_COLUMNS, "버전 etag"], [[*partner_row(found), found.etag]])
+
+
+@investors_app.command("edit-partner")
+def partners_edit(
+    hub: Client,
+    partner: PartnerArgument,
+    korean_name: Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")] = None,
+    english_name: Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")] = None,
+    title: Annotated[str | None, typer.Option(help="직함 (title)")] = None,
+    email: Annotated[str | None, typer.Option(help="이메일 (email)")] = None,
+    phone: Annotated[str | None, typer.Option(help="전화, 예: +821012345678 (phone, E.164)")] = None,
+    focus: Annotated[list[str] | None, typer.Option(help="관심 분야 전체를 바꿈, 반복 가능 (replaces all)")] = None,
+    etag: args.EtagOption = "",
+) -> None:
+    """파트너의 주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change a partner's fields given;
+    refused if the partner changed meanwhile)."""
+    saved = args.saved_edit(
+        hub, hub.investors.GetPartner, ipb.GetPartnerRequest(name=args.name("partners", partner)),
+        hub.investors.UpdatePartner, ipb.UpdatePartnerRequest, "--title '파트너'", etag,
+        korean_name=korean_name, english_name=english_name, title=title, email=email, phone=phone, focus=focus,
+    )  # fmt: skip
+    hub.show(saved, f"수정함 (updated) {saved.name}", PARTNER_COLUMNS, [partner_row(saved)])
+
+
 @investors_app.command("match")
 def firms_match(
     hub: Client,

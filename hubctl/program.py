@@ -191,15 +191,34 @@ def selection_decide(
 # spaces
 
 
+SPACE_COLUMNS = ["id", "호실 label", "구분 kind", "층 floor", "좌석 seats"]
+SPACE_KINDS = {pb.SPACE_KIND_PRIVATE_OFFICE: "독립 사무실 office", pb.SPACE_KIND_OPEN_DESK: "오픈 데스크 desk"}
+
+
+def space_row(s: pb.Space) -> list[Any]:
+    return [s.name.removeprefix("spaces/"), s.label, SPACE_KINDS.get(s.kind, ""), s.floor, s.seats]
+
+
 @spaces_app.command("list")
 def spaces_list(hub: Client) -> None:
-    """Offices and desks."""
-    found = list(hub.call(hub.program.ListSpaces, pb.ListSpacesRequest()).spaces)
-    rows = [
-        [s.name.removeprefix("spaces/"), s.label, short(pb.SpaceKind, s.kind, "SPACE_KIND").lower(), s.floor, s.seats]
-        for s in found
-    ]
-    hub.show(found, f"spaces ({len(found)})", ["id", "label", "kind", "floor", "seats"], rows)
+    """사무실과 데스크 목록 (offices and desks)."""
+    hub.table(hub.call(hub.program.ListSpaces, pb.ListSpacesRequest()).spaces, "공간 spaces", SPACE_COLUMNS, space_row)
+
+
+@spaces_app.command("add")
+def spaces_add(
+    hub: Client,
+    label: Annotated[str, typer.Option(help="호실 번호나 데스크 이름, 예: 601, D-07 (room number or desk label)")],
+    kind: Annotated[str, typer.Option(help="private_office 독립 사무실 or open_desk 오픈 데스크")],
+    floor: Annotated[int, typer.Option(help="층 (floor)")],
+    seats: Annotated[int, typer.Option(help="좌석 수 (seats)")] = 1,
+    request_id: args.RequestIdOption = "",
+) -> None:
+    """입주 공간(사무실·데스크)을 등록합니다 (add an office or a desk residents can be assigned to)."""
+    space = pb.Space(label=label, kind=enum_number(pb.SpaceKind, "SPACE_KIND", kind, "kind"), floor=floor,  # type: ignore[arg-type]
+                     seats=seats)  # fmt: skip
+    made = hub.call(hub.program.CreateSpace, pb.CreateSpaceRequest(space=space, request_id=args.retry_safe(request_id)))
+    hub.show(made, f"등록함 (added) {made.name}", SPACE_COLUMNS, [space_row(made)])
 
 
 ASSIGNMENT_COLUMNS = ["id", "공간 (space)", "입주자 (holder)", "구분", "입주일 (move in)", "퇴거일 (move out)", "사유"]
