@@ -73,9 +73,14 @@ app = Commands(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-companies_app = Commands(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
-people_app = Commands(help="Founders, staff and individual residents.")
-ops_app = Commands(help="The event backbone: dead letters, outbox backlog.")
+companies_app = Commands(
+    help=(
+        "입주·지원 기업: 목록, 조회, 등록, 수정, 단계 이동, 보관 (startups: list, show, add, edit, move along "
+        "their lifecycle, archive)."
+    )
+)
+people_app = Commands(help="창업자, 직원, 개인 입주자 (founders, staff and individual residents).")
+ops_app = Commands(help="이벤트 기반: dead letter, 발행 대기 (the event backbone: dead letters, outbox backlog).")
 app.add_typer(companies_app, name="companies")
 app.add_typer(people_app, name="people")
 app.add_typer(ops_app, name="ops")
@@ -174,7 +179,7 @@ def companies_list(
     archived: Annotated[bool, typer.Option("--archived", help="Include archived companies")] = False,
     all_: AllOption = False,
 ) -> None:
-    """List companies, newest registrations last."""
+    """기업 목록, 등록 순 (list companies, newest registrations last)."""
     terms = args.where(status=status, sector=sector, tag=[args.quoted(t) for t in tag or []])
     request = cpb.ListCompaniesRequest(
         filter=terms, query=query, order_by=order_by, show_deleted=archived, page_size=200
@@ -185,7 +190,7 @@ def companies_list(
 
 @companies_app.command("show")
 def companies_show(hub: Client, name: args.CompanyArgument) -> None:
-    """One company, with its people."""
+    """기업 하나와 그 사람들 (one company, with its people)."""
     company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     people = list(
         hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
@@ -213,7 +218,7 @@ def companies_add(
     description: str = "",
     request_id: Annotated[str, typer.Option(help="Retry-safe id: the same id never creates twice")] = "",
 ) -> None:
-    """Register a company (as an applicant)."""
+    """기업을 지원 기업으로 등록합니다 (register a company (as an applicant))."""
     company = cpb.Company(
         korean_name=korean_name,
         english_name=english_name,
@@ -244,7 +249,8 @@ def companies_edit(
     founded: str | None = None,
     description: str | None = None,
 ) -> None:
-    """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
+    """주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change the fields given, and nothing else;
+    refuses if someone changed the company meanwhile)."""
     existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     company, mask = args.edit(
         existing, "--en 'MediVision'",
@@ -264,7 +270,8 @@ def companies_transition(
     status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
     reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
 ) -> None:
-    """Move a company along applicant → selected → resident → graduated (or withdrawn)."""
+    """기업의 단계를 옮깁니다: 지원 → 선발 → 입주 → 졸업 (또는 철회) (move a company along applicant → selected →
+    resident → graduated (or withdrawn))."""
     number = enum_number(cpb.CompanyStatus, "COMPANY_STATUS", status, "status")
     moved = hub.call(
         hub.companies.ChangeCompanyStatus,
@@ -309,7 +316,8 @@ def companies_archive(
     name: args.CompanyArgument,
     yes: args.YesOption = False,
 ) -> None:
-    """Archive a company (it stays readable, and leaves lists and figures)."""
+    """기업을 보관합니다: 읽을 수 있지만 목록과 집계에서 빠집니다 (archive a company (it stays readable, and
+    leaves lists and figures))."""
     if not yes and not typer.confirm(f"Archive {company_name(name)}?"):
         raise typer.Exit(1)
     archived = hub.call(hub.companies.DeleteCompany, cpb.DeleteCompanyRequest(name=company_name(name)))
@@ -347,7 +355,7 @@ def people_list(
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
     all_: AllOption = False,
 ) -> None:
-    """List people."""
+    """사람 목록 (list people)."""
     terms = args.where(company=args.name_if_given("companies", company), role=role)
     request = cpb.ListPeopleRequest(filter=terms, query=query, page_size=200)
     found = list(hub.pages(hub.companies.ListPeople, request, "people", 0 if all_ else limit))
@@ -356,6 +364,7 @@ def people_list(
 
 @people_app.command("show")
 def people_show(hub: Client, name: PersonArgument) -> None:
+    """사람 한 명 (one person)."""
     show_people(
         hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
     )
@@ -373,7 +382,7 @@ def people_add(
     phone: Annotated[str, typer.Option(help="E.164, e.g. +821012345678")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Add a person."""
+    """사람을 등록합니다 (add a person)."""
     person = cpb.Person(
         korean_name=korean_name,
         english_name=english_name,
@@ -401,7 +410,7 @@ def people_edit(
     email: str | None = None,
     phone: str | None = None,
 ) -> None:
-    """Change the fields given, and nothing else."""
+    """주어진 항목만 바꿉니다 (change the fields given, and nothing else)."""
     existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
     person, mask = args.edit(
         existing, "--title CTO",
@@ -419,7 +428,7 @@ def people_remove(
     name: PersonArgument,
     yes: args.YesOption = False,
 ) -> None:
-    """Remove a person and their personal data."""
+    """사람과 그 개인정보를 지웁니다 (remove a person and their personal data)."""
     if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
         raise typer.Exit(1)
     hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
@@ -435,7 +444,7 @@ def ops_dead_letters(
     service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
     resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
 ) -> None:
-    """Events a consumer gave up on."""
+    """소비자가 처리를 포기한 이벤트 (dead letters) (events a consumer gave up on)."""
     stub = hub.ops(service)
     found = list(
         hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
@@ -455,14 +464,15 @@ def ops_replay(
     name: Annotated[str, typer.Argument(help="deadLetters/3")],
     service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
 ) -> None:
-    """Apply a dead letter's event again, once its cause is fixed."""
+    """원인을 고친 뒤 dead letter의 이벤트를 다시 적용합니다 (apply a dead letter's event again, once its cause is
+    fixed)."""
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
     hub.say(done, f"replayed {done.name} ({done.event_type})")
 
 
 @ops_app.command("outbox")
 def ops_outbox(hub: Client) -> None:
-    """Events waiting to be published, per service."""
+    """서비스별 발행 대기 이벤트 (events waiting to be published, per service)."""
     rows = []
     for service in hub.config.addresses:
         try:

@@ -74,7 +74,7 @@ def sessions_list(
     company: args.CompanyOption = "",
     state: Annotated[str, typer.Option(help="scheduled, completed, cancelled, no_show")] = "",
 ) -> None:
-    """List sessions, by start time."""
+    """상담 목록, 시작 순 (list sessions, by start time)."""
     today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
     monday = today - timedelta(days=today.weekday())
     terms = args.where(
@@ -99,7 +99,8 @@ def sessions_find_slots(
     room: Annotated[bool, typer.Option("--room", help="Only slots with a free room")] = False,
     limit: Annotated[int, typer.Option(help="At most this many slots")] = 20,
 ) -> None:
-    """Free times that honour mentors' hours, exceptions, sessions, buffers and rooms."""
+    """빈 시간: 멘토의 주간 시간, 예외, 상담, 여유 시간, 회의실을 반영 (free times that honour mentors' hours,
+    exceptions, sessions, buffers and rooms)."""
     request = cpb.FindAvailableSlotsRequest(
         mentors=[args.name("mentors", m) for m in mentor or []], expertise=expertise,
         start_date=args.day(start, "--start"), end_date=args.day(end, "--end"), time_zone=hub.config.tz,
@@ -131,7 +132,8 @@ def sessions_schedule(
     agenda: str = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Book a session; refused, naming the holder, if the mentor, company or room is taken."""
+    """상담을 예약합니다; 멘토·기업·회의실이 겹치면 누구와 겹치는지 말하며 거절 (book a session; refused, naming
+    the holder, if the mentor, company or room is taken)."""
     session = cpb.Session(
         company=args.name("companies", company), mentor=args.name("mentors", mentor),
         session_type=args.name("sessionTypes", type_),
@@ -150,7 +152,8 @@ def sessions_reschedule(
     minutes: args.MinutesOption = 60,
     reason: str = "",
 ) -> None:
-    """Move a session (its history and calendar entry follow)."""
+    """상담 시간을 옮깁니다 (이력과 캘린더 일정이 따라갑니다) (move a session (its history and calendar entry
+    follow))."""
     request = cpb.RescheduleSessionRequest(
         name=args.name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
     )
@@ -164,7 +167,7 @@ def sessions_cancel(
     session: SessionArgument,
     reason: Annotated[str, typer.Option(help="Why (required)")],
 ) -> None:
-    """Cancel a session; its time is free again."""
+    """상담을 취소합니다; 그 시간은 다시 비어 있습니다 (cancel a session; its time is free again)."""
     done = hub.call(
         hub.consulting.CancelSession, cpb.CancelSessionRequest(name=args.name("sessions", session), reason=reason)
     )
@@ -180,7 +183,7 @@ def sessions_complete(
         list[str] | None, typer.Option(help="An action item as 'owner|due YYYY-MM-DD|what' (repeatable)")
     ] = None,
 ) -> None:
-    """Complete a session with notes and action items."""
+    """상담을 완료하고 메모와 후속 조치를 기록합니다 (complete a session with notes and action items)."""
     items = []
     for text in action or []:
         parts = [p.strip() for p in text.split("|", 2)]
@@ -250,7 +253,7 @@ def actions_list(
     owner: Annotated[str, typer.Option(help="Who does it")] = "",
     done: Annotated[bool, typer.Option("--done", help="Completed ones instead of open ones")] = False,
 ) -> None:
-    """Open action items (or overdue, or done)."""
+    """진행 중인 후속 조치 (또는 기한 지남, 완료) (open action items (or overdue, or done))."""
     terms = args.where(
         state="done" if done else "open", overdue="true" if overdue else "",
         company=args.name_if_given("companies", company), mentor=args.name_if_given("mentors", mentor),
@@ -263,7 +266,7 @@ def actions_list(
 
 @actions_app.command("complete")
 def actions_complete(hub: Client, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
-    """Mark an action item done."""
+    """후속 조치를 완료로 표시합니다 (mark an action item done)."""
     done = hub.call(
         hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=args.name("actionItems", item))
     )
@@ -277,7 +280,7 @@ def actions_complete(hub: Client, item: Annotated[str, typer.Argument(help="4 or
 def programs_list(
     hub: Client, kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education")] = ""
 ) -> None:
-    """List programs and events with registrations and attendance."""
+    """프로그램·행사 목록과 신청·참석 인원 (list programs and events with registrations and attendance)."""
     request = cpb.ListProgramsRequest(filter=args.where(kind=kind), page_size=200)
     found = list(hub.pages(hub.consulting.ListPrograms, request, "programs"))
     if hub.printed_json(found):
@@ -301,7 +304,7 @@ def programs_add(
     capacity: Annotated[int, typer.Option(help="Seats (0: no limit)")] = 0,
     room: args.RoomOption = "",
 ) -> None:
-    """Create a program or event."""
+    """프로그램이나 행사를 만듭니다 (create a program or event)."""
     program = cpb.Program(
         display_name=title, kind=enum_number(cpb.ProgramKind, "PROGRAM_KIND", kind, "kind"),  # type: ignore[arg-type]
         interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=args.name_if_given("rooms", room),

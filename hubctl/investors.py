@@ -10,10 +10,14 @@ from hub.investors.v1 import investors_pb2 as ipb
 from hubctl import args
 from hubctl.client import AllOption, Client, Commands, as_dict, enum_number, print_table, short, when
 
-investors_app = Commands(help="VC firms, their partners and theses; who fits a company.")
-intros_app = Commands(help="Warm introductions with double opt-in: request, follow, advance.")
-rounds_app = Commands(help="Funding rounds: record, list, close.")
-audit_app = Commands(help="The partner API's audit log.")
+investors_app = Commands(
+    help=("투자사, 파트너, 투자 기준; 기업에 맞는 투자사 (VC firms, their partners and theses; who fits a company).")
+)
+intros_app = Commands(
+    help=("양측 동의 투자 연결: 요청, 추적, 진행 (warm introductions with double opt-in: request, follow, advance).")
+)
+rounds_app = Commands(help="투자 라운드: 기록, 목록, 마감 (funding rounds: record, list, close).")
+audit_app = Commands(help="파트너 API 호출 기록 (the partner API's audit log).")
 
 STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
 
@@ -42,7 +46,7 @@ def firms_list(
     query: Annotated[str, typer.Option("--query", "-q", help="Text in the firm's names")] = "",
     type_: Annotated[str, typer.Option("--type", help="vc, cvc, angel_network, public_fund, accelerator")] = "",
 ) -> None:
-    """List investor firms."""
+    """투자사 목록 (list investor firms)."""
     request = ipb.ListFirmsRequest(query=query, filter=args.where(type=type_), page_size=200)
     firms = list(hub.pages(hub.investors.ListFirms, request, "firms"))
     hub.show(firms, f"firms ({len(firms)})", FIRM_COLUMNS, map(firm_row, firms))
@@ -50,7 +54,7 @@ def firms_list(
 
 @investors_app.command("show")
 def firms_show(hub: Client, firm: Annotated[str, typer.Argument(help="3 or firms/3")]) -> None:
-    """A firm, its theses and partners."""
+    """투자사 하나: 투자 기준과 파트너 (A firm, its theses and partners)."""
     found = hub.call(hub.investors.GetFirm, ipb.GetFirmRequest(name=args.name("firms", firm)))
     partners = list(
         hub.pages(hub.investors.ListPartners, ipb.ListPartnersRequest(filter=f"firm={found.name}"), "partners")
@@ -77,7 +81,7 @@ def firms_add(
     website: str = "",
     description: str = "",
 ) -> None:
-    """Register a firm (add theses with the API or a later edit)."""
+    """투자사를 등록합니다 (register a firm (add theses with the API or a later edit))."""
     firm = ipb.Firm(
         korean_name=korean_name,
         english_name=english_name,
@@ -99,7 +103,7 @@ def partners_add(
     email: str = "",
     focus: Annotated[list[str] | None, typer.Option(help="A focus area (repeatable)")] = None,
 ) -> None:
-    """Add a partner (a person) to a firm."""
+    """투자사에 파트너(사람)를 더합니다 (add a partner (a person) to a firm)."""
     partner = ipb.Partner(
         firm=args.name("firms", firm), korean_name=korean_name, english_name=english_name, title=title, email=email,
         focus=focus or [],
@@ -184,7 +188,7 @@ def firms_match(
     company: args.CompanyArgument,
     limit: Annotated[int, typer.Option(help="At most this many firms")] = 10,
 ) -> None:
-    """Firms whose theses fit a company best, with why."""
+    """기업에 가장 잘 맞는 투자사와 그 이유 (firms whose theses fit a company best, with why)."""
     found = hub.call(
         hub.investors.MatchInvestors,
         ipb.MatchInvestorsRequest(company=args.name("companies", company), max_results=limit),
@@ -218,7 +222,8 @@ def intros_request(
     note: Annotated[str, typer.Option(help="Why these two should meet (the firm reads it)")],
     partner: Annotated[str, typer.Option(help="7 or partners/7, to address one partner")] = "",
 ) -> None:
-    """Request an introduction (the company is asked to consent first)."""
+    """투자 연결을 요청합니다: 먼저 기업의 동의를 받습니다 (request an introduction (the company is asked to
+    consent first))."""
     intro = ipb.Introduction(
         company=args.name("companies", company), firm=args.name("firms", firm), note=note,
         partner=args.name_if_given("partners", partner),
@@ -234,7 +239,7 @@ def intros_list(
     firm: args.FirmOption = "",
     state: Annotated[str, typer.Option(help="requested, company_consented, partner_accepted, …")] = "",
 ) -> None:
-    """List introductions."""
+    """투자 연결 목록 (list introductions)."""
     terms = args.where(
         company=args.name_if_given("companies", company), firm=args.name_if_given("firms", firm), state=state
     )
@@ -245,7 +250,8 @@ def intros_list(
 
 @intros_app.command("show")
 def intros_show(hub: Client, intro: Annotated[str, typer.Argument(help="5 or introductions/5")]) -> None:
-    """An introduction and its history: who moved it, when, and why."""
+    """투자 연결 하나와 그 이력: 누가, 언제, 왜 옮겼는지 (an introduction and its history: who moved it, when, and
+    why)."""
     found = hub.call(hub.investors.GetIntroduction, ipb.GetIntroductionRequest(name=args.name("introductions", intro)))
     if hub.printed_json(found):
         return
@@ -265,7 +271,8 @@ def intros_advance(
     state: Annotated[str, typer.Argument(help="company_consented, partner_accepted, meeting_held, invested, …")],
     reason: Annotated[str, typer.Option(help="Why, in a sentence (kept in the history)")] = "",
 ) -> None:
-    """Move an introduction to its next state (refused if the state machine does not allow it)."""
+    """투자 연결을 다음 단계로 옮깁니다 (허용되지 않는 이동은 거절) (move an introduction to its next state
+    (refused if the state machine does not allow it))."""
     number = enum_number(ipb.IntroductionState, STATE[0], state, "state")
     moved = hub.call(
         hub.investors.ChangeIntroductionState,
@@ -296,7 +303,7 @@ def rounds_record(
     pre_money: Annotated[str, typer.Option(help="Pre-money valuation, KRW")] = "",
     closed: Annotated[str, typer.Option(help="Close date YYYY-MM-DD, for a round that has happened")] = "",
 ) -> None:
-    """Record a funding round (open, or closed with --closed)."""
+    """투자 라운드를 기록합니다 (record a funding round (open, or closed with --closed))."""
     new = ipb.Round(
         company=args.name("companies", company),
         round_type=enum_number(ipb.RoundType, "ROUND_TYPE", type_, "round type"),  # type: ignore[arg-type]
@@ -318,7 +325,7 @@ def rounds_list(
     company: args.CompanyOption = "",
     status: Annotated[str, typer.Option(help="open, closed or cancelled")] = "",
 ) -> None:
-    """List funding rounds."""
+    """투자 라운드 목록 (list funding rounds)."""
     request = ipb.ListRoundsRequest(
         filter=args.where(company=args.name_if_given("companies", company), status=status), page_size=200
     )
@@ -332,7 +339,8 @@ def rounds_close(
     round_: Annotated[str, typer.Argument(metavar="ROUND", help="4 or rounds/4")],
     on: Annotated[str, typer.Option(help="Close date YYYY-MM-DD (default today, Asia/Seoul)")] = "",
 ) -> None:
-    """Close an open round; the company's funding raised grows by it."""
+    """진행 중인 라운드를 마감합니다; 기업의 투자 유치액에 더해집니다 (close an open round; the company's funding
+    raised grows by it)."""
     request = ipb.CloseRoundRequest(name=args.name("rounds", round_))
     if on:
         request.close_date.CopyFrom(args.day(on, "--on"))
@@ -351,7 +359,7 @@ def audit_list(
     limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all)")] = 50,
     all_: AllOption = False,
 ) -> None:
-    """Every partner API call: who, what, and the answer."""
+    """파트너 API 호출 기록: 누가, 무엇을, 어떤 응답 (every partner API call: who, what, and the answer)."""
     terms = args.where(firm=args.name_if_given("firms", firm), code=code)
     request = ipb.ListPartnerCallsRequest(filter=terms, page_size=args.page_size(limit))
     found = list(hub.pages(hub.investors.ListPartnerCalls, request, "partner_calls", 0 if all_ else limit))
