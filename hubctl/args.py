@@ -42,7 +42,13 @@ RequestIdOption = Annotated[
 MinutesOption = Annotated[int, typer.Option(help="길이, 분 (length in minutes)")]
 YesOption = Annotated[bool, typer.Option("--yes", help="묻지 않음 (don't ask)")]
 LimitOption = Annotated[int, typer.Option(help="최대 개수 (at most this many; 0: all)")]
+NewestLimitOption = Annotated[int, typer.Option(help="최근 몇 건 (at most this many, newest first; 0: all)")]
 ReasonOption = Annotated[str, typer.Option(help="이유 (why, in a sentence)")]
+# An edit's options: None (left out) changes nothing.
+KoreanNameEdit = Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")]
+EnglishNameEdit = Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")]
+EmailEdit = Annotated[str | None, typer.Option(help="이메일 (email)")]
+RequiredReasonOption = Annotated[str, typer.Option("--reason", help="이유, 필수 (why; required)")]
 EtagOption = Annotated[
     str, typer.Option(help="읽어 둔 버전 (the etag `show` printed): 그 뒤 바뀌었으면 거절 (refused if changed since)")
 ]

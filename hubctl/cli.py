@@ -240,26 +240,26 @@ def companies_add(
 def companies_edit(
     hub: Client,
     name: args.CompanyArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
-    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     sector: str | None = None,
     stage: str | None = None,
     tag: Annotated[list[str] | None, typer.Option(help="Replaces all tags (repeatable)")] = None,
     website: str | None = None,
     founded: str | None = None,
     description: str | None = None,
+    etag: args.EtagOption = "",
 ) -> None:
     """주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change the fields given, and nothing else;
     refuses if someone changed the company meanwhile)."""
-    existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
-    company, mask = args.edit(
-        existing, "--en 'MediVision'",
+    updated = args.saved_edit(
+        hub, hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)), hub.companies.UpdateCompany,
+        cpb.UpdateCompanyRequest, "--en 'MediVision'", etag,
         korean_name=korean_name, english_name=english_name, website=website, description=description,
         sector=None if sector is None else enum_number(cpb.Sector, "SECTOR", sector, "sector"),
         stage=None if stage is None else enum_number(cpb.Stage, "STAGE", stage, "stage"),
         tags=tag, founded_on=None if founded is None else founding_day(founded),
     )  # fmt: skip
-    updated = hub.call(hub.companies.UpdateCompany, cpb.UpdateCompanyRequest(company=company, update_mask=mask))
     show_companies(hub, f"updated {updated.name}", [updated])
 
 
@@ -268,7 +268,7 @@ def companies_transition(
     hub: Client,
     name: args.CompanyArgument,
     status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
-    reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
+    reason: args.ReasonOption = "",
 ) -> None:
     """기업의 단계를 옮깁니다: 지원 → 선발 → 입주 → 졸업 (또는 철회) (move a company along applicant → selected →
     resident → graduated (or withdrawn))."""
@@ -402,23 +402,24 @@ def people_add(
 def people_edit(
     hub: Client,
     name: PersonArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
-    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     company: str | None = None,
     role: str | None = None,
     title: str | None = None,
-    email: str | None = None,
+    email: args.EmailEdit = None,
     phone: str | None = None,
+    etag: args.EtagOption = "",
 ) -> None:
-    """주어진 항목만 바꿉니다 (change the fields given, and nothing else)."""
-    existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
-    person, mask = args.edit(
-        existing, "--title CTO",
+    """주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change the fields given, and nothing else; refused
+    if someone changed the person meanwhile)."""
+    updated = args.saved_edit(
+        hub, hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)), hub.companies.UpdatePerson,
+        cpb.UpdatePersonRequest, "--title CTO", etag,
         korean_name=korean_name, english_name=english_name, title=title, email=email, phone=phone,
         company=None if company is None else args.name_if_given("companies", company),
         role=None if role is None else enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role"),
     )  # fmt: skip
-    updated = hub.call(hub.companies.UpdatePerson, cpb.UpdatePersonRequest(person=person, update_mask=mask))
     show_people(hub, f"updated {updated.name}", [updated])
 
 
@@ -438,11 +439,15 @@ def people_remove(
 # operations
 
 
+ServiceOption = Annotated[str, typer.Option(help="어느 서비스의 소비자 (which service's consumers)")]
+DeadLetterArgument = Annotated[str, typer.Argument(metavar="DEAD_LETTER", help="deadLetters/3")]
+
+
 @ops_app.command("dead-letters")
 def ops_dead_letters(
     hub: Client,
-    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
-    resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
+    service: ServiceOption = "companies",
+    resolved: Annotated[bool, typer.Option("--resolved", help="다시 적용한 것도 (include replayed ones)")] = False,
 ) -> None:
     """소비자가 처리를 포기한 이벤트 (dead letters) (events a consumer gave up on)."""
     stub = hub.ops(service)
@@ -459,11 +464,7 @@ def ops_dead_letters(
 
 
 @ops_app.command("replay")
-def ops_replay(
-    hub: Client,
-    name: Annotated[str, typer.Argument(help="deadLetters/3")],
-    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
-) -> None:
+def ops_replay(hub: Client, name: DeadLetterArgument, service: ServiceOption = "companies") -> None:
     """원인을 고친 뒤 dead letter의 이벤트를 다시 적용합니다 (apply a dead letter's event again, once its cause is
     fixed)."""
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))

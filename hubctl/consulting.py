@@ -162,11 +162,7 @@ def sessions_reschedule(
 
 
 @sessions_app.command("cancel")
-def sessions_cancel(
-    hub: Client,
-    session: SessionArgument,
-    reason: Annotated[str, typer.Option(help="Why (required)")],
-) -> None:
+def sessions_cancel(hub: Client, session: SessionArgument, reason: args.RequiredReasonOption) -> None:
     """상담을 취소합니다; 그 시간은 다시 비어 있습니다 (cancel a session; its time is free again)."""
     done = hub.call(
         hub.consulting.CancelSession, cpb.CancelSessionRequest(name=args.name("sessions", session), reason=reason)
@@ -216,7 +212,7 @@ def sessions_feedback(
     session: SessionArgument,
     rating: Annotated[int, typer.Option(help="평점 1-4 (the founder's rating)")],
     fit: Annotated[str, typer.Option(help="적합성 (fit): good-fit 잘 맞음, deciding 판단 중, not-a-fit 맞지 않음")],
-    reason: Annotated[str, typer.Option(help="대리 기록 사유 (why you record it for the founder; required)")] = "",
+    reason: args.RequiredReasonOption = "",
     comment: Annotated[str, typer.Option(help="창업자의 의견 (the founder's words)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:

@@ -10,7 +10,7 @@ import typer
 from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubcore.korean import held_mail
-from hubctl.args import CompanyOption, name, name_if_given, page_size, where
+from hubctl.args import CompanyOption, NewestLimitOption, ReasonOption, name, name_if_given, page_size, where
 from hubctl.client import AllOption, Client, Commands, print_table, short, when
 
 followups_app = Commands(
@@ -22,7 +22,6 @@ followups_app = Commands(
 
 DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
 FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
-NewestLimitOption = Annotated[int, typer.Option(help="at most this many, newest first (0: all)")]
 
 
 def delivery_row(d: npb.Delivery, tz: str) -> list[str]:
@@ -112,7 +111,7 @@ def followups_retry(hub: Client, delivery: Annotated[str, typer.Argument(help="9
 def followups_cancel(
     hub: Client,
     follow_up: Annotated[str, typer.Argument(help="4 or followUps/4")],
-    reason: Annotated[str, typer.Option(help="why, kept in its note")] = "",
+    reason: ReasonOption = "",
 ) -> None:
     """대기 중인 후속 알림을 취소합니다 (cancel a pending follow-up)."""
     request = npb.CancelFollowUpRequest(name=name("followUps", follow_up), reason=reason)

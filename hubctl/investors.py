@@ -125,8 +125,8 @@ def partner_row(p: ipb.Partner) -> list[str]:
 def firms_edit(
     hub: Client,
     firm: Annotated[str, typer.Argument(metavar="FIRM", help="투자사 (a firm): 3 or firms/3")],
-    korean_name: Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")] = None,
-    english_name: Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     type_: Annotated[str | None, typer.Option("--type", help=FIRM_TYPES)] = None,
     website: Annotated[str | None, typer.Option(help="웹사이트 (website)")] = None,
     description: Annotated[str | None, typer.Option(help="소개 (description)")] = None,
@@ -164,10 +164,10 @@ def partners_show(hub: Client, partner: PartnerArgument) -> None:
 def partners_edit(
     hub: Client,
     partner: PartnerArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")] = None,
-    english_name: Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
+    email: args.EmailEdit = None,
     title: Annotated[str | None, typer.Option(help="직함 (title)")] = None,
-    email: Annotated[str | None, typer.Option(help="이메일 (email)")] = None,
     phone: Annotated[str | None, typer.Option(help="전화, 예: +821012345678 (phone, E.164)")] = None,
     focus: Annotated[list[str] | None, typer.Option(help="관심 분야 전체를 바꿈, 반복 가능 (replaces all)")] = None,
     etag: args.EtagOption = "",
@@ -269,7 +269,7 @@ def intros_advance(
     hub: Client,
     intro: Annotated[str, typer.Argument(help="5 or introductions/5")],
     state: Annotated[str, typer.Argument(help="company_consented, partner_accepted, meeting_held, invested, …")],
-    reason: Annotated[str, typer.Option(help="Why, in a sentence (kept in the history)")] = "",
+    reason: args.ReasonOption = "",
 ) -> None:
     """투자 연결을 다음 단계로 옮깁니다 (허용되지 않는 이동은 거절) (move an introduction to its next state
     (refused if the state machine does not allow it))."""
@@ -293,6 +293,12 @@ def round_row(r: ipb.Round) -> list[str]:
 ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
 
 
+FundingRoundArgument = Annotated[
+    str, typer.Argument(metavar="ROUND", help="투자 라운드 (a funding round): 4 or rounds/4")
+]
+CloseDayOption = Annotated[str, typer.Option(help="마감일 YYYY-MM-DD (close date; default today, Asia/Seoul)")]
+
+
 @rounds_app.command("record")
 def rounds_record(
     hub: Client,
@@ -301,7 +307,7 @@ def rounds_record(
     amount: Annotated[str, typer.Option(help="KRW: 1500000000, 15억, 5000만")],
     lead: args.FirmOption = "",
     pre_money: Annotated[str, typer.Option(help="Pre-money valuation, KRW")] = "",
-    closed: Annotated[str, typer.Option(help="Close date YYYY-MM-DD, for a round that has happened")] = "",
+    closed: CloseDayOption = "",
 ) -> None:
     """투자 라운드를 기록합니다 (record a funding round (open, or closed with --closed))."""
     new = ipb.Round(
@@ -334,11 +340,7 @@ def rounds_list(
 
 
 @rounds_app.command("close")
-def rounds_close(
-    hub: Client,
-    round_: Annotated[str, typer.Argument(metavar="ROUND", help="4 or rounds/4")],
-    on: Annotated[str, typer.Option(help="Close date YYYY-MM-DD (default today, Asia/Seoul)")] = "",
-) -> None:
+def rounds_close(hub: Client, round_: FundingRoundArgument, on: CloseDayOption = "") -> None:
     """진행 중인 라운드를 마감합니다; 기업의 투자 유치액에 더해집니다 (close an open round; the company's funding
     raised grows by it)."""
     request = ipb.CloseRoundRequest(name=args.name("rounds", round_))
@@ -356,7 +358,7 @@ def audit_list(
     hub: Client,
     firm: args.FirmOption = "",
     code: Annotated[str, typer.Option(help="OK, PERMISSION_DENIED, UNAUTHENTICATED, …")] = "",
-    limit: Annotated[int, typer.Option(help="At most this many, newest first (0: all)")] = 50,
+    limit: args.NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """파트너 API 호출 기록: 누가, 무엇을, 어떤 응답 (every partner API call: who, what, and the answer)."""

@@ -140,11 +140,11 @@ def mentors_add(
 def mentors_edit(
     hub: Client,
     mentor: MentorArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")] = None,
-    english_name: Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     kind: Annotated[str | None, typer.Option(help="faculty, expert, vc")] = None,
     affiliation: Annotated[str | None, typer.Option(help="소속 (affiliation)")] = None,
-    email: Annotated[str | None, typer.Option(help="이메일 (email)")] = None,
+    email: args.EmailEdit = None,
     expertise: Annotated[list[str] | None, typer.Option(help="전문 분야 전체를 바꿈 (replaces all tags)")] = None,
     zone: Annotated[str | None, typer.Option("--zone", help="시간대 (IANA zone)")] = None,
     etag: args.EtagOption = "",
@@ -187,7 +187,7 @@ def mentors_hours(
 def mentors_deactivate(
     hub: Client,
     mentor: MentorArgument,
-    reason: Annotated[str, typer.Option(help="이유 (why; required, kept with the mentor)")] = "",
+    reason: args.ReasonOption = "",
 ) -> None:
     """멘토를 비활성화합니다: 예약할 수 없고, 로그인 신원과 토큰이 모두 종료됩니다 (deactivate a mentor: no
     booking, and their sign-in identities and tokens end)."""

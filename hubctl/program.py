@@ -72,7 +72,7 @@ ROUND_COLUMNS = ["id", "제목", "open", "seats", "applications", "per seat"]
 @selection_app.command("rounds")
 def selection_rounds(
     hub: Client,
-    limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 50,
+    limit: args.LimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """선발 회차, 최근 순, 경쟁률과 함께 (selection rounds, newest first, with their competition)."""
@@ -196,7 +196,7 @@ def selection_decide(
     hub: Client,
     application: ApplicationArgument,
     decision: Annotated[str, typer.Argument(help="selected, waitlisted or rejected")],
-    reason: Annotated[str, typer.Option(help="Why (required)")],
+    reason: args.RequiredReasonOption,
 ) -> None:
     """지원서를 선발(기업은 SELECTED), 대기 또는 탈락시킵니다 (select (the company becomes SELECTED), waitlist or
     reject an application)."""

@@ -17,6 +17,7 @@ from hub.consulting.v1 import consulting_pb2 as cpb
 from hubctl import args
 from hubctl.client import Client, Commands, enum_number, fail, short
 from hubctl.consulting import SessionArgument, sessions_app, show_sessions
+from hubctl.listing import list_and_show
 
 rooms_app = Commands(help="상담·행사 회의실: 등록, 목록, 조회 (meeting rooms sessions and programs book).")
 session_types_app = Commands(help="상담 유형: 길이, 앞뒤 여유 시간 (session types: length and buffers).")
@@ -63,18 +64,11 @@ def rooms_add(
     hub.show(made, f"등록함 (added) {made.name}", ROOM_COLUMNS, [room_row(made)])
 
 
-@rooms_app.command("list")
-def rooms_list(hub: Client) -> None:
-    """회의실 목록 (the meeting rooms)."""
-    found = hub.pages(hub.consulting.ListRooms, cpb.ListRoomsRequest(page_size=200), "rooms")
-    hub.table(found, "회의실 rooms", ROOM_COLUMNS, room_row)
-
-
-@rooms_app.command("show")
-def rooms_show(hub: Client, room: Annotated[str, typer.Argument(metavar="ROOM", help="1 or rooms/1")]) -> None:
-    """회의실 하나 (one meeting room)."""
-    found = hub.call(hub.consulting.GetRoom, cpb.GetRoomRequest(name=args.name("rooms", room)))
-    hub.show(found, found.name, ROOM_COLUMNS, [room_row(found)])
+list_and_show(
+    rooms_app, korean="회의실", english="rooms", collection="rooms", example="1", columns=ROOM_COLUMNS, row=room_row,
+    rpcs=lambda hub: (hub.consulting.ListRooms, hub.consulting.GetRoom), field="rooms",
+    list_request=lambda: cpb.ListRoomsRequest(page_size=200), get_request=cpb.GetRoomRequest,
+)  # fmt: skip
 
 
 # session types
@@ -100,21 +94,12 @@ def session_types_add(
     hub.show(made, f"등록함 (added) {made.name}", TYPE_COLUMNS, [type_row(made)])
 
 
-@session_types_app.command("list")
-def session_types_list(hub: Client) -> None:
-    """상담 유형 목록 (the session types)."""
-    found = hub.pages(hub.consulting.ListSessionTypes, cpb.ListSessionTypesRequest(page_size=200), "session_types")
-    hub.table(found, "상담 유형 session types", TYPE_COLUMNS, type_row)
-
-
-@session_types_app.command("show")
-def session_types_show(
-    hub: Client, session_type: Annotated[str, typer.Argument(metavar="TYPE", help="2 or sessionTypes/2")]
-) -> None:
-    """상담 유형 하나 (one session type)."""
-    request = cpb.GetSessionTypeRequest(name=args.name("sessionTypes", session_type))
-    found = hub.call(hub.consulting.GetSessionType, request)
-    hub.show(found, found.name, TYPE_COLUMNS, [type_row(found)])
+list_and_show(
+    session_types_app, korean="상담 유형", english="session types", collection="sessionTypes", example="2",
+    columns=TYPE_COLUMNS, row=type_row, field="session_types", get_request=cpb.GetSessionTypeRequest,
+    rpcs=lambda hub: (hub.consulting.ListSessionTypes, hub.consulting.GetSessionType),
+    list_request=lambda: cpb.ListSessionTypesRequest(page_size=200),
+)  # fmt: skip
 
 
 # sessions: no-show, export
