@@ -28,7 +28,7 @@ class Versioned(Protocol):
 M = TypeVar("M", bound=Versioned)
 
 # Options and arguments many commands take, each with one help text.
-CompanyOption = Annotated[str, typer.Option(help="42 or companies/42")]
+CompanyOption = Annotated[str, typer.Option(help="기업 (a company): 42 or companies/42")]
 CompanyArgument = Annotated[str, typer.Argument(help="42 or companies/42")]
 FirmOption = Annotated[str, typer.Option(help="3 or firms/3")]
 MentorOption = Annotated[str, typer.Option(help="3 or mentors/3")]
@@ -41,6 +41,7 @@ RequestIdOption = Annotated[
 ]
 MinutesOption = Annotated[int, typer.Option(help="길이, 분 (length in minutes)")]
 YesOption = Annotated[bool, typer.Option("--yes", help="묻지 않음 (don't ask)")]
+FloorOption = Annotated[int, typer.Option(help="층 (floor)")]
 LimitOption = Annotated[int, typer.Option(help="최대 개수 (at most this many; 0: all)")]
 NewestLimitOption = Annotated[int, typer.Option(help="최근 몇 건 (at most this many, newest first; 0: all)")]
 ReasonOption = Annotated[str, typer.Option(help="이유 (why, in a sentence)")]

@@ -14,7 +14,7 @@ from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 from hub.playbooks.v1 import playbooks_pb2 as pb
 
-from hubctl.args import NewestLimitOption, name, name_if_given, page_size, where
+from hubctl.args import CompanyOption, NewestLimitOption, name, name_if_given, page_size, where
 from hubctl.client import AllOption, Client, Commands, fail, print_table, short, when
 
 playbook_app = Commands(help="플레이북: 목록, 보기, 파일로 만들기·고치기, 켜기·끄기, 시험 실행(dry-run), 실행 기록. "
@@ -172,7 +172,7 @@ def playbook_dry_run(
 def playbook_firings(
     hub: Client,
     playbook: Annotated[str, typer.Option(help="3 또는 playbooks/3")] = "",
-    company: Annotated[str, typer.Option(help="7 또는 companies/7")] = "",
+    company: CompanyOption = "",
     state: Annotated[str, typer.Option(help="running, done, failed")] = "",
     limit: NewestLimitOption = 50,
     all_: AllOption = False,

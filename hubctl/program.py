@@ -128,7 +128,7 @@ def selection_applications(
     hub: Client,
     round_: args.RoundOption = "",
     state: Annotated[str, typer.Option(help="submitted, selected, waitlisted, rejected")] = "",
-    company: Annotated[str, typer.Option(help="Applications of this company (42 or companies/42)")] = "",
+    company: args.CompanyOption = "",
 ) -> None:
     """지원서, 접수 순 (applications in submission order)."""
     terms = args.where(
@@ -229,7 +229,7 @@ def spaces_add(
     hub: Client,
     label: Annotated[str, typer.Option(help="호실 번호나 데스크 이름, 예: 601, D-07 (room number or desk label)")],
     kind: Annotated[str, typer.Option(help="private_office 독립 사무실 or open_desk 오픈 데스크")],
-    floor: Annotated[int, typer.Option(help="층 (floor)")],
+    floor: args.FloorOption,
     seats: Annotated[int, typer.Option(help="좌석 수 (seats)")] = 1,
     request_id: args.RequestIdOption = "",
 ) -> None:

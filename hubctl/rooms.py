@@ -55,7 +55,7 @@ def rooms_add(
     hub: Client,
     name: Annotated[str, typer.Option(help="이름, 예: '501호 회의실' (display name)")],
     capacity: Annotated[int, typer.Option(help="정원 (seats)")],
-    floor: Annotated[int, typer.Option(help="층 (floor)")] = 0,
+    floor: args.FloorOption = 0,
     request_id: args.RequestIdOption = "",
 ) -> None:
     """회의실을 등록합니다 (add a meeting room)."""
@@ -108,8 +108,8 @@ list_and_show(
 @sessions_app.command("no-show")
 def sessions_no_show(hub: Client, session: SessionArgument, etag: args.EtagOption = "") -> None:
     """시작한 상담에 기업이 오지 않았음을 기록합니다 (mark a session that began as a no-show)."""
-    request = cpb.MarkSessionNoShowRequest(name=args.name("sessions", session), etag=etag)
-    done = hub.call(hub.consulting.MarkSessionNoShow, request)
+    name = args.name("sessions", session)
+    done = hub.call(hub.consulting.MarkSessionNoShow, cpb.MarkSessionNoShowRequest(name=name, etag=etag))
     show_sessions(hub, f"노쇼 기록함 (no-show) {done.name}", [done])
 
 
