@@ -96,11 +96,14 @@ async def test_rooms_session_types_no_show_and_calendar_export(consulting: Runni
     assert short.exit_code == 3 and "session_type.default_duration" in short.output, short.output
     assert (await run("session-types", "show", "5")).exit_code == 4
     assert "1:1 기술 자문" in (await run("session-types", "list")).stdout
-    assert json.loads((await run("--json", "session-types", "show", "1")).stdout)["category"] == "SESSION_CATEGORY_TECHNICAL"
+    assert (
+        json.loads((await run("--json", "session-types", "show", "1")).stdout)["category"]
+        == "SESSION_CATEGORY_TECHNICAL"
+    )
 
-    mentor = await run("--json", "mentors", "add", "--ko", "김도현", "--kind", "faculty", "--hours", "mon 00:00-24:00",
-                       "--hours", "tue 00:00-24:00", "--hours", "wed 00:00-24:00", "--hours", "thu 00:00-24:00",
-                       "--hours", "fri 00:00-24:00", "--hours", "sat 00:00-24:00", "--hours", "sun 00:00-24:00")  # fmt: skip
+    every_day = [part for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+                 for part in ("--hours", f"{day} 00:00-24:00")]  # fmt: skip
+    mentor = await run("--json", "mentors", "add", "--ko", "김도현", "--kind", "faculty", *every_day)
     assert mentor.exit_code == 0, mentor.output
     booking = ["sessions", "schedule", "--company", company, "--mentor", "1", "--type", "1", "--room", "1"]
     held = earlier_today().astimezone(SEOUL)
@@ -120,7 +123,7 @@ async def test_rooms_session_types_no_show_and_calendar_export(consulting: Runni
     exported = await run("sessions", "export", "--mentor", "1", "-o", str(ics))
     assert exported.exit_code == 0 and "상담 2건" in exported.stdout, exported.output
     events = read_events(ics.read_text())
-    starts = sorted(e["DTSTART"] for e in events)
+    starts = sorted(start_time(e["DTSTART"], e["DTSTART params"]) for e in events)
     assert starts[-1].astimezone(SEOUL) == coming.replace(second=0, microsecond=0)
     assert starts[-1].astimezone(SEOUL).strftime("%H:%M") == "14:00"
     assert all("UID" in e for e in events)
@@ -132,21 +135,23 @@ async def test_rooms_session_types_no_show_and_calendar_export(consulting: Runni
     assert (await run("sessions", "export", "--mentor", "99", "-o", str(tmp_path / "x.ics"))).exit_code == 4
 
 
-def read_events(text: str) -> list[dict[str, datetime | str]]:
-    """The VEVENTs of an RFC 5545 calendar (lines unfolded), DTSTART read as an aware time."""
+def read_events(text: str) -> list[dict[str, str]]:
+    """The VEVENTs of an RFC 5545 calendar (lines unfolded): each property's value, and its parameters under
+    "<name> params" (DTSTART's TZID)."""
     lines = text.replace("\r\n ", "").replace("\r\n\t", "").splitlines()
-    events: list[dict[str, datetime | str]] = []
+    events: list[dict[str, str]] = []
     for line in lines:
         if line == "BEGIN:VEVENT":
             events.append({})
         elif events and ":" in line and not line.startswith("END:"):
             key, _, value = line.partition(":")
             name, _, params = key.partition(";")
-            events[-1][name] = start_time(value, params) if name == "DTSTART" else value
+            events[-1] |= {name: value, f"{name} params": params}
     return events
 
 
 def start_time(value: str, params: str) -> datetime:
+    """DTSTART as an aware time: UTC (…Z), or local time in its TZID (floating times read as UTC)."""
     if value.endswith("Z"):
         return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=ZoneInfo("UTC"))
     zone = params.removeprefix("TZID=") if params.startswith("TZID=") else "UTC"

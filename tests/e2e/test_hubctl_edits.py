@@ -20,7 +20,9 @@ async def test_firms_and_partners_are_edited_with_their_etag(investors: RunningI
         return await hubctl(None, *args, env=env)
 
     assert (await run("investors", "add", "--ko", "한빛벤처스", "--type", "vc")).exit_code == 0
-    assert (await run("investors", "add-partner", "--firm", "1", "--ko", "정우성", "--email", "woo@hanbit.vc")).exit_code == 0
+    assert (
+        await run("investors", "add-partner", "--firm", "1", "--ko", "정우성", "--email", "woo@hanbit.vc")
+    ).exit_code == 0
 
     firm_etag = json.loads((await run("--json", "investors", "show", "1")).stdout)["firm"]["etag"]
     edited = await run("investors", "edit", "1", "--en", "Hanbit Ventures", "--type", "cvc", "--etag", firm_etag)
@@ -70,8 +72,9 @@ async def test_spaces_add_and_a_declared_conflict_refuses_scoring(companies: Run
     for name in ("메디비전", "닥터노트"):
         assert (await run("companies", "add", "--ko", name, "--sector", "medical")).exit_code == 0
     today = date.today()
-    opened = await run("selection", "open", "--title", "2026 하반기", "--from", today.isoformat(), "--to",
-                       (today + timedelta(days=14)).isoformat(), "--desks", "2", "--criterion", "tech:기술성:100")  # fmt: skip
+    later = (today + timedelta(days=14)).isoformat()
+    opened = await run("selection", "open", "--title", "2026 하반기", "--from", today.isoformat(), "--to", later,
+                       "--desks", "2", "--criterion", "tech:기술성:100")  # fmt: skip
     assert opened.exit_code == 0, opened.output
     for company in ("1", "2"):
         assert (await run("selection", "apply", "--round", "1", "--company", company)).exit_code == 0

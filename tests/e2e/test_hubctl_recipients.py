@@ -14,7 +14,7 @@ from tests.integration.test_notifications import add_person
 
 
 async def test_recipients_list_show_and_preferences_set(notifications: RunningNotifications) -> None:
-    port = notifications.runtime.port  # type: ignore[attr-defined]
+    port = notifications.runtime.port
     env = {"HUB_NOTIFICATIONS_ADDRESS": f"127.0.0.1:{port}"}
 
     async def run(*args: str) -> Result:
@@ -25,9 +25,7 @@ async def test_recipients_list_show_and_preferences_set(notifications: RunningNo
     number = person.name.removeprefix("recipients/")
 
     listed = await run("recipients", "list", "--company", "companies/7")
-    assert listed.exit_code == 0 and "kim@medi.kr" in listed.stdout and "lee@edu.kr" not in listed.stdout, (
-        listed.output
-    )
+    assert listed.exit_code == 0 and "kim@medi.kr" in listed.stdout and "lee@edu.kr" not in listed.stdout, listed.output
     assert "이메일 email" in listed.stdout
     people = json.loads((await run("--json", "recipients", "list", "--kind", "person")).stdout)
     assert sorted(r["email"] for r in people) == ["kim@medi.kr", "lee@edu.kr"]
