@@ -155,7 +155,16 @@ def company_row(c: cpb.Company, tz: str) -> list[str]:
     ]
 
 
-COMPANY_COLUMNS = ["id", "이름", "English", "sector", "stage", "status", "tags", "registered"]
+COMPANY_COLUMNS = [
+    "id",
+    "이름 name",
+    "영문 English",
+    "분야 sector",
+    "단계 stage",
+    "상태 status",
+    "태그 tags",
+    "등록 registered",
+]
 
 
 def show_companies(hub: Client, title: str, companies: list[cpb.Company]) -> None:
@@ -200,7 +209,7 @@ def companies_show(hub: Client, name: args.CompanyArgument) -> None:
     fields = dict(zip(COMPANY_COLUMNS, company_row(company, hub.config.tz), strict=True))
     fields |= {"website": company.website, "founded": args.iso(company.founded_on), "etag": company.etag}
     fields["description"] = company.description
-    print_table(company.name, ["field", "value"], fields.items())
+    print_table(company.name, ["항목 field", "값 value"], fields.items())
     if people:
         print_table("people", PERSON_COLUMNS, (person_row(p) for p in people))
 
@@ -326,7 +335,16 @@ def companies_archive(
 
 # people
 
-PERSON_COLUMNS = ["id", "이름", "English", "company", "role", "title", "email", "phone"]
+PERSON_COLUMNS = [
+    "id",
+    "이름 name",
+    "영문 English",
+    "기업 company",
+    "역할 role",
+    "직함 title",
+    "이메일 email",
+    "전화 phone",
+]
 
 
 def person_row(p: cpb.Person) -> list[str]:
@@ -460,7 +478,11 @@ def ops_dead_letters(
         (d.name, d.consumer, d.event_type, d.deliveries, when(d.create_time, hub.config.tz), d.error[:60])
         for d in found
     ]
-    print_table(f"{service}: dead letters ({len(found)})", ["name", "consumer", "event", "tries", "at", "error"], rows)
+    print_table(
+        f"{service}: dead letters ({len(found)})",
+        ["이름 name", "소비자 consumer", "이벤트 event", "시도 tries", "시각 at", "오류 error"],
+        rows,
+    )
 
 
 @ops_app.command("replay")
@@ -487,7 +509,7 @@ def ops_outbox(hub: Client) -> None:
     hub.show(
         [dict(zip(["service", "unpublished", "published", "oldest"], r, strict=True)) for r in rows],
         "outbox",
-        ["service", "unpublished", "published", "oldest unpublished"],
+        ["서비스 service", "대기 unpublished", "발행 published", "가장 오래된 대기 oldest"],
         rows,
     )
 

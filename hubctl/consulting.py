@@ -52,7 +52,7 @@ def hhmm(ts: Timestamp, tz: str) -> str:
 
 # sessions
 
-SESSION_COLUMNS = ["id", "when", "company", "mentor", "type", "room", "state"]
+SESSION_COLUMNS = ["id", "시간 when", "기업 company", "멘토 mentor", "유형 type", "회의실 room", "상태 state"]
 SessionArgument = Annotated[str, typer.Argument(help="8 or sessions/8")]
 
 
@@ -117,7 +117,11 @@ def sessions_find_slots(
         (s.mentor, when(s.interval.start_time, tz), hhmm(s.interval.end_time, tz), ", ".join(s.rooms))
         for s in found.slots
     ]
-    print_table(f"free slots ({len(rows)}{'+' if found.truncated else ''})", ["mentor", "from", "to", "rooms"], rows)
+    print_table(
+        f"free slots ({len(rows)}{'+' if found.truncated else ''})",
+        ["멘토 mentor", "시작 from", "끝 to", "회의실 rooms"],
+        rows,
+    )
 
 
 @sessions_app.command("schedule")
@@ -232,7 +236,7 @@ def sessions_feedback(
 
 # action items
 
-ACTION_COLUMNS = ["id", "owner", "due", "what", "company", "state"]
+ACTION_COLUMNS = ["id", "담당 owner", "기한 due", "할 일 what", "기업 company", "상태 state"]
 
 
 def action_row(a: cpb.ActionItem) -> list[str]:
@@ -287,7 +291,11 @@ def programs_list(
          when(p.interval.start_time, tz), p.capacity or "", p.registered_count, p.attended_count)
         for p in found
     ]  # fmt: skip
-    print_table(f"programs ({len(found)})", ["id", "name", "kind", "starts", "seats", "registered", "attended"], rows)
+    print_table(
+        f"programs ({len(found)})",
+        ["id", "이름 name", "구분 kind", "시작 starts", "정원 seats", "신청 registered", "참석 attended"],
+        rows,
+    )
 
 
 @programs_app.command("add")

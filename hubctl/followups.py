@@ -20,8 +20,17 @@ followups_app = Commands(
     )
 )
 
-DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
-FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
+DELIVERY_COLUMNS = [
+    "id",
+    "규칙 rule",
+    "받는 사람 to",
+    "채널 channel",
+    "상태 state",
+    "시도 tries",
+    "다음·발송 next / sent",
+    "오류 error",
+]
+FOLLOW_UP_COLUMNS = ["id", "규칙 rule", "대상 about", "상태 state", "예정 due", "메모 note"]
 
 
 def delivery_row(d: npb.Delivery, tz: str) -> list[str]:

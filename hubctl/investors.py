@@ -24,7 +24,7 @@ STATE = ("INTRODUCTION_STATE", ipb.IntroductionState)
 
 # firms
 
-FIRM_COLUMNS = ["id", "이름", "English", "type", "sectors", "theses"]
+FIRM_COLUMNS = ["id", "이름 name", "영문 English", "유형 type", "분야 sectors", "투자 기준 theses"]
 
 
 def firm_row(f: ipb.Firm) -> list[str]:
@@ -67,9 +67,9 @@ def firms_show(hub: Client, firm: Annotated[str, typer.Argument(help="3 or firms
          f"{args.krw(t.ticket_min.units)} – {args.krw(t.ticket_max.units)}", ", ".join(t.geographies))
         for t in found.theses
     ]  # fmt: skip
-    print_table("theses", ["title", "sectors", "stages", "ticket", "where"], rows)
+    print_table("theses", ["제목 title", "분야 sectors", "단계 stages", "투자 규모 ticket", "지역 where"], rows)
     rows = [(p.name.removeprefix("partners/"), p.korean_name, p.title, p.email, ", ".join(p.focus)) for p in partners]
-    print_table("partners", ["id", "이름", "title", "email", "focus"], rows)
+    print_table("파트너 partners", ["id", "이름 name", "직함 title", "이메일 email", "관심 focus"], rows)
 
 
 @investors_app.command("add")
@@ -200,7 +200,11 @@ def firms_match(
          "; ".join(f"{c.component} {c.points}/{c.max_points}: {c.explanation}" for c in m.fit.components))
         for m in found.matches
     ]  # fmt: skip
-    print_table(f"firms for {args.name('companies', company)}", ["id", "이름", "score", "thesis", "why"], rows)
+    print_table(
+        f"firms for {args.name('companies', company)}",
+        ["id", "이름 name", "점수 score", "투자 기준 thesis", "이유 why"],
+        rows,
+    )
 
 
 # introductions
@@ -211,7 +215,7 @@ def intro_row(i: ipb.Introduction, tz: str) -> list[str]:
     return [i.name.removeprefix("introductions/"), i.company, i.firm, state, when(i.update_time, tz), i.note[:40]]
 
 
-INTRO_COLUMNS = ["id", "company", "firm", "state", "updated", "note"]
+INTRO_COLUMNS = ["id", "기업 company", "투자사 firm", "상태 state", "수정 updated", "메모 note"]
 
 
 @intros_app.command("request")
@@ -261,7 +265,7 @@ def intros_show(hub: Client, intro: Annotated[str, typer.Argument(help="5 or int
          short(ipb.IntroductionState, h.to_state, STATE[0]).lower(), h.actor, h.reason)
         for h in found.history
     ]  # fmt: skip
-    print_table("history", ["when", "from", "to", "by", "why"], rows)
+    print_table("history", ["시각 when", "이전 from", "이후 to", "누가 by", "이유 why"], rows)
 
 
 @intros_app.command("advance")
@@ -290,7 +294,7 @@ def round_row(r: ipb.Round) -> list[str]:
             args.iso(r.close_date)]  # fmt: skip
 
 
-ROUND_COLUMNS = ["id", "company", "type", "amount", "lead", "status", "closed"]
+ROUND_COLUMNS = ["id", "기업 company", "유형 type", "금액 amount", "리드 lead", "상태 status", "마감 closed"]
 
 
 FundingRoundArgument = Annotated[
@@ -371,4 +375,8 @@ def audit_list(
         (when(c.call_time, hub.config.tz), c.partner, c.firm, c.method.rsplit("/", 1)[-1], c.resource, c.code)
         for c in found
     ]
-    print_table(f"partner API calls ({len(found)})", ["when", "partner", "firm", "method", "resource", "answer"], rows)
+    print_table(
+        f"partner API calls ({len(found)})",
+        ["시각 when", "파트너 partner", "투자사 firm", "호출 method", "대상 resource", "응답 answer"],
+        rows,
+    )

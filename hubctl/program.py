@@ -66,7 +66,7 @@ def round_row(r: pb.Round) -> list[Any]:
     return [r.name.removeprefix("rounds/"), r.title, span, seats, r.application_count, f"{r.competition_ratio:.2f}"]
 
 
-ROUND_COLUMNS = ["id", "제목", "open", "seats", "applications", "per seat"]
+ROUND_COLUMNS = ["id", "제목 title", "접수 open", "좌석 seats", "지원 applications", "경쟁률 per seat"]
 
 
 @selection_app.command("rounds")
@@ -111,7 +111,15 @@ def selection_open(
     hub.show(made, f"opened {made.name}", ROUND_COLUMNS, [round_row(made)])
 
 
-APPLICATION_COLUMNS = ["id", "round", "applicant", "seat", "state", "reason", "submitted"]
+APPLICATION_COLUMNS = [
+    "id",
+    "회차 round",
+    "지원자 applicant",
+    "좌석 seat",
+    "상태 state",
+    "사유 reason",
+    "접수 submitted",
+]
 ApplicationArgument = Annotated[str, typer.Argument(help="3 or applications/3")]
 
 
@@ -187,7 +195,16 @@ def selection_rank(
          f"{e.normalized_score:+.2f}", e.reviews, short(pb.ApplicationState, e.state, STATE).lower(), e.explanation]
         for e in ranked.entries
     ]  # fmt: skip
-    columns = ["#", "application", "applicant", "score", "normalized", "reviews", "state", "why"]
+    columns = [
+        "#",
+        "지원서 application",
+        "지원자 applicant",
+        "점수 score",
+        "정규화 normalized",
+        "심사 reviews",
+        "상태 state",
+        "이유 why",
+    ]
     hub.show(as_dict(ranked), f"ranking of {args.name('rounds', round_)}", columns, rows)
 
 
@@ -329,7 +346,16 @@ def spaces_occupancy(
 # KPI
 
 
-KPI_COLUMNS = ["period", "version", "headcount", "revenue", "funding raised", "customers", "patents", "note"]
+KPI_COLUMNS = [
+    "기간 period",
+    "버전 version",
+    "인원 headcount",
+    "매출 revenue",
+    "투자 유치 funding",
+    "고객 customers",
+    "특허 patents",
+    "메모 note",
+]
 # The optional figures (issue 17), a second table: "-" where a figure was not reported.
 FIGURE_COLUMNS = [
     "기간 period", "버전 version", "현금 cash", "월 소진 burn", "런웨이 runway", "정규직 FTE", "채용 hires",
@@ -542,7 +568,7 @@ def support_record(
     hub.show(made, f"recorded {made.name}", GRANT_COLUMNS, [grant_row(made, hub.config.tz)])
 
 
-GRANT_COLUMNS = ["id", "kind", "amount", "note", "override", "from", "by", "at"]
+GRANT_COLUMNS = ["id", "종류 kind", "양 amount", "메모 note", "한도 초과 override", "출처 from", "누가 by", "시각 at"]
 
 
 def grant_row(g: pb.SupportGrant, tz: str) -> list[Any]:
@@ -583,7 +609,7 @@ def support_quota(
 # milestones and growth
 
 MILESTONE = "MILESTONE_KIND"
-MILESTONE_COLUMNS = ["id", "company", "kind", "date", "evidence", "url"]
+MILESTONE_COLUMNS = ["id", "기업 company", "종류 kind", "날짜 date", "근거 evidence", "url"]
 MilestoneKindOption = Annotated[str, typer.Option(help="product_launch, first_customer, funding, overseas_entry")]
 
 
@@ -645,4 +671,4 @@ def growth_command(hub: Client) -> None:
         return
     print_table("a firm counts as grown when any one holds", ["rule"], [[r] for r in growth.rules])
     rows = [[f.company.removeprefix("companies/"), f.korean_name, "; ".join(f.reasons)] for f in growth.firms]
-    print_table(f"firms grown ({growth.firms_grown})", ["id", "이름", "why"], rows)
+    print_table(f"firms grown ({growth.firms_grown})", ["id", "이름 name", "이유 why"], rows)

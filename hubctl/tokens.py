@@ -29,7 +29,16 @@ tokens_app = Commands(
 
 ROLES = ("admin", "service", "partner")
 SIGNED_ROLES = {"admin": tpb.ACCESS_TOKEN_ROLE_ADMIN, "service": tpb.ACCESS_TOKEN_ROLE_SERVICE}
-COLUMNS = ["id", "role", "to", "firm", "for", "issued by", "expires", "revoked"]
+COLUMNS = [
+    "id",
+    "역할 role",
+    "받은 이 to",
+    "투자사 firm",
+    "용도 for",
+    "발급자 issued by",
+    "만료 expires",
+    "폐기 revoked",
+]
 
 
 def parse_expiry(text: str, tz: str) -> Timestamp:
