@@ -69,7 +69,7 @@ class GlobalSwitchesAnywhere(TyperGroup):
 
 app = Commands(
     cls=GlobalSwitchesAnywhere,
-    help="Hub CRM admin client for program managers. " + EXIT_HELP,
+    help="허브 CRM 프로그램 매니저용 관리 도구 (Hub CRM admin client for program managers). " + EXIT_HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
