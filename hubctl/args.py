@@ -4,8 +4,10 @@ amounts and list filters (one wording of each help text and error, whichever com
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -13,7 +15,7 @@ from google.protobuf.message import Message
 from google.type import date_pb2, money_pb2
 
 from hubcore.korean import format_krw, read_krw
-from hubctl.client import fail
+from hubctl.client import Client, fail
 
 
 class Versioned(Protocol):
@@ -26,17 +28,31 @@ class Versioned(Protocol):
 M = TypeVar("M", bound=Versioned)
 
 # Options and arguments many commands take, each with one help text.
-CompanyOption = Annotated[str, typer.Option(help="42 or companies/42")]
+CompanyOption = Annotated[str, typer.Option(help="기업 (a company): 42 or companies/42")]
 CompanyArgument = Annotated[str, typer.Argument(help="42 or companies/42")]
 FirmOption = Annotated[str, typer.Option(help="3 or firms/3")]
 MentorOption = Annotated[str, typer.Option(help="3 or mentors/3")]
 RoomOption = Annotated[str, typer.Option(help="1 or rooms/1")]
 RoundOption = Annotated[str, typer.Option("--round", help="1 or rounds/1")]
-KoreanNameOption = Annotated[str, typer.Option("--ko", help="Name in Hangul")]
-EnglishNameOption = Annotated[str, typer.Option("--en")]
-RequestIdOption = Annotated[str, typer.Option(help="Retry-safe id")]
-MinutesOption = Annotated[int, typer.Option(help="Length")]
-YesOption = Annotated[bool, typer.Option("--yes", help="Don't ask")]
+KoreanNameOption = Annotated[str, typer.Option("--ko", help="한글 이름 (name in Hangul)")]
+EnglishNameOption = Annotated[str, typer.Option("--en", help="영문 이름 (Latin name)")]
+RequestIdOption = Annotated[
+    str, typer.Option(help="재시도해도 한 번만 (a retry-safe id: the same id never creates twice)")
+]
+MinutesOption = Annotated[int, typer.Option(help="길이, 분 (length in minutes)")]
+YesOption = Annotated[bool, typer.Option("--yes", help="묻지 않음 (don't ask)")]
+FloorOption = Annotated[int, typer.Option(help="층 (floor)")]
+LimitOption = Annotated[int, typer.Option(help="최대 개수 (at most this many; 0: all)")]
+NewestLimitOption = Annotated[int, typer.Option(help="최근 몇 건 (at most this many, newest first; 0: all)")]
+ReasonOption = Annotated[str, typer.Option(help="이유 (why, in a sentence)")]
+# An edit's options: None (left out) changes nothing.
+KoreanNameEdit = Annotated[str | None, typer.Option("--ko", help="한글 이름 (name in Hangul)")]
+EnglishNameEdit = Annotated[str | None, typer.Option("--en", help="영문 이름 (Latin name)")]
+EmailEdit = Annotated[str | None, typer.Option(help="이메일 (email)")]
+RequiredReasonOption = Annotated[str, typer.Option("--reason", help="이유, 필수 (why; required)")]
+EtagOption = Annotated[
+    str, typer.Option(help="읽어 둔 버전 (the etag `show` printed): 그 뒤 바뀌었으면 거절 (refused if changed since)")
+]
 
 
 def retry_safe(request_id: str) -> str:
@@ -59,6 +75,12 @@ def day(text: str, what: str, example: str = "2026-03-01") -> date_pb2.Date:
     except ValueError:
         fail(f"{what} must be a date like {example}, not {text!r}", 3)
     return date_pb2.Date(year=d.year, month=d.month, day=d.day)
+
+
+def midnight(text: str, what: str, tz: str) -> datetime:
+    """A day typed as YYYY-MM-DD, as its first moment in the zone tz."""
+    d = day(text, what)
+    return datetime(d.year, d.month, d.day, tzinfo=ZoneInfo(tz))
 
 
 def iso(d: date_pb2.Date) -> str:
@@ -100,12 +122,13 @@ def parse_krw(text: str) -> money_pb2.Money:
     return money_pb2.Money(currency_code="KRW", units=units)
 
 
-def edit(existing: M, example: str, **fields: Any) -> tuple[M, FieldMask]:
-    """What an edit sends: existing's name and etag (a change made meanwhile is refused) with each field given
-    (not None) set, and nothing else, and the update mask of those fields. A message value is copied in; a
-    list fills the repeated field. No field given is wrong usage; example says what one looks like."""
+def edit(existing: M, example: str, etag: str = "", **fields: Any) -> tuple[M, FieldMask]:
+    """What an edit sends: existing's name and etag (or the etag given: the one the user read earlier; a change
+    made meanwhile is refused) with each field given (not None) set, and nothing else, and the update mask of
+    those fields. A message value is copied in; a list fills the repeated field. No field given is wrong usage;
+    example says what one looks like."""
     changes = type(existing)()
-    changes.name, changes.etag = existing.name, existing.etag
+    changes.name, changes.etag = existing.name, etag or existing.etag
     paths = []
     for path, value in fields.items():
         if value is None:
@@ -120,3 +143,16 @@ def edit(existing: M, example: str, **fields: Any) -> tuple[M, FieldMask]:
     if not paths:
         fail(f"nothing to change: give at least one option, e.g. {example}", 2)
     return changes, FieldMask(paths=paths)
+
+
+def saved_edit(
+    hub: Client, get: Callable[..., M], get_request: Message, update: Callable[..., M], update_request: type[Message],
+    example: str, etag: str = "", **fields: Any,
+) -> M:  # fmt: skip
+    """An edit command's whole round trip: reads the resource, sends the fields given (see edit) as the update
+    request's resource with their update mask, and returns what was saved. A stale etag ends the command with
+    the service's refusal (exit 5), a missing resource with not found (exit 4)."""
+    existing = hub.call(get, get_request)
+    changes, mask = edit(existing, example, etag, **fields)
+    resource = update_request.DESCRIPTOR.fields[0].name  # UpdateMentorRequest.mentor, UpdateFirmRequest.firm, …
+    return hub.call(update, update_request(**{resource: changes, "update_mask": mask}))

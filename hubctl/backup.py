@@ -16,7 +16,12 @@ from hubctl.client import Client, Commands, err, print_json
 if TYPE_CHECKING:  # the backup module pulls in SQLAlchemy: imported by the commands that use it, not at start-up
     from hublocal import backup
 
-backup_app = Commands(help="Backups of `make run`'s data (SQLite databases and keys): create, verify, restore.")
+backup_app = Commands(
+    help=(
+        "`make run` 데이터(SQLite 데이터베이스와 키)의 백업: 만들기, 검사, 되돌리기 (backups of `make run`'s "
+        "data (SQLite databases and keys): create, verify, restore)."
+    )
+)
 
 DataDir = Annotated[
     Path | None,
@@ -55,7 +60,8 @@ def backup_create(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Back up every service's database (one consistent instant, online while the hub runs) and the hub's keys."""
+    """모든 서비스의 데이터베이스와 키를 운영 중에도 한 시점으로 백업합니다 (back up every service's database
+    (one consistent instant, online while the hub runs) and the hub's keys)."""
     from hublocal import backup
 
     directory = directory or Path("backups") / datetime.now(UTC).strftime("hub-%Y%m%dT%H%M%SZ")
@@ -84,7 +90,8 @@ def backup_create(
 
 @backup_app.command("verify")
 def backup_verify(hub: Client, directory: Annotated[Path, typer.Argument(help="A backup directory")]) -> None:
-    """Check a backup's files against its manifest (size, sha256), and each database's integrity and schema."""
+    """백업 파일을 목록(크기, sha256)과 대조하고 각 데이터베이스를 검사합니다 (check a backup's files against its
+    manifest (size, sha256), and each database's integrity and schema)."""
     from hublocal import backup
 
     try:
@@ -103,7 +110,8 @@ def backup_restore(
     directory: Annotated[Path, typer.Argument(help="A backup directory made by `hubctl backup create`")],
     data_dir: DataDir = None,
 ) -> None:
-    """Put a backup in place of the hub's data (the hub must be stopped); the current files are moved aside."""
+    """백업으로 허브의 데이터를 되돌립니다 (허브를 멈춘 뒤); 지금 파일은 옆으로 옮깁니다 (put a backup in place of
+    the hub's data (the hub must be stopped); the current files are moved aside)."""
     from hublocal import backup
 
     try:

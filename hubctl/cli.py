@@ -23,11 +23,14 @@ from hubctl import (
     identities,
     investors,
     kpi_requests,
+    mentors,
     playbooks,
     privacy,
     program,
+    recipients,
     report,
     reviewers,  # noqa: F401  (adds `selection reviewers`, `assign`, `assignments` and `score` to `selection`)
+    rooms,
     sharing,
     tokens,
     transfer,
@@ -66,13 +69,18 @@ class GlobalSwitchesAnywhere(TyperGroup):
 
 app = Commands(
     cls=GlobalSwitchesAnywhere,
-    help="Hub CRM admin client for program managers. " + EXIT_HELP,
+    help="허브 CRM 프로그램 매니저용 관리 도구 (Hub CRM admin client for program managers). " + EXIT_HELP,
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-companies_app = Commands(help="Startups: list, show, add, edit, move along their lifecycle, archive.")
-people_app = Commands(help="Founders, staff and individual residents.")
-ops_app = Commands(help="The event backbone: dead letters, outbox backlog.")
+companies_app = Commands(
+    help=(
+        "입주·지원 기업: 목록, 조회, 등록, 수정, 단계 이동, 보관 (startups: list, show, add, edit, move along "
+        "their lifecycle, archive)."
+    )
+)
+people_app = Commands(help="창업자, 직원, 개인 입주자 (founders, staff and individual residents).")
+ops_app = Commands(help="이벤트 기반: dead letter, 발행 대기 (the event backbone: dead letters, outbox backlog).")
 app.add_typer(companies_app, name="companies")
 app.add_typer(people_app, name="people")
 app.add_typer(ops_app, name="ops")
@@ -83,10 +91,12 @@ app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(identities.identities_app, name="identities")
 app.add_typer(investors.audit_app, name="audit")
 app.add_typer(sharing.sharing_app, name="sharing")
-app.add_typer(consulting.mentors_app, name="mentors")
+app.add_typer(mentors.mentors_app, name="mentors")
 app.add_typer(consulting.sessions_app, name="sessions")
 app.add_typer(consulting.actions_app, name="actions")
 app.add_typer(consulting.programs_app, name="programs")
+app.add_typer(rooms.rooms_app, name="rooms")
+app.add_typer(rooms.session_types_app, name="session-types")
 app.add_typer(gpu.gpu_app, name="gpu")
 app.add_typer(program.selection_app, name="selection")
 app.add_typer(program.spaces_app, name="spaces")
@@ -95,6 +105,8 @@ assert kpi_requests.kpi_app is program.kpi_app
 app.add_typer(program.support_app, name="support")
 app.add_typer(program.milestones_app, name="milestones")
 app.add_typer(followups.followups_app, name="followups")
+app.add_typer(recipients.recipients_app, name="recipients")
+app.add_typer(recipients.preferences_app, name="preferences")
 app.add_typer(playbooks.playbook_app, name="playbook")
 app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
@@ -143,7 +155,16 @@ def company_row(c: cpb.Company, tz: str) -> list[str]:
     ]
 
 
-COMPANY_COLUMNS = ["id", "이름", "English", "sector", "stage", "status", "tags", "registered"]
+COMPANY_COLUMNS = [
+    "id",
+    "이름 name",
+    "영문 English",
+    "분야 sector",
+    "단계 stage",
+    "상태 status",
+    "태그 tags",
+    "등록 registered",
+]
 
 
 def show_companies(hub: Client, title: str, companies: list[cpb.Company]) -> None:
@@ -167,7 +188,7 @@ def companies_list(
     archived: Annotated[bool, typer.Option("--archived", help="Include archived companies")] = False,
     all_: AllOption = False,
 ) -> None:
-    """List companies, newest registrations last."""
+    """기업 목록, 등록 순 (list companies, newest registrations last)."""
     terms = args.where(status=status, sector=sector, tag=[args.quoted(t) for t in tag or []])
     request = cpb.ListCompaniesRequest(
         filter=terms, query=query, order_by=order_by, show_deleted=archived, page_size=200
@@ -178,7 +199,7 @@ def companies_list(
 
 @companies_app.command("show")
 def companies_show(hub: Client, name: args.CompanyArgument) -> None:
-    """One company, with its people."""
+    """기업 하나와 그 사람들 (one company, with its people)."""
     company = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
     people = list(
         hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(filter=f"company={company.name}"), "people")
@@ -188,7 +209,7 @@ def companies_show(hub: Client, name: args.CompanyArgument) -> None:
     fields = dict(zip(COMPANY_COLUMNS, company_row(company, hub.config.tz), strict=True))
     fields |= {"website": company.website, "founded": args.iso(company.founded_on), "etag": company.etag}
     fields["description"] = company.description
-    print_table(company.name, ["field", "value"], fields.items())
+    print_table(company.name, ["항목 field", "값 value"], fields.items())
     if people:
         print_table("people", PERSON_COLUMNS, (person_row(p) for p in people))
 
@@ -206,7 +227,7 @@ def companies_add(
     description: str = "",
     request_id: Annotated[str, typer.Option(help="Retry-safe id: the same id never creates twice")] = "",
 ) -> None:
-    """Register a company (as an applicant)."""
+    """기업을 지원 기업으로 등록합니다 (register a company (as an applicant))."""
     company = cpb.Company(
         korean_name=korean_name,
         english_name=english_name,
@@ -228,25 +249,26 @@ def companies_add(
 def companies_edit(
     hub: Client,
     name: args.CompanyArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
-    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     sector: str | None = None,
     stage: str | None = None,
     tag: Annotated[list[str] | None, typer.Option(help="Replaces all tags (repeatable)")] = None,
     website: str | None = None,
     founded: str | None = None,
     description: str | None = None,
+    etag: args.EtagOption = "",
 ) -> None:
-    """Change the fields given, and nothing else; refuses if someone changed the company meanwhile."""
-    existing = hub.call(hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)))
-    company, mask = args.edit(
-        existing, "--en 'MediVision'",
+    """주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change the fields given, and nothing else;
+    refuses if someone changed the company meanwhile)."""
+    updated = args.saved_edit(
+        hub, hub.companies.GetCompany, cpb.GetCompanyRequest(name=company_name(name)), hub.companies.UpdateCompany,
+        cpb.UpdateCompanyRequest, "--en 'MediVision'", etag,
         korean_name=korean_name, english_name=english_name, website=website, description=description,
         sector=None if sector is None else enum_number(cpb.Sector, "SECTOR", sector, "sector"),
         stage=None if stage is None else enum_number(cpb.Stage, "STAGE", stage, "stage"),
         tags=tag, founded_on=None if founded is None else founding_day(founded),
     )  # fmt: skip
-    updated = hub.call(hub.companies.UpdateCompany, cpb.UpdateCompanyRequest(company=company, update_mask=mask))
     show_companies(hub, f"updated {updated.name}", [updated])
 
 
@@ -255,9 +277,10 @@ def companies_transition(
     hub: Client,
     name: args.CompanyArgument,
     status: Annotated[str, typer.Argument(help="selected, resident, graduated or withdrawn")],
-    reason: Annotated[str, typer.Option(help="Why, in a sentence")] = "",
+    reason: args.ReasonOption = "",
 ) -> None:
-    """Move a company along applicant → selected → resident → graduated (or withdrawn)."""
+    """기업의 단계를 옮깁니다: 지원 → 선발 → 입주 → 졸업 (또는 철회) (move a company along applicant → selected →
+    resident → graduated (or withdrawn))."""
     number = enum_number(cpb.CompanyStatus, "COMPANY_STATUS", status, "status")
     moved = hub.call(
         hub.companies.ChangeCompanyStatus,
@@ -302,7 +325,8 @@ def companies_archive(
     name: args.CompanyArgument,
     yes: args.YesOption = False,
 ) -> None:
-    """Archive a company (it stays readable, and leaves lists and figures)."""
+    """기업을 보관합니다: 읽을 수 있지만 목록과 집계에서 빠집니다 (archive a company (it stays readable, and
+    leaves lists and figures))."""
     if not yes and not typer.confirm(f"Archive {company_name(name)}?"):
         raise typer.Exit(1)
     archived = hub.call(hub.companies.DeleteCompany, cpb.DeleteCompanyRequest(name=company_name(name)))
@@ -311,7 +335,16 @@ def companies_archive(
 
 # people
 
-PERSON_COLUMNS = ["id", "이름", "English", "company", "role", "title", "email", "phone"]
+PERSON_COLUMNS = [
+    "id",
+    "이름 name",
+    "영문 English",
+    "기업 company",
+    "역할 role",
+    "직함 title",
+    "이메일 email",
+    "전화 phone",
+]
 
 
 def person_row(p: cpb.Person) -> list[str]:
@@ -340,7 +373,7 @@ def people_list(
     limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 100,
     all_: AllOption = False,
 ) -> None:
-    """List people."""
+    """사람 목록 (list people)."""
     terms = args.where(company=args.name_if_given("companies", company), role=role)
     request = cpb.ListPeopleRequest(filter=terms, query=query, page_size=200)
     found = list(hub.pages(hub.companies.ListPeople, request, "people", 0 if all_ else limit))
@@ -349,6 +382,7 @@ def people_list(
 
 @people_app.command("show")
 def people_show(hub: Client, name: PersonArgument) -> None:
+    """사람 한 명 (one person)."""
     show_people(
         hub, person_name(name), [hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))]
     )
@@ -366,7 +400,7 @@ def people_add(
     phone: Annotated[str, typer.Option(help="E.164, e.g. +821012345678")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Add a person."""
+    """사람을 등록합니다 (add a person)."""
     person = cpb.Person(
         korean_name=korean_name,
         english_name=english_name,
@@ -386,23 +420,24 @@ def people_add(
 def people_edit(
     hub: Client,
     name: PersonArgument,
-    korean_name: Annotated[str | None, typer.Option("--ko")] = None,
-    english_name: Annotated[str | None, typer.Option("--en")] = None,
+    korean_name: args.KoreanNameEdit = None,
+    english_name: args.EnglishNameEdit = None,
     company: str | None = None,
     role: str | None = None,
     title: str | None = None,
-    email: str | None = None,
+    email: args.EmailEdit = None,
     phone: str | None = None,
+    etag: args.EtagOption = "",
 ) -> None:
-    """Change the fields given, and nothing else."""
-    existing = hub.call(hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)))
-    person, mask = args.edit(
-        existing, "--title CTO",
+    """주어진 항목만 바꿉니다; 그 사이 누가 바꿨으면 거절됩니다 (change the fields given, and nothing else; refused
+    if someone changed the person meanwhile)."""
+    updated = args.saved_edit(
+        hub, hub.companies.GetPerson, cpb.GetPersonRequest(name=person_name(name)), hub.companies.UpdatePerson,
+        cpb.UpdatePersonRequest, "--title CTO", etag,
         korean_name=korean_name, english_name=english_name, title=title, email=email, phone=phone,
         company=None if company is None else args.name_if_given("companies", company),
         role=None if role is None else enum_number(cpb.PersonRole, "PERSON_ROLE", role, "role"),
     )  # fmt: skip
-    updated = hub.call(hub.companies.UpdatePerson, cpb.UpdatePersonRequest(person=person, update_mask=mask))
     show_people(hub, f"updated {updated.name}", [updated])
 
 
@@ -412,7 +447,7 @@ def people_remove(
     name: PersonArgument,
     yes: args.YesOption = False,
 ) -> None:
-    """Remove a person and their personal data."""
+    """사람과 그 개인정보를 지웁니다 (remove a person and their personal data)."""
     if not yes and not typer.confirm(f"Remove {person_name(name)} and their personal data?"):
         raise typer.Exit(1)
     hub.call(hub.companies.DeletePerson, cpb.DeletePersonRequest(name=person_name(name)))
@@ -422,13 +457,17 @@ def people_remove(
 # operations
 
 
+ServiceOption = Annotated[str, typer.Option(help="어느 서비스의 소비자 (which service's consumers)")]
+DeadLetterArgument = Annotated[str, typer.Argument(metavar="DEAD_LETTER", help="deadLetters/3")]
+
+
 @ops_app.command("dead-letters")
 def ops_dead_letters(
     hub: Client,
-    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
-    resolved: Annotated[bool, typer.Option("--resolved", help="Include replayed ones")] = False,
+    service: ServiceOption = "companies",
+    resolved: Annotated[bool, typer.Option("--resolved", help="다시 적용한 것도 (include replayed ones)")] = False,
 ) -> None:
-    """Events a consumer gave up on."""
+    """소비자가 처리를 포기한 이벤트 (dead letters) (events a consumer gave up on)."""
     stub = hub.ops(service)
     found = list(
         hub.pages(stub.ListDeadLetters, ops_pb2.ListDeadLettersRequest(show_resolved=resolved), "dead_letters")
@@ -439,23 +478,24 @@ def ops_dead_letters(
         (d.name, d.consumer, d.event_type, d.deliveries, when(d.create_time, hub.config.tz), d.error[:60])
         for d in found
     ]
-    print_table(f"{service}: dead letters ({len(found)})", ["name", "consumer", "event", "tries", "at", "error"], rows)
+    print_table(
+        f"{service}: dead letters ({len(found)})",
+        ["이름 name", "소비자 consumer", "이벤트 event", "시도 tries", "시각 at", "오류 error"],
+        rows,
+    )
 
 
 @ops_app.command("replay")
-def ops_replay(
-    hub: Client,
-    name: Annotated[str, typer.Argument(help="deadLetters/3")],
-    service: Annotated[str, typer.Option(help="Which service's consumers")] = "companies",
-) -> None:
-    """Apply a dead letter's event again, once its cause is fixed."""
+def ops_replay(hub: Client, name: DeadLetterArgument, service: ServiceOption = "companies") -> None:
+    """원인을 고친 뒤 dead letter의 이벤트를 다시 적용합니다 (apply a dead letter's event again, once its cause is
+    fixed)."""
     done = hub.call(hub.ops(service).ReplayDeadLetter, ops_pb2.ReplayDeadLetterRequest(name=name))
     hub.say(done, f"replayed {done.name} ({done.event_type})")
 
 
 @ops_app.command("outbox")
 def ops_outbox(hub: Client) -> None:
-    """Events waiting to be published, per service."""
+    """서비스별 발행 대기 이벤트 (events waiting to be published, per service)."""
     rows = []
     for service in hub.config.addresses:
         try:
@@ -469,7 +509,7 @@ def ops_outbox(hub: Client) -> None:
     hub.show(
         [dict(zip(["service", "unpublished", "published", "oldest"], r, strict=True)) for r in rows],
         "outbox",
-        ["service", "unpublished", "published", "oldest unpublished"],
+        ["서비스 service", "대기 unpublished", "발행 published", "가장 오래된 대기 oldest"],
         rows,
     )
 

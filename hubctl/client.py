@@ -202,6 +202,11 @@ class Client:
         if not self.printed_json(data):
             print_table(title, columns, rows)
 
+    def table(self, items: Iterable[T], title: str, columns: Sequence[str], row: Callable[[T], Sequence[Any]]) -> None:
+        """A list command's answer: every item as JSON with --json, otherwise a table titled with their count."""
+        found = list(items)
+        self.show(found, f"{title} ({len(found)})", columns, map(row, found))
+
     def printed_json(self, data: Any) -> bool:
         """With --json, data as JSON, and True: the command then prints no tables."""
         if self.config.json:

@@ -1,4 +1,5 @@
-"""hubctl mentors | sessions | actions | programs: the consulting calendar, for program managers.
+"""hubctl sessions | actions | programs: the consulting calendar, for program managers (mentors: mentors.py; rooms,
+session types, no-shows and the calendar export: rooms.py).
 
 Times are typed and shown in Asia/Seoul (or --tz): `--at "2026-12-01 14:00"` means 14:00 in that zone."""
 
@@ -16,10 +17,14 @@ from hub.consulting.v1 import consulting_pb2 as cpb
 from hubctl import args
 from hubctl.client import Client, Commands, as_dict, enum_number, fail, print_table, short, when
 
-mentors_app = Commands(help="Faculty, experts and VC advisors: who they are and what they know.")
-sessions_app = Commands(help="The consulting calendar: find slots, schedule, reschedule, cancel, complete.")
-actions_app = Commands(help="Action items from sessions: list (open, overdue), complete.")
-programs_app = Commands(help="Collaboration programs, job matching, salons, education.")
+sessions_app = Commands(
+    help="상담 일정: 빈 시간 찾기, 예약, 변경, 취소, 완료, 노쇼, 캘린더 내보내기 (the consulting calendar: find slots, "
+    "schedule, reschedule, cancel, complete, no-show, export)."
+)
+actions_app = Commands(help="상담의 후속 조치: 목록(진행 중, 기한 지남), 완료 (action items from sessions).")
+programs_app = Commands(
+    help="협업 프로그램, 잡매칭, 살롱, 교육 (collaboration programs, job matching, salons, education)."
+)
 
 
 def moment(text: str, tz: str) -> Timestamp:
@@ -45,61 +50,9 @@ def hhmm(ts: Timestamp, tz: str) -> str:
     return when(ts, tz)[-5:]
 
 
-# mentors
-
-
-@mentors_app.command("list")
-def mentors_list(
-    hub: Client,
-    expertise: Annotated[str, typer.Option(help="Mentors with this expertise tag")] = "",
-    kind: Annotated[str, typer.Option(help="faculty, expert or vc")] = "",
-) -> None:
-    """List mentors."""
-    request = cpb.ListMentorsRequest(filter=args.where(expertise=args.quoted(expertise), kind=kind), page_size=200)
-    found = list(hub.pages(hub.consulting.ListMentors, request, "mentors"))
-    if hub.printed_json(found):
-        return
-    rows = [
-        (m.name.removeprefix("mentors/"), m.korean_name, short(cpb.MentorKind, m.kind, "MENTOR_KIND").lower(),
-         m.affiliation, ", ".join(m.expertise), m.time_zone, MENTOR_STATES.get(m.state, ""))
-        for m in found
-    ]  # fmt: skip
-    columns = ["id", "이름", "kind", "affiliation", "expertise", "zone", "상태 state"]
-    print_table(f"mentors ({len(found)})", columns, rows)
-
-
-MENTOR_STATES = {cpb.MENTOR_STATE_ACTIVE: "활성 active", cpb.MENTOR_STATE_INACTIVE: "비활성 inactive"}
-MentorArgument = Annotated[str, typer.Argument(metavar="MENTOR", help="3 or mentors/3")]
-
-
-@mentors_app.command("deactivate")
-def mentors_deactivate(
-    hub: Client,
-    mentor: MentorArgument,
-    reason: Annotated[str, typer.Option(help="이유 (why; required, kept with the mentor)")] = "",
-) -> None:
-    """멘토를 비활성화합니다: 예약할 수 없고, 로그인 신원과 토큰이 모두 종료됩니다 (deactivate a mentor: no
-    booking, and their sign-in identities and tokens end)."""
-    request = cpb.DeactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
-    done = hub.call(hub.consulting.DeactivateMentor, request)
-    hub.say(done, f"비활성화함 (deactivated) {done.name}: {done.korean_name}; "
-                  "예약 불가, 로그인 종료 (cannot be booked; sign-in ended)")  # fmt: skip
-
-
-@mentors_app.command("reactivate")
-def mentors_reactivate(
-    hub: Client, mentor: MentorArgument, reason: Annotated[str, typer.Option(help="이유 (why)")] = ""
-) -> None:
-    """비활성화된 멘토를 다시 예약할 수 있게 합니다; 로그인은 새 초대가 필요합니다 (make a mentor bookable again;
-    signing in takes a new invitation)."""
-    request = cpb.ReactivateMentorRequest(name=args.name("mentors", mentor), reason=reason)
-    done = hub.call(hub.consulting.ReactivateMentor, request)
-    hub.say(done, f"다시 활성화함 (reactivated) {done.name}: {done.korean_name}")
-
-
 # sessions
 
-SESSION_COLUMNS = ["id", "when", "company", "mentor", "type", "room", "state"]
+SESSION_COLUMNS = ["id", "시간 when", "기업 company", "멘토 mentor", "유형 type", "회의실 room", "상태 state"]
 SessionArgument = Annotated[str, typer.Argument(help="8 or sessions/8")]
 
 
@@ -121,7 +74,7 @@ def sessions_list(
     company: args.CompanyOption = "",
     state: Annotated[str, typer.Option(help="scheduled, completed, cancelled, no_show")] = "",
 ) -> None:
-    """List sessions, by start time."""
+    """상담 목록, 시작 순 (list sessions, by start time)."""
     today = datetime.now(ZoneInfo(hub.config.tz)).replace(hour=0, minute=0, second=0, microsecond=0)
     monday = today - timedelta(days=today.weekday())
     terms = args.where(
@@ -146,7 +99,8 @@ def sessions_find_slots(
     room: Annotated[bool, typer.Option("--room", help="Only slots with a free room")] = False,
     limit: Annotated[int, typer.Option(help="At most this many slots")] = 20,
 ) -> None:
-    """Free times that honour mentors' hours, exceptions, sessions, buffers and rooms."""
+    """빈 시간: 멘토의 주간 시간, 예외, 상담, 여유 시간, 회의실을 반영 (free times that honour mentors' hours,
+    exceptions, sessions, buffers and rooms)."""
     request = cpb.FindAvailableSlotsRequest(
         mentors=[args.name("mentors", m) for m in mentor or []], expertise=expertise,
         start_date=args.day(start, "--start"), end_date=args.day(end, "--end"), time_zone=hub.config.tz,
@@ -163,7 +117,11 @@ def sessions_find_slots(
         (s.mentor, when(s.interval.start_time, tz), hhmm(s.interval.end_time, tz), ", ".join(s.rooms))
         for s in found.slots
     ]
-    print_table(f"free slots ({len(rows)}{'+' if found.truncated else ''})", ["mentor", "from", "to", "rooms"], rows)
+    print_table(
+        f"free slots ({len(rows)}{'+' if found.truncated else ''})",
+        ["멘토 mentor", "시작 from", "끝 to", "회의실 rooms"],
+        rows,
+    )
 
 
 @sessions_app.command("schedule")
@@ -178,7 +136,8 @@ def sessions_schedule(
     agenda: str = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Book a session; refused, naming the holder, if the mentor, company or room is taken."""
+    """상담을 예약합니다; 멘토·기업·회의실이 겹치면 누구와 겹치는지 말하며 거절 (book a session; refused, naming
+    the holder, if the mentor, company or room is taken)."""
     session = cpb.Session(
         company=args.name("companies", company), mentor=args.name("mentors", mentor),
         session_type=args.name("sessionTypes", type_),
@@ -197,7 +156,8 @@ def sessions_reschedule(
     minutes: args.MinutesOption = 60,
     reason: str = "",
 ) -> None:
-    """Move a session (its history and calendar entry follow)."""
+    """상담 시간을 옮깁니다 (이력과 캘린더 일정이 따라갑니다) (move a session (its history and calendar entry
+    follow))."""
     request = cpb.RescheduleSessionRequest(
         name=args.name("sessions", session), interval=span(moment(at, hub.config.tz), minutes), reason=reason
     )
@@ -206,12 +166,8 @@ def sessions_reschedule(
 
 
 @sessions_app.command("cancel")
-def sessions_cancel(
-    hub: Client,
-    session: SessionArgument,
-    reason: Annotated[str, typer.Option(help="Why (required)")],
-) -> None:
-    """Cancel a session; its time is free again."""
+def sessions_cancel(hub: Client, session: SessionArgument, reason: args.RequiredReasonOption) -> None:
+    """상담을 취소합니다; 그 시간은 다시 비어 있습니다 (cancel a session; its time is free again)."""
     done = hub.call(
         hub.consulting.CancelSession, cpb.CancelSessionRequest(name=args.name("sessions", session), reason=reason)
     )
@@ -227,7 +183,7 @@ def sessions_complete(
         list[str] | None, typer.Option(help="An action item as 'owner|due YYYY-MM-DD|what' (repeatable)")
     ] = None,
 ) -> None:
-    """Complete a session with notes and action items."""
+    """상담을 완료하고 메모와 후속 조치를 기록합니다 (complete a session with notes and action items)."""
     items = []
     for text in action or []:
         parts = [p.strip() for p in text.split("|", 2)]
@@ -260,7 +216,7 @@ def sessions_feedback(
     session: SessionArgument,
     rating: Annotated[int, typer.Option(help="평점 1-4 (the founder's rating)")],
     fit: Annotated[str, typer.Option(help="적합성 (fit): good-fit 잘 맞음, deciding 판단 중, not-a-fit 맞지 않음")],
-    reason: Annotated[str, typer.Option(help="대리 기록 사유 (why you record it for the founder; required)")] = "",
+    reason: args.RequiredReasonOption = "",
     comment: Annotated[str, typer.Option(help="창업자의 의견 (the founder's words)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
@@ -280,7 +236,7 @@ def sessions_feedback(
 
 # action items
 
-ACTION_COLUMNS = ["id", "owner", "due", "what", "company", "state"]
+ACTION_COLUMNS = ["id", "담당 owner", "기한 due", "할 일 what", "기업 company", "상태 state"]
 
 
 def action_row(a: cpb.ActionItem) -> list[str]:
@@ -297,7 +253,7 @@ def actions_list(
     owner: Annotated[str, typer.Option(help="Who does it")] = "",
     done: Annotated[bool, typer.Option("--done", help="Completed ones instead of open ones")] = False,
 ) -> None:
-    """Open action items (or overdue, or done)."""
+    """진행 중인 후속 조치 (또는 기한 지남, 완료) (open action items (or overdue, or done))."""
     terms = args.where(
         state="done" if done else "open", overdue="true" if overdue else "",
         company=args.name_if_given("companies", company), mentor=args.name_if_given("mentors", mentor),
@@ -310,7 +266,7 @@ def actions_list(
 
 @actions_app.command("complete")
 def actions_complete(hub: Client, item: Annotated[str, typer.Argument(help="4 or actionItems/4")]) -> None:
-    """Mark an action item done."""
+    """후속 조치를 완료로 표시합니다 (mark an action item done)."""
     done = hub.call(
         hub.consulting.CompleteActionItem, cpb.CompleteActionItemRequest(name=args.name("actionItems", item))
     )
@@ -324,7 +280,7 @@ def actions_complete(hub: Client, item: Annotated[str, typer.Argument(help="4 or
 def programs_list(
     hub: Client, kind: Annotated[str, typer.Option(help="collaboration, job_matching, salon, education")] = ""
 ) -> None:
-    """List programs and events with registrations and attendance."""
+    """프로그램·행사 목록과 신청·참석 인원 (list programs and events with registrations and attendance)."""
     request = cpb.ListProgramsRequest(filter=args.where(kind=kind), page_size=200)
     found = list(hub.pages(hub.consulting.ListPrograms, request, "programs"))
     if hub.printed_json(found):
@@ -335,7 +291,11 @@ def programs_list(
          when(p.interval.start_time, tz), p.capacity or "", p.registered_count, p.attended_count)
         for p in found
     ]  # fmt: skip
-    print_table(f"programs ({len(found)})", ["id", "name", "kind", "starts", "seats", "registered", "attended"], rows)
+    print_table(
+        f"programs ({len(found)})",
+        ["id", "이름 name", "구분 kind", "시작 starts", "정원 seats", "신청 registered", "참석 attended"],
+        rows,
+    )
 
 
 @programs_app.command("add")
@@ -348,7 +308,7 @@ def programs_add(
     capacity: Annotated[int, typer.Option(help="Seats (0: no limit)")] = 0,
     room: args.RoomOption = "",
 ) -> None:
-    """Create a program or event."""
+    """프로그램이나 행사를 만듭니다 (create a program or event)."""
     program = cpb.Program(
         display_name=title, kind=enum_number(cpb.ProgramKind, "PROGRAM_KIND", kind, "kind"),  # type: ignore[arg-type]
         interval=span(moment(at, hub.config.tz), minutes), capacity=capacity, room=args.name_if_given("rooms", room),

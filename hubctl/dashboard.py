@@ -171,7 +171,8 @@ def progress(figures: dict[str, Any], targets: dict[str, int], period: TargetPer
 
 
 def command(hub: Client) -> None:
-    """Progress against the hub's targets, occupancy, companies, funding, sessions, introductions."""
+    """목표 대비 진척, 입주율, 기업, 투자 유치, 상담, 투자 연결 (progress against the hub's targets, occupancy,
+    companies, funding, sessions, introductions)."""
     targets = TARGETS | {k: int(v) for k, v in hub.config.targets.items()}
     period = TargetPeriod.from_env()
     figures, missing = gather(hub)

@@ -10,14 +10,27 @@ import typer
 from hub.notifications.v1 import notifications_pb2 as npb
 
 from hubcore.korean import held_mail
-from hubctl.args import CompanyOption, name, name_if_given, page_size, where
+from hubctl.args import CompanyOption, NewestLimitOption, ReasonOption, name, name_if_given, page_size, where
 from hubctl.client import AllOption, Client, Commands, print_table, short, when
 
-followups_app = Commands(help="Follow-ups and their deliveries: list, what is stuck, retry, cancel.")
+followups_app = Commands(
+    help=(
+        "후속 알림과 발송: 목록, 막힌 것, 재발송, 취소 (follow-ups and their deliveries: list, what is stuck, "
+        "retry, cancel)."
+    )
+)
 
-DELIVERY_COLUMNS = ["id", "rule", "to", "channel", "state", "tries", "next / sent", "error"]
-FOLLOW_UP_COLUMNS = ["id", "rule", "about", "state", "due", "note"]
-NewestLimitOption = Annotated[int, typer.Option(help="at most this many, newest first (0: all)")]
+DELIVERY_COLUMNS = [
+    "id",
+    "규칙 rule",
+    "받는 사람 to",
+    "채널 channel",
+    "상태 state",
+    "시도 tries",
+    "다음·발송 next / sent",
+    "오류 error",
+]
+FOLLOW_UP_COLUMNS = ["id", "규칙 rule", "대상 about", "상태 state", "예정 due", "메모 note"]
 
 
 def delivery_row(d: npb.Delivery, tz: str) -> list[str]:
@@ -54,7 +67,7 @@ def followups_list(
     limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
-    """Follow-ups the rules planned, newest first."""
+    """규칙이 계획한 후속 알림, 최근 순 (follow-ups the rules planned, newest first)."""
     request = npb.ListFollowUpsRequest(filter=where(state=state, rule=rule, entity=about), page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListFollowUps, request, "follow_ups", 0 if all_ else limit))
     hub.show(found, f"follow-ups ({len(found)})", FOLLOW_UP_COLUMNS, (follow_up_row(f, hub.config.tz) for f in found))
@@ -69,7 +82,8 @@ def followups_deliveries(
     limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
-    """The delivery log: who was sent what, by which channel, and how it went."""
+    """발송 기록: 누구에게 무엇을 어떤 채널로 보냈고 어떻게 됐는지 (the delivery log: who was sent what, by which
+    channel, and how it went)."""
     terms = where(state=state, company=name_if_given("companies", company))
     request = npb.ListDeliveriesRequest(filter=terms, page_size=page_size(limit))
     found = list(hub.pages(hub.notifications.ListDeliveries, request, "deliveries", 0 if all_ else limit))
@@ -79,7 +93,8 @@ def followups_deliveries(
 
 @followups_app.command("stuck")
 def followups_stuck(hub: Client) -> None:
-    """What needs a person: follow-ups overdue for dispatch, deliveries failing or failed."""
+    """사람이 봐야 할 것: 발송이 늦은 후속 알림, 실패한 발송 (what needs a person: follow-ups overdue for
+    dispatch, deliveries failing or failed)."""
     stuck = hub.call(hub.notifications.ListStuckFollowUps, npb.ListStuckFollowUpsRequest())
     if hub.printed_json(stuck):
         return
@@ -95,7 +110,8 @@ def followups_stuck(hub: Client) -> None:
 
 @followups_app.command("retry")
 def followups_retry(hub: Client, delivery: Annotated[str, typer.Argument(help="9 or deliveries/9")]) -> None:
-    """Send a failed (or skipped) delivery again, now, with a fresh set of attempts."""
+    """실패(또는 건너뛴) 발송을 지금 다시 보냅니다 (send a failed (or skipped) delivery again, now, with a fresh
+    set of attempts)."""
     retried = hub.call(hub.notifications.RetryDelivery, npb.RetryDeliveryRequest(name=name("deliveries", delivery)))
     hub.show(retried, f"{retried.name} will be sent again", DELIVERY_COLUMNS, [delivery_row(retried, hub.config.tz)])
 
@@ -104,9 +120,9 @@ def followups_retry(hub: Client, delivery: Annotated[str, typer.Argument(help="9
 def followups_cancel(
     hub: Client,
     follow_up: Annotated[str, typer.Argument(help="4 or followUps/4")],
-    reason: Annotated[str, typer.Option(help="why, kept in its note")] = "",
+    reason: ReasonOption = "",
 ) -> None:
-    """Cancel a pending follow-up."""
+    """대기 중인 후속 알림을 취소합니다 (cancel a pending follow-up)."""
     request = npb.CancelFollowUpRequest(name=name("followUps", follow_up), reason=reason)
     cancelled = hub.call(hub.notifications.CancelFollowUp, request)
     hub.show(cancelled, f"{cancelled.name} cancelled", FOLLOW_UP_COLUMNS, [follow_up_row(cancelled, hub.config.tz)])

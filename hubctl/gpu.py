@@ -84,9 +84,7 @@ def gpu_book(
 
 
 @gpu_app.command("cancel")
-def gpu_cancel(
-    hub: Client, booking: BookingArgument, reason: Annotated[str, typer.Option(help="이유 (why; required)")] = ""
-) -> None:
+def gpu_cancel(hub: Client, booking: BookingArgument, reason: args.RequiredReasonOption = "") -> None:
     """시작 전에 예약을 취소합니다; 시간은 할당량으로 돌아갑니다 (cancel before the start; the hours return)."""
     request = cpb.CancelGpuBookingRequest(name=args.name("gpuBookings", booking), reason=reason)
     done = hub.call(hub.consulting.CancelGpuBooking, request)

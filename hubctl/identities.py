@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from hub.ops.v1 import identities_pb2 as ipb
 
-from hubctl.args import name, name_if_given, where
+from hubctl.args import NewestLimitOption, ReasonOption, name, name_if_given, where
 from hubctl.client import Client, Commands, as_dict, fail, when
 
 identities_app = Commands(
@@ -114,7 +114,7 @@ def identities_list(
 def identities_end(
     hub: Client,
     identity: Annotated[str, typer.Argument(metavar="ID", help="identities/4 or 4")],
-    reason: Annotated[str, typer.Option(help="이유 (why; kept with the identity)")] = "",
+    reason: ReasonOption = "",
 ) -> None:
     """신원을 종료하고 그 토큰을 모두 폐기합니다 (end an identity and revoke every token it holds)."""
     request = ipb.RevokeIdentityRequest(name=name("identities", identity), reason=reason)
@@ -126,7 +126,7 @@ def identities_end(
 def identities_log(
     hub: Client,
     email: Annotated[str, typer.Option(help="이 주소만 (one address)")] = "",
-    limit: Annotated[int, typer.Option(help="최근 몇 건 (how many, newest first)")] = 50,
+    limit: NewestLimitOption = 50,
 ) -> None:
     """로그인 기록: 코드 발송, 로그인, 잘못된 코드, 갱신, 종료 (the sign-in log, newest first)."""
     request = ipb.ListSignInEventsRequest(filter=where(email=email.strip().lower()), page_size=min(limit, 200))

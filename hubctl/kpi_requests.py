@@ -106,7 +106,7 @@ def kpi_schedules(hub: Client) -> None:
 @kpi_app.command("requests")
 def kpi_requests(
     hub: Client,
-    company: Annotated[str, typer.Option(help="이 기업의 요청만 (one company's): 42 or companies/42")] = "",
+    company: args.CompanyOption = "",
     state: Annotated[str, typer.Option(help="open, answered 또는 overdue 만 (only these)")] = "",
     period: Annotated[str, typer.Option(help="이 기간만 (one period): 2026-11, 2026-Q4")] = "",
 ) -> None:

@@ -14,7 +14,7 @@ from google.protobuf import json_format, timestamp_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 from hub.playbooks.v1 import playbooks_pb2 as pb
 
-from hubctl.args import name, name_if_given, page_size, where
+from hubctl.args import CompanyOption, NewestLimitOption, name, name_if_given, page_size, where
 from hubctl.client import AllOption, Client, Commands, fail, print_table, short, when
 
 playbook_app = Commands(help="플레이북: 목록, 보기, 파일로 만들기·고치기, 켜기·끄기, 시험 실행(dry-run), 실행 기록. "
@@ -172,9 +172,9 @@ def playbook_dry_run(
 def playbook_firings(
     hub: Client,
     playbook: Annotated[str, typer.Option(help="3 또는 playbooks/3")] = "",
-    company: Annotated[str, typer.Option(help="7 또는 companies/7")] = "",
+    company: CompanyOption = "",
     state: Annotated[str, typer.Option(help="running, done, failed")] = "",
-    limit: Annotated[int, typer.Option(help="최신 순 최대 개수 (0: 전부)")] = 50,
+    limit: NewestLimitOption = 50,
     all_: AllOption = False,
 ) -> None:
     """실행 기록: 어떤 규칙이 어떤 대상에 실행되었고 각 행동이 어떻게 되었는지 (firings, newest first)."""

@@ -24,7 +24,12 @@ from hub.ops.v1 import privacy_pb2, privacy_pb2_grpc
 
 from hubctl.client import Client, Commands, explain, fail, out, print_json
 
-privacy_app = Commands(help="Personal data: export what the hub holds about a company or a person; erase it.")
+privacy_app = Commands(
+    help=(
+        "개인정보: 기업이나 사람에 대해 가진 것 내보내기, 지우기 (personal data: export what the hub holds "
+        "about a company or a person; erase it)."
+    )
+)
 
 
 def subject(text: str) -> str:
@@ -90,7 +95,8 @@ def export_command(
     name: Annotated[str, typer.Argument(help="people/7 or companies/3")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the JSON here (default: stdout)")] = None,
 ) -> None:
-    """Everything every service holds about a company or a person, as one JSON document."""
+    """기업이나 사람에 대해 모든 서비스가 가진 것을 하나의 JSON으로 (everything every service holds about a
+    company or a person, as one JSON document)."""
     document = gather(hub, subject(name))
     text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
     if output is None:
@@ -120,8 +126,8 @@ def erase_command(
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
     request_id: Annotated[str, typer.Option(help="retry an erasure with the same id (default: a new one)")] = "",
 ) -> None:
-    """Erases a company's or a person's data in every service (names, email, phone, free text); a tombstone
-    with the id stays. Cannot be undone."""
+    """기업이나 사람의 개인정보를 모든 서비스에서 지웁니다 (erases a company's or a person's data in every service
+    (names, email, phone, free text); a tombstone with the id stays. Cannot be undone)."""
     target = subject(name)
     if not yes and not typer.confirm(f"erase {target} in every service? This cannot be undone"):
         raise SystemExit(1)

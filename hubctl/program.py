@@ -13,11 +13,28 @@ from hub.companies.v1 import program_pb2 as pb
 from hubctl import args
 from hubctl.client import AllOption, Client, Commands, as_dict, enum_number, fail, print_table, short, when
 
-selection_app = Commands(help="Selection rounds: open, applications, reviewer scores, ranking, decisions.")
-spaces_app = Commands(help="Offices and desks: who sits where, move-ins, move-outs, occupancy.")
+selection_app = Commands(
+    help=(
+        "선발 회차: 접수, 지원서, 심사 점수, 순위, 결정 (selection rounds: open, applications, reviewer "
+        "scores, ranking, decisions)."
+    )
+)
+spaces_app = Commands(
+    help=(
+        "사무실과 데스크: 등록, 입주 배정, 퇴거, 입주 현황 (offices and desks: who sits where, move-ins, "
+        "move-outs, occupancy)."
+    )
+)
 kpi_app = Commands(help="KPI 보고와 요청 (KPI reports, versioned; requests and their completion; trends, cohorts).")
-support_app = Commands(help="Support granted (GPU hours, education, clinics, …): the ledger and quotas.")
-milestones_app = Commands(help="Milestones (product launch, first customer, funding, overseas entry).")
+support_app = Commands(
+    help=(
+        "지원 실적(GPU 시간, 교육, 클리닉 등): 장부와 한도 (support granted (GPU hours, education, clinics, "
+        "…): the ledger and quotas)."
+    )
+)
+milestones_app = Commands(
+    help="마일스톤: 출시, 첫 고객, 투자 유치, 해외 진출 (milestones: launch, first customer, funding, abroad)."
+)
 
 
 def company_names(hub: Client) -> dict[str, str]:
@@ -49,16 +66,16 @@ def round_row(r: pb.Round) -> list[Any]:
     return [r.name.removeprefix("rounds/"), r.title, span, seats, r.application_count, f"{r.competition_ratio:.2f}"]
 
 
-ROUND_COLUMNS = ["id", "제목", "open", "seats", "applications", "per seat"]
+ROUND_COLUMNS = ["id", "제목 title", "접수 open", "좌석 seats", "지원 applications", "경쟁률 per seat"]
 
 
 @selection_app.command("rounds")
 def selection_rounds(
     hub: Client,
-    limit: Annotated[int, typer.Option(help="At most this many (0: all)")] = 50,
+    limit: args.LimitOption = 50,
     all_: AllOption = False,
 ) -> None:
-    """Selection rounds, newest first, with their competition."""
+    """선발 회차, 최근 순, 경쟁률과 함께 (selection rounds, newest first, with their competition)."""
     request = pb.ListRoundsRequest(page_size=100)
     found = list(hub.pages(hub.program.ListRounds, request, "rounds", 0 if all_ else limit))
     hub.show(found, f"selection rounds ({len(found)})", ROUND_COLUMNS, [round_row(r) for r in found])
@@ -77,7 +94,7 @@ def selection_open(
     question: Annotated[list[str] | None, typer.Option(help="A question applicants answer (repeatable)")] = None,
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Open a call for applications."""
+    """지원 접수를 엽니다 (open a call for applications)."""
     criteria = []
     for text in criterion:
         parts = text.split(":")
@@ -94,7 +111,15 @@ def selection_open(
     hub.show(made, f"opened {made.name}", ROUND_COLUMNS, [round_row(made)])
 
 
-APPLICATION_COLUMNS = ["id", "round", "applicant", "seat", "state", "reason", "submitted"]
+APPLICATION_COLUMNS = [
+    "id",
+    "회차 round",
+    "지원자 applicant",
+    "좌석 seat",
+    "상태 state",
+    "사유 reason",
+    "접수 submitted",
+]
 ApplicationArgument = Annotated[str, typer.Argument(help="3 or applications/3")]
 
 
@@ -111,9 +136,9 @@ def selection_applications(
     hub: Client,
     round_: args.RoundOption = "",
     state: Annotated[str, typer.Option(help="submitted, selected, waitlisted, rejected")] = "",
-    company: Annotated[str, typer.Option(help="Applications of this company (42 or companies/42)")] = "",
+    company: args.CompanyOption = "",
 ) -> None:
-    """Applications in submission order."""
+    """지원서, 접수 순 (applications in submission order)."""
     terms = args.where(
         round=args.name_if_given("rounds", round_), state=state, applicant=args.name_if_given("companies", company)
     )
@@ -134,7 +159,7 @@ def selection_apply(
     attachment: Annotated[list[str] | None, typer.Option(help="URL of a pitch deck, plan (repeatable)")] = None,
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Submit an application while the round is open."""
+    """회차가 열려 있는 동안 지원서를 냅니다 (submit an application while the round is open)."""
     if bool(company) == bool(person):
         fail("give --company or --person (one of them)", 2)
     kinds = {"office": "PRIVATE_OFFICE", "desk": "OPEN_DESK", "individual": "INDIVIDUAL"}
@@ -159,7 +184,8 @@ def selection_rank(
         bool, typer.Option(help="심사위원별 정규화 점수 순 (by scores normalized per reviewer)")
     ] = False,
 ) -> None:
-    """A round's applications by weighted score (or normalized per reviewer), each saying why it stands there."""
+    """회차의 지원서를 가중 점수(또는 심사위원별 정규화 점수) 순으로, 그 이유와 함께 (A round's applications by
+    weighted score (or normalized per reviewer), each saying why it stands there)."""
     scale = pb.SCORE_SCALE_NORMALIZED if normalized else pb.SCORE_SCALE_RAW
     request = pb.RankApplicationsRequest(round=args.name("rounds", round_), scale=scale)
     ranked = hub.call(hub.program.RankApplications, request)
@@ -169,7 +195,16 @@ def selection_rank(
          f"{e.normalized_score:+.2f}", e.reviews, short(pb.ApplicationState, e.state, STATE).lower(), e.explanation]
         for e in ranked.entries
     ]  # fmt: skip
-    columns = ["#", "application", "applicant", "score", "normalized", "reviews", "state", "why"]
+    columns = [
+        "#",
+        "지원서 application",
+        "지원자 applicant",
+        "점수 score",
+        "정규화 normalized",
+        "심사 reviews",
+        "상태 state",
+        "이유 why",
+    ]
     hub.show(as_dict(ranked), f"ranking of {args.name('rounds', round_)}", columns, rows)
 
 
@@ -178,9 +213,10 @@ def selection_decide(
     hub: Client,
     application: ApplicationArgument,
     decision: Annotated[str, typer.Argument(help="selected, waitlisted or rejected")],
-    reason: Annotated[str, typer.Option(help="Why (required)")],
+    reason: args.RequiredReasonOption,
 ) -> None:
-    """Select (the company becomes SELECTED), waitlist or reject an application."""
+    """지원서를 선발(기업은 SELECTED), 대기 또는 탈락시킵니다 (select (the company becomes SELECTED), waitlist or
+    reject an application)."""
     number = enum_number(pb.ApplicationState, STATE, decision, "decision")
     request = pb.DecideApplicationRequest(name=args.name("applications", application), decision=number, reason=reason)  # type: ignore[arg-type]
     decided = hub.call(hub.program.DecideApplication, request)
@@ -191,15 +227,34 @@ def selection_decide(
 # spaces
 
 
+SPACE_COLUMNS = ["id", "호실 label", "구분 kind", "층 floor", "좌석 seats"]
+SPACE_KINDS = {pb.SPACE_KIND_PRIVATE_OFFICE: "독립 사무실 office", pb.SPACE_KIND_OPEN_DESK: "오픈 데스크 desk"}
+
+
+def space_row(s: pb.Space) -> list[Any]:
+    return [s.name.removeprefix("spaces/"), s.label, SPACE_KINDS.get(s.kind, ""), s.floor, s.seats]
+
+
 @spaces_app.command("list")
 def spaces_list(hub: Client) -> None:
-    """Offices and desks."""
-    found = list(hub.call(hub.program.ListSpaces, pb.ListSpacesRequest()).spaces)
-    rows = [
-        [s.name.removeprefix("spaces/"), s.label, short(pb.SpaceKind, s.kind, "SPACE_KIND").lower(), s.floor, s.seats]
-        for s in found
-    ]
-    hub.show(found, f"spaces ({len(found)})", ["id", "label", "kind", "floor", "seats"], rows)
+    """사무실과 데스크 목록 (offices and desks)."""
+    hub.table(hub.call(hub.program.ListSpaces, pb.ListSpacesRequest()).spaces, "공간 spaces", SPACE_COLUMNS, space_row)
+
+
+@spaces_app.command("add")
+def spaces_add(
+    hub: Client,
+    label: Annotated[str, typer.Option(help="호실 번호나 데스크 이름, 예: 601, D-07 (room number or desk label)")],
+    kind: Annotated[str, typer.Option(help="private_office 독립 사무실 or open_desk 오픈 데스크")],
+    floor: args.FloorOption,
+    seats: Annotated[int, typer.Option(help="좌석 수 (seats)")] = 1,
+    request_id: args.RequestIdOption = "",
+) -> None:
+    """입주 공간(사무실·데스크)을 등록합니다 (add an office or a desk residents can be assigned to)."""
+    space = pb.Space(label=label, kind=enum_number(pb.SpaceKind, "SPACE_KIND", kind, "kind"), floor=floor,  # type: ignore[arg-type]
+                     seats=seats)  # fmt: skip
+    made = hub.call(hub.program.CreateSpace, pb.CreateSpaceRequest(space=space, request_id=args.retry_safe(request_id)))
+    hub.show(made, f"등록함 (added) {made.name}", SPACE_COLUMNS, [space_row(made)])
 
 
 ASSIGNMENT_COLUMNS = ["id", "공간 (space)", "입주자 (holder)", "구분", "입주일 (move in)", "퇴거일 (move out)", "사유"]
@@ -265,7 +320,8 @@ def spaces_occupancy(
     on: Annotated[str, typer.Option(help="A day, YYYY-MM-DD (default today)")] = "",
     months: Annotated[int, typer.Option(help="Instead: month by month, this many months up to this one")] = 0,
 ) -> None:
-    """Who occupies what on a day, or occupancy month by month."""
+    """어느 날 누가 어디에 입주해 있는지, 또는 월별 입주율 (who occupies what on a day, or occupancy month by
+    month)."""
     if months:
         history = hub.call(hub.program.GetOccupancyHistory, pb.GetOccupancyHistoryRequest(months=months))
         rows = [
@@ -290,7 +346,16 @@ def spaces_occupancy(
 # KPI
 
 
-KPI_COLUMNS = ["period", "version", "headcount", "revenue", "funding raised", "customers", "patents", "note"]
+KPI_COLUMNS = [
+    "기간 period",
+    "버전 version",
+    "인원 headcount",
+    "매출 revenue",
+    "투자 유치 funding",
+    "고객 customers",
+    "특허 patents",
+    "메모 note",
+]
 # The optional figures (issue 17), a second table: "-" where a figure was not reported.
 FIGURE_COLUMNS = [
     "기간 period", "버전 version", "현금 cash", "월 소진 burn", "런웨이 runway", "정규직 FTE", "채용 hires",
@@ -404,7 +469,7 @@ def kpi_list(
     company: args.CompanyArgument,
     all_versions: Annotated[bool, typer.Option("--all-versions", help="Corrections' earlier versions too")] = False,
 ) -> None:
-    """A company's KPI reports, newest period first."""
+    """기업의 KPI 보고, 최근 기간 순 (A company's KPI reports, newest period first)."""
     request = pb.ListKpiReportsRequest(company=args.name("companies", company), all_versions=all_versions)
     found = list(hub.call(hub.program.ListKpiReports, request).reports)
     show_reports(hub, found, f"KPI reports of {args.name('companies', company)}", found)
@@ -419,7 +484,8 @@ def kpi_trends(
     start: Annotated[str, typer.Option("--from", help="First quarter, e.g. 2025-Q1")] = "",
     end: Annotated[str, typer.Option("--to", help="Last quarter")] = "",
 ) -> None:
-    """Headcount, revenue and funding across companies, quarter by quarter: sums and medians."""
+    """기업 전체의 고용·매출·투자, 분기별 합계와 중앙값 (headcount, revenue and funding across companies, quarter
+    by quarter: sums and medians)."""
     kinds: dict[str, Any] = {"": 0, "round": pb.COHORT_KIND_ROUND, "move-in-year": pb.COHORT_KIND_MOVE_IN_YEAR}
     if by not in kinds:
         fail(f"--by {by!r}: one of round, move-in-year", 3)
@@ -490,7 +556,8 @@ def support_record(
     override: Annotated[str, typer.Option(help="Why going past the quota is right (admins)")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Record support given; past a metered kind's quota it is refused unless --override says why."""
+    """지원 실적을 기록합니다; 한도를 넘으면 --override 사유 없이는 거절 (record support given; past a metered
+    kind's quota it is refused unless --override says why)."""
     grant = pb.SupportGrant(
         company=args.name("companies", company), kind=enum_number(pb.SupportKind, SUPPORT, kind, "kind"),  # type: ignore[arg-type]
         amount=amount, note=note, override_reason=override,
@@ -501,7 +568,7 @@ def support_record(
     hub.show(made, f"recorded {made.name}", GRANT_COLUMNS, [grant_row(made, hub.config.tz)])
 
 
-GRANT_COLUMNS = ["id", "kind", "amount", "note", "override", "from", "by", "at"]
+GRANT_COLUMNS = ["id", "종류 kind", "양 amount", "메모 note", "한도 초과 override", "출처 from", "누가 by", "시각 at"]
 
 
 def grant_row(g: pb.SupportGrant, tz: str) -> list[Any]:
@@ -511,7 +578,7 @@ def grant_row(g: pb.SupportGrant, tz: str) -> list[Any]:
 
 @support_app.command("list")
 def support_list(hub: Client, company: args.CompanyArgument) -> None:
-    """A company's support ledger, with totals and quotas by kind."""
+    """기업의 지원 실적 장부, 종류별 합계와 한도 (A company's support ledger, with totals and quotas by kind)."""
     ledger = hub.call(hub.program.ListSupport, pb.ListSupportRequest(company=args.name("companies", company)))
     if hub.printed_json(as_dict(ledger)):
         return
@@ -531,7 +598,7 @@ def support_quota(
     quota: Annotated[int, typer.Option(help="The most a company may use")],
     kind: Annotated[str, typer.Option(help="A metered kind")] = "gpu_hours",
 ) -> None:
-    """Set a company's quota for a metered support kind."""
+    """기업의 지원 종류별 한도를 정합니다 (set a company's quota for a metered support kind)."""
     number: Any = enum_number(pb.SupportKind, SUPPORT, kind, "kind")
     q = pb.SupportQuota(company=args.name("companies", company), kind=number, quota=quota)
     done = hub.call(hub.program.SetSupportQuota, pb.SetSupportQuotaRequest(quota=q))
@@ -542,7 +609,7 @@ def support_quota(
 # milestones and growth
 
 MILESTONE = "MILESTONE_KIND"
-MILESTONE_COLUMNS = ["id", "company", "kind", "date", "evidence", "url"]
+MILESTONE_COLUMNS = ["id", "기업 company", "종류 kind", "날짜 date", "근거 evidence", "url"]
 MilestoneKindOption = Annotated[str, typer.Option(help="product_launch, first_customer, funding, overseas_entry")]
 
 
@@ -565,7 +632,7 @@ def milestones_add(
     url: Annotated[str, typer.Option(help="An http(s) link: a press release, a contract notice")] = "",
     request_id: args.RequestIdOption = "",
 ) -> None:
-    """Record a company's milestone."""
+    """기업의 마일스톤을 기록합니다 (record a company's milestone)."""
     m = pb.Milestone(
         company=args.name("companies", company), kind=enum_number(pb.MilestoneKind, MILESTONE, kind, "kind"),  # type: ignore[arg-type]
         achieve_date=args.day(on, "--on"), evidence=evidence, evidence_url=url,
@@ -582,7 +649,7 @@ def milestones_list(
     company: args.CompanyOption = "",
     kind: MilestoneKindOption = "",
 ) -> None:
-    """Milestones by date."""
+    """마일스톤, 날짜 순 (milestones by date)."""
     terms = args.where(company=args.name_if_given("companies", company), kind=kind)
     request = pb.ListMilestonesRequest(filter=terms, page_size=200)
     found = list(hub.pages(hub.program.ListMilestones, request, "milestones"))
@@ -591,16 +658,17 @@ def milestones_list(
 
 @milestones_app.command("remove")
 def milestones_remove(hub: Client, milestone: Annotated[str, typer.Argument(help="3 or milestones/3")]) -> None:
-    """Remove a milestone recorded by mistake."""
+    """잘못 기록한 마일스톤을 지웁니다 (remove a milestone recorded by mistake)."""
     hub.call(hub.program.DeleteMilestone, pb.DeleteMilestoneRequest(name=args.name("milestones", milestone)))
     hub.say({"removed": args.name("milestones", milestone)}, f"removed {args.name('milestones', milestone)}")
 
 
 def growth_command(hub: Client) -> None:
-    """The firms the hub grew, by the rules in its settings (HUB_GROWTH_*), and why each counts."""
+    """허브가 성장시킨 기업: 설정(HUB_GROWTH_*)의 규칙과 그 이유 (the firms the hub grew, by the rules in its
+    settings (HUB_GROWTH_*), and why each counts)."""
     growth = hub.call(hub.program.GetGrowth, pb.GetGrowthRequest())
     if hub.printed_json(as_dict(growth)):
         return
     print_table("a firm counts as grown when any one holds", ["rule"], [[r] for r in growth.rules])
     rows = [[f.company.removeprefix("companies/"), f.korean_name, "; ".join(f.reasons)] for f in growth.firms]
-    print_table(f"firms grown ({growth.firms_grown})", ["id", "이름", "why"], rows)
+    print_table(f"firms grown ({growth.firms_grown})", ["id", "이름 name", "이유 why"], rows)

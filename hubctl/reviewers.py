@@ -124,3 +124,24 @@ def selection_score(
     scored = hub.call(hub.program.ScoreApplication, pb.ScoreApplicationRequest(score=s, reason=reason))
     rows = [[scored.application, scored.reviewer, f"{scored.weighted:.2f}", scored.comment, scored.reason]]
     hub.show(scored, "scored", ["application", "reviewer", "weighted", "comment", "사유 reason"], rows)
+
+
+@selection_app.command("conflict")
+def selection_conflict(
+    hub: Client,
+    reviewer: ReviewerArgument,
+    applicant: Annotated[str, typer.Option(help="지원 기업이나 개인 (the applicant): companies/7 or people/12")],
+    round_: args.RoundOption,
+    reason: Annotated[str, typer.Option(help="이해충돌 사유, 예: '공동 창업자와 같은 연구실' (why)")] = "",
+) -> None:
+    """심사위원의 이해충돌을 신고합니다: 그 지원자에 준 점수는 빠지고, 다시 배정·채점할 수 없습니다 (declare a
+    reviewer's conflict of interest with an applicant: their scores of it stop counting, and they can no longer
+    be assigned to it or score it)."""
+    if "/" not in applicant:
+        fail(f"--applicant {applicant!r}: companies/7 또는 people/12 처럼 쓰세요 (write companies/7 or people/12)", 3)
+    conflict = pb.Conflict(round=args.name("rounds", round_), reviewer=args.name("reviewers", reviewer),
+                           applicant=applicant, reason=reason)  # fmt: skip
+    made = hub.call(hub.program.DeclareConflict, pb.DeclareConflictRequest(conflict=conflict))
+    hub.say(
+        made, f"이해충돌 신고함 (conflict declared) {made.reviewer} ↔ {made.applicant} ({made.round}): {made.reason}"
+    )

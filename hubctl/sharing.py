@@ -62,7 +62,7 @@ def sharing_log(
     hub: Client,
     company: CompanyArgument,
     firm: args.FirmOption = "",
-    limit: Annotated[int, typer.Option(help="최근 몇 건 (how many, newest first)")] = 50,
+    limit: args.NewestLimitOption = 50,
 ) -> None:
     """열람 기록: 어느 투자사의 누가 언제 무엇을 보았는지 (every partner read of the company, newest first)."""
     request = ipb.ListCompanyReadsRequest(

@@ -21,12 +21,24 @@ from hubctl.args import name, name_if_given, where
 from hubctl.client import EXIT_CODES, Client, Commands, as_dict, err, explain, fail, when
 
 tokens_app = Commands(
-    help="Admin and service tokens (every service accepts them) and partner API keys: issue (shown once), list, revoke."
+    help=(
+        "관리자·서비스 토큰과 파트너 API 키: 발급(한 번만 표시), 목록, 폐기 (admin and service tokens (every "
+        "service accepts them) and partner API keys: issue (shown once), list, revoke)."
+    )
 )
 
 ROLES = ("admin", "service", "partner")
 SIGNED_ROLES = {"admin": tpb.ACCESS_TOKEN_ROLE_ADMIN, "service": tpb.ACCESS_TOKEN_ROLE_SERVICE}
-COLUMNS = ["id", "role", "to", "firm", "for", "issued by", "expires", "revoked"]
+COLUMNS = [
+    "id",
+    "역할 role",
+    "받은 이 to",
+    "투자사 firm",
+    "용도 for",
+    "발급자 issued by",
+    "만료 expires",
+    "폐기 revoked",
+]
 
 
 def parse_expiry(text: str, tz: str) -> Timestamp:
@@ -59,7 +71,8 @@ def tokens_issue(
         str, typer.Option(help="30d, 12h, 2w or a date YYYY-MM-DD (admin/service: default 30d, at most 90d)")
     ] = "",
 ) -> None:
-    """Issue a token or a partner key. It is shown once: hand it over now; the hub never keeps it."""
+    """토큰이나 파트너 키를 발급합니다; 한 번만 보여 줍니다 (issue a token or a partner key. It is shown once:
+    hand it over now; the hub never keeps it)."""
     role = (role or ("partner" if partner else "")).strip().lower()
     if role not in ROLES:
         fail("say which kind: --role admin, --role service or --role partner", 2)
@@ -102,10 +115,12 @@ def tokens_list(
     revoked: Annotated[bool, typer.Option("--revoked", help="Include revoked ones")] = False,
     expired: Annotated[bool, typer.Option("--expired", help="Include expired admin and service tokens")] = False,
 ) -> None:
-    """List admin and service tokens and partner keys, never their secrets.
+    """관리자·서비스 토큰과 파트너 키 목록 (비밀값은 없음) (list admin and service tokens and partner keys, never
+    their secrets).
 
     A service that does not answer is named, after what the other one answered, and the exit code is its
-    error's."""
+    error's.
+    """
     role = ("partner" if partner and not role else role).strip().lower()
     if role and role not in ROLES:
         fail(f"unknown role {role!r}; one of: {', '.join(ROLES)}", 3)
@@ -158,12 +173,14 @@ def tokens_revoke(
     reason: Annotated[str, typer.Option(help="Why (kept with an admin or service token)")] = "",
     wait: Annotated[float, typer.Option(help="Seconds to wait for the revocation to reach the event bus")] = 3.0,
 ) -> None:
-    """Revoke a token or a partner key: its next call is refused.
+    """토큰이나 파트너 키를 폐기합니다: 다음 호출부터 거절됩니다 (revoke a token or a partner key: its next call
+    is refused).
 
     The issuing service refuses it at once. An admin or service token reaches the other services as an
     event: hubctl waits up to --wait seconds for it to leave the companies service's outbox, then says
     whether it did (every service refuses the token within moments) or not yet (only the companies service
-    refuses it; the others will once the event bus is back)."""
+    refuses it; the others will once the event bus is back).
+    """
     text = token.strip()
     if text.startswith("apiKeys/") or text.isdigit():
         done = hub.call(hub.investors.RevokeApiKey, ipb.RevokeApiKeyRequest(name=name("apiKeys", text)))
