@@ -224,7 +224,7 @@ ProgramArgument = Annotated[str, typer.Argument(help="The program: 7 or programs
 
 @programs_app.command("registrations")
 def programs_registrations(hub: Client, program: ProgramArgument) -> None:
-    """List a program's registrations (신청자) with their attendance."""
+    """프로그램 신청자와 참석 여부 (a program's registrations with their attendance)."""
     request = cpb.ListRegistrationsRequest(program=program_name(program), page_size=500)
     found = list(hub.pages(hub.consulting.ListRegistrations, request, "registrations"))
     if hub.printed_json(found):
@@ -243,8 +243,8 @@ def programs_register(
     phone: Annotated[str, typer.Option(help="전화, e.g. 010-1234-5678")] = "",
     company: Annotated[str, typer.Option(help="companies/7 (empty: an individual)")] = "",
 ) -> None:
-    """Register one person, unless they are registered already (same email; same name and phone; same name and
-    company without an email): then the registration they have is named."""
+    """한 사람 신청 등록 (register one person), unless they are registered already (same email; same name and
+    phone; same name and company without an email): then the registration they have is named."""
     target = program_name(program)
     request = registration_request(target, name, email, phone, company)
     asked = cpb.BatchCreateRegistrationsRequest(parent=target, requests=[request])
@@ -265,7 +265,7 @@ def programs_attend(
     registrations: Annotated[list[str], typer.Argument(help="Registration numbers (3) or names (registrations/3)")],
     absent: Annotated[bool, typer.Option("--absent", help="Mark them absent (불참) instead")] = False,
 ) -> None:
-    """Mark registrations attended (참석), or absent with --absent, once the program has begun."""
+    """참석 표시 (mark registrations attended), or absent with --absent, once the program has begun."""
     target = program_name(program)
     marks = [cpb.AttendanceMark(registration=r if r.startswith("registrations/") else f"registrations/{r}",
                                 attended=not absent) for r in registrations]  # fmt: skip

@@ -35,8 +35,8 @@ from hubcore.text import decode_spreadsheet
 from hubctl import columns, registrations
 from hubctl.client import Client, Commands, as_dict, err, explain, fail, print_json, print_table, short
 
-import_app = Commands(help="Create or update records from a CSV file; --dry-run shows what would happen.")
-export_app = Commands(help="Write every record, through all pages, as CSV or JSON.")
+import_app = Commands(help="파일에서 가져오기 (create or update records from a CSV file; --dry-run: a preview).")
+export_app = Commands(help="모든 기록 내보내기 (write every record, through all pages, as CSV or JSON).")
 
 
 def read_sheet(path: Path, encoding: str | None, kind: str, mapping: str, hub: Client) -> Sheet:
@@ -169,7 +169,8 @@ def import_companies(
     encoding: Annotated[str | None, typer.Option(help="utf-8, cp949, … (default: detected)")] = None,
     mapping: Annotated[str, typer.Option("--map", help=MAP_HELP)] = "",
 ) -> None:
-    """Companies keyed by Korean name: new ones are registered, known ones updated where they differ.
+    """기업 가져오기 (import companies): keyed by Korean name; new ones are registered, known ones updated
+    where they differ.
 
     A founder (대표자) and email column become the company's person (role founder), keyed by email."""
     sheet = read_sheet(file, encoding, "companies", mapping, hub)
@@ -188,7 +189,8 @@ def import_people(
     encoding: Annotated[str | None, typer.Option(help="utf-8, cp949, … (default: detected)")] = None,
     mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,소속=company,비고=-")] = "",
 ) -> None:
-    """People keyed by email (or Korean name and company); `company` is the company's Korean name or id."""
+    """사람 가져오기 (import people): keyed by email (or Korean name and company); `company` is the company's
+    Korean name or id."""
     sheet = read_sheet(file, encoding, "people", mapping, hub)
     steps = sheets.plan_people(sheet.rows, all_companies(hub), all_people(hub))
     show_report(hub, run_import(hub, steps, dry_run), dry_run, sheet)
@@ -207,7 +209,7 @@ def import_registrations(
     encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
     mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,소속=company,비고=-")] = "",
 ) -> None:
-    """Register a sheet's people for a program (신청자 명단), each once: a row of someone registered already
+    """신청자 명단 가져오기 (register a sheet's people for a program), each once: a row of someone registered already
     (same email; same name and phone; same name and company without an email) is not registered again, and
     rows that may be the same person are listed for you to check. Re-running the file changes nothing."""
     target = registrations.program_name(program)
@@ -229,7 +231,7 @@ def import_attendance(
     encoding: Annotated[str | None, typer.Option(help=ENCODING_HELP)] = None,
     mapping: Annotated[str, typer.Option("--map", help="Your headers: 성명=korean_name,출석체크=attended,비고=-")] = "",
 ) -> None:
-    """Record who came to a program that has begun (출석부): each row's person is found among its registrations
+    """출석부 가져오기 (record who came to a program that has begun): each row's person is found among its registrations
     by the same rules as `import registrations` (one who did not register is registered first), then marked
     attended or absent by the 참석 column (O/X, Y/N, 참석/불참; a blank cell marks nothing; without the column,
     everyone listed came). Only marks that change something are sent: a re-run changes nothing."""
@@ -294,14 +296,14 @@ def export(what: str, fmt: str, output: Path | None, headers: list[str], rows: I
 
 @export_app.command("companies")
 def export_companies(hub: Client, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
-    """Every company (CSV columns match `hubctl import companies`)."""
+    """모든 기업 내보내기 (every company; CSV columns match `hubctl import companies`)."""
     rows = (sheets.company_row(c, listed_tags=fmt != "csv") for c in all_companies(hub))
     export("companies", fmt, output, sheets.COMPANY_EXPORT, rows)
 
 
 @export_app.command("people")
 def export_people(hub: Client, fmt: FormatOption = "csv", output: OutputOption = None) -> None:
-    """Every person (CSV columns match `hubctl import people`)."""
+    """모든 사람 내보내기 (every person; CSV columns match `hubctl import people`)."""
 
     def rows() -> Iterator[dict[str, Any]]:
         for p in hub.pages(hub.companies.ListPeople, cpb.ListPeopleRequest(page_size=500), "people"):
