@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
 
@@ -20,7 +21,7 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
-from services.investors.partner_access import showed
+from services.investors.partner_access import KeyLimits, current_key, showed
 from services.investors.usecases import introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -36,8 +37,15 @@ def partner_firm() -> int:
 
 
 class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, limits: KeyLimits) -> None:
         self.db = db
+        self.limits = limits
+
+    async def GetMyApiKey(self, request: kpb.GetMyApiKeyRequest, context: Context) -> kpb.MyApiKey:
+        partner_firm()
+        key, quota = current_key()  # as the door found it for this call, this call counted
+        reset_time = self.limits.reset_time(quota) if quota else self.limits.clock()
+        return convert.my_api_key_pb(key, quota, reset_time)
 
     async def ListIntroductions(
         self, request: ppb.PartnerServiceListIntroductionsRequest, context: Context

@@ -145,9 +145,7 @@ async def start(service: str, url: str, nats_url: str, tmp_path: Path) -> Runtim
         runtime = module.build(settings_, notify_config(MailSink(port=free_port())))
     elif service == "investors":
         runtime = module.build(
-            settings_.with_(
-                partner_port=0, partner_rate=1e6, partner_burst=10**6, partner_peer_rate=1e6, partner_peer_burst=10**6
-            )
+            settings_.with_(partner_port=0, partner_key_limit=10**9, partner_peer_rate=1e6, partner_peer_burst=10**6)
         )
     else:
         runtime = module.build(settings_)
