@@ -170,10 +170,10 @@ def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra
     return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
 
 
-async def start_investors(settings: Settings) -> RunningInvestors:
+async def start_investors(settings: Settings, clock: Clock | None = None) -> RunningInvestors:
     from services.investors.__main__ import build
 
-    runtime = build(settings)
+    runtime = build(settings, clock) if clock else build(settings)
     await runtime.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
     partner_channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.listeners[0].bound_port}")

@@ -28,7 +28,7 @@ def build(settings: Settings, clock: partner_access.Clock = now) -> Runtime:
     limits = partner_access.KeyLimits(
         runtime.db, settings.partner_key_limit, settings.partner_key_window_seconds, clock
     )
-    partner_api = partner_servicer.PartnerApi(runtime.db, limits)
+    partner_api = partner_servicer.PartnerApi(runtime.db)
     partners = GrpcService.of(
         partner_pb2, partner_pb2_grpc, "PartnerService", partner_api, policy.PARTNER_ROLES, policy.PARTNER_DEFAULT_ROLES
     )

@@ -158,10 +158,10 @@ def api_key_pb(key: domain.ApiKey, secret: str = "") -> pb.ApiKey:
     return _api_key(key, secret=secret)
 
 
-def my_api_key_pb(key: domain.ApiKey, quota: Quota | None, reset_time: datetime) -> kpb.MyApiKey:
+def my_api_key_pb(key: domain.ApiKey, quota: Quota | None, reset_time: datetime | None) -> kpb.MyApiKey:
     """The calling key as its partner sees it, with its use of the rate limit as the door counted this call."""
     limit = None
-    if quota is not None:
+    if quota is not None and reset_time is not None:
         limit = kpb.RateLimit(
             limit=quota.limit, used=quota.used, remaining=quota.remaining,
             window=duration_message(timedelta(seconds=quota.window)), reset_time=timestamp(reset_time),

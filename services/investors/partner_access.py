@@ -29,11 +29,12 @@ from services.investors.usecases.introductions import Shared
 SHOWN: ContextVar[tuple[domain.Shown, ...]] = ContextVar("partner_shown", default=())
 # The call's key and its use of the rate limit, as the door found them (GetMyApiKey answers with them).
 KEY: ContextVar[domain.ApiKey] = ContextVar("partner_key")
-QUOTA: ContextVar[Quota] = ContextVar("partner_quota")
+QUOTA: ContextVar[tuple[Quota, datetime]] = ContextVar("partner_quota")  # and when its window ends
 Clock = Callable[[], datetime]
 
 
-def current_key() -> tuple[domain.ApiKey, Quota | None]:
+def current_key() -> tuple[domain.ApiKey, tuple[Quota, datetime] | None]:
+    """The call's key, and its use of the rate limit with the window's end (None: not counted)."""
     return KEY.get(), QUOTA.get(None)
 
 
@@ -103,11 +104,8 @@ class KeyLimits:
         async with self.db.begin() as conn:
             used = await store.count_key_call(conn, key, window, self.limit)
         quota = Quota(self.limit, self.limit if used is None else used, self.window, reset, admitted=used is not None)
-        QUOTA.set(quota)
+        QUOTA.set((quota, window + timedelta(seconds=self.window)))
         return quota
-
-    def reset_time(self, quota: Quota) -> datetime:
-        return self.clock() + timedelta(seconds=quota.reset)
 
 
 def scopes_by_path(service: Any, declared: Mapping[str, domain.Scope]) -> dict[str, domain.Scope]:

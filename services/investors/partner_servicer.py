@@ -21,7 +21,7 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
-from services.investors.partner_access import KeyLimits, current_key, showed
+from services.investors.partner_access import current_key, showed
 from services.investors.usecases import introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -37,15 +37,13 @@ def partner_firm() -> int:
 
 
 class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
-    def __init__(self, db: Database, limits: KeyLimits) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.limits = limits
 
     async def GetMyApiKey(self, request: kpb.GetMyApiKeyRequest, context: Context) -> kpb.MyApiKey:
         partner_firm()
-        key, quota = current_key()  # as the door found it for this call, this call counted
-        reset_time = self.limits.reset_time(quota) if quota else self.limits.clock()
-        return convert.my_api_key_pb(key, quota, reset_time)
+        key, usage = current_key()  # as the door found it for this call, this call counted
+        return convert.my_api_key_pb(key, *(usage or (None, None)))
 
     async def ListIntroductions(
         self, request: ppb.PartnerServiceListIntroductionsRequest, context: Context
