@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 import pytest
@@ -33,7 +33,7 @@ from services.investors import store
 from tests.conftest import ADMIN, ADMIN_TOKEN, TOKEN_SIGNING_KEY, eventually
 from tests.integration.test_cluster import Replica, serving
 
-Code = grpc.StatusCode
+Code: TypeAlias = grpc.StatusCode
 
 
 @asynccontextmanager
@@ -67,7 +67,7 @@ async def replicas(
         started.append(replica)
     try:
         for replica in started:
-            await eventually(lambda r=replica: serving(r), timeout=60, interval=0.2)  # type: ignore[misc]
+            await eventually(lambda r=replica: serving(r), timeout=60, interval=0.2)
         yield started
     finally:
         for replica in started:
