@@ -161,9 +161,11 @@ async def test_a_keys_limit_holds_across_three_replicas(
 # while other work ran (load average 5-9), so the figures are noisy: with one call in flight (about 600 refusals a
 # second) the ratio was 1.17, 2.64, 2.03 and 1.84 in four runs; with 8 in flight (about 1,100 a second, the flood
 # taking the CPU: grpcio spends some 0.3 ms on each refusal, and a valid call waits behind the refusals queued on
-# the event loop) 6.7, 8.9, 2.7 and 1.9. What this test guards is that the flood costs no database work: a bound
-# of 3× with one in flight (the ratio of a key lookup and an audit row per invalid call would be far above it),
-# and the figures printed for both.
+# the event loop) 6.7, 8.9, 2.7 and 1.9. With the per-peer limit switched off (every made-up key looked up) the
+# ratios were about the same (2.0 and 2.0 with one in flight, 6.4 and 4.3 with 8; SQLite, PostgreSQL), and this
+# test failed on its RESOURCE_EXHAUSTED count: what slows a valid call is grpcio's CPU per refused call, not the
+# database. So the test asserts what the limit must do (no audit row, no key lookup past the peer's burst, counts
+# per peer and minute), a loose 3× on the latency with one in flight, and prints the figures of both.
 FLOODS = {1: 3.0, 8: None}
 
 
