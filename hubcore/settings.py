@@ -116,6 +116,10 @@ class Settings:
     partner_refusal_retention_days: float = 30.0  # refused partner calls, counted per peer and minute
     partner_usage_retention_days: float = 2.0  # the keys' calls per rate-limit window
     delivery_retention_days: float = 365.0  # notifications: finished deliveries and their follow-ups
+    # playbooks: a fact once a newer one of its kind and subject exists (a dry run looks back 366 days at most)
+    playbook_fact_retention_days: float = 400.0
+    playbook_firing_retention_days: float = 365.0  # playbooks: firings whose actions are all over
+    gpu_waitlist_retention_days: float = 30.0  # consulting: waitlist entries whose slot has ended
     # The page where a mailed sign-in code can be typed in (the console's); "" mails the code alone.
     sign_in_url: str = ""
     # Asking for sign-in codes and signing in, per peer address: a burst, then this many a second.
@@ -170,6 +174,9 @@ class Settings:
             partner_refusal_retention_days=float(_env("PARTNER_REFUSAL_RETENTION_DAYS", "30")),
             partner_usage_retention_days=float(_env("PARTNER_USAGE_RETENTION_DAYS", "2")),
             delivery_retention_days=float(_env("DELIVERY_RETENTION_DAYS", "365")),
+            playbook_fact_retention_days=float(_env("PLAYBOOK_FACT_RETENTION_DAYS", "400")),
+            playbook_firing_retention_days=float(_env("PLAYBOOK_FIRING_RETENTION_DAYS", "365")),
+            gpu_waitlist_retention_days=float(_env("GPU_WAITLIST_RETENTION_DAYS", "30")),
         )
 
     @property

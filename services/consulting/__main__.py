@@ -9,6 +9,7 @@ from hub.consulting.v1 import consulting_pb2, consulting_pb2_grpc
 from hubcore.server import Runtime, serve_forever
 from hubcore.settings import Settings
 from services.consulting import api, handlers, policy, privacy
+from services.consulting.store import gpu
 from services.consulting.usecases import programs
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -20,6 +21,7 @@ def build(settings: Settings, *, sweep_seconds: float = handlers.SWEEP_SECONDS) 
         settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.CONSUMERS
     )
     runtime.add_api(consulting_pb2, consulting_pb2_grpc, "ConsultingService", api.ConsultingApi(runtime.db), policy)
+    runtime.add_retention(gpu.waitlist_retention(settings.gpu_waitlist_retention_days))
     runtime.add_loop("overdue-action-items", handlers.overdue_loop(runtime.db, sweep_seconds))
     return runtime
 

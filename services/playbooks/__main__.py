@@ -35,6 +35,8 @@ def build(settings: Settings, config: Config | None = None, clock: Clock = now) 
         runtime.add_loop("clock-rules", handlers.clock_loop(runtime.db, cfg.clock_seconds))
     worker = Worker(runtime.db, cfg, clock)
     runtime.add_loop("actions", worker.run)
+    for rule in store.retentions(settings.playbook_fact_retention_days, settings.playbook_firing_retention_days):
+        runtime.add_retention(rule)
     runtime.add_metrics_probe(store.metric_counts, store.METRIC_GAUGES)
     runtime.worker = worker  # type: ignore[attr-defined]  # tests reach them
     runtime.handlers = handlers  # type: ignore[attr-defined]

@@ -14,10 +14,34 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import Database, now
+from hubcore.retention import Retention
 from hubcore.rows import Rows, insert_ignoring_conflict, json_codec, utc
 from services.playbooks import domain
 from services.playbooks.domain import Action, Fact, Firing, FiringAction, Playbook, Trigger
 from services.playbooks.tables import episodes, facts, firing_actions, firings, metadata, playbooks  # noqa: F401
+
+
+def retentions(fact_days: float, firing_days: float) -> list[Retention]:
+    """A fact goes once a newer fact of its kind and subject stands in for it (a trigger reads the latest of each
+    kind, and a session's latest state), so no rule's condition changes; only a dry run far back sees less.
+    An action record goes once done or failed, then its firing once no action of it is left. The episode
+    counter stays, so a firing swept never lets its episode fire again."""
+    newer = facts.alias("newer")
+    superseded = sa.exists().where(
+        newer.c.kind == facts.c.kind,
+        newer.c.subject == facts.c.subject,
+        sa.or_(
+            newer.c.occurred_at > facts.c.occurred_at,
+            sa.and_(newer.c.occurred_at == facts.c.occurred_at, newer.c.id > facts.c.id),
+        ),
+    )
+    over = firing_actions.c.state.in_([domain.DONE, domain.FAILED])
+    emptied = ~sa.exists().where(firing_actions.c.firing_id == firings.c.id)
+    return [
+        Retention(facts, facts.c.occurred_at, fact_days, superseded),
+        Retention(firing_actions, firing_actions.c.updated_at, firing_days, over),
+        Retention(firings, firings.c.fired_at, firing_days, emptied),
+    ]
 
 
 def trigger_of(data: Mapping[str, Any]) -> Trigger:

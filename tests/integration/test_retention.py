@@ -178,3 +178,120 @@ async def test_processed_events_kept_shorter_than_the_stream_is_refused_at_start
     with pytest.raises(ConfigurationError, match="HUB_PROCESSED_EVENTS_RETENTION_DAYS"):
         await runtime.start()
     await runtime.db.close()
+
+
+async def test_superseded_facts_finished_firings_and_past_waitlist_entries_are_swept(
+    new_database: Callable[[str], Awaitable[str]], tmp_path: Path
+) -> None:
+    """Playbooks keep the newest fact of each kind and subject whatever its age (a trigger reads it), and a
+    firing while any of its actions is still to run; consulting keeps a waitlist entry whose slot is recent."""
+    from services.consulting.__main__ import build as build_consulting
+    from services.consulting.store.tables import gpu_nodes, gpu_waitlist
+    from services.playbooks import store as playbooks_store
+    from services.playbooks.__main__ import build as build_playbooks
+    from services.playbooks.config import Config as PlaybooksConfig
+
+    database_url = await new_database("playbooks_retention")
+    playbooks = build_playbooks(
+        make_settings("playbooks", database_url, "nats://127.0.0.1:1", tmp_path), PlaybooksConfig()
+    )
+    await migrate.upgrade(playbooks.migrations, database_url)
+    db = playbooks.db
+    try:
+        async with db.begin() as conn:
+            rule = (
+                await conn.execute(
+                    playbooks_store.playbooks.insert()
+                    .values(
+                        display_name="규칙",
+                        trigger="{}",
+                        actions="[]",
+                        enabled=False,
+                        revision=1,
+                        created_at=ago(500),
+                        updated_at=ago(500),
+                        version=1,
+                    )
+                    .returning(playbooks_store.playbooks.c.id)
+                )
+            ).scalar_one()
+            facts = [  # (event, subject, days ago): s1 has a newer fact, s2's only fact is old
+                ("e1", "s1", 500), ("e2", "s1", 450), ("e3", "s1", 10), ("e4", "s2", 500), ("e5", "s3", 399),
+            ]  # fmt: skip
+            for event_id, subject, days in facts:
+                await conn.execute(
+                    playbooks_store.facts.insert().values(
+                        event_id=event_id, kind="SESSION", subject=subject, occurred_at=ago(days), created_at=ago(days)
+                    )
+                )
+            await conn.execute(  # an older fact of s3, so only the age keeps e5
+                playbooks_store.facts.insert().values(
+                    event_id="e0", kind="SESSION", subject="s3", occurred_at=ago(398.5), created_at=ago(398.5)
+                )
+            )
+            cases = [("old-done", 366, "DONE"), ("old-failed", 366, "FAILED"), ("old-pending", 366, "PENDING"),
+                     ("new-done", 364, "DONE")]  # fmt: skip
+            for n, (subject, days, state) in enumerate(cases):
+                firing = (
+                    await conn.execute(
+                        playbooks_store.firings.insert()
+                        .values(
+                            playbook_id=rule,
+                            playbook_revision=1,
+                            playbook_display_name="규칙",
+                            subject=subject,
+                            episode=1,
+                            fired_at=ago(days),
+                            created_at=ago(days),
+                        )
+                        .returning(playbooks_store.firings.c.id)
+                    )
+                ).scalar_one()
+                await conn.execute(
+                    playbooks_store.firing_actions.insert().values(
+                        firing_id=firing,
+                        position=0,
+                        kind="NOTIFY",
+                        request_id=f"r{n}",
+                        state=state,
+                        created_at=ago(days),
+                        updated_at=ago(days),
+                    )
+                )
+        deleted = await retention.sweep(db, playbooks.retentions, batch=2)
+        assert deleted == {"facts": 2, "firing_actions": 2, "firings": 2}
+        assert await keys_of(db, playbooks_store.facts, "event_id") == {"e0", "e3", "e4", "e5"}
+        assert await keys_of(db, playbooks_store.firings, "subject") == {"old-pending", "new-done"}
+    finally:
+        await db.close()
+
+    database_url = await new_database("consulting_retention")
+    consulting = build_consulting(make_settings("consulting", database_url, "nats://127.0.0.1:1", tmp_path))
+    await migrate.upgrade(consulting.migrations, database_url)
+    db = consulting.db
+    try:
+        async with db.begin() as conn:
+            node = (
+                await conn.execute(
+                    gpu_nodes.insert()
+                    .values(display_name="A100-1", kind="A100", gpus=8, created_at=ago(100))
+                    .returning(gpu_nodes.c.id)
+                )
+            ).scalar_one()
+            for company, ended, state in ((1, 31, "OFFERED"), (2, 31, "WAITING"), (3, 29, "WAITING")):
+                await conn.execute(
+                    gpu_waitlist.insert().values(
+                        node_id=node,
+                        company_id=company,
+                        start_at=ago(ended + 0.5),
+                        end_at=ago(ended),
+                        state=state,
+                        created_at=ago(ended + 1),
+                    )
+                )
+        assert await retention.sweep(db, [r for r in consulting.retentions if r.table is gpu_waitlist]) == {
+            "gpu_waitlist": 2
+        }
+        assert await keys_of(db, gpu_waitlist, "company_id") == {3}
+    finally:
+        await db.close()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.db import now
+from hubcore.retention import Retention
 from hubcore.rows import Rows
 from services.consulting.domain import GpuBooking, GpuNode, GpuQuota, GpuWaitlistEntry
 from services.consulting.domain.gpu import OFFERED, WAITING
@@ -103,3 +104,8 @@ async def mark_offered(conn: AsyncConnection, entry: GpuWaitlistEntry) -> GpuWai
         gpu_waitlist.update().where(c.id == entry.id, c.state == WAITING).values(state=OFFERED, offered_at=at)
     )
     return replace(entry, state=OFFERED, offered_at=at) if done.rowcount == 1 else None
+
+
+def waitlist_retention(days: float) -> Retention:
+    """A waitlist entry goes `days` after its slot has ended, offered or not: nobody can take that slot now."""
+    return Retention(gpu_waitlist, gpu_waitlist.c.end_at, days)
