@@ -523,9 +523,8 @@ def main() -> int:
                 "HUB_NATS_URL": nats.url,
                 "HUB_ADMIN_TOKEN_SHA256": token_hash(token),
                 "HUB_LOG_LEVEL": "warning",
-                # The partner API's per-key rate limit (5/s) would make ListIntroductions measure the limiter.
-                "HUB_PARTNER_RATE": "1000000",
-                "HUB_PARTNER_BURST": "1000000",
+                # The partner API's per-key rate limit (900 a minute) would make ListIntroductions stop at it.
+                "HUB_PARTNER_KEY_LIMIT": "1000000000",
                 # The bench's client is one peer: the per-address limit would be what the partner case measures.
                 "HUB_PARTNER_PEER_RATE": "1000000",
                 "HUB_PARTNER_PEER_BURST": "1000000",

@@ -67,7 +67,10 @@ def main() -> int:
                 return 0
             request = ppb.PartnerServiceListIntroductionsRequest(page_size=50)
             while True:
-                page = stub.ListIntroductions(request, metadata=metadata, timeout=10)
+                page, call = stub.ListIntroductions.with_call(request, metadata=metadata, timeout=10)
+                headers = dict(call.initial_metadata() or ())  # the key's rate limit, on every answer
+                if headers.get("ratelimit-remaining") == "0":
+                    print(f"limit reached: the window ends in {headers.get('ratelimit-reset')} s", file=sys.stderr)
                 for intro in page.introductions:
                     company = intro.company
                     label = " / ".join(x for x in (company.korean_name, company.english_name) if x) or company.name

@@ -5,13 +5,15 @@ google.rpc.Status in one place. hubcore.server wires it into the gRPC server."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextvars
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import structlog
@@ -144,7 +146,8 @@ Audit = Callable[[CallRecord], Awaitable[None]]
 
 class TokenBuckets:
     """A token bucket per key: `rate` calls a second on average, bursts of up to `burst`. In memory, so
-    per process: with N replicas a key gets up to N times the rate."""
+    per process: with N replicas a key gets up to N times the rate (the partner API's per-peer limit of failed
+    authentications, which must cost no database work; a limit that must hold across replicas is a Limiter)."""
 
     MAX_KEYS = 10_000  # beyond this many, the full buckets are forgotten
 
@@ -167,12 +170,60 @@ class TokenBuckets:
         self._buckets[key] = (tokens, now)
         return (1 - tokens) / self.rate
 
+    def wait(self, key: str) -> float:
+        """The seconds until the key's bucket has a token again (0: it has one), taking none."""
+        tokens, then = self._buckets.get(key, (float(self.burst), self.clock()))
+        tokens = min(float(self.burst), tokens + (self.clock() - then) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_full(self, now: float) -> None:
         """Drops the buckets that have filled up again (a new one starts full): keys by peer address come and
         go, and must not grow the dict without end."""
         full = [k for k, (tokens, then) in self._buckets.items() if tokens + (now - then) * self.rate >= self.burst]
         for key in full:
             del self._buckets[key]
+
+
+@dataclass(frozen=True)
+class Quota:
+    """A caller's rate limit as one call found it: `used` calls of `limit` in a window of `window` seconds,
+    which ends in `reset` seconds; `admitted` is whether this call was counted (False: over the limit)."""
+
+    limit: int
+    used: int
+    window: float
+    reset: float
+    admitted: bool = True
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers, the -limit/-remaining/-reset
+        form most clients read, and the policy): every answer to a limited caller carries them; a refusal also
+        `retry-after` (whole seconds, as HTTP's Retry-After)."""
+        reset = str(max(1, math.ceil(self.reset)))
+        fields = (
+            ("ratelimit-limit", str(self.limit)),
+            ("ratelimit-remaining", str(self.remaining)),
+            ("ratelimit-reset", reset),
+            ("ratelimit-policy", f"{self.limit};w={self.window:g}"),
+        )
+        return fields if self.admitted else (*fields, ("retry-after", reset))
+
+
+class Limiter(Protocol):
+    """A per-caller limit that holds across replicas (a shared store): counts the call, or says it is over the
+    limit; None for a caller it does not limit."""
+
+    async def take(self, who: Caller) -> Quota | None: ...
+
+
+# What a listener checks of an authenticated caller beyond its role, knowing the method (the partner API: the
+# key's scopes): raises PermissionDenied saying what is missing.
+Authorize = Callable[[Caller, str], None]
+MAX_KNOWN_TOKENS = 10_000
 
 
 @dataclass
@@ -206,8 +257,9 @@ class Interceptor(grpc.aio.ServerInterceptor):
         rules: dict[type, Rules],
         *,
         authenticate: Authenticator | None = None,
-        limiter: TokenBuckets | None = None,
+        limiter: Limiter | None = None,
         peer_limiter: TokenBuckets | None = None,
+        authorize: Authorize | None = None,
         audit: Audit | None = None,
         metrics: Metrics | None = None,
         verifier: tokens.TokenVerifier | None = None,
@@ -222,8 +274,13 @@ class Interceptor(grpc.aio.ServerInterceptor):
         self.rules = rules
         self.authenticate = authenticate
         self.limiter = limiter
-        self.peer_limiter = peer_limiter
+        self.peer_limiter = peer_limiter  # failed authentications per peer address
+        self.authorize = authorize
         self.audit = audit
+        # Digests of the tokens that authenticated lately: a peer over its limit of failures is refused before any
+        # database work, but not a caller whose token was valid a moment ago (another client behind the same
+        # address); that token is still checked in full.
+        self._known: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     async def intercept_service(
         self,
@@ -267,25 +324,30 @@ class Interceptor(grpc.aio.ServerInterceptor):
             with traced as current, structlog.contextvars.bound_contextvars(request_id=request_id, method=method):
                 try:
                     current_page_keys.set(self.page_keys)
-                    # The peer's limit comes before authentication, which may read the database (API keys).
-                    if self.peer_limiter and (wait := self.peer_limiter.take(peer_address(context.peer()))):
-                        limited = True
-                        raise errors.ResourceExhausted(
-                            f"too many calls from your address; retry in {wait:.1f} s", retry_after=wait
-                        )
                     if ANYONE in policy:
                         who = Caller(role=ANYONE, id=await self._open_caller(metadata, context.peer()))
                     else:
-                        who = await self._authenticate(metadata)
+                        try:
+                            who = await self._limited_authenticate(metadata, peer_address(context.peer()))
+                        except errors.ResourceExhausted:
+                            limited = True
+                            raise
+                    if self.limiter and (quota := await self.limiter.take(who)):
+                        # In the answer's headers, sent now: whatever the call's outcome, the caller learns its limit.
+                        await context.send_initial_metadata(quota.headers())
+                        if not quota.admitted:
+                            limited = True
+                            raise errors.ResourceExhausted(
+                                f"rate limit of {quota.limit} calls per {quota.window:g} s reached; retry in "
+                                f"{math.ceil(quota.reset)} s, when the window ends",
+                                retry_after=quota.reset,
+                            )
+                    if ANYONE not in policy:
                         admitted(who, policy, request)  # an undecodable request names nothing a binding admits
+                        if self.authorize:
+                            self.authorize(who, method)
                     current_caller.set(who)
                     caller_scope.set(who.scope)  # a request id is a retry of this party's request alone
-                    if self.limiter and (wait := self.limiter.take(who.id)):
-                        limited = True
-                        raise errors.ResourceExhausted(
-                            f"rate limit of {self.limiter.rate:g} calls a second exceeded; retry in {wait:.1f} s",
-                            retry_after=wait,
-                        )
                     if isinstance(request, Undecodable):
                         raise errors.invalid(
                             "request", f"is not a valid {request.message_type} message: {request.error}"
@@ -355,6 +417,28 @@ class Interceptor(grpc.aio.ServerInterceptor):
             if front is not None and front.role == SERVICE:
                 return forwarded
         return peer_address(peer)
+
+    async def _limited_authenticate(self, metadata: dict[str, Any], peer: str) -> Caller:
+        """Authentication under the peer's limit of failures, when the listener has one: a peer over it is
+        refused before any database work (API keys are looked up), unless its token authenticated lately."""
+        if self.peer_limiter is None:
+            return await self._authenticate(metadata)
+        digest = token_hash(str(metadata.get("authorization", "")))
+        if digest not in self._known and (wait := self.peer_limiter.wait(peer)):
+            raise errors.ResourceExhausted(
+                f"too many failed authentications from your address; retry in {math.ceil(wait)} s", retry_after=wait
+            )
+        try:
+            who = await self._authenticate(metadata)
+        except errors.Unauthenticated:
+            self._known.pop(digest, None)
+            self.peer_limiter.take(peer)
+            raise
+        self._known[digest] = None
+        self._known.move_to_end(digest)
+        if len(self._known) > MAX_KNOWN_TOKENS:
+            self._known.popitem(last=False)
+        return who
 
     async def _authenticate(self, metadata: dict[str, Any]) -> Caller:
         header = str(metadata.get("authorization", ""))

@@ -31,10 +31,13 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     SERVICE,
     Audit,
     Authenticator,
+    Authorize,
     Bound,
     Caller,
     CallRecord,
     Interceptor,
+    Limiter,
+    Quota,
     RolePolicy,
     TokenBuckets,
     also_for_services,
@@ -91,7 +94,8 @@ class Policy(Protocol):
 @dataclass
 class Listener:
     """A second gRPC server in the same process, for callers from outside the hub (the investors partner
-    API): its own port and services, its own authenticator, TLS, a per-caller rate limit and an audit hook.
+    API): its own port and services, its own authenticator, TLS, a per-caller rate limit, a limit of failed
+    authentications per peer, a check of what each credential allows, and an audit hook.
     Without a certificate it serves only on a loopback host. The operator service is never served here."""
 
     name: str
@@ -102,8 +106,9 @@ class Listener:
     authenticate: Authenticator | None = None
     tls_cert: str = ""  # PEM file paths
     tls_key: str = ""
-    limiter: TokenBuckets | None = None  # per caller
-    peer_limiter: TokenBuckets | None = None  # per peer address, before authentication
+    limiter: Limiter | None = None  # per caller, shared by the replicas
+    peer_limiter: TokenBuckets | None = None  # failed authentications per peer address, before any database work
+    authorize: Authorize | None = None  # what the caller's credential allows, per method (a partner key's scopes)
     audit: Audit | None = None
     bound_port: int = 0  # set at start (port 0 picks a free one)
     policies: dict[str, RolePolicy] = field(default_factory=dict)  # set at start
@@ -246,6 +251,7 @@ class Runtime:
                 authenticate=listener.authenticate,
                 limiter=listener.limiter,
                 peer_limiter=listener.peer_limiter,
+                authorize=listener.authorize,
                 audit=listener.audit,
                 metrics=self.metrics,
                 verifier=self.verifier,

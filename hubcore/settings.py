@@ -124,10 +124,12 @@ class Settings:
     partner_port: int = 0
     partner_tls_cert: str = ""  # PEM files; without them the listener refuses any but a loopback host
     partner_tls_key: str = ""
-    partner_rate: float = 5.0  # calls per second per key, on average
-    partner_burst: int = 20  # calls a key may make at once
-    # Every call to an external listener first takes a token of its peer address, before any database work:
-    # a flood without a key is refused in memory.
+    # Calls per key and window, counted in the database every replica shares (decision 0021): a key gets this
+    # many in total, however many replicas serve it.
+    partner_key_limit: int = 900
+    partner_key_window_seconds: float = 60.0
+    # Failed authentications per peer address: a burst, then this many a second. Counted in memory, before any
+    # database work: a flood of invalid keys is refused without a key lookup or a row per call.
     partner_peer_rate: float = 20.0
     partner_peer_burst: int = 40
     metrics_host: str = "127.0.0.1"
@@ -143,6 +145,7 @@ class Settings:
     dead_letter_retention_days: float = 30.0  # replayed dead letters only
     partner_call_retention_days: float = 365.0  # the partner API's audit log
     partner_refusal_retention_days: float = 30.0  # refused partner calls, counted per peer and minute
+    partner_usage_retention_days: float = 2.0  # the keys' calls per rate-limit window
     delivery_retention_days: float = 365.0  # notifications: finished deliveries and their follow-ups
     # playbooks: a fact once a newer one of its kind and subject exists (a dry run looks back 366 days at most)
     playbook_fact_retention_days: float = 400.0
@@ -186,8 +189,8 @@ class Settings:
             partner_port=int(_env(f"{upper}_PARTNER_PORT", str(DEFAULT_PARTNER_PORTS.get(service, 0)))),
             partner_tls_cert=_env(f"{upper}_PARTNER_TLS_CERT", ""),
             partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
-            partner_rate=float(_env("PARTNER_RATE", "5")),
-            partner_burst=int(_env("PARTNER_BURST", "20")),
+            partner_key_limit=int(_env("PARTNER_KEY_LIMIT", "900")),
+            partner_key_window_seconds=float(_env("PARTNER_KEY_WINDOW_SECONDS", "60")),
             partner_peer_rate=float(_env("PARTNER_PEER_RATE", "20")),
             partner_peer_burst=int(_env("PARTNER_PEER_BURST", "40")),
             metrics_host=_env("METRICS_HOST", "127.0.0.1"),
@@ -200,6 +203,7 @@ class Settings:
             dead_letter_retention_days=float(_env("DEAD_LETTER_RETENTION_DAYS", "30")),
             partner_call_retention_days=float(_env("PARTNER_CALL_RETENTION_DAYS", "365")),
             partner_refusal_retention_days=float(_env("PARTNER_REFUSAL_RETENTION_DAYS", "30")),
+            partner_usage_retention_days=float(_env("PARTNER_USAGE_RETENTION_DAYS", "2")),
             delivery_retention_days=float(_env("DELIVERY_RETENTION_DAYS", "365")),
             playbook_fact_retention_days=float(_env("PLAYBOOK_FACT_RETENTION_DAYS", "400")),
             playbook_firing_retention_days=float(_env("PLAYBOOK_FIRING_RETENTION_DAYS", "365")),

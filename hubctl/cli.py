@@ -22,6 +22,7 @@ from hubctl import (
     gpu,
     identities,
     investors,
+    keys,
     kpi_requests,
     mentors,
     playbooks,
@@ -87,6 +88,7 @@ app.add_typer(ops_app, name="ops")
 app.add_typer(investors.investors_app, name="investors")
 app.add_typer(investors.intros_app, name="intros")
 app.add_typer(investors.rounds_app, name="rounds")
+investors.investors_app.add_typer(keys.keys_app, name="keys")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(identities.identities_app, name="identities")
 app.add_typer(investors.audit_app, name="audit")

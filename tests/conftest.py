@@ -165,15 +165,15 @@ class RunningInvestors:
 
 def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
     # Tests call fast; a test of the limits sets its own.
-    limits = {"partner_rate": 1000.0, "partner_burst": 1000, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
+    limits = {"partner_key_limit": 10**9, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
     limits |= extra
     return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
 
 
-async def start_investors(settings: Settings) -> RunningInvestors:
+async def start_investors(settings: Settings, clock: Clock | None = None) -> RunningInvestors:
     from services.investors.__main__ import build
 
-    runtime = build(settings)
+    runtime = build(settings, clock) if clock else build(settings)
     await runtime.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.port}")
     partner_channel = grpc.aio.insecure_channel(f"127.0.0.1:{runtime.listeners[0].bound_port}")

@@ -1,5 +1,6 @@
 """Starts the investors service: `python -m services.investors`. Two ports: InvestorService for program
-managers (with the operator service), and PartnerService for VC partners (TLS, API keys, rate limit, audit)."""
+managers (with the operator service), and PartnerService for VC partners (TLS, scoped API keys, a rate limit
+shared by the replicas, audit)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from hub.investors.v1 import investors_pb2, investors_pb2_grpc, partner_pb2, partner_pb2_grpc
 
+from hubcore.db import now
 from hubcore.retention import Retention
 from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
 from hubcore.settings import Settings
@@ -15,17 +17,24 @@ from services.investors import handlers, investor_servicer, partner_access, part
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
 
-def build(settings: Settings) -> Runtime:
+def build(settings: Settings, clock: partner_access.Clock = now) -> Runtime:
+    """The service; `clock` is the partner API's idea of now (keys' expiry, rotation overlaps, rate-limit
+    windows), which tests move."""
     runtime = Runtime(
         settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.CONSUMERS
     )
     investors = investor_servicer.InvestorApi(runtime.db)
     runtime.add_api(investors_pb2, investors_pb2_grpc, "InvestorService", investors, policy)
+    limits = partner_access.KeyLimits(
+        runtime.db, settings.partner_key_limit, settings.partner_key_window_seconds, clock
+    )
     partner_api = partner_servicer.PartnerApi(runtime.db)
     partners = GrpcService.of(
         partner_pb2, partner_pb2_grpc, "PartnerService", partner_api, policy.PARTNER_ROLES, policy.PARTNER_DEFAULT_ROLES
     )
-    access = partner_access.PartnerAccess(runtime.db)
+    access = partner_access.PartnerAccess(
+        runtime.db, partner_access.scopes_by_path(partners.descriptor, policy.PARTNER_SCOPES), clock
+    )
     runtime.add_listener(
         Listener(
             name="partner",
@@ -36,8 +45,9 @@ def build(settings: Settings) -> Runtime:
             authenticate=access.authenticate,
             tls_cert=settings.partner_tls_cert,
             tls_key=settings.partner_tls_key,
-            limiter=TokenBuckets(settings.partner_rate, settings.partner_burst),
+            limiter=limits,
             peer_limiter=TokenBuckets(settings.partner_peer_rate, settings.partner_peer_burst),
+            authorize=access.authorize,
             audit=access.audit,
         )
     )
@@ -46,6 +56,8 @@ def build(settings: Settings) -> Runtime:
     calls, refusals = store.partner_calls, store.partner_refusals
     runtime.add_retention(Retention(calls, calls.c.called_at, settings.partner_call_retention_days))
     runtime.add_retention(Retention(refusals, refusals.c.minute, settings.partner_refusal_retention_days))
+    usage = store.partner_key_usage
+    runtime.add_retention(Retention(usage, usage.c.window_start, settings.partner_usage_retention_days))
     return runtime
 
 

@@ -5,7 +5,7 @@ servicers, and by the use cases for the events they emit; the domain never impor
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypedDict
 
 from google.protobuf import timestamp_pb2
@@ -13,10 +13,23 @@ from google.type import date_pb2
 from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import investors_pb2 as ev
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 
 from hubcore import errors
-from hubcore.convert import M, Reader, Writer, calendar_date, krw, money, money_if, ref_name
+from hubcore.calls import Quota
+from hubcore.convert import (
+    M,
+    Reader,
+    Writer,
+    calendar_date,
+    duration_message,
+    krw,
+    money,
+    money_if,
+    ref_name,
+    timestamp,
+)  # fmt: skip
 from hubcore.requests import enum_number, enum_short, parse_name
 from services.investors import domain
 
@@ -127,15 +140,33 @@ def partner_changes(message: pb.Partner, paths: Iterable[str]) -> dict[str, obje
 
 
 partner_snapshot = Writer(ev.PartnerSnapshot, domain.Partner, refs={"firm": "firms"})
-_api_key = Writer(pb.ApiKey, domain.ApiKey, refs={"partner": "partners", "firm": "firms"}, skip=("secret",))
+_api_key = Writer(
+    pb.ApiKey, domain.ApiKey, refs={"partner": "partners", "firm": "firms"}, skip=("secret",),
+    rename={"previous_secret_expire_time": "previous_expire_at"},
+)  # fmt: skip
+_my_api_key = Writer(
+    kpb.MyApiKey, domain.ApiKey, refs={"partner": "partners", "firm": "firms"}, skip=("rate_limit",),
+    rename={"previous_secret_expire_time": "previous_expire_at"},
+)  # fmt: skip
 partner_call_pb = Writer(
     pb.PartnerCall, domain.PartnerCall, refs={"api_key": "apiKeys", "partner": "partners", "firm": "firms"}
 )
 
 
 def api_key_pb(key: domain.ApiKey, secret: str = "") -> pb.ApiKey:
-    """The secret is in the answer to the create only."""
+    """The secret is in the answer to the create (and to a rotation) only."""
     return _api_key(key, secret=secret)
+
+
+def my_api_key_pb(key: domain.ApiKey, quota: Quota | None, reset_time: datetime | None) -> kpb.MyApiKey:
+    """The calling key as its partner sees it, with its use of the rate limit as the door counted this call."""
+    limit = None
+    if quota is not None and reset_time is not None:
+        limit = kpb.RateLimit(
+            limit=quota.limit, used=quota.used, remaining=quota.remaining,
+            window=duration_message(timedelta(seconds=quota.window)), reset_time=timestamp(reset_time),
+        )  # fmt: skip
+    return _my_api_key(key, rate_limit=limit)
 
 
 # Introductions

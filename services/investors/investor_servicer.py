@@ -10,6 +10,7 @@ from typing import TypeAlias
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import investors_pb2_grpc
+from hub.investors.v1 import partner_keys_pb2 as kpb
 
 from hubcore.convert import seoul_today
 from hubcore.requests import parse_name
@@ -17,7 +18,7 @@ from hubcore.server import caller
 from hubcore.servicing import listed
 from services.investors import convert, policy
 from services.investors.sharing_servicer import SharingApi
-from services.investors.usecases import firms, introductions, rounds
+from services.investors.usecases import firms, introductions, keys, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -68,19 +69,27 @@ class InvestorApi(SharingApi, investors_pb2_grpc.InvestorServiceServicer):
         partner_id = parse_name(message.partner, "partners", "api_key.partner")
         expire_at = convert.time_of(message.expire_time, message.HasField("expire_time"))
         async with self._write() as uow:
-            key, secret = await firms.issue_api_key(
-                uow, partner_id, message.partner, expire_at=expire_at, description=message.description
-            )
+            key, secret = await keys.issue_api_key(
+                uow, partner_id, message.partner, expire_at=expire_at, description=message.description,
+                scopes=message.scopes,
+            )  # fmt: skip
         return convert.api_key_pb(key, secret)  # the secret is shown once: only its hash is stored
 
     async def ListApiKeys(self, request: pb.ListApiKeysRequest, context: Context) -> pb.ListApiKeysResponse:
-        fetch = partial(firms.list_api_keys, self.db, show_revoked=request.show_revoked)
+        fetch = partial(keys.list_api_keys, self.db, show_revoked=request.show_revoked)
         found, token = await listed(request, policy.API_KEY_FILTER, fetch)
         return pb.ListApiKeysResponse(api_keys=[convert.api_key_pb(k) for k in found], next_page_token=token)
 
+    async def RotateApiKey(self, request: kpb.RotateApiKeyRequest, context: Context) -> pb.ApiKey:
+        key_id = parse_name(request.name, "apiKeys")
+        overlap = request.overlap.ToTimedelta() if request.HasField("overlap") else None
+        async with self._write() as uow:
+            key, secret = await keys.rotate_api_key(uow, key_id, request.name, overlap)
+        return convert.api_key_pb(key, secret)  # the new secret is shown once
+
     async def RevokeApiKey(self, request: pb.RevokeApiKeyRequest, context: Context) -> pb.ApiKey:
         key_id = parse_name(request.name, "apiKeys")
-        return convert.api_key_pb(await self._in_write(lambda uow: firms.revoke_api_key(uow, key_id, request.name)))
+        return convert.api_key_pb(await self._in_write(lambda uow: keys.revoke_api_key(uow, key_id, request.name)))
 
     async def ListPartnerCalls(
         self, request: pb.ListPartnerCallsRequest, context: Context

@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
 
@@ -20,7 +21,7 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
-from services.investors.partner_access import showed
+from services.investors.partner_access import current_key, showed
 from services.investors.usecases import introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
@@ -38,6 +39,11 @@ def partner_firm() -> int:
 class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def GetMyApiKey(self, request: kpb.GetMyApiKeyRequest, context: Context) -> kpb.MyApiKey:
+        partner_firm()
+        key, usage = current_key()  # as the door found it for this call, this call counted
+        return convert.my_api_key_pb(key, *(usage or (None, None)))
 
     async def ListIntroductions(
         self, request: ppb.PartnerServiceListIntroductionsRequest, context: Context

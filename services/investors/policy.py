@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 
 from hubcore import errors
@@ -73,9 +74,16 @@ RULES: dict[type, Rules] = {
     pb.UpdatePartnerRequest: Rules(
         {"partner.name": [required], **PARTNER_FIELDS}, "update_mask", "partner", PARTNER_MUTABLE
     ),
-    pb.CreateApiKeyRequest: Rules({"api_key.partner": [required], "api_key.description": [length(0, 200)]}),
+    pb.CreateApiKeyRequest: Rules(
+        {
+            "api_key.partner": [required],
+            "api_key.description": [length(0, 200)],
+            "api_key.scopes": [max_items(2 * len(domain.GROUPS) + 2, length(1, 40))],
+        }
+    ),
     pb.ListApiKeysRequest: Rules(LISTING),
     pb.RevokeApiKeyRequest: NAME,
+    kpb.RotateApiKeyRequest: NAME,
     pb.ListPartnerCallsRequest: Rules(LISTING),
     pb.MatchInvestorsRequest: Rules({"company": [required]}),
     pb.MatchCompaniesRequest: Rules({"firm": [required]}),
@@ -140,6 +148,17 @@ PARTNER_RULES: dict[type, Rules] = {
 # Every method: partners only (an admin token is PERMISSION_DENIED there; admins use InvestorService).
 PARTNER_ROLES: dict[str, frozenset[str]] = {}
 PARTNER_DEFAULT_ROLES = frozenset({PARTNER})
+# The scope of a key each PartnerService method needs: declared here, once. A method missing here stops the
+# server from starting (partner_access.scopes_by_path), and the scope tests take their cases from this table.
+PARTNER_SCOPES: dict[str, domain.Scope] = {
+    "GetMyApiKey": domain.ANY_KEY,
+    "ListIntroductions": domain.reads("introductions"),
+    "GetIntroduction": domain.reads("introductions"),
+    "RespondToIntroduction": domain.writes("introductions"),
+    "RecordMeeting": domain.writes("introductions"),
+    "RecordOutcome": domain.writes("introductions"),
+    "ReportRound": domain.writes("rounds"),
+}
 
 # What each List may filter on: field -> how a value is read.
 Filter = dict[str, Callable[[str], Any]]

@@ -145,9 +145,7 @@ async def start(service: str, url: str, nats_url: str, tmp_path: Path) -> Runtim
         runtime = module.build(settings_, notify_config(MailSink(port=free_port())))
     elif service == "investors":
         runtime = module.build(
-            settings_.with_(
-                partner_port=0, partner_rate=1e6, partner_burst=10**6, partner_peer_rate=1e6, partner_peer_burst=10**6
-            )
+            settings_.with_(partner_port=0, partner_key_limit=10**9, partner_peer_rate=1e6, partner_peer_burst=10**6)
         )
     else:
         runtime = module.build(settings_)
@@ -583,7 +581,8 @@ async def not_refused(stub: Any, request: Any, metadata: Any, field: str) -> str
 
 async def assert_nothing_written(service: Runtime, before: dict[str, int]) -> None:
     after = await row_counts(service.db)
-    after.pop("partner_calls", None), before.pop("partner_calls", None)  # the partner API audits every call
+    for counted in ("partner_calls", "partner_key_usage"):  # the partner API audits and counts every call
+        after.pop(counted, None), before.pop(counted, None)
     assert after == before
 
 

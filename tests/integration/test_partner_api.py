@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
 
@@ -130,6 +131,7 @@ async def state_of_everything(investors: RunningInvestors) -> dict[str, list[Any
 
 
 REQUESTS = {
+    "GetMyApiKey": lambda w: kpb.GetMyApiKeyRequest(),
     "ListIntroductions": lambda w: ppb.PartnerServiceListIntroductionsRequest(),
     "GetIntroduction": lambda w: ppb.PartnerServiceGetIntroductionRequest(name=w.consented),
     "RespondToIntroduction": lambda w: ppb.RespondToIntroductionRequest(name=w.consented, accept=True, reason="좋아요"),
@@ -142,6 +144,7 @@ REQUESTS = {
 }
 # What a partner of another firm gets: never a sign that the introduction or the company exists.
 OTHER_FIRM = {
+    "GetMyApiKey": Code.OK,  # its own key
     "ListIntroductions": Code.OK,  # an empty list
     "GetIntroduction": Code.NOT_FOUND,
     "RespondToIntroduction": Code.NOT_FOUND,
@@ -180,13 +183,15 @@ async def test_authorization_matrix(investors: RunningInvestors, method: str) ->
         before = await state_of_everything(investors)
         code, answer = await call(investors, method, request, metadata)
         assert code == expected, f"{method} by {who}: {code}"
-        if answer is not None:
+        if answer is not None and method == "GetMyApiKey":
+            assert answer.firm != "firms/1", f"{method} by {who} saw firm A's key"
+        elif answer is not None:
             assert list(answer.introductions) == [], f"{method} by {who} saw another firm's introductions"
         assert await state_of_everything(investors) == before, f"{method} by {who} changed something"
     before = await state_of_everything(investors)
     code, answer = await call(investors, method, request, bearer(world.right))
     assert code == Code.OK, method
-    if method in ("ListIntroductions", "GetIntroduction"):
+    if method in ("ListIntroductions", "GetIntroduction", "GetMyApiKey"):
         assert await state_of_everything(investors) == before
     else:
         assert await state_of_everything(investors) != before
@@ -320,7 +325,7 @@ async def test_a_key_over_its_rate_is_resource_exhausted_with_retry_after(
 ) -> None:
     url = await new_database("limited")
     running = await start_investors(
-        investors_settings(url, nats_server.url, tmp_path, partner_rate=0.5, partner_burst=3)
+        investors_settings(url, nats_server.url, tmp_path, partner_key_limit=3, partner_key_window_seconds=3600)
     )
     try:
         world = await build_world(running)
@@ -331,7 +336,9 @@ async def test_a_key_over_its_rate_is_resource_exhausted_with_retry_after(
             await running.partner.ListIntroductions(request, metadata=bearer(world.right))
         assert caught.value.code() == Code.RESOURCE_EXHAUSTED
         trailers = dict(caught.value.trailing_metadata() or ())
-        assert trailers["retry-after"] == "2"
+        headers = dict(caught.value.initial_metadata() or ())
+        assert 1 <= int(trailers["retry-after"]) <= 3600 and headers["retry-after"] == trailers["retry-after"]
+        assert f"retry in {trailers['retry-after']} s" in (caught.value.details() or "")
         status = rpc_status.from_call(caught.value)
         assert status is not None and any(d.Is(error_details_pb2.RetryInfo.DESCRIPTOR) for d in status.details)
         other = await call(running, "ListIntroductions", request, bearer(world.other))  # the limit is per key

@@ -78,6 +78,11 @@ async def test_the_sweep_deletes_what_is_older_than_its_retention_and_keeps_the_
                 await conn.execute(
                     investors_store.partner_refusals.insert().values(peer=peer, minute=minute, unauthenticated=1)
                 )
+            for key_id, age in ((1, 2.1), (2, 1.9)):  # the keys' calls per window: 2 days
+                window = ago(age).replace(second=0, microsecond=0)
+                await conn.execute(
+                    investors_store.partner_key_usage.insert().values(api_key_id=key_id, window_start=window, calls=9)
+                )
         db = running.runtime.db
 
         expected = {
@@ -87,6 +92,7 @@ async def test_the_sweep_deletes_what_is_older_than_its_retention_and_keeps_the_
             (dead_letters, "event_id"): {"new-replayed", "old-open"},
             (investors_store.partner_calls, "request_id"): {"new"},
             (investors_store.partner_refusals, "peer"): {"10.0.0.2"},
+            (investors_store.partner_key_usage, "api_key_id"): {2},
         }
 
         async def kept() -> dict[str, set[Any]]:

@@ -1,10 +1,11 @@
-"""The investors domain: firms and theses, partners and API keys (firms), the company directory and the
-introduction state machine (introductions), funding rounds (rounds), the fit score (matching),
+"""The investors domain: firms and theses, partners (firms), partner API keys and their scopes (keys), the
+company directory and the introduction state machine (introductions), funding rounds (rounds), the fit score (matching),
 and what a company lets each firm see and what firms read (sharing).
 Pure Python: no database, no network. Everything is importable from here: `domain.Firm`, `domain.best_fit`."""
 
 from services.investors.domain.firms import *  # noqa: F403
 from services.investors.domain.introductions import *  # noqa: F403
+from services.investors.domain.keys import *  # noqa: F403
 from services.investors.domain.matching import *  # noqa: F403
 from services.investors.domain.rounds import *  # noqa: F403
 from services.investors.domain.sharing import *  # noqa: F403

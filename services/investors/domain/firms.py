@@ -1,11 +1,11 @@
-"""Firms and their theses, partners and their API keys: the register of who invests. Pure Python."""
+"""Firms and their theses, partners, the partner API's audit log: the register of who invests. Pure Python."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
-from hubcore.errors import FailedPrecondition, InvalidArgument
+from hubcore.errors import InvalidArgument
 from hubcore.resources import NAME_NORMALIZERS, Named, Normalizers, Versioned, created, revise
 from hubcore.text import clean, clean_tags, email_address, search_text
 
@@ -23,9 +23,6 @@ CURRENCY = "KRW"
 MAX_THESES = 10
 MAX_LABELS = 20
 MAX_PARTICIPANTS = 50
-KEY_LIFETIME = timedelta(days=90)
-MAX_KEY_LIFETIME = timedelta(days=366)
-KEY_PREFIX = "hubpk_"  # partner keys are recognizable (secret scanners, logs) and never confused with others
 
 
 def won(amount: int) -> str:
@@ -131,7 +128,7 @@ def update_firm(firm: Firm, changes: dict[str, object]) -> tuple[Firm, list[str]
     return revise(firm, changes, FIRM_NORMALIZERS, check_firm)
 
 
-# Partners and their API keys
+# Partners (their API keys: keys.py)
 
 
 @dataclass(frozen=True)
@@ -159,43 +156,6 @@ def new_partner(**fields: object) -> Partner:
 
 def update_partner(partner: Partner, changes: dict[str, object]) -> tuple[Partner, list[str]]:
     return revise(partner, changes, PARTNER_NORMALIZERS)
-
-
-@dataclass(frozen=True)
-class ApiKey(Named):
-    collection = "apiKeys"
-
-    id: int
-    partner_id: int
-    firm_id: int
-    prefix: str
-    expire_at: datetime
-    description: str = ""
-    created_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-    def refusal(self, when: datetime) -> str | None:
-        """Why the key may not be used at `when`, or None."""
-        if self.revoked_at is not None:
-            return "the API key was revoked"
-        if when >= self.expire_at:
-            return "the API key has expired"
-        return None
-
-    def revoke(self, when: datetime) -> ApiKey:
-        if self.revoked_at is not None:
-            raise FailedPrecondition(f"{self.name} is already revoked", type_="REVOKED", subject=self.name)
-        return replace(self, revoked_at=when)
-
-
-def key_expiry(requested: datetime | None, issued: datetime) -> datetime:
-    if requested is None:
-        return issued + KEY_LIFETIME
-    if requested <= issued:
-        raise InvalidArgument([("api_key.expire_time", "must be in the future")])
-    if requested > issued + MAX_KEY_LIFETIME:
-        raise InvalidArgument([("api_key.expire_time", "must be at most 366 days ahead")])
-    return requested
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Firms, partners, their API keys, and the partner API's audit log: queries that return domain objects."""
+"""Firms, partners, and the partner API's audit log: queries that return domain objects."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hubcore.db import contains
 from hubcore.requests import Terms
 from hubcore.rows import JSON_TUPLE, Rows, add_counts, any_of, filtered_by, json_codec
-from services.investors.domain import ApiKey, Firm, Partner, PartnerCall, Thesis
-from services.investors.store.tables import api_keys, firms, partner_calls, partner_refusals, partners
+from services.investors.domain import Firm, Partner, PartnerCall, Thesis
+from services.investors.store.tables import firms, partner_calls, partner_refusals, partners
 
 FIRMS = Rows(
     firms,
@@ -28,7 +28,6 @@ FIRMS = Rows(
     },
 )  # fmt: skip
 PARTNERS = Rows(partners, Partner, codecs={"focus": JSON_TUPLE})
-API_KEYS = Rows(api_keys, ApiKey)  # and key_hash, which the object never holds
 PARTNER_CALLS = Rows(partner_calls, PartnerCall)
 
 # Firms
@@ -68,42 +67,7 @@ async def list_partners(conn: AsyncConnection, terms: Terms, after: int | None, 
     return await PARTNERS.list(conn, *filtered_by(terms, {"firm": partners.c.firm_id}), after=after, limit=limit)
 
 
-# API keys and the audit log
-
-get_api_key = API_KEYS.get
-
-
-async def api_key_by_hash(conn: AsyncConnection, key_hash: str) -> ApiKey | None:
-    return await API_KEYS.first(conn, api_keys.c.key_hash == key_hash)
-
-
-async def list_api_keys(
-    conn: AsyncConnection,
-    *,
-    partner_ids: list[int] | None,
-    firm_ids: list[int] | None,
-    show_revoked: bool,
-    after: int | None,
-    limit: int,
-) -> list[ApiKey]:
-    c = api_keys.c
-    where = any_of((c.partner_id, partner_ids), (c.firm_id, firm_ids))
-    if not show_revoked:
-        where.append(c.revoked_at.is_(None))
-    return await API_KEYS.list(conn, *where, after=after, limit=limit)
-
-
-async def insert_api_key(conn: AsyncConnection, key: ApiKey, key_hash: str) -> ApiKey:
-    return await API_KEYS.insert(conn, key, key_hash=key_hash)
-
-
-async def revoke_api_key(conn: AsyncConnection, key: ApiKey) -> None:
-    await conn.execute(
-        api_keys.update()
-        .where(api_keys.c.id == key.id, api_keys.c.revoked_at.is_(None))
-        .values(revoked_at=key.revoked_at)
-    )
-
+# The audit log (API keys: key_queries.py)
 
 insert_partner_call = PARTNER_CALLS.insert
 

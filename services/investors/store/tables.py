@@ -42,6 +42,7 @@ partners = entity(
 )
 
 # Partner API keys: only the SHA-256 of the key is kept (the keys are 256-bit random, so a fast hash is enough).
+# A rotation moves the current secret's hash to previous_key_hash, which works until previous_expire_at.
 api_keys = entity(
     "api_keys",
     metadata,
@@ -53,7 +54,24 @@ api_keys = entity(
     moment("created_at"),
     moment("expire_at"),
     moment("revoked_at", nullable=True),
+    text("scopes", default="[]"),  # JSON: ["introductions:write", "rounds:read"]
+    text("previous_key_hash", 64, nullable=True),
+    moment("rotated_at", nullable=True),
+    moment("previous_expire_at", nullable=True),
+    number("rotations", default="0"),
     sa.Index("ix_api_keys_partner", "partner_id", "id"),
+    sa.Index("uq_api_keys_previous_key_hash", "previous_key_hash", unique=True),
+)
+
+# Each key's calls per rate-limit window, shared by every replica (decision 0021): one row per key and window,
+# counted by one upsert per call, swept after partner_usage_retention_days.
+partner_key_usage = sa.Table(
+    "partner_key_usage",
+    metadata,
+    ref("api_key_id", primary_key=True, autoincrement=False),
+    moment("window_start", primary_key=True),
+    number("calls", default="0"),
+    sa.Index("ix_partner_key_usage_window", "window_start"),
 )
 
 # The partner API's audit log: one row per call, whatever its outcome.

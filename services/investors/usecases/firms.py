@@ -1,23 +1,18 @@
-"""Use cases of the register: firms, partners, their API keys, and the partner API's audit log."""
+"""Use cases of the register: firms, partners, and the partner API's audit log (API keys: keys.py)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
 from typing import TypeVar
 
 from google.protobuf.message import Message
 from hub.events.v1 import investors_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hubcore import errors
-from hubcore.convert import timestamp
-from hubcore.db import Database, UnitOfWork, now
+from hubcore.db import Database, UnitOfWork
 from hubcore.requests import Terms, check_etag
 from hubcore.resources import Versioned, found
 from hubcore.rows import filtered, paged
-from hubcore.settings import token_hash
 from hubcore.text import normalize_text
 from services.investors import convert, domain, store
 from services.investors.usecases import SUBJECT
@@ -132,62 +127,6 @@ async def update_partner(
     return await _update(
         uow, "partner", partner, etag, lambda: domain.update_partner(partner, changes), store.save_partner, event
     )
-
-
-# API keys
-
-
-async def issue_api_key(
-    uow: UnitOfWork, partner_id: int, name: str, *, expire_at: datetime | None, description: str
-) -> tuple[domain.ApiKey, str]:
-    """A new key for the partner, and its secret: shown once, only its hash is stored."""
-    issued = now()
-    expiry = domain.key_expiry(expire_at, issued)
-    secret = domain.KEY_PREFIX + secrets.token_urlsafe(32)
-    partner = await load_partner(uow.conn, partner_id, name)
-    key = domain.ApiKey(
-        id=0,
-        partner_id=partner.id,
-        firm_id=partner.firm_id,
-        prefix=secret[:12],
-        expire_at=expiry,
-        description=description.strip(),
-    )
-    key = await store.insert_api_key(uow.conn, key, token_hash(secret))
-    firm, expire_time = convert.ref("firms", key.firm_id), timestamp(key.expire_at)
-    event = ev.ApiKeyIssued(name=key.name, partner=partner.name, firm=firm, expire_time=expire_time)
-    await uow.emit(f"{SUBJECT}.api_key.issued", key.name, 1, event)
-    return key, secret
-
-
-async def list_api_keys(
-    db: Database, terms: Terms, show_revoked: bool, *, size: int, token: str
-) -> tuple[Sequence[domain.ApiKey], str]:
-    def fetch(conn: AsyncConnection, after: int | None, limit: int) -> Awaitable[list[domain.ApiKey]]:
-        partners, firms = terms.get("partner"), terms.get("firm")
-        return store.list_api_keys(
-            conn, partner_ids=partners, firm_ids=firms, show_revoked=show_revoked, after=after, limit=limit
-        )
-
-    return await paged(db, f"{sorted(terms.items())}|{show_revoked}", token, size, fetch)
-
-
-async def revoke_api_key(uow: UnitOfWork, key_id: int, name: str) -> domain.ApiKey:
-    key = await store.get_api_key(uow.conn, key_id)
-    if key is None:
-        raise errors.NotFound("ApiKey", name)
-    revoked = key.revoke(now())
-    await store.revoke_api_key(uow.conn, revoked)
-    partner, firm = convert.ref("partners", key.partner_id), convert.ref("firms", key.firm_id)
-    await uow.emit(
-        f"{SUBJECT}.api_key.revoked", key.name, 2, ev.ApiKeyRevoked(name=key.name, partner=partner, firm=firm)
-    )
-    return revoked
-
-
-async def key_by_secret(db: Database, secret: str) -> domain.ApiKey | None:
-    async with db.read() as conn:
-        return await store.api_key_by_hash(conn, token_hash(secret))
 
 
 # The partner API's audit log
