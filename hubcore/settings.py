@@ -24,6 +24,8 @@ DEFAULT_NATS_PORT = 14222
 DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink of `make run` (messages land in var/mail/)
 # Services with an external API for callers outside the hub listen on a second port (the partner API).
 DEFAULT_PARTNER_PORTS = {"investors": 50072}
+# and the same API as HTTP/JSON (hubcore.gateway) on the port beside it, with the same TLS certificate.
+DEFAULT_PARTNER_HTTP_PORTS = {"investors": 50073}
 
 
 def token_hash(token: str) -> str:
@@ -93,6 +95,7 @@ class Settings:
     partner_port: int = 0
     partner_tls_cert: str = ""  # PEM files; without them the listener refuses any but a loopback host
     partner_tls_key: str = ""
+    partner_http_port: int | None = None  # HTTP/JSON beside it (same host, TLS and door); None: not served
     partner_rate: float = 5.0  # calls per second per key, on average
     partner_burst: int = 20  # calls a key may make at once
     # Every call to an external listener first takes a token of its peer address, before any database work:
@@ -151,6 +154,9 @@ class Settings:
             partner_port=int(_env(f"{upper}_PARTNER_PORT", str(DEFAULT_PARTNER_PORTS.get(service, 0)))),
             partner_tls_cert=_env(f"{upper}_PARTNER_TLS_CERT", ""),
             partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
+            partner_http_port=_optional_int(
+                _env(f"{upper}_PARTNER_HTTP_PORT", str(DEFAULT_PARTNER_HTTP_PORTS.get(service, "")))
+            ),
             partner_rate=float(_env("PARTNER_RATE", "5")),
             partner_burst=int(_env("PARTNER_BURST", "20")),
             partner_peer_rate=float(_env("PARTNER_PEER_RATE", "20")),
