@@ -61,7 +61,7 @@ CODES = {code.value[0]: code for code in grpc.StatusCode}
 # What an HTTP caller's headers carry into the call's metadata; nothing else passes (the gateway's own headers
 # cannot be forged by a caller).
 FORWARDED_HEADERS = ("authorization", "x-request-id", *TRACE_HEADERS)
-JSON = "application/json"
+JSON, PROTO = "application/json", "application/proto"
 
 
 def code_name(code: grpc.StatusCode) -> str:
@@ -180,11 +180,13 @@ class Gateway:
 
         async def handle(request: Request) -> Response:
             media = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
-            if media != JSON:
-                return refusal(errors.invalid("content-type", f"must be {JSON}, not {media}"), 415)
+            if media not in (JSON, PROTO):
+                return refusal(errors.invalid("content-type", f"must be {JSON} (or {PROTO}), not {media}"), 415)
             body = await self._body(request)
             if body is None:
                 return refusal(errors.invalid("body", f"is over {self.max_bytes} bytes"), 413)
+            if media == PROTO:  # Connect clients' default: the bytes go to the door as they came
+                return await self._forward(path, request, body, None)
             try:
                 message = json_format.Parse(body or b"{}", request_type())
             except json_format.ParseError as exc:
@@ -218,8 +220,9 @@ class Gateway:
             status = rpc_status.from_call(exc) or status_pb2.Status(code=exc.code().value[0], message=exc.details())
             return error_response(status, headers)
         headers = headers_of(await call.initial_metadata()) | headers_of(await call.trailing_metadata())
-        decoded = response_type.FromString(answer)
-        return JSONResponse(json_format.MessageToDict(decoded), headers=headers)
+        if response_type is None:
+            return Response(answer, media_type=PROTO, headers=headers)
+        return JSONResponse(json_format.MessageToDict(response_type.FromString(answer)), headers=headers)
 
     async def start(self, host: str, port: int, *, tls_cert: str = "", tls_key: str = "") -> int:
         """Serves on host:port (TLS with the listener's certificate when it has one); returns the bound port."""
