@@ -23,8 +23,8 @@ import grpc
 import structlog
 import uvicorn
 from google.protobuf import descriptor_pool, json_format, message_factory
-from google.rpc import status_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.rpc import status_pb2
 from grpc_status import rpc_status
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -235,7 +235,8 @@ class Gateway:
         )
         config = uvicorn.Config(
             self.app, host=host, port=port, lifespan="off", log_level="warning", server_header=False,
-            access_log=False, timeout_graceful_shutdown=self.grace, ssl_certfile=tls_cert or None, ssl_keyfile=tls_key or None,
+            access_log=False, timeout_graceful_shutdown=max(1, round(self.grace)),
+            ssl_certfile=tls_cert or None, ssl_keyfile=tls_key or None,
         )  # fmt: skip
         config.load()
         # startup() and shutdown() rather than serve(): serve() takes over the process's signals, which belong

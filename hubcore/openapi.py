@@ -43,11 +43,17 @@ WELL_KNOWN: dict[str, dict[str, Any]] = {
     **{
         f"google.protobuf.{kind}Value": SCALARS[number]
         for kind, number in (
-            ("Double", F.TYPE_DOUBLE), ("Float", F.TYPE_FLOAT), ("Int64", F.TYPE_INT64), ("UInt64", F.TYPE_UINT64),
-            ("Int32", F.TYPE_INT32), ("UInt32", F.TYPE_UINT32), ("Bool", F.TYPE_BOOL), ("String", F.TYPE_STRING),
+            ("Double", F.TYPE_DOUBLE),
+            ("Float", F.TYPE_FLOAT),
+            ("Int64", F.TYPE_INT64),
+            ("UInt64", F.TYPE_UINT64),
+            ("Int32", F.TYPE_INT32),
+            ("UInt32", F.TYPE_UINT32),
+            ("Bool", F.TYPE_BOOL),
+            ("String", F.TYPE_STRING),
             ("Bytes", F.TYPE_BYTES),
         )
-    },  # fmt: skip
+    },
 }
 # The Connect protocol's error body, as hubcore.gateway writes it.
 ERROR = {
@@ -118,15 +124,15 @@ class Schemas:
             value = field.message_type.fields_by_name["value"]
             return {"type": "object", "additionalProperties": self._single(value)}
         single = self._single(field)
-        repeated = getattr(field, "is_repeated", None)
-        if repeated if repeated is not None else field.label == F.LABEL_REPEATED:
+        repeated = getattr(field, "is_repeated", None)  # protobuf 7; before it, the label said
+        if repeated if repeated is not None else getattr(field, "label", 0) == 3:
             return {"type": "array", "items": single}
         return single
 
     def _single(self, field: FieldDescriptor) -> dict[str, Any]:
-        if field.type == F.TYPE_MESSAGE:
+        if field.type == F.TYPE_MESSAGE and field.message_type is not None:
             return self.ref(field.message_type)
-        if field.type == F.TYPE_ENUM:
+        if field.type == F.TYPE_ENUM and field.enum_type is not None:
             return {"type": "string", "enum": [value.name for value in field.enum_type.values]}
         return dict(SCALARS[field.type])
 
@@ -140,10 +146,8 @@ def document(services: Iterable[ServiceDescriptor], *, version: str = "v1") -> d
         for method in service.methods:
             if method.client_streaming or method.server_streaming:
                 continue
-            errors = {
-                status: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-                for status, text in ERROR_STATUSES.items()
-            }  # fmt: skip
+            error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            errors = {status: {"description": text, "content": error} for status, text in ERROR_STATUSES.items()}
             errors["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}}
             paths[f"/{service.full_name}/{method.name}"] = {
                 "post": {

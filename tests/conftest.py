@@ -171,8 +171,8 @@ class RunningInvestors:
 
 def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
     # Tests call fast; a test of the limits sets its own.
-    limits = {"partner_rate": 1000.0, "partner_burst": 1000, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
-    limits["partner_http_port"] = None  # the HTTP/JSON gateway where a test asks for it (partner_http_port=0)
+    limits: dict[str, Any] = {"partner_rate": 1000.0, "partner_burst": 1000, "partner_peer_rate": 1e6}
+    limits |= {"partner_peer_burst": 10**6, "partner_http_port": None}  # HTTP/JSON where a test asks (port 0)
     limits |= extra
     return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
 

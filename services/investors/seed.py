@@ -183,6 +183,6 @@ def banner(data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
             f"Partner API over HTTP/JSON: {http} (contract: {http}/openapi.json)",
             f'  curl {f"--cacert {cert} " if cert else ""}-H "Authorization: Bearer $(cat {key_file})" '
             f"-H 'Content-Type: application/json' -d '{{}}' {http}/hub.investors.v1.PartnerService/ListIntroductions",
-            "  sh examples/partner_journey.sh   (list, accept, read back: curl alone; node examples/partner_journey.mjs)",
+            "  sh examples/partner_journey.sh   (list, accept, read back: curl; or node examples/partner_journey.mjs)",
         ]
     return [*lines, ""]

@@ -1,6 +1,6 @@
-"""The README's, docs/' and the banner's `buf curl` (and the partner API's HTTP/JSON `curl`) examples, run as printed against a running `make run` hub (on free
-ports and a data directory of the test's own, which is all that is rewritten), so they never drift from what
-works on a machine with nothing but the project installed."""
+"""The README's, docs/' and the banner's `buf curl` examples (and the partner API's HTTP/JSON `curl` ones), run
+as printed against a running `make run` hub (on free ports and a data directory of the test's own, which is all
+that is rewritten), so they never drift from what works on a machine with nothing but the project installed."""
 
 from __future__ import annotations
 

@@ -95,7 +95,7 @@ async def test_the_same_key_gets_the_same_answers_over_http_and_grpc(served: Run
     assert listed["introductions"][2]["state"] == "INTRODUCTION_STATE_COMPANY_CONSENTED"
     # Both spellings of a field name are read (the proto JSON mapping); paging works as over gRPC.
     first = (await post(served, "ListIntroductions", {"page_size": 2}, world.right)).body
-    rest = (await post(served, "ListIntroductions", {"pageSize": 2, "pageToken": first["nextPageToken"]}, world.right))
+    rest = await post(served, "ListIntroductions", {"pageSize": 2, "pageToken": first["nextPageToken"]}, world.right)
     paged = [i["name"] for i in [*first["introductions"], *rest.body["introductions"]]]
     assert paged == [i["name"] for i in listed["introductions"]]
     other = await post(served, "ListIntroductions", {}, world.other)  # firm B sees none of firm A's
@@ -208,7 +208,9 @@ async def test_rate_limits_answer_429_with_their_headers(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> None:
     url = await new_database("limited")
-    settings = investors_settings(url, nats_server.url, tmp_path, partner_http_port=0, partner_rate=0.5, partner_burst=3)
+    settings = investors_settings(
+        url, nats_server.url, tmp_path, partner_http_port=0, partner_rate=0.5, partner_burst=3
+    )
     running = await start_investors(settings)
     try:
         world = await build_world(running)

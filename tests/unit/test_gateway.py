@@ -63,7 +63,10 @@ def test_the_openapi_document_is_valid_and_holds_every_rpc() -> None:
         assert method.output_type.full_name in schemas
     intro = schemas["hub.investors.v1.SharedIntroduction"]
     assert intro["properties"]["state"]["enum"][1] == "INTRODUCTION_STATE_REQUESTED"
-    assert intro["properties"]["company"] == {"$ref": "#/components/schemas/hub.investors.v1.SharedCompany", "readOnly": True}
+    assert intro["properties"]["company"] == {
+        "$ref": "#/components/schemas/hub.investors.v1.SharedCompany",
+        "readOnly": True,
+    }
     assert schemas["hub.investors.v1.PartnerServiceGetIntroductionRequest"]["required"] == ["name"]
     assert "google.type.Money" in schemas  # ReportRound's amount, reached through Round
     assert schemas["google.type.Money"]["properties"]["units"] == {"type": "string", "format": "int64"}
