@@ -6,6 +6,7 @@ the contract it publishes, TLS with the listener's certificate, and a real Conne
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import subprocess
@@ -65,15 +66,25 @@ def as_json(request: Any) -> dict[str, Any]:
     return json_format.MessageToDict(request)
 
 
+@contextlib.asynccontextmanager
+async def serving(
+    new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path, **settings: Any
+) -> AsyncIterator[RunningInvestors]:
+    """The investors service with its partner API on both gRPC and HTTP/JSON (TLS if settings give a certificate)."""
+    url = await new_database("investors")
+    running = await start_investors(investors_settings(url, nats_server.url, tmp_path, partner_http_port=0, **settings))
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
 @pytest.fixture
 async def served(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> AsyncIterator[RunningInvestors]:
-    """The investors service with its partner API on both gRPC and HTTP/JSON (no TLS: a loopback host)."""
-    url = await new_database("investors")
-    running = await start_investors(investors_settings(url, nats_server.url, tmp_path, partner_http_port=0))
-    yield running
-    await running.close()
+    async with serving(new_database, nats_server, tmp_path) as running:
+        yield running
 
 
 def violations(reply: Reply) -> list[dict[str, str]]:
@@ -207,12 +218,7 @@ async def test_not_found_is_404_with_the_resource(served: RunningInvestors) -> N
 async def test_rate_limits_answer_429_with_their_headers(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    url = await new_database("limited")
-    settings = investors_settings(
-        url, nats_server.url, tmp_path, partner_http_port=0, partner_rate=0.5, partner_burst=3
-    )
-    running = await start_investors(settings)
-    try:
+    async with serving(new_database, nats_server, tmp_path, partner_rate=0.5, partner_burst=3) as running:
         world = await build_world(running)
         codes = [(await post(running, "ListIntroductions", {}, world.right)).status for _ in range(3)]
         assert codes == [200, 200, 200]
@@ -226,26 +232,17 @@ async def test_rate_limits_answer_429_with_their_headers(
             await running.partner.ListIntroductions(REQUESTS["ListIntroductions"](world), metadata=bearer(world.right))
         assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert (await post(running, "ListIntroductions", {}, world.other)).status == 200
-    finally:
-        await running.close()
 
 
 async def test_peer_limit_counts_the_http_client(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    url = await new_database("peer")
-    settings = investors_settings(
-        url, nats_server.url, tmp_path, partner_http_port=0, partner_peer_rate=0.1, partner_peer_burst=3
-    )
-    running = await start_investors(settings)
-    try:
+    async with serving(new_database, nats_server, tmp_path, partner_peer_rate=0.1, partner_peer_burst=3) as running:
         statuses = [(await post(running, "ListIntroductions", {}, "hubpk_" + "y" * 43)).status for _ in range(6)]
         assert statuses == [401] * 3 + [429] * 3
         await running.runtime.refused_calls.flush()  # type: ignore[attr-defined]
         assert await refusals(running) == [("127.0.0.1", 3, 3)]
         assert await partner_call_rows(running) == 0
-    finally:
-        await running.close()
 
 
 async def test_the_contract_lists_every_method(served: RunningInvestors) -> None:
@@ -262,13 +259,9 @@ async def test_tls_with_the_listener_certificate(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> None:
     cert, key = local_certificate(tmp_path / "tls")
-    url = await new_database("tls")
-    running = await start_investors(
-        investors_settings(
-            url, nats_server.url, tmp_path, partner_http_port=0, partner_tls_cert=str(cert), partner_tls_key=str(key)
-        )
-    )
-    try:
+    async with serving(
+        new_database, nats_server, tmp_path, partner_tls_cert=str(cert), partner_tls_key=str(key)
+    ) as running:
         world = await build_world(running)
         assert running.partner_http.startswith("https://")
         listed = await post(running, "ListIntroductions", {}, world.right, cafile=str(cert))
@@ -276,8 +269,6 @@ async def test_tls_with_the_listener_certificate(
         plaintext = running.partner_http.replace("https://", "http://")
         with pytest.raises((urllib.error.URLError, ConnectionError)):
             await asyncio.to_thread(_post, f"{plaintext}/{SERVICE}/ListIntroductions", b"{}", {}, None)
-    finally:
-        await running.close()
 
 
 async def test_a_connect_client_calls_it(served: RunningInvestors) -> None:

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hub.investors.v1 import investors_pb2 as pb
@@ -17,8 +18,9 @@ from hub.investors.v1 import investors_pb2 as pb
 from hubcore.settings import PROJECT_DIR
 from hublocal.natsserver import NatsServer
 from hublocal.tls import local_certificate
-from tests.conftest import ADMIN, investors_settings, start_investors
+from tests.conftest import ADMIN
 from tests.integration.test_partner_api import build_world
+from tests.integration.test_partner_http import serving
 
 JOURNEYS = {
     "curl": ["sh", "examples/partner_journey.sh"],
@@ -35,14 +37,9 @@ async def test_a_partner_journey(
         pytest.skip(f"{command[0]} is not installed")
     cert, key = local_certificate(tmp_path / "tls")
     # Node's journey meets the key's rate limit on its third call, and waits as Retry-After says.
-    limits = {"partner_rate": 1.0, "partner_burst": 2} if language == "node" else {}
-    url = await new_database("investors")
-    settings = investors_settings(
-        url, nats_server.url, tmp_path, partner_http_port=0, partner_tls_cert=str(cert), partner_tls_key=str(key),
-        **limits,
-    )  # fmt: skip
-    running = await start_investors(settings)
-    try:
+    limits: dict[str, Any] = {"partner_rate": 1.0, "partner_burst": 2} if language == "node" else {}
+    tls = {"partner_tls_cert": str(cert), "partner_tls_key": str(key)}
+    async with serving(new_database, nats_server, tmp_path, **tls, **limits) as running:
         world = await build_world(running)
         env = os.environ | {
             "HUB_PARTNER_URL": running.partner_http,
@@ -66,5 +63,3 @@ async def test_a_partner_journey(
         calls = (await running.investors.ListPartnerCalls(pb.ListPartnerCallsRequest(), metadata=ADMIN)).partner_calls
         answered = [(c.method.rsplit("/", 1)[1], c.code) for c in reversed(calls) if c.code == "OK"]
         assert answered == [("ListIntroductions", "OK"), ("RespondToIntroduction", "OK"), ("GetIntroduction", "OK")]
-    finally:
-        await running.close()
