@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import structlog
 import uvicorn
 from google.protobuf import descriptor_pool, json_format, message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -34,8 +33,6 @@ from starlette.routing import Route
 from hubcore import errors, openapi
 from hubcore.calls import FORWARDED_PEER, GATEWAY_SECRET, TRACE_HEADERS
 from hubcore.settings import Settings
-
-log = structlog.get_logger()
 
 # The HTTP status of each code, as google/rpc/code.proto and the Connect protocol map them.
 HTTP_STATUS = {
@@ -168,9 +165,14 @@ class Gateway:
         return JSONResponse(self.document)
 
     async def unknown(self, request: Request) -> Response:
-        status = status_pb2.Status(code=grpc.StatusCode.UNIMPLEMENTED.value[0], message=f"no method {request.url.path}")
-        response = error_response(status)
-        response.status_code = 404
+        """404 for a path that names no method; 405 for a method's path asked with another verb than POST."""
+        path = request.url.path
+        known = request.method != "POST" and any(
+            path == f"/{s.full_name}/{m.name}" for s in self.services for m in s.methods
+        )
+        message = f"{path} takes POST with a JSON body" if known else f"no method {path}"
+        response = error_response(status_pb2.Status(code=grpc.StatusCode.UNIMPLEMENTED.value[0], message=message))
+        response.status_code = 405 if known else 404
         return response
 
     def endpoint(self, method: MethodDescriptor) -> Any:

@@ -213,6 +213,9 @@ async def test_not_found_is_404_with_the_resource(served: RunningInvestors) -> N
     assert other.status == 404
     unknown = await post(served, "NoSuchMethod", {}, world.right)
     assert unknown.status == 404 and unknown.body["code"] == "unimplemented"
+    with pytest.raises(urllib.error.HTTPError) as caught:  # a method's path with GET
+        await asyncio.to_thread(urllib.request.urlopen, f"{served.partner_http}/{SERVICE}/GetIntroduction", timeout=10)
+    assert caught.value.code == 405 and json.loads(caught.value.read())["code"] == "unimplemented"
 
 
 async def test_rate_limits_answer_429_with_their_headers(
