@@ -38,7 +38,7 @@ SUPPORTED = {
 }
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
 # Secrets made outside the manifests (the secret store in prod, cert-manager for TLS).
-OUT_OF_BAND = {"hub-tokens", "partner-api-tls", "console-session"} | {
+OUT_OF_BAND = {"hub-tokens", "partner-api-tls", "partner-api-http-tls", "console-session"} | {
     f"{s}-database" for s in ("companies", "investors", "consulting", "notifications", "playbooks")
 }
 # gRPC, each with a database to migrate

@@ -36,6 +36,9 @@ ANYONE = "anyone"  # a method open without credentials (sign-in): the peer's lim
 # The address of the person behind a front end (the console) that calls an open method for them; believed only
 # from a caller holding a service token, so each person keeps their own sign-in limit.
 FORWARDED_FOR = "x-hub-forwarded-for"
+# The HTTP/JSON gateway of a listener (hubcore.gateway) forwards each call with the HTTP client's address, believed
+# only with the listener's gateway secret, which never leaves the process.
+FORWARDED_PEER, GATEWAY_SECRET = "x-hub-forwarded-peer", "x-hub-gateway"
 OPEN_METHODS = (
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1alpha.ServerReflection/",
@@ -263,8 +266,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
         audit: Audit | None = None,
         metrics: Metrics | None = None,
         verifier: tokens.TokenVerifier | None = None,
+        gateway_secret: str = "",
     ) -> None:
         self.metrics = metrics
+        self.gateway_secret = gateway_secret
         self.tokens = {h: ADMIN for h in settings.admin_token_hashes} | {
             h: SERVICE for h in settings.service_token_hashes
         }
@@ -297,6 +302,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
 
         async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
             request_id = str(metadata.get("x-request-id", ""))[:64] or secrets.token_hex(8)
+            peer = self._peer(metadata, context.peer())
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             who: Caller | None = None
@@ -311,7 +317,7 @@ class Interceptor(grpc.aio.ServerInterceptor):
                     elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
                     try:
                         record = CallRecord(
-                            method, who, code, request, request_id, context.peer(), elapsed_ms, who is None or limited
+                            method, who, code, request, request_id, peer, elapsed_ms, who is None or limited
                         )
                         await self.audit(record)
                     except Exception as exc:  # the call has happened; a failed audit write must not hide it
@@ -325,10 +331,10 @@ class Interceptor(grpc.aio.ServerInterceptor):
                 try:
                     current_page_keys.set(self.page_keys)
                     if ANYONE in policy:
-                        who = Caller(role=ANYONE, id=await self._open_caller(metadata, context.peer()))
+                        who = Caller(role=ANYONE, id=await self._open_caller(metadata, peer))
                     else:
                         try:
-                            who = await self._limited_authenticate(metadata, peer_address(context.peer()))
+                            who = await self._limited_authenticate(metadata, peer_address(peer))
                         except errors.ResourceExhausted:
                             limited = True
                             raise
@@ -405,6 +411,14 @@ class Interceptor(grpc.aio.ServerInterceptor):
             request_deserializer=tolerant_decode,
             response_serializer=handler.response_serializer,
         )
+
+    def _peer(self, metadata: dict[str, Any], peer: str) -> str:
+        """The caller's address: gRPC's peer, or for a call the HTTP gateway forwards, its HTTP client's."""
+        forwarded = str(metadata.get(FORWARDED_PEER, ""))[:100]
+        secret = str(metadata.get(GATEWAY_SECRET, ""))
+        if forwarded and self.gateway_secret and hmac.compare_digest(secret.encode(), self.gateway_secret.encode()):
+            return forwarded
+        return peer
 
     async def _open_caller(self, metadata: dict[str, Any], peer: str) -> str:
         """Who calls an open method: the peer's address, or the address a service forwards (FORWARDED_FOR)."""

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import ipaddress
 import os
+import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from hub.ops.v1 import ops_pb2, ops_pb2_grpc, privacy_pb2, privacy_pb2_grpc
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from hubcore import errors, events, migrate, retention, tls, tokens, tracing
+from hubcore import errors, events, gateway, migrate, retention, tls, tokens, tracing
 from hubcore.calls import (  # noqa: F401  (callers import the door's names from here too)
     ADMIN,
     ANYONE,
@@ -110,8 +111,13 @@ class Listener:
     peer_limiter: TokenBuckets | None = None  # failed authentications per peer address, before any database work
     authorize: Authorize | None = None  # what the caller's credential allows, per method (a partner key's scopes)
     audit: Audit | None = None
+    # HTTP/JSON beside gRPC (hubcore.gateway) on this port, same host and TLS; None: none, 0: any free port.
+    http_port: int | None = None
     bound_port: int = 0  # set at start (port 0 picks a free one)
+    http_bound_port: int = 0
     policies: dict[str, RolePolicy] = field(default_factory=dict)  # set at start
+    # Lets the door believe the client address the gateway forwards; never leaves the process.
+    gateway_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
 
     @property
     def tls(self) -> bool:
@@ -153,6 +159,7 @@ class Runtime:
         self.port = 0
         self.listeners: list[Listener] = []
         self._extra_servers: list[grpc.aio.Server] = []
+        self._gateways: list[tuple[Listener, gateway.Gateway]] = []
         self.health = health.aio.HealthServicer()
         self._tasks: list[asyncio.Task[Any]] = []
         self.ready = asyncio.Event()  # set once the relay and consumers run
@@ -255,13 +262,22 @@ class Runtime:
                 audit=listener.audit,
                 metrics=self.metrics,
                 verifier=self.verifier,
+                gateway_secret=listener.gateway_secret,
             )
             server = self._server(listener.services, interceptor)
             listener.bound_port = self._bind(server, listener)
+            if listener.http_port is not None:  # HTTP/JSON, to this server over a private unix socket
+                descriptors = [service.descriptor for service in listener.services]
+                http = gateway.Gateway.of(server, listener.name, descriptors, listener.gateway_secret, s)
+                self._gateways.append((listener, http))
             self._extra_servers.append(server)
         await self.server.start()
         for server in self._extra_servers:
             await server.start()
+        for listener, http in self._gateways:
+            listener.http_bound_port = await http.start(
+                listener.host, listener.http_port or 0, tls_cert=listener.tls_cert, tls_key=listener.tls_key
+            )
         for service in [*self.services, *ops_services, *(x for listener in self.listeners for x in listener.services)]:
             await self.health.set(service.descriptor.full_name, health_pb2.HealthCheckResponse.SERVING)
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
@@ -280,6 +296,8 @@ class Runtime:
         log.info("serving", service=s.service, address=f"{s.grpc_host}:{self.port}")
         for listener in self.listeners:
             log.info("serving", api=listener.name, address=f"{listener.host}:{listener.bound_port}", tls=listener.tls)
+            if listener.http_bound_port:
+                log.info("serving", api=f"{listener.name} HTTP/JSON", port=listener.http_bound_port, tls=listener.tls)
 
     async def _open_database(self) -> None:
         if self.settings.migrate_on_start:
@@ -387,6 +405,8 @@ class Runtime:
     async def stop(self) -> None:
         """Stops taking calls, lets in-flight RPCs finish within the grace period, then the backbone."""
         await self.health.enter_graceful_shutdown()
+        for _, http in self._gateways:  # no new HTTP calls; those under way finish before the gRPC servers stop
+            await http.stop()
         servers = [x for x in (self.server, *self._extra_servers) if x is not None]
         await asyncio.gather(*(x.stop(self.settings.grace_period) for x in servers))
         # The relay and consumers end between transactions when asked; cancelling one inside a transaction

@@ -29,6 +29,8 @@ DEFAULT_NATS_PORT = 14222
 DEFAULT_MAIL_SINK_PORT = 14025  # the local SMTP sink of `make run` (messages land in var/mail/)
 # Services with an external API for callers outside the hub listen on a second port (the partner API).
 DEFAULT_PARTNER_PORTS = {"investors": 50072}
+# and the same API as HTTP/JSON (hubcore.gateway) on the port beside it, with the same TLS certificate.
+DEFAULT_PARTNER_HTTP_PORTS = {"investors": 50073}
 
 
 def token_hash(token: str) -> str:
@@ -124,6 +126,7 @@ class Settings:
     partner_port: int = 0
     partner_tls_cert: str = ""  # PEM files; without them the listener refuses any but a loopback host
     partner_tls_key: str = ""
+    partner_http_port: int | None = None  # HTTP/JSON beside it (same host, TLS and door); None: not served
     # Calls per key and window, counted in the database every replica shares (decision 0021): a key gets this
     # many in total, however many replicas serve it.
     partner_key_limit: int = 900
@@ -189,6 +192,9 @@ class Settings:
             partner_port=int(_env(f"{upper}_PARTNER_PORT", str(DEFAULT_PARTNER_PORTS.get(service, 0)))),
             partner_tls_cert=_env(f"{upper}_PARTNER_TLS_CERT", ""),
             partner_tls_key=_env(f"{upper}_PARTNER_TLS_KEY", ""),
+            partner_http_port=_optional_int(
+                _env(f"{upper}_PARTNER_HTTP_PORT", str(DEFAULT_PARTNER_HTTP_PORTS.get(service, "")))
+            ),
             partner_key_limit=int(_env("PARTNER_KEY_LIMIT", "900")),
             partner_key_window_seconds=float(_env("PARTNER_KEY_WINDOW_SECONDS", "60")),
             partner_peer_rate=float(_env("PARTNER_PEER_RATE", "20")),

@@ -221,6 +221,11 @@ def main() -> int:
         for name in SERVICES
         if name in DEFAULT_PARTNER_PORTS
     }
+    wanted |= {  # and its HTTP/JSON sibling, unless switched off (HUB_<SERVICE>_PARTNER_HTTP_PORT empty)
+        f"{name} partner API (HTTP/JSON)": (settings.partner_host, settings.partner_http_port)
+        for name in SERVICES
+        if name in DEFAULT_PARTNER_PORTS and (settings := Settings.from_env(name)).partner_http_port
+    }
     # Mail goes to a local SMTP sink that writes each message to var/mail/, unless HUB_SMTP_HOST names a server.
     sink_port = launch.mail_sink_port
     if sink_port:

@@ -157,6 +157,12 @@ class RunningInvestors:
     def partner_address(self) -> str:
         return f"127.0.0.1:{self.runtime.listeners[0].bound_port}"
 
+    @property
+    def partner_http(self) -> str:
+        """The partner API's HTTP/JSON address (http:// or https://), when the test asked for it."""
+        listener = self.runtime.listeners[0]
+        return f"{'https' if listener.tls else 'http'}://127.0.0.1:{listener.http_bound_port}"
+
     async def close(self) -> None:
         await self.channel.close()
         await self.partner_channel.close()
@@ -165,7 +171,8 @@ class RunningInvestors:
 
 def investors_settings(database_url: str, nats_url: str, tmp_path: Path, **extra: Any) -> Settings:
     # Tests call fast; a test of the limits sets its own.
-    limits = {"partner_key_limit": 10**9, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
+    limits: dict[str, Any] = {"partner_key_limit": 10**9, "partner_peer_rate": 1e6, "partner_peer_burst": 10**6}
+    limits |= {"partner_http_port": None}  # HTTP/JSON where a test asks (port 0)
     limits |= extra
     return make_settings("investors", database_url, nats_url, tmp_path, partner_port=0, **limits)
 

@@ -1,6 +1,6 @@
 """Starts the investors service: `python -m services.investors`. Two ports: InvestorService for program
 managers (with the operator service), and PartnerService for VC partners (TLS, scoped API keys, a rate limit
-shared by the replicas, audit)."""
+shared by the replicas, audit), with its HTTP/JSON sibling on a third port (the same door, through hubcore.gateway)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,7 @@ def build(settings: Settings, clock: partner_access.Clock = now) -> Runtime:
             authenticate=access.authenticate,
             tls_cert=settings.partner_tls_cert,
             tls_key=settings.partner_tls_key,
+            http_port=settings.partner_http_port,  # the same API as HTTP/JSON (hubcore.gateway)
             limiter=limits,
             peer_limiter=TokenBuckets(settings.partner_peer_rate, settings.partner_peer_burst),
             authorize=access.authorize,

@@ -166,12 +166,23 @@ def banner(data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
     tls = f"--cacert {cert} https" if cert else "--http2-prior-knowledge http"
     # The key itself is never printed: the terminal's output is a log too (scrollback, CI logs, screenshots).
     where = f"in {key_file} (mode 0600)" if key_file.exists() else "(none: the demo was seeded before keys existed)"
-    return [
+    http = ""
+    if settings.partner_http_port:
+        scheme = "https" if cert else "http"
+        http = f"{scheme}://{settings.partner_host}:{settings.partner_http_port}"
+    lines = [
         f"Partner API (VC partners): {'grpcs' if cert else 'grpc'}://{address}"
         + (f", TLS certificate {cert}" if cert else ""),
         f"  demo partner key (한빛벤처스, 김도윤) {where}",
         f'  .venv/bin/buf curl --protocol grpc -H "authorization: Bearer $(cat {key_file})" {tls}://{address}'
         "/hub.investors.v1.PartnerService/ListIntroductions",
         "  .venv/bin/python examples/partner_client.py   (lists the firm's introductions over TLS)",
-        "",
     ]
+    if http:
+        lines += [
+            f"Partner API over HTTP/JSON: {http} (contract: {http}/openapi.json)",
+            f'  curl {f"--cacert {cert} " if cert else ""}-H "Authorization: Bearer $(cat {key_file})" '
+            f"-H 'Content-Type: application/json' -d '{{}}' {http}/hub.investors.v1.PartnerService/ListIntroductions",
+            "  sh examples/partner_journey.sh   (list, accept, read back: curl; or node examples/partner_journey.mjs)",
+        ]
+    return [*lines, ""]

@@ -45,6 +45,7 @@ def start(
     others = {
         "HUB_INVESTORS_PORT": free_port(),
         "HUB_INVESTORS_PARTNER_PORT": free_port(),
+        "HUB_INVESTORS_PARTNER_HTTP_PORT": free_port(),
         "HUB_CONSULTING_PORT": free_port(),
         "HUB_NOTIFICATIONS_PORT": free_port(),
         "HUB_PLAYBOOKS_PORT": free_port(),

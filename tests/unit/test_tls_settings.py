@@ -56,6 +56,7 @@ def test_the_service_exits_saying_which_setting_is_wrong(tmp_path: Path) -> None
         "HUB_NATS_URL": "nats://127.0.0.1:1",
         "HUB_INVESTORS_PORT": "0",
         "HUB_INVESTORS_PARTNER_PORT": "0",
+        "HUB_INVESTORS_PARTNER_HTTP_PORT": "0",
         "HUB_INVESTORS_PARTNER_HOST": "0.0.0.0",
         "HUB_INVESTORS_PARTNER_TLS_CERT": str(cert),
         "HUB_INVESTORS_PARTNER_TLS_KEY": str(tmp_path / "missing.key"),
