@@ -14,6 +14,7 @@ import base64
 import contextlib
 import re
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -245,11 +246,13 @@ class Gateway:
         # to the service's own graceful stop.
         self.server = uvicorn.Server(config)
         self.server.lifespan = config.lifespan_class(config)
+        listening = reusable_socket(host, port)
         try:
-            await self.server.startup()
-        except SystemExit:  # uvicorn's answer to a port it cannot bind (it has logged why)
+            await self.server.startup(sockets=[listening])
+        except SystemExit:  # uvicorn's answer to a socket it cannot serve (it has logged why)
+            listening.close()
             raise RuntimeError(f"cannot listen on {host}:{port}") from None
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.port = listening.getsockname()[1]
         return self.port
 
     async def stop(self) -> None:
@@ -259,6 +262,22 @@ class Gateway:
             await self.channel.close()
         if self.folder is not None:
             self.folder.remove()
+
+
+def reusable_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT, as gRPC binds its own ports: replicas on one host share the port
+    and the kernel spreads connections among them (a second replica must not fail to start on it)."""
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise RuntimeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    listening.listen(2048)
+    listening.setblocking(False)
+    return listening
 
 
 class SocketDir:
