@@ -77,9 +77,10 @@ async def list_introductions(conn: AsyncConnection, terms: Terms, after: int | N
 async def shared_introductions(
     conn: AsyncConnection, *, firm_id: int, states: list[str] | None, before: int | None, limit: int
 ) -> list[Introduction]:
-    """A firm's introductions that the company consented to share, the newest first."""
+    """A firm's introductions that the company consented to share or that the firm asked for, the newest first."""
     c = introductions.c
-    where = [c.firm_id == firm_id, c.shared_at.is_not(None), *any_of((c.state, states))]
+    seen = sa.or_(c.shared_at.is_not(None), c.requested_by != "")
+    where = [c.firm_id == firm_id, seen, *any_of((c.state, states))]
     return await _with_history(conn, INTRODUCTIONS.page(*where, after=before, limit=limit, descending=True))
 
 

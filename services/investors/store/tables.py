@@ -112,6 +112,7 @@ introductions = entity(
     moment("meeting_at", nullable=True),
     moment("shared_at", nullable=True),
     moment("closed_at", nullable=True),
+    text("requested_by", 100, default=""),  # partners/{id}: the firm asked for it (the partner API)
     *versioned(),
     # One open introduction per company and firm: a constraint, so that two concurrent requests cannot both win.
     sa.Index(
@@ -170,6 +171,20 @@ company_reads = entity(
     moment("read_at"),
     ref("partner_call_id", nullable=True),
     sa.Index("ix_company_reads_company", "company_id", "id"),
+)
+
+# The KPI updates of the hub's companies, kept from hub.companies.kpi.reported (one row per report, its latest
+# version): the partner API shows firms that invested in a company the figure groups it granted them.
+company_updates = sa.Table(
+    "company_updates",
+    metadata,
+    ref("id", primary_key=True, autoincrement=False),  # the companies service's KPI report id
+    ref("company_id"),
+    text("period", 20),
+    text("figures", default="{}"),
+    moment("reported_at"),
+    number("version"),
+    sa.Index("ix_company_updates_company", "company_id", "id"),
 )
 
 rounds = entity(

@@ -1,0 +1,50 @@
+"""A firm's deal flow (the grants that put companies in it), the companies it invested in, and the KPI
+updates kept from the companies service's events: queries that return domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hubcore.rows import Rows, json_codec, upsert_newer
+from services.investors.domain import DEAL_FLOW, CompanyUpdate, SharingGrant
+from services.investors.store.sharing_queries import GRANTS
+from services.investors.store.tables import company_updates, round_participants, rounds, sharing_grants
+
+UPDATES = Rows(company_updates, CompanyUpdate, codecs={"figures": json_codec(dict, dict, ascii=True)})
+
+
+async def deal_flow_grants(conn: AsyncConnection, firm_id: int) -> list[SharingGrant]:
+    """The firm's active grants that put a company in its deal flow, by company."""
+    g = sharing_grants.c
+    query = GRANTS.select(g.firm_id == firm_id, g.revoked_at.is_(None)).order_by(g.company_id)
+    return [grant for grant in await GRANTS.all(conn, query) if DEAL_FLOW in grant.field_groups]
+
+
+async def invested_companies(conn: AsyncConnection, firm_id: int) -> set[int]:
+    """The companies in whose rounds (not cancelled) the firm took part."""
+    r, p = rounds.c, round_participants.c
+    query = (
+        sa.select(r.company_id)
+        .join(round_participants, p.round_id == r.id)
+        .where(p.firm_id == firm_id, r.status != "CANCELLED")
+    )
+    return set((await conn.execute(query)).scalars())
+
+
+async def upsert_company_update(conn: AsyncConnection, update: CompanyUpdate) -> bool:
+    """Keeps a report's version if it is newer than the one held; returns whether it did."""
+    return await upsert_newer(conn, company_updates, {"id": update.id}, UPDATES.values(update))
+
+
+async def company_updates_of(
+    conn: AsyncConnection, company_ids: Iterable[int], *, before: int | None, limit: int
+) -> list[CompanyUpdate]:
+    """The companies' updates, the newest report first."""
+    wanted = set(company_ids)
+    if not wanted:
+        return []
+    u = company_updates.c
+    return await UPDATES.list(conn, u.company_id.in_(wanted), after=before, limit=limit, descending=True)
