@@ -229,7 +229,8 @@ def company_update_pb(update: domain.CompanyUpdate, groups: tuple[str, ...]) -> 
     """The update with the figures of the groups granted; the others stay unset (absent, not zero)."""
     message = dpb.CompanyUpdate(
         name=update.name, company=update.company, period=update.period, version=update.version,
-        field_groups=group_numbers(groups), report_time=timestamp(update.reported_at),
+        report=f"kpiReports/{update.report_id}", field_groups=group_numbers(groups),
+        report_time=timestamp(update.reported_at),
     )  # fmt: skip
     for figure, value in update.granted(groups).items():
         if figure in _MONEY:
@@ -251,9 +252,10 @@ def company_update_of(event: company_events.KpiReported, reported_at: datetime) 
             value = getattr(event, figure)
             figures[figure] = list(value) if figure == "overseas_countries" else value
     return domain.CompanyUpdate(
-        id=parse_name(event.report, "kpiReports", "report"),
+        id=0,
         company_id=parse_name(event.company, "companies", "company"),
         period=event.period,
+        report_id=parse_name(event.report, "kpiReports", "report"),
         figures=figures,
         reported_at=reported_at,
         version=event.version,

@@ -60,16 +60,19 @@ def wanted(company: DirectoryCompany, terms: Mapping[str, list[str]]) -> bool:
 
 @dataclass(frozen=True)
 class CompanyUpdate(OfCompany):
-    id: int  # the company's KPI report's id (kpiReports/12)
+    """A company's KPI report for one period, as its latest version (a correction) holds it."""
+
+    id: int
     company_id: int
-    period: str
+    period: str  # "2026-11" or "2026-Q4": one update per company and period
+    report_id: int  # the companies service's report of the latest version (kpiReports/12)
     figures: dict[str, object] = field(default_factory=dict)  # by the event's names; an unknown figure absent
     reported_at: datetime | None = None
     version: int = 1
 
     @property
     def name(self) -> str:
-        return f"companyUpdates/{self.id}"
+        return f"companies/{self.company_id}/updates/{self.period}"
 
     def granted(self, groups: Iterable[str]) -> dict[str, object]:
         """The figures of the groups granted; the others are not shown."""

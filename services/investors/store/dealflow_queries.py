@@ -35,8 +35,9 @@ async def invested_companies(conn: AsyncConnection, firm_id: int) -> set[int]:
 
 
 async def upsert_company_update(conn: AsyncConnection, update: CompanyUpdate) -> bool:
-    """Keeps a report's version if it is newer than the one held; returns whether it did."""
-    return await upsert_newer(conn, company_updates, {"id": update.id}, UPDATES.values(update))
+    """Keeps a company's report for a period if its version is newer than the one held; returns whether it did."""
+    key = {"company_id": update.company_id, "period": update.period}
+    return await upsert_newer(conn, company_updates, key, UPDATES.values(update))
 
 
 async def company_updates_of(

@@ -173,18 +173,18 @@ company_reads = entity(
     sa.Index("ix_company_reads_company", "company_id", "id"),
 )
 
-# The KPI updates of the hub's companies, kept from hub.companies.kpi.reported (one row per report, its latest
-# version): the partner API shows firms that invested in a company the figure groups it granted them.
-company_updates = sa.Table(
+# The KPI updates of the hub's companies, kept from hub.companies.kpi.reported (one row per company and period,
+# its latest version): the partner API shows firms that invested in a company the figure groups it granted them.
+company_updates = entity(
     "company_updates",
     metadata,
-    ref("id", primary_key=True, autoincrement=False),  # the companies service's KPI report id
     ref("company_id"),
     text("period", 20),
+    ref("report_id"),  # the companies service's report of the latest version
     text("figures", default="{}"),
     moment("reported_at"),
     number("version"),
-    sa.Index("ix_company_updates_company", "company_id", "id"),
+    sa.Index("uq_company_updates_period", "company_id", "period", unique=True),
 )
 
 rounds = entity(

@@ -15,18 +15,19 @@ def upgrade() -> None:
         batch.add_column(sa.Column("requested_by", sa.String(100), nullable=False, server_default=""))
     op.create_table(
         "company_updates",
-        sa.Column("id", ID, primary_key=True, autoincrement=False),
+        sa.Column("id", ID, primary_key=True, autoincrement=True),
         sa.Column("company_id", ID, nullable=False),
         sa.Column("period", sa.String(20), nullable=False),
+        sa.Column("report_id", ID, nullable=False),
         sa.Column("figures", sa.Text(), nullable=False, server_default="{}"),
         sa.Column("reported_at", MOMENT, nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
     )
-    op.create_index("ix_company_updates_company", "company_updates", ["company_id", "id"])
+    op.create_index("uq_company_updates_period", "company_updates", ["company_id", "period"], unique=True)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_company_updates_company", "company_updates")
+    op.drop_index("uq_company_updates_period", "company_updates")
     op.drop_table("company_updates")
     with op.batch_alter_table("introductions") as batch:
         batch.drop_column("requested_by")
