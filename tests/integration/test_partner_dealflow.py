@@ -59,7 +59,9 @@ async def two_firms(investors: RunningInvestors) -> Firms:
 
 
 async def grant(investors: RunningInvestors, company: str, firm: str, groups: list[Any]) -> pb.SharingGrant:
-    request = pb.CreateSharingGrantRequest(parent=company, sharing_grant=pb.SharingGrant(firm=firm, field_groups=groups))
+    request = pb.CreateSharingGrantRequest(
+        parent=company, sharing_grant=pb.SharingGrant(firm=firm, field_groups=groups)
+    )
     return await investors.investors.CreateSharingGrant(request, metadata=founder(company))
 
 
@@ -119,7 +121,12 @@ async def test_a_firm_sees_only_its_deal_flow_with_the_granted_fields_and_the_fi
     assert [c.name for c in await deal_flow(investors, firms.key_a, min_score=80)] == ["companies/1"]
     # Firm B sees only company 3, with what company 3 granted B (no names, the website).
     (three,) = await deal_flow(investors, firms.key_b)
-    assert (three.name, three.korean_name, three.website, three.fit.thesis) == ("companies/3", "", "https://c3.kr", "의료기기")
+    assert (three.name, three.korean_name, three.website, three.fit.thesis) == (
+        "companies/3",
+        "",
+        "https://c3.kr",
+        "의료기기",
+    )
     # The founders' access log: A's read of company 1, with what it showed; none of company 4.
     reads = await investors.investors.ListCompanyReads(
         pb.ListCompanyReadsRequest(parent="companies/1"), metadata=founder("companies/1")
