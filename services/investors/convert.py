@@ -265,13 +265,19 @@ def company_update_of(event: company_events.KpiReported, reported_at: datetime) 
 # Sharing grants and the access log
 
 
-def grant_key(name: str, field: str = "name") -> tuple[int, int]:
-    """companies/7/sharingGrants/3 -> (7, 3): the company and the firm."""
+def grant_key(name: str, field: str = "name") -> tuple[int, int | None]:
+    """companies/7/sharingGrants/3 -> (7, 3): the company and the firm; companies/7/sharingGrants/- -> (7, None),
+    the company's grant to every firm."""
     company, sep, grant = name.partition("/sharingGrants/")
     try:
-        return parse_name(company, "companies", field), parse_name(f"firms/{grant}" if sep else "", "firms", field)
+        return parse_name(company, "companies", field), grant_firm(f"firms/{grant}" if sep else "", field)
     except errors.InvalidArgument:
-        raise errors.invalid(field, "must look like companies/<number>/sharingGrants/<number>") from None
+        raise errors.invalid(field, "must look like companies/<number>/sharingGrants/<number or ->") from None
+
+
+def grant_firm(name: str, field: str) -> int | None:
+    """A grant's firm: firms/3 -> 3, firms/- (every firm) -> None."""
+    return None if name == domain.EVERY_FIRM else parse_name(name, "firms", field)
 
 
 def group_numbers(groups: Iterable[str]) -> list[pb.FieldGroup.ValueType]:
@@ -290,7 +296,6 @@ def field_groups_of(numbers: Iterable[int], field: str) -> tuple[str, ...]:
 sharing_grant_pb = Writer(
     pb.SharingGrant,
     domain.SharingGrant,
-    refs={"firm": "firms"},
     rename={"revoke_time": "revoked_at"},
     compute={"field_groups": lambda g: group_numbers(g.field_groups)},
     skip=("firm_display_name",),  # given per call: usecases.firms.firm_names

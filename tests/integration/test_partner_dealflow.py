@@ -147,6 +147,40 @@ async def test_a_firm_sees_only_its_deal_flow_with_the_granted_fields_and_the_fi
     assert [c.name for c in await deal_flow(investors, firms.key_a)] == ["companies/2"]
 
 
+async def test_a_grant_to_every_firm_shows_the_company_to_all_and_adds_to_a_firms_own(
+    investors: RunningInvestors,
+) -> None:
+    firms = await shown_world(investors)
+    every = await grant(investors, "companies/4", "firms/-", [G.FIELD_GROUP_PROFILE, G.FIELD_GROUP_DEAL_FLOW])
+    assert (every.name, every.firm) == ("companies/4/sharingGrants/-", "firms/-")
+    listed = await investors.investors.ListSharingGrants(
+        pb.ListSharingGrantsRequest(parent="companies/4"), metadata=founder("companies/4")
+    )
+    assert [(g.name, g.firm_display_name) for g in listed.sharing_grants] == [(every.name, "모든 투자사")]
+    await grant(investors, "companies/4", firms.a.name, [G.FIELD_GROUP_NAMES])  # A alone also sees the names
+    seen_a = {c.name: c for c in await deal_flow(investors, firms.key_a)}
+    seen_b = {c.name: c for c in await deal_flow(investors, firms.key_b)}
+    assert set(seen_a) == {"companies/1", "companies/2", "companies/4"} and set(seen_b) == {
+        "companies/3",
+        "companies/4",
+    }
+    assert (seen_a["companies/4"].korean_name, seen_a["companies/4"].sector) == ("회사4", "MEDICAL")
+    assert (seen_b["companies/4"].korean_name, seen_b["companies/4"].sector) == ("", "MEDICAL")
+    asked = await request(investors, firms.key_b, "companies/4")
+    assert asked.state == S.INTRODUCTION_STATE_REQUESTED and asked.company.korean_name == ""
+    assert await firm_view(investors, firms.key_a) == []  # B's request is B's alone
+    before = await state_of_everything(investors)
+    await refused(grant(investors, "companies/4", "firms/-", [G.FIELD_GROUP_NAMES]), Code.ALREADY_EXISTS)
+    status = await refused(grant(investors, "companies/4", "firms/모두", [G.FIELD_GROUP_NAMES]), Code.INVALID_ARGUMENT)
+    assert bad_fields(status) == ["sharing_grant.firm"]
+    assert await state_of_everything(investors) == before
+    await investors.investors.RevokeSharingGrant(
+        pb.RevokeSharingGrantRequest(name=every.name), metadata=founder("companies/4")
+    )
+    assert "companies/4" not in {c.name for c in await deal_flow(investors, firms.key_b)}
+    await refused(request(investors, firms.key_b, "companies/2"), Code.NOT_FOUND)
+
+
 async def test_bad_deal_flow_input_is_refused_and_changes_nothing(investors: RunningInvestors) -> None:
     firms = await shown_world(investors)
     me = bearer(firms.key_a)

@@ -96,14 +96,17 @@ def acting_for(company: str, *, actor: str, role: str, reason: str) -> Acting:
     return Acting(actor, role, reason, company)
 
 
-# Sharing grants: one per company and firm
+# Sharing grants: one per company and firm, and one per company for every firm (firm_id None, "firms/-"): a
+# firm may see what its own grant and the company's grant to every firm hold together.
+
+EVERY_FIRM = "firms/-"
 
 
 @dataclass(frozen=True)
 class SharingGrant(OfCompany):
     id: int  # the row's; the grant is named by its firm
     company_id: int
-    firm_id: int
+    firm_id: int | None  # None: the grant to every firm
     field_groups: tuple[str, ...]
     actor: str = ""
     reason: str = ""
@@ -116,7 +119,11 @@ class SharingGrant(OfCompany):
 
     @property
     def name(self) -> str:
-        return f"companies/{self.company_id}/sharingGrants/{self.firm_id}"
+        return f"companies/{self.company_id}/sharingGrants/{'-' if self.firm_id is None else self.firm_id}"
+
+    @property
+    def firm(self) -> str:
+        return EVERY_FIRM if self.firm_id is None else f"firms/{self.firm_id}"
 
     @property
     def etag(self) -> str:
@@ -149,7 +156,7 @@ class SharingGrant(OfCompany):
 
 
 def new_grant(
-    company_id: int, firm_id: int, groups: tuple[str, ...], by: Acting, introduction: str = ""
+    company_id: int, firm_id: int | None, groups: tuple[str, ...], by: Acting, introduction: str = ""
 ) -> SharingGrant:
     return SharingGrant(0, company_id, firm_id, (), version=0).changed(groups, by, introduction=introduction)
 

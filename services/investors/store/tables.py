@@ -145,7 +145,7 @@ sharing_grants = entity(
     "sharing_grants",
     metadata,
     ref("company_id"),
-    ref("firm_id", "firms.id"),
+    ref("firm_id", "firms.id", nullable=True),  # NULL: the company's grant to every firm (firms/-)
     text("field_groups", default="[]"),
     text("actor", 100),
     text("reason", default=""),
@@ -154,6 +154,13 @@ sharing_grants = entity(
     moment("revoked_at", nullable=True),
     *versioned(),
     sa.Index("uq_sharing_grants_pair", "company_id", "firm_id", unique=True),
+    sa.Index(  # one grant to every firm per company (NULLs are distinct to the pair's index)
+        "uq_sharing_grants_every_firm",
+        "company_id",
+        unique=True,
+        sqlite_where=sa.text("firm_id IS NULL"),
+        postgresql_where=sa.text("firm_id IS NULL"),
+    ),
 )
 
 # The access log the founders read: one row per company per partner API call that showed its data, written

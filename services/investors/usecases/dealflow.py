@@ -28,7 +28,7 @@ async def list_deal_flow(
     (the ticket criterion) counts only if the company granted the firm its KPI_FINANCE figures."""
     async with db.read() as conn:
         firm = await load_firm(conn, firm_id, f"firms/{firm_id}")
-        grants = {g.company_id: g.field_groups for g in await store.deal_flow_grants(conn, firm_id)}
+        grants = await store.deal_flow_grants(conn, firm_id)
         companies = await store.directory_by_id(conn, list(grants))
         live = [c for c in companies.values() if not c.archived and c.status != "WITHDRAWN" and domain.wanted(c, terms)]
         amounts = await store.open_round_amounts(conn, [c.id for c in live])
@@ -68,9 +68,8 @@ async def request_introduction(
     key = await store.get_api_key(uow.conn, key_id)
     if key is None or key.firm_id != firm_id:
         raise errors.PermissionDenied("the caller's key is not a key of its firm")
-    grant = await store.get_grant(uow.conn, company_id, firm_id)
+    granted = (await store.granted_groups(uow.conn, [(company_id, firm_id)])).get((company_id, firm_id), ())
     directory = await store.get_directory_company(uow.conn, company_id)
-    granted = grant.granted if grant else ()
     if not domain.in_deal_flow(granted) or directory is None or directory.archived:
         raise errors.NotFound("Company", company)
     new = NewIntroduction(

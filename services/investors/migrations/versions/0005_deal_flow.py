@@ -1,5 +1,6 @@
 """Deal flow and KPI updates on the partner API: who asked for an introduction (a firm's partner, through the
-partner API), and the KPI updates kept from hub.companies.kpi.reported for the firms that invested."""
+partner API), a company's sharing grant to every firm (firm_id NULL), and the KPI updates kept from
+hub.companies.kpi.reported for the firms that invested."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,9 +11,18 @@ revision = "0005"
 down_revision = "0004"
 
 
+EVERY_FIRM = sa.text("firm_id IS NULL")
+
+
 def upgrade() -> None:
     with op.batch_alter_table("introductions") as batch:
         batch.add_column(sa.Column("requested_by", sa.String(100), nullable=False, server_default=""))
+    with op.batch_alter_table("sharing_grants") as batch:
+        batch.alter_column("firm_id", existing_type=ID, nullable=True)
+    op.create_index(
+        "uq_sharing_grants_every_firm", "sharing_grants", ["company_id"], unique=True,
+        sqlite_where=EVERY_FIRM, postgresql_where=EVERY_FIRM,
+    )  # fmt: skip
     op.create_table(
         "company_updates",
         sa.Column("id", ID, primary_key=True, autoincrement=True),
@@ -29,5 +39,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_company_updates_period", "company_updates")
     op.drop_table("company_updates")
+    op.drop_index("uq_sharing_grants_every_firm", "sharing_grants")
+    op.execute("DELETE FROM sharing_grants WHERE firm_id IS NULL")  # a grant to every firm has no place before
+    with op.batch_alter_table("sharing_grants") as batch:
+        batch.alter_column("firm_id", existing_type=ID, nullable=False)
     with op.batch_alter_table("introductions") as batch:
         batch.drop_column("requested_by")
