@@ -108,7 +108,7 @@ async def list_company_updates(
                 groups[company_id] = kpis
         return await store.company_updates_of(conn, groups, before=before, limit=limit)
 
-    found, next_token = await paged(db, f"updates|{firm_id}|{sorted(terms.items())}", token, size, fetch)
+    found, next_token = await paged(db, f"updates|{sorted(terms.items())}", token, size, fetch)
     return [(u, groups[u.company_id]) for u in found], next_token
 
 
