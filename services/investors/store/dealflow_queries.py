@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hubcore.rows import Rows, json_codec, upsert_newer
 from services.investors.domain import DEAL_FLOW, CompanyUpdate
-from services.investors.store.sharing_queries import GRANTS, granted_groups
+from services.investors.store.sharing_queries import GRANTS, held_by
 from services.investors.store.tables import company_updates, round_participants, rounds, sharing_grants
 
 UPDATES = Rows(company_updates, CompanyUpdate, codecs={"figures": json_codec(dict, dict, ascii=True)})
@@ -20,12 +20,10 @@ async def deal_flow_grants(conn: AsyncConnection, firm_id: int) -> dict[int, tup
     """The companies in the firm's deal flow, with the groups the firm may see of each: a company whose active
     grant to the firm, or to every firm, holds DEAL_FLOW."""
     g = sharing_grants.c
-    query = GRANTS.select(g.revoked_at.is_(None), g.field_groups.contains(DEAL_FLOW))
-    listed = {
-        x.company_id for x in await GRANTS.all(conn, query.where(sa.or_(g.firm_id == firm_id, g.firm_id.is_(None))))
-    }
-    granted = await granted_groups(conn, [(c, firm_id) for c in listed])
-    return {company: granted[(company, firm_id)] for company in sorted(listed)}
+    query = GRANTS.select(g.revoked_at.is_(None), sa.or_(g.firm_id == firm_id, g.firm_id.is_(None)))
+    found = await GRANTS.all(conn, query)
+    held = held_by([(x.company_id, firm_id) for x in found], found)
+    return {company: groups for (company, _), groups in sorted(held.items()) if DEAL_FLOW in groups}
 
 
 async def invested_companies(conn: AsyncConnection, firm_id: int) -> set[int]:

@@ -39,12 +39,20 @@ async def granted_groups(conn: AsyncConnection, pairs: Iterable[Pair]) -> dict[P
     g = sharing_grants.c
     firms = sa.or_(g.firm_id.in_({f for _, f in wanted}), g.firm_id.is_(None))
     query = GRANTS.select(g.revoked_at.is_(None), g.company_id.in_({c for c, _ in wanted}), firms)
-    found = [GRANTS.load(row) for row in await conn.execute(query)]
-    held: dict[Pair, set[str]] = {}
-    for pair in wanted:
-        for x in found:
-            if x.company_id == pair[0] and x.firm_id in (pair[1], None):
-                held.setdefault(pair, set()).update(x.field_groups)
+    return held_by(wanted, [GRANTS.load(row) for row in await conn.execute(query)])
+
+
+def held_by(pairs: Iterable[Pair], grants: Iterable[SharingGrant]) -> dict[Pair, tuple[str, ...]]:
+    """What each pair may see of the grants given: its firm's grant and the company's grant to every firm."""
+    wanted, held = set(pairs), {}
+    found = list(grants)
+    every = {x.company_id: x.field_groups for x in found if x.firm_id is None}
+    for x in found:
+        if x.firm_id is not None and (x.company_id, x.firm_id) in wanted:
+            held[(x.company_id, x.firm_id)] = set(x.field_groups)
+    for company_id, firm_id in wanted:
+        if company_id in every:
+            held.setdefault((company_id, firm_id), set()).update(every[company_id])
     return {pair: ordered_groups(groups) for pair, groups in held.items()}
 
 

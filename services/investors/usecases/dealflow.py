@@ -32,7 +32,7 @@ async def list_deal_flow(
         companies = await store.directory_by_id(conn, list(grants))
         live = [c for c in companies.values() if not c.archived and c.status != "WITHDRAWN" and domain.wanted(c, terms)]
         amounts = await store.open_round_amounts(conn, [c.id for c in live])
-        open_intros = await _open_introductions(conn, firm_id, [c.id for c in live])
+        open_intros = await store.open_seen_introductions(conn, firm_id, [c.id for c in live])
     entries = []
     for company in live:
         groups = grants[company.id]
@@ -46,17 +46,6 @@ async def list_deal_flow(
         entries.append(domain.DealFlowEntry(company, fields, groups, fit, open_intros.get(company.id, "")))
     entries.sort(key=lambda e: (-(e.fit.score if e.fit else 0), e.company.id))
     return entries[:limit]
-
-
-async def _open_introductions(conn: AsyncConnection, firm_id: int, company_ids: list[int]) -> dict[int, str]:
-    found = {}
-    for company_id in company_ids:
-        intro_id = await store.open_introduction(conn, company_id, firm_id)
-        if intro_id is not None:
-            intro = await store.get_introduction(conn, intro_id)
-            if intro is not None and intro.visible_to_firm(firm_id):
-                found[company_id] = intro.name
-    return found
 
 
 async def request_introduction(
