@@ -351,13 +351,18 @@ async def _create_round(i: Any, n: int) -> Prepared:
     )
 
 
-@case("investors.ReportRound")
-async def _report_round(i: Any, n: int) -> Prepared:
-    firm = await create_firm(i, f"한빛벤처스{n}")
+async def firm_with_key(i: Any, name: str) -> tuple[ipb.Firm, str]:
+    """A firm with one partner and the partner's API key."""
+    firm = await create_firm(i, name)
     partner = await i.investors.CreatePartner(
         ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="박민준")), metadata=ADMIN
     )
-    _, key = await issue_key(i, partner.name)
+    return firm, (await issue_key(i, partner.name))[1]
+
+
+@case("investors.ReportRound")
+async def _report_round(i: Any, n: int) -> Prepared:
+    firm, key = await firm_with_key(i, f"한빛벤처스{n}")
     await add_company(i, 300 + n)
     await walk(i, f"companies/{300 + n}", firm.name, [ipb.IntroductionState.INTRODUCTION_STATE_COMPANY_CONSENTED])
     funding = ipb.Round(company=f"companies/{300 + n}", round_type=ipb.ROUND_TYPE_SEED, amount=won(1_000_000_000))
@@ -371,11 +376,7 @@ async def _report_round(i: Any, n: int) -> Prepared:
 
 @case("investors.RequestIntroduction")
 async def _request_introduction(i: Any, n: int) -> Prepared:
-    firm = await create_firm(i, f"누리캐피탈{n}")
-    partner = await i.investors.CreatePartner(
-        ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="이서준")), metadata=ADMIN
-    )
-    _, key = await issue_key(i, partner.name)
+    firm, key = await firm_with_key(i, f"누리캐피탈{n}")
     await add_company(i, 400 + n)
     groups = [ipb.FIELD_GROUP_PROFILE, ipb.FIELD_GROUP_DEAL_FLOW]
     shown = ipb.SharingGrant(firm=firm.name, field_groups=groups)
