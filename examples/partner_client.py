@@ -1,9 +1,12 @@
 """A VC partner's client for the Hub CRM partner API: lists your firm's introductions, and can accept or
-decline one.
+decline one; browses the deal flow, asks for an introduction, and reads the KPI updates of invested companies.
 
     .venv/bin/python examples/partner_client.py                        # list (make run's demo key and certificate)
     .venv/bin/python examples/partner_client.py --accept introductions/2 --reason "미팅 원합니다"
     .venv/bin/python examples/partner_client.py --decline introductions/2 --reason "포트폴리오 충돌"
+    .venv/bin/python examples/partner_client.py --deal-flow [--filter "sector=EDUCATION"]   # with each fit
+    .venv/bin/python examples/partner_client.py --request companies/3 --note "시드 리드 검토 중입니다"
+    .venv/bin/python examples/partner_client.py --updates               # KPI updates of invested companies
 
 Connection: TLS with the hub's certificate (for `make run`, var/tls/partner.crt, self-signed), the key in
 metadata as `authorization: Bearer <key>`. Settings: --address or HUB_PARTNER_ADDRESS (default
@@ -20,9 +23,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
 
@@ -45,7 +50,12 @@ def main() -> int:
     answer = parser.add_mutually_exclusive_group()
     answer.add_argument("--accept", metavar="INTRODUCTION")
     answer.add_argument("--decline", metavar="INTRODUCTION")
+    answer.add_argument("--deal-flow", action="store_true", help="the companies shown to your firm, best fit first")
+    answer.add_argument("--request", metavar="COMPANY", help="ask for an introduction (with --note)")
+    answer.add_argument("--updates", action="store_true", help="KPI updates of the companies your firm invested in")
     parser.add_argument("--reason", default="")
+    parser.add_argument("--note", default="")
+    parser.add_argument("--filter", default="")
     args = parser.parse_args()
     key = args.key or ((VAR / "partner-key").read_text().strip() if (VAR / "partner-key").exists() else "")
     if not key:
@@ -55,6 +65,9 @@ def main() -> int:
     with channel(args.address, args.ca, args.plaintext) as ch:
         stub = partner_pb2_grpc.PartnerServiceStub(ch)
         try:
+            if args.deal_flow or args.request or args.updates:
+                deal_flow(stub, metadata, args)
+                return 0
             if args.accept or args.decline:
                 answered = stub.RespondToIntroduction(
                     ppb.RespondToIntroductionRequest(
@@ -86,6 +99,33 @@ def main() -> int:
                 retry = dict(exc.trailing_metadata() or ()).get("retry-after", "1")  # type: ignore[attr-defined]
                 print(f"rate limited: retry after {retry} s", file=sys.stderr)
             return 1
+
+
+def deal_flow(stub: partner_pb2_grpc.PartnerServiceStub, metadata: Any, args: argparse.Namespace) -> None:
+    if args.request:
+        # The request_id makes a retry safe: the hub answers it with the first request's introduction.
+        request_id = f"{args.request}:{args.note}"[:100]
+        asked = stub.RequestIntroduction(
+            dpb.RequestIntroductionRequest(company=args.request, note=args.note, request_id=request_id),
+            metadata=metadata, timeout=10,
+        )  # fmt: skip
+        print(f"{asked.name}: {pb.IntroductionState.Name(asked.state)}")
+    elif args.updates:
+        found = stub.ListCompanyUpdates(
+            dpb.ListCompanyUpdatesRequest(filter=args.filter), metadata=metadata, timeout=10
+        )
+        for u in found.company_updates:
+            figures = {f.name: v for f, v in u.ListFields() if f.name not in ("name", "company", "period", "version",
+                       "field_groups", "report", "report_time")}  # fmt: skip
+            print(f"{u.company:<14} {u.period:<8} v{u.version} {figures}")
+    else:
+        found = stub.ListDealFlow(dpb.ListDealFlowRequest(filter=args.filter), metadata=metadata, timeout=10)
+        for c in found.companies:
+            label = " / ".join(x for x in (c.korean_name, c.english_name) if x) or c.name
+            print(f"{c.name:<14} {c.fit.score:>3}  {label} [{c.sector or '-'} {c.stage or '-'}] ({c.fit.thesis})")
+            for part in c.fit.components:
+                mark = "+" if part.points == part.max_points else ("~" if part.points else "-")
+                print(f"{'':<19}{mark} {part.component} {part.points}/{part.max_points}: {part.explanation}")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,11 @@ GROUPS = {
     ipb.FIELD_GROUP_NAMES: "이름 names",
     ipb.FIELD_GROUP_PROFILE: "프로필 profile",
     ipb.FIELD_GROUP_WEBSITE: "웹사이트 website",
+    ipb.FIELD_GROUP_DEAL_FLOW: "딜플로 deal flow",
+    ipb.FIELD_GROUP_KPI_TEAM: "KPI 인력 team",
+    ipb.FIELD_GROUP_KPI_TRACTION: "KPI 성과 traction",
+    ipb.FIELD_GROUP_KPI_FINANCE: "KPI 재무 finance",
+    ipb.FIELD_GROUP_KPI_IP: "KPI 지식재산 IP",
 }
 CompanyArgument = Annotated[str, typer.Argument(metavar="COMPANY", help="기업 (company): 7 or companies/7")]
 ReasonOption = Annotated[str, typer.Option(help="이유 (why; required: you act for the company)")]

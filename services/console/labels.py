@@ -51,7 +51,9 @@ LABELS = {
     "GOOD_FIT": N_("Good fit"), "STILL_DECIDING": N_("Still deciding"), "NOT_A_FIT": N_("Not a fit"),
     # what a company shares with a firm (FieldGroup): the proto says which fields each group holds
     "NAMES": N_("Names (Korean and English)"), "PROFILE": N_("Profile (sector, stage, tags)"),
-    "WEBSITE": N_("Website"),
+    "WEBSITE": N_("Website"), "DEAL_FLOW": N_("Deal flow (shown to the firm, with its fit)"),
+    "KPI_TEAM": N_("KPI: team (headcount, hires)"), "KPI_TRACTION": N_("KPI: traction (revenue, customers, exports)"),
+    "KPI_FINANCE": N_("KPI: finance (funding, cash, burn, runway)"), "KPI_IP": N_("KPI: patents and IP"),
     # support granted (SupportKind), with the unit its amounts count
     "GPU_HOURS": N_("GPU cluster (hours)"), "EDUCATION_SEAT": N_("AI education (seats)"),
     "OVERSEAS_PROGRAM": N_("Overseas expansion program"), "LEGAL_IP_CLINIC": N_("Legal and IP clinic"),

@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypedDict
 
 from google.protobuf import timestamp_pb2
-from google.type import date_pb2
+from google.type import date_pb2, money_pb2
 from hub.events.v1 import companies_pb2 as company_events
 from hub.events.v1 import investors_pb2 as ev
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 
@@ -213,25 +214,101 @@ def shared_pb(
     granted it), nothing else of the company or the hub (no status, no history actors, no other firm)."""
     shared = ppb.SharedCompany(name=intro.company)
     if company:
-        for name in fields:
-            value = getattr(company, name)
-            if name == "tags":
-                shared.tags.extend(value)
-            else:
-                setattr(shared, name, value)
+        _fill(shared, company, fields)
     return _shared(intro, company=shared)
+
+
+def _fill(
+    message: ppb.SharedCompany | dpb.DealFlowCompany, company: domain.DirectoryCompany, fields: Iterable[str]
+) -> None:
+    """Sets the company's fields named (its SHAREABLE_FIELDS the firm may see) on a message that has them."""
+    for name in fields:
+        value = getattr(company, name)
+        if name == "tags":
+            message.tags.extend(value)
+        else:
+            setattr(message, name, value)
+
+
+def shown_of(answer: ppb.SharedIntroduction) -> domain.Shown:
+    """What an answer showed of its company, for the access log (a replayed answer shows what it showed)."""
+    company = answer.company
+    fields = tuple(f for f in domain.SHAREABLE_FIELDS if (list(company.tags) if f == "tags" else getattr(company, f)))
+    intro_id = parse_name(answer.name, "introductions", "name")
+    return domain.Shown(intro_id, parse_name(company.name, "companies", "company"), fields)
+
+
+# Deal flow and KPI updates (partner_dealflow.proto)
+
+
+def deal_flow_pb(entry: domain.DealFlowEntry) -> dpb.DealFlowCompany:
+    message = dpb.DealFlowCompany(
+        name=entry.company.name,
+        field_groups=group_numbers(entry.groups),
+        fit=fit_pb(entry.fit) if entry.fit else None,
+        introduction=entry.introduction,
+    )
+    _fill(message, entry.company, entry.fields)
+    return message
+
+
+_MONEY = {"revenue_krw": "revenue", "funding_raised_krw": "funding_raised", "cash_on_hand_krw": "cash_on_hand",
+          "monthly_burn_krw": "monthly_burn"}  # fmt: skip
+
+
+def company_update_pb(update: domain.CompanyUpdate, groups: tuple[str, ...]) -> dpb.CompanyUpdate:
+    """The update with the figures of the groups granted; the others stay unset (absent, not zero)."""
+    message = dpb.CompanyUpdate(
+        name=update.name, company=update.company, period=update.period, version=update.version,
+        report=f"kpiReports/{update.report_id}", field_groups=group_numbers(groups),
+        report_time=timestamp(update.reported_at),
+    )  # fmt: skip
+    for figure, value in update.granted(groups).items():
+        if figure in _MONEY:
+            getattr(message, _MONEY[figure]).CopyFrom(money(int(value)))  # type: ignore[call-overload]
+        elif figure == "exports_usd":
+            message.exports.CopyFrom(money_pb2.Money(currency_code="USD", units=int(value)))  # type: ignore[call-overload]
+        elif figure == "overseas_countries":
+            message.overseas_countries.extend(value)  # type: ignore[arg-type]
+        else:
+            setattr(message, figure, value)
+    return message
+
+
+def company_update_of(event: company_events.KpiReported, reported_at: datetime) -> domain.CompanyUpdate:
+    """A KPI report's figures as the event carries them; an optional figure left unset is unknown (absent)."""
+    figures: dict[str, object] = {}
+    for figure in domain.KPI_FIGURES:
+        if not event.DESCRIPTOR.fields_by_name[figure].has_presence or event.HasField(figure):  # type: ignore[arg-type]
+            value = getattr(event, figure)
+            figures[figure] = list(value) if figure == "overseas_countries" else value
+    return domain.CompanyUpdate(
+        id=0,
+        company_id=parse_name(event.company, "companies", "company"),
+        period=event.period,
+        report_id=parse_name(event.report, "kpiReports", "report"),
+        figures=figures,
+        reported_at=reported_at,
+        version=event.version,
+    )
 
 
 # Sharing grants and the access log
 
 
-def grant_key(name: str, field: str = "name") -> tuple[int, int]:
-    """companies/7/sharingGrants/3 -> (7, 3): the company and the firm."""
+def grant_key(name: str, field: str = "name") -> tuple[int, int | None]:
+    """companies/7/sharingGrants/3 -> (7, 3): the company and the firm; companies/7/sharingGrants/- -> (7, None),
+    the company's grant to every firm."""
     company, sep, grant = name.partition("/sharingGrants/")
     try:
-        return parse_name(company, "companies", field), parse_name(f"firms/{grant}" if sep else "", "firms", field)
+        return parse_name(company, "companies", field), grant_firm(f"firms/{grant}" if sep else "", field)
     except errors.InvalidArgument:
-        raise errors.invalid(field, "must look like companies/<number>/sharingGrants/<number>") from None
+        raise errors.invalid(field, "must look like companies/<number>/sharingGrants/<number or ->") from None
+
+
+def grant_firm(name: str, field: str) -> int | None:
+    """A grant's firm: firms/3 -> 3, firms/- (every firm) -> None."""
+    return None if name == domain.EVERY_FIRM else parse_name(name, "firms", field)
 
 
 def group_numbers(groups: Iterable[str]) -> list[pb.FieldGroup.ValueType]:
@@ -250,7 +327,6 @@ def field_groups_of(numbers: Iterable[int], field: str) -> tuple[str, ...]:
 sharing_grant_pb = Writer(
     pb.SharingGrant,
     domain.SharingGrant,
-    refs={"firm": "firms"},
     rename={"revoke_time": "revoked_at"},
     compute={"field_groups": lambda g: group_numbers(g.field_groups)},
     skip=("firm_display_name",),  # given per call: usecases.firms.firm_names

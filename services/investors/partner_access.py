@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_pb2 as ppb
 
 from hubcore import errors
@@ -40,7 +41,12 @@ def current_key() -> tuple[domain.ApiKey, tuple[Quota, datetime] | None]:
 
 def showed(found: Iterable[Shared]) -> None:
     """The servicer's answer shows these introductions and, of their companies, these fields."""
-    SHOWN.set(tuple(domain.Shown(intro.id, intro.company_id, fields) for intro, _, fields in found))
+    showed_companies(domain.Shown(intro.id, intro.company_id, fields) for intro, _, fields in found)
+
+
+def showed_companies(shown: Iterable[domain.Shown]) -> None:
+    """The servicer's answer shows these companies (deal flow, KPI updates, an introduction asked for)."""
+    SHOWN.set(tuple(shown))
 
 
 def _resource(request: object) -> str:
@@ -49,6 +55,8 @@ def _resource(request: object) -> str:
         return str(name)[:100]
     if isinstance(request, ppb.ReportRoundRequest):
         return request.round.company[:100]
+    if isinstance(request, dpb.RequestIntroductionRequest):
+        return request.company[:100]
     return ""
 
 

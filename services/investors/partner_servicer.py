@@ -11,6 +11,7 @@ from typing import TypeAlias
 
 import grpc
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
@@ -21,8 +22,8 @@ from hubcore.db import Database, UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
-from services.investors.partner_access import current_key, showed
-from services.investors.usecases import introductions, rounds
+from services.investors.partner_access import current_key, showed, showed_companies
+from services.investors.usecases import dealflow, introductions, rounds
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -108,3 +109,44 @@ class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
         # Idempotency keys are per firm: another firm's request_id must neither collide nor replay its answer.
         method = f"ReportRound:firms/{firm_id}"
         return await self.db.create_once(method, request, pb.Round, build, actor=caller().actor)
+
+    # Deal flow (partner_dealflow.proto)
+
+    async def ListDealFlow(self, request: dpb.ListDealFlowRequest, context: Context) -> dpb.ListDealFlowResponse:
+        firm_id = partner_firm()
+        terms = parse_filter(request.filter, policy.DEAL_FLOW_FILTER)
+        limit = policy.max_results(request.max_results)
+        found = await dealflow.list_deal_flow(self.db, firm_id, terms, min_score=request.min_score, limit=limit)
+        showed_companies(domain.Shown(0, e.company.id, e.fields, (domain.DEAL_FLOW,)) for e in found)
+        return dpb.ListDealFlowResponse(companies=[convert.deal_flow_pb(e) for e in found])
+
+    async def RequestIntroduction(
+        self, request: dpb.RequestIntroductionRequest, context: Context
+    ) -> ppb.SharedIntroduction:
+        firm_id = partner_firm()
+        company_id = parse_name(request.company, "companies", "company")
+        key_id = parse_name(caller().id, "apiKeys", "caller")
+
+        async def build(uow: UnitOfWork) -> ppb.SharedIntroduction:
+            asked = await dealflow.request_introduction(uow, firm_id, key_id, company_id, request.company, request.note)
+            return convert.shared_pb(*asked)
+
+        # Per firm, as ReportRound: another firm's request_id neither collides nor replays this answer.
+        answer = await self.db.create_once(
+            f"RequestIntroduction:firms/{firm_id}", request, ppb.SharedIntroduction, build, actor=caller().actor
+        )
+        showed_companies([convert.shown_of(answer)])
+        return answer
+
+    async def ListCompanyUpdates(
+        self, request: dpb.ListCompanyUpdatesRequest, context: Context
+    ) -> dpb.ListCompanyUpdatesResponse:
+        firm_id = partner_firm()
+        terms = parse_filter(request.filter, policy.UPDATE_FILTER)
+        found, token = await dealflow.list_company_updates(
+            self.db, firm_id, terms, size=page_size(request.page_size), token=request.page_token
+        )
+        showed_companies(dealflow.updates_shown(found))
+        return dpb.ListCompanyUpdatesResponse(
+            company_updates=[convert.company_update_pb(*u) for u in found], next_page_token=token
+        )

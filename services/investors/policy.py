@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 
@@ -56,7 +57,11 @@ NAME: Rules = Rules({"name": [required]})
 
 # A reason: required of a program manager acting for a company (the use case: domain.acting_for).
 REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}
-GRANT_GROUPS: dict[str, list[Check]] = {"sharing_grant.field_groups": [max_items(len(domain.FIELD_GROUPS))]}
+GRANT_GROUPS: dict[str, list[Check]] = {"sharing_grant.field_groups": [max_items(len(domain.GROUPS))]}
+
+
+def score_range(value: int) -> str | None:
+    return "must be between 0 and 100" if not 0 <= value <= 100 else None
 
 
 def year_range(value: int) -> str | None:
@@ -78,7 +83,7 @@ RULES: dict[type, Rules] = {
         {
             "api_key.partner": [required],
             "api_key.description": [length(0, 200)],
-            "api_key.scopes": [max_items(2 * len(domain.GROUPS) + 2, length(1, 40))],
+            "api_key.scopes": [max_items(2 * len(domain.KEY_GROUPS) + 2, length(1, 40))],
         }
     ),
     pb.ListApiKeysRequest: Rules(LISTING),
@@ -144,6 +149,9 @@ PARTNER_RULES: dict[type, Rules] = {
     ppb.RecordMeetingRequest: Rules({"name": [required], **REASON}),
     ppb.RecordOutcomeRequest: Rules({"name": [required], "outcome": [required], **REASON}),
     ppb.ReportRoundRequest: Rules({"round.company": [required], "round.round_type": [required], **REQUEST_ID}),
+    dpb.ListDealFlowRequest: Rules({"filter": [length(0, 500)], "min_score": [score_range]}),
+    dpb.RequestIntroductionRequest: Rules({"company": [required], "note": [required, length(1, 2000)], **REQUEST_ID}),
+    dpb.ListCompanyUpdatesRequest: Rules({"filter": [length(0, 200)]}),
 }
 # Every method: partners only (an admin token is PERMISSION_DENIED there; admins use InvestorService).
 PARTNER_ROLES: dict[str, frozenset[str]] = {}
@@ -158,6 +166,9 @@ PARTNER_SCOPES: dict[str, domain.Scope] = {
     "RecordMeeting": domain.writes("introductions"),
     "RecordOutcome": domain.writes("introductions"),
     "ReportRound": domain.writes("rounds"),
+    "ListDealFlow": domain.reads("dealflow"),
+    "RequestIntroduction": domain.writes("dealflow"),
+    "ListCompanyUpdates": domain.reads("updates"),
 }
 
 # What each List may filter on: field -> how a value is read.
@@ -174,6 +185,13 @@ ROUND_FILTER: Filter = {
     "firm": names("firms"),
 }
 SHARED_FILTER: Filter = {"state": INTRODUCTION_STATE}
+DEAL_FLOW_FILTER: Filter = {
+    "sector": lambda v: v.strip().upper(),
+    "stage": lambda v: v.strip().upper(),
+    "tag": lambda v: v.strip(),
+    "thesis": lambda v: v.strip(),
+}
+UPDATE_FILTER: Filter = {"company": names("companies")}
 COMPANY_INTRODUCTION_FILTER: Filter = {"firm": names("firms"), "state": INTRODUCTION_STATE}
 COMPANY_READ_FILTER: Filter = {"firm": names("firms")}
 

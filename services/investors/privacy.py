@@ -1,5 +1,6 @@
 """Personal data in the investors service: what it holds about a company of the hub (its directory entry,
-introductions with their notes and history, funding rounds, the company's sharing grants and access log),
+introductions with their notes and history, funding rounds, the company's sharing grants and access log, its
+KPI updates),
 and what it erases when the companies service says the company was erased (hub.companies.company.erased,
 applied by the directory consumer in order with the company's other events).
 
@@ -7,7 +8,8 @@ Erasing: the directory entry becomes the tombstone the event carries (placeholde
 sector, stage and status stay for matching figures), introductions keep their states and dates but lose
 their notes and the reasons in their history, sharing grants lose their reasons (the access log names firms'
 partners, not the hub's people, and stays), and the company's names leave this service's stored events
-and responses. Rounds stay: amounts, dates and firms are the hub's funding figures, and name no person.
+and responses. Rounds stay: amounts, dates and firms are the hub's funding figures, and name no person; so do
+KPI updates (figures only).
 The investors service holds nothing about the hub's people (partners are its own, not people/{id}).
 """
 
@@ -48,6 +50,7 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     found += await rows_with_children(conn, store.rounds, r.company_id == number, store.round_participants.c.round_id)
     found += await rows(conn, store.sharing_grants, store.sharing_grants.c.company_id == number)
     found += await rows(conn, store.company_reads, store.company_reads.c.company_id == number)
+    found += await rows(conn, store.company_updates, store.company_updates.c.company_id == number)
     return found
 
 

@@ -78,6 +78,16 @@ ROUNDS = [
     (2, R.ROUND_TYPE_PRE_A, 15 * EOK, 1, [], pb.ROUND_STATUS_OPEN),
 ]
 
+G = pb.FieldGroup
+# What founders let firms see, for the partner API's deal flow and updates (recorded here for them, with a
+# reason): company, firm number (None: every firm), groups. Company 1 reports KPIs and firm 1 led its round.
+GRANTS = [
+    (3, None, [G.FIELD_GROUP_NAMES, G.FIELD_GROUP_PROFILE, G.FIELD_GROUP_DEAL_FLOW]),
+    (6, 1, [G.FIELD_GROUP_NAMES, G.FIELD_GROUP_PROFILE, G.FIELD_GROUP_WEBSITE, G.FIELD_GROUP_DEAL_FLOW]),
+    (1, 1, [G.FIELD_GROUP_NAMES, G.FIELD_GROUP_PROFILE, G.FIELD_GROUP_WEBSITE, G.FIELD_GROUP_KPI_TEAM,
+            G.FIELD_GROUP_KPI_TRACTION]),
+]  # fmt: skip
+
 
 def _until_known(call: Callable[[], T], timeout: float = 60) -> T:
     """Retries a call that is NOT_FOUND while the directory catches up with the companies' events."""
@@ -147,6 +157,8 @@ def run(address: str, token: str) -> None:
                 ),
                 metadata=metadata,
             )  # fmt: skip
+        for company, grantee, groups in GRANTS:
+            _grant(stub, metadata, f"companies/{company}", firms[grantee - 1] if grantee else "firms/-", groups)
         key = stub.CreateApiKey(
             pb.CreateApiKeyRequest(api_key=pb.ApiKey(partner=partners[1], description="make run demo")),
             metadata=metadata,
@@ -155,6 +167,25 @@ def run(address: str, token: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(key.secret)
+
+
+def _grant(stub: Any, metadata: Any, company: str, firm: str, groups: list[Any]) -> None:
+    """Grants the firm the groups, widening a grant it holds (a consented introduction made one)."""
+    reason = "데모 데이터: 창업자 요청"
+    try:
+        stub.CreateSharingGrant(
+            pb.CreateSharingGrantRequest(parent=company, sharing_grant=pb.SharingGrant(firm=firm, field_groups=groups),
+                                         reason=reason),
+            metadata=metadata,
+        )  # fmt: skip
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+            raise
+        name = f"{company}/sharingGrants/{firm.rsplit('/', 1)[1]}"
+        stub.UpdateSharingGrant(
+            pb.UpdateSharingGrantRequest(sharing_grant=pb.SharingGrant(name=name, field_groups=groups), reason=reason),
+            metadata=metadata,
+        )
 
 
 def banner(data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
@@ -177,6 +208,8 @@ def banner(data_dir: os.PathLike[str], env: dict[str, str]) -> list[str]:
         f'  .venv/bin/buf curl --protocol grpc -H "authorization: Bearer $(cat {key_file})" {tls}://{address}'
         "/hub.investors.v1.PartnerService/ListIntroductions",
         "  .venv/bin/python examples/partner_client.py   (lists the firm's introductions over TLS)",
+        "  .venv/bin/python examples/partner_client.py --deal-flow   (companies shown to the firm, with their fit)",
+        "",
     ]
     if http:
         lines += [

@@ -65,7 +65,7 @@ class SharingApi(Api):
     async def CreateSharingGrant(self, request: pb.CreateSharingGrantRequest, context: Context) -> pb.SharingGrant:
         company_id = parse_name(request.parent, "companies", "parent")
         grant = request.sharing_grant
-        firm_id = parse_name(grant.firm, "firms", "sharing_grant.firm")
+        firm_id = convert.grant_firm(grant.firm, "sharing_grant.firm")
         groups = convert.field_groups_of(grant.field_groups, "sharing_grant.field_groups")
         by = acting(request.parent, request.reason)
         make = lambda uow: sharing.create_grant(uow, company_id, firm_id, grant.firm, groups, by)  # noqa: E731

@@ -173,7 +173,7 @@ async def test_grants_and_revocations_take_effect_on_the_partner_api_at_once(inv
     await refused(investors.investors.CreateSharingGrant(create, metadata=A), Code.ALREADY_EXISTS)
 
     # Bad input changes nothing: an unknown group, none, a stale etag, an unknown firm, a malformed name.
-    status = await refused(investors.investors.UpdateSharingGrant(update([7]), metadata=A), Code.INVALID_ARGUMENT)
+    status = await refused(investors.investors.UpdateSharingGrant(update([99]), metadata=A), Code.INVALID_ARGUMENT)
     assert bad_fields(status) == ["sharing_grant.field_groups"]
     await refused(investors.investors.UpdateSharingGrant(update([]), metadata=A), Code.INVALID_ARGUMENT)
     await refused(

@@ -493,6 +493,7 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.investors.v1.InvestorService/ListSharingGrants": (OF_COMPANY, "grants|1|False", [1]),
     "/hub.investors.v1.InvestorService/ListCompanyReads": (OF_COMPANY, "reads|1|[]", [1]),
     "/hub.investors.v1.PartnerService/ListIntroductions": ({}, "partner|[]", [1]),
+    "/hub.investors.v1.PartnerService/ListCompanyUpdates": ({}, "updates|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListMentors": ({}, "mentors|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListAvailabilityExceptions": ({"mentor": "mentors/1"}, "exceptions|1", [1]),
     "/hub.consulting.v1.ConsultingService/ListRooms": ({}, "rooms", [1]),

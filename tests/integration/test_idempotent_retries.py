@@ -27,6 +27,7 @@ from hub.companies.v1 import kpi_requests_pb2 as kpb
 from hub.companies.v1 import program_pb2 as ppb
 from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_pb2 as rpb
 from hub.playbooks.v1 import playbooks_pb2 as bpb
 
@@ -66,8 +67,9 @@ from tests.integration.test_program_api import CRITERIA, OFFICE, bad_fields, com
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 DUPLICATES = 10
 # Rows that are not the call's own doing: a consumer's projection of the events (written whenever it gets to
-# them) and the partner API's audit log (a row per call, duplicates included, by design).
-NOT_THE_CALLS = {"processed_events", "stats_companies", "partner_calls"}
+# them), the partner API's audit log (a row per call, duplicates included, by design) and the companies' access
+# log (a row per answer that showed the company, a replayed answer included: it showed it again).
+NOT_THE_CALLS = {"processed_events", "stats_companies", "partner_calls", "company_reads"}
 
 
 @dataclass
@@ -349,13 +351,18 @@ async def _create_round(i: Any, n: int) -> Prepared:
     )
 
 
-@case("investors.ReportRound")
-async def _report_round(i: Any, n: int) -> Prepared:
-    firm = await create_firm(i, f"한빛벤처스{n}")
+async def firm_with_key(i: Any, name: str) -> tuple[ipb.Firm, str]:
+    """A firm with one partner and the partner's API key."""
+    firm = await create_firm(i, name)
     partner = await i.investors.CreatePartner(
         ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="박민준")), metadata=ADMIN
     )
-    _, key = await issue_key(i, partner.name)
+    return firm, (await issue_key(i, partner.name))[1]
+
+
+@case("investors.ReportRound")
+async def _report_round(i: Any, n: int) -> Prepared:
+    firm, key = await firm_with_key(i, f"한빛벤처스{n}")
     await add_company(i, 300 + n)
     await walk(i, f"companies/{300 + n}", firm.name, [ipb.IntroductionState.INTRODUCTION_STATE_COMPANY_CONSENTED])
     funding = ipb.Round(company=f"companies/{300 + n}", round_type=ipb.ROUND_TYPE_SEED, amount=won(1_000_000_000))
@@ -364,6 +371,26 @@ async def _report_round(i: Any, n: int) -> Prepared:
         lambda r, q: r.partner.ReportRound(q, metadata=bearer(key), timeout=60),
         request,
         changed(request, lambda q: q.round.amount.CopyFrom(won(1_500_000_000))),
+    )
+
+
+@case("investors.RequestIntroduction")
+async def _request_introduction(i: Any, n: int) -> Prepared:
+    firm, key = await firm_with_key(i, f"누리캐피탈{n}")
+    await add_company(i, 400 + n)
+    groups = [ipb.FIELD_GROUP_PROFILE, ipb.FIELD_GROUP_DEAL_FLOW]
+    shown = ipb.SharingGrant(firm=firm.name, field_groups=groups)
+    await i.investors.CreateSharingGrant(
+        ipb.CreateSharingGrantRequest(parent=f"companies/{400 + n}", sharing_grant=shown, reason="창업자 요청"),
+        metadata=ADMIN,
+    )
+    request = dpb.RequestIntroductionRequest(
+        company=f"companies/{400 + n}", note="시드 리드를 검토합니다", request_id=f"ask-{n}"
+    )
+    return Prepared(
+        lambda r, q: r.partner.RequestIntroduction(q, metadata=bearer(key), timeout=60),
+        request,
+        changed(request, lambda q: setattr(q, "note", "다른 메모")),
     )
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hub.investors.v1 import investors_pb2 as pb
+from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
@@ -48,6 +49,7 @@ class World:
     accepted: str  # firm A, PARTNER_ACCEPTED (companies/2): RecordMeeting
     met: str  # firm A, MEETING_HELD (companies/3): RecordOutcome
     unshared: str  # firm A, REQUESTED (companies/4): the company has not consented; invisible to the firm
+    listed: str = "companies/5"  # in firm A's deal flow (a grant with DEAL_FLOW), invested in by firm A
 
 
 async def issue_key(investors: RunningInvestors, partner: str) -> tuple[str, str]:
@@ -91,10 +93,19 @@ async def build_world(investors: RunningInvestors) -> World:
             .where(store.api_keys.c.id == int(expired_name.split("/")[1]))
             .values(expire_at=now() - dt.timedelta(seconds=1))
         )
-    for n in range(1, 5):
+    for n in range(1, 6):
         await add_company(
             investors, n, english_name=f"Company{n}", website=f"https://c{n}.kr", tags=("vision",), status="RESIDENT"
         )
+    groups = [pb.FIELD_GROUP_NAMES, pb.FIELD_GROUP_PROFILE, pb.FIELD_GROUP_DEAL_FLOW, pb.FIELD_GROUP_KPI_TEAM]
+    await investors.investors.CreateSharingGrant(
+        pb.CreateSharingGrantRequest(
+            parent="companies/5",
+            sharing_grant=pb.SharingGrant(firm=firm_a.name, field_groups=groups),
+            reason="창업자 요청",
+        ),
+        metadata=ADMIN,
+    )
     consent, accept, meet = (
         S.INTRODUCTION_STATE_COMPANY_CONSENTED,
         S.INTRODUCTION_STATE_PARTNER_ACCEPTED,
@@ -141,7 +152,11 @@ REQUESTS = {
         round=pb.Round(company="companies/1", round_type=pb.ROUND_TYPE_SEED, amount=won(1_000_000_000)),
         request_id="r-1",
     ),
+    "ListDealFlow": lambda w: dpb.ListDealFlowRequest(),
+    "RequestIntroduction": lambda w: dpb.RequestIntroductionRequest(company=w.listed, note="만나고 싶습니다"),
+    "ListCompanyUpdates": lambda w: dpb.ListCompanyUpdatesRequest(),
 }
+READS = ("GetMyApiKey", "ListIntroductions", "GetIntroduction", "ListDealFlow", "ListCompanyUpdates")
 # What a partner of another firm gets: never a sign that the introduction or the company exists.
 OTHER_FIRM = {
     "GetMyApiKey": Code.OK,  # its own key
@@ -151,7 +166,18 @@ OTHER_FIRM = {
     "RecordMeeting": Code.NOT_FOUND,
     "RecordOutcome": Code.NOT_FOUND,
     "ReportRound": Code.PERMISSION_DENIED,
+    "ListDealFlow": Code.OK,  # an empty list: company 5 is in firm A's deal flow only
+    "RequestIntroduction": Code.NOT_FOUND,
+    "ListCompanyUpdates": Code.OK,  # an empty list
 }
+
+
+def shown(answer: Any) -> list[Any]:
+    """What a List's answer shows (its repeated field)."""
+    for field in ("introductions", "companies", "company_updates"):
+        if field in answer.DESCRIPTOR.fields_by_name:
+            return list(getattr(answer, field))
+    return [answer]
 
 
 async def call(investors: RunningInvestors, method: str, request: Any, metadata: Any) -> tuple[Code, Any]:
@@ -186,12 +212,12 @@ async def test_authorization_matrix(investors: RunningInvestors, method: str) ->
         if answer is not None and method == "GetMyApiKey":
             assert answer.firm != "firms/1", f"{method} by {who} saw firm A's key"
         elif answer is not None:
-            assert list(answer.introductions) == [], f"{method} by {who} saw another firm's introductions"
+            assert not shown(answer), f"{method} by {who} saw another firm's introductions or companies"
         assert await state_of_everything(investors) == before, f"{method} by {who} changed something"
     before = await state_of_everything(investors)
     code, answer = await call(investors, method, request, bearer(world.right))
     assert code == Code.OK, method
-    if method in ("ListIntroductions", "GetIntroduction", "GetMyApiKey"):
+    if method in READS:
         assert await state_of_everything(investors) == before
     else:
         assert await state_of_everything(investors) != before

@@ -51,12 +51,12 @@ def test_every_partner_method_declares_its_scope() -> None:
     assert set(policy.PARTNER_SCOPES) == set(SERVICE.methods_by_name)
     assert set(REQUESTS) == set(SERVICE.methods_by_name)  # and the scope cases below have a request for it
     for method, scope in policy.PARTNER_SCOPES.items():
-        assert scope == domain.ANY_KEY or (scope.group in domain.GROUPS and scope.access in ("read", "write")), method
+        assert scope == domain.ANY_KEY or (scope.group in domain.KEY_GROUPS and scope.access in ("read", "write")), method
 
 
 def without(needed: domain.Scope) -> tuple[str, ...]:
     """Every scope but what the method needs: the other groups' write, and read where it needs write."""
-    others = [f"{group}:write" for group in domain.GROUPS if group != needed.group]
+    others = [f"{group}:write" for group in domain.KEY_GROUPS if group != needed.group]
     return (*others, f"{needed.group}:read") if needed.access == "write" else tuple(others)
 
 
@@ -85,8 +85,8 @@ async def test_scopes_are_stored_normalized_and_bad_ones_refused(investors: Runn
     await build_world(investors)
     made = await key_of(investors, "partners/1", "rounds:read", "Introductions:READ", "rounds:write")
     assert list(made.scopes) == ["introductions:read", "rounds:write"]
-    assert list((await key_of(investors, "partners/1", "all:read")).scopes) == [f"{g}:read" for g in domain.GROUPS]
-    assert list((await key_of(investors, "partners/1")).scopes) == [f"{g}:write" for g in domain.GROUPS]
+    assert list((await key_of(investors, "partners/1", "all:read")).scopes) == [f"{g}:read" for g in domain.KEY_GROUPS]
+    assert list((await key_of(investors, "partners/1")).scopes) == [f"{g}:write" for g in domain.KEY_GROUPS]
     listed = await investors.investors.ListApiKeys(pb.ListApiKeysRequest(filter="partner=partners/1"), metadata=ADMIN)
     assert [list(k.scopes) for k in listed.api_keys if k.name == made.name] == [["introductions:read", "rounds:write"]]
     before = await state_of_everything(investors)

@@ -33,7 +33,7 @@ def test_scopes_are_normalized_and_all_expands() -> None:
     assert domain.parse_scopes(["all:read", "webhooks:write"]) == (
         "introductions:read", "rounds:read", "dealflow:read", "updates:read", "webhooks:write",
     )  # fmt: skip
-    assert domain.parse_scopes([]) == domain.EVERY_SCOPE == tuple(f"{g}:write" for g in domain.GROUPS)
+    assert domain.parse_scopes([]) == domain.EVERY_SCOPE == tuple(f"{g}:write" for g in domain.KEY_GROUPS)
     for bad in ("rounds", "rounds:admin", "deals:read", ":read", "all"):
         with pytest.raises(InvalidArgument) as caught:
             domain.parse_scopes(["rounds:read", bad])

@@ -3,7 +3,9 @@ is granted (changed or revoked there), a firm granted anew, and the access log o
 A program manager may act here for the company, with a reason the investors service keeps.
 
 A founder may not list the hub's firms, so the firms offered are the ones the company knows: those of its
-introductions and of its grants, named as the service names them for the company (firm_display_name)."""
+introductions and of its grants, named as the service names them for the company (firm_display_name), and
+every firm at once (firms/-: the grant to every firm, which puts the company in every firm's deal flow with
+DEAL_FLOW); the page's addresses number that grant 0."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from services.console.pages.home import _all
 from services.console.pages.investors import every, number_of
 from services.console.web import Page, act, posted, refused, signed_in
 
-GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE
+GROUPS = short_names(ipb.FieldGroup)  # NAMES, PROFILE, WEBSITE, DEAL_FLOW, KPI_…
+EVERY_FIRM = "firms/-"  # the company's grant to every firm, numbered 0 in the page's addresses
 READS_PAGE = 50
 FIRM = re.compile(r"firms/\d+")
 # What a partner's call did, by the partner API's method (the access log names the method).
@@ -32,6 +35,9 @@ READ_WORDS = {
     "RespondToIntroduction": N_("Answered an introduction"),
     "RecordMeeting": N_("Recorded a meeting"),
     "RecordOutcome": N_("Recorded an outcome"),
+    "ListDealFlow": N_("Saw the company in the firm's deal flow"),
+    "RequestIntroduction": N_("Asked for an introduction"),
+    "ListCompanyUpdates": N_("Read the company's KPI updates"),
 }
 
 
@@ -88,7 +94,9 @@ async def sharing_page(request: Request, page: Page) -> Response:
     names |= {g.firm: g.firm_display_name or names.get(g.firm, "") for g in answers["grants"]}
     grants = [_grant(g, names) for g in answers["grants"]]
     held = {g.firm for g in grants if g.active}
-    offered = sorted(((f, n or f) for f, n in names.items() if f not in held), key=lambda pair: pair[1])
+    offered = sorted(((f, n or f) for f, n in names.items() if f not in held and f != EVERY_FIRM), key=lambda p: p[1])
+    if EVERY_FIRM not in held:
+        offered.insert(0, (EVERY_FIRM, page._("Every firm (all investors)")))
     reads = answers["reads"]
     return page.render(
         "sharing.html", company=found, number=number_of(company), admin=page.role == "admin",
@@ -99,8 +107,9 @@ async def sharing_page(request: Request, page: Page) -> Response:
 
 
 def _grant(g: Any, names: dict[str, str]) -> Grant:
+    number = 0 if g.firm == EVERY_FIRM else number_of(g.firm)
     return Grant(
-        g.firm, number_of(g.firm), names.get(g.firm) or g.firm, group_names(g.field_groups),
+        g.firm, number, names.get(g.firm) or g.firm, group_names(g.field_groups),
         not g.revoke_time.seconds, g.create_time, g.update_time, g.revoke_time, g.actor.startswith("founder:"),
         g.reason, number_of(g.introduction) if g.introduction else 0, g.etag,
     )  # fmt: skip
@@ -156,8 +165,9 @@ async def revoke(request: Request) -> Response:
 
 
 def _grant_name(request: Request) -> str:
-    """The grant to the firm the address names: companies/7/sharingGrants/4."""
-    return f"companies/{request.path_params['company']}/sharingGrants/{request.path_params['firm']}"
+    """The grant to the firm the address names: companies/7/sharingGrants/4 (0: the grant to every firm, -)."""
+    firm = request.path_params["firm"] or "-"
+    return f"companies/{request.path_params['company']}/sharingGrants/{firm}"
 
 
 def _page_of(request: Request) -> str:

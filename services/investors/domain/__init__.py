@@ -3,6 +3,7 @@ company directory and the introduction state machine (introductions), funding ro
 and what a company lets each firm see and what firms read (sharing).
 Pure Python: no database, no network. Everything is importable from here: `domain.Firm`, `domain.best_fit`."""
 
+from services.investors.domain.dealflow import *  # noqa: F403
 from services.investors.domain.firms import *  # noqa: F403
 from services.investors.domain.introductions import *  # noqa: F403
 from services.investors.domain.keys import *  # noqa: F403

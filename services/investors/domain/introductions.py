@@ -103,6 +103,7 @@ class Introduction(Versioned, OfCompany):
     meeting_at: datetime | None = None
     shared_at: datetime | None = None  # the company's consent: from then on the firm sees it
     closed_at: datetime | None = None  # a final state: from then on another may be requested
+    requested_by: str = ""  # "partners/4": the firm asked for it (the partner API), so it sees it from the start
     created_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 1
@@ -113,8 +114,9 @@ class Introduction(Versioned, OfCompany):
         return self.state not in FINAL_STATES
 
     def visible_to_firm(self, firm_id: int) -> bool:
-        """A firm sees its own introductions, and only once the company consented (double opt-in)."""
-        return self.firm_id == firm_id and self.shared_at is not None
+        """A firm sees its own introductions once the company consented (double opt-in), or from the start
+        those it asked for (it knows of them already)."""
+        return self.firm_id == firm_id and (self.shared_at is not None or bool(self.requested_by))
 
     def transition(
         self, target: str, *, role: str, actor: str, reason: str, at: datetime, meeting_at: datetime | None = None,
@@ -151,10 +153,10 @@ class Introduction(Versioned, OfCompany):
 
 def new_introduction(
     *, company_id: int, firm_id: int, note: str, partner_id: int | None, shared: tuple[str, ...], actor: str,
-    at: datetime,
+    at: datetime, requested_by: str = "",
 ) -> Introduction:  # fmt: skip
     if not clean(note):
-        raise InvalidArgument([("introduction.note", "is required")])
+        raise InvalidArgument([("note" if requested_by else "introduction.note", "is required")])
     return Introduction(
         id=0,
         company_id=company_id,
@@ -162,5 +164,6 @@ def new_introduction(
         note=clean(note),
         partner_id=partner_id,
         shared_fields=shared,
+        requested_by=requested_by,
         history=(Transition("", REQUESTED, actor, "", at),),
     )

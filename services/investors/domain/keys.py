@@ -19,7 +19,7 @@ MAX_OVERLAP = timedelta(days=30)
 
 # The partner API's resource groups. A new PartnerService method declares the scope it needs in
 # policy.PARTNER_SCOPES (the server refuses to start otherwise); a new group is added here.
-GROUPS = ("introductions", "rounds", "dealflow", "updates", "webhooks")
+KEY_GROUPS = ("introductions", "rounds", "dealflow", "updates", "webhooks")
 READ, WRITE = "read", "write"
 ALL = "all"  # "all:read", "all:write": every group
 
@@ -36,37 +36,37 @@ class Scope:
 
 
 def reads(group: str) -> Scope:
-    assert group in GROUPS, group
+    assert group in KEY_GROUPS, group
     return Scope(group, READ)
 
 
 def writes(group: str) -> Scope:
-    assert group in GROUPS, group
+    assert group in KEY_GROUPS, group
     return Scope(group, WRITE)
 
 
 # What a method any valid key may call needs (GetMyApiKey: the key itself).
 ANY_KEY = Scope("", "")
-EVERY_SCOPE = tuple(f"{group}:{WRITE}" for group in GROUPS)  # a key created without scopes; keys before scopes
+EVERY_SCOPE = tuple(f"{group}:{WRITE}" for group in KEY_GROUPS)  # a key created without scopes; keys before scopes
 
 
 def parse_scopes(values: Iterable[str], field: str = "api_key.scopes") -> tuple[str, ...]:
-    """The scopes as stored: each group once at its highest access, in GROUPS order ("all:x" names every
+    """The scopes as stored: each group once at its highest access, in KEY_GROUPS order ("all:x" names every
     group). None asked for: every group, read and write, what keys could always do."""
     access: dict[str, str] = {}
     for n, value in enumerate(values):
         group, _, level = value.strip().lower().partition(":")
-        groups = GROUPS if group == ALL else (group,)
-        if group not in (*GROUPS, ALL) or level not in (READ, WRITE):
+        groups = KEY_GROUPS if group == ALL else (group,)
+        if group not in (*KEY_GROUPS, ALL) or level not in (READ, WRITE):
             raise InvalidArgument(
                 [(f"{field}[{n}]", f"{value!r} is not a scope: write <group>:read or <group>:write, groups "
-                                   f"{', '.join((*GROUPS, ALL))}")]
+                                   f"{', '.join((*KEY_GROUPS, ALL))}")]
             )  # fmt: skip
         for one in groups:
             access[one] = WRITE if WRITE in (level, access.get(one)) else READ
     if not access:
         return EVERY_SCOPE
-    return tuple(f"{group}:{access[group]}" for group in GROUPS if group in access)
+    return tuple(f"{group}:{access[group]}" for group in KEY_GROUPS if group in access)
 
 
 def allows(scopes: Iterable[str], needed: Scope) -> bool:

@@ -18,20 +18,32 @@ from hubcore.resources import OfCompany
 from hubcore.text import clean
 from services.investors.domain.introductions import SHAREABLE_FIELDS
 
-# The company fields the partner API shows (SharedCompany), in the groups a company grants. KPIs, funding
-# history and pitch decks are not shown on the partner API, so they are no group.
+# The company fields the partner API shows (SharedCompany), in the groups a company grants. Funding history
+# and pitch decks are not shown on the partner API, so they are no group.
 FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "NAMES": ("korean_name", "english_name"),
     "PROFILE": ("sector", "stage", "tags"),
     "WEBSITE": ("website",),
 }
-GROUP_OF = {name: group for group, fields in FIELD_GROUPS.items() for name in fields}
-assert set(GROUP_OF) == set(SHAREABLE_FIELDS)  # every shareable field is in one group
+# The company is in the firm's deal flow (shown with its fit; the firm may ask for an introduction). A company
+# is matched on its sector and stage, so DEAL_FLOW goes only with PROFILE.
+DEAL_FLOW = "DEAL_FLOW"
+# The figures of the KPI updates a firm that invested in the company receives (the kpi.reported event's names).
+KPI_GROUPS: dict[str, tuple[str, ...]] = {
+    "KPI_TEAM": ("headcount", "full_time_employees", "hires"),
+    "KPI_TRACTION": ("revenue_krw", "customers", "exports_usd", "overseas_countries"),
+    "KPI_FINANCE": ("funding_raised_krw", "cash_on_hand_krw", "monthly_burn_krw", "runway_months"),
+    "KPI_IP": ("patents", "ip_filed", "ip_granted"),
+}
+GROUPS = (*FIELD_GROUPS, DEAL_FLOW, *KPI_GROUPS)  # every group a grant may hold, in the enum's order
+KPI_FIGURES = tuple(f for fields in KPI_GROUPS.values() for f in fields)
+GROUP_OF = {name: group for group, fields in (*FIELD_GROUPS.items(), *KPI_GROUPS.items()) for name in fields}
+assert set(SHAREABLE_FIELDS) <= set(GROUP_OF)  # every shareable field is in one group
 
 
 def ordered_groups(groups: Iterable[str]) -> tuple[str, ...]:
     wanted = set(groups)
-    return tuple(g for g in FIELD_GROUPS if g in wanted)
+    return tuple(g for g in GROUPS if g in wanted)
 
 
 def groups_of(fields: Iterable[str]) -> tuple[str, ...]:
@@ -48,11 +60,13 @@ def visible_fields(shared: Iterable[str], granted: Iterable[str]) -> tuple[str, 
 def field_groups(requested: Iterable[str], field: str) -> tuple[str, ...]:
     """A grant's groups as sent: at least one, each known (the enum's short names)."""
     groups = list(requested)
-    unknown = [g for g in groups if g not in FIELD_GROUPS]
+    unknown = [g for g in groups if g not in GROUPS]
     if unknown:
-        raise InvalidArgument([(field, f"{unknown[0]!r} is not a field group (allowed: {', '.join(FIELD_GROUPS)})")])
+        raise InvalidArgument([(field, f"{unknown[0]!r} is not a field group (allowed: {', '.join(GROUPS)})")])
     if not groups:
         raise InvalidArgument([(field, "needs at least one field group; to show nothing, revoke the grant")])
+    if DEAL_FLOW in groups and "PROFILE" not in groups:
+        raise InvalidArgument([(field, "DEAL_FLOW needs PROFILE: a firm's deal flow matches on sector and stage")])
     return ordered_groups(groups)
 
 
@@ -82,14 +96,17 @@ def acting_for(company: str, *, actor: str, role: str, reason: str) -> Acting:
     return Acting(actor, role, reason, company)
 
 
-# Sharing grants: one per company and firm
+# Sharing grants: one per company and firm, and one per company for every firm (firm_id None, "firms/-"): a
+# firm may see what its own grant and the company's grant to every firm hold together.
+
+EVERY_FIRM = "firms/-"
 
 
 @dataclass(frozen=True)
 class SharingGrant(OfCompany):
     id: int  # the row's; the grant is named by its firm
     company_id: int
-    firm_id: int
+    firm_id: int | None  # None: the grant to every firm
     field_groups: tuple[str, ...]
     actor: str = ""
     reason: str = ""
@@ -102,7 +119,11 @@ class SharingGrant(OfCompany):
 
     @property
     def name(self) -> str:
-        return f"companies/{self.company_id}/sharingGrants/{self.firm_id}"
+        return f"companies/{self.company_id}/sharingGrants/{'-' if self.firm_id is None else self.firm_id}"
+
+    @property
+    def firm(self) -> str:
+        return EVERY_FIRM if self.firm_id is None else f"firms/{self.firm_id}"
 
     @property
     def etag(self) -> str:
@@ -135,7 +156,7 @@ class SharingGrant(OfCompany):
 
 
 def new_grant(
-    company_id: int, firm_id: int, groups: tuple[str, ...], by: Acting, introduction: str = ""
+    company_id: int, firm_id: int | None, groups: tuple[str, ...], by: Acting, introduction: str = ""
 ) -> SharingGrant:
     return SharingGrant(0, company_id, firm_id, (), version=0).changed(groups, by, introduction=introduction)
 
@@ -163,15 +184,18 @@ class CompanyRead(OfCompany):
 
 @dataclass(frozen=True)
 class Shown:
-    """One introduction as a partner is shown it: the company's fields it may see, and their groups."""
+    """One introduction (or, with introduction_id 0, a company of the deal flow or one of its KPI updates) as a
+    partner is shown it: the company's fields (and KPI figures) it may see, and their groups, with `also` the
+    groups shown without a field (DEAL_FLOW)."""
 
     introduction_id: int
     company_id: int
     fields: tuple[str, ...]
+    also: tuple[str, ...] = ()
 
     @property
     def groups(self) -> tuple[str, ...]:
-        return groups_of(self.fields)
+        return ordered_groups((*groups_of(self.fields), *self.also))
 
 
 def reads_of(shown: Iterable[Shown]) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -179,6 +203,7 @@ def reads_of(shown: Iterable[Shown]) -> dict[int, tuple[tuple[str, ...], tuple[s
     by_company: dict[int, tuple[list[str], set[str]]] = {}
     for s in shown:
         intros, groups = by_company.setdefault(s.company_id, ([], set()))
-        intros.append(f"introductions/{s.introduction_id}")
+        if s.introduction_id:
+            intros.append(f"introductions/{s.introduction_id}")
         groups.update(s.groups)
     return {c: (tuple(i), ordered_groups(g)) for c, (i, g) in by_company.items()}

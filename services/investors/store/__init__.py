@@ -4,6 +4,7 @@ introduction_queries: the company directory and introductions; round_queries: ro
 sharing_queries: sharing grants and the access log). Everything is importable from here: `store.firms`
 (the table), `store.get_firm`."""
 
+from services.investors.store.dealflow_queries import *  # noqa: F403
 from services.investors.store.firm_queries import *  # noqa: F403
 from services.investors.store.introduction_queries import *  # noqa: F403
 from services.investors.store.key_queries import *  # noqa: F403

@@ -77,10 +77,25 @@ async def list_introductions(conn: AsyncConnection, terms: Terms, after: int | N
 async def shared_introductions(
     conn: AsyncConnection, *, firm_id: int, states: list[str] | None, before: int | None, limit: int
 ) -> list[Introduction]:
-    """A firm's introductions that the company consented to share, the newest first."""
+    """A firm's introductions that the company consented to share or that the firm asked for, the newest first."""
     c = introductions.c
-    where = [c.firm_id == firm_id, c.shared_at.is_not(None), *any_of((c.state, states))]
+    where = [*_seen_by(firm_id), *any_of((c.state, states))]
     return await _with_history(conn, INTRODUCTIONS.page(*where, after=before, limit=limit, descending=True))
+
+
+def _seen_by(firm_id: int) -> list[sa.ColumnElement[bool]]:
+    """The firm's introductions it may see (Introduction.visible_to_firm, in SQL)."""
+    c = introductions.c
+    return [c.firm_id == firm_id, sa.or_(c.shared_at.is_not(None), c.requested_by != "")]
+
+
+async def open_seen_introductions(conn: AsyncConnection, firm_id: int, company_ids: list[int]) -> dict[int, str]:
+    """The firm's open introductions it may see, by company: introductions/{id}."""
+    c = introductions.c
+    query = sa.select(c.company_id, c.id).where(
+        *_seen_by(firm_id), c.closed_at.is_(None), c.company_id.in_(company_ids)
+    )
+    return {company_id: f"introductions/{intro_id}" for company_id, intro_id in await conn.execute(query)}
 
 
 async def introductions_by_state(conn: AsyncConnection) -> list[tuple[str, int]]:

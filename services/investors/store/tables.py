@@ -130,6 +130,7 @@ introductions = entity(
     moment("meeting_at", nullable=True),
     moment("shared_at", nullable=True),
     moment("closed_at", nullable=True),
+    text("requested_by", 100, default=""),  # partners/{id}: the firm asked for it (the partner API)
     *versioned(),
     # One open introduction per company and firm: a constraint, so that two concurrent requests cannot both win.
     sa.Index(
@@ -162,7 +163,7 @@ sharing_grants = entity(
     "sharing_grants",
     metadata,
     ref("company_id"),
-    ref("firm_id", "firms.id"),
+    ref("firm_id", "firms.id", nullable=True),  # NULL: the company's grant to every firm (firms/-)
     text("field_groups", default="[]"),
     text("actor", 100),
     text("reason", default=""),
@@ -171,6 +172,13 @@ sharing_grants = entity(
     moment("revoked_at", nullable=True),
     *versioned(),
     sa.Index("uq_sharing_grants_pair", "company_id", "firm_id", unique=True),
+    sa.Index(  # one grant to every firm per company (NULLs are distinct to the pair's index)
+        "uq_sharing_grants_every_firm",
+        "company_id",
+        unique=True,
+        sqlite_where=sa.text("firm_id IS NULL"),
+        postgresql_where=sa.text("firm_id IS NULL"),
+    ),
 )
 
 # The access log the founders read: one row per company per partner API call that showed its data, written
@@ -188,6 +196,20 @@ company_reads = entity(
     moment("read_at"),
     ref("partner_call_id", nullable=True),
     sa.Index("ix_company_reads_company", "company_id", "id"),
+)
+
+# The KPI updates of the hub's companies, kept from hub.companies.kpi.reported (one row per company and period,
+# its latest version): the partner API shows firms that invested in a company the figure groups it granted them.
+company_updates = entity(
+    "company_updates",
+    metadata,
+    ref("company_id"),
+    text("period", 20),
+    ref("report_id"),  # the companies service's report of the latest version
+    text("figures", default="{}"),
+    moment("reported_at"),
+    number("version"),
+    sa.Index("uq_company_updates_period", "company_id", "period", unique=True),
 )
 
 rounds = entity(

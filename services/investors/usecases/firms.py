@@ -63,6 +63,9 @@ async def get_firm(db: Database, firm_id: int, name: str) -> domain.Firm:
         return await load_firm(conn, firm_id, name)
 
 
+EVERY_FIRM_NAME = "모든 투자사"  # a company's grant to every firm (firms/-)
+
+
 async def firm_names(db: Database, firm_ids: Iterable[int]) -> dict[int, str]:
     """The Korean names of the firms an answer names, for the callers who may not read firms (founders)."""
     async with db.read() as conn:
@@ -71,8 +74,9 @@ async def firm_names(db: Database, firm_ids: Iterable[int]) -> dict[int, str]:
 
 async def with_firm_names(db: Database, found: Sequence[E], write: Callable[..., M]) -> list[M]:
     """Introductions or sharing grants as messages that name their firm (firm_display_name)."""
-    names = await firm_names(db, {item.firm_id for item in found})
-    return [write(item, firm_display_name=names.get(item.firm_id, "")) for item in found]
+    names = await firm_names(db, {item.firm_id for item in found if item.firm_id is not None})
+    names_of = lambda firm_id: EVERY_FIRM_NAME if firm_id is None else names.get(firm_id, "")  # noqa: E731
+    return [write(item, firm_display_name=names_of(item.firm_id)) for item in found]
 
 
 async def list_firms(

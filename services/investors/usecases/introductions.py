@@ -37,6 +37,7 @@ class NewIntroduction:
     partner: str
     note: str
     shared: tuple[str, ...]
+    requested_by: str = ""  # partners/{id}: the firm's partner asked for it (the partner API)
 
 
 def _already_open(existing: str, company: str, firm: str) -> errors.AlreadyExists:
@@ -60,7 +61,8 @@ async def create_introduction(uow: UnitOfWork, new: NewIntroduction) -> domain.I
         if partner.firm_id != new.firm_id:
             raise errors.invalid("introduction.partner", f"is not a partner of {new.firm}")
     if existing := await store.open_introduction(uow.conn, new.company_id, new.firm_id):
-        raise _already_open(f"introductions/{existing}", new.company, new.firm)
+        # A firm's partner is not told the name of an introduction its firm cannot see yet.
+        raise _already_open("" if new.requested_by else f"introductions/{existing}", new.company, new.firm)
     intro = domain.new_introduction(
         company_id=new.company_id,
         firm_id=new.firm_id,
@@ -69,14 +71,16 @@ async def create_introduction(uow: UnitOfWork, new: NewIntroduction) -> domain.I
         shared=new.shared,
         actor=uow.actor,
         at=now(),
+        requested_by=new.requested_by,
     )
     try:
         intro = await store.insert_introduction(uow.conn, intro)
     except store.OpenPairTaken:  # a concurrent request for the same pair committed first
         raise _already_open("", new.company, new.firm) from None
     event = ev.IntroductionRequested(
-        introduction=convert.introduction_snapshot(intro), note=intro.note, actor=uow.actor
-    )
+        introduction=convert.introduction_snapshot(intro), note=intro.note, actor=uow.actor,
+        requested_by=intro.requested_by,
+    )  # fmt: skip
     await uow.emit(f"{SUBJECT}.introduction.requested", intro.name, intro.version, event)
     return intro
 
@@ -153,7 +157,7 @@ async def update_directory(uow: UnitOfWork, company: domain.DirectoryCompany) ->
 # only the introduction's shared fields whose groups the company granted the firm (domain.visible_fields)
 
 
-async def _shown(conn: AsyncConnection, intros: Sequence[domain.Introduction]) -> list[Shared]:
+async def shown_in(conn: AsyncConnection, intros: Sequence[domain.Introduction]) -> list[Shared]:
     companies = await store.directory_by_id(conn, [i.company_id for i in intros])
     grants = await store.granted_groups(conn, [(i.company_id, i.firm_id) for i in intros])
     granted = [grants.get((i.company_id, i.firm_id), ()) for i in intros]
@@ -165,7 +169,7 @@ async def _shown(conn: AsyncConnection, intros: Sequence[domain.Introduction]) -
 
 async def shared_with(db: Database, intro: domain.Introduction) -> Shared:
     async with db.read() as conn:
-        return (await _shown(conn, [intro]))[0]
+        return (await shown_in(conn, [intro]))[0]
 
 
 async def get_shared_introduction(db: Database, firm_id: int, intro_id: int, name: str) -> Shared:
@@ -173,7 +177,7 @@ async def get_shared_introduction(db: Database, firm_id: int, intro_id: int, nam
         intro = await store.get_introduction(conn, intro_id)
         if intro is None or not intro.visible_to_firm(firm_id):
             raise errors.NotFound("Introduction", name)
-        return (await _shown(conn, [intro]))[0]
+        return (await shown_in(conn, [intro]))[0]
 
 
 async def list_shared_introductions(
@@ -184,7 +188,7 @@ async def list_shared_introductions(
     async def fetch(conn: AsyncConnection, before: int | None, limit: int) -> list[domain.Introduction]:
         states = terms.get("state")
         found = await store.shared_introductions(conn, firm_id=firm_id, states=states, before=before, limit=limit)
-        shown.update((s[0].id, s) for s in await _shown(conn, found[:size]))
+        shown.update((s[0].id, s) for s in await shown_in(conn, found[:size]))
         return found
 
     found, next_token = await paged(db, f"partner|{sorted(terms.items())}", token, size, fetch)

@@ -22,7 +22,7 @@ async def _emit(uow: UnitOfWork, kind: str, grant: domain.SharingGrant) -> None:
     event = ev.SharingGrantChanged(
         name=grant.name,
         company=grant.company,
-        firm=f"firms/{grant.firm_id}",
+        firm=grant.firm,
         field_groups=grant.field_groups,
         actor=grant.actor,
         reason=grant.reason,
@@ -32,7 +32,7 @@ async def _emit(uow: UnitOfWork, kind: str, grant: domain.SharingGrant) -> None:
     await uow.emit(f"{SUBJECT}.sharing_grant.{kind}", grant.name, grant.version, event)
 
 
-async def _load(uow: UnitOfWork, company_id: int, firm_id: int, name: str) -> domain.SharingGrant:
+async def _load(uow: UnitOfWork, company_id: int, firm_id: int | None, name: str) -> domain.SharingGrant:
     grant = await store.get_grant(uow.conn, company_id, firm_id, lock=True)
     if grant is None:
         raise errors.NotFound("SharingGrant", name)
@@ -40,13 +40,15 @@ async def _load(uow: UnitOfWork, company_id: int, firm_id: int, name: str) -> do
 
 
 async def create_grant(
-    uow: UnitOfWork, company_id: int, firm_id: int, firm: str, groups: tuple[str, ...], by: domain.Acting
+    uow: UnitOfWork, company_id: int, firm_id: int | None, firm: str, groups: tuple[str, ...], by: domain.Acting
 ) -> domain.SharingGrant:
-    """Emits hub.investors.sharing_grant.granted. One grant per firm: a revoked one is granted again."""
+    """Emits hub.investors.sharing_grant.granted. One grant per firm (and one to every firm, firm_id None): a
+    revoked one is granted again."""
     company = f"companies/{company_id}"
     if await store.get_directory_company(uow.conn, company_id) is None:
         raise errors.NotFound("Company", company)
-    await load_firm(uow.conn, firm_id, firm)
+    if firm_id is not None:
+        await load_firm(uow.conn, firm_id, firm)
     current = await store.get_grant(uow.conn, company_id, firm_id, lock=True)
     if current is None:
         grant = await store.insert_grant(uow.conn, domain.new_grant(company_id, firm_id, groups, by))
@@ -59,7 +61,13 @@ async def create_grant(
 
 
 async def update_grant(
-    uow: UnitOfWork, company_id: int, firm_id: int, name: str, groups: tuple[str, ...], etag: str, by: domain.Acting
+    uow: UnitOfWork,
+    company_id: int,
+    firm_id: int | None,
+    name: str,
+    groups: tuple[str, ...],
+    etag: str,
+    by: domain.Acting,
 ) -> domain.SharingGrant:
     """Replaces an active grant's groups; emits hub.investors.sharing_grant.changed."""
     current = await _load(uow, company_id, firm_id, name)
@@ -72,7 +80,7 @@ async def update_grant(
 
 
 async def revoke_grant(
-    uow: UnitOfWork, company_id: int, firm_id: int, name: str, etag: str, by: domain.Acting
+    uow: UnitOfWork, company_id: int, firm_id: int | None, name: str, etag: str, by: domain.Acting
 ) -> domain.SharingGrant:
     """The firm sees none of the company's fields from its next call; emits hub.investors.sharing_grant.revoked."""
     current = await _load(uow, company_id, firm_id, name)
