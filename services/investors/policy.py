@@ -11,6 +11,7 @@ from typing import Any
 
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import partner_pb2 as ppb
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 
 from hubcore import errors
 from hubcore.requests import (
@@ -27,6 +28,7 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, FOUNDER, PARTNER, Bound, RolePolicy, also_for_services
 from services.investors import domain
 from services.investors.convert import names
+from services.investors.webhook_convert import MUTABLE as WEBHOOK_MUTABLE
 
 DEFAULT_MATCHES, MAX_MATCHES = 20, 100
 
@@ -56,6 +58,47 @@ NAME: Rules = Rules({"name": [required]})
 # A reason: required of a program manager acting for a company (the use case: domain.acting_for).
 REASON: dict[str, list[Check]] = {"reason": [length(0, 500)]}
 GRANT_GROUPS: dict[str, list[Check]] = {"sharing_grant.field_groups": [max_items(len(domain.FIELD_GROUPS))]}
+
+
+# Webhooks: the same request messages on InvestorService (program managers) and PartnerService (partners).
+SUBSCRIPTION_FIELDS: dict[str, list[Check]] = {
+    "webhook_subscription.url": [required, length(1, 500)],
+    "webhook_subscription.event_types": [max_items(domain.webhooks.MAX_EVENT_TYPES, length(1, 50))],
+    "webhook_subscription.companies": [max_items(domain.webhooks.MAX_FILTER_ITEMS)],
+    "webhook_subscription.firms": [max_items(domain.webhooks.MAX_FILTER_ITEMS)],
+    "webhook_subscription.description": [length(0, 200)],
+}
+WEBHOOK_RULES: dict[type, Rules] = {
+    wpb.CreateWebhookSubscriptionRequest: Rules({**SUBSCRIPTION_FIELDS, **REQUEST_ID}),
+    wpb.ListWebhookSubscriptionsRequest: Rules(LISTING),
+    wpb.GetWebhookSubscriptionRequest: NAME,
+    wpb.UpdateWebhookSubscriptionRequest: Rules(
+        {"webhook_subscription.name": [required], **SUBSCRIPTION_FIELDS},
+        "update_mask",
+        "webhook_subscription",
+        WEBHOOK_MUTABLE,
+    ),
+    wpb.DeleteWebhookSubscriptionRequest: NAME,
+    wpb.RotateWebhookSecretRequest: NAME,
+    wpb.ListWebhookDeliveriesRequest: Rules({"parent": [required], **LISTING}),
+    wpb.ReplayWebhookDeliveryRequest: NAME,
+    wpb.SendTestWebhookRequest: NAME,
+}
+# What each webhook method does, for the keys' scopes (resource group "webhooks"): reads change nothing; writes
+# change subscriptions or queue deliveries.
+WEBHOOK_GROUP = "webhooks"
+WEBHOOK_ACCESS: dict[str, str] = {
+    "ListWebhookSubscriptions": "read",
+    "GetWebhookSubscription": "read",
+    "ListWebhookDeliveries": "read",
+    "CreateWebhookSubscription": "write",
+    "UpdateWebhookSubscription": "write",
+    "DeleteWebhookSubscription": "write",
+    "RotateWebhookSecret": "write",
+    "ReplayWebhookDelivery": "write",
+    "SendTestWebhook": "write",
+}
+MAX_REPLAYS_SHOWN = 500
 
 
 def year_range(value: int) -> str | None:
@@ -108,6 +151,7 @@ RULES: dict[type, Rules] = {
     pb.CloseRoundRequest: NAME,
     pb.CancelRoundRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
     pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
+    **WEBHOOK_RULES,
 }
 # Program managers only, and other services for the dashboard's figures; partners have their own API. Founders
 # answer their company's introductions and decide what firms see of it: bound to their company where the
@@ -136,6 +180,7 @@ PARTNER_RULES: dict[type, Rules] = {
     ppb.RecordMeetingRequest: Rules({"name": [required], **REASON}),
     ppb.RecordOutcomeRequest: Rules({"name": [required], "outcome": [required], **REASON}),
     ppb.ReportRoundRequest: Rules({"round.company": [required], "round.round_type": [required], **REQUEST_ID}),
+    **WEBHOOK_RULES,
 }
 # Every method: partners only (an admin token is PERMISSION_DENIED there; admins use InvestorService).
 PARTNER_ROLES: dict[str, frozenset[str]] = {}
@@ -157,6 +202,15 @@ ROUND_FILTER: Filter = {
 SHARED_FILTER: Filter = {"state": INTRODUCTION_STATE}
 COMPANY_INTRODUCTION_FILTER: Filter = {"firm": names("firms"), "state": INTRODUCTION_STATE}
 COMPANY_READ_FILTER: Filter = {"firm": names("firms")}
+# firm=firms/4, or firm=hub for the hub-wide subscriptions (a partner's List is its firm's whatever it asks)
+WEBHOOK_SUBSCRIPTION_FILTER: Filter = {
+    "firm": lambda v: 0 if v.strip().lower() == "hub" else names("firms")(v),
+    "state": short_value(wpb.WebhookSubscriptionState, "WEBHOOK_SUBSCRIPTION_STATE"),
+}
+WEBHOOK_DELIVERY_FILTER: Filter = {
+    "state": short_value(wpb.WebhookDeliveryState, "WEBHOOK_DELIVERY_STATE"),
+    "event_type": lambda v: v.strip(),
+}
 
 
 def max_results(requested: int) -> int:

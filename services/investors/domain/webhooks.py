@@ -188,11 +188,11 @@ def body(delivery_id: str, event: WebhookEvent, subscription: str, data: dict[st
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
 
 
-def backoff(failures: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
-    """Seconds before the next attempt after `failures` failed ones: base·2^(failures-1) capped, the upper half
-    of it random (so that many deliveries failing together do not come back together)."""
-    ceiling = min(cap, base * 2 ** max(failures - 1, 0))
-    return ceiling * (0.5 + rand() / 2)
+def backoff(elapsed: float, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Seconds before the next attempt, `elapsed` seconds into the retry window: about as long again (so the
+    waits double: exponential), at least base and at most cap, the upper half random (so that many deliveries
+    failing together do not come back together). From the time, not a count: a replay starts it afresh."""
+    return min(cap, max(base, elapsed)) * (0.5 + rand() / 2)
 
 
 def after_failure(delivery: Delivery, at: datetime, delay: float, window: timedelta) -> tuple[str, datetime | None]:
@@ -204,7 +204,11 @@ def after_failure(delivery: Delivery, at: datetime, delay: float, window: timede
     return PENDING, min(at + timedelta(seconds=delay), end)
 
 
-def retryable(status: int) -> bool:
-    """Every answer but 2xx is retried: a 4xx may be a receiver deployed wrong for a while, and the window
-    bounds the cost. (Only 410 Gone stops a delivery at once: the endpoint says it is gone for good.)"""
-    return status != 410
+def succeeded(status: int) -> bool:
+    return 200 <= status < 300
+
+
+def gone(status: int) -> bool:
+    """Every answer but 2xx is retried (a 4xx may be a receiver deployed wrong for a while; the window bounds
+    the cost), except 410 Gone: the endpoint says it is gone for good, and the delivery fails at once."""
+    return status == 410
