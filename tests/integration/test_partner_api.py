@@ -186,8 +186,15 @@ OTHER_FIRM = {
     "CreateWebhookSubscription": None,
     "ListWebhookSubscriptions": Code.OK,  # an empty list
     **dict.fromkeys(
-        ["GetWebhookSubscription", "UpdateWebhookSubscription", "DeleteWebhookSubscription", "RotateWebhookSecret",
-         "ListWebhookDeliveries", "ReplayWebhookDelivery", "SendTestWebhook"],
+        [
+            "GetWebhookSubscription",
+            "UpdateWebhookSubscription",
+            "DeleteWebhookSubscription",
+            "RotateWebhookSecret",
+            "ListWebhookDeliveries",
+            "ReplayWebhookDelivery",
+            "SendTestWebhook",
+        ],
         Code.NOT_FOUND,
     ),  # fmt: skip
 }

@@ -386,3 +386,39 @@ async def test_event_to_delivery_latency_while_the_receiver_is_up(
     print(f"\nwebhook event->delivery on {backend}: n={count} p50={p50 * 1000:.1f} ms p99={p99 * 1000:.1f} ms")
     assert len({g.delivery for g in receiver.got}) == count
     assert p99 <= 1.0
+
+
+async def test_two_replicas_never_send_one_delivery_twice(hooked: RunningInvestors, receiver: Receiver) -> None:
+    """A second worker on the same database (as another replica runs it) claims beside the service's own:
+    every delivery arrives exactly once, and each worker sent some."""
+    from hubcore.db import Database
+    from services.investors.webhook_worker import WebhookWorker
+
+    receiver.start()
+    settings = hooked.runtime.settings
+    other_db = Database(settings.database_url, source="investors")
+    other = WebhookWorker(other_db, settings.with_(webhook_poll_seconds=0.01))
+    sent_by_other: list[str] = []
+    send = other.send_and_mark
+
+    async def counted(job: Any) -> None:
+        sent_by_other.append(job.delivery.delivery_id)
+        await send(job)
+
+    other.send_and_mark = counted  # type: ignore[method-assign]
+    task = asyncio.create_task(other.run())
+    try:
+        firm = await firm_with_key(hooked, "한빛벤처스")
+        await subscribe(hooked, receiver.url("/a"), firm.key, event_types=["introduction.consented"])
+        for n in range(1, 41):
+            await add_company(hooked, n)
+            await introduce_and_consent(hooked, n, firm.name)
+        await eventually(lambda: _count(receiver, 40))
+        await asyncio.sleep(0.5)  # any copy would have come by now
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await other_db.close()
+    arrived = [g.delivery for g in receiver.got]
+    assert len(arrived) == len(set(arrived)) == 40
+    assert 0 < len(sent_by_other) < 40
