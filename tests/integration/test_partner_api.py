@@ -196,7 +196,7 @@ OTHER_FIRM = {
             "SendTestWebhook",
         ],
         Code.NOT_FOUND,
-    ),  # fmt: skip
+    ),
 }
 # Methods that change nothing (the webhooks' read/write marks, which the keys' scopes follow, are checked here).
 READS = {"ListIntroductions", "GetIntroduction"} | {m for m, a in policy.WEBHOOK_ACCESS.items() if a == "read"}

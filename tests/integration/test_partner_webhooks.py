@@ -159,8 +159,8 @@ async def introduce_and_consent(investors: RunningInvestors, company: int, firm:
     return intro.name
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0) -> None:
+    deadline = time.monotonic() + within
     while not await check():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.05)
@@ -378,7 +378,7 @@ async def test_event_to_delivery_latency_while_the_receiver_is_up(
         await add_company(hooked, n)
     for n in range(1, count + 1):
         await introduce_and_consent(hooked, n, firm.name)
-    await eventually(lambda: _count(receiver, count), timeout=60)
+    await eventually(lambda: _count(receiver, count), within=60)
     waits = sorted(
         g.at - datetime.fromisoformat(g.json["occurred_time"].replace("Z", "+00:00")).timestamp() for g in receiver.got
     )
