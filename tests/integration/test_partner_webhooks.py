@@ -324,7 +324,7 @@ async def _test_delivery(investors: RunningInvestors, receiver: Receiver, firm: 
 async def test_bad_inputs_are_refused_and_nothing_is_stored(hooked: RunningInvestors) -> None:
     firm = await firm_with_key(hooked, "한빛벤처스")
     other = await firm_with_key(hooked, "누리캐피탈")
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "webhook_subscription.url": {"url": "http://partner.example/hook"},
         "webhook_subscription.event_types": {"url": "https://partner.example/hook", "event_types": ["deal.won"]},
         "webhook_subscription.firms": {"url": "https://partner.example/hook", "firms": [other.name]},
