@@ -154,6 +154,18 @@ class Settings:
     playbook_fact_retention_days: float = 400.0
     playbook_firing_retention_days: float = 365.0  # playbooks: firings whose actions are all over
     gpu_waitlist_retention_days: float = 30.0  # consulting: waitlist entries whose slot has ended
+    # investors: partner webhooks (services/investors/webhooks.py). A delivery is retried with exponential back-off
+    # and jitter, from webhook_retry_base_seconds up to webhook_retry_cap_seconds apart, for webhook_retry_hours
+    # after its event (or its replay), then FAILED. http:// endpoints only to a loopback host, and only when allowed.
+    webhook_retry_hours: float = 24.0
+    webhook_retry_base_seconds: float = 1.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_timeout_seconds: float = 10.0  # one POST, connection to answer (HUB_WEBHOOK_TIMEOUT, as notifications)
+    webhook_lease_seconds: float = 60.0  # a claimed delivery not marked within this is taken up again
+    webhook_poll_seconds: float = 1.0  # the worker's sweep; a commit that makes deliveries wakes it at once
+    webhook_concurrency: int = 16  # POSTs under way at once per process
+    webhook_allow_http_loopback: bool = False
+    webhook_delivery_retention_days: float = 30.0  # delivered deliveries only; failed ones stay until replayed
     # The page where a mailed sign-in code can be typed in (the console's); "" mails the code alone.
     sign_in_url: str = ""
     # Asking for sign-in codes and signing in, per peer address: a burst, then this many a second.
@@ -214,6 +226,15 @@ class Settings:
             playbook_fact_retention_days=float(_env("PLAYBOOK_FACT_RETENTION_DAYS", "400")),
             playbook_firing_retention_days=float(_env("PLAYBOOK_FIRING_RETENTION_DAYS", "365")),
             gpu_waitlist_retention_days=float(_env("GPU_WAITLIST_RETENTION_DAYS", "30")),
+            webhook_retry_hours=float(_env("WEBHOOK_RETRY_HOURS", "24")),
+            webhook_retry_base_seconds=float(_env("WEBHOOK_RETRY_BASE_SECONDS", "1")),
+            webhook_retry_cap_seconds=float(_env("WEBHOOK_RETRY_CAP_SECONDS", "3600")),
+            webhook_timeout_seconds=float(_env("WEBHOOK_TIMEOUT", "10")),
+            webhook_lease_seconds=float(_env("WEBHOOK_LEASE_SECONDS", "60")),
+            webhook_poll_seconds=float(_env("WEBHOOK_POLL_SECONDS", "1")),
+            webhook_concurrency=int(_env("WEBHOOK_CONCURRENCY", "16")),
+            webhook_allow_http_loopback=_env("WEBHOOK_ALLOW_HTTP_LOOPBACK", "0").strip().lower() in ("1", "true"),
+            webhook_delivery_retention_days=float(_env("WEBHOOK_DELIVERY_RETENTION_DAYS", "30")),
         )
 
     @property

@@ -35,6 +35,7 @@ from hubctl import (
     sharing,
     tokens,
     transfer,
+    webhooks,
 )
 from hubctl.client import (
     EXIT_HELP,
@@ -114,6 +115,7 @@ app.add_typer(transfer.import_app, name="import")
 app.add_typer(transfer.export_app, name="export")
 app.add_typer(backup.backup_app, name="backup")
 app.add_typer(privacy.privacy_app, name="privacy")
+app.add_typer(webhooks.webhooks_app, name="webhooks")
 
 
 @app.callback()

@@ -12,7 +12,17 @@ from hubcore.db import now
 from hubcore.retention import Retention
 from hubcore.server import GrpcService, Listener, Runtime, TokenBuckets, serve_forever
 from hubcore.settings import Settings
-from services.investors import handlers, investor_servicer, partner_access, partner_servicer, policy, privacy, store
+from services.investors import (
+    domain,
+    handlers,
+    investor_servicer,
+    partner_access,
+    partner_servicer,
+    policy,
+    privacy,
+    store,
+    webhook_worker,
+)
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -23,12 +33,13 @@ def build(settings: Settings, clock: partner_access.Clock = now) -> Runtime:
     runtime = Runtime(
         settings, migrations=MIGRATIONS, personal_data=privacy.PERSONAL_DATA, consumers=handlers.CONSUMERS
     )
-    investors = investor_servicer.InvestorApi(runtime.db)
+    worker = webhook_worker.WebhookWorker(runtime.db, settings)
+    investors = investor_servicer.InvestorApi(runtime.db, settings, worker.wake)
     runtime.add_api(investors_pb2, investors_pb2_grpc, "InvestorService", investors, policy)
     limits = partner_access.KeyLimits(
         runtime.db, settings.partner_key_limit, settings.partner_key_window_seconds, clock
     )
-    partner_api = partner_servicer.PartnerApi(runtime.db)
+    partner_api = partner_servicer.PartnerApi(runtime.db, settings, worker.wake)
     partners = GrpcService.of(
         partner_pb2, partner_pb2_grpc, "PartnerService", partner_api, policy.PARTNER_ROLES, policy.PARTNER_DEFAULT_ROLES
     )
@@ -53,12 +64,21 @@ def build(settings: Settings, clock: partner_access.Clock = now) -> Runtime:
         )
     )
     runtime.add_loop("partner-refusals", access.refused.run)
+    runtime.add_loop("webhooks", worker.run)
+    runtime.webhook_worker = worker  # type: ignore[attr-defined]  # tests move its clock
+    runtime.add_metrics_probe(webhook_worker.figures, webhook_worker.GAUGES)
     runtime.refused_calls = access.refused  # type: ignore[attr-defined]  # tests reach it
     calls, refusals = store.partner_calls, store.partner_refusals
     runtime.add_retention(Retention(calls, calls.c.called_at, settings.partner_call_retention_days))
     runtime.add_retention(Retention(refusals, refusals.c.minute, settings.partner_refusal_retention_days))
     usage = store.partner_key_usage
     runtime.add_retention(Retention(usage, usage.c.window_start, settings.partner_usage_retention_days))
+    # Delivered deliveries only: a pending or failed one stays until it is delivered (or its subscription goes).
+    sent = store.webhook_deliveries.c
+    delivered = sent.state == domain.webhooks.DELIVERED
+    runtime.add_retention(
+        Retention(store.webhook_deliveries, sent.updated_at, settings.webhook_delivery_retention_days, delivered)
+    )
     return runtime
 
 

@@ -33,7 +33,8 @@ async def project_company(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payl
 async def keep_kpi_report(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payload: Message) -> None:
     """A KPI report (or its correction): the figures its company's investors may receive (ListCompanyUpdates)."""
     event: ev.KpiReported = payload  # type: ignore[assignment]
-    await dealflow.record_company_update(uow, convert.company_update_of(event, envelope.occurred_at.ToDatetime(UTC)))
+    update = convert.company_update_of(event, envelope.occurred_at.ToDatetime(UTC))
+    await dealflow.record_company_update(uow, update, envelope.id)
 
 
 CONSUMERS = [

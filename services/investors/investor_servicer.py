@@ -19,12 +19,17 @@ from hubcore.servicing import listed
 from services.investors import convert, policy
 from services.investors.sharing_servicer import SharingApi
 from services.investors.usecases import firms, introductions, keys, rounds
+from services.investors.webhook_servicer import WebhookApi
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
-class InvestorApi(SharingApi, investors_pb2_grpc.InvestorServiceServicer):
-    """The program managers' methods; the founders' (introductions, grants, the access log): SharingApi."""
+class InvestorApi(SharingApi, WebhookApi, investors_pb2_grpc.InvestorServiceServicer):
+    """The program managers' methods; the founders' (introductions, grants, the access log): SharingApi; the
+    webhooks, hub-wide and any firm's: WebhookApi."""
+
+    def _owner(self) -> None:
+        return None
 
     # Firms
 

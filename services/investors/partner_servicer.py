@@ -18,12 +18,13 @@ from hub.investors.v1 import partner_pb2_grpc
 
 from hubcore import errors
 from hubcore.convert import seoul_today
-from hubcore.db import Database, UnitOfWork
+from hubcore.db import UnitOfWork
 from hubcore.requests import page_size, parse_filter, parse_name
 from hubcore.server import PARTNER, caller
 from services.investors import convert, domain, policy
 from services.investors.partner_access import current_key, showed, showed_companies
 from services.investors.usecases import dealflow, introductions, rounds
+from services.investors.webhook_servicer import WebhookApi
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
@@ -37,9 +38,11 @@ def partner_firm() -> int:
     return parse_name(who.scope, "firms", "caller")
 
 
-class PartnerApi(partner_pb2_grpc.PartnerServiceServicer):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+class PartnerApi(WebhookApi, partner_pb2_grpc.PartnerServiceServicer):
+    """The partner's methods; its webhooks (CreateWebhookSubscription, …): WebhookApi, scoped by _owner."""
+
+    def _owner(self) -> int:
+        return partner_firm()
 
     async def GetMyApiKey(self, request: kpb.GetMyApiKeyRequest, context: Context) -> kpb.MyApiKey:
         partner_firm()

@@ -13,6 +13,7 @@ from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 
 from hubcore import errors
 from hubcore.requests import (
@@ -29,6 +30,7 @@ from hubcore.requests import (
 from hubcore.server import ADMIN, FOUNDER, PARTNER, Bound, RolePolicy, also_for_services
 from services.investors import domain
 from services.investors.convert import names
+from services.investors.webhook_convert import MUTABLE as WEBHOOK_MUTABLE
 
 DEFAULT_MATCHES, MAX_MATCHES = 20, 100
 
@@ -62,6 +64,47 @@ GRANT_GROUPS: dict[str, list[Check]] = {"sharing_grant.field_groups": [max_items
 
 def score_range(value: int) -> str | None:
     return "must be between 0 and 100" if not 0 <= value <= 100 else None
+
+
+# Webhooks: the same request messages on InvestorService (program managers) and PartnerService (partners).
+SUBSCRIPTION_FIELDS: dict[str, list[Check]] = {
+    "webhook_subscription.url": [required, length(1, 500)],
+    "webhook_subscription.event_types": [max_items(domain.webhooks.MAX_EVENT_TYPES, length(1, 50))],
+    "webhook_subscription.companies": [max_items(domain.webhooks.MAX_FILTER_ITEMS)],
+    "webhook_subscription.firms": [max_items(domain.webhooks.MAX_FILTER_ITEMS)],
+    "webhook_subscription.description": [length(0, 200)],
+}
+WEBHOOK_RULES: dict[type, Rules] = {
+    wpb.CreateWebhookSubscriptionRequest: Rules({**SUBSCRIPTION_FIELDS, **REQUEST_ID}),
+    wpb.ListWebhookSubscriptionsRequest: Rules(LISTING),
+    wpb.GetWebhookSubscriptionRequest: NAME,
+    wpb.UpdateWebhookSubscriptionRequest: Rules(
+        {"webhook_subscription.name": [required], **SUBSCRIPTION_FIELDS},
+        "update_mask",
+        "webhook_subscription",
+        WEBHOOK_MUTABLE,
+    ),
+    wpb.DeleteWebhookSubscriptionRequest: NAME,
+    wpb.RotateWebhookSecretRequest: NAME,
+    wpb.ListWebhookDeliveriesRequest: Rules({"parent": [required], **LISTING}),
+    wpb.ReplayWebhookDeliveryRequest: NAME,
+    wpb.SendTestWebhookRequest: NAME,
+}
+# What each webhook method does, for the keys' scopes (resource group "webhooks"): reads change nothing; writes
+# change subscriptions or queue deliveries.
+WEBHOOK_GROUP = "webhooks"
+WEBHOOK_ACCESS: dict[str, str] = {
+    "ListWebhookSubscriptions": "read",
+    "GetWebhookSubscription": "read",
+    "ListWebhookDeliveries": "read",
+    "CreateWebhookSubscription": "write",
+    "UpdateWebhookSubscription": "write",
+    "DeleteWebhookSubscription": "write",
+    "RotateWebhookSecret": "write",
+    "ReplayWebhookDelivery": "write",
+    "SendTestWebhook": "write",
+}
+MAX_REPLAYS_SHOWN = 500
 
 
 def year_range(value: int) -> str | None:
@@ -121,6 +164,7 @@ RULES: dict[type, Rules] = {
     pb.CloseRoundRequest: NAME,
     pb.CancelRoundRequest: Rules({"name": [required], "reason": [length(0, 500)]}),
     pb.GetInvestorStatsRequest: Rules({"year": [year_range]}),
+    **WEBHOOK_RULES,
 }
 # Program managers only, and other services for the dashboard's figures; partners have their own API. Founders
 # answer their company's introductions and decide what firms see of it: bound to their company where the
@@ -152,6 +196,7 @@ PARTNER_RULES: dict[type, Rules] = {
     dpb.ListDealFlowRequest: Rules({"filter": [length(0, 500)], "min_score": [score_range]}),
     dpb.RequestIntroductionRequest: Rules({"company": [required], "note": [required, length(1, 2000)], **REQUEST_ID}),
     dpb.ListCompanyUpdatesRequest: Rules({"filter": [length(0, 200)]}),
+    **WEBHOOK_RULES,
 }
 # Every method: partners only (an admin token is PERMISSION_DENIED there; admins use InvestorService).
 PARTNER_ROLES: dict[str, frozenset[str]] = {}
@@ -169,6 +214,10 @@ PARTNER_SCOPES: dict[str, domain.Scope] = {
     "ListDealFlow": domain.reads("dealflow"),
     "RequestIntroduction": domain.writes("dealflow"),
     "ListCompanyUpdates": domain.reads("updates"),
+    **{
+        method: domain.reads(WEBHOOK_GROUP) if access == "read" else domain.writes(WEBHOOK_GROUP)
+        for method, access in WEBHOOK_ACCESS.items()
+    },
 }
 
 # What each List may filter on: field -> how a value is read.
@@ -194,6 +243,15 @@ DEAL_FLOW_FILTER: Filter = {
 UPDATE_FILTER: Filter = {"company": names("companies")}
 COMPANY_INTRODUCTION_FILTER: Filter = {"firm": names("firms"), "state": INTRODUCTION_STATE}
 COMPANY_READ_FILTER: Filter = {"firm": names("firms")}
+# firm=firms/4, or firm=hub for the hub-wide subscriptions (a partner's List is its firm's whatever it asks)
+WEBHOOK_SUBSCRIPTION_FILTER: Filter = {
+    "firm": lambda v: 0 if v.strip().lower() == "hub" else names("firms")(v),
+    "state": short_value(wpb.WebhookSubscriptionState, "WEBHOOK_SUBSCRIPTION_STATE"),
+}
+WEBHOOK_DELIVERY_FILTER: Filter = {
+    "state": short_value(wpb.WebhookDeliveryState, "WEBHOOK_DELIVERY_STATE"),
+    "event_type": lambda v: v.strip(),
+}
 
 
 def max_results(requested: int) -> int:

@@ -7,9 +7,10 @@ applied by the directory consumer in order with the company's other events).
 Erasing: the directory entry becomes the tombstone the event carries (placeholder name, no website or tags;
 sector, stage and status stay for matching figures), introductions keep their states and dates but lose
 their notes and the reasons in their history, sharing grants lose their reasons (the access log names firms'
-partners, not the hub's people, and stays), and the company's names leave this service's stored events
-and responses. Rounds stay: amounts, dates and firms are the hub's funding figures, and name no person; so do
-KPI updates (figures only).
+partners, not the hub's people, and stays), webhook deliveries about the company are deleted (their bodies
+carry the introductions' notes and reasons; one not yet delivered is not sent), and the company's names leave
+this service's stored events and responses. Rounds stay: amounts, dates and firms are the hub's funding
+figures, and name no person; so do KPI updates (figures only).
 The investors service holds nothing about the hub's people (partners are its own, not people/{id}).
 """
 
@@ -51,7 +52,13 @@ async def export(conn: AsyncConnection, name: str, match: list[str]) -> list[Rec
     found += await rows(conn, store.sharing_grants, store.sharing_grants.c.company_id == number)
     found += await rows(conn, store.company_reads, store.company_reads.c.company_id == number)
     found += await rows(conn, store.company_updates, store.company_updates.c.company_id == number)
+    found += await rows(conn, store.webhook_deliveries, about_company(number))
     return found
+
+
+def about_company(number: int) -> sa.ColumnElement[bool]:
+    """The webhook deliveries whose body names the company (its events carry "companies/<id>" as a value)."""
+    return store.webhook_deliveries.c.body.like(f'%"companies/{number}"%')
 
 
 PERSONAL_DATA = PersonalData(
@@ -75,6 +82,7 @@ async def company_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, paylo
     ids = list((await conn.execute(sa.select(i.id).where(i.company_id == number))).scalars())
     grants = store.sharing_grants
     await conn.execute(grants.update().where(grants.c.company_id == number).values(reason=""))
+    await conn.execute(store.webhook_deliveries.delete().where(about_company(number)))
     if ids:
         await conn.execute(store.introductions.update().where(i.id.in_(ids)).values(note=""))
         await conn.execute(store.introduction_history.update().where(h.introduction_id.in_(ids)).values(reason=""))
@@ -92,6 +100,7 @@ async def person_erased(uow: UnitOfWork, envelope: envelope_pb2.Envelope, payloa
         (store.introductions, (i.note,)),
         (store.introduction_history, (h.reason,)),
         (store.sharing_grants, (g.reason,)),
+        (store.webhook_deliveries, (store.webhook_deliveries.c.body,)),  # the note and reasons, as JSON text
     )
     found = await erase_by_digest(uow.conn, texts, payload.salt, digests)
     if found:

@@ -6,55 +6,43 @@ smtplib does STARTTLS, implicit TLS and AUTH, and http.client does what a webhoo
 library to keep up to date.
 
 Webhooks carry a Slack-compatible JSON body (`text`, plus our fields) and two headers:
-`X-Hub-Timestamp` (Unix seconds) and `X-Hub-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`.
-Receivers recompute the signature and refuse old timestamps (replays); `X-Hub-Delivery` (and the email's
-Message-ID) stays the same across retries, so a receiver can also drop a copy."""
+`X-Hub-Timestamp` (Unix seconds) and `X-Hub-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
+(hubcore.signing, which the investors service's partner webhooks sign with too). Receivers recompute the
+signature and refuse old timestamps (replays); `X-Hub-Delivery` (and the email's Message-ID) stays the same
+across retries, so a receiver can also drop a copy."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import hmac
 import json
 import smtplib
 import socket
 import ssl
 import time
 import urllib.error
-import urllib.request
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
 
+from hubcore.signing import (  # noqa: F401  (the receiver's side, verify, is used from here too)
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_TOLERANCE,
+    TIMESTAMP_HEADER,
+    post,
+    signature,
+    verify,
+)
 from services.notifications.config import Config
 from services.notifications.messages import Message
-
-SIGNATURE_HEADER = "X-Hub-Signature"
-TIMESTAMP_HEADER = "X-Hub-Timestamp"
-DELIVERY_HEADER = "X-Hub-Delivery"
-SIGNATURE_TOLERANCE = 300  # seconds a receiver should accept between the timestamp and its clock
 
 
 class DeliveryError(Exception):
     def __init__(self, message: str, *, permanent: bool) -> None:
         super().__init__(message)
         self.permanent = permanent
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "v1=" + mac.hexdigest()
-
-
-def verify(secret: str, headers: Any, body: bytes, *, now: float | None = None) -> bool:
-    """What a receiver does: the signature matches and the timestamp is recent."""
-    timestamp = headers.get(TIMESTAMP_HEADER, "")
-    sent = headers.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or abs((now or time.time()) - int(timestamp)) > SIGNATURE_TOLERANCE:
-        return False
-    return hmac.compare_digest(sent, signature(secret, timestamp, body))
 
 
 def email_message(cfg: Config, *, to: str, to_name: str, message: Message, message_id: str, rule: str) -> EmailMessage:
@@ -108,15 +96,6 @@ async def send_email(cfg: Config, mail: EmailMessage) -> None:
         raise DeliveryError(f"SMTP {cfg.smtp_host}:{cfg.smtp_port}: {exc!r}", permanent=False) from exc
 
 
-def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 async def send_webhook(cfg: Config, url: str, payload: dict[str, Any], *, delivery: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise DeliveryError(f"not an http(s) URL: {url!r}", permanent=True)
@@ -132,7 +111,7 @@ async def send_webhook(cfg: Config, url: str, payload: dict[str, Any], *, delive
         DELIVERY_HEADER: delivery,
     }
     try:
-        status = await asyncio.to_thread(_post, url, body, headers, cfg.webhook_timeout)
+        status = await asyncio.to_thread(post, url, body, headers, cfg.webhook_timeout)
     except (OSError, urllib.error.URLError) as exc:
         raise DeliveryError(f"POST {url}: {exc!r}", permanent=False) from exc
     if 200 <= status < 300:

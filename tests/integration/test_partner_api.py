@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 import grpc
 import pytest
 import sqlalchemy as sa
+from google.protobuf import field_mask_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hub.investors.v1 import investors_pb2 as pb
@@ -21,11 +22,12 @@ from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_keys_pb2 as kpb
 from hub.investors.v1 import partner_pb2 as ppb
 from hub.investors.v1 import partner_pb2_grpc
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 
 from hubcore.db import now
 from hublocal.natsserver import NatsServer
 from hublocal.tls import local_certificate
-from services.investors import store
+from services.investors import policy, store
 from tests.conftest import ADMIN, RunningInvestors, investors_settings, start_investors
 from tests.integration.test_investors_api import add_company, create_firm, won
 
@@ -49,6 +51,7 @@ class World:
     accepted: str  # firm A, PARTNER_ACCEPTED (companies/2): RecordMeeting
     met: str  # firm A, MEETING_HELD (companies/3): RecordOutcome
     unshared: str  # firm A, REQUESTED (companies/4): the company has not consented; invisible to the firm
+    subscription: str  # firm A's webhook subscription (to a closed port, for update.shared only: nothing is sent)
     listed: str = "companies/5"  # in firm A's deal flow (a grant with DEAL_FLOW), invested in by firm A
 
 
@@ -71,6 +74,16 @@ async def walk(investors: RunningInvestors, company: str, firm: str, states: lis
             pb.ChangeIntroductionStateRequest(name=intro.name, state=state, reason="메일로 받은 답"), metadata=ADMIN
         )
     return intro.name
+
+
+def failed_delivery(subscription_id: int) -> Any:
+    from services.investors.domain import webhooks as hooks
+
+    at = now() - dt.timedelta(days=2)
+    return hooks.Delivery(
+        id=0, delivery_id=f"failed-{subscription_id}", subscription_id=subscription_id, event_type="update.shared",
+        event_id="e-1", occurred_at=at, body="{}", retry_from=at, state=hooks.FAILED, attempts=9,
+    )  # fmt: skip
 
 
 async def build_world(investors: RunningInvestors) -> World:
@@ -111,7 +124,14 @@ async def build_world(investors: RunningInvestors) -> World:
         S.INTRODUCTION_STATE_PARTNER_ACCEPTED,
         S.INTRODUCTION_STATE_MEETING_HELD,
     )
+    hook = wpb.WebhookSubscription(firm=firm_a.name, url="https://127.0.0.1:9/hook", event_types=["update.shared"])
+    subscription = await investors.investors.CreateWebhookSubscription(
+        wpb.CreateWebhookSubscriptionRequest(webhook_subscription=hook), metadata=ADMIN
+    )
+    async with investors.runtime.db.write(actor="test") as uow:  # one delivery that failed, for the replay
+        await store.insert_deliveries(uow.conn, [failed_delivery(int(subscription.name.split("/")[1]))])
     return World(
+        subscription=subscription.name,
         right=right,
         other=other,
         revoked=revoked,
@@ -127,7 +147,7 @@ async def state_of_everything(investors: RunningInvestors) -> dict[str, list[Any
     """Every table a partner call could change, but the audit log (which records refusals too)."""
     tables = [
         store.introductions, store.introduction_history, store.rounds, store.round_participants, store.api_keys,
-        store.metadata.tables["idempotency_keys"],
+        store.metadata.tables["idempotency_keys"], store.webhook_subscriptions, store.webhook_deliveries,
     ]  # fmt: skip
     outbox = store.metadata.tables["outbox"]
     async with investors.runtime.db.read() as conn:
@@ -155,8 +175,21 @@ REQUESTS = {
     "ListDealFlow": lambda w: dpb.ListDealFlowRequest(),
     "RequestIntroduction": lambda w: dpb.RequestIntroductionRequest(company=w.listed, note="만나고 싶습니다"),
     "ListCompanyUpdates": lambda w: dpb.ListCompanyUpdatesRequest(),
+    "CreateWebhookSubscription": lambda w: wpb.CreateWebhookSubscriptionRequest(
+        webhook_subscription=wpb.WebhookSubscription(url="https://127.0.0.1:9/new", event_types=["round.reported"])
+    ),
+    "ListWebhookSubscriptions": lambda w: wpb.ListWebhookSubscriptionsRequest(),
+    "GetWebhookSubscription": lambda w: wpb.GetWebhookSubscriptionRequest(name=w.subscription),
+    "UpdateWebhookSubscription": lambda w: wpb.UpdateWebhookSubscriptionRequest(
+        webhook_subscription=wpb.WebhookSubscription(name=w.subscription, description="딜 알림"),
+        update_mask=field_mask_pb2.FieldMask(paths=["description"]),
+    ),
+    "DeleteWebhookSubscription": lambda w: wpb.DeleteWebhookSubscriptionRequest(name=w.subscription),
+    "RotateWebhookSecret": lambda w: wpb.RotateWebhookSecretRequest(name=w.subscription),
+    "ListWebhookDeliveries": lambda w: wpb.ListWebhookDeliveriesRequest(parent=w.subscription),
+    "ReplayWebhookDelivery": lambda w: wpb.ReplayWebhookDeliveryRequest(name=w.subscription),  # its failed one
+    "SendTestWebhook": lambda w: wpb.SendTestWebhookRequest(name=w.subscription),
 }
-READS = ("GetMyApiKey", "ListIntroductions", "GetIntroduction", "ListDealFlow", "ListCompanyUpdates")
 # What a partner of another firm gets: never a sign that the introduction or the company exists.
 OTHER_FIRM = {
     "GetMyApiKey": Code.OK,  # its own key
@@ -169,12 +202,31 @@ OTHER_FIRM = {
     "ListDealFlow": Code.OK,  # an empty list: company 5 is in firm A's deal flow only
     "RequestIntroduction": Code.NOT_FOUND,
     "ListCompanyUpdates": Code.OK,  # an empty list
+    # A subscription of another firm is NOT_FOUND for them; a create makes their own (not a refusal: skipped).
+    "CreateWebhookSubscription": None,
+    "ListWebhookSubscriptions": Code.OK,  # an empty list
+    **dict.fromkeys(
+        [
+            "GetWebhookSubscription",
+            "UpdateWebhookSubscription",
+            "DeleteWebhookSubscription",
+            "RotateWebhookSecret",
+            "ListWebhookDeliveries",
+            "ReplayWebhookDelivery",
+            "SendTestWebhook",
+        ],
+        Code.NOT_FOUND,
+    ),
+}
+# Methods that change nothing (the webhooks' read/write marks, which the keys' scopes follow, are checked here).
+READS = {"GetMyApiKey", "ListIntroductions", "GetIntroduction", "ListDealFlow", "ListCompanyUpdates"} | {
+    m for m, a in policy.WEBHOOK_ACCESS.items() if a == "read"
 }
 
 
 def shown(answer: Any) -> list[Any]:
     """What a List's answer shows (its repeated field)."""
-    for field in ("introductions", "companies", "company_updates"):
+    for field in ("introductions", "companies", "company_updates", "webhook_subscriptions"):
         if field in answer.DESCRIPTOR.fields_by_name:
             return list(getattr(answer, field))
     return [answer]
@@ -206,6 +258,8 @@ async def test_authorization_matrix(investors: RunningInvestors, method: str) ->
         "partner of another firm": (bearer(world.other), OTHER_FIRM[method]),
     }
     for who, (metadata, expected) in refusals.items():
+        if expected is None:
+            continue
         before = await state_of_everything(investors)
         code, answer = await call(investors, method, request, metadata)
         assert code == expected, f"{method} by {who}: {code}"

@@ -17,6 +17,7 @@ from google.protobuf import field_mask_pb2, json_format
 from hub.companies.v1 import companies_pb2 as cpb
 from hub.consulting.v1 import consulting_pb2 as kpb
 from hub.investors.v1 import investors_pb2 as ipb
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 from hub.ops.v1 import privacy_pb2, privacy_pb2_grpc
 
 from hubcore.db import Database
@@ -154,9 +155,14 @@ async def spread(
         ),
         metadata=ADMIN,
     )
-    # investors: an introduction whose note names them
+    # investors: an introduction whose note names them, and a webhook delivery of it that waits (its endpoint
+    # does not answer), carrying the note
     firm = await investors.investors.CreateFirm(
         ipb.CreateFirmRequest(firm=ipb.Firm(korean_name="한빛벤처스", type=ipb.FIRM_TYPE_VC)), metadata=ADMIN
+    )
+    hook = wpb.WebhookSubscription(url="https://127.0.0.1:9/hook", event_types=["introduction.proposed"])
+    await investors.investors.CreateWebhookSubscription(
+        wpb.CreateWebhookSubscriptionRequest(webhook_subscription=hook), metadata=ADMIN
     )
     await investors.investors.CreateIntroduction(
         ipb.CreateIntroductionRequest(
@@ -205,6 +211,11 @@ async def test_export_and_erase_leave_no_copy(
     }
     for service, db in dbs.items():  # the values really did spread (and the scan sees them)
         assert await scan(db, [COMPANY_KO]), service
+    from services.investors import store as investors_store
+
+    async with investors.runtime.db.read() as conn:  # the webhook delivery waiting, with the note in its body
+        bodies = (await conn.execute(sa.select(investors_store.webhook_deliveries.c.body))).scalars().all()
+    assert len(bodies) == 1 and EMAIL in bodies[0]
 
     # Export: every service names what it holds
     for service, channel in channels.items():

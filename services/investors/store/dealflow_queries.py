@@ -37,6 +37,15 @@ async def invested_companies(conn: AsyncConnection, firm_id: int) -> set[int]:
     return set((await conn.execute(query)).scalars())
 
 
+async def investing_firms(conn: AsyncConnection, company_id: int) -> set[int]:
+    """The firms that took part in the company's rounds (not cancelled)."""
+    r, p = rounds.c, round_participants.c
+    query = (
+        sa.select(p.firm_id).join(rounds, p.round_id == r.id).where(r.company_id == company_id, r.status != "CANCELLED")
+    )
+    return set((await conn.execute(query)).scalars())
+
+
 async def upsert_company_update(conn: AsyncConnection, update: CompanyUpdate) -> bool:
     """Keeps a company's report for a period if its version is newer than the one held; returns whether it did."""
     key = {"company_id": update.company_id, "period": update.period}

@@ -237,5 +237,53 @@ round_participants = sa.Table(
     sa.Index("ix_round_participants_firm", "firm_id"),
 )
 
+# Webhooks (domain/webhooks.py): subscriptions, a firm's (firm_id) or hub-wide (NULL), and their deliveries. The
+# secrets are kept as they are, since signing needs them (as HUB_WEBHOOK_SECRET is, for the notifications worker).
+webhook_subscriptions = entity(
+    "webhook_subscriptions",
+    metadata,
+    ref("firm_id", "firms.id", nullable=True),
+    text("url", 500),
+    text("event_types", default="[]"),
+    text("companies", default="[]"),
+    text("firms", default="[]"),
+    text("state", 10),
+    text("description", 200, default=""),
+    text("secret", 100),
+    text("previous_secret", 100, default=""),
+    moment("previous_secret_expires_at", nullable=True),
+    text("actor", 100),
+    *versioned(),
+    sa.Index("ix_webhook_subscriptions_firm", "firm_id", "id"),
+)
+
+# One row per event and subscription, written in the transaction of the change that made the event.
+webhook_deliveries = entity(
+    "webhook_deliveries",
+    metadata,
+    text("delivery_id", 36, unique=True),
+    ref("subscription_id", "webhook_subscriptions.id"),
+    text("event_type", 50),
+    text("event_id", 36),
+    moment("occurred_at"),
+    text("body"),
+    text("state", 10),
+    number("attempts", default="0"),
+    number("last_status", default="0"),
+    text("last_error", default=""),
+    moment("next_attempt_at", nullable=True),
+    moment("delivered_at", nullable=True),
+    moment("retry_from"),
+    number("replays", default="0"),
+    text("claim", 36, default=""),
+    moment("lease_until", nullable=True),
+    moment("created_at"),
+    moment("updated_at"),
+    sa.Index("uq_webhook_deliveries_event", "subscription_id", "event_id", unique=True),
+    sa.Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    sa.Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_updated", "updated_at"),  # the retention sweep
+)
+
 # Everything the migrations must create: the service's tables and the runtime's.
 add_runtime_tables(metadata)

@@ -5,6 +5,7 @@ to the caller's firm; a company the firm may not see is NOT_FOUND, as if it did 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -13,7 +14,9 @@ from hubcore import errors
 from hubcore.db import Database, UnitOfWork
 from hubcore.requests import Terms
 from hubcore.rows import paged
-from services.investors import domain, store
+from services.investors import convert, domain, store
+from services.investors.domain import webhooks as hooks
+from services.investors.usecases import webhooks
 from services.investors.usecases.firms import load_firm
 from services.investors.usecases.introductions import NewIntroduction, Shared, create_introduction, shown_in
 
@@ -73,10 +76,22 @@ async def request_introduction(
 # KPI updates
 
 
-async def record_company_update(uow: UnitOfWork, update: domain.CompanyUpdate) -> bool:
+async def record_company_update(uow: UnitOfWork, update: domain.CompanyUpdate, event_id: str) -> bool:
     """Keeps a KPI report (or its correction) from hub.companies.kpi.reported; an older version than the one
-    held changes nothing (events may arrive out of order)."""
-    return await store.upsert_company_update(uow.conn, update)
+    held changes nothing (events may arrive out of order). A kept one is an update.shared webhook event for each
+    firm that invested in the company and was granted KPI figures, cut to its groups, in this transaction."""
+    kept = await store.upsert_company_update(uow.conn, update)
+    if kept:
+        firms = await store.investing_firms(uow.conn, update.company_id)
+        granted = await store.granted_groups(uow.conn, [(update.company_id, firm) for firm in sorted(firms)])
+        for (company_id, firm_id), held in sorted(granted.items()):
+            if kpis := tuple(g for g in held if g in domain.KPI_GROUPS):
+                # One event per firm (each sees its own figures); its id is derived, so a redelivery is the same.
+                shared_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{event_id}/firms/{firm_id}"))
+                message = convert.company_update_pb(update, kpis)
+                await webhooks.heard(uow, hooks.UPDATE_SHARED, shared_id, message, company_id=company_id,
+                                     firm_ids={firm_id})  # fmt: skip
+    return kept
 
 
 async def list_company_updates(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from google.protobuf.message import Message
 from hub.events.v1 import investors_pb2 as ev
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,7 +18,8 @@ from hubcore.requests import Terms, check_etag, parse_name
 from hubcore.resources import found
 from hubcore.rows import filtered, paged
 from services.investors import convert, domain, store
-from services.investors.usecases import SUBJECT, sharing
+from services.investors.domain import webhooks as hooks
+from services.investors.usecases import SUBJECT, sharing, webhooks
 from services.investors.usecases.firms import load_firm, load_partner
 
 # What a partner is shown: the introduction, the company, and the company's fields it may see
@@ -81,8 +83,15 @@ async def create_introduction(uow: UnitOfWork, new: NewIntroduction) -> domain.I
         introduction=convert.introduction_snapshot(intro), note=intro.note, actor=uow.actor,
         requested_by=intro.requested_by,
     )  # fmt: skip
-    await uow.emit(f"{SUBJECT}.introduction.requested", intro.name, intro.version, event)
+    event_id = await uow.emit(f"{SUBJECT}.introduction.requested", intro.name, intro.version, event)
+    await _tell_webhooks(uow, intro, event_id, event)
     return intro
+
+
+async def _tell_webhooks(uow: UnitOfWork, intro: domain.Introduction, event_id: str, event: Message) -> None:
+    """The introduction's change to the webhooks that hear it, in this transaction (firms: hooks.firms_told_of)."""
+    kind = hooks.INTRODUCTION_EVENTS[intro.state]
+    await webhooks.heard(uow, kind, event_id, event, company_id=intro.company_id, firm_ids=hooks.firms_told_of(intro))
 
 
 async def get_introduction(db: Database, intro_id: int, name: str) -> domain.Introduction:
@@ -141,7 +150,8 @@ async def change_introduction_state(
         meeting_time=timestamp(saved.meeting_at) if target == domain.MEETING_HELD else None,
         on_behalf_of=step.on_behalf_of,
     )
-    await uow.emit(f"{SUBJECT}.introduction.{target.lower()}", saved.name, saved.version, event)
+    event_id = await uow.emit(f"{SUBJECT}.introduction.{target.lower()}", saved.name, saved.version, event)
+    await _tell_webhooks(uow, saved, event_id, event)
     if target == domain.COMPANY_CONSENTED:
         await sharing.grant_for_consent(uow, saved, by)
     return saved
