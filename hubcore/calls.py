@@ -8,6 +8,7 @@ import asyncio
 import collections
 import contextvars
 import hmac
+import ipaddress
 import math
 import secrets
 import time
@@ -134,6 +135,15 @@ class CallRecord:
     peer: str
     duration_ms: float
     refused: bool = False  # stopped at the door: no valid credentials, or over a rate limit
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def peer_address(peer: str) -> str:

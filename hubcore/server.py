@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -44,6 +43,7 @@ from hubcore.calls import (  # noqa: F401  (callers import the door's names from
     also_for_services,
     bound_to,
     caller,
+    is_loopback,
     peer_address,
     policies_for,
 )
@@ -122,15 +122,6 @@ class Listener:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ConfigurationError(RuntimeError):

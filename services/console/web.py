@@ -5,7 +5,6 @@ reader's language, and a refused call turned into words on the page it came from
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from hubcore.calls import is_loopback
 from services.console.backend import Hub, Refusal, Signed
 from services.console.config import SESSION_HOURS
 from services.console.i18n import gettext_for
@@ -145,13 +145,6 @@ def local(target: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return "/"
     return target
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 async def session_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -6,6 +6,7 @@ granted; firm B never sees firm A's requests, introductions or updates; bad inpu
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from hub.events.v1 import investors_pb2 as ev
 from hub.investors.v1 import investors_pb2 as pb
 from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_pb2 as ppb
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 
 from hubcore.events import STREAM
 from hublocal.natsserver import NatsServer
@@ -317,6 +319,11 @@ async def test_kpi_updates_reach_only_invested_firms_with_only_the_granted_figur
             company=company, round_type=pb.ROUND_TYPE_SEED, amount=won(1_000_000_000), participants=[participant]
         )
         await investors.investors.CreateRound(pb.CreateRoundRequest(round=new), metadata=ADMIN)
+    hooks = {}  # each firm's webhook for update.shared (a closed port: the delivery log is what is checked)
+    for firm, key in ((firms.a, firms.key_a), (firms.b, firms.key_b)):
+        wanted = wpb.WebhookSubscription(url="https://127.0.0.1:9/kpi", event_types=["update.shared"])
+        request = wpb.CreateWebhookSubscriptionRequest(webhook_subscription=wanted)
+        hooks[firm.name] = await investors.partner.CreateWebhookSubscription(request, metadata=bearer(key))
     filed = await report_kpi(companies, invested, 12)
     await report_kpi(companies, other, 30)
 
@@ -340,6 +347,18 @@ async def test_kpi_updates_reach_only_invested_firms_with_only_the_granted_figur
         return [(u.name, u.version, u.headcount) for u in found] == [(f"{invested}/updates/2026-Q3", 2, 14)]
 
     assert await eventually(corrected, timeout=20)
+    # Each kept version was an update.shared webhook event for A, with A's figures only; none for B.
+    logged = await investors.partner.ListWebhookDeliveries(
+        wpb.ListWebhookDeliveriesRequest(parent=hooks[firms.a.name].name), metadata=bearer(firms.key_a)
+    )
+    assert [d.event_type for d in logged.webhook_deliveries] == ["update.shared"] * 2
+    bodies = [json.loads(d.body) for d in logged.webhook_deliveries]
+    assert sorted(b["data"]["headcount"] for b in bodies) == [12, 14]
+    assert not any("revenue" in b["data"] or "customers" in b["data"] for b in bodies)
+    none = await investors.partner.ListWebhookDeliveries(
+        wpb.ListWebhookDeliveriesRequest(parent=hooks[firms.b.name].name), metadata=bearer(firms.key_b)
+    )
+    assert list(none.webhook_deliveries) == []
     # B invested in the other company, which granted it no figures; it gets nothing of A's company either.
     assert await updates(investors, firms.key_b) == []
     assert await updates(investors, firms.key_a, filter=f"company={other}") == []
