@@ -85,6 +85,10 @@ async def test_spaces_add_and_a_declared_conflict_refuses_scoring(companies: Run
     assert unnamed.exit_code == 3 and "companies/7" in unnamed.output
     nobody = await run("selection", "conflict", "9", "--round", "1", "--applicant", "companies/2", "--reason", "지인")
     assert nobody.exit_code == 4, nobody.output
+    stranger = await run(
+        "selection", "conflict", "1", "--round", "1", "--applicant", "companies/99", "--reason", "지인"
+    )
+    assert stranger.exit_code == 4 and "companies/99" in stranger.output, stranger.output
     declared = await run("selection", "conflict", "1", "--round", "1", "--applicant", "companies/2",
                          "--reason", "전 직장 동료")  # fmt: skip
     assert declared.exit_code == 0, declared.output

@@ -82,6 +82,13 @@ async def test_a_reviewer_signs_in_and_reviews_only_what_is_assigned_to_them(
         metadata=reviewer,
     )
     assert declared.reviewer == park.name
+    for unknown in ("companies/9999", "people/9999"):  # an applicant the hub does not know: nothing declared
+        before = await row_counts(c.runtime.db)
+        made = pb.Conflict(round=r.name, applicant=unknown, reason="모르는 지원자")
+        await refused(
+            api.DeclareConflict(pb.DeclareConflictRequest(conflict=made), metadata=reviewer), grpc.StatusCode.NOT_FOUND
+        )
+        assert await row_counts(c.runtime.db) == before
 
     # An application named whose applicant they are in conflict with: refused, and nothing is assigned.
     before = await row_counts(c.runtime.db)

@@ -121,10 +121,21 @@ async def declare_conflict(db: Database, conflict: domain.Conflict, *, round_nam
             r = await find_round(uow.conn, round_name, "conflict.round")
             if domain.Acting(conflict.reviewer).reviewer_id is not None:
                 await find_reviewer(uow.conn, conflict.reviewer, "conflict.reviewer")
+            await _known_applicant(uow.conn, conflict.applicant)
             await store.declare_conflict(uow.conn, replace(conflict, round_id=r.id))
     except IntegrityError:  # declared at the same moment by another call: it is declared
         pass
     return replace(conflict, round_id=parse_name(round_name, "rounds", "conflict.round"))
+
+
+async def _known_applicant(conn: AsyncConnection, applicant: str) -> None:
+    """A conflict may be declared before the applicant applies, but with a company or person the hub knows."""
+    if applicant.startswith("companies/"):
+        company = await companies.get_company(conn, parse_name(applicant, "companies", "conflict.applicant"))
+        if company is None:
+            raise errors.NotFound("Company", applicant)
+    elif await companies.get_person(conn, parse_name(applicant, "people", "conflict.applicant")) is None:
+        raise errors.NotFound("Person", applicant)
 
 
 async def find_reviewer(conn: AsyncConnection, name: str, field: str = "name") -> domain.Reviewer:
