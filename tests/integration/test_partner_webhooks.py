@@ -239,6 +239,9 @@ async def test_nothing_is_lost_while_the_receiver_is_down(hooked: RunningInvesto
     sample = got_a[0].json
     assert sample["subscription"] == sub_a.name and sample["data"]["@type"].endswith("IntroductionStateChanged")
     assert got_a[0].headers["X-Hub-Event"] == sample["type"]
+    # Who did it by the hub's credentials (actor: "admin:<token id>") goes to the hub's own tools only.
+    assert all("actor" not in g.json["data"] for g in got_a + got_b)
+    assert all(g.json["data"]["actor"].startswith("admin:") for g in got_hub)
 
 
 async def test_failed_after_the_retry_window_then_replayed(hooked: RunningInvestors, receiver: Receiver) -> None:

@@ -33,6 +33,9 @@ FIELD = "webhook_subscription"
 # What the other use cases call, in their transaction
 
 
+HUB_ONLY = frozenset({"actor", "on_behalf_of"})  # event fields a firm's subscription does not receive
+
+
 async def deliveries_for(uow: UnitOfWork, event: hooks.WebhookEvent) -> int:
     """Writes a delivery of the event for every active subscription that hears it (domain: Subscription.hears),
     in the caller's transaction; returns how many. The commit wakes the worker (it listens for commits that
@@ -41,7 +44,11 @@ async def deliveries_for(uow: UnitOfWork, event: hooks.WebhookEvent) -> int:
     if not listening:
         return 0
     data = event_data(event.payload)
-    await store.insert_deliveries(uow.conn, [_delivery(s, event, data) for s in listening])
+    # A firm is told what happened, not which of the hub's credentials did it (token ids stay inside).
+    told = {k: v for k, v in data.items() if k not in HUB_ONLY}
+    await store.insert_deliveries(
+        uow.conn, [_delivery(s, event, data if s.firm_id is None else told) for s in listening]
+    )
     return len(listening)
 
 
