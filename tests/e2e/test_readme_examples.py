@@ -1,6 +1,8 @@
 """The README's, docs/' and the banner's `buf curl` examples (and the partner API's HTTP/JSON `curl` ones), run
 as printed against a running `make run` hub (on free ports and a data directory of the test's own, which is all
-that is rewritten), so they never drift from what works on a machine with nothing but the project installed."""
+that is rewritten), so they never drift from what works on a machine with nothing but the project installed.
+Commands in ```sh blocks are run; a ```bash block holds what runs on someone else's machine (a partner checking a
+webhook's signature), which no hub can answer."""
 
 from __future__ import annotations
 
