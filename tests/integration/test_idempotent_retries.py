@@ -29,6 +29,7 @@ from hub.consulting.v1 import consulting_pb2 as spb
 from hub.investors.v1 import investors_pb2 as ipb
 from hub.investors.v1 import partner_dealflow_pb2 as dpb
 from hub.investors.v1 import partner_pb2 as rpb
+from hub.investors.v1 import partner_webhooks_pb2 as wpb
 from hub.playbooks.v1 import playbooks_pb2 as bpb
 
 from hubcore.convert import seoul_today as today
@@ -391,6 +392,17 @@ async def _request_introduction(i: Any, n: int) -> Prepared:
         lambda r, q: r.partner.RequestIntroduction(q, metadata=bearer(key), timeout=60),
         request,
         changed(request, lambda q: setattr(q, "note", "다른 메모")),
+    )
+
+
+@case("investors.CreateWebhookSubscription")
+async def _create_webhook_subscription(i: Any, n: int) -> Prepared:
+    hook = wpb.WebhookSubscription(url=f"https://hooks.example.kr/{n}", event_types=["round.reported"])
+    request = wpb.CreateWebhookSubscriptionRequest(webhook_subscription=hook, request_id=f"webhook-{n}")
+    return Prepared(
+        lambda r, q: r.investors.CreateWebhookSubscription(q, metadata=ADMIN, timeout=60),
+        request,
+        changed(request, lambda q: setattr(q.webhook_subscription, "description", "다른 설명")),
     )
 
 
