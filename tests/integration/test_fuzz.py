@@ -469,6 +469,7 @@ HOSTILE_POSITIONS: list[Any] = [
 TIME, DAY = "2026-01-01T00:00:00+00:00", "2026-01-01"
 # Each List's query key for the request below (what its token is bound to) and a position that fits it.
 OF_COMPANY = {"parent": "companies/1"}
+SUBSCRIPTION = {"parent": "webhookSubscriptions/1"}
 LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.companies.v1.CompanyService/ListCompanies": ({}, "[]|create_time|False||False", [TIME, 1]),
     "/hub.companies.v1.CompanyService/ListPeople": ({}, "[]|", [1]),
@@ -494,6 +495,11 @@ LISTS: dict[str, tuple[dict[str, str], str, list[Any]]] = {
     "/hub.investors.v1.InvestorService/ListCompanyReads": (OF_COMPANY, "reads|1|[]", [1]),
     "/hub.investors.v1.PartnerService/ListIntroductions": ({}, "partner|[]", [1]),
     "/hub.investors.v1.PartnerService/ListCompanyUpdates": ({}, "updates|[]", [1]),
+    "/hub.investors.v1.InvestorService/ListWebhookSubscriptions": ({}, "[]", [1]),
+    "/hub.investors.v1.PartnerService/ListWebhookSubscriptions": ({}, "[('firm', [1])]", [1]),
+    # The partner's firm's subscription, which partner_port_and_key makes.
+    "/hub.investors.v1.InvestorService/ListWebhookDeliveries": (SUBSCRIPTION, "[('subscription', [1])]", [1]),
+    "/hub.investors.v1.PartnerService/ListWebhookDeliveries": (SUBSCRIPTION, "[('subscription', [1])]", [1]),
     "/hub.consulting.v1.ConsultingService/ListMentors": ({}, "mentors|[]", [1]),
     "/hub.consulting.v1.ConsultingService/ListAvailabilityExceptions": ({"mentor": "mentors/1"}, "exceptions|1", [1]),
     "/hub.consulting.v1.ConsultingService/ListRooms": ({}, "rooms", [1]),
@@ -527,6 +533,7 @@ async def partner_port_and_key(runtime: Runtime, channel: grpc.aio.Channel) -> t
     """The investors' partner API and a key for it (a firm, a partner, a key, made through the admin API)."""
     from hub.investors.v1 import investors_pb2 as ipb
     from hub.investors.v1 import investors_pb2_grpc
+    from hub.investors.v1 import partner_webhooks_pb2 as wpb
 
     admin = investors_pb2_grpc.InvestorServiceStub(channel)
     firm = await admin.CreateFirm(ipb.CreateFirmRequest(firm=ipb.Firm(korean_name="한빛벤처스", type=ipb.FIRM_TYPE_VC)),
@@ -535,6 +542,10 @@ async def partner_port_and_key(runtime: Runtime, channel: grpc.aio.Channel) -> t
         ipb.CreatePartnerRequest(partner=ipb.Partner(firm=firm.name, korean_name="파트너")), metadata=ADMIN
     )
     key = await admin.CreateApiKey(ipb.CreateApiKeyRequest(api_key=ipb.ApiKey(partner=partner.name)), metadata=ADMIN)
+    hook = wpb.WebhookSubscription(firm=firm.name, url="https://hooks.example.kr/fuzz", event_types=["round.reported"])
+    await admin.CreateWebhookSubscription(
+        wpb.CreateWebhookSubscriptionRequest(webhook_subscription=hook), metadata=ADMIN
+    )
     return runtime.listeners[0].bound_port, key.secret
 
 
