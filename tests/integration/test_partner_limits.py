@@ -107,12 +107,13 @@ async def rows(url: str, query: Any) -> list[Any]:
         await engine.dispose()
 
 
+@pytest.mark.skipif(
+    not os.environ.get("HUB_TEST_DATABASE_URL"), reason="replicas share PostgreSQL: set HUB_TEST_DATABASE_URL"
+)
 @pytest.mark.parametrize("backend", ["postgresql"])
 async def test_a_keys_limit_holds_across_three_replicas(
     new_database: Callable[[str], Awaitable[str]], nats_server: NatsServer, tmp_path: Path
 ) -> None:
-    if not os.environ.get("HUB_TEST_DATABASE_URL"):
-        pytest.skip("replicas share PostgreSQL: set HUB_TEST_DATABASE_URL")
     url = await new_database("investors")
     limit, calls = 90, 450
     # An hour's window, so that it does not turn during the test (and if it is about to, wait for the next).
